@@ -1,0 +1,1 @@
+//! C compiler discovery, identity and invocation.

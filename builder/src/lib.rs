@@ -6,3 +6,5 @@
 
 pub mod cc;
 pub mod store;
+pub mod runtime;
+pub mod stdlib;

@@ -1,0 +1,1 @@
+//! The C runtime fragments embedded in x07 and their assembly.

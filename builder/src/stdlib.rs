@@ -1,0 +1,1 @@
+//! The standard library modules embedded in x07.

@@ -5,6 +5,8 @@
 //! [`cc`] turns that into a native binary; [`store`] keeps binaries under the hash of their inputs.
 
 pub mod cc;
+pub mod emit;
+pub mod frontend;
 pub mod store;
 pub mod runtime;
 pub mod stdlib;

@@ -1,0 +1,465 @@
+//! Lowering of one checked function to C.
+//!
+//! Values become C expressions; anything with an effect (calls, traps, allocation) is computed
+//! into a fresh temporary at the point x07 evaluates it, so evaluation order is the source order.
+//! Owned values are tracked statically in frames (scopes hold locals, statement frames hold
+//! temporaries): a scope end or statement end drops what is still alive, and `return`/`try`
+//! drop everything alive in every frame. A moved-from local is reset to the empty value, so its
+//! drop is a no-op.
+
+use crate::frontend::tir::{LocalId, Pass, TArg, TExpr, TFn, TKind, TProgram, UseMode};
+use crate::frontend::types::Ty;
+
+use super::cnames::{c_string_literal, fn_name, local_name};
+
+/// The C declaration of function `index` (without the body).
+pub fn signature(p: &TProgram, index: usize) -> String {
+    let f = &p.fns[index];
+    let params: Vec<String> =
+        f.params.iter().map(|id| format!("{} {}", f.locals[*id].ty.c_type(), local_name(f, *id))).collect();
+    let params = if params.is_empty() { "void".to_string() } else { params.join(", ") };
+    format!("static {} {}({})", f.result.c_type(), fn_name(f, index), params)
+}
+
+/// Emits function `index` (prototype already declared) into `out`.
+pub fn emit_fn(p: &TProgram, index: usize, out: &mut String) {
+    let f = &p.fns[index];
+    out.push_str(&signature(p, index));
+    out.push_str(" {\n");
+    let mut e = FnEmitter { p, f, out, depth: 1, tmp: 0, frames: Vec::new() };
+    e.line("const x7_view x7in = x7_input;");
+    e.line(&format!("X7_FUEL({});", c_string_literal(f.ptr.as_bytes())));
+    e.frames.push(Frame { scope: true, vars: Vec::new() });
+    for id in &f.params {
+        let ty = f.locals[*id].ty;
+        if ty.is_owned() {
+            e.register(local_name(f, *id), ty);
+        }
+    }
+    let ret = e.fresh();
+    e.line(&format!("{} {ret} = {};", f.result.c_type(), f.result.c_empty()));
+    e.with_temps(|s| s.into(&f.body, &ret));
+    e.close_frame();
+    e.line(&format!("return {ret};"));
+    e.out.push_str("}\n\n");
+}
+
+struct Owned {
+    name: String,
+    ty: Ty,
+    alive: bool,
+}
+
+struct Frame {
+    /// A lexical scope (locals) rather than a statement's temporaries.
+    scope: bool,
+    vars: Vec<Owned>,
+}
+
+struct FnEmitter<'a> {
+    p: &'a TProgram,
+    f: &'a TFn,
+    out: &'a mut String,
+    depth: usize,
+    tmp: usize,
+    frames: Vec<Frame>,
+}
+
+/// Whether evaluating `e` may assign a local (so earlier operands must be computed first).
+fn writes_locals(e: &TExpr) -> bool {
+    match &e.kind {
+        TKind::Set(..) | TKind::Set0(..) | TKind::For { .. } => true,
+        TKind::Int(_) | TKind::Input | TKind::Local(..) | TKind::Lit { .. } => false,
+        TKind::Begin(items) => items.iter().any(writes_locals),
+        TKind::Let(_, x) | TKind::Return(x) | TKind::Try(x) => writes_locals(x),
+        TKind::If(a, b, c) => writes_locals(a) || writes_locals(b) || writes_locals(c),
+        TKind::While(a, b) | TKind::And(a, b) | TKind::Or(a, b) | TKind::Op(_, a, b) => writes_locals(a) || writes_locals(b),
+        TKind::Builtin(_, args) | TKind::Call(_, args) => args.iter().any(|a| writes_locals(&a.expr)),
+    }
+}
+
+impl FnEmitter<'_> {
+    fn line(&mut self, s: &str) {
+        for _ in 0..self.depth {
+            self.out.push_str("    ");
+        }
+        self.out.push_str(s);
+        self.out.push('\n');
+    }
+
+    fn fresh(&mut self) -> String {
+        self.tmp += 1;
+        format!("t{}", self.tmp)
+    }
+
+    fn local(&self, id: LocalId) -> String {
+        local_name(self.f, id)
+    }
+
+    /// Declares `T tN = init;` and tracks it when owned.
+    fn temp(&mut self, ty: Ty, init: &str) -> String {
+        let n = self.fresh();
+        self.line(&format!("{} {n} = {init};", ty.c_type()));
+        if ty.is_owned() {
+            self.register(n.clone(), ty);
+        }
+        n
+    }
+
+    fn register(&mut self, name: String, ty: Ty) {
+        self.frames.last_mut().expect("a frame").vars.push(Owned { name, ty, alive: true });
+    }
+
+    fn register_local(&mut self, name: String, ty: Ty) {
+        let frame = self.frames.iter_mut().rev().find(|f| f.scope).expect("a scope frame");
+        frame.vars.push(Owned { name, ty, alive: true });
+    }
+
+    /// Ownership of the value in `name` moved elsewhere: no drop is due.
+    fn consume(&mut self, name: &str) {
+        for frame in self.frames.iter_mut().rev() {
+            if let Some(v) = frame.vars.iter_mut().rev().find(|v| v.name == name && v.alive) {
+                v.alive = false;
+                return;
+            }
+        }
+    }
+
+    fn drop_lines(vars: &[Owned]) -> Vec<String> {
+        vars.iter()
+            .rev()
+            .filter(|v| v.alive)
+            .map(|v| format!("{}({});", v.ty.c_drop().expect("owned types have drop glue"), v.name))
+            .collect()
+    }
+
+    fn close_frame(&mut self) {
+        let frame = self.frames.pop().expect("a frame");
+        for l in Self::drop_lines(&frame.vars) {
+            self.line(&l);
+        }
+    }
+
+    fn drop_all(&mut self) {
+        let lines: Vec<String> = self.frames.iter().rev().flat_map(|f| Self::drop_lines(&f.vars)).collect();
+        for l in lines {
+            self.line(&l);
+        }
+    }
+
+    fn with_temps(&mut self, body: impl FnOnce(&mut Self)) {
+        self.frames.push(Frame { scope: false, vars: Vec::new() });
+        body(self);
+        self.close_frame();
+    }
+
+    /// Emits `{ ... }` with a new scope.
+    fn block(&mut self, body: impl FnOnce(&mut Self)) {
+        self.line("{");
+        self.depth += 1;
+        self.frames.push(Frame { scope: true, vars: Vec::new() });
+        body(self);
+        self.close_frame();
+        self.depth -= 1;
+        self.line("}");
+    }
+
+    /// Computes `e` into `dest` (nothing when `e` never produces a value).
+    fn into(&mut self, e: &TExpr, dest: &str) {
+        if let Some(v) = self.value(e) {
+            self.line(&format!("{dest} = {v};"));
+            if e.ty.is_owned() {
+                self.consume(&v);
+            }
+        }
+    }
+
+    /// Evaluates `e` for its effects only; an owned result is dropped at the end of the statement.
+    fn stmt(&mut self, e: &TExpr) {
+        match &e.kind {
+            TKind::Let(id, init) => self.let_(*id, init),
+            TKind::Set(id, v) | TKind::Set0(id, v) => self.set(*id, v),
+            TKind::If(c, t, el) => {
+                let Some(cond) = self.value(c) else { return };
+                self.line(&format!("if ({cond}) {{"));
+                self.arm(t, None);
+                self.line("} else {");
+                self.arm(el, None);
+                self.line("}");
+            }
+            TKind::Begin(items) => self.block(|s| {
+                for item in items {
+                    s.with_temps(|s| s.stmt(item));
+                }
+            }),
+            TKind::For { var, declare, start, end, body } => self.for_(e, *var, *declare, start, end, body),
+            TKind::While(cond, body) => self.while_(e, cond, body),
+            TKind::Return(v) => self.return_(v),
+            _ => {
+                let _ = self.value(e);
+            }
+        }
+    }
+
+    fn arm(&mut self, a: &TExpr, dest: Option<(&str, Ty)>) {
+        self.depth += 1;
+        self.frames.push(Frame { scope: true, vars: Vec::new() });
+        self.with_temps(|s| match dest {
+            Some((d, ty)) if a.ty == ty => s.into(a, d),
+            _ => s.stmt(a),
+        });
+        self.close_frame();
+        self.depth -= 1;
+    }
+
+    fn let_(&mut self, id: LocalId, init: &TExpr) {
+        let ty = self.f.locals[id].ty;
+        let n = self.local(id);
+        let v = self.value(init).unwrap_or_else(|| ty.c_empty().to_string());
+        self.line(&format!("{} {n} = {v};", ty.c_type()));
+        if ty.is_owned() {
+            self.consume(&v);
+            self.register_local(n, ty);
+        }
+    }
+
+    fn set(&mut self, id: LocalId, value: &TExpr) {
+        let ty = self.f.locals[id].ty;
+        let n = self.local(id);
+        let Some(v) = self.value(value) else { return };
+        if let Some(drop) = ty.c_drop() {
+            self.line(&format!("{drop}({n});"));
+            self.consume(&v);
+        }
+        self.line(&format!("{n} = {v};"));
+    }
+
+    fn return_(&mut self, v: &TExpr) {
+        let Some(val) = self.value(v) else { return };
+        let r = if v.ty.is_owned() {
+            self.consume(&val);
+            val
+        } else {
+            let r = self.fresh();
+            self.line(&format!("{} {r} = {val};", self.f.result.c_type()));
+            r
+        };
+        self.drop_all();
+        self.line(&format!("return {r};"));
+    }
+
+    fn for_(&mut self, e: &TExpr, var: LocalId, declare: bool, start: &TExpr, end: &TExpr, body: &TExpr) {
+        let v = self.local(var);
+        let Some(s) = self.value(start) else { return };
+        if declare {
+            self.line(&format!("uint32_t {v} = {s};"));
+        } else {
+            self.line(&format!("{v} = {s};"));
+        }
+        let Some(end) = self.value(end) else { return };
+        let end = self.temp(Ty::I32, &end);
+        self.line(&format!("for (; {v} < {end}; {v}++) {{"));
+        self.depth += 1;
+        self.line(&format!("X7_FUEL({});", c_string_literal(e.ptr.as_bytes())));
+        self.frames.push(Frame { scope: true, vars: Vec::new() });
+        self.with_temps(|s| s.stmt(body));
+        self.close_frame();
+        self.depth -= 1;
+        self.line("}");
+    }
+
+    fn while_(&mut self, e: &TExpr, cond: &TExpr, body: &TExpr) {
+        self.line("for (;;) {");
+        self.depth += 1;
+        self.frames.push(Frame { scope: true, vars: Vec::new() });
+        let c = self.fresh();
+        self.line(&format!("uint32_t {c} = 0;"));
+        self.with_temps(|s| {
+            if let Some(v) = s.value(cond) {
+                s.line(&format!("{c} = {v};"));
+            }
+        });
+        let exit_drops = Self::drop_lines(&self.frames.last().expect("loop scope").vars);
+        self.line(&format!("if (!{c}) {{"));
+        self.depth += 1;
+        for l in exit_drops {
+            self.line(&l);
+        }
+        self.line("break;");
+        self.depth -= 1;
+        self.line("}");
+        self.line(&format!("X7_FUEL({});", c_string_literal(e.ptr.as_bytes())));
+        self.with_temps(|s| s.stmt(body));
+        self.close_frame();
+        self.depth -= 1;
+        self.line("}");
+    }
+
+    /// Emits `e` and returns a C expression for its value, or `None` if control never gets there.
+    fn value(&mut self, e: &TExpr) -> Option<String> {
+        match &e.kind {
+            TKind::Int(v) => Some(format!("{}u", *v as u32)),
+            TKind::Input => Some("x7in".to_string()),
+            TKind::Local(id, UseMode::Copy | UseMode::Borrow) => Some(self.local(*id)),
+            TKind::Local(id, UseMode::Move) => {
+                let n = self.local(*id);
+                let t = self.temp(e.ty, &n);
+                self.line(&format!("{n} = {};", e.ty.c_empty()));
+                Some(t)
+            }
+            TKind::Lit { bytes, view } => {
+                let call = format!("({}, {}u)", format_args!("(const uint8_t *){}", c_string_literal(bytes)), bytes.len());
+                if *view {
+                    Some(format!("x7_view_lit{call}"))
+                } else {
+                    Some(self.temp(Ty::Bytes, &format!("x7_bytes_lit{call}")))
+                }
+            }
+            TKind::Begin(items) => {
+                let result = (e.ty != Ty::Never).then(|| self.temp(e.ty, e.ty.c_empty()));
+                let (last, init) = items.split_last().expect("begin has items");
+                self.block(|s| {
+                    for item in init {
+                        s.with_temps(|s| s.stmt(item));
+                    }
+                    s.with_temps(|s| match &result {
+                        Some(r) => s.into(last, r),
+                        None => s.stmt(last),
+                    });
+                });
+                result
+            }
+            TKind::Let(id, init) => {
+                self.let_(*id, init);
+                Some(self.local(*id))
+            }
+            TKind::Set(id, v) => {
+                self.set(*id, v);
+                Some(self.local(*id))
+            }
+            TKind::Set0(id, v) => {
+                self.set(*id, v);
+                Some("0u".to_string())
+            }
+            TKind::If(c, t, el) => {
+                let cond = self.value(c)?;
+                let result = (e.ty != Ty::Never).then(|| self.temp(e.ty, e.ty.c_empty()));
+                let dest = result.as_deref().map(|r| (r, e.ty));
+                self.line(&format!("if ({cond}) {{"));
+                self.arm(t, dest);
+                self.line("} else {");
+                self.arm(el, dest);
+                self.line("}");
+                result
+            }
+            TKind::For { .. } | TKind::While(..) => {
+                self.stmt(e);
+                Some("0u".to_string())
+            }
+            TKind::Return(v) => {
+                self.return_(v);
+                None
+            }
+            TKind::Try(v) => self.try_(v),
+            TKind::And(a, b) | TKind::Or(a, b) => {
+                let is_and = matches!(e.kind, TKind::And(..));
+                let av = self.value(a)?;
+                let t = self.temp(Ty::I32, if is_and { "0u" } else { "1u" });
+                self.line(&format!("if ({}{av}) {{", if is_and { "" } else { "!" }));
+                self.depth += 1;
+                self.frames.push(Frame { scope: true, vars: Vec::new() });
+                self.with_temps(|s| {
+                    if let Some(bv) = s.value(b) {
+                        s.line(&format!("{t} = (uint32_t)({bv} != 0);"));
+                    }
+                });
+                self.close_frame();
+                self.depth -= 1;
+                self.line("}");
+                Some(t)
+            }
+            TKind::Op(op, a, b) => {
+                let av = self.value(a)?;
+                let av = if writes_locals(b) && !av.ends_with('u') { self.temp(Ty::I32, &av) } else { av };
+                let bv = self.value(b)?;
+                Some(op.c_expr(&av, &bv))
+            }
+            TKind::Builtin(b, args) => {
+                let at = b.traps.then(|| c_string_literal(e.ptr.as_bytes()));
+                self.call(&b.c_name(), at, args, e.ty)
+            }
+            TKind::Call(fid, args) => {
+                let name = fn_name(&self.p.fns[*fid], *fid);
+                self.call(&name, None, args, e.ty)
+            }
+        }
+    }
+
+    fn try_(&mut self, v: &TExpr) -> Option<String> {
+        let r = self.value(v)?;
+        let r = if v.ty.is_owned() { r } else { self.temp(v.ty, &r) };
+        let err_field = if v.ty == Ty::ResultI32 { "val" } else { "err" };
+        let err = match self.f.result {
+            Ty::ResultI32 => format!("((x7_res_i32){{0u, {r}.{err_field}}})"),
+            Ty::ResultBytes => format!("((x7_res_bytes){{0u, {r}.{err_field}, X7_EMPTY_BYTES}})"),
+            _ => format!("((x7_res_view){{0u, {r}.{err_field}, X7_EMPTY_VIEW}})"),
+        };
+        self.line(&format!("if ({r}.tag == 0u) {{"));
+        self.depth += 1;
+        let ret = self.fresh();
+        self.line(&format!("{} {ret} = {err};", self.f.result.c_type()));
+        self.drop_all();
+        self.line(&format!("return {ret};"));
+        self.depth -= 1;
+        self.line("}");
+        Some(match v.ty {
+            Ty::ResultBytes => {
+                self.consume(&r);
+                self.temp(Ty::Bytes, &format!("{r}.val"))
+            }
+            Ty::ResultBytesView => self.temp(Ty::BytesView, &format!("{r}.val")),
+            _ => self.temp(Ty::I32, &format!("{r}.val")),
+        })
+    }
+
+    /// Emits a call: arguments in order, then the call into a temporary.
+    fn call(&mut self, name: &str, at: Option<String>, args: &[TArg], ty: Ty) -> Option<String> {
+        let mut strs = Vec::with_capacity(args.len() + 1);
+        let mut consumed = Vec::new();
+        let mut moved_locals = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            if let (Pass::Value, TKind::Local(id, UseMode::Move)) = (a.pass, &a.expr.kind) {
+                // Owned locals passed by value move when the call happens (after all arguments).
+                strs.push(self.local(*id));
+                moved_locals.push((self.local(*id), a.expr.ty));
+                continue;
+            }
+            let mut v = self.value(&a.expr)?;
+            if !a.expr.ty.is_owned() && args[i + 1..].iter().any(|x| writes_locals(&x.expr)) {
+                v = self.temp(a.expr.ty, &v);
+            }
+            match a.pass {
+                Pass::BorrowView => match a.expr.ty {
+                    Ty::Bytes => v = format!("x7_view_of_bytes({v})"),
+                    Ty::VecU8 => v = format!("x7_view_of_vec({v})"),
+                    _ => {}
+                },
+                Pass::Value if a.expr.ty.is_owned() => consumed.push(v.clone()),
+                _ => {}
+            }
+            strs.push(v);
+        }
+        if let Some(at) = at {
+            strs.push(at);
+        }
+        let call = format!("{name}({})", strs.join(", "));
+        for c in &consumed {
+            self.consume(c);
+        }
+        let t = self.temp(ty, &call);
+        for (n, ty) in moved_locals {
+            self.line(&format!("{n} = {};", ty.c_empty()));
+        }
+        Some(t)
+    }
+}

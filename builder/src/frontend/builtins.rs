@@ -1,0 +1,291 @@
+//! The builtin table: x07 signature, parameter passing, C runtime function and fragment.
+//!
+//! `docs/internals/runtime-abi.md` is the contract this table implements.
+
+use super::types::Ty;
+
+/// How a builtin receives one argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    /// A copyable value of this type (i32, option_i32, result_i32, view-like options/results).
+    Val(Ty),
+    /// A `bytes_view`; a `bytes` or `vec_u8` argument is borrowed for the call.
+    View,
+    /// Ownership moves into the builtin.
+    Own(Ty),
+    /// An owned value passed without moving it (the caller keeps and later drops it).
+    Ref(Ty),
+    /// Like `Ref`, but the argument must be an identifier: the result borrows from it.
+    Ident(Ty),
+    /// Literal text (the JSON string itself), for `bytes.lit` / `bytes.view_lit`.
+    Text,
+}
+
+/// One builtin function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Builtin {
+    /// The x07 name (`bytes.get_u8`).
+    pub name: &'static str,
+    /// Parameters in order.
+    pub params: &'static [ParamKind],
+    /// Result type.
+    pub result: Ty,
+    /// Whether the C function takes a trailing `const char *at` (it can trap).
+    pub traps: bool,
+    /// The runtime fragment that defines it.
+    pub fragment: &'static str,
+}
+
+impl Builtin {
+    /// The C function name: `x7_` + the name with `.` replaced by `_`.
+    pub fn c_name(&self) -> String {
+        format!("x7_{}", self.name.replace('.', "_"))
+    }
+
+    /// Whether the builtin is an OS capability (needs an OS world).
+    pub fn is_os(&self) -> bool {
+        self.fragment.starts_with("os_")
+    }
+}
+
+use ParamKind::{Ident, Own, Ref, Text, Val, View};
+use Ty::{Bytes, BytesView, OptionBytes, OptionBytesView, OptionI32, ResultBytes, ResultBytesView, ResultI32, VecU8, I32};
+
+const I: ParamKind = Val(I32);
+
+macro_rules! b {
+    ($name:literal, [$($p:expr),*], $res:expr, $traps:literal, $frag:literal) => {
+        Builtin { name: $name, params: &[$($p),*], result: $res, traps: $traps, fragment: $frag }
+    };
+}
+
+/// Every builtin, sorted by name.
+pub static BUILTINS: &[Builtin] = &[
+    b!("bytes.alloc", [I], Bytes, false, "bytes"),
+    b!("bytes.cmp_range", [View, I, I, View, I, I], I32, true, "bytes"),
+    b!("bytes.concat", [Own(Bytes), Own(Bytes)], Bytes, true, "bytes"),
+    b!("bytes.copy", [View, Own(Bytes)], Bytes, true, "bytes"),
+    b!("bytes.empty", [], Bytes, false, "core"),
+    b!("bytes.eq", [View, View], I32, false, "bytes"),
+    b!("bytes.get_u8", [View, I], I32, true, "core"),
+    b!("bytes.len", [View], I32, false, "core"),
+    b!("bytes.lit", [Text], Bytes, false, "core"),
+    b!("bytes.set_u8", [Own(Bytes), I, I], Bytes, true, "bytes"),
+    b!("bytes.slice", [View, I, I], Bytes, true, "bytes"),
+    b!("bytes.subview", [Ident(Bytes), I, I], BytesView, true, "core"),
+    b!("bytes.view", [Ident(Bytes)], BytesView, false, "core"),
+    b!("bytes.view_lit", [Text], BytesView, false, "core"),
+    b!("bytes1", [I], Bytes, false, "bytes"),
+    b!("codec.read_u32_le", [View, I], I32, true, "codec"),
+    b!("codec.write_u32_le", [I], Bytes, false, "codec"),
+    b!("fmt.s32_to_dec", [I], Bytes, false, "fmt"),
+    b!("fmt.u32_to_dec", [I], Bytes, false, "fmt"),
+    b!("i32.lit", [I], I32, false, "core"),
+    b!("option_bytes.is_some", [Ref(OptionBytes)], I32, false, "optres"),
+    b!("option_bytes.none", [], OptionBytes, false, "optres"),
+    b!("option_bytes.some", [Own(Bytes)], OptionBytes, false, "optres"),
+    b!("option_bytes.unwrap_or", [Own(OptionBytes), Own(Bytes)], Bytes, false, "optres"),
+    b!("option_bytes_view.is_some", [Val(OptionBytesView)], I32, false, "optres"),
+    b!("option_bytes_view.none", [], OptionBytesView, false, "optres"),
+    b!("option_bytes_view.some", [View], OptionBytesView, false, "optres"),
+    b!("option_bytes_view.unwrap_or", [Val(OptionBytesView), View], BytesView, false, "optres"),
+    b!("option_i32.is_some", [Val(OptionI32)], I32, false, "optres"),
+    b!("option_i32.none", [], OptionI32, false, "optres"),
+    b!("option_i32.some", [I], OptionI32, false, "optres"),
+    b!("option_i32.unwrap_or", [Val(OptionI32), I], I32, false, "optres"),
+    b!("os.env.get", [View], Bytes, false, "os_env"),
+    b!("os.fs.append_all_v1", [View, View, View], ResultI32, false, "os_fs"),
+    b!("os.fs.copy_file_v1", [View, View, View, View], ResultI32, false, "os_fs"),
+    b!("os.fs.list_dir_sorted_text_v1", [View, View], ResultBytes, false, "os_fs"),
+    b!("os.fs.mkdirs_v1", [View, View], ResultI32, false, "os_fs"),
+    b!("os.fs.read_all_v1", [View, View], ResultBytes, false, "os_fs"),
+    b!("os.fs.read_file", [View], Bytes, true, "os_fs"),
+    b!("os.fs.remove_dir_all_v1", [View, View], ResultI32, false, "os_fs"),
+    b!("os.fs.remove_file_v1", [View, View], ResultI32, false, "os_fs"),
+    b!("os.fs.rename_v1", [View, View, View], ResultI32, false, "os_fs"),
+    b!("os.fs.stat_v1", [View, View], ResultBytes, false, "os_fs"),
+    b!("os.fs.write_all_v1", [View, View, View], ResultI32, false, "os_fs"),
+    b!("os.fs.write_file", [View, View], I32, false, "os_fs"),
+    b!("os.process.drop_v1", [I], I32, false, "os_process"),
+    b!("os.process.exit", [I], I32, false, "os_process"),
+    b!("os.process.kill_v1", [I, I], I32, false, "os_process"),
+    b!("os.process.run_capture_v1", [View, View], Bytes, false, "os_process"),
+    b!("os.process.spawn_capture_v1", [View, View], I32, false, "os_process"),
+    b!("os.process.spawn_piped_v1", [View, View], I32, false, "os_process"),
+    b!("os.process.stderr_read_v1", [I, I], Bytes, false, "os_process"),
+    b!("os.process.stdin_close_v1", [I], I32, false, "os_process"),
+    b!("os.process.stdin_write_v1", [I, View], I32, false, "os_process"),
+    b!("os.process.stdout_read_v1", [I, I], Bytes, false, "os_process"),
+    b!("os.process.take_exit_v1", [I], I32, false, "os_process"),
+    b!("os.process.try_join_capture_v1", [I], OptionBytes, false, "os_process"),
+    b!("os.process.try_wait_v1", [I], I32, false, "os_process"),
+    b!("os.time.now_unix_ms", [], I32, false, "os_time"),
+    b!("os.time.sleep_ms_v1", [I], I32, false, "os_time"),
+    b!("parse.u32_dec", [View], I32, true, "parse"),
+    b!("parse.u32_dec_at", [View, I], I32, true, "parse"),
+    b!("process.set_exit_code_v1", [I], I32, false, "core"),
+    b!("prng.lcg_next_u32", [I], I32, false, "core"),
+    b!("result_bytes.err", [I], ResultBytes, false, "optres"),
+    b!("result_bytes.err_code", [Ref(ResultBytes)], I32, false, "optres"),
+    b!("result_bytes.is_ok", [Ref(ResultBytes)], I32, false, "optres"),
+    b!("result_bytes.ok", [Own(Bytes)], ResultBytes, false, "optres"),
+    b!("result_bytes.unwrap_or", [Own(ResultBytes), Own(Bytes)], Bytes, false, "optres"),
+    b!("result_bytes_view.err", [I], ResultBytesView, false, "optres"),
+    b!("result_bytes_view.err_code", [Val(ResultBytesView)], I32, false, "optres"),
+    b!("result_bytes_view.is_ok", [Val(ResultBytesView)], I32, false, "optres"),
+    b!("result_bytes_view.ok", [View], ResultBytesView, false, "optres"),
+    b!("result_bytes_view.unwrap_or", [Val(ResultBytesView), View], BytesView, false, "optres"),
+    b!("result_i32.err", [I], ResultI32, false, "optres"),
+    b!("result_i32.err_code", [Val(ResultI32)], I32, false, "optres"),
+    b!("result_i32.is_ok", [Val(ResultI32)], I32, false, "optres"),
+    b!("result_i32.ok", [I], ResultI32, false, "optres"),
+    b!("result_i32.unwrap_or", [Val(ResultI32), I], I32, false, "optres"),
+    b!("vec_u8.as_view", [Ident(VecU8)], BytesView, false, "core"),
+    b!("vec_u8.cap", [Ref(VecU8)], I32, false, "vec"),
+    b!("vec_u8.clear", [Own(VecU8)], VecU8, false, "vec"),
+    b!("vec_u8.extend_bytes", [Own(VecU8), View], VecU8, false, "vec"),
+    b!("vec_u8.extend_bytes_range", [Own(VecU8), View, I, I], VecU8, true, "vec"),
+    b!("vec_u8.extend_zeroes", [Own(VecU8), I], VecU8, false, "vec"),
+    b!("vec_u8.get", [Ref(VecU8), I], I32, true, "vec"),
+    b!("vec_u8.into_bytes", [Own(VecU8)], Bytes, false, "vec"),
+    b!("vec_u8.len", [Ref(VecU8)], I32, false, "vec"),
+    b!("vec_u8.push", [Own(VecU8), I], VecU8, false, "vec"),
+    b!("vec_u8.reserve_exact", [Own(VecU8), I], VecU8, false, "vec"),
+    b!("vec_u8.set", [Own(VecU8), I, I], VecU8, true, "vec"),
+    b!("vec_u8.with_capacity", [I], VecU8, false, "vec"),
+    b!("view.cmp_range", [View, I, I, View, I, I], I32, true, "bytes"),
+    b!("view.eq", [View, View], I32, false, "bytes"),
+    b!("view.get_u8", [View, I], I32, true, "core"),
+    b!("view.len", [View], I32, false, "core"),
+    b!("view.slice", [View, I, I], BytesView, true, "core"),
+    b!("view.to_bytes", [View], Bytes, false, "core"),
+];
+
+/// Looks a builtin up by name.
+pub fn lookup(name: &str) -> Option<&'static Builtin> {
+    BUILTINS.binary_search_by(|b| b.name.cmp(name)).ok().map(|i| &BUILTINS[i])
+}
+
+/// Namespaces that only builtins use: an unknown name in them is an unknown *builtin*.
+pub fn is_builtin_namespace(name: &str) -> bool {
+    let ns = name.split('.').next().unwrap_or("");
+    matches!(
+        ns,
+        "bytes" | "view" | "vec_u8" | "codec" | "fmt" | "parse" | "i32" | "prng" | "option_i32" | "option_bytes"
+            | "option_bytes_view" | "result_i32" | "result_bytes" | "result_bytes_view" | "os" | "process"
+    ) || name == "bytes1"
+}
+
+/// Binary operators `(i32, i32) -> i32`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    /// `+` wrapping.
+    Add,
+    /// `-` wrapping.
+    Sub,
+    /// `*` wrapping.
+    Mul,
+    /// `/` unsigned, x/0 = 0.
+    Div,
+    /// `%` unsigned, x%0 = x.
+    Rem,
+    /// `&`.
+    And,
+    /// `|`.
+    Or,
+    /// `^`.
+    Xor,
+    /// `<<u` (count masked by 31).
+    Shl,
+    /// `>>u` logical (count masked by 31).
+    Shr,
+    /// `=`.
+    Eq,
+    /// `!=`.
+    Ne,
+    /// `<` signed.
+    Lt,
+    /// `<=` signed.
+    Le,
+    /// `>` signed.
+    Gt,
+    /// `>=` signed.
+    Ge,
+    /// `<u`.
+    LtU,
+    /// `<=u`.
+    LeU,
+    /// `>u`.
+    GtU,
+    /// `>=u`.
+    GeU,
+}
+
+impl BinOp {
+    /// Parses an operator head.
+    pub fn parse(head: &str) -> Option<BinOp> {
+        Some(match head {
+            "+" => BinOp::Add,
+            "-" => BinOp::Sub,
+            "*" => BinOp::Mul,
+            "/" => BinOp::Div,
+            "%" => BinOp::Rem,
+            "&" => BinOp::And,
+            "|" => BinOp::Or,
+            "^" => BinOp::Xor,
+            "<<u" => BinOp::Shl,
+            ">>u" => BinOp::Shr,
+            "=" => BinOp::Eq,
+            "!=" => BinOp::Ne,
+            "<" => BinOp::Lt,
+            "<=" => BinOp::Le,
+            ">" => BinOp::Gt,
+            ">=" => BinOp::Ge,
+            "<u" => BinOp::LtU,
+            "<=u" => BinOp::LeU,
+            ">u" => BinOp::GtU,
+            ">=u" => BinOp::GeU,
+            _ => return None,
+        })
+    }
+
+    /// C expression for the operator applied to two `uint32_t` C expressions.
+    pub fn c_expr(self, a: &str, b: &str) -> String {
+        match self {
+            BinOp::Add => format!("({a} + {b})"),
+            BinOp::Sub => format!("({a} - {b})"),
+            BinOp::Mul => format!("({a} * {b})"),
+            BinOp::Div => format!("x7_div_u32({a}, {b})"),
+            BinOp::Rem => format!("x7_rem_u32({a}, {b})"),
+            BinOp::And => format!("({a} & {b})"),
+            BinOp::Or => format!("({a} | {b})"),
+            BinOp::Xor => format!("({a} ^ {b})"),
+            BinOp::Shl => format!("({a} << ({b} & 31u))"),
+            BinOp::Shr => format!("({a} >> ({b} & 31u))"),
+            BinOp::Eq => format!("(uint32_t)({a} == {b})"),
+            BinOp::Ne => format!("(uint32_t)({a} != {b})"),
+            BinOp::Lt => format!("(uint32_t)((int32_t){a} < (int32_t){b})"),
+            BinOp::Le => format!("(uint32_t)((int32_t){a} <= (int32_t){b})"),
+            BinOp::Gt => format!("(uint32_t)((int32_t){a} > (int32_t){b})"),
+            BinOp::Ge => format!("(uint32_t)((int32_t){a} >= (int32_t){b})"),
+            BinOp::LtU => format!("(uint32_t)({a} < {b})"),
+            BinOp::LeU => format!("(uint32_t)({a} <= {b})"),
+            BinOp::GtU => format!("(uint32_t)({a} > {b})"),
+            BinOp::GeU => format!("(uint32_t)({a} >= {b})"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_sorted_and_unique() {
+        for w in BUILTINS.windows(2) {
+            assert!(w[0].name < w[1].name, "{} !< {}", w[0].name, w[1].name);
+        }
+        assert_eq!(lookup("view.get_u8").unwrap().c_name(), "x7_view_get_u8");
+        assert!(lookup("nope").is_none());
+    }
+}

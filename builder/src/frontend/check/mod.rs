@@ -1,0 +1,12 @@
+//! Type and ownership checking: [`LoadedProgram`] → [`TProgram`].
+//!
+//! [`program`] indexes every function and checks module interfaces (exports, visibility);
+//! [`scope`] holds a function's locals and the ownership state; [`expr`] checks special forms and
+//! [`call`] checks calls with the argument-passing rules of `language-core` §2.1.
+
+mod call;
+mod expr;
+mod program;
+mod scope;
+
+pub use program::{check_program, CheckOptions};

@@ -1,0 +1,410 @@
+//! JSON text → [`SourceFile`], validating the file shape and recording a JSON pointer per node.
+
+use serde_json::{Map, Value};
+
+use super::ast::{Defn, Expr, FileKind, Param, SourceFile};
+use super::diag::{codes, Diagnostic};
+use super::types::Ty;
+
+/// Oldest and newest accepted `x07.x07ast` minor versions (0.3.0 … 0.8.0).
+const MINOR_VERSIONS: std::ops::RangeInclusive<u32> = 3..=8;
+
+/// Parses JSON text, reporting malformed JSON with line and column.
+pub fn parse_json(display_path: &str, text: &[u8]) -> Result<Value, Diagnostic> {
+    serde_json::from_slice(text).map_err(|e| Diagnostic {
+        code: codes::JSON_MALFORMED,
+        message: format!("malformed JSON: {e}"),
+        file: Some(display_path.to_string()),
+        ptr: None,
+        line: Some(e.line()),
+        column: Some(e.column()),
+        help: Some("fix the JSON syntax (x07 fmt rewrites a valid file canonically)".into()),
+    })
+}
+
+/// Whether `s` is a valid module id: dot-separated segments `[A-Za-z_][A-Za-z0-9_-]*`.
+pub fn is_module_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|seg| {
+            let mut chars = seg.chars();
+            matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        })
+}
+
+/// Whether `s` is a valid local / parameter / function-tail name: `[A-Za-z_][A-Za-z0-9_]*`.
+pub fn is_local_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Escapes one JSON-pointer reference token (RFC 6901).
+fn ptr_token(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+struct FileParser<'a> {
+    path: &'a str,
+    diags: Vec<Diagnostic>,
+}
+
+/// Converts a parsed JSON value into a [`SourceFile`]; all problems found are returned.
+pub fn parse_file(display_path: &str, value: &Value) -> Result<SourceFile, Vec<Diagnostic>> {
+    let mut p = FileParser { path: display_path, diags: Vec::new() };
+    let file = p.file(value);
+    match file {
+        Some(f) if p.diags.is_empty() => Ok(f),
+        _ => Err(p.diags),
+    }
+}
+
+impl FileParser<'_> {
+    fn err(&mut self, code: super::diag::DiagCode, ptr: &str, msg: impl Into<String>) {
+        self.diags.push(Diagnostic::new(code, self.path, ptr, msg));
+    }
+
+    fn file(&mut self, value: &Value) -> Option<SourceFile> {
+        let Some(obj) = value.as_object() else {
+            self.err(codes::SCHEMA_FIELD, "", "an x07AST file must be a JSON object");
+            return None;
+        };
+        for key in obj.keys() {
+            if !matches!(key.as_str(), "schema_version" | "kind" | "module_id" | "imports" | "decls" | "solve" | "meta") {
+                self.err(
+                    codes::SCHEMA_FIELD,
+                    &format!("/{}", ptr_token(key)),
+                    format!("unknown top-level field `{key}` (allowed: schema_version, kind, module_id, imports, decls, solve, meta)"),
+                );
+            }
+        }
+        let schema_version = self.string_field(obj, "schema_version")?;
+        let minor = schema_version
+            .strip_prefix("x07.x07ast@0.")
+            .and_then(|r| r.strip_suffix(".0"))
+            .and_then(|m| m.parse::<u32>().ok());
+        if !minor.is_some_and(|m| MINOR_VERSIONS.contains(&m)) {
+            self.diags.push(
+                Diagnostic::new(
+                    codes::SCHEMA_VERSION,
+                    self.path,
+                    "/schema_version",
+                    format!("unsupported schema_version `{schema_version}`"),
+                )
+                .with_help("use one of x07.x07ast@0.3.0 … x07.x07ast@0.8.0"),
+            );
+        }
+        let kind = match self.string_field(obj, "kind")?.as_str() {
+            "entry" => FileKind::Entry,
+            "module" => FileKind::Module,
+            other => {
+                self.err(codes::SCHEMA_FIELD, "/kind", format!("`kind` must be \"entry\" or \"module\", not \"{other}\""));
+                return None;
+            }
+        };
+        let module_id = self.string_field(obj, "module_id")?;
+        if !is_module_id(&module_id) {
+            self.err(codes::SCHEMA_NAME_SYNTAX, "/module_id", format!("invalid module id `{module_id}`"));
+        }
+        if kind == FileKind::Entry && module_id != "main" {
+            self.err(codes::SCHEMA_KIND, "/module_id", format!("an entry file must have module_id \"main\", not \"{module_id}\""));
+        }
+        if kind == FileKind::Module && module_id == "main" {
+            self.err(codes::SCHEMA_KIND, "/module_id", "module id \"main\" is reserved for the entry file");
+        }
+        let imports = self.imports(obj);
+        let (exports, defns) = self.decls(obj, &module_id, kind);
+        let solve = match (kind, obj.get("solve")) {
+            (FileKind::Entry, Some(v)) => self.expr(v, "/solve".to_string()),
+            (FileKind::Entry, None) => {
+                self.err(codes::SCHEMA_KIND, "", "an entry file needs a `solve` expression");
+                None
+            }
+            (FileKind::Module, Some(_)) => {
+                self.err(codes::SCHEMA_KIND, "/solve", "a module file must not have `solve` (only the entry has one)");
+                None
+            }
+            (FileKind::Module, None) => None,
+        };
+        Some(SourceFile {
+            display_path: self.path.to_string(),
+            schema_version,
+            kind,
+            module_id,
+            imports,
+            exports,
+            defns,
+            solve,
+        })
+    }
+
+    fn string_field(&mut self, obj: &Map<String, Value>, key: &str) -> Option<String> {
+        match obj.get(key) {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => {
+                self.err(codes::SCHEMA_FIELD, &format!("/{key}"), format!("`{key}` must be a string"));
+                None
+            }
+            None => {
+                self.err(codes::SCHEMA_FIELD, "", format!("missing required field `{key}`"));
+                None
+            }
+        }
+    }
+
+    fn imports(&mut self, obj: &Map<String, Value>) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        match obj.get("imports") {
+            None => {}
+            Some(Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    let ptr = format!("/imports/{i}");
+                    match item.as_str() {
+                        Some(id) if is_module_id(id) => {
+                            if out.iter().any(|(m, _): &(String, String)| m == id) {
+                                self.err(codes::MOD_IMPORT_DUP, &ptr, format!("module `{id}` is imported twice"));
+                            } else {
+                                out.push((id.to_string(), ptr));
+                            }
+                        }
+                        Some(id) => self.err(codes::SCHEMA_NAME_SYNTAX, &ptr, format!("invalid module id `{id}` in imports")),
+                        None => self.err(codes::SCHEMA_FIELD, &ptr, "imports must be module id strings"),
+                    }
+                }
+            }
+            Some(_) => self.err(codes::SCHEMA_FIELD, "/imports", "`imports` must be an array of module ids"),
+        }
+        out
+    }
+
+    fn decls(&mut self, obj: &Map<String, Value>, module_id: &str, kind: FileKind) -> (Option<Vec<(String, String)>>, Vec<Defn>) {
+        let mut exports: Option<Vec<(String, String)>> = None;
+        let mut defns = Vec::new();
+        let items = match obj.get("decls") {
+            None => {
+                if kind == FileKind::Module {
+                    self.err(codes::SCHEMA_FIELD, "", "missing required field `decls`");
+                }
+                return (exports, defns);
+            }
+            Some(Value::Array(items)) => items,
+            Some(_) => {
+                self.err(codes::SCHEMA_FIELD, "/decls", "`decls` must be an array");
+                return (exports, defns);
+            }
+        };
+        for (i, decl) in items.iter().enumerate() {
+            let ptr = format!("/decls/{i}");
+            let Some(d) = decl.as_object() else {
+                self.err(codes::SCHEMA_DECL, &ptr, "a declaration must be an object");
+                continue;
+            };
+            match d.get("kind").and_then(Value::as_str) {
+                Some("export") => {
+                    let names = self.export_names(d, &ptr);
+                    if exports.is_some() {
+                        self.err(codes::MOD_EXPORT_DECL, &ptr, "a module has exactly one `export` declaration; merge the lists");
+                    } else {
+                        exports = Some(names);
+                    }
+                }
+                Some("defn") => {
+                    if let Some(defn) = self.defn(d, &ptr, module_id) {
+                        defns.push(defn);
+                    }
+                }
+                Some(k @ ("defasync" | "extern" | "defrecord" | "defenum")) => self.err(
+                    codes::UNSUPPORTED,
+                    &format!("{ptr}/kind"),
+                    format!("`{k}` declarations are not supported yet by this compiler"),
+                ),
+                Some(other) => self.err(codes::SCHEMA_DECL, &format!("{ptr}/kind"), format!("unknown declaration kind `{other}`")),
+                None => self.err(codes::SCHEMA_DECL, &ptr, "a declaration needs a string `kind`"),
+            }
+        }
+        (exports, defns)
+    }
+
+    fn export_names(&mut self, d: &Map<String, Value>, ptr: &str) -> Vec<(String, String)> {
+        let mut names = Vec::new();
+        match d.get("names") {
+            Some(Value::Array(items)) => {
+                for (j, n) in items.iter().enumerate() {
+                    match n.as_str() {
+                        Some(s) => names.push((s.to_string(), format!("{ptr}/names/{j}"))),
+                        None => self.err(codes::SCHEMA_DECL, &format!("{ptr}/names/{j}"), "exported names must be strings"),
+                    }
+                }
+            }
+            _ => self.err(codes::SCHEMA_DECL, ptr, "an export declaration needs a `names` array"),
+        }
+        names
+    }
+
+    fn ty(&mut self, v: Option<&Value>, ptr: &str, what: &str) -> Option<Ty> {
+        match v {
+            Some(Value::String(s)) => match Ty::parse(s) {
+                Some(t) => Some(t),
+                None if Ty::is_known_unsupported(s) => {
+                    self.err(codes::UNSUPPORTED, ptr, format!("type `{s}` is not supported yet by this compiler"));
+                    None
+                }
+                None => {
+                    self.diags.push(
+                        Diagnostic::new(codes::TYPE_UNKNOWN, self.path, ptr, format!("unknown type `{s}`"))
+                            .with_help("types: i32, u32, bytes, bytes_view, vec_u8, option_i32, option_bytes, option_bytes_view, result_i32, result_bytes, result_bytes_view"),
+                    );
+                    None
+                }
+            },
+            Some(Value::Array(_)) => {
+                self.err(codes::UNSUPPORTED, ptr, "generic types are not supported yet by this compiler");
+                None
+            }
+            _ => {
+                self.err(codes::SCHEMA_DECL, ptr, format!("{what} must be a type name string"));
+                None
+            }
+        }
+    }
+
+    fn defn(&mut self, d: &Map<String, Value>, ptr: &str, module_id: &str) -> Option<Defn> {
+        let name = match d.get("name").and_then(Value::as_str) {
+            Some(n) => n.to_string(),
+            None => {
+                self.err(codes::SCHEMA_DECL, ptr, "a defn needs a string `name`");
+                return None;
+            }
+        };
+        match name.strip_prefix(module_id).and_then(|r| r.strip_prefix('.')) {
+            Some(tail) if is_local_name(tail) => {}
+            _ => self.diags.push(
+                Diagnostic::new(
+                    codes::NAME_PREFIX,
+                    self.path,
+                    &format!("{ptr}/name"),
+                    format!("function name `{name}` must be `{module_id}.<name>` with no further dots"),
+                )
+                .with_help(format!("rename it to `{module_id}.{}`", name.rsplit('.').next().unwrap_or(&name))),
+            ),
+        }
+        if let Some(tp) = d.get("type_params") {
+            if tp.as_array().is_some_and(|a| !a.is_empty()) {
+                self.err(codes::UNSUPPORTED, &format!("{ptr}/type_params"), "generic functions are not supported yet by this compiler");
+                return None;
+            }
+        }
+        let mut params = Vec::new();
+        match d.get("params") {
+            Some(Value::Array(items)) => {
+                for (j, p) in items.iter().enumerate() {
+                    let pp = format!("{ptr}/params/{j}");
+                    let Some(po) = p.as_object() else {
+                        self.err(codes::SCHEMA_DECL, &pp, "a parameter must be an object {\"name\", \"ty\"}");
+                        continue;
+                    };
+                    let pname = match po.get("name").and_then(Value::as_str) {
+                        Some(n) if is_local_name(n) => n.to_string(),
+                        Some(n) => {
+                            self.err(codes::SCHEMA_NAME_SYNTAX, &format!("{pp}/name"), format!("invalid parameter name `{n}`"));
+                            continue;
+                        }
+                        None => {
+                            self.err(codes::SCHEMA_DECL, &pp, "a parameter needs a string `name`");
+                            continue;
+                        }
+                    };
+                    let Some(ty) = self.ty(po.get("ty"), &format!("{pp}/ty"), "`ty`") else { continue };
+                    if params.iter().any(|q: &Param| q.name == pname) {
+                        self.err(codes::NAME_DUP_PARAM, &pp, format!("parameter `{pname}` is declared twice"));
+                    }
+                    params.push(Param { name: pname, ty, ptr: pp });
+                }
+            }
+            _ => self.err(codes::SCHEMA_DECL, ptr, "a defn needs a `params` array"),
+        }
+        let result = self.ty(d.get("result"), &format!("{ptr}/result"), "`result`");
+        let body = match d.get("body") {
+            Some(b) => self.expr(b, format!("{ptr}/body")),
+            None => {
+                self.err(codes::SCHEMA_DECL, ptr, "a defn needs a `body`");
+                None
+            }
+        };
+        Some(Defn { name, params, result: result?, body: body?, ptr: ptr.to_string() })
+    }
+
+    fn expr(&mut self, v: &Value, ptr: String) -> Option<Expr> {
+        match v {
+            Value::Number(n) => match n.as_i64() {
+                Some(i) if i >= i64::from(i32::MIN) && i <= i64::from(i32::MAX) => Some(Expr::Int { value: i as i32, ptr }),
+                Some(i) => {
+                    self.diags.push(
+                        Diagnostic::new(codes::EXPR_INT_RANGE, self.path, &ptr, format!("integer literal {i} is outside the i32 range"))
+                            .with_help("literals are −2147483648 … 2147483647; write −1 for 0xFFFFFFFF"),
+                    );
+                    None
+                }
+                None => {
+                    if n.as_u64().is_some() {
+                        self.diags.push(
+                            Diagnostic::new(codes::EXPR_INT_RANGE, self.path, &ptr, format!("integer literal {n} is outside the i32 range"))
+                                .with_help("literals are −2147483648 … 2147483647; write −1 for 0xFFFFFFFF"),
+                        );
+                    } else {
+                        self.err(codes::EXPR_SHAPE, &ptr, format!("`{n}` is not an integer (x07 has no floating-point literals here)"));
+                    }
+                    None
+                }
+            },
+            Value::String(s) => Some(Expr::Atom { text: s.clone(), ptr }),
+            Value::Array(items) => {
+                let Some(first) = items.first() else {
+                    self.err(codes::EXPR_EMPTY, &ptr, "an empty list `[]` is not an expression");
+                    return None;
+                };
+                let Some(head) = first.as_str() else {
+                    self.err(codes::EXPR_SHAPE, &format!("{ptr}/0"), "the head of a list expression must be a string (a form, builtin or function name)");
+                    return None;
+                };
+                let mut args = Vec::with_capacity(items.len() - 1);
+                let mut ok = true;
+                for (i, item) in items.iter().enumerate().skip(1) {
+                    match self.expr(item, format!("{ptr}/{i}")) {
+                        Some(e) => args.push(e),
+                        None => ok = false,
+                    }
+                }
+                ok.then(|| Expr::List { head: head.to_string(), head_ptr: format!("{ptr}/0"), args, ptr })
+            }
+            Value::Bool(_) | Value::Null | Value::Object(_) => {
+                self.err(codes::EXPR_SHAPE, &ptr, "an expression must be an integer, a string or a list");
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn records_pointers_and_rejects_bad_literals() {
+        let v = json!({"schema_version":"x07.x07ast@0.5.0","kind":"entry","module_id":"main","imports":[],"decls":[],
+                       "solve":["begin",["let","x",1],["view.to_bytes","input"]]});
+        let f = parse_file("main.x07.json", &v).unwrap();
+        let Some(Expr::List { args, .. }) = &f.solve else { panic!() };
+        assert_eq!(args[1].ptr(), "/solve/2");
+        let bad = json!({"schema_version":"x07.x07ast@0.9.9","kind":"entry","module_id":"main","decls":[],"solve":["f",4294967295u64,[]]});
+        let codes: Vec<_> = parse_file("m", &bad).unwrap_err().into_iter().map(|d| (d.code.0, d.ptr.unwrap())).collect();
+        assert_eq!(codes, vec![("X07-SCHEMA-0001", "/schema_version".into()), ("X07-EXPR-0003", "/solve/1".into()), ("X07-EXPR-0001", "/solve/2".into())]);
+    }
+
+    #[test]
+    fn malformed_json_has_line_and_column() {
+        let d = parse_json("a.json", b"{\n  \"x\": ,\n}").unwrap_err();
+        assert_eq!((d.code.0, d.line, d.column), ("X07-JSON-0001", Some(2), Some(8)));
+    }
+}

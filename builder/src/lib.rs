@@ -4,6 +4,7 @@
 //! program; [`emit`] writes one C translation unit from it with the [`runtime`] fragments it needs;
 //! [`cc`] turns that into a native binary; [`store`] keeps binaries under the hash of their inputs.
 
+pub mod build;
 pub mod cc;
 pub mod emit;
 pub mod frontend;

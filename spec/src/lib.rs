@@ -2,8 +2,36 @@
 
 pub mod atomic;
 pub mod canonical;
+pub mod diagnostic;
 pub mod digest;
+pub mod document;
+pub mod lock;
+pub mod package_id;
+pub mod profile;
+pub mod project;
+pub mod rel_path;
+pub mod report;
+pub mod run_report;
+mod schema_tag;
+pub mod schemas;
+pub mod solve_section;
+pub mod world;
 
 pub use atomic::{write_atomic, write_if_changed, WriteOutcome};
 pub use canonical::{canonical_file_bytes, to_canonical_vec, CanonicalError};
+pub use diagnostic::{Diagnostic, Severity};
 pub use digest::{DigestParseError, Sha256Digest, Sha256Hasher};
+pub use document::{DocumentError, FieldError, FieldPath};
+pub use lock::{HexSha256, LockedDependency, Lockfile, LOCK_SCHEMA_VERSION};
+pub use package_id::{PackageName, PackageVersion};
+pub use profile::{CcProfile, Profile, ProfileName, RunnerChoice};
+pub use project::{ProjectDependency, ProjectManifest, UnknownProfile, PROJECT_FILE_NAME, PROJECT_SCHEMA_VERSION};
+pub use rel_path::{RelPath, RelPathError};
+pub use report::{
+    ArtifactRunReport, CompileRunReport, CompileSection, NativeRequires, OsRunnerReport, OsRunnerReportVersion,
+    SandboxBackend,
+};
+pub use run_report::{RepairSummary, RunReport, RunReportVersion, RunTarget, TargetKind};
+pub use schemas::schema;
+pub use solve_section::{DebugStats, MemStats, SchedStats, SolveSection};
+pub use world::World;

@@ -1,1 +1,15 @@
-//! Shared helpers for the end-to-end tests.
+//! Shared helpers for the end-to-end tests: finding the built `x07`, writing programs into
+//! temporary directories, running `x07` and reading its JSON report, and the conformance case format.
+
+pub mod binary;
+pub mod bytes_display;
+pub mod command;
+pub mod conformance;
+pub mod report;
+pub mod workdir;
+
+pub use binary::x07_bin;
+pub use bytes_display::describe_bytes;
+pub use command::{X07Invocation, X07Output};
+pub use report::{CompileSection, Diagnostic, ReportError, RunReport, SolveSection};
+pub use workdir::{InvalidModuleId, ModuleId, ProgramDir, X07Home};

@@ -1,0 +1,162 @@
+//! The build pipeline: derivation inputs → store lookup → (on a miss) check, emit C, compile,
+//! publish. A store hit costs a few digests and one `stat`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use x07_spec::{CcProfile, Sha256Digest, World};
+
+use crate::cc::{self, CcError, CcIdentity, X07Home};
+use crate::emit::{self, EmitError, MainFlavor};
+use crate::frontend::check::{check_program, CheckOptions};
+use crate::frontend::{Diagnostic, LoadedProgram};
+use crate::store::{ArtifactName, DerivationHash, DerivationInputs, Produced, PublishError, StoreEntry, StoreError, StoreRoot};
+
+/// The version of this toolchain (part of every derivation).
+pub const TOOLCHAIN_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The language id reported in run reports.
+pub const LANG_ID: &str = "x07-core@0.2.0";
+
+/// Default fuel baked into binaries (overridable at run time with `--solve-fuel=N`).
+pub const DEFAULT_SOLVE_FUEL: u64 = 50_000_000;
+
+/// Default heap arena baked into binaries (overridable at run time with `--max-memory-bytes=N`).
+pub const DEFAULT_MAX_MEMORY_BYTES: u64 = 64 * 1024 * 1024;
+
+/// What to build.
+#[derive(Debug)]
+pub struct BuildRequest<'a> {
+    /// The loaded program.
+    pub program: &'a LoadedProgram,
+    /// Target world.
+    pub world: World,
+    /// C compiler optimisation profile.
+    pub cc_profile: CcProfile,
+    /// Digest of the project's lockfile, if any.
+    pub lock_digest: Option<Sha256Digest>,
+    /// The artifact name (the entry file's stem).
+    pub name: ArtifactName,
+    /// The project directory to register as a GC root (none for one-off programs).
+    pub gc_root: Option<&'a Path>,
+}
+
+/// A successful build.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The store entry with the binary.
+    pub entry: StoreEntry,
+    /// The derivation hash.
+    pub hash: DerivationHash,
+    /// Whether the entry was already in the store.
+    pub cache_hit: bool,
+}
+
+/// The outcome of a build that ran to completion.
+#[derive(Debug)]
+pub enum BuildOutcome {
+    /// Built (or found) in the store.
+    Built(Built),
+    /// The program has compile errors; nothing was written to the store.
+    Rejected(Vec<Diagnostic>),
+}
+
+/// A build that could not run: setup problems, not problems of the program.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The C compiler is missing or failed.
+    #[error(transparent)]
+    Cc(#[from] CcError),
+    /// The store cannot be used.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Emission failed (an x07 bug).
+    #[error(transparent)]
+    Emit(#[from] EmitError),
+    /// The world is not supported yet.
+    #[error("world `{0}` is not supported yet: use a profile with world run-os")]
+    UnsupportedWorld(String),
+}
+
+impl BuildError {
+    /// The diagnostic code of docs/diagnostics.md.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BuildError::Cc(e) => e.code(),
+            BuildError::Store(e) => e.code(),
+            BuildError::Emit(_) => "X07-CC-0002",
+            BuildError::UnsupportedWorld(_) => "X07-WORLD-0002",
+        }
+    }
+}
+
+enum ProduceError {
+    Rejected(Vec<Diagnostic>),
+    Emit(EmitError),
+    Cc(CcError),
+    Io(std::io::Error),
+}
+
+/// Everything that determines the binary, for this program and build settings.
+pub fn derivation_inputs(req: &BuildRequest<'_>, cc: &CcIdentity) -> DerivationInputs {
+    let knobs = BTreeMap::from([
+        ("main".to_string(), "framed".to_string()),
+        ("solve_fuel_default".to_string(), DEFAULT_SOLVE_FUEL.to_string()),
+        ("max_memory_bytes_default".to_string(), DEFAULT_MAX_MEMORY_BYTES.to_string()),
+    ]);
+    DerivationInputs {
+        toolchain_version: TOOLCHAIN_VERSION.to_string(),
+        embedded_digest: crate::runtime::embedded_digest().parse().expect("build.rs writes a valid digest"),
+        modules: req.program.module_digests(),
+        lock_digest: req.lock_digest,
+        world: req.world,
+        cc_path: cc.path.clone(),
+        cc_version_digest: cc.version_digest,
+        cc_flags: cc::profile_flags(req.cc_profile),
+        knobs,
+        name: req.name.clone(),
+    }
+}
+
+/// Checks and emits the program as C (no store, no compiler).
+pub fn emit_c(program: &LoadedProgram, world: World) -> Result<Result<String, Vec<Diagnostic>>, EmitError> {
+    let typed = match check_program(program, &CheckOptions { os_world: world.is_os() }) {
+        Ok(t) => t,
+        Err(d) => return Ok(Err(d)),
+    };
+    Ok(Ok(emit::emit_program(&typed, MainFlavor::Framed)?.source))
+}
+
+/// Builds the program into `store` (or finds it there).
+pub fn build(home: &X07Home, store: &StoreRoot, req: &BuildRequest<'_>) -> Result<BuildOutcome, BuildError> {
+    if !matches!(req.world, World::RunOs) {
+        return Err(BuildError::UnsupportedWorld(req.world.as_str().to_string()));
+    }
+    let cc = CcIdentity::detect(home)?;
+    let inputs = derivation_inputs(req, &cc);
+    let hash = inputs.hash()?;
+    let produce = |staging: &crate::store::Staging| -> Result<Produced, ProduceError> {
+        let source = match emit_c(req.program, req.world).map_err(ProduceError::Emit)? {
+            Ok(s) => s,
+            Err(d) => return Err(ProduceError::Rejected(d)),
+        };
+        fs_err::write(staging.c_source_path(), &source).map_err(ProduceError::Io)?;
+        cc::compile_c(&cc, &source, &staging.binary_path(), req.cc_profile).map_err(ProduceError::Cc)?;
+        Ok(Produced::from_c_source(&source))
+    };
+    let result = match req.gc_root {
+        Some(dir) => store.realize(&inputs, dir, produce).map(|r| (r.entry, !r.built)),
+        None => match store.lookup(&hash, &inputs.name) {
+            Some(e) => Ok((e, true)),
+            None => store.publish(&inputs, produce).map(|e| (e, false)),
+        },
+    };
+    match result {
+        Ok((entry, cache_hit)) => Ok(BuildOutcome::Built(Built { entry, hash, cache_hit })),
+        Err(PublishError::Store(e)) => Err(e.into()),
+        Err(PublishError::Produce(ProduceError::Rejected(d))) => Ok(BuildOutcome::Rejected(d)),
+        Err(PublishError::Produce(ProduceError::Emit(e))) => Err(e.into()),
+        Err(PublishError::Produce(ProduceError::Cc(e))) => Err(e.into()),
+        Err(PublishError::Produce(ProduceError::Io(e))) => Err(StoreError::from(e).into()),
+    }
+}

@@ -1,1 +1,0 @@
-//! C compiler discovery, identity and invocation.

@@ -1,0 +1,111 @@
+//! Compiling one C translation unit into a native binary, reproducibly.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub use x07_spec::CcProfile;
+
+use super::{CcError, CcIdentity};
+
+/// Flags shared by every profile. `-fwrapv` and `-fno-strict-aliasing` pin the semantics the
+/// emitter relies on; nothing machine-specific (`-march=native`) so binaries are portable and
+/// the same on every host with the same compiler.
+const COMMON_FLAGS: &[&str] = &["-std=c11", "-fno-strict-aliasing", "-fwrapv"];
+
+/// Environment variables that change what gcc/clang/ld produce without appearing on the command
+/// line; they are removed so the derivation hash covers every input.
+const SCRUBBED_ENV: &[&str] = &[
+    "CPATH",
+    "C_INCLUDE_PATH",
+    "CPLUS_INCLUDE_PATH",
+    "OBJC_INCLUDE_PATH",
+    "LIBRARY_PATH",
+    "COMPILER_PATH",
+    "GCC_EXEC_PREFIX",
+    "GCC_COMPARE_DEBUG",
+    "DEPENDENCIES_OUTPUT",
+    "SUNPRO_DEPENDENCIES",
+    "LD_RUN_PATH",
+    "CCC_OVERRIDE_OPTIONS",
+];
+
+/// Lines of compiler diagnostics kept in a [`CcError::CompileFailed`] message.
+const MAX_ERROR_LINES: usize = 60;
+
+/// The exact compiler flags of `profile`, in order; part of the derivation hash.
+pub fn profile_flags(profile: CcProfile) -> Vec<String> {
+    let opt = match profile {
+        CcProfile::Default => "-O2",
+        CcProfile::Size => "-Os",
+    };
+    COMMON_FLAGS.iter().copied().chain([opt]).map(str::to_string).collect()
+}
+
+/// What a successful compilation reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileOutput {
+    /// The flags passed to the compiler (the same as [`profile_flags`]).
+    pub flags: Vec<String>,
+    /// Anything the compiler printed on stderr although it succeeded.
+    pub warnings: String,
+}
+
+/// Compiles `c_source` into the executable `out` with `cc` and `profile`.
+///
+/// The source goes in on stdin (`-x c -`) and the compiler runs in `/`, so neither the source's
+/// location nor the caller's directory can end up in the binary: the same source gives the same
+/// bytes wherever the project or the output lives. On failure `out` does not exist.
+pub fn compile_c(cc: &CcIdentity, c_source: &str, out: &Path, profile: CcProfile) -> Result<CompileOutput, CcError> {
+    let out = std::path::absolute(out).map_err(|source| CcError::Io {
+        action: "resolve",
+        path: out.to_path_buf(),
+        source,
+    })?;
+    let flags = profile_flags(profile);
+    let mut cmd = Command::new(&cc.path);
+    cmd.args(&flags)
+        .args(["-x", "c", "-", "-o"])
+        .arg(&out)
+        .current_dir("/")
+        .env("LC_ALL", "C")
+        // Pins __DATE__/__TIME__ should any code use them.
+        .env("SOURCE_DATE_EPOCH", "0")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for var in SCRUBBED_ENV {
+        cmd.env_remove(var);
+    }
+    let mut child = cmd.spawn().map_err(|source| CcError::Spawn { path: cc.path.clone(), source })?;
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    // Feed stdin from another thread: the compiler may fill its stderr pipe before reading all input.
+    let output = std::thread::scope(|scope| {
+        let feeder = scope.spawn(move || stdin.write_all(c_source.as_bytes()));
+        let output = child.wait_with_output();
+        // A write error (broken pipe) only matters if the compiler then claims success.
+        let fed = feeder.join().unwrap_or_else(|_| Err(std::io::Error::other("stdin writer panicked")));
+        output.map(|o| (o, fed))
+    });
+    let (output, fed) = output.map_err(|source| CcError::Spawn { path: cc.path.clone(), source })?;
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    if !output.status.success() || fed.is_err() {
+        remove_partial(&out)?;
+        let mut shown: String = stderr.lines().take(MAX_ERROR_LINES).collect::<Vec<_>>().join("\n");
+        if let Err(e) = fed {
+            shown.push_str(&format!("\n(x07 could not write the source to the compiler's stdin: {e})"));
+        }
+        return Err(CcError::CompileFailed { path: cc.path.clone(), status: output.status.to_string(), stderr: shown });
+    }
+    Ok(CompileOutput { flags, warnings: stderr })
+}
+
+/// Removes a half-written output so a failed compilation leaves nothing behind.
+fn remove_partial(out: &PathBuf) -> Result<(), CcError> {
+    match fs_err::remove_file(out) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(CcError::Io { action: "remove", path: out.clone(), source: e })
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,82 @@
+//! C compiler discovery, identity and invocation.
+//!
+//! [`X07Home`] says where x07 keeps its state; [`CcIdentity::detect`] finds the C compiler
+//! (`$X07_CC`, then `$CC`, then `cc` on `PATH`) and learns its identity once, caching it under
+//! `$X07_HOME/cache/cc-identity/`; [`compile_c`] turns one C translation unit into a native binary
+//! with fixed flags, from a neutral working directory, so the same source gives the same bytes.
+
+mod compile;
+mod home;
+mod identity;
+mod locate;
+
+pub use compile::{compile_c, profile_flags, CcProfile, CompileOutput};
+pub use home::{HomeError, X07Home};
+pub use identity::CcIdentity;
+pub use locate::CcLocator;
+
+use std::path::PathBuf;
+
+/// Why the C compiler could not be found, identified or run.
+#[derive(Debug, thiserror::Error)]
+pub enum CcError {
+    /// No usable C compiler (X07-CC-0001).
+    #[error("no C compiler found: {reason}; set CC (or X07_CC) to the path of a C compiler, or install gcc or clang")]
+    NotFound {
+        /// What was looked at and why it did not qualify.
+        reason: String,
+    },
+    /// The compiler could not be started.
+    #[error("cannot run the C compiler {}: {source}; set CC to a working C compiler", path.display())]
+    Spawn {
+        /// The compiler that was started.
+        path: PathBuf,
+        /// The operating-system error.
+        source: std::io::Error,
+    },
+    /// `cc --version` did not succeed, so the compiler cannot be identified.
+    #[error("`{} --version` failed ({status}): {stderr}; set CC to a working C compiler", path.display())]
+    VersionFailed {
+        /// The compiler that was asked.
+        path: PathBuf,
+        /// How it exited.
+        status: String,
+        /// What it printed on stderr (trimmed).
+        stderr: String,
+    },
+    /// The compiler rejected the generated C (X07-CC-0002).
+    #[error(
+        "the C compiler {} failed on the generated C ({status}). If the messages below point at missing \
+         system headers or libraries, install the C development files (e.g. libc6-dev); otherwise this is \
+         an x07 bug, please report it.\n{stderr}",
+        path.display()
+    )]
+    CompileFailed {
+        /// The compiler that failed.
+        path: PathBuf,
+        /// How it exited.
+        status: String,
+        /// Its diagnostics (at most the first 60 lines).
+        stderr: String,
+    },
+    /// A file next to the compilation could not be written or removed.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        /// What was being done ("write", "remove", ...).
+        action: &'static str,
+        /// The file concerned.
+        path: PathBuf,
+        /// The operating-system error.
+        source: std::io::Error,
+    },
+}
+
+impl CcError {
+    /// The stable diagnostic code (see docs/diagnostics.md).
+    pub fn code(&self) -> &'static str {
+        match self {
+            CcError::CompileFailed { .. } => "X07-CC-0002",
+            _ => "X07-CC-0001",
+        }
+    }
+}

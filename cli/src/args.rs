@@ -1,0 +1,202 @@
+//! Command-line surface (clap). Exit codes and diagnostic codes: docs/diagnostics.md.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    success
+  1    the program failed to compile or run (the JSON report is still printed)
+  2    usage or setup error (bad flag, missing file, no C compiler, unsupported feature)
+  3    invalid run policy
+  101  internal error (a bug in x07)
+
+Every error carries a code such as X07-TYPE-0001; see docs/diagnostics.md.";
+
+/// x07: build, run and ship X07 programs with hermetic inputs and content-addressed outputs.
+#[derive(Debug, Parser)]
+#[command(name = "x07", version, after_help = EXIT_CODES, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new project (x07.json, src/, x07.lock.json, .gitignore) in DIR or the current directory.
+    #[command(after_help = EXIT_CODES)]
+    Init(InitArgs),
+    /// Build the program into the store and print the store path as the last line.
+    #[command(after_help = EXIT_CODES)]
+    Build(BuildArgs),
+    /// Build (a store hit in the common case) and run the program; print the JSON report.
+    #[command(after_help = EXIT_CODES)]
+    Run(RunArgs),
+    /// Rewrite x07AST files in canonical form (JCS + newline), or check that they are.
+    #[command(after_help = EXIT_CODES)]
+    Fmt(FmtArgs),
+    /// Inspect and maintain the content-addressed store ($X07_HOME/store).
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+/// `x07 init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory to create the project in (created if missing); default: the current directory.
+    pub dir: Option<PathBuf>,
+}
+
+/// Which program to build or run.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TargetArgs {
+    /// The project manifest (x07.json) or its directory; default: found by walking up from the current directory.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["program", "artifact"])]
+    pub project: Option<PathBuf>,
+    /// Compile and run a single entry file; its directory and each --module-root are the module roots.
+    #[arg(long, value_name = "FILE", conflicts_with = "artifact")]
+    pub program: Option<PathBuf>,
+    /// Extra module root for --program (repeatable).
+    #[arg(long = "module-root", value_name = "DIR", requires = "program")]
+    pub module_roots: Vec<PathBuf>,
+    /// Run profile from x07.json (default: default_profile, then `dev`, then `os`).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+/// C compiler optimisation profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CcProfileArg {
+    /// -O2.
+    Default,
+    /// -Os.
+    Size,
+}
+
+/// How source files are repaired before compiling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RepairMode {
+    /// Rewrite files in canonical form when their bytes change.
+    Write,
+    /// Compile the canonical form without touching the files.
+    Memory,
+    /// No repair.
+    Off,
+}
+
+/// `x07 build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// C compiler profile (default: the profile's cc_profile, else default).
+    #[arg(long, value_enum)]
+    pub cc_profile: Option<CcProfileArg>,
+    /// Print a JSON build report instead of the store path.
+    #[arg(long)]
+    pub json: bool,
+    /// Rebuild in a scratch store from a copy of the sources elsewhere and fail unless the binary is byte-for-byte identical.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Which report `x07 run` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportMode {
+    /// The runner report (x07-os-runner.report@0.5.0).
+    Runner,
+    /// The runner report wrapped in x07.run.report@0.3.0 with target and repair details.
+    Wrapped,
+}
+
+/// `x07 run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Run a precompiled framed executable (world run-os only).
+    #[arg(long, value_name = "EXE")]
+    pub artifact: Option<PathBuf>,
+    /// Read the input bytes from this file.
+    #[arg(long, value_name = "FILE", group = "input_source")]
+    pub input: Option<PathBuf>,
+    /// Read the input bytes from standard input.
+    #[arg(long, group = "input_source")]
+    pub stdin: bool,
+    /// The input bytes, base64-encoded.
+    #[arg(long, value_name = "BASE64", group = "input_source")]
+    pub input_b64: Option<String>,
+    /// Fuel for solve (default 50000000).
+    #[arg(long, value_name = "N")]
+    pub solve_fuel: Option<u64>,
+    /// Heap arena size in bytes (default 67108864).
+    #[arg(long, value_name = "BYTES")]
+    pub max_memory_bytes: Option<u64>,
+    /// Maximum output size in bytes (default 1048576).
+    #[arg(long, value_name = "BYTES")]
+    pub max_output_bytes: Option<u64>,
+    /// CPU time limit in seconds (default 30).
+    #[arg(long, value_name = "SECONDS")]
+    pub cpu_time_limit_seconds: Option<u64>,
+    /// C compiler profile.
+    #[arg(long, value_enum)]
+    pub cc_profile: Option<CcProfileArg>,
+    /// Also copy the built framed executable to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub compiled_out: Option<PathBuf>,
+    /// Report shape.
+    #[arg(long, value_enum, default_value = "runner")]
+    pub report: ReportMode,
+    /// Also write the report to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub report_out: Option<PathBuf>,
+    /// Source repair before compiling.
+    #[arg(long, value_enum, default_value = "write")]
+    pub repair: RepairMode,
+    /// Arguments for the program, encoded as argv_v1 input bytes.
+    #[arg(last = true, value_name = "ARGS", group = "input_source")]
+    pub args: Vec<String>,
+}
+
+/// `x07 fmt`.
+#[derive(Debug, Args)]
+pub struct FmtArgs {
+    /// Files or directories (default: the project's entry and module roots).
+    pub paths: Vec<PathBuf>,
+    /// Do not write; exit 1 if a file is not canonical.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// `x07 store ...`.
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Print the store path of the program's current build (without building); exit 1 if it is not built.
+    Path(StorePathArgs),
+    /// List store entries.
+    Ls {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-hash every entry against its build.json; exit 1 on any mismatch.
+    Verify,
+    /// Remove entries no GC root refers to, and stale temporary directories.
+    Gc {
+        /// Only print what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// `x07 store path`.
+#[derive(Debug, Args)]
+pub struct StorePathArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// C compiler profile.
+    #[arg(long, value_enum)]
+    pub cc_profile: Option<CcProfileArg>,
+}

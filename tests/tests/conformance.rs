@@ -1,0 +1,300 @@
+//! The language conformance suite: one trial per case file `tests/conformance/<group>/<name>.json`
+//! (format: `tests/conformance/README.md`), each run through the built `x07 run --program`.
+//!
+//! `cargo test -p x07-tests --test conformance -- lang/` runs one group; set `X07_BIN` to test
+//! another build of x07.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use x07_tests::conformance::{
+    discover, CaseFile, CaseFileRef, ExpectedDiagnostic, FileExpectation, Outcome, RunCase,
+};
+use x07_tests::{
+    describe_bytes, x07_bin, ProgramDir, RunReport, X07Home, X07Invocation, X07Output,
+};
+
+/// What all trials share: the binary and one `X07_HOME`, so the store and cc caches stay warm.
+struct Suite {
+    bin: PathBuf,
+    home: X07Home,
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance");
+    let files = discover(&root)
+        .unwrap_or_else(|e| panic!("cannot list case files under {}: {e}", root.display()));
+    let suite = if args.list {
+        None
+    } else {
+        let home = X07Home::new().expect("create a temporary X07_HOME");
+        Some(Arc::new(Suite {
+            bin: x07_bin(),
+            home,
+        }))
+    };
+    let trials = files
+        .into_iter()
+        .map(|file| {
+            let suite = suite.clone();
+            Trial::test(file.name.clone(), move || {
+                run_case_file(
+                    suite
+                        .as_deref()
+                        .expect("the suite is set up unless listing"),
+                    &file,
+                )
+            })
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}
+
+fn run_case_file(suite: &Suite, file_ref: &CaseFileRef) -> Result<(), Failed> {
+    let file = CaseFile::load(&file_ref.path).map_err(|e| e.to_string())?;
+    let dir = write_program(&file)
+        .map_err(|e| format!("{}: cannot write the program: {e}", file_ref.path.display()))?;
+    let failures: Vec<String> = match &file.expectation {
+        FileExpectation::Runs(cases) => cases
+            .iter()
+            .enumerate()
+            .filter_map(|(index, case)| run_case(suite, &file, &dir, index, case).err())
+            .collect(),
+        FileExpectation::CompileError(expected) => {
+            check_compile_error(suite, &file, &dir, expected)
+                .err()
+                .into_iter()
+                .collect()
+        }
+    };
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}\n  about: {}\n\n{}",
+            file_ref.path.display(),
+            file.about,
+            failures.join("\n\n")
+        )
+        .into())
+    }
+}
+
+fn write_program(file: &CaseFile) -> std::io::Result<ProgramDir> {
+    let dir = ProgramDir::new()?;
+    dir.write_entry(&file.entry)?;
+    for (id, module) in &file.modules {
+        dir.write_module(id, module)?;
+    }
+    for rel in &file.setup_dirs {
+        let path = dir
+            .resolve(rel)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        fs_err::create_dir_all(path)?;
+    }
+    Ok(dir)
+}
+
+fn invoke(
+    suite: &Suite,
+    file: &CaseFile,
+    dir: &ProgramDir,
+    input_name: &str,
+    input: &[u8],
+) -> Result<X07Output, String> {
+    let input_path = dir
+        .write_file(input_name, input)
+        .map_err(|e| format!("cannot write the input file: {e}"))?;
+    let mut run = X07Invocation::new(&suite.bin)
+        .home(&suite.home)
+        .current_dir(dir.path())
+        .arg("run")
+        .arg("--program")
+        .arg(dir.entry_path())
+        .arg("--input")
+        .arg(input_path)
+        .args(["--repair", "off"]);
+    if let Some(fuel) = file.solve_fuel {
+        run = run.arg("--solve-fuel").arg(fuel.to_string());
+    }
+    run.run().map_err(|e| e.to_string())
+}
+
+/// What a run actually gave, in the terms of [`Outcome`].
+enum Actual {
+    CompileFailed(String),
+    Output(Vec<u8>),
+    Trap(String),
+    Unexpected(String),
+}
+
+impl Actual {
+    fn of(report: &RunReport) -> Self {
+        let Some(compile) = &report.fields.compile else {
+            return Self::Unexpected("the report has no `compile` section".into());
+        };
+        if !compile.ok {
+            let codes: Vec<String> = report
+                .diagnostics()
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{} at {} {}",
+                        d.code,
+                        d.file.as_deref().unwrap_or("?"),
+                        d.ptr.as_deref().unwrap_or("?")
+                    )
+                })
+                .collect();
+            return Self::CompileFailed(format!(
+                "compile failed: [{}] {}",
+                codes.join(", "),
+                compile.compile_error.as_deref().unwrap_or("")
+            ));
+        }
+        let Some(solve) = &report.fields.solve else {
+            return Self::Unexpected("compile.ok is true but there is no `solve` section".into());
+        };
+        match (solve.ok, &solve.trap, report.solve_output()) {
+            (true, _, Ok(Some(bytes))) => Self::Output(bytes),
+            (true, _, Ok(None)) => {
+                Self::Unexpected("solve.ok is true but solve_output_b64 is missing".into())
+            }
+            (true, _, Err(e)) => Self::Unexpected(e.to_string()),
+            (false, Some(trap), _) => Self::Trap(trap.clone()),
+            (false, None, _) => Self::Unexpected("solve.ok is false but solve.trap is null".into()),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::CompileFailed(text) | Self::Unexpected(text) => text.clone(),
+            Self::Output(bytes) => format!("output {}", describe_bytes(bytes)),
+            Self::Trap(trap) => format!("trap {trap:?}"),
+        }
+    }
+}
+
+fn describe_outcome(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Output(bytes) => format!("output {}", describe_bytes(bytes)),
+        Outcome::Trap(trap) => format!("trap {trap:?}"),
+        Outcome::TrapPrefix(prefix) => format!("trap starting with {prefix:?}"),
+    }
+}
+
+fn run_case(
+    suite: &Suite,
+    file: &CaseFile,
+    dir: &ProgramDir,
+    index: usize,
+    case: &RunCase,
+) -> Result<(), String> {
+    let header = format!("case #{index}\n  input:    {}", describe_bytes(&case.input));
+    let output = invoke(suite, file, dir, &format!("input-{index}.bin"), &case.input)
+        .map_err(|e| format!("{header}\n  {e}"))?;
+    let report = match output.report() {
+        Ok(report) => report,
+        Err(e) => return Err(format!("{header}\n  {e}\n{}", output.describe())),
+    };
+    let actual = Actual::of(&report);
+    let (outcome_ok, wanted_exit) = match (&case.outcome, &actual) {
+        (Outcome::Output(want), Actual::Output(got)) => (want == got, 0),
+        (Outcome::Trap(want), Actual::Trap(got)) => (want == got, 1),
+        (Outcome::TrapPrefix(want), Actual::Trap(got)) => (got.starts_with(want.as_str()), 1),
+        (Outcome::Output(_), _) => (false, 0),
+        (Outcome::Trap(_) | Outcome::TrapPrefix(_), _) => (false, 1),
+    };
+    let mut problems = Vec::new();
+    if !outcome_ok {
+        problems.push(format!(
+            "  expected: {}\n  actual:   {}",
+            describe_outcome(&case.outcome),
+            actual.describe()
+        ));
+    }
+    if output.exit_code != Some(wanted_exit) {
+        problems.push(format!(
+            "  expected x07 to exit with {wanted_exit}, got {:?}",
+            output.exit_code
+        ));
+    }
+    for (rel, want) in &case.expect_files {
+        let got = dir
+            .resolve(rel)
+            .map_err(|e| e.to_string())
+            .and_then(|p| fs_err::read(p).map_err(|e| e.to_string()));
+        match got {
+            Ok(got) if got == *want => {}
+            Ok(got) => problems.push(format!(
+                "  file {rel}: expected {}\n  file {rel}: actual   {}",
+                describe_bytes(want),
+                describe_bytes(&got)
+            )),
+            Err(e) => problems.push(format!(
+                "  file {rel}: expected {}, but {e}",
+                describe_bytes(want)
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{header}\n{}\n{}",
+            problems.join("\n"),
+            report_dump(&report, &output)
+        ))
+    }
+}
+
+fn check_compile_error(
+    suite: &Suite,
+    file: &CaseFile,
+    dir: &ProgramDir,
+    expected: &ExpectedDiagnostic,
+) -> Result<(), String> {
+    let header = format!(
+        "compile error\n  expected: {} at {} {}",
+        expected.code,
+        expected.file.as_deref().unwrap_or("(any file)"),
+        expected.ptr.as_deref().unwrap_or("(any ptr)")
+    );
+    let output =
+        invoke(suite, file, dir, "input.bin", b"").map_err(|e| format!("{header}\n  {e}"))?;
+    let report = match output.report() {
+        Ok(report) => report,
+        Err(e) => return Err(format!("{header}\n  {e}\n{}", output.describe())),
+    };
+    let mut problems = Vec::new();
+    let compiled = report.fields.compile.as_ref().map(|c| c.ok);
+    if compiled != Some(false) || !report.diagnostics().iter().any(|d| expected.matches(d)) {
+        problems.push(format!("  actual:   {}", Actual::of(&report).describe()));
+    }
+    if output.exit_code != Some(1) {
+        problems.push(format!(
+            "  expected x07 to exit with 1, got {:?}",
+            output.exit_code
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{header}\n{}\n{}",
+            problems.join("\n"),
+            report_dump(&report, &output)
+        ))
+    }
+}
+
+fn report_dump(report: &RunReport, output: &X07Output) -> String {
+    format!(
+        "  command: {}\n  report:\n{}\n  stderr:\n{}",
+        output.command,
+        report.pretty(),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}

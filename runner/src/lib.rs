@@ -1,1 +1,12 @@
-//! placeholder
+//! x07-runner: runs built x07 artifacts — framed I/O, limits, and the solve section of the run report.
+
+pub mod argv_v1;
+pub mod limits;
+pub mod output_frame;
+pub mod run;
+pub mod stderr_lines;
+mod supervised_child;
+pub mod trap_help;
+
+pub use limits::{default_wall_time, EnvMode, RunLimits};
+pub use run::{run_framed, run_framed_in_dir, RunError};

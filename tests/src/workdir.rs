@@ -124,6 +124,11 @@ impl ProgramDir {
         Ok(path)
     }
 
+    /// Keeps the directory on disk (for debugging a failure) and returns its path.
+    pub fn keep(self) -> PathBuf {
+        self.dir.keep()
+    }
+
     /// Resolves a relative path inside the directory, refusing paths that leave it.
     pub fn resolve(&self, relative: &str) -> Result<PathBuf, EscapingPath> {
         let rel = Path::new(relative);

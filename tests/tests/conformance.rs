@@ -2,7 +2,7 @@
 //! (format: `tests/conformance/README.md`), each run through the built `x07 run --program`.
 //!
 //! `cargo test -p x07-tests --test conformance -- lang/` runs one group; set `X07_BIN` to test
-//! another build of x07.
+//! another build of x07, and `X07_TEST_KEEP_DIRS=1` to keep the program directories of failing files.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -49,37 +49,62 @@ fn main() {
             })
         })
         .collect();
-    libtest_mimic::run(&args, trials).exit();
+    let conclusion = libtest_mimic::run(&args, trials);
+    // `exit` skips destructors: remove the temporary X07_HOME first.
+    drop(suite);
+    conclusion.exit();
 }
+
+/// Set to keep the program directory of a failing case file.
+const KEEP_DIRS_VAR: &str = "X07_TEST_KEEP_DIRS";
 
 fn run_case_file(suite: &Suite, file_ref: &CaseFileRef) -> Result<(), Failed> {
     let file = CaseFile::load(&file_ref.path).map_err(|e| e.to_string())?;
     let dir = write_program(&file)
         .map_err(|e| format!("{}: cannot write the program: {e}", file_ref.path.display()))?;
-    let failures: Vec<String> = match &file.expectation {
-        FileExpectation::Runs(cases) => cases
-            .iter()
-            .enumerate()
-            .filter_map(|(index, case)| run_case(suite, &file, &dir, index, case).err())
-            .collect(),
-        FileExpectation::CompileError(expected) => {
-            check_compile_error(suite, &file, &dir, expected)
-                .err()
-                .into_iter()
-                .collect()
+    let mut failures = Vec::new();
+    match &file.expectation {
+        FileExpectation::Runs(cases) => {
+            for (index, case) in cases.iter().enumerate() {
+                match run_case(suite, &file, &dir, index, case) {
+                    Ok(()) => {}
+                    Err(CaseFailure::CompileFailed(message)) => {
+                        // Every further case would repeat the same compile error.
+                        let rest = cases.len() - index - 1;
+                        failures.push(format!(
+                            "{message}\n({rest} further cases not run: the program does not compile)"
+                        ));
+                        break;
+                    }
+                    Err(CaseFailure::Other(message)) => failures.push(message),
+                }
+            }
         }
-    };
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}\n  about: {}\n\n{}",
-            file_ref.path.display(),
-            file.about,
-            failures.join("\n\n")
-        )
-        .into())
+        FileExpectation::CompileError(expected) => {
+            failures.extend(check_compile_error(suite, &file, &dir, expected).err());
+        }
     }
+    if failures.is_empty() {
+        return Ok(());
+    }
+    let kept = if std::env::var_os(KEEP_DIRS_VAR).is_some_and(|v| !v.is_empty()) {
+        format!("program directory kept: {}", dir.keep().display())
+    } else {
+        format!("set {KEEP_DIRS_VAR}=1 to keep the program directory")
+    };
+    Err(format!(
+        "{}\n  about: {}\n  {kept}\n\n{}",
+        file_ref.path.display(),
+        file.about,
+        failures.join("\n\n")
+    )
+    .into())
+}
+
+/// Why one run case failed; after a compile failure the remaining cases are skipped.
+enum CaseFailure {
+    CompileFailed(String),
+    Other(String),
 }
 
 fn write_program(file: &CaseFile) -> std::io::Result<ProgramDir> {
@@ -191,13 +216,18 @@ fn run_case(
     dir: &ProgramDir,
     index: usize,
     case: &RunCase,
-) -> Result<(), String> {
+) -> Result<(), CaseFailure> {
     let header = format!("case #{index}\n  input:    {}", describe_bytes(&case.input));
     let output = invoke(suite, file, dir, &format!("input-{index}.bin"), &case.input)
-        .map_err(|e| format!("{header}\n  {e}"))?;
+        .map_err(|e| CaseFailure::Other(format!("{header}\n  {e}")))?;
     let report = match output.report() {
         Ok(report) => report,
-        Err(e) => return Err(format!("{header}\n  {e}\n{}", output.describe())),
+        Err(e) => {
+            return Err(CaseFailure::Other(format!(
+                "{header}\n  {e}\n{}",
+                output.describe()
+            )))
+        }
     };
     let actual = Actual::of(&report);
     let (outcome_ok, wanted_exit) = match (&case.outcome, &actual) {
@@ -240,13 +270,17 @@ fn run_case(
         }
     }
     if problems.is_empty() {
-        Ok(())
+        return Ok(());
+    }
+    let message = format!(
+        "{header}\n{}\n{}",
+        problems.join("\n"),
+        report_dump(&report, &output)
+    );
+    if matches!(actual, Actual::CompileFailed(_)) {
+        Err(CaseFailure::CompileFailed(message))
     } else {
-        Err(format!(
-            "{header}\n{}\n{}",
-            problems.join("\n"),
-            report_dump(&report, &output)
-        ))
+        Err(CaseFailure::Other(message))
     }
 }
 

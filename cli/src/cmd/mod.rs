@@ -1,0 +1,7 @@
+//! One module per subcommand.
+
+pub mod build;
+pub mod fmt;
+pub mod init;
+pub mod run;
+pub mod store;

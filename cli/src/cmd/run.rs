@@ -1,0 +1,226 @@
+//! `x07 run`: resolve target, profile and input; build (usually a store hit); run; print the report.
+
+use std::io::{IsTerminal, Read};
+use std::path::Path;
+
+use base64::Engine as _;
+use x07_builder::build::{BuildOutcome, LANG_ID};
+use x07_runner::{EnvMode, RunLimits};
+use x07_spec::report::{NativeRequires, NativeRequiresVersion};
+use x07_spec::run_report::ReportRunner;
+use x07_spec::{
+    ArtifactRunReport, CompileRunReport, CompileSection, OsRunnerReport, OsRunnerReportVersion, RepairSummary, RunReport,
+    RunReportVersion, RunTarget, SolveSection, TargetKind as ReportTargetKind, World,
+};
+
+use crate::args::{RepairMode, ReportMode, RunArgs};
+use crate::compile::{self, RepairDone};
+use crate::error::{CliError, CliResult};
+use crate::target::{self, Target, TargetKind};
+
+fn read_input_file(path: &Path) -> Result<Vec<u8>, CliError> {
+    fs_err::read(path).map_err(|e| {
+        CliError::setup("X07-INPUT-0001", format!("cannot read the input file: {e}")).help("check the path passed to --input (or profiles.<name>.input)")
+    })
+}
+
+/// Input precedence: --input, --stdin, --input-b64, -- args, profile input, empty.
+fn input_bytes(args: &RunArgs, target: Option<&Target>) -> Result<Vec<u8>, CliError> {
+    if let Some(p) = &args.input {
+        return read_input_file(p);
+    }
+    if args.stdin {
+        let mut buf = Vec::new();
+        std::io::stdin().read_to_end(&mut buf).map_err(|e| CliError::setup("X07-INPUT-0001", format!("cannot read standard input: {e}")))?;
+        return Ok(buf);
+    }
+    if let Some(b64) = &args.input_b64 {
+        return base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .map_err(|e| CliError::setup("X07-CLI-0001", format!("--input-b64 is not valid base64: {e}")));
+    }
+    if !args.args.is_empty() {
+        return x07_runner::argv_v1::encode(args.args.iter().map(|a| a.as_bytes()))
+            .map_err(|e| CliError::setup("X07-CLI-0001", format!("cannot encode the arguments after -- as argv_v1: {e}")));
+    }
+    if let Some(t) = target {
+        if let (Some(root), Some(rel)) = (t.project_root(), t.profile.as_ref().and_then(|p| p.input.as_ref())) {
+            return read_input_file(&root.join(rel.as_str()));
+        }
+    }
+    let _ = std::io::stdin().is_terminal();
+    Ok(Vec::new())
+}
+
+fn limits(args: &RunArgs, target: Option<&Target>) -> RunLimits {
+    let p = target.and_then(|t| t.profile.as_ref());
+    let cpu = args.cpu_time_limit_seconds.or(p.and_then(|p| p.cpu_time_limit_seconds)).unwrap_or(x07_runner::limits::DEFAULT_CPU_TIME_LIMIT_SECONDS);
+    let mut l = RunLimits::with_cpu_seconds(cpu);
+    l.solve_fuel = args.solve_fuel.or(p.and_then(|p| p.solve_fuel)).unwrap_or(l.solve_fuel);
+    l.max_memory_bytes = args.max_memory_bytes.or(p.and_then(|p| p.max_memory_bytes)).unwrap_or(l.max_memory_bytes);
+    l.max_output_bytes = args.max_output_bytes.or(p.and_then(|p| p.max_output_bytes)).unwrap_or(l.max_output_bytes);
+    l
+}
+
+fn compile_section(ok: bool, world: World) -> CompileSection {
+    CompileSection {
+        ok,
+        exit_status: if ok { 0 } else { 1 },
+        lang_id: LANG_ID.to_string(),
+        native_requires: Some(NativeRequires { schema_version: NativeRequiresVersion::default(), world, requires: Vec::new() }),
+        c_source_size: None,
+        compiled_exe: None,
+        compiled_exe_size: None,
+        compile_error: None,
+        diagnostics: None,
+        stdout_b64: String::new(),
+        stderr_b64: String::new(),
+        fuel_used: None,
+        trap: None,
+    }
+}
+
+fn emit_report(args: &RunArgs, target: Option<&Target>, repair: Option<RepairDone>, report: OsRunnerReport) -> CliResult {
+    let exit = if report.exit_code() == 0 { 0 } else { 1 };
+    let bytes = match args.report {
+        ReportMode::Runner => x07_spec::canonical_file_bytes(&report),
+        ReportMode::Wrapped => {
+            let target_info = match target {
+                Some(t) => RunTarget {
+                    kind: match t.kind {
+                        TargetKind::Project { .. } => ReportTargetKind::Project,
+                        TargetKind::Program => ReportTargetKind::Program,
+                    },
+                    path: match &t.kind {
+                        TargetKind::Project { manifest, .. } => manifest.display().to_string(),
+                        TargetKind::Program => t.entry.display().to_string(),
+                    },
+                    project_root: t.project_root().map(|r| r.display().to_string()),
+                    lockfile: t.lockfile.as_ref().map(|l| l.display().to_string()),
+                    resolved_module_roots: t.root_displays.clone(),
+                },
+                None => RunTarget {
+                    kind: ReportTargetKind::Artifact,
+                    path: args.artifact.as_ref().map(|a| a.display().to_string()).unwrap_or_default(),
+                    project_root: None,
+                    lockfile: None,
+                    resolved_module_roots: Vec::new(),
+                },
+            };
+            let repair = repair.filter(|r| r.mode != RepairMode::Off).map(|r| RepairSummary {
+                mode: match r.mode {
+                    RepairMode::Write => x07_spec::run_report::RepairMode::Write,
+                    _ => x07_spec::run_report::RepairMode::Memory,
+                },
+                iterations: 1,
+                applied_ops_count: r.files_changed,
+                last_lint_ok: report.exit_code() == 0 || report.solve().is_some(),
+            });
+            let wrapped = RunReport {
+                schema_version: RunReportVersion::default(),
+                runner: ReportRunner::Os,
+                world: report.world(),
+                target: target_info,
+                repair,
+                report,
+            };
+            x07_spec::canonical_file_bytes(&wrapped)
+        }
+    }
+    .map_err(|e| CliError::setup("X07-RUN-0001", format!("cannot serialize the report: {e}")))?;
+    if let Some(out) = &args.report_out {
+        x07_spec::write_atomic(out, &bytes)
+            .map_err(|e| CliError::setup("X07-CLI-0001", format!("cannot write --report-out {}: {e}", out.display())))?;
+    }
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(&bytes);
+    let _ = stdout.flush();
+    Ok(exit)
+}
+
+fn run_binary(exe: &Path, input: &[u8], limits: &RunLimits) -> Result<SolveSection, CliError> {
+    x07_runner::run_framed(exe, input, limits, EnvMode::inherit())
+        .map_err(|e| CliError::setup("X07-RUN-0001", format!("cannot run {}: {e}", exe.display())))
+}
+
+/// Runs `x07 run`.
+pub fn run(args: &RunArgs) -> CliResult {
+    if let Some(artifact) = &args.artifact {
+        if args.target.project.is_some() || args.target.program.is_some() {
+            return Err(CliError::setup("X07-CLI-0001", "--artifact cannot be combined with --project or --program"));
+        }
+        if args.target.profile.as_deref().is_some_and(|p| p != "os") {
+            return Err(CliError::setup("X07-CLI-0001", "--artifact runs in world run-os only (a sandboxed run must compile the program itself)"));
+        }
+        let input = input_bytes(args, None)?;
+        let solve = run_binary(artifact, &input, &limits(args, None))?;
+        let exit_code = if solve.ok { 0 } else { 1 };
+        let report = OsRunnerReport::RunOs(ArtifactRunReport {
+            schema_version: OsRunnerReportVersion::default(),
+            world: World::RunOs,
+            exit_code,
+            solve,
+            sandbox_backend: None,
+            runtime_attestation: None,
+        });
+        return emit_report(args, None, None, report);
+    }
+    let target = target::resolve(&args.target)?;
+    compile::require_supported_world(&target)?;
+    let input = input_bytes(args, Some(&target))?;
+    let limits = limits(args, Some(&target));
+    let (loaded, repair) = compile::load_and_repair(&target, args.repair)?;
+    let project = matches!(target.kind, TargetKind::Project { .. });
+    let wrap = |r: CompileRunReport| if project { OsRunnerReport::ProjectCompileRun(r) } else { OsRunnerReport::CompileRun(r) };
+    let failed = |diags: Vec<x07_builder::frontend::Diagnostic>| {
+        compile::print_diagnostics(&diags);
+        let mut c = compile_section(false, target.world);
+        c.compile_error = diags.first().map(|d| format!("{}: {}", d.code.0, d.message));
+        c.diagnostics = Some(compile::report_diagnostics(&diags));
+        wrap(CompileRunReport {
+            schema_version: OsRunnerReportVersion::default(),
+            world: target.world,
+            exit_code: 1,
+            compile: c,
+            solve: None,
+            sandbox_backend: None,
+            runtime_attestation: None,
+        })
+    };
+    let program = match loaded {
+        Ok(p) => p,
+        Err(diags) => return emit_report(args, Some(&target), Some(repair), failed(diags)),
+    };
+    let built = match compile::build_target(&target, &program, target.cc_profile(args.cc_profile))? {
+        BuildOutcome::Built(b) => b,
+        BuildOutcome::Rejected(diags) => return emit_report(args, Some(&target), Some(repair), failed(diags)),
+    };
+    let exe = built.entry.binary_path();
+    if let Some(out) = &args.compiled_out {
+        let bytes = fs_err::read(&exe).map_err(|e| CliError::setup("X07-STORE-0001", e.to_string()))?;
+        x07_spec::write_atomic(out, &bytes)
+            .and_then(|()| {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(out, std::fs::Permissions::from_mode(0o755))
+            })
+            .map_err(|e| CliError::setup("X07-CLI-0001", format!("cannot write --compiled-out {}: {e}", out.display())))?;
+    }
+    let record = built.entry.build_record().ok();
+    let solve = run_binary(&exe, &input, &limits)?;
+    let mut c = compile_section(true, target.world);
+    c.c_source_size = record.as_ref().map(|r| r.c_source_size);
+    c.compiled_exe = Some(exe.display().to_string());
+    c.compiled_exe_size = record.as_ref().map(|r| r.output.size);
+    let exit_code = if solve.ok { 0 } else { 1 };
+    let report = wrap(CompileRunReport {
+        schema_version: OsRunnerReportVersion::default(),
+        world: target.world,
+        exit_code,
+        compile: c,
+        solve: Some(solve),
+        sandbox_backend: None,
+        runtime_attestation: None,
+    });
+    emit_report(args, Some(&target), Some(repair), report)
+}

@@ -1,0 +1,97 @@
+//! `x07 store path|ls|verify|gc`.
+
+use serde_json::json;
+use x07_builder::build::derivation_inputs;
+use x07_builder::cc::CcIdentity;
+use x07_builder::store::StoreRoot;
+
+use crate::args::{RepairMode, StoreCommand, StorePathArgs};
+use crate::compile;
+use crate::error::{CliError, CliResult};
+use crate::target;
+
+/// Runs `x07 store ...`.
+pub fn run(cmd: &StoreCommand) -> CliResult {
+    let home = compile::home()?;
+    let store = StoreRoot::new(&home);
+    match cmd {
+        StoreCommand::Path(args) => path(args),
+        StoreCommand::Ls { json } => {
+            let entries = store.ls()?;
+            if *json {
+                let items: Vec<_> = entries
+                    .iter()
+                    .map(|e| {
+                        let size = e.build_record().map(|r| r.output.size).ok();
+                        json!({"path": e.dir.display().to_string(), "name": e.name.as_str(), "hash": e.hash.as_str(), "size": size})
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string(&json!({"entries": items})).unwrap_or_default());
+            } else {
+                for e in &entries {
+                    println!("{}", e.dir.display());
+                }
+            }
+            Ok(0)
+        }
+        StoreCommand::Verify => {
+            let problems = store.verify()?;
+            for p in &problems {
+                eprintln!("error[X07-STORE-0002]: {}: {}", p.entry.display(), p.kind);
+            }
+            if problems.is_empty() {
+                println!("store verified: {} entries ok", store.ls()?.len());
+                Ok(0)
+            } else {
+                Ok(1)
+            }
+        }
+        StoreCommand::Gc { dry_run } => {
+            let r = store.gc(*dry_run)?;
+            let verb = if *dry_run { "would remove" } else { "removed" };
+            for p in r.removed_entries.iter().chain(&r.removed_temp).chain(&r.removed_roots) {
+                println!("{verb} {}", p.display());
+            }
+            println!(
+                "{verb} {} entries, {} temporary directories, {} stale roots; kept {} entries",
+                r.removed_entries.len(),
+                r.removed_temp.len(),
+                r.removed_roots.len(),
+                r.kept_entries.len()
+            );
+            Ok(0)
+        }
+    }
+}
+
+fn path(args: &StorePathArgs) -> CliResult {
+    let target = target::resolve(&args.target)?;
+    compile::require_supported_world(&target)?;
+    let (loaded, _) = compile::load_and_repair(&target, RepairMode::Off)?;
+    let program = match loaded {
+        Ok(p) => p,
+        Err(d) => {
+            compile::print_diagnostics(&d);
+            return Ok(1);
+        }
+    };
+    let home = compile::home()?;
+    let cc = CcIdentity::detect(&home).map_err(|e| CliError::setup(e.code(), e.to_string()))?;
+    let req = x07_builder::build::BuildRequest {
+        program: &program,
+        world: target.world,
+        cc_profile: target.cc_profile(args.cc_profile),
+        lock_digest: target.lock_digest,
+        name: target.name.clone(),
+        gc_root: None,
+    };
+    let inputs = derivation_inputs(&req, &cc);
+    let hash = inputs.hash()?;
+    match StoreRoot::new(&home).lookup(&hash, &inputs.name) {
+        Some(e) => {
+            println!("{}", e.dir.display());
+            Ok(0)
+        }
+        None => Err(CliError::failure("X07-STORE-0001", format!("not built yet (derivation {})", hash.as_str())).help("run `x07 build`")),
+    }
+}

@@ -1,0 +1,128 @@
+//! Shared by `build`, `run` and `store path`: load the program, repair it, build it.
+
+use x07_builder::build::{self, BuildOutcome, BuildRequest};
+use x07_builder::cc::X07Home;
+use x07_builder::frontend::resolve::{load_program, ModuleOrigin};
+use x07_builder::frontend::{Diagnostic, LoadedProgram};
+use x07_builder::store::StoreRoot;
+use x07_spec::{CcProfile, WriteOutcome};
+
+use crate::args::RepairMode;
+use crate::error::CliError;
+use crate::target::Target;
+
+/// What the repair step did.
+#[derive(Debug, Clone, Copy)]
+pub struct RepairDone {
+    /// The mode.
+    pub mode: RepairMode,
+    /// Files rewritten (write) or that would be (memory).
+    pub files_changed: u32,
+}
+
+/// The program loaded, or the diagnostics that stopped it.
+pub type Loaded = Result<LoadedProgram, Vec<Diagnostic>>;
+
+/// Loads the target's program and applies the repair mode to its own files (never the stdlib).
+pub fn load_and_repair(target: &Target, repair: RepairMode) -> Result<(Loaded, RepairDone), CliError> {
+    let loaded = load_program(&target.entry, &target.entry_display, &target.roots);
+    let mut done = RepairDone { mode: repair, files_changed: 0 };
+    if let (Ok(program), true) = (&loaded, repair != RepairMode::Off) {
+        for m in program.all() {
+            let (ModuleOrigin::Entry | ModuleOrigin::Root(_), Some(path)) = (&m.origin, &m.fs_path) else { continue };
+            let canonical = m.canonical_file_bytes();
+            if canonical == m.raw {
+                continue;
+            }
+            done.files_changed += 1;
+            if repair == RepairMode::Write {
+                match x07_spec::write_if_changed(path, &canonical) {
+                    Ok(WriteOutcome::Unchanged) | Ok(_) => {}
+                    Err(e) => {
+                        return Err(CliError::setup("X07-FMT-0001", format!("cannot rewrite {} in canonical form: {e}", path.display()))
+                            .help("make the file writable, or pass --repair memory / --repair off"))
+                    }
+                }
+            }
+        }
+    }
+    Ok((loaded, done))
+}
+
+/// Builds a loaded program for the target into the user's store.
+pub fn build_target(target: &Target, program: &LoadedProgram, cc_profile: CcProfile) -> Result<BuildOutcome, CliError> {
+    let home = home()?;
+    let store = StoreRoot::new(&home);
+    build_into(&home, &store, target, program, cc_profile, true)
+}
+
+/// Builds into a given store (scratch stores for `--check` pass `register_root: false`).
+pub fn build_into(
+    home: &X07Home,
+    store: &StoreRoot,
+    target: &Target,
+    program: &LoadedProgram,
+    cc_profile: CcProfile,
+    register_root: bool,
+) -> Result<BuildOutcome, CliError> {
+    let gc_root = if register_root { target.project_root().map(|r| std::path::absolute(r).unwrap_or_else(|_| r.to_path_buf())) } else { None };
+    let req = BuildRequest {
+        program,
+        world: target.world,
+        cc_profile,
+        lock_digest: target.lock_digest,
+        name: target.name.clone(),
+        gc_root: gc_root.as_deref(),
+    };
+    Ok(build::build(home, store, &req)?)
+}
+
+/// `$X07_HOME` (default `~/.x07`).
+pub fn home() -> Result<X07Home, CliError> {
+    X07Home::from_env().map_err(|e| CliError::setup("X07-STORE-0001", e.to_string()).help("set X07_HOME to a writable directory"))
+}
+
+/// Prints diagnostics human-readably on stderr.
+pub fn print_diagnostics(diags: &[Diagnostic]) {
+    let mut s = String::new();
+    for d in diags {
+        s.push_str(&d.render());
+    }
+    eprint!("{s}");
+}
+
+/// Converts builder diagnostics to the report type.
+pub fn report_diagnostics(diags: &[Diagnostic]) -> Vec<x07_spec::Diagnostic> {
+    diags
+        .iter()
+        .map(|d| {
+            let mut r = x07_spec::Diagnostic::error(d.code.0, d.message.clone());
+            if let Some(f) = &d.file {
+                r = r.with_file(f.clone());
+            }
+            if let Some(p) = &d.ptr {
+                r = r.with_ptr(p.clone());
+            }
+            if let (Some(l), Some(c)) = (d.line, d.column) {
+                r = r.with_position(l as u32, c as u32);
+            }
+            if let Some(h) = &d.help {
+                r = r.with_help(h.clone());
+            }
+            r
+        })
+        .collect()
+}
+
+/// Refuses worlds this build cannot run yet, with the message users need.
+pub fn require_supported_world(target: &Target) -> Result<(), CliError> {
+    match target.world {
+        x07_spec::World::RunOs => Ok(()),
+        x07_spec::World::RunOsSandboxed => Err(CliError::setup(
+            "X07-WORLD-0002",
+            "run-os-sandboxed is not supported yet: this build of x07 has no sandbox backend",
+        )
+        .help("use --profile os (world run-os) for now")),
+        w => Err(CliError::setup("X07-WORLD-0002", format!("world `{}` is not supported yet", w.as_str())).help("use a profile with world run-os")),
+    }
+}

@@ -1,0 +1,202 @@
+//! Which program a command works on: a project (found by walking up, or `--project`), a single
+//! entry file (`--program`), and the profile, world and knobs that apply.
+
+use std::path::{Path, PathBuf};
+
+use x07_builder::frontend::ModuleRoots;
+use x07_builder::store::ArtifactName;
+use x07_spec::{CcProfile, DocumentError, Lockfile, Profile, ProjectManifest, Sha256Digest, World, PROJECT_FILE_NAME};
+
+use crate::args::{CcProfileArg, TargetArgs};
+use crate::error::CliError;
+
+/// A project or a single program, with everything needed to build it.
+#[derive(Debug)]
+pub struct Target {
+    /// Project or program.
+    pub kind: TargetKind,
+    /// The entry file on disk.
+    pub entry: PathBuf,
+    /// How the entry is shown in diagnostics.
+    pub entry_display: String,
+    /// Module roots, in search order.
+    pub roots: ModuleRoots,
+    /// Display strings of the roots (for reports).
+    pub root_displays: Vec<String>,
+    /// The world.
+    pub world: World,
+    /// The selected profile, if the project has profiles.
+    pub profile: Option<Profile>,
+    /// Digest of the lockfile.
+    pub lock_digest: Option<Sha256Digest>,
+    /// The lockfile path, if any.
+    pub lockfile: Option<PathBuf>,
+    /// The artifact name.
+    pub name: ArtifactName,
+}
+
+/// What kind of target.
+#[derive(Debug)]
+pub enum TargetKind {
+    /// A project: its root and manifest path.
+    Project { root: PathBuf, manifest: PathBuf },
+    /// A single entry file.
+    Program,
+}
+
+impl Target {
+    /// The project root, if this is a project.
+    pub fn project_root(&self) -> Option<&Path> {
+        match &self.kind {
+            TargetKind::Project { root, .. } => Some(root),
+            TargetKind::Program => None,
+        }
+    }
+
+    /// The C compiler profile: flag, then profile, then default.
+    pub fn cc_profile(&self, flag: Option<CcProfileArg>) -> CcProfile {
+        match flag {
+            Some(CcProfileArg::Default) => CcProfile::Default,
+            Some(CcProfileArg::Size) => CcProfile::Size,
+            None => self.profile.as_ref().and_then(|p| p.cc_profile).unwrap_or(CcProfile::Default),
+        }
+    }
+}
+
+/// Walks up from `start` to the nearest directory holding x07.json (or exactly one `*.x07project.json`).
+pub fn discover_manifest(start: &Path) -> Option<PathBuf> {
+    for dir in start.ancestors() {
+        let candidate = dir.join(PROJECT_FILE_NAME);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        let alternates: Vec<PathBuf> = fs_err::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".x07project.json")))
+            .collect();
+        if alternates.len() == 1 {
+            return alternates.into_iter().next();
+        }
+    }
+    None
+}
+
+fn artifact_name(entry: &Path) -> Result<ArtifactName, CliError> {
+    let file = entry.file_name().and_then(|n| n.to_str()).unwrap_or("main");
+    let stem = file.strip_suffix(".x07.json").unwrap_or(file);
+    let clean: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let clean = match clean.chars().next() {
+        None => "main".to_string(),
+        Some(c) if !c.is_ascii_alphanumeric() => format!("p{clean}"),
+        Some(_) => clean,
+    };
+    ArtifactName::new(clean)
+        .map_err(|e| CliError::setup("X07-CLI-0001", format!("cannot name the artifact after {}: {e}", entry.display())))
+}
+
+/// Converts a manifest load error into a CLI error.
+pub fn manifest_error(e: DocumentError) -> CliError {
+    let code = if e.is_schema_error() { "X07-PROJECT-0002" } else if matches!(e, DocumentError::Read { .. }) { "X07-PROJECT-0001" } else { "X07-JSON-0001" };
+    CliError::setup(code, e.to_string()).help("fix x07.json (see docs/getting-started.md for its fields)")
+}
+
+/// Resolves `--project` / `--program` / discovery, the profile and the world.
+pub fn resolve(args: &TargetArgs) -> Result<Target, CliError> {
+    if let Some(program) = &args.program {
+        return resolve_program(program, &args.module_roots, args.profile.as_deref());
+    }
+    let manifest_path = match &args.project {
+        Some(p) if p.is_dir() => p.join(PROJECT_FILE_NAME),
+        Some(p) => p.clone(),
+        None => {
+            let cwd = std::env::current_dir().map_err(|e| CliError::setup("X07-PROJECT-0001", format!("cannot read the current directory: {e}")))?;
+            discover_manifest(&cwd).ok_or_else(|| {
+                CliError::setup("X07-PROJECT-0001", format!("no x07.json found in {} or any parent directory", cwd.display()))
+                    .help("run `x07 init` to create a project, or pass --project PATH or --program FILE")
+            })?
+        }
+    };
+    let manifest = ProjectManifest::load(&manifest_path).map_err(manifest_error)?;
+    let root = manifest_path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let root = if root.as_os_str().is_empty() { PathBuf::from(".") } else { root };
+    let selected = manifest.select_profile(args.profile.as_deref()).map_err(|e| {
+        CliError::setup("X07-PROJECT-0003", format!("{}: {e}", manifest_path.display())).help("pass --profile with one of the profiles in x07.json")
+    })?;
+    let (world, profile) = match selected {
+        Some((_, p)) => (p.world, Some(p.clone())),
+        None => (manifest.world, None),
+    };
+    let mut roots = ModuleRoots::new();
+    let mut root_displays = Vec::new();
+    for r in &manifest.module_roots {
+        roots.push(root.join(r.as_str()), r.as_str());
+        root_displays.push(r.as_str().to_string());
+    }
+    let lockfile = manifest.lockfile_path(&root);
+    let lock_digest = match &lockfile {
+        Some(p) if p.exists() => Some(load_lock_digest(p)?),
+        _ => None,
+    };
+    let entry = root.join(manifest.entry.as_str());
+    let name = artifact_name(&entry)?;
+    Ok(Target {
+        kind: TargetKind::Project { root, manifest: manifest_path },
+        entry_display: manifest.entry.as_str().to_string(),
+        entry,
+        roots,
+        root_displays,
+        world,
+        profile,
+        lock_digest,
+        lockfile,
+        name,
+    })
+}
+
+fn load_lock_digest(path: &Path) -> Result<Sha256Digest, CliError> {
+    let lock = Lockfile::load(path).map_err(|e| {
+        CliError::setup("X07-LOCK-0001", e.to_string()).help("regenerate it (x07 init writes an empty x07.lock.json)")
+    })?;
+    if !lock.dependencies.is_empty() {
+        return Err(CliError::setup(
+            "X07-LOCK-0001",
+            format!("{}: dependencies are not supported yet (the packages issue adds them)", path.display()),
+        )
+        .help("remove the dependencies from x07.json and x07.lock.json for now"));
+    }
+    lock.digest().map_err(|e| CliError::setup("X07-LOCK-0001", format!("{}: {e}", path.display())))
+}
+
+fn resolve_program(program: &Path, extra_roots: &[PathBuf], profile: Option<&str>) -> Result<Target, CliError> {
+    let world = match profile {
+        None | Some("os") => World::RunOs,
+        Some("sandbox") => World::RunOsSandboxed,
+        Some(other) => {
+            return Err(CliError::setup("X07-PROJECT-0003", format!("unknown profile `{other}` for --program (use os or sandbox)")));
+        }
+    };
+    let dir = program.parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| PathBuf::from("."));
+    let mut roots = ModuleRoots::new();
+    let mut root_displays = Vec::new();
+    roots.push(dir.clone(), dir.display().to_string());
+    root_displays.push(dir.display().to_string());
+    for r in extra_roots {
+        roots.push(r.clone(), r.display().to_string());
+        root_displays.push(r.display().to_string());
+    }
+    Ok(Target {
+        kind: TargetKind::Program,
+        entry_display: program.display().to_string(),
+        entry: program.to_path_buf(),
+        roots,
+        root_displays,
+        world,
+        profile: None,
+        lock_digest: None,
+        lockfile: None,
+        name: artifact_name(program)?,
+    })
+}

@@ -1,0 +1,128 @@
+//! `run_framed`: run a framed executable once and describe the run as a report's solve section.
+
+use std::path::{Path, PathBuf};
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use x07_spec::SolveSection;
+
+use crate::limits::{EnvMode, RunLimits};
+use crate::output_frame::parse_frame;
+use crate::stderr_lines::{find_stats_line, find_trap_line};
+use crate::supervised_child::{run_child, ChildOutcome, StopReason, SuperviseError, Termination};
+use crate::trap_help::{trap_help, TRAP_CPU_LIMIT, TRAP_MISSING_METRICS, TRAP_STDERR_CAP, TRAP_STDOUT_CAP, TRAP_TIMED_OUT};
+
+/// The run could not be carried out at all (as opposed to a program that failed).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The executable could not be started.
+    #[error("cannot start {}: {source}; check that the file exists and is executable", .exe.display())]
+    Spawn {
+        /// The executable.
+        exe: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Waiting for or talking to the child failed.
+    #[error("lost track of {} while it ran: {source}", .exe.display())]
+    Supervise {
+        /// The executable.
+        exe: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The input does not fit the u32 length prefix.
+    #[error("the input is {len} bytes; framed input is limited to 4 GiB - 1")]
+    InputTooLarge {
+        /// Input size.
+        len: usize,
+    },
+}
+
+/// Runs `exe` once with the framed ABI: input on stdin, output frame on stdout, stats on stderr.
+pub fn run_framed(exe: &Path, input: &[u8], limits: &RunLimits, env: EnvMode) -> Result<SolveSection, RunError> {
+    run_framed_in_dir(exe, input, limits, env, None)
+}
+
+/// [`run_framed`] with the child's working directory set to `cwd` (the project root for `--project`).
+pub fn run_framed_in_dir(
+    exe: &Path,
+    input: &[u8],
+    limits: &RunLimits,
+    env: EnvMode,
+    cwd: Option<&Path>,
+) -> Result<SolveSection, RunError> {
+    if u32::try_from(input.len()).is_err() {
+        return Err(RunError::InputTooLarge { len: input.len() });
+    }
+    let outcome = run_child(exe, input, limits, &env, cwd).map_err(|e| match e {
+        SuperviseError::Spawn(source) => RunError::Spawn { exe: exe.to_path_buf(), source },
+        SuperviseError::Wait(source) => RunError::Supervise { exe: exe.to_path_buf(), source },
+    })?;
+    Ok(solve_section(&outcome, limits))
+}
+
+/// Whether the kernel's CPU limit is what ended the child.
+fn hit_cpu_limit(outcome: &ChildOutcome, limits: &RunLimits) -> bool {
+    match outcome.termination {
+        Termination::Signaled(sig) if sig == libc::SIGXCPU => true,
+        // Past the soft limit the kernel sends SIGKILL at the hard limit (one second later).
+        Termination::Signaled(sig) if sig == libc::SIGKILL => {
+            outcome.stopped.is_none() && outcome.cpu_time.as_secs() >= limits.cpu_time_limit_seconds.max(1)
+        }
+        _ => false,
+    }
+}
+
+/// Turns what was observed into the report's solve section.
+fn solve_section(outcome: &ChildOutcome, limits: &RunLimits) -> SolveSection {
+    let (exit_status, abnormal) = match outcome.termination {
+        Termination::Exited(code) => (code, code != 0),
+        Termination::Signaled(sig) => (128 + sig, true),
+    };
+    let frame = parse_frame(&outcome.stdout, limits.max_output_bytes);
+    let stats = find_stats_line(&outcome.stderr);
+
+    let trap: Option<String> = match outcome.stopped {
+        Some(StopReason::TimedOut) => Some(TRAP_TIMED_OUT.to_string()),
+        Some(StopReason::StdoutCap) => Some(TRAP_STDOUT_CAP.to_string()),
+        Some(StopReason::StderrCap) => Some(TRAP_STDERR_CAP.to_string()),
+        None if hit_cpu_limit(outcome, limits) => Some(TRAP_CPU_LIMIT.to_string()),
+        None if abnormal => find_trap_line(&outcome.stderr).or_else(|| match outcome.termination {
+            Termination::Signaled(sig) => Some(format!("terminated by signal {sig}")),
+            // A chosen exit code (process.set_exit_code_v1) with nothing on stderr is not a trap.
+            Termination::Exited(_) => None,
+        }),
+        None => match (&frame, &stats) {
+            (Err(e), _) => Some(e.to_string()),
+            (Ok(_), None) => Some(TRAP_MISSING_METRICS.to_string()),
+            (Ok(_), Some(_)) => None,
+        },
+    };
+    let payload: &[u8] = frame.as_ref().map_or(&[], |p| p);
+    let counter = |name: &str| stats.as_ref().and_then(|s| s.counter(name));
+    SolveSection {
+        ok: !abnormal && frame.is_ok() && trap.is_none(),
+        exit_status: Some(exit_status),
+        solve_output_b64: BASE64.encode(payload),
+        stdout_b64: BASE64.encode(&outcome.stdout),
+        stderr_b64: BASE64.encode(&outcome.stderr),
+        fuel_used: counter("fuel_used"),
+        heap_used: counter("heap_used"),
+        fs_read_file_calls: counter("fs_read_file_calls"),
+        fs_list_dir_calls: counter("fs_list_dir_calls"),
+        rr_open_calls: counter("rr_open_calls"),
+        rr_close_calls: counter("rr_close_calls"),
+        rr_stats_calls: counter("rr_stats_calls"),
+        rr_next_calls: counter("rr_next_calls"),
+        rr_next_miss_calls: counter("rr_next_miss_calls"),
+        rr_append_calls: counter("rr_append_calls"),
+        kv_get_calls: counter("kv_get_calls"),
+        kv_set_calls: counter("kv_set_calls"),
+        sched_stats: stats.as_ref().and_then(|s| s.sched_stats.clone()),
+        mem_stats: stats.as_ref().and_then(|s| s.mem_stats.clone()),
+        debug_stats: stats.as_ref().and_then(|s| s.debug_stats.clone()),
+        trap_help: trap.as_deref().and_then(|t| trap_help(t, limits)),
+        trap,
+    }
+}

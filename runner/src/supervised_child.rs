@@ -1,0 +1,398 @@
+//! Spawns a framed executable in its own process group, feeds its stdin, collects stdout and stderr
+//! under byte caps, enforces the wall-clock deadline, and reaps it with its resource usage.
+//!
+//! One thread does everything with `poll(2)`: the child's three pipes plus a pidfd that becomes
+//! readable when the child exits. Nothing sleeps. Without pidfd support (old kernels) a watchdog
+//! thread covers the one case poll cannot: a child that closed its pipes but keeps running.
+
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::limits::{EnvMode, RunLimits, STDERR_CAP_BYTES};
+
+/// Why the supervisor stopped the child before it finished on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StopReason {
+    /// The wall-clock limit passed.
+    TimedOut,
+    /// Stdout went past the frame cap.
+    StdoutCap,
+    /// Stderr went past its cap.
+    StderrCap,
+}
+
+/// How the child ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Termination {
+    /// Normal exit with this code.
+    Exited(i32),
+    /// Killed by this signal.
+    Signaled(i32),
+}
+
+/// Everything observed about one finished child.
+#[derive(Debug)]
+pub(crate) struct ChildOutcome {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub termination: Termination,
+    pub stopped: Option<StopReason>,
+    /// User + system CPU time of the child and its reaped descendants.
+    pub cpu_time: Duration,
+}
+
+/// Failures of the supervisor itself (not of the program).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SuperviseError {
+    #[error("cannot start: {0}")]
+    Spawn(std::io::Error),
+    #[error("lost track of the child process: {0}")]
+    Wait(std::io::Error),
+}
+
+/// The stdin frame: `u32_le len` then the input, written as the pipe accepts it.
+struct InputFeed<'a> {
+    header: [u8; 4],
+    body: &'a [u8],
+    written: usize,
+}
+
+impl InputFeed<'_> {
+    fn pending(&self) -> &[u8] {
+        if self.written < 4 {
+            &self.header[self.written..]
+        } else {
+            &self.body[self.written - 4..]
+        }
+    }
+    fn done(&self) -> bool {
+        self.written >= 4 + self.body.len()
+    }
+}
+
+/// Runs the child to completion. `input.len()` must fit in a u32 (checked by the caller).
+pub(crate) fn run_child(
+    exe: &Path,
+    input: &[u8],
+    limits: &RunLimits,
+    env: &EnvMode,
+    cwd: Option<&Path>,
+) -> Result<ChildOutcome, SuperviseError> {
+    let deadline = Instant::now().checked_add(limits.wall_time_limit);
+    let mut child = spawn(exe, limits, env, cwd).map_err(SuperviseError::Spawn)?;
+    let pid = child.id() as libc::pid_t;
+    // From here on, a failure must not leave the group running.
+    let result = supervise(&mut child, pid, input, limits, deadline);
+    if result.is_err() {
+        kill_group(pid);
+        let _ = reap(pid);
+    }
+    result
+}
+
+fn spawn(exe: &Path, limits: &RunLimits, env: &EnvMode, cwd: Option<&Path>) -> std::io::Result<Child> {
+    let mut cmd = Command::new(exe);
+    cmd.arg(format!("--solve-fuel={}", limits.solve_fuel))
+        .arg(format!("--max-memory-bytes={}", limits.max_memory_bytes))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    env.apply(&mut cmd);
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    // RLIMIT_CPU of 0 would kill at once; 1 s is the smallest real limit.
+    let cpu = limits.cpu_time_limit_seconds.max(1) as libc::rlim_t;
+    // SAFETY: the closure runs between fork and exec and only calls setrlimit, which is
+    // async-signal-safe; it touches no locks and allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            // Soft limit: SIGXCPU; hard limit one second later: SIGKILL.
+            set_rlimit(libc::RLIMIT_CPU, cpu, cpu.saturating_add(1))?;
+            set_rlimit(libc::RLIMIT_CORE, 0, 0)
+        });
+    }
+    cmd.spawn()
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+type RlimitResource = libc::__rlimit_resource_t;
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+type RlimitResource = libc::c_int;
+
+fn set_rlimit(resource: RlimitResource, soft: libc::rlim_t, hard: libc::rlim_t) -> std::io::Result<()> {
+    let mut current = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: plain syscalls on a stack value.
+    unsafe {
+        if libc::getrlimit(resource, &mut current) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // Never try to raise a hard limit x07 itself runs under.
+        let hard = hard.min(current.rlim_max);
+        let limit = libc::rlimit { rlim_cur: soft.min(hard), rlim_max: hard };
+        if libc::setrlimit(resource, &limit) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+fn set_nonblocking(fd: RawFd) -> std::io::Result<()> {
+    // SAFETY: fcntl on a descriptor we own.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(target_os = "linux")]
+fn open_pidfd(pid: libc::pid_t) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open returns a new descriptor we then own, or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_pidfd(_pid: libc::pid_t) -> Option<OwnedFd> {
+    None
+}
+
+fn kill_group(pid: libc::pid_t) {
+    // SAFETY: signals the group led by our own, not yet reaped, child; the zombie keeps the id.
+    unsafe {
+        libc::kill(-pid, libc::SIGKILL);
+    }
+}
+
+/// Output collected from one pipe, bounded by `cap` bytes.
+struct Capture<R> {
+    pipe: Option<R>,
+    buf: Vec<u8>,
+    cap: usize,
+}
+
+enum Pumped {
+    Open,
+    Closed,
+    OverCap,
+}
+
+impl<R: Read + AsRawFd> Capture<R> {
+    fn new(pipe: R, cap: usize) -> std::io::Result<Self> {
+        set_nonblocking(pipe.as_raw_fd())?;
+        Ok(Self { pipe: Some(pipe), buf: Vec::new(), cap })
+    }
+
+    /// Reads whatever is available now, up to the cap.
+    fn pump(&mut self) -> std::io::Result<Pumped> {
+        let Some(pipe) = self.pipe.as_mut() else { return Ok(Pumped::Closed) };
+        loop {
+            if self.buf.len() >= self.cap {
+                self.pipe = None;
+                return Ok(Pumped::OverCap);
+            }
+            let want = (self.cap - self.buf.len()).min(64 * 1024);
+            let start = self.buf.len();
+            self.buf.resize(start + want, 0);
+            let read = pipe.read(&mut self.buf[start..]);
+            self.buf.truncate(start + *read.as_ref().unwrap_or(&0));
+            match read {
+                Ok(0) => {
+                    self.pipe = None;
+                    return Ok(Pumped::Closed);
+                }
+                Ok(_) => continue,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(Pumped::Open),
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+fn supervise(
+    child: &mut Child,
+    pid: libc::pid_t,
+    input: &[u8],
+    limits: &RunLimits,
+    deadline: Option<Instant>,
+) -> Result<ChildOutcome, SuperviseError> {
+    let io_err = SuperviseError::Wait;
+    let take = |what: &str| std::io::Error::other(format!("child {what} pipe missing"));
+    let mut stdin: Option<ChildStdin> = Some(child.stdin.take().ok_or_else(|| io_err(take("stdin")))?);
+    let stdout: ChildStdout = child.stdout.take().ok_or_else(|| io_err(take("stdout")))?;
+    let stderr: ChildStderr = child.stderr.take().ok_or_else(|| io_err(take("stderr")))?;
+    set_nonblocking(stdin.as_ref().map_or(-1, |s| s.as_raw_fd())).map_err(io_err)?;
+    let mut out = Capture::new(stdout, limits.stdout_read_cap()).map_err(io_err)?;
+    let mut err = Capture::new(stderr, STDERR_CAP_BYTES + 1).map_err(io_err)?;
+    let pidfd = open_pidfd(pid);
+    let len = u32::try_from(input.len()).expect("input length checked by the caller");
+    let mut feed = InputFeed { header: len.to_le_bytes(), body: input, written: 0 };
+
+    let mut stopped = None;
+    let mut exited = false;
+    loop {
+        if feed.done() {
+            stdin = None; // EOF for the child
+        }
+        // Slots: 0 stdin, 1 stdout, 2 stderr, 3 pidfd; fd -1 is ignored by poll.
+        let mut fds = [
+            pollfd(stdin.as_ref().map(AsRawFd::as_raw_fd), libc::POLLOUT),
+            pollfd(out.pipe.as_ref().map(AsRawFd::as_raw_fd), libc::POLLIN),
+            pollfd(err.pipe.as_ref().map(AsRawFd::as_raw_fd), libc::POLLIN),
+            pollfd(pidfd.as_ref().map(AsRawFd::as_raw_fd), libc::POLLIN),
+        ];
+        if pidfd.is_none() && out.pipe.is_none() && err.pipe.is_none() {
+            break; // only the exit is left to wait for: see wait_without_pidfd
+        }
+        let timeout = poll_timeout(deadline);
+        // SAFETY: fds is a valid array of pollfd for its length.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(io_err(e));
+        }
+        if n == 0 {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                stopped = Some(StopReason::TimedOut);
+                break;
+            }
+            continue;
+        }
+        if fds[0].revents != 0 {
+            if let Some(pipe) = stdin.as_mut() {
+                match pipe.write(feed.pending()) {
+                    Ok(n) => feed.written += n,
+                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
+                    // EPIPE and the like: the child stopped reading; that is its business.
+                    Err(_) => stdin = None,
+                }
+            }
+        }
+        if fds[1].revents != 0 && matches!(out.pump().map_err(io_err)?, Pumped::OverCap) {
+            stopped = Some(StopReason::StdoutCap);
+            break;
+        }
+        if fds[2].revents != 0 && matches!(err.pump().map_err(io_err)?, Pumped::OverCap) {
+            stopped = Some(StopReason::StderrCap);
+            break;
+        }
+        if fds[3].revents != 0 {
+            exited = true;
+            break;
+        }
+    }
+    drop(stdin);
+
+    if stopped.is_none() && !exited {
+        // No pidfd and both pipes closed: wait for the exit with a watchdog for the deadline.
+        if wait_without_pidfd(pid, deadline).map_err(io_err)? {
+            stopped = Some(StopReason::TimedOut);
+        }
+    }
+    // The leader is a zombie or about to die: kill the rest of its group (a child that outlives
+    // the program would keep our pipes open), then take what the pipes still hold.
+    kill_group(pid);
+    if stopped.is_none() {
+        if matches!(out.pump().map_err(io_err)?, Pumped::OverCap) {
+            stopped = Some(StopReason::StdoutCap);
+        } else if matches!(err.pump().map_err(io_err)?, Pumped::OverCap) {
+            stopped = Some(StopReason::StderrCap);
+        }
+    }
+    let (termination, cpu_time) = reap(pid).map_err(io_err)?;
+    Ok(ChildOutcome { stdout: out.buf, stderr: err.buf, termination, stopped, cpu_time })
+}
+
+fn pollfd(fd: Option<RawFd>, events: libc::c_short) -> libc::pollfd {
+    libc::pollfd { fd: fd.unwrap_or(-1), events, revents: 0 }
+}
+
+/// Milliseconds until the deadline, rounded up so that poll never wakes early; -1 without one.
+fn poll_timeout(deadline: Option<Instant>) -> libc::c_int {
+    match deadline {
+        None => -1,
+        Some(d) => {
+            let left = d.saturating_duration_since(Instant::now());
+            let ms = left.as_nanos().div_ceil(1_000_000);
+            libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
+        }
+    }
+}
+
+/// Blocks until the child exits without reaping it; kills the group at the deadline.
+/// Returns whether the deadline was what ended it.
+fn wait_without_pidfd(pid: libc::pid_t, deadline: Option<Instant>) -> std::io::Result<bool> {
+    if wait_exited(pid, libc::WNOHANG)? {
+        return Ok(false);
+    }
+    let (done, cancelled) = mpsc::channel::<()>();
+    let watchdog = deadline.map(|d| {
+        std::thread::spawn(move || {
+            let left = d.saturating_duration_since(Instant::now());
+            if cancelled.recv_timeout(left) == Err(mpsc::RecvTimeoutError::Timeout) {
+                kill_group(pid);
+                true
+            } else {
+                false
+            }
+        })
+    });
+    wait_exited(pid, 0)?;
+    let _ = done.send(());
+    Ok(watchdog.is_some_and(|w| w.join().unwrap_or(false)))
+}
+
+/// `waitid(WEXITED | WNOWAIT | extra)`: whether the child has exited, leaving it unreaped.
+fn wait_exited(pid: libc::pid_t, extra_flags: libc::c_int) -> std::io::Result<bool> {
+    loop {
+        // SAFETY: siginfo_t is plain data; waitid fills it.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let rc = unsafe {
+            libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT | extra_flags)
+        };
+        if rc == 0 {
+            // With WNOHANG and no state change, si_pid stays 0.
+            return Ok(unsafe { info.si_pid() } != 0);
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Reaps the child: how it ended and the CPU time it used.
+fn reap(pid: libc::pid_t) -> std::io::Result<(Termination, Duration)> {
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: rusage is plain data; wait4 fills it.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if rc == pid {
+            let termination = if libc::WIFSIGNALED(status) {
+                Termination::Signaled(libc::WTERMSIG(status))
+            } else {
+                Termination::Exited(libc::WEXITSTATUS(status))
+            };
+            let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000);
+            return Ok((termination, tv(usage.ru_utime) + tv(usage.ru_stime)));
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}

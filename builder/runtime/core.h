@@ -137,9 +137,10 @@ X7_COLD void x7_trap(const char *msg, const char *at) {
  * 16-byte header; blocks are 2^order bytes, order 5 (32 bytes) .. X7_BLK_MAX_ORDER, aligned to
  * their size relative to the arena base. Free lists are doubly linked through the headers (links
  * are 1 + offset/32, 0 = none), so the allocator never writes into a free block's payload.
- * For a used block `req` is the requested size; for a free block it is the block's dirty prefix:
- * payload bytes at or after it are known to be zero (fresh pages stay zero; a freed block is
- * dirty up to its requested size), so x7_alloc_zeroed clears only what was used before.
+ * For a used block `req` is the requested size and `next` the dirty prefix it was taken with;
+ * for a free block `req` is its dirty prefix: payload bytes at or after it are known to be zero
+ * (fresh pages stay zero; a freed block is dirty up to the larger of its requested size and the
+ * prefix it was taken with), so x7_alloc_zeroed clears only what was used before.
  */
 typedef struct { uint32_t req; uint32_t info; uint32_t next; uint32_t prev; } x7_blk;
 
@@ -240,6 +241,9 @@ X7_FN uint8_t *x7_blk_take(uint32_t n, uint32_t *dirty) {
     }
     b->req = n;
     b->info = X7_BLK_MAGIC | order;
+    /* a used block keeps its old dirty prefix in `next`: bytes past n may still be dirty */
+    b->next = x7_dirty_sat(d);
+    b->prev = 0;
     *dirty = x7_dirty_sat(d);
     return (uint8_t *)(b + 1);
 }
@@ -255,7 +259,8 @@ X7_FN uint32_t x7_blk_give(uint8_t *p) {
         x7_free_invalid();
     uint32_t req = b->req;
     uint32_t k = b->info & X7_BLK_ORDER_MASK;
-    uint64_t d = req; /* the program may have written its whole requested size */
+    /* the program may have written its whole requested size */
+    uint64_t d = b->next == UINT32_MAX ? UINT64_MAX : (b->next > req ? b->next : req);
     while (k < X7_BLK_MAX_ORDER) {
         uint64_t size = 1ULL << k;
         uint64_t boff = off ^ size;

@@ -87,7 +87,7 @@ pub(crate) fn run_child(
     let mut child = spawn(exe, limits, env, cwd).map_err(SuperviseError::Spawn)?;
     let pid = child.id() as libc::pid_t;
     // From here on, a failure must not leave the group running.
-    let result = supervise(&mut child, pid, input, limits, deadline);
+    let result = supervise(&mut child, pid, open_pidfd(pid), input, limits, deadline);
     if result.is_err() {
         kill_group(pid);
         let _ = reap(pid);
@@ -222,6 +222,7 @@ impl<R: Read + AsRawFd> Capture<R> {
 fn supervise(
     child: &mut Child,
     pid: libc::pid_t,
+    pidfd: Option<OwnedFd>,
     input: &[u8],
     limits: &RunLimits,
     deadline: Option<Instant>,
@@ -234,7 +235,6 @@ fn supervise(
     set_nonblocking(stdin.as_ref().map_or(-1, |s| s.as_raw_fd())).map_err(io_err)?;
     let mut out = Capture::new(stdout, limits.stdout_read_cap()).map_err(io_err)?;
     let mut err = Capture::new(stderr, STDERR_CAP_BYTES + 1).map_err(io_err)?;
-    let pidfd = open_pidfd(pid);
     let len = u32::try_from(input.len()).expect("input length checked by the caller");
     let mut feed = InputFeed { header: len.to_le_bytes(), body: input, written: 0 };
 
@@ -394,5 +394,46 @@ fn reap(pid: libc::pid_t) -> std::io::Result<(Termination, Duration)> {
         if e.kind() != ErrorKind::Interrupted {
             return Err(e);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// Runs a shell script through the poll loop without a pidfd, as on kernels older than 5.3.
+    fn run_script_without_pidfd(script: &str, limits: &RunLimits) -> ChildOutcome {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = dir.path().join("prog.sh");
+        fs_err::write(&exe, format!("#!/bin/sh\n{script}\n")).unwrap();
+        fs_err::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // A parallel test's fork may briefly hold the script open for writing (ETXTBSY): retry.
+        let mut child = loop {
+            match spawn(&exe, limits, &EnvMode::inherit(), None) {
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => std::thread::yield_now(),
+                other => break other.unwrap(),
+            }
+        };
+        let pid = child.id() as libc::pid_t;
+        let deadline = Instant::now().checked_add(limits.wall_time_limit);
+        supervise(&mut child, pid, None, b"in", limits, deadline).unwrap()
+    }
+
+    #[test]
+    fn without_pidfd_a_normal_exit_is_collected() {
+        let out = run_script_without_pidfd("cat >/dev/null; printf 'ok'; echo err >&2", &RunLimits::default());
+        assert_eq!((out.stdout.as_slice(), out.stderr.as_slice()), (&b"ok"[..], &b"err\n"[..]));
+        assert_eq!((out.termination, out.stopped), (Termination::Exited(0), None));
+    }
+
+    #[test]
+    fn without_pidfd_the_deadline_still_holds_after_the_pipes_close() {
+        let limits = RunLimits { wall_time_limit: Duration::from_millis(300), ..RunLimits::default() };
+        let started = Instant::now();
+        let out = run_script_without_pidfd("exec >&- 2>&- <&-; sleep 30", &limits);
+        assert_eq!(out.stopped, Some(StopReason::TimedOut));
+        assert_eq!(out.termination, Termination::Signaled(libc::SIGKILL));
+        assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
     }
 }

@@ -208,7 +208,7 @@ impl Lockfile {
         let is_v04 = read_schema_version == "x07.lock@0.4.0";
         let toolchain = if is_v04 { Some(r.required("toolchain")?) } else { r.optional("toolchain")? };
         let registry = if is_v04 { Some(r.required("registry")?) } else { r.optional("registry")? };
-        let dependencies = r.required_with("dependencies", |v, p| decode_array(v, p, |v, p| decode_value(v, p)))?;
+        let dependencies = r.required_with("dependencies", |v, p| decode_array(v, p, decode_value))?;
         r.finish()?;
         Ok(Self { read_schema_version, toolchain, registry, dependencies })
     }

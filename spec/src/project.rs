@@ -257,7 +257,7 @@ fn decode_module_roots(value: Value, path: &FieldPath) -> Result<Vec<RelPath>, F
     }
     let mut seen = BTreeSet::new();
     for (i, root) in roots.iter().enumerate() {
-        if !seen.insert(root.as_str().trim_end_matches('/')) {
+        if !seen.insert(root.normalized()) {
             return Err(FieldError::new(path.index(i), format!("`{root}` is listed twice")));
         }
     }
@@ -265,7 +265,7 @@ fn decode_module_roots(value: Value, path: &FieldPath) -> Result<Vec<RelPath>, F
 }
 
 fn decode_dependencies(value: Value, path: &FieldPath) -> Result<Vec<ProjectDependency>, FieldError> {
-    let deps: Vec<ProjectDependency> = decode_array(value, path, |v, p| decode_value(v, p))?;
+    let deps: Vec<ProjectDependency> = decode_array(value, path, decode_value)?;
     let mut seen = BTreeSet::new();
     for (i, dep) in deps.iter().enumerate() {
         if !seen.insert(dep.name.as_str()) {

@@ -74,6 +74,11 @@ impl RelPath {
         base.join(&self.0)
     }
 
+    /// The path without `.` segments and without a trailing `/` (`./src/` → `src`; `.` → empty).
+    pub fn normalized(&self) -> String {
+        self.0.split('/').filter(|s| !s.is_empty() && *s != ".").collect::<Vec<_>>().join("/")
+    }
+
     /// Whether the path, once `.` segments are dropped, starts with the segments of `prefix`.
     pub fn starts_with_segments(&self, prefix: &[&str]) -> bool {
         let mut segments = self.0.split('/').filter(|s| !s.is_empty() && *s != ".");
@@ -117,6 +122,7 @@ mod tests {
         assert!(matches!(RelPath::new("a\\b"), Err(RelPathError::BadSyntax(_))));
         assert!(matches!(RelPath::new("a//b"), Err(RelPathError::BadSyntax(_))));
         assert!(matches!(RelPath::new("$workspace/x"), Err(RelPathError::Variable(_))));
+        assert_eq!(RelPath::new("./src/./lib/").unwrap().normalized(), "src/lib");
         assert!(RelPath::new("./.x07/deps/a").unwrap().starts_with_segments(&[".x07", "deps"]));
         assert!(!RelPath::new(".x07/depsx").unwrap().starts_with_segments(&[".x07", "deps"]));
     }

@@ -75,7 +75,7 @@ fn schema_errors_name_the_file_and_the_field() {
         (with(init_json(), "/entry", json!("/abs/main.x07.json")), "x07.json: entry: path `/abs/main.x07.json` must be relative"),
         (with(init_json(), "/module_roots", json!([])), "x07.json: module_roots: must list at least one directory"),
         (with(init_json(), "/module_roots", json!(["src", "../lib"])), "x07.json: module_roots[1]: path `../lib` must not contain `..`"),
-        (with(init_json(), "/module_roots", json!(["src", "src/"])), "x07.json: module_roots[1]: `src/` is listed twice"),
+        (with(init_json(), "/module_roots", json!(["src", "./src/"])), "x07.json: module_roots[1]: `./src/` is listed twice"),
         (with(init_json(), "/module_roots", json!([".x07/deps/a/1.0.0/modules"])), "x07.json: module_roots[0]: `.x07/deps/a/1.0.0/modules` is a vendored package directory"),
         (with(init_json(), "/default_profile", json!("dev")), "x07.json: default_profile: names profile `dev`, which `profiles` does not define"),
         (with(init_json(), "/world", json!("run-linux")), "x07.json: world: unknown variant `run-linux`"),

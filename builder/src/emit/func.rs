@@ -382,6 +382,14 @@ impl FnEmitter<'_> {
                 let av = self.value(a)?;
                 let av = if writes_locals(b) && !av.ends_with('u') { self.temp(Ty::I32, &av) } else { av };
                 let bv = self.value(b)?;
+                let plain = |s: &str| s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                let (av, bv) = if op.repeats_operands() {
+                    let av = if plain(&av) { av } else { self.temp(Ty::I32, &av) };
+                    let bv = if plain(&bv) { bv } else { self.temp(Ty::I32, &bv) };
+                    (av, bv)
+                } else {
+                    (av, bv)
+                };
                 Some(op.c_expr(&av, &bv))
             }
             TKind::Builtin(b, args) => {

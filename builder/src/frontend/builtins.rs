@@ -249,14 +249,19 @@ impl BinOp {
         })
     }
 
+    /// Whether the C expression repeats an operand (so operands must be plain names or literals).
+    pub fn repeats_operands(self) -> bool {
+        matches!(self, BinOp::Div | BinOp::Rem)
+    }
+
     /// C expression for the operator applied to two `uint32_t` C expressions.
     pub fn c_expr(self, a: &str, b: &str) -> String {
         match self {
             BinOp::Add => format!("({a} + {b})"),
             BinOp::Sub => format!("({a} - {b})"),
             BinOp::Mul => format!("({a} * {b})"),
-            BinOp::Div => format!("x7_div_u32({a}, {b})"),
-            BinOp::Rem => format!("x7_rem_u32({a}, {b})"),
+            BinOp::Div => format!("({b} ? {a} / {b} : 0u)"),
+            BinOp::Rem => format!("({b} ? {a} % {b} : {a})"),
             BinOp::And => format!("({a} & {b})"),
             BinOp::Or => format!("({a} | {b})"),
             BinOp::Xor => format!("({a} ^ {b})"),

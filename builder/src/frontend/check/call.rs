@@ -37,7 +37,7 @@ impl FnChecker<'_> {
                 let kind = TKind::Lit { bytes: text.as_bytes().to_vec(), view: b.result == Ty::BytesView };
                 return Some((TExpr { kind, ty: b.result, ptr: ptr.to_string() }, Prov::default()));
             }
-            let (targs, prov) = self.args(head, b.params, args)?;
+            let (targs, prov) = self.args(head, b.params, args, ptr)?;
             let prov = if b.result.is_view_like() { prov } else { Prov::default() };
             return Some((TExpr { kind: TKind::Builtin(b, targs), ty: b.result, ptr: ptr.to_string() }, prov));
         }
@@ -73,7 +73,7 @@ impl FnChecker<'_> {
         }
         self.calls.insert(fid);
         let kinds: Vec<ParamKind> = defn.params.iter().map(|p| param_kind(p.ty)).collect();
-        let (targs, prov) = self.args(head, &kinds, args)?;
+        let (targs, prov) = self.args(head, &kinds, args, ptr)?;
         let prov = if defn.result.is_view_like() { prov } else { Prov::default() };
         Some((TExpr { kind: TKind::Call(fid, targs), ty: defn.result, ptr: ptr.to_string() }, prov))
     }
@@ -122,14 +122,14 @@ impl FnChecker<'_> {
 
     /// Checks arguments against parameter kinds. Owned identifiers passed by value move *after*
     /// all arguments are evaluated, so other arguments may still read them, but not keep views.
-    fn args(&mut self, callee: &str, kinds: &[ParamKind], args: &[Expr]) -> Option<(Vec<TArg>, Prov)> {
+    fn args(&mut self, callee: &str, kinds: &[ParamKind], args: &[Expr], call_ptr: &str) -> Option<(Vec<TArg>, Prov)> {
         let saved = self.pending.len();
         let mut deferred_moves: Vec<(LocalId, String)> = Vec::new();
         let mut out = Vec::with_capacity(args.len());
         let mut prov = Prov::default();
         let mut ok = true;
         for (arg, kind) in args.iter().zip(kinds) {
-            let r = self.arg(callee, *kind, arg, &mut prov, &mut deferred_moves);
+            let r = self.arg(callee, *kind, arg, call_ptr, &mut prov, &mut deferred_moves);
             match r {
                 Some(a) => out.push(a),
                 None => ok = false,
@@ -149,7 +149,15 @@ impl FnChecker<'_> {
         TArg { expr: TExpr { kind: TKind::Local(id, UseMode::Borrow), ty: self.locals[id].ty, ptr: ptr.to_string() }, pass }
     }
 
-    fn arg(&mut self, callee: &str, kind: ParamKind, arg: &Expr, prov: &mut Prov, deferred: &mut Vec<(LocalId, String)>) -> Option<TArg> {
+    fn arg(
+        &mut self,
+        callee: &str,
+        kind: ParamKind,
+        arg: &Expr,
+        call_ptr: &str,
+        prov: &mut Prov,
+        deferred: &mut Vec<(LocalId, String)>,
+    ) -> Option<TArg> {
         match kind {
             ParamKind::Val(t) => {
                 let (e, p) = self.expr(arg, Ctx::Value)?;
@@ -227,7 +235,7 @@ impl FnChecker<'_> {
                 if matches!(kind, ParamKind::Ident(_)) {
                     self.error_help(
                         codes::OWN_VIEW_TEMP,
-                        arg.ptr(),
+                        call_ptr,
                         format!("`{callee}` needs a variable: a view of a temporary would dangle"),
                         "bind the value with [\"let\", name, value] first, then take the view of name",
                     );

@@ -23,6 +23,8 @@ pub struct CaseFile {
     pub modules: Vec<(ModuleId, Value)>,
     /// Passed as `--solve-fuel` when set.
     pub solve_fuel: Option<u64>,
+    /// Whether successful runs must free everything they allocate (`solve.mem_stats`); default true.
+    pub leak_free: bool,
     /// Directories (relative to the program dir, which is the working dir) created before the runs.
     pub setup_dirs: Vec<String>,
     /// What must happen.
@@ -121,6 +123,8 @@ struct CaseFileJson {
     #[serde(default)]
     solve_fuel: Option<u64>,
     #[serde(default)]
+    leak_free: Option<bool>,
+    #[serde(default)]
     setup_dirs: Vec<String>,
     #[serde(default)]
     cases: Option<Vec<RunCaseJson>>,
@@ -208,6 +212,7 @@ impl CaseFile {
             entry: json.entry,
             modules,
             solve_fuel: json.solve_fuel,
+            leak_free: json.leak_free.unwrap_or(true),
             setup_dirs: json.setup_dirs,
             expectation,
         })

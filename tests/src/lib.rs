@@ -11,5 +11,5 @@ pub mod workdir;
 pub use binary::x07_bin;
 pub use bytes_display::describe_bytes;
 pub use command::{X07Invocation, X07Output};
-pub use report::{CompileSection, Diagnostic, ReportError, RunReport, SolveSection};
+pub use report::{CompileSection, Diagnostic, MemStats, ReportError, RunReport, SolveSection};
 pub use workdir::{InvalidModuleId, ModuleId, ProgramDir, X07Home};

@@ -77,6 +77,18 @@ pub struct SolveSection {
     /// Fuel the program used.
     #[serde(default)]
     pub fuel_used: Option<u64>,
+    /// Allocator counters of the run.
+    #[serde(default)]
+    pub mem_stats: Option<MemStats>,
+}
+
+/// `solve.mem_stats`: the allocator counters (only the fields tests check).
+#[derive(Debug, Clone, Deserialize)]
+pub struct MemStats {
+    /// Bytes still allocated when the program finished.
+    pub live_bytes: u64,
+    /// Allocations still live when the program finished.
+    pub live_allocs: u64,
 }
 
 /// Stdout of x07 is not a usable report.

@@ -251,6 +251,9 @@ fn run_case(
             output.exit_code
         ));
     }
+    if file.leak_free && matches!(actual, Actual::Output(_)) {
+        problems.extend(leak_problem(&report));
+    }
     for (rel, want) in &case.expect_files {
         let got = dir
             .resolve(rel)
@@ -281,6 +284,24 @@ fn run_case(
         Err(CaseFailure::CompileFailed(message))
     } else {
         Err(CaseFailure::Other(message))
+    }
+}
+
+/// A successful run of a `leak_free` file must end with nothing allocated.
+fn leak_problem(report: &RunReport) -> Option<String> {
+    let stats = report
+        .fields
+        .solve
+        .as_ref()
+        .and_then(|s| s.mem_stats.as_ref());
+    match stats {
+        None => Some("  expected solve.mem_stats (the file is leak_free), found none".into()),
+        Some(m) if m.live_bytes == 0 && m.live_allocs == 0 => None,
+        Some(m) => Some(format!(
+            "  leak: {} bytes in {} allocations still live at exit (drop glue missed an owned value; \
+             set \"leak_free\": false only if this is intended)",
+            m.live_bytes, m.live_allocs
+        )),
     }
 }
 

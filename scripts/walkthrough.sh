@@ -7,7 +7,7 @@ cargo build --release --locked -p x07-cli --manifest-path "$repo/Cargo.toml"
 x07="$repo/target/release/x07"
 work=${1:-$(mktemp -d -t x07-walkthrough-XXXXXX)}
 export X07_HOME="$work/x07-home"
-decode() { python3 -c 'import sys,json,base64; r=json.load(sys.stdin); s=r.get("solve") or {}; sys.stdout.buffer.write(base64.b64decode(s.get("solve_output_b64") or ""))'; }
+decode() { python3 -c 'import sys,json,base64; r=json.load(sys.stdin); sys.stdout.buffer.write(base64.b64decode(r["solve_output_b64"]))'; }
 
 echo "== step 0: x07 init in $work/sandbox-policy-demo"
 mkdir -p "$work/sandbox-policy-demo" && cd "$work/sandbox-policy-demo"

@@ -53,10 +53,10 @@ pub struct InitArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct TargetArgs {
     /// The project manifest (x07.json) or its directory; default: found by walking up from the current directory.
-    #[arg(long, value_name = "PATH", conflicts_with_all = ["program", "artifact"])]
+    #[arg(long, value_name = "PATH", conflicts_with = "program")]
     pub project: Option<PathBuf>,
     /// Compile and run a single entry file; its directory and each --module-root are the module roots.
-    #[arg(long, value_name = "FILE", conflicts_with = "artifact")]
+    #[arg(long, value_name = "FILE")]
     pub program: Option<PathBuf>,
     /// Extra module root for --program (repeatable).
     #[arg(long = "module-root", value_name = "DIR", requires = "program")]
@@ -117,7 +117,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub target: TargetArgs,
     /// Run a precompiled framed executable (world run-os only).
-    #[arg(long, value_name = "EXE")]
+    #[arg(long, value_name = "EXE", conflicts_with_all = ["project", "program"])]
     pub artifact: Option<PathBuf>,
     /// Read the input bytes from this file.
     #[arg(long, value_name = "FILE", group = "input_source")]

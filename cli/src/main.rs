@@ -6,12 +6,21 @@ mod compile;
 mod error;
 mod target;
 
-use clap::Parser;
+use clap::Parser as _;
 
 use args::{Cli, Command};
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => e.exit(),
+        Err(e) => {
+            let text = e.render().to_string();
+            let text = text.strip_prefix("error: ").unwrap_or(&text);
+            eprint!("error[X07-CLI-0001]: {text}");
+            std::process::exit(2);
+        }
+    };
     let result = match &cli.command {
         Command::Init(a) => cmd::init::run(a),
         Command::Build(a) => cmd::build::run(a),

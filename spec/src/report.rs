@@ -142,6 +142,10 @@ pub struct CompileRunReport {
     pub compile: CompileSection,
     /// Run outcome; null when compilation failed.
     pub solve: Option<SolveSection>,
+    /// The program's output (a copy of `solve.solve_output_b64`, null when it did not run), so
+    /// `r["solve_output_b64"]` works for every mode as the walkthrough decodes it.
+    #[serde(default)]
+    pub solve_output_b64: Option<String>,
     /// The isolation used (sandboxed runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox_backend: Option<SandboxBackend>,

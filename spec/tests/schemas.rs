@@ -258,6 +258,7 @@ fn project_report() -> OsRunnerReport {
         exit_code: 0,
         compile: compile_ok(),
         solve: Some(solve_ok()),
+        solve_output_b64: Some("aGVsbG8=".into()),
         sandbox_backend: Some(SandboxBackend::Os),
         runtime_attestation: Some(RuntimeAttestationRef {
             path: ".x07/artifacts/attest.json".into(),
@@ -288,6 +289,7 @@ fn compile_failed_report() -> OsRunnerReport {
         exit_code: 1,
         compile,
         solve: None,
+        solve_output_b64: None,
         sandbox_backend: None,
         runtime_attestation: None,
     })

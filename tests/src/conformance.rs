@@ -45,8 +45,11 @@ pub enum FileExpectation {
 pub struct RunCase {
     /// The input bytes.
     pub input: Vec<u8>,
-    /// Output or trap.
+    /// Output, trap, or no output frame.
     pub outcome: Outcome,
+    /// The program's own exit status (`solve.exit_status`), when the case sets one; otherwise 0
+    /// for [`Outcome::Output`] and unchecked for the others.
+    pub exit_code: Option<i64>,
     /// Files (relative path → exact content) that must exist after the run.
     pub expect_files: Vec<(String, Vec<u8>)>,
 }
@@ -60,6 +63,8 @@ pub enum Outcome {
     Trap(String),
     /// A trap whose text starts with this.
     TrapPrefix(String),
+    /// The program ends without writing an output frame (e.g. `os.process.exit`).
+    NoOutput,
 }
 
 /// A diagnostic a compile-error case expects.
@@ -148,6 +153,10 @@ struct RunCaseJson {
     #[serde(default)]
     trap_prefix: Option<String>,
     #[serde(default)]
+    no_output: bool,
+    #[serde(default)]
+    exit_code: Option<i64>,
+    #[serde(default)]
     expect_files: BTreeMap<String, String>,
 }
 
@@ -227,16 +236,29 @@ impl RunCaseJson {
             (None, None) => Vec::new(),
             (Some(_), Some(_)) => return Err("give `input` or `input_hex`, not both".into()),
         };
-        let outcome = match (self.output, self.output_hex, self.trap, self.trap_prefix) {
-            (Some(text), None, None, None) => Outcome::Output(text.into_bytes()),
-            (None, Some(hex), None, None) => Outcome::Output(decode_hex("output_hex", &hex)?),
-            (None, None, Some(trap), None) => Outcome::Trap(trap),
-            (None, None, None, Some(prefix)) => Outcome::TrapPrefix(prefix),
-            _ => {
-                return Err(
-                    "give exactly one of `output`, `output_hex`, `trap`, `trap_prefix`".into(),
-                )
-            }
+        let given = [
+            self.output.is_some(),
+            self.output_hex.is_some(),
+            self.trap.is_some(),
+            self.trap_prefix.is_some(),
+            self.no_output,
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            return Err(
+                "give exactly one of `output`, `output_hex`, `trap`, `trap_prefix`, `no_output`"
+                    .into(),
+            );
+        }
+        let outcome = if let Some(text) = self.output {
+            Outcome::Output(text.into_bytes())
+        } else if let Some(hex) = self.output_hex {
+            Outcome::Output(decode_hex("output_hex", &hex)?)
+        } else if let Some(trap) = self.trap {
+            Outcome::Trap(trap)
+        } else if let Some(prefix) = self.trap_prefix {
+            Outcome::TrapPrefix(prefix)
+        } else {
+            Outcome::NoOutput
         };
         let expect_files = self
             .expect_files
@@ -246,6 +268,7 @@ impl RunCaseJson {
         Ok(RunCase {
             input,
             outcome,
+            exit_code: self.exit_code,
             expect_files,
         })
     }
@@ -308,7 +331,8 @@ mod tests {
         let file = parse(
             r#"{"about":"a","entry":{},"modules":{"lib.util":{}},"solve_fuel":9,
                 "cases":[{"input":"ab","output":"ba"},{"input_hex":"00ff","output_hex":"ff00"},
-                         {"trap":"view.get_u8 oob ptr=/solve"},{"input":"x","trap_prefix":"fuel exhausted"}]}"#,
+                         {"trap":"view.get_u8 oob ptr=/solve"},{"input":"x","trap_prefix":"fuel exhausted"},
+                         {"no_output":true,"exit_code":7},{"output":"","exit_code":3}]}"#,
         )
         .unwrap();
         assert_eq!(
@@ -327,6 +351,10 @@ mod tests {
             cases[3].outcome,
             Outcome::TrapPrefix("fuel exhausted".into())
         );
+        assert_eq!(cases[4].outcome, Outcome::NoOutput);
+        assert_eq!(cases[4].exit_code, Some(7));
+        assert_eq!(cases[5].exit_code, Some(3));
+        assert!(!file.leak_free || cases[0].exit_code.is_none());
     }
 
     #[test]
@@ -335,6 +363,10 @@ mod tests {
         assert!(parse(r#"{"about":"a","entry":{},"cases":[{"output":"x","trap":"y"}]}"#).is_err());
         assert!(parse(r#"{"about":"a","entry":{},"cases":[{"ouput":"x"}]}"#).is_err());
         assert!(parse(r#"{"about":"a","entry":{},"cases":[{"output_hex":"FF"}]}"#).is_err());
+        assert!(
+            parse(r#"{"about":"a","entry":{},"cases":[{"no_output":true,"trap":"t"}]}"#).is_err()
+        );
+        assert!(parse(r#"{"about":"a","entry":{},"cases":[{"no_output":false}]}"#).is_err());
         assert!(
             parse(r#"{"about":"a","entry":{},"modules":{"1x":{}},"cases":[{"output":""}]}"#)
                 .is_err()

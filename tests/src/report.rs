@@ -71,6 +71,12 @@ pub struct SolveSection {
     /// The output bytes, base64.
     #[serde(default)]
     pub solve_output_b64: Option<String>,
+    /// Everything the program wrote on stdout (the output frame), base64.
+    #[serde(default)]
+    pub stdout_b64: Option<String>,
+    /// The program's exit status (128 + signal when killed).
+    #[serde(default)]
+    pub exit_status: Option<i64>,
     /// The trap text (`msg ptr=/json/pointer`) when the program trapped.
     #[serde(default)]
     pub trap: Option<String>,
@@ -100,8 +106,8 @@ pub enum ReportError {
     /// JSON, but required report fields are missing or have the wrong type.
     #[error("stdout is JSON but not a run report (compile/solve fields): {0}")]
     WrongShape(serde_json::Error),
-    /// `solve.solve_output_b64` is not valid base64.
-    #[error("solve.solve_output_b64 is not valid base64: {0}")]
+    /// `solve.solve_output_b64` or `solve.stdout_b64` is not valid base64.
+    #[error("solve.solve_output_b64 or solve.stdout_b64 is not valid base64: {0}")]
     BadBase64(base64::DecodeError),
 }
 
@@ -120,6 +126,22 @@ impl RunReport {
             .solve
             .as_ref()
             .and_then(|s| s.solve_output_b64.as_deref())
+        {
+            None => Ok(None),
+            Some(b64) => base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map(Some)
+                .map_err(ReportError::BadBase64),
+        }
+    }
+
+    /// The program's raw stdout (`solve.stdout_b64`), or `None` when the report has none.
+    pub fn solve_stdout(&self) -> Result<Option<Vec<u8>>, ReportError> {
+        match self
+            .fields
+            .solve
+            .as_ref()
+            .and_then(|s| s.stdout_b64.as_deref())
         {
             None => Ok(None),
             Some(b64) => base64::engine::general_purpose::STANDARD

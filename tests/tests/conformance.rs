@@ -147,12 +147,20 @@ fn invoke(
     run.run().map_err(|e| e.to_string())
 }
 
-/// What a run actually gave, in the terms of [`Outcome`].
+/// What a run actually gave.
 enum Actual {
     CompileFailed(String),
-    Output(Vec<u8>),
-    Trap(String),
+    Ran(Ran),
     Unexpected(String),
+}
+
+/// The solve step of a program that compiled.
+struct Ran {
+    ok: bool,
+    output: Vec<u8>,
+    stdout: Option<Vec<u8>>,
+    trap: Option<String>,
+    exit_status: Option<i64>,
 }
 
 impl Actual {
@@ -182,31 +190,74 @@ impl Actual {
         let Some(solve) = &report.fields.solve else {
             return Self::Unexpected("compile.ok is true but there is no `solve` section".into());
         };
-        match (solve.ok, &solve.trap, report.solve_output()) {
-            (true, _, Ok(Some(bytes))) => Self::Output(bytes),
-            (true, _, Ok(None)) => {
-                Self::Unexpected("solve.ok is true but solve_output_b64 is missing".into())
-            }
-            (true, _, Err(e)) => Self::Unexpected(e.to_string()),
-            (false, Some(trap), _) => Self::Trap(trap.clone()),
-            (false, None, _) => Self::Unexpected("solve.ok is false but solve.trap is null".into()),
-        }
+        let (output, stdout) = match (report.solve_output(), report.solve_stdout()) {
+            (Ok(output), Ok(stdout)) => (output.unwrap_or_default(), stdout),
+            (Err(e), _) | (_, Err(e)) => return Self::Unexpected(e.to_string()),
+        };
+        Self::Ran(Ran {
+            ok: solve.ok,
+            output,
+            stdout,
+            trap: solve.trap.clone(),
+            exit_status: solve.exit_status,
+        })
     }
 
     fn describe(&self) -> String {
         match self {
             Self::CompileFailed(text) | Self::Unexpected(text) => text.clone(),
-            Self::Output(bytes) => format!("output {}", describe_bytes(bytes)),
-            Self::Trap(trap) => format!("trap {trap:?}"),
+            Self::Ran(ran) => {
+                let result = match (&ran.trap, &ran.stdout) {
+                    (Some(trap), _) => format!("trap {trap:?}"),
+                    (None, Some(stdout)) if stdout.is_empty() => "no output frame".to_string(),
+                    (None, _) => format!("output {}", describe_bytes(&ran.output)),
+                };
+                let status = ran.exit_status.map_or("?".to_string(), |s| s.to_string());
+                format!("{result} (solve.ok {}, exit status {status})", ran.ok)
+            }
         }
     }
 }
 
-fn describe_outcome(outcome: &Outcome) -> String {
-    match outcome {
+fn describe_outcome(case: &RunCase) -> String {
+    let result = match &case.outcome {
         Outcome::Output(bytes) => format!("output {}", describe_bytes(bytes)),
         Outcome::Trap(trap) => format!("trap {trap:?}"),
         Outcome::TrapPrefix(prefix) => format!("trap starting with {prefix:?}"),
+        Outcome::NoOutput => "no output frame".to_string(),
+    };
+    match case.exit_code {
+        Some(code) => format!("{result} (exit status {code})"),
+        None => result,
+    }
+}
+
+/// Whether a run that compiled gave what the case expects.
+fn outcome_matches(case: &RunCase, ran: &Ran) -> bool {
+    let status_ok = |default: Option<i64>| {
+        case.exit_code
+            .or(default)
+            .is_none_or(|want| ran.exit_status == Some(want))
+    };
+    match &case.outcome {
+        Outcome::Output(want) => {
+            // A chosen nonzero exit status makes the run not ok, but the frame is still written.
+            let chosen_status = case.exit_code.is_some_and(|c| c != 0);
+            ran.trap.is_none()
+                && ran.output == *want
+                && status_ok(Some(0))
+                && (ran.ok || chosen_status)
+        }
+        Outcome::Trap(want) => ran.trap.as_deref() == Some(want.as_str()) && status_ok(None),
+        Outcome::TrapPrefix(prefix) => {
+            ran.trap
+                .as_deref()
+                .is_some_and(|t| t.starts_with(prefix.as_str()))
+                && status_ok(None)
+        }
+        Outcome::NoOutput => {
+            !ran.ok && ran.stdout.as_deref().is_some_and(|s| s.is_empty()) && status_ok(None)
+        }
     }
 }
 
@@ -230,18 +281,17 @@ fn run_case(
         }
     };
     let actual = Actual::of(&report);
-    let (outcome_ok, wanted_exit) = match (&case.outcome, &actual) {
-        (Outcome::Output(want), Actual::Output(got)) => (want == got, 0),
-        (Outcome::Trap(want), Actual::Trap(got)) => (want == got, 1),
-        (Outcome::TrapPrefix(want), Actual::Trap(got)) => (got.starts_with(want.as_str()), 1),
-        (Outcome::Output(_), _) => (false, 0),
-        (Outcome::Trap(_) | Outcome::TrapPrefix(_), _) => (false, 1),
+    let outcome_ok = match &actual {
+        Actual::Ran(ran) => outcome_matches(case, ran),
+        Actual::CompileFailed(_) | Actual::Unexpected(_) => false,
     };
+    let succeeds = matches!(case.outcome, Outcome::Output(_)) && case.exit_code.unwrap_or(0) == 0;
+    let wanted_exit = if succeeds { 0 } else { 1 };
     let mut problems = Vec::new();
     if !outcome_ok {
         problems.push(format!(
             "  expected: {}\n  actual:   {}",
-            describe_outcome(&case.outcome),
+            describe_outcome(case),
             actual.describe()
         ));
     }
@@ -251,7 +301,7 @@ fn run_case(
             output.exit_code
         ));
     }
-    if file.leak_free && matches!(actual, Actual::Output(_)) {
+    if file.leak_free && matches!(case.outcome, Outcome::Output(_)) && outcome_ok {
         problems.extend(leak_problem(&report));
     }
     for (rel, want) in &case.expect_files {

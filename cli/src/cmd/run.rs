@@ -184,6 +184,7 @@ pub fn run(args: &RunArgs) -> CliResult {
             exit_code: 1,
             compile: c,
             solve: None,
+            solve_output_b64: None,
             sandbox_backend: None,
             runtime_attestation: None,
         })
@@ -218,6 +219,7 @@ pub fn run(args: &RunArgs) -> CliResult {
         world: target.world,
         exit_code,
         compile: c,
+        solve_output_b64: Some(solve.solve_output_b64.clone()),
         solve: Some(solve),
         sandbox_backend: None,
         runtime_attestation: None,

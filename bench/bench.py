@@ -1,0 +1,531 @@
+#!/usr/bin/env python3
+"""x07 benchmarks: three comparisons, each measured side by side in one run.
+
+(a) warm `x07 run` (store hit) against running the stored binary directly with framed input;
+(b) cold `x07 build` of the `x07 init` project against bare `cc` on the C that x07 emitted;
+(c) word count and byte histogram over 32 MiB: stored x07 binaries against hand-written C (-O2).
+
+Every comparison interleaves its two sides (A B, then B A, ...) so machine noise hits both, and
+prints the median and the minimum wall time of each side and their ratios. Speed targets are judged
+from these ratios, never from timing assertions in tests. Python 3 standard library only; run it
+through bench/run.sh, which builds x07 first. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROGRAMS_DIR = BENCH_DIR / "programs"
+
+# Input of (c): exactly 32 MiB of text-like bytes.
+COMPUTE_INPUT_BYTES = 32 * 1024 * 1024
+COMPUTE_INPUT_SEED = b"x07-bench-compute-input-v1"
+# The x07 side of (c) gets room for the 32 MiB input (a 64 MiB buddy block) and enough fuel for
+# one unit per loop iteration.
+COMPUTE_X07_FLAGS = ["--max-memory-bytes=134217728", "--solve-fuel=1000000000"]
+# Flags of the hand-written C side of (c).
+COMPUTE_C_FLAGS = ["-O2"]
+
+TARGETS = {"a": 2.0, "b": 1.3, "c": 1.5}
+
+
+class BenchError(Exception):
+    """A benchmark could not be set up or its two sides disagree; the message says which."""
+
+
+# ---------------------------------------------------------------- running and timing processes
+
+
+@dataclass
+class Sample:
+    """One timed process run."""
+
+    wall_s: float
+    cpu_s: float
+    stdout: bytes
+
+
+def run_timed(argv: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
+              stdin_path: Path | None = None, what: str) -> Sample:
+    """Runs argv to completion; returns its wall time, its user+system CPU time and its stdout.
+
+    Fails loudly (BenchError with stderr) on a non-zero exit: a failing side must never be timed.
+    """
+    stdin = open(stdin_path, "rb") if stdin_path is not None else subprocess.DEVNULL
+    try:
+        cpu_before = children_cpu_s()
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=stdin, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        out, err = proc.communicate()
+        wall = time.perf_counter() - start
+        # communicate() reaped the child, so RUSAGE_CHILDREN now includes it (and its children).
+        cpu = children_cpu_s() - cpu_before
+    finally:
+        if stdin_path is not None:
+            stdin.close()
+    if proc.returncode != 0:
+        raise BenchError(f"{what}: `{' '.join(argv)}` exited with {proc.returncode}:\n"
+                         f"{err.decode(errors='replace')[-2000:]}")
+    return Sample(wall, cpu, out)
+
+
+def children_cpu_s() -> float:
+    """User+system CPU seconds of all reaped children of this process so far."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+@dataclass
+class Side:
+    """One side of a comparison and its samples."""
+
+    label: str
+    samples: list[Sample] = field(default_factory=list)
+
+    def walls(self) -> list[float]:
+        return [s.wall_s for s in self.samples]
+
+    def median(self) -> float:
+        return statistics.median(self.walls())
+
+    def minimum(self) -> float:
+        return min(self.walls())
+
+    def cpu_median(self) -> float:
+        return statistics.median(s.cpu_s for s in self.samples)
+
+
+@dataclass
+class Comparison:
+    """x07 side (`subject`) against its baseline, with a target for subject/baseline."""
+
+    key: str
+    title: str
+    subject: Side
+    baseline: Side
+    target: float | None
+
+    def ratio_median(self) -> float:
+        return self.subject.median() / self.baseline.median()
+
+    def ratio_min(self) -> float:
+        return self.subject.minimum() / self.baseline.minimum()
+
+    def verdict(self) -> str:
+        if self.target is None:
+            return "info"
+        return "ok" if self.ratio_median() <= self.target else "MISSED"
+
+
+def interleave(reps: int, first, second) -> None:
+    """Calls first() and second() reps times, alternating which one goes first."""
+    for i in range(reps):
+        if i % 2 == 0:
+            first(i)
+            second(i)
+        else:
+            second(i)
+            first(i)
+
+
+# ---------------------------------------------------------------- framing and x07 helpers
+
+
+def frame(data: bytes) -> bytes:
+    """The framed-ABI encoding of one input: u32_le length + bytes."""
+    return struct.pack("<I", len(data)) + data
+
+
+def unframe(out: bytes, what: str) -> bytes:
+    """The payload of one framed output; BenchError if the frame is malformed."""
+    if len(out) < 4:
+        raise BenchError(f"{what}: stdout is {len(out)} bytes, shorter than a frame header")
+    (n,) = struct.unpack_from("<I", out)
+    if len(out) != 4 + n:
+        raise BenchError(f"{what}: frame says {n} bytes but stdout has {len(out) - 4}")
+    return out[4:]
+
+
+class X07:
+    """The x07 binary under test, run with a given X07_HOME."""
+
+    def __init__(self, exe: Path):
+        self.exe = exe
+
+    def env(self, home: Path) -> dict[str, str]:
+        env = dict(os.environ)
+        env["X07_HOME"] = str(home)
+        return env
+
+    def check(self, args: list[str], home: Path, cwd: Path | None = None) -> bytes:
+        proc = subprocess.run([str(self.exe), *args], cwd=cwd, env=self.env(home),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if proc.returncode != 0:
+            raise BenchError(f"`x07 {' '.join(args)}` exited with {proc.returncode}:\n"
+                             f"{proc.stdout.decode(errors='replace')[-2000:]}"
+                             f"{proc.stderr.decode(errors='replace')[-2000:]}")
+        return proc.stdout
+
+    def build_json(self, args: list[str], home: Path, cwd: Path | None = None) -> dict:
+        report = json.loads(self.check(["build", "--json", *args], home, cwd))
+        if not report.get("ok"):
+            raise BenchError(f"`x07 build --json {' '.join(args)}` reported failure: {report}")
+        return report
+
+
+def store_entry_files(store_path: Path) -> tuple[dict, Path]:
+    """build.json of a store entry and the emitted C file in it."""
+    build = json.loads((store_path / "build.json").read_text())
+    c_files = sorted(store_path.glob("*.c"))
+    if len(c_files) != 1:
+        raise BenchError(f"{store_path}: expected exactly one emitted .c file, found "
+                         f"{[p.name for p in c_files]}")
+    return build, c_files[0]
+
+
+# ---------------------------------------------------------------- (a) warm x07 run
+
+
+def bench_run(x07: X07, work: Path, reps: int) -> Comparison:
+    home = work / "home-a"
+    proj = work / "a" / "proj"
+    proj.parent.mkdir(parents=True)
+    x07.check(["init", str(proj)], home)
+    payload = b"hello"
+    raw_input = work / "a" / "input.bin"
+    raw_input.write_bytes(payload)
+    framed_input = work / "a" / "input.framed"
+    framed_input.write_bytes(frame(payload))
+
+    # The first run builds into the store; every timed run after it is a store hit.
+    report = json.loads(x07.check(["run", "--input", str(raw_input)], home, cwd=proj))
+    exe = Path(x07.build_json([], home, cwd=proj)["binary"])
+    expected = base64.b64decode(report["solve"]["solve_output_b64"])
+    if expected != payload:
+        raise BenchError(f"(a) x07 run of the echo project printed {expected!r}, not {payload!r}")
+
+    subject = Side("x07 run --input (store hit)")
+    baseline = Side("stored binary < framed input")
+    env = x07.env(home)
+
+    def run_x07(_: int) -> None:
+        s = run_timed([str(x07.exe), "run", "--input", str(raw_input)], cwd=proj, env=env,
+                             what="(a) x07 run")
+        got = base64.b64decode(json.loads(s.stdout)["solve"]["solve_output_b64"])
+        if got != payload:
+            raise BenchError(f"(a) x07 run output changed: {got!r}")
+        subject.samples.append(s)
+
+    def run_direct(_: int) -> None:
+        s = run_timed([str(exe)], stdin_path=framed_input, what="(a) stored binary")
+        if unframe(s.stdout, "(a) stored binary") != payload:
+            raise BenchError(f"(a) stored binary output differs: {s.stdout!r}")
+        baseline.samples.append(s)
+
+    interleave(2, run_x07, run_direct)  # warm-up: page cache, dynamic loader
+    subject.samples.clear()
+    baseline.samples.clear()
+    interleave(reps, run_x07, run_direct)
+    return Comparison("a", "(a) warm run, echo project, 5-byte input", subject, baseline,
+                      TARGETS["a"])
+
+
+# ---------------------------------------------------------------- (b) cold x07 build
+
+
+def bench_build(x07: X07, work: Path, reps: int) -> list[Comparison]:
+    root = work / "b"
+    root.mkdir()
+    template = root / "proj-template"
+    warm_home = root / "home-warm"
+    x07.check(["init", str(template)], warm_home)
+    # One build in a throwaway home: gives the emitted C, its cc flags and a cc identity cache.
+    warm_proj = root / "proj-warm"
+    shutil.copytree(template, warm_proj)
+    store_path = Path(x07.build_json([], warm_home, cwd=warm_proj)["store_path"])
+    build, c_file = store_entry_files(store_path)
+    cc_path = build["inputs"]["cc_path"]
+    cc_flags = build["inputs"]["cc_flags"]
+    identity_cache = warm_home / "cache" / "cc-identity"
+    if not identity_cache.is_dir():
+        raise BenchError(f"(b) no cc identity cache at {identity_cache}: the layout of X07_HOME "
+                         "changed; update bench.py")
+
+    # Like the builder: source on stdin, compiler run in `/` with a pinned environment.
+    cc_env = dict(os.environ, LC_ALL="C", SOURCE_DATE_EPOCH="0")
+    out_dir = root / "cc-out"
+    out_dir.mkdir()
+
+    fresh_count = [0]
+
+    def fresh_project() -> tuple[Path, Path]:
+        """A new copy of the init project and a new, empty X07_HOME."""
+        fresh_count[0] += 1
+        proj = root / f"proj-{fresh_count[0]}"
+        shutil.copytree(template, proj)
+        home = root / f"home-{fresh_count[0]}"
+        home.mkdir()
+        return proj, home
+
+    def x07_side(label: str, prewarm: bool) -> tuple[Side, Callable[[int], None]]:
+        side = Side(label)
+
+        def run(_: int) -> None:
+            proj, home = fresh_project()
+            if prewarm:
+                shutil.copytree(identity_cache, home / "cache" / "cc-identity")
+            s = run_timed([str(x07.exe), "build"], cwd=proj, env=x07.env(home),
+                                 what="(b) x07 build")
+            entry = Path(s.stdout.decode().strip().splitlines()[-1])
+            if not (entry / "build.json").is_file():
+                raise BenchError(f"(b) x07 build printed {entry}, which has no build.json")
+            side.samples.append(s)
+
+        return side, run
+
+    def cc_side(label: str) -> tuple[Side, Callable[[int], None]]:
+        side = Side(label)
+
+        def run(_: int) -> None:
+            fresh_count[0] += 1
+            out = out_dir / f"main-{fresh_count[0]}"
+            s = run_timed([cc_path, *cc_flags, "-x", "c", "-", "-o", str(out)],
+                                 cwd=Path("/"), env=cc_env, stdin_path=c_file, what="(b) bare cc")
+            side.samples.append(s)
+
+        return side, run
+
+    prewarmed, run_prewarmed = x07_side("x07 build, empty store, cc identity cached", True)
+    cc_a, run_cc_a = cc_side(f"cc {' '.join(cc_flags)} on main.c")
+    interleave(1, run_prewarmed, run_cc_a)  # warm-up
+    prewarmed.samples.clear()
+    cc_a.samples.clear()
+    interleave(reps, run_prewarmed, run_cc_a)
+
+    empty, run_empty = x07_side("x07 build, empty X07_HOME", False)
+    cc_b, run_cc_b = cc_side(f"cc {' '.join(cc_flags)} on main.c")
+    interleave(reps, run_empty, run_cc_b)
+    return [
+        Comparison("b", "(b) cold build of the init project (cc identity pre-warmed)",
+                   prewarmed, cc_a, TARGETS["b"]),
+        Comparison("b0", "(b') cold build, nothing cached at all (no target)", empty, cc_b, None),
+    ]
+
+
+# ---------------------------------------------------------------- (c) compute over 32 MiB
+
+
+def make_compute_input(path: Path) -> bytes:
+    """Writes the framed 32 MiB input of (c) and returns its payload.
+
+    Deterministic: SHAKE-256 of a fixed seed, mapped byte by byte onto a text-like alphabet, about
+    82% word bytes, 14% spaces, 3% newlines, and a few tabs and carriage returns.
+    """
+    raw = hashlib.shake_256(COMPUTE_INPUT_SEED).digest(COMPUTE_INPUT_BYTES)
+    word = b"etaoinshrdlucmfwypvbgkjqxzETAOINSHRDLU0123456789.,;:'!?-"
+    table = bytearray(256)
+    for i in range(256):
+        if i < 210:
+            table[i] = word[i % len(word)]
+        elif i < 246:
+            table[i] = 0x20
+        elif i < 253:
+            table[i] = 0x0A
+        elif i < 255:
+            table[i] = 0x09
+        else:
+            table[i] = 0x0D
+    data = raw.translate(bytes(table))
+    path.write_bytes(frame(data))
+    return data
+
+
+def reference_outputs(data: bytes) -> dict[str, bytes]:
+    """Expected outputs computed in Python, a third opinion besides the two sides."""
+    # bytes.split() also splits on \v and \f; the input has neither, so it matches the spec.
+    assert b"\x0b" not in data and b"\x0c" not in data
+    words = len(data.split())
+    counts = [data.count(bytes([b])) for b in range(256)]
+    return {
+        "wordcount": struct.pack("<I", words),
+        "histogram": struct.pack("<256I", *counts),
+    }
+
+
+def bench_compute(x07: X07, work: Path, reps: int) -> list[Comparison]:
+    root = work / "c"
+    root.mkdir()
+    home = work / "home-c"
+    input_path = root / "input.framed"
+    data = make_compute_input(input_path)
+    expected = reference_outputs(data)
+
+    comparisons = []
+    for name, title in [("wordcount", "word count"), ("histogram", "byte histogram")]:
+        report = x07.build_json(["--program", str(PROGRAMS_DIR / f"{name}.x07.json")], home,
+                                cwd=root)
+        x07_exe = Path(report["binary"])
+        c_exe = root / f"{name}-c"
+        subprocess.run(["cc", *COMPUTE_C_FLAGS, "-o", str(c_exe), str(PROGRAMS_DIR / f"{name}.c")],
+                       check=True)
+
+        subject = Side(f"x07 {name} binary")
+        baseline = Side(f"C {name} (cc {' '.join(COMPUTE_C_FLAGS)})")
+
+        def run_x07(_: int, subject=subject, x07_exe=x07_exe, name=name) -> None:
+            s = run_timed([str(x07_exe), *COMPUTE_X07_FLAGS], stdin_path=input_path,
+                                 what=f"(c) x07 {name}")
+            check_output(name, "x07", unframe(s.stdout, f"(c) x07 {name}"), expected[name])
+            subject.samples.append(s)
+
+        def run_c(_: int, baseline=baseline, c_exe=c_exe, name=name) -> None:
+            s = run_timed([str(c_exe)], stdin_path=input_path, what=f"(c) C {name}")
+            check_output(name, "C", unframe(s.stdout, f"(c) C {name}"), expected[name])
+            baseline.samples.append(s)
+
+        interleave(2, run_x07, run_c)  # warm-up (and the output check of both sides)
+        subject.samples.clear()
+        baseline.samples.clear()
+        interleave(reps, run_x07, run_c)
+        comparisons.append(Comparison(f"c-{name}", f"(c) {title}, 32 MiB", subject, baseline,
+                                      TARGETS["c"]))
+    return comparisons
+
+
+def check_output(name: str, side: str, got: bytes, expected: bytes) -> None:
+    if got != expected:
+        first = next((i for i, (g, e) in enumerate(zip(got, expected)) if g != e),
+                     min(len(got), len(expected)))
+        raise BenchError(f"(c) {name}: the {side} side's output differs from the reference "
+                         f"({len(got)} vs {len(expected)} bytes, first difference at byte "
+                         f"{first}): got {got[:16].hex()}..., expected {expected[:16].hex()}...")
+
+
+# ---------------------------------------------------------------- report
+
+
+def remove_tree(path: Path) -> None:
+    """Removes the temporary tree, store entries included (they are read-only directories)."""
+    for dirpath, _, _ in os.walk(path):
+        os.chmod(dirpath, 0o755)
+    shutil.rmtree(path)
+
+
+def fmt_ms(seconds: float) -> str:
+    return f"{seconds * 1000:9.2f}"
+
+
+def print_table(comparisons: list[Comparison], reps: dict[str, int]) -> None:
+    print()
+    print(f"x07 benchmarks  {time.strftime('%Y-%m-%d %H:%M:%S')}  {machine_notes()}")
+    print(f"repetitions: run {reps['a']}, build {reps['b']}, compute {reps['c']} "
+          "(sides interleaved); times are wall ms, cpu = child user+sys ms")
+    print()
+    header = f"{'side':<52} {'median':>9} {'min':>9} {'cpu med':>9}"
+    for c in comparisons:
+        print(c.title)
+        print("  " + header)
+        for side in (c.subject, c.baseline):
+            print(f"  {side.label:<52} {fmt_ms(side.median())} {fmt_ms(side.minimum())} "
+                  f"{fmt_ms(side.cpu_median())}")
+        target = f"target <= {c.target:.1f}x" if c.target is not None else "no target"
+        print(f"  ratio x07/baseline: median {c.ratio_median():.2f}x, min {c.ratio_min():.2f}x "
+              f"({target}) -> {c.verdict()}")
+        print()
+
+
+def machine_notes() -> str:
+    cpu = "unknown cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cc = subprocess.run(["cc", "--version"], stdout=subprocess.PIPE, text=True).stdout
+    cc_line = cc.splitlines()[0] if cc else "cc ?"
+    return f"[{platform.machine()}, {os.cpu_count()} cpus, {cpu}, {cc_line}]"
+
+
+def to_json(comparisons: list[Comparison]) -> dict:
+    def side(s: Side) -> dict:
+        return {"label": s.label, "wall_ms": [round(w * 1000, 3) for w in s.walls()],
+                "median_ms": round(s.median() * 1000, 3), "min_ms": round(s.minimum() * 1000, 3),
+                "cpu_median_ms": round(s.cpu_median() * 1000, 3)}
+
+    return {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": machine_notes(),
+        "comparisons": [
+            {"key": c.key, "title": c.title, "x07": side(c.subject), "baseline": side(c.baseline),
+             "ratio_median": round(c.ratio_median(), 3), "ratio_min": round(c.ratio_min(), 3),
+             "target": c.target, "verdict": c.verdict()}
+            for c in comparisons
+        ],
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--x07", required=True, type=Path, help="the x07 binary to measure")
+    ap.add_argument("--reps-run", type=int, default=21, help="repetitions of (a) (default 21)")
+    ap.add_argument("--reps-build", type=int, default=7, help="repetitions of (b) (default 7)")
+    ap.add_argument("--reps-compute", type=int, default=9, help="repetitions of (c) (default 9)")
+    ap.add_argument("--only", choices=["a", "b", "c"], action="append",
+                    help="run only these comparisons (repeatable)")
+    ap.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = ap.parse_args()
+
+    x07 = X07(args.x07.resolve())
+    if not x07.exe.is_file():
+        print(f"bench: {x07.exe} does not exist; build it (bench/run.sh does)", file=sys.stderr)
+        return 2
+    only = set(args.only or ["a", "b", "c"])
+    work = Path(tempfile.mkdtemp(prefix="x07-bench-"))
+    comparisons: list[Comparison] = []
+    try:
+        if "a" in only:
+            print("measuring (a) warm x07 run ...", file=sys.stderr)
+            comparisons.append(bench_run(x07, work, args.reps_run))
+        if "b" in only:
+            print("measuring (b) cold x07 build ...", file=sys.stderr)
+            comparisons.extend(bench_build(x07, work, args.reps_build))
+        if "c" in only:
+            print("measuring (c) word count and histogram over 32 MiB ...", file=sys.stderr)
+            comparisons.extend(bench_compute(x07, work, args.reps_compute))
+    except BenchError as e:
+        print(f"bench: FAILED: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if args.keep:
+            print(f"bench: kept {work}", file=sys.stderr)
+        else:
+            remove_tree(work)
+    print_table(comparisons, {"a": args.reps_run, "b": args.reps_build, "c": args.reps_compute})
+    if args.json:
+        args.json.write_text(json.dumps(to_json(comparisons), indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

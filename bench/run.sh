@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds x07 in release mode and prints the benchmark table (bench/README.md).
+# Usage, from anywhere:  bench/run.sh [--reps-run N] [--reps-build N] [--reps-compute N]
+#                                     [--only a|b|c]... [--json FILE] [--keep]
+# Set X07_BENCH_BIN=/path/to/x07 to measure an existing binary instead of building one.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+
+if [[ -n "${X07_BENCH_BIN:-}" ]]; then
+    x07_bin="$X07_BENCH_BIN"
+else
+    target_dir="${CARGO_TARGET_DIR:-$repo_root/target}"
+    echo "building x07 (release) into $target_dir ..." >&2
+    CARGO_TARGET_DIR="$target_dir" cargo build --release --quiet -p x07-cli
+    x07_bin="$target_dir/release/x07"
+fi
+
+exec python3 "$repo_root/bench/bench.py" --x07 "$x07_bin" "$@"

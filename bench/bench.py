@@ -122,9 +122,23 @@ class Comparison:
     subject: Side
     baseline: Side
     target: float | None
+    # A side both runs contain (e.g. reading the input); shown with the compute-only estimate.
+    floor: Side | None = None
+    # Informational sides measured in the same rotation (where the x07 side's time goes).
+    extras: list[Side] = field(default_factory=list)
+
+    def rows(self) -> list[Side]:
+        return [self.subject, self.baseline, *([self.floor] if self.floor else []), *self.extras]
 
     def ratio_median(self) -> float:
         return self.subject.median() / self.baseline.median()
+
+    def ratio_above_floor(self) -> float | None:
+        """(subject - floor) / (baseline - floor) on medians: an estimate, not the judged ratio."""
+        if self.floor is None:
+            return None
+        base = self.baseline.median() - self.floor.median()
+        return (self.subject.median() - self.floor.median()) / base if base > 0 else None
 
     def ratio_min(self) -> float:
         return self.subject.minimum() / self.baseline.minimum()
@@ -135,15 +149,13 @@ class Comparison:
         return "ok" if self.ratio_median() <= self.target else "MISSED"
 
 
-def interleave(reps: int, first, second) -> None:
-    """Calls first() and second() reps times, alternating which one goes first."""
+def interleave(reps: int, *runners: Callable[[int], None]) -> None:
+    """Calls every runner once per repetition, rotating which one goes first, so that slow
+    phases of a noisy machine are spread over all sides."""
     for i in range(reps):
-        if i % 2 == 0:
-            first(i)
-            second(i)
-        else:
-            second(i)
-            first(i)
+        k = i % len(runners)
+        for run in runners[k:] + runners[:k]:
+            run(i)
 
 
 # ---------------------------------------------------------------- framing and x07 helpers
@@ -240,12 +252,28 @@ def bench_run(x07: X07, work: Path, reps: int) -> Comparison:
             raise BenchError(f"(a) stored binary output differs: {s.stdout!r}")
         baseline.samples.append(s)
 
-    interleave(2, run_x07, run_direct)  # warm-up: page cache, dynamic loader
-    subject.samples.clear()
-    baseline.samples.clear()
-    interleave(reps, run_x07, run_direct)
+    # Where the x07 side's time goes: the same binary doing less.
+    breakdown = [
+        (Side("  of which: x07 --version (start and exit)"), ["--version"]),
+        (Side("  of which: x07 build (store hit, no run)"), ["build"]),
+        (Side("  of which: x07 run --artifact EXE (no project)"),
+         ["run", "--artifact", str(exe), "--input", str(raw_input)]),
+    ]
+
+    def breakdown_runner(side: Side, args: list[str]) -> Callable[[int], None]:
+        def run(_: int) -> None:
+            side.samples.append(run_timed([str(x07.exe), *args], cwd=proj, env=env,
+                                          what=f"(a) x07 {' '.join(args)}"))
+        return run
+
+    runners = [run_x07, run_direct, *(breakdown_runner(side, args) for side, args in breakdown)]
+    interleave(2, *runners)  # warm-up: page cache, dynamic loader
+    extras = [side for side, _ in breakdown]
+    for side in (subject, baseline, *extras):
+        side.samples.clear()
+    interleave(reps, *runners)
     return Comparison("a", "(a) warm run, echo project, 5-byte input", subject, baseline,
-                      TARGETS["a"])
+                      TARGETS["a"], extras=extras)
 
 
 # ---------------------------------------------------------------- (b) cold x07 build
@@ -377,22 +405,22 @@ def bench_compute(x07: X07, work: Path, reps: int) -> list[Comparison]:
     input_path = root / "input.framed"
     data = make_compute_input(input_path)
     expected = reference_outputs(data)
+    floor_exe = compile_c_program(root, "readframe")
 
     comparisons = []
     for name, title in [("wordcount", "word count"), ("histogram", "byte histogram")]:
         report = x07.build_json(["--program", str(PROGRAMS_DIR / f"{name}.x07.json")], home,
                                 cwd=root)
         x07_exe = Path(report["binary"])
-        c_exe = root / f"{name}-c"
-        subprocess.run(["cc", *COMPUTE_C_FLAGS, "-o", str(c_exe), str(PROGRAMS_DIR / f"{name}.c")],
-                       check=True)
+        c_exe = compile_c_program(root, name)
 
-        subject = Side(f"x07 {name} binary")
-        baseline = Side(f"C {name} (cc {' '.join(COMPUTE_C_FLAGS)})")
+        subject = Side(f"x07 {name} (stored binary)")
+        baseline = Side(f"C {name}.c (cc {' '.join(COMPUTE_C_FLAGS)})")
+        floor = Side("floor: C reads the frame, computes nothing")
 
         def run_x07(_: int, subject=subject, x07_exe=x07_exe, name=name) -> None:
             s = run_timed([str(x07_exe), *COMPUTE_X07_FLAGS], stdin_path=input_path,
-                                 what=f"(c) x07 {name}")
+                          what=f"(c) x07 {name}")
             check_output(name, "x07", unframe(s.stdout, f"(c) x07 {name}"), expected[name])
             subject.samples.append(s)
 
@@ -401,13 +429,29 @@ def bench_compute(x07: X07, work: Path, reps: int) -> list[Comparison]:
             check_output(name, "C", unframe(s.stdout, f"(c) C {name}"), expected[name])
             baseline.samples.append(s)
 
-        interleave(2, run_x07, run_c)  # warm-up (and the output check of both sides)
-        subject.samples.clear()
-        baseline.samples.clear()
-        interleave(reps, run_x07, run_c)
-        comparisons.append(Comparison(f"c-{name}", f"(c) {title}, 32 MiB", subject, baseline,
-                                      TARGETS["c"]))
+        def run_floor(_: int, floor=floor) -> None:
+            s = run_timed([str(floor_exe)], stdin_path=input_path, what="(c) floor")
+            if unframe(s.stdout, "(c) floor") != struct.pack("<I", len(data)):
+                raise BenchError(f"(c) floor program printed {s.stdout.hex()}")
+            floor.samples.append(s)
+
+        interleave(1, run_x07, run_c, run_floor)  # warm-up, and the first output check
+        for side in (subject, baseline, floor):
+            side.samples.clear()
+        interleave(reps, run_x07, run_c, run_floor)
+        comparisons.append(Comparison(f"c-{name}", f"(c) {title}, 32 MiB of text-like input",
+                                      subject, baseline, TARGETS["c"], floor))
     return comparisons
+
+
+def compile_c_program(out_dir: Path, name: str) -> Path:
+    """Compiles bench/programs/NAME.c with COMPUTE_C_FLAGS into out_dir."""
+    exe = out_dir / f"{name}-c"
+    proc = subprocess.run(["cc", *COMPUTE_C_FLAGS, "-o", str(exe), str(PROGRAMS_DIR / f"{name}.c")],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        raise BenchError(f"(c) cc failed on bench/programs/{name}.c:\n{proc.stdout}")
+    return exe
 
 
 def check_output(name: str, side: str, got: bytes, expected: bytes) -> None:
@@ -435,21 +479,25 @@ def fmt_ms(seconds: float) -> str:
 
 def print_table(comparisons: list[Comparison], reps: dict[str, int]) -> None:
     print()
-    print(f"x07 benchmarks  {time.strftime('%Y-%m-%d %H:%M:%S')}  {machine_notes()}")
-    print(f"repetitions: run {reps['a']}, build {reps['b']}, compute {reps['c']} "
-          "(sides interleaved); times are wall ms, cpu = child user+sys ms")
-    print()
-    header = f"{'side':<52} {'median':>9} {'min':>9} {'cpu med':>9}"
+    print(f"x07 benchmarks  {time.strftime('%Y-%m-%d %H:%M')}  {machine_notes()}")
+    print(f"repetitions: run {reps['a']}, build {reps['b']}, compute {reps['c']}; sides "
+          "interleaved; wall ms (median, min) and child user+sys CPU ms (median)")
+    width = max(len(side.label) for c in comparisons for side in c.rows())
     for c in comparisons:
-        print(c.title)
-        print("  " + header)
-        for side in (c.subject, c.baseline):
-            print(f"  {side.label:<52} {fmt_ms(side.median())} {fmt_ms(side.minimum())} "
-                  f"{fmt_ms(side.cpu_median())}")
-        target = f"target <= {c.target:.1f}x" if c.target is not None else "no target"
-        print(f"  ratio x07/baseline: median {c.ratio_median():.2f}x, min {c.ratio_min():.2f}x "
-              f"({target}) -> {c.verdict()}")
         print()
+        print(c.title)
+        print(f"  {'':<{width}}  {'median':>9} {'min':>9} {'cpu med':>9} {'/baseline':>9}")
+        for side in c.rows():
+            print(f"  {side.label:<{width}}  {fmt_ms(side.median())} {fmt_ms(side.minimum())} "
+                  f"{fmt_ms(side.cpu_median())} {side.median() / c.baseline.median():8.2f}x")
+        target = f"target <= {c.target:.1f}x" if c.target is not None else "no target"
+        line = (f"  ratio x07/baseline: median {c.ratio_median():.2f}x, min {c.ratio_min():.2f}x "
+                f"({target}) -> {c.verdict()}")
+        print(line)
+        above = c.ratio_above_floor()
+        if above is not None:
+            print(f"  compute-only estimate (medians minus the floor): {above:.2f}x")
+    print()
 
 
 def machine_notes() -> str:
@@ -477,7 +525,11 @@ def to_json(comparisons: list[Comparison]) -> dict:
         "machine": machine_notes(),
         "comparisons": [
             {"key": c.key, "title": c.title, "x07": side(c.subject), "baseline": side(c.baseline),
+             "floor": side(c.floor) if c.floor is not None else None,
+             "extras": [side(e) for e in c.extras],
              "ratio_median": round(c.ratio_median(), 3), "ratio_min": round(c.ratio_min(), 3),
+             "ratio_above_floor": (round(c.ratio_above_floor(), 3)
+                                   if c.ratio_above_floor() is not None else None),
              "target": c.target, "verdict": c.verdict()}
             for c in comparisons
         ],

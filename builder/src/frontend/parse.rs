@@ -13,7 +13,11 @@ const MINOR_VERSIONS: std::ops::RangeInclusive<u32> = 3..=8;
 pub fn parse_json(display_path: &str, text: &[u8]) -> Result<Value, Diagnostic> {
     serde_json::from_slice(text).map_err(|e| Diagnostic {
         code: codes::JSON_MALFORMED,
-        message: format!("malformed JSON: {e}"),
+        message: if e.to_string().starts_with("recursion limit exceeded") {
+            format!("the JSON nests deeper than 127 levels, which x07 does not read ({e})")
+        } else {
+            format!("malformed JSON: {e}")
+        },
         file: Some(display_path.to_string()),
         ptr: None,
         line: Some(e.line()),

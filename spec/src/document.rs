@@ -198,6 +198,22 @@ pub struct ObjectReader {
 }
 
 impl ObjectReader {
+    /// Reads `schema_version`, which must be one of `read` (`written` is the version x07 writes;
+    /// the error names it and the older versions still read).
+    pub fn schema_version(&mut self, read: &[&str], written: &str) -> Result<String, FieldError> {
+        self.required_with("schema_version", |v, p| {
+            let s: String = decode_value(v, p)?;
+            if read.contains(&s.as_str()) {
+                return Ok(s);
+            }
+            let older: Vec<&str> = read.iter().copied().filter(|r| *r != written).collect();
+            Err(FieldError::new(
+                p.clone(),
+                format!("unsupported version `{s}`; expected {written} ({} read too)", older.join(", ")),
+            ))
+        })
+    }
+
     /// Starts reading the object at `path`; fails when `value` is not an object.
     pub fn new(value: Value, path: FieldPath) -> Result<Self, FieldError> {
         let map = expect_object(value, &path)?;

@@ -194,17 +194,7 @@ impl Lockfile {
     /// Decodes and checks a lockfile from a JSON value.
     pub fn decode(value: Value) -> Result<Self, FieldError> {
         let mut r = ObjectReader::new(value, FieldPath::root())?;
-        let read_schema_version: String = r.required_with("schema_version", |v, p| {
-            let s: String = decode_value(v, p)?;
-            if LOCK_SCHEMA_VERSIONS_READ.contains(&s.as_str()) {
-                Ok(s)
-            } else {
-                Err(FieldError::new(
-                    p.clone(),
-                    format!("unsupported version `{s}`; expected {LOCK_SCHEMA_VERSION} (0.3.0 and 0.4.0 are read too)"),
-                ))
-            }
-        })?;
+        let read_schema_version = r.schema_version(&LOCK_SCHEMA_VERSIONS_READ, LOCK_SCHEMA_VERSION)?;
         let is_v04 = read_schema_version == "x07.lock@0.4.0";
         let toolchain = if is_v04 { Some(r.required("toolchain")?) } else { r.optional("toolchain")? };
         let registry = if is_v04 { Some(r.required("registry")?) } else { r.optional("registry")? };

@@ -149,17 +149,7 @@ impl ProjectManifest {
     /// Decodes and checks a manifest from a JSON value.
     pub fn decode(value: Value) -> Result<Self, FieldError> {
         let mut r = ObjectReader::new(value, FieldPath::root())?;
-        let read_schema_version: String = r.required_with("schema_version", |v, p| {
-            let s: String = decode_value(v, p)?;
-            if PROJECT_SCHEMA_VERSIONS_READ.contains(&s.as_str()) {
-                Ok(s)
-            } else {
-                Err(FieldError::new(
-                    p.clone(),
-                    format!("unsupported version `{s}`; expected {PROJECT_SCHEMA_VERSION} (0.2.0 to 0.4.0 are read too)"),
-                ))
-            }
-        })?;
+        let read_schema_version = r.schema_version(&PROJECT_SCHEMA_VERSIONS_READ, PROJECT_SCHEMA_VERSION)?;
         let manifest = ProjectManifest {
             read_schema_version,
             compat: r.optional_with("compat", decode_compat)?,

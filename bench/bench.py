@@ -5,8 +5,8 @@
 (b) cold `x07 build` of the `x07 init` project against bare `cc` on the C that x07 emitted;
 (c) word count and byte histogram over 32 MiB: stored x07 binaries against hand-written C (-O2).
 
-Every comparison interleaves its two sides (A B, then B A, ...) so machine noise hits both, and
-prints the median and the minimum wall time of each side and their ratios. Speed targets are judged
+Every comparison interleaves its sides (A B, then B A, ...) so machine noise hits all of them, and
+prints the median and minimum wall time and the median CPU time of each side, and their ratios. Speed targets are judged
 from these ratios, never from timing assertions in tests. Python 3 standard library only; run it
 through bench/run.sh, which builds x07 first. See bench/README.md.
 """

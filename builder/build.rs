@@ -22,7 +22,8 @@ struct EmbeddedFile {
 }
 
 fn main() {
-    let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let crate_dir =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let runtime_dir = crate_dir.join("runtime");
     let stdlib_dir = crate_dir.join("stdlib");
@@ -46,17 +47,36 @@ fn main() {
     out.push_str("pub static RUNTIME_FRAGMENTS: &[(&str, &str)] = &[\n");
     for file in &fragments {
         let name = fragment_name(file);
-        writeln!(out, "    ({name:?}, include_str!({:?})),", path_str(&file.absolute)).unwrap();
+        writeln!(
+            out,
+            "    ({name:?}, include_str!({:?})),",
+            path_str(&file.absolute)
+        )
+        .unwrap();
     }
-    out.push_str("];\n\n/// Standard library modules: (module id, x07AST JSON text), sorted by module id.\n");
+    out.push_str(
+        "];\n\n/// Standard library modules: (module id, x07AST JSON text), sorted by module id.\n",
+    );
     out.push_str("pub static STDLIB_MODULES: &[(&str, &str)] = &[\n");
     let mut ids: Vec<(String, &EmbeddedFile)> = modules.iter().map(|m| (module_id(m), m)).collect();
     ids.sort_by(|a, b| a.0.cmp(&b.0));
     for (id, file) in ids {
-        writeln!(out, "    ({id:?}, include_str!({:?})),", path_str(&file.absolute)).unwrap();
+        writeln!(
+            out,
+            "    ({id:?}, include_str!({:?})),",
+            path_str(&file.absolute)
+        )
+        .unwrap();
     }
-    out.push_str("];\n\n/// sha256 over every embedded file (see docs/internals/runtime-abi.md).\n");
-    writeln!(out, "pub static EMBEDDED_DIGEST: &str = {:?};", format!("sha256:{digest}")).unwrap();
+    out.push_str(
+        "];\n\n/// sha256 over every embedded file (see docs/internals/runtime-abi.md).\n",
+    );
+    writeln!(
+        out,
+        "pub static EMBEDDED_DIGEST: &str = {:?};",
+        format!("sha256:{digest}")
+    )
+    .unwrap();
 
     let target = out_dir.join("embedded.rs");
     fs::write(&target, out).unwrap_or_else(|e| panic!("cannot write {}: {e}", target.display()));
@@ -68,8 +88,12 @@ fn path_str(path: &Path) -> &str {
 }
 
 fn read_file(crate_dir: &Path, absolute: PathBuf) -> EmbeddedFile {
-    let text = fs::read_to_string(&absolute)
-        .unwrap_or_else(|e| panic!("cannot read {} (must be UTF-8 text): {e}", absolute.display()));
+    let text = fs::read_to_string(&absolute).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {} (must be UTF-8 text): {e}",
+            absolute.display()
+        )
+    });
     let relative = absolute
         .strip_prefix(crate_dir)
         .expect("embedded files live below the crate directory")
@@ -77,7 +101,11 @@ fn read_file(crate_dir: &Path, absolute: PathBuf) -> EmbeddedFile {
         .map(|c| path_str(Path::new(c.as_os_str())).to_owned())
         .collect::<Vec<_>>()
         .join("/");
-    EmbeddedFile { relative, absolute, text }
+    EmbeddedFile {
+        relative,
+        absolute,
+        text,
+    }
 }
 
 /// `runtime/*.h`, sorted by file name.
@@ -85,7 +113,10 @@ fn collect_fragments(crate_dir: &Path, runtime_dir: &Path) -> Vec<EmbeddedFile> 
     let entries = fs::read_dir(runtime_dir)
         .unwrap_or_else(|e| panic!("cannot list {}: {e}", runtime_dir.display()));
     let mut paths: Vec<PathBuf> = entries
-        .map(|e| e.unwrap_or_else(|e| panic!("cannot list {}: {e}", runtime_dir.display())).path())
+        .map(|e| {
+            e.unwrap_or_else(|e| panic!("cannot list {}: {e}", runtime_dir.display()))
+                .path()
+        })
         .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "h"))
         .collect();
     paths.sort();
@@ -103,9 +134,12 @@ fn collect_stdlib(crate_dir: &Path, stdlib_dir: &Path) -> Vec<EmbeddedFile> {
 }
 
 fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
-    let entries = fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+    let entries =
+        fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
     for entry in entries {
-        let path = entry.unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display())).path();
+        let path = entry
+            .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+            .path();
         if path.is_dir() {
             walk(&path, found);
         } else if path_str(&path).ends_with(STDLIB_SUFFIX) {
@@ -122,7 +156,9 @@ fn fragment_name(file: &EmbeddedFile) -> &str {
 /// `stdlib/a/b/c.x07.json` is module `a.b.c`.
 fn module_id(file: &EmbeddedFile) -> String {
     let rel = file.relative.trim_start_matches("stdlib/");
-    rel.strip_suffix(STDLIB_SUFFIX).unwrap_or(rel).replace('/', ".")
+    rel.strip_suffix(STDLIB_SUFFIX)
+        .unwrap_or(rel)
+        .replace('/', ".")
 }
 
 /// Fails the build when a fragment lacks its header or requires an unknown fragment.

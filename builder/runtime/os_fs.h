@@ -464,10 +464,9 @@ X7_FN uint32_t x7_fs_write(x7_view path, x7_view data, const x7_fs_caps *c, int 
     if (data.len > c->max_write) return X7_FS_TOO_LARGE;
     x7_fs_writer w;
     uint32_t code = x7_fs_writer_open(path, c, append, &w);
-    if (!code) code = x7_fs_writer_put(&w, data.ptr, data.len, c);
-    else return code;
-    if (!code) code = x7_fs_writer_commit(&w, c);
-    return code;
+    if (code) return code;
+    code = x7_fs_writer_put(&w, data.ptr, data.len, c); /* aborts the writer on failure */
+    return code ? code : x7_fs_writer_commit(&w, c);
 }
 
 X7_FN uint32_t x7_os_fs_write_file(x7_view path, x7_view data) {
@@ -799,19 +798,29 @@ X7_FN x7_res_bytes x7_os_fs_list_dir_sorted_text_v1(x7_view path, x7_view caps) 
             break;
         }
         size_t len = strlen(name) + 1;
-        if (nlen + len > ncap || count == icap) {
-            size_t nc = ncap ? ncap : 4096, ic = icap ? icap : 256;
+        if (nlen + len > UINT32_MAX) {
+            code = X7_FS_TOO_LARGE;
+            break;
+        }
+        if (nlen + len > ncap) {
+            size_t nc = ncap ? ncap * 2 : 4096;
             while (nc < nlen + len) nc *= 2;
-            if (count == icap) ic *= 2;
             char *nn = (char *)realloc(names, nc);
-            if (nn != NULL) names = nn;
-            uint32_t *ni = nn ? (uint32_t *)realloc(idx, ic * sizeof *idx) : NULL;
-            if (ni == NULL || nlen + len > UINT32_MAX) {
+            if (nn == NULL) {
+                code = X7_FS_IO;
+                break;
+            }
+            names = nn;
+            ncap = nc;
+        }
+        if (count == icap) {
+            size_t ic = icap ? icap * 2 : 256;
+            uint32_t *ni = (uint32_t *)realloc(idx, ic * sizeof *idx);
+            if (ni == NULL) {
                 code = X7_FS_IO;
                 break;
             }
             idx = ni;
-            ncap = nc;
             icap = ic;
         }
         memcpy(names + nlen, name, len);

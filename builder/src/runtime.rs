@@ -82,7 +82,11 @@ pub fn fragments() -> &'static [Fragment] {
     ALL.get_or_init(|| {
         embedded::RUNTIME_FRAGMENTS
             .iter()
-            .map(|&(name, source)| Fragment { name, requires: parse_requires(source), source })
+            .map(|&(name, source)| Fragment {
+                name,
+                requires: parse_requires(source),
+                source,
+            })
             .collect()
     })
 }
@@ -94,7 +98,12 @@ fn parse_requires(source: &'static str) -> Vec<&'static str> {
     first
         .strip_prefix(HEADER_PREFIX)
         .and_then(|rest| rest.strip_suffix(HEADER_SUFFIX))
-        .map(|list| list.split(',').map(str::trim).filter(|r| !r.is_empty()).collect())
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -111,7 +120,11 @@ pub fn main_fragment(kind: MainKind) -> &'static str {
 }
 
 fn known_names() -> String {
-    fragments().iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+    fragments()
+        .iter()
+        .map(|f| f.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn lookup(name: &str, needed_by: Option<&'static str>) -> Result<&'static Fragment, RuntimeError> {
@@ -130,7 +143,12 @@ pub fn assembly_order(needed: &[&str]) -> Result<Vec<&'static Fragment>, Runtime
     let mut order = Vec::new();
     let mut done = BTreeSet::new();
     let mut path = Vec::new();
-    visit(lookup(CORE_FRAGMENT, None)?, &mut order, &mut done, &mut path)?;
+    visit(
+        lookup(CORE_FRAGMENT, None)?,
+        &mut order,
+        &mut done,
+        &mut path,
+    )?;
     for name in roots {
         visit(lookup(name, None)?, &mut order, &mut done, &mut path)?;
     }

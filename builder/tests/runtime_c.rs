@@ -13,7 +13,17 @@ use x07_builder::runtime::{self, MainKind, RuntimeError};
 
 const SIGILL: i32 = 4;
 const PURE_FRAGMENTS: &[&str] = &["bytes", "vec", "codec", "fmt", "parse", "optres"];
-const OS_FRAGMENTS: &[&str] = &["vec", "codec", "fmt", "parse", "optres", "os_fs", "os_env", "os_time", "os_process"];
+const OS_FRAGMENTS: &[&str] = &[
+    "vec",
+    "codec",
+    "fmt",
+    "parse",
+    "optres",
+    "os_fs",
+    "os_env",
+    "os_time",
+    "os_process",
+];
 
 fn cc() -> String {
     std::env::var("CC").unwrap_or_else(|_| "cc".to_owned())
@@ -39,7 +49,9 @@ fn program_source(fragments: &[&str], body: &str) -> String {
 }
 
 fn compile(name: &str, fragments: &[&str]) -> PathBuf {
-    let test_src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/runtime_c").join(format!("{name}.c"));
+    let test_src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/runtime_c")
+        .join(format!("{name}.c"));
     let body = fs_err::read_to_string(&test_src).expect("read the C test program");
     let c_file = scratch().join(format!("{name}.c"));
     fs_err::write(&c_file, program_source(fragments, &body)).expect("write the C file");
@@ -50,7 +62,11 @@ fn compile(name: &str, fragments: &[&str]) -> PathBuf {
         .arg(&c_file)
         .output()
         .expect("run the C compiler");
-    assert!(out.status.success(), "{name}.c does not compile:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{name}.c does not compile:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     exe
 }
 
@@ -74,9 +90,17 @@ struct Run {
 impl Run {
     /// The solve output, checking the frame.
     fn output(&self) -> &[u8] {
-        assert!(self.stdout.len() >= 4, "no output frame; stderr: {}", self.stderr);
+        assert!(
+            self.stdout.len() >= 4,
+            "no output frame; stderr: {}",
+            self.stderr
+        );
         let len = u32::from_le_bytes(self.stdout[..4].try_into().unwrap()) as usize;
-        assert_eq!(self.stdout.len(), 4 + len, "frame length does not match the bytes written");
+        assert_eq!(
+            self.stdout.len(),
+            4 + len,
+            "frame length does not match the bytes written"
+        );
         &self.stdout[4..]
     }
 
@@ -86,19 +110,37 @@ impl Run {
 
     /// The stats line: the last stderr line, parsed as JSON.
     fn stats(&self) -> Value {
-        let line = self.stderr.lines().last().unwrap_or_else(|| panic!("no stats line on stderr"));
-        serde_json::from_str(line).unwrap_or_else(|e| panic!("stats line is not JSON ({e}): {line}"))
+        let line = self
+            .stderr
+            .lines()
+            .last()
+            .unwrap_or_else(|| panic!("no stats line on stderr"));
+        serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("stats line is not JSON ({e}): {line}"))
     }
 
     /// Asserts the run trapped (SIGILL, nothing on stdout) and gives the trap line.
     fn trap(&self) -> &str {
-        assert_eq!(self.status.signal(), Some(SIGILL), "expected a trap; stderr: {}", self.stderr);
-        assert!(self.stdout.is_empty(), "a trapped run must not write an output frame");
+        assert_eq!(
+            self.status.signal(),
+            Some(SIGILL),
+            "expected a trap; stderr: {}",
+            self.stderr
+        );
+        assert!(
+            self.stdout.is_empty(),
+            "a trapped run must not write an output frame"
+        );
         self.stderr.trim_end_matches('\n')
     }
 
     fn assert_ok(&self) -> &Self {
-        assert!(self.status.success(), "run failed ({:?}); stderr: {}", self.status, self.stderr);
+        assert!(
+            self.status.success(),
+            "run failed ({:?}); stderr: {}",
+            self.status,
+            self.stderr
+        );
         self
     }
 }
@@ -117,11 +159,19 @@ fn run_with(exe: &Path, args: &[&str], input: &[u8], env: &[(&str, &str)]) -> Ru
     frame.extend_from_slice(input);
     // a binary that rejects its command line exits without reading stdin
     if let Err(e) = stdin.write_all(&frame) {
-        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write the input frame: {e}");
+        assert_eq!(
+            e.kind(),
+            std::io::ErrorKind::BrokenPipe,
+            "write the input frame: {e}"
+        );
     }
     drop(stdin);
     let out = child.wait_with_output().expect("wait for the test binary");
-    Run { status: out.status, stdout: out.stdout, stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
+    Run {
+        status: out.status,
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }
 
 fn run(exe: &Path, args: &[&str], input: &[u8]) -> Run {
@@ -131,7 +181,10 @@ fn run(exe: &Path, args: &[&str], input: &[u8]) -> Run {
 /// A temporary directory whose path has no hidden component (`tempdir()` gives `/tmp/.tmpXXXX`,
 /// which the default caps rightly refuse).
 fn visible_tempdir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("x07-rt-").tempdir().expect("create a temporary directory")
+    tempfile::Builder::new()
+        .prefix("x07-rt-")
+        .tempdir()
+        .expect("create a temporary directory")
 }
 
 /// A scenario byte followed by length-prefixed fields.
@@ -147,7 +200,11 @@ fn fields(cmd: u8, fields: &[&[u8]]) -> Vec<u8> {
 // ------------------------------------------------------------------ assembly
 
 fn order(needed: &[&str]) -> Vec<&'static str> {
-    runtime::assembly_order(needed).unwrap().iter().map(|f| f.name).collect()
+    runtime::assembly_order(needed)
+        .unwrap()
+        .iter()
+        .map(|f| f.name)
+        .collect()
 }
 
 #[test]
@@ -157,7 +214,10 @@ fn assembly_puts_core_first_and_adds_transitive_requires() {
     assert_eq!(order(&["os_fs"]), ["core", "bytes", "os_fs"]);
     assert_eq!(order(&["vec", "bytes", "vec"]), ["core", "bytes", "vec"]);
     // ties are broken by name, requirements always come first
-    assert_eq!(order(&["os_process", "codec"]), ["core", "codec", "bytes", "os_process"]);
+    assert_eq!(
+        order(&["os_process", "codec"]),
+        ["core", "codec", "bytes", "os_process"]
+    );
     // main fragments are appended by the emitter, but what they require is kept
     assert_eq!(order(&["main_framed", "fmt"]), ["core", "fmt"]);
     let text = runtime::assemble(&["os_fs"]).unwrap();
@@ -179,18 +239,49 @@ fn fragment_headers_are_parsed() {
     let core = runtime::fragment("core").unwrap();
     assert!(core.requires.is_empty());
     assert!(core.source.starts_with("/* x07-fragment: requires= */"));
-    assert_eq!(runtime::fragment("os_fs").unwrap().requires, ["core", "bytes"]);
+    assert_eq!(
+        runtime::fragment("os_fs").unwrap().requires,
+        ["core", "bytes"]
+    );
     for frag in runtime::fragments() {
-        assert!(frag.source.starts_with("/* x07-fragment: requires="), "{} lacks its header", frag.name);
+        assert!(
+            frag.source.starts_with("/* x07-fragment: requires="),
+            "{} lacks its header",
+            frag.name
+        );
         if frag.name != "core" {
-            assert!(frag.requires.contains(&"core"), "{} must require core", frag.name);
+            assert!(
+                frag.requires.contains(&"core"),
+                "{} must require core",
+                frag.name
+            );
         }
         for req in &frag.requires {
-            assert!(runtime::fragment(req).is_some(), "{} requires unknown {req}", frag.name);
+            assert!(
+                runtime::fragment(req).is_some(),
+                "{} requires unknown {req}",
+                frag.name
+            );
         }
     }
-    for name in ["core", "bytes", "vec", "codec", "fmt", "parse", "optres", "os_fs", "os_env", "os_time", "os_process", "main_framed"] {
-        assert!(runtime::fragment(name).is_some(), "fragment {name} is missing");
+    for name in [
+        "core",
+        "bytes",
+        "vec",
+        "codec",
+        "fmt",
+        "parse",
+        "optres",
+        "os_fs",
+        "os_env",
+        "os_time",
+        "os_process",
+        "main_framed",
+    ] {
+        assert!(
+            runtime::fragment(name).is_some(),
+            "fragment {name} is missing"
+        );
     }
     assert!(runtime::main_fragment(MainKind::Framed).contains("int main(int argc, char **argv)"));
 }
@@ -198,15 +289,25 @@ fn fragment_headers_are_parsed() {
 #[test]
 fn embedded_digest_and_stdlib_ids_are_well_formed() {
     let digest = runtime::embedded_digest();
-    let hex = digest.strip_prefix("sha256:").expect("digest starts with sha256:");
+    let hex = digest
+        .strip_prefix("sha256:")
+        .expect("digest starts with sha256:");
     assert_eq!(hex.len(), 64);
-    assert!(hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
-    let ids: Vec<&str> = runtime::stdlib_sources().iter().map(|(id, _)| *id).collect();
+    assert!(hex
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    let ids: Vec<&str> = runtime::stdlib_sources()
+        .iter()
+        .map(|(id, _)| *id)
+        .collect();
     let mut sorted = ids.clone();
     sorted.sort();
     assert_eq!(ids, sorted, "stdlib modules are sorted by id");
     for (id, text) in runtime::stdlib_sources() {
-        assert!(!id.contains('/') && !id.ends_with(".x07.json"), "bad module id {id}");
+        assert!(
+            !id.contains('/') && !id.ends_with(".x07.json"),
+            "bad module id {id}"
+        );
         assert!(text.trim_start().starts_with('{'), "{id} is not JSON text");
     }
 }
@@ -220,11 +321,23 @@ fn every_fragment_compiles_alone_without_warnings() {
         let file = scratch().join(format!("alone_{}.c", frag.name));
         fs_err::write(&file, program_source(&[frag.name], trivial)).unwrap();
         let out = Command::new(cc())
-            .args(["-std=c11", "-O0", "-Wall", "-Wextra", "-Werror", "-fsyntax-only"])
+            .args([
+                "-std=c11",
+                "-O0",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-fsyntax-only",
+            ])
             .arg(&file)
             .output()
             .expect("run the C compiler");
-        assert!(out.status.success(), "fragment {} alone:\n{}", frag.name, String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "fragment {} alone:\n{}",
+            frag.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -237,7 +350,10 @@ fn echo_frames_output_and_reports_stats() {
     assert_eq!(r.output(), b"abc");
     let s = r.stats();
     assert_eq!(s["fuel_used"], 1);
-    assert_eq!(s["heap_used"], 7, "input (4) + output (3) are live at the peak");
+    assert_eq!(
+        s["heap_used"], 7,
+        "input (4) + output (3) are live at the peak"
+    );
     assert_eq!(s["fs_read_file_calls"], 0);
     assert_eq!(s["sched_stats"]["sched_trace_hash"], "0x0000000000000000");
     let m = &s["mem_stats"];
@@ -257,18 +373,27 @@ fn echo_frames_output_and_reports_stats() {
 #[test]
 fn bytes_builtins() {
     let r = run(pure_exe(), &[], b"b");
-    assert_eq!(r.assert_ok().output(), b"world|1|0|-1|1|0|111|3|0|A|xy\0\0|lit|1103527590|42".as_slice());
+    assert_eq!(
+        r.assert_ok().output(),
+        b"world|1|0|-1|1|0|111|3|0|A|xy\0\0|lit|1103527590|42".as_slice()
+    );
     assert_eq!(r.stats()["mem_stats"]["live_bytes"], 0);
 }
 
 #[test]
 fn vec_builtins() {
     let r = run(pure_exe(), &[], b"v");
-    assert_eq!(r.assert_ok().output(), b"|1000|1024|231|7|1008|1024|1108|abcell\0\0|0|abababab".as_slice());
+    assert_eq!(
+        r.assert_ok().output(),
+        b"|1000|1024|231|7|1008|1024|1108|abcell\0\0|0|abababab".as_slice()
+    );
     let m = &r.stats()["mem_stats"];
     assert_eq!(m["live_bytes"], 0);
     assert_eq!(m["live_allocs"], 0);
-    assert!(m["realloc_calls"].as_u64().unwrap() >= 8, "growth goes through realloc: {m}");
+    assert!(
+        m["realloc_calls"].as_u64().unwrap() >= 8,
+        "growth goes through realloc: {m}"
+    );
 }
 
 #[test]
@@ -276,15 +401,23 @@ fn codec_fmt_parse_builtins() {
     let r = run(pure_exe(), &[], b"c\x04\x03\x02\x01\x00");
     assert_eq!(
         r.assert_ok().output(),
-        b"|16909060|66051|\xef\xbe\xad\xde|4294967295|-2147483648|-1|0|12345|4294967295|7|123|9".as_slice()
+        b"|16909060|66051|\xef\xbe\xad\xde|4294967295|-2147483648|-1|0|12345|4294967295|7|123|9"
+            .as_slice()
     );
 }
 
 #[test]
 fn option_and_result_builtins() {
     let r = run(pure_exe(), &[], b"o");
-    assert_eq!(r.assert_ok().output_text(), "|5|9|0|1|ob|dflt|ov|0|3|77|0|0|60010|d|1|rb|5|1|rv");
-    assert_eq!(r.stats()["mem_stats"]["live_bytes"], 0, "unwrap_or frees the unused side");
+    assert_eq!(
+        r.assert_ok().output_text(),
+        "|5|9|0|1|ob|dflt|ov|0|3|77|0|0|60010|d|1|rb|5|1|rv"
+    );
+    assert_eq!(
+        r.stats()["mem_stats"]["live_bytes"],
+        0,
+        "unwrap_or frees the unused side"
+    );
 }
 
 #[test]
@@ -308,7 +441,10 @@ fn freed_memory_is_reused_under_a_small_limit() {
 #[test]
 fn memory_limit_traps() {
     let r = run(pure_exe(), &["--max-memory-bytes=1048576"], b"M2000000");
-    assert_eq!(r.trap(), "allocator.alloc failed: memory limit of 1048576 bytes exceeded");
+    assert_eq!(
+        r.trap(),
+        "allocator.alloc failed: memory limit of 1048576 bytes exceeded"
+    );
 }
 
 #[test]
@@ -325,12 +461,30 @@ fn fuel_counts_calls_and_iterations_and_runs_out() {
 #[test]
 fn traps_name_the_builtin_and_the_node() {
     assert_eq!(run(pure_exe(), &[], b"T").trap(), "view.get_u8 oob ptr=/x");
-    assert_eq!(run(pure_exe(), &[], b"U12").trap(), "codec.read_u32_le oob ptr=/codec");
-    assert_eq!(run(pure_exe(), &[], b"P12x").trap(), "parse.u32_dec non-digit ptr=/parse");
-    assert_eq!(run(pure_exe(), &[], b"P4294967296").trap(), "parse.u32_dec overflow ptr=/parse");
-    assert_eq!(run(pure_exe(), &[], b"P").trap(), "parse.u32_dec empty ptr=/parse");
-    assert_eq!(run(pure_exe(), &[], b"Kabc").trap(), "bytes.slice oob ptr=/slice");
-    assert_eq!(run(pure_exe(), &[], b"P4294967295").assert_ok().output(), b"4294967295");
+    assert_eq!(
+        run(pure_exe(), &[], b"U12").trap(),
+        "codec.read_u32_le oob ptr=/codec"
+    );
+    assert_eq!(
+        run(pure_exe(), &[], b"P12x").trap(),
+        "parse.u32_dec non-digit ptr=/parse"
+    );
+    assert_eq!(
+        run(pure_exe(), &[], b"P4294967296").trap(),
+        "parse.u32_dec overflow ptr=/parse"
+    );
+    assert_eq!(
+        run(pure_exe(), &[], b"P").trap(),
+        "parse.u32_dec empty ptr=/parse"
+    );
+    assert_eq!(
+        run(pure_exe(), &[], b"Kabc").trap(),
+        "bytes.slice oob ptr=/slice"
+    );
+    assert_eq!(
+        run(pure_exe(), &[], b"P4294967295").assert_ok().output(),
+        b"4294967295"
+    );
 }
 
 #[test]
@@ -354,7 +508,12 @@ fn bad_command_line_and_short_input_exit_2() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(&[9, 0, 0, 0, b'e']).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&[9, 0, 0, 0, b'e'])
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
@@ -420,28 +579,49 @@ list end ok .hidden,flink,link,sub,
 ";
     let output = r.assert_ok().output_text();
     let dir_size = fs_err::metadata(dir.path().join("sub")).unwrap().len();
-    assert_eq!(output, expected.replace("size=SIZE", &format!("size={dir_size}")));
+    assert_eq!(
+        output,
+        expected.replace("size=SIZE", &format!("size={dir_size}"))
+    );
     let s = r.stats();
-    assert_eq!(s["fs_read_file_calls"], 13, "read_file and read_all_v1 calls");
+    assert_eq!(
+        s["fs_read_file_calls"], 13,
+        "read_file and read_all_v1 calls"
+    );
     assert_eq!(s["fs_list_dir_calls"], 5);
     assert_eq!(s["mem_stats"]["live_bytes"], 0);
-    assert!(dir.path().join("sub/deep/b.txt").is_file(), "the refused moves left b.txt alone");
+    assert!(
+        dir.path().join("sub/deep/b.txt").is_file(),
+        "the refused moves left b.txt alone"
+    );
 }
 
 #[test]
 fn read_file_traps_with_path_and_code() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("nope\nline");
-    let r = run(os_exe(), &[], &fields(b'r', &[p.to_str().unwrap().as_bytes()]));
+    let r = run(
+        os_exe(),
+        &[],
+        &fields(b'r', &[p.to_str().unwrap().as_bytes()]),
+    );
     let shown = p.to_str().unwrap().replace('\n', "\\x0a");
-    assert_eq!(r.trap(), format!("os.fs.read_file failed path={shown} code=60010 ptr=/read"));
+    assert_eq!(
+        r.trap(),
+        format!("os.fs.read_file failed path={shown} code=60010 ptr=/read")
+    );
 }
 
 // ------------------------------------------------------------------ os_env, os_time
 
 #[test]
 fn env_get_reads_the_environment() {
-    let r = run_with(os_exe(), &[], &fields(b'e', &[b"X07_RT_TEST"]), &[("X07_RT_TEST", "value 1")]);
+    let r = run_with(
+        os_exe(),
+        &[],
+        &fields(b'e', &[b"X07_RT_TEST"]),
+        &[("X07_RT_TEST", "value 1")],
+    );
     assert_eq!(r.assert_ok().output(), b"value 1");
     let r = run(os_exe(), &[], &fields(b'e', &[b"X07_RT_TEST_UNSET"]));
     assert_eq!(r.assert_ok().output(), b"");
@@ -456,9 +636,15 @@ fn time_now_and_sleep() {
     let (elapsed, t0) = text.split_once(' ').unwrap();
     let elapsed: u32 = elapsed.parse().unwrap();
     assert!((50..2000).contains(&elapsed), "slept {elapsed} ms");
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u32;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u32;
     let t0: u32 = t0.parse().unwrap();
-    assert!(now.wrapping_sub(t0) < 10_000, "now_unix_ms is the low 32 bits of Unix ms");
+    assert!(
+        now.wrapping_sub(t0) < 10_000,
+        "now_unix_ms is the low 32 bits of Unix ms"
+    );
 }
 
 // ------------------------------------------------------------------ os_process
@@ -484,7 +670,10 @@ fn proc_req(argv: &[&str], env: &[(&str, &str)], cwd: &str, stdin: &[u8]) -> Vec
 }
 
 fn proc_caps(max_out: u32, max_err: u32, timeout_ms: u32) -> Vec<u8> {
-    [1, max_out, max_err, timeout_ms].iter().flat_map(|x| x.to_le_bytes()).collect()
+    [1, max_out, max_err, timeout_ms]
+        .iter()
+        .flat_map(|x| x.to_le_bytes())
+        .collect()
 }
 
 /// A decoded ProcRespV1.
@@ -530,10 +719,26 @@ fn default_caps() -> Vec<u8> {
 
 #[test]
 fn run_capture_echo() {
-    let resp = run_capture(&proc_req(&["/bin/echo", "hello", "world"], &[], "", b""), &default_caps()).unwrap();
-    assert_eq!(resp, Resp { exit_code: 0, flags: 0, stdout: b"hello world\n".to_vec(), stderr: vec![] });
+    let resp = run_capture(
+        &proc_req(&["/bin/echo", "hello", "world"], &[], "", b""),
+        &default_caps(),
+    )
+    .unwrap();
+    assert_eq!(
+        resp,
+        Resp {
+            exit_code: 0,
+            flags: 0,
+            stdout: b"hello world\n".to_vec(),
+            stderr: vec![]
+        }
+    );
     // no '/': searched in PATH
-    let resp = run_capture(&proc_req(&["echo", "via path"], &[], "", b""), &default_caps()).unwrap();
+    let resp = run_capture(
+        &proc_req(&["echo", "via path"], &[], "", b""),
+        &default_caps(),
+    )
+    .unwrap();
     assert_eq!(resp.stdout, b"via path\n");
 }
 
@@ -541,11 +746,22 @@ fn run_capture_echo() {
 fn run_capture_passes_stdin_env_and_cwd() {
     let resp = run_capture(&proc_req(&["/bin/cat"], &[], "", b"abc"), &default_caps()).unwrap();
     assert_eq!(resp.stdout, b"abc");
-    let resp = run_capture(&proc_req(&["/usr/bin/env"], &[("FOO", "bar")], "", b""), &default_caps()).unwrap();
-    assert_eq!(resp.stdout, b"FOO=bar\n", "the request's env is the whole environment");
+    let resp = run_capture(
+        &proc_req(&["/usr/bin/env"], &[("FOO", "bar")], "", b""),
+        &default_caps(),
+    )
+    .unwrap();
+    assert_eq!(
+        resp.stdout, b"FOO=bar\n",
+        "the request's env is the whole environment"
+    );
     let dir = tempfile::tempdir().unwrap();
     let real = dir.path().canonicalize().unwrap();
-    let resp = run_capture(&proc_req(&["/bin/pwd"], &[], real.to_str().unwrap(), b""), &default_caps()).unwrap();
+    let resp = run_capture(
+        &proc_req(&["/bin/pwd"], &[], real.to_str().unwrap(), b""),
+        &default_caps(),
+    )
+    .unwrap();
     assert_eq!(resp.stdout, format!("{}\n", real.display()).as_bytes());
 }
 
@@ -553,10 +769,22 @@ fn run_capture_passes_stdin_env_and_cwd() {
 fn run_capture_reports_exit_codes_signals_and_truncation() {
     let req = proc_req(&["/bin/sh", "-c", "echo err >&2; exit 3"], &[], "", b"");
     let resp = run_capture(&req, &default_caps()).unwrap();
-    assert_eq!((resp.exit_code, resp.flags, resp.stderr.as_slice()), (3, 0, b"err\n".as_slice()));
-    let resp = run_capture(&proc_req(&["/bin/sh", "-c", "kill -9 $$"], &[], "", b""), &default_caps()).unwrap();
+    assert_eq!(
+        (resp.exit_code, resp.flags, resp.stderr.as_slice()),
+        (3, 0, b"err\n".as_slice())
+    );
+    let resp = run_capture(
+        &proc_req(&["/bin/sh", "-c", "kill -9 $$"], &[], "", b""),
+        &default_caps(),
+    )
+    .unwrap();
     assert_eq!((resp.exit_code, resp.flags), (128 + 9, 1));
-    let req = proc_req(&["/bin/sh", "-c", "echo 0123456789; echo abcdef >&2"], &[], "", b"");
+    let req = proc_req(
+        &["/bin/sh", "-c", "echo 0123456789; echo abcdef >&2"],
+        &[],
+        "",
+        b"",
+    );
     let resp = run_capture(&req, &proc_caps(4, 100, 30_000)).unwrap();
     assert_eq!(resp.stdout, b"0123");
     assert_eq!(resp.stderr, b"abcdef\n");
@@ -568,20 +796,48 @@ fn run_capture_timeout_kills_the_child() {
     let started = Instant::now();
     let req = proc_req(&["/bin/sh", "-c", "sleep 5"], &[], "", b"");
     let resp = run_capture(&req, &proc_caps(1 << 20, 1 << 20, 200)).unwrap();
-    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
     assert_eq!(resp.flags & 2, 2, "timed out: {resp:?}");
     assert_eq!(resp.exit_code, 128 + 9);
 }
 
 #[test]
 fn run_capture_errors() {
-    assert_eq!(run_capture(&proc_req(&["/nonexistent/prog"], &[], "", b""), &default_caps()), Err(3));
-    assert_eq!(run_capture(&[2, 0, 0], &default_caps()), Err(2), "bad version");
+    assert_eq!(
+        run_capture(
+            &proc_req(&["/nonexistent/prog"], &[], "", b""),
+            &default_caps()
+        ),
+        Err(3)
+    );
+    assert_eq!(
+        run_capture(&[2, 0, 0], &default_caps()),
+        Err(2),
+        "bad version"
+    );
     let mut trailing = proc_req(&["/bin/echo"], &[], "", b"");
     trailing.push(0);
-    assert_eq!(run_capture(&trailing, &default_caps()), Err(2), "trailing bytes");
-    assert_eq!(run_capture(&proc_req(&["/bin/echo"], &[], "", b""), b"short"), Err(2), "bad caps");
-    assert_eq!(run_capture(&proc_req(&["/bin/echo"], &[("A=B", "c")], "", b""), &default_caps()), Err(2));
+    assert_eq!(
+        run_capture(&trailing, &default_caps()),
+        Err(2),
+        "trailing bytes"
+    );
+    assert_eq!(
+        run_capture(&proc_req(&["/bin/echo"], &[], "", b""), b"short"),
+        Err(2),
+        "bad caps"
+    );
+    assert_eq!(
+        run_capture(
+            &proc_req(&["/bin/echo"], &[("A=B", "c")], "", b""),
+            &default_caps()
+        ),
+        Err(2)
+    );
 }
 
 #[test]
@@ -589,7 +845,10 @@ fn spawn_capture_and_try_join() {
     let req = proc_req(&["/bin/sh", "-c", "sleep 0.2; echo joined"], &[], "", b"");
     let r = run(os_exe(), &[], &fields(b'J', &[&req, &default_caps()]));
     let out = r.assert_ok().output();
-    assert_eq!(out[0], 1, "try_join_capture_v1 returned none while the child ran");
+    assert_eq!(
+        out[0], 1,
+        "try_join_capture_v1 returned none while the child ran"
+    );
     assert_eq!(decode_resp(&out[1..]).unwrap().stdout, b"joined\n");
 }
 
@@ -604,7 +863,10 @@ fn spawn_piped_streams() {
     let req = proc_req(&["/bin/sleep", "10"], &[], "", b"");
     let started = Instant::now();
     let r = run(os_exe(), &[], &fields(b'K', &[&req, &default_caps()]));
-    assert_eq!(r.assert_ok().output_text(), "running=0 kill=0 exit=143 drop=0");
+    assert_eq!(
+        r.assert_ok().output_text(),
+        "running=0 kill=0 exit=143 drop=0"
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 

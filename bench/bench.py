@@ -6,8 +6,8 @@
 (c) word count and byte histogram over 32 MiB: stored x07 binaries against hand-written C (-O2).
 
 Every comparison interleaves its sides (A B, then B A, ...) so machine noise hits all of them, and
-prints the median and minimum wall time and the median CPU time of each side, and their ratios. Speed targets are judged
-from these ratios, never from timing assertions in tests. Python 3 standard library only; run it
+prints the median and minimum wall time and the median CPU time of each side, and their ratios.
+Speed targets are judged from these ratios, never from timing assertions in tests. Python 3 standard library only; run it
 through bench/run.sh, which builds x07 first. See bench/README.md.
 """
 
@@ -126,6 +126,8 @@ class Comparison:
     floor: Side | None = None
     # Informational sides measured in the same rotation (where the x07 side's time goes).
     extras: list[Side] = field(default_factory=list)
+    # Lines printed under the comparison (what was checked).
+    notes: list[str] = field(default_factory=list)
 
     def rows(self) -> list[Side]:
         return [self.subject, self.baseline, *([self.floor] if self.floor else []), *self.extras]
@@ -211,6 +213,14 @@ class X07:
         return report
 
 
+def solve_output(report: dict) -> bytes:
+    """The program's output from an `x07 run` report (top-level field, or the older nested one)."""
+    b64 = report.get("solve_output_b64")
+    if b64 is None:
+        b64 = report["solve"]["solve_output_b64"]
+    return base64.b64decode(b64)
+
+
 def store_entry_files(store_path: Path) -> tuple[dict, Path]:
     """build.json of a store entry and the emitted C file in it."""
     build = json.loads((store_path / "build.json").read_text())
@@ -238,7 +248,7 @@ def bench_run(x07: X07, work: Path, reps: int) -> Comparison:
     # The first run builds into the store; every timed run after it is a store hit.
     report = json.loads(x07.check(["run", "--input", str(raw_input)], home, cwd=proj))
     exe = Path(x07.build_json([], home, cwd=proj)["binary"])
-    expected = base64.b64decode(report["solve"]["solve_output_b64"])
+    expected = solve_output(report)
     if expected != payload:
         raise BenchError(f"(a) x07 run of the echo project printed {expected!r}, not {payload!r}")
 
@@ -248,8 +258,8 @@ def bench_run(x07: X07, work: Path, reps: int) -> Comparison:
 
     def run_x07(_: int) -> None:
         s = run_timed([str(x07.exe), "run", "--input", str(raw_input)], cwd=proj, env=env,
-                             what="(a) x07 run")
-        got = base64.b64decode(json.loads(s.stdout)["solve"]["solve_output_b64"])
+                      what="(a) x07 run")
+        got = solve_output(json.loads(s.stdout))
         if got != payload:
             raise BenchError(f"(a) x07 run output changed: {got!r}")
         subject.samples.append(s)
@@ -338,7 +348,7 @@ def bench_build(x07: X07, work: Path, reps: int) -> list[Comparison]:
             if prewarm:
                 shutil.copytree(identity_cache, home / "cache" / "cc-identity")
             s = run_timed([str(x07.exe), "build"], cwd=proj, env=x07.env(home),
-                                 what="(b) x07 build")
+                          what="(b) x07 build")
             entry = Path(s.stdout.decode().strip().splitlines()[-1])
             if not (entry / "build.json").is_file():
                 raise BenchError(f"(b) x07 build printed {entry}, which has no build.json")
@@ -353,10 +363,22 @@ def bench_build(x07: X07, work: Path, reps: int) -> list[Comparison]:
             fresh_count[0] += 1
             out = out_dir / f"main-{fresh_count[0]}"
             s = run_timed([cc_path, *cc_flags, "-x", "c", "-", "-o", str(out)],
-                                 cwd=Path("/"), env=cc_env, stdin_path=c_file, what="(b) bare cc")
+                          cwd=Path("/"), env=cc_env, stdin_path=c_file, what="(b) bare cc")
             side.samples.append(s)
 
         return side, run
+
+    # Same compiler, flags and feeding should give the very binary x07 stored.
+    probe = out_dir / "probe"
+    run_timed([cc_path, *cc_flags, "-x", "c", "-", "-o", str(probe)], cwd=Path("/"), env=cc_env,
+              stdin_path=c_file, what="(b) bare cc")
+    stored = build["output"]["sha256"]
+    bare = "sha256:" + hashlib.sha256(probe.read_bytes()).hexdigest()
+    if bare == stored:
+        note = "bare cc output is byte-identical to the stored binary (same compile)"
+    else:
+        note = (f"WARNING: bare cc output {bare} differs from the stored binary {stored}: "
+                "the baseline may not compile what x07 compiles")
 
     prewarmed, run_prewarmed = x07_side("x07 build, empty store, cc identity cached", True)
     cc_a, run_cc_a = cc_side(f"cc {' '.join(cc_flags)} on main.c")
@@ -370,7 +392,7 @@ def bench_build(x07: X07, work: Path, reps: int) -> list[Comparison]:
     interleave(reps, run_empty, run_cc_b)
     return [
         Comparison("b", "(b) cold build of the init project (cc identity pre-warmed)",
-                   prewarmed, cc_a, TARGETS["b"]),
+                   prewarmed, cc_a, TARGETS["b"], notes=[note]),
         Comparison("b0", "(b') cold build, nothing cached at all (no target)", empty, cc_b, None),
     ]
 
@@ -515,6 +537,8 @@ def print_table(comparisons: list[Comparison], reps: dict[str, int]) -> None:
         above = c.ratio_above_floor()
         if above is not None:
             print(f"  compute-only estimate (medians minus the floor): {above:.2f}x")
+        for note in c.notes:
+            print(f"  {note}")
     print()
 
 
@@ -549,18 +573,27 @@ def to_json(comparisons: list[Comparison]) -> dict:
              "ratio_cpu": round(c.ratio_cpu(), 3),
              "ratio_above_floor": (round(c.ratio_above_floor(), 3)
                                    if c.ratio_above_floor() is not None else None),
-             "target": c.target, "verdict": c.verdict()}
+             "target": c.target, "verdict": c.verdict(), "notes": c.notes}
             for c in comparisons
         ],
     }
 
 
+def positive_int(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a count of at least 1, got {text}")
+    return n
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--x07", required=True, type=Path, help="the x07 binary to measure")
-    ap.add_argument("--reps-run", type=int, default=31, help="repetitions of (a) (default 31)")
-    ap.add_argument("--reps-build", type=int, default=7, help="repetitions of (b) (default 7)")
-    ap.add_argument("--reps-compute", type=int, default=11,
+    ap.add_argument("--reps-run", type=positive_int, default=31,
+                    help="repetitions of (a) (default 31)")
+    ap.add_argument("--reps-build", type=positive_int, default=7,
+                    help="repetitions of (b) (default 7)")
+    ap.add_argument("--reps-compute", type=positive_int, default=11,
                     help="repetitions of (c) (default 11)")
     ap.add_argument("--only", choices=["a", "b", "c"], action="append",
                     help="run only these comparisons (repeatable)")

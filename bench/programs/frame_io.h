@@ -56,18 +56,20 @@ static uint32_t frame_read_input(uint8_t **out) {
     return len;
 }
 
-/* Writes one output frame. */
-static void frame_write_output(const uint8_t *p, uint32_t len) {
-    uint8_t hdr[4] = {(uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24)};
-    frame_write_all(1, hdr, 4);
-    frame_write_all(1, p, len);
-}
-
+/* Stores v as 4 little-endian bytes at p. */
 static void put_u32_le(uint8_t *p, uint32_t v) {
     p[0] = (uint8_t)v;
     p[1] = (uint8_t)(v >> 8);
     p[2] = (uint8_t)(v >> 16);
     p[3] = (uint8_t)(v >> 24);
+}
+
+/* Writes one output frame. */
+static void frame_write_output(const uint8_t *p, uint32_t len) {
+    uint8_t hdr[4];
+    put_u32_le(hdr, len);
+    frame_write_all(1, hdr, 4);
+    frame_write_all(1, p, len);
 }
 
 #endif

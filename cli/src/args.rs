@@ -33,7 +33,7 @@ pub enum Command {
     Build(BuildArgs),
     /// Build (a store hit in the common case) and run the program; print the JSON report.
     #[command(after_help = EXIT_CODES)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Rewrite x07AST files in canonical form (JCS + newline), or check that they are.
     #[command(after_help = EXIT_CODES)]
     Fmt(FmtArgs),

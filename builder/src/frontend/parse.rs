@@ -10,8 +10,8 @@ use super::types::Ty;
 const MINOR_VERSIONS: std::ops::RangeInclusive<u32> = 3..=8;
 
 /// Parses JSON text, reporting malformed JSON with line and column.
-pub fn parse_json(display_path: &str, text: &[u8]) -> Result<Value, Diagnostic> {
-    serde_json::from_slice(text).map_err(|e| Diagnostic {
+pub fn parse_json(display_path: &str, text: &[u8]) -> Result<Value, Box<Diagnostic>> {
+    serde_json::from_slice(text).map_err(|e| Box::new(Diagnostic {
         code: codes::JSON_MALFORMED,
         message: if e.to_string().starts_with("recursion limit exceeded") {
             format!("the JSON nests deeper than 127 levels, which x07 does not read ({e})")
@@ -23,7 +23,7 @@ pub fn parse_json(display_path: &str, text: &[u8]) -> Result<Value, Diagnostic> 
         line: Some(e.line()),
         column: Some(e.column()),
         help: Some("fix the JSON syntax (x07 fmt rewrites a valid file canonically)".into()),
-    })
+    }))
 }
 
 /// Whether `s` is a valid module id: dot-separated segments `[A-Za-z_][A-Za-z0-9_-]*`.

@@ -98,7 +98,7 @@ pub fn module_rel_path(id: &str) -> String {
 }
 
 fn load_source(origin: ModuleOrigin, fs_path: Option<PathBuf>, display: &str, raw: Vec<u8>) -> Result<ModuleSource, Vec<Diagnostic>> {
-    let value = parse_json(display, &raw).map_err(|d| vec![d])?;
+    let value = parse_json(display, &raw).map_err(|d| vec![*d])?;
     let file = parse_file(display, &value)?;
     let canonical = x07_spec::to_canonical_vec(&value).expect("a parsed JSON value always serializes");
     Ok(ModuleSource { origin, fs_path, digest: Sha256Digest::of(&canonical), raw, value, file })

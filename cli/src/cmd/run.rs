@@ -67,7 +67,7 @@ fn compile_section(ok: bool, world: World) -> CompileSection {
         ok,
         exit_status: if ok { 0 } else { 1 },
         lang_id: LANG_ID.to_string(),
-        native_requires: Some(NativeRequires { schema_version: NativeRequiresVersion::default(), world, requires: Vec::new() }),
+        native_requires: Some(NativeRequires { schema_version: NativeRequiresVersion, world, requires: Vec::new() }),
         c_source_size: None,
         compiled_exe: None,
         compiled_exe_size: None,
@@ -117,7 +117,7 @@ fn emit_report(args: &RunArgs, target: Option<&Target>, repair: Option<RepairDon
                 last_lint_ok: report.exit_code() == 0 || report.solve().is_some(),
             });
             let wrapped = RunReport {
-                schema_version: RunReportVersion::default(),
+                schema_version: RunReportVersion,
                 runner: ReportRunner::Os,
                 world: report.world(),
                 target: target_info,
@@ -157,7 +157,7 @@ pub fn run(args: &RunArgs) -> CliResult {
         let solve = run_binary(artifact, &input, &limits(args, None))?;
         let exit_code = if solve.ok { 0 } else { 1 };
         let report = OsRunnerReport::RunOs(ArtifactRunReport {
-            schema_version: OsRunnerReportVersion::default(),
+            schema_version: OsRunnerReportVersion,
             world: World::RunOs,
             exit_code,
             solve,
@@ -179,7 +179,7 @@ pub fn run(args: &RunArgs) -> CliResult {
         c.compile_error = diags.first().map(|d| format!("{}: {}", d.code.0, d.message));
         c.diagnostics = Some(compile::report_diagnostics(&diags));
         wrap(CompileRunReport {
-            schema_version: OsRunnerReportVersion::default(),
+            schema_version: OsRunnerReportVersion,
             world: target.world,
             exit_code: 1,
             compile: c,
@@ -215,7 +215,7 @@ pub fn run(args: &RunArgs) -> CliResult {
     c.compiled_exe_size = record.as_ref().map(|r| r.output.size);
     let exit_code = if solve.ok { 0 } else { 1 };
     let report = wrap(CompileRunReport {
-        schema_version: OsRunnerReportVersion::default(),
+        schema_version: OsRunnerReportVersion,
         world: target.world,
         exit_code,
         compile: c,

@@ -106,6 +106,7 @@ pub static BUILTINS: &[Builtin] = &[
     b!("os.fs.stat_v1", [View, View], ResultBytes, false, "os_fs"),
     b!("os.fs.write_all_v1", [View, View, View], ResultI32, false, "os_fs"),
     b!("os.fs.write_file", [View, View], I32, false, "os_fs"),
+    b!("os.net.tcp_connect_v1", [View, I], ResultI32, false, "os_net"),
     b!("os.process.drop_v1", [I], I32, false, "os_process"),
     b!("os.process.exit", [I], I32, false, "os_process"),
     b!("os.process.kill_v1", [I, I], I32, false, "os_process"),

@@ -7,7 +7,7 @@ use std::path::Path;
 use x07_spec::{CcProfile, Sha256Digest, World};
 
 use crate::cc::{self, CcError, CcIdentity, X07Home};
-use crate::emit::{self, EmitError, MainFlavor};
+use crate::emit::{self, EmitError, EmitOptions, MainFlavor};
 use crate::frontend::check::{check_program, CheckOptions};
 use crate::frontend::{Diagnostic, LoadedProgram};
 use crate::store::{ArtifactName, DerivationHash, DerivationInputs, Produced, PublishError, StoreEntry, StoreError, StoreRoot};
@@ -39,6 +39,52 @@ pub struct BuildRequest<'a> {
     pub name: ArtifactName,
     /// The project directory to register as a GC root (none for one-off programs).
     pub gc_root: Option<&'a Path>,
+    /// Test-only switches; always `TestHooks::default()` outside tests.
+    #[cfg(feature = "test-hooks")]
+    pub insecure_test_hooks: TestHooks,
+}
+
+/// Test-only build switches. No CLI flag or environment variable reaches them (the `test-hooks`
+/// feature exists for the attack suite), and they are part of the derivation hash.
+#[cfg(feature = "test-hooks")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TestHooks {
+    /// Compile the in-process policy checks out, to show the kernel layer holds on its own.
+    pub disable_in_process_checks: bool,
+}
+
+impl<'a> BuildRequest<'a> {
+    /// A request with no test hooks (the only kind the CLI makes).
+    pub fn new(
+        program: &'a LoadedProgram,
+        world: World,
+        cc_profile: CcProfile,
+        lock_digest: Option<Sha256Digest>,
+        name: ArtifactName,
+        gc_root: Option<&'a Path>,
+    ) -> Self {
+        Self {
+            program,
+            world,
+            cc_profile,
+            lock_digest,
+            name,
+            gc_root,
+            #[cfg(feature = "test-hooks")]
+            insecure_test_hooks: TestHooks::default(),
+        }
+    }
+
+    /// The emitter settings for this request.
+    pub fn emit_options(&self) -> EmitOptions {
+        EmitOptions {
+            sandboxed: self.world == World::RunOsSandboxed,
+            #[cfg(feature = "test-hooks")]
+            disable_in_process_checks: self.insecure_test_hooks.disable_in_process_checks,
+            #[cfg(not(feature = "test-hooks"))]
+            disable_in_process_checks: false,
+        }
+    }
 }
 
 /// A successful build.
@@ -99,11 +145,14 @@ enum ProduceError {
 
 /// Everything that determines the binary, for this program and build settings.
 pub fn derivation_inputs(req: &BuildRequest<'_>, cc: &CcIdentity) -> DerivationInputs {
-    let knobs = BTreeMap::from([
+    let mut knobs = BTreeMap::from([
         ("main".to_string(), "framed".to_string()),
         ("solve_fuel_default".to_string(), DEFAULT_SOLVE_FUEL.to_string()),
         ("max_memory_bytes_default".to_string(), DEFAULT_MAX_MEMORY_BYTES.to_string()),
     ]);
+    if req.emit_options().disable_in_process_checks {
+        knobs.insert("insecure_test_disable_in_process_checks".to_string(), "1".to_string());
+    }
     DerivationInputs {
         toolchain_version: TOOLCHAIN_VERSION.to_string(),
         embedded_digest: crate::runtime::embedded_digest().parse().expect("build.rs writes a valid digest"),
@@ -119,24 +168,24 @@ pub fn derivation_inputs(req: &BuildRequest<'_>, cc: &CcIdentity) -> DerivationI
 }
 
 /// Checks and emits the program as C (no store, no compiler).
-pub fn emit_c(program: &LoadedProgram, world: World) -> Result<Result<String, Vec<Diagnostic>>, EmitError> {
+pub fn emit_c(program: &LoadedProgram, world: World, options: &EmitOptions) -> Result<Result<String, Vec<Diagnostic>>, EmitError> {
     let typed = match check_program(program, &CheckOptions { os_world: world.is_os() }) {
         Ok(t) => t,
         Err(d) => return Ok(Err(d)),
     };
-    Ok(Ok(emit::emit_program(&typed, MainFlavor::Framed)?.source))
+    Ok(Ok(emit::emit_program(&typed, MainFlavor::Framed, options)?.source))
 }
 
 /// Builds the program into `store` (or finds it there).
 pub fn build(home: &X07Home, store: &StoreRoot, req: &BuildRequest<'_>) -> Result<BuildOutcome, BuildError> {
-    if !matches!(req.world, World::RunOs) {
+    if !matches!(req.world, World::RunOs | World::RunOsSandboxed) {
         return Err(BuildError::UnsupportedWorld(req.world.as_str().to_string()));
     }
     let cc = CcIdentity::detect(home)?;
     let inputs = derivation_inputs(req, &cc);
     let hash = inputs.hash()?;
     let produce = |staging: &crate::store::Staging| -> Result<Produced, ProduceError> {
-        let source = match emit_c(req.program, req.world).map_err(ProduceError::Emit)? {
+        let source = match emit_c(req.program, req.world, &req.emit_options()).map_err(ProduceError::Emit)? {
             Ok(s) => s,
             Err(d) => return Err(ProduceError::Rejected(d)),
         };

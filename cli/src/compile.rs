@@ -66,14 +66,7 @@ pub fn build_into(
     register_root: bool,
 ) -> Result<BuildOutcome, CliError> {
     let gc_root = if register_root { target.project_root().map(|r| std::path::absolute(r).unwrap_or_else(|_| r.to_path_buf())) } else { None };
-    let req = BuildRequest {
-        program,
-        world: target.world,
-        cc_profile,
-        lock_digest: target.lock_digest,
-        name: target.name.clone(),
-        gc_root: gc_root.as_deref(),
-    };
+    let req = BuildRequest::new(program, target.world, cc_profile, target.lock_digest, target.name.clone(), gc_root.as_deref());
     Ok(build::build(home, store, &req)?)
 }
 

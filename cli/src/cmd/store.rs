@@ -77,14 +77,14 @@ fn path(args: &StorePathArgs) -> CliResult {
     };
     let home = compile::home()?;
     let cc = CcIdentity::detect(&home).map_err(|e| CliError::setup(e.code(), e.to_string()))?;
-    let req = x07_builder::build::BuildRequest {
-        program: &program,
-        world: target.world,
-        cc_profile: target.cc_profile(args.cc_profile),
-        lock_digest: target.lock_digest,
-        name: target.name.clone(),
-        gc_root: None,
-    };
+    let req = x07_builder::build::BuildRequest::new(
+        &program,
+        target.world,
+        target.cc_profile(args.cc_profile),
+        target.lock_digest,
+        target.name.clone(),
+        None,
+    );
     let inputs = derivation_inputs(&req, &cc);
     let hash = inputs.hash()?;
     match StoreRoot::new(&home).lookup(&hash, &inputs.name) {

@@ -123,6 +123,7 @@ fn solve_section(outcome: &ChildOutcome, limits: &RunLimits) -> SolveSection {
         mem_stats: stats.as_ref().and_then(|s| s.mem_stats.clone()),
         debug_stats: stats.as_ref().and_then(|s| s.debug_stats.clone()),
         trap_help: trap.as_deref().and_then(|t| trap_help(t, limits)),
+        policy_denials: None,
         trap,
     }
 }

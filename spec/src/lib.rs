@@ -33,5 +33,5 @@ pub use report::{
 };
 pub use run_report::{RepairSummary, RunReport, RunReportVersion, RunTarget, TargetKind};
 pub use schemas::schema;
-pub use solve_section::{DebugStats, MemStats, SchedStats, SolveSection};
+pub use solve_section::{DebugStats, MemStats, PolicyDenial, SandboxSummary, SchedStats, SolveSection};
 pub use world::World;

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::Diagnostic;
 use crate::schema_tag::schema_tag;
-use crate::solve_section::SolveSection;
+use crate::solve_section::{SandboxSummary, SolveSection};
 use crate::world::World;
 
 schema_tag!(
@@ -152,6 +152,12 @@ pub struct CompileRunReport {
     /// The runtime attestation (sandboxed runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime_attestation: Option<RuntimeAttestationRef>,
+    /// sha256 of the canonical JSON of the effective policy (sandboxed runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_policy_digest: Option<String>,
+    /// What the sandbox applied (sandboxed runs that started).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<SandboxSummary>,
 }
 
 /// Report of `x07 run --artifact`: the solve fields at top level.

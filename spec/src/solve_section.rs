@@ -113,6 +113,45 @@ pub struct SolveSection {
     pub trap: Option<String>,
     /// What to do about the trap, when the runner knows.
     pub trap_help: Option<String>,
+    /// Operations the run policy denied (sandboxed runs only), in the order they happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_denials: Option<Vec<PolicyDenial>>,
+}
+
+/// One operation the run policy refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDenial {
+    /// The builtin (`os.fs.read_file`, `os.net.tcp_connect_v1`, ...).
+    pub op: String,
+    /// What it was applied to (a path, a key, `host:port`, an executable).
+    pub target: String,
+    /// The policy rule that refused it (`fs.read_roots`, `env.allow_keys`, ...).
+    pub rule: String,
+}
+
+/// What the sandbox applied, as the runtime reported it at start-up (docs/internals/sandbox.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxSummary {
+    /// `os` or `none`.
+    pub backend: String,
+    /// sha256 of the canonical JSON of the effective policy.
+    pub policy_digest: String,
+    /// Restrictions applied, in order.
+    pub restrictions: Vec<String>,
+    /// Restrictions that ran in a weaker form the policy accepted.
+    #[serde(default)]
+    pub weaker: Vec<String>,
+    /// How the process limit is held: `cgroup-v1`, `cgroup-v2` or `rlimit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids_mechanism: Option<String>,
+    /// Filesystem roots that did not exist when the run started.
+    #[serde(default)]
+    pub unreachable_roots: Vec<String>,
+    /// Read roots whose hidden entries only the in-process layer protects.
+    #[serde(default)]
+    pub hidden_in_process_only: Vec<String>,
 }
 
 impl SolveSection {
@@ -141,6 +180,7 @@ impl SolveSection {
             debug_stats: None,
             trap: Some(trap.into()),
             trap_help: None,
+            policy_denials: None,
         }
     }
 }

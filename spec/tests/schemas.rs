@@ -230,6 +230,7 @@ fn solve_ok() -> SolveSection {
         debug_stats: None,
         trap: None,
         trap_help: None,
+        policy_denials: None,
     }
 }
 
@@ -267,6 +268,8 @@ fn project_report() -> OsRunnerReport {
             network_mode: NetworkMode::Disabled,
             network_enforcement: NetworkEnforcement::None,
         }),
+        effective_policy_digest: None,
+        sandbox: None,
     })
 }
 
@@ -292,6 +295,8 @@ fn compile_failed_report() -> OsRunnerReport {
         solve_output_b64: None,
         sandbox_backend: None,
         runtime_attestation: None,
+        effective_policy_digest: None,
+        sandbox: None,
     })
 }
 

@@ -187,6 +187,8 @@ pub fn run(args: &RunArgs) -> CliResult {
             solve_output_b64: None,
             sandbox_backend: None,
             runtime_attestation: None,
+            effective_policy_digest: None,
+            sandbox: None,
         })
     };
     let program = match loaded {
@@ -223,6 +225,8 @@ pub fn run(args: &RunArgs) -> CliResult {
         solve: Some(solve),
         sandbox_backend: None,
         runtime_attestation: None,
+        effective_policy_digest: None,
+        sandbox: None,
     });
     emit_report(args, Some(&target), Some(repair), report)
 }

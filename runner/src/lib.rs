@@ -9,4 +9,4 @@ mod supervised_child;
 pub mod trap_help;
 
 pub use limits::{default_wall_time, EnvMode, RunLimits};
-pub use run::{run_framed, run_framed_in_dir, RunError};
+pub use run::{run_framed, run_framed_in_dir, run_launch, Launch, Launched, RunError};

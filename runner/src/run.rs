@@ -4,11 +4,11 @@ use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use x07_spec::SolveSection;
+use x07_spec::{SandboxSummary, SolveSection};
 
 use crate::limits::{EnvMode, RunLimits};
 use crate::output_frame::parse_frame;
-use crate::stderr_lines::{find_stats_line, find_trap_line};
+use crate::stderr_lines::{find_denials, find_sandbox_line, find_stats_line, find_trap_line};
 use crate::supervised_child::{run_child, ChildOutcome, StopReason, SuperviseError, Termination};
 use crate::trap_help::{trap_help, TRAP_CPU_LIMIT, TRAP_MISSING_METRICS, TRAP_STDERR_CAP, TRAP_STDOUT_CAP, TRAP_TIMED_OUT};
 
@@ -52,14 +52,55 @@ pub fn run_framed_in_dir(
     env: EnvMode,
     cwd: Option<&Path>,
 ) -> Result<SolveSection, RunError> {
+    run_launch(exe, input, limits, &Launch { env, cwd, policy_blob: None }).map(|r| r.solve)
+}
+
+/// How to start the program.
+#[derive(Debug, Clone)]
+pub struct Launch<'a> {
+    /// The child's environment.
+    pub env: EnvMode,
+    /// The child's working directory (default: ours).
+    pub cwd: Option<&'a Path>,
+    /// A PolicyBlobV1 for a sandboxed binary, handed over as an inherited descriptor
+    /// (`--x07-policy-fd=N`, docs/internals/sandbox.md).
+    pub policy_blob: Option<&'a [u8]>,
+}
+
+/// The outcome of [`run_launch`].
+#[derive(Debug, Clone)]
+pub struct Launched {
+    /// The report's solve section (with `policy_denials` for sandboxed runs).
+    pub solve: SolveSection,
+    /// What the sandbox applied, when the runtime reported it.
+    pub sandbox: Option<SandboxSummary>,
+}
+
+/// Runs `exe` once as described by `launch`.
+pub fn run_launch(exe: &Path, input: &[u8], limits: &RunLimits, launch: &Launch<'_>) -> Result<Launched, RunError> {
     if u32::try_from(input.len()).is_err() {
         return Err(RunError::InputTooLarge { len: input.len() });
     }
-    let outcome = run_child(exe, input, limits, &env, cwd).map_err(|e| match e {
+    let outcome = run_child(exe, input, limits, &launch.env, launch.cwd, launch.policy_blob).map_err(|e| match e {
         SuperviseError::Spawn(source) => RunError::Spawn { exe: exe.to_path_buf(), source },
         SuperviseError::Wait(source) => RunError::Supervise { exe: exe.to_path_buf(), source },
     })?;
-    Ok(solve_section(&outcome, limits))
+    if launch.policy_blob.is_some() {
+        remove_run_cgroups(outcome.pid);
+    }
+    let mut solve = solve_section(&outcome, limits);
+    let sandbox = launch.policy_blob.and_then(|_| find_sandbox_line(&outcome.stderr));
+    if launch.policy_blob.is_some() {
+        solve.policy_denials = Some(find_denials(&outcome.stderr));
+    }
+    Ok(Launched { solve, sandbox })
+}
+
+/// Removes the pids cgroup a sandboxed child created for itself (it cannot remove its own).
+fn remove_run_cgroups(pid: u32) {
+    for dir in [format!("/sys/fs/cgroup/pids/x07/run-{pid}"), format!("/sys/fs/cgroup/x07/run-{pid}")] {
+        let _ = std::fs::remove_dir(dir);
+    }
 }
 
 /// Whether the kernel's CPU limit is what ended the child.

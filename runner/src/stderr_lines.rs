@@ -1,7 +1,7 @@
 //! Reading the child's stderr: the last stats JSON line (metrics) and the last other line (trap text).
 
 use serde_json::{Map, Value};
-use x07_spec::{DebugStats, MemStats, SchedStats};
+use x07_spec::{DebugStats, MemStats, PolicyDenial, SandboxSummary, SchedStats};
 
 /// The runtime's stats line, field by field; a field that is missing or malformed stays `None`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,6 +82,29 @@ pub fn find_trap_line(stderr: &[u8]) -> Option<String> {
         .map(|line| String::from_utf8_lossy(line).trim().to_string())
 }
 
+/// The sandbox runtime's start-up line `{"x07_sandbox":{...}}`, if it printed one.
+pub fn find_sandbox_line(stderr: &[u8]) -> Option<SandboxSummary> {
+    stderr
+        .split(|b| *b == b'\n')
+        .filter_map(as_json_object)
+        .find_map(|mut map| map.remove("x07_sandbox"))
+        .and_then(|v| serde_json::from_value(v).ok())
+}
+
+/// Every `{"x07_denial":{...}}` line in order, plus a synthetic entry for denials the runtime
+/// dropped after its limit (`{"x07_denials_dropped":N}`).
+pub fn find_denials(stderr: &[u8]) -> Vec<PolicyDenial> {
+    let mut out = Vec::new();
+    for mut map in stderr.split(|b| *b == b'\n').filter_map(as_json_object) {
+        if let Some(d) = map.remove("x07_denial").and_then(|v| serde_json::from_value::<PolicyDenial>(v).ok()) {
+            out.push(d);
+        } else if let Some(n) = map.get("x07_denials_dropped").and_then(Value::as_u64) {
+            out.push(PolicyDenial { op: "(more)".into(), target: format!("{n} further denials not listed"), rule: "-".into() });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +120,19 @@ mod tests {
         assert_eq!(find_stats_line(b"{\"fuel\":1}\n{not json\n"), None);
         assert_eq!(find_trap_line(b"{not json\n").as_deref(), Some("{not json"));
         assert_eq!(find_trap_line(b"{\"a\":1}\n \n"), None);
+    }
+
+    #[test]
+    fn reads_sandbox_and_denial_lines() {
+        let stderr = b"{\"x07_sandbox\":{\"backend\":\"os\",\"policy_digest\":\"sha256:00\",\"restrictions\":[\"env_cleared\",\"seccomp\"]}}\n\
+{\"x07_denial\":{\"op\":\"os.fs.read_file\",\"target\":\"/etc/passwd\",\"rule\":\"fs.read_roots\"}}\n\
+os.fs.read_file denied by policy path=/etc/passwd\n{\"x07_denials_dropped\":3}\n";
+        let sb = find_sandbox_line(stderr).unwrap();
+        assert_eq!((sb.backend.as_str(), sb.restrictions.len()), ("os", 2));
+        let d = find_denials(stderr);
+        assert_eq!(d.len(), 2);
+        assert_eq!((d[0].op.as_str(), d[0].rule.as_str()), ("os.fs.read_file", "fs.read_roots"));
+        assert!(d[1].target.starts_with("3 further"));
+        assert_eq!(find_trap_line(stderr).as_deref(), Some("os.fs.read_file denied by policy path=/etc/passwd"));
     }
 }

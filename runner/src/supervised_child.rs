@@ -44,6 +44,8 @@ pub(crate) struct ChildOutcome {
     pub stopped: Option<StopReason>,
     /// User + system CPU time of the child and its reaped descendants.
     pub cpu_time: Duration,
+    /// The child's process id (names its cgroup).
+    pub pid: u32,
 }
 
 /// Failures of the supervisor itself (not of the program).
@@ -82,9 +84,15 @@ pub(crate) fn run_child(
     limits: &RunLimits,
     env: &EnvMode,
     cwd: Option<&Path>,
+    policy_blob: Option<&[u8]>,
 ) -> Result<ChildOutcome, SuperviseError> {
     let deadline = Instant::now().checked_add(limits.wall_time_limit);
-    let mut child = spawn(exe, limits, env, cwd).map_err(SuperviseError::Spawn)?;
+    // The blob travels in an inheritable memfd that lives only until the child has started.
+    let policy_fd = policy_blob.map(policy_memfd).transpose().map_err(SuperviseError::Spawn)?;
+    let policy_arg = policy_fd.as_ref().map(|fd| format!("--x07-policy-fd={}", fd.as_raw_fd()));
+    let spawned = spawn(exe, limits, env, cwd, policy_arg.as_deref());
+    drop(policy_fd);
+    let mut child = spawned.map_err(SuperviseError::Spawn)?;
     let pid = child.id() as libc::pid_t;
     // From here on, a failure must not leave the group running.
     let result = supervise(&mut child, pid, open_pidfd(pid), input, limits, deadline);
@@ -95,8 +103,26 @@ pub(crate) fn run_child(
     result
 }
 
-fn spawn(exe: &Path, limits: &RunLimits, env: &EnvMode, cwd: Option<&Path>) -> std::io::Result<Child> {
+/// A memfd holding `blob`, positioned at its start, *without* close-on-exec (so the child inherits it).
+fn policy_memfd(blob: &[u8]) -> std::io::Result<OwnedFd> {
+    // SAFETY: memfd_create with a static NUL-terminated name; the result is checked.
+    let raw = unsafe { libc::memfd_create(c"x07-policy".as_ptr(), 0) };
+    if raw < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `raw` is a fresh descriptor we own.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let mut file = std::fs::File::from(fd);
+    std::io::Write::write_all(&mut file, blob)?;
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(0))?;
+    Ok(OwnedFd::from(file))
+}
+
+fn spawn(exe: &Path, limits: &RunLimits, env: &EnvMode, cwd: Option<&Path>, policy_arg: Option<&str>) -> std::io::Result<Child> {
     let mut cmd = Command::new(exe);
+    if let Some(arg) = policy_arg {
+        cmd.arg(arg);
+    }
     cmd.arg(format!("--solve-fuel={}", limits.solve_fuel))
         .arg(format!("--max-memory-bytes={}", limits.max_memory_bytes))
         .stdin(Stdio::piped())
@@ -313,7 +339,7 @@ fn supervise(
         }
     }
     let (termination, cpu_time) = reap(pid).map_err(io_err)?;
-    Ok(ChildOutcome { stdout: out.buf, stderr: err.buf, termination, stopped, cpu_time })
+    Ok(ChildOutcome { stdout: out.buf, stderr: err.buf, termination, stopped, cpu_time, pid: pid as u32 })
 }
 
 fn pollfd(fd: Option<RawFd>, events: libc::c_short) -> libc::pollfd {
@@ -410,7 +436,7 @@ mod tests {
         fs_err::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
         // A parallel test's fork may briefly hold the script open for writing (ETXTBSY): retry.
         let mut child = loop {
-            match spawn(&exe, limits, &EnvMode::inherit(), None) {
+            match spawn(&exe, limits, &EnvMode::inherit(), None, None) {
                 Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => std::thread::yield_now(),
                 other => break other.unwrap(),
             }

@@ -155,9 +155,43 @@ pub struct RunArgs {
     /// Source repair before compiling.
     #[arg(long, value_enum, default_value = "write")]
     pub repair: RepairMode,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
     /// Arguments for the program, encoded as argv_v1 input bytes.
     #[arg(last = true, value_name = "ARGS", group = "input_source")]
     pub args: Vec<String>,
+}
+
+/// Sandbox policy and backend flags of `x07 run` (world run-os-sandboxed only).
+#[derive(Debug, Args, Clone, Default)]
+pub struct SandboxArgs {
+    /// Base policy file (default: the profile's `policy`).
+    #[arg(long, value_name = "PATH")]
+    pub policy: Option<PathBuf>,
+    /// Allow TCP to HOST on explicit ports: HOST:PORT[,PORT...] (repeatable; IPv6 as [::1]:443).
+    #[arg(long = "allow-host", value_name = "HOST:PORTS")]
+    pub allow_hosts: Vec<String>,
+    /// Read --allow-host specs from a file (one per line, # comments).
+    #[arg(long = "allow-host-file", value_name = "PATH")]
+    pub allow_host_files: Vec<PathBuf>,
+    /// Deny HOST:* or HOST:PORT[,PORT...]; denies apply after allows (repeatable).
+    #[arg(long = "deny-host", value_name = "HOST:PORTS")]
+    pub deny_hosts: Vec<String>,
+    /// Read --deny-host specs from a file.
+    #[arg(long = "deny-host-file", value_name = "PATH")]
+    pub deny_host_files: Vec<PathBuf>,
+    /// Add a filesystem read root (repeatable).
+    #[arg(long = "allow-read-root", value_name = "PATH")]
+    pub allow_read_roots: Vec<PathBuf>,
+    /// Add a filesystem write root (repeatable).
+    #[arg(long = "allow-write-root", value_name = "PATH")]
+    pub allow_write_roots: Vec<PathBuf>,
+    /// Isolation backend: auto (= vm), vm, os (kernel-enforced on this host), none (in-process checks only).
+    #[arg(long, value_name = "BACKEND", value_parser = ["auto", "vm", "os", "native", "none"])]
+    pub sandbox_backend: Option<String>,
+    /// Required for the os and none backends, which are weaker than a VM boundary.
+    #[arg(long)]
+    pub i_accept_weaker_isolation: bool,
 }
 
 /// `x07 fmt`.

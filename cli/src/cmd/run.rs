@@ -139,8 +139,10 @@ fn emit_report(args: &RunArgs, target: Option<&Target>, repair: Option<RepairDon
     Ok(exit)
 }
 
-fn run_binary(exe: &Path, input: &[u8], limits: &RunLimits) -> Result<SolveSection, CliError> {
-    x07_runner::run_framed(exe, input, limits, EnvMode::inherit())
+fn run_binary(exe: &Path, input: &[u8], limits: &RunLimits, cwd: Option<&Path>) -> Result<SolveSection, CliError> {
+    let launch = x07_runner::Launch { env: EnvMode::inherit(), cwd, policy_blob: None };
+    x07_runner::run_launch(exe, input, limits, &launch)
+        .map(|r| r.solve)
         .map_err(|e| CliError::setup("X07-RUN-0001", format!("cannot run {}: {e}", exe.display())))
 }
 
@@ -154,7 +156,7 @@ pub fn run(args: &RunArgs) -> CliResult {
             return Err(CliError::setup("X07-CLI-0001", "--artifact runs in world run-os only (a sandboxed run must compile the program itself)"));
         }
         let input = input_bytes(args, None)?;
-        let solve = run_binary(artifact, &input, &limits(args, None))?;
+        let solve = run_binary(artifact, &input, &limits(args, None), None)?;
         let exit_code = if solve.ok { 0 } else { 1 };
         let report = OsRunnerReport::RunOs(ArtifactRunReport {
             schema_version: OsRunnerReportVersion,
@@ -210,7 +212,7 @@ pub fn run(args: &RunArgs) -> CliResult {
             .map_err(|e| CliError::setup("X07-CLI-0001", format!("cannot write --compiled-out {}: {e}", out.display())))?;
     }
     let record = built.entry.build_record().ok();
-    let solve = run_binary(&exe, &input, &limits)?;
+    let solve = run_binary(&exe, &input, &limits, target.project_root())?;
     let mut c = compile_section(true, target.world);
     c.c_source_size = record.as_ref().map(|r| r.c_source_size);
     c.compiled_exe = Some(exe.display().to_string());

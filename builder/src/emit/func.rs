@@ -78,6 +78,23 @@ fn writes_locals(e: &TExpr) -> bool {
     }
 }
 
+/// Whether a `for` body can be charged its fuel up front: it calls no function, runs no nested loop,
+/// does not leave the function, cannot end the process, and does not assign the loop variable.
+fn bulk_fuel_ok(e: &TExpr, var: LocalId) -> bool {
+    let all = |xs: &[&TExpr]| xs.iter().all(|x| bulk_fuel_ok(x, var));
+    match &e.kind {
+        TKind::Call(..) | TKind::For { .. } | TKind::While(..) | TKind::Return(_) | TKind::Try(_) => false,
+        TKind::Set(id, _) | TKind::Set0(id, _) if *id == var => false,
+        TKind::Builtin(b, _) if b.name == "os.process.exit" => false,
+        TKind::Builtin(_, args) => args.iter().all(|a| bulk_fuel_ok(&a.expr, var)),
+        TKind::Int(_) | TKind::Input | TKind::Local(..) | TKind::Lit { .. } => true,
+        TKind::Begin(items) => items.iter().all(|x| bulk_fuel_ok(x, var)),
+        TKind::Let(_, x) | TKind::Set(_, x) | TKind::Set0(_, x) => bulk_fuel_ok(x, var),
+        TKind::If(a, b, c) => all(&[a, b, c]),
+        TKind::And(a, b) | TKind::Or(a, b) | TKind::Op(_, a, b) => all(&[a, b]),
+    }
+}
+
 impl FnEmitter<'_> {
     fn line(&mut self, s: &str) {
         for _ in 0..self.depth {
@@ -258,9 +275,31 @@ impl FnEmitter<'_> {
         }
         let Some(end) = self.value(end) else { return };
         let end = self.temp(Ty::I32, &end);
-        self.line(&format!("for (; {v} < {end}; {v}++) {{"));
+        let at = c_string_literal(e.ptr.as_bytes());
+        if bulk_fuel_ok(body, var) {
+            // Same fuel_used as charging per iteration: when fuel covers every iteration, charge
+            // it once; otherwise take the per-iteration path, which traps at the same iteration.
+            self.line(&format!("if ({v} < {end} && (uint64_t)({end} - {v}) <= x7_fuel) {{"));
+            self.depth += 1;
+            self.line(&format!("x7_fuel -= (uint64_t)({end} - {v});"));
+            self.loop_body(&format!("for (; {v} < {end}; {v}++) {{"), None, body);
+            self.depth -= 1;
+            self.line("} else {");
+            self.depth += 1;
+            self.loop_body(&format!("for (; {v} < {end}; {v}++) {{"), Some(&at), body);
+            self.depth -= 1;
+            self.line("}");
+        } else {
+            self.loop_body(&format!("for (; {v} < {end}; {v}++) {{"), Some(&at), body);
+        }
+    }
+
+    fn loop_body(&mut self, head: &str, fuel_at: Option<&str>, body: &TExpr) {
+        self.line(head);
         self.depth += 1;
-        self.line(&format!("X7_FUEL({});", c_string_literal(e.ptr.as_bytes())));
+        if let Some(at) = fuel_at {
+            self.line(&format!("X7_FUEL({at});"));
+        }
         self.frames.push(Frame { scope: true, vars: Vec::new() });
         self.with_temps(|s| s.stmt(body));
         self.close_frame();

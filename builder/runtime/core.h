@@ -58,6 +58,112 @@ static uint64_t x7_fs_list_dir_calls X7_UNUSED;
 /* Defined by the emitted program. */
 static x7_bytes x7_solve(void);
 
+/* ---------------------------------------------------------------- sandbox hooks */
+
+/*
+ * World run-os-sandboxed (docs/internals/sandbox.md). The emitter defines X07_SANDBOXED and adds
+ * every `sandbox_*` fragment; those come after the OS fragments in the translation unit, so the
+ * policy types, the run state and the few functions the OS builtins call are declared here.
+ * X7_SB_CHECKS guards the in-process checks, which the test-only switch compiles out.
+ */
+#if defined(X07_SANDBOXED) && !defined(X07_TEST_DISABLE_IN_PROCESS_CHECKS)
+#define X7_SB_CHECKS 1
+#else
+#define X7_SB_CHECKS 0
+#endif
+
+#ifdef X07_SANDBOXED
+#include <sys/types.h>
+
+/* A string from a policy: a NUL-terminated copy and its length. */
+typedef struct { char *s; uint32_t n; } x7_pstr;
+typedef struct { x7_pstr *v; uint32_t n; } x7_pstrs;
+typedef struct { x7_pstr host; uint32_t *ports; uint32_t nports; } x7_phost;
+
+/* A decoded PolicyBlobV1; field order and meaning as in the blob. */
+typedef struct {
+    uint32_t backend, accept_weaker;
+    uint8_t digest[32];
+    uint32_t cpu_ms, wall_ms;
+    uint64_t mem_bytes;
+    uint32_t fds, procs, core_dumps;
+    struct {
+        uint32_t enabled, deny_hidden, allow_symlinks, allow_mkdir, allow_remove, allow_rename,
+            allow_walk, allow_glob, max_read_bytes, max_write_bytes, max_entries, max_depth;
+        x7_pstrs read_roots, write_roots;
+    } fs;
+    struct {
+        uint32_t enabled, allow_dns, allow_tcp, allow_udp;
+        x7_phost *hosts;
+        uint32_t nhosts;
+    } net;
+    struct {
+        uint32_t enabled;
+        x7_pstrs allow_keys, deny_keys;
+    } env;
+    struct {
+        uint32_t enabled, allow_monotonic, allow_wall_clock, allow_sleep, max_sleep_ms,
+            allow_local_tzid;
+    } time;
+    struct {
+        uint32_t enabled, allow_spawn, allow_exec, allow_exit, max_live, max_spawns,
+            max_runtime_ms;
+        x7_pstrs allow_execs, allow_exec_prefixes, allow_args_regex_lite, allow_env_keys;
+        uint32_t max_exe_bytes, max_args, max_arg_bytes, max_env, max_env_key_bytes,
+            max_env_val_bytes, max_stdout_bytes, max_stderr_bytes, max_total_bytes,
+            max_stdin_bytes, kill_on_drop, kill_tree, allow_cwd;
+        x7_pstrs allow_cwd_roots;
+    } proc;
+} x7_policy;
+
+#define X7_SB_BACKEND_NONE 0u
+#define X7_SB_BACKEND_OS 1u
+
+/* An fs root opened at start-up; fd < 0 when it did not exist (unreachable). */
+typedef struct { const char *path; uint32_t len; int fd; int write; } x7_sb_root;
+
+#define X7_SB_MAX_CHILDREN 64
+
+/* Everything the sandbox knows during a run. */
+typedef struct {
+    x7_policy pol;
+    int handed_fd;           /* --x07-policy-fd=N, or -1 */
+    const char *handed_path; /* --x07-policy-file=PATH, or NULL */
+    uint32_t handed_count;   /* how many policy arguments were given (more than one: refused) */
+    char *cwd;               /* absolute, from getcwd at start-up */
+    uint32_t cwd_len;
+    char *search_path;       /* PATH at start-up, for resolving argv[0] of children */
+    x7_sb_root *roots;
+    uint32_t nroots;
+    int child_blob_fd;       /* sealed memfd with the effective policy, handed to children as fd 3 */
+    uint32_t spawns;         /* children started so far */
+    uint32_t denials, dropped;
+    int at_exit_done;
+    int cg_kill_fd;          /* cgroup v2 cgroup.kill, or -1 */
+    int cg_procs_fd;         /* cgroup v1 cgroup.procs, or -1 */
+    pid_t children[X7_SB_MAX_CHILDREN]; /* process groups of children, for the wall-clock kill */
+} x7_sb_state;
+
+static x7_sb_state x7_sb X7_UNUSED = {.handed_fd = -1, .child_blob_fd = -1, .cg_kill_fd = -1,
+                                      .cg_procs_fd = -1};
+
+/* Defined in the sandbox_* fragments. */
+static void x7_sandbox_start(void);
+static void x7_sandbox_at_exit(void);
+static void x7_sb_deny(const char *op, const uint8_t *target, size_t n, const char *rule);
+static int x7_sb_beneath(const char *root, size_t rlen, const char *path, size_t plen);
+static int x7_sb_has(const x7_pstrs *list, const uint8_t *s, size_t n);
+static int x7_sb_find_root(const char *abs, size_t len, int write, size_t *root_len);
+static int x7_sb_args_match(const x7_pstrs *patterns, const char *arg);
+static int x7_sb_net_allowed(const char *host, uint32_t port);
+static void x7_sb_track_child(pid_t pgid);
+static uint32_t x7_sb_proc_admit(const char *op, char *const *argv, char *const *envp, const char *cwd,
+                                 size_t stdin_len, uint32_t live, uint32_t *max_out, uint32_t *max_err,
+                                 uint32_t *timeout, int *exe_fd, int *cwd_fd);
+static int x7_sb_proc_exec(pid_t *pid, char *const *argv, char *const *envp, int in0, int out1,
+                           int err1, int exe_fd, int cwd_fd);
+#endif
+
 /* ---------------------------------------------------------------- messages and traps */
 
 /* A fixed stack buffer for one diagnostic line: traps must not allocate. */
@@ -111,6 +217,9 @@ X7_FN int x7_write_fd(int fd, const void *p, size_t n) {
 
 /* Writes "msg[ ptr=at]\n" to stderr in one write, then dies with SIGILL. */
 X7_COLD void x7_trap(const char *msg, const char *at) {
+#ifdef X07_SANDBOXED
+    x7_sandbox_at_exit(); /* the dropped-denials line comes before the trap line */
+#endif
     x7_msg m;
     m.len = 0;
     x7_msg_str(&m, msg);
@@ -384,10 +493,14 @@ X7_INLINE void x7_res_bytes_drop(x7_res_bytes r) {
 /* ---------------------------------------------------------------- start-up and the stats line */
 
 /*
- * Start-up hook for OS worlds, run by main before the input is read: the sandbox applies the run
- * policy here (kernel layer, environment, limits). Empty until then.
+ * Start-up hook, run by main after the arena is mapped and before the input is read: a sandboxed
+ * build loads and applies its run policy here (docs/internals/sandbox.md); otherwise empty.
  */
-X7_FN void x7_os_startup(void) {}
+X7_FN void x7_os_startup(void) {
+#ifdef X07_SANDBOXED
+    x7_sandbox_start();
+#endif
+}
 
 X7_FN void x7_json_field(x7_msg *m, const char *name, uint64_t v) {
     x7_msg_str(m, name);
@@ -396,6 +509,9 @@ X7_FN void x7_json_field(x7_msg *m, const char *name, uint64_t v) {
 
 /* Writes the one-line JSON run report to stderr. */
 X7_FN void x7_stats_write(void) {
+#ifdef X07_SANDBOXED
+    x7_sandbox_at_exit(); /* the stats line stays the last line */
+#endif
     x7_msg m;
     m.len = 0;
     x7_json_field(&m, "{\"fuel_used\":", x7_fuel_init - x7_fuel);

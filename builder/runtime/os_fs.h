@@ -7,12 +7,18 @@
  * through x7_fs_open_at, so a run policy (allowed roots, openat2 RESOLVE_BENEATH) has exactly one
  * place to act. Leaf operations (mkdirat, unlinkat, renameat, fstatat) run relative to the parent
  * directory fd that the walk produced.
+ *
+ * Sandboxed (X7_SB_CHECKS): a path must lie beneath a root of the run policy (component-wise,
+ * relative paths taken from the start-up cwd); the rest is opened with openat2 RESOLVE_BENEATH
+ * from the root's descriptor, so neither ".." nor a symlink leaves the root; the policy's caps and
+ * flags are ceilings over the program's caps; every refusal is recorded as a denial.
  */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 
 #ifndef O_PATH
@@ -52,7 +58,13 @@
 
 typedef struct {
     uint32_t max_read, max_write, max_entries, max_depth, flags;
+    uint32_t path_flags; /* the program's own flags: they decide the hidden check of the path */
+    uint32_t sb_capped;  /* sandboxed: which ceilings the policy lowered (X7_FS_SB_CAPPED_*) */
 } x7_fs_caps;
+
+#define X7_FS_SB_CAPPED_READ 1u
+#define X7_FS_SB_CAPPED_WRITE 2u
+#define X7_FS_SB_CAPPED_SYMLINKS 4u
 
 /* A parsed path: its components, NUL-terminated, inside buf. */
 typedef struct {
@@ -60,13 +72,37 @@ typedef struct {
     uint16_t comp[X7_FS_PATH_MAX / 2 + 1];
     uint32_t ncomp;
     int absolute;
+#if X7_SB_CHECKS
+    char abs[2 * X7_FS_PATH_MAX + 2]; /* cwd + path, the spelling matched against the roots */
+#endif
 } x7_fs_path;
 
-/* A resolved path: an open parent directory and the last component. */
+/*
+ * A resolved path: an open parent directory and the last component. Opening the target itself
+ * goes through (rootfd, rel): the same as (dirfd, leaf) unsandboxed; sandboxed, the root's
+ * descriptor (not owned) and the path below it, so RESOLVE_BENEATH is measured from the root.
+ */
 typedef struct {
     int dirfd;
     const char *leaf;
+    int rootfd;
+    const char *rel;
 } x7_fs_loc;
+
+#if X7_SB_CHECKS
+/* The builtin being served, its path and intent: what a denial names. */
+static const char *x7_fs_sb_op X7_UNUSED = "os.fs";
+static x7_view x7_fs_sb_target X7_UNUSED;
+static int x7_fs_sb_write X7_UNUSED;
+
+X7_FN void x7_fs_sb_deny(const char *rule) {
+    x7_sb_deny(x7_fs_sb_op, x7_fs_sb_target.ptr, x7_fs_sb_target.len, rule);
+}
+
+X7_FN const char *x7_fs_sb_roots_rule(void) {
+    return x7_fs_sb_write ? "fs.write_roots" : "fs.read_roots";
+}
+#endif
 
 X7_INLINE uint32_t x7_fs_le32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -86,13 +122,15 @@ X7_FN uint32_t x7_fs_caps_parse(x7_view v, x7_fs_caps *c) {
     c->max_entries = x7_fs_le32(v.ptr + 12);
     c->max_depth = x7_fs_le32(v.ptr + 16);
     c->flags = x7_fs_le32(v.ptr + 20);
+    c->path_flags = c->flags;
+    c->sb_capped = 0;
     return 0;
 }
 
 /* The caps of the builtins that take none (read_file, write_file): no limits, follow links. */
 X7_INLINE x7_fs_caps x7_fs_caps_unlimited(void) {
-    return (x7_fs_caps){UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX,
-                        X7_FS_ALLOW_HIDDEN | X7_FS_ALLOW_SYMLINKS | X7_FS_OVERWRITE};
+    uint32_t flags = X7_FS_ALLOW_HIDDEN | X7_FS_ALLOW_SYMLINKS | X7_FS_OVERWRITE;
+    return (x7_fs_caps){UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, flags, flags, 0};
 }
 
 X7_INLINE int x7_fs_nofollow(const x7_fs_caps *c) {
@@ -103,15 +141,37 @@ X7_INLINE void x7_fs_close(int fd) {
     if (fd >= 0) (void)close(fd);
 }
 
+#if X7_SB_CHECKS
+#ifndef __NR_openat2
+#define __NR_openat2 437
+#endif
+struct x7_open_how {
+    uint64_t flags, mode, resolve;
+};
+#define X7_RESOLVE_NO_MAGICLINKS 0x02u
+#define X7_RESOLVE_NO_SYMLINKS 0x04u
+#define X7_RESOLVE_BENEATH 0x08u
+#endif
+
 /*
- * The one function through which the runtime opens a name in the filesystem. The run policy of
- * the sandboxed world plugs in here (root checks, openat2 with RESOLVE_BENEATH).
+ * The one function through which the runtime opens a name in the filesystem. Sandboxed it is
+ * openat2 with RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS (and RESOLVE_NO_SYMLINKS for O_NOFOLLOW):
+ * name cannot leave dirfd, whatever ".." or symlinks it holds (EXDEV).
  */
 X7_FN int x7_fs_open_at(int dirfd, const char *name, int oflags, unsigned mode, int intent) {
     (void)intent;
     int fd;
+#if X7_SB_CHECKS
+    struct x7_open_how how = {(uint64_t)(unsigned)(oflags | O_CLOEXEC), (oflags & O_CREAT) ? mode : 0,
+                              X7_RESOLVE_BENEATH | X7_RESOLVE_NO_MAGICLINKS |
+                                  ((oflags & O_NOFOLLOW) ? X7_RESOLVE_NO_SYMLINKS : 0)};
+    int tries = 0;
+    do fd = (int)syscall(__NR_openat2, dirfd, name, &how, sizeof how);
+    while (fd < 0 && (errno == EINTR || (errno == EAGAIN && ++tries < 16)));
+#else
     do fd = openat(dirfd, name, oflags | O_CLOEXEC, (mode_t)mode);
     while (fd < 0 && errno == EINTR);
+#endif
     return fd;
 }
 
@@ -121,6 +181,13 @@ X7_FN int x7_fs_is_symlink(int dirfd, const char *name) {
 }
 
 X7_FN uint32_t x7_fs_errno_code(int e, const x7_fs_caps *c) {
+#if X7_SB_CHECKS
+    if (e == EXDEV) { /* openat2 RESOLVE_BENEATH: the path would leave its root */
+        x7_fs_sb_deny(x7_fs_sb_roots_rule());
+        return X7_FS_POLICY_DENY;
+    }
+    if (e == ELOOP && (c->sb_capped & X7_FS_SB_CAPPED_SYMLINKS)) x7_fs_sb_deny("fs.allow_symlinks");
+#endif
     switch (e) {
     case ENOENT: return X7_FS_NOT_FOUND;
     case EEXIST:
@@ -142,8 +209,12 @@ X7_FN uint32_t x7_fs_errno_code(int e, const x7_fs_caps *c) {
 /* The code for a failed operation on dirfd/name: a refused symlink is reported as such. */
 X7_FN uint32_t x7_fs_fail(int e, int dirfd, const char *name, const x7_fs_caps *c) {
     if ((e == ENOTDIR || e == ELOOP) && !(c->flags & X7_FS_ALLOW_SYMLINKS) &&
-        x7_fs_is_symlink(dirfd, name))
+        x7_fs_is_symlink(dirfd, name)) {
+#if X7_SB_CHECKS
+        if (c->sb_capped & X7_FS_SB_CAPPED_SYMLINKS) x7_fs_sb_deny("fs.allow_symlinks");
+#endif
         return X7_FS_SYMLINK_DENIED;
+    }
     return x7_fs_errno_code(e, c);
 }
 
@@ -168,7 +239,7 @@ X7_FN uint32_t x7_fs_path_parse(x7_view path, const x7_fs_caps *c, x7_fs_path *p
         if (i < path.len) p->buf[i++] = 0;
         const char *name = p->buf + start;
         if (name[0] == '.' && name[1] == 0) continue;
-        if (!(c->flags & X7_FS_ALLOW_HIDDEN) && name[0] == '.' && !x7_fs_is_dot(name))
+        if (!(c->path_flags & X7_FS_ALLOW_HIDDEN) && name[0] == '.' && !x7_fs_is_dot(name))
             return X7_FS_POLICY_DENY;
         p->comp[p->ncomp++] = (uint16_t)start;
     }
@@ -191,11 +262,183 @@ X7_FN int x7_fs_step(int dirfd, const char *name, const x7_fs_caps *c, int make_
     }
 }
 
+#if X7_SB_CHECKS
+/*
+ * Applies the run policy at the start of a builtin: the filesystem must be enabled and the
+ * operation's flag (`need`, when not NULL) set; the program's caps are lowered to the policy's.
+ */
+X7_FN uint32_t x7_fs_sb_enter(const char *op, x7_view path, x7_fs_caps *c, const char *need, uint32_t flag) {
+    const x7_policy *pol = &x7_sb.pol;
+    x7_fs_sb_op = op;
+    x7_fs_sb_target = path;
+    const char *rule = !pol->fs.enabled ? "fs.enabled" : (need != NULL && !flag) ? need : NULL;
+    if (rule != NULL) {
+        x7_fs_sb_deny(rule);
+        return pol->fs.enabled ? X7_FS_POLICY_DENY : X7_FS_DISABLED;
+    }
+    if (c->max_read > pol->fs.max_read_bytes) {
+        c->max_read = pol->fs.max_read_bytes;
+        c->sb_capped |= X7_FS_SB_CAPPED_READ;
+    }
+    if (c->max_write > pol->fs.max_write_bytes) {
+        c->max_write = pol->fs.max_write_bytes;
+        c->sb_capped |= X7_FS_SB_CAPPED_WRITE;
+    }
+    if (c->max_entries > pol->fs.max_entries) c->max_entries = pol->fs.max_entries;
+    if (c->max_depth > pol->fs.max_depth) c->max_depth = pol->fs.max_depth;
+    if (!pol->fs.allow_symlinks && (c->flags & X7_FS_ALLOW_SYMLINKS)) {
+        c->flags &= ~X7_FS_ALLOW_SYMLINKS;
+        c->sb_capped |= X7_FS_SB_CAPPED_SYMLINKS;
+    }
+    if (pol->fs.deny_hidden) c->flags &= ~X7_FS_ALLOW_HIDDEN;
+    return 0;
+}
+
+/* too_large, recorded as a denial when the policy's ceiling (not the program's cap) was hit. */
+X7_FN uint32_t x7_fs_sb_too_large(const x7_fs_caps *c, int write) {
+    if (c->sb_capped & (write ? X7_FS_SB_CAPPED_WRITE : X7_FS_SB_CAPPED_READ))
+        x7_fs_sb_deny(write ? "fs.max_write_bytes" : "fs.max_read_bytes");
+    return X7_FS_TOO_LARGE;
+}
+#define X7_FS_ENTER(code, op, path, c, need, flag)                                                \
+    do {                                                                                           \
+        if (!(code)) (code) = x7_fs_sb_enter((op), (path), (c), (need), (flag));                   \
+    } while (0)
+#define X7_FS_TOO_LARGE_FOR(c, write) x7_fs_sb_too_large((c), (write))
+
+/* Opens the directory rel below rootfd, making missing directories when make_dirs; 0 or a code. */
+X7_FN uint32_t x7_fs_sb_open_parent(int rootfd, char *rel, const x7_fs_caps *c, int make_dirs, int *out) {
+    int flags = O_PATH | O_DIRECTORY | x7_fs_nofollow(c);
+    int fd = x7_fs_open_at(rootfd, rel, flags, 0, X7_FS_INTENT_WRITE);
+    if (fd >= 0) {
+        *out = fd;
+        return 0;
+    }
+    if (errno != ENOENT || !make_dirs) return x7_fs_errno_code(errno, c);
+    /* one prefix at a time, each opened from the root, each missing one made in its parent */
+    int parent = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+    if (parent < 0) return x7_fs_errno_code(errno, c);
+    for (char *name = rel;;) {
+        char *slash = strchr(name, '/');
+        if (slash != NULL) *slash = 0;
+        int next = x7_fs_open_at(rootfd, rel, flags, 0, X7_FS_INTENT_WRITE);
+        uint32_t code = 0;
+        if (next < 0 && errno == ENOENT) {
+            if (!x7_sb.pol.fs.allow_mkdir) {
+                x7_fs_sb_deny("fs.allow_mkdir");
+                code = X7_FS_POLICY_DENY;
+            } else if (mkdirat(parent, name, 0777) != 0 && errno != EEXIST) {
+                code = x7_fs_errno_code(errno, c);
+            } else {
+                next = x7_fs_open_at(rootfd, rel, flags, 0, X7_FS_INTENT_WRITE);
+            }
+        }
+        if (next < 0 && code == 0) code = x7_fs_errno_code(errno, c);
+        if (slash != NULL) *slash = '/';
+        x7_fs_close(parent);
+        if (code) return code;
+        if (slash == NULL) {
+            *out = next;
+            return 0;
+        }
+        parent = next;
+        name = slash + 1;
+    }
+}
+
+/*
+ * The sandboxed walk: the absolute spelling of the path must lie beneath a root (write roots for
+ * writes); below it, hidden components are refused under deny_hidden, and the parent directory is
+ * opened from the root's descriptor with openat2 RESOLVE_BENEATH. 0 or a code.
+ */
+X7_FN uint32_t x7_fs_sb_locate(x7_view path, const x7_fs_caps *c, int intent, int make_dirs,
+                               x7_fs_path *p, x7_fs_loc *loc) {
+    x7_fs_sb_target = path;
+    x7_fs_sb_write = intent == X7_FS_INTENT_WRITE;
+    size_t n = 0;
+    if (!p->absolute && x7_sb.cwd_len > 1) {
+        memcpy(p->abs, x7_sb.cwd, x7_sb.cwd_len);
+        n = x7_sb.cwd_len;
+    }
+    for (uint32_t i = 0; i < p->ncomp; i++) {
+        const char *comp = p->buf + p->comp[i];
+        size_t len = strlen(comp);
+        if (n + 1 + len >= sizeof p->abs) return X7_FS_BAD_PATH;
+        p->abs[n++] = '/';
+        memcpy(p->abs + n, comp, len);
+        n += len;
+    }
+    if (n == 0) p->abs[n++] = '/';
+    p->abs[n] = 0;
+    size_t root_len = 0;
+    int ri = x7_sb_find_root(p->abs, n, x7_fs_sb_write, &root_len);
+    if (ri < 0) {
+        x7_fs_sb_deny(x7_fs_sb_roots_rule());
+        return X7_FS_POLICY_DENY;
+    }
+    int rootfd = x7_sb.roots[ri].fd;
+    if (rootfd < 0) return X7_FS_NOT_FOUND; /* the root did not exist at start-up */
+    char *rel = p->abs + root_len;
+    if (*rel == '/') rel++;
+    const char *last = rel;
+    for (const char *comp = rel; *comp != 0;) {
+        if (x7_sb.pol.fs.deny_hidden && comp[0] == '.' && comp[1] != '/' && comp[1] != 0 &&
+            !(comp[1] == '.' && (comp[2] == '/' || comp[2] == 0))) {
+            x7_fs_sb_deny("fs.deny_hidden");
+            return X7_FS_POLICY_DENY;
+        }
+        last = comp;
+        const char *slash = strchr(comp, '/');
+        comp = slash != NULL ? slash + 1 : comp + strlen(comp);
+    }
+    /* a final ".." would make the parent's operations reach above it */
+    if (last[0] == '.' && last[1] == '.' && last[2] == 0) return X7_FS_BAD_PATH;
+    loc->rootfd = rootfd;
+    loc->rel = *rel != 0 ? rel : ".";
+    loc->leaf = *rel != 0 ? last : ".";
+    int dirfd;
+    if (last == rel) {
+        dirfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+        if (dirfd < 0) return x7_fs_errno_code(errno, c);
+    } else {
+        /* the parent's path is copied out, so rel stays whole for opening the target */
+        size_t plen = (size_t)(last - 1 - rel);
+        memcpy(p->buf, rel, plen);
+        p->buf[plen] = 0;
+        uint32_t code = x7_fs_sb_open_parent(rootfd, p->buf, c, make_dirs, &dirfd);
+        if (code) return code;
+    }
+    loc->dirfd = dirfd;
+    return 0;
+}
+
+/* stat of the target, following a final symlink without leaving the root. */
+X7_FN int x7_fs_stat_follow(const x7_fs_loc *loc, struct stat *st) {
+    int fd = x7_fs_open_at(loc->rootfd, loc->rel, O_PATH, 0, X7_FS_INTENT_READ);
+    if (fd < 0) return -1;
+    int r = fstat(fd, st);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return r;
+}
+#else
+#define X7_FS_ENTER(code, op, path, c, need, flag) ((void)0)
+#define X7_FS_TOO_LARGE_FOR(c, write) X7_FS_TOO_LARGE
+
+X7_FN int x7_fs_stat_follow(const x7_fs_loc *loc, struct stat *st) {
+    return fstatat(loc->dirfd, loc->leaf, st, 0);
+}
+#endif
+
 /* Resolves path to its parent directory fd and leaf ("." for "/" or "."); 0 or a code. */
 X7_FN uint32_t x7_fs_locate(x7_view path, const x7_fs_caps *c, int intent, int make_dirs,
                             x7_fs_path *p, x7_fs_loc *loc) {
     uint32_t code = x7_fs_path_parse(path, c, p);
     if (code) return code;
+#if X7_SB_CHECKS
+    return x7_fs_sb_locate(path, c, intent, make_dirs, p, loc);
+#endif
     int fd = x7_fs_open_at(AT_FDCWD, p->absolute ? "/" : ".", O_PATH | O_DIRECTORY, 0, intent);
     if (fd < 0) return x7_fs_errno_code(errno, c);
     for (uint32_t i = 0; i + 1 < p->ncomp; i++) {
@@ -204,8 +447,8 @@ X7_FN uint32_t x7_fs_locate(x7_view path, const x7_fs_caps *c, int intent, int m
         if (next < 0) return code;
         fd = next;
     }
-    loc->dirfd = fd;
-    loc->leaf = p->ncomp ? p->buf + p->comp[p->ncomp - 1] : ".";
+    loc->dirfd = loc->rootfd = fd;
+    loc->leaf = loc->rel = p->ncomp ? p->buf + p->comp[p->ncomp - 1] : ".";
     return 0;
 }
 
@@ -230,7 +473,7 @@ X7_FN uint32_t x7_fs_open_read(x7_view path, const x7_fs_caps *c, int *fd, uint6
     x7_fs_loc loc;
     uint32_t code = x7_fs_locate(path, c, X7_FS_INTENT_READ, 0, &p, &loc);
     if (code) return code;
-    int f = x7_fs_open_at(loc.dirfd, loc.leaf, O_RDONLY | x7_fs_nofollow(c), 0, X7_FS_INTENT_READ);
+    int f = x7_fs_open_at(loc.rootfd, loc.rel, O_RDONLY | x7_fs_nofollow(c), 0, X7_FS_INTENT_READ);
     if (f < 0) code = x7_fs_fail(errno, loc.dirfd, loc.leaf, c);
     x7_fs_close(loc.dirfd);
     if (code) return code;
@@ -257,7 +500,7 @@ X7_FN uint32_t x7_fs_read(x7_view path, const x7_fs_caps *c, x7_bytes *out) {
     if (code) return code;
     if (size > c->max_read) {
         x7_fs_close(fd);
-        return X7_FS_TOO_LARGE;
+        return X7_FS_TOO_LARGE_FOR(c, 0);
     }
     uint8_t chunk[65536];
     uint8_t *buf = x7_alloc((uint32_t)size);
@@ -291,7 +534,7 @@ X7_FN uint32_t x7_fs_read(x7_view path, const x7_fs_caps *c, x7_bytes *out) {
     int failed = 0;
     for (;;) {
         if (len + got + (size_t)r > c->max_read) {
-            code = X7_FS_TOO_LARGE;
+            code = X7_FS_TOO_LARGE_FOR(c, 0);
             break;
         }
         if (len + (size_t)r > cap) {
@@ -343,7 +586,9 @@ X7_FN x7_bytes x7_os_fs_read_file(x7_view path, const char *at) {
     x7_fs_caps c = x7_fs_caps_unlimited();
     x7_bytes out;
     x7_fs_read_file_calls++;
-    uint32_t code = x7_fs_read(path, &c, &out);
+    uint32_t code = 0;
+    X7_FS_ENTER(code, "os.fs.read_file", path, &c, NULL, 1);
+    if (!code) code = x7_fs_read(path, &c, &out);
     if (X7_UNLIKELY(code != 0)) x7_fs_read_file_trap(path, code, at);
     return out;
 }
@@ -353,6 +598,7 @@ X7_FN x7_res_bytes x7_os_fs_read_all_v1(x7_view path, x7_view caps) {
     x7_bytes out;
     x7_fs_read_file_calls++;
     uint32_t code = x7_fs_caps_parse(caps, &c);
+    X7_FS_ENTER(code, "os.fs.read_all_v1", path, &c, NULL, 1);
     if (!code) code = x7_fs_read(path, &c, &out);
     if (code) return (x7_res_bytes){0, code, X7_EMPTY_BYTES};
     return (x7_res_bytes){1, 0, out};
@@ -390,10 +636,10 @@ X7_FN uint32_t x7_fs_writer_open(x7_view path, const x7_fs_caps *c, int append, 
     }
     int fd;
     if (append) {
-        fd = x7_fs_open_at(dfd, leaf, O_WRONLY | O_APPEND | O_CREAT | nofollow, 0666,
+        fd = x7_fs_open_at(w->loc.rootfd, w->loc.rel, O_WRONLY | O_APPEND | O_CREAT | nofollow, 0666,
                            X7_FS_INTENT_WRITE);
     } else if (!w->atomic) {
-        fd = x7_fs_open_at(dfd, leaf,
+        fd = x7_fs_open_at(w->loc.rootfd, w->loc.rel,
                            O_WRONLY | O_CREAT | (w->overwrite ? O_TRUNC : O_EXCL) | nofollow, 0666,
                            X7_FS_INTENT_WRITE);
     } else {
@@ -461,7 +707,7 @@ X7_FN uint32_t x7_fs_writer_commit(x7_fs_writer *w, const x7_fs_caps *c) {
 }
 
 X7_FN uint32_t x7_fs_write(x7_view path, x7_view data, const x7_fs_caps *c, int append) {
-    if (data.len > c->max_write) return X7_FS_TOO_LARGE;
+    if (data.len > c->max_write) return X7_FS_TOO_LARGE_FOR(c, 1);
     x7_fs_writer w;
     uint32_t code = x7_fs_writer_open(path, c, append, &w);
     if (code) return code;
@@ -471,12 +717,15 @@ X7_FN uint32_t x7_fs_write(x7_view path, x7_view data, const x7_fs_caps *c, int 
 
 X7_FN uint32_t x7_os_fs_write_file(x7_view path, x7_view data) {
     x7_fs_caps c = x7_fs_caps_unlimited();
-    return x7_fs_write(path, data, &c, 0);
+    uint32_t code = 0;
+    X7_FS_ENTER(code, "os.fs.write_file", path, &c, NULL, 1);
+    return code ? code : x7_fs_write(path, data, &c, 0);
 }
 
 X7_FN x7_res_i32 x7_fs_write_v1(x7_view path, x7_view data, x7_view caps, int append) {
     x7_fs_caps c;
     uint32_t code = x7_fs_caps_parse(caps, &c);
+    X7_FS_ENTER(code, append ? "os.fs.append_all_v1" : "os.fs.write_all_v1", path, &c, NULL, 1);
     if (!code) code = x7_fs_write(path, data, &c, append);
     return code ? (x7_res_i32){0, code} : (x7_res_i32){1, data.len};
 }
@@ -494,14 +743,18 @@ X7_FN x7_res_i32 x7_os_fs_copy_file_v1(x7_view src, x7_view dst, x7_view caps_re
     x7_fs_caps cr, cw;
     uint32_t code = x7_fs_caps_parse(caps_read, &cr);
     if (!code) code = x7_fs_caps_parse(caps_write, &cw);
+    X7_FS_ENTER(code, "os.fs.copy_file_v1", src, &cr, NULL, 1);
     if (code) return (x7_res_i32){0, code};
     int fd;
     uint64_t size;
     code = x7_fs_open_read(src, &cr, &fd, &size);
     if (code) return (x7_res_i32){0, code};
-    if (size > cr.max_read || size > cw.max_write) {
+    X7_FS_ENTER(code, "os.fs.copy_file_v1", dst, &cw, NULL, 1);
+    if (!code && size > cr.max_read) code = X7_FS_TOO_LARGE_FOR(&cr, 0);
+    if (!code && size > cw.max_write) code = X7_FS_TOO_LARGE_FOR(&cw, 1);
+    if (code) {
         x7_fs_close(fd);
-        return (x7_res_i32){0, X7_FS_TOO_LARGE};
+        return (x7_res_i32){0, code};
     }
     x7_fs_writer w;
     code = x7_fs_writer_open(dst, &cw, 0, &w);
@@ -540,6 +793,7 @@ X7_FN x7_res_i32 x7_os_fs_mkdirs_v1(x7_view path, x7_view caps) {
     x7_fs_path p;
     x7_fs_loc loc;
     uint32_t code = x7_fs_caps_parse(caps, &c);
+    X7_FS_ENTER(code, "os.fs.mkdirs_v1", path, &c, "fs.allow_mkdir", x7_sb.pol.fs.allow_mkdir);
     if (!code) code = x7_fs_locate(path, &c, X7_FS_INTENT_WRITE, 1, &p, &loc);
     if (code) return (x7_res_i32){0, code};
     if (mkdirat(loc.dirfd, loc.leaf, 0777) != 0) {
@@ -548,7 +802,7 @@ X7_FN x7_res_i32 x7_os_fs_mkdirs_v1(x7_view path, x7_view caps) {
         if (e != EEXIST) code = x7_fs_errno_code(e, &c);
         else if (x7_fs_nofollow(&c) && x7_fs_is_symlink(loc.dirfd, loc.leaf))
             code = X7_FS_SYMLINK_DENIED;
-        else if (fstatat(loc.dirfd, loc.leaf, &st, 0) != 0 || !S_ISDIR(st.st_mode))
+        else if (x7_fs_stat_follow(&loc, &st) != 0 || !S_ISDIR(st.st_mode))
             code = X7_FS_ALREADY_EXISTS;
     }
     x7_fs_close(loc.dirfd);
@@ -560,6 +814,7 @@ X7_FN x7_res_i32 x7_os_fs_remove_file_v1(x7_view path, x7_view caps) {
     x7_fs_path p;
     x7_fs_loc loc;
     uint32_t code = x7_fs_caps_parse(caps, &c);
+    X7_FS_ENTER(code, "os.fs.remove_file_v1", path, &c, "fs.allow_remove", x7_sb.pol.fs.allow_remove);
     if (!code) code = x7_fs_locate(path, &c, X7_FS_INTENT_WRITE, 0, &p, &loc);
     if (code) return (x7_res_i32){0, code};
     struct stat st;
@@ -653,6 +908,7 @@ X7_FN x7_res_i32 x7_os_fs_remove_dir_all_v1(x7_view path, x7_view caps) {
     x7_fs_path p;
     x7_fs_loc loc;
     uint32_t code = x7_fs_caps_parse(caps, &c);
+    X7_FS_ENTER(code, "os.fs.remove_dir_all_v1", path, &c, "fs.allow_remove", x7_sb.pol.fs.allow_remove);
     if (!code) code = x7_fs_locate(path, &c, X7_FS_INTENT_WRITE, 0, &p, &loc);
     if (code) return (x7_res_i32){0, code};
     struct stat st;
@@ -676,6 +932,7 @@ X7_FN x7_res_i32 x7_os_fs_rename_v1(x7_view src, x7_view dst, x7_view caps) {
     x7_fs_path sp, dp;
     x7_fs_loc sl, dl;
     uint32_t code = x7_fs_caps_parse(caps, &c);
+    X7_FS_ENTER(code, "os.fs.rename_v1", src, &c, "fs.allow_rename", x7_sb.pol.fs.allow_rename);
     if (!code) code = x7_fs_locate(src, &c, X7_FS_INTENT_WRITE, 0, &sp, &sl);
     if (code) return (x7_res_i32){0, code};
     code = x7_fs_locate(dst, &c, X7_FS_INTENT_WRITE, (c.flags & X7_FS_CREATE_PARENTS) != 0, &dp, &dl);
@@ -720,11 +977,12 @@ X7_FN x7_res_bytes x7_os_fs_stat_v1(x7_view path, x7_view caps) {
     x7_fs_path p;
     x7_fs_loc loc;
     uint32_t code = x7_fs_caps_parse(caps, &c);
+    X7_FS_ENTER(code, "os.fs.stat_v1", path, &c, NULL, 1);
     if (!code) code = x7_fs_locate(path, &c, X7_FS_INTENT_READ, 0, &p, &loc);
     if (code) return (x7_res_bytes){0, code, X7_EMPTY_BYTES};
     struct stat st;
     int follow = (c.flags & X7_FS_ALLOW_SYMLINKS) != 0;
-    if (fstatat(loc.dirfd, loc.leaf, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) != 0) {
+    if ((follow ? x7_fs_stat_follow(&loc, &st) : fstatat(loc.dirfd, loc.leaf, &st, AT_SYMLINK_NOFOLLOW)) != 0) {
         int e = errno;
         if (!(follow && e == ENOENT && fstatat(loc.dirfd, loc.leaf, &st, AT_SYMLINK_NOFOLLOW) == 0))
             code = x7_fs_errno_code(e, &c);
@@ -773,10 +1031,11 @@ X7_FN x7_res_bytes x7_os_fs_list_dir_sorted_text_v1(x7_view path, x7_view caps) 
     x7_fs_loc loc;
     x7_fs_list_dir_calls++;
     uint32_t code = x7_fs_caps_parse(caps, &c);
+    X7_FS_ENTER(code, "os.fs.list_dir_sorted_text_v1", path, &c, "fs.allow_walk", x7_sb.pol.fs.allow_walk);
     if (!code) code = x7_fs_locate(path, &c, X7_FS_INTENT_READ, 0, &p, &loc);
     if (code) return (x7_res_bytes){0, code, X7_EMPTY_BYTES};
     int err = 0;
-    DIR *d = x7_fs_open_dir(loc.dirfd, loc.leaf, x7_fs_nofollow(&c), X7_FS_INTENT_READ, &err);
+    DIR *d = x7_fs_open_dir(loc.rootfd, loc.rel, x7_fs_nofollow(&c), X7_FS_INTENT_READ, &err);
     if (d == NULL) code = x7_fs_fail(err, loc.dirfd, loc.leaf, &c);
     x7_fs_close(loc.dirfd);
     if (code) return (x7_res_bytes){0, code, X7_EMPTY_BYTES};

@@ -40,6 +40,9 @@ pub enum Command {
     /// Inspect and maintain the content-addressed store ($X07_HOME/store).
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Create run-os-sandboxed base policies (x07 policy init --template T).
+    #[command(subcommand, after_help = EXIT_CODES)]
+    Policy(crate::cmd::policy::PolicyCommand),
 }
 
 /// `x07 init`.

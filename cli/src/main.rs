@@ -27,6 +27,7 @@ fn main() {
         Command::Run(a) => cmd::run::run(a),
         Command::Fmt(a) => cmd::fmt::run(a),
         Command::Store(c) => cmd::store::run(c),
+        Command::Policy(c) => cmd::policy::run(c),
     };
     match result {
         Ok(code) => std::process::exit(i32::from(code)),

@@ -2,7 +2,9 @@
 /*
  * main_framed: the entry point of `x07 run` / `x07 build` binaries. Framed stdin (u32_le length,
  * then the bytes) becomes `input`; solve's result is written framed to stdout; the stats line
- * goes to stderr; the exit status is the program's exit code.
+ * goes to stderr; the exit status is the program's exit code. A sandboxed build also takes its
+ * run policy from the command line (--x07-policy-fd=N or --x07-policy-file=PATH); anything wrong
+ * with those is a sandbox failure (status 3), other argument errors are status 2.
  */
 #include <signal.h>
 
@@ -45,13 +47,42 @@ X7_FN int64_t x7_read_full(int fd, uint8_t *p, size_t n) {
     return (int64_t)got;
 }
 
+#define X7_POLICY_FLAG_PREFIX "--x07-policy-"
+
+/* A --x07-policy-* argument: recorded for the sandbox, or refused by a build without one. */
+X7_FN void x7_main_policy_arg(const char *a) {
+#ifdef X07_SANDBOXED
+    static const char fd_flag[] = "--x07-policy-fd=";
+    static const char file_flag[] = "--x07-policy-file=";
+    uint64_t fd;
+    x7_sb.handed_count++;
+    if (strncmp(a, fd_flag, sizeof fd_flag - 1) == 0) {
+        if (x7_main_parse_u64(a + sizeof fd_flag - 1, &fd) != 0 || fd < 3 || fd > 0x7fffffff) {
+            static const char msg[] =
+                "x07: sandbox: cannot apply load_policy: --x07-policy-fd needs a descriptor number >= 3\n";
+            (void)x7_write_fd(2, msg, sizeof msg - 1);
+            _exit(3);
+        }
+        x7_sb.handed_fd = (int)fd;
+    } else if (strncmp(a, file_flag, sizeof file_flag - 1) == 0 && a[sizeof file_flag - 1] != 0) {
+        x7_sb.handed_path = a + sizeof file_flag - 1;
+    } else {
+        x7_main_fail("unknown argument (expected --x07-policy-fd=N or --x07-policy-file=PATH): ", a);
+    }
+#else
+    x7_main_fail("this program was not built for run-os-sandboxed and takes no policy: ", a);
+#endif
+}
+
 int main(int argc, char **argv) {
     static const char fuel_flag[] = "--solve-fuel=";
     static const char mem_flag[] = "--max-memory-bytes=";
     uint64_t fuel = X07_FUEL_INIT, mem = X07_MEM_CAP;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strncmp(a, fuel_flag, sizeof fuel_flag - 1) == 0) {
+        if (strncmp(a, X7_POLICY_FLAG_PREFIX, sizeof X7_POLICY_FLAG_PREFIX - 1) == 0) {
+            x7_main_policy_arg(a);
+        } else if (strncmp(a, fuel_flag, sizeof fuel_flag - 1) == 0) {
             if (x7_main_parse_u64(a + sizeof fuel_flag - 1, &fuel) != 0)
                 x7_main_fail("--solve-fuel needs a decimal number: ", a);
         } else if (strncmp(a, mem_flag, sizeof mem_flag - 1) == 0) {

@@ -4,6 +4,10 @@
  * (docs/stdlib/os-formats.md). Children are started with posix_spawn in a process group of their
  * own, so a timeout or drop kills the whole group. Captured output and request scratch live in
  * libc memory; only values handed back to the program come from the arena.
+ *
+ * Sandboxed: children get the effective policy on fd 3 and are remembered for the wall-clock kill;
+ * with the in-process checks, the run policy admits each child (sandbox_process) and the child is
+ * started with execveat on the descriptor that was checked instead of posix_spawn.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -55,8 +59,18 @@ typedef struct {
 static x7_proc x7_procs[X7_PROC_MAX_HANDLES] X7_UNUSED;
 static uint32_t x7_proc_last_id X7_UNUSED;
 
-/* Exits at once: the stats line, no output frame. */
+/* Exits at once: the stats line, no output frame. Sandboxed without allow_exit: 1 (denied). */
 X7_FN uint32_t x7_os_process_exit(uint32_t code) {
+#if X7_SB_CHECKS
+    if (!x7_sb.pol.proc.enabled || !x7_sb.pol.proc.allow_exit) {
+        x7_msg m;
+        m.len = 0;
+        x7_msg_u64(&m, code);
+        x7_sb_deny("os.process.exit", (const uint8_t *)m.buf, m.len,
+                   x7_sb.pol.proc.enabled ? "process.allow_exit" : "process.enabled");
+        return X7_PROC_POLICY_DENIED;
+    }
+#endif
     x7_stats_write();
     _exit((int)(code & 255u));
 }
@@ -405,33 +419,12 @@ X7_FN uint32_t x7_proc_write_stdin(x7_proc *p, const uint8_t *d, size_t n) {
     return 0;
 }
 
-/*
- * Starts the child of a request with pipes on 0, 1 and 2, in a new process group, with default
- * signal dispositions (SIGPIPE included, which the runtime itself ignores). 0 or a code.
- */
-X7_FN uint32_t x7_proc_spawn(x7_view req, x7_view caps, int piped, x7_proc **out) {
-    if (caps.len < 16 || x7_proc_le32(caps.ptr) != 1) return X7_PROC_INVALID_REQUEST;
-    x7_proc *p = NULL;
-    for (int i = 0; i < X7_PROC_MAX_HANDLES && p == NULL; i++)
-        if (x7_procs[i].id == 0) p = &x7_procs[i];
-    if (p == NULL) return X7_PROC_SPAWN_FAILED;
-    x7_proc_req rq;
-    uint32_t code = x7_proc_req_parse(req, &rq);
-    if (code) return code;
-    memset(p, 0, sizeof *p);
-    p->fd_in = p->fd_out = p->fd_err = -1;
-    p->piped = piped;
-    p->max_out = x7_proc_le32(caps.ptr + 4);
-    p->max_err = x7_proc_le32(caps.ptr + 8);
-    uint32_t timeout = x7_proc_le32(caps.ptr + 12);
-    int in[2], o[2], e[2];
-    int ok = x7_proc_pipe(in) == 0;
-    ok = (x7_proc_pipe(o) == 0) && ok;
-    ok = (x7_proc_pipe(e) == 0) && ok;
+/* posix_spawn of the request with the pipe ends on 0..2 (and the policy on fd 3); 0 or an errno. */
+X7_FN int x7_proc_posix_spawn(pid_t *pid, const x7_proc_req *rq, int in0, int out1, int err1) {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     sigset_t none, all;
-    int fa_ok = ok && posix_spawn_file_actions_init(&fa) == 0;
+    int fa_ok = posix_spawn_file_actions_init(&fa) == 0;
     int attr_ok = fa_ok && posix_spawnattr_init(&attr) == 0;
     int err = attr_ok ? 0 : ENOMEM;
     if (attr_ok) {
@@ -439,12 +432,15 @@ X7_FN uint32_t x7_proc_spawn(x7_view req, x7_view caps, int piped, x7_proc **out
         sigfillset(&all);
         sigdelset(&all, SIGKILL);
         sigdelset(&all, SIGSTOP);
-        err = posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-        if (!err) err = posix_spawn_file_actions_adddup2(&fa, o[1], 1);
-        if (!err) err = posix_spawn_file_actions_adddup2(&fa, e[1], 2);
-        if (!err && rq.cwd != NULL) {
+        err = posix_spawn_file_actions_adddup2(&fa, in0, 0);
+        if (!err) err = posix_spawn_file_actions_adddup2(&fa, out1, 1);
+        if (!err) err = posix_spawn_file_actions_adddup2(&fa, err1, 2);
+#ifdef X07_SANDBOXED
+        if (!err && x7_sb.child_blob_fd >= 0) err = posix_spawn_file_actions_adddup2(&fa, x7_sb.child_blob_fd, 3);
+#endif
+        if (!err && rq->cwd != NULL) {
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 29))
-            err = posix_spawn_file_actions_addchdir_np(&fa, rq.cwd);
+            err = posix_spawn_file_actions_addchdir_np(&fa, rq->cwd);
 #else
             err = ENOSYS;
 #endif
@@ -455,13 +451,70 @@ X7_FN uint32_t x7_proc_spawn(x7_view req, x7_view caps, int piped, x7_proc **out
         if (!err) err = posix_spawnattr_setsigdefault(&attr, &all);
         if (!err) err = posix_spawnattr_setsigmask(&attr, &none);
         if (!err) {
-            err = strchr(rq.argv[0], '/') != NULL
-                      ? posix_spawn(&p->pid, rq.argv[0], &fa, &attr, rq.argv, rq.envp)
-                      : posix_spawnp(&p->pid, rq.argv[0], &fa, &attr, rq.argv, rq.envp);
+            err = strchr(rq->argv[0], '/') != NULL
+                      ? posix_spawn(pid, rq->argv[0], &fa, &attr, rq->argv, rq->envp)
+                      : posix_spawnp(pid, rq->argv[0], &fa, &attr, rq->argv, rq->envp);
         }
     }
     if (attr_ok) posix_spawnattr_destroy(&attr);
     if (fa_ok) posix_spawn_file_actions_destroy(&fa);
+    return err;
+}
+
+X7_FN uint32_t x7_proc_live(void) {
+    uint32_t n = 0;
+    for (int i = 0; i < X7_PROC_MAX_HANDLES; i++) n += x7_procs[i].id != 0;
+    return n;
+}
+
+/*
+ * Starts the child of a request with pipes on 0, 1 and 2, in a new process group, with default
+ * signal dispositions (SIGPIPE included, which the runtime itself ignores). 0 or a code.
+ */
+X7_FN uint32_t x7_proc_spawn(const char *op, x7_view req, x7_view caps, int piped, x7_proc **out) {
+    (void)op;
+    if (caps.len < 16 || x7_proc_le32(caps.ptr) != 1) return X7_PROC_INVALID_REQUEST;
+    x7_proc *p = NULL;
+    for (int i = 0; i < X7_PROC_MAX_HANDLES && p == NULL; i++)
+        if (x7_procs[i].id == 0) p = &x7_procs[i];
+    if (p == NULL) return X7_PROC_SPAWN_FAILED;
+    x7_proc_req rq;
+    uint32_t code = x7_proc_req_parse(req, &rq);
+    if (code) return code;
+    uint32_t max_out = x7_proc_le32(caps.ptr + 4), max_err = x7_proc_le32(caps.ptr + 8);
+    uint32_t timeout = x7_proc_le32(caps.ptr + 12);
+#if X7_SB_CHECKS
+    int exe_fd, cwd_fd;
+    code = x7_sb_proc_admit(op, rq.argv, rq.envp, rq.cwd, rq.stdin_data.len, x7_proc_live(), &max_out,
+                            &max_err, &timeout, &exe_fd, &cwd_fd);
+    if (code) {
+        free(rq.mem);
+        return code;
+    }
+#endif
+    memset(p, 0, sizeof *p);
+    p->fd_in = p->fd_out = p->fd_err = -1;
+    p->piped = piped;
+    p->max_out = max_out;
+    p->max_err = max_err;
+    int in[2], o[2], e[2];
+    int ok = x7_proc_pipe(in) == 0;
+    ok = (x7_proc_pipe(o) == 0) && ok;
+    ok = (x7_proc_pipe(e) == 0) && ok;
+    int err = ENOMEM;
+#if X7_SB_CHECKS
+    if (ok) err = x7_sb_proc_exec(&p->pid, rq.argv, rq.envp, in[0], o[1], e[1], exe_fd, cwd_fd);
+    close(exe_fd);
+    if (cwd_fd >= 0) close(cwd_fd);
+#else
+    if (ok) err = x7_proc_posix_spawn(&p->pid, &rq, in[0], o[1], e[1]);
+#endif
+#ifdef X07_SANDBOXED
+    if (ok && err == 0) {
+        x7_sb.spawns++;
+        x7_sb_track_child(p->pid);
+    }
+#endif
     if (ok) {
         close(in[0]);
         close(o[1]);
@@ -513,7 +566,7 @@ X7_FN uint32_t x7_proc_spawn(x7_view req, x7_view caps, int piped, x7_proc **out
 
 X7_FN x7_bytes x7_os_process_run_capture_v1(x7_view req, x7_view caps) {
     x7_proc *p;
-    uint32_t code = x7_proc_spawn(req, caps, 0, &p);
+    uint32_t code = x7_proc_spawn("os.process.run_capture_v1", req, caps, 0, &p);
     if (code) return x7_proc_resp_err(code);
     while (!x7_proc_advance(p, 50)) {
     }
@@ -522,18 +575,18 @@ X7_FN x7_bytes x7_os_process_run_capture_v1(x7_view req, x7_view caps) {
     return r;
 }
 
-X7_FN uint32_t x7_proc_spawn_handle(x7_view req, x7_view caps, int piped) {
+X7_FN uint32_t x7_proc_spawn_handle(const char *op, x7_view req, x7_view caps, int piped) {
     x7_proc *p;
-    uint32_t code = x7_proc_spawn(req, caps, piped, &p);
+    uint32_t code = x7_proc_spawn(op, req, caps, piped, &p);
     return code ? 0u - code : p->id;
 }
 
 X7_FN uint32_t x7_os_process_spawn_capture_v1(x7_view req, x7_view caps) {
-    return x7_proc_spawn_handle(req, caps, 0);
+    return x7_proc_spawn_handle("os.process.spawn_capture_v1", req, caps, 0);
 }
 
 X7_FN uint32_t x7_os_process_spawn_piped_v1(x7_view req, x7_view caps) {
-    return x7_proc_spawn_handle(req, caps, 1);
+    return x7_proc_spawn_handle("os.process.spawn_piped_v1", req, caps, 1);
 }
 
 /* none while the child runs; then its ProcRespV1 (the handle is released). */

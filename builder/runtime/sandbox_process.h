@@ -174,7 +174,7 @@ X7_FN int x7_sb_proc_exec(pid_t *pid, char *const *argv, char *const *envp, int 
                  (cwd_fd < 0 || fchdir(cwd_fd) == 0);
         if (ok) syscall(SYS_execveat, exe_fd, "", argv, envp, AT_EMPTY_PATH);
         int e = errno;
-        (void)write(ep[1], &e, sizeof e);
+        if (write(ep[1], &e, sizeof e) < 0) _exit(127);
         _exit(127);
     }
     (void)setpgid(c, c);

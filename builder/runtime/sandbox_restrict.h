@@ -426,7 +426,7 @@ X7_FN void x7_restrict_nofile(void) {
 /* Kills everything the program started, then the process group (and with it this process). */
 X7_FN void x7_sb_kill_everything(void) {
     pid_t self = getpid();
-    if (x7_sb.cg_kill_fd >= 0) (void)write(x7_sb.cg_kill_fd, "1", 1);
+    if (x7_sb.cg_kill_fd >= 0 && write(x7_sb.cg_kill_fd, "1", 1) < 0) x7_sb.cg_kill_fd = -1;
     for (int round = 0; round < 4 && x7_sb.cg_procs_fd >= 0; round++) {
         char buf[4096];
         ssize_t n = pread(x7_sb.cg_procs_fd, buf, sizeof buf, 0);

@@ -110,12 +110,7 @@ pub fn report_diagnostics(diags: &[Diagnostic]) -> Vec<x07_spec::Diagnostic> {
 /// Refuses worlds this build cannot run yet, with the message users need.
 pub fn require_supported_world(target: &Target) -> Result<(), CliError> {
     match target.world {
-        x07_spec::World::RunOs => Ok(()),
-        x07_spec::World::RunOsSandboxed => Err(CliError::setup(
-            "X07-WORLD-0002",
-            "run-os-sandboxed is not supported yet: this build of x07 has no sandbox backend",
-        )
-        .help("use --profile os (world run-os) for now")),
-        w => Err(CliError::setup("X07-WORLD-0002", format!("world `{}` is not supported yet", w.as_str())).help("use a profile with world run-os")),
+        x07_spec::World::RunOs | x07_spec::World::RunOsSandboxed => Ok(()),
+        w => Err(CliError::setup("X07-WORLD-0002", format!("world `{}` is not supported yet", w.as_str())).help("use a profile with world run-os or run-os-sandboxed")),
     }
 }

@@ -4,6 +4,7 @@ mod args;
 mod cmd;
 mod compile;
 mod error;
+mod sandbox;
 mod target;
 
 use clap::Parser as _;

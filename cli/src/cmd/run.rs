@@ -15,6 +15,7 @@ use x07_spec::{
 
 use crate::args::{RepairMode, ReportMode, RunArgs};
 use crate::compile::{self, RepairDone};
+use crate::sandbox::{self, SandboxLaunch};
 use crate::error::{CliError, CliResult};
 use crate::target::{self, Target, TargetKind};
 
@@ -140,10 +141,16 @@ fn emit_report(args: &RunArgs, target: Option<&Target>, repair: Option<RepairDon
 }
 
 fn run_binary(exe: &Path, input: &[u8], limits: &RunLimits, cwd: Option<&Path>) -> Result<SolveSection, CliError> {
-    let launch = x07_runner::Launch { env: EnvMode::inherit(), cwd, policy_blob: None };
-    x07_runner::run_launch(exe, input, limits, &launch)
-        .map(|r| r.solve)
-        .map_err(|e| CliError::setup("X07-RUN-0001", format!("cannot run {}: {e}", exe.display())))
+    launch(exe, input, limits, cwd, None).map(|r| r.solve)
+}
+
+fn launch(exe: &Path, input: &[u8], limits: &RunLimits, cwd: Option<&Path>, sandbox: Option<&SandboxLaunch>) -> Result<x07_runner::Launched, CliError> {
+    let launch = x07_runner::Launch {
+        env: sandbox.map(|s| s.env.clone()).unwrap_or_else(EnvMode::inherit),
+        cwd,
+        policy_blob: sandbox.map(|s| s.blob.as_slice()),
+    };
+    x07_runner::run_launch(exe, input, limits, &launch).map_err(|e| CliError::setup("X07-RUN-0001", format!("cannot run {}: {e}", exe.display())))
 }
 
 /// Runs `x07 run`.
@@ -170,6 +177,12 @@ pub fn run(args: &RunArgs) -> CliResult {
     }
     let target = target::resolve(&args.target)?;
     compile::require_supported_world(&target)?;
+    sandbox::reject_outside_sandbox(&args.sandbox, target.world)?;
+    let root = match target.project_root() {
+        Some(r) => r.to_path_buf(),
+        None => std::env::current_dir().map_err(|e| CliError::setup("X07-PROJECT-0001", e.to_string()))?,
+    };
+    let sandbox = if target.world == World::RunOsSandboxed { Some(sandbox::prepare(&args.sandbox, &target, &root)?) } else { None };
     let input = input_bytes(args, Some(&target))?;
     let limits = limits(args, Some(&target));
     let (loaded, repair) = compile::load_and_repair(&target, args.repair)?;
@@ -212,7 +225,8 @@ pub fn run(args: &RunArgs) -> CliResult {
             .map_err(|e| CliError::setup("X07-CLI-0001", format!("cannot write --compiled-out {}: {e}", out.display())))?;
     }
     let record = built.entry.build_record().ok();
-    let solve = run_binary(&exe, &input, &limits, target.project_root())?;
+    let launched = launch(&exe, &input, &limits, Some(&root), sandbox.as_ref())?;
+    let solve = launched.solve;
     let mut c = compile_section(true, target.world);
     c.c_source_size = record.as_ref().map(|r| r.c_source_size);
     c.compiled_exe = Some(exe.display().to_string());
@@ -225,10 +239,10 @@ pub fn run(args: &RunArgs) -> CliResult {
         compile: c,
         solve_output_b64: Some(solve.solve_output_b64.clone()),
         solve: Some(solve),
-        sandbox_backend: None,
+        sandbox_backend: sandbox.as_ref().map(|s| s.backend),
         runtime_attestation: None,
-        effective_policy_digest: None,
-        sandbox: None,
+        effective_policy_digest: sandbox.as_ref().map(|s| s.digest.to_string()),
+        sandbox: launched.sandbox,
     });
     emit_report(args, Some(&target), Some(repair), report)
 }

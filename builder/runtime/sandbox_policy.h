@@ -13,8 +13,30 @@ typedef struct {
     const uint8_t *p;
     size_t len, pos;
     const char *field;
-    const char *why;
+    const char *why;       /* the first problem; NULL while all is well */
+    const char *why_field; /* the field being read when it was found */
+    size_t why_pos;        /* and where */
 } x7_pr;
+
+/* Length of the UTF-8 sequence at s (at most n bytes), or 0 when it is not valid UTF-8. */
+X7_FN size_t x7_utf8_seq(const uint8_t *s, size_t n) {
+    uint8_t c = s[0];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07;
+    else return 0;
+    if (len > n) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
 
 /* What a string of a policy must look like. */
 #define X7_PSTR_ANY 0
@@ -23,7 +45,10 @@ typedef struct {
 #define X7_PSTR_KEY 3  /* non-empty, no '=' */
 
 X7_FN void x7_pr_fail(x7_pr *r, const char *why) {
-    if (r->why == NULL) r->why = why;
+    if (r->why != NULL) return;
+    r->why = why;
+    r->why_field = r->field;
+    r->why_pos = r->pos;
 }
 
 X7_FN uint32_t x7_pr_u32(x7_pr *r) {
@@ -75,7 +100,7 @@ X7_FN int x7_pstr_valid(const char *s, uint32_t n, int kind) {
         if (n == 0 || n > 255) return 0;
         for (uint32_t i = 0; i < n; i++)
             if ((s[i] >= 'A' && s[i] <= 'Z') || s[i] == ' ' || s[i] == ';' || s[i] == '\t' ||
-                s[i] == '\n' || s[i] == '\r')
+                s[i] == '\n' || s[i] == '\r' || s[i] == '\f')
                 return 0;
         return 1;
     case X7_PSTR_KEY: return n > 0 && memchr(s, '=', n) == NULL;
@@ -95,6 +120,14 @@ X7_FN x7_pstr x7_pr_str(x7_pr *r, int kind) {
     if (memchr(s, 0, n) != NULL) {
         x7_pr_fail(r, "a string contains a NUL byte");
         return out;
+    }
+    for (uint32_t i = 0; i < n;) {
+        size_t len = x7_utf8_seq((const uint8_t *)s + i, n - i);
+        if (len == 0) {
+            x7_pr_fail(r, "a string is not UTF-8");
+            return out;
+        }
+        i += (uint32_t)len;
     }
     if (!x7_pstr_valid(s, n, kind)) {
         x7_pr_fail(r, kind == X7_PSTR_PATH   ? "a path is not absolute and normalised"
@@ -171,11 +204,11 @@ X7_FN void x7_pr_hosts(x7_pr *r, x7_policy *pol) {
 }
 
 /*
- * Decodes a whole PolicyBlobV1 into pol (zeroed first). 0, or -1 with r->why / r->field / r->pos
- * describing the first problem.
+ * Decodes a whole PolicyBlobV1 into pol (zeroed first). 0, or -1 with r->why / r->why_field /
+ * r->why_pos describing the first problem.
  */
 X7_FN int x7_policy_decode(const uint8_t *p, size_t len, x7_policy *pol, x7_pr *r) {
-    *r = (x7_pr){p, len, 0, "header", NULL};
+    *r = (x7_pr){p, len, 0, "header", NULL, NULL, 0};
     memset(pol, 0, sizeof *pol);
     if (len < 4 || memcmp(p, "X7P1", 4) != 0) {
         x7_pr_fail(r, "bad magic (expected X7P1)");

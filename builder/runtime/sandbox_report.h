@@ -11,26 +11,6 @@
 /* Program data in a denial line is cut at this many bytes. */
 #define X7_SB_TARGET_MAX 512u
 
-/* Length of the UTF-8 sequence at s (at most n bytes), or 0 when it is not valid UTF-8. */
-X7_FN size_t x7_utf8_seq(const uint8_t *s, size_t n) {
-    uint8_t c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07;
-    else return 0;
-    if (len > n) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return len;
-}
-
 /*
  * Appends s as a JSON string: quotes, backslashes and control bytes escaped, bytes that are not
  * UTF-8 replaced by U+FFFD, so the line is always valid JSON whatever a program passed.

@@ -1,0 +1,342 @@
+//! Filesystem attacks: outside the roots, `..`, symlinks, writes, hidden files, caps.
+
+use crate::project::*;
+
+#[test]
+fn read_outside_the_roots_is_denied_in_process_and_by_the_kernel() {
+    let p = Project::new();
+    let pol = p.policy();
+    let out = p.run(Flavor::Checked, &pol, &read(&p.s("ro/visible.txt")));
+    assert_eq!(out.assert_ok().text(), "ok:visible");
+    assert!(out.denials().is_empty());
+    let out = p.run(Flavor::Checked, &pol, &read("ro/visible.txt"));
+    assert_eq!(
+        out.assert_ok().text(),
+        "ok:visible",
+        "relative paths start at the cwd"
+    );
+
+    for path in [
+        "/etc/passwd".to_owned(),
+        p.s("outside/secret.txt"),
+        "outside/secret.txt".into(),
+    ] {
+        let out = p.run(Flavor::Checked, &pol, &read(&path));
+        assert_eq!(out.assert_ok().text(), FS_POLICY_DENY, "{path}");
+        assert_eq!(out.denied("os.fs.read_all_v1", "fs.read_roots"), path);
+        let out = p.run(Flavor::KernelOnly, &pol, &read(&path));
+        assert_eq!(
+            out.assert_ok().text(),
+            FS_PERMISSION,
+            "{path}: Landlock says EACCES"
+        );
+        let out = p.run(Flavor::Checked, &pol, &input(b'R', &[path.as_bytes()]));
+        assert_eq!(
+            out.assert_ok().text(),
+            format!("errno:{}", libc::EACCES),
+            "{path}: libc too"
+        );
+    }
+    // read_file traps, after the denial line
+    let out = p.run(Flavor::Checked, &pol, &input(b'f', &[b"/etc/passwd"]));
+    assert_killed_by(&out, libc::SIGILL);
+    assert!(
+        out.stderr
+            .ends_with("os.fs.read_file failed path=/etc/passwd code=60003 ptr=/read_file\n"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.denied("os.fs.read_file", "fs.read_roots"),
+        "/etc/passwd"
+    );
+}
+
+#[test]
+fn dot_dot_cannot_leave_a_root() {
+    let p = Project::new();
+    let pol = p.policy();
+    let sneaky = format!("{}/../outside/secret.txt", p.s("ro"));
+    let out = p.run(Flavor::Checked, &pol, &read(&sneaky));
+    assert_eq!(out.assert_ok().text(), FS_POLICY_DENY);
+    assert_eq!(
+        out.denied("os.fs.read_all_v1", "fs.read_roots"),
+        sneaky,
+        "openat2 RESOLVE_BENEATH: EXDEV"
+    );
+    let out = p.run(Flavor::KernelOnly, &pol, &read(&sneaky));
+    assert_eq!(out.assert_ok().text(), FS_PERMISSION);
+    // `..` that stays inside the root is fine
+    fs_err::create_dir(p.path("ro/sub")).unwrap();
+    let inside = format!("{}/sub/../visible.txt", p.s("ro"));
+    assert_eq!(
+        p.run(Flavor::Checked, &pol, &read(&inside)).text(),
+        "ok:visible"
+    );
+}
+
+#[test]
+fn a_symlink_planted_in_a_read_root_cannot_leave_it() {
+    let p = Project::new();
+    symlink(p.path("outside/secret.txt"), p.path("ro/link")).unwrap();
+    symlink("../outside/secret.txt", p.path("ro/rel-link")).unwrap();
+    symlink("visible.txt", p.path("ro/good-link")).unwrap();
+    let mut pol = p.policy();
+    pol.allow_symlinks = true;
+    for link in ["ro/link", "ro/rel-link"] {
+        let out = p.run(
+            Flavor::Checked,
+            &pol,
+            &input(b'r', &[p.s(link).as_bytes(), b"30"]),
+        );
+        assert_eq!(out.assert_ok().text(), FS_POLICY_DENY, "{link}");
+        assert_eq!(out.denied("os.fs.read_all_v1", "fs.read_roots"), p.s(link));
+        let out = p.run(
+            Flavor::KernelOnly,
+            &pol,
+            &input(b'r', &[p.s(link).as_bytes(), b"30"]),
+        );
+        assert_eq!(
+            out.assert_ok().text(),
+            FS_PERMISSION,
+            "{link}: the kernel checks where the link leads"
+        );
+    }
+    let out = p.run(
+        Flavor::Checked,
+        &pol,
+        &input(b'r', &[p.s("ro/good-link").as_bytes(), b"30"]),
+    );
+    assert_eq!(
+        out.assert_ok().text(),
+        "ok:visible",
+        "a link inside the root works"
+    );
+    pol.allow_symlinks = false;
+    let out = p.run(
+        Flavor::Checked,
+        &pol,
+        &input(b'r', &[p.s("ro/good-link").as_bytes(), b"30"]),
+    );
+    assert_eq!(
+        out.assert_ok().text(),
+        "err:60009",
+        "symlink_denied: the policy lowers the program's caps"
+    );
+    assert_eq!(
+        out.denied("os.fs.read_all_v1", "fs.allow_symlinks"),
+        p.s("ro/good-link")
+    );
+}
+
+#[test]
+fn writes_stay_in_write_roots() {
+    let p = Project::new();
+    let pol = p.policy();
+    let ok = p.run(
+        Flavor::Checked,
+        &pol,
+        &input(b'w', &[p.s("rw/out.txt").as_bytes(), b"data"]),
+    );
+    assert_eq!(
+        ok.assert_ok().text(),
+        "ok:4",
+        "atomic write in a write root: {}",
+        ok.stderr
+    );
+    assert_eq!(
+        fs_err::read_to_string(p.path("rw/out.txt")).unwrap(),
+        "data"
+    );
+    for (flavor, target, expect) in [
+        (Flavor::Checked, "outside/pwned.txt", FS_POLICY_DENY),
+        (Flavor::Checked, "ro/pwned.txt", FS_POLICY_DENY),
+        (Flavor::KernelOnly, "outside/pwned.txt", FS_PERMISSION),
+        (Flavor::KernelOnly, "ro/pwned.txt", FS_PERMISSION),
+    ] {
+        let out = p.run(flavor, &pol, &input(b'w', &[p.s(target).as_bytes(), b"x"]));
+        assert_eq!(out.assert_ok().text(), expect, "{flavor:?} {target}");
+        assert!(!p.path(target).exists(), "{target} must not exist");
+        if flavor == Flavor::Checked {
+            assert_eq!(
+                out.denied("os.fs.write_all_v1", "fs.write_roots"),
+                p.s(target)
+            );
+        }
+    }
+    let out = p.run(
+        Flavor::Checked,
+        &pol,
+        &input(b'W', &[p.s("outside/raw.txt").as_bytes()]),
+    );
+    assert_eq!(out.assert_ok().text(), format!("errno:{}", libc::EACCES));
+    assert!(!p.path("outside/raw.txt").exists());
+    // mkdir needs allow_mkdir, whoever asks
+    let out = p.run(
+        Flavor::Checked,
+        &pol,
+        &input(b'm', &[p.s("rw/newdir").as_bytes()]),
+    );
+    assert_eq!(out.assert_ok().text(), FS_POLICY_DENY);
+    assert_eq!(
+        out.denied("os.fs.mkdirs_v1", "fs.allow_mkdir"),
+        p.s("rw/newdir")
+    );
+    let out = p.run(
+        Flavor::KernelOnly,
+        &pol,
+        &input(b'm', &[p.s("rw/newdir").as_bytes()]),
+    );
+    assert_eq!(
+        out.assert_ok().text(),
+        FS_PERMISSION,
+        "Landlock: no make_dir without allow_mkdir"
+    );
+    assert!(!p.path("rw/newdir").exists());
+    // create_parents makes directories too: same rule
+    let out = p.run(
+        Flavor::Checked,
+        &pol,
+        &input(b'w', &[p.s("rw/a/b.txt").as_bytes(), b"x"]),
+    );
+    assert_eq!(out.assert_ok().text(), FS_POLICY_DENY);
+    assert_eq!(
+        out.denied("os.fs.write_all_v1", "fs.allow_mkdir"),
+        p.s("rw/a/b.txt")
+    );
+    let mut pol = p.policy();
+    pol.allow_mkdir = true;
+    let out = p.run(
+        Flavor::Checked,
+        &pol,
+        &input(b'w', &[p.s("rw/a/b/c.txt").as_bytes(), b"x"]),
+    );
+    assert_eq!(out.assert_ok().text(), "ok:1", "{}", out.stderr);
+}
+
+#[test]
+fn hidden_files_are_denied_and_the_kernel_hides_them_too() {
+    let p = Project::new();
+    fs_err::create_dir_all(p.path("ro/deep/er")).unwrap();
+    fs_err::write(p.path("ro/deep/er/.token"), "t0ken").unwrap();
+    fs_err::write(p.path("ro/deep/er/ok.txt"), "fine").unwrap();
+    fs_err::create_dir_all(p.path("ro/clean/sub")).unwrap();
+    fs_err::write(p.path("ro/clean/sub/f.txt"), "clean").unwrap();
+    let pol = p.policy();
+    let out = p.run(
+        Flavor::Checked,
+        &pol,
+        &input(b'r', &[p.s("ro/.env").as_bytes(), b"29"]),
+    );
+    assert_eq!(out.assert_ok().text(), FS_POLICY_DENY);
+    assert_eq!(
+        out.denied("os.fs.read_all_v1", "fs.deny_hidden"),
+        p.s("ro/.env")
+    );
+    for (path, expect) in [
+        ("ro/.env", format!("errno:{}", libc::EACCES)),
+        ("ro/deep/er/.token", format!("errno:{}", libc::EACCES)),
+        ("ro/visible.txt", "ok:visible".to_owned()),
+        ("ro/deep/er/ok.txt", "ok:fine".to_owned()),
+        ("ro/clean/sub/f.txt", "ok:clean".to_owned()),
+    ] {
+        let out = p.run(Flavor::Checked, &pol, &input(b'R', &[p.s(path).as_bytes()]));
+        assert_eq!(out.assert_ok().text(), expect, "libc read of {path}");
+    }
+    let out = p.run(
+        Flavor::KernelOnly,
+        &pol,
+        &input(b'r', &[p.s("ro/.env").as_bytes(), b"29"]),
+    );
+    assert_eq!(
+        out.assert_ok().text(),
+        FS_PERMISSION,
+        "the builtin without checks: Landlock still says no"
+    );
+    assert_eq!(
+        out.sandbox()["hidden_in_process_only"],
+        serde_json::json!([p.s("rw")]),
+        "the read root is exact"
+    );
+    // listing shows the visible names only (and needs allow_walk)
+    let out = p.run(
+        Flavor::Checked,
+        &pol,
+        &input(b'l', &[p.s("ro").as_bytes(), b"1"]),
+    );
+    assert_eq!(out.assert_ok().text(), "ok:clean\ndeep\nvisible.txt\n");
+    let mut no_walk = p.policy();
+    no_walk.allow_walk = false;
+    let out = p.run(
+        Flavor::Checked,
+        &no_walk,
+        &input(b'l', &[p.s("ro").as_bytes(), b"0"]),
+    );
+    assert_eq!(out.assert_ok().text(), FS_POLICY_DENY);
+    assert_eq!(
+        out.denied("os.fs.list_dir_sorted_text_v1", "fs.allow_walk"),
+        p.s("ro")
+    );
+}
+
+#[test]
+fn caps_are_ceilings_and_a_disabled_filesystem_says_so() {
+    let p = Project::new();
+    let mut pol = p.policy();
+    pol.max_read_bytes = 3;
+    let out = p.run(Flavor::Checked, &pol, &read(&p.s("ro/visible.txt")));
+    assert_eq!(out.assert_ok().text(), "err:60006");
+    assert_eq!(
+        out.denied("os.fs.read_all_v1", "fs.max_read_bytes"),
+        p.s("ro/visible.txt")
+    );
+    pol.fs_enabled = false;
+    let out = p.run(Flavor::Checked, &pol, &read(&p.s("ro/visible.txt")));
+    assert_eq!(out.assert_ok().text(), FS_DISABLED);
+    assert_eq!(
+        out.denied("os.fs.read_all_v1", "fs.enabled"),
+        p.s("ro/visible.txt")
+    );
+    let out = p.run(Flavor::KernelOnly, &pol, &read(&p.s("ro/visible.txt")));
+    assert_eq!(
+        out.assert_ok().text(),
+        FS_PERMISSION,
+        "no root is granted to the kernel either"
+    );
+}
+
+#[test]
+fn an_oversized_read_root_is_granted_whole_and_reported() {
+    let p = Project::new();
+    let big = p.path("ro/big");
+    fs_err::create_dir(&big).unwrap();
+    for i in 0..8300 {
+        fs_err::File::create(big.join(i.to_string())).unwrap();
+    }
+    let pol = p.policy();
+    let out = p.run(
+        Flavor::Checked,
+        &pol,
+        &input(b'R', &[p.s("ro/.env").as_bytes()]),
+    );
+    assert_eq!(
+        out.assert_ok().text(),
+        "ok:API_KEY=hunter2",
+        "over the scan budget the kernel grants the root whole"
+    );
+    assert_eq!(
+        out.sandbox()["hidden_in_process_only"],
+        serde_json::json!([p.s("ro"), p.s("rw")]),
+        "and the report says so"
+    );
+    let out = p.run(
+        Flavor::Checked,
+        &pol,
+        &input(b'r', &[p.s("ro/.env").as_bytes(), b"29"]),
+    );
+    assert_eq!(
+        out.assert_ok().text(),
+        FS_POLICY_DENY,
+        "the in-process check still holds"
+    );
+}

@@ -1,0 +1,307 @@
+//! Environment, clocks and processes: secrets, sleeping, exec, spawn counts, fork bombs, limits, seccomp.
+
+use crate::project::*;
+
+#[test]
+fn environment_secrets_never_reach_the_program() {
+    let p = Project::new();
+    let mut pol = p.policy();
+    pol.env_enabled = true;
+    pol.allow_keys = vec!["ALLOWED".into(), "SECRET_TOO".into()];
+    pol.deny_keys = vec!["SECRET_TOO".into()];
+    let blob = pol.to_bytes();
+    let run = |flavor, cmd: u8, key: &str| {
+        let mut l = Launch::new(hostile(flavor), Some(&blob), p.root());
+        l.env = vec![
+            ("SECRET", "hunter2"),
+            ("ALLOWED", "yes"),
+            ("SECRET_TOO", "hunter3"),
+        ];
+        l.run(&input(cmd, &[key.as_bytes()]))
+    };
+    assert_eq!(
+        run(Flavor::Checked, b'e', "ALLOWED").assert_ok().text(),
+        "yes"
+    );
+    for key in ["SECRET", "SECRET_TOO"] {
+        let out = run(Flavor::Checked, b'e', key);
+        assert_killed_by(&out, libc::SIGILL);
+        assert!(
+            out.stderr
+                .ends_with(&format!("os.env.get key not allowed key={key}\n")),
+            "{}",
+            out.stderr
+        );
+        let rule = if key == "SECRET" {
+            "env.allow_keys"
+        } else {
+            "env.deny_keys"
+        };
+        assert_eq!(out.denied("os.env.get", rule), key);
+        // the environment was cleared at start-up: nothing to find, with or without the checks
+        assert_eq!(run(Flavor::KernelOnly, b'e', key).assert_ok().text(), "");
+        assert_eq!(
+            run(Flavor::Checked, b'E', key).assert_ok().text(),
+            "(unset)"
+        );
+    }
+    assert_eq!(
+        run(Flavor::Checked, b'E', "PATH").assert_ok().text(),
+        "(unset)"
+    );
+}
+
+#[test]
+fn sleeping_past_the_policy_returns_at_once_and_wall_clock_kills_the_group() {
+    let p = Project::new();
+    let mut pol = p.policy();
+    pol.max_sleep_ms = 100;
+    let out = p.run(Flavor::Checked, &pol, &input(b's', &[b"5000"]));
+    assert_eq!(out.assert_ok().text(), "ret:1");
+    assert!(
+        out.elapsed < Duration::from_secs(2),
+        "no sleep at all: {:?}",
+        out.elapsed
+    );
+    assert_eq!(
+        out.denied("os.time.sleep_ms_v1", "time.max_sleep_ms"),
+        "5000"
+    );
+    assert_eq!(
+        p.run(Flavor::Checked, &pol, &input(b's', &[b"20"])).text(),
+        "ret:0"
+    );
+    pol.allow_wall_clock = false;
+    let out = p.run(Flavor::Checked, &pol, b"t");
+    assert_killed_by(&out, libc::SIGILL);
+    assert_eq!(
+        out.denied("os.time.now_unix_ms", "time.allow_wall_clock"),
+        ""
+    );
+
+    let mut pol = p.policy();
+    pol.wall_ms = 400;
+    let out = p.run(Flavor::KernelOnly, &pol, &input(b'S', &[b"30"]));
+    assert_killed_by(&out, libc::SIGKILL);
+    assert!(
+        out.stderr.ends_with("timed out\n"),
+        "the trap line: {}",
+        out.stderr
+    );
+    assert!(
+        out.elapsed < Duration::from_secs(5),
+        "killed at the wall-clock limit: {:?}",
+        out.elapsed
+    );
+}
+
+fn echo_path() -> String {
+    fs_err::canonicalize("/usr/bin/echo")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn allowed_programs_run_and_shells_do_not() {
+    let p = Project::new();
+    fs_err::create_dir(p.path("allowed")).unwrap();
+    let echo = echo_path();
+    let mut pol = p.policy().spawning(&[&echo]);
+    pol.allow_exec_prefixes = vec![p.s("allowed")];
+    let hello = proc_req(&["echo", "hi"], &[], "", b"");
+    for flavor in [Flavor::Checked, Flavor::KernelOnly] {
+        let out = p.run(flavor, &pol, &input(b'p', &[&hello]));
+        assert_eq!(
+            out.assert_ok().text(),
+            "exit:0 out:hi\n err:",
+            "{flavor:?}: {}",
+            out.stderr
+        );
+    }
+    let ups = "../".repeat(p.root().components().count());
+    let sneaky = format!("{}/{ups}bin/sh", p.s("allowed"));
+    for argv0 in ["/bin/sh", "sh", sneaky.as_str()] {
+        let req = proc_req(&[argv0, "-c", "echo pwned"], &[], "", b"");
+        let out = p.run(Flavor::Checked, &pol, &input(b'p', &[&req]));
+        assert_eq!(out.assert_ok().text(), "err:1", "{argv0}: policy_denied");
+        let target = out.denied("os.process.run_capture_v1", "process.allow_execs");
+        assert!(
+            target.starts_with(&format!("{argv0} => /usr/bin/")),
+            "canonical path in the denial: {target}"
+        );
+        let out = p.run(Flavor::KernelOnly, &pol, &input(b'p', &[&req]));
+        assert_eq!(
+            out.assert_ok().text(),
+            "err:3",
+            "{argv0}: Landlock refuses the exec (spawn_failed)"
+        );
+    }
+}
+
+#[test]
+fn a_child_working_directory_must_lie_beneath_a_cwd_root() {
+    let p = Project::new();
+    let mut pol = p.policy().spawning(&[&echo_path()]);
+    let req = |cwd: &str| proc_req(&["/usr/bin/echo", "x"], &[], cwd, b"");
+    let out = p.run(Flavor::Checked, &pol, &input(b'p', &[&req(&p.s("rw"))]));
+    assert_eq!(out.assert_ok().text(), "err:1");
+    assert_eq!(
+        out.denied("os.process.run_capture_v1", "process.allow_cwd"),
+        p.s("rw")
+    );
+    pol.allow_cwd = true;
+    pol.allow_cwd_roots = vec![p.s("rw")];
+    let out = p.run(Flavor::Checked, &pol, &input(b'p', &[&req(&p.s("rw"))]));
+    assert_eq!(
+        out.assert_ok().text(),
+        "exit:0 out:x\n err:",
+        "{}",
+        out.stderr
+    );
+    let out = p.run(Flavor::Checked, &pol, &input(b'p', &[&req("rw/..")]));
+    assert_eq!(out.assert_ok().text(), "err:1");
+    assert_eq!(
+        out.denied("os.process.run_capture_v1", "process.allow_cwd_roots"),
+        p.root().to_str().unwrap(),
+        "the directory actually opened, canonical"
+    );
+}
+
+#[test]
+fn spawning_is_counted_and_capped() {
+    let p = Project::new();
+    let mut pol = p.policy().spawning(&[&echo_path()]);
+    pol.max_spawns = 2;
+    let req = proc_req(&["/usr/bin/echo", "x"], &[], "", b"");
+    let out = p.run(Flavor::Checked, &pol, &input(b'n', &[&req, b"3"]));
+    assert_eq!(
+        out.assert_ok().text(),
+        "exit:0 out:x\n err:|exit:0 out:x\n err:|err:1|"
+    );
+    assert_eq!(
+        out.denied("os.process.run_capture_v1", "process.max_spawns"),
+        "/usr/bin/echo"
+    );
+    let env_req = proc_req(&["/usr/bin/echo", "x"], &[("SECRET", "1")], "", b"");
+    let out = p.run(Flavor::Checked, &pol, &input(b'p', &[&env_req]));
+    assert_eq!(out.assert_ok().text(), "err:1");
+    assert_eq!(
+        out.denied("os.process.run_capture_v1", "process.allow_env_keys"),
+        "/usr/bin/echo"
+    );
+    let mut no_spawn = p.policy();
+    no_spawn.allow_spawn = false;
+    let out = p.run(Flavor::Checked, &no_spawn, &input(b'p', &[&req]));
+    assert_eq!(out.assert_ok().text(), "err:1");
+    assert_eq!(
+        out.denied("os.process.run_capture_v1", "process.allow_spawn"),
+        "/usr/bin/echo"
+    );
+    let mut no_exit = p.policy();
+    no_exit.allow_exit = false;
+    let out = p.run(Flavor::Checked, &no_exit, b"x");
+    assert_eq!(out.assert_ok().text(), "exit returned 1");
+    assert_eq!(out.denied("os.process.exit", "process.allow_exit"), "7");
+}
+
+#[test]
+fn denial_lines_stop_at_64_and_the_rest_is_counted() {
+    let p = Project::new();
+    let req = proc_req(&["/usr/bin/echo"], &[], "", b"");
+    let out = p.run(Flavor::Checked, &p.policy(), &input(b'n', &[&req, b"70"]));
+    assert_eq!(out.assert_ok().text(), "err:1|".repeat(70));
+    assert_eq!(out.denials().len(), 64);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(
+        lines[lines.len() - 2],
+        r#"{"x07_denials_dropped":6}"#,
+        "just before the stats line"
+    );
+    assert!(lines[lines.len() - 1].starts_with(r#"{"fuel_used":"#));
+}
+
+#[test]
+fn a_fork_bomb_hits_the_pids_cgroup() {
+    let p = Project::new();
+    let mut pol = p.policy();
+    pol.procs = 6;
+    let out = p.run(Flavor::Checked, &pol, b"F");
+    assert_eq!(
+        out.assert_ok().text(),
+        format!("forks:5 errno:{}", libc::EAGAIN),
+        "root ignores RLIMIT_NPROC; pids.max holds"
+    );
+}
+
+#[test]
+fn memory_cpu_and_descriptors_are_capped_by_the_kernel() {
+    let p = Project::new();
+    let mut pol = p.policy();
+    pol.mem_bytes = 256 << 20;
+    assert_eq!(
+        p.run(Flavor::Checked, &pol, &input(b'M', &[b"32"])).text(),
+        "malloc 32 MiB: ok"
+    );
+    assert_eq!(
+        p.run(Flavor::Checked, &pol, &input(b'M', &[b"1024"]))
+            .text(),
+        "malloc 1024 MiB: null"
+    );
+    pol.fds = 16;
+    let out = p.run(Flavor::Checked, &pol, b"D");
+    let text = out.assert_ok().text();
+    let opened: u32 = text
+        .strip_prefix("opened:")
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        opened < 16 && text.ends_with(&format!("errno:{}", libc::EMFILE)),
+        "{text}"
+    );
+    pol.cpu_ms = 300;
+    let out = p.run(Flavor::KernelOnly, &pol, b"C");
+    assert_killed_by(&out, libc::SIGXCPU);
+    assert!(out.elapsed < Duration::from_secs(5), "{:?}", out.elapsed);
+}
+
+#[test]
+fn seccomp_refuses_dangerous_calls_and_kills_a_foreign_architecture() {
+    let p = Project::new();
+    let pol = p.policy();
+    let out = p.run(Flavor::Checked, &pol, b"X");
+    let e = libc::EPERM;
+    assert_eq!(
+        out.assert_ok().text(),
+        format!("unshare:-1/{e} mount:-1/{e} ptrace:-1/{e} unix:-1/{e} raw:-1/{e} mknod:-1/{e}")
+    );
+    let out = p.run(Flavor::Checked, &pol, b"A");
+    assert_killed_by(&out, libc::SIGSYS);
+}
+
+#[test]
+fn a_child_x07_program_gets_the_policy_on_fd_3() {
+    let p = Project::new();
+    let exe = fs_err::canonicalize(hostile(Flavor::Checked)).unwrap();
+    let exe = exe.to_str().unwrap();
+    let pol = p.policy().spawning(&[exe]);
+    let child_input = crate::harness::frame(&read(&p.s("outside/secret.txt")));
+    let req = proc_req(&[exe, "--x07-policy-fd=3"], &[], "", &child_input);
+    let out = p.run(Flavor::Checked, &pol, &input(b'p', &[&req]));
+    let text = out.assert_ok().text();
+    assert!(text.starts_with("exit:0 out:"), "{text}");
+    assert!(
+        text.contains(FS_POLICY_DENY),
+        "the child's own checks deny: {text}"
+    );
+    assert!(
+        text.contains("\"x07_sandbox\":{\"backend\":\"none\""),
+        "the child inherits the kernel layer: {text}"
+    );
+    assert!(text.contains("\"rule\":\"fs.read_roots\""), "{text}");
+}

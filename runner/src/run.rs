@@ -85,22 +85,40 @@ pub fn run_launch(exe: &Path, input: &[u8], limits: &RunLimits, launch: &Launch<
         SuperviseError::Spawn(source) => RunError::Spawn { exe: exe.to_path_buf(), source },
         SuperviseError::Wait(source) => RunError::Supervise { exe: exe.to_path_buf(), source },
     })?;
-    if launch.policy_blob.is_some() {
-        remove_run_cgroups(outcome.pid);
-    }
     let mut solve = solve_section(&outcome, limits);
     let sandbox = launch.policy_blob.and_then(|_| find_sandbox_line(&outcome.stderr));
+    if let Some(dir) = sandbox.as_ref().and_then(|s| s.pids_cgroup.as_deref()) {
+        remove_run_cgroup(Path::new(dir));
+    }
     if launch.policy_blob.is_some() {
         solve.policy_denials = Some(find_denials(&outcome.stderr));
     }
     Ok(Launched { solve, sandbox })
 }
 
-/// Removes the pids cgroup a sandboxed child created for itself (it cannot remove its own).
-fn remove_run_cgroups(pid: u32) {
-    for dir in [format!("/sys/fs/cgroup/pids/x07/run-{pid}"), format!("/sys/fs/cgroup/x07/run-{pid}")] {
-        let _ = std::fs::remove_dir(dir);
+/// Removes the pids cgroup a sandboxed child created for itself (it cannot remove its own): kills
+/// whatever is still in it, then removes the directory. Only directories of x07's own cgroup trees
+/// are touched, whatever the child claimed.
+fn remove_run_cgroup(dir: &Path) {
+    let owned = dir.starts_with("/sys/fs/cgroup/") && dir.components().any(|c| c.as_os_str().to_string_lossy().starts_with("x07"));
+    if !owned || dir.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+        return;
     }
+    for _ in 0..50 {
+        let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+        let pids: Vec<i32> = procs.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        if pids.is_empty() {
+            break;
+        }
+        for pid in pids {
+            // SAFETY: plain kill(2) of processes left in the run's own cgroup.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let _ = std::fs::remove_dir(dir);
 }
 
 /// Whether the kernel's CPU limit is what ended the child.

@@ -44,8 +44,6 @@ pub(crate) struct ChildOutcome {
     pub stopped: Option<StopReason>,
     /// User + system CPU time of the child and its reaped descendants.
     pub cpu_time: Duration,
-    /// The child's process id (names its cgroup).
-    pub pid: u32,
 }
 
 /// Failures of the supervisor itself (not of the program).
@@ -339,7 +337,7 @@ fn supervise(
         }
     }
     let (termination, cpu_time) = reap(pid).map_err(io_err)?;
-    Ok(ChildOutcome { stdout: out.buf, stderr: err.buf, termination, stopped, cpu_time, pid: pid as u32 })
+    Ok(ChildOutcome { stdout: out.buf, stderr: err.buf, termination, stopped, cpu_time })
 }
 
 fn pollfd(fd: Option<RawFd>, events: libc::c_short) -> libc::pollfd {

@@ -152,6 +152,12 @@ pub struct SandboxSummary {
     /// Read roots whose hidden entries only the in-process layer protects.
     #[serde(default)]
     pub hidden_in_process_only: Vec<String>,
+    /// The pids cgroup the program runs in (the launcher removes it after the run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids_cgroup: Option<String>,
+    /// Digest of the policy embedded in the binary, when it had one (bundles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedded_policy_digest: Option<String>,
 }
 
 impl SolveSection {

@@ -337,14 +337,14 @@ fn no_input_means_empty_bytes() {
 }
 
 #[test]
-fn sandbox_profile_is_not_supported_yet() {
+fn sandbox_profile_fails_closed_without_a_vm_backend() {
     let p = InitProject::new();
     let out = p.run_x07(["run", "--profile", "sandbox", "--input-b64", "aGk="]);
     expect_exit(&out, 2);
     expect_stderr(
         &out,
-        "X07-WORLD-0002",
-        &["run-os-sandboxed", "not supported yet"],
+        "X07-SANDBOX-0001",
+        &["VM sandbox backend is not built yet", "--sandbox-backend os --i-accept-weaker-isolation"],
     );
     expect_store_empty(&p.home, &out);
 }

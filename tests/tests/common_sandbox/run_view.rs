@@ -104,7 +104,7 @@ impl RunView {
             stderr: b64(solve, "stderr_b64").map_err(fail)?,
             trap: solve.get("trap").and_then(Value::as_str).map(str::to_owned),
             denials: denials(solve).map_err(fail)?,
-            sandbox: report.get("sandbox").filter(|s| !s.is_null()).cloned().or_else(|| TMPFALLBACK(&b64(solve, "stderr_b64").unwrap_or_default())),
+            sandbox: report.get("sandbox").filter(|s| !s.is_null()).cloned(),
             elapsed: None,
             context,
         })
@@ -158,8 +158,3 @@ impl RunView {
     }
 }
 
-#[allow(non_snake_case)]
-fn TMPFALLBACK(stderr: &[u8]) -> Option<Value> {
-    if std::env::var_os("TMP_SB_FALLBACK").is_none() { return None; }
-    String::from_utf8_lossy(stderr).lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find_map(|v| v.get("x07_sandbox").cloned())
-}

@@ -1,35 +1,37 @@
 #!/usr/bin/env python3
-"""x07 benchmarks: three comparisons, each measured side by side in one run.
+"""x07 benchmarks: four comparisons, each measured side by side in one run.
 
 (a) warm `x07 run` (store hit) against running the stored binary directly with framed input;
 (b) cold `x07 build` of the `x07 init` project against bare `cc` on the C that x07 emitted;
-(c) word count and byte histogram over 32 MiB: stored x07 binaries against hand-written C (-O2).
+(c) word count and byte histogram over 32 MiB: stored x07 binaries against hand-written C (-O2);
+(d) the sandbox: `x07 run --profile sandbox` (os backend) against `--profile os`, the stored
+    binaries run directly, and bubblewrap around the run-os binary (bench/sandbox_bench.py).
 
 Every comparison interleaves its sides (A B, then B A, ...) so machine noise hits all of them, and
 prints the median and minimum wall time and the median CPU time of each side, and their ratios.
-Speed targets are judged from these ratios, never from timing assertions in tests. Python 3 standard library only; run it
-through bench/run.sh, which builds x07 first. See bench/README.md.
+Speed targets are judged from these ratios, never from timing assertions in tests. Python 3
+standard library only; run it through bench/run.sh, which builds x07 first. See bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
 import json
 import os
 import platform
-import resource
 import shutil
-import statistics
 import struct
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
+from harness import (BenchError, Comparison, Side, X07, frame, interleave, run_timed,
+                     solve_output, unframe)
+from sandbox_bench import bench_sandbox
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROGRAMS_DIR = BENCH_DIR / "programs"
@@ -44,181 +46,6 @@ COMPUTE_X07_FLAGS = ["--max-memory-bytes=134217728", "--solve-fuel=1000000000"]
 COMPUTE_C_FLAGS = ["-O2"]
 
 TARGETS = {"a": 2.0, "b": 1.3, "c": 1.5}
-
-
-class BenchError(Exception):
-    """A benchmark could not be set up or its two sides disagree; the message says which."""
-
-
-# ---------------------------------------------------------------- running and timing processes
-
-
-@dataclass
-class Sample:
-    """One timed process run."""
-
-    wall_s: float
-    cpu_s: float
-    stdout: bytes
-
-
-def run_timed(argv: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
-              stdin_path: Path | None = None, what: str) -> Sample:
-    """Runs argv to completion; returns its wall time, its user+system CPU time and its stdout.
-
-    Fails loudly (BenchError with stderr) on a non-zero exit: a failing side must never be timed.
-    """
-    stdin = open(stdin_path, "rb") if stdin_path is not None else subprocess.DEVNULL
-    try:
-        cpu_before = children_cpu_s()
-        start = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=stdin, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
-        out, err = proc.communicate()
-        wall = time.perf_counter() - start
-        # communicate() reaped the child, so RUSAGE_CHILDREN now includes it (and its children).
-        cpu = children_cpu_s() - cpu_before
-    finally:
-        if stdin_path is not None:
-            stdin.close()
-    if proc.returncode != 0:
-        raise BenchError(f"{what}: `{' '.join(argv)}` exited with {proc.returncode}:\n"
-                         f"{err.decode(errors='replace')[-2000:]}")
-    return Sample(wall, cpu, out)
-
-
-def children_cpu_s() -> float:
-    """User+system CPU seconds of all reaped children of this process so far."""
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ru.ru_utime + ru.ru_stime
-
-
-@dataclass
-class Side:
-    """One side of a comparison and its samples."""
-
-    label: str
-    samples: list[Sample] = field(default_factory=list)
-
-    def walls(self) -> list[float]:
-        return [s.wall_s for s in self.samples]
-
-    def median(self) -> float:
-        return statistics.median(self.walls())
-
-    def minimum(self) -> float:
-        return min(self.walls())
-
-    def cpu_median(self) -> float:
-        return statistics.median(s.cpu_s for s in self.samples)
-
-
-@dataclass
-class Comparison:
-    """x07 side (`subject`) against its baseline, with a target for subject/baseline."""
-
-    key: str
-    title: str
-    subject: Side
-    baseline: Side
-    target: float | None
-    # A side both runs contain (e.g. reading the input); shown with the compute-only estimate.
-    floor: Side | None = None
-    # Informational sides measured in the same rotation (where the x07 side's time goes).
-    extras: list[Side] = field(default_factory=list)
-    # Lines printed under the comparison (what was checked).
-    notes: list[str] = field(default_factory=list)
-
-    def rows(self) -> list[Side]:
-        return [self.subject, self.baseline, *([self.floor] if self.floor else []), *self.extras]
-
-    def ratio_median(self) -> float:
-        return self.subject.median() / self.baseline.median()
-
-    def ratio_above_floor(self) -> float | None:
-        """(subject - floor) / (baseline - floor) on medians: an estimate, not the judged ratio."""
-        if self.floor is None:
-            return None
-        base = self.baseline.median() - self.floor.median()
-        return (self.subject.median() - self.floor.median()) / base if base > 0 else None
-
-    def ratio_min(self) -> float:
-        return self.subject.minimum() / self.baseline.minimum()
-
-    def ratio_cpu(self) -> float:
-        return self.subject.cpu_median() / self.baseline.cpu_median()
-
-    def verdict(self) -> str:
-        """Judged on the wall-time median; flagged when min and CPU time disagree with it."""
-        if self.target is None:
-            return "info"
-        verdict = "ok" if self.ratio_median() <= self.target else "MISSED"
-        others = {r <= self.target for r in (self.ratio_min(), self.ratio_cpu())}
-        if others != {verdict == "ok"}:
-            verdict += " (noisy: the min or CPU ratio disagrees; rerun on a quieter machine)"
-        return verdict
-
-
-def interleave(reps: int, *runners: Callable[[int], None]) -> None:
-    """Calls every runner once per repetition, rotating which one goes first, so that slow
-    phases of a noisy machine are spread over all sides."""
-    for i in range(reps):
-        k = i % len(runners)
-        for run in runners[k:] + runners[:k]:
-            run(i)
-
-
-# ---------------------------------------------------------------- framing and x07 helpers
-
-
-def frame(data: bytes) -> bytes:
-    """The framed-ABI encoding of one input: u32_le length + bytes."""
-    return struct.pack("<I", len(data)) + data
-
-
-def unframe(out: bytes, what: str) -> bytes:
-    """The payload of one framed output; BenchError if the frame is malformed."""
-    if len(out) < 4:
-        raise BenchError(f"{what}: stdout is {len(out)} bytes, shorter than a frame header")
-    (n,) = struct.unpack_from("<I", out)
-    if len(out) != 4 + n:
-        raise BenchError(f"{what}: frame says {n} bytes but stdout has {len(out) - 4}")
-    return out[4:]
-
-
-class X07:
-    """The x07 binary under test, run with a given X07_HOME."""
-
-    def __init__(self, exe: Path):
-        self.exe = exe
-
-    def env(self, home: Path) -> dict[str, str]:
-        env = dict(os.environ)
-        env["X07_HOME"] = str(home)
-        return env
-
-    def check(self, args: list[str], home: Path, cwd: Path | None = None) -> bytes:
-        proc = subprocess.run([str(self.exe), *args], cwd=cwd, env=self.env(home),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        if proc.returncode != 0:
-            raise BenchError(f"`x07 {' '.join(args)}` exited with {proc.returncode}:\n"
-                             f"{proc.stdout.decode(errors='replace')[-2000:]}"
-                             f"{proc.stderr.decode(errors='replace')[-2000:]}")
-        return proc.stdout
-
-    def build_json(self, args: list[str], home: Path, cwd: Path | None = None) -> dict:
-        report = json.loads(self.check(["build", "--json", *args], home, cwd))
-        if not report.get("ok"):
-            raise BenchError(f"`x07 build --json {' '.join(args)}` reported failure: {report}")
-        return report
-
-
-def solve_output(report: dict) -> bytes:
-    """The program's output from an `x07 run` report (top-level field, or the older nested one)."""
-    b64 = report.get("solve_output_b64")
-    if b64 is None:
-        b64 = report["solve"]["solve_output_b64"]
-    return base64.b64decode(b64)
 
 
 def store_entry_files(store_path: Path) -> tuple[dict, Path]:
@@ -530,15 +357,8 @@ def print_table(comparisons: list[Comparison], reps: dict[str, int]) -> None:
         for side in c.rows():
             print(f"  {side.label:<{width}}  {fmt_ms(side.median())} {fmt_ms(side.minimum())} "
                   f"{fmt_ms(side.cpu_median())} {side.median() / c.baseline.median():8.2f}x")
-        target = f"target <= {c.target:.1f}x" if c.target is not None else "no target"
-        line = (f"  ratio x07/baseline: median {c.ratio_median():.2f}x, min {c.ratio_min():.2f}x, "
-                f"cpu {c.ratio_cpu():.2f}x ({target}) -> {c.verdict()}")
-        print(line)
-        above = c.ratio_above_floor()
-        if above is not None:
-            print(f"  compute-only estimate (medians minus the floor): {above:.2f}x")
-        for note in c.notes:
-            print(f"  {note}")
+        for line in c.summary_lines():
+            print(f"  {line}")
     print()
 
 
@@ -573,7 +393,11 @@ def to_json(comparisons: list[Comparison]) -> dict:
              "ratio_cpu": round(c.ratio_cpu(), 3),
              "ratio_above_floor": (round(c.ratio_above_floor(), 3)
                                    if c.ratio_above_floor() is not None else None),
-             "target": c.target, "verdict": c.verdict(), "notes": c.notes}
+             "extra_median_ms": round(c.extra_median_ms(), 3),
+             "extra_min_ms": round(c.extra_min_ms(), 3),
+             "extra_cpu_ms": round(c.extra_cpu_ms(), 3),
+             "target": c.target, "target_extra_ms": c.target_extra_ms, "verdict": c.verdict(),
+             "notes": c.notes}
             for c in comparisons
         ],
     }
@@ -595,7 +419,9 @@ def main() -> int:
                     help="repetitions of (b) (default 7)")
     ap.add_argument("--reps-compute", type=positive_int, default=11,
                     help="repetitions of (c) (default 11)")
-    ap.add_argument("--only", choices=["a", "b", "c"], action="append",
+    ap.add_argument("--reps-sandbox", type=positive_int, default=31,
+                    help="repetitions of (d) (default 31)")
+    ap.add_argument("--only", choices=["a", "b", "c", "d"], action="append",
                     help="run only these comparisons (repeatable)")
     ap.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
@@ -605,7 +431,7 @@ def main() -> int:
     if not x07.exe.is_file():
         print(f"bench: {x07.exe} does not exist; build it (bench/run.sh does)", file=sys.stderr)
         return 2
-    only = set(args.only or ["a", "b", "c"])
+    only = set(args.only or ["a", "b", "c", "d"])
     work = Path(tempfile.mkdtemp(prefix="x07-bench-"))
     comparisons: list[Comparison] = []
     try:
@@ -618,6 +444,9 @@ def main() -> int:
         if "c" in only:
             print("measuring (c) word count and histogram over 32 MiB ...", file=sys.stderr)
             comparisons.extend(bench_compute(x07, work, args.reps_compute))
+        if "d" in only:
+            print("measuring (d) the sandbox: x07 run, stored binaries, bwrap ...", file=sys.stderr)
+            comparisons.extend(bench_sandbox(x07, work, args.reps_sandbox))
     except BenchError as e:
         print(f"bench: FAILED: {e}", file=sys.stderr)
         return 1
@@ -626,8 +455,9 @@ def main() -> int:
             print(f"bench: kept {work}", file=sys.stderr)
         else:
             remove_tree(work)
-    reps = {"run": args.reps_run, "build": args.reps_build, "compute": args.reps_compute}
-    print_table(comparisons, {name: n for (key, (name, n)) in zip("abc", reps.items())
+    reps = {"run": args.reps_run, "build": args.reps_build, "compute": args.reps_compute,
+            "sandbox": args.reps_sandbox}
+    print_table(comparisons, {name: n for (key, (name, n)) in zip("abcd", reps.items())
                               if key in only})
     if args.json:
         args.json.write_text(json.dumps(to_json(comparisons), indent=2) + "\n")

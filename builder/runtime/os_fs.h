@@ -488,7 +488,7 @@ X7_FN uint32_t x7_fs_writer_open(x7_view path, const x7_fs_caps *c, int append, 
     const char *leaf = w->loc.leaf;
     int nofollow = x7_fs_nofollow(c);
     if (x7_fs_is_dot(leaf)) code = X7_FS_BAD_PATH;
-    else if (nofollow && x7_fs_is_symlink(dfd, leaf)) code = X7_FS_SYMLINK_DENIED;
+    else if (nofollow && x7_fs_is_symlink(dfd, leaf)) code = x7_fs_fail(ELOOP, dfd, leaf, c);
     if (code) {
         x7_fs_close(dfd);
         return code;

@@ -53,6 +53,7 @@ X7_FN uint32_t x7_fs_sb_open_parent(int rootfd, char *rel, const x7_fs_caps *c, 
         *out = fd;
         return 0;
     }
+    if (errno == ENOTDIR || errno == ELOOP) return x7_fs_fail(errno, rootfd, rel, c); /* a symlink on the way */
     if (errno != ENOENT || !make_dirs) return x7_fs_errno_code(errno, c);
     /* one prefix at a time, each opened from the root, each missing one made in its parent */
     int parent = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);

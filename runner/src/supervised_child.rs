@@ -329,10 +329,14 @@ fn supervise(
     // The leader is a zombie or about to die: kill the rest of its group (a child that outlives
     // the program would keep our pipes open), then take what the pipes still hold.
     kill_group(pid);
-    if stopped.is_none() {
-        if matches!(out.pump().map_err(io_err)?, Pumped::OverCap) {
-            stopped = Some(StopReason::StdoutCap);
-        } else if matches!(err.pump().map_err(io_err)?, Pumped::OverCap) {
+    if stopped.is_none() && matches!(out.pump().map_err(io_err)?, Pumped::OverCap) {
+        stopped = Some(StopReason::StdoutCap);
+    }
+    // Stderr is drained whatever stopped the run: it carries the trap text, the sandbox start-up
+    // line and the denial records, which the report needs most when a run was cut short.
+    if !matches!(stopped, Some(StopReason::StderrCap)) {
+        let over_cap = matches!(err.pump().map_err(io_err)?, Pumped::OverCap);
+        if over_cap && stopped.is_none() {
             stopped = Some(StopReason::StderrCap);
         }
     }

@@ -25,7 +25,9 @@ use x07_runner::RunLimits;
 use x07_tests::{x07_bin, X07Home, X07Invocation, X07Output};
 
 use common_sandbox::attack::{discover, merge_patch, Attack, Backend, Expectation};
-use common_sandbox::kernel_only::{build_without_in_process_checks, effective_policy, launch, KernelOnlyLaunch};
+use common_sandbox::kernel_only::{
+    build_without_in_process_checks, effective_policy, launch, KernelOnlyLaunch,
+};
 use common_sandbox::privileges::os_backend_unavailable;
 use common_sandbox::run_view::RunView;
 use common_sandbox::stage::Stage;
@@ -79,8 +81,14 @@ fn main() {
             let (suite, attack) = (suite.clone(), attack.clone());
             let name = format!("{}/{}", attack.name, backend.as_str());
             trials.push(
-                Trial::test(name, move || run_cli(suite.as_deref().expect("set up unless listing"), &attack, backend))
-                    .with_ignored_flag(backend == Backend::Os && os_unavailable.is_some()),
+                Trial::test(name, move || {
+                    run_cli(
+                        suite.as_deref().expect("set up unless listing"),
+                        &attack,
+                        backend,
+                    )
+                })
+                .with_ignored_flag(backend == Backend::Os && os_unavailable.is_some()),
             );
         }
         if attack.spec.kernel_expect.is_some() {
@@ -118,8 +126,12 @@ fn x07_step(suite: &Suite, stage: &Stage, args: &[&str]) -> Result<X07Output, St
 fn expand_strings(value: &mut Value, stage: &Stage) -> Result<(), String> {
     match value {
         Value::String(s) => *s = stage.expand(s)?,
-        Value::Array(items) => items.iter_mut().try_for_each(|v| expand_strings(v, stage))?,
-        Value::Object(map) => map.values_mut().try_for_each(|v| expand_strings(v, stage))?,
+        Value::Array(items) => items
+            .iter_mut()
+            .try_for_each(|v| expand_strings(v, stage))?,
+        Value::Object(map) => map
+            .values_mut()
+            .try_for_each(|v| expand_strings(v, stage))?,
         _ => {}
     }
     Ok(())
@@ -130,28 +142,41 @@ fn expand_strings(value: &mut Value, stage: &Stage) -> Result<(), String> {
 fn prepare(suite: &Suite, stage: &mut Stage, attack: &Attack) -> Result<PathBuf, String> {
     let spec = &attack.spec;
     x07_step(suite, stage, &["init"])?;
-    x07_step(suite, stage, &["policy", "init", "--template", &spec.template])?;
-    let template = stage
-        .project()
-        .join(format!(".x07/policies/base/{}.sandbox.base.policy.json", spec.template));
-    let mut policy: Value = serde_json::from_slice(&fs_err::read(&template).map_err(|e| e.to_string())?)
-        .map_err(|e| format!("{}: {e}", template.display()))?;
+    x07_step(
+        suite,
+        stage,
+        &["policy", "init", "--template", &spec.template],
+    )?;
+    let template = stage.project().join(format!(
+        ".x07/policies/base/{}.sandbox.base.policy.json",
+        spec.template
+    ));
+    let mut policy: Value =
+        serde_json::from_slice(&fs_err::read(&template).map_err(|e| e.to_string())?)
+            .map_err(|e| format!("{}: {e}", template.display()))?;
     if let Some(patch) = &spec.policy {
         let mut patch = patch.clone();
         expand_strings(&mut patch, stage)?;
         merge_patch(&mut policy, &patch);
     }
-    let base = stage.project().join(".x07/policies/base/attack.policy.json");
+    let base = stage
+        .project()
+        .join(".x07/policies/base/attack.policy.json");
     let pretty = serde_json::to_vec_pretty(&policy).expect("a JSON value serializes");
     fs_err::write(&base, pretty).map_err(|e| e.to_string())?;
-    fs_err::copy(&attack.program, stage.project().join("src/main.x07.json")).map_err(|e| e.to_string())?;
+    fs_err::copy(&attack.program, stage.project().join("src/main.x07.json"))
+        .map_err(|e| e.to_string())?;
     stage.plant(&spec.setup)?;
     Ok(base)
 }
 
 /// Runs `check` on a fresh stage; keeps the directories of a failure when asked.
-fn with_stage(attack: &Attack, check: impl FnOnce(&mut Stage) -> Result<(), String>) -> Result<(), Failed> {
-    let mut stage = Stage::new(&format!("x07-attack-{}-", attack.name)).map_err(|e| e.to_string())?;
+fn with_stage(
+    attack: &Attack,
+    check: impl FnOnce(&mut Stage) -> Result<(), String>,
+) -> Result<(), Failed> {
+    let mut stage =
+        Stage::new(&format!("x07-attack-{}-", attack.name)).map_err(|e| e.to_string())?;
     match check(&mut stage) {
         Ok(()) => Ok(()),
         Err(message) => {
@@ -160,18 +185,29 @@ fn with_stage(attack: &Attack, check: impl FnOnce(&mut Stage) -> Result<(), Stri
             } else {
                 format!("\n(set {KEEP_DIRS_VAR}=1 to keep the directories)")
             };
-            Err(format!("attack {}: {}\n{message}{kept}", attack.name, attack.spec.about).into())
+            Err(format!(
+                "attack {}: {}\n{message}{kept}",
+                attack.name, attack.spec.about
+            )
+            .into())
         }
     }
 }
 
 /// Every sandboxed run must report the backend it ran on.
 fn check_backend(run: &RunView, backend: &str) -> Result<(), String> {
-    let got = run.sandbox.as_ref().and_then(|s| s.get("backend")).and_then(Value::as_str);
+    let got = run
+        .sandbox
+        .as_ref()
+        .and_then(|s| s.get("backend"))
+        .and_then(Value::as_str);
     if got == Some(backend) {
         Ok(())
     } else {
-        Err(format!("sandbox.backend should be {backend:?}, is {got:?}\n\n{}", run.describe()))
+        Err(format!(
+            "sandbox.backend should be {backend:?}, is {got:?}\n\n{}",
+            run.describe()
+        ))
     }
 }
 
@@ -198,7 +234,12 @@ fn run_cli(suite: &Suite, attack: &Attack, backend: Backend) -> Result<(), Faile
             .current_dir(stage.project())
             .args(["run", "--profile", "sandbox", "--repair", "off", "--policy"])
             .arg(&base)
-            .args(["--sandbox-backend", backend.as_str(), "--i-accept-weaker-isolation", "--input"])
+            .args([
+                "--sandbox-backend",
+                backend.as_str(),
+                "--i-accept-weaker-isolation",
+                "--input",
+            ])
             .arg(&input)
             .timeout(COMMAND_TIMEOUT);
         for host in &spec.allow_hosts {
@@ -217,7 +258,10 @@ fn run_cli(suite: &Suite, attack: &Attack, backend: Backend) -> Result<(), Faile
         let out = inv.run().map_err(|e| e.to_string())?;
         let elapsed = started.elapsed();
         if out.timed_out {
-            return Err(format!("x07 run did not finish in {COMMAND_TIMEOUT:?}\n{}", out.describe()));
+            return Err(format!(
+                "x07 run did not finish in {COMMAND_TIMEOUT:?}\n{}",
+                out.describe()
+            ));
         }
         let mut run = RunView::from_cli(&out).map_err(|e| e.to_string())?;
         run.elapsed = Some(elapsed);
@@ -227,12 +271,20 @@ fn run_cli(suite: &Suite, attack: &Attack, backend: Backend) -> Result<(), Faile
 }
 
 fn run_kernel_only(suite: &Suite, attack: &Attack) -> Result<(), Failed> {
-    let expect: &Expectation = attack.spec.kernel_expect.as_ref().expect("only made for kernel_expect");
+    let expect: &Expectation = attack
+        .spec
+        .kernel_expect
+        .as_ref()
+        .expect("only made for kernel_expect");
     with_stage(attack, |stage| {
         let base = prepare(suite, stage, attack)?;
         let spec = &attack.spec;
         let exe = build_without_in_process_checks(suite.home.path(), stage.project())?;
-        let hosts = spec.allow_hosts.iter().map(|h| stage.expand(h)).collect::<Result<Vec<_>, _>>()?;
+        let hosts = spec
+            .allow_hosts
+            .iter()
+            .map(|h| stage.expand(h))
+            .collect::<Result<Vec<_>, _>>()?;
         let policy = effective_policy(stage.project(), &base, &hosts)?;
         let mut limits = RunLimits::default();
         limits.solve_fuel = spec.solve_fuel.unwrap_or(limits.solve_fuel);

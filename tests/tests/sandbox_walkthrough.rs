@@ -15,7 +15,9 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use x07_tests::{X07Invocation, X07Output};
 
-use common::{app_module, expect_exit, expect_stderr, expect_store_empty, run, solve_output, InitProject};
+use common::{
+    app_module, expect_exit, expect_stderr, expect_store_empty, run, solve_output, InitProject,
+};
 use common_sandbox::listener::LoopbackListener;
 use common_sandbox::privileges::skip_without_os_backend;
 use common_sandbox::run_view::{Denial, RunView};
@@ -73,7 +75,13 @@ fn sandboxed(p: &InitProject) -> X07Invocation {
 /// `x07 run --profile sandbox --input-b64 <input> <extra...>` with the walkthrough's settings.
 fn run_sandboxed(p: &InitProject, input: &[u8], extra: &[&str]) -> X07Output {
     run(sandboxed(p)
-        .args(["run", "--profile", "sandbox", "--input-b64", &common::b64_encode(input)])
+        .args([
+            "run",
+            "--profile",
+            "sandbox",
+            "--input-b64",
+            &common::b64_encode(input),
+        ])
         .args(extra))
 }
 
@@ -92,20 +100,41 @@ fn digest_of_policy_file(bytes: &[u8]) -> String {
 fn write_connect_app(p: &InitProject) {
     p.write_app(&app_module(
         &["std.bytes", "std.parse", "std.fmt"],
-        json!(["begin",
+        json!([
+            "begin",
             ["let", "i", ["std.bytes.find_u8", "b", 124]],
             ["let", "port", ["std.parse.u32_dec_at", "b", 0]],
-            ["let", "host", ["view.slice", "b", ["+", "i", 1], ["-", ["view.len", "b"], ["+", "i", 1]]]],
+            [
+                "let",
+                "host",
+                [
+                    "view.slice",
+                    "b",
+                    ["+", "i", 1],
+                    ["-", ["view.len", "b"], ["+", "i", 1]]
+                ]
+            ],
             ["let", "r", ["os.net.tcp_connect_v1", "host", "port"]],
-            ["if", ["result_i32.is_ok", "r"],
+            [
+                "if",
+                ["result_i32.is_ok", "r"],
                 ["bytes.lit", "connected"],
-                ["bytes.concat", ["bytes.lit", "denied:"], ["std.fmt.u32_to_dec", ["result_i32.err_code", "r"]]]]]),
+                [
+                    "bytes.concat",
+                    ["bytes.lit", "denied:"],
+                    ["std.fmt.u32_to_dec", ["result_i32.err_code", "r"]]
+                ]
+            ]
+        ]),
     ));
 }
 
 /// Walkthrough step 4.2: the http-client base policy, named by the sandbox profile.
 fn use_http_client_base(p: &InitProject) {
-    expect_exit(&p.run_x07(["policy", "init", "--template", "http-client"]), 0);
+    expect_exit(
+        &p.run_x07(["policy", "init", "--template", "http-client"]),
+        0,
+    );
     p.edit_manifest(|m| m["profiles"]["sandbox"]["policy"] = json!(HTTP_POLICY));
 }
 
@@ -135,12 +164,23 @@ fn step1_policy_init_then_the_default_backend_fails_closed() {
     // "By default, run-os-sandboxed uses sandbox_backend=vm": not built yet, so it fails closed.
     let out = p.run_x07(["run", "--profile", "sandbox", "--input-b64", "aGVsbG8="]);
     expect_exit(&out, 2);
-    expect_stderr(&out, "X07-SANDBOX-0001", &["--sandbox-backend os", "--i-accept-weaker-isolation"]);
-    assert!(out.stdout.is_empty(), "no report when nothing ran\n{}", out.describe());
+    expect_stderr(
+        &out,
+        "X07-SANDBOX-0001",
+        &["--sandbox-backend os", "--i-accept-weaker-isolation"],
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "no report when nothing ran\n{}",
+        out.describe()
+    );
     expect_store_empty(&p.home, &out);
 
     // The os backend isolates less than a VM: it needs the explicit acceptance.
-    let out = run(p.x07().env("X07_SANDBOX_BACKEND", "os").args(["run", "--profile", "sandbox"]));
+    let out = run(p
+        .x07()
+        .env("X07_SANDBOX_BACKEND", "os")
+        .args(["run", "--profile", "sandbox"]));
     expect_exit(&out, 2);
     expect_stderr(&out, "X07-SANDBOX-0002", &[]);
     expect_store_empty(&p.home, &out);
@@ -155,7 +195,9 @@ fn step2_echo_runs_in_the_sandbox_and_the_report_says_how() {
     expect_exit(&p.run_x07(["policy", "init", "--template", "cli"]), 0);
     let input = p.scratch().join("in.bin");
     fs_err::write(&input, b"hello").unwrap();
-    let out = run(sandboxed(&p).args(["run", "--profile", "sandbox", "--input"]).arg(&input));
+    let out = run(sandboxed(&p)
+        .args(["run", "--profile", "sandbox", "--input"])
+        .arg(&input));
     expect_exit(&out, 0);
     assert_eq!(solve_output(&out), b"hello");
 
@@ -165,17 +207,38 @@ fn step2_echo_runs_in_the_sandbox_and_the_report_says_how() {
     assert_eq!(report["world"], "run-os-sandboxed", "{report:#}");
     assert_eq!(report["sandbox_backend"], "os", "{report:#}");
     let digest = digest_of_policy_file(&p.read(CLI_POLICY));
-    assert_eq!(report["effective_policy_digest"], digest.as_str(), "{report:#}");
+    assert_eq!(
+        report["effective_policy_digest"],
+        digest.as_str(),
+        "{report:#}"
+    );
 
     let rv = view(&out);
     assert_eq!(rv.denials, Some(Vec::new()), "{}", rv.describe());
-    let sandbox = rv.sandbox.clone().unwrap_or_else(|| panic!("no sandbox summary\n{}", rv.describe()));
+    let sandbox = rv
+        .sandbox
+        .clone()
+        .unwrap_or_else(|| panic!("no sandbox summary\n{}", rv.describe()));
     assert_eq!(sandbox["backend"], "os", "{}", rv.describe());
-    assert_eq!(sandbox["policy_digest"], digest.as_str(), "{}", rv.describe());
+    assert_eq!(
+        sandbox["policy_digest"],
+        digest.as_str(),
+        "{}",
+        rv.describe()
+    );
     assert_eq!(rv.restrictions(), OS_RESTRICTIONS, "{}", rv.describe());
-    assert_eq!(rv.sandbox_strings("weaker"), Vec::<String>::new(), "{}", rv.describe());
+    assert_eq!(
+        rv.sandbox_strings("weaker"),
+        Vec::<String>::new(),
+        "{}",
+        rv.describe()
+    );
     let pids = sandbox["pids_mechanism"].as_str().unwrap_or_default();
-    assert!(pids.starts_with("cgroup-v"), "pids_mechanism {pids:?}\n{}", rv.describe());
+    assert!(
+        pids.starts_with("cgroup-v"),
+        "pids_mechanism {pids:?}\n{}",
+        rv.describe()
+    );
 }
 
 #[test]
@@ -187,7 +250,12 @@ fn step2_echo_on_the_none_backend_applies_no_kernel_layer() {
     expect_exit(&out, 0);
     assert_eq!(solve_output(&out), b"hello");
     let rv = view(&out);
-    assert_eq!(rv.sandbox.as_ref().map(|s| s["backend"].clone()), Some(json!("none")), "{}", rv.describe());
+    assert_eq!(
+        rv.sandbox.as_ref().map(|s| s["backend"].clone()),
+        Some(json!("none")),
+        "{}",
+        rv.describe()
+    );
     assert_eq!(rv.restrictions(), ["env_cleared"], "{}", rv.describe());
 }
 
@@ -206,7 +274,10 @@ fn step3_the_program_writes_out_input_bin_without_policy_changes() {
     let out = run_sandboxed(&p, input, &[]);
     expect_exit(&out, 0);
     assert_eq!(solve_output(&out), b"write_failed");
-    assert!(!p.path("out").exists(), "the sandboxed program must not create out/");
+    assert!(
+        !p.path("out").exists(),
+        "the sandboxed program must not create out/"
+    );
     let rv = view(&out);
     let out_root = p.path("out").display().to_string();
     assert!(
@@ -223,7 +294,11 @@ fn step3_the_program_writes_out_input_bin_without_policy_changes() {
     assert_eq!(p.read("out/input.bin"), input);
     let rv = view(&out);
     assert_eq!(rv.denials, Some(Vec::new()), "{}", rv.describe());
-    assert_eq!(p.read(CLI_POLICY), policy_before, "step 3 needs no policy change");
+    assert_eq!(
+        p.read(CLI_POLICY),
+        policy_before,
+        "step 3 needs no policy change"
+    );
 }
 
 #[test]
@@ -234,13 +309,21 @@ fn step5_allow_host_opens_exactly_the_named_port() {
     let p = InitProject::new();
     use_http_client_base(&p);
     write_connect_app(&p);
-    let (a, b) = (LoopbackListener::start().unwrap(), LoopbackListener::start().unwrap());
+    let (a, b) = (
+        LoopbackListener::start().unwrap(),
+        LoopbackListener::start().unwrap(),
+    );
 
     // The template names no hosts.
     let out = run_sandboxed(&p, &target(&a), &[]);
     expect_exit(&out, 0);
     assert_eq!(solve_output(&out), b"denied:1");
-    expect_denial(&view(&out), "os.net.tcp_connect_v1", &format!("127.0.0.1:{}", a.port()), "net.allow_hosts");
+    expect_denial(
+        &view(&out),
+        "os.net.tcp_connect_v1",
+        &format!("127.0.0.1:{}", a.port()),
+        "net.allow_hosts",
+    );
     assert_eq!(a.accepted(), 0);
 
     let allow = format!("127.0.0.1:{}", a.port());
@@ -268,13 +351,21 @@ fn step5_allow_host_opens_exactly_the_named_port() {
         "{derived:#}"
     );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["effective_policy_digest"], digest_of_policy_file(&derived_bytes).as_str());
+    assert_eq!(
+        report["effective_policy_digest"],
+        digest_of_policy_file(&derived_bytes).as_str()
+    );
 
     // Only that port: the other listener stays unreached.
     let out = run_sandboxed(&p, &target(&b), &["--allow-host", &allow]);
     expect_exit(&out, 0);
     assert_eq!(solve_output(&out), b"denied:1");
-    expect_denial(&view(&out), "os.net.tcp_connect_v1", &format!("127.0.0.1:{}", b.port()), "net.allow_hosts");
+    expect_denial(
+        &view(&out),
+        "os.net.tcp_connect_v1",
+        &format!("127.0.0.1:{}", b.port()),
+        "net.allow_hosts",
+    );
     assert_eq!(b.accepted(), 0);
 }
 
@@ -286,7 +377,10 @@ fn step5_allow_host_takes_a_port_list() {
     let p = InitProject::new();
     use_http_client_base(&p);
     write_connect_app(&p);
-    let (a, b) = (LoopbackListener::start().unwrap(), LoopbackListener::start().unwrap());
+    let (a, b) = (
+        LoopbackListener::start().unwrap(),
+        LoopbackListener::start().unwrap(),
+    );
     let allow = format!("127.0.0.1:{},{}", a.port(), b.port());
     for l in [&a, &b] {
         let out = run_sandboxed(&p, &target(l), &["--allow-host", &allow]);
@@ -303,19 +397,39 @@ fn step5_deny_host_wins_after_merge() {
     let p = InitProject::new();
     use_http_client_base(&p);
     write_connect_app(&p);
-    let (a, b) = (LoopbackListener::start().unwrap(), LoopbackListener::start().unwrap());
+    let (a, b) = (
+        LoopbackListener::start().unwrap(),
+        LoopbackListener::start().unwrap(),
+    );
     let allow_both = format!("127.0.0.1:{},{}", a.port(), b.port());
     let deny_b = format!("127.0.0.1:{}", b.port());
 
-    let out = run_sandboxed(&p, &target(&a), &["--allow-host", &allow_both, "--deny-host", &deny_b]);
+    let out = run_sandboxed(
+        &p,
+        &target(&a),
+        &["--allow-host", &allow_both, "--deny-host", &deny_b],
+    );
     assert_eq!(solve_output(&out), b"connected", "{}", out.describe());
-    let out = run_sandboxed(&p, &target(&b), &["--allow-host", &allow_both, "--deny-host", &deny_b]);
+    let out = run_sandboxed(
+        &p,
+        &target(&b),
+        &["--allow-host", &allow_both, "--deny-host", &deny_b],
+    );
     assert_eq!(solve_output(&out), b"denied:1", "{}", out.describe());
-    expect_denial(&view(&out), "os.net.tcp_connect_v1", &deny_b, "net.allow_hosts");
+    expect_denial(
+        &view(&out),
+        "os.net.tcp_connect_v1",
+        &deny_b,
+        "net.allow_hosts",
+    );
     assert_eq!((a.accepted(), b.accepted()), (1, 0));
 
     // HOST:* removes every port of the host.
-    let out = run_sandboxed(&p, &target(&a), &["--allow-host", &allow_both, "--deny-host", "127.0.0.1:*"]);
+    let out = run_sandboxed(
+        &p,
+        &target(&a),
+        &["--allow-host", &allow_both, "--deny-host", "127.0.0.1:*"],
+    );
     assert_eq!(solve_output(&out), b"denied:1", "{}", out.describe());
     assert_eq!(a.accepted(), 1, "no second connection");
 }
@@ -335,7 +449,12 @@ fn step5_allow_host_file_keeps_the_allowlist_in_a_file() {
     );
     p.write(
         ".x07/allow-hosts.dev.txt",
-        format!("# dev hosts\n127.0.0.1:{}\n\n127.0.0.1:{}\n", a.port(), b.port()).as_bytes(),
+        format!(
+            "# dev hosts\n127.0.0.1:{}\n\n127.0.0.1:{}\n",
+            a.port(),
+            b.port()
+        )
+        .as_bytes(),
     );
     let flags = ["--allow-host-file", ".x07/allow-hosts.dev.txt"];
     for l in [&a, &b] {
@@ -356,15 +475,31 @@ fn step5_allow_write_root_extends_the_roots_for_one_run() {
     expect_exit(&p.run_x07(["policy", "init", "--template", "cli"]), 0);
     p.write_app(&app_module(
         &["std.os.fs"],
-        json!(["begin",
-            ["let", "rc", ["std.os.fs.write_file", ["bytes.lit", "tmp/x.bin"], "b"]],
-            ["if", ["=", "rc", 0], ["bytes.lit", "ok"], ["bytes.lit", "write_failed"]]]),
+        json!([
+            "begin",
+            [
+                "let",
+                "rc",
+                ["std.os.fs.write_file", ["bytes.lit", "tmp/x.bin"], "b"]
+            ],
+            [
+                "if",
+                ["=", "rc", 0],
+                ["bytes.lit", "ok"],
+                ["bytes.lit", "write_failed"]
+            ]
+        ]),
     ));
     fs_err::create_dir(p.path("tmp")).unwrap();
 
     let out = run_sandboxed(&p, b"data", &[]);
     assert_eq!(solve_output(&out), b"write_failed", "{}", out.describe());
-    expect_denial(&view(&out), "os.fs.write_file", "tmp/x.bin", "fs.write_roots");
+    expect_denial(
+        &view(&out),
+        "os.fs.write_file",
+        "tmp/x.bin",
+        "fs.write_roots",
+    );
     assert!(!p.path("tmp/x.bin").exists());
 
     let out = run_sandboxed(&p, b"data", &["--allow-write-root", "tmp"]);
@@ -389,7 +524,10 @@ fn step5_allow_host_against_the_cli_base_is_refused() {
     expect_exit(&out, 2);
     expect_stderr(&out, "X07-POLICY-0008", &[]);
     assert!(out.stdout.is_empty(), "{}", out.describe());
-    assert!(!p.path(".x07/policies/_generated").exists(), "no derived policy is written");
+    assert!(
+        !p.path(".x07/policies/_generated").exists(),
+        "no derived policy is written"
+    );
     expect_store_empty(&p.home, &out);
     assert_eq!(a.accepted(), 0);
 }
@@ -403,13 +541,23 @@ fn step6_the_env_allowlist_lives_in_the_base_policy() {
     expect_exit(&p.run_x07(["policy", "init", "--template", "cli"]), 0);
     p.write_app(&app_module(
         &["std.os.env"],
-        json!(["bytes.concat", ["bytes.lit", "value:"], ["std.os.env.get", ["view.to_bytes", "b"]]]),
+        json!([
+            "bytes.concat",
+            ["bytes.lit", "value:"],
+            ["std.os.env.get", ["view.to_bytes", "b"]]
+        ]),
     ));
     let with_env = |input: &[u8]| {
         run(sandboxed(&p)
             .env("APP_MODE", "production")
             .env("APP_SECRET", "TOPSECRET-step6")
-            .args(["run", "--profile", "sandbox", "--input-b64", &common::b64_encode(input)]))
+            .args([
+                "run",
+                "--profile",
+                "sandbox",
+                "--input-b64",
+                &common::b64_encode(input),
+            ]))
     };
 
     // The cli template turns env off: even APP_MODE is refused.
@@ -417,7 +565,9 @@ fn step6_the_env_allowlist_lives_in_the_base_policy() {
     expect_exit(&out, 1);
     let rv = view(&out);
     assert!(
-        rv.trap.as_deref().is_some_and(|t| t.starts_with("os.env.get key not allowed key=APP_MODE")),
+        rv.trap
+            .as_deref()
+            .is_some_and(|t| t.starts_with("os.env.get key not allowed key=APP_MODE")),
         "{}",
         rv.describe()
     );
@@ -437,7 +587,9 @@ fn step6_the_env_allowlist_lives_in_the_base_policy() {
     expect_exit(&out, 1);
     let rv = view(&out);
     assert!(
-        rv.trap.as_deref().is_some_and(|t| t.starts_with("os.env.get key not allowed key=APP_SECRET")),
+        rv.trap
+            .as_deref()
+            .is_some_and(|t| t.starts_with("os.env.get key not allowed key=APP_SECRET")),
         "{}",
         rv.describe()
     );

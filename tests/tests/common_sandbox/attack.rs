@@ -168,10 +168,12 @@ impl Expectation {
             || !self.untouched_listeners.is_empty()
             || !self.no_processes_matching.is_empty();
         if !stopped {
-            return Err("no check shows that the attack was stopped (output, trap, never, \
+            return Err(
+                "no check shows that the attack was stopped (output, trap, never, \
                         absent_paths, file_contents, file_lines_at_most, counts_at_most, \
                         untouched_listeners, no_processes_matching)"
-                .into());
+                    .into(),
+            );
         }
         let why = traps > 0
             || self.denial.is_some()
@@ -259,8 +261,8 @@ impl AttackSpec {
 
 /// Every `<name>.attack.json` under `dir` with its program, sorted by name.
 pub fn discover(dir: &Path) -> Result<Vec<Attack>, String> {
-    let entries =
-        fs_err::read_dir(dir).map_err(|e| format!("cannot list the attacks in {}: {e}", dir.display()))?;
+    let entries = fs_err::read_dir(dir)
+        .map_err(|e| format!("cannot list the attacks in {}: {e}", dir.display()))?;
     let mut attacks = Vec::new();
     for entry in entries {
         let path = entry.map_err(|e| e.to_string())?.path();
@@ -273,13 +275,20 @@ pub fn discover(dir: &Path) -> Result<Vec<Attack>, String> {
         };
         let text = fs_err::read_to_string(&path).map_err(|e| e.to_string())?;
         let spec: AttackSpec = serde_json::from_str(&text).map_err(|e| {
-            format!("{}: not a valid attack file ({e}); see tests/sandbox/README.md", path.display())
+            format!(
+                "{}: not a valid attack file ({e}); see tests/sandbox/README.md",
+                path.display()
+            )
         })?;
         spec.validate()
             .map_err(|e| format!("{}: {e}; see tests/sandbox/README.md", path.display()))?;
         let program = dir.join(format!("{name}.x07.json"));
         if !program.is_file() {
-            return Err(format!("{}: its program {} is missing", path.display(), program.display()));
+            return Err(format!(
+                "{}: its program {} is missing",
+                path.display(),
+                program.display()
+            ));
         }
         attacks.push(Attack {
             name: name.to_owned(),
@@ -321,8 +330,14 @@ mod tests {
     #[test]
     fn merge_patch_follows_rfc_7396() {
         let mut doc = json!({"a": {"b": 1, "c": 2}, "d": [1], "e": 5});
-        merge_patch(&mut doc, &json!({"a": {"b": null, "x": 3}, "d": [2, 3], "f": {"g": 1}}));
-        assert_eq!(doc, json!({"a": {"c": 2, "x": 3}, "d": [2, 3], "e": 5, "f": {"g": 1}}));
+        merge_patch(
+            &mut doc,
+            &json!({"a": {"b": null, "x": 3}, "d": [2, 3], "f": {"g": 1}}),
+        );
+        assert_eq!(
+            doc,
+            json!({"a": {"c": 2, "x": 3}, "d": [2, 3], "e": 5, "f": {"g": 1}})
+        );
     }
 
     #[test]

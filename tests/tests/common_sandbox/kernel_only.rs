@@ -23,9 +23,8 @@ pub fn build_without_in_process_checks(home: &Path, project: &Path) -> Result<Pa
     let mut roots = ModuleRoots::new();
     roots.push(project.join("src"), "src");
     let entry = project.join("src/main.x07.json");
-    let program = load_program(&entry, "src/main.x07.json", &roots).map_err(|diags| {
-        format!("the program does not load: {diags:#?}")
-    })?;
+    let program = load_program(&entry, "src/main.x07.json", &roots)
+        .map_err(|diags| format!("the program does not load: {diags:#?}"))?;
     let home = BuilderHome::new(home).map_err(|e| e.to_string())?;
     let store = StoreRoot::new(&home);
     let name = ArtifactName::new("main").map_err(|e| e.to_string())?;
@@ -33,18 +32,31 @@ pub fn build_without_in_process_checks(home: &Path, project: &Path) -> Result<Pa
         insecure_test_hooks: TestHooks {
             disable_in_process_checks: true,
         },
-        ..BuildRequest::new(&program, World::RunOsSandboxed, CcProfile::Default, None, name, None)
+        ..BuildRequest::new(
+            &program,
+            World::RunOsSandboxed,
+            CcProfile::Default,
+            None,
+            name,
+            None,
+        )
     };
     match build(&home, &store, &req) {
         Ok(BuildOutcome::Built(built)) => Ok(built.entry.binary_path()),
-        Ok(BuildOutcome::Rejected(diags)) => Err(format!("the program does not compile: {diags:#?}")),
+        Ok(BuildOutcome::Rejected(diags)) => {
+            Err(format!("the program does not compile: {diags:#?}"))
+        }
         Err(e) => Err(format!("the build failed: {e}")),
     }
 }
 
 /// The effective policy of a run: the base file, with `--allow-host` specs merged the way
 /// `x07 run` merges them (through the same library).
-pub fn effective_policy(project: &Path, base: &Path, allow_hosts: &[String]) -> Result<Policy, String> {
+pub fn effective_policy(
+    project: &Path,
+    base: &Path,
+    allow_hosts: &[String],
+) -> Result<Policy, String> {
     if allow_hosts.is_empty() {
         return Policy::load(base).map_err(|e| e.to_string());
     }

@@ -1,6 +1,8 @@
 //! Whether this process may exercise the `os` backend: its kernel layer creates a pids cgroup and a
 //! network namespace, which needs root. Tests that need it skip with a printed reason otherwise.
 
+use std::io::Write as _;
+
 /// Why the `os` backend cannot be exercised here, or `None` when it can.
 pub fn os_backend_unavailable() -> Option<String> {
     // SAFETY: geteuid has no preconditions and cannot fail.
@@ -18,7 +20,8 @@ pub fn os_backend_unavailable() -> Option<String> {
 pub fn skip_without_os_backend(test: &str) -> bool {
     match os_backend_unavailable() {
         Some(reason) => {
-            eprintln!("skipping {test}: {reason}");
+            // Straight to the descriptor: libtest captures eprintln! of passing tests.
+            let _ = writeln!(std::io::stderr(), "skipping {test}: {reason}");
             true
         }
         None => false,

@@ -135,7 +135,12 @@ impl RunView {
             .as_ref()
             .and_then(|s| s.get(field))
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -157,4 +162,3 @@ impl RunView {
         )
     }
 }
-

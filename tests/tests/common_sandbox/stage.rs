@@ -23,7 +23,10 @@ fn leftover_placeholder(text: &str) -> Option<&str> {
     let bytes = text.as_bytes();
     for (start, _) in text.match_indices('{') {
         let rest = &bytes[start + 1..];
-        let len = rest.iter().take_while(|b| b.is_ascii_lowercase() || **b == b'_').count();
+        let len = rest
+            .iter()
+            .take_while(|b| b.is_ascii_lowercase() || **b == b'_')
+            .count();
         if len > 0 && rest.get(len) == Some(&b'}') {
             return Some(&text[start..start + len + 2]);
         }
@@ -118,8 +121,8 @@ impl Stage {
     /// Starts the listeners, then creates the directories, files and links of `setup`.
     pub fn plant(&mut self, setup: &Setup) -> Result<(), String> {
         for name in &setup.listeners {
-            let listener =
-                LoopbackListener::start().map_err(|e| format!("cannot start listener {name}: {e}"))?;
+            let listener = LoopbackListener::start()
+                .map_err(|e| format!("cannot start listener {name}: {e}"))?;
             self.listeners.insert(name.clone(), listener);
         }
         let io = |what: &str, path: &Path, e: std::io::Error| {
@@ -152,14 +155,17 @@ impl Stage {
             if let Some(parent) = link.parent() {
                 fs_err::create_dir_all(parent).map_err(|e| io("create", parent, e))?;
             }
-            std::os::unix::fs::symlink(&target, &link).map_err(|e| io("plant a link at", &link, e))?;
+            fs_err::os::unix::fs::symlink(&target, &link)
+                .map_err(|e| io("plant a link at", &link, e))?;
         }
         Ok(())
     }
 
     /// Keeps the directories on disk (for debugging a failure) and returns where they are.
     pub fn keep(self) -> PathBuf {
-        let Stage { outer, outer_path, .. } = self;
+        let Stage {
+            outer, outer_path, ..
+        } = self;
         let _ = outer.keep();
         outer_path
     }
@@ -176,7 +182,9 @@ mod tests {
         let stage = Stage::new("x07-stage-test-").unwrap();
         let project = stage.project().display().to_string();
         assert_eq!(stage.expand("{project}/a").unwrap(), format!("{project}/a"));
-        let climbed = stage.project().join(stage.expand("{up_to_root}etc").unwrap());
+        let climbed = stage
+            .project()
+            .join(stage.expand("{up_to_root}etc").unwrap());
         assert_eq!(fs_err::canonicalize(climbed).unwrap(), Path::new("/etc"));
         assert!(stage.expand("{nope}").is_err());
         assert!(stage.expand("{port:missing}").is_err());

@@ -50,7 +50,10 @@ fn check_ending(expect: &Expectation, run: &RunView, stage: &Stage, fail: &mut i
     let output = text(&run.output);
     let wants_output = expect.output.is_some() || expect.output_prefix.is_some();
     if wants_output && !run.ok {
-        fail(format!("the run should succeed with an output, but it ended with trap {:?}", run.trap));
+        fail(format!(
+            "the run should succeed with an output, but it ended with trap {:?}",
+            run.trap
+        ));
     }
     if let Some(want) = expect.output.as_deref().map(expand) {
         if output != want {
@@ -59,7 +62,9 @@ fn check_ending(expect: &Expectation, run: &RunView, stage: &Stage, fail: &mut i
     }
     if let Some(prefix) = expect.output_prefix.as_deref().map(expand) {
         if !output.starts_with(&prefix) {
-            fail(format!("output should start with {prefix:?}, was {output:?}"));
+            fail(format!(
+                "output should start with {prefix:?}, was {output:?}"
+            ));
         }
     }
     for needle in expect.output_contains.iter().map(|n| expand(n)) {
@@ -70,24 +75,33 @@ fn check_ending(expect: &Expectation, run: &RunView, stage: &Stage, fail: &mut i
     let trap = run.trap.as_deref().unwrap_or_default();
     if let Some(want) = expect.trap.as_deref().map(expand) {
         if run.ok || trap != want {
-            fail(format!("the run should trap with {want:?}; ok={}, trap={:?}", run.ok, run.trap));
+            fail(format!(
+                "the run should trap with {want:?}; ok={}, trap={:?}",
+                run.ok, run.trap
+            ));
         }
     }
     if let Some(prefix) = expect.trap_prefix.as_deref().map(expand) {
         if run.ok || !trap.starts_with(&prefix) {
-            fail(format!("the run should trap with {prefix:?}…; ok={}, trap={:?}", run.ok, run.trap));
+            fail(format!(
+                "the run should trap with {prefix:?}…; ok={}, trap={:?}",
+                run.ok, run.trap
+            ));
         }
     }
     for needle in expect.trap_contains.iter().map(|n| expand(n)) {
         if !trap.contains(&needle) {
-            fail(format!("the trap should contain {needle:?}; trap={:?}", run.trap));
+            fail(format!(
+                "the trap should contain {needle:?}; trap={:?}",
+                run.trap
+            ));
         }
     }
     if let Some(max) = expect.max_run_seconds {
         match run.elapsed {
-            Some(took) if took > Duration::from_secs(max) => {
-                fail(format!("the run took {took:?}, the bound is {max} s: the policy's limit did not stop it"))
-            }
+            Some(took) if took > Duration::from_secs(max) => fail(format!(
+                "the run took {took:?}, the bound is {max} s: the policy's limit did not stop it"
+            )),
             Some(_) => {}
             None => fail("the run's duration was not measured".into()),
         }
@@ -95,9 +109,18 @@ fn check_ending(expect: &Expectation, run: &RunView, stage: &Stage, fail: &mut i
 }
 
 /// The evidence that the attack had no effect.
-fn check_stopped(expect: &Expectation, run: &RunView, stage: &Stage, fail: &mut impl FnMut(String)) {
+fn check_stopped(
+    expect: &Expectation,
+    run: &RunView,
+    stage: &Stage,
+    fail: &mut impl FnMut(String),
+) {
     for secret in &expect.never {
-        for (place, bytes) in [("output", &run.output), ("stdout", &run.stdout), ("stderr", &run.stderr)] {
+        for (place, bytes) in [
+            ("output", &run.output),
+            ("stdout", &run.stdout),
+            ("stderr", &run.stderr),
+        ] {
             if text(bytes).contains(secret.as_str()) {
                 fail(format!("{secret:?} leaked into the program's {place}"));
             }
@@ -117,7 +140,11 @@ fn check_stopped(expect: &Expectation, run: &RunView, stage: &Stage, fail: &mut 
             Err(e) => fail(e),
             Ok(path) => match fs_err::read(&path) {
                 Ok(got) if got == want.as_bytes() => {}
-                Ok(got) => fail(format!("{} should hold {want:?}, holds {:?}", path.display(), text(&got))),
+                Ok(got) => fail(format!(
+                    "{} should hold {want:?}, holds {:?}",
+                    path.display(),
+                    text(&got)
+                )),
                 Err(e) => fail(format!("{} should hold {want:?}: {e}", path.display())),
             },
         }
@@ -126,16 +153,24 @@ fn check_stopped(expect: &Expectation, run: &RunView, stage: &Stage, fail: &mut 
         match stage.path(p) {
             Err(e) => fail(e),
             Ok(path) => {
-                let lines = fs_err::read(&path).map(|b| b.iter().filter(|c| **c == b'\n').count()).unwrap_or(0);
+                let lines = fs_err::read(&path)
+                    .map(|b| b.iter().filter(|c| **c == b'\n').count())
+                    .unwrap_or(0);
                 if lines > *max {
-                    fail(format!("{} has {lines} lines, the bound is {max}", path.display()));
+                    fail(format!(
+                        "{} has {lines} lines, the bound is {max}",
+                        path.display()
+                    ));
                 }
             }
         }
     }
     for (name, max) in &expect.counts_at_most {
         match count_in_output(&run.output, name) {
-            None => fail(format!("the output has no `{name}:<number>` token: {:?}", text(&run.output))),
+            None => fail(format!(
+                "the output has no `{name}:<number>` token: {:?}",
+                text(&run.output)
+            )),
             Some(n) if n > *max => fail(format!("{name} reached {n}, the bound is {max}")),
             Some(_) => {}
         }
@@ -145,7 +180,10 @@ fn check_stopped(expect: &Expectation, run: &RunView, stage: &Stage, fail: &mut 
             Err(e) => fail(e),
             Ok(l) => match l.accepted() {
                 0 => {}
-                n => fail(format!("listener {name} (port {}) accepted {n} connection(s)", l.port())),
+                n => fail(format!(
+                    "listener {name} (port {}) accepted {n} connection(s)",
+                    l.port()
+                )),
             },
         }
     }
@@ -155,7 +193,9 @@ fn check_stopped(expect: &Expectation, run: &RunView, stage: &Stage, fail: &mut 
             Ok(pattern) => {
                 let left = processes_matching(&pattern, Duration::from_secs(2));
                 if !left.is_empty() {
-                    fail(format!("processes matching {pattern:?} outlived the run: {left:?}"));
+                    fail(format!(
+                        "processes matching {pattern:?} outlived the run: {left:?}"
+                    ));
                 }
             }
         }
@@ -165,7 +205,12 @@ fn check_stopped(expect: &Expectation, run: &RunView, stage: &Stage, fail: &mut 
 /// The report's explanation.
 fn check_why(expect: &Expectation, run: &RunView, stage: &Stage, fail: &mut impl FnMut(String)) {
     if let Some(want) = &expect.denial {
-        let target = match want.target_contains.as_deref().map(|t| stage.expand(t)).transpose() {
+        let target = match want
+            .target_contains
+            .as_deref()
+            .map(|t| stage.expand(t))
+            .transpose()
+        {
             Ok(t) => t,
             Err(e) => {
                 fail(e);
@@ -185,7 +230,9 @@ fn check_why(expect: &Expectation, run: &RunView, stage: &Stage, fail: &mut impl
                         "solve.policy_denials should hold op {:?}, rule {:?}{}; it holds {list:?}",
                         want.op,
                         want.rule,
-                        target.map(|t| format!(", target containing {t:?}")).unwrap_or_default()
+                        target
+                            .map(|t| format!(", target containing {t:?}"))
+                            .unwrap_or_default()
                     ));
                 }
             }
@@ -198,12 +245,18 @@ fn check_why(expect: &Expectation, run: &RunView, stage: &Stage, fail: &mut impl
         }
         for r in &expect.restrictions {
             if !have.contains(r) {
-                fail(format!("sandbox.restrictions should list {r:?}; it lists {have:?}"));
+                fail(format!(
+                    "sandbox.restrictions should list {r:?}; it lists {have:?}"
+                ));
             }
         }
     }
     if !expect.pids_mechanism_in.is_empty() {
-        let got = run.sandbox.as_ref().and_then(|s| s.get("pids_mechanism")).and_then(Value::as_str);
+        let got = run
+            .sandbox
+            .as_ref()
+            .and_then(|s| s.get("pids_mechanism"))
+            .and_then(Value::as_str);
         if !got.is_some_and(|g| expect.pids_mechanism_in.iter().any(|w| w == g)) {
             fail(format!(
                 "sandbox.pids_mechanism should be one of {:?}, is {got:?}",
@@ -241,11 +294,16 @@ fn scan_processes(pattern: &str) -> Vec<String> {
     let me = std::process::id().to_string();
     entries
         .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_str().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()) && n != me))
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()) && n != me)
+        })
         .filter_map(|e| {
-            let raw = std::fs::read(Path::new("/proc").join(e.file_name()).join("cmdline")).ok()?;
+            let raw = fs_err::read(Path::new("/proc").join(e.file_name()).join("cmdline")).ok()?;
             let line = text(&raw).replace('\0', " ").trim().to_owned();
-            line.contains(pattern).then(|| format!("pid {}: {line}", e.file_name().to_string_lossy()))
+            line.contains(pattern)
+                .then(|| format!("pid {}: {line}", e.file_name().to_string_lossy()))
         })
         .collect()
 }
@@ -258,14 +316,20 @@ mod tests {
 
     #[test]
     fn counts_are_read_from_name_number_tokens() {
-        assert_eq!(count_in_output(b"spawned:3 refused:7 code:1", "refused"), Some(7));
+        assert_eq!(
+            count_in_output(b"spawned:3 refused:7 code:1", "refused"),
+            Some(7)
+        );
         assert_eq!(count_in_output(b"spawned:3", "code"), None);
         assert_eq!(count_in_output(b"spawnedx:3", "spawned"), None);
     }
 
     #[test]
     fn finds_a_live_process_by_its_arguments() {
-        let mut child = std::process::Command::new("sleep").arg("7.25").spawn().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("7.25")
+            .spawn()
+            .unwrap();
         assert!(!processes_matching("sleep 7.25", Duration::ZERO).is_empty());
         // Only the child this test started.
         child.kill().unwrap();

@@ -150,7 +150,8 @@ class Comparison:
             target = self.target_extra_ms
             what = "difference"
         elif self.target is not None:
-            judged, others, target = self.ratio_median(), (self.ratio_min(), self.ratio_cpu()), self.target
+            judged, others = self.ratio_median(), (self.ratio_min(), self.ratio_cpu())
+            target = self.target
             what = "ratio"
         else:
             return "info"

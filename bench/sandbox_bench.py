@@ -40,7 +40,8 @@ NONE_BACKEND_ENV = {"X07_SANDBOX_BACKEND": "none", "X07_I_ACCEPT_WEAKER_ISOLATIO
 # direct runs of (d2) and (d3) pass the same.
 RUN_FLAGS = ["--solve-fuel=50000000", "--max-memory-bytes=67108864"]
 PAYLOAD = b"hello"
-BWRAP_INSTALL = "install Debian's bubblewrap: `apt-get install bubblewrap` (as root)"
+BWRAP_INSTALL = ("install Debian's bubblewrap package: `sudo apt-get install bubblewrap` "
+                 "(then rerun `bench/run.sh --only d`)")
 
 
 @dataclass
@@ -144,11 +145,47 @@ def check_x07_report(p: SandboxProject, proj: Path, report: dict, what: str,
                          f"expected {backend!r}")
     if backend == "os" and not sandbox.get("restrictions"):
         raise BenchError(f"{what}: the report lists no sandbox restrictions: {sandbox}")
+    first = p.sandbox_report.get("restrictions")
+    if backend == "os" and first is not None and sandbox["restrictions"] != first:
+        raise BenchError(f"{what}: restrictions {sandbox['restrictions']} differ from the first "
+                         f"run's {first}")
 
 
-def check_startup_line(p: SandboxProject, stderr: bytes, what: str, backend: str) -> None:
-    """The runtime's start-up line of a direct run: the digest and, for the os backend, the
-    restrictions x07's own run reported. Removes the run's pids cgroup like the launcher does."""
+@dataclass
+class BlobVariant:
+    """A policy handed to the sandboxed binary in (d2), and what its start-up line must say."""
+
+    label: str
+    policy: dict
+    backend: str
+    digest: str
+    # The restrictions the runtime must report, or None to skip that check.
+    restrictions: list[str] | None
+
+
+def blob_variants(p: SandboxProject) -> list[BlobVariant]:
+    """x07's own policy (os and none backends), and the same with `net.enabled` set, which
+    leaves out the network namespace (Landlock still refuses TCP, seccomp UDP: no hosts)."""
+    digest = p.sandbox_report["policy_digest"]
+    ours = "sha256:" + policy_blob.policy_digest(p.policy).hex()
+    if ours != digest:
+        raise BenchError(f"(d) {p.name}: bench/policy_blob.py gives digest {ours}, x07 reported "
+                         f"{digest}")
+    restrictions = p.sandbox_report["restrictions"]
+    variants = [BlobVariant("os", p.policy, "os", digest, restrictions),
+                BlobVariant("none", p.policy, "none", digest, None)]
+    if not p.policy["net"]["enabled"] and "netns" in restrictions:
+        net_on = json.loads(json.dumps(p.policy))
+        net_on["net"]["enabled"] = True
+        variants.append(BlobVariant(
+            "os, net.enabled", net_on, "os", "sha256:" + policy_blob.policy_digest(net_on).hex(),
+            [r for r in restrictions if r != "netns"]))
+    return variants
+
+
+def check_startup_line(stderr: bytes, what: str, variant: BlobVariant) -> None:
+    """The runtime's start-up line of a direct run: the digest, backend and restrictions it must
+    report. Removes the run's pids cgroup like the launcher does."""
     try:
         line = json.loads(stderr.split(b"\n", 1)[0])["x07_sandbox"]
     except (ValueError, KeyError, TypeError):
@@ -157,15 +194,16 @@ def check_startup_line(p: SandboxProject, stderr: bytes, what: str, backend: str
     cgroup = line.get("pids_cgroup")
     if cgroup:
         remove_cgroup(cgroup)
-    if line.get("policy_digest") != p.sandbox_report["policy_digest"]:
+    if line.get("policy_digest") != variant.digest:
         raise BenchError(f"{what}: the binary reports policy digest {line.get('policy_digest')}, "
-                         f"x07 handed over {p.sandbox_report['policy_digest']}: "
-                         "bench/policy_blob.py encodes something else than x07")
-    if line.get("backend") != backend:
-        raise BenchError(f"{what}: backend {line.get('backend')!r}, expected {backend!r}")
-    if backend == "os" and line.get("restrictions") != p.sandbox_report["restrictions"]:
-        raise BenchError(f"{what}: restrictions {line.get('restrictions')} differ from x07's run "
-                         f"{p.sandbox_report['restrictions']}")
+                         f"expected {variant.digest}: bench/policy_blob.py encodes something "
+                         "else than x07")
+    if line.get("backend") != variant.backend:
+        raise BenchError(f"{what}: backend {line.get('backend')!r}, expected "
+                         f"{variant.backend!r}")
+    if variant.restrictions is not None and line.get("restrictions") != variant.restrictions:
+        raise BenchError(f"{what}: restrictions {line.get('restrictions')}, expected "
+                         f"{variant.restrictions}")
 
 
 CGROUP_RMDIR_S: list[float] = []
@@ -199,7 +237,7 @@ def bwrap_argv(p: SandboxProject, seccomp_fd: int | None, unshare_pid: bool) -> 
     root), the binary itself. Process: a new session, parent death kills it, no capabilities,
     environment cleared, optionally a pid namespace, and the seccomp filter of seccomp_bpf.py.
     """
-    argv = ["bwrap", "--unshare-net"]
+    argv = [shutil.which("bwrap") or "bwrap", "--unshare-net"]
     if unshare_pid:
         argv.append("--unshare-pid")
     argv += ["--die-with-parent", "--new-session", "--clearenv", "--cap-drop", "ALL"]
@@ -345,14 +383,16 @@ def bench_direct_runs(p: SandboxProject, reps: int, fds: list[int], seccomp_fd: 
                       bwrap_problem: str | None) -> list[Comparison]:
     """(d2) and (d3) in one rotation: run-os binary, sandboxed binary (os and none blobs), bwrap."""
     env = dict(os.environ)
-    blobs = {backend: policy_blob.encode(p.policy, str(p.proj), backend)
-             for backend in ("os", "none")}
-    policy_fds = {backend: memfd_with("x07-policy", blob) for backend, blob in blobs.items()}
+    variants = {v.label: v for v in blob_variants(p)}
+    blobs = {label: policy_blob.encode(v.policy, str(p.proj), v.backend)
+             for label, v in variants.items()}
+    policy_fds = {label: memfd_with("x07-policy", blob) for label, blob in blobs.items()}
     fds.extend(policy_fds.values())
 
     plain = Side("run-os binary < framed input")
     sandboxed = Side("sandboxed binary, policy on an fd (os)")
     in_process = Side("  of which: sandboxed binary, backend none blob")
+    no_netns = Side("  of which: os blob with net.enabled (no netns)")
     bwrap = Side("bwrap + run-os binary (netns, pidns, seccomp)")
     bwrap_no_pidns = Side("  bwrap as above without --unshare-pid")
 
@@ -370,16 +410,16 @@ def bench_direct_runs(p: SandboxProject, reps: int, fds: list[int], seccomp_fd: 
         check_stdout(s, what)
         plain.samples.append(s)
 
-    def sandboxed_runner(side: Side, backend: str) -> Callable[[int], None]:
-        fd = policy_fds[backend]
-        what = f"(d2) {p.name}: sandboxed binary, {backend} blob"
+    def sandboxed_runner(side: Side, label: str) -> Callable[[int], None]:
+        fd = policy_fds[label]
+        what = f"(d2) {p.name}: sandboxed binary, {label} blob"
 
         def run(_: int) -> None:
             p.before_run(p.proj)
             s = run_timed([str(p.sb_exe), f"--x07-policy-fd={fd}", *RUN_FLAGS], cwd=p.proj,
                           env=env, stdin_path=p.framed_input, pass_fds=(fd,), what=what)
             check_stdout(s, what)
-            check_startup_line(p, s.stderr, what, backend)
+            check_startup_line(s.stderr, what, variants[label])
             side.samples.append(s)
         return run
 
@@ -398,16 +438,20 @@ def bench_direct_runs(p: SandboxProject, reps: int, fds: list[int], seccomp_fd: 
         return run
 
     runners = [run_plain, sandboxed_runner(sandboxed, "os"), sandboxed_runner(in_process, "none")]
+    d2_extras = [in_process]
+    if "os, net.enabled" in variants:
+        runners.append(sandboxed_runner(no_netns, "os, net.enabled"))
+        d2_extras.append(no_netns)
     if bwrap_problem is None:
         runners += [bwrap_runner(bwrap, True), bwrap_runner(bwrap_no_pidns, False)]
     interleave(2, *runners)  # warm-up
-    for side in (plain, sandboxed, in_process, bwrap, bwrap_no_pidns):
+    for side in (plain, sandboxed, in_process, no_netns, bwrap, bwrap_no_pidns):
         side.samples.clear()
     interleave(reps, *runners)
 
     d2 = Comparison(
         f"d2-{p.name}", f"(d2) stored binaries run directly: {p.name}, framed 5-byte input",
-        sandboxed, plain, None, extras=[in_process], ratio_label="sandboxed/run-os",
+        sandboxed, plain, None, extras=d2_extras, ratio_label="sandboxed/run-os",
         extra_label="sandboxed - run-os", show_extra=True,
         notes=[f"policy blob ({len(blobs['os'])} bytes) from bench/policy_blob.py, checked "
                "against spec/tests/data/policy_blob_v1.bin; every run's start-up line matches "
@@ -415,17 +459,21 @@ def bench_direct_runs(p: SandboxProject, reps: int, fds: list[int], seccomp_fd: 
     if bwrap_problem is not None:
         d2.notes.append(f"(d3) skipped: {bwrap_problem}")
         return [d2]
-    seccomp_note = (f"bwrap seccomp filter: {len(seccomp_bpf.build_filter(True)) // 8} BPF "
-                    "instructions from bench/seccomp_bpf.py (the runtime's rules), checked to load "
-                    "and refuse unshare" if seccomp_fd is not None
-                    else "bwrap ran WITHOUT a seccomp filter (bench/seccomp_bpf.py knows x86_64 "
-                    "only)")
+    if seccomp_fd is not None:
+        seccomp_note = (f"bwrap seccomp filter: {os.fstat(seccomp_fd).st_size // 8} BPF "
+                        "instructions from bench/seccomp_bpf.py (the runtime's rules), checked "
+                        "to load and to refuse unshare")
+    else:
+        seccomp_note = ("bwrap ran WITHOUT a seccomp filter (bench/seccomp_bpf.py knows x86_64 "
+                        "only)")
     d3 = Comparison(
         f"d3-{p.name}", f"(d3) bubblewrap around the run-os binary against the sandboxed binary: "
         f"{p.name}", bwrap, sandboxed, None, extras=[bwrap_no_pidns],
         ratio_label="bwrap/sandboxed", extra_label="bwrap - sandboxed", show_extra=True,
         notes=[seccomp_note, "bwrap has no rlimits, pids limit or wall-clock timer; the "
-               "sandboxed binary applies all three"])
+               "sandboxed binary applies all three",
+               "cpu of bwrap with --unshare-pid undercounts: the namespace's processes are not "
+               "reaped into bwrap's rusage"])
     return [d2, d3]
 
 

@@ -195,6 +195,11 @@ pub struct SandboxArgs {
     /// Required for the os and none backends, which are weaker than a VM boundary.
     #[arg(long)]
     pub i_accept_weaker_isolation: bool,
+    /// Let the os backend run without a kernel mechanism this host lacks (repeatable):
+    /// landlock-net (TCP port rules), pids-cgroup (RLIMIT_NPROC only), landlock (no Landlock at all).
+    /// Without it, a missing mechanism stops the run (exit 3); the report lists what was weakened.
+    #[arg(long = "sandbox-accept-weaker", value_name = "MECHANISM", value_parser = ["landlock-net", "pids-cgroup", "landlock"])]
+    pub sandbox_accept_weaker: Vec<String>,
 }
 
 /// `x07 fmt`.

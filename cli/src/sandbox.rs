@@ -102,7 +102,14 @@ pub fn prepare(args: &SandboxArgs, target: &Target, root: &Path) -> Result<Sandb
     };
     let canonical = x07_spec::to_canonical_vec(&policy).map_err(|e| CliError::setup("X07-POLICY-SCHEMA-0001", e.to_string()))?;
     let abs_root = std::path::absolute(root).map_err(|e| CliError::setup("X07-PROJECT-0001", e.to_string()))?;
-    let blob = blob::encode(&policy, &abs_root, backend_code, AcceptWeaker::NONE).map_err(|e| {
+    let accept = args.sandbox_accept_weaker.iter().fold(AcceptWeaker::NONE, |acc, m| {
+        acc.union(match m.as_str() {
+            "landlock-net" => AcceptWeaker::NO_LANDLOCK_NET,
+            "pids-cgroup" => AcceptWeaker::NO_PIDS_CGROUP,
+            _ => AcceptWeaker::NO_LANDLOCK,
+        })
+    });
+    let blob = blob::encode(&policy, &abs_root, backend_code, accept).map_err(|e| {
         let mut err = CliError::setup("X07-POLICY-SCHEMA-0001", format!("{}: {e}", base.display()));
         err.exit = 3;
         err

@@ -308,6 +308,14 @@ def probe_bwrap(seccomp_fd: int | None) -> str | None:
 
 
 def bench_sandbox(x07: X07, work: Path, reps: int) -> list[Comparison]:
+    """All of (d); the encoder is checked against the test vector before anything runs."""
+    try:
+        return measure_sandbox(x07, work, reps)
+    except policy_blob.PolicyBlobError as e:
+        raise BenchError(f"(d) {e}") from e
+
+
+def measure_sandbox(x07: X07, work: Path, reps: int) -> list[Comparison]:
     policy_blob.check_test_vector()
     root = work / "d"
     root.mkdir()
@@ -316,7 +324,9 @@ def bench_sandbox(x07: X07, work: Path, reps: int) -> list[Comparison]:
         setup_project(x07, root, home, "echo", None, PAYLOAD, None),
         setup_project(x07, root, home, "write-file", "write_out.x07.json", b"ok", "out/input.bin"),
     ]
-    deny_udp = True  # the cli policy has networking off
+    net = projects[0].policy["net"]
+    # The runtime's rule: UDP sockets are refused unless networking allows UDP or DNS.
+    deny_udp = not (net["enabled"] and (net["allow_udp"] or net["allow_dns"]))
     seccomp = seccomp_bpf.build_filter(deny_udp)
     fds: list[int] = []
     try:

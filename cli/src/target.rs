@@ -84,6 +84,18 @@ pub fn discover_manifest(start: &Path) -> Option<PathBuf> {
     None
 }
 
+/// The artifact name: the entry file's stem, plus `-sandboxed` for run-os-sandboxed builds (so the
+/// two worlds of one project keep separate store entries and GC roots, and switching profiles never
+/// rewrites a root).
+fn artifact_name_for(entry: &Path, world: World) -> Result<ArtifactName, CliError> {
+    let base = artifact_name(entry)?;
+    if world != World::RunOsSandboxed {
+        return Ok(base);
+    }
+    ArtifactName::new(format!("{}-sandboxed", base.as_str()))
+        .map_err(|e| CliError::setup("X07-CLI-0001", format!("cannot name the artifact after {}: {e}", entry.display())))
+}
+
 fn artifact_name(entry: &Path) -> Result<ArtifactName, CliError> {
     let file = entry.file_name().and_then(|n| n.to_str()).unwrap_or("main");
     let stem = file.strip_suffix(".x07.json").unwrap_or(file);
@@ -141,7 +153,7 @@ pub fn resolve(args: &TargetArgs) -> Result<Target, CliError> {
         _ => None,
     };
     let entry = root.join(manifest.entry.as_str());
-    let name = artifact_name(&entry)?;
+    let name = artifact_name_for(&entry, world)?;
     Ok(Target {
         kind: TargetKind::Project { root, manifest: manifest_path },
         entry_display: manifest.entry.as_str().to_string(),
@@ -197,6 +209,6 @@ fn resolve_program(program: &Path, extra_roots: &[PathBuf], profile: Option<&str
         profile: None,
         lock_digest: None,
         lockfile: None,
-        name: artifact_name(program)?,
+        name: artifact_name_for(program, world)?,
     })
 }

@@ -1,0 +1,1 @@
+//! x07-lock: version requirements, resolution, the lockfile and its signature.

@@ -1,0 +1,1 @@
+//! x07-registry-server: `x07 registry serve`.

@@ -1,1 +1,30 @@
-//! x07-registry-server: `x07 registry serve`.
+//! x07-registry-server: `x07 registry serve` — a directory-backed package registry with a signed
+//! sparse index (docs/internals/packages.md is the contract: layout, HTTP API, index lines, signing).
+//!
+//! Index files are held in memory (bytes + ETag, replaced on every write) so index GETs never touch
+//! the disk; mutations (publish, yank, owners) run on blocking threads under a per-package lock and
+//! write temp-file-then-rename, archive before index line.
+
+mod api_error;
+mod archive_read;
+pub mod config;
+mod http;
+pub mod index_entry;
+mod index_store;
+mod manifest_check;
+pub mod owners;
+mod publish;
+mod registry;
+pub mod root;
+mod server;
+pub mod signing;
+pub mod tokens;
+
+pub use api_error::{ApiError, ErrorCode};
+pub use config::{BaseUrlSource, RegistryConfig};
+pub use index_entry::{shard_path, EntrySignature, IndexDep, IndexEntry, INDEX_ENTRY_SCHEMA};
+pub use owners::OwnerName;
+pub use root::{RegistryRoot, RootError};
+pub use server::{serve, serve_blocking, ServerConfig, ServerError, ServerHandle};
+pub use signing::{key_id_of, IndexSigner, KeyId};
+pub use tokens::{Scope, Token, TokenError, TokenRecord, TokenStore};

@@ -74,7 +74,7 @@ fn writes_locals(e: &TExpr) -> bool {
         TKind::Let(_, x) | TKind::Return(x) | TKind::Try(x) => writes_locals(x),
         TKind::If(a, b, c) => writes_locals(a) || writes_locals(b) || writes_locals(c),
         TKind::While(a, b) | TKind::And(a, b) | TKind::Or(a, b) | TKind::Op(_, a, b) => writes_locals(a) || writes_locals(b),
-        TKind::Builtin(_, args) | TKind::Call(_, args) => args.iter().any(|a| writes_locals(&a.expr)),
+        TKind::Builtin(_, args) | TKind::Call(_, args) | TKind::Extern(_, args) => args.iter().any(|a| writes_locals(&a.expr)),
     }
 }
 
@@ -83,7 +83,7 @@ fn writes_locals(e: &TExpr) -> bool {
 fn bulk_fuel_ok(e: &TExpr, var: LocalId) -> bool {
     let all = |xs: &[&TExpr]| xs.iter().all(|x| bulk_fuel_ok(x, var));
     match &e.kind {
-        TKind::Call(..) | TKind::For { .. } | TKind::While(..) | TKind::Return(_) | TKind::Try(_) => false,
+        TKind::Call(..) | TKind::Extern(..) | TKind::For { .. } | TKind::While(..) | TKind::Return(_) | TKind::Try(_) => false,
         TKind::Set(id, _) | TKind::Set0(id, _) if *id == var => false,
         TKind::Builtin(b, _) if b.name == "os.process.exit" => false,
         TKind::Builtin(_, args) => args.iter().all(|a| bulk_fuel_ok(&a.expr, var)),
@@ -437,6 +437,12 @@ impl FnEmitter<'_> {
             }
             TKind::Call(fid, args) => {
                 let name = fn_name(&self.p.fns[*fid], *fid);
+                self.call(&name, None, args, e.ty)
+            }
+            TKind::Extern(x, args) => {
+                let ext = &self.p.externs[*x];
+                // A void C function is called through its wrapper, which yields 0 (see emit_externs).
+                let name = if ext.returns_void { format!("x7x_{x}") } else { format!("x7e_{x}") };
                 self.call(&name, None, args, e.ty)
             }
         }

@@ -65,9 +65,28 @@ pub fn emit_program(program: &TProgram, flavor: MainFlavor, options: &EmitOption
     Ok(EmittedC { source: out })
 }
 
+/// Prototypes of the C functions the program calls, and a wrapper yielding 0 for each void one.
+/// Each is declared under its own identifier `x7e_<n>` bound to the real symbol with an asm label,
+/// so a prototype a system header already gave (with other C types) never conflicts.
+fn emit_externs(program: &TProgram, out: &mut String) {
+    for (i, e) in program.externs.iter().enumerate() {
+        let params: Vec<&str> = e.params.iter().map(|t| t.c_type()).collect();
+        let list = if params.is_empty() { "void".to_string() } else { params.join(", ") };
+        let ret = if e.returns_void { "void" } else { e.result.c_type() };
+        let _ = writeln!(out, "extern {ret} x7e_{i}({list}) __asm__(X7_SYM(\"{}\"));", e.link_name);
+        if e.returns_void {
+            let named: Vec<String> = params.iter().enumerate().map(|(j, t)| format!("{t} a{j}")).collect();
+            let args: Vec<String> = (0..params.len()).map(|j| format!("a{j}")).collect();
+            let named = if named.is_empty() { "void".to_string() } else { named.join(", ") };
+            let _ = writeln!(out, "static inline uint32_t x7x_{i}({named}) {{ x7e_{i}({}); return 0u; }}", args.join(", "));
+        }
+    }
+}
+
 /// The program's own part of the translation unit: prototypes and functions, `solve` last.
 pub fn emit_functions(program: &TProgram) -> String {
     let mut out = String::from("\n/* ---- program ---- */\n");
+    emit_externs(program, &mut out);
     for (i, f) in program.fns.iter().enumerate() {
         if !f.is_solve {
             let _ = writeln!(out, "{};", func::signature(program, i));

@@ -68,6 +68,23 @@ pub struct Defn {
     pub ptr: Ptr,
 }
 
+/// An `extern` declaration: a C function the program may call inside `unsafe`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExternDecl {
+    /// Fully qualified x07 name (`module.fn`).
+    pub name: String,
+    /// The C symbol.
+    pub link_name: String,
+    /// Parameters (i32 or pointer types).
+    pub params: Vec<Param>,
+    /// Result type (`void` reads as i32 0).
+    pub result: Ty,
+    /// Whether the C function returns `void`.
+    pub returns_void: bool,
+    /// Pointer of the decl object.
+    pub ptr: Ptr,
+}
+
 /// One parsed source file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceFile {
@@ -85,6 +102,8 @@ pub struct SourceFile {
     pub exports: Option<Vec<(String, Ptr)>>,
     /// Function definitions.
     pub defns: Vec<Defn>,
+    /// C functions declared with `extern`.
+    pub externs: Vec<ExternDecl>,
     /// The entry's solve expression.
     pub solve: Option<Expr>,
 }

@@ -19,6 +19,8 @@ pub enum ParamKind {
     Ident(Ty),
     /// Literal text (the JSON string itself), for `bytes.lit` / `bytes.view_lit`.
     Text,
+    /// Any raw pointer type (unsafe code).
+    AnyPtr,
 }
 
 /// One builtin function.
@@ -44,12 +46,20 @@ impl Builtin {
 
     /// Whether the builtin is an OS capability (needs an OS world).
     pub fn is_os(&self) -> bool {
-        self.fragment.starts_with("os_")
+        self.fragment.starts_with("os_") || self.is_unsafe()
+    }
+
+    /// Whether the builtin handles raw pointers (allowed only inside `unsafe`).
+    pub fn is_unsafe(&self) -> bool {
+        self.fragment == "ffi"
     }
 }
 
-use ParamKind::{Ident, Own, Ref, Text, Val, View};
-use Ty::{Bytes, BytesView, OptionBytes, OptionBytesView, OptionI32, ResultBytes, ResultBytesView, ResultI32, VecU8, I32};
+use ParamKind::{AnyPtr, Ident, Own, Ref, Text, Val, View};
+use Ty::{
+    Bytes, BytesView, OptionBytes, OptionBytesView, OptionI32, PtrConstU8, PtrConstVoid, PtrMutU8, PtrMutVoid, ResultBytes, ResultBytesView,
+    ResultI32, VecU8, I32,
+};
 
 const I: ParamKind = Val(I32);
 
@@ -62,11 +72,14 @@ macro_rules! b {
 /// Every builtin, sorted by name.
 pub static BUILTINS: &[Builtin] = &[
     b!("bytes.alloc", [I], Bytes, false, "bytes"),
+    b!("bytes.as_mut_ptr", [Ident(Bytes)], PtrMutU8, false, "ffi"),
+    b!("bytes.as_ptr", [Ident(Bytes)], PtrConstU8, false, "ffi"),
     b!("bytes.cmp_range", [View, I, I, View, I, I], I32, true, "bytes"),
     b!("bytes.concat", [Own(Bytes), Own(Bytes)], Bytes, true, "bytes"),
     b!("bytes.copy", [View, Own(Bytes)], Bytes, true, "bytes"),
     b!("bytes.empty", [], Bytes, false, "core"),
     b!("bytes.eq", [View, View], I32, false, "bytes"),
+    b!("bytes.from_ptr_v1", [Val(PtrConstU8), I], Bytes, false, "ffi"),
     b!("bytes.get_u8", [View, I], I32, true, "core"),
     b!("bytes.len", [View], I32, false, "core"),
     b!("bytes.lit", [Text], Bytes, false, "core"),
@@ -126,6 +139,15 @@ pub static BUILTINS: &[Builtin] = &[
     b!("parse.u32_dec_at", [View, I], I32, true, "parse"),
     b!("prng.lcg_next_u32", [I], I32, false, "core"),
     b!("process.set_exit_code_v1", [I], I32, false, "core"),
+    b!("ptr.add", [Val(PtrConstU8), I], PtrConstU8, false, "ffi"),
+    b!("ptr.cast_const_u8", [AnyPtr], PtrConstU8, false, "ffi"),
+    b!("ptr.cast_const_void", [AnyPtr], PtrConstVoid, false, "ffi"),
+    b!("ptr.cast_mut_u8", [AnyPtr], PtrMutU8, false, "ffi"),
+    b!("ptr.cast_mut_void", [AnyPtr], PtrMutVoid, false, "ffi"),
+    b!("ptr.is_null", [AnyPtr], I32, false, "ffi"),
+    b!("ptr.null", [], PtrMutVoid, false, "ffi"),
+    b!("ptr.read_u32_le", [Val(PtrConstU8)], I32, false, "ffi"),
+    b!("ptr.read_u8", [Val(PtrConstU8)], I32, false, "ffi"),
     b!("result_bytes.err", [I], ResultBytes, false, "optres"),
     b!("result_bytes.err_code", [Ref(ResultBytes)], I32, false, "optres"),
     b!("result_bytes.is_ok", [Ref(ResultBytes)], I32, false, "optres"),
@@ -141,6 +163,7 @@ pub static BUILTINS: &[Builtin] = &[
     b!("result_i32.is_ok", [Val(ResultI32)], I32, false, "optres"),
     b!("result_i32.ok", [I], ResultI32, false, "optres"),
     b!("result_i32.unwrap_or", [Val(ResultI32), I], I32, false, "optres"),
+    b!("vec_u8.as_mut_ptr", [Ident(VecU8)], PtrMutU8, false, "ffi"),
     b!("vec_u8.as_view", [Ident(VecU8)], BytesView, false, "core"),
     b!("vec_u8.cap", [Ref(VecU8)], I32, false, "vec"),
     b!("vec_u8.clear", [Own(VecU8)], VecU8, false, "vec"),
@@ -154,6 +177,7 @@ pub static BUILTINS: &[Builtin] = &[
     b!("vec_u8.reserve_exact", [Own(VecU8), I], VecU8, false, "vec"),
     b!("vec_u8.set", [Own(VecU8), I, I], VecU8, true, "vec"),
     b!("vec_u8.with_capacity", [I], VecU8, false, "vec"),
+    b!("view.as_ptr", [View], PtrConstU8, false, "ffi"),
     b!("view.cmp_range", [View, I, I, View, I, I], I32, true, "bytes"),
     b!("view.eq", [View, View], I32, false, "bytes"),
     b!("view.get_u8", [View, I], I32, true, "core"),
@@ -173,7 +197,7 @@ pub fn is_builtin_namespace(name: &str) -> bool {
     matches!(
         ns,
         "bytes" | "view" | "vec_u8" | "codec" | "fmt" | "parse" | "i32" | "prng" | "option_i32" | "option_bytes"
-            | "option_bytes_view" | "result_i32" | "result_bytes" | "result_bytes_view" | "os" | "process"
+            | "option_bytes_view" | "result_i32" | "result_bytes" | "result_bytes_view" | "os" | "process" | "ptr"
     ) || name == "bytes1"
 }
 

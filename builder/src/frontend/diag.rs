@@ -91,6 +91,8 @@ pub mod codes {
     pub const WORLD_UNSUPPORTED: DiagCode = DiagCode("X07-WORLD-0002");
     /// Language feature not supported yet.
     pub const UNSUPPORTED: DiagCode = DiagCode("X07-UNSUPPORTED-0001");
+    /// A pointer builtin or extern call outside `unsafe`.
+    pub const UNSAFE_REQUIRED: DiagCode = DiagCode("X07-UNSAFE-0001");
 }
 
 /// One compile error (or warning) tied to a file and a JSON pointer.

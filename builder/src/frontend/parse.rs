@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::ast::{Defn, Expr, FileKind, Param, SourceFile};
+use super::ast::{Defn, Expr, ExternDecl, FileKind, Param, SourceFile};
 use super::diag::{codes, Diagnostic};
 use super::types::Ty;
 
@@ -117,7 +117,7 @@ impl FileParser<'_> {
             self.err(codes::SCHEMA_KIND, "/module_id", "module id \"main\" is reserved for the entry file");
         }
         let imports = self.imports(obj);
-        let (exports, defns) = self.decls(obj, &module_id, kind);
+        let (exports, defns, externs) = self.decls(obj, &module_id, kind);
         let solve = match (kind, obj.get("solve")) {
             (FileKind::Entry, Some(v)) => self.expr(v, "/solve".to_string()),
             (FileKind::Entry, None) => {
@@ -138,6 +138,7 @@ impl FileParser<'_> {
             imports,
             exports,
             defns,
+            externs,
             solve,
         })
     }
@@ -181,20 +182,22 @@ impl FileParser<'_> {
         out
     }
 
-    fn decls(&mut self, obj: &Map<String, Value>, module_id: &str, kind: FileKind) -> (Option<Vec<(String, String)>>, Vec<Defn>) {
+    #[allow(clippy::type_complexity)]
+    fn decls(&mut self, obj: &Map<String, Value>, module_id: &str, kind: FileKind) -> (Option<Vec<(String, String)>>, Vec<Defn>, Vec<ExternDecl>) {
         let mut exports: Option<Vec<(String, String)>> = None;
         let mut defns = Vec::new();
+        let mut externs = Vec::new();
         let items = match obj.get("decls") {
             None => {
                 if kind == FileKind::Module {
                     self.err(codes::SCHEMA_FIELD, "", "missing required field `decls`");
                 }
-                return (exports, defns);
+                return (exports, defns, externs);
             }
             Some(Value::Array(items)) => items,
             Some(_) => {
                 self.err(codes::SCHEMA_FIELD, "/decls", "`decls` must be an array");
-                return (exports, defns);
+                return (exports, defns, externs);
             }
         };
         for (i, decl) in items.iter().enumerate() {
@@ -217,7 +220,12 @@ impl FileParser<'_> {
                         defns.push(defn);
                     }
                 }
-                Some(k @ ("defasync" | "extern" | "defrecord" | "defenum")) => self.err(
+                Some("extern") => {
+                    if let Some(e) = self.extern_decl(d, &ptr, module_id) {
+                        externs.push(e);
+                    }
+                }
+                Some(k @ ("defasync" | "defrecord" | "defenum")) => self.err(
                     codes::UNSUPPORTED,
                     &format!("{ptr}/kind"),
                     format!("`{k}` declarations are not supported yet by this compiler"),
@@ -226,7 +234,49 @@ impl FileParser<'_> {
                 None => self.err(codes::SCHEMA_DECL, &ptr, "a declaration needs a string `kind`"),
             }
         }
-        (exports, defns)
+        (exports, defns, externs)
+    }
+
+    fn extern_decl(&mut self, d: &Map<String, Value>, ptr: &str, module_id: &str) -> Option<ExternDecl> {
+        if d.get("abi").and_then(Value::as_str) != Some("C") {
+            self.err(codes::SCHEMA_DECL, &format!("{ptr}/abi"), "an extern declaration needs \"abi\": \"C\"");
+            return None;
+        }
+        let name = d.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+        if !name.strip_prefix(module_id).and_then(|r| r.strip_prefix('.')).is_some_and(is_local_name) {
+            self.err(codes::NAME_PREFIX, &format!("{ptr}/name"), format!("extern name `{name}` must be `{module_id}.<name>`"));
+            return None;
+        }
+        let link_name = match d.get("link_name").and_then(Value::as_str) {
+            Some(l) if is_local_name(l) && !l.starts_with("x7") => l.to_string(),
+            _ => {
+                self.err(codes::SCHEMA_DECL, &format!("{ptr}/link_name"), "`link_name` must be a C identifier (not starting with x7, which the runtime reserves)");
+                return None;
+            }
+        };
+        let mut params = Vec::new();
+        for (j, p) in d.get("params").and_then(Value::as_array).cloned().unwrap_or_default().iter().enumerate() {
+            let pp = format!("{ptr}/params/{j}");
+            let pname = p.get("name").and_then(Value::as_str).filter(|n| is_local_name(n)).map(str::to_string);
+            let ty = self.ty(p.get("ty"), &format!("{pp}/ty"), "`ty`");
+            match (pname, ty) {
+                (Some(n), Some(t)) if t == Ty::I32 || t.is_pointer() => params.push(Param { name: n, ty: t, ptr: pp }),
+                (Some(_), Some(t)) => self.err(codes::TYPE_MISMATCH, &format!("{pp}/ty"), format!("extern parameters are i32 or pointer types, not {t}")),
+                _ => self.err(codes::SCHEMA_DECL, &pp, "an extern parameter needs a `name` and a `ty`"),
+            }
+        }
+        let (result, returns_void) = match d.get("result") {
+            Some(Value::String(s)) if s == "void" => (Ty::I32, true),
+            r => match self.ty(r, &format!("{ptr}/result"), "`result`") {
+                Some(t) if t == Ty::I32 || t.is_pointer() => (t, false),
+                Some(t) => {
+                    self.err(codes::TYPE_MISMATCH, &format!("{ptr}/result"), format!("an extern returns void, i32 or a pointer type, not {t}"));
+                    return None;
+                }
+                None => return None,
+            },
+        };
+        Some(ExternDecl { name, link_name, params, result, returns_void, ptr: ptr.to_string() })
     }
 
     fn export_names(&mut self, d: &Map<String, Value>, ptr: &str) -> Vec<(String, String)> {

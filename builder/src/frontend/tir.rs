@@ -21,6 +21,21 @@ pub struct TProgram {
     pub fns: Vec<TFn>,
     /// Runtime fragments needed by the builtins used.
     pub fragments: BTreeSet<&'static str>,
+    /// C functions declared with `extern` and called by reachable code, indexed by [`TKind::Extern`].
+    pub externs: Vec<TExtern>,
+}
+
+/// A C function the program calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TExtern {
+    /// The C symbol.
+    pub link_name: String,
+    /// Parameter types.
+    pub params: Vec<Ty>,
+    /// Result type (i32 when the C function returns void).
+    pub result: Ty,
+    /// Whether the C function returns `void`.
+    pub returns_void: bool,
 }
 
 /// A checked function.
@@ -132,4 +147,6 @@ pub enum TKind {
     Builtin(&'static Builtin, Vec<TArg>),
     /// User function call.
     Call(FnId, Vec<TArg>),
+    /// Call of a C function declared with `extern` (index into [`TProgram::externs`]).
+    Extern(usize, Vec<TArg>),
 }

@@ -27,6 +27,18 @@ pub enum Ty {
     ResultBytesView,
     /// The type of an expression that does not return (`return`).
     Never,
+    /// `ptr_const_u8`: a raw pointer for C calls (unsafe code only).
+    PtrConstU8,
+    /// `ptr_mut_u8`.
+    PtrMutU8,
+    /// `ptr_const_void`.
+    PtrConstVoid,
+    /// `ptr_mut_void`.
+    PtrMutVoid,
+    /// `ptr_const_i32`.
+    PtrConstI32,
+    /// `ptr_mut_i32`.
+    PtrMutI32,
 }
 
 /// How values of a type behave under the ownership rules.
@@ -54,6 +66,12 @@ impl Ty {
             "result_i32" => Ty::ResultI32,
             "result_bytes" => Ty::ResultBytes,
             "result_bytes_view" => Ty::ResultBytesView,
+            "ptr_const_u8" => Ty::PtrConstU8,
+            "ptr_mut_u8" => Ty::PtrMutU8,
+            "ptr_const_void" => Ty::PtrConstVoid,
+            "ptr_mut_void" => Ty::PtrMutVoid,
+            "ptr_const_i32" => Ty::PtrConstI32,
+            "ptr_mut_i32" => Ty::PtrMutI32,
             _ => return None,
         })
     }
@@ -62,8 +80,7 @@ impl Ty {
     pub fn is_known_unsupported(token: &str) -> bool {
         matches!(
             token,
-            "f64" | "iface" | "result_result_bytes" | "ptr_const_u8" | "ptr_mut_u8" | "ptr_const_void"
-                | "ptr_mut_void" | "ptr_const_i32" | "ptr_mut_i32"
+            "f64" | "iface" | "result_result_bytes"
         )
     }
 
@@ -73,6 +90,9 @@ impl Ty {
             Ty::Bytes | Ty::VecU8 | Ty::OptionBytes | Ty::ResultBytes => Ownership::Owned,
             Ty::BytesView | Ty::OptionBytesView | Ty::ResultBytesView => Ownership::View,
             Ty::I32 | Ty::OptionI32 | Ty::ResultI32 | Ty::Never => Ownership::Copy,
+            Ty::PtrConstU8 | Ty::PtrMutU8 | Ty::PtrConstVoid | Ty::PtrMutVoid | Ty::PtrConstI32 | Ty::PtrMutI32 => {
+                Ownership::Copy
+            }
         }
     }
 
@@ -100,6 +120,12 @@ impl Ty {
             Ty::ResultBytes => "result_bytes",
             Ty::ResultBytesView => "result_bytes_view",
             Ty::Never => "never",
+            Ty::PtrConstU8 => "ptr_const_u8",
+            Ty::PtrMutU8 => "ptr_mut_u8",
+            Ty::PtrConstVoid => "ptr_const_void",
+            Ty::PtrMutVoid => "ptr_mut_void",
+            Ty::PtrConstI32 => "ptr_const_i32",
+            Ty::PtrMutI32 => "ptr_mut_i32",
         }
     }
 
@@ -116,7 +142,18 @@ impl Ty {
             Ty::ResultI32 => "x7_res_i32",
             Ty::ResultBytes => "x7_res_bytes",
             Ty::ResultBytesView => "x7_res_view",
+            Ty::PtrConstU8 => "const uint8_t *",
+            Ty::PtrMutU8 => "uint8_t *",
+            Ty::PtrConstVoid => "const void *",
+            Ty::PtrMutVoid => "void *",
+            Ty::PtrConstI32 => "const uint32_t *",
+            Ty::PtrMutI32 => "uint32_t *",
         }
+    }
+
+    /// Whether this is one of the raw pointer types of unsafe code.
+    pub fn is_pointer(self) -> bool {
+        matches!(self, Ty::PtrConstU8 | Ty::PtrMutU8 | Ty::PtrConstVoid | Ty::PtrMutVoid | Ty::PtrConstI32 | Ty::PtrMutI32)
     }
 
     /// A C expression for the empty (moved-from / zero) value.
@@ -132,6 +169,7 @@ impl Ty {
             Ty::ResultI32 => "((x7_res_i32){0, 0})",
             Ty::ResultBytes => "((x7_res_bytes){0, 0, X7_EMPTY_BYTES})",
             Ty::ResultBytesView => "((x7_res_view){0, 0, X7_EMPTY_VIEW})",
+            Ty::PtrConstU8 | Ty::PtrMutU8 | Ty::PtrConstVoid | Ty::PtrMutVoid | Ty::PtrConstI32 | Ty::PtrMutI32 => "0",
         }
     }
 

@@ -25,6 +25,10 @@ impl FnChecker<'_> {
                 self.error(codes::WORLD_BUILTIN, ptr, format!("`{head}` needs an OS world (run-os or run-os-sandboxed)"));
                 return None;
             }
+            if b.is_unsafe() && self.unsafe_depth == 0 {
+                self.error_help(codes::UNSAFE_REQUIRED, ptr, format!("`{head}` handles raw pointers and is allowed only inside an `unsafe` block"), "wrap the code in [\"unsafe\", ...]");
+                return None;
+            }
             if args.len() != b.params.len() {
                 self.error(codes::ARITY, ptr, format!("`{head}` takes {} argument(s), got {}", b.params.len(), args.len()));
                 return None;
@@ -42,6 +46,9 @@ impl FnChecker<'_> {
             return Some((TExpr { kind: TKind::Builtin(b, targs), ty: b.result, ptr: ptr.to_string() }, prov));
         }
         let Some(fid) = self.index.lookup(head) else {
+            if let Some(eid) = self.index.lookup_extern(head) {
+                return self.extern_call(head, eid, args, ptr);
+            }
             return self.unknown_callee(head, ptr);
         };
         let decl = &self.index.fns[fid];
@@ -76,6 +83,32 @@ impl FnChecker<'_> {
         let (targs, prov) = self.args(head, &kinds, args, ptr)?;
         let prov = if defn.result.is_view_like() { prov } else { Prov::default() };
         Some((TExpr { kind: TKind::Call(fid, targs), ty: defn.result, ptr: ptr.to_string() }, prov))
+    }
+
+    fn extern_call(&mut self, head: &str, eid: usize, args: &[Expr], ptr: &str) -> Option<Checked> {
+        let (module, exported, decl) = {
+            let e = &self.index.externs[eid];
+            (e.module, e.exported, e.decl)
+        };
+        if self.unsafe_depth == 0 {
+            self.error_help(codes::UNSAFE_REQUIRED, ptr, format!("`{head}` is a C function (extern) and may be called only inside an `unsafe` block"), "wrap the call in [\"unsafe\", ...]");
+            return None;
+        }
+        if module != self.module {
+            let imported = self.index.imports.get(self.module).is_some_and(|i| i.contains(module));
+            if !imported || !exported {
+                self.error(codes::MOD_NOT_EXPORTED, ptr, format!("`{head}` is not imported and exported from module `{module}`"));
+                return None;
+            }
+        }
+        if args.len() != decl.params.len() {
+            self.error(codes::ARITY, ptr, format!("`{head}` takes {} argument(s), got {}", decl.params.len(), args.len()));
+            return None;
+        }
+        self.extern_calls.insert(eid);
+        let kinds: Vec<ParamKind> = decl.params.iter().map(|p| ParamKind::Val(p.ty)).collect();
+        let (targs, _) = self.args(head, &kinds, args, ptr)?;
+        Some((TExpr { kind: TKind::Extern(eid, targs), ty: decl.result, ptr: ptr.to_string() }, Prov::default()))
     }
 
     fn unknown_callee(&mut self, head: &str, ptr: &str) -> Option<Checked> {
@@ -251,6 +284,14 @@ impl FnChecker<'_> {
             ParamKind::Text => {
                 self.error(codes::TYPE_MISMATCH, arg.ptr(), format!("`{callee}` takes a string literal"));
                 None
+            }
+            ParamKind::AnyPtr => {
+                let (e, _) = self.expr(arg, Ctx::Value)?;
+                if !e.ty.is_pointer() && e.ty != Ty::Never {
+                    self.mismatch(callee, arg, "a pointer", e.ty);
+                    return None;
+                }
+                Some(TArg { expr: e, pass: Pass::Value })
             }
         }
     }

@@ -10,7 +10,7 @@ use crate::frontend::types::Ty;
 use super::scope::{Checked, Ctx, FnChecker, Prov};
 
 /// Heads of x07 forms this compiler does not support yet.
-const UNSUPPORTED_FORMS: &[&str] = &["unsafe", "budget.scope_v1", "task.scope_v1", "match", "await", "std.stream.pipe_v1"];
+const UNSUPPORTED_FORMS: &[&str] = &["budget.scope_v1", "task.scope_v1", "match", "await", "std.stream.pipe_v1"];
 
 fn node(kind: TKind, ty: Ty, ptr: &str) -> TExpr {
     TExpr { kind, ty, ptr: ptr.to_string() }
@@ -85,6 +85,16 @@ impl FnChecker<'_> {
         }
         match head {
             "begin" => self.begin(args, ptr, ctx),
+            "unsafe" => {
+                if !self.index.opts.os_world {
+                    self.error(codes::WORLD_BUILTIN, ptr, "`unsafe` blocks need an OS world (run-os or run-os-sandboxed)");
+                    return None;
+                }
+                self.unsafe_depth += 1;
+                let r = self.begin(args, ptr, ctx);
+                self.unsafe_depth -= 1;
+                r
+            }
             "let" => self.let_(args, ptr, ctx),
             "set" | "set0" => self.set(head, args, ptr, ctx),
             "if" => self.if_(args, ptr, ctx),

@@ -2,10 +2,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::frontend::ast::{Defn, FileKind};
+use crate::frontend::ast::{Defn, ExternDecl, FileKind};
 use crate::frontend::diag::{codes, Diagnostic};
 use crate::frontend::resolve::{LoadedProgram, ModuleSource};
-use crate::frontend::tir::{FnId, TFn, TKind, TExpr, TProgram};
+use crate::frontend::tir::{FnId, TExpr, TExtern, TFn, TKind, TProgram};
 use crate::frontend::types::Ty;
 
 use super::scope::FnChecker;
@@ -26,6 +26,14 @@ pub(super) struct FnDecl<'a> {
     pub exported: bool,
 }
 
+/// A C function declared with `extern`.
+pub(super) struct ExternEntry<'a> {
+    pub name: &'a str,
+    pub module: &'a str,
+    pub decl: &'a ExternDecl,
+    pub exported: bool,
+}
+
 /// The signatures and module interfaces every function body is checked against.
 pub(super) struct ProgramIndex<'a> {
     /// All functions sorted by name; [`FnId`] indexes this list.
@@ -35,6 +43,8 @@ pub(super) struct ProgramIndex<'a> {
     pub imports: BTreeMap<&'a str, BTreeSet<&'a str>>,
     /// Every module id of the program.
     pub modules: BTreeSet<&'a str>,
+    /// Every extern, sorted by name.
+    pub externs: Vec<ExternEntry<'a>>,
     pub opts: CheckOptions,
 }
 
@@ -42,6 +52,11 @@ impl<'a> ProgramIndex<'a> {
     /// Looks a function up by its full name.
     pub fn lookup(&self, name: &str) -> Option<FnId> {
         self.by_name.get(name).copied()
+    }
+
+    /// Looks an extern up by its full name.
+    pub fn lookup_extern(&self, name: &str) -> Option<usize> {
+        self.externs.binary_search_by(|e| e.name.cmp(name)).ok()
     }
 }
 
@@ -86,10 +101,19 @@ pub fn check_program(program: &LoadedProgram, opts: &CheckOptions) -> Result<TPr
     let mut fns: Vec<TFn> = reachable.iter().map(|old| checked[*old].take().expect("checked without errors")).collect();
     fns.push(solve);
     let mut fragments = BTreeSet::from(["core"]);
+    let mut used_externs = BTreeMap::new();
     for f in &mut fns {
-        remap(&mut f.body, &new_id, &mut fragments);
+        remap(&mut f.body, &new_id, &mut fragments, &mut used_externs, &index);
     }
-    Ok(TProgram { fns, fragments })
+    let mut externs = vec![TExtern { link_name: String::new(), params: Vec::new(), result: Ty::I32, returns_void: true }; used_externs.len()];
+    for (old, new) in &used_externs {
+        let d = index.externs[*old].decl;
+        externs[*new] = TExtern { link_name: d.link_name.clone(), params: d.params.iter().map(|p| p.ty).collect(), result: d.result, returns_void: d.returns_void };
+    }
+    if !externs.is_empty() {
+        fragments.insert("ffi");
+    }
+    Ok(TProgram { fns, fragments, externs })
 }
 
 fn build_index<'a>(program: &'a LoadedProgram, opts: &CheckOptions, diags: &mut Vec<Diagnostic>) -> ProgramIndex<'a> {
@@ -102,13 +126,21 @@ fn build_index<'a>(program: &'a LoadedProgram, opts: &CheckOptions, diags: &mut 
         imports.insert(m.file.module_id.as_str(), m.file.imports.iter().map(|(i, _)| i.as_str()).collect());
     }
     fns.sort_by(|a, b| a.name.cmp(b.name));
+    let mut externs: Vec<ExternEntry<'a>> = Vec::new();
+    for m in program.all() {
+        let exports: BTreeSet<&str> = m.file.exports.iter().flatten().map(|(n, _)| n.as_str()).collect();
+        for d in &m.file.externs {
+            externs.push(ExternEntry { name: &d.name, module: &m.file.module_id, decl: d, exported: exports.contains(d.name.as_str()) });
+        }
+    }
+    externs.sort_by(|a, b| a.name.cmp(b.name));
     let mut by_name = BTreeMap::new();
     for (i, f) in fns.iter().enumerate() {
         if by_name.insert(f.name, i).is_some() {
             diags.push(Diagnostic::new(codes::NAME_DUP_FN, f.file, &f.defn.ptr, format!("function `{}` is defined twice", f.name)));
         }
     }
-    ProgramIndex { fns, by_name, imports, modules, opts: *opts }
+    ProgramIndex { fns, by_name, imports, modules, externs, opts: *opts }
 }
 
 fn index_module<'a>(m: &'a ModuleSource, fns: &mut Vec<FnDecl<'a>>, diags: &mut Vec<Diagnostic>) {
@@ -144,23 +176,42 @@ fn index_module<'a>(m: &'a ModuleSource, fns: &mut Vec<FnDecl<'a>>, diags: &mut 
     }
 }
 
-fn remap(e: &mut TExpr, new_id: &BTreeMap<FnId, FnId>, fragments: &mut BTreeSet<&'static str>) {
+/// Renumbers function calls to the reachable set, renumbers externs to the used set, and collects
+/// the runtime fragments the builtins need.
+fn remap(
+    e: &mut TExpr,
+    new_id: &BTreeMap<FnId, FnId>,
+    fragments: &mut BTreeSet<&'static str>,
+    externs: &mut BTreeMap<usize, usize>,
+    index: &ProgramIndex<'_>,
+) {
+    let _ = index;
+    macro_rules! go {
+        ($x:expr) => {
+            remap($x, new_id, fragments, externs, index)
+        };
+    }
     match &mut e.kind {
         TKind::Call(f, args) => {
             *f = new_id[f];
-            args.iter_mut().for_each(|a| remap(&mut a.expr, new_id, fragments));
+            args.iter_mut().for_each(|a| go!(&mut a.expr));
+        }
+        TKind::Extern(x, args) => {
+            let next = externs.len();
+            *x = *externs.entry(*x).or_insert(next);
+            args.iter_mut().for_each(|a| go!(&mut a.expr));
         }
         TKind::Builtin(b, args) => {
             fragments.insert(b.fragment);
-            args.iter_mut().for_each(|a| remap(&mut a.expr, new_id, fragments));
+            args.iter_mut().for_each(|a| go!(&mut a.expr));
         }
-        TKind::Begin(items) => items.iter_mut().for_each(|x| remap(x, new_id, fragments)),
-        TKind::Let(_, x) | TKind::Set(_, x) | TKind::Set0(_, x) | TKind::Return(x) | TKind::Try(x) => remap(x, new_id, fragments),
-        TKind::If(a, b, c) => [a, b, c].into_iter().for_each(|x| remap(x, new_id, fragments)),
-        TKind::For { start, end, body, .. } => [start, end, body].into_iter().for_each(|x| remap(x, new_id, fragments)),
+        TKind::Begin(items) => items.iter_mut().for_each(|x| go!(x)),
+        TKind::Let(_, x) | TKind::Set(_, x) | TKind::Set0(_, x) | TKind::Return(x) | TKind::Try(x) => go!(x),
+        TKind::If(a, b, c) => [a, b, c].into_iter().for_each(|x| go!(x)),
+        TKind::For { start, end, body, .. } => [start, end, body].into_iter().for_each(|x| go!(x)),
         TKind::While(a, b) | TKind::And(a, b) | TKind::Or(a, b) | TKind::Op(_, a, b) => {
-            remap(a, new_id, fragments);
-            remap(b, new_id, fragments);
+            go!(a);
+            go!(b);
         }
         TKind::Int(_) | TKind::Input | TKind::Local(..) | TKind::Lit { .. } => {}
     }

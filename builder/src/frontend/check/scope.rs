@@ -77,6 +77,10 @@ pub(super) struct FnChecker<'a> {
     pub reachable: bool,
     /// Functions called.
     pub calls: BTreeSet<FnId>,
+    /// Externs called (ids of [`super::program::ProgramIndex::externs`]).
+    pub extern_calls: BTreeSet<usize>,
+    /// How many `unsafe` blocks enclose the expression being checked.
+    pub unsafe_depth: u32,
     diags: Vec<Diagnostic>,
 }
 
@@ -92,6 +96,8 @@ impl<'a> FnChecker<'a> {
             result: SOLVE_RESULT,
             reachable: true,
             calls: BTreeSet::new(),
+            extern_calls: BTreeSet::new(),
+            unsafe_depth: 0,
             diags: Vec::new(),
         }
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use x07_spec::{CcProfile, Sha256Digest, World};
 
-use crate::cc::{self, CcError, CcIdentity, X07Home};
+use crate::cc::{self, CcError, CcIdentity, NativeInputs, X07Home};
 use crate::emit::{self, EmitError, EmitOptions, MainFlavor};
 use crate::frontend::check::{check_program, CheckOptions};
 use crate::frontend::{Diagnostic, LoadedProgram};
@@ -39,6 +39,8 @@ pub struct BuildRequest<'a> {
     pub name: ArtifactName,
     /// The project directory to register as a GC root (none for one-off programs).
     pub gc_root: Option<&'a Path>,
+    /// C sources and libraries from packages (`ffi/`), linked with the program.
+    pub native: NativeInputs,
     /// Test-only switches; always `TestHooks::default()` outside tests.
     #[cfg(feature = "test-hooks")]
     pub insecure_test_hooks: TestHooks,
@@ -70,6 +72,7 @@ impl<'a> BuildRequest<'a> {
             lock_digest,
             name,
             gc_root,
+            native: NativeInputs::default(),
             #[cfg(feature = "test-hooks")]
             insecure_test_hooks: TestHooks::default(),
         }
@@ -150,6 +153,20 @@ pub fn derivation_inputs(req: &BuildRequest<'_>, cc: &CcIdentity) -> DerivationI
         ("solve_fuel_default".to_string(), DEFAULT_SOLVE_FUEL.to_string()),
         ("max_memory_bytes_default".to_string(), DEFAULT_MAX_MEMORY_BYTES.to_string()),
     ]);
+    if !req.native.sources.is_empty() || !req.native.libs.is_empty() {
+        // Sources by content (their location is irrelevant), libraries by name, both in order.
+        let sources: Vec<String> = req
+            .native
+            .sources
+            .iter()
+            .map(|p| {
+                let digest = fs_err::read(p).map(|b| Sha256Digest::of(&b).to_string()).unwrap_or_else(|e| format!("unreadable: {e}"));
+                format!("{}={digest}", p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+            })
+            .collect();
+        knobs.insert("ffi_sources".to_string(), sources.join(","));
+        knobs.insert("ffi_libs".to_string(), req.native.libs.join(","));
+    }
     if req.emit_options().disable_in_process_checks {
         knobs.insert("insecure_test_disable_in_process_checks".to_string(), "1".to_string());
     }
@@ -190,7 +207,7 @@ pub fn build(home: &X07Home, store: &StoreRoot, req: &BuildRequest<'_>) -> Resul
             Err(d) => return Err(ProduceError::Rejected(d)),
         };
         fs_err::write(staging.c_source_path(), &source).map_err(ProduceError::Io)?;
-        cc::compile_c(&cc, &source, &staging.binary_path(), req.cc_profile).map_err(ProduceError::Cc)?;
+        cc::compile_c_native(&cc, &source, &req.native, &staging.binary_path(), req.cc_profile).map_err(ProduceError::Cc)?;
         Ok(Produced::from_c_source(&source))
     };
     let result = match req.gc_root {

@@ -67,6 +67,12 @@ pub struct TargetArgs {
     /// Run profile from x07.json (default: default_profile, then `dev`, then `os`).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+    /// Compile and link the C sources (`ffi/*.c`) and libraries of packages (the default).
+    #[arg(long, conflicts_with = "no_auto_ffi")]
+    pub auto_ffi: bool,
+    /// Do not compile or link package C sources and libraries.
+    #[arg(long)]
+    pub no_auto_ffi: bool,
 }
 
 /// C compiler optimisation profile.

@@ -66,7 +66,10 @@ pub fn build_into(
     register_root: bool,
 ) -> Result<BuildOutcome, CliError> {
     let gc_root = if register_root { target.project_root().map(|r| std::path::absolute(r).unwrap_or_else(|_| r.to_path_buf())) } else { None };
-    let req = BuildRequest::new(program, target.world, cc_profile, target.lock_digest, target.name.clone(), gc_root.as_deref());
+    let mut req = BuildRequest::new(program, target.world, cc_profile, target.lock_digest, target.name.clone(), gc_root.as_deref());
+    if target.auto_ffi {
+        req.native = crate::native::discover(target.roots.dirs(), &target.link_libs)?;
+    }
     Ok(build::build(home, store, &req)?)
 }
 

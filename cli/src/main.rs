@@ -4,6 +4,7 @@ mod args;
 mod cmd;
 mod compile;
 mod error;
+mod native;
 mod sandbox;
 mod target;
 

@@ -26,6 +26,10 @@ pub struct SandboxLaunch {
     pub digest: Sha256Digest,
     /// The child's environment: only the keys the policy allows.
     pub env: EnvMode,
+    /// `language.allow_unsafe` of the policy (enforced at compile time).
+    pub allow_unsafe: bool,
+    /// `language.allow_ffi` of the policy (enforced at compile time).
+    pub allow_ffi: bool,
 }
 
 fn overrides(args: &SandboxArgs) -> PolicyOverrides {
@@ -125,5 +129,29 @@ pub fn prepare(args: &SandboxArgs, target: &Target, root: &Path) -> Result<Sandb
     } else {
         EnvMode::Only(Vec::new())
     };
-    Ok(SandboxLaunch { backend: selection.backend, blob, digest: Sha256Digest::of(&canonical), env })
+    Ok(SandboxLaunch {
+        backend: selection.backend,
+        blob,
+        digest: Sha256Digest::of(&canonical),
+        env,
+        allow_unsafe: policy.language.allow_unsafe,
+        allow_ffi: policy.language.allow_ffi,
+    })
+}
+
+/// The policy's compile-time gates: `unsafe` blocks need `language.allow_unsafe`, `extern`
+/// declarations and package C code need `language.allow_ffi`.
+pub fn language_gate(sb: &SandboxLaunch, program: &x07_builder::frontend::LoadedProgram, native: bool) -> Vec<x07_builder::frontend::Diagnostic> {
+    use x07_builder::frontend::{DiagCode, Diagnostic};
+    let mut out = Vec::new();
+    let entry = program.entry.file.display_path.clone();
+    if program.uses_unsafe() && !sb.allow_unsafe {
+        out.push(Diagnostic::new(DiagCode("X07-WORLD-0003"), &entry, "", "the program uses `unsafe` blocks, which the run policy forbids (language.allow_unsafe is false)")
+            .with_help("use a policy whose language.allow_unsafe is true (e.g. the http-client template), or remove the unsafe code"));
+    }
+    if (program.uses_ffi() || native) && !sb.allow_ffi {
+        out.push(Diagnostic::new(DiagCode("X07-WORLD-0003"), &entry, "", "the program calls C code (extern declarations or package ffi/ sources), which the run policy forbids (language.allow_ffi is false)")
+            .with_help("use a policy whose language.allow_ffi is true, or run with --no-auto-ffi if the C code is not needed"));
+    }
+    out
 }

@@ -33,6 +33,10 @@ pub struct Target {
     pub lockfile: Option<PathBuf>,
     /// The artifact name.
     pub name: ArtifactName,
+    /// Libraries the project links (`link.libs` of x07.json).
+    pub link_libs: Vec<String>,
+    /// Whether package FFI sources are compiled and linked (profile `auto_ffi`, default true).
+    pub auto_ffi: bool,
 }
 
 /// What kind of target.
@@ -117,6 +121,16 @@ pub fn manifest_error(e: DocumentError) -> CliError {
 
 /// Resolves `--project` / `--program` / discovery, the profile and the world.
 pub fn resolve(args: &TargetArgs) -> Result<Target, CliError> {
+    let mut target = resolve_target(args)?;
+    if args.no_auto_ffi {
+        target.auto_ffi = false;
+    } else if args.auto_ffi {
+        target.auto_ffi = true;
+    }
+    Ok(target)
+}
+
+fn resolve_target(args: &TargetArgs) -> Result<Target, CliError> {
     if let Some(program) = &args.program {
         return resolve_program(program, &args.module_roots, args.profile.as_deref());
     }
@@ -137,6 +151,7 @@ pub fn resolve(args: &TargetArgs) -> Result<Target, CliError> {
     let selected = manifest.select_profile(args.profile.as_deref()).map_err(|e| {
         CliError::setup("X07-PROJECT-0003", format!("{}: {e}", manifest_path.display())).help("pass --profile with one of the profiles in x07.json")
     })?;
+    let profile_auto_ffi = selected.as_ref().and_then(|(_, p)| p.auto_ffi).unwrap_or(true);
     let (world, profile) = match selected {
         Some((_, p)) => (p.world, Some(p.clone())),
         None => (manifest.world, None),
@@ -165,6 +180,8 @@ pub fn resolve(args: &TargetArgs) -> Result<Target, CliError> {
         lock_digest,
         lockfile,
         name,
+        link_libs: manifest.link.as_ref().map(|l| l.libs.clone()).unwrap_or_default(),
+        auto_ffi: profile_auto_ffi,
     })
 }
 
@@ -210,5 +227,7 @@ fn resolve_program(program: &Path, extra_roots: &[PathBuf], profile: Option<&str
         lock_digest: None,
         lockfile: None,
         name: artifact_name_for(program, world)?,
+        link_libs: Vec::new(),
+        auto_ffi: true,
     })
 }

@@ -57,6 +57,27 @@ pub struct CompileOutput {
 /// location nor the caller's directory can end up in the binary: the same source gives the same
 /// bytes wherever the project or the output lives. On failure `out` does not exist.
 pub fn compile_c(cc: &CcIdentity, c_source: &str, out: &Path, profile: CcProfile) -> Result<CompileOutput, CcError> {
+    compile_c_native(cc, c_source, &NativeInputs::default(), out, profile)
+}
+
+/// C sources and libraries that packages bring (`ffi/*.c`, `meta.ffi_libs`), linked with the program.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NativeInputs {
+    /// Absolute paths of extra C sources, in a deterministic order.
+    pub sources: Vec<PathBuf>,
+    /// Libraries to link (`-l<name>`), in order.
+    pub libs: Vec<String>,
+}
+
+/// [`compile_c`] plus native inputs. Each source's directory is mapped to `ffi` in debug and
+/// `__FILE__` paths (`-ffile-prefix-map`), so where the package lives never reaches the binary.
+pub fn compile_c_native(
+    cc: &CcIdentity,
+    c_source: &str,
+    native: &NativeInputs,
+    out: &Path,
+    profile: CcProfile,
+) -> Result<CompileOutput, CcError> {
     let out = std::path::absolute(out).map_err(|source| CcError::Io {
         action: "resolve",
         path: out.to_path_buf(),
@@ -64,9 +85,21 @@ pub fn compile_c(cc: &CcIdentity, c_source: &str, out: &Path, profile: CcProfile
     })?;
     let flags = profile_flags(profile);
     let mut cmd = Command::new(&cc.path);
-    cmd.args(&flags)
-        .args(["-x", "c", "-", "-o"])
-        .arg(&out)
+    cmd.args(&flags);
+    for src in &native.sources {
+        if let Some(dir) = src.parent() {
+            cmd.arg(format!("-ffile-prefix-map={}=ffi", dir.display()));
+        }
+    }
+    cmd.args(["-x", "c", "-"]);
+    for src in &native.sources {
+        cmd.arg(src);
+    }
+    cmd.arg("-o").arg(&out);
+    for lib in &native.libs {
+        cmd.arg(format!("-l{lib}"));
+    }
+    cmd
         .current_dir("/")
         .env("LC_ALL", "C")
         // Pins __DATE__/__TIME__ should any code use them.

@@ -86,6 +86,22 @@ impl LoadedProgram {
         std::iter::once(&self.entry).chain(self.modules.values())
     }
 
+    /// Whether any module uses an `unsafe` block (pointer builtins or extern calls live there).
+    pub fn uses_unsafe(&self) -> bool {
+        fn walk(e: &super::ast::Expr) -> bool {
+            match e {
+                super::ast::Expr::List { head, args, .. } => head == "unsafe" || args.iter().any(walk),
+                _ => false,
+            }
+        }
+        self.all().any(|m| m.file.solve.iter().chain(m.file.defns.iter().map(|d| &d.body)).any(walk))
+    }
+
+    /// Whether any module declares an `extern` C function.
+    pub fn uses_ffi(&self) -> bool {
+        self.all().any(|m| !m.file.externs.is_empty())
+    }
+
     /// Module id → canonical digest, for every module (entry as `main`).
     pub fn module_digests(&self) -> BTreeMap<String, Sha256Digest> {
         self.all().map(|m| (m.file.module_id.clone(), m.digest)).collect()

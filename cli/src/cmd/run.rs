@@ -210,6 +210,13 @@ pub fn run(args: &RunArgs) -> CliResult {
         Ok(p) => p,
         Err(diags) => return emit_report(args, Some(&target), Some(repair), failed(diags)),
     };
+    if let Some(sb) = &sandbox {
+        let native = target.auto_ffi && !crate::native::discover(target.roots.dirs(), &target.link_libs)?.sources.is_empty();
+        let gate = sandbox::language_gate(sb, &program, native);
+        if !gate.is_empty() {
+            return emit_report(args, Some(&target), Some(repair), failed(gate));
+        }
+    }
     let built = match compile::build_target(&target, &program, target.cc_profile(args.cc_profile))? {
         BuildOutcome::Built(b) => b,
         BuildOutcome::Rejected(diags) => return emit_report(args, Some(&target), Some(repair), failed(diags)),

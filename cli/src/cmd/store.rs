@@ -77,7 +77,7 @@ fn path(args: &StorePathArgs) -> CliResult {
     };
     let home = compile::home()?;
     let cc = CcIdentity::detect(&home).map_err(|e| CliError::setup(e.code(), e.to_string()))?;
-    let req = x07_builder::build::BuildRequest::new(
+    let mut req = x07_builder::build::BuildRequest::new(
         &program,
         target.world,
         target.cc_profile(args.cc_profile),
@@ -85,6 +85,9 @@ fn path(args: &StorePathArgs) -> CliResult {
         target.name.clone(),
         None,
     );
+    if target.auto_ffi {
+        req.native = crate::native::discover(target.roots.dirs(), &target.link_libs)?;
+    }
     let inputs = derivation_inputs(&req, &cc);
     let hash = inputs.hash()?;
     match StoreRoot::new(&home).lookup(&hash, &inputs.name) {

@@ -1,0 +1,101 @@
+//! FFI end to end: a package's `ffi/*.c` and `meta.ffi_libs` are compiled and linked with the
+//! program (`--auto-ffi`, the default), hashed into the derivation, and gated by the sandbox
+//! policy's `language` section at compile time.
+
+use std::path::Path;
+use std::process::Command;
+
+use base64::Engine as _;
+use serde_json::json;
+use x07_tests::{x07_bin, X07Home};
+
+fn write(path: &Path, bytes: &[u8]) {
+    fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+    fs_err::write(path, bytes).unwrap();
+}
+
+/// A package `pkg/` with module `shim` (an extern bound to a C function of ffi/shim.c, which uses
+/// libm's `sqrt`) and a program that calls it.
+fn setup(dir: &Path, c_body: &str) {
+    write(&dir.join("pkg/x07-package.json"), json!({"schema_version": "x07.package@0.1.0", "name": "shim", "version": "0.1.0",
+        "module_root": "modules", "modules": ["shim"], "meta": {"ffi_libs": ["m"], "import_mode": "ffi"}}).to_string().as_bytes());
+    write(&dir.join("pkg/ffi/shim.c"), format!("#include <math.h>\n#include <stdint.h>\nuint32_t x07shim_isqrt(uint32_t x) {{ {c_body} }}\n").as_bytes());
+    write(&dir.join("pkg/modules/shim.x07.json"), json!({"schema_version": "x07.x07ast@0.5.0", "kind": "module", "module_id": "shim", "imports": [],
+        "decls": [{"kind": "export", "names": ["shim.isqrt"]},
+                  {"kind": "extern", "abi": "C", "name": "shim.isqrt_c", "link_name": "x07shim_isqrt", "params": [{"name": "x", "ty": "i32"}], "result": "i32"},
+                  {"kind": "defn", "name": "shim.isqrt", "params": [{"name": "x", "ty": "i32"}], "result": "i32", "body": ["unsafe", ["shim.isqrt_c", "x"]]}]}).to_string().as_bytes());
+    write(&dir.join("main.x07.json"), json!({"schema_version": "x07.x07ast@0.5.0", "kind": "entry", "module_id": "main", "imports": ["shim"], "decls": [],
+        "solve": ["codec.write_u32_le", ["shim.isqrt", ["view.get_u8", "input", 0]]]}).to_string().as_bytes());
+}
+
+fn run(home: &X07Home, dir: &Path, extra: &[&str]) -> serde_json::Value {
+    let out = Command::new(x07_bin())
+        .args(["run", "--program", "main.x07.json", "--module-root", "pkg/modules", "--input-b64", "UQ==", "--repair", "off"])
+        .args(extra)
+        .current_dir(dir)
+        .env("X07_HOME", home.path())
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+fn output(r: &serde_json::Value) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD.decode(r["solve_output_b64"].as_str().unwrap_or_default()).unwrap()
+}
+
+#[test]
+fn package_c_sources_and_libraries_are_built_linked_and_hashed() {
+    let home = X07Home::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path(), "return (uint32_t)sqrt((double)x);");
+    // Input byte 0x51 = 81 → 9.
+    let r = run(&home, dir.path(), &[]);
+    assert_eq!(r["solve"]["ok"], true, "{r}");
+    assert_eq!(output(&r), 9u32.to_le_bytes());
+    let first = r["compile"]["compiled_exe"].as_str().unwrap().to_string();
+
+    // Changing the C source changes the derivation (a new store entry) and the result.
+    setup(dir.path(), "return (uint32_t)sqrt((double)x) + 1u;");
+    let r2 = run(&home, dir.path(), &[]);
+    assert_eq!(output(&r2), 10u32.to_le_bytes());
+    assert_ne!(r2["compile"]["compiled_exe"].as_str().unwrap(), first, "the C source is an input of the build");
+
+    // Without auto-ffi the symbol is missing: the C compiler (linker) fails, reported as a bug-class error.
+    let out = Command::new(x07_bin())
+        .args(["run", "--program", "main.x07.json", "--module-root", "pkg/modules", "--input-b64", "UQ==", "--repair", "off", "--no-auto-ffi"])
+        .current_dir(dir.path())
+        .env("X07_HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("x07shim_isqrt"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn the_sandbox_policy_gates_unsafe_and_ffi_at_compile_time() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: the os sandbox backend needs root here");
+        return;
+    }
+    let home = X07Home::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path(), "return (uint32_t)sqrt((double)x);");
+    let policy_init = |t: &str| {
+        let st = Command::new(x07_bin()).args(["policy", "init", "--template", t]).current_dir(dir.path()).env("X07_HOME", home.path()).status().unwrap();
+        assert!(st.success());
+    };
+    policy_init("cli"); // language: allow_unsafe false, allow_ffi false
+    policy_init("http-client"); // language: allow_unsafe true, allow_ffi true
+    let sandboxed = |policy: &str| {
+        run(&home, dir.path(), &["--profile", "sandbox", "--policy", policy, "--sandbox-backend", "os", "--i-accept-weaker-isolation"])
+    };
+    let refused = sandboxed(".x07/policies/base/cli.sandbox.base.policy.json");
+    assert_eq!(refused["compile"]["ok"], false, "{refused}");
+    let codes: Vec<&str> = refused["compile"]["diagnostics"].as_array().unwrap().iter().filter_map(|d| d["code"].as_str()).collect();
+    assert_eq!(codes, vec!["X07-WORLD-0003", "X07-WORLD-0003"], "{refused}");
+
+    let allowed = sandboxed(".x07/policies/base/http-client.sandbox.base.policy.json");
+    assert_eq!(allowed["solve"]["ok"], true, "{allowed}");
+    assert_eq!(output(&allowed), 9u32.to_le_bytes());
+}

@@ -1,11 +1,13 @@
 //! x07-spec: the file formats of x07 — serde types, JSON Schemas, canonical JSON and digests.
 
+pub mod archive;
 pub mod atomic;
 pub mod canonical;
 pub mod diagnostic;
 pub mod digest;
 pub mod document;
 pub mod lock;
+pub mod package;
 pub mod package_id;
 pub mod policy;
 pub mod profile;

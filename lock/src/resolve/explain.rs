@@ -1,0 +1,253 @@
+//! Conflict explanations in plain words: pubgrub's derivation-tree reporter with our own phrasing
+//! (requirement text as written, concrete version lists, why versions were unusable).
+
+use std::ops::Bound;
+
+use pubgrub::{DefaultStringReporter, Derived, DerivationTree, External, Map, ReportFormatter, Reporter, Ranges, Term};
+use semver::Version;
+use x07_spec::PackageName;
+
+use super::provider::{Node, Provider, Unavailable, Unusable};
+
+type Tree = DerivationTree<Node, Ranges<Version>, Unavailable>;
+type Ext = External<Node, Ranges<Version>, Unavailable>;
+type Der = Derived<Node, Ranges<Version>, Unavailable>;
+type Terms = Map<Node, Term<Ranges<Version>>>;
+
+/// The explanation of a failed solve, one sentence per line.
+pub(crate) fn explain(tree: &Tree, provider: &Provider<'_>) -> String {
+    let text = DefaultStringReporter::report_with_formatter(tree, &PlainWords { provider });
+    text.lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join("\n")
+}
+
+/// Versions listed one by one up to this many; beyond it, as a range.
+const LIST_LIMIT: usize = 4;
+
+struct PlainWords<'p, 'a> {
+    provider: &'p Provider<'a>,
+}
+
+impl PlainWords<'_, '_> {
+    fn catalog_versions_in<'s>(&'s self, name: &PackageName, set: &'s Ranges<Version>) -> Vec<&'s Version> {
+        self.provider.catalog.versions(name).map(|vs| vs.keys().filter(|v| set.contains(*v)).collect()).unwrap_or_default()
+    }
+
+    /// "ext-a 1.2.0", "every version of ext-a", "ext-a 1.0.0 and 1.1.0"; and whether it is plural.
+    fn subject(&self, node: &Node, set: &Ranges<Version>) -> (String, bool) {
+        let Node::Package(name) = node else { return ("the project".to_string(), false) };
+        let inside = self.catalog_versions_in(name, set);
+        let total = self.provider.catalog.versions(name).map_or(0, |vs| vs.len());
+        match inside.len() {
+            1 => (format!("{name} {}", inside[0]), false),
+            n if n == total && n > 1 => (format!("every version of {name}"), false),
+            n if (2..=LIST_LIMIT).contains(&n) => (format!("{name} {}", list(&inside, "and")), true),
+            _ => (format!("{name} {}", show_ranges(set)), false),
+        }
+    }
+
+    /// "ext-b ^1" (the requirement as written when we know it), "ext-b 1.0.0 or 1.1.0", "ext-b".
+    fn object(&self, node: &Node, set: &Ranges<Version>) -> String {
+        let Node::Package(name) = node else { return "the project".to_string() };
+        if let Some(text) = self.provider.requirement_text(name, set) {
+            return format!("{name} {text}");
+        }
+        if set == &Ranges::full() {
+            return name.to_string();
+        }
+        let inside = self.catalog_versions_in(name, set);
+        match inside.len() {
+            1..=LIST_LIMIT => format!("{name} {}", list(&inside, "or")),
+            _ => format!("{name} {}", show_ranges(set)),
+        }
+    }
+
+    /// Why no version of `name` in `set` can be used.
+    fn no_versions(&self, name: &PackageName, set: &Ranges<Version>) -> String {
+        let Some(all) = self.provider.catalog.versions(name) else {
+            return format!("the registry has no package named {name}");
+        };
+        let wanted = self.object(&Node::Package(name.clone()), set);
+        let inside: Vec<(&Version, Option<Unusable>)> = all
+            .iter()
+            .filter(|(v, _)| set.contains(*v))
+            .map(|(v, e)| (v, self.provider.unusable(name, v, e)))
+            .collect();
+        if inside.is_empty() {
+            let newest: Vec<&Version> = all.keys().rev().take(LIST_LIMIT).collect();
+            return format!("no version of {name} matches {} (the newest are {})", requirement_part(&wanted, name), newest.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", "));
+        }
+        let reasons: Vec<String> = inside
+            .iter()
+            .filter_map(|(v, why)| {
+                why.as_ref().map(|why| match why {
+                    Unusable::Yanked => format!("{v} is yanked"),
+                    Unusable::Toolchain(req) => {
+                        format!("{v} needs toolchain {req} (this is {})", self.provider.toolchain)
+                    }
+                })
+            })
+            .collect();
+        format!("no usable version of {wanted} exists: {}", reasons.join(", "))
+    }
+}
+
+/// The requirement part of an object phrase ("ext-b ^1" → "^1"; "ext-b" → "any version").
+fn requirement_part(object: &str, name: &PackageName) -> String {
+    match object.strip_prefix(name.as_str()).map(str::trim) {
+        Some("") | None => "any version".to_string(),
+        Some(rest) => rest.to_string(),
+    }
+}
+
+fn list(versions: &[&Version], conjunction: &str) -> String {
+    match versions {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => {
+            let init: Vec<String> = init.iter().map(|v| v.to_string()).collect();
+            format!("{} {conjunction} {last}", init.join(", "))
+        }
+    }
+}
+
+/// A version's text for a bound: `2.0.0-0` (our "below every 2.0.0 pre-release" marker) reads `2.0.0`.
+fn bound_version(v: &Version) -> String {
+    if v.pre.as_str() == "0" && v.build.is_empty() {
+        Version::new(v.major, v.minor, v.patch).to_string()
+    } else {
+        v.to_string()
+    }
+}
+
+/// Ranges as requirement-like text, alternatives joined by "or".
+fn show_ranges(set: &Ranges<Version>) -> String {
+    let parts: Vec<String> = set
+        .iter()
+        .map(|(lo, hi)| {
+            let lo = match lo {
+                Bound::Included(v) => Some(format!(">={}", bound_version(v))),
+                Bound::Excluded(v) => Some(format!(">{}", bound_version(v))),
+                Bound::Unbounded => None,
+            };
+            let hi = match hi {
+                Bound::Included(v) => Some(format!("<={}", bound_version(v))),
+                Bound::Excluded(v) => Some(format!("<{}", bound_version(v))),
+                Bound::Unbounded => None,
+            };
+            match (lo, hi) {
+                (None, None) => "*".to_string(),
+                (Some(l), None) => l,
+                (None, Some(h)) => h,
+                (Some(l), Some(h)) => format!("{l}, {h}"),
+            }
+        })
+        .collect();
+    if parts.is_empty() {
+        "(no version)".to_string()
+    } else {
+        parts.join(" or ")
+    }
+}
+
+impl PlainWords<'_, '_> {
+    fn needs(&self, p: &Node, set_p: &Ranges<Version>, dep: &Node, set_dep: &Ranges<Version>) -> String {
+        let (subject, plural) = self.subject(p, set_p);
+        let verb = if plural { "need" } else { "needs" };
+        format!("{subject} {verb} {}", self.object(dep, set_dep))
+    }
+
+    fn conclusion(&self, terms: &Terms) -> String {
+        let terms: Vec<(&Node, &Term<Ranges<Version>>)> = terms.iter().collect();
+        match terms.as_slice() {
+            [] | [(Node::Root, Term::Positive(_))] => "no set of versions satisfies every requirement".to_string(),
+            [(p, Term::Positive(r))] => {
+                let (subject, _) = self.subject(p, r);
+                format!("{subject} cannot be used")
+            }
+            [(p, Term::Negative(r))] => format!("{} is required", self.object(p, r)),
+            [(p1, Term::Positive(r1)), (p2, Term::Negative(r2))] | [(p2, Term::Negative(r2)), (p1, Term::Positive(r1))] => {
+                self.needs(p1, r1, p2, r2)
+            }
+            many => {
+                let parts: Vec<String> = many
+                    .iter()
+                    .map(|(p, t)| match t {
+                        Term::Positive(r) => self.subject(p, r).0,
+                        Term::Negative(r) => format!("anything but {}", self.object(p, r)),
+                    })
+                    .collect();
+                format!("{} cannot be used together", parts.join(", "))
+            }
+        }
+    }
+
+    /// Two dependency facts on the same package that cannot both hold, worded as a clash.
+    fn clash(&self, a: &Ext, b: &Ext) -> Option<String> {
+        match (a, b) {
+            (External::FromDependencyOf(_, _, d1, _), External::FromDependencyOf(_, _, d2, _)) if d1 == d2 => {
+                // The project's own requirement reads best last: "X needs d ^2, but the project needs d ^1".
+                let (first, second) = match a {
+                    External::FromDependencyOf(Node::Root, ..) => (b, a),
+                    _ => (a, b),
+                };
+                Some(format!("{}, but {}; no version satisfies both", self.format_external(first), self.format_external(second)))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl ReportFormatter<Node, Ranges<Version>, Unavailable> for PlainWords<'_, '_> {
+    type Output = String;
+
+    fn format_external(&self, external: &Ext) -> String {
+        match external {
+            External::NotRoot(_, _) => "the project is being resolved".to_string(),
+            External::NoVersions(Node::Package(name), set) => self.no_versions(name, set),
+            External::NoVersions(Node::Root, _) => "the project is unavailable".to_string(),
+            External::Custom(p, set, why) => format!("{} {why}", self.subject(p, set).0),
+            External::FromDependencyOf(p, set_p, dep, set_dep) => self.needs(p, set_p, dep, set_dep),
+        }
+    }
+
+    fn format_terms(&self, terms: &Terms) -> String {
+        self.conclusion(terms)
+    }
+
+    fn explain_both_external(&self, e1: &Ext, e2: &Ext, terms: &Terms) -> String {
+        let conclusion = self.conclusion(terms);
+        match self.clash(e1, e2) {
+            Some(clash) => format!("{clash}, so {conclusion}."),
+            None => format!("Because {} and {}, {conclusion}.", self.format_external(e1), self.format_external(e2)),
+        }
+    }
+
+    fn explain_both_ref(&self, id1: usize, d1: &Der, id2: usize, d2: &Der, terms: &Terms) -> String {
+        format!(
+            "Because {} ({id1}) and {} ({id2}), {}.",
+            self.conclusion(&d1.terms),
+            self.conclusion(&d2.terms),
+            self.conclusion(terms)
+        )
+    }
+
+    fn explain_ref_and_external(&self, id: usize, d: &Der, e: &Ext, terms: &Terms) -> String {
+        format!("Because {} ({id}) and {}, {}.", self.conclusion(&d.terms), self.format_external(e), self.conclusion(terms))
+    }
+
+    fn and_explain_external(&self, e: &Ext, terms: &Terms) -> String {
+        format!("And because {}, {}.", self.format_external(e), self.conclusion(terms))
+    }
+
+    fn and_explain_ref(&self, id: usize, d: &Der, terms: &Terms) -> String {
+        format!("And because {} ({id}), {}.", self.conclusion(&d.terms), self.conclusion(terms))
+    }
+
+    fn and_explain_prior_and_external(&self, prior: &Ext, e: &Ext, terms: &Terms) -> String {
+        let conclusion = self.conclusion(terms);
+        match self.clash(prior, e) {
+            Some(clash) => format!("And {clash}, so {conclusion}."),
+            None => format!("And because {} and {}, {conclusion}.", self.format_external(prior), self.format_external(e)),
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! The registry's state and its non-publish operations: authentication, yank, owners, search.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::body::Bytes;
+use serde_json::{json, Value};
+use x07_spec::{PackageName, PackageVersion, Sha256Digest};
+
+use crate::api_error::{ApiError, ErrorCode};
+use crate::config::RegistryConfig;
+use crate::index_entry::IndexEntry;
+use crate::index_store::IndexStore;
+use crate::owners::{OwnerName, OwnersFile};
+use crate::root::{RegistryRoot, RootError};
+use crate::signing::IndexSigner;
+use crate::tokens::{Scope, TokenRecord, TokenStore};
+
+/// Most search results one request may ask for.
+const MAX_SEARCH_LIMIT: usize = 100;
+
+/// A response body served from memory with its ETag.
+#[derive(Debug, Clone)]
+pub struct CachedBody {
+    /// The bytes.
+    pub body: Bytes,
+    /// `"sha256:<hex>"`, quotes included.
+    pub etag: String,
+}
+
+impl CachedBody {
+    fn new(body: Vec<u8>) -> Self {
+        let etag = format!("\"{}\"", Sha256Digest::of(&body));
+        Self { body: Bytes::from(body), etag }
+    }
+}
+
+/// Everything a running registry holds.
+#[derive(Debug)]
+pub struct Registry {
+    /// The root directory.
+    pub root: RegistryRoot,
+    /// config.json as read at start.
+    pub config: RegistryConfig,
+    /// The index signing key.
+    pub signer: IndexSigner,
+    /// The index, in memory.
+    pub index: IndexStore,
+    /// `/index/config.json`.
+    pub index_config: CachedBody,
+    /// owners.json, in memory; written through on every change.
+    pub(crate) owners: Mutex<OwnersFile>,
+    tokens: TokenStore,
+    package_locks: Mutex<HashMap<PackageName, Arc<Mutex<()>>>>,
+}
+
+/// Locks a mutex, carrying on after a panic elsewhere (the guarded data is rewritten whole on each change).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A 500 naming the file operation that failed.
+pub(crate) fn io_failure(what: &str, e: std::io::Error) -> ApiError {
+    ApiError::internal(format!("{what}: {e}"))
+}
+
+impl Registry {
+    /// Initialises the root if needed and loads config, key, owners and index.
+    pub fn open(root: RegistryRoot, listen_url: &str, public_url: Option<&str>) -> Result<Self, RootError> {
+        let (config, signer) = root.open_or_init(listen_url, public_url)?;
+        let index = IndexStore::load(&root)?;
+        let owners = OwnersFile::load(&root.owners_path())?;
+        let index_config = CachedBody::new(
+            x07_spec::canonical_file_bytes(&config.index_config_json(&signer)).map_err(std::io::Error::other)?,
+        );
+        Ok(Self {
+            tokens: root.tokens(),
+            root,
+            config,
+            signer,
+            index,
+            index_config,
+            owners: Mutex::new(owners),
+            package_locks: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Checks the bearer token of a request and that it grants `scope`.
+    pub fn authenticate(&self, authorization: Option<&str>, scope: Scope) -> Result<TokenRecord, ApiError> {
+        let hint = "send `Authorization: Bearer x07t_…`; create a token with `x07 registry token create --root DIR`";
+        let token = authorization
+            .and_then(|h| h.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim())
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, format!("no bearer token; {hint}")))?;
+        let record = self
+            .tokens
+            .lookup(token)
+            .map_err(|e| ApiError::internal(e.to_string()))?
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, format!("unknown token; {hint}")))?;
+        if !record.allows(scope) {
+            return Err(ApiError::new(
+                ErrorCode::ScopeMissing,
+                format!("this token lacks the `{}` scope; create one with `--scope {}`", scope.as_str(), scope.as_str()),
+            ));
+        }
+        Ok(record)
+    }
+
+    /// The lock serialising every change to one package (publish, yank, owners).
+    pub fn package_lock(&self, name: &PackageName) -> Arc<Mutex<()>> {
+        lock(&self.package_locks).entry(name.clone()).or_default().clone()
+    }
+
+    /// Fails unless `who` owns `name` or is an admin.
+    pub(crate) fn require_owner(&self, who: &TokenRecord, name: &PackageName) -> Result<(), ApiError> {
+        if who.is_admin() || lock(&self.owners).is_owner(name, &who.owner) {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::NotOwner, format!("`{}` is not an owner of package `{name}`", who.owner)))
+        }
+    }
+
+    fn known_package(&self, name: &str) -> Result<PackageName, ApiError> {
+        let not_found = || ApiError::new(ErrorCode::NotFound, format!("no package `{name}` in this registry"));
+        let name = PackageName::new(name).map_err(|_| not_found())?;
+        let has_owners = !lock(&self.owners).owners_of(&name).is_empty();
+        if has_owners || self.index.get(&name).is_some() {
+            Ok(name)
+        } else {
+            Err(not_found())
+        }
+    }
+
+    /// Sets the yank flag of a version and re-signs its line.
+    pub fn set_yanked(&self, who: &TokenRecord, name: &str, version: &str, yanked: bool) -> Result<Value, ApiError> {
+        let name = self.known_package(name)?;
+        let guard = self.package_lock(&name);
+        let _held = lock(&guard);
+        self.require_owner(who, &name)?;
+        let file = self.index.get(&name);
+        let missing = || ApiError::new(ErrorCode::NotFound, format!("package `{name}` has no version `{version}`"));
+        let file = file.ok_or_else(missing)?;
+        let current = file.entry(version).ok_or_else(missing)?;
+        if current.yanked != yanked {
+            let entries: Vec<IndexEntry> = file
+                .entries
+                .iter()
+                .map(|e| {
+                    let mut e = e.clone();
+                    if e.version.as_str() == version {
+                        e.yanked = yanked;
+                        e.sign(&self.signer);
+                    }
+                    e
+                })
+                .collect();
+            self.index.replace(&name, entries).map_err(|e| io_failure("writing the index file", e))?;
+        }
+        Ok(json!({"ok": true, "name": name.as_str(), "version": version, "yanked": yanked}))
+    }
+
+    /// The owners of a package.
+    pub fn owners(&self, name: &str) -> Result<Value, ApiError> {
+        let name = self.known_package(name)?;
+        let owners = lock(&self.owners).owners_of(&name).to_vec();
+        Ok(json!({"ok": true, "name": name.as_str(), "owners": owners}))
+    }
+
+    /// Adds (`add`) or removes an owner; the caller must own the package and hold `owner.manage`.
+    pub fn change_owner(&self, who: &TokenRecord, name: &str, owner: &str, add: bool) -> Result<Value, ApiError> {
+        let name = self.known_package(name)?;
+        let owner = OwnerName::new(owner).map_err(|e| ApiError::new(ErrorCode::BadRequest, e.to_string()))?;
+        let guard = self.package_lock(&name);
+        let _held = lock(&guard);
+        self.require_owner(who, &name)?;
+        let mut owners = lock(&self.owners);
+        let mut next = owners.clone();
+        if add {
+            next.add(&name, owner);
+        } else {
+            next.remove(&name, &owner);
+            if next.owners_of(&name).is_empty() {
+                return Err(ApiError::new(
+                    ErrorCode::LastOwner,
+                    format!("`{owner}` is the last owner of `{name}`; add another owner first"),
+                ));
+            }
+        }
+        if next != *owners {
+            next.save(&self.root.owners_path()).map_err(|e| io_failure("writing owners.json", e))?;
+            *owners = next;
+        }
+        Ok(json!({"ok": true, "name": name.as_str(), "owners": owners.owners_of(&name)}))
+    }
+
+    /// Packages whose name or description contains `query` (case-insensitive), by name.
+    pub fn search(&self, query: &str, limit: Option<usize>) -> Value {
+        let limit = limit.unwrap_or(20).min(MAX_SEARCH_LIMIT);
+        let needle = query.to_lowercase();
+        let mut hits: Vec<Value> = Vec::new();
+        let mut files = self.index.snapshot();
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, file) in files {
+            let Some(latest) = file.latest() else { continue };
+            if name.as_str().contains(&needle) || latest.description.to_lowercase().contains(&needle) {
+                hits.push(json!({"name": name.as_str(), "latest": latest.version.as_str(), "description": latest.description}));
+                if hits.len() == limit {
+                    break;
+                }
+            }
+        }
+        json!({"packages": hits})
+    }
+
+    /// A package's versions and owners.
+    pub fn package_detail(&self, name: &str) -> Result<Value, ApiError> {
+        let name = self.known_package(name)?;
+        let file = self.index.get(&name);
+        let versions: Vec<Value> = file
+            .iter()
+            .flat_map(|f| f.entries.iter())
+            .map(|e| json!({"version": e.version.as_str(), "cksum": e.cksum, "yanked": e.yanked}))
+            .collect();
+        let latest = file.as_ref().and_then(|f| f.latest()).map(|e| e.version.as_str().to_string());
+        let owners = lock(&self.owners).owners_of(&name).to_vec();
+        Ok(json!({"ok": true, "name": name.as_str(), "latest": latest, "owners": owners, "versions": versions}))
+    }
+
+    /// The stored archive of a published version.
+    pub fn archive_path(&self, name: &str, version: &str) -> Result<PathBuf, ApiError> {
+        let not_found = || ApiError::new(ErrorCode::NotFound, format!("no version `{version}` of package `{name}`"));
+        let name = PackageName::new(name).map_err(|_| not_found())?;
+        let version = PackageVersion::new(version).map_err(|_| not_found())?;
+        let file = self.index.get(&name).ok_or_else(not_found)?;
+        file.entry(version.as_str()).ok_or_else(not_found)?;
+        Ok(self.root.archive_path(&name, &version))
+    }
+}

@@ -1,0 +1,187 @@
+//! Running the server: `serve` until SIGINT/SIGTERM, or a [`ServerHandle`] that tests start and stop.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::serve::ListenerExt as _;
+use tokio::net::TcpListener;
+
+use crate::http::router;
+use crate::registry::Registry;
+use crate::root::{RegistryRoot, RootError};
+
+/// How to run a registry server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The registry root directory (created and initialised on first start).
+    pub root: PathBuf,
+    /// Address to listen on; port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// The URL clients use, if not `http://<addr>` (behind a proxy); remembered in config.json.
+    pub public_url: Option<String>,
+    /// Overrides config.json's `max_publish_bytes` for this run.
+    pub max_publish_bytes: Option<u64>,
+}
+
+impl ServerConfig {
+    /// A config with defaults for everything but root and address.
+    pub fn new(root: impl Into<PathBuf>, addr: SocketAddr) -> Self {
+        Self { root: root.into(), addr, public_url: None, max_publish_bytes: None }
+    }
+}
+
+/// Starting or running the server failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The address cannot be bound.
+    #[error("cannot listen on {0}: {1}; pick another --addr (port 0 picks a free one)")]
+    Bind(SocketAddr, std::io::Error),
+    /// The registry root is unusable.
+    #[error("registry root {0}: {1}")]
+    Root(PathBuf, RootError),
+    /// The async runtime could not start, or serving failed.
+    #[error("registry server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Binds and loads the registry (initialising the root on first start).
+async fn start(config: ServerConfig) -> Result<(TcpListener, Arc<Registry>), ServerError> {
+    let listener = TcpListener::bind(config.addr).await.map_err(|e| ServerError::Bind(config.addr, e))?;
+    let local = listener.local_addr()?;
+    let root_dir = config.root.clone();
+    let registry = tokio::task::spawn_blocking(move || {
+        let mut registry =
+            Registry::open(RegistryRoot::new(&config.root), &format!("http://{local}"), config.public_url.as_deref())?;
+        if let Some(max) = config.max_publish_bytes {
+            registry.config.max_publish_bytes = max;
+        }
+        Ok::<_, RootError>(registry)
+    })
+    .await
+    .map_err(std::io::Error::other)?
+    .map_err(|e| ServerError::Root(root_dir, e))?;
+    Ok((listener, Arc::new(registry)))
+}
+
+/// Serves `registry` on `listener` until `shutdown` completes, then finishes open requests.
+async fn run(
+    listener: TcpListener,
+    registry: Arc<Registry>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    // Small index responses: send them at once instead of waiting for Nagle's timer.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, router(registry)).with_graceful_shutdown(shutdown).await?;
+    Ok(())
+}
+
+/// Runs the server until SIGINT or SIGTERM; prints `listening on http://ADDR` on stderr once bound.
+pub async fn serve(config: ServerConfig) -> Result<(), ServerError> {
+    let (listener, registry) = start(config).await?;
+    eprintln!("listening on http://{}", listener.local_addr()?);
+    run(listener, registry, termination()).await
+}
+
+/// [`serve`] on a new multi-threaded tokio runtime, for callers without one.
+pub fn serve_blocking(config: ServerConfig) -> Result<(), ServerError> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve(config))
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn termination() {
+    let sigterm = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = sigterm => {}
+    }
+}
+
+/// A server running on its own runtime thread; stops on [`ServerHandle::shutdown`] or drop.
+#[derive(Debug)]
+pub struct ServerHandle {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<(), ServerError>>>,
+}
+
+impl ServerHandle {
+    /// Starts a server and returns once it accepts connections.
+    pub fn start(config: ServerConfig) -> Result<Self, ServerError> {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new().name("x07-registry".into()).spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(async move {
+                match start(config).await {
+                    Ok((listener, registry)) => {
+                        let _ = ready_tx.send(listener.local_addr().map_err(ServerError::Io));
+                        run(listener, registry, async {
+                            let _ = stop_rx.await;
+                        })
+                        .await
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        Ok(())
+                    }
+                }
+            })
+        })?;
+        let addr = match ready_rx.recv() {
+            Ok(Ok(addr)) => addr,
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                return Err(e);
+            }
+            Err(_) => {
+                return Err(match thread.join() {
+                    Ok(Err(e)) => e,
+                    _ => ServerError::Io(std::io::Error::other("the server thread ended before it was ready")),
+                })
+            }
+        };
+        Ok(Self { addr, stop: Some(stop_tx), thread: Some(thread) })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, finishes open requests, and waits for the server thread.
+    pub fn shutdown(mut self) -> Result<(), ServerError> {
+        self.stop_and_join()
+    }
+
+    fn stop_and_join(&mut self) -> Result<(), ServerError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(ServerError::Io(std::io::Error::other("the server thread panicked"))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        let _ = self.stop_and_join();
+    }
+}

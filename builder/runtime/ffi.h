@@ -1,6 +1,7 @@
-/* x07-fragment: requires=core */
+/* x07-fragment: requires=core,net_api */
 /* Raw pointers for `unsafe` code that calls C functions declared with `extern`. x07 checks
-   nothing here: the program (and its policy's language.allow_unsafe / allow_ffi) vouches for it. */
+   nothing here: the program (and its policy's language.allow_unsafe / allow_ffi) vouches for it.
+   Requires net_api, so native code linked with the program can ask the run policy about hosts. */
 
 /* The assembler name of a C symbol (Mach-O prefixes an underscore). */
 #if defined(__APPLE__)

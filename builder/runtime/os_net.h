@@ -56,10 +56,24 @@ X7_FN int x7_net_connect_one(const struct addrinfo *ai, int64_t deadline) {
     return err;
 }
 
+/*
+ * host as a NUL-terminated lowercase C string in out ("[v6]" loses its brackets); 0 when it is
+ * empty, longer than 255 bytes or holds a NUL. Shared with net_api (native code's policy check).
+ */
+X7_FN int x7_net_host_cstr(x7_view h, char out[256]) {
+    if (h.len >= 2 && h.ptr[0] == '[' && h.ptr[h.len - 1] == ']') h = (x7_view){h.ptr + 1, h.len - 2};
+    if (h.len == 0 || h.len >= 256 || memchr(h.ptr, 0, h.len) != NULL) return 0;
+    for (uint32_t i = 0; i < h.len; i++) {
+        uint8_t c = h.ptr[i];
+        out[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    out[h.len] = 0;
+    return 1;
+}
+
 #if X7_SB_CHECKS
-/* The run policy: networking and TCP on, DNS for names, (host, port) listed. 0 or a code. */
-X7_FN uint32_t x7_net_policy(const char *host, int numeric, uint32_t port) {
-    static const char op[] = "os.net.tcp_connect_v1";
+/* The run policy for op: networking and TCP on, DNS for names, (host, port) listed. 0 or a code. */
+X7_FN uint32_t x7_net_policy(const char *op, const char *host, int numeric, uint32_t port) {
     const char *rule = !x7_sb.pol.net.enabled        ? "net.enabled"
                        : !x7_sb.pol.net.allow_tcp    ? "net.allow_tcp"
                        : !numeric && !x7_sb.pol.net.allow_dns ? "net.allow_dns"
@@ -75,16 +89,8 @@ X7_FN uint32_t x7_net_policy(const char *host, int numeric, uint32_t port) {
 
 X7_FN x7_res_i32 x7_os_net_tcp_connect_v1(x7_view host_v, uint32_t port) {
     char host[256];
-    x7_view h = host_v;
     /* "[::1]" is accepted for an IPv6 literal */
-    if (h.len >= 2 && h.ptr[0] == '[' && h.ptr[h.len - 1] == ']') h = (x7_view){h.ptr + 1, h.len - 2};
-    if (h.len == 0 || h.len >= sizeof host || memchr(h.ptr, 0, h.len) != NULL || port == 0 || port > 65535)
-        return (x7_res_i32){0, X7_NET_INVALID_REQ};
-    for (uint32_t i = 0; i < h.len; i++) {
-        uint8_t c = h.ptr[i];
-        host[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    }
-    host[h.len] = 0;
+    if (!x7_net_host_cstr(host_v, host) || port == 0 || port > 65535) return (x7_res_i32){0, X7_NET_INVALID_REQ};
     char service[8];
     snprintf(service, sizeof service, "%u", (unsigned)port);
     struct addrinfo hints, *res = NULL;
@@ -93,7 +99,7 @@ X7_FN x7_res_i32 x7_os_net_tcp_connect_v1(x7_view host_v, uint32_t port) {
     hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
     int numeric = getaddrinfo(host, service, &hints, &res) == 0;
 #if X7_SB_CHECKS
-    uint32_t denied = x7_net_policy(host, numeric, port);
+    uint32_t denied = x7_net_policy("os.net.tcp_connect_v1", host, numeric, port);
     if (denied) {
         if (res != NULL) freeaddrinfo(res);
         return (x7_res_i32){0, denied};

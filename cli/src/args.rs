@@ -43,6 +43,12 @@ pub enum Command {
     /// Create run-os-sandboxed base policies (x07 policy init --template T).
     #[command(subcommand, after_help = EXIT_CODES)]
     Policy(crate::cmd::policy::PolicyCommand),
+    /// Work with packages: pack a package directory into its .x07pkg archive.
+    #[command(subcommand, after_help = EXIT_CODES)]
+    Pkg(crate::cmd::pkg::PkgCommand),
+    /// Run a package registry from a directory (x07 registry serve), and create its API tokens.
+    #[command(subcommand, after_help = EXIT_CODES)]
+    Registry(crate::cmd::registry::RegistryCommand),
 }
 
 /// `x07 init`.

@@ -30,6 +30,8 @@ fn main() {
         Command::Fmt(a) => cmd::fmt::run(a),
         Command::Store(c) => cmd::store::run(c),
         Command::Policy(c) => cmd::policy::run(c),
+        Command::Pkg(c) => cmd::pkg::run(c),
+        Command::Registry(c) => cmd::registry::run(c),
     };
     match result {
         Ok(code) => std::process::exit(i32::from(code)),

@@ -146,19 +146,36 @@ pub enum PackageReqError {
 impl VersionReq {
     /// `*`: every version (pre-releases still only when asked for).
     pub fn any() -> Self {
-        Self { comparators: vec![Comparator::new(Op::Wildcard, None, None, None, Prerelease::EMPTY)] }
+        Self {
+            comparators: vec![Comparator::new(
+                Op::Wildcard,
+                None,
+                None,
+                None,
+                Prerelease::EMPTY,
+            )],
+        }
     }
 
     /// `=V` for an exact version.
     pub fn exact(v: &Version) -> Self {
         Self {
-            comparators: vec![Comparator::new(Op::Exact, Some(v.major), Some(v.minor), Some(v.patch), v.pre.clone())],
+            comparators: vec![Comparator::new(
+                Op::Exact,
+                Some(v.major),
+                Some(v.minor),
+                Some(v.patch),
+                v.pre.clone(),
+            )],
         }
     }
 
     /// Parses requirement text (see the module docs for the grammar).
     pub fn parse(text: &str) -> Result<Self, ReqError> {
-        let fail = |kind| ReqError { req: text.to_string(), kind };
+        let fail = |kind| ReqError {
+            req: text.to_string(),
+            kind,
+        };
         if text.contains('|') {
             return Err(fail(ReqErrorKind::Or));
         }
@@ -202,7 +219,8 @@ impl VersionReq {
     /// Whether `v` satisfies every comparator and the pre-release rule; `allow_prerelease` lets any
     /// pre-release inside the interval match.
     pub fn matches(&self, v: &Version, allow_prerelease: bool) -> bool {
-        self.comparators.iter().all(|c| c.contains(v)) && (v.pre.is_empty() || allow_prerelease || self.names_prerelease_of(v))
+        self.comparators.iter().all(|c| c.contains(v))
+            && (v.pre.is_empty() || allow_prerelease || self.names_prerelease_of(v))
     }
 
     /// Whether `v` lies inside the interval, ignoring the pre-release rule (how `x07c_compat` is
@@ -214,7 +232,10 @@ impl VersionReq {
     /// Whether a comparator names a pre-release of `v`'s `major.minor.patch`.
     fn names_prerelease_of(&self, v: &Version) -> bool {
         self.comparators.iter().any(|c| {
-            !c.pre.is_empty() && c.major == Some(v.major) && c.minor == Some(v.minor) && c.patch == Some(v.patch)
+            !c.pre.is_empty()
+                && c.major == Some(v.major)
+                && c.minor == Some(v.minor)
+                && c.patch == Some(v.patch)
         })
     }
 
@@ -230,8 +251,20 @@ impl VersionReq {
 }
 
 impl Comparator {
-    fn new(op: Op, major: Option<u64>, minor: Option<u64>, patch: Option<u64>, pre: Prerelease) -> Self {
-        Self { op, major, minor, patch, pre }
+    fn new(
+        op: Op,
+        major: Option<u64>,
+        minor: Option<u64>,
+        patch: Option<u64>,
+        pre: Prerelease,
+    ) -> Self {
+        Self {
+            op,
+            major,
+            minor,
+            patch,
+            pre,
+        }
     }
 
     /// The full version the comparator's operand stands for (missing parts are zero).
@@ -265,7 +298,9 @@ impl Comparator {
         let floor = self.floor();
         match self.op {
             Op::Wildcard if self.major.is_none() => (Unbounded, Unbounded),
-            Op::Exact | Op::Wildcard if !self.is_full() => (Included(floor), Excluded(lowest_pre(self.past_partial()))),
+            Op::Exact | Op::Wildcard if !self.is_full() => {
+                (Included(floor), Excluded(lowest_pre(self.past_partial())))
+            }
             Op::Exact | Op::Wildcard => (Included(floor.clone()), Excluded(after_builds(&floor))),
             Op::Greater if self.is_full() => (Included(after_builds(&floor)), Unbounded),
             Op::Greater => (Included(self.past_partial()), Unbounded),
@@ -330,7 +365,8 @@ fn after_builds(v: &Version) -> Version {
         lowest_pre(Version::new(v.major, v.minor, v.patch + 1))
     } else {
         let mut next = v.clone();
-        next.pre = Prerelease::new(&format!("{}.0", v.pre)).expect("appending `.0` keeps a pre-release valid");
+        next.pre = Prerelease::new(&format!("{}.0", v.pre))
+            .expect("appending `.0` keeps a pre-release valid");
         next.build = BuildMetadata::EMPTY;
         next
     }
@@ -355,7 +391,10 @@ fn split_op(token: &str) -> (Option<Op>, &str) {
 }
 
 fn parse_comparator(op: Option<Op>, text: &str, token: &str) -> Result<Comparator, ReqErrorKind> {
-    let bad = |why| ReqErrorKind::BadVersion { part: text.to_string(), why };
+    let bad = |why| ReqErrorKind::BadVersion {
+        part: text.to_string(),
+        why,
+    };
     if text.contains('+') {
         return Err(ReqErrorKind::BuildMetadata(token.to_string()));
     }
@@ -364,11 +403,22 @@ fn parse_comparator(op: Option<Op>, text: &str, token: &str) -> Result<Comparato
             return Err(ReqErrorKind::BadWildcard(token.to_string()));
         }
         let parts: Vec<&str> = text.split('.').collect();
-        let wildcard = |major, minor| Ok(Comparator::new(Op::Wildcard, major, minor, None, Prerelease::EMPTY));
+        let wildcard = |major, minor| {
+            Ok(Comparator::new(
+                Op::Wildcard,
+                major,
+                minor,
+                None,
+                Prerelease::EMPTY,
+            ))
+        };
         return match parts.as_slice() {
             ["*"] => wildcard(None, None),
             [m, "*"] => wildcard(Some(parse_number(m).map_err(bad)?), None),
-            [m, n, "*"] => wildcard(Some(parse_number(m).map_err(bad)?), Some(parse_number(n).map_err(bad)?)),
+            [m, n, "*"] => wildcard(
+                Some(parse_number(m).map_err(bad)?),
+                Some(parse_number(n).map_err(bad)?),
+            ),
             _ => Err(ReqErrorKind::BadWildcard(token.to_string())),
         };
     }
@@ -386,13 +436,23 @@ fn parse_comparator(op: Option<Op>, text: &str, token: &str) -> Result<Comparato
     }
     let pre = match pre {
         None => Prerelease::EMPTY,
-        Some(_) if numbers.len() < 3 => return Err(bad("a pre-release needs all of MAJOR.MINOR.PATCH")),
+        Some(_) if numbers.len() < 3 => {
+            return Err(bad("a pre-release needs all of MAJOR.MINOR.PATCH"))
+        }
         Some(p) => Prerelease::new(p)
             .ok()
             .filter(|p| !p.is_empty() && p.split('.').all(valid_pre_identifier))
-            .ok_or_else(|| bad("the pre-release part must be dot-separated [0-9A-Za-z-] identifiers"))?,
+            .ok_or_else(|| {
+                bad("the pre-release part must be dot-separated [0-9A-Za-z-] identifiers")
+            })?,
     };
-    Ok(Comparator::new(op.unwrap_or(Op::Exact), parsed[0], parsed[1], parsed[2], pre))
+    Ok(Comparator::new(
+        op.unwrap_or(Op::Exact),
+        parsed[0],
+        parsed[1],
+        parsed[2],
+        pre,
+    ))
 }
 
 fn valid_pre_identifier(id: &str) -> bool {
@@ -422,7 +482,9 @@ impl fmt::Display for Comparator {
             };
         }
         f.write_str(self.op.symbol())?;
-        let mut parts = [self.major, self.minor, self.patch].into_iter().map_while(|p| p);
+        let mut parts = [self.major, self.minor, self.patch]
+            .into_iter()
+            .map_while(|p| p);
         if let Some(first) = parts.next() {
             write!(f, "{first}")?;
         }
@@ -471,10 +533,17 @@ impl<'de> Deserialize<'de> for VersionReq {
 impl PackageReq {
     /// Parses `name@REQ`.
     pub fn parse(text: &str) -> Result<Self, PackageReqError> {
-        let (name, req) = text.split_once('@').ok_or_else(|| PackageReqError::MissingAt(text.to_string()))?;
-        let name =
-            PackageName::new(name).map_err(|source| PackageReqError::Name { text: text.to_string(), source })?;
-        let req = VersionReq::parse(req).map_err(|source| PackageReqError::Req { text: text.to_string(), source })?;
+        let (name, req) = text
+            .split_once('@')
+            .ok_or_else(|| PackageReqError::MissingAt(text.to_string()))?;
+        let name = PackageName::new(name).map_err(|source| PackageReqError::Name {
+            text: text.to_string(),
+            source,
+        })?;
+        let req = VersionReq::parse(req).map_err(|source| PackageReqError::Req {
+            text: text.to_string(),
+            source,
+        })?;
         Ok(Self { name, req })
     }
 }

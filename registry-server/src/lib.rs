@@ -6,12 +6,11 @@
 //! write temp-file-then-rename, archive before index line.
 
 mod api_error;
-mod archive_read;
 pub mod config;
 mod http;
 pub mod index_entry;
 mod index_store;
-mod manifest_check;
+mod package_check;
 pub mod owners;
 mod publish;
 mod registry;

@@ -5,19 +5,17 @@ use serde_json::{json, Value};
 use x07_spec::Sha256Digest;
 
 use crate::api_error::{ApiError, ErrorCode};
-use crate::archive_read::read_archive;
 use crate::index_entry::{shard_path, IndexEntry, INDEX_ENTRY_SCHEMA};
-use crate::manifest_check::{check_package, CheckedPackage};
+use crate::package_check::{check_archive, CheckedPackage};
 use crate::registry::{io_failure, lock, Registry};
 use crate::tokens::TokenRecord;
 
 impl Registry {
     /// Publishes an archive for `who` (a token with the `publish` scope); returns the 200 body.
     pub fn publish(&self, who: &TokenRecord, archive: &[u8]) -> Result<Value, ApiError> {
-        // Decompression and module checks run before taking any lock, so publishes of
-        // different packages, and of different versions of one package, check in parallel.
-        let files = read_archive(archive).map_err(|e| ApiError::new(ErrorCode::InvalidArchive, e.to_string()))?;
-        let package = check_package(&files)?;
+        // Unpacking and module checks run before taking any lock, so publishes of different
+        // packages, and of different versions of one package, are checked in parallel.
+        let package = check_archive(archive, &self.root.scratch_dir())?;
         if package.has_std_module() && !self.config.is_official(&who.owner) {
             return Err(ApiError::new(
                 ErrorCode::StdReserved,

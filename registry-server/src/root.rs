@@ -68,6 +68,11 @@ impl RegistryRoot {
         self.dir.join("owners.json")
     }
 
+    /// `DIR/tmp`: scratch space for checking uploads, emptied on every start.
+    pub fn scratch_dir(&self) -> PathBuf {
+        self.dir.join("tmp")
+    }
+
     /// `DIR/index`.
     pub fn index_dir(&self) -> PathBuf {
         self.dir.join("index")
@@ -118,7 +123,11 @@ impl RegistryRoot {
         listen_url: &str,
         public_url: Option<&str>,
     ) -> Result<(RegistryConfig, IndexSigner), RootError> {
-        for dir in [self.dir.clone(), self.dir.join("keys"), self.index_dir(), self.dir.join("dl")] {
+        // Scratch left by a crash mid-publish is garbage: nothing refers to it.
+        if self.scratch_dir().exists() {
+            fs_err::remove_dir_all(self.scratch_dir())?;
+        }
+        for dir in [self.dir.clone(), self.dir.join("keys"), self.index_dir(), self.dir.join("dl"), self.scratch_dir()] {
             fs_err::create_dir_all(&dir)?;
         }
         let wanted = match public_url {

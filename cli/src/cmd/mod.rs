@@ -3,6 +3,8 @@
 pub mod build;
 pub mod fmt;
 pub mod init;
+pub mod pkg;
 pub mod policy;
+pub mod registry;
 pub mod run;
 pub mod store;

@@ -11,12 +11,30 @@ fn req(s: &str) -> VersionReq {
 /// Which of `versions` the requirement matches without asking for pre-releases.
 fn matching(r: &str, versions: &[&str]) -> Vec<String> {
     let r = req(r);
-    versions.iter().filter(|s| r.matches(&v(s), false)).map(|s| s.to_string()).collect()
+    versions
+        .iter()
+        .filter(|s| r.matches(&v(s), false))
+        .map(|s| s.to_string())
+        .collect()
 }
 
 const LADDER: &[&str] = &[
-    "0.0.3", "0.0.4", "0.1.0", "0.2.0", "0.2.3", "0.2.9", "0.3.0", "1.0.0", "1.2.0", "1.2.3", "1.2.9", "1.3.0",
-    "1.9.9", "2.0.0", "2.0.0-rc.1", "3.1.0",
+    "0.0.3",
+    "0.0.4",
+    "0.1.0",
+    "0.2.0",
+    "0.2.3",
+    "0.2.9",
+    "0.3.0",
+    "1.0.0",
+    "1.2.0",
+    "1.2.3",
+    "1.2.9",
+    "1.3.0",
+    "1.9.9",
+    "2.0.0",
+    "2.0.0-rc.1",
+    "3.1.0",
 ];
 
 #[test]
@@ -24,22 +42,42 @@ fn caret_tilde_wildcard_and_partial_forms_match_like_cargo() {
     let cases: &[(&str, &[&str])] = &[
         ("^1.2.3", &["1.2.3", "1.2.9", "1.3.0", "1.9.9"]),
         ("^1.2", &["1.2.0", "1.2.3", "1.2.9", "1.3.0", "1.9.9"]),
-        ("^1", &["1.0.0", "1.2.0", "1.2.3", "1.2.9", "1.3.0", "1.9.9"]),
+        (
+            "^1",
+            &["1.0.0", "1.2.0", "1.2.3", "1.2.9", "1.3.0", "1.9.9"],
+        ),
         ("^0.2.3", &["0.2.3", "0.2.9"]),
         ("^0.2", &["0.2.0", "0.2.3", "0.2.9"]),
         ("^0.0.3", &["0.0.3"]),
         ("^0.0", &["0.0.3", "0.0.4"]),
-        ("^0", &["0.0.3", "0.0.4", "0.1.0", "0.2.0", "0.2.3", "0.2.9", "0.3.0"]),
+        (
+            "^0",
+            &[
+                "0.0.3", "0.0.4", "0.1.0", "0.2.0", "0.2.3", "0.2.9", "0.3.0",
+            ],
+        ),
         ("~1.2.3", &["1.2.3", "1.2.9"]),
         ("~1.2", &["1.2.0", "1.2.3", "1.2.9"]),
-        ("~1", &["1.0.0", "1.2.0", "1.2.3", "1.2.9", "1.3.0", "1.9.9"]),
-        ("1.*", &["1.0.0", "1.2.0", "1.2.3", "1.2.9", "1.3.0", "1.9.9"]),
+        (
+            "~1",
+            &["1.0.0", "1.2.0", "1.2.3", "1.2.9", "1.3.0", "1.9.9"],
+        ),
+        (
+            "1.*",
+            &["1.0.0", "1.2.0", "1.2.3", "1.2.9", "1.3.0", "1.9.9"],
+        ),
         ("1.2.*", &["1.2.0", "1.2.3", "1.2.9"]),
         ("1.2.3", &["1.2.3"]),
         ("=1.2", &["1.2.0", "1.2.3", "1.2.9"]),
         (">1.2.3", &["1.2.9", "1.3.0", "1.9.9", "2.0.0", "3.1.0"]),
         (">1.2", &["1.3.0", "1.9.9", "2.0.0", "3.1.0"]),
-        ("<=1.2", &["0.0.3", "0.0.4", "0.1.0", "0.2.0", "0.2.3", "0.2.9", "0.3.0", "1.0.0", "1.2.0", "1.2.3", "1.2.9"]),
+        (
+            "<=1.2",
+            &[
+                "0.0.3", "0.0.4", "0.1.0", "0.2.0", "0.2.3", "0.2.9", "0.3.0", "1.0.0", "1.2.0",
+                "1.2.3", "1.2.9",
+            ],
+        ),
         (">=0.2.2, <0.3.0", &["0.2.3", "0.2.9"]),
         (">=0.2.2 <0.3.0", &["0.2.3", "0.2.9"]),
         (">= 1.2.3 , < 1.3", &["1.2.3", "1.2.9"]),
@@ -48,7 +86,11 @@ fn caret_tilde_wildcard_and_partial_forms_match_like_cargo() {
     for (r, expected) in cases {
         assert_eq!(matching(r, LADDER), *expected, "requirement {r}");
     }
-    assert_eq!(matching("*", LADDER).len(), LADDER.len() - 1, "`*` leaves out the pre-release");
+    assert_eq!(
+        matching("*", LADDER).len(),
+        LADDER.len() - 1,
+        "`*` leaves out the pre-release"
+    );
 }
 
 #[test]
@@ -56,10 +98,19 @@ fn prereleases_match_only_when_named_for_the_same_release_or_asked_for() {
     let rc = v("2.0.0-rc.1");
     assert!(!req("^1").matches(&v("1.5.0-beta"), false));
     assert!(!req(">=1.0.0").matches(&rc, false));
-    assert!(req(">=1.0.0").matches(&rc, true), "asked for: pre-releases are ordinary versions");
-    assert!(req(">=2.0.0-rc.0").matches(&rc, false), "names a pre-release of 2.0.0");
+    assert!(
+        req(">=1.0.0").matches(&rc, true),
+        "asked for: pre-releases are ordinary versions"
+    );
+    assert!(
+        req(">=2.0.0-rc.0").matches(&rc, false),
+        "names a pre-release of 2.0.0"
+    );
     assert!(req("=2.0.0-rc.1").matches(&rc, false));
-    assert!(!req(">=1.9.0-rc.0").matches(&rc, false), "names a pre-release of another release");
+    assert!(
+        !req(">=1.9.0-rc.0").matches(&rc, false),
+        "names a pre-release of another release"
+    );
     assert!(req("^2.0.0-rc.1").matches(&v("2.0.0"), false));
     assert!(req("^2.0.0-rc.1").matches(&v("2.0.0-rc.2"), false));
     assert!(!req("^2.0.0-rc.1").matches(&v("2.1.0-rc.1"), false));
@@ -88,12 +139,28 @@ fn build_metadata_is_ignored_by_matching_and_by_ranges() {
 
 #[test]
 fn ranges_agree_with_matching_on_every_version_of_the_ladder() {
-    let reqs = ["^1.2.3", "^0.2", "~1", "1.2.*", "*", ">1.2", "<=1.2", ">=0.2.2, <0.3.0", "=1.2", "^0.0.3", ">=2.0.0-rc.1"];
+    let reqs = [
+        "^1.2.3",
+        "^0.2",
+        "~1",
+        "1.2.*",
+        "*",
+        ">1.2",
+        "<=1.2",
+        ">=0.2.2, <0.3.0",
+        "=1.2",
+        "^0.0.3",
+        ">=2.0.0-rc.1",
+    ];
     for r in reqs {
         let parsed = req(r);
         let ranges = parsed.to_ranges();
         for s in LADDER {
-            assert_eq!(ranges.contains(&v(s)), parsed.matches(&v(s), true), "{r} on {s}");
+            assert_eq!(
+                ranges.contains(&v(s)),
+                parsed.matches(&v(s), true),
+                "{r} on {s}"
+            );
         }
     }
     assert_eq!(req("^1.2").to_ranges().to_string(), ">=1.2.0, <2.0.0-0");
@@ -119,10 +186,16 @@ fn display_is_canonical_and_parses_back_to_the_same_requirement() {
         assert_eq!(req(canonical), parsed);
     }
     assert_eq!(VersionReq::any().to_string(), "*");
-    assert_eq!(VersionReq::exact(&v("1.0.0-rc.1")).to_string(), "=1.0.0-rc.1");
+    assert_eq!(
+        VersionReq::exact(&v("1.0.0-rc.1")).to_string(),
+        "=1.0.0-rc.1"
+    );
     let json = serde_json::to_string(&req(">=1, <2")).unwrap();
     assert_eq!(json, "\">=1, <2\"");
-    assert_eq!(serde_json::from_str::<VersionReq>(&json).unwrap(), req(">=1, <2"));
+    assert_eq!(
+        serde_json::from_str::<VersionReq>(&json).unwrap(),
+        req(">=1, <2")
+    );
 }
 
 #[test]
@@ -146,7 +219,10 @@ fn errors_name_the_requirement_and_the_problem() {
     ];
     for (input, expected) in cases {
         let err = VersionReq::parse(input).unwrap_err().to_string();
-        assert!(err.starts_with(expected), "`{input}`: expected `{expected}`, got `{err}`");
+        assert!(
+            err.starts_with(expected),
+            "`{input}`: expected `{expected}`, got `{err}`"
+        );
     }
 }
 
@@ -155,8 +231,20 @@ fn package_requirements_parse_name_and_requirement() {
     let r = PackageReq::parse("ext-net@>=0.1.0 <0.2.0").unwrap();
     assert_eq!(r.name.as_str(), "ext-net");
     assert_eq!(r.to_string(), "ext-net@>=0.1.0, <0.2.0");
-    assert_eq!(PackageReq::parse("ext-net@0.1.6").unwrap().req, req("=0.1.6"));
-    assert!(PackageReq::parse("ext-net").unwrap_err().to_string().contains("must be written NAME@REQ"));
-    assert!(PackageReq::parse("Ext@1").unwrap_err().to_string().starts_with("dependency `Ext@1`: package name `Ext`"));
-    assert!(PackageReq::parse("ext@").unwrap_err().to_string().contains("requirement ``: it is empty"));
+    assert_eq!(
+        PackageReq::parse("ext-net@0.1.6").unwrap().req,
+        req("=0.1.6")
+    );
+    assert!(PackageReq::parse("ext-net")
+        .unwrap_err()
+        .to_string()
+        .contains("must be written NAME@REQ"));
+    assert!(PackageReq::parse("Ext@1")
+        .unwrap_err()
+        .to_string()
+        .starts_with("dependency `Ext@1`: package name `Ext`"));
+    assert!(PackageReq::parse("ext@")
+        .unwrap_err()
+        .to_string()
+        .contains("requirement ``: it is empty"));
 }

@@ -36,8 +36,16 @@ impl Catalog {
     }
 
     /// Adds (or replaces) one version of a package; returns the entry it replaced.
-    pub fn insert(&mut self, name: PackageName, version: Version, entry: CatalogVersion) -> Option<CatalogVersion> {
-        self.packages.entry(name).or_default().insert(version, entry)
+    pub fn insert(
+        &mut self,
+        name: PackageName,
+        version: Version,
+        entry: CatalogVersion,
+    ) -> Option<CatalogVersion> {
+        self.packages
+            .entry(name)
+            .or_default()
+            .insert(version, entry)
     }
 
     /// All versions of a package, lowest first; `None` when the package is unknown.

@@ -64,30 +64,53 @@ pub enum ResolveError {
         explanation: String,
     },
     /// Two chosen packages provide the same module id.
-    #[error("module `{module}` is provided by both {first} {first_version} and {second} {second_version}; remove one of the packages from the dependencies")]
-    ModuleCollision {
-        /// The module id.
-        module: ModuleId,
-        /// The first package providing it (by name order).
-        first: PackageName,
-        /// Its version.
-        first_version: Version,
-        /// The second package providing it.
-        second: PackageName,
-        /// Its version.
-        second_version: Version,
-    },
+    #[error("{0}")]
+    ModuleCollision(Box<ModuleCollision>),
+}
+
+/// One module id provided by two chosen packages.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("module `{module}` is provided by both {first} {first_version} and {second} {second_version}; remove one of the packages from the dependencies")]
+pub struct ModuleCollision {
+    /// The module id.
+    pub module: ModuleId,
+    /// The first package providing it (by name order).
+    pub first: PackageName,
+    /// Its version.
+    pub first_version: Version,
+    /// The second package providing it.
+    pub second: PackageName,
+    /// Its version.
+    pub second_version: Version,
 }
 
 /// Resolves the project's requirements against the catalog.
-pub fn resolve(root: &[PackageReq], catalog: &Catalog, options: &ResolveOptions<'_>) -> Result<Resolution, ResolveError> {
-    let root_deps: Vec<(PackageName, VersionReq)> = root.iter().map(|r| (r.name.clone(), r.req.clone())).collect();
-    let locked: HashMap<PackageName, Version> = options.locked.map(Lock::locked_versions).unwrap_or_default();
-    let provider = Provider::new(catalog, &root_deps, options.toolchain_version, options.allow_prerelease, locked);
+pub fn resolve(
+    root: &[PackageReq],
+    catalog: &Catalog,
+    options: &ResolveOptions<'_>,
+) -> Result<Resolution, ResolveError> {
+    let root_deps: Vec<(PackageName, VersionReq)> = root
+        .iter()
+        .map(|r| (r.name.clone(), r.req.clone()))
+        .collect();
+    let locked: HashMap<PackageName, Version> = options
+        .locked
+        .map(Lock::locked_versions)
+        .unwrap_or_default();
+    let provider = Provider::new(
+        catalog,
+        &root_deps,
+        options.toolchain_version,
+        options.allow_prerelease,
+        locked,
+    );
     let selected = match pubgrub::resolve(&provider, Node::Root, root_version()) {
         Ok(selected) => selected,
         Err(PubGrubError::NoSolution(tree)) => {
-            return Err(ResolveError::Conflict { explanation: explain::explain(&tree, &provider) });
+            return Err(ResolveError::Conflict {
+                explanation: explain::explain(&tree, &provider),
+            });
         }
         Err(PubGrubError::ErrorRetrievingDependencies { source, .. }) => match source {},
         Err(PubGrubError::ErrorChoosingVersion { source, .. }) => match source {},
@@ -103,37 +126,57 @@ pub fn resolve(root: &[PackageReq], catalog: &Catalog, options: &ResolveOptions<
     let resolved = |deps: &[(PackageName, VersionReq)]| -> Vec<ResolvedDep> {
         deps.iter()
             .filter_map(|(name, req)| {
-                packages.get(name).map(|v| ResolvedDep { name: name.clone(), req: req.clone(), resolved: v.clone() })
+                packages.get(name).map(|v| ResolvedDep {
+                    name: name.clone(),
+                    req: req.clone(),
+                    resolved: v.clone(),
+                })
             })
             .collect()
     };
     let root = resolved(&root_deps);
     let mut edges = BTreeMap::new();
     for (name, version) in &packages {
-        let entry = catalog.get(name, version).expect("the solver only picks catalog versions");
+        let entry = catalog
+            .get(name, version)
+            .expect("the solver only picks catalog versions");
         // A self-requirement the version satisfies was dropped by the solver; leave it out here too.
-        let deps: Vec<(PackageName, VersionReq)> = entry.deps.iter().filter(|(d, _)| d != name).cloned().collect();
+        let deps: Vec<(PackageName, VersionReq)> = entry
+            .deps
+            .iter()
+            .filter(|(d, _)| d != name)
+            .cloned()
+            .collect();
         edges.insert(name.clone(), resolved(&deps));
     }
     check_module_collisions(catalog, &packages)?;
-    Ok(Resolution { packages, root, edges })
+    Ok(Resolution {
+        packages,
+        root,
+        edges,
+    })
 }
 
 /// One module id provided by two chosen packages is an error.
-fn check_module_collisions(catalog: &Catalog, packages: &BTreeMap<PackageName, Version>) -> Result<(), ResolveError> {
+fn check_module_collisions(
+    catalog: &Catalog,
+    packages: &BTreeMap<PackageName, Version>,
+) -> Result<(), ResolveError> {
     let mut providers: HashMap<&ModuleId, (&PackageName, &Version)> = HashMap::new();
     for (name, version) in packages {
-        let entry = catalog.get(name, version).expect("the solver only picks catalog versions");
+        let entry = catalog
+            .get(name, version)
+            .expect("the solver only picks catalog versions");
         for module in &entry.modules {
             if let Some((first, first_version)) = providers.insert(module, (name, version)) {
                 if first != name {
-                    return Err(ResolveError::ModuleCollision {
+                    return Err(ResolveError::ModuleCollision(Box::new(ModuleCollision {
                         module: module.clone(),
                         first: first.clone(),
                         first_version: first_version.clone(),
                         second: name.clone(),
                         second_version: version.clone(),
-                    });
+                    })));
                 }
             }
         }

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt;
 
-use pubgrub::{Dependencies, DependencyConstraints, DependencyProvider, PackageResolutionStatistics, Ranges};
+use pubgrub::{
+    Dependencies, DependencyConstraints, DependencyProvider, PackageResolutionStatistics, Ranges,
+};
 use semver::Version;
 use x07_spec::PackageName;
 
@@ -42,7 +44,9 @@ pub(crate) enum Unavailable {
 impl fmt::Display for Unavailable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Unavailable::SelfConflict(req) => write!(f, "requires itself at {req}, which it does not satisfy"),
+            Unavailable::SelfConflict(req) => {
+                write!(f, "requires itself at {req}, which it does not satisfy")
+            }
         }
     }
 }
@@ -94,7 +98,12 @@ impl<'a> Provider<'a> {
     }
 
     /// Why `version` of `name` cannot be chosen, if it cannot.
-    pub(crate) fn unusable(&self, name: &PackageName, version: &Version, entry: &CatalogVersion) -> Option<Unusable> {
+    pub(crate) fn unusable(
+        &self,
+        name: &PackageName,
+        version: &Version,
+        entry: &CatalogVersion,
+    ) -> Option<Unusable> {
         if let Some(compat) = &entry.x07c_compat {
             if !compat.contains_by_precedence(self.toolchain) {
                 return Some(Unusable::Toolchain(compat.clone()));
@@ -105,8 +114,15 @@ impl<'a> Provider<'a> {
     }
 
     /// The requirement text that produced `ranges` for `name`, when the solver got it from us.
-    pub(crate) fn requirement_text(&self, name: &PackageName, ranges: &Ranges<Version>) -> Option<String> {
-        self.texts.borrow().get(&(name.clone(), ranges.clone())).cloned()
+    pub(crate) fn requirement_text(
+        &self,
+        name: &PackageName,
+        ranges: &Ranges<Version>,
+    ) -> Option<String> {
+        self.texts
+            .borrow()
+            .get(&(name.clone(), ranges.clone()))
+            .cloned()
     }
 
     /// The ranges of `req` over the catalog: its interval minus the catalog's pre-releases that
@@ -119,7 +135,8 @@ impl<'a> Provider<'a> {
         let mut ranges = req.to_ranges();
         if let Some(versions) = self.catalog.versions(name) {
             for v in versions.keys() {
-                if !v.pre.is_empty() && ranges.contains(v) && !req.matches(v, self.allow_prerelease) {
+                if !v.pre.is_empty() && ranges.contains(v) && !req.matches(v, self.allow_prerelease)
+                {
                     ranges = ranges.intersection(&Ranges::singleton(v.clone()).complement());
                 }
             }
@@ -129,7 +146,10 @@ impl<'a> Provider<'a> {
     }
 
     /// The solver constraints for a list of requirements (several on one name are intersected).
-    fn constraints(&self, deps: &[(PackageName, VersionReq)]) -> DependencyConstraints<Node, Ranges<Version>> {
+    fn constraints(
+        &self,
+        deps: &[(PackageName, VersionReq)],
+    ) -> DependencyConstraints<Node, Ranges<Version>> {
         let mut grouped: Vec<(&PackageName, Ranges<Version>, String)> = Vec::new();
         for (name, req) in deps {
             let ranges = self.ranges_of(name, req);
@@ -150,9 +170,14 @@ impl<'a> Provider<'a> {
         out
     }
 
-    fn usable_in<'v>(&self, name: &PackageName, range: &'v Ranges<Version>) -> impl Iterator<Item = &Version> + use<'_, 'v> {
-        let versions = self.catalog.versions(name);
-        versions
+    /// Usable versions of `name` inside `range`, highest first.
+    fn usable_in<'s>(
+        &'s self,
+        name: &'s PackageName,
+        range: &'s Ranges<Version>,
+    ) -> impl Iterator<Item = &'s Version> + 's {
+        self.catalog
+            .versions(name)
             .into_iter()
             .flat_map(|vs| vs.iter().rev())
             .filter(move |(v, e)| range.contains(*v) && self.unusable(name, v, e).is_none())
@@ -168,16 +193,28 @@ impl DependencyProvider for Provider<'_> {
     type Priority = (u32, Reverse<usize>);
     type Err = Infallible;
 
-    fn prioritize(&self, package: &Node, range: &Ranges<Version>, stats: &PackageResolutionStatistics) -> Self::Priority {
+    fn prioritize(
+        &self,
+        package: &Node,
+        range: &Ranges<Version>,
+        stats: &PackageResolutionStatistics,
+    ) -> Self::Priority {
         match package {
             Node::Root => (u32::MAX, Reverse(0)),
             // Most-conflicted first, then the package with the fewest candidates: decisions that are
             // most likely to fail are tried early, which keeps backtracking short.
-            Node::Package(name) => (stats.conflict_count(), Reverse(self.usable_in(name, range).count())),
+            Node::Package(name) => (
+                stats.conflict_count(),
+                Reverse(self.usable_in(name, range).count()),
+            ),
         }
     }
 
-    fn choose_version(&self, package: &Node, range: &Ranges<Version>) -> Result<Option<Version>, Infallible> {
+    fn choose_version(
+        &self,
+        package: &Node,
+        range: &Ranges<Version>,
+    ) -> Result<Option<Version>, Infallible> {
         let name = match package {
             Node::Root => return Ok(Some(root_version())),
             Node::Package(name) => name,
@@ -213,7 +250,9 @@ impl DependencyProvider for Provider<'_> {
                 if req.matches(version, true) {
                     continue;
                 }
-                return Ok(Dependencies::Unavailable(Unavailable::SelfConflict(req.clone())));
+                return Ok(Dependencies::Unavailable(Unavailable::SelfConflict(
+                    req.clone(),
+                )));
             }
             deps.push((dep.clone(), req.clone()));
         }

@@ -99,7 +99,9 @@ pub enum UnpackError {
         kind: char,
     },
     /// A pax extended header sets a key the reader does not accept (`size`, `linkpath`, ...).
-    #[error("a pax header sets `{key}`, which package archives do not use (only `path` and timestamps/ownership are read)")]
+    #[error(
+        "a pax header sets `{key}`, which package archives do not use (only `path` and timestamps/ownership are read)"
+    )]
     UnsupportedPaxKey {
         /// The key.
         key: String,

@@ -71,11 +71,19 @@ pub fn pack(package_dir: &Path) -> Result<PackedArchive, PackError> {
         let data = fs_err::read(&file).map_err(|e| io(&file, "read", e))?;
         let size = data.len() as u64;
         if size > limits.max_file_bytes {
-            return Err(refused(UnpackError::FileTooLarge { entry: path.to_string(), size, limit: limits.max_file_bytes }));
+            return Err(refused(UnpackError::FileTooLarge {
+                entry: path.to_string(),
+                size,
+                limit: limits.max_file_bytes,
+            }));
         }
         total += size;
         if total > limits.max_total_bytes {
-            return Err(refused(UnpackError::TotalTooLarge { entry: path.to_string(), total, limit: limits.max_total_bytes }));
+            return Err(refused(UnpackError::TotalTooLarge {
+                entry: path.to_string(),
+                total,
+                limit: limits.max_total_bytes,
+            }));
         }
         append_file(&mut builder, &path, &data).map_err(|e| io(&file, "archive", e))?;
         entries.push(ArchiveEntry { path, size, sha256: Sha256Digest::of(&data) });

@@ -80,7 +80,11 @@ struct PendingPath {
     had_long_name: bool,
 }
 
-fn walk_tar<R: Read>(reader: R, limits: &UnpackLimits, sink: &mut dyn FileSink) -> Result<Vec<ArchiveEntry>, UnpackError> {
+fn walk_tar<R: Read>(
+    reader: R,
+    limits: &UnpackLimits,
+    sink: &mut dyn FileSink,
+) -> Result<Vec<ArchiveEntry>, UnpackError> {
     let mut archive = tar::Archive::new(reader);
     // Raw entries: pax and GNU long-name headers come to us, so their size is checked before
     // they are read (the crate would read them whole).
@@ -106,7 +110,7 @@ fn walk_tar<R: Read>(reader: R, limits: &UnpackLimits, sink: &mut dyn FileSink) 
                 continue;
             }
             EntryType::GNULongName => {
-                if size > limits.max_path_bytes as u64 + 1 {
+                if size > limits.max_extension_bytes() {
                     return Err(UnpackError::PathTooLong {
                         entry: format!("(GNU long name of {size} bytes)"),
                         len: size,

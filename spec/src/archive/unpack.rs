@@ -69,8 +69,7 @@ fn check_contents(root: &Path, entries: &[ArchiveEntry]) -> Result<PackageManife
     }
     let manifest_path = root.join(PACKAGE_FILE_NAME);
     let bytes = fs_err::read(&manifest_path).map_err(|e| io(&manifest_path, "read", e))?;
-    let manifest =
-        PackageManifest::from_slice(&bytes, Path::new(PACKAGE_FILE_NAME)).map_err(UnpackError::Manifest)?;
+    let manifest = PackageManifest::from_slice(&bytes, Path::new(PACKAGE_FILE_NAME)).map_err(UnpackError::Manifest)?;
     let present: BTreeSet<&str> = entries.iter().map(|e| e.path.as_str()).collect();
     let mut expected = BTreeSet::from([PACKAGE_FILE_NAME.to_string()]);
     for module in &manifest.modules {
@@ -81,7 +80,9 @@ fn check_contents(root: &Path, entries: &[ArchiveEntry]) -> Result<PackageManife
         expected.insert(path);
     }
     let ffi_prefix = format!("{FFI_DIR}/");
-    if let Some(extra) = entries.iter().find(|e| !expected.contains(e.path.as_str()) && !e.path.as_str().starts_with(&ffi_prefix)) {
+    if let Some(extra) =
+        entries.iter().find(|e| !expected.contains(e.path.as_str()) && !e.path.as_str().starts_with(&ffi_prefix))
+    {
         return Err(UnpackError::UnexpectedEntry { entry: extra.path.to_string() });
     }
     Ok(manifest)
@@ -140,7 +141,8 @@ fn set_dir_mode(dir: &Path) -> Result<(), UnpackError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        fs_err::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).map_err(|e| io(dir, "set the mode of", e))?;
+        fs_err::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| io(dir, "set the mode of", e))?;
     }
     Ok(())
 }

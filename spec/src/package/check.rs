@@ -34,8 +34,11 @@ pub enum PackageProblem {
         /// What is there instead.
         found: FoundKind,
     },
-    /// `meta.import_mode` is `ffi` but `ffi/` holds no `.c` file.
-    FfiSourcesMissing,
+    /// `meta.import_mode` is `ffi` but `ffi/` is not a plain directory holding a `.c` file.
+    FfiSourcesMissing {
+        /// What `ffi` is (a directory without `.c` files, nothing, a symlink, ...).
+        found: FoundKind,
+    },
 }
 
 impl PackageProblem {
@@ -57,10 +60,14 @@ impl fmt::Display for PackageProblem {
                 "{field}: the file of module `{module}`, {path}, is {} (through its directories); packages hold regular files only",
                 found.describe()
             ),
-            Self::FfiSourcesMissing => write!(
-                f,
-                "meta.import_mode: is \"ffi\" but {FFI_DIR}/ holds no .c file; add the C sources or use \"handwritten\""
-            ),
+            Self::FfiSourcesMissing { found } => {
+                let what = match found {
+                    FoundKind::Directory => format!("{FFI_DIR}/ holds no .c file"),
+                    FoundKind::Missing => format!("there is no {FFI_DIR}/ directory"),
+                    other => format!("{FFI_DIR} is {} (packages hold plain directories and regular files only)", other.describe()),
+                };
+                write!(f, "meta.import_mode: is \"ffi\" but {what}; add the C sources under {FFI_DIR}/ or use \"handwritten\"")
+            }
         }
     }
 }
@@ -101,7 +108,9 @@ impl PackageManifest {
             let found = find_kind(package_dir, &path).unwrap_or(FoundKind::Missing);
             match found {
                 FoundKind::Regular(_) => {}
-                FoundKind::Missing => problems.push(PackageProblem::ModuleFileMissing { field, module: module.clone(), path }),
+                FoundKind::Missing => {
+                    problems.push(PackageProblem::ModuleFileMissing { field, module: module.clone(), path })
+                }
                 other => problems.push(PackageProblem::ModuleFileNotRegular {
                     field,
                     module: module.clone(),
@@ -110,8 +119,11 @@ impl PackageManifest {
                 }),
             }
         }
-        if self.meta.import_mode == Some(ImportMode::Ffi) && !has_c_sources(&package_dir.join(FFI_DIR)) {
-            problems.push(PackageProblem::FfiSourcesMissing);
+        if self.meta.import_mode == Some(ImportMode::Ffi) {
+            let found = find_kind(package_dir, FFI_DIR).unwrap_or(FoundKind::Missing);
+            if found != FoundKind::Directory || !has_c_sources(&package_dir.join(FFI_DIR)) {
+                problems.push(PackageProblem::FfiSourcesMissing { found });
+            }
         }
         result(problems)
     }
@@ -144,14 +156,12 @@ impl PackageManifest {
     }
 }
 
-/// Whether `ffi_dir` is a plain directory holding at least one top-level `*.c` regular file.
+/// Whether the directory `ffi_dir` holds at least one top-level `*.c` regular file.
 fn has_c_sources(ffi_dir: &Path) -> bool {
-    let Ok(meta) = fs_err::symlink_metadata(ffi_dir) else { return false };
-    if !meta.is_dir() {
+    let Ok(entries) = fs_err::read_dir(ffi_dir) else {
         return false;
-    }
-    let Ok(entries) = fs_err::read_dir(ffi_dir) else { return false };
-    entries.flatten().any(|e| {
-        e.file_name().to_str().is_some_and(|n| n.ends_with(".c")) && e.file_type().is_ok_and(|t| t.is_file())
-    })
+    };
+    entries
+        .flatten()
+        .any(|e| e.file_name().to_str().is_some_and(|n| n.ends_with(".c")) && e.file_type().is_ok_and(|t| t.is_file()))
 }

@@ -142,7 +142,8 @@ fn decode_module_root(value: Value, path: &FieldPath) -> Result<RelPath, FieldEr
     let root: RelPath = decode_value(value, path)?;
     let normalized = root.normalized();
     if normalized != root.as_str() {
-        let hint = if normalized.is_empty() { "a directory such as `modules`".to_string() } else { format!("`{normalized}`") };
+        let hint =
+            if normalized.is_empty() { "a directory such as `modules`".to_string() } else { format!("`{normalized}`") };
         return Err(FieldError::new(
             path.clone(),
             format!("`{root}` must be written without `.` segments or a trailing `/`; write {hint}"),

@@ -27,9 +27,7 @@ impl VersionReqText {
     pub fn new(s: impl Into<String>) -> Result<Self, VersionReqTextError> {
         let s = s.into();
         let allowed = |c: char| c.is_ascii_alphanumeric() || " ,.*^~=<>+-".contains(c);
-        let valid = s.len() <= 256
-            && s.chars().all(allowed)
-            && s.chars().any(|c| c.is_ascii_digit() || c == '*');
+        let valid = s.len() <= 256 && s.chars().all(allowed) && s.chars().any(|c| c.is_ascii_digit() || c == '*');
         if valid {
             Ok(Self(s))
         } else {
@@ -88,7 +86,7 @@ impl PackageRequirement {
         let fail = |reason: String| PackageRequirementError { text: text.to_string(), reason };
         let (name, req) = text.split_once('@').ok_or_else(|| fail("there is no `@`".to_string()))?;
         let name = PackageName::new(name).map_err(|e| fail(e.to_string()))?;
-        let req = VersionReqText::new(req.trim()).map_err(|e| fail(e.to_string()))?;
+        let req = VersionReqText::new(req).map_err(|e| fail(e.to_string()))?;
         Ok(Self { name, req })
     }
 }
@@ -214,23 +212,30 @@ impl PackageMeta {
     /// Decodes the `meta` object at `path`, naming the key (and index) of any bad value.
     pub fn decode(value: Value, path: &FieldPath) -> Result<Self, FieldError> {
         let mut map = expect_object(value, path)?;
-        let mut take = |key: &str| map.remove(key).filter(|v| !v.is_null()).map(|v| (v, path.key(key)));
-        let x07c_compat = take("x07c_compat").map(|(v, p)| decode_value(v, &p)).transpose()?;
-        let requires_packages = match take("requires_packages") {
+        let mut take = |key: &str| {
+            let field = path.key(key);
+            match map.remove(key) {
+                None => Ok(None),
+                Some(Value::Null) => Err(FieldError::new(field, "must not be null; leave the key out instead")),
+                Some(v) => Ok(Some((v, field))),
+            }
+        };
+        let x07c_compat = take("x07c_compat")?.map(|(v, p)| decode_value(v, &p)).transpose()?;
+        let requires_packages = match take("requires_packages")? {
             Some((v, p)) => decode_requirements(v, &p)?,
             None => Vec::new(),
         };
-        let ffi_libs = match take("ffi_libs") {
+        let ffi_libs = match take("ffi_libs")? {
             Some((v, p)) => decode_unique(v, &p, "library")?,
             None => Vec::new(),
         };
-        let import_mode = take("import_mode").map(|(v, p)| decode_value(v, &p)).transpose()?;
-        let worlds_allowed = match take("worlds_allowed") {
+        let import_mode = take("import_mode")?.map(|(v, p)| decode_value(v, &p)).transpose()?;
+        let worlds_allowed = match take("worlds_allowed")? {
             Some((v, p)) => decode_unique(v, &p, "world")?,
             None => Vec::new(),
         };
-        let determinism_tier = take("determinism_tier").map(|(v, p)| decode_value(v, &p)).transpose()?;
-        let visibility = take("visibility").map(|(v, p)| decode_value(v, &p)).transpose()?;
+        let determinism_tier = take("determinism_tier")?.map(|(v, p)| decode_value(v, &p)).transpose()?;
+        let visibility = take("visibility")?.map(|(v, p)| decode_value(v, &p)).transpose()?;
         Ok(Self {
             x07c_compat,
             requires_packages,

@@ -13,7 +13,7 @@ pub mod tree;
 pub use check::{PackageInvalid, PackageProblem};
 pub use manifest::{PackageManifest, FFI_DIR, PACKAGE_FILE_NAME, PACKAGE_NAME_MAX_LEN, PACKAGE_SCHEMA_VERSION};
 pub use meta::{
-    DeterminismTier, FfiLibName, FfiLibNameError, ImportMode, PackageMeta, PackageRequirement,
-    PackageRequirementError, Visibility, VersionReqText, VersionReqTextError,
+    DeterminismTier, FfiLibName, FfiLibNameError, ImportMode, PackageMeta, PackageRequirement, PackageRequirementError,
+    VersionReqText, VersionReqTextError, Visibility,
 };
 pub use module_id::{ModuleId, ModuleIdError, MODULE_ID_MAX_LEN};

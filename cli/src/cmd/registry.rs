@@ -1,0 +1,92 @@
+//! `x07 registry serve` and `x07 registry token create`: run a package registry from a directory.
+//!
+//! `serve` initialises DIR on first start (config.json, keys/signing.key, tokens.json, owners.json),
+//! prints `listening on http://ADDR` on stderr and runs until SIGINT/SIGTERM. `token create` prints
+//! the new token as the last line of stdout; only its sha256 is stored. Failures are X07-REGISTRY-0001
+//! (the server cannot start or stopped with an error) and X07-REGISTRY-0002 (the token cannot be
+//! created), exit 2.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use x07_registry_server::{serve_blocking, OwnerName, RegistryRoot, Scope, ServerConfig};
+
+use crate::error::{CliError, CliResult};
+
+/// `x07 registry ...`.
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Serve a registry (sparse index, downloads, publish API) from DIR until SIGINT/SIGTERM.
+    Serve(ServeArgs),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `x07 registry serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The registry directory (created and initialised on first start).
+    #[arg(long, value_name = "DIR")]
+    pub root: PathBuf,
+    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
+    #[arg(long, value_name = "IP:PORT")]
+    pub addr: SocketAddr,
+    /// The base URL clients reach the server at, if not http://ADDR (behind a proxy); remembered in DIR/config.json.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+}
+
+/// `x07 registry token ...`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it as the last line of stdout (it is shown only once).
+    Create(TokenCreateArgs),
+}
+
+/// `x07 registry token create`.
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// The registry directory.
+    #[arg(long, value_name = "DIR")]
+    pub root: PathBuf,
+    /// What the token may do (repeatable): publish (publish, yank), owner.manage (add/remove owners), admin (everything).
+    #[arg(long = "scope", value_name = "SCOPE", value_parser = ["publish", "owner.manage", "admin"], default_value = "publish")]
+    pub scopes: Vec<String>,
+    /// The owner (account) the token acts as; the first publisher of a package name owns it.
+    #[arg(long, value_name = "NAME", default_value = "local")]
+    pub owner: String,
+}
+
+/// Runs `x07 registry ...`.
+pub fn run(cmd: &RegistryCommand) -> CliResult {
+    match cmd {
+        RegistryCommand::Serve(args) => serve(args),
+        RegistryCommand::Token(TokenCommand::Create(args)) => create_token(args),
+    }
+}
+
+fn serve(args: &ServeArgs) -> CliResult {
+    let mut config = ServerConfig::new(&args.root, args.addr);
+    config.public_url.clone_from(&args.public_url);
+    serve_blocking(config).map_err(|e| CliError::setup("X07-REGISTRY-0001", e.to_string()))?;
+    Ok(0)
+}
+
+fn create_token(args: &TokenCreateArgs) -> CliResult {
+    let fail = |message: String| CliError::setup("X07-REGISTRY-0002", message);
+    let owner = OwnerName::new(args.owner.as_str()).map_err(|e| fail(format!("--owner: {e}")))?;
+    // clap restricts the values to the known scopes.
+    let scopes: Vec<Scope> = args.scopes.iter().filter_map(|s| Scope::parse(s)).collect();
+    let root = RegistryRoot::new(&args.root);
+    let token = root.tokens().create(owner.clone(), scopes.clone()).map_err(|e| fail(e.to_string()))?;
+    let scope_list: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+    eprintln!(
+        "created a token for owner `{owner}` with scopes {} (stored hashed in {}; it is not shown again)",
+        scope_list.join(", "),
+        root.tokens().path().display()
+    );
+    println!("{}", token.as_str());
+    Ok(0)
+}

@@ -1,0 +1,363 @@
+//! The official package ext-net (`packages/ext-net`): `std.net.http` over libcurl through the FFI,
+//! against an HTTP/1.1 server this test runs on 127.0.0.1. run-os: status, headers, bodies, POST,
+//! redirects, error codes, and walkthrough step 4 exactly as the seed prints it. run-os-sandboxed
+//! (backend `os`, http-client base policy): the host allowlist, pinned IP allowlists and redirects.
+//!
+//! Sandboxed runs need root (pids cgroup, network namespace); without it those tests print why and
+//! pass without running. Set `X07_BIN` to test another build.
+
+#[path = "common_sandbox/privileges.rs"]
+mod privileges;
+// Shared with the sandbox tests, which use more of it.
+#[allow(dead_code)]
+#[path = "common_sandbox/run_view.rs"]
+mod run_view;
+
+#[path = "ext_net/loopback_http.rs"]
+mod loopback_http;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+use x07_tests::{x07_bin, X07Home, X07Invocation, X07Output};
+
+use loopback_http::{LoopbackHttp, BIG_BODY_LEN, INDEX_BODY, TARGET_BODY};
+use privileges::skip_without_os_backend;
+use run_view::{Denial, RunView};
+
+/// Where `x07 policy init --template http-client` writes the base policy.
+const HTTP_POLICY: &str = ".x07/policies/base/http-client.sandbox.base.policy.json";
+
+/// Walkthrough step 4.3 (seed 002), byte for byte as the seed prints it.
+const STEP4_APP: &str = r#"{
+"schema_version": "x07.x07ast@0.4.0",
+"kind": "module",
+"module_id": "app",
+"imports": ["std.fmt", "std.net.http", "std.net.http.spec", "std.os.fs"],
+"decls": [
+{ "kind": "export", "names": ["app.solve"] },
+{
+"kind": "defn",
+"name": "app.solve",
+"params": [{ "name": "b", "ty": "bytes_view" }],
+"result": "bytes",
+"body": [
+"begin",
+["let", "url", ["view.to_bytes", "b"]],
+["let", "caps", ["std.net.http.spec.caps_default_v1"]],
+["let", "resp", ["std.net.http.get_v1", "url", "caps"]],
+["let", "v", ["bytes.view", "resp"]],
+[
+"if",
+["std.net.http.resp_is_err_v1", "v"],
+[
+"begin",
+["let", "code", ["std.net.http.resp_err_code_v1", "v"]],
+["let", "code_b", ["std.fmt.s32_to_dec", "code"]],
+["bytes.concat", ["bytes.lit", "http_error_code="], "code_b"]
+],
+[
+"begin",
+["let", "body", ["std.net.http.resp_body_v1", "v"]],
+["let", "_", ["std.os.fs.write_file", ["bytes.lit", "out/body.bin"], "body"]],
+"body"
+]
+]
+]
+}
+]
+}
+"#;
+
+/// The ext-net module root in this repository.
+fn ext_net_modules() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../packages/ext-net/modules");
+    fs_err::canonicalize(&root).unwrap_or_else(|e| panic!("{e}: the ext-net package is missing"))
+}
+
+/// A program directory (`main.x07.json` calling `app.solve`, plus `app.x07.json`), its own home.
+struct Program {
+    home: X07Home,
+    dir: tempfile::TempDir,
+}
+
+impl Program {
+    fn new(app: &[u8]) -> Self {
+        let home = X07Home::new().expect("create a temporary X07_HOME");
+        let dir = tempfile::Builder::new().prefix("x07-ext-net-").tempdir().expect("create a program directory");
+        let main = json!({"schema_version": "x07.x07ast@0.5.0", "kind": "entry", "module_id": "main",
+                          "imports": ["app"], "decls": [], "solve": ["app.solve", "input"]});
+        fs_err::write(dir.path().join("main.x07.json"), main.to_string()).unwrap();
+        fs_err::write(dir.path().join("app.x07.json"), app).unwrap();
+        fs_err::create_dir(dir.path().join("out")).unwrap();
+        Self { home, dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn x07(&self) -> X07Invocation {
+        X07Invocation::new(x07_bin()).home(&self.home).current_dir(self.path())
+    }
+
+    /// `x07 run` of the program with `input` (written to a file, passed with `--input`) and extra
+    /// flags, in run-os unless the flags say otherwise.
+    fn run(&self, input: &[u8], extra: &[&str]) -> RunView {
+        let input_file = self.path().join("input.bin");
+        fs_err::write(&input_file, input).unwrap();
+        let modules = ext_net_modules();
+        let out = self
+            .x07()
+            .args(["run", "--program", "main.x07.json", "--module-root"])
+            .arg(&modules)
+            .arg("--input")
+            .arg(&input_file)
+            .args(["--repair", "off"])
+            .args(extra)
+            .run()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!out.timed_out, "x07 did not finish in time\n{}", out.describe());
+        view(&out)
+    }
+
+    /// The same, sandboxed: http-client base policy, backend os.
+    fn run_sandboxed(&self, input: &[u8], extra: &[&str]) -> RunView {
+        if !self.path().join(HTTP_POLICY).is_file() {
+            let out = self.x07().args(["policy", "init", "--template", "http-client"]).run().unwrap();
+            assert_eq!(out.exit_code, Some(0), "{}", out.describe());
+        }
+        let mut args = vec!["--profile", "sandbox", "--policy", HTTP_POLICY, "--sandbox-backend", "os", "--i-accept-weaker-isolation"];
+        args.extend_from_slice(extra);
+        self.run(input, &args)
+    }
+}
+
+fn view(out: &X07Output) -> RunView {
+    RunView::from_cli(out).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[track_caller]
+fn expect_output(rv: &RunView, want: &[u8]) {
+    assert!(rv.ok, "the run failed\n{}", rv.describe());
+    assert_eq!(
+        String::from_utf8_lossy(&rv.output),
+        String::from_utf8_lossy(want),
+        "\n{}",
+        rv.describe()
+    );
+}
+
+/// A probe app. Input: one mode byte (`G` GET with default caps, `F` GET following up to 5
+/// redirects, `P` POST), the URL, then for `P` a newline and the body. Output:
+/// `status=..;headers=..;x-test=..;content-length=..;req-type=..;body=..` or `err=<code>`.
+fn probe_app() -> Vec<u8> {
+    let header = |name: &str| json!(["std.net.http.resp_header_get_v1", "v", ["bytes.view_lit", name]]);
+    let put = |what: Value| json!(["set", "out", ["vec_u8.extend_bytes", "out", what]]);
+    let put_bytes = |name: &str, value: Value| {
+        json!(["begin", ["let", name, value], ["set", "out", ["vec_u8.extend_bytes", "out", name]]])
+    };
+    let ok_branch = json!(["begin",
+        ["let", "out", ["vec_u8.with_capacity", 64]],
+        put(json!(["bytes.view_lit", "status="])),
+        put_bytes("s", json!(["std.fmt.u32_to_dec", ["std.net.http.resp_status_v1", "v"]])),
+        put(json!(["bytes.view_lit", ";headers="])),
+        put_bytes("n", json!(["std.fmt.u32_to_dec", ["std.net.http.resp_header_count_v1", "v"]])),
+        put(json!(["bytes.view_lit", ";x-test="])),
+        // Looked up in another case than the server wrote it.
+        put_bytes("xt", header("x-TEST")),
+        put(json!(["bytes.view_lit", ";content-length="])),
+        put_bytes("cl", header("content-length")),
+        put(json!(["bytes.view_lit", ";req-type="])),
+        put_bytes("rt", header("X-Request-Content-Type")),
+        put(json!(["bytes.view_lit", ";body="])),
+        put_bytes("body", json!(["std.net.http.resp_body_v1", "v"])),
+        ["vec_u8.into_bytes", "out"]
+    ]);
+    let body = json!(["begin",
+        ["let", "mode", ["view.get_u8", "b", 0]],
+        ["let", "nl", ["std.bytes.find_u8", "b", 10]],
+        ["let", "url_end", ["if", ["=", "nl", -1], ["view.len", "b"], "nl"]],
+        ["let", "url", ["view.to_bytes", ["view.slice", "b", 1, ["-", "url_end", 1]]]],
+        ["let", "body_at", ["if", ["=", "nl", -1], ["view.len", "b"], ["+", "nl", 1]]],
+        ["let", "req_body", ["view.to_bytes", ["view.slice", "b", "body_at", ["-", ["view.len", "b"], "body_at"]]]],
+        ["let", "caps", ["if", ["=", "mode", 70],
+            ["std.net.http.spec.caps_v1", 1, 30, 5, 4096, 64, 65536],
+            ["std.net.http.spec.caps_default_v1"]]],
+        ["let", "resp", ["if", ["=", "mode", 80],
+            ["std.net.http.post_v1", "url", "req_body", "caps"],
+            ["std.net.http.get_v1", "url", "caps"]]],
+        ["let", "v", ["bytes.view", "resp"]],
+        ["if", ["std.net.http.resp_is_err_v1", "v"],
+            ["bytes.concat", ["bytes.lit", "err="], ["std.fmt.u32_to_dec", ["std.net.http.resp_err_code_v1", "v"]]],
+            ok_branch]
+    ]);
+    let module = json!({
+        "schema_version": "x07.x07ast@0.5.0", "kind": "module", "module_id": "app",
+        "imports": ["std.bytes", "std.fmt", "std.net.http", "std.net.http.spec"],
+        "decls": [
+            {"kind": "export", "names": ["app.solve"]},
+            {"kind": "defn", "name": "app.solve", "params": [{"name": "b", "ty": "bytes_view"}], "result": "bytes", "body": body}
+        ]
+    });
+    module.to_string().into_bytes()
+}
+
+fn probe_input(mode: char, url: &str, body: &[u8]) -> Vec<u8> {
+    let mut input = format!("{mode}{url}").into_bytes();
+    if mode == 'P' {
+        input.push(b'\n');
+        input.extend_from_slice(body);
+    }
+    input
+}
+
+/// The ok line the probe prints for a response.
+fn probe_ok(status: u32, headers: u32, x_test: &str, content_length: usize, req_type: &str, body: &[u8]) -> Vec<u8> {
+    let mut line = format!(
+        "status={status};headers={headers};x-test={x_test};content-length={content_length};req-type={req_type};body="
+    )
+    .into_bytes();
+    line.extend_from_slice(body);
+    line
+}
+
+/// A TCP port on 127.0.0.1 with nothing listening (bound, then released).
+fn refused_port() -> u16 {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn get_returns_status_headers_and_body() {
+    let server = LoopbackHttp::start().unwrap();
+    let p = Program::new(&probe_app());
+    let rv = p.run(&probe_input('G', &server.url("/"), b""), &[]);
+    // Content-Type, Content-Length, X-Test (its value trimmed) and Connection.
+    expect_output(&rv, &probe_ok(200, 4, "yes", INDEX_BODY.len(), "", INDEX_BODY));
+    assert_eq!(server.requests(), ["GET /"]);
+}
+
+#[test]
+fn a_missing_page_is_a_404_response_not_an_error() {
+    let server = LoopbackHttp::start().unwrap();
+    let p = Program::new(&probe_app());
+    let rv = p.run(&probe_input('G', &server.url("/nowhere"), b""), &[]);
+    expect_output(&rv, &probe_ok(404, 3, "", 13, "", b"no such page\n"));
+}
+
+#[test]
+fn post_sends_the_body_as_octet_stream() {
+    let server = LoopbackHttp::start().unwrap();
+    let p = Program::new(&probe_app());
+    let sent = b"line one\nline two \x00\xff end";
+    let rv = p.run(&probe_input('P', &server.url("/echo"), sent), &[]);
+    expect_output(&rv, &probe_ok(200, 4, "", sent.len(), "application/octet-stream", sent));
+    assert_eq!(server.requests(), ["POST /echo"]);
+}
+
+#[test]
+fn walkthrough_step4_fetches_and_writes_out_body_bin_in_run_os() {
+    let server = LoopbackHttp::start().unwrap();
+    let p = Program::new(STEP4_APP.as_bytes());
+    let rv = p.run(server.url("/").as_bytes(), &[]);
+    expect_output(&rv, INDEX_BODY);
+    assert_eq!(fs_err::read(p.path().join("out/body.bin")).unwrap(), INDEX_BODY);
+}
+
+#[test]
+fn walkthrough_step4_in_the_sandbox_needs_the_host_on_the_allowlist() {
+    if skip_without_os_backend("walkthrough_step4_in_the_sandbox_needs_the_host_on_the_allowlist") {
+        return;
+    }
+    let server = LoopbackHttp::start().unwrap();
+    let p = Program::new(STEP4_APP.as_bytes());
+    let url = server.url("/");
+    let allow = format!("127.0.0.1:{}", server.port());
+
+    let rv = p.run_sandboxed(url.as_bytes(), &["--allow-host", &allow]);
+    expect_output(&rv, INDEX_BODY);
+    assert_eq!(rv.denials, Some(Vec::new()), "{}", rv.describe());
+    assert_eq!(fs_err::read(p.path().join("out/body.bin")).unwrap(), INDEX_BODY);
+    assert_eq!(server.requests(), ["GET /"]);
+
+    fs_err::remove_file(p.path().join("out/body.bin")).unwrap();
+    let rv = p.run_sandboxed(url.as_bytes(), &[]);
+    expect_output(&rv, b"http_error_code=1");
+    let want = Denial { op: "std.net.http".into(), target: allow.clone(), rule: "net.allow_hosts".into() };
+    assert_eq!(rv.denials, Some(vec![want]), "{}", rv.describe());
+    assert!(!p.path().join("out/body.bin").exists());
+    assert_eq!(server.requests(), ["GET /"], "the denied request never reached the server");
+}
+
+#[test]
+fn redirects_follow_only_when_asked_and_never_in_the_sandbox() {
+    let server = LoopbackHttp::start().unwrap();
+    let p = Program::new(&probe_app());
+    let url = server.url("/redirect");
+
+    let rv = p.run(&probe_input('G', &url, b""), &[]);
+    expect_output(&rv, &probe_ok(302, 4, "", 6, "", b"moved\n"));
+    let rv = p.run(&probe_input('F', &url, b""), &[]);
+    expect_output(&rv, &probe_ok(200, 3, "", TARGET_BODY.len(), "", TARGET_BODY));
+    assert_eq!(server.requests(), ["GET /redirect", "GET /redirect", "GET /target"]);
+
+    if skip_without_os_backend("redirects_follow_only_when_asked_and_never_in_the_sandbox (sandboxed part)") {
+        return;
+    }
+    let allow = format!("127.0.0.1:{}", server.port());
+    let rv = p.run_sandboxed(&probe_input('F', &url, b""), &["--allow-host", &allow]);
+    expect_output(&rv, &probe_ok(302, 4, "", 6, "", b"moved\n"));
+    assert_eq!(server.requests().last().map(String::as_str), Some("GET /redirect"), "the Location was not fetched");
+}
+
+#[test]
+fn failures_map_to_the_net_error_codes() {
+    let server = LoopbackHttp::start().unwrap();
+    let p = Program::new(&probe_app());
+    let cases = [
+        // `.invalid` never resolves (RFC 6761).
+        (format!("http://no-such-host.invalid:{}/", server.port()), "err=5"),
+        (format!("http://127.0.0.1:{}/", refused_port()), "err=6"),
+        // TLS to a plain-text server: the handshake fails.
+        (format!("https://127.0.0.1:{}/", server.port()), "err=7"),
+        (format!("ftp://127.0.0.1:{}/", server.port()), "err=2"),
+        ("not a url".to_string(), "err=2"),
+        // Over the default max_body_bytes (65536).
+        (server.url("/big"), "err=4"),
+    ];
+    for (url, want) in cases {
+        let rv = p.run(&probe_input('G', &url, b""), &[]);
+        assert!(rv.ok, "{url}: the run failed\n{}", rv.describe());
+        assert_eq!(String::from_utf8_lossy(&rv.output), want, "{url}\n{}", rv.describe());
+    }
+    assert!(BIG_BODY_LEN > 65536);
+}
+
+#[test]
+fn a_pinned_ip_allowlist_refuses_names_that_resolve_elsewhere() {
+    if skip_without_os_backend("a_pinned_ip_allowlist_refuses_names_that_resolve_elsewhere") {
+        return;
+    }
+    let server = LoopbackHttp::start().unwrap();
+    let p = Program::new(&probe_app());
+    let port = server.port();
+    let input = probe_input('G', &format!("http://localhost:{port}/"), b"");
+    let by_name = format!("localhost:{port}");
+
+    // The name alone is enough when the allowlist names no address.
+    let rv = p.run_sandboxed(&input, &["--allow-host", &by_name]);
+    expect_output(&rv, &probe_ok(200, 4, "yes", INDEX_BODY.len(), "", INDEX_BODY));
+
+    // With addresses pinned, localhost's 127.0.0.1 must be one of them.
+    let elsewhere = format!("192.0.2.1:{port}");
+    let rv = p.run_sandboxed(&input, &["--allow-host", &by_name, "--allow-host", &elsewhere]);
+    expect_output(&rv, b"err=1");
+    let want = Denial { op: "std.net.http".into(), target: format!("localhost:{port}=127.0.0.1"), rule: "net.allow_hosts".into() };
+    assert!(rv.denials.as_ref().is_some_and(|d| d.contains(&want)), "expected {want:?}\n{}", rv.describe());
+
+    let loopback = format!("127.0.0.1:{port}");
+    let rv = p.run_sandboxed(&input, &["--allow-host", &by_name, "--allow-host", &elsewhere, "--allow-host", &loopback]);
+    expect_output(&rv, &probe_ok(200, 4, "yes", INDEX_BODY.len(), "", INDEX_BODY));
+    assert_eq!(server.requests().len(), 2, "the refused request never reached the server");
+}

@@ -548,6 +548,21 @@ impl PackageReq {
     }
 }
 
+impl TryFrom<&x07_spec::package::PackageRequirement> for PackageReq {
+    type Error = PackageReqError;
+    /// Parses the requirement of a manifest's `meta.requires_packages` entry.
+    fn try_from(r: &x07_spec::package::PackageRequirement) -> Result<Self, Self::Error> {
+        let req = VersionReq::parse(r.req.as_str()).map_err(|source| PackageReqError::Req {
+            text: r.to_string(),
+            source,
+        })?;
+        Ok(Self {
+            name: r.name.clone(),
+            req,
+        })
+    }
+}
+
 impl fmt::Display for PackageReq {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}@{}", self.name, self.req)

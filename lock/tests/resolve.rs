@@ -52,6 +52,11 @@ fn diamond_picks_the_highest_version_both_sides_accept() {
         ["1.0.0", "1.0.0"]
     );
     assert!(r.edges[&name("ext-c")].is_empty());
+    assert_eq!(
+        solve(&[], &c).unwrap(),
+        Resolution::default(),
+        "no requirements, no packages"
+    );
 }
 
 #[test]

@@ -39,15 +39,8 @@ fn make_package(dir: &Path, n: &str, v: &str, modules: &[&str]) {
 
 /// Locks a package directory the way `x07 pkg lock` does: from its digests.
 fn lock_entry(root: &Path, rel: &str, source: DepSource) -> LockedPackage {
-    let d = hash_package_dir(&root.join(rel)).unwrap();
-    let mut p = locked_package(d.name.as_str(), d.version.as_str());
-    p.path = RelPath::new(rel).unwrap();
-    p.source = source;
-    p.package_manifest_sha256 = d.package_manifest_sha256;
-    p.module_root = d.module_root;
-    p.modules_sha256 = d.modules_sha256;
-    p.files_sha256 = d.files_sha256;
-    p
+    let digests = hash_package_dir(&root.join(rel)).unwrap();
+    LockedPackage::from_digests(digests, RelPath::new(rel).unwrap(), source)
 }
 
 struct Project {

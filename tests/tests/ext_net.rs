@@ -84,7 +84,10 @@ struct Program {
 impl Program {
     fn new(app: &[u8]) -> Self {
         let home = X07Home::new().expect("create a temporary X07_HOME");
-        let dir = tempfile::Builder::new().prefix("x07-ext-net-").tempdir().expect("create a program directory");
+        let dir = tempfile::Builder::new()
+            .prefix("x07-ext-net-")
+            .tempdir()
+            .expect("create a program directory");
         let main = json!({"schema_version": "x07.x07ast@0.5.0", "kind": "entry", "module_id": "main",
                           "imports": ["app"], "decls": [], "solve": ["app.solve", "input"]});
         fs_err::write(dir.path().join("main.x07.json"), main.to_string()).unwrap();
@@ -98,7 +101,9 @@ impl Program {
     }
 
     fn x07(&self) -> X07Invocation {
-        X07Invocation::new(x07_bin()).home(&self.home).current_dir(self.path())
+        X07Invocation::new(x07_bin())
+            .home(&self.home)
+            .current_dir(self.path())
     }
 
     /// `x07 run` of the program with `input` (written to a file, passed with `--input`) and extra
@@ -117,17 +122,33 @@ impl Program {
             .args(extra)
             .run()
             .unwrap_or_else(|e| panic!("{e}"));
-        assert!(!out.timed_out, "x07 did not finish in time\n{}", out.describe());
+        assert!(
+            !out.timed_out,
+            "x07 did not finish in time\n{}",
+            out.describe()
+        );
         view(&out)
     }
 
     /// The same, sandboxed: http-client base policy, backend os.
     fn run_sandboxed(&self, input: &[u8], extra: &[&str]) -> RunView {
         if !self.path().join(HTTP_POLICY).is_file() {
-            let out = self.x07().args(["policy", "init", "--template", "http-client"]).run().unwrap();
+            let out = self
+                .x07()
+                .args(["policy", "init", "--template", "http-client"])
+                .run()
+                .unwrap();
             assert_eq!(out.exit_code, Some(0), "{}", out.describe());
         }
-        let mut args = vec!["--profile", "sandbox", "--policy", HTTP_POLICY, "--sandbox-backend", "os", "--i-accept-weaker-isolation"];
+        let mut args = vec![
+            "--profile",
+            "sandbox",
+            "--policy",
+            HTTP_POLICY,
+            "--sandbox-backend",
+            "os",
+            "--i-accept-weaker-isolation",
+        ];
         args.extend_from_slice(extra);
         self.run(input, &args)
     }
@@ -152,17 +173,37 @@ fn expect_output(rv: &RunView, want: &[u8]) {
 /// redirects, `P` POST), the URL, then for `P` a newline and the body. Output:
 /// `status=..;headers=..;x-test=..;content-length=..;req-type=..;body=..` or `err=<code>`.
 fn probe_app() -> Vec<u8> {
-    let header = |name: &str| json!(["std.net.http.resp_header_get_v1", "v", ["bytes.view_lit", name]]);
+    let header = |name: &str| {
+        json!([
+            "std.net.http.resp_header_get_v1",
+            "v",
+            ["bytes.view_lit", name]
+        ])
+    };
     let put = |what: Value| json!(["set", "out", ["vec_u8.extend_bytes", "out", what]]);
     let put_bytes = |name: &str, value: Value| {
-        json!(["begin", ["let", name, value], ["set", "out", ["vec_u8.extend_bytes", "out", name]]])
+        json!([
+            "begin",
+            ["let", name, value],
+            ["set", "out", ["vec_u8.extend_bytes", "out", name]]
+        ])
     };
-    let ok_branch = json!(["begin",
+    let ok_branch = json!([
+        "begin",
         ["let", "out", ["vec_u8.with_capacity", 64]],
         put(json!(["bytes.view_lit", "status="])),
-        put_bytes("s", json!(["std.fmt.u32_to_dec", ["std.net.http.resp_status_v1", "v"]])),
+        put_bytes(
+            "s",
+            json!(["std.fmt.u32_to_dec", ["std.net.http.resp_status_v1", "v"]])
+        ),
         put(json!(["bytes.view_lit", ";headers="])),
-        put_bytes("n", json!(["std.fmt.u32_to_dec", ["std.net.http.resp_header_count_v1", "v"]])),
+        put_bytes(
+            "n",
+            json!([
+                "std.fmt.u32_to_dec",
+                ["std.net.http.resp_header_count_v1", "v"]
+            ])
+        ),
         put(json!(["bytes.view_lit", ";x-test="])),
         // Looked up in another case than the server wrote it.
         put_bytes("xt", header("x-TEST")),
@@ -174,23 +215,69 @@ fn probe_app() -> Vec<u8> {
         put_bytes("body", json!(["std.net.http.resp_body_v1", "v"])),
         ["vec_u8.into_bytes", "out"]
     ]);
-    let body = json!(["begin",
+    let body = json!([
+        "begin",
         ["let", "mode", ["view.get_u8", "b", 0]],
         ["let", "nl", ["std.bytes.find_u8", "b", 10]],
-        ["let", "url_end", ["if", ["=", "nl", -1], ["view.len", "b"], "nl"]],
-        ["let", "url", ["view.to_bytes", ["view.slice", "b", 1, ["-", "url_end", 1]]]],
-        ["let", "body_at", ["if", ["=", "nl", -1], ["view.len", "b"], ["+", "nl", 1]]],
-        ["let", "req_body", ["view.to_bytes", ["view.slice", "b", "body_at", ["-", ["view.len", "b"], "body_at"]]]],
-        ["let", "caps", ["if", ["=", "mode", 70],
-            ["std.net.http.spec.caps_v1", 1, 30, 5, 4096, 64, 65536],
-            ["std.net.http.spec.caps_default_v1"]]],
-        ["let", "resp", ["if", ["=", "mode", 80],
-            ["std.net.http.post_v1", "url", "req_body", "caps"],
-            ["std.net.http.get_v1", "url", "caps"]]],
+        [
+            "let",
+            "url_end",
+            ["if", ["=", "nl", -1], ["view.len", "b"], "nl"]
+        ],
+        [
+            "let",
+            "url",
+            ["view.to_bytes", ["view.slice", "b", 1, ["-", "url_end", 1]]]
+        ],
+        [
+            "let",
+            "body_at",
+            ["if", ["=", "nl", -1], ["view.len", "b"], ["+", "nl", 1]]
+        ],
+        [
+            "let",
+            "req_body",
+            [
+                "view.to_bytes",
+                [
+                    "view.slice",
+                    "b",
+                    "body_at",
+                    ["-", ["view.len", "b"], "body_at"]
+                ]
+            ]
+        ],
+        [
+            "let",
+            "caps",
+            [
+                "if",
+                ["=", "mode", 70],
+                ["std.net.http.spec.caps_v1", 1, 30, 5, 4096, 64, 65536],
+                ["std.net.http.spec.caps_default_v1"]
+            ]
+        ],
+        [
+            "let",
+            "resp",
+            [
+                "if",
+                ["=", "mode", 80],
+                ["std.net.http.post_v1", "url", "req_body", "caps"],
+                ["std.net.http.get_v1", "url", "caps"]
+            ]
+        ],
         ["let", "v", ["bytes.view", "resp"]],
-        ["if", ["std.net.http.resp_is_err_v1", "v"],
-            ["bytes.concat", ["bytes.lit", "err="], ["std.fmt.u32_to_dec", ["std.net.http.resp_err_code_v1", "v"]]],
-            ok_branch]
+        [
+            "if",
+            ["std.net.http.resp_is_err_v1", "v"],
+            [
+                "bytes.concat",
+                ["bytes.lit", "err="],
+                ["std.fmt.u32_to_dec", ["std.net.http.resp_err_code_v1", "v"]]
+            ],
+            ok_branch
+        ]
     ]);
     let module = json!({
         "schema_version": "x07.x07ast@0.5.0", "kind": "module", "module_id": "app",
@@ -213,7 +300,14 @@ fn probe_input(mode: char, url: &str, body: &[u8]) -> Vec<u8> {
 }
 
 /// The ok line the probe prints for a response.
-fn probe_ok(status: u32, headers: u32, x_test: &str, content_length: usize, req_type: &str, body: &[u8]) -> Vec<u8> {
+fn probe_ok(
+    status: u32,
+    headers: u32,
+    x_test: &str,
+    content_length: usize,
+    req_type: &str,
+    body: &[u8],
+) -> Vec<u8> {
     let mut line = format!(
         "status={status};headers={headers};x-test={x_test};content-length={content_length};req-type={req_type};body="
     )
@@ -229,12 +323,66 @@ fn refused_port() -> u16 {
 }
 
 #[test]
+fn caps_and_error_docs_have_the_documented_bytes() {
+    let put = |what: Value| json!(["set", "out", ["vec_u8.extend_bytes", "out", what]]);
+    let put_u32 = |what: Value| put(json!(["codec.write_u32_le", what]));
+    // An ok doc claiming 5 headers that are not there: accessors must not trap.
+    let truncated = json!(["view.slice", "b", 0, 10]);
+    let body = json!([
+        "begin",
+        ["let", "out", ["vec_u8.with_capacity", 64]],
+        ["let", "caps", ["std.net.http.spec.caps_default_v1"]],
+        put(json!("caps")),
+        [
+            "let",
+            "doc",
+            ["std.net.err.make_doc_v1", ["std.net.err.code_too_large_v1"]]
+        ],
+        put(json!("doc")),
+        put_u32(json!(["std.net.http.spec.caps_max_body_bytes_v1", "caps"])),
+        put_u32(json!(["std.net.http.spec.caps_timeout_s_v1", "caps"])),
+        put_u32(json!(["std.net.err.is_err_doc_v1", "doc"])),
+        put_u32(json!(["std.net.err.err_code_v1", "doc"])),
+        put_u32(json!(["std.net.http.resp_err_code_v1", "doc"])),
+        put_u32(json!(["std.net.http.resp_status_v1", "doc"])),
+        put_u32(json!(["std.net.http.resp_status_v1", truncated])),
+        put_u32(json!(["std.net.http.resp_header_count_v1", truncated])),
+        ["let", "tb", ["std.net.http.resp_body_v1", truncated]],
+        put_u32(json!(["view.len", ["bytes.view", "tb"]])),
+        ["vec_u8.into_bytes", "out"]
+    ]);
+    let module = json!({
+        "schema_version": "x07.x07ast@0.5.0", "kind": "module", "module_id": "app",
+        "imports": ["std.net.err", "std.net.http", "std.net.http.spec"],
+        "decls": [
+            {"kind": "export", "names": ["app.solve"]},
+            {"kind": "defn", "name": "app.solve", "params": [{"name": "b", "ty": "bytes_view"}], "result": "bytes", "body": body}
+        ]
+    });
+    let p = Program::new(module.to_string().as_bytes());
+    let rv = p.run(&[1, 2, 200, 0, 0, 0, 5, 0, 0, 0], &[]);
+    let mut want = Vec::new();
+    for field in [1u32, 0, 30, 0, 4096, 64, 65536] {
+        want.extend_from_slice(&field.to_le_bytes());
+    }
+    want.extend_from_slice(&[0, 4, 0, 0, 0, 0, 0, 0, 0]);
+    for value in [65536u32, 30, 1, 4, 4, 0, 200, 5, 0] {
+        want.extend_from_slice(&value.to_le_bytes());
+    }
+    assert!(rv.ok, "{}", rv.describe());
+    assert_eq!(rv.output, want, "{}", rv.describe());
+}
+
+#[test]
 fn get_returns_status_headers_and_body() {
     let server = LoopbackHttp::start().unwrap();
     let p = Program::new(&probe_app());
     let rv = p.run(&probe_input('G', &server.url("/"), b""), &[]);
     // Content-Type, Content-Length, X-Test (its value trimmed) and Connection.
-    expect_output(&rv, &probe_ok(200, 4, "yes", INDEX_BODY.len(), "", INDEX_BODY));
+    expect_output(
+        &rv,
+        &probe_ok(200, 4, "yes", INDEX_BODY.len(), "", INDEX_BODY),
+    );
     assert_eq!(server.requests(), ["GET /"]);
 }
 
@@ -252,7 +400,10 @@ fn post_sends_the_body_as_octet_stream() {
     let p = Program::new(&probe_app());
     let sent = b"line one\nline two \x00\xff end";
     let rv = p.run(&probe_input('P', &server.url("/echo"), sent), &[]);
-    expect_output(&rv, &probe_ok(200, 4, "", sent.len(), "application/octet-stream", sent));
+    expect_output(
+        &rv,
+        &probe_ok(200, 4, "", sent.len(), "application/octet-stream", sent),
+    );
     assert_eq!(server.requests(), ["POST /echo"]);
 }
 
@@ -262,7 +413,10 @@ fn walkthrough_step4_fetches_and_writes_out_body_bin_in_run_os() {
     let p = Program::new(STEP4_APP.as_bytes());
     let rv = p.run(server.url("/").as_bytes(), &[]);
     expect_output(&rv, INDEX_BODY);
-    assert_eq!(fs_err::read(p.path().join("out/body.bin")).unwrap(), INDEX_BODY);
+    assert_eq!(
+        fs_err::read(p.path().join("out/body.bin")).unwrap(),
+        INDEX_BODY
+    );
 }
 
 #[test]
@@ -278,16 +432,27 @@ fn walkthrough_step4_in_the_sandbox_needs_the_host_on_the_allowlist() {
     let rv = p.run_sandboxed(url.as_bytes(), &["--allow-host", &allow]);
     expect_output(&rv, INDEX_BODY);
     assert_eq!(rv.denials, Some(Vec::new()), "{}", rv.describe());
-    assert_eq!(fs_err::read(p.path().join("out/body.bin")).unwrap(), INDEX_BODY);
+    assert_eq!(
+        fs_err::read(p.path().join("out/body.bin")).unwrap(),
+        INDEX_BODY
+    );
     assert_eq!(server.requests(), ["GET /"]);
 
     fs_err::remove_file(p.path().join("out/body.bin")).unwrap();
     let rv = p.run_sandboxed(url.as_bytes(), &[]);
     expect_output(&rv, b"http_error_code=1");
-    let want = Denial { op: "std.net.http".into(), target: allow.clone(), rule: "net.allow_hosts".into() };
+    let want = Denial {
+        op: "std.net.http".into(),
+        target: allow.clone(),
+        rule: "net.allow_hosts".into(),
+    };
     assert_eq!(rv.denials, Some(vec![want]), "{}", rv.describe());
     assert!(!p.path().join("out/body.bin").exists());
-    assert_eq!(server.requests(), ["GET /"], "the denied request never reached the server");
+    assert_eq!(
+        server.requests(),
+        ["GET /"],
+        "the denied request never reached the server"
+    );
 }
 
 #[test]
@@ -299,16 +464,28 @@ fn redirects_follow_only_when_asked_and_never_in_the_sandbox() {
     let rv = p.run(&probe_input('G', &url, b""), &[]);
     expect_output(&rv, &probe_ok(302, 4, "", 6, "", b"moved\n"));
     let rv = p.run(&probe_input('F', &url, b""), &[]);
-    expect_output(&rv, &probe_ok(200, 3, "", TARGET_BODY.len(), "", TARGET_BODY));
-    assert_eq!(server.requests(), ["GET /redirect", "GET /redirect", "GET /target"]);
+    expect_output(
+        &rv,
+        &probe_ok(200, 3, "", TARGET_BODY.len(), "", TARGET_BODY),
+    );
+    assert_eq!(
+        server.requests(),
+        ["GET /redirect", "GET /redirect", "GET /target"]
+    );
 
-    if skip_without_os_backend("redirects_follow_only_when_asked_and_never_in_the_sandbox (sandboxed part)") {
+    if skip_without_os_backend(
+        "redirects_follow_only_when_asked_and_never_in_the_sandbox (sandboxed part)",
+    ) {
         return;
     }
     let allow = format!("127.0.0.1:{}", server.port());
     let rv = p.run_sandboxed(&probe_input('F', &url, b""), &["--allow-host", &allow]);
     expect_output(&rv, &probe_ok(302, 4, "", 6, "", b"moved\n"));
-    assert_eq!(server.requests().last().map(String::as_str), Some("GET /redirect"), "the Location was not fetched");
+    assert_eq!(
+        server.requests().last().map(String::as_str),
+        Some("GET /redirect"),
+        "the Location was not fetched"
+    );
 }
 
 #[test]
@@ -317,7 +494,10 @@ fn failures_map_to_the_net_error_codes() {
     let p = Program::new(&probe_app());
     let cases = [
         // `.invalid` never resolves (RFC 6761).
-        (format!("http://no-such-host.invalid:{}/", server.port()), "err=5"),
+        (
+            format!("http://no-such-host.invalid:{}/", server.port()),
+            "err=5",
+        ),
         (format!("http://127.0.0.1:{}/", refused_port()), "err=6"),
         // TLS to a plain-text server: the handshake fails.
         (format!("https://127.0.0.1:{}/", server.port()), "err=7"),
@@ -329,7 +509,12 @@ fn failures_map_to_the_net_error_codes() {
     for (url, want) in cases {
         let rv = p.run(&probe_input('G', &url, b""), &[]);
         assert!(rv.ok, "{url}: the run failed\n{}", rv.describe());
-        assert_eq!(String::from_utf8_lossy(&rv.output), want, "{url}\n{}", rv.describe());
+        assert_eq!(
+            String::from_utf8_lossy(&rv.output),
+            want,
+            "{url}\n{}",
+            rv.describe()
+        );
     }
     assert!(BIG_BODY_LEN > 65536);
 }
@@ -347,17 +532,48 @@ fn a_pinned_ip_allowlist_refuses_names_that_resolve_elsewhere() {
 
     // The name alone is enough when the allowlist names no address.
     let rv = p.run_sandboxed(&input, &["--allow-host", &by_name]);
-    expect_output(&rv, &probe_ok(200, 4, "yes", INDEX_BODY.len(), "", INDEX_BODY));
+    expect_output(
+        &rv,
+        &probe_ok(200, 4, "yes", INDEX_BODY.len(), "", INDEX_BODY),
+    );
 
     // With addresses pinned, localhost's 127.0.0.1 must be one of them.
     let elsewhere = format!("192.0.2.1:{port}");
-    let rv = p.run_sandboxed(&input, &["--allow-host", &by_name, "--allow-host", &elsewhere]);
+    let rv = p.run_sandboxed(
+        &input,
+        &["--allow-host", &by_name, "--allow-host", &elsewhere],
+    );
     expect_output(&rv, b"err=1");
-    let want = Denial { op: "std.net.http".into(), target: format!("localhost:{port}=127.0.0.1"), rule: "net.allow_hosts".into() };
-    assert!(rv.denials.as_ref().is_some_and(|d| d.contains(&want)), "expected {want:?}\n{}", rv.describe());
+    let want = Denial {
+        op: "std.net.http".into(),
+        target: format!("localhost:{port}=127.0.0.1"),
+        rule: "net.allow_hosts".into(),
+    };
+    assert!(
+        rv.denials.as_ref().is_some_and(|d| d.contains(&want)),
+        "expected {want:?}\n{}",
+        rv.describe()
+    );
 
     let loopback = format!("127.0.0.1:{port}");
-    let rv = p.run_sandboxed(&input, &["--allow-host", &by_name, "--allow-host", &elsewhere, "--allow-host", &loopback]);
-    expect_output(&rv, &probe_ok(200, 4, "yes", INDEX_BODY.len(), "", INDEX_BODY));
-    assert_eq!(server.requests().len(), 2, "the refused request never reached the server");
+    let rv = p.run_sandboxed(
+        &input,
+        &[
+            "--allow-host",
+            &by_name,
+            "--allow-host",
+            &elsewhere,
+            "--allow-host",
+            &loopback,
+        ],
+    );
+    expect_output(
+        &rv,
+        &probe_ok(200, 4, "yes", INDEX_BODY.len(), "", INDEX_BODY),
+    );
+    assert_eq!(
+        server.requests().len(),
+        2,
+        "the refused request never reached the server"
+    );
 }

@@ -142,6 +142,29 @@ pub struct LockedPackage {
     pub overridden_by: Option<PackageName>,
 }
 
+impl LockedPackage {
+    /// An entry for a package directory just hashed: the registry fields (archive digest, index
+    /// signature, yanked, advisories) and the edges are left for the caller to fill in.
+    pub fn from_digests(digests: PackageDigests, path: RelPath, source: DepSource) -> Self {
+        Self {
+            name: digests.name,
+            version: digests.version,
+            path,
+            source,
+            archive_sha256: None,
+            index_signature: None,
+            package_manifest_sha256: digests.package_manifest_sha256,
+            module_root: digests.module_root,
+            modules_sha256: digests.modules_sha256,
+            files_sha256: digests.files_sha256,
+            deps: Vec::new(),
+            yanked: false,
+            advisories: Vec::new(),
+            overridden_by: None,
+        }
+    }
+}
+
 /// The only signature kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -248,3 +248,18 @@ fn package_requirements_parse_name_and_requirement() {
         .to_string()
         .contains("requirement ``: it is empty"));
 }
+
+#[test]
+fn manifest_requirements_convert() {
+    let from_manifest =
+        x07_spec::package::PackageRequirement::parse("ext-net@>=0.1.0 <0.2.0").unwrap();
+    assert_eq!(
+        PackageReq::try_from(&from_manifest).unwrap(),
+        PackageReq::parse("ext-net@>=0.1.0, <0.2.0").unwrap()
+    );
+    let bad = x07_spec::package::PackageRequirement::parse("ext-net@1.0.0+b").unwrap();
+    assert!(PackageReq::try_from(&bad)
+        .unwrap_err()
+        .to_string()
+        .contains("carries build metadata"));
+}

@@ -25,11 +25,15 @@
 
 #include <curl/curl.h>
 
-/* The runtime's network-policy API (builder/runtime/net_api.h). */
-int x07_rt_net_sandboxed(void);
-int x07_rt_net_check(const char *host, unsigned host_len, unsigned port);
-int x07_rt_net_check_resolved(const char *host, unsigned host_len, const char *addr, unsigned addr_len,
-                              unsigned port);
+/*
+ * The runtime's network-policy API (builder/runtime/net_api.h). The runtime defines it whenever the
+ * program calls C; a program that only imports these modules (and so never calls in here) carries
+ * no such runtime, hence the weak references: it still links, and a call without them fails closed.
+ */
+__attribute__((weak)) int x07_rt_net_sandboxed(void);
+__attribute__((weak)) int x07_rt_net_check(const char *host, unsigned host_len, unsigned port);
+__attribute__((weak)) int x07_rt_net_check_resolved(const char *host, unsigned host_len, const char *addr,
+                                                    unsigned addr_len, unsigned port);
 
 uint8_t *x07_ext_net_http_request_v1(uint32_t method, const uint8_t *url, uint32_t url_len, const uint8_t *body,
                                      uint32_t body_len, const uint8_t *caps, uint32_t caps_len);
@@ -464,6 +468,8 @@ uint8_t *x07_ext_net_http_request_v1(uint32_t method, const uint8_t *url, uint32
     http_caps c;
     uint32_t code = parse_caps(caps, caps_len, &c);
     if (code == 0 && method != METHOD_GET && method != METHOD_POST) code = NET_INVALID_REQ;
+    if (code == 0 && (x07_rt_net_sandboxed == NULL || x07_rt_net_check == NULL || x07_rt_net_check_resolved == NULL))
+        code = NET_INTERNAL;
     if (code != 0) return err_result(code);
     if (!curl_ready) {
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return err_result(NET_INTERNAL);

@@ -46,7 +46,12 @@ impl LoopbackHttp {
                 }
             })
         };
-        Ok(Self { port, seen, stop, thread: Some(thread) })
+        Ok(Self {
+            port,
+            seen,
+            stop,
+            thread: Some(thread),
+        })
     }
 
     /// The port it listens on.
@@ -61,7 +66,10 @@ impl LoopbackHttp {
 
     /// The request lines seen so far (`GET /redirect`, ...).
     pub fn requests(&self) -> Vec<String> {
-        self.seen.lock().expect("the server thread never panics holding the log").clone()
+        self.seen
+            .lock()
+            .expect("the server thread never panics holding the log")
+            .clone()
     }
 }
 
@@ -121,11 +129,19 @@ fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<Request>> {
         }
         body.extend_from_slice(&chunk[..n]);
     }
-    Ok(Some(Request { method, path, content_type, body }))
+    Ok(Some(Request {
+        method,
+        path,
+        content_type,
+        body,
+    }))
 }
 
 fn response(status: &str, extra_headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
-    let mut out = format!("HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n", body.len());
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (name, value) in extra_headers {
         out.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -154,7 +170,9 @@ fn serve(mut stream: TcpStream, seen: &Mutex<Vec<String>>) -> std::io::Result<()
     let Some(req) = read_request(&mut stream)? else {
         return Ok(());
     };
-    seen.lock().expect("the log lock is never poisoned").push(format!("{} {}", req.method, req.path));
+    seen.lock()
+        .expect("the log lock is never poisoned")
+        .push(format!("{} {}", req.method, req.path));
     stream.write_all(&answer(&req))?;
     stream.shutdown(Shutdown::Write)
 }

@@ -1,0 +1,203 @@
+//! Index lines (`x07.index-entry@0.2.0`): parsing, and the signature check every line must pass.
+//!
+//! The signature is checked over the JCS bytes of the line *as received* minus `signature`, so
+//! fields this client does not know are still covered.
+
+use base64::Engine as _;
+use ed25519_dalek::{Signature, Verifier as _};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use x07_spec::{PackageName, PackageVersion, Sha256Digest};
+
+use crate::pinning::PinnedKey;
+
+/// Schema tag of an index line.
+pub const INDEX_ENTRY_SCHEMA: &str = "x07.index-entry@0.2.0";
+
+/// The index path of a package relative to the index root: `1/a`, `2/ab`, `3/a/abc`, `ab/cd/abcd…`.
+pub fn shard_path(name: &PackageName) -> String {
+    let n = name.as_str();
+    match n.len() {
+        1 => format!("1/{n}"),
+        2 => format!("2/{n}"),
+        3 => format!("3/{}/{n}", &n[..1]),
+        _ => format!("{}/{}/{n}", &n[..2], &n[2..4]),
+    }
+}
+
+/// A dependency requirement of a version (`meta.requires_packages`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexDep {
+    /// The required package.
+    pub name: PackageName,
+    /// The version requirement (REQ grammar of docs/internals/packages.md).
+    pub req: String,
+}
+
+/// The registry's signature on a line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntrySignature {
+    /// Always `ed25519`.
+    pub kind: String,
+    /// Id of the signing key (16 hex digits).
+    pub key_id: String,
+    /// The 64-byte signature, standard base64.
+    pub sig: String,
+}
+
+/// The typed fields of a line (unknown fields are ignored here but covered by the signature).
+#[derive(Deserialize)]
+struct LineFields {
+    schema_version: String,
+    name: PackageName,
+    version: PackageVersion,
+    cksum: Sha256Digest,
+    yanked: bool,
+    #[serde(default)]
+    deps: Vec<IndexDep>,
+    #[serde(default)]
+    x07c_compat: String,
+    #[serde(default)]
+    modules: Vec<String>,
+    #[serde(default)]
+    ffi_libs: Vec<String>,
+    #[serde(default)]
+    description: String,
+}
+
+/// One version of a package as the index describes it, with a signature already verified against
+/// the registry's pinned key (only this crate can make one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    /// Package name.
+    pub name: PackageName,
+    /// Exact version.
+    pub version: PackageVersion,
+    /// sha256 of the `.x07pkg` bytes.
+    pub cksum: Sha256Digest,
+    /// Whether the version is yanked (still downloadable, not picked for new resolutions).
+    pub yanked: bool,
+    /// Dependency requirements.
+    pub deps: Vec<IndexDep>,
+    /// The toolchain versions this version works with (empty when the line has none).
+    pub x07c_compat: String,
+    /// Module ids the version provides.
+    pub modules: Vec<String>,
+    /// Native libraries it links.
+    pub ffi_libs: Vec<String>,
+    /// One-line description.
+    pub description: String,
+    /// The registry's signature (recorded in the lockfile as `index_signature`).
+    pub signature: EntrySignature,
+    /// JCS bytes of the line without `signature`: what the signature covers.
+    signed_bytes: Vec<u8>,
+    /// `version` parsed.
+    semver: semver::Version,
+}
+
+/// Why a line was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineProblem {
+    /// Not a JSON object with the index-line fields.
+    Malformed(String),
+    /// `schema_version` is not [`INDEX_ENTRY_SCHEMA`].
+    Schema(String),
+    /// The line is for another package than the file it is in.
+    WrongName(String),
+    /// The line has no `signature`.
+    Unsigned,
+    /// Signed with a key other than the pinned one.
+    OtherKey(String),
+    /// The signature does not verify (the line was changed after signing).
+    BadSignature,
+}
+
+impl std::fmt::Display for LineProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Malformed(e) => write!(f, "not a valid index line ({e})"),
+            Self::Schema(s) => write!(f, "schema_version `{s}` is not {INDEX_ENTRY_SCHEMA}"),
+            Self::WrongName(n) => write!(f, "the line describes package `{n}`"),
+            Self::Unsigned => f.write_str("the line is not signed"),
+            Self::OtherKey(k) => write!(f, "the line is signed by key `{k}`, not by the pinned key"),
+            Self::BadSignature => f.write_str("the signature does not match the line (it was modified after signing)"),
+        }
+    }
+}
+
+impl IndexEntry {
+    /// Parses one NDJSON line of `expected`'s index file and verifies its signature with `key`.
+    pub(crate) fn parse_verified(line: &str, expected: &PackageName, key: &PinnedKey) -> Result<Self, (Option<PackageVersion>, LineProblem)> {
+        let mut value: Value = serde_json::from_str(line).map_err(|e| (None, LineProblem::Malformed(e.to_string())))?;
+        let object = value.as_object_mut().ok_or((None, LineProblem::Malformed("not a JSON object".into())))?;
+        let signature = object.remove("signature");
+        let fields: LineFields =
+            serde_json::from_value(value.clone()).map_err(|e| (None, LineProblem::Malformed(e.to_string())))?;
+        let version = Some(fields.version.clone());
+        if fields.schema_version != INDEX_ENTRY_SCHEMA {
+            return Err((version, LineProblem::Schema(fields.schema_version)));
+        }
+        if &fields.name != expected {
+            return Err((version, LineProblem::WrongName(fields.name.to_string())));
+        }
+        let signature: EntrySignature = match signature {
+            None | Some(Value::Null) => return Err((version, LineProblem::Unsigned)),
+            Some(s) => serde_json::from_value(s).map_err(|e| (version.clone(), LineProblem::Malformed(format!("signature: {e}"))))?,
+        };
+        let semver = semver::Version::parse(fields.version.as_str())
+            .map_err(|e| (version.clone(), LineProblem::Malformed(format!("version: {e}"))))?;
+        let signed_bytes =
+            x07_spec::to_canonical_vec(&value).map_err(|e| (version.clone(), LineProblem::Malformed(e.to_string())))?;
+        let entry = Self {
+            name: fields.name,
+            version: fields.version,
+            cksum: fields.cksum,
+            yanked: fields.yanked,
+            deps: fields.deps,
+            x07c_compat: fields.x07c_compat,
+            modules: fields.modules,
+            ffi_libs: fields.ffi_libs,
+            description: fields.description,
+            signature,
+            signed_bytes,
+            semver,
+        };
+        entry.verify(key).map_err(|p| (version, p))?;
+        Ok(entry)
+    }
+
+    /// Checks the signature against `key`.
+    pub(crate) fn verify(&self, key: &PinnedKey) -> Result<(), LineProblem> {
+        if self.signature.kind != "ed25519" {
+            return Err(LineProblem::Malformed(format!("signature kind `{}` is not ed25519", self.signature.kind)));
+        }
+        if self.signature.key_id != key.key_id {
+            return Err(LineProblem::OtherKey(self.signature.key_id.clone()));
+        }
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(&self.signature.sig)
+            .map_err(|_| LineProblem::BadSignature)?;
+        let sig = Signature::from_slice(&raw).map_err(|_| LineProblem::BadSignature)?;
+        key.verifying_key().verify(&self.signed_bytes, &sig).map_err(|_| LineProblem::BadSignature)
+    }
+
+    /// The version as a semver value.
+    pub fn semver(&self) -> &semver::Version {
+        &self.semver
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_like_cargo() {
+        let p = |s: &str| shard_path(&PackageName::new(s).unwrap());
+        assert_eq!(p("a"), "1/a");
+        assert_eq!(p("ab"), "2/ab");
+        assert_eq!(p("abc"), "3/a/abc");
+        assert_eq!(p("abcd"), "ab/cd/abcd");
+        assert_eq!(p("integrity-demo"), "in/te/integrity-demo");
+    }
+}

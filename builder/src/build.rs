@@ -86,6 +86,7 @@ impl<'a> BuildRequest<'a> {
             disable_in_process_checks: self.insecure_test_hooks.disable_in_process_checks,
             #[cfg(not(feature = "test-hooks"))]
             disable_in_process_checks: false,
+            links_native: !self.native.sources.is_empty(),
         }
     }
 }

@@ -44,6 +44,8 @@ pub struct EmitOptions {
     pub sandboxed: bool,
     /// Test-only: compile the in-process policy checks out, leaving the kernel layer alone.
     pub disable_in_process_checks: bool,
+    /// Package C sources are linked: include the runtime's C API for them (`ffi`, `net_api`).
+    pub links_native: bool,
 }
 
 /// Emits the program as C.
@@ -57,6 +59,9 @@ pub fn emit_program(program: &TProgram, flavor: MainFlavor, options: &EmitOption
     }
     if options.disable_in_process_checks {
         out.push_str("#define X07_TEST_DISABLE_IN_PROCESS_CHECKS 1\n");
+    }
+    if options.links_native {
+        needed.push("ffi");
     }
     out.push_str(&runtime::assemble(&needed).map_err(|e| EmitError(e.to_string()))?);
     out.push_str(&emit_functions(program));

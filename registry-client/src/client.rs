@@ -12,7 +12,7 @@ use crate::credentials::Token;
 use crate::error::RegistryError;
 use crate::home::RegistryHome;
 use crate::http::{Auth, Fetched, Http, RetryPolicy};
-use crate::index_cache::IndexCache;
+use crate::index_cache::{CachedFile, IndexCache};
 use crate::index_entry::{shard_path, IndexEntry};
 use crate::index_url::{IndexLocation, IndexUrl};
 use crate::pinning::{PinnedKey, TrustStore};
@@ -291,31 +291,54 @@ impl RegistryClient {
                         .ok_or_else(|| RegistryError::OfflineIndexNotCached { name: name.clone(), index: self.index.clone() })?
                         .body
                 } else {
-                    let url = join(&base, &rel)?;
-                    let etag = cached.as_ref().and_then(|c| c.etag.as_deref());
-                    match (self.http()?.get_conditional(&url, etag, self.read_auth(&known))?, cached) {
-                        (Fetched::Body { body, etag }, _) => {
-                            self.index_cache.write(&rel, etag.as_deref(), &body)?;
-                            body
-                        }
-                        (Fetched::NotModified, Some(cached)) => cached.body,
-                        (Fetched::NotModified, None) => {
-                            return Err(RegistryError::Api {
-                                url: url.to_string(),
-                                status: 304,
-                                code: None,
-                                message: "answered 304 to an unconditional request".into(),
-                            })
-                        }
-                        (Fetched::NotFound, _) => {
-                            self.index_cache.remove(&rel)?;
-                            return Err(not_found());
-                        }
-                    }
+                    return self.revalidate_index_file(name, &rel, &base, cached, &known);
                 }
             }
         };
         self.parse_index_file(name, &body, &known.key)
+    }
+
+    /// Online: a conditional GET against the cached copy (dropped first if it no longer verifies);
+    /// a new body is cached only when every line verifies.
+    fn revalidate_index_file(
+        &self,
+        name: &PackageName,
+        rel: &str,
+        base: &Url,
+        cached: Option<CachedFile>,
+        known: &Known,
+    ) -> Result<Vec<IndexEntry>, RegistryError> {
+        let cached = match cached {
+            Some(c) => match self.parse_index_file(name, &c.body, &known.key) {
+                Ok(entries) => Some((c.etag, entries)),
+                Err(_) => {
+                    // Modified on disk: fetch afresh rather than let a 304 bless it.
+                    self.index_cache.remove(rel)?;
+                    None
+                }
+            },
+            None => None,
+        };
+        let url = join(base, rel)?;
+        let etag = cached.as_ref().and_then(|(etag, _)| etag.as_deref());
+        match (self.http()?.get_conditional(&url, etag, self.read_auth(known))?, cached) {
+            (Fetched::Body { body, etag }, _) => {
+                let entries = self.parse_index_file(name, &body, &known.key)?;
+                self.index_cache.write(rel, etag.as_deref(), &body)?;
+                Ok(entries)
+            }
+            (Fetched::NotModified, Some((_, entries))) => Ok(entries),
+            (Fetched::NotModified, None) => Err(RegistryError::Api {
+                url: url.to_string(),
+                status: 304,
+                code: None,
+                message: "answered 304 to an unconditional request".into(),
+            }),
+            (Fetched::NotFound, _) => {
+                self.index_cache.remove(rel)?;
+                Err(RegistryError::PackageNotFound { name: name.clone(), index: self.index.clone() })
+            }
+        }
     }
 
     fn parse_index_file(&self, name: &PackageName, body: &[u8], key: &PinnedKey) -> Result<Vec<IndexEntry>, RegistryError> {

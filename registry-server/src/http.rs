@@ -104,7 +104,9 @@ async fn download(State(reg): Shared, Path((name, version)): Path<(String, Strin
     };
     let etag = reg.index.get_by_name_str(&name).and_then(|f| f.entry(&version).map(|e| format!("\"{}\"", e.cksum)));
     match tokio::fs::read(&path).await {
-        Ok(bytes) => cached(&headers, Bytes::from(bytes), etag.as_deref().unwrap_or("\"\""), "application/octet-stream"),
+        Ok(bytes) => {
+            cached(&headers, Bytes::from(bytes), etag.as_deref().unwrap_or("\"\""), "application/octet-stream")
+        }
         Err(e) => ApiError::internal(format!("reading the archive {}: {e}", path.display())).into_response(),
     }
 }
@@ -124,10 +126,16 @@ struct OwnerBody {
 }
 
 fn json_body<T: for<'de> Deserialize<'de>>(body: &[u8], shape: &str) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("the body must be {shape}: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("the body must be {shape}: {e}")))
 }
 
-async fn yank(State(reg): Shared, Path((name, version)): Path<(String, String)>, headers: HeaderMap, body: Bytes) -> ApiResult {
+async fn yank(
+    State(reg): Shared,
+    Path((name, version)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
     let auth = authorization(&headers);
     blocking(move || {
         let who = reg.authenticate(auth.as_deref(), Scope::Publish)?;

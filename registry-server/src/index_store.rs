@@ -125,6 +125,8 @@ fn read_index_file(path: &Path) -> Result<Vec<IndexEntry>, RootError> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| serde_json::from_str(l).map_err(|e| RootError::IndexLine(path.to_path_buf(), i + 1, e.to_string())))
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| RootError::IndexLine(path.to_path_buf(), i + 1, e.to_string()))
+        })
         .collect()
 }

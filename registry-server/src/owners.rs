@@ -65,7 +65,9 @@ impl OwnersFile {
     /// Reads `path`; a missing file means no package has owners yet.
     pub fn load(path: &Path) -> Result<Self, crate::root::RootError> {
         match fs_err::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| crate::root::RootError::Json(path.to_path_buf(), e)),
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| crate::root::RootError::Json(path.to_path_buf(), e))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(crate::root::RootError::Io(e)),
         }

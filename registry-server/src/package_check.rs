@@ -102,6 +102,8 @@ fn check_module(path: &Path, rel: &str, id: &str) -> Result<(), ApiError> {
     }
     match value.get("module_id").and_then(Value::as_str) {
         Some(found) if found == id => Ok(()),
-        other => Err(lint(format!("`module_id` must be \"{id}\" (the id listed in x07-package.json), found {other:?}"))),
+        other => {
+            Err(lint(format!("`module_id` must be \"{id}\" (the id listed in x07-package.json), found {other:?}")))
+        }
     }
 }

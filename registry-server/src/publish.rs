@@ -34,7 +34,10 @@ impl Registry {
         if existing.as_ref().is_some_and(|f| f.entry(package.version.as_str()).is_some()) {
             return Err(ApiError::new(
                 ErrorCode::AlreadyPublished,
-                format!("{}@{} is already published; versions are immutable, publish a new version", package.name, package.version),
+                format!(
+                    "{}@{} is already published; versions are immutable, publish a new version",
+                    package.name, package.version
+                ),
             ));
         }
 
@@ -75,7 +78,10 @@ impl Registry {
         }
         Err(ApiError::new(
             ErrorCode::NotOwner,
-            format!("`{}` is not an owner of package `{}`; an owner can add you with POST /v1/packages/{}/owners", who.owner, package.name, package.name),
+            format!(
+                "`{}` is not an owner of package `{}`; an owner can add you with POST /v1/packages/{}/owners",
+                who.owner, package.name, package.name
+            ),
         ))
     }
 }

@@ -52,6 +52,8 @@ pub struct Registry {
     /// owners.json, in memory; written through on every change.
     pub(crate) owners: Mutex<OwnersFile>,
     tokens: TokenStore,
+    /// Held open for the server's lifetime: a second server on the same root is refused.
+    _serve_lock: std::fs::File,
     package_locks: Mutex<HashMap<PackageName, Arc<Mutex<()>>>>,
 }
 
@@ -68,6 +70,7 @@ pub(crate) fn io_failure(what: &str, e: std::io::Error) -> ApiError {
 impl Registry {
     /// Initialises the root if needed and loads config, key, owners and index.
     pub fn open(root: RegistryRoot, listen_url: &str, public_url: Option<&str>) -> Result<Self, RootError> {
+        let serve_lock = root.lock_for_serving()?;
         let (config, signer) = root.open_or_init(listen_url, public_url)?;
         let index = IndexStore::load(&root)?;
         let owners = OwnersFile::load(&root.owners_path())?;
@@ -76,6 +79,7 @@ impl Registry {
         );
         Ok(Self {
             tokens: root.tokens(),
+            _serve_lock: serve_lock,
             root,
             config,
             signer,
@@ -102,7 +106,11 @@ impl Registry {
         if !record.allows(scope) {
             return Err(ApiError::new(
                 ErrorCode::ScopeMissing,
-                format!("this token lacks the `{}` scope; create one with `--scope {}`", scope.as_str(), scope.as_str()),
+                format!(
+                    "this token lacks the `{}` scope; create one with `--scope {}`",
+                    scope.as_str(),
+                    scope.as_str()
+                ),
             ));
         }
         Ok(record)

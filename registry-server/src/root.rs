@@ -31,6 +31,9 @@ pub enum RootError {
     /// The token store is unusable.
     #[error(transparent)]
     Tokens(#[from] TokenError),
+    /// Another server already serves this root.
+    #[error("{0}: another `x07 registry serve` is already running on this root; stop it first (one server per root keeps the in-memory index exact)")]
+    InUse(PathBuf),
     /// An index file is invalid.
     #[error("{0}: line {1}: {2}")]
     IndexLine(PathBuf, usize, String),
@@ -93,6 +96,18 @@ impl RegistryRoot {
         TokenStore::new(&self.dir)
     }
 
+    /// Takes the root's server lock (`DIR/.serve.lock`), held as long as the returned file is open.
+    pub fn lock_for_serving(&self) -> Result<std::fs::File, RootError> {
+        fs_err::create_dir_all(&self.dir)?;
+        let path = self.dir.join(".serve.lock");
+        let file = fs_err::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?.into_file();
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => Err(RootError::InUse(self.dir.clone())),
+            Err(std::fs::TryLockError::Error(e)) => Err(RootError::Io(e)),
+        }
+    }
+
     /// Reads config.json, or `None` if the root was never started.
     pub fn read_config(&self) -> Result<Option<RegistryConfig>, RootError> {
         let path = self.config_path();
@@ -127,7 +142,8 @@ impl RegistryRoot {
         if self.scratch_dir().exists() {
             fs_err::remove_dir_all(self.scratch_dir())?;
         }
-        for dir in [self.dir.clone(), self.dir.join("keys"), self.index_dir(), self.dir.join("dl"), self.scratch_dir()] {
+        for dir in [self.dir.clone(), self.dir.join("keys"), self.index_dir(), self.dir.join("dl"), self.scratch_dir()]
+        {
             fs_err::create_dir_all(&dir)?;
         }
         let wanted = match public_url {

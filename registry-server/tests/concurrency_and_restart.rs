@@ -6,7 +6,7 @@ use std::sync::{Arc, Barrier};
 
 use common::{cksum, status_json, Fixture, Pkg};
 use serde_json::{json, Value};
-use x07_registry_server::Scope;
+use x07_registry_server::{Scope, ServerConfig, ServerHandle};
 
 #[test]
 fn concurrent_publishes_store_each_version_exactly_once() {
@@ -75,7 +75,13 @@ fn restart_keeps_key_index_owners_and_tokens() {
     let archive = Pkg::new("ext-keep", "0.1.0", &["ext.keep"]).archive();
     assert_eq!(fx.publish(Some(&alice), &archive).status(), 200);
     assert_eq!(fx.yank(&alice, "ext-keep", "0.1.0", true).status(), 200);
-    let add = fx.http.post(fx.url("/v1/packages/ext-keep/owners")).bearer_auth(&alice).body(r#"{"owner":"bob"}"#).send().unwrap();
+    let add = fx
+        .http
+        .post(fx.url("/v1/packages/ext-keep/owners"))
+        .bearer_auth(&alice)
+        .body(r#"{"owner":"bob"}"#)
+        .send()
+        .unwrap();
     assert_eq!(add.status(), 200);
     let key_before = fx.public_key();
     let index_before = fx.get("/index/ex/t-/ext-keep");
@@ -98,6 +104,10 @@ fn restart_keeps_key_index_owners_and_tokens() {
     assert_eq!(fx.publish(Some(&alice), &Pkg::new("ext-keep", "0.2.0", &["ext.keep"]).archive()).status(), 200);
     let (status, _) = status_json(fx.publish(Some(&alice), &archive));
     assert_eq!(status, 409);
+
+    let second = ServerHandle::start(ServerConfig::new(fx.root().dir(), "127.0.0.1:0".parse().unwrap()));
+    let refused = second.expect_err("a second server on the same root is refused").to_string();
+    assert!(refused.contains("already running"), "{refused}");
 
     fx.restart(Some("https://registry.example.test/"));
     let config: Value = serde_json::from_slice(&fx.get("/index/config.json").bytes().unwrap()).unwrap();

@@ -88,7 +88,10 @@ fn published_version_gets_a_signed_line_etag_and_download() {
     assert_eq!(resp.status(), 200);
 
     let (_, found) = status_json(fx.get("/v1/search?q=NET&limit=5"));
-    assert_eq!(found, json!({"packages": [{"name": "ext-net", "latest": "0.10.0", "description": "test package ext-net"}]}));
+    assert_eq!(
+        found,
+        json!({"packages": [{"name": "ext-net", "latest": "0.10.0", "description": "test package ext-net"}]})
+    );
     let (_, none) = status_json(fx.get("/v1/search?q=nothing-like-this"));
     assert_eq!(none, json!({"packages": []}));
 }
@@ -170,12 +173,16 @@ fn publish_refusals_carry_their_status_and_code() {
     let mut mislabeled = good.clone();
     mislabeled.modules = vec![];
     mislabeled.manifest_edit = |m| m["modules"] = json!(["ext.json"]);
-    mislabeled.extra_files.push(("modules/ext/json.x07.json".into(), br#"{"kind":"module","module_id":"ext.nope"}"#.to_vec()));
+    mislabeled
+        .extra_files
+        .push(("modules/ext/json.x07.json".into(), br#"{"kind":"module","module_id":"ext.nope"}"#.to_vec()));
     assert_error(fx.publish(Some(&alice), &mislabeled.archive()), 400, "X07REG_PUBLISH_LINT_FAILED");
     let mut not_module = good.clone();
     not_module.modules = vec![];
     not_module.manifest_edit = |m| m["modules"] = json!(["ext.json"]);
-    not_module.extra_files.push(("modules/ext/json.x07.json".into(), br#"{"kind":"entry","module_id":"ext.json"}"#.to_vec()));
+    not_module
+        .extra_files
+        .push(("modules/ext/json.x07.json".into(), br#"{"kind":"entry","module_id":"ext.json"}"#.to_vec()));
     assert_error(fx.publish(Some(&alice), &not_module.archive()), 400, "X07REG_PUBLISH_LINT_FAILED");
 
     let big = vec![7u8; 100 * 1024];
@@ -190,7 +197,11 @@ fn publish_refusals_carry_their_status_and_code() {
     changed.description = "different bytes, same version".into();
     assert_error(fx.publish(Some(&alice), &changed.archive()), 409, "X07REG_ALREADY_PUBLISHED");
     let bob = fx.token("bob", &[Scope::Publish]);
-    assert_error(fx.publish(Some(&bob), &Pkg::new("ext-json", "1.0.1", &["ext.json"]).archive()), 403, "X07REG_NOT_OWNER");
+    assert_error(
+        fx.publish(Some(&bob), &Pkg::new("ext-json", "1.0.1", &["ext.json"]).archive()),
+        403,
+        "X07REG_NOT_OWNER",
+    );
     let lines = fx.index_lines("ex/t-/ext-json");
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["cksum"], cksum(&good.archive()));

@@ -44,7 +44,13 @@ fn yank_and_unyank_resign_the_line() {
     assert_error(fx.yank(&manage_only, "ext-yank", "1.0.0", false), 403, "X07REG_SCOPE_MISSING");
     assert_error(fx.yank(&alice, "ext-yank", "3.0.0", true), 404, "X07REG_NOT_FOUND");
     assert_error(fx.yank(&alice, "ext-none", "1.0.0", true), 404, "X07REG_NOT_FOUND");
-    let bad = fx.http.post(fx.url("/v1/packages/ext-yank/1.0.0/yank")).bearer_auth(&alice).body("{\"yank\":1}").send().unwrap();
+    let bad = fx
+        .http
+        .post(fx.url("/v1/packages/ext-yank/1.0.0/yank"))
+        .bearer_auth(&alice)
+        .body("{\"yank\":1}")
+        .send()
+        .unwrap();
     assert_error(bad, 400, "X07REG_BAD_REQUEST");
 
     assert_eq!(fx.yank(&alice, "ext-yank", "1.0.0", false).status(), 200);
@@ -79,7 +85,11 @@ fn owners_are_managed_by_owners_with_the_scope() {
     assert_eq!(fx.publish(Some(&bob), &Pkg::new("ext-own", "0.2.0", &["ext.own"]).archive()).status(), 200);
 
     assert_eq!(change_owner(&fx, &bob, "ext-own", "alice", false).status(), 200);
-    assert_error(fx.publish(Some(&alice), &Pkg::new("ext-own", "0.3.0", &["ext.own"]).archive()), 403, "X07REG_NOT_OWNER");
+    assert_error(
+        fx.publish(Some(&alice), &Pkg::new("ext-own", "0.3.0", &["ext.own"]).archive()),
+        403,
+        "X07REG_NOT_OWNER",
+    );
     assert_error(change_owner(&fx, &bob, "ext-own", "bob", false), 409, "X07REG_LAST_OWNER");
     let stored: Value = serde_json::from_slice(&fs_err::read(fx.root().owners_path()).unwrap()).unwrap();
     assert_eq!(stored, json!({"ext-own": ["bob"]}));

@@ -13,9 +13,10 @@ use x07_registry_server::{OwnerName, RegistryConfig, RegistryRoot, Scope, Server
 
 /// A registry root in a temp dir and a server on it.
 pub struct Fixture {
-    pub dir: tempfile::TempDir,
+    // Field order is drop order: stop the server before its root directory goes.
     pub server: Option<ServerHandle>,
     pub http: Client,
+    pub dir: tempfile::TempDir,
 }
 
 pub fn loopback() -> SocketAddr {
@@ -170,7 +171,8 @@ impl Pkg {
 
     /// A zstd-compressed ustar archive with the manifest, one module file per module, and extras.
     pub fn archive(&self) -> Vec<u8> {
-        let mut files: Vec<(String, Vec<u8>)> = vec![("x07-package.json".into(), serde_json::to_vec(&self.manifest()).unwrap())];
+        let mut files: Vec<(String, Vec<u8>)> =
+            vec![("x07-package.json".into(), serde_json::to_vec(&self.manifest()).unwrap())];
         for m in &self.modules {
             let module = json!({"schema_version": "x07.x07ast@0.5.0", "kind": "module", "module_id": m, "imports": [], "decls": []});
             files.push((format!("modules/{}.x07.json", m.replace('.', "/")), serde_json::to_vec(&module).unwrap()));

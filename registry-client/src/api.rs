@@ -47,19 +47,30 @@ pub struct SearchHit {
 }
 
 fn shape_error(url: &Url, what: &str, e: impl std::fmt::Display) -> RegistryError {
-    RegistryError::Api { url: url.to_string(), status: 200, code: None, message: format!("unexpected answer shape for {what}: {e}") }
+    RegistryError::Api {
+        url: url.to_string(),
+        status: 200,
+        code: None,
+        message: format!("unexpected answer shape for {what}: {e}"),
+    }
 }
 
 impl RegistryClient {
     /// An API URL; needs the network and a registry with an `api`.
     fn api_url(&self, action: &'static str, path: &str) -> Result<Url, RegistryError> {
         if self.is_offline() {
-            return Err(RegistryError::Offline { action, index: self.index_url().clone() });
+            return Err(RegistryError::Offline {
+                action,
+                index: self.index_url().clone(),
+            });
         }
         let config = self.config()?;
         match config.api_url(path) {
             Some(Ok(url)) => Ok(url),
-            Some(Err(reason)) => Err(RegistryError::Config { url: self.index_url().to_string(), reason }),
+            Some(Err(reason)) => Err(RegistryError::Config {
+                url: self.index_url().to_string(),
+                reason,
+            }),
             None => Err(RegistryError::Config {
                 url: self.index_url().to_string(),
                 reason: format!("config.json has no `api`, so this registry cannot {action}"),
@@ -69,7 +80,9 @@ impl RegistryClient {
 
     /// The token for a mutation, which must go to the index's origin.
     fn required_auth(&self) -> Result<Auth<'_>, RegistryError> {
-        let token = self.token().ok_or_else(|| RegistryError::NotLoggedIn { index: self.index_url().clone() })?;
+        let token = self.token().ok_or_else(|| RegistryError::NotLoggedIn {
+            index: self.index_url().clone(),
+        })?;
         Ok(Auth::Required(self.index_url(), token))
     }
 
@@ -80,40 +93,65 @@ impl RegistryClient {
         let (bytes, identity) = match source {
             PublishSource::PackageDir(dir) => {
                 let packed = x07_spec::archive::pack(dir)?;
-                (packed.bytes, Some((packed.manifest.name, packed.manifest.version)))
+                (
+                    packed.bytes,
+                    Some((packed.manifest.name, packed.manifest.version)),
+                )
             }
             PublishSource::Archive(bytes) => (bytes.to_vec(), None),
         };
         let sent = Sha256Digest::of(&bytes);
-        let answer = self.http()?.api(Method::POST, &url, auth, Some((bytes, "application/octet-stream")))?;
-        let receipt: Published = serde_json::from_value(answer).map_err(|e| shape_error(&url, "publish", e))?;
+        let answer = self.http()?.api(
+            Method::POST,
+            &url,
+            auth,
+            Some((bytes, "application/octet-stream")),
+        )?;
+        let receipt: Published =
+            serde_json::from_value(answer).map_err(|e| shape_error(&url, "publish", e))?;
         let mismatch = |field, got: String, expected: String| RegistryError::PublishMismatch {
             index: self.index_url().clone(),
-            name: receipt.name.clone(),
-            version: receipt.version.clone(),
             field,
             got,
             expected,
         };
         if receipt.cksum != sent {
-            return Err(mismatch("cksum", receipt.cksum.to_string(), sent.to_string()));
+            return Err(mismatch(
+                "cksum",
+                receipt.cksum.to_string(),
+                sent.to_string(),
+            ));
         }
         if let Some((name, version)) = identity {
             if receipt.name != name {
                 return Err(mismatch("name", receipt.name.to_string(), name.to_string()));
             }
             if receipt.version != version {
-                return Err(mismatch("version", receipt.version.to_string(), version.to_string()));
+                return Err(mismatch(
+                    "version",
+                    receipt.version.to_string(),
+                    version.to_string(),
+                ));
             }
         }
         Ok(receipt)
     }
 
     /// Yanks (`true`) or restores (`false`) a version; the registry re-signs its index line.
-    pub fn yank(&self, name: &PackageName, version: &PackageVersion, yanked: bool) -> Result<(), RegistryError> {
+    pub fn yank(
+        &self,
+        name: &PackageName,
+        version: &PackageVersion,
+        yanked: bool,
+    ) -> Result<(), RegistryError> {
         let url = self.api_url("yank", &format!("packages/{name}/{version}/yank"))?;
         let body = serde_json::to_vec(&json!({ "yanked": yanked })).expect("a literal serializes");
-        self.http()?.api(Method::POST, &url, self.required_auth()?, Some((body, "application/json")))?;
+        self.http()?.api(
+            Method::POST,
+            &url,
+            self.required_auth()?,
+            Some((body, "application/json")),
+        )?;
         Ok(())
     }
 
@@ -125,16 +163,30 @@ impl RegistryClient {
     }
 
     /// Adds (`add`) or removes an owner; returns the owners afterwards.
-    pub fn change_owner(&self, name: &PackageName, owner: &str, add: bool) -> Result<Vec<String>, RegistryError> {
+    pub fn change_owner(
+        &self,
+        name: &PackageName,
+        owner: &str,
+        add: bool,
+    ) -> Result<Vec<String>, RegistryError> {
         let url = self.api_url("change owners", &format!("packages/{name}/owners"))?;
         let body = serde_json::to_vec(&json!({ "owner": owner })).expect("a literal serializes");
         let method = if add { Method::POST } else { Method::DELETE };
-        let answer = self.http()?.api(method, &url, self.required_auth()?, Some((body, "application/json")))?;
+        let answer = self.http()?.api(
+            method,
+            &url,
+            self.required_auth()?,
+            Some((body, "application/json")),
+        )?;
         owners_of(&url, answer)
     }
 
     /// Packages whose name or description contains `query`.
-    pub fn search(&self, query: &str, limit: Option<usize>) -> Result<Vec<SearchHit>, RegistryError> {
+    pub fn search(
+        &self,
+        query: &str,
+        limit: Option<usize>,
+    ) -> Result<Vec<SearchHit>, RegistryError> {
         let mut url = self.api_url("search", "search")?;
         url.query_pairs_mut().append_pair("q", query);
         if let Some(n) = limit {

@@ -53,7 +53,11 @@ impl ArchiveCache {
 
     /// `<dir>/<hex>.x07pkg`.
     pub(crate) fn path_of(&self, digest: &Sha256Digest) -> PathBuf {
-        self.dir.join(format!("{}.{}", digest.hex(), x07_spec::archive::ARCHIVE_EXTENSION))
+        self.dir.join(format!(
+            "{}.{}",
+            digest.hex(),
+            x07_spec::archive::ARCHIVE_EXTENSION
+        ))
     }
 
     /// Removes temp files of downloads whose process is gone; how many were removed.
@@ -108,15 +112,31 @@ impl ArchiveCache {
     pub(crate) fn begin(&self) -> std::io::Result<PendingArchive> {
         fs_err::create_dir_all(&self.dir)?;
         loop {
-            let tmp = tempfile::Builder::new().prefix(TEMP_PREFIX).suffix(".part").tempfile_in(&self.dir).map_err(|e| {
-                std::io::Error::new(e.kind(), format!("cannot create a temporary file in {}: {e}", self.dir.display()))
-            })?;
+            let tmp = tempfile::Builder::new()
+                .prefix(TEMP_PREFIX)
+                .suffix(".part")
+                .tempfile_in(&self.dir)
+                .map_err(|e| {
+                    std::io::Error::new(
+                        e.kind(),
+                        format!(
+                            "cannot create a temporary file in {}: {e}",
+                            self.dir.display()
+                        ),
+                    )
+                })?;
             tmp.as_file().lock()?;
             // A cleaner may have locked and removed the file between its creation and our lock:
             // keep it only if the name still refers to the file we hold.
             let held = tmp.as_file().metadata()?.ino();
             match fs_err::metadata(tmp.path()) {
-                Ok(m) if m.ino() == held => return Ok(PendingArchive { tmp, hasher: Sha256Hasher::new(), len: 0 }),
+                Ok(m) if m.ino() == held => {
+                    return Ok(PendingArchive {
+                        tmp,
+                        hasher: Sha256Hasher::new(),
+                        len: 0,
+                    })
+                }
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
@@ -158,7 +178,11 @@ impl PendingArchive {
 
     /// Stores the file as `<expected hex>.x07pkg` if its digest is `expected`; otherwise removes it
     /// and returns the digest it had.
-    pub(crate) fn finish(self, cache: &ArchiveCache, expected: &Sha256Digest) -> std::io::Result<Result<PathBuf, Sha256Digest>> {
+    pub(crate) fn finish(
+        self,
+        cache: &ArchiveCache,
+        expected: &Sha256Digest,
+    ) -> std::io::Result<Result<PathBuf, Sha256Digest>> {
         let actual = self.hasher.finish();
         if actual != *expected {
             return Ok(Err(actual));
@@ -167,7 +191,10 @@ impl PendingArchive {
         let dest = cache.path_of(expected);
         // Concurrent downloads of the same archive rename identical bytes over each other.
         self.tmp.persist(&dest).map_err(|e| {
-            std::io::Error::new(e.error.kind(), format!("cannot rename into {}: {}", dest.display(), e.error))
+            std::io::Error::new(
+                e.error.kind(),
+                format!("cannot rename into {}: {}", dest.display(), e.error),
+            )
         })?;
         Ok(Ok(dest))
     }
@@ -197,13 +224,21 @@ mod tests {
         let mut pending = cache.begin().unwrap();
         pending.write(b"other").unwrap();
         let other = Sha256Digest::of(b"wanted");
-        assert_eq!(pending.finish(&cache, &other).unwrap(), Err(Sha256Digest::of(b"other")));
+        assert_eq!(
+            pending.finish(&cache, &other).unwrap(),
+            Err(Sha256Digest::of(b"other"))
+        );
         assert!(!cache.path_of(&other).exists());
 
         fs_err::write(&path, b"archivf").unwrap();
-        assert_eq!(cache.lookup(&good).unwrap(), Lookup::Corrupt(Sha256Digest::of(b"archivf")));
+        assert_eq!(
+            cache.lookup(&good).unwrap(),
+            Lookup::Corrupt(Sha256Digest::of(b"archivf"))
+        );
         assert!(!path.exists());
-        let names: Vec<_> = fs_err::read_dir(dir.path().join("sha256")).unwrap().collect();
+        let names: Vec<_> = fs_err::read_dir(dir.path().join("sha256"))
+            .unwrap()
+            .collect();
         assert!(names.is_empty(), "no temp files left: {names:?}");
     }
 

@@ -25,7 +25,10 @@ pub struct RegistryCatalog {
 impl RegistryCatalog {
     /// The entry of one version.
     pub fn entry(&self, name: &PackageName, version: &semver::Version) -> Option<&IndexEntry> {
-        self.entries.get(name)?.iter().find(|e| e.semver() == version)
+        self.entries
+            .get(name)?
+            .iter()
+            .find(|e| e.semver() == version)
     }
 }
 
@@ -34,7 +37,11 @@ pub fn catalog_version(entry: &IndexEntry) -> Result<CatalogVersion, String> {
     let deps = entry
         .deps
         .iter()
-        .map(|d| VersionReq::parse(&d.req).map(|r| (d.name.clone(), r)).map_err(|e| format!("requirement `{}` of `{}`: {e}", d.req, d.name)))
+        .map(|d| {
+            VersionReq::parse(&d.req)
+                .map(|r| (d.name.clone(), r))
+                .map_err(|e| format!("requirement `{}` of `{}`: {e}", d.req, d.name))
+        })
         .collect::<Result<_, _>>()?;
     let x07c_compat = match entry.x07c_compat.trim() {
         "" => None,
@@ -45,14 +52,22 @@ pub fn catalog_version(entry: &IndexEntry) -> Result<CatalogVersion, String> {
         .iter()
         .map(|m| ModuleId::new(m.as_str()).map_err(|e| format!("module `{m}`: {e}")))
         .collect::<Result<_, _>>()?;
-    Ok(CatalogVersion { deps, yanked: entry.yanked, x07c_compat, modules })
+    Ok(CatalogVersion {
+        deps,
+        yanked: entry.yanked,
+        x07c_compat,
+        modules,
+    })
 }
 
 impl RegistryClient {
     /// Fetches the index entries of `roots` and, transitively, of every package any version of
     /// them depends on, into a resolver catalog. Packages the index lacks are listed in `missing`;
     /// any other failure (offline with a cold cache, a bad signature) is an error.
-    pub fn catalog<'a>(&self, roots: impl IntoIterator<Item = &'a PackageName>) -> Result<RegistryCatalog, RegistryError> {
+    pub fn catalog<'a>(
+        &self,
+        roots: impl IntoIterator<Item = &'a PackageName>,
+    ) -> Result<RegistryCatalog, RegistryError> {
         let mut out = RegistryCatalog::default();
         let mut seen: BTreeSet<PackageName> = BTreeSet::new();
         let mut queue: VecDeque<PackageName> = VecDeque::new();
@@ -82,7 +97,8 @@ impl RegistryClient {
                         queue.push_back(dep.name.clone());
                     }
                 }
-                out.catalog.insert(name.clone(), entry.semver().clone(), version);
+                out.catalog
+                    .insert(name.clone(), entry.semver().clone(), version);
             }
             out.entries.insert(name, entries);
         }

@@ -9,7 +9,7 @@ use x07_spec::{PackageName, PackageVersion, Sha256Digest};
 
 use crate::archive_cache::{ArchiveCache, Lookup, PendingArchive};
 use crate::credentials::Token;
-use crate::error::RegistryError;
+use crate::error::{ChecksumMismatch, RegistryError};
 use crate::home::RegistryHome;
 use crate::http::{Auth, Fetched, Http, RetryPolicy};
 use crate::index_cache::{CachedFile, IndexCache};
@@ -38,7 +38,12 @@ pub struct ClientOptions {
 
 impl Default for ClientOptions {
     fn default() -> Self {
-        Self { offline: false, token: None, retry: RetryPolicy::default(), progress: true }
+        Self {
+            offline: false,
+            token: None,
+            retry: RetryPolicy::default(),
+            progress: true,
+        }
     }
 }
 
@@ -86,14 +91,21 @@ pub struct RegistryClient {
 
 impl std::fmt::Debug for RegistryClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RegistryClient").field("index", &self.index).field("offline", &self.options.offline).finish_non_exhaustive()
+        f.debug_struct("RegistryClient")
+            .field("index", &self.index)
+            .field("offline", &self.options.offline)
+            .finish_non_exhaustive()
     }
 }
 
 impl RegistryClient {
     /// A client of `index` keeping its state under `home_dir` (`$X07_HOME`). Temp files left by
     /// downloads of processes that died are removed here.
-    pub fn new(index: IndexUrl, home_dir: &Path, options: ClientOptions) -> Result<Self, RegistryError> {
+    pub fn new(
+        index: IndexUrl,
+        home_dir: &Path,
+        options: ClientOptions,
+    ) -> Result<Self, RegistryError> {
         let home = RegistryHome::new(home_dir);
         let archives = ArchiveCache::new(home.archive_cache_dir());
         archives.remove_abandoned()?;
@@ -148,7 +160,9 @@ impl RegistryClient {
     pub fn config(&self) -> Result<RegistryConfig, RegistryError> {
         match &self.known()?.config {
             Some(c) => Ok(c.clone()),
-            None => Err(RegistryError::OfflineRegistryUnknown { index: self.index.clone() }),
+            None => Err(RegistryError::OfflineRegistryUnknown {
+                index: self.index.clone(),
+            }),
         }
     }
 
@@ -177,7 +191,11 @@ impl RegistryClient {
         let pinned = self.trust.load(&self.index)?;
         let key = match (pinned, &config) {
             (Some(pin), Some(config)) => {
-                if !config.public_keys.iter().any(|k| k.id == pin.key_id && k.ed25519_pub.trim() == pin.public_key) {
+                let offers_pin = config.public_keys.iter().any(|k| {
+                    PinnedKey::from_base64(self.index.clone(), &k.ed25519_pub)
+                        .is_ok_and(|offered| offered.verifying_key() == pin.verifying_key())
+                });
+                if !offers_pin {
                     return Err(RegistryError::KeyChanged {
                         index: self.index.clone(),
                         pinned: pin.key_id,
@@ -189,21 +207,38 @@ impl RegistryClient {
             }
             (Some(pin), None) => pin,
             (None, Some(config)) => {
-                let offered = config.public_keys.first().ok_or_else(|| RegistryError::NoSigningKey { index: self.index.clone() })?;
-                let key = PinnedKey::from_base64(self.index.clone(), &offered.ed25519_pub).map_err(|reason| RegistryError::BadKey {
-                    what: format!("the signing key `{}` in config.json of {}", offered.id, self.index),
-                    reason,
-                })?;
+                let offered =
+                    config
+                        .public_keys
+                        .first()
+                        .ok_or_else(|| RegistryError::NoSigningKey {
+                            index: self.index.clone(),
+                        })?;
+                let key = PinnedKey::from_base64(self.index.clone(), &offered.ed25519_pub)
+                    .map_err(|reason| RegistryError::BadKey {
+                        what: format!(
+                            "the signing key `{}` in config.json of {}",
+                            offered.id, self.index
+                        ),
+                        reason,
+                    })?;
                 if key.key_id != offered.id {
                     return Err(RegistryError::BadKey {
-                        what: format!("the signing key `{}` in config.json of {}", offered.id, self.index),
+                        what: format!(
+                            "the signing key `{}` in config.json of {}",
+                            offered.id, self.index
+                        ),
                         reason: format!("its id is `{}`, not the one listed", key.key_id),
                     });
                 }
                 self.trust.pin(&key)?;
                 key
             }
-            (None, None) => return Err(RegistryError::OfflineRegistryUnknown { index: self.index.clone() }),
+            (None, None) => {
+                return Err(RegistryError::OfflineRegistryUnknown {
+                    index: self.index.clone(),
+                })
+            }
         };
         Ok(Known { config, key })
     }
@@ -217,7 +252,8 @@ impl RegistryClient {
                 let body = fs_err::read(&path).map_err(|e| match e.kind() {
                     std::io::ErrorKind::NotFound => RegistryError::Config {
                         url: path.display().to_string(),
-                        reason: "missing; a file index needs a config.json with `dl` and `signing`".into(),
+                        reason: "missing; a file index needs a config.json with `dl` and `signing`"
+                            .into(),
                     },
                     _ => e.into(),
                 })?;
@@ -227,26 +263,40 @@ impl RegistryClient {
                 let url = join(&base, REL)?;
                 let cached = self.index_cache.read(REL)?;
                 if self.options.offline {
-                    let cached = cached.ok_or_else(|| RegistryError::OfflineRegistryUnknown { index: self.index.clone() })?;
+                    let cached = cached.ok_or_else(|| RegistryError::OfflineRegistryUnknown {
+                        index: self.index.clone(),
+                    })?;
                     (cached.body, url.to_string())
                 } else {
                     let etag = cached.as_ref().and_then(|c| c.etag.as_deref());
                     let fetched = match self.http()?.get_conditional(&url, etag, Auth::None) {
                         Err(RegistryError::Api { status: 401, .. }) if self.token().is_some() => {
                             let token = self.token().expect("checked above");
-                            self.http()?.get_conditional(&url, etag, Auth::Required(&self.index, token))?
+                            self.http()?.get_conditional(
+                                &url,
+                                etag,
+                                Auth::Required(&self.index, token),
+                            )?
                         }
                         other => other?,
                     };
                     let body = match (fetched, cached) {
                         (Fetched::Body { body, etag }, _) => {
-                            RegistryConfig::parse(&body).map_err(|reason| RegistryError::Config { url: url.to_string(), reason })?;
+                            RegistryConfig::parse(&body).map_err(|reason| {
+                                RegistryError::Config {
+                                    url: url.to_string(),
+                                    reason,
+                                }
+                            })?;
                             self.index_cache.write(REL, etag.as_deref(), &body)?;
                             body
                         }
                         (Fetched::NotModified, Some(cached)) => cached.body,
                         (Fetched::NotModified, None) => {
-                            return Err(RegistryError::Config { url: url.to_string(), reason: "answered 304 to an unconditional request".into() })
+                            return Err(RegistryError::Config {
+                                url: url.to_string(),
+                                reason: "answered 304 to an unconditional request".into(),
+                            })
                         }
                         (Fetched::NotFound, _) => {
                             return Err(RegistryError::Config {
@@ -259,13 +309,19 @@ impl RegistryClient {
                 }
             }
         };
-        RegistryConfig::parse(&body).map_err(|reason| RegistryError::Config { url: source, reason })
+        RegistryConfig::parse(&body).map_err(|reason| RegistryError::Config {
+            url: source,
+            reason,
+        })
     }
 
     /// The token to offer for index and download requests: only when the registry requires auth,
     /// and (enforced by the transport) only to the index's origin.
     fn read_auth(&self, known: &Known) -> Auth<'_> {
-        match (known.config.as_ref().is_some_and(|c| c.auth_required), self.token()) {
+        match (
+            known.config.as_ref().is_some_and(|c| c.auth_required),
+            self.token(),
+        ) {
             (true, Some(token)) => Auth::IfSameOrigin(&self.index, token),
             _ => Auth::None,
         }
@@ -277,7 +333,10 @@ impl RegistryClient {
     pub fn index_entries(&self, name: &PackageName) -> Result<Vec<IndexEntry>, RegistryError> {
         let known = self.known()?;
         let rel = shard_path(name);
-        let not_found = || RegistryError::PackageNotFound { name: name.clone(), index: self.index.clone() };
+        let not_found = || RegistryError::PackageNotFound {
+            name: name.clone(),
+            index: self.index.clone(),
+        };
         let body = match self.index.location() {
             IndexLocation::File(root) => match fs_err::read(root.join(&rel)) {
                 Ok(b) => b,
@@ -288,7 +347,10 @@ impl RegistryClient {
                 let cached = self.index_cache.read(&rel)?;
                 if self.options.offline {
                     cached
-                        .ok_or_else(|| RegistryError::OfflineIndexNotCached { name: name.clone(), index: self.index.clone() })?
+                        .ok_or_else(|| RegistryError::OfflineIndexNotCached {
+                            name: name.clone(),
+                            index: self.index.clone(),
+                        })?
                         .body
                 } else {
                     return self.revalidate_index_file(name, &rel, &base, cached, &known);
@@ -321,7 +383,11 @@ impl RegistryClient {
         };
         let url = join(base, rel)?;
         let etag = cached.as_ref().and_then(|(etag, _)| etag.as_deref());
-        match (self.http()?.get_conditional(&url, etag, self.read_auth(known))?, cached) {
+        match (
+            self.http()?
+                .get_conditional(&url, etag, self.read_auth(known))?,
+            cached,
+        ) {
             (Fetched::Body { body, etag }, _) => {
                 let entries = self.parse_index_file(name, &body, &known.key)?;
                 self.index_cache.write(rel, etag.as_deref(), &body)?;
@@ -336,27 +402,42 @@ impl RegistryClient {
             }),
             (Fetched::NotFound, _) => {
                 self.index_cache.remove(rel)?;
-                Err(RegistryError::PackageNotFound { name: name.clone(), index: self.index.clone() })
+                Err(RegistryError::PackageNotFound {
+                    name: name.clone(),
+                    index: self.index.clone(),
+                })
             }
         }
     }
 
-    fn parse_index_file(&self, name: &PackageName, body: &[u8], key: &PinnedKey) -> Result<Vec<IndexEntry>, RegistryError> {
-        let bad = |line: usize, version: Option<PackageVersion>, problem| RegistryError::BadIndexLine {
-            name: name.clone(),
-            version,
-            line,
-            index: self.index.clone(),
-            problem,
-        };
-        let text = std::str::from_utf8(body)
-            .map_err(|e| bad(0, None, crate::index_entry::LineProblem::Malformed(format!("not UTF-8 ({e})"))))?;
+    fn parse_index_file(
+        &self,
+        name: &PackageName,
+        body: &[u8],
+        key: &PinnedKey,
+    ) -> Result<Vec<IndexEntry>, RegistryError> {
+        let bad =
+            |line: usize, version: Option<PackageVersion>, problem| RegistryError::BadIndexLine {
+                name: name.clone(),
+                version,
+                line,
+                index: self.index.clone(),
+                problem,
+            };
+        let text = std::str::from_utf8(body).map_err(|e| {
+            bad(
+                0,
+                None,
+                crate::index_entry::LineProblem::Malformed(format!("not UTF-8 ({e})")),
+            )
+        })?;
         let mut entries = Vec::new();
         for (i, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
             }
-            let entry = IndexEntry::parse_verified(line, name, key).map_err(|(v, p)| bad(i + 1, v, p))?;
+            let entry =
+                IndexEntry::parse_verified(line, name, key).map_err(|(v, p)| bad(i + 1, v, p))?;
             entries.push(entry);
         }
         entries.sort_by(|a, b| a.semver().cmp(b.semver()));
@@ -364,10 +445,19 @@ impl RegistryClient {
     }
 
     /// The index entry of one version.
-    pub fn index_entry(&self, name: &PackageName, version: &PackageVersion) -> Result<IndexEntry, RegistryError> {
-        self.index_entries(name)?.into_iter().find(|e| &e.version == version).ok_or_else(|| {
-            RegistryError::VersionNotFound { name: name.clone(), version: version.clone(), index: self.index.clone() }
-        })
+    pub fn index_entry(
+        &self,
+        name: &PackageName,
+        version: &PackageVersion,
+    ) -> Result<IndexEntry, RegistryError> {
+        self.index_entries(name)?
+            .into_iter()
+            .find(|e| &e.version == version)
+            .ok_or_else(|| RegistryError::VersionNotFound {
+                name: name.clone(),
+                version: version.clone(),
+                index: self.index.clone(),
+            })
     }
 
     /// [`fetch_archive`](Self::fetch_archive), returning only the path.
@@ -379,15 +469,22 @@ impl RegistryClient {
     /// `cksum`, or a fresh download stored only if it does. Nothing partial is ever left behind.
     pub fn fetch_archive(&self, entry: &IndexEntry) -> Result<FetchedArchive, RegistryError> {
         let known = self.known()?;
-        entry.verify(&known.key).map_err(|problem| RegistryError::BadIndexLine {
-            name: entry.name.clone(),
-            version: Some(entry.version.clone()),
-            line: 0,
-            index: self.index.clone(),
-            problem,
-        })?;
+        entry
+            .verify(&known.key)
+            .map_err(|problem| RegistryError::BadIndexLine {
+                name: entry.name.clone(),
+                version: Some(entry.version.clone()),
+                line: 0,
+                index: self.index.clone(),
+                problem,
+            })?;
         let replaced = match self.archives.lookup(&entry.cksum)? {
-            Lookup::Hit(path) => return Ok(FetchedArchive { path, origin: ArchiveOrigin::Cache }),
+            Lookup::Hit(path) => {
+                return Ok(FetchedArchive {
+                    path,
+                    origin: ArchiveOrigin::Cache,
+                })
+            }
             Lookup::Missing => None,
             Lookup::Corrupt(found) => Some(found),
         };
@@ -398,12 +495,24 @@ impl RegistryClient {
                 cksum: entry.cksum,
             });
         }
-        let config = known.config.as_ref().ok_or_else(|| RegistryError::OfflineRegistryUnknown { index: self.index.clone() })?;
+        let config =
+            known
+                .config
+                .as_ref()
+                .ok_or_else(|| RegistryError::OfflineRegistryUnknown {
+                    index: self.index.clone(),
+                })?;
         let url = config
             .download_url(&entry.name, &entry.version)
-            .map_err(|reason| RegistryError::Config { url: config.dl.to_string(), reason })?;
+            .map_err(|reason| RegistryError::Config {
+                url: config.dl.to_string(),
+                reason,
+            })?;
         let mut pending = self.archives.begin()?;
-        let progress = DownloadProgress::new(&format!("{} {}", entry.name, entry.version), self.options.progress);
+        let progress = DownloadProgress::new(
+            &format!("{} {}", entry.name, entry.version),
+            self.options.progress,
+        );
         if url.scheme() == "file" {
             copy_local(&url, &mut pending, &progress)?;
         } else {
@@ -418,7 +527,10 @@ impl RegistryClient {
                 },
                 |chunk| {
                     progress.advance(chunk.len());
-                    pending.borrow_mut().write(chunk).map_err(RegistryError::from)
+                    pending
+                        .borrow_mut()
+                        .write(chunk)
+                        .map_err(RegistryError::from)
                 },
             )?;
         }
@@ -430,28 +542,38 @@ impl RegistryClient {
                     None => ArchiveOrigin::Downloaded,
                 },
             }),
-            Err(actual) => Err(RegistryError::ChecksumMismatch {
-                name: entry.name.clone(),
-                version: entry.version.clone(),
-                url: url.to_string(),
-                expected: entry.cksum,
-                actual,
-            }),
+            Err(actual) => Err(RegistryError::ChecksumMismatch(Box::new(
+                ChecksumMismatch {
+                    name: entry.name.clone(),
+                    version: entry.version.clone(),
+                    url: url.to_string(),
+                    expected: entry.cksum,
+                    actual,
+                },
+            ))),
         }
     }
 }
 
 /// `base` joined with a relative path, as a registry URL error when that fails.
 pub(crate) fn join(base: &Url, rel: &str) -> Result<Url, RegistryError> {
-    base.join(rel).map_err(|e| RegistryError::Config { url: base.to_string(), reason: format!("cannot form the URL of `{rel}`: {e}") })
+    base.join(rel).map_err(|e| RegistryError::Config {
+        url: base.to_string(),
+        reason: format!("cannot form the URL of `{rel}`: {e}"),
+    })
 }
 
 /// Copies an archive from a `file://` download URL (a local mirror) into `pending`.
-fn copy_local(url: &Url, pending: &mut PendingArchive, progress: &DownloadProgress) -> Result<(), RegistryError> {
+fn copy_local(
+    url: &Url,
+    pending: &mut PendingArchive,
+    progress: &DownloadProgress,
+) -> Result<(), RegistryError> {
     use std::io::Read as _;
-    let path = url
-        .to_file_path()
-        .map_err(|()| RegistryError::Config { url: url.to_string(), reason: "not a local file URL".into() })?;
+    let path = url.to_file_path().map_err(|()| RegistryError::Config {
+        url: url.to_string(),
+        reason: "not a local file URL".into(),
+    })?;
     let mut file = fs_err::File::open(&path)?;
     progress.start(file.metadata().ok().map(|m| m.len()));
     let mut buf = vec![0u8; 64 * 1024];
@@ -461,7 +583,10 @@ fn copy_local(url: &Url, pending: &mut PendingArchive, progress: &DownloadProgre
             return Ok(());
         }
         if pending.len() + n as u64 > MAX_ARCHIVE_BYTES {
-            return Err(RegistryError::TooLarge { url: url.to_string(), limit: MAX_ARCHIVE_BYTES });
+            return Err(RegistryError::TooLarge {
+                url: url.to_string(),
+                limit: MAX_ARCHIVE_BYTES,
+            });
         }
         progress.advance(n);
         pending.write(&buf[..n])?;

@@ -30,7 +30,9 @@ impl Token {
             return Err(RegistryError::BadToken("the token is empty".into()));
         }
         if !t.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(RegistryError::BadToken("a token holds printable ASCII only, without spaces".into()));
+            return Err(RegistryError::BadToken(
+                "a token holds printable ASCII only, without spaces".into(),
+            ));
         }
         Ok(Self(t.to_string()))
     }
@@ -65,10 +67,18 @@ impl Credentials {
     /// Reads `$X07_HOME/credentials.json` (no file: no tokens).
     pub fn load(home: &RegistryHome) -> Result<Self, RegistryError> {
         let path = home.credentials_path();
-        let bad = |reason: String| RegistryError::Credentials { path: path.clone(), reason };
+        let bad = |reason: String| RegistryError::Credentials {
+            path: path.clone(),
+            reason,
+        };
         let meta = match fs_err::metadata(&path) {
             Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self { path, tokens: BTreeMap::new() }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Self {
+                    path,
+                    tokens: BTreeMap::new(),
+                })
+            }
             Err(e) => return Err(e.into()),
         };
         if meta.permissions().mode() & 0o077 != 0 {
@@ -78,17 +88,28 @@ impl Credentials {
                 path.display()
             )));
         }
-        let file: CredentialsFile = serde_json::from_slice(&fs_err::read(&path)?)
-            .map_err(|e| bad(format!("invalid JSON ({e}); delete the file and log in again")))?;
+        let file: CredentialsFile = serde_json::from_slice(&fs_err::read(&path)?).map_err(|e| {
+            bad(format!(
+                "invalid JSON ({e}); delete the file and log in again"
+            ))
+        })?;
         if file.schema_version != CREDENTIALS_SCHEMA {
-            return Err(bad(format!("schema_version `{}` is not {CREDENTIALS_SCHEMA}", file.schema_version)));
+            return Err(bad(format!(
+                "schema_version `{}` is not {CREDENTIALS_SCHEMA}",
+                file.schema_version
+            )));
         }
-        Ok(Self { path, tokens: file.tokens })
+        Ok(Self {
+            path,
+            tokens: file.tokens,
+        })
     }
 
     /// The token stored for `index`.
     pub fn token_for(&self, index: &IndexUrl) -> Option<Token> {
-        self.tokens.get(index.as_str()).and_then(|t| Token::new(t).ok())
+        self.tokens
+            .get(index.as_str())
+            .and_then(|t| Token::new(t).ok())
     }
 
     /// The registries a token is stored for.
@@ -97,9 +118,15 @@ impl Credentials {
     }
 
     /// `x07 pkg login`: stores `token` for `index`, replacing an earlier one.
-    pub fn login(home: &RegistryHome, index: &IndexUrl, token: &Token) -> Result<(), RegistryError> {
+    pub fn login(
+        home: &RegistryHome,
+        index: &IndexUrl,
+        token: &Token,
+    ) -> Result<(), RegistryError> {
         let mut creds = Self::load(home)?;
-        creds.tokens.insert(index.as_str().to_string(), token.expose().to_string());
+        creds
+            .tokens
+            .insert(index.as_str().to_string(), token.expose().to_string());
         creds.save()
     }
 
@@ -114,7 +141,10 @@ impl Credentials {
     }
 
     fn save(&self) -> Result<(), RegistryError> {
-        let file = CredentialsFile { schema_version: CREDENTIALS_SCHEMA.to_string(), tokens: self.tokens.clone() };
+        let file = CredentialsFile {
+            schema_version: CREDENTIALS_SCHEMA.to_string(),
+            tokens: self.tokens.clone(),
+        };
         let bytes = x07_spec::canonical_file_bytes(&file).map_err(std::io::Error::other)?;
         write_private(&self.path, &bytes)?;
         Ok(())
@@ -129,11 +159,23 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .prefix(".x07-tmp-")
         .permissions(std::fs::Permissions::from_mode(0o600))
         .tempfile_in(parent)
-        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot create a temporary file in {}: {e}", parent.display())))?;
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot create a temporary file in {}: {e}",
+                    parent.display()
+                ),
+            )
+        })?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .map_err(|e| std::io::Error::new(e.error.kind(), format!("cannot rename into {}: {}", path.display(), e.error)))?;
+    tmp.persist(path).map_err(|e| {
+        std::io::Error::new(
+            e.error.kind(),
+            format!("cannot rename into {}: {}", path.display(), e.error),
+        )
+    })?;
     Ok(())
 }
 
@@ -151,7 +193,10 @@ mod tests {
         Credentials::login(&home, &a, &Token::new(" x07t_abc\n").unwrap()).unwrap();
         Credentials::login(&home, &b, &Token::new("x07t_def").unwrap()).unwrap();
         let path = home.credentials_path();
-        assert_eq!(fs_err::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs_err::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         let creds = Credentials::load(&home).unwrap();
         assert_eq!(creds.token_for(&a).unwrap().expose(), "x07t_abc");
         assert!(Credentials::logout(&home, &a).unwrap());

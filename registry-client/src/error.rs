@@ -147,19 +147,8 @@ pub enum RegistryError {
         problem: LineProblem,
     },
     /// The downloaded bytes do not hash to the index cksum.
-    #[error("the archive of {name} {version} downloaded from {url} has {actual}, but the signed index says {expected}; it was not stored")]
-    ChecksumMismatch {
-        /// The package.
-        name: PackageName,
-        /// The version.
-        version: PackageVersion,
-        /// The download URL.
-        url: String,
-        /// The index cksum.
-        expected: Sha256Digest,
-        /// What arrived.
-        actual: Sha256Digest,
-    },
+    #[error(transparent)]
+    ChecksumMismatch(Box<ChecksumMismatch>),
     /// The download is larger than any valid archive.
     #[error("{url}: the download exceeds {limit} bytes, more than any package archive may hold; refusing it")]
     TooLarge {
@@ -186,15 +175,11 @@ pub enum RegistryError {
     #[error("invalid token: {0}")]
     BadToken(String),
     /// The registry's answer to a publish does not describe what was sent.
-    #[error("the registry {index} answered the publish of {name} {version} with {field} `{got}`, expected `{expected}`; check the registry")]
+    #[error("the registry {index} answered the publish with {field} `{got}`, but `{expected}` was sent; check the registry")]
     PublishMismatch {
         /// The registry.
         index: IndexUrl,
-        /// The package.
-        name: PackageName,
-        /// The version.
-        version: PackageVersion,
-        /// The field that differs.
+        /// The field that differs (`name`, `version` or `cksum`).
         field: &'static str,
         /// The registry's value.
         got: String,
@@ -229,6 +214,25 @@ pub enum RegistryError {
 impl RegistryError {
     /// Whether this error means "no such package or version" (as opposed to a failure).
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Self::PackageNotFound { .. } | Self::VersionNotFound { .. })
+        matches!(
+            self,
+            Self::PackageNotFound { .. } | Self::VersionNotFound { .. }
+        )
     }
+}
+
+/// A download whose bytes are not the ones the signed index line names.
+#[derive(Debug, thiserror::Error)]
+#[error("the archive of {name} {version} downloaded from {url} has {actual}, but the signed index says {expected}; it was not stored")]
+pub struct ChecksumMismatch {
+    /// The package.
+    pub name: PackageName,
+    /// The version.
+    pub version: PackageVersion,
+    /// The download URL.
+    pub url: String,
+    /// The index cksum.
+    pub expected: Sha256Digest,
+    /// What arrived.
+    pub actual: Sha256Digest,
 }

@@ -24,7 +24,10 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { attempts: 3, initial_backoff: Duration::from_millis(250) }
+        Self {
+            attempts: 3,
+            initial_backoff: Duration::from_millis(250),
+        }
     }
 }
 
@@ -83,7 +86,11 @@ fn build_client(redirects: reqwest::redirect::Policy) -> Result<Client, Registry
         .timeout(Duration::from_secs(60))
         .redirect(redirects)
         .build()
-        .map_err(|e| RegistryError::Io(std::io::Error::other(format!("cannot set up the HTTP client: {e}"))))
+        .map_err(|e| {
+            RegistryError::Io(std::io::Error::other(format!(
+                "cannot set up the HTTP client: {e}"
+            )))
+        })
 }
 
 /// Whether a status is worth retrying.
@@ -108,41 +115,75 @@ pub(crate) fn api_error(url: &Url, response: Response) -> RegistryError {
     let status = response.status().as_u16();
     let text = response.text().unwrap_or_default();
     let parsed: Option<serde_json::Value> = serde_json::from_str(&text).ok();
-    let field = |k: &str| parsed.as_ref().and_then(|v| v.get(k)).and_then(|v| v.as_str()).map(str::to_string);
+    let field = |k: &str| {
+        parsed
+            .as_ref()
+            .and_then(|v| v.get(k))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
     let message = field("message").unwrap_or_else(|| {
         let t: String = text.chars().take(200).collect();
-        if t.trim().is_empty() { "no details".to_string() } else { t }
+        if t.trim().is_empty() {
+            "no details".to_string()
+        } else {
+            t
+        }
     });
-    RegistryError::Api { url: url.to_string(), status, code: field("code"), message }
+    RegistryError::Api {
+        url: url.to_string(),
+        status,
+        code: field("code"),
+        message,
+    }
 }
 
 impl Http {
     /// Clients with the default timeouts.
     pub(crate) fn new(retry: RetryPolicy) -> Result<Self, RegistryError> {
         let follow = reqwest::redirect::Policy::limited(5);
-        Ok(Self { anonymous: build_client(follow)?, authenticated: build_client(reqwest::redirect::Policy::none())?, retry })
+        Ok(Self {
+            anonymous: build_client(follow)?,
+            authenticated: build_client(reqwest::redirect::Policy::none())?,
+            retry,
+        })
     }
 
     /// A request with the token attached when `auth` allows it for `url`.
-    fn request(&self, method: reqwest::Method, url: &Url, auth: Auth<'_>) -> Result<RequestBuilder, RegistryError> {
+    fn request(
+        &self,
+        method: reqwest::Method,
+        url: &Url,
+        auth: Auth<'_>,
+    ) -> Result<RequestBuilder, RegistryError> {
         let token = match auth {
             Auth::None => None,
             Auth::IfSameOrigin(index, token) => index.same_origin(url).then_some(token),
             Auth::Required(index, token) => {
                 if !index.same_origin(url) {
-                    return Err(RegistryError::CrossOriginToken { index: index.clone(), url: url.to_string() });
+                    return Err(RegistryError::CrossOriginToken {
+                        index: index.clone(),
+                        url: url.to_string(),
+                    });
                 }
                 Some(token)
             }
         };
         Ok(match token {
-            Some(t) => self.authenticated.request(method, url.clone()).bearer_auth(t.expose()),
+            Some(t) => self
+                .authenticated
+                .request(method, url.clone())
+                .bearer_auth(t.expose()),
             None => self.anonymous.request(method, url.clone()),
         })
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or the tries run out.
-    pub(crate) fn with_retries<T>(&self, url: &Url, mut attempt: impl FnMut() -> Result<T, Failure>) -> Result<T, RegistryError> {
+    pub(crate) fn with_retries<T>(
+        &self,
+        url: &Url,
+        mut attempt: impl FnMut() -> Result<T, Failure>,
+    ) -> Result<T, RegistryError> {
         let attempts = self.retry.attempts.max(1);
         let mut backoff = self.retry.initial_backoff;
         let mut last = String::new();
@@ -157,22 +198,38 @@ impl Http {
                 backoff = backoff.saturating_mul(2);
             }
         }
-        Err(RegistryError::Unreachable { url: url.to_string(), attempts, reason: last })
+        Err(RegistryError::Unreachable {
+            url: url.to_string(),
+            attempts,
+            reason: last,
+        })
     }
 
     /// Sends a request; connect errors, timeouts and transient statuses become [`Failure::Transient`].
     fn send(&self, request: RequestBuilder) -> Result<Response, Failure> {
-        let response = request.send().map_err(|e| Failure::Transient(describe(&e)))?;
+        let response = request
+            .send()
+            .map_err(|e| Failure::Transient(describe(&e)))?;
         if transient_status(response.status()) {
             let status = response.status();
-            let body: String = response.text().unwrap_or_default().chars().take(200).collect();
+            let body: String = response
+                .text()
+                .unwrap_or_default()
+                .chars()
+                .take(200)
+                .collect();
             return Err(Failure::Transient(format!("HTTP {status} {body}")));
         }
         Ok(response)
     }
 
     /// GET with `If-None-Match: etag` when given; 200, 304 and 404 are answers, the rest errors.
-    pub(crate) fn get_conditional(&self, url: &Url, etag: Option<&str>, auth: Auth<'_>) -> Result<Fetched, RegistryError> {
+    pub(crate) fn get_conditional(
+        &self,
+        url: &Url,
+        etag: Option<&str>,
+        auth: Auth<'_>,
+    ) -> Result<Fetched, RegistryError> {
         self.with_retries(url, || {
             let mut request = self.request(reqwest::Method::GET, url, auth)?;
             if let Some(tag) = etag {
@@ -183,8 +240,15 @@ impl Http {
                 StatusCode::NOT_MODIFIED => Ok(Fetched::NotModified),
                 StatusCode::NOT_FOUND => Ok(Fetched::NotFound),
                 s if s.is_success() => {
-                    let etag = response.headers().get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_string);
-                    let body = response.bytes().map_err(|e| Failure::Transient(describe(&e)))?.to_vec();
+                    let etag = response
+                        .headers()
+                        .get(ETAG)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string);
+                    let body = response
+                        .bytes()
+                        .map_err(|e| Failure::Transient(describe(&e)))?
+                        .to_vec();
                     Ok(Fetched::Body { body, etag })
                 }
                 _ => Err(Failure::Fatal(api_error(url, response))),
@@ -208,7 +272,10 @@ impl Http {
                 return Err(Failure::Fatal(api_error(url, response)));
             }
             if response.content_length().is_some_and(|n| n > limit) {
-                return Err(Failure::Fatal(RegistryError::TooLarge { url: url.to_string(), limit }));
+                return Err(Failure::Fatal(RegistryError::TooLarge {
+                    url: url.to_string(),
+                    limit,
+                }));
             }
             restart(response.content_length())?;
             let mut buf = vec![0u8; 64 * 1024];
@@ -219,11 +286,18 @@ impl Http {
                     Ok(n) => n,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     // A connection cut mid-body (or a body shorter than Content-Length).
-                    Err(e) => return Err(Failure::Transient(format!("the download was cut short after {total} bytes: {e}"))),
+                    Err(e) => {
+                        return Err(Failure::Transient(format!(
+                            "the download was cut short after {total} bytes: {e}"
+                        )))
+                    }
                 };
                 total += n as u64;
                 if total > limit {
-                    return Err(Failure::Fatal(RegistryError::TooLarge { url: url.to_string(), limit }));
+                    return Err(Failure::Fatal(RegistryError::TooLarge {
+                        url: url.to_string(),
+                        limit,
+                    }));
                 }
                 sink(&buf[..n])?;
             }
@@ -244,7 +318,9 @@ impl Http {
         self.with_retries(url, || {
             let mut request = self.request(method.clone(), url, auth)?;
             if let Some((bytes, content_type)) = &body {
-                request = request.header(reqwest::header::CONTENT_TYPE, *content_type).body(bytes.clone());
+                request = request
+                    .header(reqwest::header::CONTENT_TYPE, *content_type)
+                    .body(bytes.clone());
             }
             let response = if idempotent {
                 self.send(request)?
@@ -253,19 +329,33 @@ impl Http {
                     if e.is_connect() {
                         Failure::Transient(describe(&e))
                     } else {
-                        Failure::Fatal(RegistryError::Unreachable { url: url.to_string(), attempts: 1, reason: describe(&e) })
+                        Failure::Fatal(RegistryError::Unreachable {
+                            url: url.to_string(),
+                            attempts: 1,
+                            reason: describe(&e),
+                        })
                     }
                 })?
             };
             if !response.status().is_success() {
                 return Err(Failure::Fatal(api_error(url, response)));
             }
-            let not_json = |reason: String| RegistryError::Api { url: url.to_string(), status: 200, code: None, message: reason };
+            let not_json = |reason: String| RegistryError::Api {
+                url: url.to_string(),
+                status: 200,
+                code: None,
+                message: reason,
+            };
             let text = response.text().map_err(|e| {
                 let reason = format!("the answer was cut short: {}", describe(&e));
-                if idempotent { Failure::Transient(reason) } else { Failure::Fatal(not_json(reason)) }
+                if idempotent {
+                    Failure::Transient(reason)
+                } else {
+                    Failure::Fatal(not_json(reason))
+                }
             })?;
-            serde_json::from_str(&text).map_err(|e| Failure::Fatal(not_json(format!("the answer is not JSON ({e})"))))
+            serde_json::from_str(&text)
+                .map_err(|e| Failure::Fatal(not_json(format!("the answer is not JSON ({e})"))))
         })
     }
 }

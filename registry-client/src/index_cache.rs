@@ -36,10 +36,17 @@ impl IndexCache {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        let Some(newline) = bytes.iter().position(|&b| b == b'\n') else { return Ok(None) };
-        let Ok(tag) = std::str::from_utf8(&bytes[..newline]) else { return Ok(None) };
+        let Some(newline) = bytes.iter().position(|&b| b == b'\n') else {
+            return Ok(None);
+        };
+        let Ok(tag) = std::str::from_utf8(&bytes[..newline]) else {
+            return Ok(None);
+        };
         let etag = (!tag.is_empty()).then(|| tag.to_string());
-        Ok(Some(CachedFile { etag, body: bytes[newline + 1..].to_vec() }))
+        Ok(Some(CachedFile {
+            etag,
+            body: bytes[newline + 1..].to_vec(),
+        }))
     }
 
     /// Stores `body` with its ETag (atomically).
@@ -75,12 +82,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = IndexCache::new(dir.path().join("c"));
         assert_eq!(cache.read("ex/t-/ext-net").unwrap(), None);
-        cache.write("ex/t-/ext-net", Some("\"sha256:ab\""), b"{\"a\":1}\n{\"b\":2}\n").unwrap();
+        cache
+            .write(
+                "ex/t-/ext-net",
+                Some("\"sha256:ab\""),
+                b"{\"a\":1}\n{\"b\":2}\n",
+            )
+            .unwrap();
         let got = cache.read("ex/t-/ext-net").unwrap().unwrap();
         assert_eq!(got.etag.as_deref(), Some("\"sha256:ab\""));
         assert_eq!(got.body, b"{\"a\":1}\n{\"b\":2}\n");
         cache.write("config.json", None, b"{}").unwrap();
-        assert_eq!(cache.read("config.json").unwrap().unwrap(), CachedFile { etag: None, body: b"{}".to_vec() });
+        assert_eq!(
+            cache.read("config.json").unwrap().unwrap(),
+            CachedFile {
+                etag: None,
+                body: b"{}".to_vec()
+            }
+        );
         cache.remove("ex/t-/ext-net").unwrap();
         cache.remove("ex/t-/ext-net").unwrap();
         assert_eq!(cache.read("ex/t-/ext-net").unwrap(), None);

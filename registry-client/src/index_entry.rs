@@ -119,20 +119,31 @@ impl std::fmt::Display for LineProblem {
             Self::Schema(s) => write!(f, "schema_version `{s}` is not {INDEX_ENTRY_SCHEMA}"),
             Self::WrongName(n) => write!(f, "the line describes package `{n}`"),
             Self::Unsigned => f.write_str("the line is not signed"),
-            Self::OtherKey(k) => write!(f, "the line is signed by key `{k}`, not by the pinned key"),
-            Self::BadSignature => f.write_str("the signature does not match the line (it was modified after signing)"),
+            Self::OtherKey(k) => {
+                write!(f, "the line is signed by key `{k}`, not by the pinned key")
+            }
+            Self::BadSignature => {
+                f.write_str("the signature does not match the line (it was modified after signing)")
+            }
         }
     }
 }
 
 impl IndexEntry {
     /// Parses one NDJSON line of `expected`'s index file and verifies its signature with `key`.
-    pub(crate) fn parse_verified(line: &str, expected: &PackageName, key: &PinnedKey) -> Result<Self, (Option<PackageVersion>, LineProblem)> {
-        let mut value: Value = serde_json::from_str(line).map_err(|e| (None, LineProblem::Malformed(e.to_string())))?;
-        let object = value.as_object_mut().ok_or((None, LineProblem::Malformed("not a JSON object".into())))?;
+    pub(crate) fn parse_verified(
+        line: &str,
+        expected: &PackageName,
+        key: &PinnedKey,
+    ) -> Result<Self, (Option<PackageVersion>, LineProblem)> {
+        let mut value: Value = serde_json::from_str(line)
+            .map_err(|e| (None, LineProblem::Malformed(e.to_string())))?;
+        let object = value
+            .as_object_mut()
+            .ok_or((None, LineProblem::Malformed("not a JSON object".into())))?;
         let signature = object.remove("signature");
-        let fields: LineFields =
-            serde_json::from_value(value.clone()).map_err(|e| (None, LineProblem::Malformed(e.to_string())))?;
+        let fields: LineFields = serde_json::from_value(value.clone())
+            .map_err(|e| (None, LineProblem::Malformed(e.to_string())))?;
         let version = Some(fields.version.clone());
         if fields.schema_version != INDEX_ENTRY_SCHEMA {
             return Err((version, LineProblem::Schema(fields.schema_version)));
@@ -142,12 +153,21 @@ impl IndexEntry {
         }
         let signature: EntrySignature = match signature {
             None | Some(Value::Null) => return Err((version, LineProblem::Unsigned)),
-            Some(s) => serde_json::from_value(s).map_err(|e| (version.clone(), LineProblem::Malformed(format!("signature: {e}"))))?,
+            Some(s) => serde_json::from_value(s).map_err(|e| {
+                (
+                    version.clone(),
+                    LineProblem::Malformed(format!("signature: {e}")),
+                )
+            })?,
         };
-        let semver = semver::Version::parse(fields.version.as_str())
-            .map_err(|e| (version.clone(), LineProblem::Malformed(format!("version: {e}"))))?;
-        let signed_bytes =
-            x07_spec::to_canonical_vec(&value).map_err(|e| (version.clone(), LineProblem::Malformed(e.to_string())))?;
+        let semver = semver::Version::parse(fields.version.as_str()).map_err(|e| {
+            (
+                version.clone(),
+                LineProblem::Malformed(format!("version: {e}")),
+            )
+        })?;
+        let signed_bytes = x07_spec::to_canonical_vec(&value)
+            .map_err(|e| (version.clone(), LineProblem::Malformed(e.to_string())))?;
         let entry = Self {
             name: fields.name,
             version: fields.version,
@@ -169,7 +189,10 @@ impl IndexEntry {
     /// Checks the signature against `key`.
     pub(crate) fn verify(&self, key: &PinnedKey) -> Result<(), LineProblem> {
         if self.signature.kind != "ed25519" {
-            return Err(LineProblem::Malformed(format!("signature kind `{}` is not ed25519", self.signature.kind)));
+            return Err(LineProblem::Malformed(format!(
+                "signature kind `{}` is not ed25519",
+                self.signature.kind
+            )));
         }
         if self.signature.key_id != key.key_id {
             return Err(LineProblem::OtherKey(self.signature.key_id.clone()));
@@ -178,7 +201,9 @@ impl IndexEntry {
             .decode(&self.signature.sig)
             .map_err(|_| LineProblem::BadSignature)?;
         let sig = Signature::from_slice(&raw).map_err(|_| LineProblem::BadSignature)?;
-        key.verifying_key().verify(&self.signed_bytes, &sig).map_err(|_| LineProblem::BadSignature)
+        key.verifying_key()
+            .verify(&self.signed_bytes, &sig)
+            .map_err(|_| LineProblem::BadSignature)
     }
 
     /// The version as a semver value.

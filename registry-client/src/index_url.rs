@@ -41,7 +41,10 @@ pub struct IndexUrl {
 impl IndexUrl {
     /// Parses `sparse+http://…/`, `sparse+https://…/` or `sparse+file:///abs/…/`.
     pub fn parse(text: &str) -> Result<Self, IndexUrlError> {
-        let fail = |reason: &str| IndexUrlError { url: text.to_string(), reason: reason.to_string() };
+        let fail = |reason: &str| IndexUrlError {
+            url: text.to_string(),
+            reason: reason.to_string(),
+        };
         let rest = text.strip_prefix("sparse+").ok_or_else(|| {
             fail("must start with `sparse+` (for example sparse+https://registry.x07.io/index/ or sparse+file:///srv/mirror/index/)")
         })?;
@@ -52,16 +55,25 @@ impl IndexUrl {
                     return Err(fail("has no host"));
                 }
                 if !url.username().is_empty() || url.password().is_some() {
-                    return Err(fail("must not carry credentials; use `x07 pkg login` to store a token"));
+                    return Err(fail(
+                        "must not carry credentials; use `x07 pkg login` to store a token",
+                    ));
                 }
             }
             "file" => {
                 if url.host_str().is_some_and(|h| !h.is_empty()) {
-                    return Err(fail("a file index must be local: write sparse+file:///ABSOLUTE/PATH/"));
+                    return Err(fail(
+                        "a file index must be local: write sparse+file:///ABSOLUTE/PATH/",
+                    ));
                 }
-                url.to_file_path().map_err(|()| fail("is not an absolute local path"))?;
+                url.to_file_path()
+                    .map_err(|()| fail("is not an absolute local path"))?;
             }
-            other => return Err(fail(&format!("scheme `{other}` is not supported; use http, https or file"))),
+            other => {
+                return Err(fail(&format!(
+                    "scheme `{other}` is not supported; use http, https or file"
+                )))
+            }
         }
         if url.query().is_some() || url.fragment().is_some() {
             return Err(fail("must not have a query or fragment"));
@@ -69,7 +81,9 @@ impl IndexUrl {
         if !url.path().ends_with('/') {
             return Err(fail(&format!("must end with `/` (write `{text}/`)")));
         }
-        Ok(Self { text: format!("sparse+{url}") })
+        Ok(Self {
+            text: format!("sparse+{url}"),
+        })
     }
 
     /// The normalised text, `sparse+…/`.
@@ -152,15 +166,25 @@ pub fn select_index_url(
     env: Option<&str>,
     project: Option<&str>,
 ) -> Result<(IndexUrl, IndexUrlSource), IndexUrlError> {
-    let candidates = [(flag, IndexUrlSource::Flag), (env, IndexUrlSource::Env), (project, IndexUrlSource::ProjectConfig)];
+    let candidates = [
+        (flag, IndexUrlSource::Flag),
+        (env, IndexUrlSource::Env),
+        (project, IndexUrlSource::ProjectConfig),
+    ];
     for (value, source) in candidates {
         if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
             return IndexUrl::parse(v)
                 .map(|url| (url, source))
-                .map_err(|e| IndexUrlError { reason: format!("{} (from {})", e.reason, source.describe()), ..e });
+                .map_err(|e| IndexUrlError {
+                    reason: format!("{} (from {})", e.reason, source.describe()),
+                    ..e
+                });
         }
     }
-    Ok((IndexUrl::parse(DEFAULT_INDEX_URL).expect("the default index URL is valid"), IndexUrlSource::Default))
+    Ok((
+        IndexUrl::parse(DEFAULT_INDEX_URL).expect("the default index URL is valid"),
+        IndexUrlSource::Default,
+    ))
 }
 
 /// [`select_index_url`] with `env` read from `X07_PKG_INDEX_URL`.
@@ -182,7 +206,10 @@ mod tests {
         assert_eq!(u.as_str(), "sparse+http://example.com:8080/index/");
         assert!(matches!(u.location(), IndexLocation::Http(_)));
         let f = IndexUrl::parse("sparse+file:///srv/mirror/index/").unwrap();
-        assert_eq!(f.location(), IndexLocation::File(PathBuf::from("/srv/mirror/index/")));
+        assert_eq!(
+            f.location(),
+            IndexLocation::File(PathBuf::from("/srv/mirror/index/"))
+        );
         assert_eq!(f.cache_key().len(), 64);
         assert_ne!(f.cache_key(), u.cache_key());
     }
@@ -218,11 +245,23 @@ mod tests {
         let a = "sparse+http://a/index/";
         let b = "sparse+http://b/index/";
         let c = "sparse+http://c/index/";
-        assert_eq!(select_index_url(Some(a), Some(b), Some(c)).unwrap().1, IndexUrlSource::Flag);
-        assert_eq!(select_index_url(None, Some(b), Some(c)).unwrap().0.as_str(), b);
-        assert_eq!(select_index_url(None, Some(""), Some(c)).unwrap().1, IndexUrlSource::ProjectConfig);
+        assert_eq!(
+            select_index_url(Some(a), Some(b), Some(c)).unwrap().1,
+            IndexUrlSource::Flag
+        );
+        assert_eq!(
+            select_index_url(None, Some(b), Some(c)).unwrap().0.as_str(),
+            b
+        );
+        assert_eq!(
+            select_index_url(None, Some(""), Some(c)).unwrap().1,
+            IndexUrlSource::ProjectConfig
+        );
         let (url, source) = select_index_url(None, None, None).unwrap();
-        assert_eq!((url.as_str(), source), (DEFAULT_INDEX_URL, IndexUrlSource::Default));
+        assert_eq!(
+            (url.as_str(), source),
+            (DEFAULT_INDEX_URL, IndexUrlSource::Default)
+        );
         let err = select_index_url(None, Some("http://x/"), None).unwrap_err();
         assert!(err.to_string().contains("X07_PKG_INDEX_URL"), "{err}");
     }

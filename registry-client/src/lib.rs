@@ -26,13 +26,15 @@ pub use archive_cache::TEMP_PREFIX as DOWNLOAD_TEMP_PREFIX;
 pub use catalog::{catalog_version, RegistryCatalog};
 pub use client::{ArchiveOrigin, ClientOptions, FetchedArchive, RegistryClient, MAX_ARCHIVE_BYTES};
 pub use credentials::{Credentials, Token, CREDENTIALS_SCHEMA};
-pub use error::RegistryError;
+pub use error::{ChecksumMismatch, RegistryError};
 pub use home::RegistryHome;
 pub use http::RetryPolicy;
-pub use index_entry::{shard_path, EntrySignature, IndexDep, IndexEntry, LineProblem, INDEX_ENTRY_SCHEMA};
+pub use index_entry::{
+    shard_path, EntrySignature, IndexDep, IndexEntry, LineProblem, INDEX_ENTRY_SCHEMA,
+};
 pub use index_url::{
-    select_index_url, select_index_url_from_env, IndexLocation, IndexUrl, IndexUrlError, IndexUrlSource,
-    DEFAULT_INDEX_URL, INDEX_URL_ENV,
+    select_index_url, select_index_url_from_env, IndexLocation, IndexUrl, IndexUrlError,
+    IndexUrlSource, DEFAULT_INDEX_URL, INDEX_URL_ENV,
 };
 pub use pinning::{key_id_of, PinnedKey, TrustStore};
 pub use registry_config::{OfferedKey, RegistryConfig};

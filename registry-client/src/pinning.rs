@@ -45,9 +45,14 @@ impl PinnedKey {
         let raw = base64::engine::general_purpose::STANDARD
             .decode(public_key.trim())
             .map_err(|e| format!("not standard base64 ({e})"))?;
-        let bytes: [u8; 32] =
-            raw.try_into().map_err(|r: Vec<u8>| format!("an ed25519 public key has 32 bytes, this one has {}", r.len()))?;
-        let key = VerifyingKey::from_bytes(&bytes).map_err(|_| "not a valid ed25519 public key".to_string())?;
+        let bytes: [u8; 32] = raw.try_into().map_err(|r: Vec<u8>| {
+            format!(
+                "an ed25519 public key has 32 bytes, this one has {}",
+                r.len()
+            )
+        })?;
+        let key = VerifyingKey::from_bytes(&bytes)
+            .map_err(|_| "not a valid ed25519 public key".to_string())?;
         Ok(Self {
             index_url,
             key_id: key_id_of(&key),
@@ -82,17 +87,26 @@ impl TrustStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        let bad = |reason: String| RegistryError::BadKey {
+        let bad = |reason: String| {
+            RegistryError::BadKey {
             what: format!("pinned key {}", path.display()),
             reason: format!("{reason}; re-trust the registry with `x07 registry trust --index {index} --key <BASE64>`"),
+        }
         };
-        let file: PinFile = serde_json::from_slice(&bytes).map_err(|e| bad(format!("invalid JSON ({e})")))?;
+        let file: PinFile =
+            serde_json::from_slice(&bytes).map_err(|e| bad(format!("invalid JSON ({e})")))?;
         if file.index_url != index.as_str() {
-            return Err(bad(format!("the file is for `{}`, not this registry", file.index_url)));
+            return Err(bad(format!(
+                "the file is for `{}`, not this registry",
+                file.index_url
+            )));
         }
         let key = PinnedKey::from_base64(index.clone(), &file.public_key).map_err(bad)?;
         if key.key_id != file.key_id {
-            return Err(bad(format!("key_id `{}` does not belong to the public key (its id is `{}`)", file.key_id, key.key_id)));
+            return Err(bad(format!(
+                "key_id `{}` does not belong to the public key (its id is `{}`)",
+                file.key_id, key.key_id
+            )));
         }
         Ok(Some(key))
     }
@@ -112,8 +126,12 @@ impl TrustStore {
 
     /// `x07 registry trust`: pins `public_key` (standard base64) for `index`, replacing any earlier pin.
     pub fn trust(&self, index: &IndexUrl, public_key: &str) -> Result<PinnedKey, RegistryError> {
-        let key = PinnedKey::from_base64(index.clone(), public_key)
-            .map_err(|reason| RegistryError::BadKey { what: format!("the key given for {index}"), reason })?;
+        let key = PinnedKey::from_base64(index.clone(), public_key).map_err(|reason| {
+            RegistryError::BadKey {
+                what: format!("the key given for {index}"),
+                reason,
+            }
+        })?;
         self.pin(&key)?;
         Ok(key)
     }

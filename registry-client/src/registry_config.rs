@@ -46,7 +46,11 @@ pub struct RegistryConfig {
 
 /// Parses a prefix URL, adding the trailing `/` that concatenation needs.
 fn prefix_url(field: &str, text: &str) -> Result<Url, String> {
-    let with_slash = if text.ends_with('/') { text.to_string() } else { format!("{text}/") };
+    let with_slash = if text.ends_with('/') {
+        text.to_string()
+    } else {
+        format!("{text}/")
+    };
     let url = Url::parse(&with_slash).map_err(|e| format!("`{field}` is not a URL ({e})"))?;
     match url.scheme() {
         "http" | "https" | "file" => Ok(url),
@@ -57,7 +61,8 @@ fn prefix_url(field: &str, text: &str) -> Result<Url, String> {
 impl RegistryConfig {
     /// Parses config.json bytes.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        let raw: RawConfig = serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON ({e})"))?;
+        let raw: RawConfig =
+            serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON ({e})"))?;
         let public_keys = match raw.signing {
             Some(s) if s.kind == "ed25519" => s.public_keys,
             Some(s) => return Err(format!("signing kind `{}` is not ed25519", s.kind)),
@@ -72,13 +77,21 @@ impl RegistryConfig {
     }
 
     /// The download URL of one archive.
-    pub fn download_url(&self, name: &PackageName, version: &PackageVersion) -> Result<Url, String> {
-        self.dl.join(&format!("{name}/{version}/download")).map_err(|e| format!("download URL of {name} {version}: {e}"))
+    pub fn download_url(
+        &self,
+        name: &PackageName,
+        version: &PackageVersion,
+    ) -> Result<Url, String> {
+        self.dl
+            .join(&format!("{name}/{version}/download"))
+            .map_err(|e| format!("download URL of {name} {version}: {e}"))
     }
 
     /// An API endpoint (`packages/publish`, …); `None` when the registry has no API.
     pub fn api_url(&self, path: &str) -> Option<Result<Url, String>> {
-        self.api.as_ref().map(|api| api.join(path).map_err(|e| format!("API URL `{path}`: {e}")))
+        self.api
+            .as_ref()
+            .map(|api| api.join(path).map_err(|e| format!("API URL `{path}`: {e}")))
     }
 }
 
@@ -95,8 +108,14 @@ mod tests {
         .unwrap();
         let name = PackageName::new("ext-net").unwrap();
         let version = PackageVersion::new("0.1.0").unwrap();
-        assert_eq!(c.download_url(&name, &version).unwrap().as_str(), "http://h:1/v1/packages/ext-net/0.1.0/download");
-        assert_eq!(c.api_url("packages/publish").unwrap().unwrap().as_str(), "http://h:1/v1/packages/publish");
+        assert_eq!(
+            c.download_url(&name, &version).unwrap().as_str(),
+            "http://h:1/v1/packages/ext-net/0.1.0/download"
+        );
+        assert_eq!(
+            c.api_url("packages/publish").unwrap().unwrap().as_str(),
+            "http://h:1/v1/packages/publish"
+        );
         assert_eq!(c.public_keys[0].id, "0123456789abcdef");
         assert!(RegistryConfig::parse(br#"{"dl":"ftp://x/"}"#).is_err());
         assert!(RegistryConfig::parse(br#"{"dl":"http://x/","signing":{"kind":"rsa"}}"#).is_err());

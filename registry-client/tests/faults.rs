@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::json;
 use x07_registry_client::{
-    ArchiveOrigin, IndexUrl, LineProblem, PublishSource, RegistryError, RegistryHome, Token, TrustStore,
-    DOWNLOAD_TEMP_PREFIX,
+    ArchiveOrigin, IndexUrl, LineProblem, PublishSource, RegistryError, RegistryHome, Token,
+    TrustStore, DOWNLOAD_TEMP_PREFIX,
 };
 use x07_spec::Sha256Digest;
 
@@ -23,7 +23,9 @@ const INDEX_FILE: &str = "/index/ex/t-/ext-net";
 const DOWNLOAD: &str = "/v1/packages/ext-net/0.1.0/download";
 
 /// A registry behind `handler` holding ext-net 0.1.0; returns it with the archive bytes.
-fn registry_with_ext_net(handler: impl Fn(&Request, &Upstream) -> Reply + Send + Sync + 'static) -> (Registry, Vec<u8>) {
+fn registry_with_ext_net(
+    handler: impl Fn(&Request, &Upstream) -> Reply + Send + Sync + 'static,
+) -> (Registry, Vec<u8>) {
     let reg = Registry::start_behind(handler);
     let src = tempfile::tempdir().unwrap();
     let archive = pack(&write_package(src.path(), "ext-net", "0.1.0", &[]));
@@ -46,12 +48,19 @@ fn a_modified_archive_in_the_cache_is_replaced() {
     let (reg, archive) = registry_with_ext_net(|r, up| up.forward(r));
     let home = tempfile::tempdir().unwrap();
     let client = client(home.path(), &reg.index_url());
-    let entry = client.index_entry(&name("ext-net"), &version("0.1.0")).unwrap();
+    let entry = client
+        .index_entry(&name("ext-net"), &version("0.1.0"))
+        .unwrap();
     let path = client.download(&entry).unwrap();
     fs_err::write(&path, b"evil bytes").unwrap();
 
     let fetched = client.fetch_archive(&entry).unwrap();
-    assert_eq!(fetched.origin, ArchiveOrigin::Replaced { found: Sha256Digest::of(b"evil bytes") });
+    assert_eq!(
+        fetched.origin,
+        ArchiveOrigin::Replaced {
+            found: Sha256Digest::of(b"evil bytes")
+        }
+    );
     assert_eq!(fs_err::read(&fetched.path).unwrap(), archive);
     assert_eq!(reg.front().statuses(DOWNLOAD), [200, 200]);
 
@@ -59,7 +68,10 @@ fn a_modified_archive_in_the_cache_is_replaced() {
     fs_err::write(&path, b"evil again").unwrap();
     let offline = client_with(home.path(), &reg.index_url(), |o| o.offline = true);
     let err = offline.fetch_archive(&entry).unwrap_err();
-    assert!(matches!(err, RegistryError::OfflineArchiveNotCached { .. }), "{err}");
+    assert!(
+        matches!(err, RegistryError::OfflineArchiveNotCached { .. }),
+        "{err}"
+    );
     assert!(!path.exists());
 }
 
@@ -94,19 +106,38 @@ fn a_modified_index_cksum_is_refused_signed_or_not() {
     let home = tempfile::tempdir().unwrap();
     let index = reg.index_url();
     let client = client(home.path(), &index);
-    assert_bad_line(client.index_entries(&name("ext-net")).unwrap_err(), LineProblem::BadSignature);
+    assert_bad_line(
+        client.index_entries(&name("ext-net")).unwrap_err(),
+        LineProblem::BadSignature,
+    );
     mode.store(1, Ordering::SeqCst);
     let foreign_id = x07_registry_client::key_id_of(&foreign_key(7).verifying_key());
-    assert_bad_line(client.index_entries(&name("ext-net")).unwrap_err(), LineProblem::OtherKey(foreign_id));
+    assert_bad_line(
+        client.index_entries(&name("ext-net")).unwrap_err(),
+        LineProblem::OtherKey(foreign_id),
+    );
     mode.store(2, Ordering::SeqCst);
-    assert_bad_line(client.index_entries(&name("ext-net")).unwrap_err(), LineProblem::Unsigned);
+    assert_bad_line(
+        client.index_entries(&name("ext-net")).unwrap_err(),
+        LineProblem::Unsigned,
+    );
     mode.store(3, Ordering::SeqCst);
-    assert_bad_line(client.index_entries(&name("ext-net")).unwrap_err(), LineProblem::BadSignature);
+    assert_bad_line(
+        client.index_entries(&name("ext-net")).unwrap_err(),
+        LineProblem::BadSignature,
+    );
 
     // Nothing refused was cached; once the index is honest again everything works.
-    assert!(!home.path().join("cache/index").join(index.cache_key()).join("ex/t-/ext-net").exists());
+    assert!(!home
+        .path()
+        .join("cache/index")
+        .join(index.cache_key())
+        .join("ex/t-/ext-net")
+        .exists());
     mode.store(99, Ordering::SeqCst);
-    let entry = client.index_entry(&name("ext-net"), &version("0.1.0")).unwrap();
+    let entry = client
+        .index_entry(&name("ext-net"), &version("0.1.0"))
+        .unwrap();
     assert_eq!(entry.cksum, Sha256Digest::of(&archive));
 }
 
@@ -122,18 +153,29 @@ fn a_modified_index_cache_on_disk_is_caught_online_and_offline() {
     let (reg, _) = registry_with_ext_net(|r, up| up.forward(r));
     let home = tempfile::tempdir().unwrap();
     let index = reg.index_url();
-    client(home.path(), &index).index_entries(&name("ext-net")).unwrap();
-    let cached = home.path().join("cache/index").join(index.cache_key()).join("ex/t-/ext-net");
+    client(home.path(), &index)
+        .index_entries(&name("ext-net"))
+        .unwrap();
+    let cached = home
+        .path()
+        .join("cache/index")
+        .join(index.cache_key())
+        .join("ex/t-/ext-net");
     let text = fs_err::read_to_string(&cached).unwrap();
     let tampered = text.replace("\"yanked\":false", "\"yanked\":true");
     assert_ne!(text, tampered);
     fs_err::write(&cached, &tampered).unwrap();
 
     let offline = client_with(home.path(), &index, |o| o.offline = true);
-    assert_bad_line(offline.index_entries(&name("ext-net")).unwrap_err(), LineProblem::BadSignature);
+    assert_bad_line(
+        offline.index_entries(&name("ext-net")).unwrap_err(),
+        LineProblem::BadSignature,
+    );
 
     // Online, the bad copy is dropped and fetched afresh (not revalidated into a 304).
-    let entries = client(home.path(), &index).index_entries(&name("ext-net")).unwrap();
+    let entries = client(home.path(), &index)
+        .index_entries(&name("ext-net"))
+        .unwrap();
     assert!(!entries[0].yanked);
     assert_eq!(reg.front().statuses(INDEX_FILE), [200, 200]);
     assert_eq!(fs_err::read_to_string(&cached).unwrap(), text);
@@ -150,10 +192,18 @@ fn an_archive_that_does_not_match_the_cksum_is_not_stored() {
     });
     let home = tempfile::tempdir().unwrap();
     let client = client(home.path(), &reg.index_url());
-    let entry = client.index_entry(&name("ext-net"), &version("0.1.0")).unwrap();
+    let entry = client
+        .index_entry(&name("ext-net"), &version("0.1.0"))
+        .unwrap();
     let err = client.download(&entry).unwrap_err();
-    assert!(matches!(&err, RegistryError::ChecksumMismatch { expected, .. } if *expected == entry.cksum), "{err}");
-    assert!(files_in(&archive_dir(home.path())).is_empty(), "no final or partial file");
+    assert!(
+        matches!(&err, RegistryError::ChecksumMismatch(m) if m.expected == entry.cksum && m.actual != entry.cksum),
+        "{err}"
+    );
+    assert!(
+        files_in(&archive_dir(home.path())).is_empty(),
+        "no final or partial file"
+    );
 }
 
 #[test]
@@ -165,41 +215,71 @@ fn a_swapped_server_key_is_refused_until_trusted() {
         let mut forwarded = r.clone();
         if swapped {
             // The impostor answers in full, whatever the client has cached.
-            forwarded.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("if-none-match"));
+            forwarded
+                .headers
+                .retain(|(k, _)| !k.eq_ignore_ascii_case("if-none-match"));
         }
         let mut reply = up.forward(&forwarded);
         if swapped && reply.status == 200 {
             if r.path == "/index/config.json" {
                 reply.body = config_with_key(&reply.body, &foreign_key(42));
-                reply.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("etag"));
+                reply
+                    .headers
+                    .retain(|(k, _)| !k.eq_ignore_ascii_case("etag"));
             } else if r.path == INDEX_FILE {
                 reply.body = map_lines(&reply.body, |l| resign_line(l, &foreign_key(42)));
-                reply.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("etag"));
+                reply
+                    .headers
+                    .retain(|(k, _)| !k.eq_ignore_ascii_case("etag"));
             }
         }
         reply
     });
     let home = tempfile::tempdir().unwrap();
     let index = reg.index_url();
-    let original = client(home.path(), &index).index_entry(&name("ext-net"), &version("0.1.0")).unwrap();
+    let original = client(home.path(), &index)
+        .index_entry(&name("ext-net"), &version("0.1.0"))
+        .unwrap();
 
     swapped.store(1, Ordering::SeqCst);
-    let err = client(home.path(), &index).index_entries(&name("ext-net")).unwrap_err();
+    let err = client(home.path(), &index)
+        .index_entries(&name("ext-net"))
+        .unwrap_err();
     assert!(matches!(err, RegistryError::KeyChanged { .. }), "{err}");
     let text = err.to_string();
-    assert!(text.contains("x07 registry trust --index") && text.contains(index.as_str()), "{text}");
+    assert!(
+        text.contains("x07 registry trust --index") && text.contains(index.as_str()),
+        "{text}"
+    );
     // The pin is unchanged by the refusal.
-    let pinned = TrustStore::new(RegistryHome::new(home.path())).load(&index).unwrap().unwrap();
+    let pinned = TrustStore::new(RegistryHome::new(home.path()))
+        .load(&index)
+        .unwrap()
+        .unwrap();
     assert_eq!(pinned.key_id, original.signature.key_id);
 
     // After an explicit trust the new key is used and the old one refused.
     let client = client(home.path(), &index);
     client.trust(&public_b64(&foreign_key(42))).unwrap();
-    let entry = client.index_entry(&name("ext-net"), &version("0.1.0")).unwrap();
+    let entry = client
+        .index_entry(&name("ext-net"), &version("0.1.0"))
+        .unwrap();
     assert_ne!(entry.signature.key_id, original.signature.key_id);
-    assert_eq!(fs_err::read(client.download(&entry).unwrap()).unwrap(), archive);
+    assert_eq!(
+        fs_err::read(client.download(&entry).unwrap()).unwrap(),
+        archive
+    );
     let err = client.download(&original).unwrap_err();
-    assert!(matches!(&err, RegistryError::BadIndexLine { problem: LineProblem::OtherKey(_), .. }), "{err}");
+    assert!(
+        matches!(
+            &err,
+            RegistryError::BadIndexLine {
+                problem: LineProblem::OtherKey(_),
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -212,9 +292,13 @@ fn trust_before_first_use_refuses_a_registry_offering_another_key() {
     let err = client(home.path(), &index).config().unwrap_err();
     assert!(matches!(err, RegistryError::KeyChanged { .. }), "{err}");
     assert!(store.trust(&index, "not base64!").is_err());
-    assert!(store.trust(&index, &public_b64(&foreign_key(3))[..20]).is_err());
+    assert!(store
+        .trust(&index, &public_b64(&foreign_key(3))[..20])
+        .is_err());
     assert!(store.forget(&index).unwrap());
-    client(home.path(), &index).index_entries(&name("ext-net")).unwrap();
+    client(home.path(), &index)
+        .index_entries(&name("ext-net"))
+        .unwrap();
 }
 
 #[test]
@@ -231,17 +315,33 @@ fn truncated_downloads_are_retried_and_never_stored() {
     });
     let home = tempfile::tempdir().unwrap();
     let client = client(home.path(), &reg.index_url());
-    let entry = client.index_entry(&name("ext-net"), &version("0.1.0")).unwrap();
-    assert_eq!(fs_err::read(client.download(&entry).unwrap()).unwrap(), archive);
-    assert_eq!(reg.front().statuses(DOWNLOAD).len(), 2, "one cut try, one whole try");
+    let entry = client
+        .index_entry(&name("ext-net"), &version("0.1.0"))
+        .unwrap();
+    assert_eq!(
+        fs_err::read(client.download(&entry).unwrap()).unwrap(),
+        archive
+    );
+    assert_eq!(
+        reg.front().statuses(DOWNLOAD).len(),
+        2,
+        "one cut try, one whole try"
+    );
 
     // Cut every time: the tries run out and nothing is left in the cache.
     fs_err::remove_dir_all(archive_dir(home.path())).unwrap();
     cut.store(usize::MAX / 2, Ordering::SeqCst);
     let err = client.download(&entry).unwrap_err();
-    assert!(matches!(&err, RegistryError::Unreachable { attempts: 3, reason, .. } if reason.contains("cut short")), "{err}");
+    assert!(
+        matches!(&err, RegistryError::Unreachable { attempts: 3, reason, .. } if reason.contains("cut short")),
+        "{err}"
+    );
     assert_eq!(reg.front().statuses(DOWNLOAD).len(), 5);
-    assert!(files_in(&archive_dir(home.path())).is_empty(), "{:?}", files_in(&archive_dir(home.path())));
+    assert!(
+        files_in(&archive_dir(home.path())).is_empty(),
+        "{:?}",
+        files_in(&archive_dir(home.path()))
+    );
 }
 
 #[test]
@@ -257,7 +357,9 @@ fn a_server_failing_with_500_then_succeeding_is_retried() {
     });
     let home = tempfile::tempdir().unwrap();
     let client = client(home.path(), &reg.index_url());
-    let entry = client.index_entry(&name("ext-net"), &version("0.1.0")).unwrap();
+    let entry = client
+        .index_entry(&name("ext-net"), &version("0.1.0"))
+        .unwrap();
     let path = client.download(&entry).unwrap();
     assert_eq!(fs_err::read(path).unwrap().len(), archive.len());
     assert_eq!(reg.front().statuses("/index/config.json"), [500, 200]);
@@ -267,14 +369,26 @@ fn a_server_failing_with_500_then_succeeding_is_retried() {
 
 #[test]
 fn a_server_that_keeps_failing_is_tried_three_times_and_a_404_once() {
-    let (reg, _) = registry_with_ext_net(|r, up| if r.path == INDEX_FILE { Reply::new(503, "down") } else { up.forward(r) });
+    let (reg, _) = registry_with_ext_net(|r, up| {
+        if r.path == INDEX_FILE {
+            Reply::new(503, "down")
+        } else {
+            up.forward(r)
+        }
+    });
     let home = tempfile::tempdir().unwrap();
     let client = client(home.path(), &reg.index_url());
     let started = Instant::now();
     let err = client.index_entries(&name("ext-net")).unwrap_err();
-    assert!(matches!(&err, RegistryError::Unreachable { attempts: 3, reason, .. } if reason.contains("503")), "{err}");
+    assert!(
+        matches!(&err, RegistryError::Unreachable { attempts: 3, reason, .. } if reason.contains("503")),
+        "{err}"
+    );
     assert_eq!(reg.front().statuses(INDEX_FILE), [503, 503, 503]);
-    assert!(started.elapsed() >= Duration::from_millis(60), "backoff 20 ms then 40 ms");
+    assert!(
+        started.elapsed() >= Duration::from_millis(60),
+        "backoff 20 ms then 40 ms"
+    );
 
     let err = client.index_entries(&name("ext-none")).unwrap_err();
     assert!(err.is_not_found(), "{err}");
@@ -292,7 +406,9 @@ fn two_concurrent_fetches_both_get_the_verified_archive() {
     });
     let home = tempfile::tempdir().unwrap();
     let index = reg.index_url();
-    let entry = client(home.path(), &index).index_entry(&name("ext-net"), &version("0.1.0")).unwrap();
+    let entry = client(home.path(), &index)
+        .index_entry(&name("ext-net"), &version("0.1.0"))
+        .unwrap();
     let dir = archive_dir(home.path());
 
     let first = {
@@ -302,8 +418,14 @@ fn two_concurrent_fetches_both_get_the_verified_archive() {
     // Wait until the first download is half done, then start a second client (whose start-up
     // cleanup must leave the live temp file alone) and a second download.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !files_in(&dir).iter().any(|f| f.starts_with(DOWNLOAD_TEMP_PREFIX)) {
-        assert!(Instant::now() < deadline, "the first download never started");
+    while !files_in(&dir)
+        .iter()
+        .any(|f| f.starts_with(DOWNLOAD_TEMP_PREFIX))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the first download never started"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     let second = {
@@ -320,10 +442,14 @@ fn two_concurrent_fetches_both_get_the_verified_archive() {
 /// Runs inside the child process of [`a_process_killed_mid_download_leaves_no_partial_state`].
 #[test]
 fn child_process_download() {
-    let Ok(spec) = std::env::var("X07_REGCLIENT_TEST_CHILD") else { return };
+    let Ok(spec) = std::env::var("X07_REGCLIENT_TEST_CHILD") else {
+        return;
+    };
     let (home, index) = spec.split_once('\n').unwrap();
     let client = client(std::path::Path::new(home), &IndexUrl::parse(index).unwrap());
-    let entry = client.index_entry(&name("ext-net"), &version("0.1.0")).unwrap();
+    let entry = client
+        .index_entry(&name("ext-net"), &version("0.1.0"))
+        .unwrap();
     client.download(&entry).unwrap();
 }
 
@@ -342,8 +468,16 @@ fn a_process_killed_mid_download_leaves_no_partial_state() {
     let index = reg.index_url();
     let dir = archive_dir(home.path());
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_process_download", "--nocapture", "--test-threads=1"])
-        .env("X07_REGCLIENT_TEST_CHILD", format!("{}\n{}", home.path().display(), index))
+        .args([
+            "--exact",
+            "child_process_download",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(
+            "X07_REGCLIENT_TEST_CHILD",
+            format!("{}\n{}", home.path().display(), index),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -351,14 +485,22 @@ fn a_process_killed_mid_download_leaves_no_partial_state() {
     // Wait until the child has written part of the archive.
     let deadline = Instant::now() + Duration::from_secs(20);
     let partial = loop {
-        let temp = files_in(&dir).into_iter().find(|f| f.starts_with(DOWNLOAD_TEMP_PREFIX));
+        let temp = files_in(&dir)
+            .into_iter()
+            .find(|f| f.starts_with(DOWNLOAD_TEMP_PREFIX));
         if let Some(t) = temp {
             let path = dir.join(t);
-            if fs_err::metadata(&path).map(|m| m.len() > 0).unwrap_or(false) {
+            if fs_err::metadata(&path)
+                .map(|m| m.len() > 0)
+                .unwrap_or(false)
+            {
                 break path;
             }
         }
-        assert!(Instant::now() < deadline, "the child never started downloading");
+        assert!(
+            Instant::now() < deadline,
+            "the child never started downloading"
+        );
         assert!(child.try_wait().unwrap().is_none(), "the child ended early");
         std::thread::sleep(Duration::from_millis(10));
     };
@@ -367,12 +509,23 @@ fn a_process_killed_mid_download_leaves_no_partial_state() {
     stall.store(0, Ordering::SeqCst);
 
     // The killed download left only its temp file, never a final archive.
-    assert_eq!(files_in(&dir), [partial.file_name().unwrap().to_string_lossy().into_owned()]);
+    assert_eq!(
+        files_in(&dir),
+        [partial.file_name().unwrap().to_string_lossy().into_owned()]
+    );
     // The next client removes it, and downloads the archive whole.
     let client = client(home.path(), &index);
-    assert!(files_in(&dir).is_empty(), "the orphaned temp file is removed at start");
-    let entry = client.index_entry(&name("ext-net"), &version("0.1.0")).unwrap();
-    assert_eq!(fs_err::read(client.download(&entry).unwrap()).unwrap(), archive);
+    assert!(
+        files_in(&dir).is_empty(),
+        "the orphaned temp file is removed at start"
+    );
+    let entry = client
+        .index_entry(&name("ext-net"), &version("0.1.0"))
+        .unwrap();
+    assert_eq!(
+        fs_err::read(client.download(&entry).unwrap()).unwrap(),
+        archive
+    );
     assert_eq!(files_in(&dir), [format!("{}.x07pkg", entry.cksum.hex())]);
 }
 
@@ -402,21 +555,52 @@ fn the_token_never_leaves_the_index_origin() {
     });
     let index = IndexUrl::parse(&format!("sparse+{}/index/", index_server.url())).unwrap();
     let home = tempfile::tempdir().unwrap();
-    let client = client_with(home.path(), &index, |o| o.token = Some(Token::new("x07t_secret").unwrap()));
+    let client = client_with(home.path(), &index, |o| {
+        o.token = Some(Token::new("x07t_secret").unwrap())
+    });
 
-    let entry = client.index_entry(&name("ext-tok"), &version("1.0.0")).unwrap();
-    let index_auth: Vec<_> = index_server.requests().iter().map(|(r, _)| r.header("authorization").map(str::to_string)).collect();
-    assert_eq!(index_auth.last().unwrap().as_deref(), Some("Bearer x07t_secret"), "auth-required: the index origin gets the token");
-    assert_eq!(fs_err::read(client.download(&entry).unwrap()).unwrap(), archive);
+    let entry = client
+        .index_entry(&name("ext-tok"), &version("1.0.0"))
+        .unwrap();
+    let index_auth: Vec<_> = index_server
+        .requests()
+        .iter()
+        .map(|(r, _)| r.header("authorization").map(str::to_string))
+        .collect();
+    assert_eq!(
+        index_auth.last().unwrap().as_deref(),
+        Some("Bearer x07t_secret"),
+        "auth-required: the index origin gets the token"
+    );
+    assert_eq!(
+        fs_err::read(client.download(&entry).unwrap()).unwrap(),
+        archive
+    );
 
-    let err = client.publish(PublishSource::Archive(&archive)).unwrap_err();
-    assert!(matches!(err, RegistryError::CrossOriginToken { .. }), "{err}");
-    let err = client.yank(&name("ext-tok"), &version("1.0.0"), true).unwrap_err();
-    assert!(matches!(err, RegistryError::CrossOriginToken { .. }), "{err}");
+    let err = client
+        .publish(PublishSource::Archive(&archive))
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistryError::CrossOriginToken { .. }),
+        "{err}"
+    );
+    let err = client
+        .yank(&name("ext-tok"), &version("1.0.0"), true)
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistryError::CrossOriginToken { .. }),
+        "{err}"
+    );
     let cdn_requests = cdn.requests();
-    assert_eq!(cdn_requests.len(), 1, "only the download reached the other origin");
+    assert_eq!(
+        cdn_requests.len(),
+        1,
+        "only the download reached the other origin"
+    );
     assert_eq!(cdn_requests[0].0.path, "/dl/ext-tok/1.0.0/download");
-    assert!(cdn_requests.iter().all(|(r, _)| r.header("authorization").is_none()));
+    assert!(cdn_requests
+        .iter()
+        .all(|(r, _)| r.header("authorization").is_none()));
 }
 
 #[test]
@@ -428,7 +612,9 @@ fn a_redirect_never_carries_the_token() {
     let reg = Registry::start_behind(move |r, up| {
         if r.path.ends_with("/yank") {
             let mut reply = Reply::new(307, "");
-            reply.headers.push(("Location".into(), format!("{other_url}{}", r.path)));
+            reply
+                .headers
+                .push(("Location".into(), format!("{other_url}{}", r.path)));
             return reply;
         }
         up.forward(r)
@@ -437,8 +623,20 @@ fn a_redirect_never_carries_the_token() {
     let token = Token::new(&reg.token("alice")).unwrap();
     let client = client_with(home.path(), &reg.index_url(), |o| o.token = Some(token));
     let src = tempfile::tempdir().unwrap();
-    client.publish(PublishSource::PackageDir(&write_package(src.path(), "ext-net", "0.1.0", &[]))).unwrap();
-    let err = client.yank(&name("ext-net"), &version("0.1.0"), true).unwrap_err();
-    assert!(matches!(err, RegistryError::Api { status: 307, .. }), "{err}");
+    client
+        .publish(PublishSource::PackageDir(&write_package(
+            src.path(),
+            "ext-net",
+            "0.1.0",
+            &[],
+        )))
+        .unwrap();
+    let err = client
+        .yank(&name("ext-net"), &version("0.1.0"), true)
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistryError::Api { status: 307, .. }),
+        "{err}"
+    );
     assert!(other.requests().is_empty());
 }

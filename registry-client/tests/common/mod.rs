@@ -28,7 +28,10 @@ pub fn version(s: &str) -> PackageVersion {
 /// Options with quick retries, so fault tests do not wait long.
 pub fn options() -> ClientOptions {
     ClientOptions {
-        retry: RetryPolicy { attempts: 3, initial_backoff: Duration::from_millis(20) },
+        retry: RetryPolicy {
+            attempts: 3,
+            initial_backoff: Duration::from_millis(20),
+        },
         progress: false,
         ..ClientOptions::default()
     }
@@ -38,7 +41,11 @@ pub fn client(home: &Path, index: &IndexUrl) -> RegistryClient {
     RegistryClient::new(index.clone(), home, options()).unwrap()
 }
 
-pub fn client_with(home: &Path, index: &IndexUrl, edit: impl FnOnce(&mut ClientOptions)) -> RegistryClient {
+pub fn client_with(
+    home: &Path,
+    index: &IndexUrl,
+    edit: impl FnOnce(&mut ClientOptions),
+) -> RegistryClient {
     let mut o = options();
     edit(&mut o);
     RegistryClient::new(index.clone(), home, o).unwrap()
@@ -47,7 +54,9 @@ pub fn client_with(home: &Path, index: &IndexUrl, edit: impl FnOnce(&mut ClientO
 /// Names of the files directly in `dir` (empty if it does not exist).
 pub fn files_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = match fs_err::read_dir(dir) {
-        Ok(entries) => entries.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect(),
+        Ok(entries) => entries
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect(),
         Err(_) => Vec::new(),
     };
     names.sort();
@@ -74,10 +83,18 @@ pub fn write_package(parent: &Path, pkg: &str, ver: &str, requires: &[&str]) -> 
         "meta": {"x07c_compat": ">=0.1.0, <0.2.0", "requires_packages": requires, "ffi_libs": []},
     });
     fs_err::create_dir_all(dir.join("modules/pkgmod")).unwrap();
-    fs_err::write(dir.join("x07-package.json"), serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+    fs_err::write(
+        dir.join("x07-package.json"),
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
     let body = json!({"schema_version": "x07.x07ast@0.5.0", "kind": "module", "module_id": module, "imports": [], "decls": []});
     let file = format!("{}.x07.json", pkg.replace('-', "_"));
-    fs_err::write(dir.join("modules/pkgmod").join(file), serde_json::to_vec(&body).unwrap()).unwrap();
+    fs_err::write(
+        dir.join("modules/pkgmod").join(file),
+        serde_json::to_vec(&body).unwrap(),
+    )
+    .unwrap();
     dir
 }
 
@@ -100,7 +117,10 @@ pub struct Request {
 
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -118,17 +138,27 @@ pub struct Reply {
 
 impl Reply {
     pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
-        Self { status, headers: Vec::new(), body: body.into(), cut_after: None, pause_after: None }
+        Self {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+            cut_after: None,
+            pause_after: None,
+        }
     }
 
     pub fn json(value: &Value) -> Self {
         let mut r = Self::new(200, serde_json::to_vec(value).unwrap());
-        r.headers.push(("Content-Type".into(), "application/json".into()));
+        r.headers
+            .push(("Content-Type".into(), "application/json".into()));
         r
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -175,7 +205,11 @@ impl Responder {
 
     /// Statuses answered to requests whose path starts with `prefix`.
     pub fn statuses(&self, prefix: &str) -> Vec<u16> {
-        self.requests().into_iter().filter(|(r, _)| r.path.starts_with(prefix)).map(|(_, s)| s).collect()
+        self.requests()
+            .into_iter()
+            .filter(|(r, _)| r.path.starts_with(prefix))
+            .map(|(_, s)| s)
+            .collect()
     }
 }
 
@@ -203,17 +237,36 @@ fn read_request(stream: &TcpStream) -> Option<Request> {
         let (k, v) = h.split_once(':')?;
         headers.push((k.trim().to_string(), v.trim().to_string()));
     }
-    let len: usize = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")).map_or(0, |(_, v)| v.parse().unwrap_or(0));
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .map_or(0, |(_, v)| v.parse().unwrap_or(0));
     let mut body = vec![0u8; len];
     reader.read_exact(&mut body).ok()?;
-    Some(Request { method, path, headers, body })
+    Some(Request {
+        method,
+        path,
+        headers,
+        body,
+    })
 }
 
-fn serve_connection(mut stream: TcpStream, handler: &(dyn Fn(&Request) -> Reply + Send + Sync), log: &Mutex<Vec<(Request, u16)>>, stop: &AtomicBool) {
-    let Some(request) = read_request(&stream) else { return };
+fn serve_connection(
+    mut stream: TcpStream,
+    handler: &(dyn Fn(&Request) -> Reply + Send + Sync),
+    log: &Mutex<Vec<(Request, u16)>>,
+    stop: &AtomicBool,
+) {
+    let Some(request) = read_request(&stream) else {
+        return;
+    };
     let reply = handler(&request);
     log.lock().unwrap().push((request, reply.status));
-    let mut head = format!("HTTP/1.1 {} Test\r\nContent-Length: {}\r\nConnection: close\r\n", reply.status, reply.body.len());
+    let mut head = format!(
+        "HTTP/1.1 {} Test\r\nContent-Length: {}\r\nConnection: close\r\n",
+        reply.status,
+        reply.body.len()
+    );
     for (k, v) in &reply.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -257,11 +310,16 @@ pub struct Upstream {
 impl Upstream {
     /// The real server's answer to `request`.
     pub fn forward(&self, request: &Request) -> Reply {
-        let url = format!("{}{}", self.url.get().expect("server started"), request.path);
+        let url = format!(
+            "{}{}",
+            self.url.get().expect("server started"),
+            request.path
+        );
         let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap();
         let mut builder = self.http.request(method, url).body(request.body.clone());
         for (k, v) in &request.headers {
-            if !["host", "connection", "content-length"].contains(&k.to_ascii_lowercase().as_str()) {
+            if !["host", "connection", "content-length"].contains(&k.to_ascii_lowercase().as_str())
+            {
                 builder = builder.header(k, v);
             }
         }
@@ -270,10 +328,18 @@ impl Upstream {
         let headers = resp
             .headers()
             .iter()
-            .filter(|(k, _)| !["content-length", "connection", "transfer-encoding"].contains(&k.as_str()))
+            .filter(|(k, _)| {
+                !["content-length", "connection", "transfer-encoding"].contains(&k.as_str())
+            })
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
             .collect();
-        Reply { status, headers, body: resp.bytes().unwrap().to_vec(), cut_after: None, pause_after: None }
+        Reply {
+            status,
+            headers,
+            body: resp.bytes().unwrap().to_vec(),
+            cut_after: None,
+            pause_after: None,
+        }
     }
 }
 
@@ -288,18 +354,31 @@ impl Registry {
     /// The server alone.
     pub fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let server = ServerHandle::start(ServerConfig::new(dir.path().join("reg"), "127.0.0.1:0".parse().unwrap())).unwrap();
-        Self { dir, server: Some(server), front: None }
+        let server = ServerHandle::start(ServerConfig::new(
+            dir.path().join("reg"),
+            "127.0.0.1:0".parse().unwrap(),
+        ))
+        .unwrap();
+        Self {
+            dir,
+            server: Some(server),
+            front: None,
+        }
     }
 
     /// The server behind a responder running `handler`; config.json points clients at the responder.
-    pub fn start_behind(handler: impl Fn(&Request, &Upstream) -> Reply + Send + Sync + 'static) -> Self {
+    pub fn start_behind(
+        handler: impl Fn(&Request, &Upstream) -> Reply + Send + Sync + 'static,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let front_url = format!("http://{}", listener.local_addr().unwrap());
         let upstream = Upstream {
             url: Arc::new(OnceLock::new()),
-            http: reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            http: reqwest::blocking::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
         };
         let up = upstream.clone();
         let front = Responder::on(listener, Arc::new(move |r: &Request| handler(r, &up)));
@@ -307,7 +386,11 @@ impl Registry {
         config.public_url = Some(front_url);
         let server = ServerHandle::start(config).unwrap();
         upstream.url.set(server.url()).unwrap();
-        Self { dir, server: Some(server), front: Some(front) }
+        Self {
+            dir,
+            server: Some(server),
+            front: Some(front),
+        }
     }
 
     /// The URL clients use (the responder's, when there is one).
@@ -328,7 +411,14 @@ impl Registry {
 
     /// A new token (text) for `owner` with the publish and owner.manage scopes.
     pub fn token(&self, owner: &str) -> String {
-        let t = self.root().tokens().create(OwnerName::new(owner).unwrap(), vec![Scope::Publish, Scope::OwnerManage]).unwrap();
+        let t = self
+            .root()
+            .tokens()
+            .create(
+                OwnerName::new(owner).unwrap(),
+                vec![Scope::Publish, Scope::OwnerManage],
+            )
+            .unwrap();
         t.as_str().to_string()
     }
 
@@ -338,7 +428,10 @@ impl Registry {
 
     /// Publishes a package straight to the server (not through the client under test).
     pub fn publish_direct(&self, token: &str, archive: &[u8]) {
-        let url = format!("{}/v1/packages/publish", self.server.as_ref().unwrap().url());
+        let url = format!(
+            "{}/v1/packages/publish",
+            self.server.as_ref().unwrap().url()
+        );
         let resp = reqwest::blocking::Client::new()
             .post(url)
             .header("Authorization", format!("Bearer {token}"))
@@ -395,6 +488,7 @@ pub fn map_lines(body: &[u8], edit: impl Fn(&str) -> String) -> Vec<u8> {
 /// A config.json body offering `key` instead of the registry's own.
 pub fn config_with_key(config_body: &[u8], key: &SigningKey) -> Vec<u8> {
     let mut v: Value = serde_json::from_slice(config_body).unwrap();
-    v["signing"]["public_keys"] = json!([{"id": key_id_of(&key.verifying_key()), "ed25519_pub": public_b64(key)}]);
+    v["signing"]["public_keys"] =
+        json!([{"id": key_id_of(&key.verifying_key()), "ed25519_pub": public_b64(key)}]);
     serde_json::to_vec(&v).unwrap()
 }

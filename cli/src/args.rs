@@ -49,6 +49,9 @@ pub enum Command {
     /// Run a package registry from a directory (x07 registry serve), and create its API tokens.
     #[command(subcommand, after_help = EXIT_CODES)]
     Registry(crate::cmd::registry::RegistryCommand),
+    /// Signing keys for lockfiles.
+    #[command(subcommand)]
+    Key(crate::cmd::key::KeyCommand),
 }
 
 /// `x07 init`.

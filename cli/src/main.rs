@@ -32,6 +32,7 @@ fn main() {
         Command::Policy(c) => cmd::policy::run(c),
         Command::Pkg(c) => cmd::pkg::run(c),
         Command::Registry(c) => cmd::registry::run(c),
+        Command::Key(c) => cmd::key::run(c),
     };
     match result {
         Ok(code) => std::process::exit(i32::from(code)),

@@ -3,6 +3,7 @@
 pub mod build;
 pub mod fmt;
 pub mod init;
+pub mod key;
 pub mod pkg;
 pub mod policy;
 pub mod registry;

@@ -25,6 +25,32 @@ const PACK_REPORT_VERSION: &str = "x07.pkg.pack.report@0.1.0";
 pub enum PkgCommand {
     /// Pack a package directory into a deterministic .x07pkg archive (x07-package.json, the listed modules, ffi/).
     Pack(PkgPackArgs),
+    /// Store a registry token for an index ($X07_HOME/credentials.json, mode 0600).
+    Login(PkgLoginArgs),
+    /// Forget the stored token of an index.
+    Logout(PkgLogoutArgs),
+}
+
+/// `x07 pkg login`.
+#[derive(Debug, Args)]
+pub struct PkgLoginArgs {
+    /// The registry index (sparse+http(s)://…/ or sparse+file:///…/).
+    #[arg(long, value_name = "URL")]
+    pub index: String,
+    /// Read the token from standard input (keeps it out of the process list and shell history).
+    #[arg(long, conflicts_with = "token")]
+    pub token_stdin: bool,
+    /// The token itself (prefer --token-stdin).
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+}
+
+/// `x07 pkg logout`.
+#[derive(Debug, Args)]
+pub struct PkgLogoutArgs {
+    /// The registry index.
+    #[arg(long, value_name = "URL")]
+    pub index: String,
 }
 
 /// `x07 pkg pack`.
@@ -42,7 +68,46 @@ pub struct PkgPackArgs {
 pub fn run(command: &PkgCommand) -> CliResult {
     match command {
         PkgCommand::Pack(args) => pack_command(args),
+        PkgCommand::Login(args) => login_command(args),
+        PkgCommand::Logout(args) => logout_command(args),
     }
+}
+
+fn registry_error(e: x07_registry_client::RegistryError) -> CliError {
+    CliError::setup("X07-PKG-0006", e.to_string())
+}
+
+fn index_url(text: &str) -> Result<x07_registry_client::IndexUrl, CliError> {
+    x07_registry_client::IndexUrl::parse(text).map_err(|e| CliError::setup("X07-CLI-0001", format!("--index {text}: {e}")))
+}
+
+fn registry_home() -> Result<x07_registry_client::RegistryHome, CliError> {
+    Ok(x07_registry_client::RegistryHome::new(crate::compile::home()?.path()))
+}
+
+fn login_command(args: &PkgLoginArgs) -> CliResult {
+    let index = index_url(&args.index)?;
+    let text = match (&args.token, args.token_stdin) {
+        (Some(t), _) => t.clone(),
+        (None, true) => {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                .map_err(|e| CliError::setup("X07-CLI-0001", format!("cannot read the token from standard input: {e}")))?;
+            s
+        }
+        (None, false) => return Err(CliError::setup("X07-CLI-0001", "pass --token-stdin (or --token TOKEN)")),
+    };
+    let token = x07_registry_client::Token::new(&text).map_err(registry_error)?;
+    x07_registry_client::Credentials::login(&registry_home()?, &index, &token).map_err(registry_error)?;
+    eprintln!("x07 pkg login: token stored for {}", index.as_str());
+    Ok(0)
+}
+
+fn logout_command(args: &PkgLogoutArgs) -> CliResult {
+    let index = index_url(&args.index)?;
+    let had = x07_registry_client::Credentials::logout(&registry_home()?, &index).map_err(registry_error)?;
+    eprintln!("x07 pkg logout: {} {}", if had { "removed the token of" } else { "no token was stored for" }, index.as_str());
+    Ok(0)
 }
 
 /// The one-line report of `x07 pkg pack`.

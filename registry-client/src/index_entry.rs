@@ -5,45 +5,13 @@
 
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Verifier as _};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use x07_spec::{PackageName, PackageVersion, Sha256Digest};
 
 use crate::pinning::PinnedKey;
 
-/// Schema tag of an index line.
-pub const INDEX_ENTRY_SCHEMA: &str = "x07.index-entry@0.2.0";
-
-/// The index path of a package relative to the index root: `1/a`, `2/ab`, `3/a/abc`, `ab/cd/abcd…`.
-pub fn shard_path(name: &PackageName) -> String {
-    let n = name.as_str();
-    match n.len() {
-        1 => format!("1/{n}"),
-        2 => format!("2/{n}"),
-        3 => format!("3/{}/{n}", &n[..1]),
-        _ => format!("{}/{}/{n}", &n[..2], &n[2..4]),
-    }
-}
-
-/// A dependency requirement of a version (`meta.requires_packages`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IndexDep {
-    /// The required package.
-    pub name: PackageName,
-    /// The version requirement (REQ grammar of docs/internals/packages.md).
-    pub req: String,
-}
-
-/// The registry's signature on a line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EntrySignature {
-    /// Always `ed25519`.
-    pub kind: String,
-    /// Id of the signing key (16 hex digits).
-    pub key_id: String,
-    /// The 64-byte signature, standard base64.
-    pub sig: String,
-}
+pub use x07_spec::index::{shard_path, EntrySignature, IndexDep, INDEX_ENTRY_SCHEMA};
 
 /// The typed fields of a line (unknown fields are ignored here but covered by the signature).
 #[derive(Deserialize)]
@@ -216,13 +184,4 @@ impl IndexEntry {
 mod tests {
     use super::*;
 
-    #[test]
-    fn shards_like_cargo() {
-        let p = |s: &str| shard_path(&PackageName::new(s).unwrap());
-        assert_eq!(p("a"), "1/a");
-        assert_eq!(p("ab"), "2/ab");
-        assert_eq!(p("abc"), "3/a/abc");
-        assert_eq!(p("abcd"), "ab/cd/abcd");
-        assert_eq!(p("integrity-demo"), "in/te/integrity-demo");
-    }
 }

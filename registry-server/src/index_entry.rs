@@ -7,39 +7,7 @@ use x07_spec::{PackageName, PackageVersion, Sha256Digest};
 
 use crate::signing::IndexSigner;
 
-/// Schema tag of an index line.
-pub const INDEX_ENTRY_SCHEMA: &str = "x07.index-entry@0.2.0";
-
-/// The index path of a package relative to `index/`: `1/a`, `2/ab`, `3/a/abc`, `ab/cd/abcd…`.
-pub fn shard_path(name: &PackageName) -> String {
-    let n = name.as_str();
-    match n.len() {
-        1 => format!("1/{n}"),
-        2 => format!("2/{n}"),
-        3 => format!("3/{}/{n}", &n[..1]),
-        _ => format!("{}/{}/{n}", &n[..2], &n[2..4]),
-    }
-}
-
-/// A dependency requirement of a version (`meta.requires_packages`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IndexDep {
-    /// The required package.
-    pub name: PackageName,
-    /// The version requirement (REQ grammar of docs/internals/packages.md).
-    pub req: String,
-}
-
-/// The registry's signature on a line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EntrySignature {
-    /// Always `ed25519`.
-    pub kind: String,
-    /// Id of the signing key.
-    pub key_id: String,
-    /// The 64-byte signature, standard base64.
-    pub sig: String,
-}
+pub use x07_spec::index::{shard_path, EntrySignature, IndexDep, INDEX_ENTRY_SCHEMA};
 
 /// One version of a package as the index describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,13 +75,4 @@ impl IndexEntry {
 mod tests {
     use super::*;
 
-    #[test]
-    fn shards_like_cargo() {
-        let p = |s: &str| shard_path(&PackageName::new(s).unwrap());
-        assert_eq!(p("a"), "1/a");
-        assert_eq!(p("ab"), "2/ab");
-        assert_eq!(p("abc"), "3/a/abc");
-        assert_eq!(p("integrity-demo"), "in/te/integrity-demo");
-        assert_eq!(p("abcd"), "ab/cd/abcd");
-    }
 }

@@ -6,6 +6,7 @@ pub mod canonical;
 pub mod diagnostic;
 pub mod digest;
 pub mod document;
+pub mod index;
 pub mod lock;
 pub mod package;
 pub mod package_id;

@@ -179,9 +179,3 @@ impl IndexEntry {
         &self.semver
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-}

@@ -70,9 +70,3 @@ impl IndexEntry {
         semver::Version::parse(self.version.as_str()).ok()
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-}

@@ -29,6 +29,19 @@ pub enum PkgCommand {
     Login(PkgLoginArgs),
     /// Forget the stored token of an index.
     Logout(PkgLogoutArgs),
+    /// Pack a package and publish it to a registry (uses the token stored by `x07 pkg login`).
+    Publish(PkgPublishArgs),
+}
+
+/// `x07 pkg publish`.
+#[derive(Debug, Args)]
+pub struct PkgPublishArgs {
+    /// The registry index.
+    #[arg(long, value_name = "URL")]
+    pub index: String,
+    /// The package directory (holding x07-package.json); default: the current directory.
+    #[arg(long, value_name = "DIR")]
+    pub package: Option<PathBuf>,
 }
 
 /// `x07 pkg login`.
@@ -70,7 +83,32 @@ pub fn run(command: &PkgCommand) -> CliResult {
         PkgCommand::Pack(args) => pack_command(args),
         PkgCommand::Login(args) => login_command(args),
         PkgCommand::Logout(args) => logout_command(args),
+        PkgCommand::Publish(args) => publish_command(args),
     }
+}
+
+fn publish_command(args: &PkgPublishArgs) -> CliResult {
+    let index = index_url(&args.index)?;
+    let home = registry_home()?;
+    let creds = x07_registry_client::Credentials::load(&home).map_err(registry_error)?;
+    let token = creds.token_for(&index).ok_or_else(|| {
+        CliError::setup("X07-PKG-0006", format!("no token stored for {}", index.as_str()))
+            .help(format!("run `x07 pkg login --index {} --token-stdin` first", index.as_str()))
+    })?;
+    let dir = args.package.clone().unwrap_or_else(|| PathBuf::from("."));
+    let options = x07_registry_client::ClientOptions { token: Some(token), ..Default::default() };
+    let client = x07_registry_client::RegistryClient::new(index, crate::compile::home()?.path(), options).map_err(registry_error)?;
+    let receipt = client.publish(x07_registry_client::PublishSource::PackageDir(&dir)).map_err(registry_error)?;
+    let report = serde_json::json!({
+        "schema_version": "x07.pkg.publish.report@0.1.0",
+        "name": receipt.name.as_str(),
+        "version": receipt.version.to_string(),
+        "cksum": receipt.cksum.to_string(),
+        "index_path": receipt.index_path,
+    });
+    let bytes = x07_spec::canonical_file_bytes(&report).map_err(|e| CliError::setup("X07-PKG-0006", e.to_string()))?;
+    print!("{}", String::from_utf8_lossy(&bytes));
+    Ok(0)
 }
 
 fn registry_error(e: x07_registry_client::RegistryError) -> CliError {

@@ -20,29 +20,7 @@ echo "solve_output: $out"
 [ "$out" = hello ]
 
 echo "== step 3: filesystem output"
-cat > src/app.x07.json <<'JSON'
-{
-"schema_version": "x07.x07ast@0.4.0",
-"kind": "module",
-"module_id": "app",
-"imports": ["std.os.fs"],
-"decls": [
-{ "kind": "export", "names": ["app.solve"] },
-{
-"kind": "defn",
-"name": "app.solve",
-"params": [{ "name": "b", "ty": "bytes_view" }],
-"result": "bytes",
-"body": [
-"begin",
-["let", "data", ["view.to_bytes", "b"]],
-["let", "rc", ["std.os.fs.write_file", ["bytes.lit", "out/input.bin"], "data"]],
-["if", ["=", "rc", 0], ["bytes.lit", "ok"], ["bytes.lit", "write_failed"]]
-]
-}
-]
-}
-JSON
+cp "$repo/tests/fixtures/seed_step3_app.x07.json" src/app.x07.json
 mkdir -p out
 out=$("$x07" run --input "$work/in.bin" | decode)
 echo "solve_output: $out"
@@ -53,6 +31,16 @@ echo "== the build is content-addressed and reproducible"
 "$x07" build
 "$x07" build --check >/dev/null && echo "x07 build --check: identical"
 
-echo "== steps 1, 4-6 (sandbox policies, packages, HTTP) are not built yet:"
+echo "== step 1: base policy; the default VM backend is not built, so it fails closed"
+"$x07" policy init --template cli
 "$x07" run --profile sandbox --input "$work/in.bin" || true
+
+echo "== steps 2-3 in run-os-sandboxed with the kernel-enforced os backend"
+if [ "$(id -u)" = 0 ]; then
+  out=$(X07_SANDBOX_BACKEND=os X07_I_ACCEPT_WEAKER_ISOLATION=1 "$x07" run --profile sandbox --input "$work/in.bin" | decode)
+  echo "solve_output: $out"
+  [ "$out" = ok ]
+else
+  echo "(skipped: the os backend's pids cgroup and network namespace need root here)"
+fi
 echo "walkthrough OK (work dir: $work)"

@@ -42,28 +42,7 @@ const OS_RESTRICTIONS: [&str; 10] = [
 ];
 
 /// Step 3 of the walkthrough, byte for byte as the seed prints it.
-const STEP3_APP: &str = r#"{
-"schema_version": "x07.x07ast@0.4.0",
-"kind": "module",
-"module_id": "app",
-"imports": ["std.os.fs"],
-"decls": [
-{ "kind": "export", "names": ["app.solve"] },
-{
-"kind": "defn",
-"name": "app.solve",
-"params": [{ "name": "b", "ty": "bytes_view" }],
-"result": "bytes",
-"body": [
-"begin",
-["let", "data", ["view.to_bytes", "b"]],
-["let", "rc", ["std.os.fs.write_file", ["bytes.lit", "out/input.bin"], "data"]],
-["if", ["=", "rc", 0], ["bytes.lit", "ok"], ["bytes.lit", "write_failed"]]
-]
-}
-]
-}
-"#;
+const STEP3_APP: &str = include_str!("../fixtures/seed_step3_app.x07.json");
 
 /// `x07 ...` in the project, sandboxed the way the walkthrough's prerequisites say.
 fn sandboxed(p: &InitProject) -> X07Invocation {

@@ -19,28 +19,7 @@ use common::{
 const SANDBOX_POLICY: &str = ".x07/policies/base/cli.sandbox.base.policy.json";
 
 /// Step 3 of the walkthrough, byte for byte as the seed prints it.
-const STEP3_APP: &str = r#"{
-  "schema_version": "x07.x07ast@0.4.0",
-  "kind": "module",
-  "module_id": "app",
-  "imports": ["std.os.fs"],
-  "decls": [
-    { "kind": "export", "names": ["app.solve"] },
-    {
-      "kind": "defn",
-      "name": "app.solve",
-      "params": [{ "name": "b", "ty": "bytes_view" }],
-      "result": "bytes",
-      "body": [
-        "begin",
-        ["let", "data", ["view.to_bytes", "b"]],
-        ["let", "rc", ["std.os.fs.write_file", ["bytes.lit", "out/input.bin"], "data"]],
-        ["if", ["=", "rc", 0], ["bytes.lit", "ok"], ["bytes.lit", "write_failed"]]
-      ]
-    }
-  ]
-}
-"#;
+const STEP3_APP: &str = include_str!("../fixtures/seed_step3_app.x07.json");
 
 /// An `app.solve` that never returns: `while 1` bumping a counter.
 fn looping_app() -> Value {

@@ -43,10 +43,10 @@ pub enum Command {
     /// Create run-os-sandboxed base policies (x07 policy init --template T).
     #[command(subcommand, after_help = EXIT_CODES)]
     Policy(crate::cmd::policy::PolicyCommand),
-    /// Work with packages: pack a package directory into its .x07pkg archive.
+    /// Packages: add, remove, lock, sync, tree, verify; pack, publish, yank, owner; info, versions, search, provides.
     #[command(subcommand, after_help = EXIT_CODES)]
     Pkg(crate::cmd::pkg::PkgCommand),
-    /// Run a package registry from a directory (x07 registry serve), and create its API tokens.
+    /// Run a package registry from a directory (x07 registry serve), create its API tokens, pin its key (trust).
     #[command(subcommand, after_help = EXIT_CODES)]
     Registry(crate::cmd::registry::RegistryCommand),
     /// Signing keys for lockfiles.

@@ -23,13 +23,19 @@ pub struct RepairDone {
 /// The program loaded, or the diagnostics that stopped it.
 pub type Loaded = Result<LoadedProgram, Vec<Diagnostic>>;
 
-/// Loads the target's program and applies the repair mode to its own files (never the stdlib).
+/// Loads the target's program and applies the repair mode to its own files (never the stdlib or
+/// locked dependencies, whose bytes the lock pins).
 pub fn load_and_repair(target: &Target, repair: RepairMode) -> Result<(Loaded, RepairDone), CliError> {
     let loaded = load_program(&target.entry, &target.entry_display, &target.roots);
     let mut done = RepairDone { mode: repair, files_changed: 0 };
     if let (Ok(program), true) = (&loaded, repair != RepairMode::Off) {
         for m in program.all() {
-            let (ModuleOrigin::Entry | ModuleOrigin::Root(_), Some(path)) = (&m.origin, &m.fs_path) else { continue };
+            let own = match &m.origin {
+                ModuleOrigin::Entry => true,
+                ModuleOrigin::Root(dir) => target.roots.dirs().take(target.own_roots).any(|d| d == dir),
+                _ => false,
+            };
+            let (true, Some(path)) = (own, &m.fs_path) else { continue };
             let canonical = m.canonical_file_bytes();
             if canonical == m.raw {
                 continue;

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use x07_builder::frontend::ModuleRoots;
 use x07_builder::store::ArtifactName;
-use x07_spec::{CcProfile, DocumentError, Lockfile, Profile, ProjectManifest, Sha256Digest, World, PROJECT_FILE_NAME};
+use x07_lock::Lock;
+use x07_spec::{CcProfile, DocumentError, Profile, ProjectManifest, Sha256Digest, World, PROJECT_FILE_NAME};
 
 use crate::args::{CcProfileArg, TargetArgs};
 use crate::error::CliError;
@@ -23,6 +24,9 @@ pub struct Target {
     pub roots: ModuleRoots,
     /// Display strings of the roots (for reports).
     pub root_displays: Vec<String>,
+    /// How many of the roots are the user's own (the rest are locked dependency trees, which
+    /// repair never rewrites).
+    pub own_roots: usize,
     /// The world.
     pub world: World,
     /// The selected profile, if the project has profiles.
@@ -162,10 +166,18 @@ fn resolve_target(args: &TargetArgs) -> Result<Target, CliError> {
         roots.push(root.join(r.as_str()), r.as_str());
         root_displays.push(r.as_str().to_string());
     }
+    let own_roots = root_displays.len();
     let lockfile = manifest.lockfile_path(&root);
-    let lock_digest = match &lockfile {
-        Some(p) if p.exists() => Some(load_lock_digest(p)?),
-        _ => None,
+    let lock_digest = match load_checked_lock(&root, &manifest_path, &manifest, lockfile.as_deref())? {
+        None => None,
+        Some(lock) => {
+            for dep in &lock.dependencies {
+                let display = format!("{}/{}", dep.path, dep.module_root);
+                roots.push(dep.module_root.resolve(&dep.path.resolve(&root)), display.clone());
+                root_displays.push(display);
+            }
+            Some(lock.digest().map_err(|e| CliError::setup("X07-LOCK-0001", e.to_string()))?)
+        }
     };
     let entry = root.join(manifest.entry.as_str());
     let name = artifact_name_for(&entry, world)?;
@@ -175,6 +187,7 @@ fn resolve_target(args: &TargetArgs) -> Result<Target, CliError> {
         entry,
         roots,
         root_displays,
+        own_roots,
         world,
         profile,
         lock_digest,
@@ -185,18 +198,59 @@ fn resolve_target(args: &TargetArgs) -> Result<Target, CliError> {
     })
 }
 
-fn load_lock_digest(path: &Path) -> Result<Sha256Digest, CliError> {
-    let lock = Lockfile::load(path).map_err(|e| {
-        CliError::setup("X07-LOCK-0001", e.to_string()).help("regenerate it (x07 init writes an empty x07.lock.json)")
-    })?;
-    if !lock.dependencies.is_empty() {
-        return Err(CliError::setup(
-            "X07-LOCK-0001",
-            format!("{}: dependencies are not supported yet (the packages issue adds them)", path.display()),
-        )
-        .help("remove the dependencies from x07.json and x07.lock.json for now"));
+/// The project's lock, checked against x07.json and against every dependency file on disk:
+/// builds and runs never change the lock, and never use files it does not pin.
+fn load_checked_lock(
+    root: &Path,
+    manifest_path: &Path,
+    manifest: &ProjectManifest,
+    lockfile: Option<&Path>,
+) -> Result<Option<Lock>, CliError> {
+    let has_deps = !manifest.dependencies.is_empty();
+    let path = match lockfile {
+        Some(p) => p,
+        None if has_deps => {
+            return Err(CliError::setup(
+                "X07-LOCK-0002",
+                format!("{}: the project has dependencies but \"lockfile\" is null", manifest_path.display()),
+            )
+            .help("remove \"lockfile\": null from x07.json and run `x07 pkg lock`"))
+        }
+        None => return Ok(None),
+    };
+    if !path.exists() {
+        if has_deps {
+            return Err(CliError::setup("X07-LOCK-0002", format!("{} does not exist, but x07.json has dependencies", path.display()))
+                .help("run `x07 pkg lock` (or `x07 pkg add NAME --sync`)"));
+        }
+        return Ok(None);
     }
-    lock.digest().map_err(|e| CliError::setup("X07-LOCK-0001", format!("{}: {e}", path.display())))
+    let lock = Lock::load(path).map_err(|e| {
+        CliError::setup("X07-LOCK-0001", e.to_string()).help("fix or delete it, then run `x07 pkg lock`")
+    })?;
+    let project = x07_deps::Project { root: root.to_path_buf(), manifest_path: manifest_path.to_path_buf(), manifest: manifest.clone() };
+    let reqs = project.requirements().map_err(crate::cmd::pkg::deps_error)?;
+    if let Err(reasons) = x07_deps::lock_satisfies(&reqs, &lock, None, &crate::cmd::pkg::toolchain_version()) {
+        return Err(CliError::setup(
+            "X07-LOCK-0002",
+            format!("{} is out of date with x07.json:\n{}", path.display(), bullet(&reasons)),
+        )
+        .help("run `x07 pkg lock`"));
+    }
+    let problems = lock.verify_against_disk(root);
+    if !problems.is_empty() {
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        return Err(CliError::setup(
+            "X07-LOCK-0003",
+            format!("the dependencies on disk differ from {}:\n{}", path.display(), bullet(&lines)),
+        )
+        .help("`x07 pkg sync` restores registry packages from the verified cache"));
+    }
+    Ok(Some(lock))
+}
+
+fn bullet(lines: &[String]) -> String {
+    lines.iter().map(|l| format!("  - {l}")).collect::<Vec<_>>().join("\n")
 }
 
 fn resolve_program(program: &Path, extra_roots: &[PathBuf], profile: Option<&str>) -> Result<Target, CliError> {
@@ -220,6 +274,7 @@ fn resolve_program(program: &Path, extra_roots: &[PathBuf], profile: Option<&str
         kind: TargetKind::Program,
         entry_display: program.display().to_string(),
         entry: program.to_path_buf(),
+        own_roots: root_displays.len(),
         roots,
         root_displays,
         world,

@@ -69,9 +69,14 @@ pub(crate) fn io_failure(what: &str, e: std::io::Error) -> ApiError {
 
 impl Registry {
     /// Initialises the root if needed and loads config, key, owners and index.
-    pub fn open(root: RegistryRoot, listen_url: &str, public_url: Option<&str>) -> Result<Self, RootError> {
+    pub fn open(
+        root: RegistryRoot,
+        listen_url: &str,
+        public_url: Option<&str>,
+        official_owners: &[OwnerName],
+    ) -> Result<Self, RootError> {
         let serve_lock = root.lock_for_serving()?;
-        let (config, signer) = root.open_or_init(listen_url, public_url)?;
+        let (config, signer) = root.open_or_init(listen_url, public_url, official_owners)?;
         let index = IndexStore::load(&root)?;
         let owners = OwnersFile::load(&root.owners_path())?;
         let index_config = CachedBody::new(

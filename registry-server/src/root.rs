@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use x07_spec::{PackageName, PackageVersion};
 
+use crate::OwnerName;
 use crate::config::{BaseUrlSource, RegistryConfig};
 use crate::index_entry::shard_path;
 use crate::owners::OwnersFile;
@@ -137,6 +138,7 @@ impl RegistryRoot {
         &self,
         listen_url: &str,
         public_url: Option<&str>,
+        official_owners: &[OwnerName],
     ) -> Result<(RegistryConfig, IndexSigner), RootError> {
         // Scratch left by a crash mid-publish is garbage: nothing refers to it.
         if self.scratch_dir().exists() {
@@ -150,7 +152,7 @@ impl RegistryRoot {
             Some(url) => (url.trim_end_matches('/').to_string(), BaseUrlSource::PublicUrl),
             None => (listen_url.trim_end_matches('/').to_string(), BaseUrlSource::Addr),
         };
-        let config = match self.read_config()? {
+        let mut config = match self.read_config()? {
             None => RegistryConfig::initial(wanted.0, wanted.1),
             Some(mut c) => {
                 if public_url.is_some() || c.base_url_source == BaseUrlSource::Addr {
@@ -159,6 +161,11 @@ impl RegistryRoot {
                 c
             }
         };
+        for owner in official_owners {
+            if !config.official_owners.contains(owner) {
+                config.official_owners.push(owner.clone());
+            }
+        }
         self.write_config(&config)?;
         let signer = IndexSigner::load_or_generate(&self.signing_key_path())?;
         self.tokens().ensure_exists()?;

@@ -22,12 +22,14 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// Overrides config.json's `max_publish_bytes` for this run.
     pub max_publish_bytes: Option<u64>,
+    /// Owners added to config.json's `official_owners` (may publish `std.*` modules); remembered.
+    pub official_owners: Vec<crate::OwnerName>,
 }
 
 impl ServerConfig {
     /// A config with defaults for everything but root and address.
     pub fn new(root: impl Into<PathBuf>, addr: SocketAddr) -> Self {
-        Self { root: root.into(), addr, public_url: None, max_publish_bytes: None }
+        Self { root: root.into(), addr, public_url: None, max_publish_bytes: None, official_owners: Vec::new() }
     }
 }
 
@@ -52,7 +54,7 @@ async fn start(config: ServerConfig) -> Result<(TcpListener, Arc<Registry>), Ser
     let root_dir = config.root.clone();
     let registry = tokio::task::spawn_blocking(move || {
         let mut registry =
-            Registry::open(RegistryRoot::new(&config.root), &format!("http://{local}"), config.public_url.as_deref())?;
+            Registry::open(RegistryRoot::new(&config.root), &format!("http://{local}"), config.public_url.as_deref(), &config.official_owners)?;
         if let Some(max) = config.max_publish_bytes {
             registry.config.max_publish_bytes = max;
         }

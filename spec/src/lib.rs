@@ -30,7 +30,10 @@ pub use lock::{HexSha256, LockedDependency, Lockfile, LOCK_SCHEMA_VERSION};
 pub use package_id::{PackageName, PackageVersion};
 pub use policy::{Policy, PolicyId, Template, POLICY_SCHEMA_VERSION};
 pub use profile::{CcProfile, Profile, ProfileName, RunnerChoice};
-pub use project::{ProjectDependency, ProjectManifest, UnknownProfile, PROJECT_FILE_NAME, PROJECT_SCHEMA_VERSION};
+pub use project::{
+    ProjectDependency, ProjectManifest, UnknownProfile, DEPS_DIR, PROJECT_FILE_NAME, PROJECT_SCHEMA_VERSION,
+    PROJECT_SCHEMA_VERSION_REQS,
+};
 pub use rel_path::{RelPath, RelPathError};
 pub use report::{
     ArtifactRunReport, CompileRunReport, CompileSection, NativeRequires, OsRunnerReport, OsRunnerReportVersion,

@@ -1,4 +1,6 @@
-//! The project manifest `x07.json` (`x07.project@0.5.0`; 0.2.0–0.4.0 are read too).
+//! The project manifest `x07.json` (`x07.project@0.5.0`, 0.2.0–0.4.0 read too), and
+//! `x07.project@0.6.0`, x07's extension in which a dependency's `version` is a requirement and its
+//! `path` is optional; 0.6.0 is written only when a dependency uses that.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -17,11 +19,20 @@ use crate::profile::{Profile, ProfileName};
 use crate::rel_path::RelPath;
 use crate::world::World;
 
-/// The version every manifest is written as.
+/// The version manifests are written as unless a dependency needs [`PROJECT_SCHEMA_VERSION_REQS`].
 pub const PROJECT_SCHEMA_VERSION: &str = "x07.project@0.5.0";
+/// The version written when a dependency is a requirement or has no path.
+pub const PROJECT_SCHEMA_VERSION_REQS: &str = "x07.project@0.6.0";
 /// Versions accepted on read, oldest first.
-pub const PROJECT_SCHEMA_VERSIONS_READ: [&str; 4] =
-    ["x07.project@0.2.0", "x07.project@0.3.0", "x07.project@0.4.0", PROJECT_SCHEMA_VERSION];
+pub const PROJECT_SCHEMA_VERSIONS_READ: [&str; 5] = [
+    "x07.project@0.2.0",
+    "x07.project@0.3.0",
+    "x07.project@0.4.0",
+    PROJECT_SCHEMA_VERSION,
+    PROJECT_SCHEMA_VERSION_REQS,
+];
+/// Where registry packages are unpacked, relative to the project root.
+pub const DEPS_DIR: &str = ".x07/deps";
 /// The lockfile used when `lockfile` is absent.
 pub const DEFAULT_LOCKFILE: &str = "x07.lock.json";
 /// The file name `x07 init` writes and project discovery looks for.
@@ -47,16 +58,31 @@ pub struct LinkOptions {
     pub static_link: bool,
 }
 
-/// One entry of `dependencies`: a package pinned to an exact version at a project-relative path.
+/// One entry of `dependencies`: a package, the versions accepted, and where its tree is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectDependency {
     /// Package name.
     pub name: PackageName,
-    /// Exact version.
-    pub version: PackageVersion,
-    /// Where its source tree is (`.x07/deps/<name>/<version>` for registry packages).
-    pub path: RelPath,
+    /// Up to 0.5.0 an exact version; in 0.6.0 a requirement (`1.2.3` exact, `^1.2`, `>=1 <2`, ...;
+    /// the grammar is the lock crate's `VersionReq`).
+    pub version: String,
+    /// Where its source tree is: `.x07/deps/<name>/<version>` for registry packages, any other
+    /// project-relative directory for a local package. Optional in 0.6.0 (a registry package).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<RelPath>,
+}
+
+impl ProjectDependency {
+    /// A local package (a `path` outside `.x07/deps/`), not one from the registry.
+    pub fn local_path(&self) -> Option<&RelPath> {
+        self.path.as_ref().filter(|p| !p.starts_with_segments(&[".x07", "deps"]))
+    }
+
+    /// Whether writing this entry needs `x07.project@0.6.0`: no path, or a version that is not exact.
+    pub fn needs_requirements_format(&self) -> bool {
+        self.path.is_none() || PackageVersion::new(self.version.as_str()).is_err()
+    }
 }
 
 /// One entry of `patch`: a transitive override.
@@ -150,6 +176,7 @@ impl ProjectManifest {
     pub fn decode(value: Value) -> Result<Self, FieldError> {
         let mut r = ObjectReader::new(value, FieldPath::root())?;
         let read_schema_version = r.schema_version(&PROJECT_SCHEMA_VERSIONS_READ, PROJECT_SCHEMA_VERSION)?;
+        let reqs = read_schema_version == PROJECT_SCHEMA_VERSION_REQS;
         let manifest = ProjectManifest {
             read_schema_version,
             compat: r.optional_with("compat", decode_compat)?,
@@ -157,7 +184,7 @@ impl ProjectManifest {
             entry: r.required_with("entry", decode_entry)?,
             module_roots: r.required_with("module_roots", decode_module_roots)?,
             link: r.optional("link")?,
-            dependencies: r.optional_with("dependencies", decode_dependencies)?.unwrap_or_default(),
+            dependencies: r.optional_with("dependencies", |v, p| decode_dependencies(v, p, reqs))?.unwrap_or_default(),
             patch: r.optional("patch")?.unwrap_or_default(),
             lockfile: match r.take("lockfile") {
                 None => Some(RelPath::new(DEFAULT_LOCKFILE).expect("static path")),
@@ -181,7 +208,16 @@ impl ProjectManifest {
         Ok(manifest)
     }
 
-    /// The canonical (JCS) file bytes, always as [`PROJECT_SCHEMA_VERSION`].
+    /// The schema version this manifest is written as: 0.6.0 when a dependency needs it, else 0.5.0.
+    pub fn write_schema_version(&self) -> &'static str {
+        if self.dependencies.iter().any(ProjectDependency::needs_requirements_format) {
+            PROJECT_SCHEMA_VERSION_REQS
+        } else {
+            PROJECT_SCHEMA_VERSION
+        }
+    }
+
+    /// The canonical (JCS) file bytes, as [`ProjectManifest::write_schema_version`].
     pub fn to_file_bytes(&self) -> Result<Vec<u8>, CanonicalError> {
         canonical_file_bytes(self)
     }
@@ -254,10 +290,27 @@ fn decode_module_roots(value: Value, path: &FieldPath) -> Result<Vec<RelPath>, F
     Ok(roots)
 }
 
-fn decode_dependencies(value: Value, path: &FieldPath) -> Result<Vec<ProjectDependency>, FieldError> {
+fn decode_dependencies(value: Value, path: &FieldPath, requirements: bool) -> Result<Vec<ProjectDependency>, FieldError> {
     let deps: Vec<ProjectDependency> = decode_array(value, path, decode_value)?;
     let mut seen = BTreeSet::new();
     for (i, dep) in deps.iter().enumerate() {
+        if dep.version.trim().is_empty() {
+            return Err(FieldError::new(path.index(i).key("version"), "must not be empty"));
+        }
+        if !requirements {
+            if let Err(e) = PackageVersion::new(dep.version.as_str()) {
+                return Err(FieldError::new(
+                    path.index(i).key("version"),
+                    format!("{e}; up to x07.project@0.5.0 a dependency names an exact version (requirements such as ^1.2 need x07.project@0.6.0, which `x07 pkg add NAME@REQ` writes)"),
+                ));
+            }
+            if dep.path.is_none() {
+                return Err(FieldError::new(
+                    path.index(i).key("path"),
+                    format!("required up to x07.project@0.5.0 (registry packages live at .x07/deps/{}/{})", dep.name, dep.version),
+                ));
+            }
+        }
         if !seen.insert(dep.name.as_str()) {
             return Err(FieldError::new(
                 path.index(i).key("name"),
@@ -305,7 +358,7 @@ struct ManifestOut<'a> {
 impl Serialize for ProjectManifest {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         ManifestOut {
-            schema_version: PROJECT_SCHEMA_VERSION,
+            schema_version: self.write_schema_version(),
             compat: &self.compat,
             world: self.world,
             entry: &self.entry,

@@ -19,6 +19,11 @@ pub const SCHEMAS: &[EmbeddedSchema] = &[
         text: include_str!("../schemas/x07-project.schema.json"),
     },
     EmbeddedSchema {
+        id: "x07.project@0.6.0",
+        file_name: "x07-project-0.6.schema.json",
+        text: include_str!("../schemas/x07-project-0.6.schema.json"),
+    },
+    EmbeddedSchema {
         id: "x07.x07ast",
         file_name: "x07-x07ast.schema.json",
         text: include_str!("../schemas/x07-x07ast.schema.json"),

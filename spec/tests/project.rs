@@ -70,7 +70,7 @@ fn schema_errors_name_the_file_and_the_field() {
         ),
         (with(init_json(), "/profiles/os/policy", json!("p.json")), "x07.json: profiles.os.policy: only allowed when world is run-os-sandboxed"),
         (with(init_json(), "/wrold", json!("run-os")), "x07.json: wrold: unknown field; allowed fields here: "),
-        (with(init_json(), "/schema_version", json!("x07.project@0.6.0")), "x07.json: schema_version: unsupported version `x07.project@0.6.0`"),
+        (with(init_json(), "/schema_version", json!("x07.project@0.7.0")), "x07.json: schema_version: unsupported version `x07.project@0.7.0`"),
         (with(init_json(), "/entry", json!("src/main.json")), "x07.json: entry: `src/main.json` must name an x07AST file ending in .x07.json"),
         (with(init_json(), "/entry", json!("/abs/main.x07.json")), "x07.json: entry: path `/abs/main.x07.json` must be relative"),
         (with(init_json(), "/module_roots", json!([])), "x07.json: module_roots: must list at least one directory"),
@@ -82,7 +82,7 @@ fn schema_errors_name_the_file_and_the_field() {
         (with(init_json(), "/lockfile", json!(7)), "x07.json: lockfile: invalid type: integer `7`"),
         (
             with(init_json(), "/dependencies", json!([{"name": "ext-a", "version": "^1.0", "path": ".x07/deps/ext-a/1.0.0"}])),
-            "x07.json: dependencies[0]: version `^1.0` must be an exact semantic version",
+            "x07.json: dependencies[0].version: version `^1.0` must be an exact semantic version",
         ),
         (
             with(init_json(), "/dependencies", json!([
@@ -90,6 +90,10 @@ fn schema_errors_name_the_file_and_the_field() {
                 {"name": "ext-a", "version": "1.1.0", "path": ".x07/deps/ext-a/1.1.0"}
             ])),
             "x07.json: dependencies[1].name: package `ext-a` is listed twice",
+        ),
+        (
+            with(init_json(), "/dependencies", json!([{"name": "ext-a", "version": "1.0.0"}])),
+            "x07.json: dependencies[0].path: required up to x07.project@0.5.0",
         ),
         (with(init_json(), "/profiles/os/solve_fuel", json!(-1)), "x07.json: profiles.os.solve_fuel: invalid value: integer `-1`"),
         (json!([1]), "x07.json: expected a JSON object, found an array"),
@@ -137,4 +141,29 @@ fn profile_selection_follows_flag_default_dev_os() {
     assert_eq!(no_default.select_profile(None).unwrap().unwrap().0.as_str(), "os");
     no_default.profiles.clear();
     assert!(no_default.select_profile(None).unwrap().is_none());
+}
+
+#[test]
+fn project_0_6_takes_requirements_and_is_written_only_when_needed() {
+    let doc = with(
+        with(init_json(), "/schema_version", json!("x07.project@0.6.0")),
+        "/dependencies",
+        json!([{"name": "ext-a", "version": "^1.2"}, {"name": "ext-b", "version": "1.0.0", "path": "vendor/ext-b"}]),
+    );
+    let m = parse(&doc).unwrap();
+    assert_eq!(m.dependencies[0].version, "^1.2");
+    assert!(m.dependencies[0].path.is_none() && m.dependencies[0].needs_requirements_format());
+    assert_eq!(m.dependencies[1].local_path().map(|p| p.as_str()), Some("vendor/ext-b"));
+    assert_eq!(m.write_schema_version(), "x07.project@0.6.0");
+    let written: Value = serde_json::from_slice(&m.to_file_bytes().unwrap()).unwrap();
+    assert_eq!(written["schema_version"], "x07.project@0.6.0");
+    assert_eq!(written["dependencies"][0], json!({"name": "ext-a", "version": "^1.2"}));
+
+    // Without a requirement, the same manifest is written as 0.5.0.
+    let mut exact = m.clone();
+    exact.dependencies.remove(0);
+    assert_eq!(exact.write_schema_version(), PROJECT_SCHEMA_VERSION);
+    let registry = parse(&with(init_json(), "/dependencies", json!([{"name": "ext-a", "version": "1.0.0", "path": ".x07/deps/ext-a/1.0.0"}])))
+        .unwrap();
+    assert!(registry.dependencies[0].local_path().is_none(), "a .x07/deps path is a registry package");
 }

@@ -5,6 +5,7 @@ pub mod binary;
 pub mod bytes_display;
 pub mod command;
 pub mod conformance;
+pub mod registry;
 pub mod report;
 pub mod workdir;
 

@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use x07_spec::{canonical_file_bytes, Lockfile, ProjectManifest};
+use x07_lock::Lock;
+use x07_spec::{canonical_file_bytes, ProjectManifest};
 
 use crate::args::InitArgs;
 use crate::error::{CliError, CliResult};
@@ -47,7 +48,7 @@ pub fn run(args: &InitArgs) -> CliResult {
     let internal = |e: x07_spec::CanonicalError| CliError::setup("X07-INIT-0001", e.to_string());
     let files: Vec<(PathBuf, Vec<u8>)> = vec![
         (dir.join("x07.json"), ProjectManifest::new_init().to_file_bytes().map_err(internal)?),
-        (dir.join("x07.lock.json"), Lockfile::empty().to_file_bytes().map_err(internal)?),
+        (dir.join("x07.lock.json"), Lock::empty().to_file_bytes().map_err(internal)?),
         (dir.join("src/main.x07.json"), canonical_file_bytes(&entry_file()).map_err(internal)?),
         (dir.join("src/app.x07.json"), canonical_file_bytes(&app_module()).map_err(internal)?),
     ];

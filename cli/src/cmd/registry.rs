@@ -12,7 +12,27 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use x07_registry_server::{serve_blocking, OwnerName, RegistryRoot, Scope, ServerConfig};
 
+use crate::cmd::pkg::{plain_client, registry_error, RegistryArgs};
 use crate::error::{CliError, CliResult};
+
+fn trust(args: &TrustArgs) -> CliResult {
+    let client = plain_client(&RegistryArgs { index: args.index.clone(), offline: args.key.is_some() }, false)?;
+    let key = match &args.key {
+        Some(k) => {
+            let pinned = client.trust(k).map_err(registry_error)?;
+            eprintln!("x07 registry trust: {} now trusts key {}", client.index_url().as_str(), pinned.key_id);
+            pinned
+        }
+        None => client.pinned_key().map_err(registry_error)?,
+    };
+    crate::cmd::pkg::print_json(&serde_json::json!({
+        "schema_version": "x07.registry.trust@0.1.0",
+        "index_url": client.index_url().as_str(),
+        "key_id": key.key_id,
+        "public_key": key.public_key,
+    }))?;
+    Ok(0)
+}
 
 /// `x07 registry ...`.
 #[derive(Debug, Subcommand)]
@@ -22,6 +42,20 @@ pub enum RegistryCommand {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Pin a registry's signing key (replacing the key pinned on first use), or show the pinned key.
+    Trust(TrustArgs),
+}
+
+/// `x07 registry trust`.
+#[derive(Debug, Args)]
+pub struct TrustArgs {
+    /// The registry index.
+    #[arg(long, value_name = "URL")]
+    pub index: Option<String>,
+    /// The registry's ed25519 public key, standard base64 (the `signing.public_key` of its config.json,
+    /// obtained out of band). Without it, the pinned key is printed.
+    #[arg(long, value_name = "BASE64")]
+    pub key: Option<String>,
 }
 
 /// `x07 registry serve`.
@@ -36,6 +70,9 @@ pub struct ServeArgs {
     /// The base URL clients reach the server at, if not http://ADDR (behind a proxy); remembered in DIR/config.json.
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+    /// Let this owner publish packages with `std.*` modules (repeatable; remembered in DIR/config.json).
+    #[arg(long = "official-owner", value_name = "NAME")]
+    pub official_owners: Vec<String>,
 }
 
 /// `x07 registry token ...`.
@@ -64,12 +101,18 @@ pub fn run(cmd: &RegistryCommand) -> CliResult {
     match cmd {
         RegistryCommand::Serve(args) => serve(args),
         RegistryCommand::Token(TokenCommand::Create(args)) => create_token(args),
+        RegistryCommand::Trust(args) => trust(args),
     }
 }
 
 fn serve(args: &ServeArgs) -> CliResult {
     let mut config = ServerConfig::new(&args.root, args.addr);
     config.public_url.clone_from(&args.public_url);
+    for name in &args.official_owners {
+        let owner = OwnerName::new(name.as_str())
+            .map_err(|e| CliError::setup("X07-REGISTRY-0001", format!("--official-owner {name}: {e}")))?;
+        config.official_owners.push(owner);
+    }
     serve_blocking(config).map_err(|e| CliError::setup("X07-REGISTRY-0001", e.to_string()))?;
     Ok(0)
 }

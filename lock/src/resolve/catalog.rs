@@ -48,6 +48,11 @@ impl Catalog {
             .insert(version, entry)
     }
 
+    /// Makes `version` the only version of `name` (a local package shadows the registry's).
+    pub fn replace_package(&mut self, name: PackageName, version: Version, entry: CatalogVersion) {
+        self.packages.insert(name, BTreeMap::from([(version, entry)]));
+    }
+
     /// All versions of a package, lowest first; `None` when the package is unknown.
     pub fn versions(&self, name: &PackageName) -> Option<&BTreeMap<Version, CatalogVersion>> {
         self.packages.get(name)

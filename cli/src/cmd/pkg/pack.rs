@@ -9,7 +9,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Subcommand};
+use clap::Args;
 use serde::Serialize;
 use x07_spec::archive::{pack, PackError, PackedArchive, ARCHIVE_EXTENSION};
 use x07_spec::package::{PackageManifest, FFI_DIR};
@@ -20,52 +20,6 @@ use crate::error::{CliError, CliResult};
 /// The `schema_version` of the pack report.
 const PACK_REPORT_VERSION: &str = "x07.pkg.pack.report@0.1.0";
 
-/// `x07 pkg ...`.
-#[derive(Debug, Subcommand)]
-pub enum PkgCommand {
-    /// Pack a package directory into a deterministic .x07pkg archive (x07-package.json, the listed modules, ffi/).
-    Pack(PkgPackArgs),
-    /// Store a registry token for an index ($X07_HOME/credentials.json, mode 0600).
-    Login(PkgLoginArgs),
-    /// Forget the stored token of an index.
-    Logout(PkgLogoutArgs),
-    /// Pack a package and publish it to a registry (uses the token stored by `x07 pkg login`).
-    Publish(PkgPublishArgs),
-}
-
-/// `x07 pkg publish`.
-#[derive(Debug, Args)]
-pub struct PkgPublishArgs {
-    /// The registry index.
-    #[arg(long, value_name = "URL")]
-    pub index: String,
-    /// The package directory (holding x07-package.json); default: the current directory.
-    #[arg(long, value_name = "DIR")]
-    pub package: Option<PathBuf>,
-}
-
-/// `x07 pkg login`.
-#[derive(Debug, Args)]
-pub struct PkgLoginArgs {
-    /// The registry index (sparse+http(s)://…/ or sparse+file:///…/).
-    #[arg(long, value_name = "URL")]
-    pub index: String,
-    /// Read the token from standard input (keeps it out of the process list and shell history).
-    #[arg(long, conflicts_with = "token")]
-    pub token_stdin: bool,
-    /// The token itself (prefer --token-stdin).
-    #[arg(long, value_name = "TOKEN")]
-    pub token: Option<String>,
-}
-
-/// `x07 pkg logout`.
-#[derive(Debug, Args)]
-pub struct PkgLogoutArgs {
-    /// The registry index.
-    #[arg(long, value_name = "URL")]
-    pub index: String,
-}
-
 /// `x07 pkg pack`.
 #[derive(Debug, Args)]
 pub struct PkgPackArgs {
@@ -75,77 +29,6 @@ pub struct PkgPackArgs {
     /// Where to write the archive; default: <package>/target/<name>-<version>.x07pkg. Missing directories are created.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-}
-
-/// Runs `x07 pkg ...`.
-pub fn run(command: &PkgCommand) -> CliResult {
-    match command {
-        PkgCommand::Pack(args) => pack_command(args),
-        PkgCommand::Login(args) => login_command(args),
-        PkgCommand::Logout(args) => logout_command(args),
-        PkgCommand::Publish(args) => publish_command(args),
-    }
-}
-
-fn publish_command(args: &PkgPublishArgs) -> CliResult {
-    let index = index_url(&args.index)?;
-    let home = registry_home()?;
-    let creds = x07_registry_client::Credentials::load(&home).map_err(registry_error)?;
-    let token = creds.token_for(&index).ok_or_else(|| {
-        CliError::setup("X07-PKG-0006", format!("no token stored for {}", index.as_str()))
-            .help(format!("run `x07 pkg login --index {} --token-stdin` first", index.as_str()))
-    })?;
-    let dir = args.package.clone().unwrap_or_else(|| PathBuf::from("."));
-    let options = x07_registry_client::ClientOptions { token: Some(token), ..Default::default() };
-    let client = x07_registry_client::RegistryClient::new(index, crate::compile::home()?.path(), options).map_err(registry_error)?;
-    let receipt = client.publish(x07_registry_client::PublishSource::PackageDir(&dir)).map_err(registry_error)?;
-    let report = serde_json::json!({
-        "schema_version": "x07.pkg.publish.report@0.1.0",
-        "name": receipt.name.as_str(),
-        "version": receipt.version.to_string(),
-        "cksum": receipt.cksum.to_string(),
-        "index_path": receipt.index_path,
-    });
-    let bytes = x07_spec::canonical_file_bytes(&report).map_err(|e| CliError::setup("X07-PKG-0006", e.to_string()))?;
-    print!("{}", String::from_utf8_lossy(&bytes));
-    Ok(0)
-}
-
-fn registry_error(e: x07_registry_client::RegistryError) -> CliError {
-    CliError::setup("X07-PKG-0006", e.to_string())
-}
-
-fn index_url(text: &str) -> Result<x07_registry_client::IndexUrl, CliError> {
-    x07_registry_client::IndexUrl::parse(text).map_err(|e| CliError::setup("X07-CLI-0001", format!("--index {text}: {e}")))
-}
-
-fn registry_home() -> Result<x07_registry_client::RegistryHome, CliError> {
-    Ok(x07_registry_client::RegistryHome::new(crate::compile::home()?.path()))
-}
-
-fn login_command(args: &PkgLoginArgs) -> CliResult {
-    let index = index_url(&args.index)?;
-    let text = match (&args.token, args.token_stdin) {
-        (Some(t), _) => t.clone(),
-        (None, true) => {
-            let mut s = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-                .map_err(|e| CliError::setup("X07-CLI-0001", format!("cannot read the token from standard input: {e}")))?;
-            s
-        }
-        (None, false) => return Err(CliError::setup("X07-CLI-0001", "pass --token-stdin (or --token TOKEN)")),
-    };
-    let token = x07_registry_client::Token::new(&text).map_err(registry_error)?;
-    x07_registry_client::Credentials::login(&registry_home()?, &index, &token).map_err(registry_error)?;
-    eprintln!("x07 pkg login: token stored for {}", index.as_str());
-    Ok(0)
-}
-
-fn logout_command(args: &PkgLogoutArgs) -> CliResult {
-    let index = index_url(&args.index)?;
-    let had = x07_registry_client::Credentials::logout(&registry_home()?, &index).map_err(registry_error)?;
-    eprintln!("x07 pkg logout: {} {}", if had { "removed the token of" } else { "no token was stored for" }, index.as_str());
-    Ok(0)
 }
 
 /// The one-line report of `x07 pkg pack`.
@@ -169,7 +52,8 @@ fn write_error(path: &Path, what: &str, e: impl std::fmt::Display) -> CliError {
     CliError::setup("X07-PKG-0005", format!("cannot {what} {}: {e}", path.display()))
 }
 
-fn pack_command(args: &PkgPackArgs) -> CliResult {
+/// Runs `x07 pkg pack`.
+pub fn pack_command(args: &PkgPackArgs) -> CliResult {
     let cwd = std::env::current_dir().map_err(|e| write_error(Path::new("."), "read the current directory", e))?;
     let package_dir = package_dir(&cwd, args.package.as_deref())?;
     let manifest = PackageManifest::load_from_dir(&package_dir).map_err(|e| match &e {

@@ -1,0 +1,168 @@
+//! Maintainer commands: `x07 pkg login`, `logout`, `publish`, `yank`, `owner`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use x07_registry_client::{Credentials, PublishSource, Token};
+use x07_spec::{PackageName, PackageVersion};
+
+use super::{client_for, print_json, registry_error, registry_home, select_index, RegistryArgs};
+use crate::error::{CliError, CliResult};
+
+/// `x07 pkg publish`.
+#[derive(Debug, Args)]
+pub struct PkgPublishArgs {
+    /// The registry index.
+    #[arg(long, value_name = "URL")]
+    pub index: Option<String>,
+    /// The package directory (holding x07-package.json); default: the current directory.
+    #[arg(long, value_name = "DIR")]
+    pub package: Option<PathBuf>,
+}
+
+/// `x07 pkg login`.
+#[derive(Debug, Args)]
+pub struct PkgLoginArgs {
+    /// The registry index (sparse+http(s)://…/ or sparse+file:///…/).
+    #[arg(long, value_name = "URL")]
+    pub index: Option<String>,
+    /// Read the token from standard input (keeps it out of the process list and shell history).
+    #[arg(long, conflicts_with = "token")]
+    pub token_stdin: bool,
+    /// The token itself (prefer --token-stdin).
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+}
+
+/// `x07 pkg logout`.
+#[derive(Debug, Args)]
+pub struct PkgLogoutArgs {
+    /// The registry index.
+    #[arg(long, value_name = "URL")]
+    pub index: Option<String>,
+}
+
+/// `x07 pkg yank`.
+#[derive(Debug, Args)]
+pub struct PkgYankArgs {
+    /// NAME@VERSION.
+    #[arg(value_name = "NAME@VERSION")]
+    pub package: String,
+    /// Restore a yanked version.
+    #[arg(long)]
+    pub undo: bool,
+    /// The registry index.
+    #[arg(long, value_name = "URL")]
+    pub index: Option<String>,
+}
+
+/// `x07 pkg owner`.
+#[derive(Debug, Args)]
+pub struct PkgOwnerArgs {
+    /// The package.
+    pub name: String,
+    /// Add an owner (a login known to the registry).
+    #[arg(long, value_name = "LOGIN", conflicts_with = "remove")]
+    pub add: Option<String>,
+    /// Remove an owner (the last owner cannot be removed).
+    #[arg(long, value_name = "LOGIN")]
+    pub remove: Option<String>,
+    /// The registry index.
+    #[arg(long, value_name = "URL")]
+    pub index: Option<String>,
+}
+
+fn registry(index: &Option<String>) -> RegistryArgs {
+    RegistryArgs { index: index.clone(), offline: false }
+}
+
+fn authed_client(index: &Option<String>) -> Result<x07_registry_client::RegistryClient, CliError> {
+    let (url, _) = select_index(&registry(index), None)?;
+    let creds = Credentials::load(&registry_home()?).map_err(registry_error)?;
+    if creds.token_for(&url).is_none() {
+        return Err(CliError::setup("X07-PKG-0006", format!("no token stored for {}", url.as_str()))
+            .help(format!("run `x07 pkg login --index {} --token-stdin` first", url.as_str())));
+    }
+    client_for(url, false, true)
+}
+
+pub(super) fn package_name(text: &str) -> Result<PackageName, CliError> {
+    PackageName::new(text).map_err(|e| {
+        CliError::setup("X07-PKG-0008", format!("`{text}`: {e}")).help("package names are lowercase: [a-z][a-z0-9_-]*")
+    })
+}
+
+/// Runs `x07 pkg publish`.
+pub fn publish(args: &PkgPublishArgs) -> CliResult {
+    let client = authed_client(&args.index)?;
+    let dir = args.package.clone().unwrap_or_else(|| PathBuf::from("."));
+    let receipt = client.publish(PublishSource::PackageDir(&dir)).map_err(registry_error)?;
+    print_json(&serde_json::json!({
+        "schema_version": "x07.pkg.publish.report@0.1.0",
+        "name": receipt.name.as_str(),
+        "version": receipt.version.to_string(),
+        "cksum": receipt.cksum.to_string(),
+        "index_path": receipt.index_path,
+    }))?;
+    Ok(0)
+}
+
+/// Runs `x07 pkg login`.
+pub fn login(args: &PkgLoginArgs) -> CliResult {
+    let (index, _) = select_index(&registry(&args.index), None)?;
+    let text = match (&args.token, args.token_stdin) {
+        (Some(t), _) => t.clone(),
+        (None, true) => {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                .map_err(|e| CliError::setup("X07-CLI-0001", format!("cannot read the token from standard input: {e}")))?;
+            s
+        }
+        (None, false) => return Err(CliError::setup("X07-CLI-0001", "pass --token-stdin (or --token TOKEN)")),
+    };
+    let token = Token::new(&text).map_err(registry_error)?;
+    Credentials::login(&registry_home()?, &index, &token).map_err(registry_error)?;
+    eprintln!("x07 pkg login: token stored for {}", index.as_str());
+    Ok(0)
+}
+
+/// Runs `x07 pkg logout`.
+pub fn logout(args: &PkgLogoutArgs) -> CliResult {
+    let (index, _) = select_index(&registry(&args.index), None)?;
+    let had = Credentials::logout(&registry_home()?, &index).map_err(registry_error)?;
+    eprintln!("x07 pkg logout: {} {}", if had { "removed the token of" } else { "no token was stored for" }, index.as_str());
+    Ok(0)
+}
+
+/// Runs `x07 pkg yank`.
+pub fn yank(args: &PkgYankArgs) -> CliResult {
+    let (name, version) = args.package.split_once('@').ok_or_else(|| {
+        CliError::setup("X07-PKG-0008", format!("`{}` is not NAME@VERSION", args.package)).help("e.g. x07 pkg yank ext-net@0.1.0")
+    })?;
+    let name = package_name(name)?;
+    let version = PackageVersion::new(version)
+        .map_err(|e| CliError::setup("X07-PKG-0008", format!("`{}`: {e}", args.package)).help("yank names one exact version"))?;
+    let client = authed_client(&args.index)?;
+    client.yank(&name, &version, !args.undo).map_err(registry_error)?;
+    eprintln!("x07 pkg yank: {name} {version} {}", if args.undo { "restored" } else { "yanked" });
+    Ok(0)
+}
+
+/// Runs `x07 pkg owner`.
+pub fn owner(args: &PkgOwnerArgs) -> CliResult {
+    let name = package_name(&args.name)?;
+    let owners = match (&args.add, &args.remove) {
+        (Some(login), _) => authed_client(&args.index)?.change_owner(&name, login, true),
+        (None, Some(login)) => authed_client(&args.index)?.change_owner(&name, login, false),
+        (None, None) => {
+            let (url, _) = select_index(&registry(&args.index), None)?;
+            client_for(url, false, false)?.owners(&name)
+        }
+    }
+    .map_err(registry_error)?;
+    for o in &owners {
+        println!("{o}");
+    }
+    Ok(0)
+}
+

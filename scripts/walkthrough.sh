@@ -43,4 +43,46 @@ if [ "$(id -u)" = 0 ]; then
 else
   echo "(skipped: the os backend's pids cgroup and network namespace need root here)"
 fi
+echo "== step 4: HTTP fetch with ext-net, published to a local registry and added with x07 pkg add"
+"$x07" registry serve --root "$work/registry" --addr 127.0.0.1:0 --official-owner x07 2>"$work/registry.log" &
+registry_pid=$!
+mkdir -p "$work/www" && printf 'hello from a loopback HTTP server\n' > "$work/www/index.html"
+python3 -u -m http.server --bind 127.0.0.1 --directory "$work/www" 0 >"$work/http.log" 2>&1 &
+http_pid=$!
+trap 'kill $registry_pid $http_pid 2>/dev/null || true' EXIT
+wait_for() { for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done; echo "timed out waiting for $1" >&2; exit 1; }
+wait_for "$work/registry.log" "listening on"
+wait_for "$work/http.log" "Serving HTTP"
+registry_port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/registry.log" | head -n1)
+http_port=$(sed -n 's/.* port \([0-9]*\).*/\1/p' "$work/http.log" | head -n1)
+export X07_PKG_INDEX_URL="sparse+http://127.0.0.1:$registry_port/index/"
+"$x07" registry token create --root "$work/registry" --owner x07 | tail -n1 | "$x07" pkg login --token-stdin
+"$x07" pkg publish --package "$repo/packages/ext-net"
+"$x07" pkg add ext-net@0.1.0 --sync
+"$x07" pkg tree
+"$x07" policy init --template http-client
+python3 - <<'PY'
+import json
+m = json.load(open("x07.json"))
+m["profiles"]["sandbox"]["policy"] = ".x07/policies/base/http-client.sandbox.base.policy.json"
+open("x07.json", "w").write(json.dumps(m, indent=2) + "\n")
+PY
+cp "$repo/tests/fixtures/seed_step4_app.x07.json" src/app.x07.json
+printf 'http://127.0.0.1:%s/' "$http_port" > "$work/url.bin"
+out=$("$x07" run --input "$work/url.bin" | decode)
+echo "solve_output (run-os): $out"
+ls -la out/body.bin
+[ "$out" = "hello from a loopback HTTP server" ]
+if [ "$(id -u)" = 0 ]; then
+  rm -f out/body.bin
+  sandbox=(run --profile sandbox --sandbox-backend os --i-accept-weaker-isolation --input "$work/url.bin")
+  out=$("$x07" "${sandbox[@]}" --allow-host "127.0.0.1:$http_port" | decode)
+  echo "solve_output (sandbox, --allow-host 127.0.0.1:$http_port): $out"
+  [ "$out" = "hello from a loopback HTTP server" ] && [ -f out/body.bin ]
+  out=$("$x07" "${sandbox[@]}" | decode)
+  echo "solve_output (sandbox, no --allow-host): $out"
+  [ "$out" = "http_error_code=1" ]
+else
+  echo "(sandboxed part skipped: the os backend needs root here)"
+fi
 echo "walkthrough OK (work dir: $work)"

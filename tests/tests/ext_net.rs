@@ -32,45 +32,7 @@ const _: () = assert!(BIG_BODY_LEN > 65536);
 const HTTP_POLICY: &str = ".x07/policies/base/http-client.sandbox.base.policy.json";
 
 /// Walkthrough step 4.3 (seed 002), byte for byte as the seed prints it.
-const STEP4_APP: &str = r#"{
-"schema_version": "x07.x07ast@0.4.0",
-"kind": "module",
-"module_id": "app",
-"imports": ["std.fmt", "std.net.http", "std.net.http.spec", "std.os.fs"],
-"decls": [
-{ "kind": "export", "names": ["app.solve"] },
-{
-"kind": "defn",
-"name": "app.solve",
-"params": [{ "name": "b", "ty": "bytes_view" }],
-"result": "bytes",
-"body": [
-"begin",
-["let", "url", ["view.to_bytes", "b"]],
-["let", "caps", ["std.net.http.spec.caps_default_v1"]],
-["let", "resp", ["std.net.http.get_v1", "url", "caps"]],
-["let", "v", ["bytes.view", "resp"]],
-[
-"if",
-["std.net.http.resp_is_err_v1", "v"],
-[
-"begin",
-["let", "code", ["std.net.http.resp_err_code_v1", "v"]],
-["let", "code_b", ["std.fmt.s32_to_dec", "code"]],
-["bytes.concat", ["bytes.lit", "http_error_code="], "code_b"]
-],
-[
-"begin",
-["let", "body", ["std.net.http.resp_body_v1", "v"]],
-["let", "_", ["std.os.fs.write_file", ["bytes.lit", "out/body.bin"], "body"]],
-"body"
-]
-]
-]
-}
-]
-}
-"#;
+const STEP4_APP: &str = include_str!("../fixtures/seed_step4_app.x07.json");
 
 /// The ext-net module root in this repository.
 fn ext_net_modules() -> PathBuf {
@@ -578,4 +540,61 @@ fn a_pinned_ip_allowlist_refuses_names_that_resolve_elsewhere() {
         2,
         "the refused request never reached the server"
     );
+}
+
+/// Walkthrough step 4 as the seed runs it: ext-net published to a local `x07 registry serve`,
+/// `x07 pkg add ext-net@0.1.0 --sync`, the http-client base policy in the sandbox profile, the
+/// seed's program in src/app.x07.json; run-os fetches, and the sandbox (os backend, as root)
+/// needs `--allow-host` and prints `http_error_code=1` without it.
+#[test]
+fn walkthrough_step4_via_pkg_add_from_a_local_registry() {
+    use x07_tests::registry::LocalRegistry;
+    let home = X07Home::new().unwrap();
+    let reg = LocalRegistry::start(&["x07"]);
+    reg.login(home.path(), "x07");
+    reg.publish_ok(home.path(), &Path::new(env!("CARGO_MANIFEST_DIR")).join("../packages/ext-net"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let x07 = |args: &[&str]| {
+        let out = X07Invocation::new(x07_bin()).home(&home).current_dir(dir.path()).args(args).run().unwrap();
+        assert!(!out.timed_out, "{}", out.describe());
+        out
+    };
+    let ok = |args: &[&str]| {
+        let out = x07(args);
+        assert_eq!(out.exit_code, Some(0), "x07 {}\n{}", args.join(" "), out.describe());
+        out
+    };
+    ok(&["init"]);
+    ok(&["pkg", "add", "ext-net@0.1.0", "--sync", "--index", &reg.index]);
+    ok(&["policy", "init", "--template", "http-client"]);
+    let manifest_path = dir.path().join("x07.json");
+    let mut manifest: Value = serde_json::from_slice(&fs_err::read(&manifest_path).unwrap()).unwrap();
+    assert_eq!(manifest["dependencies"], json!([{"name": "ext-net", "path": ".x07/deps/ext-net/0.1.0", "version": "0.1.0"}]));
+    manifest["profiles"]["sandbox"]["policy"] = json!(HTTP_POLICY);
+    fs_err::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    fs_err::write(dir.path().join("src/app.x07.json"), STEP4_APP).unwrap();
+    fs_err::create_dir(dir.path().join("out")).unwrap();
+
+    let server = LoopbackHttp::start().unwrap();
+    let url_file = dir.path().join("url.bin");
+    fs_err::write(&url_file, server.url("/")).unwrap();
+    let url_arg = url_file.to_str().unwrap();
+    let rv = view(&ok(&["run", "--input", url_arg]));
+    expect_output(&rv, INDEX_BODY);
+    assert_eq!(fs_err::read(dir.path().join("out/body.bin")).unwrap(), INDEX_BODY);
+    fs_err::remove_file(dir.path().join("out/body.bin")).unwrap();
+
+    if skip_without_os_backend("walkthrough_step4_via_pkg_add_from_a_local_registry (sandboxed part)") {
+        return;
+    }
+    let allow = format!("127.0.0.1:{}", server.port());
+    let sandboxed = ["run", "--profile", "sandbox", "--sandbox-backend", "os", "--i-accept-weaker-isolation", "--input", url_arg];
+    let rv = view(&x07(&[&sandboxed[..], &["--allow-host", &allow]].concat()));
+    expect_output(&rv, INDEX_BODY);
+    assert_eq!(fs_err::read(dir.path().join("out/body.bin")).unwrap(), INDEX_BODY);
+    fs_err::remove_file(dir.path().join("out/body.bin")).unwrap();
+    let rv = view(&x07(&sandboxed));
+    expect_output(&rv, b"http_error_code=1");
+    assert!(!dir.path().join("out/body.bin").exists());
 }

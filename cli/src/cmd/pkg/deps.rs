@@ -166,13 +166,13 @@ fn print_outcome(project: &Project, outcome: &LockOutcome) {
             for p in &sync.pruned {
                 eprintln!("  removed {p}");
             }
-            eprintln!("x07: {lock_path} is up to date ({} packages)", lock.dependencies.len());
+            eprintln!("x07: {lock_path} is up to date ({})", packages(lock.dependencies.len()));
         }
         LockOutcome::Written { lock, changes, dropped_signature } => {
             for change in changes {
                 eprintln!("  {}", change_line(change));
             }
-            eprintln!("x07: wrote {lock_path} ({} packages)", lock.dependencies.len());
+            eprintln!("x07: wrote {lock_path} ({})", packages(lock.dependencies.len()));
             if *dropped_signature {
                 eprintln!("warning: the lock changed, so its signature was removed; run `x07 pkg lock --sign KEY` to sign it again");
             }
@@ -181,12 +181,20 @@ fn print_outcome(project: &Project, outcome: &LockOutcome) {
     }
 }
 
+fn packages(n: usize) -> String {
+    if n == 1 {
+        "1 package".to_string()
+    } else {
+        format!("{n} packages")
+    }
+}
+
 fn change_line(change: &LockChange) -> String {
     match change {
         LockChange::Added { name, version } => format!("+ {name} {version}"),
         LockChange::Removed { name, version } => format!("- {name} {version}"),
         LockChange::VersionChanged { name, from, to } => format!("~ {name} {from} -> {to}"),
-        other => format!("  {other}"),
+        other => other.to_string(),
     }
 }
 

@@ -155,6 +155,19 @@ impl RegistryClient {
         Ok(())
     }
 
+    /// Who the stored token acts as, and its scopes (`GET /v1/me`): how `x07 pkg login` checks a
+    /// token before storing it.
+    pub fn whoami(&self) -> Result<(String, Vec<String>), RegistryError> {
+        let url = self.api_url("check the token", "me")?;
+        let answer = self.http()?.api(Method::GET, &url, self.required_auth()?, None)?;
+        let owner = answer.get("owner").and_then(Value::as_str).map(str::to_string);
+        let scopes: Option<Vec<String>> = answer.get("scopes").cloned().and_then(|v| serde_json::from_value(v).ok());
+        match (owner, scopes) {
+            (Some(o), Some(s)) => Ok((o, s)),
+            _ => Err(shape_error(&url, "whoami", "missing owner or scopes")),
+        }
+    }
+
     /// The owners of a package.
     pub fn owners(&self, name: &PackageName) -> Result<Vec<String>, RegistryError> {
         let url = self.api_url("list owners", &format!("packages/{name}/owners"))?;

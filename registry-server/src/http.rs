@@ -30,6 +30,7 @@ pub fn router(registry: Arc<Registry>) -> Router {
         .route("/v1/packages/{name}/{version}/yank", post(yank))
         .route("/v1/packages/{name}/owners", get(owners).post(add_owner).delete(remove_owner))
         .route("/v1/search", get(search))
+        .route("/v1/me", get(me))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
         .with_state(registry)
 }
@@ -141,6 +142,17 @@ async fn yank(
         let who = reg.authenticate(auth.as_deref(), Scope::Publish)?;
         let req: YankBody = json_body(&body, r#"{"yanked":true|false}"#)?;
         reg.set_yanked(&who, &name, &version, req.yanked)
+    })
+    .await
+    .map(Json)
+}
+
+async fn me(State(reg): Shared, headers: HeaderMap) -> ApiResult {
+    let auth = authorization(&headers);
+    blocking(move || {
+        let who = reg.identify(auth.as_deref())?;
+        let scopes: Vec<&str> = who.scopes.iter().map(|s| s.as_str()).collect();
+        Ok(serde_json::json!({"ok": true, "owner": who.owner.as_str(), "scopes": scopes}))
     })
     .await
     .map(Json)

@@ -97,6 +97,22 @@ impl Registry {
 
     /// Checks the bearer token of a request and that it grants `scope`.
     pub fn authenticate(&self, authorization: Option<&str>, scope: Scope) -> Result<TokenRecord, ApiError> {
+        let record = self.identify(authorization)?;
+        if !record.allows(scope) {
+            return Err(ApiError::new(
+                ErrorCode::ScopeMissing,
+                format!(
+                    "this token lacks the `{}` scope; create one with `--scope {}`",
+                    scope.as_str(),
+                    scope.as_str()
+                ),
+            ));
+        }
+        Ok(record)
+    }
+
+    /// The token's record, whatever its scopes (`GET /v1/me`, which `x07 pkg login` checks tokens with).
+    pub fn identify(&self, authorization: Option<&str>) -> Result<TokenRecord, ApiError> {
         let hint = "send `Authorization: Bearer x07t_…`; create a token with `x07 registry token create --root DIR`";
         let token = authorization
             .and_then(|h| h.split_once(' '))
@@ -108,16 +124,6 @@ impl Registry {
             .lookup(token)
             .map_err(|e| ApiError::internal(e.to_string()))?
             .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, format!("unknown token; {hint}")))?;
-        if !record.allows(scope) {
-            return Err(ApiError::new(
-                ErrorCode::ScopeMissing,
-                format!(
-                    "this token lacks the `{}` scope; create one with `--scope {}`",
-                    scope.as_str(),
-                    scope.as_str()
-                ),
-            ));
-        }
         Ok(record)
     }
 

@@ -35,7 +35,7 @@ fn login_stores_the_token_owner_only_and_logout_forgets_it() {
     let home = X07Home::new().unwrap();
     let index = "sparse+http://127.0.0.1:9/index/";
     let mut child = Command::new(x07_bin())
-        .args(["pkg", "login", "--index", index, "--token-stdin"])
+        .args(["pkg", "login", "--index", index, "--token-stdin", "--no-verify"])
         .env("X07_HOME", home.path())
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
@@ -56,4 +56,28 @@ fn login_stores_the_token_owner_only_and_logout_forgets_it() {
     let bad = Command::new(x07_bin()).args(["pkg", "logout", "--index", "http://no-sparse-prefix/"]).env("X07_HOME", home.path()).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("X07-CLI-0001"));
+}
+
+#[test]
+fn login_asks_the_registry_about_the_token_before_storing_it() {
+    let home = X07Home::new().unwrap();
+    let reg = x07_tests::registry::LocalRegistry::start(&[]);
+    let login = |token: &str| {
+        Command::new(x07_bin())
+            .args(["pkg", "login", "--index", &reg.index, "--token", token])
+            .env("X07_HOME", home.path())
+            .output()
+            .unwrap()
+    };
+    let out = login("x07t_not_a_token_the_registry_made");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("X07-PKG-0006") && err.contains("X07REG_UNAUTHORIZED") && err.contains("--no-verify"), "{err}");
+    assert!(!home.path().join("credentials.json").exists(), "nothing is stored for a refused token");
+
+    reg.login(home.path(), "carol");
+    let out = login(&fs_err::read_to_string(home.path().join("credentials.json")).unwrap()
+        .split('"').find(|s| s.starts_with("x07t_")).unwrap().to_string());
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`carol` (scopes: publish)"), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -375,6 +375,21 @@ fn yanked_versions_are_skipped_for_new_locks_but_keep_existing_ones_working() {
     assert_eq!(versions, "0.1.0\n0.1.1 (yanked)\n");
     w.ok(p.path(), &["pkg", "lock", "--check"]);
     assert_eq!(w.run_output(p.path()), "util-0.1.1");
+    let out = w.ok(p.path(), &["pkg", "verify", "--online"]);
+    assert!(stderr(&out).contains("warning: demo-util 0.1.1 has been yanked"), "{}", stderr(&out));
+    let out = w.x07(p.path(), &["pkg", "verify", "--online", "--deny-yanked"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+
+    // A lock whose archive digest differs from the registry's signed line is reported.
+    let lock_path = p.path().join("x07.lock.json");
+    let text = fs_err::read_to_string(&lock_path).unwrap();
+    let digest = read_json(&lock_path)["dependencies"][0]["archive_sha256"].as_str().unwrap().to_string();
+    fs_err::write(&lock_path, text.replace(&digest, &format!("sha256:{}", "0".repeat(64)))).unwrap();
+    w.ok(p.path(), &["pkg", "verify"]);
+    let out = w.x07(p.path(), &["pkg", "verify", "--online"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("signed index line names archive"), "{}", stderr(&out));
+    fs_err::write(&lock_path, text).unwrap();
 
     let q = w.project("demo.util");
     w.ok(q.path(), &["pkg", "add", "demo-util", "--sync"]);

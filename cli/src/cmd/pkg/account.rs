@@ -32,6 +32,9 @@ pub struct PkgLoginArgs {
     /// The token itself (prefer --token-stdin).
     #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
+    /// Store the token without asking the registry whether it knows it (e.g. a registry not reachable now).
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 /// `x07 pkg logout`.
@@ -121,6 +124,15 @@ pub fn login(args: &PkgLoginArgs) -> CliResult {
         (None, false) => return Err(CliError::setup("X07-CLI-0001", "pass --token-stdin (or --token TOKEN)")),
     };
     let token = Token::new(&text).map_err(registry_error)?;
+    if !args.no_verify {
+        let home = crate::compile::home()?;
+        let options = x07_registry_client::ClientOptions { token: Some(token.clone()), ..Default::default() };
+        let client = x07_registry_client::RegistryClient::new(index.clone(), home.path(), options).map_err(registry_error)?;
+        let (owner, scopes) = client.whoami().map_err(|e| {
+            registry_error(e).help("check the token (x07 registry token create prints it once), or pass --no-verify to store it unchecked")
+        })?;
+        eprintln!("x07 pkg login: the registry knows this token as `{owner}` (scopes: {})", scopes.join(", "));
+    }
     Credentials::login(&registry_home()?, &index, &token).map_err(registry_error)?;
     eprintln!("x07 pkg login: token stored for {}", index.as_str());
     Ok(0)

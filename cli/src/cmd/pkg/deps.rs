@@ -252,6 +252,7 @@ fn check(project: &Project, registry: &RegistryArgs) -> CliResult {
         .help("run `x07 pkg lock` to update it")),
         outcome => {
             print_outcome(project, &outcome);
+            eprintln!("note: --check reads no registry; `x07 pkg verify --online` reports versions yanked since locking");
             Ok(0)
         }
     }

@@ -62,6 +62,15 @@ pub struct PkgSearchArgs {
 /// `x07 pkg verify`.
 #[derive(Debug, Args)]
 pub struct PkgVerifyArgs {
+    /// Also ask the lock's registry about every locked version: its signed index line must still
+    /// name the locked archive, and yanked versions are reported (exit 1 with --deny-yanked).
+    #[arg(long)]
+    pub online: bool,
+    /// With --online: a yanked locked version is an error, not a warning.
+    #[arg(long, requires = "online")]
+    pub deny_yanked: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     #[command(flatten)]
     pub project: ProjectArg,
 }
@@ -265,6 +274,9 @@ pub fn verify(args: &PkgVerifyArgs) -> CliResult {
         Err(r) => r,
     };
     problems.extend(lock.verify_against_disk(&project.root).iter().map(ToString::to_string));
+    if args.online {
+        problems.extend(check_registry(&lock, &args.registry, args.deny_yanked)?);
+    }
     if !problems.is_empty() {
         return Err(CliError::failure(
             "X07-LOCK-0003",
@@ -274,6 +286,50 @@ pub fn verify(args: &PkgVerifyArgs) -> CliResult {
     }
     eprintln!("x07: {} packages match x07.lock.json", lock.dependencies.len());
     Ok(0)
+}
+
+/// Asks the lock's registry about every locked registry package; returns the problems and prints
+/// warnings for yanked versions.
+fn check_registry(lock: &Lock, registry: &RegistryArgs, deny_yanked: bool) -> Result<Vec<String>, CliError> {
+    let lock_index = lock.registry.as_ref().map(|r| r.index_url.as_str());
+    let (index, _) = super::select_index(registry, lock_index)?;
+    let client = super::client_for(index, registry.offline, false)?;
+    let pinned = client.pinned_key().map_err(registry_error)?;
+    let mut problems = Vec::new();
+    if let Some(key) = lock.registry.as_ref().and_then(|r| r.key_id.as_ref()) {
+        if key.as_str() != pinned.key_id {
+            problems.push(format!("the lock was made with registry key {key}, the registry's pinned key is {}", pinned.key_id));
+        }
+    }
+    for dep in lock.dependencies.iter().filter(|d| d.source == x07_lock::DepSource::Registry) {
+        let entry = match client.index_entry(&dep.name, &dep.version) {
+            Ok(e) => e,
+            Err(e) if e.is_not_found() => {
+                problems.push(format!("{} {}: the registry no longer lists this version", dep.name, dep.version));
+                continue;
+            }
+            Err(e) => return Err(registry_error(e)),
+        };
+        if Some(entry.cksum) != dep.archive_sha256 {
+            problems.push(format!(
+                "{} {}: the registry's signed index line names archive {}, the lock {}",
+                dep.name,
+                dep.version,
+                entry.cksum,
+                dep.archive_sha256.map(|d| d.to_string()).unwrap_or_else(|| "none".to_string())
+            ));
+        }
+        if entry.yanked {
+            let line = format!("{} {} has been yanked from the registry; `x07 pkg lock --upgrade` moves off it", dep.name, dep.version);
+            if deny_yanked {
+                problems.push(line);
+            } else {
+                eprintln!("warning: {line}");
+            }
+        }
+    }
+    eprintln!("x07: checked {} locked versions against {} (this registry publishes no advisories)", lock.dependencies.len(), client.index_url().as_str());
+    Ok(problems)
 }
 
 fn verifying_key(text: &str) -> Result<VerifyingKey, CliError> {

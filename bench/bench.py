@@ -32,6 +32,7 @@ from typing import Callable
 from harness import (BenchError, Comparison, Side, X07, frame, interleave, run_timed,
                      solve_output, unframe)
 from sandbox_bench import bench_sandbox
+from pkg_bench import PkgBenchError, bench_packages
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROGRAMS_DIR = BENCH_DIR / "programs"
@@ -421,8 +422,9 @@ def main() -> int:
                     help="repetitions of (c) (default 11)")
     ap.add_argument("--reps-sandbox", type=positive_int, default=31,
                     help="repetitions of (d) (default 31)")
-    ap.add_argument("--only", choices=["a", "b", "c", "d"], action="append",
-                    help="run only these comparisons (repeatable)")
+    ap.add_argument("--only", choices=["a", "b", "c", "d", "e"], action="append",
+                    help="run only these comparisons (repeatable); (e), the package manager "
+                         "(bench/pkg_bench.py), runs only when named")
     ap.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = ap.parse_args()
@@ -434,6 +436,7 @@ def main() -> int:
     only = set(args.only or ["a", "b", "c", "d"])
     work = Path(tempfile.mkdtemp(prefix="x07-bench-"))
     comparisons: list[Comparison] = []
+    pkg_table: list[str] = []
     try:
         if "a" in only:
             print("measuring (a) warm x07 run ...", file=sys.stderr)
@@ -447,7 +450,12 @@ def main() -> int:
         if "d" in only:
             print("measuring (d) the sandbox: x07 run, stored binaries, bwrap ...", file=sys.stderr)
             comparisons.extend(bench_sandbox(x07, work, args.reps_sandbox))
-    except BenchError as e:
+        if "e" in only:
+            print("measuring (e) the package manager: publish, cold lock, no-op lock ...",
+                  file=sys.stderr)
+            (work / "e").mkdir()
+            pkg_table = bench_packages(x07.exe, work / "e")
+    except (BenchError, PkgBenchError) as e:
         print(f"bench: FAILED: {e}", file=sys.stderr)
         return 1
     finally:
@@ -457,8 +465,11 @@ def main() -> int:
             remove_tree(work)
     reps = {"run": args.reps_run, "build": args.reps_build, "compute": args.reps_compute,
             "sandbox": args.reps_sandbox}
-    print_table(comparisons, {name: n for (key, (name, n)) in zip("abcd", reps.items())
-                              if key in only})
+    if comparisons:
+        print_table(comparisons, {name: n for (key, (name, n)) in zip("abcd", reps.items())
+                                  if key in only})
+    if pkg_table:
+        print("\n".join(pkg_table))
     if args.json:
         args.json.write_text(json.dumps(to_json(comparisons), indent=2) + "\n")
     return 0

@@ -8,15 +8,16 @@ use std::path::{Path, PathBuf};
 use common::*;
 use x07_lock::{
     hash_package_dir, DepSource, Lock, LockFormat, LockProblem, LockProblemKind, LockedPackage,
+    PackageHashError,
 };
-use x07_spec::RelPath;
+use x07_spec::{RelPath, Sha256Digest};
 
 fn write(path: &Path, text: &str) {
     fs_err::create_dir_all(path.parent().unwrap()).unwrap();
     fs_err::write(path, text).unwrap();
 }
 
-/// A package directory with two modules and an ffi source.
+/// A package directory with its modules, ffi sources, doc files and a test module.
 fn make_package(dir: &Path, n: &str, v: &str, modules: &[&str]) {
     let list: Vec<String> = modules.iter().map(|m| format!("\"{m}\"")).collect();
     write(
@@ -35,6 +36,9 @@ fn make_package(dir: &Path, n: &str, v: &str, modules: &[&str]) {
     }
     write(&dir.join("ffi/shim.c"), "int shim(void) { return 1; }\n");
     write(&dir.join("ffi/include/shim.h"), "int shim(void);\n");
+    write(&dir.join("README.md"), "# readme\n");
+    write(&dir.join("LICENSE"), "MIT License\n");
+    write(&dir.join("tests/smoke.x07.json"), "{\"kind\":\"module\"}\n");
 }
 
 /// Locks a package directory the way `x07 pkg lock` does: from its digests.
@@ -60,7 +64,7 @@ fn project() -> Project {
     );
     make_package(&root.join("libs/util"), "ext-util", "1.0.0", &["ext.util"]);
     write(
-        &root.join("libs/util/README.md"),
+        &root.join("libs/util/notes.txt"),
         "not part of the package\n",
     );
     let mut lock = Lock::empty();
@@ -83,19 +87,31 @@ fn kinds(problems: &[LockProblem]) -> Vec<String> {
 }
 
 #[test]
-fn hashes_the_manifest_every_module_and_all_of_ffi() {
+fn hashes_the_manifest_every_module_all_of_ffi_and_tests_and_the_doc_files() {
     let p = project();
     let net = p.lock.package(&name("ext-net")).unwrap();
     let files: Vec<&str> = net.files_sha256.keys().map(|f| f.as_str()).collect();
     assert_eq!(
         files,
         [
+            "LICENSE",
+            "README.md",
             "ffi/include/shim.h",
             "ffi/shim.c",
             "modules/std/net/err.x07.json",
             "modules/std/net/http.x07.json",
+            "tests/smoke.x07.json",
             "x07-package.json"
         ]
+    );
+    assert_eq!(
+        net.files_sha256[&RelPath::new("README.md").unwrap()],
+        Sha256Digest::of(b"# readme\n")
+    );
+    let util = p.lock.package(&name("ext-util")).unwrap();
+    assert!(
+        !util.files_sha256.contains_key(&RelPath::new("notes.txt").unwrap()),
+        "files outside the package are not hashed"
     );
     assert_eq!(net.modules_sha256.len(), 2);
     assert!(
@@ -120,6 +136,79 @@ fn reports_every_change_on_disk() {
     write(&util.join("docs.md"), "outside the package: ignored\n");
     let found = kinds(&p.lock.verify_against_disk(&p.root));
     insta::assert_snapshot!(found.join("\n"));
+}
+
+#[test]
+fn doc_files_and_tests_are_pinned_and_unknown_files_still_flagged() {
+    let p = project();
+    let net = p.root.join(".x07/deps/ext-net/0.1.0");
+    assert!(p.lock.verify_against_disk(&p.root).is_empty());
+    write(&net.join("README.md"), "# edited\n");
+    write(&net.join("tests/extra.x07.json"), "{}\n");
+    write(&net.join("notes.txt"), "dropped in\n");
+    fs_err::remove_file(net.join("LICENSE")).unwrap();
+    let problems: Vec<LockProblemKind> = p
+        .lock
+        .verify_against_disk(&p.root)
+        .into_iter()
+        .map(|p| p.kind)
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            LockProblemKind::FileMissing {
+                file: "LICENSE".into()
+            },
+            LockProblemKind::FileChanged {
+                file: "README.md".into(),
+                locked: Sha256Digest::of(b"# readme\n"),
+                found: Sha256Digest::of(b"# edited\n"),
+            },
+            LockProblemKind::UnlistedFile {
+                file: "notes.txt".into()
+            },
+            LockProblemKind::UnlistedFile {
+                file: "tests/extra.x07.json".into()
+            },
+        ]
+    );
+}
+
+#[test]
+fn hashing_refuses_a_linked_doc_file_or_a_tests_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("pkg");
+    make_package(&pkg, "ext-a", "1.0.0", &["ext.a"]);
+    fs_err::remove_file(pkg.join("README.md")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", pkg.join("README.md")).unwrap();
+    let err = hash_package_dir(&pkg).unwrap_err();
+    assert!(
+        matches!(&err, PackageHashError::NotRegular { file, kind: "a symbolic link", .. } if file == "README.md"),
+        "{err}"
+    );
+    fs_err::remove_file(pkg.join("README.md")).unwrap();
+
+    fs_err::remove_dir_all(pkg.join("tests")).unwrap();
+    write(&pkg.join("tests"), "not a directory\n");
+    let err = hash_package_dir(&pkg).unwrap_err();
+    assert!(
+        matches!(&err, PackageHashError::NotRegular { file, .. } if file == "tests"),
+        "{err}"
+    );
+    fs_err::remove_file(pkg.join("tests")).unwrap();
+
+    // A directory named like a doc file is not a file of the package.
+    write(&pkg.join("NOTICE/inner.txt"), "x\n");
+    let files: Vec<String> = hash_package_dir(&pkg)
+        .unwrap()
+        .files_sha256
+        .keys()
+        .map(|f| f.to_string())
+        .collect();
+    assert_eq!(
+        files,
+        ["LICENSE", "ffi/include/shim.h", "ffi/shim.c", "modules/ext/a.x07.json", "x07-package.json"]
+    );
 }
 
 #[test]

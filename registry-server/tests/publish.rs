@@ -111,7 +111,7 @@ fn archives_packed_by_x07_spec_publish_with_ffi_sources() {
     let module = json!({"kind": "module", "module_id": "ext.curl.http", "decls": []});
     fs_err::write(dir.join("modules/ext/curl/http.x07.json"), module.to_string()).unwrap();
     fs_err::write(dir.join("ffi/curl_shim.c"), "int x07_curl_shim(void) { return 0; }\n").unwrap();
-    fs_err::write(dir.join("README.md"), "not packed").unwrap();
+    fs_err::write(dir.join("notes.txt"), "not packed").unwrap();
     let packed = x07_spec::archive::pack(&dir).unwrap();
 
     let (status, body) = status_json(fx.publish(Some(&token), &packed.bytes));
@@ -162,7 +162,7 @@ fn publish_refusals_carry_their_status_and_code() {
     bad_req.manifest_edit = |m| m["meta"]["requires_packages"] = json!(["ext-foo"]);
     assert_error(fx.publish(Some(&alice), &bad_req.archive()), 400, "X07REG_INVALID_MANIFEST");
     let mut extra = good.clone();
-    extra.extra_files.push(("README.md".into(), b"hi".to_vec()));
+    extra.extra_files.push(("notes.txt".into(), b"hi".to_vec()));
     assert_error(fx.publish(Some(&alice), &extra.archive()), 400, "X07REG_INVALID_ARCHIVE");
     let mut listed_missing = good.clone();
     listed_missing.extra_files.push(("ffi/x.c".into(), b"int x;".to_vec()));

@@ -1,6 +1,7 @@
-//! Packing: exactly the manifest, the listed modules and `ffi/**`, sorted, with fixed metadata,
-//! compressed as one zstd frame; the same directory always gives the same bytes; what is packed
-//! unpacks to the same files; and what cannot be packed is refused by name.
+//! Packing: exactly the manifest, the listed modules, `ffi/**`, `tests/**` and the top-level doc
+//! files, sorted, with fixed metadata, compressed as one zstd frame; the same directory always
+//! gives the same bytes; what is packed unpacks to the same files; and what cannot be packed is
+//! refused by name.
 
 mod archive_support;
 
@@ -17,7 +18,7 @@ fn decompress(bytes: &[u8]) -> Vec<u8> {
 }
 
 #[test]
-fn pack_holds_exactly_the_manifest_listed_modules_and_ffi_sorted_with_fixed_metadata() {
+fn pack_holds_exactly_the_package_files_sorted_with_fixed_metadata() {
     let (_tmp, dir) = sample_package();
     let packed = pack(&dir).unwrap();
     let expected = sample_archived_files();
@@ -51,6 +52,63 @@ fn pack_holds_exactly_the_manifest_listed_modules_and_ffi_sorted_with_fixed_meta
         seen.push((path, data));
     }
     assert_eq!(seen, expected, "the tar holds exactly these files, in this order");
+}
+
+#[test]
+fn pack_carries_doc_files_and_tests_but_nothing_else_from_the_directory() {
+    let (_tmp, dir) = sample_package();
+    // Directories named like doc files are not files, and what is in them stays out.
+    fs_err::create_dir_all(dir.join("CHANGELOG.md")).unwrap();
+    fs_err::write(dir.join("CHANGELOG.md/0.1.0.md"), b"first\n").unwrap();
+    let packed = pack(&dir).unwrap();
+    let names: Vec<&str> = packed.entries.iter().map(|e| e.path.as_str()).collect();
+    let long = long_ffi_path();
+    assert_eq!(
+        names,
+        [
+            "LICENSE",
+            "README.md",
+            "ffi/.keep",
+            "ffi/demo.c",
+            long.as_str(),
+            "ffi/include/demo.h",
+            "modules/ext/demo.x07.json",
+            "modules/ext/demo/util.x07.json",
+            "tests/a.x07.json",
+            "tests/fixtures/input.bin",
+            "x07-package.json",
+        ]
+    );
+    assert_eq!(pack(&dir).unwrap().bytes, packed.bytes, "deterministic");
+
+    // Every other doc name is carried too once it is there.
+    fs_err::remove_dir_all(dir.join("CHANGELOG.md")).unwrap();
+    for name in x07_spec::package::DOC_FILES {
+        fs_err::write(dir.join(name), name.as_bytes()).unwrap();
+    }
+    let names: Vec<String> = pack(&dir).unwrap().entries.into_iter().map(|e| e.path.to_string()).collect();
+    for name in x07_spec::package::DOC_FILES {
+        assert!(names.iter().any(|n| n == name), "{name} in {names:?}");
+    }
+    assert!(!names.iter().any(|n| n == "notes.txt" || n.starts_with("docs/") || n.starts_with("src/")));
+}
+
+#[test]
+fn a_module_root_inside_tests_is_packed_once() {
+    let (_tmp, dir) = sample_package();
+    let manifest = fs_err::read_to_string(dir.join("x07-package.json")).unwrap();
+    fs_err::write(dir.join("x07-package.json"), manifest.replace("\"modules\",", "\"tests/modules\",")).unwrap();
+    fs_err::rename(dir.join("modules"), dir.join("tests/modules")).unwrap();
+    let packed = pack(&dir).unwrap();
+    let names: Vec<&str> = packed.entries.iter().map(|e| e.path.as_str()).collect();
+    let modules: Vec<&str> = names.iter().copied().filter(|n| n.starts_with("tests/modules/")).collect();
+    assert_eq!(
+        modules,
+        ["tests/modules/ext/demo.x07.json", "tests/modules/ext/demo/util.x07.json", "tests/modules/ext/unlisted.x07.json"]
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let unpacked = unpack(&packed.bytes, &tmp.path().join("pkg"), &UnpackLimits::default()).unwrap();
+    assert_eq!(unpacked.entries, packed.entries);
 }
 
 #[test]
@@ -104,9 +162,15 @@ fn packing_ignores_mtimes_modes_owners_and_directory_order() {
     assert_eq!(copied.bytes, first.bytes, "a copy in another directory");
 
     // A change to an archived file changes the archive; a change to an unlisted file does not.
-    fs_err::write(copy.join("README.md"), b"changed").unwrap();
+    fs_err::write(copy.join("notes.txt"), b"changed").unwrap();
+    fs_err::write(copy.join("docs/README.md"), b"changed").unwrap();
     fs_err::write(copy.join("modules/ext/unlisted.x07.json"), b"changed").unwrap();
     assert_eq!(pack(&copy).unwrap().bytes, first.bytes);
+    fs_err::write(copy.join("README.md"), b"# changed\n").unwrap();
+    let readme_changed = pack(&copy).unwrap().sha256;
+    assert_ne!(readme_changed, first.sha256);
+    fs_err::write(copy.join("tests/a.x07.json"), b"{}\n").unwrap();
+    assert_ne!(pack(&copy).unwrap().sha256, readme_changed);
     fs_err::write(copy.join("ffi/demo.c"), b"int demo(void) { return 8; }\n").unwrap();
     assert_ne!(pack(&copy).unwrap().sha256, first.sha256);
 }
@@ -212,6 +276,37 @@ fn pack_refuses_what_an_archive_cannot_hold_naming_the_path() {
     fs_err::write(dir.join("x07-package.json"), manifest).unwrap();
     fs_err::remove_file(dir.join("ffi")).unwrap();
     fs_err::rename(dir.join("../ffi-real"), dir.join("ffi")).unwrap();
+
+    // Doc files and tests/ follow the same rules as ffi/.
+    fs_err::rename(dir.join("README.md"), dir.join("readme-real.md")).unwrap();
+    std::os::unix::fs::symlink("readme-real.md", dir.join("README.md")).unwrap();
+    let err = pack(&dir).unwrap_err();
+    assert!(
+        matches!(&err, PackError::NotRegular { path, found: "a symbolic link" } if path == &dir.join("README.md")),
+        "{err}"
+    );
+    assert!(err.to_string().contains("README.md: is a symbolic link"), "{err}");
+    fs_err::remove_file(dir.join("README.md")).unwrap();
+    fs_err::rename(dir.join("readme-real.md"), dir.join("README.md")).unwrap();
+
+    let link = dir.join("tests/fixtures/passwd");
+    std::os::unix::fs::symlink("/etc/passwd", &link).unwrap();
+    let err = pack(&dir).unwrap_err();
+    assert!(matches!(&err, PackError::NotRegular { path, found: "a symbolic link" } if path == &link), "{err}");
+    fs_err::remove_file(&link).unwrap();
+
+    fs_err::write(dir.join("tests/A.x07.json"), b"{}").unwrap();
+    let err = pack(&dir).unwrap_err();
+    assert!(matches!(&err, PackError::WouldBeRefused(UnpackError::CaseCollision { .. })), "{err}");
+    fs_err::remove_file(dir.join("tests/A.x07.json")).unwrap();
+
+    fs_err::rename(dir.join("tests"), dir.join("../tests-real")).unwrap();
+    fs_err::write(dir.join("tests"), b"not a directory\n").unwrap();
+    let err = pack(&dir).unwrap_err();
+    assert!(matches!(&err, PackError::NotRegular { path, .. } if path == &dir.join("tests")), "{err}");
+    assert!(err.to_string().contains("a regular file where a directory belongs"), "{err}");
+    fs_err::remove_file(dir.join("tests")).unwrap();
+    fs_err::rename(dir.join("../tests-real"), dir.join("tests")).unwrap();
 
     pack(&dir).expect("the package packs again once the offending files are gone");
 }

@@ -201,7 +201,7 @@ fn garbage_truncation_and_bad_checksums_are_malformed() {
 }
 
 #[test]
-fn the_archive_holds_the_manifest_its_modules_and_ffi_only() {
+fn the_archive_holds_the_manifest_its_modules_ffi_tests_and_doc_files_only() {
     let manifest = br#"{"schema_version":"x07.package@0.1.0","name":"ext-min","version":"1.0.0","module_root":"modules","modules":["ext.min","ext.two"]}"#;
     let bytes = RawTar::new().file("modules/ext/min.x07.json", b"{}").file("x07-package.json", manifest).finish();
     let err = refused(&bytes, &limits());
@@ -210,12 +210,28 @@ fn the_archive_holds_the_manifest_its_modules_and_ffi_only() {
         "{err}"
     );
 
-    let bytes = minimal_package_tar(RawTar::new().file("README.md", b"# hi"));
-    assert!(matches!(refused(&bytes, &limits()), UnpackError::UnexpectedEntry { entry } if entry == "README.md"));
-    let bytes = minimal_package_tar(RawTar::new().file("modules/ext/unlisted.x07.json", b"{}"));
-    assert!(
-        matches!(refused(&bytes, &limits()), UnpackError::UnexpectedEntry { entry } if entry == "modules/ext/unlisted.x07.json")
+    let carried = RawTar::new()
+        .file("LICENSE", b"MIT\n")
+        .file("README.md", b"# hi")
+        .file("ffi/a.c", b"int a;\n")
+        .file("tests/a.x07.json", b"{}")
+        .file("tests/fixtures/in.bin", b"\x00\x01");
+    let bytes = minimal_package_tar(carried);
+    let tmp = tempfile::tempdir().unwrap();
+    let unpacked = unpack(&bytes, &tmp.path().join("pkg"), &limits()).unwrap();
+    let names: Vec<&str> = unpacked.entries.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        names,
+        ["LICENSE", "README.md", "ffi/a.c", "tests/a.x07.json", "tests/fixtures/in.bin", "modules/ext/min.x07.json", "x07-package.json"]
     );
+    assert_eq!(fs_err::read(tmp.path().join("pkg/tests/fixtures/in.bin")).unwrap(), b"\x00\x01");
+
+    for other in ["notes.txt", "modules/ext/unlisted.x07.json", "docs/README.md", "readme.md", "tests", "src/lib.rs"] {
+        let bytes = minimal_package_tar(RawTar::new().file("LICENSE", b"MIT\n").file(other, b"{}"));
+        let err = refused(&bytes, &limits());
+        assert!(matches!(&err, UnpackError::UnexpectedEntry { entry } if entry == other), "{other}: {err}");
+        assert!(err.to_string().contains("is not a package file"), "{err}");
+    }
 
     let bytes = RawTar::new()
         .file("modules/ext/min.x07.json", b"{}")

@@ -54,7 +54,8 @@ impl Package {
             b"{\"kind\":\"module\",\"module_id\":\"ext.hello.fmt\"}\n",
         );
         p.write("ffi/hello.c", b"int hello(void) { return 1; }\n");
-        p.write("README.md", b"not packed\n");
+        p.write("README.md", b"# ext-hello\n");
+        p.write("notes.txt", b"not packed\n");
         p.write("tests/tests.json", b"{}\n");
         p
     }
@@ -131,7 +132,7 @@ fn pack_writes_target_name_version_x07pkg_and_reports_it() {
     assert_eq!(r["out"], archive.display().to_string());
     assert_eq!(r["name"], "ext-hello");
     assert_eq!(r["version"], "0.3.0");
-    assert_eq!(r["entries"], 4, "manifest, two modules, one C file");
+    assert_eq!(r["entries"], 6, "manifest, two modules, one C file, README.md, one test file");
     assert_eq!(r["bytes"], fs_err::metadata(&archive).unwrap().len());
     assert_eq!(r["sha256"], sha256_of(&archive));
 
@@ -145,9 +146,11 @@ fn pack_writes_target_name_version_x07pkg_and_reports_it() {
     assert_eq!(
         names,
         [
+            "README.md",
             "ffi/hello.c",
             "modules/ext/hello.x07.json",
             "modules/ext/hello/fmt.x07.json",
+            "tests/tests.json",
             "x07-package.json"
         ]
     );

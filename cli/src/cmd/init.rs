@@ -11,7 +11,7 @@ use crate::error::{CliError, CliResult};
 
 /// Lines `x07 init` makes sure `.gitignore` has.
 const GITIGNORE_LINES: &[&str] =
-    &[".x07/deps/", ".x07/tmp/", ".x07/cache/", ".x07/repair/", ".x07/policies/_generated/", "target/", "dist/"];
+    &[".x07/deps/", ".x07/pkg.lock", ".x07/tmp/", ".x07/cache/", ".x07/repair/", ".x07/policies/_generated/", "target/", "dist/"];
 
 fn entry_file() -> serde_json::Value {
     json!({

@@ -1,11 +1,12 @@
-//! The files of a package directory and their digests: the manifest, every listed module, and
-//! everything under `ffi/` — exactly what a `.x07pkg` archive carries.
+//! The files of a package directory and their digests: the manifest, every listed module,
+//! everything under `ffi/` and `tests/`, and the top-level doc files (`README.md`, `LICENSE`, ...)
+//! — exactly what a `.x07pkg` archive carries (the set is `x07_spec::package`'s).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use x07_spec::package::tree::{find_kind, FoundKind};
-use x07_spec::package::{ModuleId, PackageManifest, FFI_DIR, PACKAGE_FILE_NAME};
+use x07_spec::package::{find_doc_files, ModuleId, PackageManifest, CARRIED_DIRS, PACKAGE_FILE_NAME};
 use x07_spec::{DocumentError, PackageName, PackageVersion, RelPath, Sha256Digest};
 
 /// The digests a lock records for one package directory.
@@ -21,7 +22,8 @@ pub struct PackageDigests {
     pub module_root: RelPath,
     /// SHA-256 of each listed module's file.
     pub modules_sha256: BTreeMap<ModuleId, Sha256Digest>,
-    /// SHA-256 of every package file (manifest, modules, `ffi/**`), by package-relative path.
+    /// SHA-256 of every package file (manifest, modules, `ffi/**`, `tests/**`, doc files), by
+    /// package-relative path.
     pub files_sha256: BTreeMap<RelPath, Sha256Digest>,
 }
 
@@ -49,8 +51,9 @@ pub enum PackageHashError {
         /// Its package-relative file.
         file: String,
     },
-    /// A package file is a symlink, device or directory where a regular file belongs.
-    #[error("{}: {file} is {kind}; packages hold regular files only", .dir.display())]
+    /// A package file is a symlink, device or directory where a regular file belongs, or `ffi`
+    /// or `tests` is not a plain directory.
+    #[error("{}: {file} is {kind}; packages hold regular files in plain directories only", .dir.display())]
     NotRegular {
         /// The package directory.
         dir: PathBuf,
@@ -90,18 +93,35 @@ pub fn hash_package_dir(dir: &Path) -> Result<PackageDigests, PackageHashError> 
             }
         }
     }
-    for (file, kind) in list_files(dir, FFI_DIR)? {
+    let not_regular = |file: String, kind: &'static str| PackageHashError::NotRegular {
+        dir: dir.to_path_buf(),
+        file,
+        kind,
+    };
+    for carried in CARRIED_DIRS {
+        for (file, kind) in list_files(dir, carried)? {
+            match kind {
+                // Packing refuses an `ffi` or `tests` file, so the lock does too.
+                FoundKind::Regular(_) if file == carried => {
+                    return Err(not_regular(file, "a regular file where a directory belongs"))
+                }
+                FoundKind::Regular(_) => {
+                    files.insert(rel(&file), hash_regular(dir, &file)?);
+                }
+                other => return Err(not_regular(file, other.describe())),
+            }
+        }
+    }
+    let docs = find_doc_files(dir).map_err(|source| PackageHashError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for (file, kind) in docs {
         match kind {
             FoundKind::Regular(_) => {
-                files.insert(rel(&file), hash_regular(dir, &file)?);
+                files.insert(rel(file), hash_regular(dir, file)?);
             }
-            other => {
-                return Err(PackageHashError::NotRegular {
-                    dir: dir.to_path_buf(),
-                    file,
-                    kind: other.describe(),
-                })
-            }
+            other => return Err(not_regular(file.to_string(), other.describe())),
         }
     }
     Ok(PackageDigests {

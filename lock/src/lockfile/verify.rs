@@ -338,7 +338,8 @@ fn verify_package(
     if !check_file_set {
         return;
     }
-    // Files the lock does not know: anything in an unpacked registry package; anything under
+    // Files the lock does not know: anything in an unpacked registry package (its doc files and
+    // tests/ are listed, since hash_package_dir hashes what the archive carried); anything under
     // ffi/ of a path package (those get compiled and linked).
     let listed: BTreeSet<String> = dep.files_sha256.keys().map(RelPath::normalized).collect();
     let scope = match dep.source {

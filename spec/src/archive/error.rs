@@ -178,8 +178,12 @@ pub enum UnpackError {
         /// The expected entry path.
         path: String,
     },
-    /// An entry that is neither the manifest, a listed module, nor under `ffi/`.
-    #[error("archive entry `{entry}` is neither x07-package.json, a listed module nor under ffi/")]
+    /// An entry that is neither the manifest, a listed module, a top-level doc file, nor under
+    /// `ffi/` or `tests/`.
+    #[error(
+        "archive entry `{entry}` is not a package file (x07-package.json, a listed module, a file under ffi/ or \
+         tests/, or a top-level README, LICENSE, COPYING, CHANGELOG.md or NOTICE file)"
+    )]
     UnexpectedEntry {
         /// The entry path.
         entry: String,
@@ -243,8 +247,12 @@ pub enum PackError {
         /// What is wrong.
         source: PackageInvalid,
     },
-    /// Something under `ffi/` (or `ffi` itself) is not a regular file or directory.
-    #[error("{}: is {found}; packages hold regular files only (replace it with a copy of the file)", .path.display())]
+    /// A package file (under `ffi/` or `tests/`, or a doc file) is not a regular file, or `ffi`
+    /// or `tests` is not a plain directory.
+    #[error(
+        "{}: is {found}; packages hold regular files in plain directories only (replace a link with a copy of what it points to)",
+        .path.display()
+    )]
     NotRegular {
         /// The offending path.
         path: PathBuf,

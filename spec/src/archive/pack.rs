@@ -11,7 +11,7 @@ use crate::archive::path::{check_entry_path, ArchivePath};
 use crate::archive::read::{ArchiveEntry, SeenPaths};
 use crate::digest::Sha256Digest;
 use crate::package::tree::{find_kind, FoundKind};
-use crate::package::{PackageManifest, FFI_DIR, PACKAGE_FILE_NAME};
+use crate::package::{find_doc_files, PackageManifest, CARRIED_DIRS, PACKAGE_FILE_NAME};
 
 /// The zstd level archives are compressed with.
 pub const ZSTD_LEVEL: i32 = 19;
@@ -31,10 +31,12 @@ pub struct PackedArchive {
     pub entries: Vec<ArchiveEntry>,
 }
 
-/// Packs `package_dir`: `x07-package.json`, each listed module and every file under `ffi/`,
-/// sorted by path bytes, as ustar regular files with mode 0644, owner 0:0, no names, mtime 0,
-/// compressed as one zstd frame (level 19, no checksum). The manifest is checked against the
-/// directory first; anything unpacking would refuse is refused here.
+/// Packs `package_dir`: `x07-package.json`, each listed module, every file under `ffi/` and
+/// `tests/`, and the top-level doc files that are there (`README.md`, `LICENSE`, ... — see
+/// [`crate::package::DOC_FILES`]), sorted by path bytes, as ustar regular files with mode 0644,
+/// owner 0:0, no names, mtime 0, compressed as one zstd frame (level 19, no checksum). The
+/// manifest is checked against the directory first; a symlink, device or fifo among these files
+/// and anything unpacking would refuse is refused here.
 pub fn pack(package_dir: &Path) -> Result<PackedArchive, PackError> {
     let manifest_path = package_dir.join(PACKAGE_FILE_NAME);
     let manifest = PackageManifest::load(&manifest_path).map_err(PackError::Manifest)?;
@@ -43,7 +45,10 @@ pub fn pack(package_dir: &Path) -> Result<PackedArchive, PackError> {
     let limits = UnpackLimits::CONTRACT;
     let mut rel_paths = vec![PACKAGE_FILE_NAME.to_string()];
     rel_paths.extend(manifest.modules.iter().map(|m| manifest.module_file(m)));
-    collect_ffi(package_dir, &mut rel_paths)?;
+    for dir in CARRIED_DIRS {
+        collect_carried_dir(package_dir, dir, &mut rel_paths)?;
+    }
+    collect_doc_files(package_dir, &mut rel_paths)?;
     let mut paths = Vec::with_capacity(rel_paths.len());
     for rel in &rel_paths {
         let path = check_entry_path(rel.as_bytes(), limits.max_path_bytes)
@@ -51,6 +56,8 @@ pub fn pack(package_dir: &Path) -> Result<PackedArchive, PackError> {
         paths.push(path);
     }
     paths.sort();
+    // A module root inside tests/ names its module files twice.
+    paths.dedup();
     let mut seen = SeenPaths::default();
     for (i, path) in paths.iter().enumerate() {
         if i == limits.max_entries {
@@ -101,14 +108,31 @@ fn io(path: &Path, action: &'static str, source: std::io::Error) -> PackError {
     PackError::Io { path: path.to_path_buf(), action, source }
 }
 
-/// Adds the package-relative paths of every file under `ffi/` (any order; the caller sorts).
-fn collect_ffi(package_dir: &Path, out: &mut Vec<String>) -> Result<(), PackError> {
-    let ffi = package_dir.join(FFI_DIR);
-    match find_kind(package_dir, FFI_DIR).map_err(|e| io(&ffi, "inspect", e))? {
+/// Adds the package-relative paths of every file under the carried directory `name` (`ffi`,
+/// `tests`), in any order (the caller sorts); a `name` that is not a plain directory is refused.
+fn collect_carried_dir(package_dir: &Path, name: &str, out: &mut Vec<String>) -> Result<(), PackError> {
+    let dir = package_dir.join(name);
+    match find_kind(package_dir, name).map_err(|e| io(&dir, "inspect", e))? {
         FoundKind::Missing => Ok(()),
-        FoundKind::Directory => collect_dir(&ffi, FFI_DIR, out),
-        other => Err(PackError::NotRegular { path: ffi, found: other.describe() }),
+        FoundKind::Directory => collect_dir(&dir, name, out),
+        FoundKind::Regular(_) => Err(PackError::NotRegular { path: dir, found: NOT_A_DIRECTORY }),
+        other => Err(PackError::NotRegular { path: dir, found: other.describe() }),
     }
+}
+
+/// How a regular file where a carried directory belongs is described.
+const NOT_A_DIRECTORY: &str = "a regular file where a directory belongs";
+
+/// Adds the doc files present at the top of the package; one that is a symlink, device or fifo
+/// is refused like any such file under `ffi/`.
+fn collect_doc_files(package_dir: &Path, out: &mut Vec<String>) -> Result<(), PackError> {
+    for (name, kind) in find_doc_files(package_dir).map_err(|e| io(package_dir, "list", e))? {
+        match kind {
+            FoundKind::Regular(_) => out.push(name.to_string()),
+            other => return Err(PackError::NotRegular { path: package_dir.join(name), found: other.describe() }),
+        }
+    }
+    Ok(())
 }
 
 fn collect_dir(dir: &Path, rel: &str, out: &mut Vec<String>) -> Result<(), PackError> {

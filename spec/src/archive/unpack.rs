@@ -8,7 +8,7 @@ use crate::archive::error::UnpackError;
 use crate::archive::limits::UnpackLimits;
 use crate::archive::path::ArchivePath;
 use crate::archive::read::{walk_files, ArchiveEntry, Discard, FileSink};
-use crate::package::{PackageManifest, FFI_DIR, PACKAGE_FILE_NAME};
+use crate::package::{is_optional_package_file, PackageManifest, PACKAGE_FILE_NAME};
 
 /// A package unpacked into its directory.
 #[derive(Debug, Clone)]
@@ -30,9 +30,9 @@ pub fn list(bytes: &[u8]) -> Result<Vec<ArchiveEntry>, UnpackError> {
 /// Unpacks `bytes` into `dest`, which must not exist (its parent is created if needed).
 ///
 /// The files go into a temporary directory beside `dest` as they stream by; only when every
-/// entry passed, the manifest reads, every listed module is present and nothing else is there,
-/// the directory is renamed to `dest`. On any error `dest` is not created and the temporary
-/// directory is removed.
+/// entry passed, the manifest reads, every listed module is present and every other file is one
+/// a package may carry, the directory is renamed to `dest`. On any error `dest` is not created
+/// and the temporary directory is removed.
 pub fn unpack(bytes: &[u8], dest: &Path, limits: &UnpackLimits) -> Result<UnpackedPackage, UnpackError> {
     if fs_err::symlink_metadata(dest).is_ok() {
         return Err(UnpackError::DestinationExists { dest: dest.to_path_buf() });
@@ -62,7 +62,7 @@ pub fn unpack(bytes: &[u8], dest: &Path, limits: &UnpackLimits) -> Result<Unpack
 }
 
 /// The manifest reads, every listed module is there, and every entry is the manifest, a listed
-/// module or under `ffi/`.
+/// module, a top-level doc file or under `ffi/` or `tests/`.
 fn check_contents(root: &Path, entries: &[ArchiveEntry]) -> Result<PackageManifest, UnpackError> {
     if !entries.iter().any(|e| e.path.as_str() == PACKAGE_FILE_NAME) {
         return Err(UnpackError::MissingManifest);
@@ -79,9 +79,8 @@ fn check_contents(root: &Path, entries: &[ArchiveEntry]) -> Result<PackageManife
         }
         expected.insert(path);
     }
-    let ffi_prefix = format!("{FFI_DIR}/");
     if let Some(extra) =
-        entries.iter().find(|e| !expected.contains(e.path.as_str()) && !e.path.as_str().starts_with(&ffi_prefix))
+        entries.iter().find(|e| !expected.contains(e.path.as_str()) && !is_optional_package_file(e.path.as_str()))
     {
         return Err(UnpackError::UnexpectedEntry { entry: extra.path.to_string() });
     }

@@ -4,7 +4,8 @@ use std::fmt;
 use std::path::Path;
 
 use crate::document::{FieldError, FieldPath};
-use crate::package::manifest::{PackageManifest, FFI_DIR};
+use crate::package::contents::FFI_DIR;
+use crate::package::manifest::PackageManifest;
 use crate::package::meta::ImportMode;
 use crate::package::module_id::ModuleId;
 use crate::package::tree::{find_kind, FoundKind};

@@ -10,6 +10,7 @@ use crate::canonical::{canonical_file_bytes, CanonicalError};
 use crate::document::{
     decode_array, decode_value, expect_object, load_document, parse_document, DocumentError, FieldError, FieldPath,
 };
+use crate::package::contents::FFI_DIR;
 use crate::package::meta::PackageMeta;
 use crate::package::module_id::ModuleId;
 use crate::package_id::{PackageName, PackageVersion};
@@ -19,8 +20,6 @@ use crate::rel_path::RelPath;
 pub const PACKAGE_SCHEMA_VERSION: &str = "x07.package@0.1.0";
 /// The manifest's file name at the root of a package directory and of an archive.
 pub const PACKAGE_FILE_NAME: &str = "x07-package.json";
-/// The directory of C sources that archives carry whole.
-pub const FFI_DIR: &str = "ffi";
 /// Package names are at most this long (shorter than the 128 a project dependency may name).
 pub const PACKAGE_NAME_MAX_LEN: usize = 64;
 

@@ -47,6 +47,10 @@ pub fn sample_archived_files() -> Vec<(String, Vec<u8>)> {
         ("ffi/include/demo.h".to_string(), b"int demo(void);\n".to_vec()),
         ("ffi/.keep".to_string(), Vec::new()),
         (long_ffi_path(), b"/* deep */\n".to_vec()),
+        ("README.md".to_string(), b"# readme\n".to_vec()),
+        ("LICENSE".to_string(), b"MIT License\n".to_vec()),
+        ("tests/a.x07.json".to_string(), b"{\"kind\":\"module\",\"module_id\":\"ext.demo_test\"}\n".to_vec()),
+        ("tests/fixtures/input.bin".to_string(), vec![0, 1, 2, 255]),
     ];
     files.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     files
@@ -55,10 +59,12 @@ pub fn sample_archived_files() -> Vec<(String, Vec<u8>)> {
 /// Files of the sample package that must stay out of the archive.
 pub fn sample_unarchived_files() -> Vec<(&'static str, &'static [u8])> {
     vec![
-        ("README.md", b"# readme\n"),
-        ("tests/tests.json", b"{}\n"),
+        ("notes.txt", b"not part of the package\n"),
+        ("docs/README.md", b"only the top-level README is carried\n"),
+        ("src/main.x07.json", b"{}\n"),
         ("modules/ext/unlisted.x07.json", b"{}\n"),
         ("target/old.x07pkg", b"old"),
+        (".git/HEAD", b"ref: refs/heads/main\n"),
         ("x07.json", b"{}\n"),
     ]
 }

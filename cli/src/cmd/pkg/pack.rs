@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use serde::Serialize;
 use x07_spec::archive::{pack, PackError, PackedArchive, ARCHIVE_EXTENSION};
-use x07_spec::package::{PackageManifest, FFI_DIR};
+use x07_spec::package::{PackageManifest, CARRIED_DIRS};
 use x07_spec::{canonical_file_bytes, DocumentError, Sha256Digest};
 
 use crate::error::{CliError, CliResult};
@@ -109,13 +109,13 @@ fn pack_error(e: PackError) -> CliError {
         }
         PackError::Invalid { .. } => manifest_invalid(e.to_string()),
         PackError::NotRegular { .. } | PackError::WouldBeRefused(_) => CliError::setup("X07-PKG-0004", e.to_string())
-            .help("archives hold regular files with UTF-8 names, up to 4096 files, 16 MiB each and 64 MiB in all"),
+            .help("archives hold regular files with UTF-8 names (the manifest, modules, ffi/, tests/ and README/LICENSE-style files), up to 4096 files, 16 MiB each and 64 MiB in all"),
         PackError::Io { .. } => CliError::setup("X07-PKG-0005", e.to_string()),
     }
 }
 
 /// Writes the archive atomically, creating missing directories; refuses a path the archive
-/// itself would carry (inside `ffi/` or over a packed file). Returns the absolute path written.
+/// itself would carry (inside `ffi/` or `tests/`, or over a packed file). Returns the absolute path written.
 fn write_archive(package_dir: &Path, out: &Path, packed: &PackedArchive) -> Result<PathBuf, CliError> {
     let (Some(parent), Some(file_name)) = (out.parent(), out.file_name()) else {
         return Err(write_error(out, "write the archive to", "not a file path"));
@@ -128,14 +128,14 @@ fn write_archive(package_dir: &Path, out: &Path, packed: &PackedArchive) -> Resu
             .help("pass --out with a file path, e.g. dist/pkg.x07pkg"));
     }
     if let Ok(rel) = out.strip_prefix(package_dir) {
-        let carried = rel.starts_with(FFI_DIR) || packed.entries.iter().any(|e| Path::new(e.path.as_str()) == rel);
+        let carried = CARRIED_DIRS.iter().any(|d| rel.starts_with(d)) || packed.entries.iter().any(|e| Path::new(e.path.as_str()) == rel);
         if carried {
             return Err(write_error(
                 &out,
                 "write the archive to",
                 "the archive would then pack itself or overwrite a packed file",
             )
-            .help("write it outside ffi/, e.g. to the default target/ directory"));
+            .help("write it outside ffi/ and tests/, e.g. to the default target/ directory"));
         }
     }
     x07_spec::write_atomic(&out, &packed.bytes).map_err(|e| write_error(&out, "write", e))?;

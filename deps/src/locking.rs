@@ -23,7 +23,7 @@ use crate::error::DepsError;
 use crate::install::ensure_installed;
 use crate::project::{registry_package_path, Project, RootRequirement};
 use crate::satisfies::lock_satisfies;
-use crate::sync::{prune_unlocked, sync_locked};
+use crate::sync::{prune_unlocked, sync_verified};
 
 /// How to lock.
 #[derive(Debug, Clone, Copy)]
@@ -92,15 +92,20 @@ pub fn lock_project(
         }
     }
     if let (Some(lock), true) = (&existing, reasons.is_empty()) {
+        let problems = lock.verify_against_disk(&project.root);
         if options.check_only {
-            let problems = lock.verify_against_disk(&project.root);
             if problems.is_empty() {
                 return Ok(LockOutcome::UpToDate { lock: lock.clone(), sync: Default::default() });
             }
             return Ok(LockOutcome::OutOfDate { reasons: problems.iter().map(ToString::to_string).collect() });
         }
-        let sync = sync_locked(project, lock, client)?;
-        return Ok(LockOutcome::UpToDate { lock: lock.clone(), sync });
+        // A local package edited since locking is re-recorded, which takes the full path below;
+        // registry trees are restored from the cache.
+        reasons.extend(problems.iter().filter(|p| p.source == DepSource::Path).map(ToString::to_string));
+        if reasons.is_empty() {
+            let sync = sync_verified(project, lock, problems, client)?;
+            return Ok(LockOutcome::UpToDate { lock: lock.clone(), sync });
+        }
     }
     if options.check_only {
         return Ok(LockOutcome::OutOfDate { reasons });

@@ -29,7 +29,16 @@ pub fn sync_locked(
     lock: &Lock,
     client: &dyn Fn() -> Result<RegistryClient, DepsError>,
 ) -> Result<SyncReport, DepsError> {
-    let problems = lock.verify_against_disk(&project.root);
+    sync_verified(project, lock, lock.verify_against_disk(&project.root), client)
+}
+
+/// [`sync_locked`] with the lock's problems on disk already known.
+pub(crate) fn sync_verified(
+    project: &Project,
+    lock: &Lock,
+    problems: Vec<x07_lock::LockProblem>,
+    client: &dyn Fn() -> Result<RegistryClient, DepsError>,
+) -> Result<SyncReport, DepsError> {
     let (local, registry): (Vec<_>, Vec<_>) = problems.into_iter().partition(|p| p.source == DepSource::Path);
     if !local.is_empty() {
         return Err(DepsError::OnDisk(local));

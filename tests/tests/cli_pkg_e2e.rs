@@ -428,3 +428,77 @@ fn info_search_and_provides() {
     let provides = String::from_utf8(w.ok(p.path(), &["pkg", "provides", "demo.util"]).stdout).unwrap();
     assert_eq!(provides, "demo-util 0.1.1 (locked in this project)\n");
 }
+
+/// The registry's public key as its config.json offers it.
+fn served_public_key(port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET /index/config.json HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let body = text.split_once("\r\n\r\n").unwrap().1;
+    let config: Value = serde_json::from_str(body).unwrap();
+    config["signing"]["public_keys"][0]["ed25519_pub"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_pinned_key_that_does_not_match_stops_everything_until_trust() {
+    let w = World::new();
+    let fresh = X07Home::new().unwrap();
+    let p = w.project("demo.util");
+    let x07 = |args: &[&str]| {
+        Command::new(x07_bin()).args(args).current_dir(p.path()).env("X07_HOME", fresh.path())
+            .env("X07_PKG_INDEX_URL", &w.reg.index).output().unwrap()
+    };
+    let other_key = {
+        let out = w.ok(p.path(), &["key", "generate", "--out", p.path().join("k.pem").to_str().unwrap()]);
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["public_key"].as_str().unwrap().to_string()
+    };
+    let out = x07(&["registry", "trust", "--key", &other_key]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = x07(&["pkg", "add", "demo-util", "--sync"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("X07-PKG-0006") && err.contains("key"), "{err}");
+    assert_eq!(read_json(p.path().join("x07.json"))["dependencies"], json!([]));
+
+    let out = x07(&["registry", "trust", "--key", &served_public_key(w.reg.port)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = x07(&["pkg", "add", "demo-util", "--sync"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(locked(p.path()), [pair("demo-util", "0.1.1")]);
+}
+
+#[test]
+fn a_local_package_is_locked_by_path_and_its_registry_dependencies_resolved() {
+    let w = World::new();
+    let p = w.project("demo.local");
+    let dir = write_package(p.path(), &PackageSpec {
+        name: "demo-local",
+        version: "0.3.0",
+        requires: &["demo-util@^0.1"],
+        module: "demo.local",
+        text_body: json!(["bytes.concat", ["bytes.lit", "local+"], ["demo.util.text"]]),
+        imports: &["demo.util"],
+    });
+    let rel = dir.strip_prefix(p.path()).unwrap().to_str().unwrap().to_string();
+    w.ok(p.path(), &["pkg", "add", "demo-local", "--path", &rel, "--sync"]);
+    assert_eq!(read_json(p.path().join("x07.json"))["dependencies"], json!([{"name": "demo-local", "path": rel, "version": "0.3.0"}]));
+    let lock = read_json(p.path().join("x07.lock.json"));
+    assert_eq!(lock["dependencies"][0]["source"], "path");
+    assert_eq!(lock["dependencies"][1]["name"], "demo-util");
+    assert_eq!(lock["dependencies"][1]["source"], "registry");
+    assert_eq!(w.run_output(p.path()), "local+util-0.1.1");
+
+    // Editing the local package is a change the lock must record before builds use it.
+    let module = dir.join("modules/demo/local.x07.json");
+    let text = fs_err::read_to_string(&module).unwrap().replace("local+", "LOCAL+");
+    fs_err::write(&module, text).unwrap();
+    let out = w.x07(p.path(), &["build"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("X07-LOCK-0003") && stderr(&out).contains("x07 pkg lock"), "{}", stderr(&out));
+    let out = w.x07(p.path(), &["pkg", "sync"]);
+    assert_eq!(out.status.code(), Some(2), "sync never re-records a local package: {}", stderr(&out));
+    w.ok(p.path(), &["pkg", "lock"]);
+    assert_eq!(w.run_output(p.path()), "LOCAL+util-0.1.1");
+}

@@ -76,8 +76,8 @@ fn login_asks_the_registry_about_the_token_before_storing_it() {
     assert!(!home.path().join("credentials.json").exists(), "nothing is stored for a refused token");
 
     reg.login(home.path(), "carol");
-    let out = login(&fs_err::read_to_string(home.path().join("credentials.json")).unwrap()
-        .split('"').find(|s| s.starts_with("x07t_")).unwrap().to_string());
+    let stored = fs_err::read_to_string(home.path().join("credentials.json")).unwrap();
+    let out = login(stored.split('"').find(|s| s.starts_with("x07t_")).unwrap());
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("`carol` (scopes: publish)"), "{}", String::from_utf8_lossy(&out.stderr));
 }

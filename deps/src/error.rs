@@ -27,6 +27,14 @@ pub enum DepsError {
         /// Why it does not parse.
         source: ReqError,
     },
+    /// `patch` overrides in x07.json, which are not built yet.
+    #[error("{}: `patch` (overrides for {names}) is not supported yet", .file.display())]
+    PatchUnsupported {
+        /// x07.json.
+        file: PathBuf,
+        /// The patched package names.
+        names: String,
+    },
     /// `"lockfile": null` while dependencies need one.
     #[error("{}: \"lockfile\" is null, but dependencies are recorded in a lockfile", .file.display())]
     LockingDisabled {
@@ -152,6 +160,7 @@ impl DepsError {
             Self::Unpack { .. } => "X07-PKG-0003",
             Self::LocalPackage { .. } => "X07-PKG-0001",
             Self::Io { .. } => "X07-PKG-0009",
+            Self::PatchUnsupported { .. } => "X07-PKG-0010",
         }
     }
 

@@ -66,8 +66,13 @@ impl Project {
         }
     }
 
-    /// Every requirement in `dependencies`, parsed.
+    /// Every requirement in `dependencies`, parsed. `patch` overrides are refused (not built yet)
+    /// rather than ignored.
     pub fn requirements(&self) -> Result<Vec<RootRequirement>, DepsError> {
+        if !self.manifest.patch.is_empty() {
+            let names: Vec<&str> = self.manifest.patch.keys().map(|n| n.as_str()).collect();
+            return Err(DepsError::PatchUnsupported { file: self.manifest_path.clone(), names: names.join(", ") });
+        }
         self.manifest
             .dependencies
             .iter()

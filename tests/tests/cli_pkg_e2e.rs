@@ -502,3 +502,18 @@ fn a_local_package_is_locked_by_path_and_its_registry_dependencies_resolved() {
     w.ok(p.path(), &["pkg", "lock"]);
     assert_eq!(w.run_output(p.path()), "LOCAL+util-0.1.1");
 }
+
+#[test]
+fn patch_overrides_are_refused_as_not_supported_yet() {
+    let w = World::new();
+    let p = w.project("demo.util");
+    let path = p.path().join("x07.json");
+    let mut m = read_json(&path);
+    m["patch"] = json!({"demo-util": {"version": "^0.1"}});
+    fs_err::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+    for args in [&["pkg", "lock"][..], &["build"][..]] {
+        let out = w.x07(p.path(), args);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains("X07-PKG-0010") && stderr(&out).contains("not supported yet"), "{}", stderr(&out));
+    }
+}

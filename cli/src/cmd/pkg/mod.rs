@@ -129,6 +129,7 @@ pub fn deps_error(e: DepsError) -> CliError {
         DepsError::LockWouldChange(_) => None,
         DepsError::OnDisk(_) | DepsError::ContentsDiffer { .. } => Some("`x07 pkg sync` restores registry packages from the verified cache"),
         DepsError::UnknownPackage { .. } => Some("check the name with `x07 pkg search`, or pass the right --index"),
+        DepsError::PatchUnsupported { .. } => Some("remove `patch`; pin the version in `dependencies`, or add the package with `x07 pkg add NAME --path DIR`"),
         DepsError::Registry(r) if r.is_not_found() => Some("check the name and version with `x07 pkg versions NAME`"),
         _ => None,
     };

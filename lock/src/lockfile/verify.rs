@@ -199,24 +199,36 @@ impl Lock {
     /// everything matches. Locks read from 0.3/0.4 recorded no file digests, so only their
     /// manifests and modules are checked.
     pub fn verify_against_disk(&self, project_root: &Path) -> Vec<LockProblem> {
-        let mut problems = Vec::new();
-        let mut providers: HashMap<&ModuleId, &PackageName> = HashMap::new();
-        for dep in &self.dependencies {
-            let mut report = |kind| problems.push(problem(dep, kind));
-            for module in dep.modules_sha256.keys() {
-                if let Some(other) = providers.insert(module, &dep.name) {
-                    report(LockProblemKind::ModuleCollision {
-                        module: module.clone(),
-                        other: other.clone(),
+        let check_file_set = self.read_as == LockFormat::V0_5;
+        // Hashing every file dominates `x07 pkg lock --check` and every build's check; the
+        // packages are independent, so they are verified on a few threads and the problems put
+        // back in lock order.
+        let per_package: Vec<Vec<LockProblemKind>> = {
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let results = std::sync::Mutex::new(vec![Vec::new(); self.dependencies.len()]);
+            let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
+            std::thread::scope(|scope| {
+                for _ in 0..workers.min(self.dependencies.len()) {
+                    scope.spawn(|| loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(dep) = self.dependencies.get(i) else { break };
+                        let mut kinds = Vec::new();
+                        verify_package(dep, &dep.path.resolve(project_root), check_file_set, &mut |k| kinds.push(k));
+                        results.lock().unwrap_or_else(|p| p.into_inner())[i] = kinds;
                     });
                 }
+            });
+            results.into_inner().unwrap_or_else(|p| p.into_inner())
+        };
+        let mut problems = Vec::new();
+        let mut providers: HashMap<&ModuleId, &PackageName> = HashMap::new();
+        for (dep, kinds) in self.dependencies.iter().zip(per_package) {
+            for module in dep.modules_sha256.keys() {
+                if let Some(other) = providers.insert(module, &dep.name) {
+                    problems.push(problem(dep, LockProblemKind::ModuleCollision { module: module.clone(), other: other.clone() }));
+                }
             }
-            verify_package(
-                dep,
-                &dep.path.resolve(project_root),
-                self.read_as == LockFormat::V0_5,
-                &mut report,
-            );
+            problems.extend(kinds.into_iter().map(|k| problem(dep, k)));
         }
         problems
     }

@@ -1,7 +1,9 @@
 //! The resolver's catalog from verified index lines: every version of the named packages and of
 //! everything any of their versions may depend on.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use x07_lock::{Catalog, CatalogVersion, VersionReq};
 use x07_spec::package::ModuleId;
@@ -63,45 +65,80 @@ pub fn catalog_version(entry: &IndexEntry) -> Result<CatalogVersion, String> {
 impl RegistryClient {
     /// Fetches the index entries of `roots` and, transitively, of every package any version of
     /// them depends on, into a resolver catalog. Packages the index lacks are listed in `missing`;
-    /// any other failure (offline with a cold cache, a bad signature) is an error.
+    /// any other failure (offline with a cold cache, a bad signature) is an error. The graph is
+    /// walked a level at a time, each level's index files fetched on up to 8 threads (one round
+    /// trip per level on a real network, not one per package).
     pub fn catalog<'a>(
         &self,
         roots: impl IntoIterator<Item = &'a PackageName>,
     ) -> Result<RegistryCatalog, RegistryError> {
         let mut out = RegistryCatalog::default();
         let mut seen: BTreeSet<PackageName> = BTreeSet::new();
-        let mut queue: VecDeque<PackageName> = VecDeque::new();
+        let mut level: Vec<PackageName> = Vec::new();
         for name in roots {
             if seen.insert(name.clone()) {
-                queue.push_back(name.clone());
+                level.push(name.clone());
             }
         }
-        while let Some(name) = queue.pop_front() {
-            let entries = match self.index_entries(&name) {
-                Ok(e) => e,
-                Err(e) if e.is_not_found() => {
-                    out.missing.insert(name);
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            for entry in &entries {
-                let version = catalog_version(entry).map_err(|reason| RegistryError::Catalog {
-                    name: entry.name.clone(),
-                    version: entry.version.clone(),
-                    index: self.index_url().clone(),
-                    reason,
-                })?;
-                for dep in &entry.deps {
-                    if seen.insert(dep.name.clone()) {
-                        queue.push_back(dep.name.clone());
+        while !level.is_empty() {
+            let mut next = Vec::new();
+            for (name, fetched) in self.fetch_level(&level) {
+                let entries = match fetched {
+                    Ok(e) => e,
+                    Err(e) if e.is_not_found() => {
+                        out.missing.insert(name);
+                        continue;
                     }
+                    Err(e) => return Err(e),
+                };
+                for entry in &entries {
+                    let version = catalog_version(entry).map_err(|reason| RegistryError::Catalog {
+                        name: entry.name.clone(),
+                        version: entry.version.clone(),
+                        index: self.index_url().clone(),
+                        reason,
+                    })?;
+                    for dep in &entry.deps {
+                        if seen.insert(dep.name.clone()) {
+                            next.push(dep.name.clone());
+                        }
+                    }
+                    out.catalog
+                        .insert(name.clone(), entry.semver().clone(), version);
                 }
-                out.catalog
-                    .insert(name.clone(), entry.semver().clone(), version);
+                out.entries.insert(name, entries);
             }
-            out.entries.insert(name, entries);
+            level = next;
         }
         Ok(out)
+    }
+
+    /// The index entries of every name in `names`, fetched concurrently, in the order given.
+    fn fetch_level(
+        &self,
+        names: &[PackageName],
+    ) -> Vec<(PackageName, Result<Vec<IndexEntry>, RegistryError>)> {
+        let slots: Vec<Mutex<Option<Result<Vec<IndexEntry>, RegistryError>>>> =
+            names.iter().map(|_| Mutex::new(None)).collect();
+        let next = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..names.len().clamp(1, 8) {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(name) = names.get(i) else { break };
+                    let result = self.index_entries(name);
+                    *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+                });
+            }
+        });
+        names
+            .iter()
+            .cloned()
+            .zip(slots.into_iter().map(|s| {
+                s.into_inner()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .expect("every slot is filled")
+            }))
+            .collect()
     }
 }

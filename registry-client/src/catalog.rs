@@ -13,6 +13,9 @@ use crate::client::RegistryClient;
 use crate::error::RegistryError;
 use crate::index_entry::IndexEntry;
 
+/// One package's index entries, or why they could not be had.
+type Fetched = Result<Vec<IndexEntry>, RegistryError>;
+
 /// A resolver catalog and the index entries it was built from.
 #[derive(Debug, Clone, Default)]
 pub struct RegistryCatalog {
@@ -114,12 +117,8 @@ impl RegistryClient {
     }
 
     /// The index entries of every name in `names`, fetched concurrently, in the order given.
-    fn fetch_level(
-        &self,
-        names: &[PackageName],
-    ) -> Vec<(PackageName, Result<Vec<IndexEntry>, RegistryError>)> {
-        let slots: Vec<Mutex<Option<Result<Vec<IndexEntry>, RegistryError>>>> =
-            names.iter().map(|_| Mutex::new(None)).collect();
+    fn fetch_level(&self, names: &[PackageName]) -> Vec<(PackageName, Fetched)> {
+        let slots: Vec<Mutex<Option<Fetched>>> = names.iter().map(|_| Mutex::new(None)).collect();
         let next = AtomicUsize::new(0);
         std::thread::scope(|scope| {
             for _ in 0..names.len().clamp(1, 8) {

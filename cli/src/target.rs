@@ -9,6 +9,7 @@ use x07_lock::Lock;
 use x07_spec::{CcProfile, DocumentError, Profile, ProjectManifest, Sha256Digest, World, PROJECT_FILE_NAME};
 
 use crate::args::{CcProfileArg, TargetArgs};
+use crate::cmd::pkg::bullets;
 use crate::error::CliError;
 
 /// A project or a single program, with everything needed to build it.
@@ -92,6 +93,23 @@ pub fn discover_manifest(start: &Path) -> Option<PathBuf> {
     None
 }
 
+/// x07.json for `--project PATH` (the manifest or its directory), or found by walking up from the
+/// current directory; `flags` names what else the user may pass when there is none.
+pub fn find_manifest(project: Option<&Path>, flags: &str) -> Result<PathBuf, CliError> {
+    match project {
+        Some(p) if p.is_dir() => Ok(p.join(PROJECT_FILE_NAME)),
+        Some(p) => Ok(p.to_path_buf()),
+        None => {
+            let cwd = std::env::current_dir()
+                .map_err(|e| CliError::setup("X07-PROJECT-0001", format!("cannot read the current directory: {e}")))?;
+            discover_manifest(&cwd).ok_or_else(|| {
+                CliError::setup("X07-PROJECT-0001", format!("no x07.json found in {} or any parent directory", cwd.display()))
+                    .help(format!("run `x07 init` to create a project, or pass {flags}"))
+            })
+        }
+    }
+}
+
 /// The artifact name: the entry file's stem, plus `-sandboxed` for run-os-sandboxed builds (so the
 /// two worlds of one project keep separate store entries and GC roots, and switching profiles never
 /// rewrites a root).
@@ -138,17 +156,7 @@ fn resolve_target(args: &TargetArgs) -> Result<Target, CliError> {
     if let Some(program) = &args.program {
         return resolve_program(program, &args.module_roots, args.profile.as_deref());
     }
-    let manifest_path = match &args.project {
-        Some(p) if p.is_dir() => p.join(PROJECT_FILE_NAME),
-        Some(p) => p.clone(),
-        None => {
-            let cwd = std::env::current_dir().map_err(|e| CliError::setup("X07-PROJECT-0001", format!("cannot read the current directory: {e}")))?;
-            discover_manifest(&cwd).ok_or_else(|| {
-                CliError::setup("X07-PROJECT-0001", format!("no x07.json found in {} or any parent directory", cwd.display()))
-                    .help("run `x07 init` to create a project, or pass --project PATH or --program FILE")
-            })?
-        }
-    };
+    let manifest_path = find_manifest(args.project.as_deref(), "--project PATH or --program FILE")?;
     let manifest = ProjectManifest::load(&manifest_path).map_err(manifest_error)?;
     let root = manifest_path.parent().map(Path::to_path_buf).unwrap_or_default();
     let root = if root.as_os_str().is_empty() { PathBuf::from(".") } else { root };
@@ -233,24 +241,19 @@ fn load_checked_lock(
     if let Err(reasons) = x07_deps::lock_satisfies(&reqs, &lock, None, &crate::cmd::pkg::toolchain_version()) {
         return Err(CliError::setup(
             "X07-LOCK-0002",
-            format!("{} is out of date with x07.json:\n{}", path.display(), bullet(&reasons)),
+            format!("{} is out of date with x07.json:\n{}", path.display(), bullets(&reasons)),
         )
         .help("run `x07 pkg lock`"));
     }
     let problems = lock.verify_against_disk(root);
     if !problems.is_empty() {
-        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
         return Err(CliError::setup(
             "X07-LOCK-0003",
-            format!("the dependencies on disk differ from {}:\n{}", path.display(), bullet(&lines)),
+            format!("the dependencies on disk differ from {}:\n{}", path.display(), bullets(&problems)),
         )
         .help("`x07 pkg sync` restores registry packages from the verified cache"));
     }
     Ok(Some(lock))
-}
-
-fn bullet(lines: &[String]) -> String {
-    lines.iter().map(|l| format!("  - {l}")).collect::<Vec<_>>().join("\n")
 }
 
 fn resolve_program(program: &Path, extra_roots: &[PathBuf], profile: Option<&str>) -> Result<Target, CliError> {

@@ -6,6 +6,7 @@
 //! is fetched through the verified cache and unpacked, and the new lock is written atomically.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use semver::Version;
@@ -243,17 +244,12 @@ fn build_lock(
     let local_by_name: BTreeMap<&PackageName, &LocalPackage> = locals.iter().map(|l| (&l.req.name, l)).collect();
     let jobs: Vec<(&PackageName, &Version)> = resolution.packages.iter().collect();
     let results: Mutex<Vec<Result<LockedPackage, DepsError>>> = Mutex::new(Vec::new());
-    let next = Mutex::new(0usize);
+    let next = AtomicUsize::new(0);
     let workers = jobs.len().clamp(1, 8);
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
-                let i = {
-                    let mut n = next.lock().unwrap_or_else(|p| p.into_inner());
-                    let i = *n;
-                    *n += 1;
-                    i
-                };
+                let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some((name, version)) = jobs.get(i) else { break };
                 let result = match local_by_name.get(name) {
                     Some(local) => lock_local(project, local),
@@ -262,7 +258,8 @@ fn build_lock(
                 let failed = result.is_err();
                 results.lock().unwrap_or_else(|p| p.into_inner()).push(result);
                 if failed {
-                    *next.lock().unwrap_or_else(|p| p.into_inner()) = usize::MAX;
+                    // The first error ends the lock; no worker takes new packages.
+                    next.store(jobs.len(), Ordering::Relaxed);
                 }
             });
         }

@@ -20,7 +20,10 @@ use x07_registry_client::{ClientOptions, IndexEntry, IndexUrl, RegistryClient};
 use x07_spec::{PackageVersion, ProjectManifest, RelPath, DEPS_DIR};
 
 use super::account::package_name;
-use super::{client_for, deps_error, registry_error, select_index, shown, toolchain_version, ProjectArg, RegistryArgs};
+use super::{
+    bullets, client_for, deps_error, index_entries_of, select_index, shown, split_at_sign, toolchain_version,
+    ProjectArg, RegistryArgs,
+};
 use crate::error::{CliError, CliResult};
 
 /// `--locked` / `--frozen`.
@@ -247,7 +250,7 @@ fn check(project: &Project, registry: &RegistryArgs) -> CliResult {
     match lock_project(project, &never, &options).map_err(deps_error)? {
         LockOutcome::OutOfDate { reasons } => Err(CliError::failure(
             "X07-LOCK-0002",
-            format!("x07.lock.json is out of date:\n{}", reasons.iter().map(|r| format!("  - {r}")).collect::<Vec<_>>().join("\n")),
+            format!("x07.lock.json is out of date:\n{}", bullets(&reasons)),
         )
         .help("run `x07 pkg lock` to update it")),
         outcome => {
@@ -270,7 +273,7 @@ pub fn sync(args: &PkgSyncArgs) -> CliResult {
     if let Err(reasons) = lock_satisfies(&reqs, &lock, None, &toolchain_version()) {
         return Err(CliError::setup(
             "X07-LOCK-0002",
-            format!("{} does not fit x07.json:\n{}", lock_path.display(), reasons.iter().map(|r| format!("  - {r}")).collect::<Vec<_>>().join("\n")),
+            format!("{} does not fit x07.json:\n{}", lock_path.display(), bullets(&reasons)),
         )
         .help("run `x07 pkg lock` (sync installs exactly what the lock records)"));
     }
@@ -283,11 +286,7 @@ pub fn sync(args: &PkgSyncArgs) -> CliResult {
 
 /// Runs `x07 pkg add`.
 pub fn add(args: &PkgAddArgs) -> CliResult {
-    let (name_text, req_text) = match args.package.split_once('@') {
-        Some((n, r)) => (n, Some(r)),
-        None => (args.package.as_str(), None),
-    };
-    let name = package_name(name_text)?;
+    let (name, req_text) = split_at_sign(&args.package)?;
     let first = args.project.load()?;
     let _guard = ProjectGuard::acquire(&first.root).map_err(deps_error)?;
     let project = args.project.load()?;
@@ -389,14 +388,7 @@ fn registry_spec(
     req: Option<&str>,
     pre: bool,
 ) -> Result<DependencySpec, CliError> {
-    let entries = client.index_entries(&name).map_err(|e| {
-        if e.is_not_found() {
-            CliError::setup("X07-PKG-0007", format!("the registry {} has no package named `{name}`", client.index_url().as_str()))
-                .help("check the name with `x07 pkg search`")
-        } else {
-            registry_error(e)
-        }
-    })?;
+    let entries = index_entries_of(client, &name)?;
     let toolchain = toolchain_version();
     let listed = || entries.iter().map(|e| format!("{}{}", e.version, if e.yanked { " (yanked)" } else { "" })).collect::<Vec<_>>().join(", ");
     let exact = |version: &PackageVersion| DependencySpec {

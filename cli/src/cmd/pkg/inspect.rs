@@ -9,8 +9,10 @@ use serde_json::json;
 use x07_lock::{Lock, LockedPackage, VerifyingKey};
 use x07_spec::PackageName;
 
-use super::account::package_name;
-use super::{deps_error, plain_client, print_json, registry_error, toolchain_version, ProjectArg, RegistryArgs};
+use super::{
+    bullets, deps_error, index_entries_of, plain_client, print_json, registry_error, split_at_sign, toolchain_version,
+    ProjectArg, RegistryArgs,
+};
 use crate::error::{CliError, CliResult};
 
 /// `x07 pkg tree`.
@@ -179,25 +181,11 @@ pub fn provides(args: &PkgProvidesArgs) -> CliResult {
     Ok(0)
 }
 
-fn split_name_version(text: &str) -> Result<(PackageName, Option<String>), CliError> {
-    match text.split_once('@') {
-        Some((n, v)) => Ok((package_name(n)?, Some(v.to_string()))),
-        None => Ok((package_name(text)?, None)),
-    }
-}
-
 fn entries(args: &PkgInfoArgs) -> Result<(PackageName, Option<String>, Vec<x07_registry_client::IndexEntry>), CliError> {
-    let (name, version) = split_name_version(&args.package)?;
+    let (name, version) = split_at_sign(&args.package)?;
     let client = plain_client(&args.registry, false)?;
-    let entries = client.index_entries(&name).map_err(|e| {
-        if e.is_not_found() {
-            CliError::setup("X07-PKG-0007", format!("the registry {} has no package named `{name}`", client.index_url().as_str()))
-                .help("check the name with `x07 pkg search`")
-        } else {
-            registry_error(e)
-        }
-    })?;
-    Ok((name, version, entries))
+    let entries = index_entries_of(&client, &name)?;
+    Ok((name, version.map(str::to_string), entries))
 }
 
 fn entry_json(e: &x07_registry_client::IndexEntry) -> serde_json::Value {
@@ -280,7 +268,7 @@ pub fn verify(args: &PkgVerifyArgs) -> CliResult {
     if !problems.is_empty() {
         return Err(CliError::failure(
             "X07-LOCK-0003",
-            format!("the project does not match x07.lock.json:\n{}", problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")),
+            format!("the project does not match x07.lock.json:\n{}", bullets(&problems)),
         )
         .help("`x07 pkg lock` updates the lock; `x07 pkg sync` restores registry packages"));
     }
@@ -359,7 +347,7 @@ pub fn verify_lock(args: &PkgVerifyLockArgs) -> CliResult {
     if !problems.is_empty() {
         return Err(CliError::failure(
             "X07-LOCK-0003",
-            format!("the signature is valid, but files on disk differ from the lock:\n{}", problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")),
+            format!("the signature is valid, but files on disk differ from the lock:\n{}", bullets(&problems)),
         ));
     }
     eprintln!("x07: x07.lock.json is signed by key {} and matches the files on disk", key.key_id());

@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use x07_deps::{DepsError, Project};
-use x07_registry_client::{ClientOptions, IndexUrl, IndexUrlSource, RegistryClient, RegistryError, RegistryHome};
+use x07_registry_client::{
+    ClientOptions, IndexEntry, IndexUrl, IndexUrlSource, RegistryClient, RegistryError, RegistryHome,
+};
+use x07_spec::PackageName;
 
 use crate::error::{CliError, CliResult};
 
@@ -105,20 +108,34 @@ pub struct ProjectArg {
 impl ProjectArg {
     /// Finds and loads the project.
     pub fn load(&self) -> Result<Project, CliError> {
-        let manifest = match &self.project {
-            Some(p) if p.is_dir() => p.join(x07_spec::PROJECT_FILE_NAME),
-            Some(p) => p.clone(),
-            None => {
-                let cwd = std::env::current_dir()
-                    .map_err(|e| CliError::setup("X07-PROJECT-0001", format!("cannot read the current directory: {e}")))?;
-                crate::target::discover_manifest(&cwd).ok_or_else(|| {
-                    CliError::setup("X07-PROJECT-0001", format!("no x07.json found in {} or any parent directory", cwd.display()))
-                        .help("run `x07 init` to create a project, or pass --project PATH")
-                })?
-            }
-        };
+        let manifest = crate::target::find_manifest(self.project.as_deref(), "--project PATH")?;
         Project::load(&manifest).map_err(deps_error)
     }
+}
+
+/// Items as an indented `  - item` list, one per line (the body of multi-reason errors).
+pub fn bullets<T: std::fmt::Display>(items: &[T]) -> String {
+    items.iter().map(|i| format!("  - {i}")).collect::<Vec<_>>().join("\n")
+}
+
+/// `NAME` or `NAME@TEXT`: the package name checked, the text after `@` as given.
+pub fn split_at_sign(text: &str) -> Result<(PackageName, Option<&str>), CliError> {
+    match text.split_once('@') {
+        Some((name, rest)) => Ok((account::package_name(name)?, Some(rest))),
+        None => Ok((account::package_name(text)?, None)),
+    }
+}
+
+/// Every version of `name` in the index; an unknown name is X07-PKG-0007 naming the registry.
+pub fn index_entries_of(client: &RegistryClient, name: &PackageName) -> Result<Vec<IndexEntry>, CliError> {
+    client.index_entries(name).map_err(|e| {
+        if e.is_not_found() {
+            CliError::setup("X07-PKG-0007", format!("the registry {} has no package named `{name}`", client.index_url().as_str()))
+                .help("check the name with `x07 pkg search`")
+        } else {
+            registry_error(e)
+        }
+    })
 }
 
 /// A dependency error as a CLI error, with advice.

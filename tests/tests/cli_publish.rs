@@ -1,25 +1,13 @@
 //! `x07 pkg publish` against a real `x07 registry serve` process on loopback: token, login,
 //! publish, the index line carries the archive digest, versions are immutable.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use serde_json::json;
+use x07_tests::registry::LocalRegistry;
 use x07_tests::{x07_bin, X07Home};
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 fn http_get(port: u16, path: &str) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -34,29 +22,11 @@ fn http_get(port: u16, path: &str) -> (u16, String) {
 #[test]
 fn publish_to_a_local_registry_then_refuse_the_same_version() {
     let home = X07Home::new().unwrap();
-    let root = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let x07 = |args: &[&str]| Command::new(x07_bin()).args(args).env("X07_HOME", home.path()).output().unwrap();
-
-    let mut child = Command::new(x07_bin())
-        .args(["registry", "serve", "--root"])
-        .arg(root.path())
-        .args(["--addr", &format!("127.0.0.1:{port}")])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let _server = Server(child);
-    assert!(lines.next().unwrap().unwrap().contains("listening on"), "the server says where it listens");
-    std::thread::spawn(move || for _ in lines {});
-
-    let token = x07(&["registry", "token", "create", "--root", root.path().to_str().unwrap()]);
-    assert!(token.status.success(), "{}", String::from_utf8_lossy(&token.stderr));
-    let token = String::from_utf8(token.stdout).unwrap().lines().last().unwrap().to_string();
-
-    let index = format!("sparse+http://127.0.0.1:{port}/index/");
-    let out = x07(&["pkg", "login", "--index", &index, "--token", &token]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Starts `x07 registry serve` on a free loopback port (it must say where it listens), creates
+    // a token with `x07 registry token create` and stores it with `x07 pkg login --token`.
+    let reg = LocalRegistry::start(&[]);
+    reg.login(home.path(), "local");
+    let (port, index) = (reg.port, reg.index.clone());
 
     let pkg = tempfile::tempdir().unwrap();
     let write = |rel: &str, v: serde_json::Value| {

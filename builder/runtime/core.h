@@ -75,6 +75,10 @@ static x7_bytes x7_solve(void);
 #ifdef X07_SANDBOXED
 #include <sys/types.h>
 
+/* At most this many seccomp programs per policy, each at most BPF_MAXINSNS instructions. */
+#define X7_SB_MAX_FILTERS 8u
+#define X7_SB_MAX_FILTER_INSNS 4096u
+
 /* A string from a policy: a NUL-terminated copy and its length. */
 typedef struct { char *s; uint32_t n; } x7_pstr;
 typedef struct { x7_pstr *v; uint32_t n; } x7_pstrs;
@@ -114,6 +118,11 @@ typedef struct {
             max_stdin_bytes, kill_on_drop, kill_tree, allow_cwd;
         x7_pstrs allow_cwd_roots;
     } proc;
+    /* seccomp programs (struct sock_filter arrays) the launcher installs in this order */
+    struct {
+        uint32_t n;
+        struct { uint8_t *insns; uint32_t count; } v[X7_SB_MAX_FILTERS];
+    } filters;
 } x7_policy;
 
 #define X7_SB_BACKEND_NONE 0u
@@ -139,13 +148,11 @@ typedef struct {
     uint32_t spawns;         /* children started so far */
     uint32_t denials, dropped;
     int at_exit_done;
-    int cg_kill_fd;          /* cgroup v2 cgroup.kill, or -1 */
-    int cg_procs_fd;         /* cgroup v1 cgroup.procs, or -1 */
+    const char *launch_program; /* in the launcher: the program it execs (Landlock grants it) */
     pid_t children[X7_SB_MAX_CHILDREN]; /* process groups of children, for the wall-clock kill */
 } x7_sb_state;
 
-static x7_sb_state x7_sb X7_UNUSED = {.handed_fd = -1, .child_blob_fd = -1, .cg_kill_fd = -1,
-                                      .cg_procs_fd = -1};
+static x7_sb_state x7_sb X7_UNUSED = {.handed_fd = -1, .child_blob_fd = -1};
 
 /* Defined in the sandbox_* fragments. */
 static void x7_sandbox_start(void);
@@ -165,6 +172,19 @@ static int x7_sb_proc_exec(pid_t *pid, char *const *argv, char *const *envp, int
 #endif
 
 /* ---------------------------------------------------------------- messages and traps */
+
+/* Parses a whole decimal u64; 0 or -1. */
+X7_FN int x7_parse_u64(const char *s, uint64_t *out) {
+    uint64_t x = 0;
+    if (*s == 0) return -1;
+    for (; *s; s++) {
+        uint32_t d = (uint32_t)(uint8_t)*s - '0';
+        if (d > 9 || x > (UINT64_MAX - d) / 10) return -1;
+        x = x * 10 + d;
+    }
+    *out = x;
+    return 0;
+}
 
 /* A fixed stack buffer for one diagnostic line: traps must not allocate. */
 typedef struct { char buf[1024]; size_t len; } x7_msg;

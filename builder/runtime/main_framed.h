@@ -19,19 +19,6 @@ X7_COLD void x7_main_fail(const char *what, const char *detail) {
     _exit(2);
 }
 
-/* Parses a whole decimal u64; 0 or -1. */
-X7_FN int x7_main_parse_u64(const char *s, uint64_t *out) {
-    uint64_t x = 0;
-    if (*s == 0) return -1;
-    for (; *s; s++) {
-        uint32_t d = (uint32_t)(uint8_t)*s - '0';
-        if (d > 9 || x > (UINT64_MAX - d) / 10) return -1;
-        x = x * 10 + d;
-    }
-    *out = x;
-    return 0;
-}
-
 /* Reads until n bytes or end of input; the count read, or -1 on error. */
 X7_FN int64_t x7_read_full(int fd, uint8_t *p, size_t n) {
     size_t got = 0;
@@ -52,23 +39,7 @@ X7_FN int64_t x7_read_full(int fd, uint8_t *p, size_t n) {
 /* A --x07-policy-* argument: recorded for the sandbox, or refused by a build without one. */
 X7_FN void x7_main_policy_arg(const char *a) {
 #ifdef X07_SANDBOXED
-    static const char fd_flag[] = "--x07-policy-fd=";
-    static const char file_flag[] = "--x07-policy-file=";
-    uint64_t fd;
-    x7_sb.handed_count++;
-    if (strncmp(a, fd_flag, sizeof fd_flag - 1) == 0) {
-        if (x7_main_parse_u64(a + sizeof fd_flag - 1, &fd) != 0 || fd < 3 || fd > 0x7fffffff) {
-            static const char msg[] =
-                "x07: sandbox: cannot apply load_policy: --x07-policy-fd needs a descriptor number >= 3\n";
-            (void)x7_write_fd(2, msg, sizeof msg - 1);
-            _exit(3);
-        }
-        x7_sb.handed_fd = (int)fd;
-    } else if (strncmp(a, file_flag, sizeof file_flag - 1) == 0 && a[sizeof file_flag - 1] != 0) {
-        x7_sb.handed_path = a + sizeof file_flag - 1;
-    } else {
-        x7_main_fail("unknown argument (expected --x07-policy-fd=N or --x07-policy-file=PATH): ", a);
-    }
+    x7_sb_policy_arg(a);
 #else
     x7_main_fail("this program was not built for run-os-sandboxed and takes no policy: ", a);
 #endif
@@ -83,10 +54,10 @@ int main(int argc, char **argv) {
         if (strncmp(a, X7_POLICY_FLAG_PREFIX, sizeof X7_POLICY_FLAG_PREFIX - 1) == 0) {
             x7_main_policy_arg(a);
         } else if (strncmp(a, fuel_flag, sizeof fuel_flag - 1) == 0) {
-            if (x7_main_parse_u64(a + sizeof fuel_flag - 1, &fuel) != 0)
+            if (x7_parse_u64(a + sizeof fuel_flag - 1, &fuel) != 0)
                 x7_main_fail("--solve-fuel needs a decimal number: ", a);
         } else if (strncmp(a, mem_flag, sizeof mem_flag - 1) == 0) {
-            if (x7_main_parse_u64(a + sizeof mem_flag - 1, &mem) != 0 || mem > X7_ARENA_MAX)
+            if (x7_parse_u64(a + sizeof mem_flag - 1, &mem) != 0 || mem > X7_ARENA_MAX)
                 x7_main_fail("--max-memory-bytes needs a decimal number up to 68719476736: ", a);
         } else {
             x7_main_fail("unknown argument (expected --solve-fuel=N or --max-memory-bytes=N): ",

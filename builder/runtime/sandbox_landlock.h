@@ -293,6 +293,11 @@ X7_FN void x7_ll_add_system(x7_ll *ll, const x7_policy *pol) {
         for (size_t i = 0; i < sizeof net / sizeof net[0]; i++)
             x7_ll_add_path(ll, net[i], X7_LL_READ_FILE | X7_LL_READ_DIR);
     }
+    /* the launcher's rules must let it exec the program and the program's ELF interpreter */
+    if (x7_sb.launch_program != NULL) {
+        x7_ll_add_path(ll, x7_sb.launch_program, X7_LL_EXECUTE | X7_LL_READ_FILE);
+        x7_ll_add_interp_of(ll, x7_sb.launch_program);
+    }
     if (pol->proc.enabled && pol->proc.allow_spawn && pol->proc.allow_exec) {
         x7_ll_add_interp_of(ll, "/proc/self/exe");
         for (uint32_t i = 0; i < pol->proc.allow_execs.n; i++) {

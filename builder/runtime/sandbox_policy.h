@@ -203,6 +203,36 @@ X7_FN void x7_pr_hosts(x7_pr *r, x7_policy *pol) {
     }
 }
 
+/* `seccomp`: a list of programs, each a u32 instruction count and 8 bytes per instruction. */
+X7_FN void x7_pr_filters(x7_pr *r, x7_policy *pol) {
+    r->field = "seccomp";
+    uint32_t n = x7_pr_u32(r);
+        /* at most half the room per blob, so an intersection of two always keeps every program */
+    if (r->why == NULL && n > X7_SB_MAX_FILTERS / 2) x7_pr_fail(r, "more than 4 seccomp programs");
+    for (uint32_t i = 0; i < n && r->why == NULL; i++) {
+        uint32_t count = x7_pr_u32(r);
+        if (r->why != NULL) return;
+        if (count == 0 || count > X7_SB_MAX_FILTER_INSNS) {
+            x7_pr_fail(r, "a seccomp program needs 1 to 4096 instructions");
+            return;
+        }
+        if (r->len - r->pos < (size_t)count * 8u) {
+            x7_pr_fail(r, "the blob ends early");
+            return;
+        }
+        uint8_t *insns = (uint8_t *)malloc((size_t)count * 8u);
+        if (insns == NULL) {
+            x7_pr_fail(r, "out of memory");
+            return;
+        }
+        memcpy(insns, r->p + r->pos, (size_t)count * 8u);
+        r->pos += (size_t)count * 8u;
+        pol->filters.v[pol->filters.n].insns = insns;
+        pol->filters.v[pol->filters.n].count = count;
+        pol->filters.n++;
+    }
+}
+
 /*
  * Decodes a whole PolicyBlobV1 into pol (zeroed first). 0, or -1 with r->why / r->why_field /
  * r->why_pos describing the first problem.
@@ -215,13 +245,13 @@ X7_FN int x7_policy_decode(const uint8_t *p, size_t len, x7_policy *pol, x7_pr *
         return -1;
     }
     r->pos = 4;
-    if (x7_pr_u32(r) != 1) x7_pr_fail(r, "unknown version (expected 1)");
+    if (x7_pr_u32(r) != 2) x7_pr_fail(r, "unknown version (expected 2)");
     r->field = "backend";
     pol->backend = x7_pr_u32(r);
     if (pol->backend > X7_SB_BACKEND_OS) x7_pr_fail(r, "unknown backend (expected 0 or 1)");
     r->field = "accept_weaker";
     pol->accept_weaker = x7_pr_u32(r);
-    if (pol->accept_weaker & ~7u) x7_pr_fail(r, "unknown bits");
+    if (pol->accept_weaker & ~15u) x7_pr_fail(r, "unknown bits");
     r->field = "digest";
     if (r->why == NULL && r->len - r->pos < 32) x7_pr_fail(r, "the blob ends early");
     if (r->why != NULL) return -1;
@@ -296,6 +326,7 @@ X7_FN int x7_policy_decode(const uint8_t *p, size_t len, x7_policy *pol, x7_pr *
     pol->proc.kill_tree = x7_pr_bool(r, "process.kill_tree");
     pol->proc.allow_cwd = x7_pr_bool(r, "process.allow_cwd");
     pol->proc.allow_cwd_roots = x7_pr_strs(r, "process.allow_cwd_roots", X7_PSTR_PATH);
+    x7_pr_filters(r, pol);
 
     if (r->why != NULL) return -1;
     r->field = "end";
@@ -492,6 +523,11 @@ X7_FN void x7_policy_intersect(const x7_policy *a, const x7_policy *b, x7_policy
     po->kill_tree = pa->kill_tree | pb->kill_tree;
     po->allow_cwd = pa->allow_cwd & pb->allow_cwd;
     po->allow_cwd_roots = x7_roots_both(&pa->allow_cwd_roots, &pb->allow_cwd_roots);
+    /* both sides' seccomp programs: the kernel applies every installed filter, the strictest wins */
+    for (uint32_t i = 0; i < a->filters.n && out->filters.n < X7_SB_MAX_FILTERS; i++)
+        out->filters.v[out->filters.n++] = a->filters.v[i];
+    for (uint32_t i = 0; i < b->filters.n && out->filters.n < X7_SB_MAX_FILTERS; i++)
+        out->filters.v[out->filters.n++] = b->filters.v[i];
 }
 
 /* ---------------------------------------------------------------- encoding */
@@ -544,7 +580,7 @@ X7_FN void x7_pw_u32s(x7_sbuf *b, const uint32_t *const *v, size_t n) {
 /* PolicyBlobV1 bytes of pol (the inverse of x7_policy_decode). */
 X7_FN void x7_policy_encode(const x7_policy *pol, x7_sbuf *b) {
     x7_sbuf_put(b, "X7P1", 4);
-    x7_pw_u32(b, 1);
+    x7_pw_u32(b, 2);
     x7_pw_u32(b, pol->backend);
     x7_pw_u32(b, pol->accept_weaker);
     x7_sbuf_put(b, pol->digest, 32);
@@ -592,6 +628,11 @@ X7_FN void x7_policy_encode(const x7_policy *pol, x7_sbuf *b) {
                             &p->allow_cwd};
     x7_pw_u32s(b, pc, 13);
     x7_pw_strs(b, &p->allow_cwd_roots);
+    x7_pw_u32(b, pol->filters.n);
+    for (uint32_t i = 0; i < pol->filters.n; i++) {
+        x7_pw_u32(b, pol->filters.v[i].count);
+        x7_sbuf_put(b, pol->filters.v[i].insns, (size_t)pol->filters.v[i].count * 8u);
+    }
     x7_sbuf_put(b, "X7PE", 4);
 }
 #endif

@@ -25,12 +25,13 @@
 #define X7_WEAKER_NO_LANDLOCK_NET 1u
 #define X7_WEAKER_NO_PIDS_CGROUP 2u
 #define X7_WEAKER_NO_LANDLOCK 4u
+#define X7_WEAKER_NO_USERNS 8u
 
 /* What the start-up line reports. */
 typedef struct {
-    const char *restrictions[12];
+    const char *restrictions[24];
     uint32_t nrestrictions;
-    const char *weaker[4];
+    const char *weaker[6];
     uint32_t nweaker;
     const char *pids_mechanism;
     char cgroup[256];
@@ -72,6 +73,29 @@ X7_FN void x7_sb_gap(x7_sb_report *rep, uint32_t bit, const char *name, const ch
 }
 
 /* ---------------------------------------------------------------- 1. load_policy */
+
+/* Records one --x07-policy-fd=N / --x07-policy-file=PATH argument; anything else ends with 2. */
+X7_FN void x7_sb_policy_arg(const char *a) {
+    static const char fd_flag[] = "--x07-policy-fd=";
+    static const char file_flag[] = "--x07-policy-file=";
+    uint64_t fd;
+    x7_sb.handed_count++;
+    if (strncmp(a, fd_flag, sizeof fd_flag - 1) == 0) {
+        if (x7_parse_u64(a + sizeof fd_flag - 1, &fd) != 0 || fd < 3 || fd > 0x7fffffff)
+            x7_sb_fail("load_policy", "--x07-policy-fd needs a descriptor number >= 3", NULL);
+        x7_sb.handed_fd = (int)fd;
+    } else if (strncmp(a, file_flag, sizeof file_flag - 1) == 0 && a[sizeof file_flag - 1] != 0) {
+        x7_sb.handed_path = a + sizeof file_flag - 1;
+    } else {
+        x7_msg m;
+        m.len = 0;
+        x7_msg_str(&m, "x07: unknown argument (expected --x07-policy-fd=N or --x07-policy-file=PATH): ");
+        x7_msg_data(&m, (const uint8_t *)a, strlen(a));
+        m.buf[m.len++] = '\n';
+        (void)x7_write_fd(2, m.buf, m.len);
+        _exit(2);
+    }
+}
 
 /* Reads a whole policy blob from fd (from offset 0 when it can seek, so nobody has to rewind). */
 X7_FN uint8_t *x7_sb_read_blob(int fd, size_t *len, const char **why) {
@@ -130,6 +154,17 @@ X7_FN void x7_sb_decode_or_fail(const uint8_t *p, size_t len, x7_policy *pol, co
 }
 
 /*
+ * fd moved off 3, where children get their policy by dup2 (a dup2 onto itself would keep
+ * close-on-exec), close-on-exec, and low: posix_spawn refuses descriptors at or above RLIMIT_NOFILE.
+ */
+X7_FN int x7_sb_off_fd3(int fd) {
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, 4);
+    if (moved < 0) x7_sb_fail_errno("open_roots", "cannot keep the policy for child processes", errno);
+    close(fd);
+    return moved;
+}
+
+/*
  * The embedded policy (X07_EMBEDDED_POLICY, a string literal the emitter defines) intersected with
  * the handed-over one (--x07-policy-fd / --x07-policy-file); neither: the program does not start.
  */
@@ -162,10 +197,13 @@ X7_FN void x7_sandbox_load_policy(x7_sb_report *rep) {
     }
     size_t len = 0;
     uint8_t *blob = x7_sb_read_blob(fd, &len, &why);
-    (void)close(fd);
     if (blob == NULL) x7_sb_fail("load_policy", "cannot read the policy", why);
     x7_sb_decode_or_fail(blob, len, &handed, source);
     free(blob);
+    /* the launcher's sealed memfd (backend os) is handed on to children as it is */
+    int sealed = fcntl(fd, 1034 /* F_GET_SEALS */) == (1 | 2 | 4 | 8);
+    if (handed.backend == X7_SB_BACKEND_OS && sealed && x7_sb.handed_path == NULL) x7_sb.child_blob_fd = x7_sb_off_fd3(fd);
+    else (void)close(fd);
     if (rep->have_embedded) x7_policy_intersect(&embedded, &handed, &x7_sb.pol);
     else x7_sb.pol = handed;
 }
@@ -175,12 +213,17 @@ X7_FN void x7_sandbox_load_policy(x7_sb_report *rep) {
  * what a launcher or shell may have left open, so nothing inherited may outlive the start-up.
  */
 X7_FN void x7_sandbox_close_inherited(void) {
-#ifdef SYS_close_range
-    if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0) return;
-#endif
+    int keep = x7_sb.child_blob_fd;
     struct rlimit r;
     long max = getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur != RLIM_INFINITY ? (long)r.rlim_cur : 65536;
-    for (long fd = 3; fd < max && fd < (1L << 20); fd++) (void)close((int)fd);
+#ifdef SYS_close_range
+    if (keep < 0 && syscall(SYS_close_range, 3u, ~0u, 0u) == 0) return;
+    if (keep >= 3 && (keep == 3 || syscall(SYS_close_range, 3u, (unsigned)keep - 1u, 0u) == 0) &&
+        syscall(SYS_close_range, (unsigned)keep + 1u, ~0u, 0u) == 0)
+        return;
+#endif
+    for (long fd = 3; fd < max && fd < (1L << 20); fd++)
+        if (fd != keep) (void)close((int)fd);
 }
 
 /* ---------------------------------------------------------------- 2. clear_env, 3. open_roots */
@@ -231,15 +274,17 @@ X7_FN void x7_sandbox_open_roots(void) {
 }
 
 /*
- * The effective policy for children, in a sealed memfd they receive as fd 3. Its backend is
- * `none`: a child inherits the kernel layer and could not apply it again (seccomp refuses unshare,
- * Landlock the cgroup filesystem). Only made when the policy lets the program start children.
+ * The effective policy for children, in a sealed memfd they receive as fd 3. Under backend os the
+ * launcher's memfd is kept for them (load_policy): a child inherits the kernel layer, and with the
+ * policy's RLIMIT_FSIZE a new memfd could not even be written. Under backend none a copy is made.
+ * Only needed when the policy lets the program start children.
  */
 X7_FN void x7_sandbox_child_blob(void) {
     const x7_policy *pol = &x7_sb.pol;
+    if (x7_sb.child_blob_fd >= 0) return;
     if (!pol->proc.enabled || !pol->proc.allow_spawn || !pol->proc.allow_exec) return;
     x7_policy child = *pol;
-    child.backend = X7_SB_BACKEND_NONE;
+    child.filters.n = 0; /* the kernel keeps this process's filters for every child anyway */
     x7_sbuf b = {NULL, 0, 0, 0};
     x7_policy_encode(&child, &b);
     int fd = (int)syscall(SYS_memfd_create, "x07-policy", 1u /* MFD_CLOEXEC */ | 2u /* MFD_ALLOW_SEALING */);
@@ -248,24 +293,10 @@ X7_FN void x7_sandbox_child_blob(void) {
     free(b.p);
     /* F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE: no child can widen it for another */
     (void)fcntl(fd, 1033 /* F_ADD_SEALS */, 1 | 2 | 4 | 8);
-    /* off fd 3, where children get it by dup2 (a dup2 onto itself would keep close-on-exec);
-     * low, because posix_spawn refuses descriptors at or above RLIMIT_NOFILE */
-    if (fd == 3) {
-        int moved = fcntl(fd, F_DUPFD_CLOEXEC, 4);
-        if (moved < 0) x7_sb_fail("open_roots", "cannot prepare the policy for child processes", NULL);
-        close(fd);
-        fd = moved;
-    }
-    x7_sb.child_blob_fd = fd;
+    x7_sb.child_blob_fd = x7_sb_off_fd3(fd);
 }
 
-/* ---------------------------------------------------------------- kernel layer: 4..7 */
-
-X7_FN void x7_restrict_process_group(x7_sb_report *rep) {
-    if (getpgrp() != getpid() && setpgid(0, 0) != 0)
-        x7_sb_fail_errno("process_group", "setpgid", errno);
-    x7_sb_applied(rep, "process_group");
-}
+/* ---------------------------------------------------------------- helpers of the launcher's steps */
 
 /* Lowers a limit (never raises one): soft and hard at most the current hard limit. */
 X7_FN void x7_sb_rlimit(int res, uint64_t soft, uint64_t hard, const char *name) {
@@ -277,22 +308,6 @@ X7_FN void x7_sb_rlimit(int res, uint64_t soft, uint64_t hard, const char *name)
     if (setrlimit(res, &nl) != 0) x7_sb_fail_errno("rlimits", name, errno);
 }
 
-/*
- * CPU, address space, core dumps and processes. RLIMIT_NOFILE waits until after seccomp
- * (x7_restrict_nofile): building the Landlock domain needs descriptors of its own.
- */
-X7_FN void x7_restrict_rlimits(x7_sb_report *rep) {
-    const x7_policy *pol = &x7_sb.pol;
-    uint64_t cpu_s = ((uint64_t)pol->cpu_ms + 999) / 1000;
-    x7_sb_rlimit(RLIMIT_CPU, cpu_s, cpu_s + 1, "RLIMIT_CPU");
-    uint64_t floor = x7_heap_size + (64ULL << 20);
-    uint64_t mem = pol->mem_bytes > floor ? pol->mem_bytes : floor;
-    x7_sb_rlimit(RLIMIT_AS, mem, mem, "RLIMIT_AS");
-    if (!pol->core_dumps) x7_sb_rlimit(RLIMIT_CORE, 0, 0, "RLIMIT_CORE");
-    x7_sb_rlimit(RLIMIT_NPROC, pol->procs, pol->procs, "RLIMIT_NPROC");
-    x7_sb_applied(rep, "rlimits");
-}
-
 X7_FN int x7_sb_write_file(const char *path, const char *text) {
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0) return -1;
@@ -301,73 +316,6 @@ X7_FN int x7_sb_write_file(const char *path, const char *text) {
     close(fd);
     errno = e;
     return r;
-}
-
-/* cgroup v1: /sys/fs/cgroup/pids/x07/run-<pid>. 0, or -1 with errno. */
-X7_FN int x7_sb_cgroup_v1(x7_sb_report *rep, const char *max) {
-    char path[300];
-    if (mkdir("/sys/fs/cgroup/pids/x07", 0755) != 0 && errno != EEXIST) return -1;
-    snprintf(rep->cgroup, sizeof rep->cgroup, "/sys/fs/cgroup/pids/x07/run-%ld", (long)getpid());
-    if (mkdir(rep->cgroup, 0755) != 0 && errno != EEXIST) return -1;
-    snprintf(path, sizeof path, "%s/pids.max", rep->cgroup);
-    if (x7_sb_write_file(path, max) != 0) return -1;
-    /*
-     * "0" into `tasks` moves the calling thread, which is the whole process (the runtime has no
-     * other threads). The kernel then skips the global threadgroup lock that a write to
-     * cgroup.procs takes: that costs an RCU grace period (5-15 ms measured), this about 25 us.
-     */
-    snprintf(path, sizeof path, "%s/tasks", rep->cgroup);
-    if (x7_sb_write_file(path, "0") != 0) return -1;
-    snprintf(path, sizeof path, "%s/cgroup.procs", rep->cgroup);
-    x7_sb.cg_procs_fd = open(path, O_RDONLY | O_CLOEXEC);
-    rep->pids_mechanism = "cgroup-v1";
-    return 0;
-}
-
-/* cgroup v2: a child `x07-run-<pid>` of the current cgroup. 0, or -1 with errno. */
-X7_FN int x7_sb_cgroup_v2(x7_sb_report *rep, const char *max) {
-    char line[512] = {0}, path[700];
-    int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    ssize_t n = read(fd, line, sizeof line - 1);
-    close(fd);
-    char *own = n > 0 ? strstr(line, "0::") : NULL;
-    if (own == NULL) {
-        errno = ENOENT;
-        return -1;
-    }
-    own += 3;
-    own[strcspn(own, "\n")] = 0;
-    if (strcmp(own, "/") == 0) own = "";
-    snprintf(path, sizeof path, "/sys/fs/cgroup%s/cgroup.subtree_control", own);
-    (void)x7_sb_write_file(path, "+pids"); /* may already be on; the next steps tell */
-    snprintf(rep->cgroup, sizeof rep->cgroup, "/sys/fs/cgroup%s/x07-run-%ld", own, (long)getpid());
-    if (mkdir(rep->cgroup, 0755) != 0 && errno != EEXIST) return -1;
-    snprintf(path, sizeof path, "%s/pids.max", rep->cgroup);
-    if (x7_sb_write_file(path, max) != 0) return -1;
-    snprintf(path, sizeof path, "%s/cgroup.procs", rep->cgroup);
-    if (x7_sb_write_file(path, "0") != 0) return -1;
-    snprintf(path, sizeof path, "%s/cgroup.kill", rep->cgroup);
-    x7_sb.cg_kill_fd = open(path, O_WRONLY | O_CLOEXEC);
-    rep->pids_mechanism = "cgroup-v2";
-    return 0;
-}
-
-/* RLIMIT_NPROC does not bind root: a pids cgroup with pids.max = procs, the process moved in. */
-X7_FN void x7_restrict_pids_cgroup(x7_sb_report *rep) {
-    char max[24];
-    snprintf(max, sizeof max, "%u", x7_sb.pol.procs);
-    struct stat st;
-    int v2 = stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0;
-    if ((v2 ? x7_sb_cgroup_v2(rep, max) : x7_sb_cgroup_v1(rep, max)) == 0) {
-        x7_sb_applied(rep, "pids_cgroup");
-        return;
-    }
-    int e = errno;
-    rep->cgroup[0] = 0;
-    rep->pids_mechanism = "rlimit";
-    x7_sb_gap(rep, X7_WEAKER_NO_PIDS_CGROUP, "pids_cgroup", "pids_cgroup",
-              v2 ? "cannot create a cgroup v2 pids group" : "cannot create /sys/fs/cgroup/pids/x07/run-<pid>", e);
 }
 
 /* Networking off: a fresh network namespace (only a down loopback). */
@@ -392,8 +340,6 @@ X7_FN void x7_restrict_network(x7_sb_report *rep) {
     x7_sb_applied(rep, "netns");
 }
 
-/* ---------------------------------------------------------------- 8..11 */
-
 X7_FN void x7_restrict_landlock(x7_sb_report *rep) {
     const char *why = NULL;
     int e = 0;
@@ -412,84 +358,23 @@ X7_FN void x7_restrict_landlock(x7_sb_report *rep) {
                   "the kernel's Landlock has no network rules (ABI < 4)", 0);
 }
 
-/* no_new_privs, and every capability dropped (a root process keeps none inside the sandbox). */
-X7_FN void x7_restrict_no_new_privs(x7_sb_report *rep) {
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
-        x7_sb_fail_errno("no_new_privs", "prctl(PR_SET_NO_NEW_PRIVS)", errno);
+/*
+ * Whether this process is confined: seccomp in filter mode, no_new_privs, no capability in any
+ * set. Asked of the kernel with prctl and capget, which the seccomp programs allow. NULL when
+ * confined, else what is missing. The launcher checks it before exec, the program at start.
+ */
+X7_FN const char *x7_sb_confinement_gap(void) {
+    if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 2) return "no seccomp filter is in force";
+    if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) return "no_new_privs is not set";
     struct { uint32_t version; int pid; } hdr = {0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0};
     struct { uint32_t effective, permitted, inheritable; } data[2];
     memset(data, 0, sizeof data);
-    if (syscall(SYS_capget, &hdr, data) != 0) x7_sb_fail_errno("no_new_privs", "capget", errno);
-    if (data[0].permitted | data[1].permitted | data[0].inheritable | data[1].inheritable) {
-        for (int cap = 0; cap < 64; cap++)
-            if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno == EINVAL) break;
-        (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-        memset(data, 0, sizeof data);
-        if (syscall(SYS_capset, &hdr, data) != 0) x7_sb_fail_errno("no_new_privs", "capset", errno);
-    }
-    x7_sb_applied(rep, "no_new_privs");
-}
-
-X7_FN void x7_restrict_seccomp(x7_sb_report *rep) {
-    const x7_policy *pol = &x7_sb.pol;
-    int deny_udp = !pol->net.enabled || (!pol->net.allow_udp && !pol->net.allow_dns);
-    const char *why = NULL;
-    if (x7_seccomp_apply(deny_udp, &why) != 0) x7_sb_fail("seccomp", why, errno ? strerror(errno) : NULL);
-    x7_sb_applied(rep, "seccomp");
-}
-
-X7_FN void x7_restrict_nofile(void) {
-    x7_sb_rlimit(RLIMIT_NOFILE, x7_sb.pol.fds, x7_sb.pol.fds, "RLIMIT_NOFILE");
-}
-
-/* Kills everything the program started, then the process group (and with it this process). */
-X7_FN void x7_sb_kill_everything(void) {
-    pid_t self = getpid();
-    if (x7_sb.cg_kill_fd >= 0 && write(x7_sb.cg_kill_fd, "1", 1) < 0) x7_sb.cg_kill_fd = -1;
-    for (int round = 0; round < 4 && x7_sb.cg_procs_fd >= 0; round++) {
-        char buf[4096];
-        ssize_t n = pread(x7_sb.cg_procs_fd, buf, sizeof buf, 0);
-        int others = 0;
-        long pid = 0;
-        for (ssize_t i = 0; i < n; i++) {
-            if (buf[i] >= '0' && buf[i] <= '9') {
-                pid = pid * 10 + (buf[i] - '0');
-                continue;
-            }
-            if (pid > 0 && pid != (long)self) {
-                (void)kill((pid_t)pid, SIGKILL);
-                others = 1;
-            }
-            pid = 0;
-        }
-        if (!others) break;
-    }
-    for (int i = 0; i < X7_SB_MAX_CHILDREN; i++)
-        if (x7_sb.children[i] > 0) (void)kill(-x7_sb.children[i], SIGKILL);
-    (void)kill(0, SIGKILL);
-    _exit(137);
-}
-
-X7_FN void x7_sb_on_wall_clock(int sig) {
-    (void)sig;
-    x7_sandbox_at_exit();
-    static const char line[] = "timed out\n";
-    (void)x7_write_fd(2, line, sizeof line - 1);
-    x7_sb_kill_everything();
-}
-
-/* At wall_ms: the trap line `timed out`, then the whole process group is killed. */
-X7_FN void x7_restrict_wall_clock(x7_sb_report *rep) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = x7_sb_on_wall_clock;
-    sigfillset(&sa.sa_mask);
-    uint32_t ms = x7_sb.pol.wall_ms;
-    struct itimerval it = {{0, 0}, {(time_t)(ms / 1000u), (suseconds_t)(ms % 1000u) * 1000}};
-    if (ms == 0) it.it_value.tv_usec = 1; /* a zero value would disarm the timer */
-    if (sigaction(SIGALRM, &sa, NULL) != 0 || setitimer(ITIMER_REAL, &it, NULL) != 0)
-        x7_sb_fail_errno("wall_clock", "setitimer", errno);
-    x7_sb_applied(rep, "wall_clock");
+    if (syscall(SYS_capget, &hdr, data) != 0) return "capget failed";
+    if (data[0].effective | data[1].effective | data[0].permitted | data[1].permitted | data[0].inheritable |
+        data[1].inheritable)
+        return "the process still holds capabilities";
+    if (prctl(PR_CAPBSET_READ, 21 /* CAP_SYS_ADMIN */, 0, 0, 0) == 1) return "the bounding set still holds CAP_SYS_ADMIN";
+    return NULL;
 }
 
 /* ---------------------------------------------------------------- the start-up line */
@@ -553,7 +438,15 @@ X7_FN void x7_sandbox_report_line(const x7_sb_report *rep) {
 
 /* ---------------------------------------------------------------- x7_os_startup */
 
-/* Loads and applies the policy; returns only when every step held (or was an accepted gap). */
+#define X7_SB_NOT_CONFINED                                                                         \
+    "this program was built for run-os-sandboxed with backend os and must be started by x07's "   \
+    "launcher (`x07 run --profile sandbox`)"
+
+/*
+ * The program's start-up: load the policy for the in-process checks and, for backend os, refuse
+ * to run unless the launcher already confined this process. Nothing here confines: code linked
+ * into the program (a package's C constructor, an interposed libc symbol) runs before it.
+ */
 X7_FN void x7_sandbox_start(void) {
     static x7_sb_report rep;
     memset(&rep, 0, sizeof rep);
@@ -564,15 +457,9 @@ X7_FN void x7_sandbox_start(void) {
     x7_sandbox_open_roots();
     x7_sandbox_child_blob();
     if (x7_sb.pol.backend == X7_SB_BACKEND_OS) {
-        x7_restrict_process_group(&rep);
-        x7_restrict_rlimits(&rep);
-        x7_restrict_pids_cgroup(&rep);
-        x7_restrict_network(&rep);
-        x7_restrict_landlock(&rep);
-        x7_restrict_no_new_privs(&rep);
-        x7_restrict_seccomp(&rep);
-        x7_restrict_nofile();
-        x7_restrict_wall_clock(&rep);
+        const char *gap = x7_sb_confinement_gap();
+        if (gap != NULL) x7_sb_fail("verify", X7_SB_NOT_CONFINED, gap);
+        return; /* the launcher wrote the start-up line */
     }
     x7_sandbox_report_line(&rep);
 }

@@ -10,7 +10,10 @@ use crate::cc::{self, CcError, CcIdentity, NativeInputs, X07Home};
 use crate::emit::{self, EmitError, EmitOptions, MainFlavor};
 use crate::frontend::check::{check_program, CheckOptions};
 use crate::frontend::{Diagnostic, LoadedProgram};
-use crate::store::{ArtifactName, DerivationHash, DerivationInputs, Produced, PublishError, StoreEntry, StoreError, StoreRoot};
+use crate::store::{
+    ArtifactName, DerivationHash, DerivationInputs, Produced, PublishError, StoreEntry, StoreError,
+    StoreRoot,
+};
 
 /// The version of this toolchain (part of every derivation).
 pub const TOOLCHAIN_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -151,8 +154,14 @@ enum ProduceError {
 pub fn derivation_inputs(req: &BuildRequest<'_>, cc: &CcIdentity) -> DerivationInputs {
     let mut knobs = BTreeMap::from([
         ("main".to_string(), "framed".to_string()),
-        ("solve_fuel_default".to_string(), DEFAULT_SOLVE_FUEL.to_string()),
-        ("max_memory_bytes_default".to_string(), DEFAULT_MAX_MEMORY_BYTES.to_string()),
+        (
+            "solve_fuel_default".to_string(),
+            DEFAULT_SOLVE_FUEL.to_string(),
+        ),
+        (
+            "max_memory_bytes_default".to_string(),
+            DEFAULT_MAX_MEMORY_BYTES.to_string(),
+        ),
     ]);
     if !req.native.sources.is_empty() || !req.native.libs.is_empty() {
         // Sources by content (their location is irrelevant), libraries by name, both in order.
@@ -161,19 +170,31 @@ pub fn derivation_inputs(req: &BuildRequest<'_>, cc: &CcIdentity) -> DerivationI
             .sources
             .iter()
             .map(|p| {
-                let digest = fs_err::read(p).map(|b| Sha256Digest::of(&b).to_string()).unwrap_or_else(|e| format!("unreadable: {e}"));
-                format!("{}={digest}", p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+                let digest = fs_err::read(p)
+                    .map(|b| Sha256Digest::of(&b).to_string())
+                    .unwrap_or_else(|e| format!("unreadable: {e}"));
+                format!(
+                    "{}={digest}",
+                    p.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                )
             })
             .collect();
         knobs.insert("ffi_sources".to_string(), sources.join(","));
         knobs.insert("ffi_libs".to_string(), req.native.libs.join(","));
     }
     if req.emit_options().disable_in_process_checks {
-        knobs.insert("insecure_test_disable_in_process_checks".to_string(), "1".to_string());
+        knobs.insert(
+            "insecure_test_disable_in_process_checks".to_string(),
+            "1".to_string(),
+        );
     }
     DerivationInputs {
         toolchain_version: TOOLCHAIN_VERSION.to_string(),
-        embedded_digest: crate::runtime::embedded_digest().parse().expect("build.rs writes a valid digest"),
+        embedded_digest: crate::runtime::embedded_digest()
+            .parse()
+            .expect("build.rs writes a valid digest"),
         modules: req.program.module_digests(),
         lock_digest: req.lock_digest,
         world: req.world,
@@ -186,16 +207,31 @@ pub fn derivation_inputs(req: &BuildRequest<'_>, cc: &CcIdentity) -> DerivationI
 }
 
 /// Checks and emits the program as C (no store, no compiler).
-pub fn emit_c(program: &LoadedProgram, world: World, options: &EmitOptions) -> Result<Result<String, Vec<Diagnostic>>, EmitError> {
-    let typed = match check_program(program, &CheckOptions { os_world: world.is_os() }) {
+pub fn emit_c(
+    program: &LoadedProgram,
+    world: World,
+    options: &EmitOptions,
+) -> Result<Result<String, Vec<Diagnostic>>, EmitError> {
+    let typed = match check_program(
+        program,
+        &CheckOptions {
+            os_world: world.is_os(),
+        },
+    ) {
         Ok(t) => t,
         Err(d) => return Ok(Err(d)),
     };
-    Ok(Ok(emit::emit_program(&typed, MainFlavor::Framed, options)?.source))
+    Ok(Ok(
+        emit::emit_program(&typed, MainFlavor::Framed, options)?.source
+    ))
 }
 
 /// Builds the program into `store` (or finds it there).
-pub fn build(home: &X07Home, store: &StoreRoot, req: &BuildRequest<'_>) -> Result<BuildOutcome, BuildError> {
+pub fn build(
+    home: &X07Home,
+    store: &StoreRoot,
+    req: &BuildRequest<'_>,
+) -> Result<BuildOutcome, BuildError> {
     if !matches!(req.world, World::RunOs | World::RunOsSandboxed) {
         return Err(BuildError::UnsupportedWorld(req.world.as_str().to_string()));
     }
@@ -203,23 +239,38 @@ pub fn build(home: &X07Home, store: &StoreRoot, req: &BuildRequest<'_>) -> Resul
     let inputs = derivation_inputs(req, &cc);
     let hash = inputs.hash()?;
     let produce = |staging: &crate::store::Staging| -> Result<Produced, ProduceError> {
-        let source = match emit_c(req.program, req.world, &req.emit_options()).map_err(ProduceError::Emit)? {
+        let source = match emit_c(req.program, req.world, &req.emit_options())
+            .map_err(ProduceError::Emit)?
+        {
             Ok(s) => s,
             Err(d) => return Err(ProduceError::Rejected(d)),
         };
         fs_err::write(staging.c_source_path(), &source).map_err(ProduceError::Io)?;
-        cc::compile_c_native(&cc, &source, &req.native, &staging.binary_path(), req.cc_profile).map_err(ProduceError::Cc)?;
+        cc::compile_c_native(
+            &cc,
+            &source,
+            &req.native,
+            &staging.binary_path(),
+            req.cc_profile,
+        )
+        .map_err(ProduceError::Cc)?;
         Ok(Produced::from_c_source(&source))
     };
     let result = match req.gc_root {
-        Some(dir) => store.realize(&inputs, dir, produce).map(|r| (r.entry, !r.built)),
+        Some(dir) => store
+            .realize(&inputs, dir, produce)
+            .map(|r| (r.entry, !r.built)),
         None => match store.lookup(&hash, &inputs.name) {
             Some(e) => Ok((e, true)),
             None => store.publish(&inputs, produce).map(|e| (e, false)),
         },
     };
     match result {
-        Ok((entry, cache_hit)) => Ok(BuildOutcome::Built(Built { entry, hash, cache_hit })),
+        Ok((entry, cache_hit)) => Ok(BuildOutcome::Built(Built {
+            entry,
+            hash,
+            cache_hit,
+        })),
         Err(PublishError::Store(e)) => Err(e.into()),
         Err(PublishError::Produce(ProduceError::Rejected(d))) => Ok(BuildOutcome::Rejected(d)),
         Err(PublishError::Produce(ProduceError::Emit(e))) => Err(e.into()),

@@ -8,6 +8,7 @@ pub mod build;
 pub mod cc;
 pub mod emit;
 pub mod frontend;
-pub mod store;
+pub mod launcher;
 pub mod runtime;
 pub mod stdlib;
+pub mod store;

@@ -44,6 +44,8 @@ impl Fragment {
 pub enum MainKind {
     /// Framed stdin/stdout, the stats line on stderr (`x7 run`, `x7 build`).
     Framed,
+    /// The trusted launcher `x07-launch` ([`crate::launcher`]).
+    Launch,
 }
 
 impl MainKind {
@@ -51,6 +53,7 @@ impl MainKind {
     pub fn fragment_name(self) -> &'static str {
         match self {
             MainKind::Framed => "main_framed",
+            MainKind::Launch => "main_launch",
         }
     }
 }

@@ -2,7 +2,10 @@
 
 /// The JSON text of an embedded standard-library module, by module id.
 pub fn lookup(module_id: &str) -> Option<&'static str> {
-    crate::runtime::stdlib_sources().iter().find(|(id, _)| *id == module_id).map(|(_, text)| *text)
+    crate::runtime::stdlib_sources()
+        .iter()
+        .find(|(id, _)| *id == module_id)
+        .map(|(_, text)| *text)
 }
 
 /// Ids of every embedded module, sorted.

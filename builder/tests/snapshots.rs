@@ -22,7 +22,8 @@ fn compile(entry: Value, modules: &[(&str, Value)]) -> Result<String, String> {
     roots.push(dir.path().to_path_buf(), "");
     let program = load_program(&dir.path().join("main.x07.json"), "main.x07.json", &roots)
         .map_err(|d| d.iter().map(|d| d.render()).collect::<String>())?;
-    let typed = check_program(&program, &CheckOptions { os_world: true }).map_err(|d| d.iter().map(|d| d.render()).collect::<String>())?;
+    let typed = check_program(&program, &CheckOptions { os_world: true })
+        .map_err(|d| d.iter().map(|d| d.render()).collect::<String>())?;
     Ok(emit_functions(&typed))
 }
 
@@ -32,16 +33,31 @@ fn entry(imports: &[&str], decls: Value, solve: Value) -> Value {
 
 #[test]
 fn echo() {
-    insta::assert_snapshot!(compile(entry(&[], json!([]), json!(["view.to_bytes", "input"])), &[]).unwrap());
+    insta::assert_snapshot!(compile(
+        entry(&[], json!([]), json!(["view.to_bytes", "input"])),
+        &[]
+    )
+    .unwrap());
 }
 
 #[test]
 fn loop_with_moves_and_in_place_push() {
-    let solve = json!(["begin",
+    let solve = json!([
+        "begin",
         ["let", "v", ["vec_u8.with_capacity", 4]],
-        ["for", "i", 0, ["view.len", "input"],
-            ["set", "v", ["vec_u8.push", "v", ["+", ["view.get_u8", "input", "i"], 1]]]],
-        ["vec_u8.into_bytes", "v"]]);
+        [
+            "for",
+            "i",
+            0,
+            ["view.len", "input"],
+            [
+                "set",
+                "v",
+                ["vec_u8.push", "v", ["+", ["view.get_u8", "input", "i"], 1]]
+            ]
+        ],
+        ["vec_u8.into_bytes", "v"]
+    ]);
     insta::assert_snapshot!(compile(entry(&[], json!([]), solve), &[]).unwrap());
 }
 
@@ -52,7 +68,11 @@ fn early_return_drops_live_values() {
             ["let", "extra", ["bytes.lit", "x"]],
             ["if", ["=", ["bytes.len", "b"], 0], ["return", "extra"], 0],
             "b"]}]);
-    insta::assert_snapshot!(compile(entry(&[], decls, json!(["main.pick", ["view.to_bytes", "input"]])), &[]).unwrap());
+    insta::assert_snapshot!(compile(
+        entry(&[], decls, json!(["main.pick", ["view.to_bytes", "input"]])),
+        &[]
+    )
+    .unwrap());
 }
 
 #[test]
@@ -62,18 +82,23 @@ fn try_and_short_circuit() {
             ["let", "r", ["if", ["&&", [">u", ["view.len", "b"], 0], ["!=", ["view.get_u8", "b", 0], 0]],
                 ["result_i32.ok", ["view.get_u8", "b", 0]], ["result_i32.err", 7]]],
             ["result_i32.ok", ["+", ["try", "r"], 1]]]}]);
-    let solve = json!(["codec.write_u32_le", ["result_i32.unwrap_or", ["main.first", "input"], 0]]);
+    let solve = json!([
+        "codec.write_u32_le",
+        ["result_i32.unwrap_or", ["main.first", "input"], 0]
+    ]);
     insta::assert_snapshot!(compile(entry(&[], decls, solve), &[]).unwrap());
 }
 
 #[test]
 fn diagnostics_ownership() {
-    let solve = json!(["begin",
+    let solve = json!([
+        "begin",
         ["let", "a", ["view.to_bytes", "input"]],
         ["let", "v", ["bytes.view", "a"]],
         ["let", "b", "a"],
         ["let", "c", ["bytes.view", ["bytes.lit", "t"]]],
-        "a"]);
+        "a"
+    ]);
     insta::assert_snapshot!(compile(entry(&[], json!([]), solve), &[]).unwrap_err());
 }
 
@@ -83,20 +108,31 @@ fn diagnostics_modules_and_types() {
         "decls": [{"kind": "export", "names": ["lib.pub"]},
                   {"kind": "defn", "name": "lib.pub", "params": [], "result": "i32", "body": 1},
                   {"kind": "defn", "name": "lib.hidden", "params": [], "result": "i32", "body": 2}]});
-    let solve = json!(["begin",
+    let solve = json!([
+        "begin",
         ["let", "x", ["lib.hidden"]],
         ["let", "y", ["bytes.len", 3]],
         ["let", "z", ["view.slice", "input", 0]],
         ["nope.f", 1],
         ["bytes.nope", 1],
-        ["view.to_bytes", "input"]]);
+        ["view.to_bytes", "input"]
+    ]);
     insta::assert_snapshot!(compile(entry(&["lib"], json!([]), solve), &[("lib", m)]).unwrap_err());
 }
 
 #[test]
 fn diagnostics_malformed_json_points_at_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
-    fs_err::write(dir.path().join("main.x07.json"), "{\n  \"kind\": \"entry\",\n  \"solve\": [1,,2]\n}\n").unwrap();
-    let err = load_program(&dir.path().join("main.x07.json"), "main.x07.json", &ModuleRoots::new()).unwrap_err();
+    fs_err::write(
+        dir.path().join("main.x07.json"),
+        "{\n  \"kind\": \"entry\",\n  \"solve\": [1,,2]\n}\n",
+    )
+    .unwrap();
+    let err = load_program(
+        &dir.path().join("main.x07.json"),
+        "main.x07.json",
+        &ModuleRoots::new(),
+    )
+    .unwrap_err();
     insta::assert_snapshot!(err.iter().map(|d| d.render()).collect::<String>());
 }

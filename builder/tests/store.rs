@@ -9,14 +9,17 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, SystemTime};
 
 use tempfile::TempDir;
-use x07_builder::cc::{compile_c, profile_flags, CcError, CcIdentity, CcLocator, CcProfile, X07Home};
+use x07_builder::cc::{
+    compile_c, profile_flags, CcError, CcIdentity, CcLocator, CcProfile, X07Home,
+};
 use x07_builder::store::{
-    ArtifactName, DerivationInputs, Produced, PublishError, StoreEntry, StoreError, StoreRoot, VerifyProblemKind,
-    BUILD_RECORD_SCHEMA,
+    ArtifactName, DerivationInputs, Produced, PublishError, StoreEntry, StoreError, StoreRoot,
+    VerifyProblemKind, BUILD_RECORD_SCHEMA,
 };
 use x07_spec::{canonical_file_bytes, Sha256Digest, World};
 
-const HELLO_C: &str = "#include <stdio.h>\nint main(void) { printf(\"hello from %s\\n\", __FILE__); return 0; }\n";
+const HELLO_C: &str =
+    "#include <stdio.h>\nint main(void) { printf(\"hello from %s\\n\", __FILE__); return 0; }\n";
 
 /// A temporary directory that can be removed although store entries in it are read-only.
 struct TestDir(TempDir);
@@ -69,7 +72,11 @@ fn fake_inputs(name: &str, salt: &str) -> DerivationInputs {
 }
 
 fn real_inputs(name: &str, cc: &CcIdentity) -> DerivationInputs {
-    DerivationInputs { cc_path: cc.path.clone(), cc_version_digest: cc.version_digest, ..fake_inputs(name, HELLO_C) }
+    DerivationInputs {
+        cc_path: cc.path.clone(),
+        cc_version_digest: cc.version_digest,
+        ..fake_inputs(name, HELLO_C)
+    }
 }
 
 /// Publishes `bytes` as the binary of `inputs`.
@@ -93,8 +100,10 @@ fn mode(path: &Path) -> u32 {
 
 /// Names in the store directory, sorted.
 fn store_listing(store: &StoreRoot) -> Vec<String> {
-    let mut names: Vec<String> =
-        fs_err::read_dir(store.path()).unwrap().map(|i| i.unwrap().file_name().into_string().unwrap()).collect();
+    let mut names: Vec<String> = fs_err::read_dir(store.path())
+        .unwrap()
+        .map(|i| i.unwrap().file_name().into_string().unwrap())
+        .collect();
     names.sort();
     names
 }
@@ -115,8 +124,13 @@ fn publish_then_lookup_ls_and_verify() {
     let entry = publish_bytes(&store, &inputs, b"\x7fELF pretend");
     assert_eq!(entry.dir, store.path().join(format!("{hash}-app")));
     assert_eq!(store.lookup(&hash, &inputs.name), Some(entry.clone()));
-    assert!(store.lookup(&fake_inputs("app", "v2").hash().unwrap(), &inputs.name).is_none());
-    assert_eq!(fs_err::read(entry.binary_path()).unwrap(), b"\x7fELF pretend");
+    assert!(store
+        .lookup(&fake_inputs("app", "v2").hash().unwrap(), &inputs.name)
+        .is_none());
+    assert_eq!(
+        fs_err::read(entry.binary_path()).unwrap(),
+        b"\x7fELF pretend"
+    );
 
     // build.json: canonical bytes, the inputs, and the binary's digest.
     let record = entry.build_record().unwrap();
@@ -126,7 +140,10 @@ fn publish_then_lookup_ls_and_verify() {
     assert_eq!(record.output.file, "app");
     assert_eq!(record.output.sha256, Sha256Digest::of(b"\x7fELF pretend"));
     assert_eq!(record.output.size, 12);
-    assert_eq!(fs_err::read(entry.build_record_path()).unwrap(), canonical_file_bytes(&record).unwrap());
+    assert_eq!(
+        fs_err::read(entry.build_record_path()).unwrap(),
+        canonical_file_bytes(&record).unwrap()
+    );
 
     // Read-only once published.
     assert_eq!(mode(&entry.binary_path()), 0o555);
@@ -137,7 +154,9 @@ fn publish_then_lookup_ls_and_verify() {
     assert_eq!(store.verify().unwrap(), vec![]);
 
     // Publishing the same inputs again does not run the producer.
-    let again = store.publish(&inputs, |_| -> Result<Produced, String> { panic!("producer must not run on a hit") });
+    let again = store.publish(&inputs, |_| -> Result<Produced, String> {
+        panic!("producer must not run on a hit")
+    });
     assert_eq!(again.unwrap(), entry);
 
     // Tamper with the binary (entries are read-only: open it up first, as an attacker would).
@@ -148,7 +167,11 @@ fn publish_then_lookup_ls_and_verify() {
     assert!(
         matches!(&problems[0].kind, VerifyProblemKind::BinaryModified { actual, .. } if *actual == Sha256Digest::of(b"\x7fELF evil"))
     );
-    assert!(problems[0].to_string().contains("modified after the build"), "{}", problems[0]);
+    assert!(
+        problems[0].to_string().contains("modified after the build"),
+        "{}",
+        problems[0]
+    );
 
     make_writable(&entry.dir, 0o755);
     fs_err::remove_file(entry.binary_path()).unwrap();
@@ -161,7 +184,10 @@ fn publish_then_lookup_ls_and_verify() {
     make_writable(&entry.build_record_path(), 0o644);
     fs_err::write(entry.build_record_path(), b"{").unwrap();
     let problems = store.verify().unwrap();
-    assert!(matches!(problems[..], [ref p] if matches!(p.kind, VerifyProblemKind::BadRecord { .. })), "{problems:?}");
+    assert!(
+        matches!(problems[..], [ref p] if matches!(p.kind, VerifyProblemKind::BadRecord { .. })),
+        "{problems:?}"
+    );
 }
 
 #[test]
@@ -173,9 +199,16 @@ fn verify_notices_an_entry_whose_inputs_do_not_match_its_name() {
     record.inputs.world = World::RunOs;
     make_writable(&entry.dir, 0o755);
     make_writable(&entry.build_record_path(), 0o644);
-    fs_err::write(entry.build_record_path(), canonical_file_bytes(&record).unwrap()).unwrap();
+    fs_err::write(
+        entry.build_record_path(),
+        canonical_file_bytes(&record).unwrap(),
+    )
+    .unwrap();
     let problems = store.verify().unwrap();
-    assert!(matches!(problems[..], [ref p] if matches!(p.kind, VerifyProblemKind::WrongHash { .. })), "{problems:?}");
+    assert!(
+        matches!(problems[..], [ref p] if matches!(p.kind, VerifyProblemKind::WrongHash { .. })),
+        "{problems:?}"
+    );
 }
 
 #[test]
@@ -192,10 +225,17 @@ fn a_failed_build_leaves_nothing_in_the_store() {
         .unwrap_err();
     assert!(matches!(err, PublishError::Produce("cc exploded")));
 
-    let err = store.publish(&inputs, |_| Ok::<_, String>(Produced::from_c_source(""))).unwrap_err();
-    assert!(matches!(err, PublishError::Store(StoreError::MissingBinary { .. })), "{err}");
+    let err = store
+        .publish(&inputs, |_| Ok::<_, String>(Produced::from_c_source("")))
+        .unwrap_err();
+    assert!(
+        matches!(err, PublishError::Store(StoreError::MissingBinary { .. })),
+        "{err}"
+    );
 
-    assert!(store.lookup(&inputs.hash().unwrap(), &inputs.name).is_none());
+    assert!(store
+        .lookup(&inputs.hash().unwrap(), &inputs.name)
+        .is_none());
     assert_eq!(store.ls().unwrap(), vec![]);
     assert_eq!(store_listing(&store), Vec::<String>::new());
 }
@@ -205,7 +245,16 @@ fn artifact_names_are_validated() {
     for ok in ["app", "my-app_2.0", "a+b"] {
         ArtifactName::new(ok).unwrap();
     }
-    for bad in ["", ".hidden", "-x", "a/b", "build.json", "main.c", "sp ace", &"x".repeat(101)] {
+    for bad in [
+        "",
+        ".hidden",
+        "-x",
+        "a/b",
+        "build.json",
+        "main.c",
+        "sp ace",
+        &"x".repeat(101),
+    ] {
         let err = ArtifactName::new(bad).unwrap_err();
         assert!(err.to_string().contains("invalid artifact name"), "{err}");
     }
@@ -236,7 +285,10 @@ fn gc_without_roots_removes_every_entry() {
 }
 
 fn tree_bytes(entry: &StoreEntry) -> u64 {
-    fs_err::read_dir(&entry.dir).unwrap().map(|i| i.unwrap().metadata().unwrap().len()).sum()
+    fs_err::read_dir(&entry.dir)
+        .unwrap()
+        .map(|i| i.unwrap().metadata().unwrap().len())
+        .sum()
 }
 
 #[test]
@@ -296,7 +348,10 @@ fn gc_removes_stale_staging_directories_only() {
         fs_err::write(dir.join("app"), b"partial").unwrap();
     }
     let two_hours_ago = SystemTime::now() - Duration::from_secs(2 * 3600);
-    std::fs::File::open(&stale).unwrap().set_modified(two_hours_ago).unwrap();
+    std::fs::File::open(&stale)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
 
     let report = store.gc(false).unwrap();
     assert_eq!(report.removed_temp, vec![stale.clone()]);
@@ -321,10 +376,16 @@ fn realize_roots_the_entry_and_rebuilds_after_gc() {
     assert_eq!(mode(&first.entry.binary_path()), 0o555);
     let hit = store.realize(&inputs, &project, produce).unwrap();
     assert_eq!((hit.entry.clone(), hit.built), (first.entry.clone(), false));
-    assert!(store.gc(false).unwrap().removed_entries.is_empty(), "realize registered a root");
+    assert!(
+        store.gc(false).unwrap().removed_entries.is_empty(),
+        "realize registered a root"
+    );
 
     fs_err::remove_dir_all(&project).unwrap();
-    assert_eq!(store.gc(false).unwrap().removed_entries, vec![first.entry.dir.clone()]);
+    assert_eq!(
+        store.gc(false).unwrap().removed_entries,
+        vec![first.entry.dir.clone()]
+    );
     fs_err::create_dir_all(&project).unwrap();
     let rebuilt = store.realize(&inputs, &project, produce).unwrap();
     assert!(rebuilt.built);
@@ -340,7 +401,8 @@ fn two_threads_publishing_the_same_hash_get_one_entry() {
     let ran = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let handles: Vec<_> = (0..2)
         .map(|_| {
-            let (store, inputs, barrier, ran) = (store.clone(), inputs.clone(), barrier.clone(), ran.clone());
+            let (store, inputs, barrier, ran) =
+                (store.clone(), inputs.clone(), barrier.clone(), ran.clone());
             std::thread::spawn(move || {
                 barrier.wait();
                 store
@@ -356,9 +418,16 @@ fn two_threads_publishing_the_same_hash_get_one_entry() {
         })
         .collect();
     let entries: Vec<StoreEntry> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    assert_eq!(ran.load(std::sync::atomic::Ordering::SeqCst), 2, "both builders should have raced");
+    assert_eq!(
+        ran.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "both builders should have raced"
+    );
     assert_eq!(entries[0], entries[1]);
-    assert_eq!(store_listing(&store), vec![".lock".to_string(), entries[0].dir_name()]);
+    assert_eq!(
+        store_listing(&store),
+        vec![".lock".to_string(), entries[0].dir_name()]
+    );
     assert_eq!(store.verify().unwrap(), vec![]);
 }
 
@@ -385,20 +454,35 @@ fn a_racing_builder_with_different_bytes_is_refused() {
     let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     let failures: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
     assert_eq!(failures.len(), 1, "{results:?}");
-    let PublishError::Store(err) = failures[0] else { panic!("{:?}", failures[0]) };
-    assert!(matches!(err, StoreError::ConflictingOutput { .. }) && err.code() == "X07-STORE-0002", "{err}");
+    let PublishError::Store(err) = failures[0] else {
+        panic!("{:?}", failures[0])
+    };
+    assert!(
+        matches!(err, StoreError::ConflictingOutput { .. }) && err.code() == "X07-STORE-0002",
+        "{err}"
+    );
     assert_eq!(store.ls().unwrap().len(), 1);
     assert_eq!(store.verify().unwrap(), vec![]);
-    assert_eq!(store_listing(&store).len(), 2, "no staging leftovers: {:?}", store_listing(&store));
+    assert_eq!(
+        store_listing(&store).len(),
+        2,
+        "no staging leftovers: {:?}",
+        store_listing(&store)
+    );
 }
 
 /// Runs this test binary's `child_process_helper` with the given mode and environment.
 fn spawn_child(mode: &str, cwd: &Path, envs: &[(&str, &Path)]) -> std::process::Child {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "child_process_helper", "--nocapture", "--test-threads=1"])
-        .env("X07_STORE_TEST_CHILD", mode)
-        .current_dir(cwd)
-        .stdout(std::process::Stdio::piped());
+    cmd.args([
+        "--exact",
+        "child_process_helper",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("X07_STORE_TEST_CHILD", mode)
+    .current_dir(cwd)
+    .stdout(std::process::Stdio::piped());
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -417,13 +501,18 @@ fn child_value(child: std::process::Child, key: &str) -> String {
 fn printed_value(stdout: &str, key: &str) -> Option<String> {
     let prefix = format!("{key}=");
     let start = stdout.find(&prefix)? + prefix.len();
-    stdout[start..].split_whitespace().next().map(str::to_string)
+    stdout[start..]
+        .split_whitespace()
+        .next()
+        .map(str::to_string)
 }
 
 /// Not a test on its own: the body of the child processes spawned by the tests below.
 #[test]
 fn child_process_helper() {
-    let Ok(mode) = std::env::var("X07_STORE_TEST_CHILD") else { return };
+    let Ok(mode) = std::env::var("X07_STORE_TEST_CHILD") else {
+        return;
+    };
     let var = |k: &str| PathBuf::from(std::env::var_os(k).unwrap());
     match mode.as_str() {
         "publish" => {
@@ -465,39 +554,62 @@ fn two_processes_publishing_the_same_hash_get_one_entry() {
     let children: Vec<_> = (0..2)
         .map(|i| {
             let ready = t.path().join(format!("ready-{i}"));
-            spawn_child("publish", t.path(), &[("X07_HOME", home.path()), ("GO_FILE", &go), ("READY_FILE", &ready)])
+            spawn_child(
+                "publish",
+                t.path(),
+                &[
+                    ("X07_HOME", home.path()),
+                    ("GO_FILE", &go),
+                    ("READY_FILE", &ready),
+                ],
+            )
         })
         .collect();
     while !(0..2).all(|i| t.path().join(format!("ready-{i}")).exists()) {
         std::thread::sleep(Duration::from_millis(5));
     }
     fs_err::write(&go, b"").unwrap();
-    let outputs: Vec<std::process::Output> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    let outputs: Vec<std::process::Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
     let mut dirs = Vec::new();
     for out in &outputs {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{stdout}");
-        assert!(stdout.contains("RAN=true"), "both processes should have raced: {stdout}");
+        assert!(
+            stdout.contains("RAN=true"),
+            "both processes should have raced: {stdout}"
+        );
         dirs.push(printed_value(&stdout, "ENTRY").unwrap());
     }
     assert_eq!(dirs[0], dirs[1]);
     let entry = store.ls().unwrap();
     assert_eq!(entry.len(), 1);
     assert_eq!(entry[0].dir, PathBuf::from(&dirs[0]));
-    assert_eq!(store_listing(&store), vec![".lock".to_string(), entry[0].dir_name()]);
+    assert_eq!(
+        store_listing(&store),
+        vec![".lock".to_string(), entry[0].dir_name()]
+    );
 }
 
 /// A compiler wrapper that appends a line to `count` each time it runs.
 fn counting_wrapper(dir: &Path, real_cc: &Path) -> (PathBuf, PathBuf) {
     let count = dir.join("count");
     let wrapper = dir.join("counting-cc");
-    let script = format!("#!/bin/sh\necho run >> '{}'\nexec '{}' \"$@\"\n", count.display(), real_cc.display());
+    let script = format!(
+        "#!/bin/sh\necho run >> '{}'\nexec '{}' \"$@\"\n",
+        count.display(),
+        real_cc.display()
+    );
     write_executable(&wrapper, script.as_bytes());
     (wrapper, count)
 }
 
 fn runs(count: &Path) -> usize {
-    fs_err::read_to_string(count).map(|s| s.lines().count()).unwrap_or(0)
+    fs_err::read_to_string(count)
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
 }
 
 #[test]
@@ -505,7 +617,11 @@ fn identity_is_cached_and_a_warm_lookup_does_not_run_the_compiler() {
     let (t, home) = temp_home();
     let real = system_cc(&X07Home::new(t.path().join("another-home")).unwrap());
     let (wrapper, count) = counting_wrapper(t.path(), &real.path);
-    let locator = CcLocator { x07_cc: Some(wrapper.clone().into()), cc: Some("/nonexistent/cc".into()), path: None };
+    let locator = CcLocator {
+        x07_cc: Some(wrapper.clone().into()),
+        cc: Some("/nonexistent/cc".into()),
+        path: None,
+    };
 
     let first = CcIdentity::detect_with(&home, &locator).unwrap();
     assert_eq!(first.path, wrapper, "X07_CC wins over CC");
@@ -517,7 +633,12 @@ fn identity_is_cached_and_a_warm_lookup_does_not_run_the_compiler() {
         assert_eq!(CcIdentity::detect_with(&home, &locator).unwrap(), first);
     }
     assert_eq!(runs(&count), 1, "warm lookups must not run the compiler");
-    assert_eq!(fs_err::read_dir(home.cache_dir().join("cc-identity")).unwrap().count(), 1);
+    assert_eq!(
+        fs_err::read_dir(home.cache_dir().join("cc-identity"))
+            .unwrap()
+            .count(),
+        1
+    );
 
     // Replacing the compiler (new size and mtime) invalidates the cache.
     let mut script = fs_err::read_to_string(&wrapper).unwrap();
@@ -529,8 +650,15 @@ fn identity_is_cached_and_a_warm_lookup_does_not_run_the_compiler() {
     assert_eq!(runs(&count), 2);
 
     // A bare name in CC is looked up on PATH (X07_CC empty counts as unset).
-    let by_name = CcLocator { x07_cc: Some("".into()), cc: Some("counting-cc".into()), path: Some(t.path().into()) };
-    assert_eq!(CcIdentity::detect_with(&home, &by_name).unwrap().path, wrapper);
+    let by_name = CcLocator {
+        x07_cc: Some("".into()),
+        cc: Some("counting-cc".into()),
+        path: Some(t.path().into()),
+    };
+    assert_eq!(
+        CcIdentity::detect_with(&home, &by_name).unwrap().path,
+        wrapper
+    );
     assert_eq!(runs(&count), 2);
 }
 
@@ -540,13 +668,38 @@ fn a_missing_compiler_is_a_clear_error() {
     let empty_path = t.path().join("empty-bin");
     fs_err::create_dir_all(&empty_path).unwrap();
     let cases = [
-        (CcLocator { x07_cc: None, cc: None, path: Some(empty_path.clone().into()) }, "`cc` is not on PATH"),
         (
-            CcLocator { x07_cc: Some("/nonexistent/gcc".into()), cc: None, path: None },
+            CcLocator {
+                x07_cc: None,
+                cc: None,
+                path: Some(empty_path.clone().into()),
+            },
+            "`cc` is not on PATH",
+        ),
+        (
+            CcLocator {
+                x07_cc: Some("/nonexistent/gcc".into()),
+                cc: None,
+                path: None,
+            },
             "X07_CC is set to `/nonexistent/gcc`",
         ),
-        (CcLocator { x07_cc: None, cc: Some("no-such-cc".into()), path: Some(empty_path.into()) }, "not found on PATH"),
-        (CcLocator { x07_cc: None, cc: Some("ccache gcc".into()), path: None }, "wrapper script"),
+        (
+            CcLocator {
+                x07_cc: None,
+                cc: Some("no-such-cc".into()),
+                path: Some(empty_path.into()),
+            },
+            "not found on PATH",
+        ),
+        (
+            CcLocator {
+                x07_cc: None,
+                cc: Some("ccache gcc".into()),
+                path: None,
+            },
+            "wrapper script",
+        ),
     ];
     for (locator, reason) in cases {
         let err = CcIdentity::detect_with(&home, &locator).unwrap_err();
@@ -554,9 +707,15 @@ fn a_missing_compiler_is_a_clear_error() {
         assert_eq!(err.code(), "X07-CC-0001");
         let msg = err.to_string();
         assert!(msg.contains(reason), "{msg}");
-        assert!(msg.contains("set CC") && msg.contains("install gcc or clang"), "{msg}");
+        assert!(
+            msg.contains("set CC") && msg.contains("install gcc or clang"),
+            "{msg}"
+        );
     }
-    assert!(!home.path().exists(), "nothing is written when there is no compiler");
+    assert!(
+        !home.path().exists(),
+        "nothing is written when there is no compiler"
+    );
 }
 
 #[test]
@@ -564,7 +723,10 @@ fn compiling_the_same_source_gives_identical_bytes_anywhere() {
     let (t, home) = temp_home();
     let cc = system_cc(&home);
     let mut digests = Vec::new();
-    for (dir, profile) in [("first place", CcProfile::Default), ("second/deeper place", CcProfile::Default)] {
+    for (dir, profile) in [
+        ("first place", CcProfile::Default),
+        ("second/deeper place", CcProfile::Default),
+    ] {
         let out_dir = t.path().join(dir);
         fs_err::create_dir_all(&out_dir).unwrap();
         let out = out_dir.join("app");
@@ -572,7 +734,10 @@ fn compiling_the_same_source_gives_identical_bytes_anywhere() {
         assert_eq!(result.flags, profile_flags(profile));
         let bytes = fs_err::read(&out).unwrap();
         let needle = out_dir.to_str().unwrap().as_bytes();
-        assert!(!bytes.windows(needle.len()).any(|w| w == needle), "the output path leaked into the binary");
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle),
+            "the output path leaked into the binary"
+        );
         let run = Command::new(&out).output().unwrap();
         assert_eq!(String::from_utf8_lossy(&run.stdout), "hello from <stdin>\n");
         digests.push(Sha256Digest::of(&bytes));
@@ -584,7 +749,10 @@ fn compiling_the_same_source_gives_identical_bytes_anywhere() {
     for dir in ["cwd-a", "cwd-b/nested"] {
         let cwd = t.path().join(dir);
         fs_err::create_dir_all(&cwd).unwrap();
-        from_cwds.push(child_value(spawn_child("compile", &cwd, &[("X07_HOME", home.path())]), "SHA"));
+        from_cwds.push(child_value(
+            spawn_child("compile", &cwd, &[("X07_HOME", home.path())]),
+            "SHA",
+        ));
         assert!(cwd.join("app").is_file());
     }
     assert_eq!(from_cwds[0], from_cwds[1]);
@@ -592,9 +760,16 @@ fn compiling_the_same_source_gives_identical_bytes_anywhere() {
 
     // The size profile is a different, equally fixed, flag set.
     let small = t.path().join("small");
-    assert_eq!(compile_c(&cc, HELLO_C, &small, CcProfile::Size).unwrap().flags, profile_flags(CcProfile::Size));
+    assert_eq!(
+        compile_c(&cc, HELLO_C, &small, CcProfile::Size)
+            .unwrap()
+            .flags,
+        profile_flags(CcProfile::Size)
+    );
     assert!(profile_flags(CcProfile::Size).contains(&"-Os".to_string()));
-    assert!(!profile_flags(CcProfile::Default).iter().any(|f| f.contains("native")));
+    assert!(!profile_flags(CcProfile::Default)
+        .iter()
+        .any(|f| f.contains("native")));
 }
 
 #[test]
@@ -602,7 +777,13 @@ fn a_compile_error_reports_stderr_and_leaves_no_output() {
     let (t, home) = temp_home();
     let cc = system_cc(&home);
     let out = t.path().join("broken");
-    let err = compile_c(&cc, "int main(void) { return undefined_thing; }\n", &out, CcProfile::Default).unwrap_err();
+    let err = compile_c(
+        &cc,
+        "int main(void) { return undefined_thing; }\n",
+        &out,
+        CcProfile::Default,
+    )
+    .unwrap_err();
     assert!(matches!(err, CcError::CompileFailed { .. }), "{err}");
     assert_eq!(err.code(), "X07-CC-0002");
     assert!(err.to_string().contains("undefined_thing"), "{err}");
@@ -626,7 +807,13 @@ fn the_same_build_in_two_stores_gives_identical_entries() {
             })
             .unwrap();
         assert_eq!(store.verify().unwrap(), vec![]);
-        records.push((entry.dir_name(), fs_err::read(entry.build_record_path()).unwrap()));
+        records.push((
+            entry.dir_name(),
+            fs_err::read(entry.build_record_path()).unwrap(),
+        ));
     }
-    assert_eq!(records[0], records[1], "entry names and build.json bytes must not depend on where the store is");
+    assert_eq!(
+        records[0], records[1],
+        "entry names and build.json bytes must not depend on where the store is"
+    );
 }

@@ -211,9 +211,11 @@ pub struct SandboxArgs {
     #[arg(long)]
     pub i_accept_weaker_isolation: bool,
     /// Let the os backend run without a kernel mechanism this host lacks (repeatable):
-    /// landlock-net (TCP port rules), pids-cgroup (RLIMIT_NPROC only), landlock (no Landlock at all).
+    /// landlock-net (TCP port rules), pids-cgroup (RLIMIT_NPROC only), landlock (no Landlock at all),
+    /// userns (no user namespace: no private root, pid, ipc or mount namespace; Landlock, seccomp and
+    /// rlimits only).
     /// Without it, a missing mechanism stops the run (exit 3); the report lists what was weakened.
-    #[arg(long = "sandbox-accept-weaker", value_name = "MECHANISM", value_parser = ["landlock-net", "pids-cgroup", "landlock"])]
+    #[arg(long = "sandbox-accept-weaker", value_name = "MECHANISM", value_parser = ["landlock-net", "pids-cgroup", "landlock", "userns"])]
     pub sandbox_accept_weaker: Vec<String>,
 }
 

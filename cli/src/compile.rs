@@ -25,17 +25,27 @@ pub type Loaded = Result<LoadedProgram, Vec<Diagnostic>>;
 
 /// Loads the target's program and applies the repair mode to its own files (never the stdlib or
 /// locked dependencies, whose bytes the lock pins).
-pub fn load_and_repair(target: &Target, repair: RepairMode) -> Result<(Loaded, RepairDone), CliError> {
+pub fn load_and_repair(
+    target: &Target,
+    repair: RepairMode,
+) -> Result<(Loaded, RepairDone), CliError> {
     let loaded = load_program(&target.entry, &target.entry_display, &target.roots);
-    let mut done = RepairDone { mode: repair, files_changed: 0 };
+    let mut done = RepairDone {
+        mode: repair,
+        files_changed: 0,
+    };
     if let (Ok(program), true) = (&loaded, repair != RepairMode::Off) {
         for m in program.all() {
             let own = match &m.origin {
                 ModuleOrigin::Entry => true,
-                ModuleOrigin::Root(dir) => target.roots.dirs().take(target.own_roots).any(|d| d == dir),
+                ModuleOrigin::Root(dir) => {
+                    target.roots.dirs().take(target.own_roots).any(|d| d == dir)
+                }
                 _ => false,
             };
-            let (true, Some(path)) = (own, &m.fs_path) else { continue };
+            let (true, Some(path)) = (own, &m.fs_path) else {
+                continue;
+            };
             let canonical = m.canonical_file_bytes();
             if canonical == m.raw {
                 continue;
@@ -45,8 +55,11 @@ pub fn load_and_repair(target: &Target, repair: RepairMode) -> Result<(Loaded, R
                 match x07_spec::write_if_changed(path, &canonical) {
                     Ok(WriteOutcome::Unchanged) | Ok(_) => {}
                     Err(e) => {
-                        return Err(CliError::setup("X07-FMT-0001", format!("cannot rewrite {} in canonical form: {e}", path.display()))
-                            .help("make the file writable, or pass --repair memory / --repair off"))
+                        return Err(CliError::setup(
+                            "X07-FMT-0001",
+                            format!("cannot rewrite {} in canonical form: {e}", path.display()),
+                        )
+                        .help("make the file writable, or pass --repair memory / --repair off"))
                     }
                 }
             }
@@ -56,7 +69,11 @@ pub fn load_and_repair(target: &Target, repair: RepairMode) -> Result<(Loaded, R
 }
 
 /// Builds a loaded program for the target into the user's store.
-pub fn build_target(target: &Target, program: &LoadedProgram, cc_profile: CcProfile) -> Result<BuildOutcome, CliError> {
+pub fn build_target(
+    target: &Target,
+    program: &LoadedProgram,
+    cc_profile: CcProfile,
+) -> Result<BuildOutcome, CliError> {
     let home = home()?;
     let store = StoreRoot::new(&home);
     build_into(&home, &store, target, program, cc_profile, true)
@@ -71,17 +88,40 @@ pub fn build_into(
     cc_profile: CcProfile,
     register_root: bool,
 ) -> Result<BuildOutcome, CliError> {
-    let gc_root = if register_root { target.project_root().map(|r| std::path::absolute(r).unwrap_or_else(|_| r.to_path_buf())) } else { None };
-    let mut req = BuildRequest::new(program, target.world, cc_profile, target.lock_digest, target.name.clone(), gc_root.as_deref());
+    let gc_root = if register_root {
+        target
+            .project_root()
+            .map(|r| std::path::absolute(r).unwrap_or_else(|_| r.to_path_buf()))
+    } else {
+        None
+    };
+    let mut req = BuildRequest::new(
+        program,
+        target.world,
+        cc_profile,
+        target.lock_digest,
+        target.name.clone(),
+        gc_root.as_deref(),
+    );
     if target.auto_ffi {
         req.native = crate::native::discover(target.roots.dirs(), &target.link_libs)?;
     }
     Ok(build::build(home, store, &req)?)
 }
 
+/// The trusted launcher `x07-launch`, built into the user's store on first use.
+pub fn launcher() -> Result<std::path::PathBuf, CliError> {
+    let home = home()?;
+    let store = StoreRoot::new(&home);
+    Ok(x07_builder::launcher::ensure_launcher(&home, &store)?)
+}
+
 /// `$X07_HOME` (default `~/.x07`).
 pub fn home() -> Result<X07Home, CliError> {
-    X07Home::from_env().map_err(|e| CliError::setup("X07-STORE-0001", e.to_string()).help("set X07_HOME to a writable directory"))
+    X07Home::from_env().map_err(|e| {
+        CliError::setup("X07-STORE-0001", e.to_string())
+            .help("set X07_HOME to a writable directory")
+    })
 }
 
 /// Prints diagnostics human-readably on stderr.
@@ -120,6 +160,10 @@ pub fn report_diagnostics(diags: &[Diagnostic]) -> Vec<x07_spec::Diagnostic> {
 pub fn require_supported_world(target: &Target) -> Result<(), CliError> {
     match target.world {
         x07_spec::World::RunOs | x07_spec::World::RunOsSandboxed => Ok(()),
-        w => Err(CliError::setup("X07-WORLD-0002", format!("world `{}` is not supported yet", w.as_str())).help("use a profile with world run-os or run-os-sandboxed")),
+        w => Err(CliError::setup(
+            "X07-WORLD-0002",
+            format!("world `{}` is not supported yet", w.as_str()),
+        )
+        .help("use a profile with world run-os or run-os-sandboxed")),
     }
 }

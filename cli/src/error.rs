@@ -18,12 +18,22 @@ pub struct CliError {
 impl CliError {
     /// A usage or setup error (exit 2).
     pub fn setup(code: &'static str, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), help: None, exit: 2 }
+        Self {
+            code,
+            message: message.into(),
+            help: None,
+            exit: 2,
+        }
     }
 
     /// A failure of the program or check being run (exit 1).
     pub fn failure(code: &'static str, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), help: None, exit: 1 }
+        Self {
+            code,
+            message: message.into(),
+            help: None,
+            exit: 1,
+        }
     }
 
     /// Adds a hint.
@@ -46,7 +56,12 @@ impl fmt::Display for CliError {
 impl From<x07_builder::build::BuildError> for CliError {
     fn from(e: x07_builder::build::BuildError) -> Self {
         let exit = if e.code() == "X07-CC-0002" { 101 } else { 2 };
-        Self { code: e.code(), message: e.to_string(), help: None, exit }
+        Self {
+            code: e.code(),
+            message: e.to_string(),
+            help: None,
+            exit,
+        }
     }
 }
 

@@ -12,13 +12,32 @@ use crate::error::CliError;
 
 fn package_native(pkg_dir: &Path, native: &mut NativeInputs) -> Result<(), CliError> {
     let manifest = pkg_dir.join("x07-package.json");
-    let text = fs_err::read(&manifest).map_err(|e| CliError::setup("X07-PKG-0001", format!("cannot read {}: {e}", manifest.display())))?;
-    let value: serde_json::Value = serde_json::from_slice(&text)
-        .map_err(|e| CliError::setup("X07-PKG-0001", format!("{}: malformed JSON: {e}", manifest.display())))?;
+    let text = fs_err::read(&manifest).map_err(|e| {
+        CliError::setup(
+            "X07-PKG-0001",
+            format!("cannot read {}: {e}", manifest.display()),
+        )
+    })?;
+    let value: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
+        CliError::setup(
+            "X07-PKG-0001",
+            format!("{}: malformed JSON: {e}", manifest.display()),
+        )
+    })?;
     if let Some(libs) = value.pointer("/meta/ffi_libs").and_then(|v| v.as_array()) {
         for lib in libs {
-            let Some(name) = lib.as_str().filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || "_+-.".contains(c))) else {
-                return Err(CliError::setup("X07-PKG-0001", format!("{}: meta.ffi_libs entries must be library names like \"curl\"", manifest.display())));
+            let Some(name) = lib.as_str().filter(|n| {
+                !n.is_empty()
+                    && n.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_+-.".contains(c))
+            }) else {
+                return Err(CliError::setup(
+                    "X07-PKG-0001",
+                    format!(
+                        "{}: meta.ffi_libs entries must be library names like \"curl\"",
+                        manifest.display()
+                    ),
+                ));
             };
             if !native.libs.iter().any(|l| l == name) {
                 native.libs.push(name.to_string());
@@ -45,10 +64,16 @@ fn package_native(pkg_dir: &Path, native: &mut NativeInputs) -> Result<(), CliEr
 }
 
 /// The native inputs for module roots `roots` plus the project's own `link.libs`.
-pub fn discover<'a>(roots: impl Iterator<Item = &'a Path>, project_libs: &[String]) -> Result<NativeInputs, CliError> {
+pub fn discover<'a>(
+    roots: impl Iterator<Item = &'a Path>,
+    project_libs: &[String],
+) -> Result<NativeInputs, CliError> {
     let mut native = NativeInputs::default();
     for root in roots {
-        if let Some(pkg) = root.parent().filter(|p| p.join("x07-package.json").is_file()) {
+        if let Some(pkg) = root
+            .parent()
+            .filter(|p| p.join("x07-package.json").is_file())
+        {
             package_native(pkg, &mut native)?;
         }
     }

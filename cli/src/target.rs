@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use x07_builder::frontend::ModuleRoots;
 use x07_builder::store::ArtifactName;
 use x07_lock::Lock;
-use x07_spec::{CcProfile, DocumentError, Profile, ProjectManifest, Sha256Digest, World, PROJECT_FILE_NAME};
+use x07_spec::{
+    CcProfile, DocumentError, Profile, ProjectManifest, Sha256Digest, World, PROJECT_FILE_NAME,
+};
 
 use crate::args::{CcProfileArg, TargetArgs};
 use crate::cmd::pkg::bullets;
@@ -67,7 +69,11 @@ impl Target {
         match flag {
             Some(CcProfileArg::Default) => CcProfile::Default,
             Some(CcProfileArg::Size) => CcProfile::Size,
-            None => self.profile.as_ref().and_then(|p| p.cc_profile).unwrap_or(CcProfile::Default),
+            None => self
+                .profile
+                .as_ref()
+                .and_then(|p| p.cc_profile)
+                .unwrap_or(CcProfile::Default),
         }
     }
 }
@@ -84,7 +90,11 @@ pub fn discover_manifest(start: &Path) -> Option<PathBuf> {
             .flatten()
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".x07project.json")))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.ends_with(".x07project.json"))
+            })
             .collect();
         if alternates.len() == 1 {
             return alternates.into_iter().next();
@@ -100,11 +110,23 @@ pub fn find_manifest(project: Option<&Path>, flags: &str) -> Result<PathBuf, Cli
         Some(p) if p.is_dir() => Ok(p.join(PROJECT_FILE_NAME)),
         Some(p) => Ok(p.to_path_buf()),
         None => {
-            let cwd = std::env::current_dir()
-                .map_err(|e| CliError::setup("X07-PROJECT-0001", format!("cannot read the current directory: {e}")))?;
+            let cwd = std::env::current_dir().map_err(|e| {
+                CliError::setup(
+                    "X07-PROJECT-0001",
+                    format!("cannot read the current directory: {e}"),
+                )
+            })?;
             discover_manifest(&cwd).ok_or_else(|| {
-                CliError::setup("X07-PROJECT-0001", format!("no x07.json found in {} or any parent directory", cwd.display()))
-                    .help(format!("run `x07 init` to create a project, or pass {flags}"))
+                CliError::setup(
+                    "X07-PROJECT-0001",
+                    format!(
+                        "no x07.json found in {} or any parent directory",
+                        cwd.display()
+                    ),
+                )
+                .help(format!(
+                    "run `x07 init` to create a project, or pass {flags}"
+                ))
             })
         }
     }
@@ -118,27 +140,51 @@ fn artifact_name_for(entry: &Path, world: World) -> Result<ArtifactName, CliErro
     if world != World::RunOsSandboxed {
         return Ok(base);
     }
-    ArtifactName::new(format!("{}-sandboxed", base.as_str()))
-        .map_err(|e| CliError::setup("X07-CLI-0001", format!("cannot name the artifact after {}: {e}", entry.display())))
+    ArtifactName::new(format!("{}-sandboxed", base.as_str())).map_err(|e| {
+        CliError::setup(
+            "X07-CLI-0001",
+            format!("cannot name the artifact after {}: {e}", entry.display()),
+        )
+    })
 }
 
 fn artifact_name(entry: &Path) -> Result<ArtifactName, CliError> {
     let file = entry.file_name().and_then(|n| n.to_str()).unwrap_or("main");
     let stem = file.strip_suffix(".x07.json").unwrap_or(file);
-    let clean: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let clean: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     let clean = match clean.chars().next() {
         None => "main".to_string(),
         Some(c) if !c.is_ascii_alphanumeric() => format!("p{clean}"),
         Some(_) => clean,
     };
-    ArtifactName::new(clean)
-        .map_err(|e| CliError::setup("X07-CLI-0001", format!("cannot name the artifact after {}: {e}", entry.display())))
+    ArtifactName::new(clean).map_err(|e| {
+        CliError::setup(
+            "X07-CLI-0001",
+            format!("cannot name the artifact after {}: {e}", entry.display()),
+        )
+    })
 }
 
 /// Converts a manifest load error into a CLI error.
 pub fn manifest_error(e: DocumentError) -> CliError {
-    let code = if e.is_schema_error() { "X07-PROJECT-0002" } else if matches!(e, DocumentError::Read { .. }) { "X07-PROJECT-0001" } else { "X07-JSON-0001" };
-    CliError::setup(code, e.to_string()).help("fix x07.json (see docs/getting-started.md for its fields)")
+    let code = if e.is_schema_error() {
+        "X07-PROJECT-0002"
+    } else if matches!(e, DocumentError::Read { .. }) {
+        "X07-PROJECT-0001"
+    } else {
+        "X07-JSON-0001"
+    };
+    CliError::setup(code, e.to_string())
+        .help("fix x07.json (see docs/getting-started.md for its fields)")
 }
 
 /// Resolves `--project` / `--program` / discovery, the profile and the world.
@@ -158,12 +204,28 @@ fn resolve_target(args: &TargetArgs) -> Result<Target, CliError> {
     }
     let manifest_path = find_manifest(args.project.as_deref(), "--project PATH or --program FILE")?;
     let manifest = ProjectManifest::load(&manifest_path).map_err(manifest_error)?;
-    let root = manifest_path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let root = if root.as_os_str().is_empty() { PathBuf::from(".") } else { root };
-    let selected = manifest.select_profile(args.profile.as_deref()).map_err(|e| {
-        CliError::setup("X07-PROJECT-0003", format!("{}: {e}", manifest_path.display())).help("pass --profile with one of the profiles in x07.json")
-    })?;
-    let profile_auto_ffi = selected.as_ref().and_then(|(_, p)| p.auto_ffi).unwrap_or(true);
+    let root = manifest_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let root = if root.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        root
+    };
+    let selected = manifest
+        .select_profile(args.profile.as_deref())
+        .map_err(|e| {
+            CliError::setup(
+                "X07-PROJECT-0003",
+                format!("{}: {e}", manifest_path.display()),
+            )
+            .help("pass --profile with one of the profiles in x07.json")
+        })?;
+    let profile_auto_ffi = selected
+        .as_ref()
+        .and_then(|(_, p)| p.auto_ffi)
+        .unwrap_or(true);
     let (world, profile) = match selected {
         Some((_, p)) => (p.world, Some(p.clone())),
         None => (manifest.world, None),
@@ -176,21 +238,31 @@ fn resolve_target(args: &TargetArgs) -> Result<Target, CliError> {
     }
     let own_roots = root_displays.len();
     let lockfile = manifest.lockfile_path(&root);
-    let lock_digest = match load_checked_lock(&root, &manifest_path, &manifest, lockfile.as_deref())? {
-        None => None,
-        Some(lock) => {
-            for dep in &lock.dependencies {
-                let display = format!("{}/{}", dep.path, dep.module_root);
-                roots.push(dep.module_root.resolve(&dep.path.resolve(&root)), display.clone());
-                root_displays.push(display);
+    let lock_digest =
+        match load_checked_lock(&root, &manifest_path, &manifest, lockfile.as_deref())? {
+            None => None,
+            Some(lock) => {
+                for dep in &lock.dependencies {
+                    let display = format!("{}/{}", dep.path, dep.module_root);
+                    roots.push(
+                        dep.module_root.resolve(&dep.path.resolve(&root)),
+                        display.clone(),
+                    );
+                    root_displays.push(display);
+                }
+                Some(
+                    lock.digest()
+                        .map_err(|e| CliError::setup("X07-LOCK-0001", e.to_string()))?,
+                )
             }
-            Some(lock.digest().map_err(|e| CliError::setup("X07-LOCK-0001", e.to_string()))?)
-        }
-    };
+        };
     let entry = root.join(manifest.entry.as_str());
     let name = artifact_name_for(&entry, world)?;
     Ok(Target {
-        kind: TargetKind::Project { root, manifest: manifest_path },
+        kind: TargetKind::Project {
+            root,
+            manifest: manifest_path,
+        },
         entry_display: manifest.entry.as_str().to_string(),
         entry,
         roots,
@@ -201,7 +273,11 @@ fn resolve_target(args: &TargetArgs) -> Result<Target, CliError> {
         lock_digest,
         lockfile,
         name,
-        link_libs: manifest.link.as_ref().map(|l| l.libs.clone()).unwrap_or_default(),
+        link_libs: manifest
+            .link
+            .as_ref()
+            .map(|l| l.libs.clone())
+            .unwrap_or_default(),
         auto_ffi: profile_auto_ffi,
     })
 }
@@ -220,7 +296,10 @@ fn load_checked_lock(
         None if has_deps => {
             return Err(CliError::setup(
                 "X07-LOCK-0002",
-                format!("{}: the project has dependencies but \"lockfile\" is null", manifest_path.display()),
+                format!(
+                    "{}: the project has dependencies but \"lockfile\" is null",
+                    manifest_path.display()
+                ),
             )
             .help("remove \"lockfile\": null from x07.json and run `x07 pkg lock`"))
         }
@@ -228,20 +307,39 @@ fn load_checked_lock(
     };
     if !path.exists() {
         if has_deps {
-            return Err(CliError::setup("X07-LOCK-0002", format!("{} does not exist, but x07.json has dependencies", path.display()))
-                .help("run `x07 pkg lock` (or `x07 pkg add NAME --sync`)"));
+            return Err(CliError::setup(
+                "X07-LOCK-0002",
+                format!(
+                    "{} does not exist, but x07.json has dependencies",
+                    path.display()
+                ),
+            )
+            .help("run `x07 pkg lock` (or `x07 pkg add NAME --sync`)"));
         }
         return Ok(None);
     }
     let lock = Lock::load(path).map_err(|e| {
-        CliError::setup("X07-LOCK-0001", e.to_string()).help("fix or delete it, then run `x07 pkg lock`")
+        CliError::setup("X07-LOCK-0001", e.to_string())
+            .help("fix or delete it, then run `x07 pkg lock`")
     })?;
-    let project = x07_deps::Project { root: root.to_path_buf(), manifest_path: manifest_path.to_path_buf(), manifest: manifest.clone() };
-    let reqs = project.requirements().map_err(crate::cmd::pkg::deps_error)?;
-    if let Err(reasons) = x07_deps::lock_satisfies(&reqs, &lock, None, &crate::cmd::pkg::toolchain_version()) {
+    let project = x07_deps::Project {
+        root: root.to_path_buf(),
+        manifest_path: manifest_path.to_path_buf(),
+        manifest: manifest.clone(),
+    };
+    let reqs = project
+        .requirements()
+        .map_err(crate::cmd::pkg::deps_error)?;
+    if let Err(reasons) =
+        x07_deps::lock_satisfies(&reqs, &lock, None, &crate::cmd::pkg::toolchain_version())
+    {
         return Err(CliError::setup(
             "X07-LOCK-0002",
-            format!("{} is out of date with x07.json:\n{}", path.display(), bullets(&reasons)),
+            format!(
+                "{} is out of date with x07.json:\n{}",
+                path.display(),
+                bullets(&reasons)
+            ),
         )
         .help("run `x07 pkg lock`"));
     }
@@ -249,22 +347,37 @@ fn load_checked_lock(
     if !problems.is_empty() {
         return Err(CliError::setup(
             "X07-LOCK-0003",
-            format!("the dependencies on disk differ from {}:\n{}", path.display(), bullets(&problems)),
+            format!(
+                "the dependencies on disk differ from {}:\n{}",
+                path.display(),
+                bullets(&problems)
+            ),
         )
         .help("`x07 pkg sync` restores registry packages from the verified cache"));
     }
     Ok(Some(lock))
 }
 
-fn resolve_program(program: &Path, extra_roots: &[PathBuf], profile: Option<&str>) -> Result<Target, CliError> {
+fn resolve_program(
+    program: &Path,
+    extra_roots: &[PathBuf],
+    profile: Option<&str>,
+) -> Result<Target, CliError> {
     let world = match profile {
         None | Some("os") => World::RunOs,
         Some("sandbox") => World::RunOsSandboxed,
         Some(other) => {
-            return Err(CliError::setup("X07-PROJECT-0003", format!("unknown profile `{other}` for --program (use os or sandbox)")));
+            return Err(CliError::setup(
+                "X07-PROJECT-0003",
+                format!("unknown profile `{other}` for --program (use os or sandbox)"),
+            ));
         }
     };
-    let dir = program.parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| PathBuf::from("."));
+    let dir = program
+        .parent()
+        .map(Path::to_path_buf)
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."));
     let mut roots = ModuleRoots::new();
     let mut root_displays = Vec::new();
     roots.push(dir.clone(), dir.display().to_string());

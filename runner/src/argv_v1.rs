@@ -24,8 +24,11 @@ where
     let mut argc: u32 = 0;
     for arg in args {
         let arg = arg.as_ref();
-        let len = u32::try_from(arg.len()).map_err(|_| ArgvError::TooLarge("an argument's length"))?;
-        argc = argc.checked_add(1).ok_or(ArgvError::TooLarge("the argument count"))?;
+        let len =
+            u32::try_from(arg.len()).map_err(|_| ArgvError::TooLarge("an argument's length"))?;
+        argc = argc
+            .checked_add(1)
+            .ok_or(ArgvError::TooLarge("the argument count"))?;
         out.extend_from_slice(&len.to_le_bytes());
         out.extend_from_slice(arg);
     }
@@ -77,14 +80,20 @@ mod tests {
         ]
         .concat();
         assert_eq!(bytes, expected);
-        assert_eq!(decode(&bytes).unwrap(), vec![b"tool".to_vec(), vec![], b"--help".to_vec()]);
+        assert_eq!(
+            decode(&bytes).unwrap(),
+            vec![b"tool".to_vec(), vec![], b"--help".to_vec()]
+        );
         assert_eq!(encode(Vec::<&[u8]>::new()).unwrap(), 0u32.to_le_bytes());
     }
 
     #[test]
     fn decode_rejects_truncated_and_trailing_bytes() {
         let bytes = encode(["ab"]).unwrap();
-        assert!(matches!(decode(&bytes[..bytes.len() - 1]), Err(ArgvError::Truncated(_))));
+        assert!(matches!(
+            decode(&bytes[..bytes.len() - 1]),
+            Err(ArgvError::Truncated(_))
+        ));
         assert!(matches!(decode(&bytes[..2]), Err(ArgvError::Truncated(_))));
         let mut extra = bytes.clone();
         extra.push(0);

@@ -103,15 +103,30 @@ mod tests {
     #[test]
     fn defaults_match_the_documented_values() {
         let l = RunLimits::default();
-        assert_eq!((l.solve_fuel, l.max_memory_bytes, l.max_output_bytes), (50_000_000, 64 << 20, 1 << 20));
-        assert_eq!((l.cpu_time_limit_seconds, l.wall_time_limit), (30, Duration::from_secs(65)));
-        assert_eq!(RunLimits::with_cpu_seconds(1).wall_time_limit, Duration::from_secs(7));
+        assert_eq!(
+            (l.solve_fuel, l.max_memory_bytes, l.max_output_bytes),
+            (50_000_000, 64 << 20, 1 << 20)
+        );
+        assert_eq!(
+            (l.cpu_time_limit_seconds, l.wall_time_limit),
+            (30, Duration::from_secs(65))
+        );
+        assert_eq!(
+            RunLimits::with_cpu_seconds(1).wall_time_limit,
+            Duration::from_secs(7)
+        );
         assert_eq!(l.stdout_read_cap(), (1 << 20) + 5);
     }
 
     #[test]
     fn with_replaces_a_variable() {
-        let env = EnvMode::inherit().with("A", "1").with("B", "2").with("A", "3");
-        assert_eq!(env, EnvMode::Inherit(vec![("B".into(), "2".into()), ("A".into(), "3".into())]));
+        let env = EnvMode::inherit()
+            .with("A", "1")
+            .with("B", "2")
+            .with("A", "3");
+        assert_eq!(
+            env,
+            EnvMode::Inherit(vec![("B".into(), "2".into()), ("A".into(), "3".into())])
+        );
     }
 }

@@ -38,7 +38,10 @@ pub fn parse_frame(stdout: &[u8], max_output_bytes: u64) -> Result<&[u8], FrameE
         return Err(FrameError::OverCap { declared });
     }
     if payload.len() as u64 != declared {
-        return Err(FrameError::LengthMismatch { declared, actual: payload.len() as u64 });
+        return Err(FrameError::LengthMismatch {
+            declared,
+            actual: payload.len() as u64,
+        });
     }
     Ok(payload)
 }
@@ -57,9 +60,27 @@ mod tests {
         assert_eq!(parse_frame(&frame(0, b""), 0), Ok(&b""[..]));
         assert_eq!(parse_frame(b"", 9), Err(FrameError::Empty));
         assert_eq!(parse_frame(b"\x01\x00", 9), Err(FrameError::ShortHeader(2)));
-        assert_eq!(parse_frame(&frame(3, b"hi"), 9), Err(FrameError::LengthMismatch { declared: 3, actual: 2 }));
-        assert_eq!(parse_frame(&frame(1, b"hi"), 9), Err(FrameError::LengthMismatch { declared: 1, actual: 2 }));
-        assert_eq!(parse_frame(&frame(3, b"abc"), 2), Err(FrameError::OverCap { declared: 3 }));
-        assert_eq!(FrameError::OverCap { declared: 3 }.to_string(), "stdout exceeded cap");
+        assert_eq!(
+            parse_frame(&frame(3, b"hi"), 9),
+            Err(FrameError::LengthMismatch {
+                declared: 3,
+                actual: 2
+            })
+        );
+        assert_eq!(
+            parse_frame(&frame(1, b"hi"), 9),
+            Err(FrameError::LengthMismatch {
+                declared: 1,
+                actual: 2
+            })
+        );
+        assert_eq!(
+            parse_frame(&frame(3, b"abc"), 2),
+            Err(FrameError::OverCap { declared: 3 })
+        );
+        assert_eq!(
+            FrameError::OverCap { declared: 3 }.to_string(),
+            "stdout exceeded cap"
+        );
     }
 }

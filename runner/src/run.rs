@@ -10,7 +10,10 @@ use crate::limits::{EnvMode, RunLimits};
 use crate::output_frame::parse_frame;
 use crate::stderr_lines::{find_denials, find_sandbox_line, find_stats_line, find_trap_line};
 use crate::supervised_child::{run_child, ChildOutcome, StopReason, SuperviseError, Termination};
-use crate::trap_help::{trap_help, TRAP_CPU_LIMIT, TRAP_MISSING_METRICS, TRAP_STDERR_CAP, TRAP_STDOUT_CAP, TRAP_TIMED_OUT};
+use crate::trap_help::{
+    trap_help, TRAP_CPU_LIMIT, TRAP_MISSING_METRICS, TRAP_STDERR_CAP, TRAP_STDOUT_CAP,
+    TRAP_TIMED_OUT,
+};
 
 /// The run could not be carried out at all (as opposed to a program that failed).
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +43,12 @@ pub enum RunError {
 }
 
 /// Runs `exe` once with the framed ABI: input on stdin, output frame on stdout, stats on stderr.
-pub fn run_framed(exe: &Path, input: &[u8], limits: &RunLimits, env: EnvMode) -> Result<SolveSection, RunError> {
+pub fn run_framed(
+    exe: &Path,
+    input: &[u8],
+    limits: &RunLimits,
+    env: EnvMode,
+) -> Result<SolveSection, RunError> {
     run_framed_in_dir(exe, input, limits, env, None)
 }
 
@@ -52,7 +60,18 @@ pub fn run_framed_in_dir(
     env: EnvMode,
     cwd: Option<&Path>,
 ) -> Result<SolveSection, RunError> {
-    run_launch(exe, input, limits, &Launch { env, cwd, policy_blob: None }).map(|r| r.solve)
+    run_launch(
+        exe,
+        input,
+        limits,
+        &Launch {
+            env,
+            cwd,
+            policy_blob: None,
+            launcher: None,
+        },
+    )
+    .map(|r| r.solve)
 }
 
 /// How to start the program.
@@ -65,6 +84,9 @@ pub struct Launch<'a> {
     /// A PolicyBlobV1 for a sandboxed binary, handed over as an inherited descriptor
     /// (`--x07-policy-fd=N`, docs/internals/sandbox.md).
     pub policy_blob: Option<&'a [u8]>,
+    /// The trusted launcher (`x07-launch`) that confines a backend-`os` program before it runs;
+    /// it receives the policy and starts `exe` itself.
+    pub launcher: Option<&'a Path>,
 }
 
 /// The outcome of [`run_launch`].
@@ -77,16 +99,38 @@ pub struct Launched {
 }
 
 /// Runs `exe` once as described by `launch`.
-pub fn run_launch(exe: &Path, input: &[u8], limits: &RunLimits, launch: &Launch<'_>) -> Result<Launched, RunError> {
+pub fn run_launch(
+    exe: &Path,
+    input: &[u8],
+    limits: &RunLimits,
+    launch: &Launch<'_>,
+) -> Result<Launched, RunError> {
     if u32::try_from(input.len()).is_err() {
         return Err(RunError::InputTooLarge { len: input.len() });
     }
-    let outcome = run_child(exe, input, limits, &launch.env, launch.cwd, launch.policy_blob).map_err(|e| match e {
-        SuperviseError::Spawn(source) => RunError::Spawn { exe: exe.to_path_buf(), source },
-        SuperviseError::Wait(source) => RunError::Supervise { exe: exe.to_path_buf(), source },
+    let outcome = run_child(
+        exe,
+        input,
+        limits,
+        &launch.env,
+        launch.cwd,
+        launch.policy_blob,
+        launch.launcher,
+    )
+    .map_err(|e| match e {
+        SuperviseError::Spawn(source) => RunError::Spawn {
+            exe: exe.to_path_buf(),
+            source,
+        },
+        SuperviseError::Wait(source) => RunError::Supervise {
+            exe: exe.to_path_buf(),
+            source,
+        },
     })?;
     let mut solve = solve_section(&outcome, limits);
-    let sandbox = launch.policy_blob.and_then(|_| find_sandbox_line(&outcome.stderr));
+    let sandbox = launch
+        .policy_blob
+        .and_then(|_| find_sandbox_line(&outcome.stderr));
     if let Some(dir) = sandbox.as_ref().and_then(|s| s.pids_cgroup.as_deref()) {
         remove_run_cgroup(Path::new(dir));
     }
@@ -100,13 +144,23 @@ pub fn run_launch(exe: &Path, input: &[u8], limits: &RunLimits, launch: &Launch<
 /// whatever is still in it, then removes the directory. Only directories of x07's own cgroup trees
 /// are touched, whatever the child claimed.
 fn remove_run_cgroup(dir: &Path) {
-    let owned = dir.starts_with("/sys/fs/cgroup/") && dir.components().any(|c| c.as_os_str().to_string_lossy().starts_with("x07"));
-    if !owned || dir.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+    let owned = dir.starts_with("/sys/fs/cgroup/")
+        && dir
+            .components()
+            .any(|c| c.as_os_str().to_string_lossy().starts_with("x07"));
+    if !owned
+        || dir
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
         return;
     }
     for _ in 0..50 {
         let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
-        let pids: Vec<i32> = procs.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        let pids: Vec<i32> = procs
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
         if pids.is_empty() {
             break;
         }
@@ -127,7 +181,8 @@ fn hit_cpu_limit(outcome: &ChildOutcome, limits: &RunLimits) -> bool {
         Termination::Signaled(sig) if sig == libc::SIGXCPU => true,
         // Past the soft limit the kernel sends SIGKILL at the hard limit (one second later).
         Termination::Signaled(sig) if sig == libc::SIGKILL => {
-            outcome.stopped.is_none() && outcome.cpu_time.as_secs() >= limits.cpu_time_limit_seconds.max(1)
+            outcome.stopped.is_none()
+                && outcome.cpu_time.as_secs() >= limits.cpu_time_limit_seconds.max(1)
         }
         _ => false,
     }

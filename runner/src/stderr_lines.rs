@@ -35,7 +35,10 @@ pub const COUNTER_NAMES: [&str; 12] = [
 impl StatsLine {
     /// The counter called `name` (one of [`COUNTER_NAMES`]).
     pub fn counter(&self, name: &str) -> Option<u64> {
-        COUNTER_NAMES.iter().position(|n| *n == name).and_then(|i| self.counters[i])
+        COUNTER_NAMES
+            .iter()
+            .position(|n| *n == name)
+            .and_then(|i| self.counters[i])
     }
 
     fn from_object(map: Map<String, Value>) -> Self {
@@ -96,10 +99,17 @@ pub fn find_sandbox_line(stderr: &[u8]) -> Option<SandboxSummary> {
 pub fn find_denials(stderr: &[u8]) -> Vec<PolicyDenial> {
     let mut out = Vec::new();
     for mut map in stderr.split(|b| *b == b'\n').filter_map(as_json_object) {
-        if let Some(d) = map.remove("x07_denial").and_then(|v| serde_json::from_value::<PolicyDenial>(v).ok()) {
+        if let Some(d) = map
+            .remove("x07_denial")
+            .and_then(|v| serde_json::from_value::<PolicyDenial>(v).ok())
+        {
             out.push(d);
         } else if let Some(n) = map.get("x07_denials_dropped").and_then(Value::as_u64) {
-            out.push(PolicyDenial { op: "(more)".into(), target: format!("{n} further denials not listed"), rule: "-".into() });
+            out.push(PolicyDenial {
+                op: "(more)".into(),
+                target: format!("{n} further denials not listed"),
+                rule: "-".into(),
+            });
         }
     }
     out
@@ -113,10 +123,19 @@ mod tests {
     fn picks_the_last_stats_line_and_the_last_text_line() {
         let stderr = b"{\"fuel_used\":1}\nfirst\n{\"fuel_used\":7,\"heap_used\":9,\"mem_stats\":{\"x\":1}}\r\n{\"other\":1}\nview.get_u8 oob ptr=/solve/1\n\n";
         let stats = find_stats_line(stderr).unwrap();
-        assert_eq!((stats.counter("fuel_used"), stats.counter("heap_used")), (Some(7), Some(9)));
+        assert_eq!(
+            (stats.counter("fuel_used"), stats.counter("heap_used")),
+            (Some(7), Some(9))
+        );
         assert_eq!(stats.counter("kv_get_calls"), None);
-        assert_eq!(stats.mem_stats, None, "malformed mem_stats is dropped, not fatal");
-        assert_eq!(find_trap_line(stderr).as_deref(), Some("view.get_u8 oob ptr=/solve/1"));
+        assert_eq!(
+            stats.mem_stats, None,
+            "malformed mem_stats is dropped, not fatal"
+        );
+        assert_eq!(
+            find_trap_line(stderr).as_deref(),
+            Some("view.get_u8 oob ptr=/solve/1")
+        );
         assert_eq!(find_stats_line(b"{\"fuel\":1}\n{not json\n"), None);
         assert_eq!(find_trap_line(b"{not json\n").as_deref(), Some("{not json"));
         assert_eq!(find_trap_line(b"{\"a\":1}\n \n"), None);
@@ -131,8 +150,14 @@ os.fs.read_file denied by policy path=/etc/passwd\n{\"x07_denials_dropped\":3}\n
         assert_eq!((sb.backend.as_str(), sb.restrictions.len()), ("os", 2));
         let d = find_denials(stderr);
         assert_eq!(d.len(), 2);
-        assert_eq!((d[0].op.as_str(), d[0].rule.as_str()), ("os.fs.read_file", "fs.read_roots"));
+        assert_eq!(
+            (d[0].op.as_str(), d[0].rule.as_str()),
+            ("os.fs.read_file", "fs.read_roots")
+        );
         assert!(d[1].target.starts_with("3 further"));
-        assert_eq!(find_trap_line(stderr).as_deref(), Some("os.fs.read_file denied by policy path=/etc/passwd"));
+        assert_eq!(
+            find_trap_line(stderr).as_deref(),
+            Some("os.fs.read_file denied by policy path=/etc/passwd")
+        );
     }
 }

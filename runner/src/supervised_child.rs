@@ -83,12 +83,18 @@ pub(crate) fn run_child(
     env: &EnvMode,
     cwd: Option<&Path>,
     policy_blob: Option<&[u8]>,
+    launcher: Option<&Path>,
 ) -> Result<ChildOutcome, SuperviseError> {
     let deadline = Instant::now().checked_add(limits.wall_time_limit);
     // The blob travels in an inheritable memfd that lives only until the child has started.
-    let policy_fd = policy_blob.map(policy_memfd).transpose().map_err(SuperviseError::Spawn)?;
-    let policy_arg = policy_fd.as_ref().map(|fd| format!("--x07-policy-fd={}", fd.as_raw_fd()));
-    let spawned = spawn(exe, limits, env, cwd, policy_arg.as_deref());
+    let policy_fd = policy_blob
+        .map(policy_memfd)
+        .transpose()
+        .map_err(SuperviseError::Spawn)?;
+    let policy_arg = policy_fd
+        .as_ref()
+        .map(|fd| format!("--x07-policy-fd={}", fd.as_raw_fd()));
+    let spawned = spawn(exe, limits, env, cwd, policy_arg.as_deref(), launcher);
     drop(policy_fd);
     let mut child = spawned.map_err(SuperviseError::Spawn)?;
     let pid = child.id() as libc::pid_t;
@@ -116,10 +122,21 @@ fn policy_memfd(blob: &[u8]) -> std::io::Result<OwnedFd> {
     Ok(OwnedFd::from(file))
 }
 
-fn spawn(exe: &Path, limits: &RunLimits, env: &EnvMode, cwd: Option<&Path>, policy_arg: Option<&str>) -> std::io::Result<Child> {
-    let mut cmd = Command::new(exe);
+/// Starts `exe`, or `launcher -- exe` (the launcher takes the policy and hands it on).
+fn spawn(
+    exe: &Path,
+    limits: &RunLimits,
+    env: &EnvMode,
+    cwd: Option<&Path>,
+    policy_arg: Option<&str>,
+    launcher: Option<&Path>,
+) -> std::io::Result<Child> {
+    let mut cmd = Command::new(launcher.unwrap_or(exe));
     if let Some(arg) = policy_arg {
         cmd.arg(arg);
+    }
+    if launcher.is_some() {
+        cmd.arg("--").arg(exe);
     }
     cmd.arg(format!("--solve-fuel={}", limits.solve_fuel))
         .arg(format!("--max-memory-bytes={}", limits.max_memory_bytes))
@@ -150,8 +167,15 @@ type RlimitResource = libc::__rlimit_resource_t;
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 type RlimitResource = libc::c_int;
 
-fn set_rlimit(resource: RlimitResource, soft: libc::rlim_t, hard: libc::rlim_t) -> std::io::Result<()> {
-    let mut current = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+fn set_rlimit(
+    resource: RlimitResource,
+    soft: libc::rlim_t,
+    hard: libc::rlim_t,
+) -> std::io::Result<()> {
+    let mut current = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: plain syscalls on a stack value.
     unsafe {
         if libc::getrlimit(resource, &mut current) != 0 {
@@ -159,7 +183,10 @@ fn set_rlimit(resource: RlimitResource, soft: libc::rlim_t, hard: libc::rlim_t) 
         }
         // Never try to raise a hard limit x07 itself runs under.
         let hard = hard.min(current.rlim_max);
-        let limit = libc::rlimit { rlim_cur: soft.min(hard), rlim_max: hard };
+        let limit = libc::rlimit {
+            rlim_cur: soft.min(hard),
+            rlim_max: hard,
+        };
         if libc::setrlimit(resource, &limit) != 0 {
             return Err(std::io::Error::last_os_error());
         }
@@ -213,12 +240,18 @@ enum Pumped {
 impl<R: Read + AsRawFd> Capture<R> {
     fn new(pipe: R, cap: usize) -> std::io::Result<Self> {
         set_nonblocking(pipe.as_raw_fd())?;
-        Ok(Self { pipe: Some(pipe), buf: Vec::new(), cap })
+        Ok(Self {
+            pipe: Some(pipe),
+            buf: Vec::new(),
+            cap,
+        })
     }
 
     /// Reads whatever is available now, up to the cap.
     fn pump(&mut self) -> std::io::Result<Pumped> {
-        let Some(pipe) = self.pipe.as_mut() else { return Ok(Pumped::Closed) };
+        let Some(pipe) = self.pipe.as_mut() else {
+            return Ok(Pumped::Closed);
+        };
         loop {
             if self.buf.len() >= self.cap {
                 self.pipe = None;
@@ -253,14 +286,19 @@ fn supervise(
 ) -> Result<ChildOutcome, SuperviseError> {
     let io_err = SuperviseError::Wait;
     let take = |what: &str| std::io::Error::other(format!("child {what} pipe missing"));
-    let mut stdin: Option<ChildStdin> = Some(child.stdin.take().ok_or_else(|| io_err(take("stdin")))?);
+    let mut stdin: Option<ChildStdin> =
+        Some(child.stdin.take().ok_or_else(|| io_err(take("stdin")))?);
     let stdout: ChildStdout = child.stdout.take().ok_or_else(|| io_err(take("stdout")))?;
     let stderr: ChildStderr = child.stderr.take().ok_or_else(|| io_err(take("stderr")))?;
     set_nonblocking(stdin.as_ref().map_or(-1, |s| s.as_raw_fd())).map_err(io_err)?;
     let mut out = Capture::new(stdout, limits.stdout_read_cap()).map_err(io_err)?;
     let mut err = Capture::new(stderr, STDERR_CAP_BYTES + 1).map_err(io_err)?;
     let len = u32::try_from(input.len()).expect("input length checked by the caller");
-    let mut feed = InputFeed { header: len.to_le_bytes(), body: input, written: 0 };
+    let mut feed = InputFeed {
+        header: len.to_le_bytes(),
+        body: input,
+        written: 0,
+    };
 
     let mut stopped = None;
     let mut exited = false;
@@ -299,7 +337,8 @@ fn supervise(
             if let Some(pipe) = stdin.as_mut() {
                 match pipe.write(feed.pending()) {
                     Ok(n) => feed.written += n,
-                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
+                    Err(e)
+                        if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
                     // EPIPE and the like: the child stopped reading; that is its business.
                     Err(_) => stdin = None,
                 }
@@ -341,11 +380,21 @@ fn supervise(
         }
     }
     let (termination, cpu_time) = reap(pid).map_err(io_err)?;
-    Ok(ChildOutcome { stdout: out.buf, stderr: err.buf, termination, stopped, cpu_time })
+    Ok(ChildOutcome {
+        stdout: out.buf,
+        stderr: err.buf,
+        termination,
+        stopped,
+        cpu_time,
+    })
 }
 
 fn pollfd(fd: Option<RawFd>, events: libc::c_short) -> libc::pollfd {
-    libc::pollfd { fd: fd.unwrap_or(-1), events, revents: 0 }
+    libc::pollfd {
+        fd: fd.unwrap_or(-1),
+        events,
+        revents: 0,
+    }
 }
 
 /// Milliseconds until the deadline, rounded up so that poll never wakes early; -1 without one.
@@ -389,7 +438,12 @@ fn wait_exited(pid: libc::pid_t, extra_flags: libc::c_int) -> std::io::Result<bo
         // SAFETY: siginfo_t is plain data; waitid fills it.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
         let rc = unsafe {
-            libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT | extra_flags)
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT | extra_flags,
+            )
         };
         if rc == 0 {
             // With WNOHANG and no state change, si_pid stays 0.
@@ -438,7 +492,7 @@ mod tests {
         fs_err::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
         // A parallel test's fork may briefly hold the script open for writing (ETXTBSY): retry.
         let mut child = loop {
-            match spawn(&exe, limits, &EnvMode::inherit(), None, None) {
+            match spawn(&exe, limits, &EnvMode::inherit(), None, None, None) {
                 Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => std::thread::yield_now(),
                 other => break other.unwrap(),
             }
@@ -450,18 +504,34 @@ mod tests {
 
     #[test]
     fn without_pidfd_a_normal_exit_is_collected() {
-        let out = run_script_without_pidfd("cat >/dev/null; printf 'ok'; echo err >&2", &RunLimits::default());
-        assert_eq!((out.stdout.as_slice(), out.stderr.as_slice()), (&b"ok"[..], &b"err\n"[..]));
-        assert_eq!((out.termination, out.stopped), (Termination::Exited(0), None));
+        let out = run_script_without_pidfd(
+            "cat >/dev/null; printf 'ok'; echo err >&2",
+            &RunLimits::default(),
+        );
+        assert_eq!(
+            (out.stdout.as_slice(), out.stderr.as_slice()),
+            (&b"ok"[..], &b"err\n"[..])
+        );
+        assert_eq!(
+            (out.termination, out.stopped),
+            (Termination::Exited(0), None)
+        );
     }
 
     #[test]
     fn without_pidfd_the_deadline_still_holds_after_the_pipes_close() {
-        let limits = RunLimits { wall_time_limit: Duration::from_millis(300), ..RunLimits::default() };
+        let limits = RunLimits {
+            wall_time_limit: Duration::from_millis(300),
+            ..RunLimits::default()
+        };
         let started = Instant::now();
         let out = run_script_without_pidfd("exec >&- 2>&- <&-; sleep 30", &limits);
         assert_eq!(out.stopped, Some(StopReason::TimedOut));
         assert_eq!(out.termination, Termination::Signaled(libc::SIGKILL));
-        assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "took {:?}",
+            started.elapsed()
+        );
     }
 }

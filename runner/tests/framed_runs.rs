@@ -19,13 +19,26 @@ fn program(name: &str) -> PathBuf {
     if let Some(exe) = built.get(name) {
         return exe.clone();
     }
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("runner-programs-{}", std::process::id()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("runner-programs-{}", std::process::id()));
     fs_err::create_dir_all(&dir).unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs").join(format!("{name}.c"));
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/programs")
+        .join(format!("{name}.c"));
     let exe = dir.join(name);
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
-    let out = Command::new(&cc).args(["-std=c11", "-D_DEFAULT_SOURCE", "-O1", "-o"]).arg(&exe).arg(&src).output().unwrap();
-    assert!(out.status.success(), "{cc} failed on {}: {}", src.display(), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(&cc)
+        .args(["-std=c11", "-D_DEFAULT_SOURCE", "-O1", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{cc} failed on {}: {}",
+        src.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     built.insert(name.to_string(), exe.clone());
     exe
 }
@@ -49,10 +62,23 @@ fn echo_returns_the_payload_the_raw_streams_and_the_metrics() {
     assert_eq!(s.exit_status, Some(0));
     assert_eq!(s.solve_output_b64, "aGVsbG8=");
     assert_eq!(BASE64.decode(&s.stdout_b64).unwrap(), frame(b"hello"));
-    assert!(String::from_utf8(BASE64.decode(&s.stderr_b64).unwrap()).unwrap().starts_with("{\"fuel_used\":5,"));
-    assert_eq!((s.fuel_used, s.heap_used, s.kv_set_calls), (Some(5), Some(4096), Some(0)));
-    assert_eq!(s.sched_stats.as_ref().unwrap().sched_trace_hash, "0x0000000000000000");
-    assert_eq!(s.mem_stats.as_ref().map(|m| (m.alloc_calls, m.memcpy_bytes)), Some((1, 5)));
+    assert!(String::from_utf8(BASE64.decode(&s.stderr_b64).unwrap())
+        .unwrap()
+        .starts_with("{\"fuel_used\":5,"));
+    assert_eq!(
+        (s.fuel_used, s.heap_used, s.kv_set_calls),
+        (Some(5), Some(4096), Some(0))
+    );
+    assert_eq!(
+        s.sched_stats.as_ref().unwrap().sched_trace_hash,
+        "0x0000000000000000"
+    );
+    assert_eq!(
+        s.mem_stats
+            .as_ref()
+            .map(|m| (m.alloc_calls, m.memcpy_bytes)),
+        Some((1, 5))
+    );
     assert_eq!((s.debug_stats, s.trap, s.trap_help), (None, None, None));
 }
 
@@ -63,7 +89,10 @@ fn empty_and_large_inputs_round_trip() {
 
     // Larger than any pipe buffer in both directions: stdin and stdout must be pumped together.
     let input: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
-    let limits = RunLimits { max_output_bytes: 4 << 20, ..RunLimits::default() };
+    let limits = RunLimits {
+        max_output_bytes: 4 << 20,
+        ..RunLimits::default()
+    };
     let s = run("echo", &input, &limits);
     assert!(s.ok, "{:?}", s.trap);
     assert_eq!(output(&s), input);
@@ -71,11 +100,24 @@ fn empty_and_large_inputs_round_trip() {
 
 #[test]
 fn passes_fuel_and_memory_flags_and_the_chosen_environment() {
-    let limits = RunLimits { solve_fuel: 1234, max_memory_bytes: 5678, ..RunLimits::default() };
+    let limits = RunLimits {
+        solve_fuel: 1234,
+        max_memory_bytes: 5678,
+        ..RunLimits::default()
+    };
     let exe = program("args_env_cwd");
-    let s = run_framed(&exe, b"", &limits, EnvMode::Only(vec![("X07_WORLD".into(), "run-os".into())])).unwrap();
+    let s = run_framed(
+        &exe,
+        b"",
+        &limits,
+        EnvMode::Only(vec![("X07_WORLD".into(), "run-os".into())]),
+    )
+    .unwrap();
     let text = String::from_utf8(output(&s)).unwrap();
-    assert!(text.starts_with("--solve-fuel=1234\n--max-memory-bytes=5678|X07_WORLD=run-os|HOME=unset|"), "{text}");
+    assert!(
+        text.starts_with("--solve-fuel=1234\n--max-memory-bytes=5678|X07_WORLD=run-os|HOME=unset|"),
+        "{text}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let env = EnvMode::inherit().with("X07_WORLD", "run-os-sandboxed");
@@ -96,8 +138,18 @@ fn a_runtime_trap_reports_its_message_the_signal_status_and_a_hint() {
     } else {
         assert!(s.exit_status.unwrap() > 128);
     }
-    assert_eq!(s.trap_help.as_deref(), Some("the program ran out of fuel; raise --solve-fuel (current 50000000)"));
-    assert_eq!((s.solve_output_b64.as_str(), s.fuel_used, s.mem_stats.is_none()), ("", None, true));
+    assert_eq!(
+        s.trap_help.as_deref(),
+        Some("the program ran out of fuel; raise --solve-fuel (current 50000000)")
+    );
+    assert_eq!(
+        (
+            s.solve_output_b64.as_str(),
+            s.fuel_used,
+            s.mem_stats.is_none()
+        ),
+        ("", None, true)
+    );
 }
 
 #[test]
@@ -107,30 +159,48 @@ fn the_cpu_limit_stops_a_spinning_program() {
     let took = started.elapsed();
     assert_eq!(s.trap.as_deref(), Some("cpu time limit exceeded"), "{s:?}");
     assert!(!s.ok);
-    assert!(matches!(s.exit_status, Some(st) if st == 128 + libc::SIGXCPU || st == 128 + libc::SIGKILL));
-    assert!(s.trap_help.unwrap().contains("--cpu-time-limit-seconds (current 1)"));
+    assert!(
+        matches!(s.exit_status, Some(st) if st == 128 + libc::SIGXCPU || st == 128 + libc::SIGKILL)
+    );
+    assert!(s
+        .trap_help
+        .unwrap()
+        .contains("--cpu-time-limit-seconds (current 1)"));
     assert!(took < Duration::from_secs(5), "took {took:?}");
 }
 
 #[test]
 fn the_wall_clock_limit_kills_a_waiting_program() {
-    let limits = RunLimits { wall_time_limit: Duration::from_millis(300), ..RunLimits::default() };
+    let limits = RunLimits {
+        wall_time_limit: Duration::from_millis(300),
+        ..RunLimits::default()
+    };
     let started = Instant::now();
     let s = run("sleeper", b"", &limits);
     let took = started.elapsed();
     assert_eq!(s.trap.as_deref(), Some("timed out"));
     assert_eq!(s.exit_status, Some(128 + libc::SIGKILL));
     assert!(!s.ok && s.solve_output_b64.is_empty());
-    assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(3), "took {took:?}");
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_secs(3),
+        "took {took:?}"
+    );
 }
 
 #[test]
 fn a_child_left_behind_does_not_hold_up_the_run_and_is_killed() {
-    let limits = RunLimits { wall_time_limit: Duration::from_secs(20), ..RunLimits::default() };
+    let limits = RunLimits {
+        wall_time_limit: Duration::from_secs(20),
+        ..RunLimits::default()
+    };
     let started = Instant::now();
     let s = run("lingering_child", b"", &limits);
     assert!(s.ok, "{s:?}");
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
     let pid: libc::pid_t = String::from_utf8(output(&s)).unwrap().parse().unwrap();
     // The child was SIGKILLed with the group; its new parent reaps it shortly after.
     let gone_by = Instant::now() + Duration::from_secs(5);
@@ -142,13 +212,23 @@ fn a_child_left_behind_does_not_hold_up_the_run_and_is_killed() {
 
 #[test]
 fn output_past_the_cap_is_refused() {
-    let limits = RunLimits { max_output_bytes: 16, ..RunLimits::default() };
+    let limits = RunLimits {
+        max_output_bytes: 16,
+        ..RunLimits::default()
+    };
     let started = Instant::now();
     let s = run("big_output", b"", &limits);
     assert_eq!(s.trap.as_deref(), Some("stdout exceeded cap"));
     assert!(!s.ok && s.solve_output_b64.is_empty());
-    assert_eq!(BASE64.decode(&s.stdout_b64).unwrap().len(), 4 + 16 + 1, "reading stops one byte past a full frame");
-    assert!(s.trap_help.unwrap().contains("--max-output-bytes (current 16)"));
+    assert_eq!(
+        BASE64.decode(&s.stdout_b64).unwrap().len(),
+        4 + 16 + 1,
+        "reading stops one byte past a full frame"
+    );
+    assert!(s
+        .trap_help
+        .unwrap()
+        .contains("--max-output-bytes (current 16)"));
     assert!(started.elapsed() < Duration::from_secs(5));
 
     // A frame that only declares too much is refused the same way.
@@ -163,15 +243,27 @@ fn output_past_the_cap_is_refused() {
 #[test]
 fn malformed_frames_are_framing_errors() {
     let s = run("bad_frame", b"short", &RunLimits::default());
-    assert_eq!(s.trap.as_deref(), Some("framing error: frame declares 10 payload bytes but stdout has 3"));
-    assert_eq!((s.ok, s.exit_status, s.fuel_used), (false, Some(0), Some(0)));
+    assert_eq!(
+        s.trap.as_deref(),
+        Some("framing error: frame declares 10 payload bytes but stdout has 3")
+    );
+    assert_eq!(
+        (s.ok, s.exit_status, s.fuel_used),
+        (false, Some(0), Some(0))
+    );
     assert!(s.trap_help.unwrap().contains("os.process.exit"));
 
     let s = run("bad_frame", b"extra", &RunLimits::default());
-    assert_eq!(s.trap.as_deref(), Some("framing error: frame declares 2 payload bytes but stdout has 3"));
+    assert_eq!(
+        s.trap.as_deref(),
+        Some("framing error: frame declares 2 payload bytes but stdout has 3")
+    );
 
     let s = run("bad_frame", b"none", &RunLimits::default());
-    assert_eq!(s.trap.as_deref(), Some("framing error: no output frame on stdout"));
+    assert_eq!(
+        s.trap.as_deref(),
+        Some("framing error: no output frame on stdout")
+    );
     assert!(!s.ok && s.solve_output_b64.is_empty());
 }
 
@@ -188,7 +280,10 @@ fn a_stderr_flood_is_cut_off() {
 #[test]
 fn a_missing_stats_line_is_reported() {
     let s = run("no_metrics", b"abc", &RunLimits::default());
-    assert_eq!(s.trap.as_deref(), Some("missing metrics json line on stderr"));
+    assert_eq!(
+        s.trap.as_deref(),
+        Some("missing metrics json line on stderr")
+    );
     assert!(!s.ok);
     assert_eq!(output(&s), b"abc", "the output is still reported");
     assert_eq!(s.fuel_used, None);
@@ -197,7 +292,10 @@ fn a_missing_stats_line_is_reported() {
 #[test]
 fn a_chosen_exit_code_is_not_a_trap() {
     let s = run("exit_code", b"", &RunLimits::default());
-    assert_eq!((s.ok, s.exit_status, s.trap.as_deref()), (false, Some(3), None));
+    assert_eq!(
+        (s.ok, s.exit_status, s.trap.as_deref()),
+        (false, Some(3), None)
+    );
     assert_eq!(output(&s), b"partial");
     assert_eq!(s.fuel_used, Some(1));
 }
@@ -212,13 +310,26 @@ fn a_program_that_never_reads_its_input_is_fine() {
 #[test]
 fn a_signal_without_a_message_is_named() {
     let s = run("segfault", b"", &RunLimits::default());
-    assert_eq!(s.trap, Some(format!("terminated by signal {}", libc::SIGSEGV)));
+    assert_eq!(
+        s.trap,
+        Some(format!("terminated by signal {}", libc::SIGSEGV))
+    );
     assert_eq!(s.exit_status, Some(128 + libc::SIGSEGV));
 }
 
 #[test]
 fn a_missing_executable_is_a_run_error_naming_it() {
-    let err = run_framed(Path::new("/nonexistent/app"), b"", &RunLimits::default(), EnvMode::inherit()).unwrap_err();
+    let err = run_framed(
+        Path::new("/nonexistent/app"),
+        b"",
+        &RunLimits::default(),
+        EnvMode::inherit(),
+    )
+    .unwrap_err();
     assert!(matches!(err, RunError::Spawn { .. }));
-    assert!(err.to_string().starts_with("cannot start /nonexistent/app: "), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("cannot start /nonexistent/app: "),
+        "{err}"
+    );
 }

@@ -2,12 +2,19 @@
 //! world (not built yet: fails closed), `os`/`none` only with the weaker-isolation acceptance.
 
 use x07_runner::policy::backend::{ENV_ACCEPT_WEAKER, ENV_BACKEND};
-use x07_runner::policy::{select_backend, BackendChoice, BackendError, BackendRequest, ChoiceOrigin};
+use x07_runner::policy::{
+    select_backend, BackendChoice, BackendError, BackendRequest, ChoiceOrigin,
+};
 use x07_spec::policy::blob::BlobBackend;
 use x07_spec::report::SandboxBackend;
 use x07_spec::World;
 
-fn req(flag: Option<&str>, accept: bool, env: Option<&str>, env_accept: Option<&str>) -> BackendRequest {
+fn req(
+    flag: Option<&str>,
+    accept: bool,
+    env: Option<&str>,
+    env_accept: Option<&str>,
+) -> BackendRequest {
     BackendRequest {
         flag_backend: flag.map(|f| f.parse().unwrap()),
         flag_accept_weaker: accept,
@@ -17,7 +24,8 @@ fn req(flag: Option<&str>, accept: bool, env: Option<&str>, env_accept: Option<&
 }
 
 fn sandboxed(r: &BackendRequest) -> Result<(SandboxBackend, bool, ChoiceOrigin), BackendError> {
-    select_backend(World::RunOsSandboxed, r).map(|s| (s.backend, s.weaker_isolation_accepted, s.origin))
+    select_backend(World::RunOsSandboxed, r)
+        .map(|s| (s.backend, s.weaker_isolation_accepted, s.origin))
 }
 
 #[test]
@@ -44,60 +52,142 @@ fn os_and_none_need_the_acceptance() {
         let err = sandboxed(&req(Some(backend), false, None, None)).unwrap_err();
         assert_eq!((err.code(), err.exit_code()), ("X07-SANDBOX-0002", 2));
         let text = err.to_string();
-        assert!(text.contains("--i-accept-weaker-isolation") && text.contains("X07_I_ACCEPT_WEAKER_ISOLATION=1"), "{text}");
+        assert!(
+            text.contains("--i-accept-weaker-isolation")
+                && text.contains("X07_I_ACCEPT_WEAKER_ISOLATION=1"),
+            "{text}"
+        );
         assert!(text.contains("from --sandbox-backend"), "{text}");
     }
-    assert_eq!(sandboxed(&req(Some("os"), true, None, None)).unwrap(), (SandboxBackend::Os, true, ChoiceOrigin::Flag));
+    assert_eq!(
+        sandboxed(&req(Some("os"), true, None, None)).unwrap(),
+        (SandboxBackend::Os, true, ChoiceOrigin::Flag)
+    );
     let os = select_backend(World::RunOsSandboxed, &req(Some("os"), true, None, None)).unwrap();
     assert_eq!(os.blob_backend(), Some(BlobBackend::Os));
     let none = select_backend(World::RunOsSandboxed, &req(Some("none"), true, None, None)).unwrap();
     assert_eq!(none.blob_backend(), Some(BlobBackend::None));
-    assert_eq!(sandboxed(&req(Some("native"), true, None, None)).unwrap().0, SandboxBackend::Os);
-    assert_eq!(sandboxed(&req(Some("none"), true, None, None)).unwrap().0, SandboxBackend::None);
+    assert_eq!(
+        sandboxed(&req(Some("native"), true, None, None)).unwrap().0,
+        SandboxBackend::Os
+    );
+    assert_eq!(
+        sandboxed(&req(Some("none"), true, None, None)).unwrap().0,
+        SandboxBackend::None
+    );
     for yes in ["1", "true", "TRUE", "yes", " Yes "] {
-        assert_eq!(sandboxed(&req(Some("os"), false, None, Some(yes))).unwrap(), (SandboxBackend::Os, true, ChoiceOrigin::Flag), "{yes}");
+        assert_eq!(
+            sandboxed(&req(Some("os"), false, None, Some(yes))).unwrap(),
+            (SandboxBackend::Os, true, ChoiceOrigin::Flag),
+            "{yes}"
+        );
     }
     for no in ["0", "false", "no", "NO", ""] {
-        assert!(matches!(sandboxed(&req(Some("os"), false, None, Some(no))), Err(BackendError::WeakerNotAccepted { .. })), "{no}");
+        assert!(
+            matches!(
+                sandboxed(&req(Some("os"), false, None, Some(no))),
+                Err(BackendError::WeakerNotAccepted { .. })
+            ),
+            "{no}"
+        );
     }
     let err = sandboxed(&req(Some("os"), false, None, Some("maybe"))).unwrap_err();
     assert_eq!(err.code(), "X07-SANDBOX-0003");
-    assert!(err.to_string().contains("X07_I_ACCEPT_WEAKER_ISOLATION=`maybe`"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("X07_I_ACCEPT_WEAKER_ISOLATION=`maybe`"),
+        "{err}"
+    );
     // The flag accepts even when the environment says no, and never reads a bad value.
-    assert!(sandboxed(&req(Some("os"), true, None, Some("maybe"))).unwrap().1);
-    assert!(sandboxed(&req(Some("os"), true, None, Some("0"))).unwrap().1);
+    assert!(
+        sandboxed(&req(Some("os"), true, None, Some("maybe")))
+            .unwrap()
+            .1
+    );
+    assert!(
+        sandboxed(&req(Some("os"), true, None, Some("0")))
+            .unwrap()
+            .1
+    );
 }
 
 /// The walkthrough's legacy mode: both settings from the environment.
 #[test]
 fn the_environment_alone_selects_os_with_acceptance() {
-    assert_eq!(sandboxed(&req(None, false, Some("os"), Some("1"))).unwrap(), (SandboxBackend::Os, true, ChoiceOrigin::Env));
+    assert_eq!(
+        sandboxed(&req(None, false, Some("os"), Some("1"))).unwrap(),
+        (SandboxBackend::Os, true, ChoiceOrigin::Env)
+    );
     let err = sandboxed(&req(None, false, Some("os"), None)).unwrap_err();
-    assert_eq!(err, BackendError::WeakerNotAccepted { backend: BackendChoice::Os, origin: ChoiceOrigin::Env });
-    assert!(err.to_string().contains("from X07_SANDBOX_BACKEND"), "{err}");
+    assert_eq!(
+        err,
+        BackendError::WeakerNotAccepted {
+            backend: BackendChoice::Os,
+            origin: ChoiceOrigin::Env
+        }
+    );
+    assert!(
+        err.to_string().contains("from X07_SANDBOX_BACKEND"),
+        "{err}"
+    );
     let err = sandboxed(&req(None, true, Some("docker"), None)).unwrap_err();
     assert_eq!(err.code(), "X07-SANDBOX-0003");
-    assert!(err.to_string().contains("X07_SANDBOX_BACKEND=`docker`"), "{err}");
+    assert!(
+        err.to_string().contains("X07_SANDBOX_BACKEND=`docker`"),
+        "{err}"
+    );
 }
 
 #[test]
 fn the_flag_wins_over_the_environment() {
-    assert!(matches!(sandboxed(&req(Some("vm"), true, Some("os"), Some("1"))), Err(BackendError::VmNotBuilt { origin: ChoiceOrigin::Flag })));
-    assert_eq!(sandboxed(&req(Some("os"), true, Some("vm"), None)).unwrap(), (SandboxBackend::Os, true, ChoiceOrigin::Flag));
+    assert!(matches!(
+        sandboxed(&req(Some("vm"), true, Some("os"), Some("1"))),
+        Err(BackendError::VmNotBuilt {
+            origin: ChoiceOrigin::Flag
+        })
+    ));
+    assert_eq!(
+        sandboxed(&req(Some("os"), true, Some("vm"), None)).unwrap(),
+        (SandboxBackend::Os, true, ChoiceOrigin::Flag)
+    );
     // A bad environment value is not even read when the flag is given.
-    assert_eq!(sandboxed(&req(Some("none"), true, Some("docker"), None)).unwrap().0, SandboxBackend::None);
+    assert_eq!(
+        sandboxed(&req(Some("none"), true, Some("docker"), None))
+            .unwrap()
+            .0,
+        SandboxBackend::None
+    );
 }
 
 #[test]
 fn run_os_needs_no_acceptance_and_refuses_vm() {
     let run_os = |r: &BackendRequest| select_backend(World::RunOs, r);
-    assert_eq!(run_os(&req(None, false, None, None)).unwrap().backend, SandboxBackend::None);
-    assert_eq!(run_os(&req(Some("auto"), false, None, None)).unwrap().backend, SandboxBackend::None);
-    assert_eq!(run_os(&req(Some("os"), false, None, None)).unwrap().backend, SandboxBackend::Os);
-    assert_eq!(run_os(&req(None, false, Some("none"), None)).unwrap().backend, SandboxBackend::None);
+    assert_eq!(
+        run_os(&req(None, false, None, None)).unwrap().backend,
+        SandboxBackend::None
+    );
+    assert_eq!(
+        run_os(&req(Some("auto"), false, None, None))
+            .unwrap()
+            .backend,
+        SandboxBackend::None
+    );
+    assert_eq!(
+        run_os(&req(Some("os"), false, None, None)).unwrap().backend,
+        SandboxBackend::Os
+    );
+    assert_eq!(
+        run_os(&req(None, false, Some("none"), None))
+            .unwrap()
+            .backend,
+        SandboxBackend::None
+    );
     let err = run_os(&req(Some("vm"), true, None, None)).unwrap_err();
     assert_eq!((err.code(), err.exit_code()), ("X07-SANDBOX-0004", 2));
-    assert!(err.to_string().contains("needs world run-os-sandboxed"), "{err}");
+    assert!(
+        err.to_string().contains("needs world run-os-sandboxed"),
+        "{err}"
+    );
     assert!(run_os(&req(None, false, Some("vm"), None)).is_err());
 }
 
@@ -107,15 +197,25 @@ fn fixture_worlds_refuse_the_flags_and_ignore_the_environment() {
     assert_eq!(err, BackendError::NotAnOsWorld(World::SolvePure));
     assert_eq!(err.code(), "X07-SANDBOX-0004");
     assert!(select_backend(World::SolveFs, &req(None, true, None, None)).is_err());
-    let s = select_backend(World::SolvePure, &req(None, false, Some("vm"), Some("garbage"))).unwrap();
+    let s = select_backend(
+        World::SolvePure,
+        &req(None, false, Some("vm"), Some("garbage")),
+    )
+    .unwrap();
     assert_eq!(s.backend, SandboxBackend::None);
 }
 
 #[test]
 fn names_parse_and_the_process_environment_is_read() {
-    assert_eq!(BackendChoice::NAMES.map(|n| n.parse::<BackendChoice>().unwrap().as_str()), ["auto", "vm", "os", "os", "none"]);
+    assert_eq!(
+        BackendChoice::NAMES.map(|n| n.parse::<BackendChoice>().unwrap().as_str()),
+        ["auto", "vm", "os", "os", "none"]
+    );
     let err = "docker".parse::<BackendChoice>().unwrap_err();
-    assert!(err.to_string().contains("unknown sandbox backend `docker`"), "{err}");
+    assert!(
+        err.to_string().contains("unknown sandbox backend `docker`"),
+        "{err}"
+    );
     // This is the only test in this binary that touches these two variables.
     std::env::set_var(ENV_BACKEND, "os");
     std::env::set_var(ENV_ACCEPT_WEAKER, "yes");
@@ -124,5 +224,8 @@ fn names_parse_and_the_process_environment_is_read() {
     std::env::remove_var(ENV_ACCEPT_WEAKER);
     assert_eq!(r.env_backend.as_deref(), Some("os"));
     assert_eq!(r.env_accept_weaker.as_deref(), Some("yes"));
-    assert_eq!(sandboxed(&r).unwrap(), (SandboxBackend::Os, true, ChoiceOrigin::Env));
+    assert_eq!(
+        sandboxed(&r).unwrap(),
+        (SandboxBackend::Os, true, ChoiceOrigin::Env)
+    );
 }

@@ -39,7 +39,12 @@ pub fn profile_flags(profile: CcProfile) -> Vec<String> {
         CcProfile::Default => "-O2",
         CcProfile::Size => "-Os",
     };
-    COMMON_FLAGS.iter().copied().chain([opt]).map(str::to_string).collect()
+    COMMON_FLAGS
+        .iter()
+        .copied()
+        .chain([opt])
+        .map(str::to_string)
+        .collect()
 }
 
 /// What a successful compilation reports.
@@ -56,7 +61,12 @@ pub struct CompileOutput {
 /// The source goes in on stdin (`-x c -`) and the compiler runs in `/`, so neither the source's
 /// location nor the caller's directory can end up in the binary: the same source gives the same
 /// bytes wherever the project or the output lives. On failure `out` does not exist.
-pub fn compile_c(cc: &CcIdentity, c_source: &str, out: &Path, profile: CcProfile) -> Result<CompileOutput, CcError> {
+pub fn compile_c(
+    cc: &CcIdentity,
+    c_source: &str,
+    out: &Path,
+    profile: CcProfile,
+) -> Result<CompileOutput, CcError> {
     compile_c_native(cc, c_source, &NativeInputs::default(), out, profile)
 }
 
@@ -67,6 +77,8 @@ pub struct NativeInputs {
     pub sources: Vec<PathBuf>,
     /// Libraries to link (`-l<name>`), in order.
     pub libs: Vec<String>,
+    /// Link statically (`-static`): the trusted launcher loads no shared library.
+    pub static_link: bool,
 }
 
 /// [`compile_c`] plus native inputs. Each source's directory is mapped to `ffi` in debug and
@@ -99,8 +111,10 @@ pub fn compile_c_native(
     for lib in &native.libs {
         cmd.arg(format!("-l{lib}"));
     }
-    cmd
-        .current_dir("/")
+    if native.static_link {
+        cmd.arg("-static");
+    }
+    cmd.current_dir("/")
         .env("LC_ALL", "C")
         // Pins __DATE__/__TIME__ should any code use them.
         .env("SOURCE_DATE_EPOCH", "0")
@@ -110,35 +124,58 @@ pub fn compile_c_native(
     for var in SCRUBBED_ENV {
         cmd.env_remove(var);
     }
-    let mut child = cmd.spawn().map_err(|source| CcError::Spawn { path: cc.path.clone(), source })?;
+    let mut child = cmd.spawn().map_err(|source| CcError::Spawn {
+        path: cc.path.clone(),
+        source,
+    })?;
     let mut stdin = child.stdin.take().expect("stdin is piped");
     // Feed stdin from another thread: the compiler may fill its stderr pipe before reading all input.
     let output = std::thread::scope(|scope| {
         let feeder = scope.spawn(move || stdin.write_all(c_source.as_bytes()));
         let output = child.wait_with_output();
         // A write error (broken pipe) only matters if the compiler then claims success.
-        let fed = feeder.join().unwrap_or_else(|_| Err(std::io::Error::other("stdin writer panicked")));
+        let fed = feeder
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("stdin writer panicked")));
         output.map(|o| (o, fed))
     });
-    let (output, fed) = output.map_err(|source| CcError::Spawn { path: cc.path.clone(), source })?;
+    let (output, fed) = output.map_err(|source| CcError::Spawn {
+        path: cc.path.clone(),
+        source,
+    })?;
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     if !output.status.success() || fed.is_err() {
         remove_partial(&out)?;
-        let mut shown: String = stderr.lines().take(MAX_ERROR_LINES).collect::<Vec<_>>().join("\n");
+        let mut shown: String = stderr
+            .lines()
+            .take(MAX_ERROR_LINES)
+            .collect::<Vec<_>>()
+            .join("\n");
         if let Err(e) = fed {
-            shown.push_str(&format!("\n(x07 could not write the source to the compiler's stdin: {e})"));
+            shown.push_str(&format!(
+                "\n(x07 could not write the source to the compiler's stdin: {e})"
+            ));
         }
-        return Err(CcError::CompileFailed { path: cc.path.clone(), status: output.status.to_string(), stderr: shown });
+        return Err(CcError::CompileFailed {
+            path: cc.path.clone(),
+            status: output.status.to_string(),
+            stderr: shown,
+        });
     }
-    Ok(CompileOutput { flags, warnings: stderr })
+    Ok(CompileOutput {
+        flags,
+        warnings: stderr,
+    })
 }
 
 /// Removes a half-written output so a failed compilation leaves nothing behind.
 fn remove_partial(out: &PathBuf) -> Result<(), CcError> {
     match fs_err::remove_file(out) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(CcError::Io { action: "remove", path: out.clone(), source: e })
-        }
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(CcError::Io {
+            action: "remove",
+            path: out.clone(),
+            source: e,
+        }),
         _ => Ok(()),
     }
 }

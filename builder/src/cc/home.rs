@@ -26,7 +26,12 @@ impl X07Home {
     /// Uses `dir` as the home (made absolute against the current directory; nothing is created).
     pub fn new(dir: impl AsRef<Path>) -> Result<Self, HomeError> {
         let dir = dir.as_ref();
-        std::path::absolute(dir).map(Self).map_err(|source| HomeError::Resolve { path: dir.to_path_buf(), source })
+        std::path::absolute(dir)
+            .map(Self)
+            .map_err(|source| HomeError::Resolve {
+                path: dir.to_path_buf(),
+                source,
+            })
     }
 
     /// `$X07_HOME` if set and non-empty, otherwise `$HOME/.x07`.

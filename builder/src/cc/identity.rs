@@ -76,7 +76,9 @@ impl CcIdentity {
         }
         let identity = Self::probe(&path)?;
         // Only cache what we know belongs to this stamp: the file may have changed while it ran.
-        let unchanged = std::fs::metadata(&path).map(|m| FileStamp::of(&m) == stamp).unwrap_or(false);
+        let unchanged = std::fs::metadata(&path)
+            .map(|m| FileStamp::of(&m) == stamp)
+            .unwrap_or(false);
         if unchanged {
             // The cache is an optimisation; a read-only home must not make builds fail.
             let _ = write_cache(&cache_file, &stamp, &identity);
@@ -92,7 +94,10 @@ impl CcIdentity {
             .env("LC_ALL", "C")
             .stdin(Stdio::null())
             .output()
-            .map_err(|source| CcError::Spawn { path: path.to_path_buf(), source })?;
+            .map_err(|source| CcError::Spawn {
+                path: path.to_path_buf(),
+                source,
+            })?;
         if !out.status.success() {
             return Err(CcError::VersionFailed {
                 path: path.to_path_buf(),
@@ -100,29 +105,49 @@ impl CcIdentity {
                 stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
             });
         }
-        let text = if out.stdout.iter().all(u8::is_ascii_whitespace) { &out.stderr } else { &out.stdout };
-        let version_line =
-            String::from_utf8_lossy(text).lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("").to_string();
-        Ok(Self { path: path.to_path_buf(), version_digest: Sha256Digest::of(text), version_line })
+        let text = if out.stdout.iter().all(u8::is_ascii_whitespace) {
+            &out.stderr
+        } else {
+            &out.stdout
+        };
+        let version_line = String::from_utf8_lossy(text)
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("")
+            .to_string();
+        Ok(Self {
+            path: path.to_path_buf(),
+            version_digest: Sha256Digest::of(text),
+            version_line,
+        })
     }
 }
 
 /// `$X07_HOME/cache/cc-identity/<first 32 hex of sha256(path)>.json`.
 fn cache_file(home: &X07Home, path: &Path) -> PathBuf {
     let key = Sha256Digest::of(path.as_os_str().as_bytes()).hex();
-    home.cache_dir().join("cc-identity").join(format!("{}.json", &key[..32]))
+    home.cache_dir()
+        .join("cc-identity")
+        .join(format!("{}.json", &key[..32]))
 }
 
 /// The cached identity if the file exists, parses, and matches both path and stamp.
 fn read_cache(file: &Path, path: &Path, stamp: &FileStamp) -> Option<CcIdentity> {
     let bytes = std::fs::read(file).ok()?;
     let cached: CachedIdentity = serde_json::from_slice(&bytes).ok()?;
-    (cached.schema_version == CACHE_SCHEMA && cached.stamp == *stamp && cached.identity.path == path)
+    (cached.schema_version == CACHE_SCHEMA
+        && cached.stamp == *stamp
+        && cached.identity.path == path)
         .then_some(cached.identity)
 }
 
 fn write_cache(file: &Path, stamp: &FileStamp, identity: &CcIdentity) -> std::io::Result<()> {
-    let record = CachedIdentity { schema_version: CACHE_SCHEMA.to_string(), stamp: *stamp, identity: identity.clone() };
+    let record = CachedIdentity {
+        schema_version: CACHE_SCHEMA.to_string(),
+        stamp: *stamp,
+        identity: identity.clone(),
+    };
     let bytes = canonical_file_bytes(&record).map_err(std::io::Error::other)?;
     if let Some(dir) = file.parent() {
         fs_err::create_dir_all(dir)?;

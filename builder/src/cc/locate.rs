@@ -21,7 +21,11 @@ pub struct CcLocator {
 impl CcLocator {
     /// Reads `X07_CC`, `CC` and `PATH` from the process environment.
     pub fn from_env() -> Self {
-        Self { x07_cc: std::env::var_os("X07_CC"), cc: std::env::var_os("CC"), path: std::env::var_os("PATH") }
+        Self {
+            x07_cc: std::env::var_os("X07_CC"),
+            cc: std::env::var_os("CC"),
+            path: std::env::var_os("PATH"),
+        }
     }
 
     /// The absolute path of the compiler and its metadata (the one stat a warm lookup needs).
@@ -33,9 +37,10 @@ impl CcLocator {
         if let Some(v) = nonempty(&self.cc) {
             return self.resolve_named(&v, "CC");
         }
-        self.search_path(OsStr::new("cc")).ok_or_else(|| CcError::NotFound {
-            reason: "`cc` is not on PATH and neither X07_CC nor CC is set".to_string(),
-        })
+        self.search_path(OsStr::new("cc"))
+            .ok_or_else(|| CcError::NotFound {
+                reason: "`cc` is not on PATH and neither X07_CC nor CC is set".to_string(),
+            })
     }
 
     /// Resolves the value of `var`: a path if it contains `/`, otherwise a name searched on `PATH`.
@@ -43,7 +48,9 @@ impl CcLocator {
         let shown = value.to_string_lossy();
         let has_slash = value.as_encoded_bytes().contains(&b'/');
         let found = if has_slash {
-            std::path::absolute(Path::new(value)).ok().and_then(|p| executable_metadata(&p).map(|m| (p, m)))
+            std::path::absolute(Path::new(value))
+                .ok()
+                .and_then(|p| executable_metadata(&p).map(|m| (p, m)))
         } else {
             self.search_path(value)
         };
@@ -75,5 +82,7 @@ impl CcLocator {
 
 /// Metadata of `path` (following symlinks) when it is a regular file with an execute bit.
 fn executable_metadata(path: &Path) -> Option<Metadata> {
-    std::fs::metadata(path).ok().filter(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    std::fs::metadata(path)
+        .ok()
+        .filter(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }

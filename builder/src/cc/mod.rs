@@ -10,7 +10,9 @@ mod home;
 mod identity;
 mod locate;
 
-pub use compile::{compile_c, compile_c_native, profile_flags, CcProfile, CompileOutput, NativeInputs};
+pub use compile::{
+    compile_c, compile_c_native, profile_flags, CcProfile, CompileOutput, NativeInputs,
+};
 pub use home::{HomeError, X07Home};
 pub use identity::CcIdentity;
 pub use locate::CcLocator;

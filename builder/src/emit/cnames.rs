@@ -16,7 +16,9 @@ pub fn local_name(f: &TFn, id: usize) -> String {
 }
 
 fn sanitize(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
 }
 
 /// A C string literal holding exactly `bytes` (octal escapes; no trigraphs).
@@ -42,6 +44,9 @@ mod tests {
 
     #[test]
     fn literals_escape_everything_ambiguous() {
-        assert_eq!(c_string_literal(b"a\"b\\?\n\x001"), r#""a\"b\\\?\012\0001""#);
+        assert_eq!(
+            c_string_literal(b"a\"b\\?\n\x001"),
+            r#""a\"b\\\?\012\0001""#
+        );
     }
 }

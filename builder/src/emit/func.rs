@@ -15,10 +15,22 @@ use super::cnames::{c_string_literal, fn_name, local_name};
 /// The C declaration of function `index` (without the body).
 pub fn signature(p: &TProgram, index: usize) -> String {
     let f = &p.fns[index];
-    let params: Vec<String> =
-        f.params.iter().map(|id| format!("{} {}", f.locals[*id].ty.c_type(), local_name(f, *id))).collect();
-    let params = if params.is_empty() { "void".to_string() } else { params.join(", ") };
-    format!("static {} {}({})", f.result.c_type(), fn_name(f, index), params)
+    let params: Vec<String> = f
+        .params
+        .iter()
+        .map(|id| format!("{} {}", f.locals[*id].ty.c_type(), local_name(f, *id)))
+        .collect();
+    let params = if params.is_empty() {
+        "void".to_string()
+    } else {
+        params.join(", ")
+    };
+    format!(
+        "static {} {}({})",
+        f.result.c_type(),
+        fn_name(f, index),
+        params
+    )
 }
 
 /// Emits function `index` (prototype already declared) into `out`.
@@ -26,10 +38,20 @@ pub fn emit_fn(p: &TProgram, index: usize, out: &mut String) {
     let f = &p.fns[index];
     out.push_str(&signature(p, index));
     out.push_str(" {\n");
-    let mut e = FnEmitter { p, f, out, depth: 1, tmp: 0, frames: Vec::new() };
+    let mut e = FnEmitter {
+        p,
+        f,
+        out,
+        depth: 1,
+        tmp: 0,
+        frames: Vec::new(),
+    };
     e.line("const x7_view x7in = x7_input;");
     e.line(&format!("X7_FUEL({});", c_string_literal(f.ptr.as_bytes())));
-    e.frames.push(Frame { scope: true, vars: Vec::new() });
+    e.frames.push(Frame {
+        scope: true,
+        vars: Vec::new(),
+    });
     for id in &f.params {
         let ty = f.locals[*id].ty;
         if ty.is_owned() {
@@ -37,7 +59,11 @@ pub fn emit_fn(p: &TProgram, index: usize, out: &mut String) {
         }
     }
     let ret = e.fresh();
-    e.line(&format!("{} {ret} = {};", f.result.c_type(), f.result.c_empty()));
+    e.line(&format!(
+        "{} {ret} = {};",
+        f.result.c_type(),
+        f.result.c_empty()
+    ));
     e.with_temps(|s| s.into(&f.body, &ret));
     e.close_frame();
     e.line(&format!("return {ret};"));
@@ -73,8 +99,12 @@ fn writes_locals(e: &TExpr) -> bool {
         TKind::Begin(items) => items.iter().any(writes_locals),
         TKind::Let(_, x) | TKind::Return(x) | TKind::Try(x) => writes_locals(x),
         TKind::If(a, b, c) => writes_locals(a) || writes_locals(b) || writes_locals(c),
-        TKind::While(a, b) | TKind::And(a, b) | TKind::Or(a, b) | TKind::Op(_, a, b) => writes_locals(a) || writes_locals(b),
-        TKind::Builtin(_, args) | TKind::Call(_, args) | TKind::Extern(_, args) => args.iter().any(|a| writes_locals(&a.expr)),
+        TKind::While(a, b) | TKind::And(a, b) | TKind::Or(a, b) | TKind::Op(_, a, b) => {
+            writes_locals(a) || writes_locals(b)
+        }
+        TKind::Builtin(_, args) | TKind::Call(_, args) | TKind::Extern(_, args) => {
+            args.iter().any(|a| writes_locals(&a.expr))
+        }
     }
 }
 
@@ -83,7 +113,12 @@ fn writes_locals(e: &TExpr) -> bool {
 fn bulk_fuel_ok(e: &TExpr, var: LocalId) -> bool {
     let all = |xs: &[&TExpr]| xs.iter().all(|x| bulk_fuel_ok(x, var));
     match &e.kind {
-        TKind::Call(..) | TKind::Extern(..) | TKind::For { .. } | TKind::While(..) | TKind::Return(_) | TKind::Try(_) => false,
+        TKind::Call(..)
+        | TKind::Extern(..)
+        | TKind::For { .. }
+        | TKind::While(..)
+        | TKind::Return(_)
+        | TKind::Try(_) => false,
         TKind::Set(id, _) | TKind::Set0(id, _) if *id == var => false,
         TKind::Builtin(b, _) if b.name == "os.process.exit" => false,
         TKind::Builtin(_, args) => args.iter().all(|a| bulk_fuel_ok(&a.expr, var)),
@@ -124,18 +159,36 @@ impl FnEmitter<'_> {
     }
 
     fn register(&mut self, name: String, ty: Ty) {
-        self.frames.last_mut().expect("a frame").vars.push(Owned { name, ty, alive: true });
+        self.frames.last_mut().expect("a frame").vars.push(Owned {
+            name,
+            ty,
+            alive: true,
+        });
     }
 
     fn register_local(&mut self, name: String, ty: Ty) {
-        let frame = self.frames.iter_mut().rev().find(|f| f.scope).expect("a scope frame");
-        frame.vars.push(Owned { name, ty, alive: true });
+        let frame = self
+            .frames
+            .iter_mut()
+            .rev()
+            .find(|f| f.scope)
+            .expect("a scope frame");
+        frame.vars.push(Owned {
+            name,
+            ty,
+            alive: true,
+        });
     }
 
     /// Ownership of the value in `name` moved elsewhere: no drop is due.
     fn consume(&mut self, name: &str) {
         for frame in self.frames.iter_mut().rev() {
-            if let Some(v) = frame.vars.iter_mut().rev().find(|v| v.name == name && v.alive) {
+            if let Some(v) = frame
+                .vars
+                .iter_mut()
+                .rev()
+                .find(|v| v.name == name && v.alive)
+            {
                 v.alive = false;
                 return;
             }
@@ -146,7 +199,13 @@ impl FnEmitter<'_> {
         vars.iter()
             .rev()
             .filter(|v| v.alive)
-            .map(|v| format!("{}({});", v.ty.c_drop().expect("owned types have drop glue"), v.name))
+            .map(|v| {
+                format!(
+                    "{}({});",
+                    v.ty.c_drop().expect("owned types have drop glue"),
+                    v.name
+                )
+            })
             .collect()
     }
 
@@ -158,14 +217,22 @@ impl FnEmitter<'_> {
     }
 
     fn drop_all(&mut self) {
-        let lines: Vec<String> = self.frames.iter().rev().flat_map(|f| Self::drop_lines(&f.vars)).collect();
+        let lines: Vec<String> = self
+            .frames
+            .iter()
+            .rev()
+            .flat_map(|f| Self::drop_lines(&f.vars))
+            .collect();
         for l in lines {
             self.line(&l);
         }
     }
 
     fn with_temps(&mut self, body: impl FnOnce(&mut Self)) {
-        self.frames.push(Frame { scope: false, vars: Vec::new() });
+        self.frames.push(Frame {
+            scope: false,
+            vars: Vec::new(),
+        });
         body(self);
         self.close_frame();
     }
@@ -174,7 +241,10 @@ impl FnEmitter<'_> {
     fn block(&mut self, body: impl FnOnce(&mut Self)) {
         self.line("{");
         self.depth += 1;
-        self.frames.push(Frame { scope: true, vars: Vec::new() });
+        self.frames.push(Frame {
+            scope: true,
+            vars: Vec::new(),
+        });
         body(self);
         self.close_frame();
         self.depth -= 1;
@@ -209,7 +279,13 @@ impl FnEmitter<'_> {
                     s.with_temps(|s| s.stmt(item));
                 }
             }),
-            TKind::For { var, declare, start, end, body } => self.for_(e, *var, *declare, start, end, body),
+            TKind::For {
+                var,
+                declare,
+                start,
+                end,
+                body,
+            } => self.for_(e, *var, *declare, start, end, body),
             TKind::While(cond, body) => self.while_(e, cond, body),
             TKind::Return(v) => self.return_(v),
             _ => {
@@ -220,7 +296,10 @@ impl FnEmitter<'_> {
 
     fn arm(&mut self, a: &TExpr, dest: Option<(&str, Ty)>) {
         self.depth += 1;
-        self.frames.push(Frame { scope: true, vars: Vec::new() });
+        self.frames.push(Frame {
+            scope: true,
+            vars: Vec::new(),
+        });
         self.with_temps(|s| match dest {
             Some((d, ty)) if a.ty == ty => s.into(a, d),
             _ => s.stmt(a),
@@ -265,7 +344,15 @@ impl FnEmitter<'_> {
         self.line(&format!("return {r};"));
     }
 
-    fn for_(&mut self, e: &TExpr, var: LocalId, declare: bool, start: &TExpr, end: &TExpr, body: &TExpr) {
+    fn for_(
+        &mut self,
+        e: &TExpr,
+        var: LocalId,
+        declare: bool,
+        start: &TExpr,
+        end: &TExpr,
+        body: &TExpr,
+    ) {
         let v = self.local(var);
         let Some(s) = self.value(start) else { return };
         if declare {
@@ -279,7 +366,9 @@ impl FnEmitter<'_> {
         if bulk_fuel_ok(body, var) {
             // Same fuel_used as charging per iteration: when fuel covers every iteration, charge
             // it once; otherwise take the per-iteration path, which traps at the same iteration.
-            self.line(&format!("if ({v} < {end} && (uint64_t)({end} - {v}) <= x7_fuel) {{"));
+            self.line(&format!(
+                "if ({v} < {end} && (uint64_t)({end} - {v}) <= x7_fuel) {{"
+            ));
             self.depth += 1;
             self.line(&format!("x7_fuel -= (uint64_t)({end} - {v});"));
             self.loop_body(&format!("for (; {v} < {end}; {v}++) {{"), None, body);
@@ -300,7 +389,10 @@ impl FnEmitter<'_> {
         if let Some(at) = fuel_at {
             self.line(&format!("X7_FUEL({at});"));
         }
-        self.frames.push(Frame { scope: true, vars: Vec::new() });
+        self.frames.push(Frame {
+            scope: true,
+            vars: Vec::new(),
+        });
         self.with_temps(|s| s.stmt(body));
         self.close_frame();
         self.depth -= 1;
@@ -310,7 +402,10 @@ impl FnEmitter<'_> {
     fn while_(&mut self, e: &TExpr, cond: &TExpr, body: &TExpr) {
         self.line("for (;;) {");
         self.depth += 1;
-        self.frames.push(Frame { scope: true, vars: Vec::new() });
+        self.frames.push(Frame {
+            scope: true,
+            vars: Vec::new(),
+        });
         let c = self.fresh();
         self.line(&format!("uint32_t {c} = 0;"));
         self.with_temps(|s| {
@@ -347,7 +442,11 @@ impl FnEmitter<'_> {
                 Some(t)
             }
             TKind::Lit { bytes, view } => {
-                let call = format!("({}, {}u)", format_args!("(const uint8_t *){}", c_string_literal(bytes)), bytes.len());
+                let call = format!(
+                    "({}, {}u)",
+                    format_args!("(const uint8_t *){}", c_string_literal(bytes)),
+                    bytes.len()
+                );
                 if *view {
                     Some(format!("x7_view_lit{call}"))
                 } else {
@@ -406,7 +505,10 @@ impl FnEmitter<'_> {
                 let t = self.temp(Ty::I32, if is_and { "0u" } else { "1u" });
                 self.line(&format!("if ({}{av}) {{", if is_and { "" } else { "!" }));
                 self.depth += 1;
-                self.frames.push(Frame { scope: true, vars: Vec::new() });
+                self.frames.push(Frame {
+                    scope: true,
+                    vars: Vec::new(),
+                });
                 self.with_temps(|s| {
                     if let Some(bv) = s.value(b) {
                         s.line(&format!("{t} = (uint32_t)({bv} != 0);"));
@@ -419,12 +521,24 @@ impl FnEmitter<'_> {
             }
             TKind::Op(op, a, b) => {
                 let av = self.value(a)?;
-                let av = if writes_locals(b) && !av.ends_with('u') { self.temp(Ty::I32, &av) } else { av };
+                let av = if writes_locals(b) && !av.ends_with('u') {
+                    self.temp(Ty::I32, &av)
+                } else {
+                    av
+                };
                 let bv = self.value(b)?;
                 let plain = |s: &str| s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
                 let (av, bv) = if op.repeats_operands() {
-                    let av = if plain(&av) { av } else { self.temp(Ty::I32, &av) };
-                    let bv = if plain(&bv) { bv } else { self.temp(Ty::I32, &bv) };
+                    let av = if plain(&av) {
+                        av
+                    } else {
+                        self.temp(Ty::I32, &av)
+                    };
+                    let bv = if plain(&bv) {
+                        bv
+                    } else {
+                        self.temp(Ty::I32, &bv)
+                    };
                     (av, bv)
                 } else {
                     (av, bv)
@@ -442,7 +556,11 @@ impl FnEmitter<'_> {
             TKind::Extern(x, args) => {
                 let ext = &self.p.externs[*x];
                 // A void C function is called through its wrapper, which yields 0 (see emit_externs).
-                let name = if ext.returns_void { format!("x7x_{x}") } else { format!("x7e_{x}") };
+                let name = if ext.returns_void {
+                    format!("x7x_{x}")
+                } else {
+                    format!("x7e_{x}")
+                };
                 self.call(&name, None, args, e.ty)
             }
         }
@@ -450,7 +568,11 @@ impl FnEmitter<'_> {
 
     fn try_(&mut self, v: &TExpr) -> Option<String> {
         let r = self.value(v)?;
-        let r = if v.ty.is_owned() { r } else { self.temp(v.ty, &r) };
+        let r = if v.ty.is_owned() {
+            r
+        } else {
+            self.temp(v.ty, &r)
+        };
         let err_field = if v.ty == Ty::ResultI32 { "val" } else { "err" };
         let err = match self.f.result {
             Ty::ResultI32 => format!("((x7_res_i32){{0u, {r}.{err_field}}})"),

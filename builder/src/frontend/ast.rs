@@ -13,7 +13,12 @@ pub enum Expr {
     /// A JSON string: an identifier, or the text argument of `bytes.lit`.
     Atom { text: String, ptr: Ptr },
     /// `[head, args...]`; the head is a string (checked by the parser).
-    List { head: String, head_ptr: Ptr, args: Vec<Expr>, ptr: Ptr },
+    List {
+        head: String,
+        head_ptr: Ptr,
+        args: Vec<Expr>,
+        ptr: Ptr,
+    },
 }
 
 impl Expr {

@@ -57,8 +57,8 @@ impl Builtin {
 
 use ParamKind::{AnyPtr, Ident, Own, Ref, Text, Val, View};
 use Ty::{
-    Bytes, BytesView, OptionBytes, OptionBytesView, OptionI32, PtrConstU8, PtrConstVoid, PtrMutU8, PtrMutVoid, ResultBytes, ResultBytesView,
-    ResultI32, VecU8, I32,
+    Bytes, BytesView, OptionBytes, OptionBytesView, OptionI32, PtrConstU8, PtrConstVoid, PtrMutU8,
+    PtrMutVoid, ResultBytes, ResultBytesView, ResultI32, VecU8, I32,
 };
 
 const I: ParamKind = Val(I32);
@@ -74,18 +74,42 @@ pub static BUILTINS: &[Builtin] = &[
     b!("bytes.alloc", [I], Bytes, false, "bytes"),
     b!("bytes.as_mut_ptr", [Ident(Bytes)], PtrMutU8, false, "ffi"),
     b!("bytes.as_ptr", [Ident(Bytes)], PtrConstU8, false, "ffi"),
-    b!("bytes.cmp_range", [View, I, I, View, I, I], I32, true, "bytes"),
-    b!("bytes.concat", [Own(Bytes), Own(Bytes)], Bytes, true, "bytes"),
+    b!(
+        "bytes.cmp_range",
+        [View, I, I, View, I, I],
+        I32,
+        true,
+        "bytes"
+    ),
+    b!(
+        "bytes.concat",
+        [Own(Bytes), Own(Bytes)],
+        Bytes,
+        true,
+        "bytes"
+    ),
     b!("bytes.copy", [View, Own(Bytes)], Bytes, true, "bytes"),
     b!("bytes.empty", [], Bytes, false, "core"),
     b!("bytes.eq", [View, View], I32, false, "bytes"),
-    b!("bytes.from_ptr_v1", [Val(PtrConstU8), I], Bytes, false, "ffi"),
+    b!(
+        "bytes.from_ptr_v1",
+        [Val(PtrConstU8), I],
+        Bytes,
+        false,
+        "ffi"
+    ),
     b!("bytes.get_u8", [View, I], I32, true, "core"),
     b!("bytes.len", [View], I32, false, "core"),
     b!("bytes.lit", [Text], Bytes, false, "core"),
     b!("bytes.set_u8", [Own(Bytes), I, I], Bytes, true, "bytes"),
     b!("bytes.slice", [View, I, I], Bytes, true, "bytes"),
-    b!("bytes.subview", [Ident(Bytes), I, I], BytesView, true, "core"),
+    b!(
+        "bytes.subview",
+        [Ident(Bytes), I, I],
+        BytesView,
+        true,
+        "core"
+    ),
     b!("bytes.view", [Ident(Bytes)], BytesView, false, "core"),
     b!("bytes.view_lit", [Text], BytesView, false, "core"),
     b!("bytes1", [I], Bytes, false, "bytes"),
@@ -94,44 +118,188 @@ pub static BUILTINS: &[Builtin] = &[
     b!("fmt.s32_to_dec", [I], Bytes, false, "fmt"),
     b!("fmt.u32_to_dec", [I], Bytes, false, "fmt"),
     b!("i32.lit", [I], I32, false, "core"),
-    b!("option_bytes.is_some", [Ref(OptionBytes)], I32, false, "optres"),
+    b!(
+        "option_bytes.is_some",
+        [Ref(OptionBytes)],
+        I32,
+        false,
+        "optres"
+    ),
     b!("option_bytes.none", [], OptionBytes, false, "optres"),
-    b!("option_bytes.some", [Own(Bytes)], OptionBytes, false, "optres"),
-    b!("option_bytes.unwrap_or", [Own(OptionBytes), Own(Bytes)], Bytes, false, "optres"),
-    b!("option_bytes_view.is_some", [Val(OptionBytesView)], I32, false, "optres"),
-    b!("option_bytes_view.none", [], OptionBytesView, false, "optres"),
-    b!("option_bytes_view.some", [View], OptionBytesView, false, "optres"),
-    b!("option_bytes_view.unwrap_or", [Val(OptionBytesView), View], BytesView, false, "optres"),
+    b!(
+        "option_bytes.some",
+        [Own(Bytes)],
+        OptionBytes,
+        false,
+        "optres"
+    ),
+    b!(
+        "option_bytes.unwrap_or",
+        [Own(OptionBytes), Own(Bytes)],
+        Bytes,
+        false,
+        "optres"
+    ),
+    b!(
+        "option_bytes_view.is_some",
+        [Val(OptionBytesView)],
+        I32,
+        false,
+        "optres"
+    ),
+    b!(
+        "option_bytes_view.none",
+        [],
+        OptionBytesView,
+        false,
+        "optres"
+    ),
+    b!(
+        "option_bytes_view.some",
+        [View],
+        OptionBytesView,
+        false,
+        "optres"
+    ),
+    b!(
+        "option_bytes_view.unwrap_or",
+        [Val(OptionBytesView), View],
+        BytesView,
+        false,
+        "optres"
+    ),
     b!("option_i32.is_some", [Val(OptionI32)], I32, false, "optres"),
     b!("option_i32.none", [], OptionI32, false, "optres"),
     b!("option_i32.some", [I], OptionI32, false, "optres"),
-    b!("option_i32.unwrap_or", [Val(OptionI32), I], I32, false, "optres"),
+    b!(
+        "option_i32.unwrap_or",
+        [Val(OptionI32), I],
+        I32,
+        false,
+        "optres"
+    ),
     b!("os.env.get", [View], Bytes, false, "os_env"),
-    b!("os.fs.append_all_v1", [View, View, View], ResultI32, false, "os_fs"),
-    b!("os.fs.copy_file_v1", [View, View, View, View], ResultI32, false, "os_fs"),
-    b!("os.fs.list_dir_sorted_text_v1", [View, View], ResultBytes, false, "os_fs"),
+    b!(
+        "os.fs.append_all_v1",
+        [View, View, View],
+        ResultI32,
+        false,
+        "os_fs"
+    ),
+    b!(
+        "os.fs.copy_file_v1",
+        [View, View, View, View],
+        ResultI32,
+        false,
+        "os_fs"
+    ),
+    b!(
+        "os.fs.list_dir_sorted_text_v1",
+        [View, View],
+        ResultBytes,
+        false,
+        "os_fs"
+    ),
     b!("os.fs.mkdirs_v1", [View, View], ResultI32, false, "os_fs"),
-    b!("os.fs.read_all_v1", [View, View], ResultBytes, false, "os_fs"),
+    b!(
+        "os.fs.read_all_v1",
+        [View, View],
+        ResultBytes,
+        false,
+        "os_fs"
+    ),
     b!("os.fs.read_file", [View], Bytes, true, "os_fs"),
-    b!("os.fs.remove_dir_all_v1", [View, View], ResultI32, false, "os_fs"),
-    b!("os.fs.remove_file_v1", [View, View], ResultI32, false, "os_fs"),
-    b!("os.fs.rename_v1", [View, View, View], ResultI32, false, "os_fs"),
+    b!(
+        "os.fs.remove_dir_all_v1",
+        [View, View],
+        ResultI32,
+        false,
+        "os_fs"
+    ),
+    b!(
+        "os.fs.remove_file_v1",
+        [View, View],
+        ResultI32,
+        false,
+        "os_fs"
+    ),
+    b!(
+        "os.fs.rename_v1",
+        [View, View, View],
+        ResultI32,
+        false,
+        "os_fs"
+    ),
     b!("os.fs.stat_v1", [View, View], ResultBytes, false, "os_fs"),
-    b!("os.fs.write_all_v1", [View, View, View], ResultI32, false, "os_fs"),
+    b!(
+        "os.fs.write_all_v1",
+        [View, View, View],
+        ResultI32,
+        false,
+        "os_fs"
+    ),
     b!("os.fs.write_file", [View, View], I32, false, "os_fs"),
-    b!("os.net.tcp_connect_v1", [View, I], ResultI32, false, "os_net"),
+    b!(
+        "os.net.tcp_connect_v1",
+        [View, I],
+        ResultI32,
+        false,
+        "os_net"
+    ),
     b!("os.process.drop_v1", [I], I32, false, "os_process"),
     b!("os.process.exit", [I], I32, false, "os_process"),
     b!("os.process.kill_v1", [I, I], I32, false, "os_process"),
-    b!("os.process.run_capture_v1", [View, View], Bytes, false, "os_process"),
-    b!("os.process.spawn_capture_v1", [View, View], I32, false, "os_process"),
-    b!("os.process.spawn_piped_v1", [View, View], I32, false, "os_process"),
-    b!("os.process.stderr_read_v1", [I, I], Bytes, false, "os_process"),
+    b!(
+        "os.process.run_capture_v1",
+        [View, View],
+        Bytes,
+        false,
+        "os_process"
+    ),
+    b!(
+        "os.process.spawn_capture_v1",
+        [View, View],
+        I32,
+        false,
+        "os_process"
+    ),
+    b!(
+        "os.process.spawn_piped_v1",
+        [View, View],
+        I32,
+        false,
+        "os_process"
+    ),
+    b!(
+        "os.process.stderr_read_v1",
+        [I, I],
+        Bytes,
+        false,
+        "os_process"
+    ),
     b!("os.process.stdin_close_v1", [I], I32, false, "os_process"),
-    b!("os.process.stdin_write_v1", [I, View], I32, false, "os_process"),
-    b!("os.process.stdout_read_v1", [I, I], Bytes, false, "os_process"),
+    b!(
+        "os.process.stdin_write_v1",
+        [I, View],
+        I32,
+        false,
+        "os_process"
+    ),
+    b!(
+        "os.process.stdout_read_v1",
+        [I, I],
+        Bytes,
+        false,
+        "os_process"
+    ),
     b!("os.process.take_exit_v1", [I], I32, false, "os_process"),
-    b!("os.process.try_join_capture_v1", [I], OptionBytes, false, "os_process"),
+    b!(
+        "os.process.try_join_capture_v1",
+        [I],
+        OptionBytes,
+        false,
+        "os_process"
+    ),
     b!("os.process.try_wait_v1", [I], I32, false, "os_process"),
     b!("os.time.now_unix_ms", [], I32, false, "os_time"),
     b!("os.time.sleep_ms_v1", [I], I32, false, "os_time"),
@@ -149,26 +317,104 @@ pub static BUILTINS: &[Builtin] = &[
     b!("ptr.read_u32_le", [Val(PtrConstU8)], I32, false, "ffi"),
     b!("ptr.read_u8", [Val(PtrConstU8)], I32, false, "ffi"),
     b!("result_bytes.err", [I], ResultBytes, false, "optres"),
-    b!("result_bytes.err_code", [Ref(ResultBytes)], I32, false, "optres"),
-    b!("result_bytes.is_ok", [Ref(ResultBytes)], I32, false, "optres"),
-    b!("result_bytes.ok", [Own(Bytes)], ResultBytes, false, "optres"),
-    b!("result_bytes.unwrap_or", [Own(ResultBytes), Own(Bytes)], Bytes, false, "optres"),
-    b!("result_bytes_view.err", [I], ResultBytesView, false, "optres"),
-    b!("result_bytes_view.err_code", [Val(ResultBytesView)], I32, false, "optres"),
-    b!("result_bytes_view.is_ok", [Val(ResultBytesView)], I32, false, "optres"),
-    b!("result_bytes_view.ok", [View], ResultBytesView, false, "optres"),
-    b!("result_bytes_view.unwrap_or", [Val(ResultBytesView), View], BytesView, false, "optres"),
+    b!(
+        "result_bytes.err_code",
+        [Ref(ResultBytes)],
+        I32,
+        false,
+        "optres"
+    ),
+    b!(
+        "result_bytes.is_ok",
+        [Ref(ResultBytes)],
+        I32,
+        false,
+        "optres"
+    ),
+    b!(
+        "result_bytes.ok",
+        [Own(Bytes)],
+        ResultBytes,
+        false,
+        "optres"
+    ),
+    b!(
+        "result_bytes.unwrap_or",
+        [Own(ResultBytes), Own(Bytes)],
+        Bytes,
+        false,
+        "optres"
+    ),
+    b!(
+        "result_bytes_view.err",
+        [I],
+        ResultBytesView,
+        false,
+        "optres"
+    ),
+    b!(
+        "result_bytes_view.err_code",
+        [Val(ResultBytesView)],
+        I32,
+        false,
+        "optres"
+    ),
+    b!(
+        "result_bytes_view.is_ok",
+        [Val(ResultBytesView)],
+        I32,
+        false,
+        "optres"
+    ),
+    b!(
+        "result_bytes_view.ok",
+        [View],
+        ResultBytesView,
+        false,
+        "optres"
+    ),
+    b!(
+        "result_bytes_view.unwrap_or",
+        [Val(ResultBytesView), View],
+        BytesView,
+        false,
+        "optres"
+    ),
     b!("result_i32.err", [I], ResultI32, false, "optres"),
-    b!("result_i32.err_code", [Val(ResultI32)], I32, false, "optres"),
+    b!(
+        "result_i32.err_code",
+        [Val(ResultI32)],
+        I32,
+        false,
+        "optres"
+    ),
     b!("result_i32.is_ok", [Val(ResultI32)], I32, false, "optres"),
     b!("result_i32.ok", [I], ResultI32, false, "optres"),
-    b!("result_i32.unwrap_or", [Val(ResultI32), I], I32, false, "optres"),
+    b!(
+        "result_i32.unwrap_or",
+        [Val(ResultI32), I],
+        I32,
+        false,
+        "optres"
+    ),
     b!("vec_u8.as_mut_ptr", [Ident(VecU8)], PtrMutU8, false, "ffi"),
     b!("vec_u8.as_view", [Ident(VecU8)], BytesView, false, "core"),
     b!("vec_u8.cap", [Ref(VecU8)], I32, false, "vec"),
     b!("vec_u8.clear", [Own(VecU8)], VecU8, false, "vec"),
-    b!("vec_u8.extend_bytes", [Own(VecU8), View], VecU8, false, "vec"),
-    b!("vec_u8.extend_bytes_range", [Own(VecU8), View, I, I], VecU8, true, "vec"),
+    b!(
+        "vec_u8.extend_bytes",
+        [Own(VecU8), View],
+        VecU8,
+        false,
+        "vec"
+    ),
+    b!(
+        "vec_u8.extend_bytes_range",
+        [Own(VecU8), View, I, I],
+        VecU8,
+        true,
+        "vec"
+    ),
     b!("vec_u8.extend_zeroes", [Own(VecU8), I], VecU8, false, "vec"),
     b!("vec_u8.get", [Ref(VecU8), I], I32, true, "vec"),
     b!("vec_u8.into_bytes", [Own(VecU8)], Bytes, false, "vec"),
@@ -178,7 +424,13 @@ pub static BUILTINS: &[Builtin] = &[
     b!("vec_u8.set", [Own(VecU8), I, I], VecU8, true, "vec"),
     b!("vec_u8.with_capacity", [I], VecU8, false, "vec"),
     b!("view.as_ptr", [View], PtrConstU8, false, "ffi"),
-    b!("view.cmp_range", [View, I, I, View, I, I], I32, true, "bytes"),
+    b!(
+        "view.cmp_range",
+        [View, I, I, View, I, I],
+        I32,
+        true,
+        "bytes"
+    ),
     b!("view.eq", [View, View], I32, false, "bytes"),
     b!("view.get_u8", [View, I], I32, true, "core"),
     b!("view.len", [View], I32, false, "core"),
@@ -188,7 +440,10 @@ pub static BUILTINS: &[Builtin] = &[
 
 /// Looks a builtin up by name.
 pub fn lookup(name: &str) -> Option<&'static Builtin> {
-    BUILTINS.binary_search_by(|b| b.name.cmp(name)).ok().map(|i| &BUILTINS[i])
+    BUILTINS
+        .binary_search_by(|b| b.name.cmp(name))
+        .ok()
+        .map(|i| &BUILTINS[i])
 }
 
 /// Namespaces that only builtins use: an unknown name in them is an unknown *builtin*.
@@ -196,8 +451,23 @@ pub fn is_builtin_namespace(name: &str) -> bool {
     let ns = name.split('.').next().unwrap_or("");
     matches!(
         ns,
-        "bytes" | "view" | "vec_u8" | "codec" | "fmt" | "parse" | "i32" | "prng" | "option_i32" | "option_bytes"
-            | "option_bytes_view" | "result_i32" | "result_bytes" | "result_bytes_view" | "os" | "process" | "ptr"
+        "bytes"
+            | "view"
+            | "vec_u8"
+            | "codec"
+            | "fmt"
+            | "parse"
+            | "i32"
+            | "prng"
+            | "option_i32"
+            | "option_bytes"
+            | "option_bytes_view"
+            | "result_i32"
+            | "result_bytes"
+            | "result_bytes_view"
+            | "os"
+            | "process"
+            | "ptr"
     ) || name == "bytes1"
 }
 

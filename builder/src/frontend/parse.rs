@@ -11,19 +11,21 @@ const MINOR_VERSIONS: std::ops::RangeInclusive<u32> = 3..=8;
 
 /// Parses JSON text, reporting malformed JSON with line and column.
 pub fn parse_json(display_path: &str, text: &[u8]) -> Result<Value, Box<Diagnostic>> {
-    serde_json::from_slice(text).map_err(|e| Box::new(Diagnostic {
-        code: codes::JSON_MALFORMED,
-        message: if e.to_string().starts_with("recursion limit exceeded") {
-            format!("the JSON nests deeper than 127 levels, which x07 does not read ({e})")
-        } else {
-            format!("malformed JSON: {e}")
-        },
-        file: Some(display_path.to_string()),
-        ptr: None,
-        line: Some(e.line()),
-        column: Some(e.column()),
-        help: Some("fix the JSON syntax (x07 fmt rewrites a valid file canonically)".into()),
-    }))
+    serde_json::from_slice(text).map_err(|e| {
+        Box::new(Diagnostic {
+            code: codes::JSON_MALFORMED,
+            message: if e.to_string().starts_with("recursion limit exceeded") {
+                format!("the JSON nests deeper than 127 levels, which x07 does not read ({e})")
+            } else {
+                format!("malformed JSON: {e}")
+            },
+            file: Some(display_path.to_string()),
+            ptr: None,
+            line: Some(e.line()),
+            column: Some(e.column()),
+            help: Some("fix the JSON syntax (x07 fmt rewrites a valid file canonically)".into()),
+        })
+    })
 }
 
 /// Whether `s` is a valid module id: dot-separated segments `[A-Za-z_][A-Za-z0-9_-]*`.
@@ -55,7 +57,10 @@ struct FileParser<'a> {
 
 /// Converts a parsed JSON value into a [`SourceFile`]; all problems found are returned.
 pub fn parse_file(display_path: &str, value: &Value) -> Result<SourceFile, Vec<Diagnostic>> {
-    let mut p = FileParser { path: display_path, diags: Vec::new() };
+    let mut p = FileParser {
+        path: display_path,
+        diags: Vec::new(),
+    };
     let file = p.file(value);
     match file {
         Some(f) if p.diags.is_empty() => Ok(f),
@@ -70,11 +75,18 @@ impl FileParser<'_> {
 
     fn file(&mut self, value: &Value) -> Option<SourceFile> {
         let Some(obj) = value.as_object() else {
-            self.err(codes::SCHEMA_FIELD, "", "an x07AST file must be a JSON object");
+            self.err(
+                codes::SCHEMA_FIELD,
+                "",
+                "an x07AST file must be a JSON object",
+            );
             return None;
         };
         for key in obj.keys() {
-            if !matches!(key.as_str(), "schema_version" | "kind" | "module_id" | "imports" | "decls" | "solve" | "meta") {
+            if !matches!(
+                key.as_str(),
+                "schema_version" | "kind" | "module_id" | "imports" | "decls" | "solve" | "meta"
+            ) {
                 self.err(
                     codes::SCHEMA_FIELD,
                     &format!("/{}", ptr_token(key)),
@@ -102,30 +114,54 @@ impl FileParser<'_> {
             "entry" => FileKind::Entry,
             "module" => FileKind::Module,
             other => {
-                self.err(codes::SCHEMA_FIELD, "/kind", format!("`kind` must be \"entry\" or \"module\", not \"{other}\""));
+                self.err(
+                    codes::SCHEMA_FIELD,
+                    "/kind",
+                    format!("`kind` must be \"entry\" or \"module\", not \"{other}\""),
+                );
                 return None;
             }
         };
         let module_id = self.string_field(obj, "module_id")?;
         if !is_module_id(&module_id) {
-            self.err(codes::SCHEMA_NAME_SYNTAX, "/module_id", format!("invalid module id `{module_id}`"));
+            self.err(
+                codes::SCHEMA_NAME_SYNTAX,
+                "/module_id",
+                format!("invalid module id `{module_id}`"),
+            );
         }
         if kind == FileKind::Entry && module_id != "main" {
-            self.err(codes::SCHEMA_KIND, "/module_id", format!("an entry file must have module_id \"main\", not \"{module_id}\""));
+            self.err(
+                codes::SCHEMA_KIND,
+                "/module_id",
+                format!("an entry file must have module_id \"main\", not \"{module_id}\""),
+            );
         }
         if kind == FileKind::Module && module_id == "main" {
-            self.err(codes::SCHEMA_KIND, "/module_id", "module id \"main\" is reserved for the entry file");
+            self.err(
+                codes::SCHEMA_KIND,
+                "/module_id",
+                "module id \"main\" is reserved for the entry file",
+            );
         }
         let imports = self.imports(obj);
         let (exports, defns, externs) = self.decls(obj, &module_id, kind);
         let solve = match (kind, obj.get("solve")) {
             (FileKind::Entry, Some(v)) => self.expr(v, "/solve".to_string()),
             (FileKind::Entry, None) => {
-                self.err(codes::SCHEMA_KIND, "", "an entry file needs a `solve` expression");
+                self.err(
+                    codes::SCHEMA_KIND,
+                    "",
+                    "an entry file needs a `solve` expression",
+                );
                 None
             }
             (FileKind::Module, Some(_)) => {
-                self.err(codes::SCHEMA_KIND, "/solve", "a module file must not have `solve` (only the entry has one)");
+                self.err(
+                    codes::SCHEMA_KIND,
+                    "/solve",
+                    "a module file must not have `solve` (only the entry has one)",
+                );
                 None
             }
             (FileKind::Module, None) => None,
@@ -147,11 +183,19 @@ impl FileParser<'_> {
         match obj.get(key) {
             Some(Value::String(s)) => Some(s.clone()),
             Some(_) => {
-                self.err(codes::SCHEMA_FIELD, &format!("/{key}"), format!("`{key}` must be a string"));
+                self.err(
+                    codes::SCHEMA_FIELD,
+                    &format!("/{key}"),
+                    format!("`{key}` must be a string"),
+                );
                 None
             }
             None => {
-                self.err(codes::SCHEMA_FIELD, "", format!("missing required field `{key}`"));
+                self.err(
+                    codes::SCHEMA_FIELD,
+                    "",
+                    format!("missing required field `{key}`"),
+                );
                 None
             }
         }
@@ -167,23 +211,44 @@ impl FileParser<'_> {
                     match item.as_str() {
                         Some(id) if is_module_id(id) => {
                             if out.iter().any(|(m, _): &(String, String)| m == id) {
-                                self.err(codes::MOD_IMPORT_DUP, &ptr, format!("module `{id}` is imported twice"));
+                                self.err(
+                                    codes::MOD_IMPORT_DUP,
+                                    &ptr,
+                                    format!("module `{id}` is imported twice"),
+                                );
                             } else {
                                 out.push((id.to_string(), ptr));
                             }
                         }
-                        Some(id) => self.err(codes::SCHEMA_NAME_SYNTAX, &ptr, format!("invalid module id `{id}` in imports")),
-                        None => self.err(codes::SCHEMA_FIELD, &ptr, "imports must be module id strings"),
+                        Some(id) => self.err(
+                            codes::SCHEMA_NAME_SYNTAX,
+                            &ptr,
+                            format!("invalid module id `{id}` in imports"),
+                        ),
+                        None => self.err(
+                            codes::SCHEMA_FIELD,
+                            &ptr,
+                            "imports must be module id strings",
+                        ),
                     }
                 }
             }
-            Some(_) => self.err(codes::SCHEMA_FIELD, "/imports", "`imports` must be an array of module ids"),
+            Some(_) => self.err(
+                codes::SCHEMA_FIELD,
+                "/imports",
+                "`imports` must be an array of module ids",
+            ),
         }
         out
     }
 
     #[allow(clippy::type_complexity)]
-    fn decls(&mut self, obj: &Map<String, Value>, module_id: &str, kind: FileKind) -> (Option<Vec<(String, String)>>, Vec<Defn>, Vec<ExternDecl>) {
+    fn decls(
+        &mut self,
+        obj: &Map<String, Value>,
+        module_id: &str,
+        kind: FileKind,
+    ) -> (Option<Vec<(String, String)>>, Vec<Defn>, Vec<ExternDecl>) {
         let mut exports: Option<Vec<(String, String)>> = None;
         let mut defns = Vec::new();
         let mut externs = Vec::new();
@@ -210,7 +275,11 @@ impl FileParser<'_> {
                 Some("export") => {
                     let names = self.export_names(d, &ptr);
                     if exports.is_some() {
-                        self.err(codes::MOD_EXPORT_DECL, &ptr, "a module has exactly one `export` declaration; merge the lists");
+                        self.err(
+                            codes::MOD_EXPORT_DECL,
+                            &ptr,
+                            "a module has exactly one `export` declaration; merge the lists",
+                        );
                     } else {
                         exports = Some(names);
                     }
@@ -230,21 +299,50 @@ impl FileParser<'_> {
                     &format!("{ptr}/kind"),
                     format!("`{k}` declarations are not supported yet by this compiler"),
                 ),
-                Some(other) => self.err(codes::SCHEMA_DECL, &format!("{ptr}/kind"), format!("unknown declaration kind `{other}`")),
-                None => self.err(codes::SCHEMA_DECL, &ptr, "a declaration needs a string `kind`"),
+                Some(other) => self.err(
+                    codes::SCHEMA_DECL,
+                    &format!("{ptr}/kind"),
+                    format!("unknown declaration kind `{other}`"),
+                ),
+                None => self.err(
+                    codes::SCHEMA_DECL,
+                    &ptr,
+                    "a declaration needs a string `kind`",
+                ),
             }
         }
         (exports, defns, externs)
     }
 
-    fn extern_decl(&mut self, d: &Map<String, Value>, ptr: &str, module_id: &str) -> Option<ExternDecl> {
+    fn extern_decl(
+        &mut self,
+        d: &Map<String, Value>,
+        ptr: &str,
+        module_id: &str,
+    ) -> Option<ExternDecl> {
         if d.get("abi").and_then(Value::as_str) != Some("C") {
-            self.err(codes::SCHEMA_DECL, &format!("{ptr}/abi"), "an extern declaration needs \"abi\": \"C\"");
+            self.err(
+                codes::SCHEMA_DECL,
+                &format!("{ptr}/abi"),
+                "an extern declaration needs \"abi\": \"C\"",
+            );
             return None;
         }
-        let name = d.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-        if !name.strip_prefix(module_id).and_then(|r| r.strip_prefix('.')).is_some_and(is_local_name) {
-            self.err(codes::NAME_PREFIX, &format!("{ptr}/name"), format!("extern name `{name}` must be `{module_id}.<name>`"));
+        let name = d
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        if !name
+            .strip_prefix(module_id)
+            .and_then(|r| r.strip_prefix('.'))
+            .is_some_and(is_local_name)
+        {
+            self.err(
+                codes::NAME_PREFIX,
+                &format!("{ptr}/name"),
+                format!("extern name `{name}` must be `{module_id}.<name>`"),
+            );
             return None;
         }
         let link_name = match d.get("link_name").and_then(Value::as_str) {
@@ -255,14 +353,37 @@ impl FileParser<'_> {
             }
         };
         let mut params = Vec::new();
-        for (j, p) in d.get("params").and_then(Value::as_array).cloned().unwrap_or_default().iter().enumerate() {
+        for (j, p) in d
+            .get("params")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             let pp = format!("{ptr}/params/{j}");
-            let pname = p.get("name").and_then(Value::as_str).filter(|n| is_local_name(n)).map(str::to_string);
+            let pname = p
+                .get("name")
+                .and_then(Value::as_str)
+                .filter(|n| is_local_name(n))
+                .map(str::to_string);
             let ty = self.ty(p.get("ty"), &format!("{pp}/ty"), "`ty`");
             match (pname, ty) {
-                (Some(n), Some(t)) if t == Ty::I32 || t.is_pointer() => params.push(Param { name: n, ty: t, ptr: pp }),
-                (Some(_), Some(t)) => self.err(codes::TYPE_MISMATCH, &format!("{pp}/ty"), format!("extern parameters are i32 or pointer types, not {t}")),
-                _ => self.err(codes::SCHEMA_DECL, &pp, "an extern parameter needs a `name` and a `ty`"),
+                (Some(n), Some(t)) if t == Ty::I32 || t.is_pointer() => params.push(Param {
+                    name: n,
+                    ty: t,
+                    ptr: pp,
+                }),
+                (Some(_), Some(t)) => self.err(
+                    codes::TYPE_MISMATCH,
+                    &format!("{pp}/ty"),
+                    format!("extern parameters are i32 or pointer types, not {t}"),
+                ),
+                _ => self.err(
+                    codes::SCHEMA_DECL,
+                    &pp,
+                    "an extern parameter needs a `name` and a `ty`",
+                ),
             }
         }
         let (result, returns_void) = match d.get("result") {
@@ -270,13 +391,24 @@ impl FileParser<'_> {
             r => match self.ty(r, &format!("{ptr}/result"), "`result`") {
                 Some(t) if t == Ty::I32 || t.is_pointer() => (t, false),
                 Some(t) => {
-                    self.err(codes::TYPE_MISMATCH, &format!("{ptr}/result"), format!("an extern returns void, i32 or a pointer type, not {t}"));
+                    self.err(
+                        codes::TYPE_MISMATCH,
+                        &format!("{ptr}/result"),
+                        format!("an extern returns void, i32 or a pointer type, not {t}"),
+                    );
                     return None;
                 }
                 None => return None,
             },
         };
-        Some(ExternDecl { name, link_name, params, result, returns_void, ptr: ptr.to_string() })
+        Some(ExternDecl {
+            name,
+            link_name,
+            params,
+            result,
+            returns_void,
+            ptr: ptr.to_string(),
+        })
     }
 
     fn export_names(&mut self, d: &Map<String, Value>, ptr: &str) -> Vec<(String, String)> {
@@ -286,11 +418,19 @@ impl FileParser<'_> {
                 for (j, n) in items.iter().enumerate() {
                     match n.as_str() {
                         Some(s) => names.push((s.to_string(), format!("{ptr}/names/{j}"))),
-                        None => self.err(codes::SCHEMA_DECL, &format!("{ptr}/names/{j}"), "exported names must be strings"),
+                        None => self.err(
+                            codes::SCHEMA_DECL,
+                            &format!("{ptr}/names/{j}"),
+                            "exported names must be strings",
+                        ),
                     }
                 }
             }
-            _ => self.err(codes::SCHEMA_DECL, ptr, "an export declaration needs a `names` array"),
+            _ => self.err(
+                codes::SCHEMA_DECL,
+                ptr,
+                "an export declaration needs a `names` array",
+            ),
         }
         names
     }
@@ -300,7 +440,11 @@ impl FileParser<'_> {
             Some(Value::String(s)) => match Ty::parse(s) {
                 Some(t) => Some(t),
                 None if Ty::is_known_unsupported(s) => {
-                    self.err(codes::UNSUPPORTED, ptr, format!("type `{s}` is not supported yet by this compiler"));
+                    self.err(
+                        codes::UNSUPPORTED,
+                        ptr,
+                        format!("type `{s}` is not supported yet by this compiler"),
+                    );
                     None
                 }
                 None => {
@@ -312,11 +456,19 @@ impl FileParser<'_> {
                 }
             },
             Some(Value::Array(_)) => {
-                self.err(codes::UNSUPPORTED, ptr, "generic types are not supported yet by this compiler");
+                self.err(
+                    codes::UNSUPPORTED,
+                    ptr,
+                    "generic types are not supported yet by this compiler",
+                );
                 None
             }
             _ => {
-                self.err(codes::SCHEMA_DECL, ptr, format!("{what} must be a type name string"));
+                self.err(
+                    codes::SCHEMA_DECL,
+                    ptr,
+                    format!("{what} must be a type name string"),
+                );
                 None
             }
         }
@@ -330,21 +482,33 @@ impl FileParser<'_> {
                 return None;
             }
         };
-        match name.strip_prefix(module_id).and_then(|r| r.strip_prefix('.')) {
+        match name
+            .strip_prefix(module_id)
+            .and_then(|r| r.strip_prefix('.'))
+        {
             Some(tail) if is_local_name(tail) => {}
             _ => self.diags.push(
                 Diagnostic::new(
                     codes::NAME_PREFIX,
                     self.path,
                     &format!("{ptr}/name"),
-                    format!("function name `{name}` must be `{module_id}.<name>` with no further dots"),
+                    format!(
+                        "function name `{name}` must be `{module_id}.<name>` with no further dots"
+                    ),
                 )
-                .with_help(format!("rename it to `{module_id}.{}`", name.rsplit('.').next().unwrap_or(&name))),
+                .with_help(format!(
+                    "rename it to `{module_id}.{}`",
+                    name.rsplit('.').next().unwrap_or(&name)
+                )),
             ),
         }
         if let Some(tp) = d.get("type_params") {
             if tp.as_array().is_some_and(|a| !a.is_empty()) {
-                self.err(codes::UNSUPPORTED, &format!("{ptr}/type_params"), "generic functions are not supported yet by this compiler");
+                self.err(
+                    codes::UNSUPPORTED,
+                    &format!("{ptr}/type_params"),
+                    "generic functions are not supported yet by this compiler",
+                );
                 return None;
             }
         }
@@ -354,13 +518,21 @@ impl FileParser<'_> {
                 for (j, p) in items.iter().enumerate() {
                     let pp = format!("{ptr}/params/{j}");
                     let Some(po) = p.as_object() else {
-                        self.err(codes::SCHEMA_DECL, &pp, "a parameter must be an object {\"name\", \"ty\"}");
+                        self.err(
+                            codes::SCHEMA_DECL,
+                            &pp,
+                            "a parameter must be an object {\"name\", \"ty\"}",
+                        );
                         continue;
                     };
                     let pname = match po.get("name").and_then(Value::as_str) {
                         Some(n) if is_local_name(n) => n.to_string(),
                         Some(n) => {
-                            self.err(codes::SCHEMA_NAME_SYNTAX, &format!("{pp}/name"), format!("invalid parameter name `{n}`"));
+                            self.err(
+                                codes::SCHEMA_NAME_SYNTAX,
+                                &format!("{pp}/name"),
+                                format!("invalid parameter name `{n}`"),
+                            );
                             continue;
                         }
                         None => {
@@ -368,11 +540,21 @@ impl FileParser<'_> {
                             continue;
                         }
                     };
-                    let Some(ty) = self.ty(po.get("ty"), &format!("{pp}/ty"), "`ty`") else { continue };
+                    let Some(ty) = self.ty(po.get("ty"), &format!("{pp}/ty"), "`ty`") else {
+                        continue;
+                    };
                     if params.iter().any(|q: &Param| q.name == pname) {
-                        self.err(codes::NAME_DUP_PARAM, &pp, format!("parameter `{pname}` is declared twice"));
+                        self.err(
+                            codes::NAME_DUP_PARAM,
+                            &pp,
+                            format!("parameter `{pname}` is declared twice"),
+                        );
                     }
-                    params.push(Param { name: pname, ty, ptr: pp });
+                    params.push(Param {
+                        name: pname,
+                        ty,
+                        ptr: pp,
+                    });
                 }
             }
             _ => self.err(codes::SCHEMA_DECL, ptr, "a defn needs a `params` array"),
@@ -385,36 +567,63 @@ impl FileParser<'_> {
                 None
             }
         };
-        Some(Defn { name, params, result: result?, body: body?, ptr: ptr.to_string() })
+        Some(Defn {
+            name,
+            params,
+            result: result?,
+            body: body?,
+            ptr: ptr.to_string(),
+        })
     }
 
     fn expr(&mut self, v: &Value, ptr: String) -> Option<Expr> {
         match v {
-            Value::Number(n) => match n.as_i64() {
-                Some(i) if i >= i64::from(i32::MIN) && i <= i64::from(i32::MAX) => Some(Expr::Int { value: i as i32, ptr }),
-                Some(i) => {
-                    self.diags.push(
-                        Diagnostic::new(codes::EXPR_INT_RANGE, self.path, &ptr, format!("integer literal {i} is outside the i32 range"))
-                            .with_help("literals are −2147483648 … 2147483647; write −1 for 0xFFFFFFFF"),
-                    );
-                    None
-                }
-                None => {
-                    if n.as_u64().is_some() {
+            Value::Number(n) => {
+                match n.as_i64() {
+                    Some(i) if i >= i64::from(i32::MIN) && i <= i64::from(i32::MAX) => {
+                        Some(Expr::Int {
+                            value: i as i32,
+                            ptr,
+                        })
+                    }
+                    Some(i) => {
                         self.diags.push(
+                            Diagnostic::new(
+                                codes::EXPR_INT_RANGE,
+                                self.path,
+                                &ptr,
+                                format!("integer literal {i} is outside the i32 range"),
+                            )
+                            .with_help(
+                                "literals are −2147483648 … 2147483647; write −1 for 0xFFFFFFFF",
+                            ),
+                        );
+                        None
+                    }
+                    None => {
+                        if n.as_u64().is_some() {
+                            self.diags.push(
                             Diagnostic::new(codes::EXPR_INT_RANGE, self.path, &ptr, format!("integer literal {n} is outside the i32 range"))
                                 .with_help("literals are −2147483648 … 2147483647; write −1 for 0xFFFFFFFF"),
                         );
-                    } else {
-                        self.err(codes::EXPR_SHAPE, &ptr, format!("`{n}` is not an integer (x07 has no floating-point literals here)"));
+                        } else {
+                            self.err(codes::EXPR_SHAPE, &ptr, format!("`{n}` is not an integer (x07 has no floating-point literals here)"));
+                        }
+                        None
                     }
-                    None
                 }
-            },
-            Value::String(s) => Some(Expr::Atom { text: s.clone(), ptr }),
+            }
+            Value::String(s) => Some(Expr::Atom {
+                text: s.clone(),
+                ptr,
+            }),
             Value::Array(items) => {
                 let Some(first) = items.first() else {
-                    self.err(codes::EXPR_EMPTY, &ptr, "an empty list `[]` is not an expression");
+                    self.err(
+                        codes::EXPR_EMPTY,
+                        &ptr,
+                        "an empty list `[]` is not an expression",
+                    );
                     return None;
                 };
                 let Some(head) = first.as_str() else {
@@ -429,10 +638,19 @@ impl FileParser<'_> {
                         None => ok = false,
                     }
                 }
-                ok.then(|| Expr::List { head: head.to_string(), head_ptr: format!("{ptr}/0"), args, ptr })
+                ok.then(|| Expr::List {
+                    head: head.to_string(),
+                    head_ptr: format!("{ptr}/0"),
+                    args,
+                    ptr,
+                })
             }
             Value::Bool(_) | Value::Null | Value::Object(_) => {
-                self.err(codes::EXPR_SHAPE, &ptr, "an expression must be an integer, a string or a list");
+                self.err(
+                    codes::EXPR_SHAPE,
+                    &ptr,
+                    "an expression must be an integer, a string or a list",
+                );
                 None
             }
         }
@@ -449,16 +667,32 @@ mod tests {
         let v = json!({"schema_version":"x07.x07ast@0.5.0","kind":"entry","module_id":"main","imports":[],"decls":[],
                        "solve":["begin",["let","x",1],["view.to_bytes","input"]]});
         let f = parse_file("main.x07.json", &v).unwrap();
-        let Some(Expr::List { args, .. }) = &f.solve else { panic!() };
+        let Some(Expr::List { args, .. }) = &f.solve else {
+            panic!()
+        };
         assert_eq!(args[1].ptr(), "/solve/2");
         let bad = json!({"schema_version":"x07.x07ast@0.9.9","kind":"entry","module_id":"main","decls":[],"solve":["f",4294967295u64,[]]});
-        let codes: Vec<_> = parse_file("m", &bad).unwrap_err().into_iter().map(|d| (d.code.0, d.ptr.unwrap())).collect();
-        assert_eq!(codes, vec![("X07-SCHEMA-0001", "/schema_version".into()), ("X07-EXPR-0003", "/solve/1".into()), ("X07-EXPR-0001", "/solve/2".into())]);
+        let codes: Vec<_> = parse_file("m", &bad)
+            .unwrap_err()
+            .into_iter()
+            .map(|d| (d.code.0, d.ptr.unwrap()))
+            .collect();
+        assert_eq!(
+            codes,
+            vec![
+                ("X07-SCHEMA-0001", "/schema_version".into()),
+                ("X07-EXPR-0003", "/solve/1".into()),
+                ("X07-EXPR-0001", "/solve/2".into())
+            ]
+        );
     }
 
     #[test]
     fn malformed_json_has_line_and_column() {
         let d = parse_json("a.json", b"{\n  \"x\": ,\n}").unwrap_err();
-        assert_eq!((d.code.0, d.line, d.column), ("X07-JSON-0001", Some(2), Some(8)));
+        assert_eq!(
+            (d.code.0, d.line, d.column),
+            ("X07-JSON-0001", Some(2), Some(8))
+        );
     }
 }

@@ -90,11 +90,19 @@ impl LoadedProgram {
     pub fn uses_unsafe(&self) -> bool {
         fn walk(e: &super::ast::Expr) -> bool {
             match e {
-                super::ast::Expr::List { head, args, .. } => head == "unsafe" || args.iter().any(walk),
+                super::ast::Expr::List { head, args, .. } => {
+                    head == "unsafe" || args.iter().any(walk)
+                }
                 _ => false,
             }
         }
-        self.all().any(|m| m.file.solve.iter().chain(m.file.defns.iter().map(|d| &d.body)).any(walk))
+        self.all().any(|m| {
+            m.file
+                .solve
+                .iter()
+                .chain(m.file.defns.iter().map(|d| &d.body))
+                .any(walk)
+        })
     }
 
     /// Whether any module declares an `extern` C function.
@@ -104,7 +112,9 @@ impl LoadedProgram {
 
     /// Module id → canonical digest, for every module (entry as `main`).
     pub fn module_digests(&self) -> BTreeMap<String, Sha256Digest> {
-        self.all().map(|m| (m.file.module_id.clone(), m.digest)).collect()
+        self.all()
+            .map(|m| (m.file.module_id.clone(), m.digest))
+            .collect()
     }
 }
 
@@ -113,15 +123,32 @@ pub fn module_rel_path(id: &str) -> String {
     format!("{}.x07.json", id.replace('.', "/"))
 }
 
-fn load_source(origin: ModuleOrigin, fs_path: Option<PathBuf>, display: &str, raw: Vec<u8>) -> Result<ModuleSource, Vec<Diagnostic>> {
+fn load_source(
+    origin: ModuleOrigin,
+    fs_path: Option<PathBuf>,
+    display: &str,
+    raw: Vec<u8>,
+) -> Result<ModuleSource, Vec<Diagnostic>> {
     let value = parse_json(display, &raw).map_err(|d| vec![*d])?;
     let file = parse_file(display, &value)?;
-    let canonical = x07_spec::to_canonical_vec(&value).expect("a parsed JSON value always serializes");
-    Ok(ModuleSource { origin, fs_path, digest: Sha256Digest::of(&canonical), raw, value, file })
+    let canonical =
+        x07_spec::to_canonical_vec(&value).expect("a parsed JSON value always serializes");
+    Ok(ModuleSource {
+        origin,
+        fs_path,
+        digest: Sha256Digest::of(&canonical),
+        raw,
+        value,
+        file,
+    })
 }
 
 /// Loads the entry file at `entry_path` (shown as `entry_display`) and its whole import graph.
-pub fn load_program(entry_path: &Path, entry_display: &str, roots: &ModuleRoots) -> Result<LoadedProgram, Vec<Diagnostic>> {
+pub fn load_program(
+    entry_path: &Path,
+    entry_display: &str,
+    roots: &ModuleRoots,
+) -> Result<LoadedProgram, Vec<Diagnostic>> {
     let raw = fs_err::read(entry_path).map_err(|e| {
         vec![Diagnostic {
             code: codes::MOD_UNKNOWN,
@@ -137,27 +164,62 @@ pub fn load_program(entry_path: &Path, entry_display: &str, roots: &ModuleRoots)
 }
 
 /// Like [`load_program`], with the entry's bytes already in memory.
-pub fn load_program_from_bytes(entry_path: &Path, entry_display: &str, raw: Vec<u8>, roots: &ModuleRoots) -> Result<LoadedProgram, Vec<Diagnostic>> {
-    let entry = load_source(ModuleOrigin::Entry, Some(entry_path.to_path_buf()), entry_display, raw)?;
+pub fn load_program_from_bytes(
+    entry_path: &Path,
+    entry_display: &str,
+    raw: Vec<u8>,
+    roots: &ModuleRoots,
+) -> Result<LoadedProgram, Vec<Diagnostic>> {
+    let entry = load_source(
+        ModuleOrigin::Entry,
+        Some(entry_path.to_path_buf()),
+        entry_display,
+        raw,
+    )?;
     if entry.file.kind != FileKind::Entry {
-        return Err(vec![Diagnostic::new(codes::SCHEMA_KIND, entry_display, "/kind", "the program's entry file must have kind \"entry\"")
-            .with_help("point --program (or x07.json `entry`) at the file whose module_id is \"main\"")]);
+        return Err(vec![Diagnostic::new(
+            codes::SCHEMA_KIND,
+            entry_display,
+            "/kind",
+            "the program's entry file must have kind \"entry\"",
+        )
+        .with_help(
+            "point --program (or x07.json `entry`) at the file whose module_id is \"main\"",
+        )]);
     }
-    let mut loader = Loader { roots, modules: BTreeMap::new(), diags: Vec::new() };
-    let mut queue: Vec<(String, String, String)> =
-        entry.file.imports.iter().map(|(id, ptr)| (id.clone(), entry_display.to_string(), ptr.clone())).collect();
+    let mut loader = Loader {
+        roots,
+        modules: BTreeMap::new(),
+        diags: Vec::new(),
+    };
+    let mut queue: Vec<(String, String, String)> = entry
+        .file
+        .imports
+        .iter()
+        .map(|(id, ptr)| (id.clone(), entry_display.to_string(), ptr.clone()))
+        .collect();
     while let Some((id, from_file, from_ptr)) = queue.pop() {
         if loader.modules.contains_key(&id) {
             continue;
         }
         if id == "main" {
-            loader.diags.push(Diagnostic::new(codes::MOD_CYCLE, &from_file, &from_ptr, "module `main` (the entry) cannot be imported"));
+            loader.diags.push(Diagnostic::new(
+                codes::MOD_CYCLE,
+                &from_file,
+                &from_ptr,
+                "module `main` (the entry) cannot be imported",
+            ));
             continue;
         }
         if let Some(m) = loader.load(&id, &from_file, &from_ptr) {
             for (dep, ptr) in &m.file.imports {
                 if dep == &id {
-                    loader.diags.push(Diagnostic::new(codes::MOD_IMPORT_DUP, &m.file.display_path, ptr, format!("module `{id}` imports itself")));
+                    loader.diags.push(Diagnostic::new(
+                        codes::MOD_IMPORT_DUP,
+                        &m.file.display_path,
+                        ptr,
+                        format!("module `{id}` imports itself"),
+                    ));
                 } else {
                     queue.push((dep.clone(), m.file.display_path.clone(), ptr.clone()));
                 }
@@ -165,7 +227,9 @@ pub fn load_program_from_bytes(entry_path: &Path, entry_display: &str, raw: Vec<
             loader.modules.insert(id, m);
         }
     }
-    let Loader { modules, mut diags, .. } = loader;
+    let Loader {
+        modules, mut diags, ..
+    } = loader;
     if diags.is_empty() {
         if let Some(d) = find_cycle(&modules) {
             diags.push(d);
@@ -189,13 +253,27 @@ impl Loader<'_> {
         let rel = module_rel_path(id);
         let found = if let Some(text) = crate::stdlib::lookup(id) {
             let display = format!("<stdlib>/{rel}");
-            Some(load_source(ModuleOrigin::Stdlib, None, &display, text.as_bytes().to_vec()))
+            Some(load_source(
+                ModuleOrigin::Stdlib,
+                None,
+                &display,
+                text.as_bytes().to_vec(),
+            ))
         } else {
             self.roots.roots.iter().find_map(|(dir, display)| {
                 let path = dir.join(&rel);
                 let raw = fs_err::read(&path).ok()?;
-                let shown = if display.is_empty() { rel.clone() } else { format!("{}/{rel}", display.trim_end_matches('/')) };
-                Some(load_source(ModuleOrigin::Root(dir.clone()), Some(path), &shown, raw))
+                let shown = if display.is_empty() {
+                    rel.clone()
+                } else {
+                    format!("{}/{rel}", display.trim_end_matches('/'))
+                };
+                Some(load_source(
+                    ModuleOrigin::Root(dir.clone()),
+                    Some(path),
+                    &shown,
+                    raw,
+                ))
             })
         };
         match found {
@@ -204,7 +282,13 @@ impl Loader<'_> {
                     .roots
                     .roots
                     .iter()
-                    .map(|(_, d)| if d.is_empty() { rel.clone() } else { format!("{}/{rel}", d.trim_end_matches('/')) })
+                    .map(|(_, d)| {
+                        if d.is_empty() {
+                            rel.clone()
+                        } else {
+                            format!("{}/{rel}", d.trim_end_matches('/'))
+                        }
+                    })
                     .collect();
                 self.diags.push(
                     Diagnostic::new(
@@ -255,15 +339,25 @@ fn find_cycle(modules: &BTreeMap<String, ModuleSource>) -> Option<Diagnostic> {
         stack.push(id);
         let m = &modules[id];
         for (dep, ptr) in &m.file.imports {
-            let Some((dep_key, _)) = modules.get_key_value(dep.as_str()) else { continue };
+            let Some((dep_key, _)) = modules.get_key_value(dep.as_str()) else {
+                continue;
+            };
             match marks.get(dep_key.as_str()) {
                 Some(Mark::Active) => {
-                    let start = stack.iter().position(|s| *s == dep_key.as_str()).unwrap_or(0);
+                    let start = stack
+                        .iter()
+                        .position(|s| *s == dep_key.as_str())
+                        .unwrap_or(0);
                     let mut cycle: Vec<&str> = stack[start..].to_vec();
                     cycle.push(dep_key);
                     return Some(
-                        Diagnostic::new(codes::MOD_CYCLE, &m.file.display_path, ptr, format!("import cycle: {}", cycle.join(" -> ")))
-                            .with_help("move the shared functions into a module that both can import"),
+                        Diagnostic::new(
+                            codes::MOD_CYCLE,
+                            &m.file.display_path,
+                            ptr,
+                            format!("import cycle: {}", cycle.join(" -> ")),
+                        )
+                        .with_help("move the shared functions into a module that both can import"),
                     );
                 }
                 Some(Mark::Done) => {}

@@ -130,7 +130,13 @@ pub enum TKind {
     /// Conditional.
     If(Box<TExpr>, Box<TExpr>, Box<TExpr>),
     /// `for var start end body`; `declare` when `var` is introduced by the loop.
-    For { var: LocalId, declare: bool, start: Box<TExpr>, end: Box<TExpr>, body: Box<TExpr> },
+    For {
+        var: LocalId,
+        declare: bool,
+        start: Box<TExpr>,
+        end: Box<TExpr>,
+        body: Box<TExpr>,
+    },
     /// `while cond body`.
     While(Box<TExpr>, Box<TExpr>),
     /// Returns from the function.

@@ -78,10 +78,7 @@ impl Ty {
 
     /// Type tokens that exist in x07 but that this compiler does not support yet.
     pub fn is_known_unsupported(token: &str) -> bool {
-        matches!(
-            token,
-            "f64" | "iface" | "result_result_bytes"
-        )
+        matches!(token, "f64" | "iface" | "result_result_bytes")
     }
 
     /// The ownership class of the type.
@@ -90,9 +87,12 @@ impl Ty {
             Ty::Bytes | Ty::VecU8 | Ty::OptionBytes | Ty::ResultBytes => Ownership::Owned,
             Ty::BytesView | Ty::OptionBytesView | Ty::ResultBytesView => Ownership::View,
             Ty::I32 | Ty::OptionI32 | Ty::ResultI32 | Ty::Never => Ownership::Copy,
-            Ty::PtrConstU8 | Ty::PtrMutU8 | Ty::PtrConstVoid | Ty::PtrMutVoid | Ty::PtrConstI32 | Ty::PtrMutI32 => {
-                Ownership::Copy
-            }
+            Ty::PtrConstU8
+            | Ty::PtrMutU8
+            | Ty::PtrConstVoid
+            | Ty::PtrMutVoid
+            | Ty::PtrConstI32
+            | Ty::PtrMutI32 => Ownership::Copy,
         }
     }
 
@@ -153,7 +153,15 @@ impl Ty {
 
     /// Whether this is one of the raw pointer types of unsafe code.
     pub fn is_pointer(self) -> bool {
-        matches!(self, Ty::PtrConstU8 | Ty::PtrMutU8 | Ty::PtrConstVoid | Ty::PtrMutVoid | Ty::PtrConstI32 | Ty::PtrMutI32)
+        matches!(
+            self,
+            Ty::PtrConstU8
+                | Ty::PtrMutU8
+                | Ty::PtrConstVoid
+                | Ty::PtrMutVoid
+                | Ty::PtrConstI32
+                | Ty::PtrMutI32
+        )
     }
 
     /// A C expression for the empty (moved-from / zero) value.
@@ -169,7 +177,12 @@ impl Ty {
             Ty::ResultI32 => "((x7_res_i32){0, 0})",
             Ty::ResultBytes => "((x7_res_bytes){0, 0, X7_EMPTY_BYTES})",
             Ty::ResultBytesView => "((x7_res_view){0, 0, X7_EMPTY_VIEW})",
-            Ty::PtrConstU8 | Ty::PtrMutU8 | Ty::PtrConstVoid | Ty::PtrMutVoid | Ty::PtrConstI32 | Ty::PtrMutI32 => "0",
+            Ty::PtrConstU8
+            | Ty::PtrMutU8
+            | Ty::PtrConstVoid
+            | Ty::PtrMutVoid
+            | Ty::PtrConstI32
+            | Ty::PtrMutI32 => "0",
         }
     }
 

@@ -57,14 +57,22 @@ pub struct StoreEntry {
 impl StoreEntry {
     /// The entry for `hash` and `name` under `store_dir` (whether or not it exists).
     pub fn at(store_dir: &Path, hash: &DerivationHash, name: &ArtifactName) -> Self {
-        Self { dir: store_dir.join(format!("{hash}-{name}")), name: name.clone(), hash: hash.clone() }
+        Self {
+            dir: store_dir.join(format!("{hash}-{name}")),
+            name: name.clone(),
+            hash: hash.clone(),
+        }
     }
 
     /// Parses a directory name of the form `<32 hex>-<name>`.
     pub fn from_dir_name(store_dir: &Path, dir_name: &str) -> Option<Self> {
         let (hash, name) = dir_name.split_at_checked(DerivationHash::LEN)?;
         let name = name.strip_prefix('-')?;
-        Some(Self::at(store_dir, &hash.parse().ok()?, &ArtifactName::new(name).ok()?))
+        Some(Self::at(
+            store_dir,
+            &hash.parse().ok()?,
+            &ArtifactName::new(name).ok()?,
+        ))
     }
 
     /// The directory's file name, `<hash>-<name>`: how GC roots refer to the entry.
@@ -91,10 +99,16 @@ impl StoreEntry {
     pub fn build_record(&self) -> Result<BuildRecord, StoreError> {
         let path = self.build_record_path();
         let bytes = fs_err::read(&path)?;
-        let record: BuildRecord = serde_json::from_slice(&bytes)
-            .map_err(|e| StoreError::BadRecord { path: path.clone(), reason: e.to_string() })?;
+        let record: BuildRecord =
+            serde_json::from_slice(&bytes).map_err(|e| StoreError::BadRecord {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
         if record.schema_version != BUILD_RECORD_SCHEMA {
-            let reason = format!("schema_version is `{}`, expected `{BUILD_RECORD_SCHEMA}`", record.schema_version);
+            let reason = format!(
+                "schema_version is `{}`, expected `{BUILD_RECORD_SCHEMA}`",
+                record.schema_version
+            );
             return Err(StoreError::BadRecord { path, reason });
         }
         Ok(record)

@@ -32,7 +32,11 @@ pub fn seal_files(dir: &Path) -> std::io::Result<()> {
         if meta.is_dir() {
             seal_files(&path)?;
         } else if meta.is_file() {
-            let mode = if meta.permissions().mode() & 0o111 != 0 { 0o555 } else { 0o444 };
+            let mode = if meta.permissions().mode() & 0o111 != 0 {
+                0o555
+            } else {
+                0o444
+            };
             fs_err::set_permissions(&path, std::fs::Permissions::from_mode(mode))?;
             fs_err::File::open(&path)?.sync_all()?;
         }
@@ -58,11 +62,15 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
 
 /// Total size in bytes of the regular files under `path`.
 pub fn tree_size(path: &Path) -> u64 {
-    let Ok(meta) = std::fs::symlink_metadata(path) else { return 0 };
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return 0;
+    };
     if !meta.is_dir() {
         return if meta.is_file() { meta.len() } else { 0 };
     }
-    std::fs::read_dir(path).map(|items| items.flatten().map(|i| tree_size(&i.path())).sum()).unwrap_or(0)
+    std::fs::read_dir(path)
+        .map(|items| items.flatten().map(|i| tree_size(&i.path())).sum())
+        .unwrap_or(0)
 }
 
 /// Sets the mode of `dir` and of every directory below it; the parent is updated before its

@@ -56,14 +56,20 @@ impl StoreRoot {
     pub fn register_root(&self, project_dir: &Path, entry: &StoreEntry) -> Result<(), StoreError> {
         let _lock = StoreLock::acquire(self.path())?;
         if !std::fs::symlink_metadata(&entry.dir).is_ok_and(|m| m.is_dir()) {
-            return Err(StoreError::EntryMissing { entry: entry.dir.clone() });
+            return Err(StoreError::EntryMissing {
+                entry: entry.dir.clone(),
+            });
         }
         self.write_root_locked(project_dir, entry)
     }
 
     /// Every readable GC root.
     pub fn roots(&self) -> Result<Vec<(PathBuf, GcRoot)>, StoreError> {
-        Ok(self.read_roots()?.into_iter().filter_map(|(p, r)| r.map(|r| (p, r))).collect())
+        Ok(self
+            .read_roots()?
+            .into_iter()
+            .filter_map(|(p, r)| r.map(|r| (p, r)))
+            .collect())
     }
 
     /// The root file of a project: `gcroots/<sha256 of the canonical project path>.json`.
@@ -73,11 +79,17 @@ impl StoreRoot {
     }
 
     /// Adds `entry` to the project's root file; the caller holds the store lock.
-    pub(crate) fn write_root_locked(&self, project_dir: &Path, entry: &StoreEntry) -> Result<(), StoreError> {
+    pub(crate) fn write_root_locked(
+        &self,
+        project_dir: &Path,
+        entry: &StoreEntry,
+    ) -> Result<(), StoreError> {
         let project = fs_err::canonicalize(project_dir)?;
         let file = self.root_file(&project);
         let mut root = match fs_err::read(&file) {
-            Ok(bytes) => serde_json::from_slice::<GcRoot>(&bytes).ok().filter(|r| r.project == project),
+            Ok(bytes) => serde_json::from_slice::<GcRoot>(&bytes)
+                .ok()
+                .filter(|r| r.project == project),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(e.into()),
         }
@@ -91,10 +103,16 @@ impl StoreRoot {
             return Ok(());
         }
         root.entries.insert(entry.name.to_string(), dir_name);
-        let bytes =
-            canonical_file_bytes(&root).map_err(|source| StoreError::Canonical { what: "a GC root", source })?;
+        let bytes = canonical_file_bytes(&root).map_err(|source| StoreError::Canonical {
+            what: "a GC root",
+            source,
+        })?;
         fs_err::create_dir_all(self.gcroots_dir())?;
-        write_atomic(&file, &bytes).map_err(|source| StoreError::Io { action: "write", path: file.clone(), source })
+        write_atomic(&file, &bytes).map_err(|source| StoreError::Io {
+            action: "write",
+            path: file.clone(),
+            source,
+        })
     }
 
     /// Every `*.json` in the roots directory, parsed when possible.
@@ -124,7 +142,10 @@ impl StoreRoot {
     /// crashed builds. Holds the store lock throughout, so it never races a publish.
     pub fn gc(&self, dry_run: bool) -> Result<GcReport, StoreError> {
         let _lock = StoreLock::acquire(self.path())?;
-        let mut report = GcReport { dry_run, ..GcReport::default() };
+        let mut report = GcReport {
+            dry_run,
+            ..GcReport::default()
+        };
         let mut live = BTreeSet::new();
         for (path, root) in self.read_roots()? {
             match root {
@@ -142,7 +163,9 @@ impl StoreRoot {
         items.sort_by_key(|i| i.file_name());
         let now = SystemTime::now();
         for item in items {
-            let Some(name) = item.file_name().to_str().map(str::to_string) else { continue };
+            let Some(name) = item.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
             let path = item.path();
             let is_dir = item.file_type()?.is_dir();
             let stale_staging = name.starts_with(STAGING_PREFIX)

@@ -94,9 +94,13 @@ pub struct DerivationInputs {
 impl DerivationInputs {
     /// The derivation hash: the first 32 hex digits of sha256 over the JCS bytes of `self`.
     pub fn hash(&self) -> Result<DerivationHash, StoreError> {
-        let bytes =
-            to_canonical_vec(self).map_err(|source| StoreError::Canonical { what: "the derivation inputs", source })?;
-        Ok(DerivationHash(Sha256Digest::of(&bytes).hex()[..DerivationHash::LEN].to_string()))
+        let bytes = to_canonical_vec(self).map_err(|source| StoreError::Canonical {
+            what: "the derivation inputs",
+            source,
+        })?;
+        Ok(DerivationHash(
+            Sha256Digest::of(&bytes).hex()[..DerivationHash::LEN].to_string(),
+        ))
     }
 }
 
@@ -118,11 +122,15 @@ impl DerivationHash {
 impl FromStr for DerivationHash {
     type Err = StoreError;
     fn from_str(s: &str) -> Result<Self, StoreError> {
-        let valid = s.len() == Self::LEN && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let valid = s.len() == Self::LEN
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if valid {
             Ok(Self(s.to_string()))
         } else {
-            Err(StoreError::InvalidHash { hash: s.to_string() })
+            Err(StoreError::InvalidHash {
+                hash: s.to_string(),
+            })
         }
     }
 }

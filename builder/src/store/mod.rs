@@ -14,7 +14,9 @@ mod publish;
 mod verify;
 
 pub use crate::cc::X07Home;
-pub use entry::{BuildRecord, OutputFile, StoreEntry, BUILD_RECORD_FILE, BUILD_RECORD_SCHEMA, C_SOURCE_FILE};
+pub use entry::{
+    BuildRecord, OutputFile, StoreEntry, BUILD_RECORD_FILE, BUILD_RECORD_SCHEMA, C_SOURCE_FILE,
+};
 pub use gc::{GcReport, GcRoot, GC_ROOT_SCHEMA, STALE_STAGING_AGE};
 pub use inputs::{ArtifactName, DerivationHash, DerivationInputs};
 pub use lock::LOCK_FILE;
@@ -120,7 +122,10 @@ pub struct StoreRoot {
 impl StoreRoot {
     /// The store of `home`; nothing is created until something is published.
     pub fn new(home: &X07Home) -> Self {
-        Self { dir: home.store_dir(), gcroots: home.gcroots_dir() }
+        Self {
+            dir: home.store_dir(),
+            gcroots: home.gcroots_dir(),
+        }
     }
 
     /// The store directory (what `x07 store path` prints).
@@ -136,7 +141,9 @@ impl StoreRoot {
     /// The entry for `hash` and `name` if it is in the store: a single stat.
     pub fn lookup(&self, hash: &DerivationHash, name: &ArtifactName) -> Option<StoreEntry> {
         let entry = StoreEntry::at(&self.dir, hash, name);
-        std::fs::metadata(&entry.dir).is_ok_and(|m| m.is_dir()).then_some(entry)
+        std::fs::metadata(&entry.dir)
+            .is_ok_and(|m| m.is_dir())
+            .then_some(entry)
     }
 
     /// All complete entries, sorted by directory name (staging and trash directories excluded).
@@ -152,7 +159,11 @@ impl StoreRoot {
             if !item.file_type()?.is_dir() {
                 continue;
             }
-            if let Some(entry) = item.file_name().to_str().and_then(|n| StoreEntry::from_dir_name(&self.dir, n)) {
+            if let Some(entry) = item
+                .file_name()
+                .to_str()
+                .and_then(|n| StoreEntry::from_dir_name(&self.dir, n))
+            {
                 entries.push(entry);
             }
         }

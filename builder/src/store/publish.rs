@@ -8,7 +8,9 @@ use x07_spec::{canonical_file_bytes, Sha256Digest};
 use super::entry::{BUILD_RECORD_FILE, BUILD_RECORD_SCHEMA, C_SOURCE_FILE};
 use super::fs_tree::{file_digest, seal_dirs, seal_files, sync_dir};
 use super::lock::StoreLock;
-use super::{ArtifactName, BuildRecord, DerivationInputs, OutputFile, StoreEntry, StoreError, StoreRoot};
+use super::{
+    ArtifactName, BuildRecord, DerivationInputs, OutputFile, StoreEntry, StoreError, StoreRoot,
+};
 
 /// Prefix of staging directories inside the store; `gc` removes stale ones.
 pub(crate) const STAGING_PREFIX: &str = ".tmp-";
@@ -49,7 +51,10 @@ pub struct Produced {
 impl Produced {
     /// Describes the given C source.
     pub fn from_c_source(c_source: &str) -> Self {
-        Self { c_source_sha256: Sha256Digest::of(c_source.as_bytes()), c_source_size: c_source.len() as u64 }
+        Self {
+            c_source_sha256: Sha256Digest::of(c_source.as_bytes()),
+            c_source_size: c_source.len() as u64,
+        }
     }
 }
 
@@ -103,7 +108,12 @@ impl StoreRoot {
         let hash = inputs.hash()?;
         if let Some(entry) = self.lookup(&hash, &inputs.name) {
             match self.register_root(project_dir, &entry) {
-                Ok(()) => return Ok(Realized { entry, built: false }),
+                Ok(()) => {
+                    return Ok(Realized {
+                        entry,
+                        built: false,
+                    })
+                }
                 // Collected between the lookup and the lock: build it again.
                 Err(StoreError::EntryMissing { .. }) => {}
                 Err(e) => return Err(e.into()),
@@ -130,7 +140,10 @@ impl StoreRoot {
                 path: self.path().to_path_buf(),
                 source,
             })?;
-        let staging = Staging { dir: tmp.path().to_path_buf(), name: inputs.name.clone() };
+        let staging = Staging {
+            dir: tmp.path().to_path_buf(),
+            name: inputs.name.clone(),
+        };
         let produced = produce(&staging).map_err(PublishError::Produce)?;
 
         let binary = staging.binary_path();
@@ -138,19 +151,28 @@ impl StoreRoot {
             return Err(StoreError::MissingBinary { path: binary }.into());
         }
         // Sealing keeps execute bits; make sure the binary has them whatever the producer did.
-        fs_err::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).map_err(StoreError::from)?;
+        fs_err::set_permissions(&binary, std::fs::Permissions::from_mode(0o755))
+            .map_err(StoreError::from)?;
         let (sha256, size) = file_digest(&binary).map_err(StoreError::from)?;
         let record = BuildRecord {
             schema_version: BUILD_RECORD_SCHEMA.to_string(),
             hash: hash.clone(),
             inputs: inputs.clone(),
-            output: OutputFile { file: inputs.name.to_string(), sha256, size },
+            output: OutputFile {
+                file: inputs.name.to_string(),
+                sha256,
+                size,
+            },
             c_source_sha256: produced.c_source_sha256,
             c_source_size: produced.c_source_size,
         };
         let record_bytes =
-            canonical_file_bytes(&record).map_err(|source| StoreError::Canonical { what: "build.json", source })?;
-        fs_err::write(tmp.path().join(BUILD_RECORD_FILE), record_bytes).map_err(StoreError::from)?;
+            canonical_file_bytes(&record).map_err(|source| StoreError::Canonical {
+                what: "build.json",
+                source,
+            })?;
+        fs_err::write(tmp.path().join(BUILD_RECORD_FILE), record_bytes)
+            .map_err(StoreError::from)?;
         seal_files(tmp.path()).map_err(StoreError::from)?;
 
         let _lock = StoreLock::acquire(self.path())?;

@@ -21,7 +21,9 @@ pub struct VerifyProblem {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyProblemKind {
     /// `build.json` is missing, unreadable or malformed.
-    #[error("build.json cannot be used: {reason}; remove the entry (x07 store gc) and build again")]
+    #[error(
+        "build.json cannot be used: {reason}; remove the entry (x07 store gc) and build again"
+    )]
     BadRecord {
         /// Why.
         reason: String,
@@ -81,16 +83,31 @@ impl StoreRoot {
 
 /// Checks one entry against its `build.json`.
 pub fn verify_entry(entry: &StoreEntry) -> Vec<VerifyProblem> {
-    let problem = |kind| VerifyProblem { entry: entry.dir.clone(), kind };
+    let problem = |kind| VerifyProblem {
+        entry: entry.dir.clone(),
+        kind,
+    };
     let record = match entry.build_record() {
         Ok(r) => r,
-        Err(e) => return vec![problem(VerifyProblemKind::BadRecord { reason: e.to_string() })],
+        Err(e) => {
+            return vec![problem(VerifyProblemKind::BadRecord {
+                reason: e.to_string(),
+            })]
+        }
     };
     let mut problems = Vec::new();
     match record.inputs.hash() {
-        Ok(actual) if actual == entry.hash && record.hash == entry.hash && record.inputs.name == entry.name => {}
-        Ok(actual) => problems.push(problem(VerifyProblemKind::WrongHash { expected: entry.hash.clone(), actual })),
-        Err(e) => problems.push(problem(VerifyProblemKind::BadRecord { reason: e.to_string() })),
+        Ok(actual)
+            if actual == entry.hash
+                && record.hash == entry.hash
+                && record.inputs.name == entry.name => {}
+        Ok(actual) => problems.push(problem(VerifyProblemKind::WrongHash {
+            expected: entry.hash.clone(),
+            actual,
+        })),
+        Err(e) => problems.push(problem(VerifyProblemKind::BadRecord {
+            reason: e.to_string(),
+        })),
     }
     let binary = entry.binary_path();
     match file_digest(&binary) {

@@ -165,7 +165,7 @@ impl TestPolicy {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut b = Blob(Vec::new());
         b.raw(b"X7P1");
-        b.u32(1);
+        b.u32(2);
         b.u32(self.backend);
         b.u32(self.accept_weaker);
         b.raw(&self.digest);
@@ -248,6 +248,22 @@ impl TestPolicy {
             b.flag(f);
         }
         b.strs(&self.allow_cwd_roots);
+        // backend os: the launcher's seccomp programs, as `x07 run` generates them
+        let filters = if self.backend == 1 {
+            let needs = x07_syscall_filter::FilterNeeds {
+                net: self.net_enabled,
+                tcp: self.net_enabled && self.allow_tcp,
+                udp: self.net_enabled && (self.allow_udp || self.allow_dns),
+            };
+            x07_syscall_filter::program_filters(&needs).expect("generate the seccomp programs")
+        } else {
+            Vec::new()
+        };
+        b.u32(filters.len() as u32);
+        for f in &filters {
+            b.u32((f.len() / 8) as u32);
+            b.raw(f);
+        }
         b.raw(b"X7PE");
         b.0
     }
@@ -364,6 +380,29 @@ fn test_program(file: &str) -> String {
         .join("tests/sandbox_c")
         .join(file);
     fs_err::read_to_string(path).expect("read the C test program")
+}
+
+/// The trusted launcher, `x07-launch`, built statically once per test run.
+pub fn launcher() -> &'static Path {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| {
+        let c_file = scratch().join("x07-launch.c");
+        fs_err::write(&c_file, x07_builder::launcher::launcher_source())
+            .expect("write the launcher");
+        let exe = scratch().join("x07-launch");
+        let out = Command::new(cc())
+            .args(["-std=c11", "-O2", "-static", "-o"])
+            .arg(&exe)
+            .arg(&c_file)
+            .output()
+            .expect("run the C compiler");
+        assert!(
+            out.status.success(),
+            "x07-launch does not compile:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        exe
+    })
 }
 
 /// The hostile program built as `flavor` (built once per test run).
@@ -558,9 +597,16 @@ impl<'a> Launch<'a> {
             fs_err::write(f.path(), p).expect("write the policy");
             f
         });
-        let mut cmd = Command::new(self.exe);
+        // backend os (bytes 8..12 of the blob): started through the trusted launcher, as by x07 run
+        let via_launcher = self
+            .policy
+            .is_some_and(|p| p.get(8..12) == Some(&1u32.to_le_bytes()[..]));
+        let mut cmd = Command::new(if via_launcher { launcher() } else { self.exe });
         if let Some(f) = &policy_file {
             cmd.arg(format!("--x07-policy-file={}", f.path().display()));
+        }
+        if via_launcher {
+            cmd.arg("--").arg(self.exe);
         }
         cmd.args(&self.args)
             .current_dir(self.cwd)

@@ -37,7 +37,16 @@ pub fn run(args: &BuildArgs) -> CliResult {
         }
     };
     let record = built.entry.build_record()?;
-    let check = if args.check { Some(check_reproducible(&target, &program, cc_profile, &record.output.sha256)?) } else { None };
+    let check = if args.check {
+        Some(check_reproducible(
+            &target,
+            &program,
+            cc_profile,
+            &record.output.sha256,
+        )?)
+    } else {
+        None
+    };
     if args.json {
         let mut report = json!({
             "schema_version": "x07.build.report@0.1.0", "ok": check.as_ref().is_none_or(|c| c.identical),
@@ -55,7 +64,11 @@ pub fn run(args: &BuildArgs) -> CliResult {
             eprintln!(
                 "x07 build --check: rebuilt from a copy in {} into a scratch store: {}",
                 c.scratch_path,
-                if c.identical { "identical" } else { "DIFFERENT" }
+                if c.identical {
+                    "identical"
+                } else {
+                    "DIFFERENT"
+                }
             );
         }
         println!("{}", built.entry.dir.display());
@@ -71,11 +84,17 @@ pub fn run(args: &BuildArgs) -> CliResult {
 }
 
 trait MapProgram {
-    fn map_program(self, p: LoadedProgram) -> Result<(Built, LoadedProgram), Vec<x07_builder::frontend::Diagnostic>>;
+    fn map_program(
+        self,
+        p: LoadedProgram,
+    ) -> Result<(Built, LoadedProgram), Vec<x07_builder::frontend::Diagnostic>>;
 }
 
 impl MapProgram for BuildOutcome {
-    fn map_program(self, p: LoadedProgram) -> Result<(Built, LoadedProgram), Vec<x07_builder::frontend::Diagnostic>> {
+    fn map_program(
+        self,
+        p: LoadedProgram,
+    ) -> Result<(Built, LoadedProgram), Vec<x07_builder::frontend::Diagnostic>> {
         match self {
             BuildOutcome::Built(b) => Ok((b, p)),
             BuildOutcome::Rejected(d) => Err(d),
@@ -84,7 +103,8 @@ impl MapProgram for BuildOutcome {
 }
 
 fn print_json(v: &serde_json::Value) -> Result<(), CliError> {
-    let bytes = x07_spec::canonical_file_bytes(v).map_err(|e| CliError::setup("X07-CLI-0001", e.to_string()))?;
+    let bytes = x07_spec::canonical_file_bytes(v)
+        .map_err(|e| CliError::setup("X07-CLI-0001", e.to_string()))?;
     print!("{}", String::from_utf8_lossy(&bytes));
     Ok(())
 }
@@ -97,14 +117,31 @@ struct CheckResult {
 
 /// Copies the program's own modules to a fresh directory, builds them into a fresh store with a
 /// fresh home (no caches), and compares the binary digests.
-fn check_reproducible(target: &Target, program: &LoadedProgram, cc_profile: x07_spec::CcProfile, expected: &x07_spec::Sha256Digest) -> Result<CheckResult, CliError> {
+fn check_reproducible(
+    target: &Target,
+    program: &LoadedProgram,
+    cc_profile: x07_spec::CcProfile,
+    expected: &x07_spec::Sha256Digest,
+) -> Result<CheckResult, CliError> {
     let scratch = tempfile::Builder::new()
         .prefix("x07-build-check-")
         .tempdir()
-        .map_err(|e| CliError::setup("X07-STORE-0001", format!("cannot create a scratch directory: {e}")))?;
+        .map_err(|e| {
+            CliError::setup(
+                "X07-STORE-0001",
+                format!("cannot create a scratch directory: {e}"),
+            )
+        })?;
     let src = scratch.path().join("src");
-    let io = |p: &Path, e: std::io::Error| CliError::setup("X07-STORE-0001", format!("cannot copy {} for --check: {e}", p.display()));
-    let entry = src.join("entry").join(target.entry.file_name().unwrap_or_default());
+    let io = |p: &Path, e: std::io::Error| {
+        CliError::setup(
+            "X07-STORE-0001",
+            format!("cannot copy {} for --check: {e}", p.display()),
+        )
+    };
+    let entry = src
+        .join("entry")
+        .join(target.entry.file_name().unwrap_or_default());
     let mut roots = ModuleRoots::new();
     let mut root_dirs: Vec<(PathBuf, PathBuf)> = Vec::new();
     for (i, dir) in target.roots.dirs().enumerate() {
@@ -113,12 +150,18 @@ fn check_reproducible(target: &Target, program: &LoadedProgram, cc_profile: x07_
         root_dirs.push((dir.to_path_buf(), copy));
     }
     for m in program.all() {
-        let (Some(path), bytes) = (&m.fs_path, &m.raw) else { continue };
+        let (Some(path), bytes) = (&m.fs_path, &m.raw) else {
+            continue;
+        };
         let dest = match &m.origin {
             ModuleOrigin::Entry => entry.clone(),
             ModuleOrigin::Root(dir) => {
                 let rel = path.strip_prefix(dir).unwrap_or(path);
-                let copy = root_dirs.iter().find(|(d, _)| d == dir).map(|(_, c)| c.clone()).unwrap_or_else(|| src.join("root0"));
+                let copy = root_dirs
+                    .iter()
+                    .find(|(d, _)| d == dir)
+                    .map(|(_, c)| c.clone())
+                    .unwrap_or_else(|| src.join("root0"));
                 copy.join(rel)
             }
             ModuleOrigin::Stdlib => continue,
@@ -127,14 +170,30 @@ fn check_reproducible(target: &Target, program: &LoadedProgram, cc_profile: x07_
         fs_err::write(&dest, bytes).map_err(|e| io(&dest, e))?;
     }
     let copied = load_program(&entry, &target.entry_display, &roots).map_err(|d| {
-        CliError::setup("X07-STORE-0001", format!("the copied program does not load: {}", d.first().map(|d| d.message.clone()).unwrap_or_default()))
+        CliError::setup(
+            "X07-STORE-0001",
+            format!(
+                "the copied program does not load: {}",
+                d.first().map(|d| d.message.clone()).unwrap_or_default()
+            ),
+        )
     })?;
-    let home = X07Home::new(scratch.path().join("home")).map_err(|e| CliError::setup("X07-STORE-0001", e.to_string()))?;
+    let home = X07Home::new(scratch.path().join("home"))
+        .map_err(|e| CliError::setup("X07-STORE-0001", e.to_string()))?;
     let store = StoreRoot::new(&home);
     let built = match compile::build_into(&home, &store, target, &copied, cc_profile, false)? {
         BuildOutcome::Built(b) => b,
-        BuildOutcome::Rejected(_) => return Err(CliError::setup("X07-STORE-0001", "the copied program did not compile")),
+        BuildOutcome::Rejected(_) => {
+            return Err(CliError::setup(
+                "X07-STORE-0001",
+                "the copied program did not compile",
+            ))
+        }
     };
     let record = built.entry.build_record()?;
-    Ok(CheckResult { identical: &record.output.sha256 == expected, sha256: record.output.sha256, scratch_path: scratch.path().display().to_string() })
+    Ok(CheckResult {
+        identical: &record.output.sha256 == expected,
+        sha256: record.output.sha256,
+        scratch_path: scratch.path().display().to_string(),
+    })
 }

@@ -17,7 +17,10 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), CliError> {
             .collect();
         entries.sort();
         for p in entries {
-            let hidden = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+            let hidden = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'));
             if p.is_dir() && !hidden {
                 collect(&p, out)?;
             } else if p.to_str().is_some_and(|s| s.ends_with(".x07.json")) {
@@ -29,7 +32,10 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), CliError> {
         out.push(path.to_path_buf());
         Ok(())
     } else {
-        Err(CliError::setup("X07-CLI-0001", format!("{}: no such file or directory", path.display())))
+        Err(CliError::setup(
+            "X07-CLI-0001",
+            format!("{}: no such file or directory", path.display()),
+        ))
     }
 }
 
@@ -37,12 +43,20 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), CliError> {
 pub fn run(args: &FmtArgs) -> CliResult {
     let mut files = Vec::new();
     if args.paths.is_empty() {
-        let cwd = std::env::current_dir().map_err(|e| CliError::setup("X07-PROJECT-0001", e.to_string()))?;
+        let cwd = std::env::current_dir()
+            .map_err(|e| CliError::setup("X07-PROJECT-0001", e.to_string()))?;
         let manifest_path = discover_manifest(&cwd).ok_or_else(|| {
-            CliError::setup("X07-PROJECT-0001", format!("no x07.json found in {} or any parent directory", cwd.display()))
-                .help("pass the files or directories to format")
+            CliError::setup(
+                "X07-PROJECT-0001",
+                format!(
+                    "no x07.json found in {} or any parent directory",
+                    cwd.display()
+                ),
+            )
+            .help("pass the files or directories to format")
         })?;
-        let manifest = x07_spec::ProjectManifest::load(&manifest_path).map_err(target::manifest_error)?;
+        let manifest =
+            x07_spec::ProjectManifest::load(&manifest_path).map_err(target::manifest_error)?;
         let root = manifest_path.parent().unwrap_or(Path::new("."));
         collect(&root.join(manifest.entry.as_str()), &mut files)?;
         for r in &manifest.module_roots {
@@ -61,23 +75,37 @@ pub fn run(args: &FmtArgs) -> CliResult {
         let value: serde_json::Value = match serde_json::from_slice(&raw) {
             Ok(v) => v,
             Err(e) => {
-                eprintln!("error[X07-JSON-0001]: malformed JSON: {e}\n  --> {}:{}:{}", f.display(), e.line(), e.column());
+                eprintln!(
+                    "error[X07-JSON-0001]: malformed JSON: {e}\n  --> {}:{}:{}",
+                    f.display(),
+                    e.line(),
+                    e.column()
+                );
                 bad += 1;
                 continue;
             }
         };
-        let canonical = x07_spec::canonical_file_bytes(&value).map_err(|e| CliError::setup("X07-CLI-0001", e.to_string()))?;
+        let canonical = x07_spec::canonical_file_bytes(&value)
+            .map_err(|e| CliError::setup("X07-CLI-0001", e.to_string()))?;
         if canonical == raw {
             continue;
         }
         if args.check {
-            eprintln!("error[X07-FMT-0001]: {} is not in canonical form", f.display());
+            eprintln!(
+                "error[X07-FMT-0001]: {} is not in canonical form",
+                f.display()
+            );
             changed.push(f);
         } else {
             match x07_spec::write_if_changed(f, &canonical) {
                 Ok(WriteOutcome::Unchanged) => {}
                 Ok(_) => changed.push(f),
-                Err(e) => return Err(CliError::setup("X07-FMT-0001", format!("cannot write {}: {e}", f.display()))),
+                Err(e) => {
+                    return Err(CliError::setup(
+                        "X07-FMT-0001",
+                        format!("cannot write {}: {e}", f.display()),
+                    ))
+                }
             }
         }
     }
@@ -90,5 +118,11 @@ pub fn run(args: &FmtArgs) -> CliResult {
             println!("formatted {}", f.display());
         }
     }
-    Ok(if bad > 0 { 2 } else if args.check && !changed.is_empty() { 1 } else { 0 })
+    Ok(if bad > 0 {
+        2
+    } else if args.check && !changed.is_empty() {
+        1
+    } else {
+        0
+    })
 }

@@ -10,8 +10,16 @@ use crate::args::InitArgs;
 use crate::error::{CliError, CliResult};
 
 /// Lines `x07 init` makes sure `.gitignore` has.
-const GITIGNORE_LINES: &[&str] =
-    &[".x07/deps/", ".x07/pkg.lock", ".x07/tmp/", ".x07/cache/", ".x07/repair/", ".x07/policies/_generated/", "target/", "dist/"];
+const GITIGNORE_LINES: &[&str] = &[
+    ".x07/deps/",
+    ".x07/pkg.lock",
+    ".x07/tmp/",
+    ".x07/cache/",
+    ".x07/repair/",
+    ".x07/policies/_generated/",
+    "target/",
+    "dist/",
+];
 
 fn entry_file() -> serde_json::Value {
     json!({
@@ -39,7 +47,10 @@ fn app_module() -> serde_json::Value {
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> CliError {
-    CliError::setup("X07-INIT-0001", format!("cannot write {}: {e}", path.display()))
+    CliError::setup(
+        "X07-INIT-0001",
+        format!("cannot write {}: {e}", path.display()),
+    )
 }
 
 /// Runs `x07 init`.
@@ -47,15 +58,39 @@ pub fn run(args: &InitArgs) -> CliResult {
     let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from("."));
     let internal = |e: x07_spec::CanonicalError| CliError::setup("X07-INIT-0001", e.to_string());
     let files: Vec<(PathBuf, Vec<u8>)> = vec![
-        (dir.join("x07.json"), ProjectManifest::new_init().to_file_bytes().map_err(internal)?),
-        (dir.join("x07.lock.json"), Lock::empty().to_file_bytes().map_err(internal)?),
-        (dir.join("src/main.x07.json"), canonical_file_bytes(&entry_file()).map_err(internal)?),
-        (dir.join("src/app.x07.json"), canonical_file_bytes(&app_module()).map_err(internal)?),
+        (
+            dir.join("x07.json"),
+            ProjectManifest::new_init()
+                .to_file_bytes()
+                .map_err(internal)?,
+        ),
+        (
+            dir.join("x07.lock.json"),
+            Lock::empty().to_file_bytes().map_err(internal)?,
+        ),
+        (
+            dir.join("src/main.x07.json"),
+            canonical_file_bytes(&entry_file()).map_err(internal)?,
+        ),
+        (
+            dir.join("src/app.x07.json"),
+            canonical_file_bytes(&app_module()).map_err(internal)?,
+        ),
     ];
-    let existing: Vec<String> = files.iter().filter(|(p, _)| p.exists()).map(|(p, _)| p.display().to_string()).collect();
+    let existing: Vec<String> = files
+        .iter()
+        .filter(|(p, _)| p.exists())
+        .map(|(p, _)| p.display().to_string())
+        .collect();
     if !existing.is_empty() {
-        return Err(CliError::setup("X07-INIT-0001", format!("refusing to overwrite existing files: {}", existing.join(", ")))
-            .help("run x07 init in an empty directory, or pass a new DIR"));
+        return Err(CliError::setup(
+            "X07-INIT-0001",
+            format!(
+                "refusing to overwrite existing files: {}",
+                existing.join(", ")
+            ),
+        )
+        .help("run x07 init in an empty directory, or pass a new DIR"));
     }
     fs_err::create_dir_all(dir.join("src")).map_err(|e| io_err(&dir, e))?;
     for (path, bytes) in &files {
@@ -63,7 +98,11 @@ pub fn run(args: &InitArgs) -> CliResult {
     }
     let gitignore = dir.join(".gitignore");
     let current = fs_err::read_to_string(&gitignore).unwrap_or_default();
-    let missing: Vec<&str> = GITIGNORE_LINES.iter().copied().filter(|l| !current.lines().any(|c| c.trim() == *l)).collect();
+    let missing: Vec<&str> = GITIGNORE_LINES
+        .iter()
+        .copied()
+        .filter(|l| !current.lines().any(|c| c.trim() == *l))
+        .collect();
     if !missing.is_empty() {
         let mut text = current.clone();
         if !text.is_empty() && !text.ends_with('\n') {

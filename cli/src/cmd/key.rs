@@ -31,18 +31,22 @@ pub fn run(command: &KeyCommand) -> CliResult {
                 None => crate::compile::home()?.path().join("keys/lock-signing.pem"),
             };
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                fs_err::create_dir_all(dir).map_err(|e| CliError::setup("X07-KEY-0001", e.to_string()))?;
+                fs_err::create_dir_all(dir)
+                    .map_err(|e| CliError::setup("X07-KEY-0001", e.to_string()))?;
             }
             let key = SigningKey::generate();
-            key.save(&path, KeyFormat::Pkcs8Pem)
-                .map_err(|e| CliError::setup("X07-KEY-0001", e.to_string()).help("choose another --out, or remove the old key deliberately"))?;
+            key.save(&path, KeyFormat::Pkcs8Pem).map_err(|e| {
+                CliError::setup("X07-KEY-0001", e.to_string())
+                    .help("choose another --out, or remove the old key deliberately")
+            })?;
             let report = serde_json::json!({
                 "schema_version": "x07.key.generate.report@0.1.0",
                 "path": path.display().to_string(),
                 "key_id": key.key_id().as_str(),
                 "public_key": key.verifying_key().to_base64(),
             });
-            let bytes = x07_spec::canonical_file_bytes(&report).map_err(|e| CliError::setup("X07-KEY-0001", e.to_string()))?;
+            let bytes = x07_spec::canonical_file_bytes(&report)
+                .map_err(|e| CliError::setup("X07-KEY-0001", e.to_string()))?;
             print!("{}", String::from_utf8_lossy(&bytes));
             Ok(0)
         }

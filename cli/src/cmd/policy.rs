@@ -65,31 +65,53 @@ pub fn run(command: &PolicyCommand) -> CliResult {
 }
 
 fn io_error(path: &Path, what: &str, e: impl std::fmt::Display) -> CliError {
-    CliError::setup("X07-POLICY-0003", format!("cannot {what} {}: {e}", path.display()))
+    CliError::setup(
+        "X07-POLICY-0003",
+        format!("cannot {what} {}: {e}", path.display()),
+    )
 }
 
 /// A policy that fails its own checks: exit 3.
 fn invalid_policy(message: String) -> CliError {
-    CliError { code: "X07-POLICY-SCHEMA-0001", message, help: None, exit: 3 }
-        .help("choose another --policy-id, e.g. my-app.sandbox (see docs/policy.md)")
+    CliError {
+        code: "X07-POLICY-SCHEMA-0001",
+        message,
+        help: None,
+        exit: 3,
+    }
+    .help("choose another --policy-id, e.g. my-app.sandbox (see docs/policy.md)")
 }
 
 /// The project root: `--project` (a manifest or its directory), else the nearest directory
 /// holding x07.json walking up, else the current directory. Always absolute.
 fn project_root(project: Option<&Path>) -> Result<PathBuf, CliError> {
-    let cwd = std::env::current_dir().map_err(|e| io_error(Path::new("."), "read the current directory", e))?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| io_error(Path::new("."), "read the current directory", e))?;
     let root = match project {
         Some(p) => {
             let p = cwd.join(p);
-            let manifest = if p.is_dir() { p.join(x07_spec::PROJECT_FILE_NAME) } else { p };
+            let manifest = if p.is_dir() {
+                p.join(x07_spec::PROJECT_FILE_NAME)
+            } else {
+                p
+            };
             if !manifest.is_file() {
-                return Err(CliError::setup("X07-PROJECT-0001", format!("--project: {} does not exist", manifest.display()))
-                    .help("pass the project's x07.json or its directory"));
+                return Err(CliError::setup(
+                    "X07-PROJECT-0001",
+                    format!("--project: {} does not exist", manifest.display()),
+                )
+                .help("pass the project's x07.json or its directory"));
             }
-            manifest.parent().map(Path::to_path_buf).unwrap_or_else(|| cwd.clone())
+            manifest
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| cwd.clone())
         }
         None => match crate::target::discover_manifest(&cwd) {
-            Some(manifest) => manifest.parent().map(Path::to_path_buf).unwrap_or_else(|| cwd.clone()),
+            Some(manifest) => manifest
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| cwd.clone()),
             None => cwd,
         },
     };
@@ -98,20 +120,32 @@ fn project_root(project: Option<&Path>) -> Result<PathBuf, CliError> {
 
 /// `path` relative to `root` when beneath it, else as it is.
 fn shown(root: &Path, path: &Path) -> String {
-    path.strip_prefix(root).unwrap_or(path).display().to_string()
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 fn init(args: &PolicyInitArgs) -> CliResult {
     let mut policy: Policy = args.template.policy();
     if let Some(id) = &args.policy_id {
-        policy.policy_id = PolicyId::new(id.as_str()).map_err(|e| invalid_policy(format!("--policy-id: {e}")))?;
+        policy.policy_id =
+            PolicyId::new(id.as_str()).map_err(|e| invalid_policy(format!("--policy-id: {e}")))?;
     }
     let problems = policy.problems();
     if !problems.is_empty() {
         let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        return Err(invalid_policy(format!("the generated policy is not valid: {}", list.join("; "))));
+        return Err(invalid_policy(format!(
+            "the generated policy is not valid: {}",
+            list.join("; ")
+        )));
     }
-    let bytes = policy.to_file_bytes().map_err(|e| CliError { code: "X07-POLICY-SCHEMA-0001", message: e.to_string(), help: None, exit: 3 })?;
+    let bytes = policy.to_file_bytes().map_err(|e| CliError {
+        code: "X07-POLICY-SCHEMA-0001",
+        message: e.to_string(),
+        help: None,
+        exit: 3,
+    })?;
 
     let root = project_root(args.project.as_deref())?;
     let out = match &args.out {
@@ -119,7 +153,11 @@ fn init(args: &PolicyInitArgs) -> CliResult {
         None => root.join(args.template.default_rel_path()),
     };
     if out.is_dir() {
-        return Err(CliError::setup("X07-POLICY-0003", format!("{} is a directory", out.display())).help("pass --out with a file path"));
+        return Err(CliError::setup(
+            "X07-POLICY-0003",
+            format!("{} is a directory", out.display()),
+        )
+        .help("pass --out with a file path"));
     }
     let status = match fs_err::read(&out) {
         Ok(existing) if existing == bytes => InitStatus::Unchanged,
@@ -154,8 +192,14 @@ fn init(args: &PolicyInitArgs) -> CliResult {
     let _ = stdout.write_all(&stdout_bytes);
     let _ = stdout.flush();
     if status == InitStatus::ExistsDifferent {
-        let e = CliError::setup("X07-POLICY-0001", format!("{} exists with different content; it was left as it is", shown(&root, &out)))
-            .help("pass --force to overwrite it, or --out PATH to write elsewhere");
+        let e = CliError::setup(
+            "X07-POLICY-0001",
+            format!(
+                "{} exists with different content; it was left as it is",
+                shown(&root, &out)
+            ),
+        )
+        .help("pass --force to overwrite it, or --out PATH to write elsewhere");
         eprintln!("{e}");
     }
     Ok(status.exit_code())
@@ -163,13 +207,21 @@ fn init(args: &PolicyInitArgs) -> CliResult {
 
 /// The default location's directories are created; an explicit `--out` needs `--mkdir-out` for that.
 fn prepare_parent(root: &Path, out: &Path, args: &PolicyInitArgs) -> Result<(), CliError> {
-    let Some(parent) = out.parent() else { return Ok(()) };
+    let Some(parent) = out.parent() else {
+        return Ok(());
+    };
     if parent.is_dir() {
         return Ok(());
     }
     if args.out.is_some() && !args.mkdir_out {
-        return Err(CliError::setup("X07-POLICY-0002", format!("the directory {} of --out does not exist", shown(root, parent)))
-            .help("create it first, or pass --mkdir-out"));
+        return Err(CliError::setup(
+            "X07-POLICY-0002",
+            format!(
+                "the directory {} of --out does not exist",
+                shown(root, parent)
+            ),
+        )
+        .help("create it first, or pass --mkdir-out"));
     }
     fs_err::create_dir_all(parent).map_err(|e| io_error(parent, "create the directory", e))
 }

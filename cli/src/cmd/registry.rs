@@ -16,11 +16,21 @@ use crate::cmd::pkg::{plain_client, registry_error, RegistryArgs};
 use crate::error::{CliError, CliResult};
 
 fn trust(args: &TrustArgs) -> CliResult {
-    let client = plain_client(&RegistryArgs { index: args.index.clone(), offline: args.key.is_some() }, false)?;
+    let client = plain_client(
+        &RegistryArgs {
+            index: args.index.clone(),
+            offline: args.key.is_some(),
+        },
+        false,
+    )?;
     let key = match &args.key {
         Some(k) => {
             let pinned = client.trust(k).map_err(registry_error)?;
-            eprintln!("x07 registry trust: {} now trusts key {}", client.index_url().as_str(), pinned.key_id);
+            eprintln!(
+                "x07 registry trust: {} now trusts key {}",
+                client.index_url().as_str(),
+                pinned.key_id
+            );
             pinned
         }
         None => client.pinned_key().map_err(registry_error)?,
@@ -109,8 +119,9 @@ fn serve(args: &ServeArgs) -> CliResult {
     let mut config = ServerConfig::new(&args.root, args.addr);
     config.public_url.clone_from(&args.public_url);
     for name in &args.official_owners {
-        let owner = OwnerName::new(name.as_str())
-            .map_err(|e| CliError::setup("X07-REGISTRY-0001", format!("--official-owner {name}: {e}")))?;
+        let owner = OwnerName::new(name.as_str()).map_err(|e| {
+            CliError::setup("X07-REGISTRY-0001", format!("--official-owner {name}: {e}"))
+        })?;
         config.official_owners.push(owner);
     }
     serve_blocking(config).map_err(|e| CliError::setup("X07-REGISTRY-0001", e.to_string()))?;
@@ -123,7 +134,10 @@ fn create_token(args: &TokenCreateArgs) -> CliResult {
     // clap restricts the values to the known scopes.
     let scopes: Vec<Scope> = args.scopes.iter().filter_map(|s| Scope::parse(s)).collect();
     let root = RegistryRoot::new(&args.root);
-    let token = root.tokens().create(owner.clone(), scopes.clone()).map_err(|e| fail(e.to_string()))?;
+    let token = root
+        .tokens()
+        .create(owner.clone(), scopes.clone())
+        .map_err(|e| fail(e.to_string()))?;
     let scope_list: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
     eprintln!(
         "created a token for owner `{owner}` with scopes {} (stored hashed in {}; it is not shown again)",

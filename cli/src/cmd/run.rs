@@ -9,19 +9,21 @@ use x07_runner::{EnvMode, RunLimits};
 use x07_spec::report::{NativeRequires, NativeRequiresVersion};
 use x07_spec::run_report::ReportRunner;
 use x07_spec::{
-    ArtifactRunReport, CompileRunReport, CompileSection, OsRunnerReport, OsRunnerReportVersion, RepairSummary, RunReport,
-    RunReportVersion, RunTarget, SolveSection, TargetKind as ReportTargetKind, World,
+    ArtifactRunReport, CompileRunReport, CompileSection, OsRunnerReport, OsRunnerReportVersion,
+    RepairSummary, RunReport, RunReportVersion, RunTarget, SolveSection,
+    TargetKind as ReportTargetKind, World,
 };
 
 use crate::args::{RepairMode, ReportMode, RunArgs};
 use crate::compile::{self, RepairDone};
-use crate::sandbox::{self, SandboxLaunch};
 use crate::error::{CliError, CliResult};
+use crate::sandbox::{self, SandboxLaunch};
 use crate::target::{self, Target, TargetKind};
 
 fn read_input_file(path: &Path) -> Result<Vec<u8>, CliError> {
     fs_err::read(path).map_err(|e| {
-        CliError::setup("X07-INPUT-0001", format!("cannot read the input file: {e}")).help("check the path passed to --input (or profiles.<name>.input)")
+        CliError::setup("X07-INPUT-0001", format!("cannot read the input file: {e}"))
+            .help("check the path passed to --input (or profiles.<name>.input)")
     })
 }
 
@@ -32,20 +34,34 @@ fn input_bytes(args: &RunArgs, target: Option<&Target>) -> Result<Vec<u8>, CliEr
     }
     if args.stdin {
         let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf).map_err(|e| CliError::setup("X07-INPUT-0001", format!("cannot read standard input: {e}")))?;
+        std::io::stdin().read_to_end(&mut buf).map_err(|e| {
+            CliError::setup("X07-INPUT-0001", format!("cannot read standard input: {e}"))
+        })?;
         return Ok(buf);
     }
     if let Some(b64) = &args.input_b64 {
         return base64::engine::general_purpose::STANDARD
             .decode(b64.trim())
-            .map_err(|e| CliError::setup("X07-CLI-0001", format!("--input-b64 is not valid base64: {e}")));
+            .map_err(|e| {
+                CliError::setup(
+                    "X07-CLI-0001",
+                    format!("--input-b64 is not valid base64: {e}"),
+                )
+            });
     }
     if !args.args.is_empty() {
-        return x07_runner::argv_v1::encode(args.args.iter().map(|a| a.as_bytes()))
-            .map_err(|e| CliError::setup("X07-CLI-0001", format!("cannot encode the arguments after -- as argv_v1: {e}")));
+        return x07_runner::argv_v1::encode(args.args.iter().map(|a| a.as_bytes())).map_err(|e| {
+            CliError::setup(
+                "X07-CLI-0001",
+                format!("cannot encode the arguments after -- as argv_v1: {e}"),
+            )
+        });
     }
     if let Some(t) = target {
-        if let (Some(root), Some(rel)) = (t.project_root(), t.profile.as_ref().and_then(|p| p.input.as_ref())) {
+        if let (Some(root), Some(rel)) = (
+            t.project_root(),
+            t.profile.as_ref().and_then(|p| p.input.as_ref()),
+        ) {
             return read_input_file(&root.join(rel.as_str()));
         }
     }
@@ -55,11 +71,23 @@ fn input_bytes(args: &RunArgs, target: Option<&Target>) -> Result<Vec<u8>, CliEr
 
 fn limits(args: &RunArgs, target: Option<&Target>) -> RunLimits {
     let p = target.and_then(|t| t.profile.as_ref());
-    let cpu = args.cpu_time_limit_seconds.or(p.and_then(|p| p.cpu_time_limit_seconds)).unwrap_or(x07_runner::limits::DEFAULT_CPU_TIME_LIMIT_SECONDS);
+    let cpu = args
+        .cpu_time_limit_seconds
+        .or(p.and_then(|p| p.cpu_time_limit_seconds))
+        .unwrap_or(x07_runner::limits::DEFAULT_CPU_TIME_LIMIT_SECONDS);
     let mut l = RunLimits::with_cpu_seconds(cpu);
-    l.solve_fuel = args.solve_fuel.or(p.and_then(|p| p.solve_fuel)).unwrap_or(l.solve_fuel);
-    l.max_memory_bytes = args.max_memory_bytes.or(p.and_then(|p| p.max_memory_bytes)).unwrap_or(l.max_memory_bytes);
-    l.max_output_bytes = args.max_output_bytes.or(p.and_then(|p| p.max_output_bytes)).unwrap_or(l.max_output_bytes);
+    l.solve_fuel = args
+        .solve_fuel
+        .or(p.and_then(|p| p.solve_fuel))
+        .unwrap_or(l.solve_fuel);
+    l.max_memory_bytes = args
+        .max_memory_bytes
+        .or(p.and_then(|p| p.max_memory_bytes))
+        .unwrap_or(l.max_memory_bytes);
+    l.max_output_bytes = args
+        .max_output_bytes
+        .or(p.and_then(|p| p.max_output_bytes))
+        .unwrap_or(l.max_output_bytes);
     l
 }
 
@@ -68,7 +96,11 @@ fn compile_section(ok: bool, world: World) -> CompileSection {
         ok,
         exit_status: if ok { 0 } else { 1 },
         lang_id: LANG_ID.to_string(),
-        native_requires: Some(NativeRequires { schema_version: NativeRequiresVersion, world, requires: Vec::new() }),
+        native_requires: Some(NativeRequires {
+            schema_version: NativeRequiresVersion,
+            world,
+            requires: Vec::new(),
+        }),
         c_source_size: None,
         compiled_exe: None,
         compiled_exe_size: None,
@@ -81,7 +113,12 @@ fn compile_section(ok: bool, world: World) -> CompileSection {
     }
 }
 
-fn emit_report(args: &RunArgs, target: Option<&Target>, repair: Option<RepairDone>, report: OsRunnerReport) -> CliResult {
+fn emit_report(
+    args: &RunArgs,
+    target: Option<&Target>,
+    repair: Option<RepairDone>,
+    report: OsRunnerReport,
+) -> CliResult {
     let exit = if report.exit_code() == 0 { 0 } else { 1 };
     let bytes = match args.report {
         ReportMode::Runner => x07_spec::canonical_file_bytes(&report),
@@ -102,21 +139,27 @@ fn emit_report(args: &RunArgs, target: Option<&Target>, repair: Option<RepairDon
                 },
                 None => RunTarget {
                     kind: ReportTargetKind::Artifact,
-                    path: args.artifact.as_ref().map(|a| a.display().to_string()).unwrap_or_default(),
+                    path: args
+                        .artifact
+                        .as_ref()
+                        .map(|a| a.display().to_string())
+                        .unwrap_or_default(),
                     project_root: None,
                     lockfile: None,
                     resolved_module_roots: Vec::new(),
                 },
             };
-            let repair = repair.filter(|r| r.mode != RepairMode::Off).map(|r| RepairSummary {
-                mode: match r.mode {
-                    RepairMode::Write => x07_spec::run_report::RepairMode::Write,
-                    _ => x07_spec::run_report::RepairMode::Memory,
-                },
-                iterations: 1,
-                applied_ops_count: r.files_changed,
-                last_lint_ok: report.exit_code() == 0 || report.solve().is_some(),
-            });
+            let repair = repair
+                .filter(|r| r.mode != RepairMode::Off)
+                .map(|r| RepairSummary {
+                    mode: match r.mode {
+                        RepairMode::Write => x07_spec::run_report::RepairMode::Write,
+                        _ => x07_spec::run_report::RepairMode::Memory,
+                    },
+                    iterations: 1,
+                    applied_ops_count: r.files_changed,
+                    last_lint_ok: report.exit_code() == 0 || report.solve().is_some(),
+                });
             let wrapped = RunReport {
                 schema_version: RunReportVersion,
                 runner: ReportRunner::Os,
@@ -130,8 +173,12 @@ fn emit_report(args: &RunArgs, target: Option<&Target>, repair: Option<RepairDon
     }
     .map_err(|e| CliError::setup("X07-RUN-0001", format!("cannot serialize the report: {e}")))?;
     if let Some(out) = &args.report_out {
-        x07_spec::write_atomic(out, &bytes)
-            .map_err(|e| CliError::setup("X07-CLI-0001", format!("cannot write --report-out {}: {e}", out.display())))?;
+        x07_spec::write_atomic(out, &bytes).map_err(|e| {
+            CliError::setup(
+                "X07-CLI-0001",
+                format!("cannot write --report-out {}: {e}", out.display()),
+            )
+        })?;
     }
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
@@ -140,24 +187,42 @@ fn emit_report(args: &RunArgs, target: Option<&Target>, repair: Option<RepairDon
     Ok(exit)
 }
 
-fn run_binary(exe: &Path, input: &[u8], limits: &RunLimits, cwd: Option<&Path>) -> Result<SolveSection, CliError> {
+fn run_binary(
+    exe: &Path,
+    input: &[u8],
+    limits: &RunLimits,
+    cwd: Option<&Path>,
+) -> Result<SolveSection, CliError> {
     launch(exe, input, limits, cwd, None).map(|r| r.solve)
 }
 
-fn launch(exe: &Path, input: &[u8], limits: &RunLimits, cwd: Option<&Path>, sandbox: Option<&SandboxLaunch>) -> Result<x07_runner::Launched, CliError> {
+fn launch(
+    exe: &Path,
+    input: &[u8],
+    limits: &RunLimits,
+    cwd: Option<&Path>,
+    sandbox: Option<&SandboxLaunch>,
+) -> Result<x07_runner::Launched, CliError> {
     let launch = x07_runner::Launch {
-        env: sandbox.map(|s| s.env.clone()).unwrap_or_else(EnvMode::inherit),
+        env: sandbox
+            .map(|s| s.env.clone())
+            .unwrap_or_else(EnvMode::inherit),
         cwd,
         policy_blob: sandbox.map(|s| s.blob.as_slice()),
+        launcher: sandbox.and_then(|s| s.launcher.as_deref()),
     };
-    x07_runner::run_launch(exe, input, limits, &launch).map_err(|e| CliError::setup("X07-RUN-0001", format!("cannot run {}: {e}", exe.display())))
+    x07_runner::run_launch(exe, input, limits, &launch)
+        .map_err(|e| CliError::setup("X07-RUN-0001", format!("cannot run {}: {e}", exe.display())))
 }
 
 /// Runs `x07 run`.
 pub fn run(args: &RunArgs) -> CliResult {
     if let Some(artifact) = &args.artifact {
         if args.target.project.is_some() || args.target.program.is_some() {
-            return Err(CliError::setup("X07-CLI-0001", "--artifact cannot be combined with --project or --program"));
+            return Err(CliError::setup(
+                "X07-CLI-0001",
+                "--artifact cannot be combined with --project or --program",
+            ));
         }
         if args.target.profile.as_deref().is_some_and(|p| p != "os") {
             return Err(CliError::setup("X07-CLI-0001", "--artifact runs in world run-os only (a sandboxed run must compile the program itself)"));
@@ -180,18 +245,31 @@ pub fn run(args: &RunArgs) -> CliResult {
     sandbox::reject_outside_sandbox(&args.sandbox, target.world)?;
     let root = match target.project_root() {
         Some(r) => r.to_path_buf(),
-        None => std::env::current_dir().map_err(|e| CliError::setup("X07-PROJECT-0001", e.to_string()))?,
+        None => std::env::current_dir()
+            .map_err(|e| CliError::setup("X07-PROJECT-0001", e.to_string()))?,
     };
-    let sandbox = if target.world == World::RunOsSandboxed { Some(sandbox::prepare(&args.sandbox, &target, &root)?) } else { None };
+    let sandbox = if target.world == World::RunOsSandboxed {
+        Some(sandbox::prepare(&args.sandbox, &target, &root)?)
+    } else {
+        None
+    };
     let input = input_bytes(args, Some(&target))?;
     let limits = limits(args, Some(&target));
     let (loaded, repair) = compile::load_and_repair(&target, args.repair)?;
     let project = matches!(target.kind, TargetKind::Project { .. });
-    let wrap = |r: CompileRunReport| if project { OsRunnerReport::ProjectCompileRun(r) } else { OsRunnerReport::CompileRun(r) };
+    let wrap = |r: CompileRunReport| {
+        if project {
+            OsRunnerReport::ProjectCompileRun(r)
+        } else {
+            OsRunnerReport::CompileRun(r)
+        }
+    };
     let failed = |diags: Vec<x07_builder::frontend::Diagnostic>| {
         compile::print_diagnostics(&diags);
         let mut c = compile_section(false, target.world);
-        c.compile_error = diags.first().map(|d| format!("{}: {}", d.code.0, d.message));
+        c.compile_error = diags
+            .first()
+            .map(|d| format!("{}: {}", d.code.0, d.message));
         c.diagnostics = Some(compile::report_diagnostics(&diags));
         wrap(CompileRunReport {
             schema_version: OsRunnerReportVersion,
@@ -211,25 +289,37 @@ pub fn run(args: &RunArgs) -> CliResult {
         Err(diags) => return emit_report(args, Some(&target), Some(repair), failed(diags)),
     };
     if let Some(sb) = &sandbox {
-        let native = target.auto_ffi && !crate::native::discover(target.roots.dirs(), &target.link_libs)?.sources.is_empty();
+        let native = target.auto_ffi
+            && !crate::native::discover(target.roots.dirs(), &target.link_libs)?
+                .sources
+                .is_empty();
         let gate = sandbox::language_gate(sb, &program, native);
         if !gate.is_empty() {
             return emit_report(args, Some(&target), Some(repair), failed(gate));
         }
     }
-    let built = match compile::build_target(&target, &program, target.cc_profile(args.cc_profile))? {
+    let built = match compile::build_target(&target, &program, target.cc_profile(args.cc_profile))?
+    {
         BuildOutcome::Built(b) => b,
-        BuildOutcome::Rejected(diags) => return emit_report(args, Some(&target), Some(repair), failed(diags)),
+        BuildOutcome::Rejected(diags) => {
+            return emit_report(args, Some(&target), Some(repair), failed(diags))
+        }
     };
     let exe = built.entry.binary_path();
     if let Some(out) = &args.compiled_out {
-        let bytes = fs_err::read(&exe).map_err(|e| CliError::setup("X07-STORE-0001", e.to_string()))?;
+        let bytes =
+            fs_err::read(&exe).map_err(|e| CliError::setup("X07-STORE-0001", e.to_string()))?;
         x07_spec::write_atomic(out, &bytes)
             .and_then(|()| {
                 use std::os::unix::fs::PermissionsExt;
                 std::fs::set_permissions(out, std::fs::Permissions::from_mode(0o755))
             })
-            .map_err(|e| CliError::setup("X07-CLI-0001", format!("cannot write --compiled-out {}: {e}", out.display())))?;
+            .map_err(|e| {
+                CliError::setup(
+                    "X07-CLI-0001",
+                    format!("cannot write --compiled-out {}: {e}", out.display()),
+                )
+            })?;
     }
     let record = built.entry.build_record().ok();
     let launched = launch(&exe, &input, &limits, Some(&root), sandbox.as_ref())?;

@@ -26,7 +26,10 @@ pub fn run(cmd: &StoreCommand) -> CliResult {
                         json!({"path": e.dir.display().to_string(), "name": e.name.as_str(), "hash": e.hash.as_str(), "size": size})
                     })
                     .collect();
-                println!("{}", serde_json::to_string(&json!({"entries": items})).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string(&json!({"entries": items})).unwrap_or_default()
+                );
             } else {
                 for e in &entries {
                     println!("{}", e.dir.display());
@@ -49,7 +52,12 @@ pub fn run(cmd: &StoreCommand) -> CliResult {
         StoreCommand::Gc { dry_run } => {
             let r = store.gc(*dry_run)?;
             let verb = if *dry_run { "would remove" } else { "removed" };
-            for p in r.removed_entries.iter().chain(&r.removed_temp).chain(&r.removed_roots) {
+            for p in r
+                .removed_entries
+                .iter()
+                .chain(&r.removed_temp)
+                .chain(&r.removed_roots)
+            {
                 println!("{verb} {}", p.display());
             }
             println!(
@@ -95,6 +103,10 @@ fn path(args: &StorePathArgs) -> CliResult {
             println!("{}", e.dir.display());
             Ok(0)
         }
-        None => Err(CliError::failure("X07-STORE-0001", format!("not built yet (derivation {})", hash.as_str())).help("run `x07 build`")),
+        None => Err(CliError::failure(
+            "X07-STORE-0001",
+            format!("not built yet (derivation {})", hash.as_str()),
+        )
+        .help("run `x07 build`")),
     }
 }

@@ -106,7 +106,12 @@ impl BackendRequest {
     /// The flags plus this process's environment.
     pub fn from_process_env(flag_backend: Option<BackendChoice>, flag_accept_weaker: bool) -> Self {
         let var = |k| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned());
-        Self { flag_backend, flag_accept_weaker, env_backend: var(ENV_BACKEND), env_accept_weaker: var(ENV_ACCEPT_WEAKER) }
+        Self {
+            flag_backend,
+            flag_accept_weaker,
+            env_backend: var(ENV_BACKEND),
+            env_accept_weaker: var(ENV_ACCEPT_WEAKER),
+        }
     }
 }
 
@@ -192,23 +197,36 @@ fn parse_yes_no(text: &str) -> Option<bool> {
 }
 
 /// Resolves the backend for a program of `world`.
-pub fn select_backend(world: World, req: &BackendRequest) -> Result<BackendSelection, BackendError> {
+pub fn select_backend(
+    world: World,
+    req: &BackendRequest,
+) -> Result<BackendSelection, BackendError> {
     if !matches!(world, World::RunOs | World::RunOsSandboxed) {
         if req.flag_backend.is_some() || req.flag_accept_weaker {
             return Err(BackendError::NotAnOsWorld(world));
         }
-        return Ok(BackendSelection { backend: SandboxBackend::None, weaker_isolation_accepted: false, origin: ChoiceOrigin::Default });
+        return Ok(BackendSelection {
+            backend: SandboxBackend::None,
+            weaker_isolation_accepted: false,
+            origin: ChoiceOrigin::Default,
+        });
     }
     let env_backend = req.env_backend.as_deref().filter(|v| !v.trim().is_empty());
     let (choice, origin) = match (req.flag_backend, env_backend) {
         (Some(choice), _) => (choice, ChoiceOrigin::Flag),
-        (None, Some(text)) => (text.parse().map_err(|_| BackendError::BadEnvBackend(text.to_string()))?, ChoiceOrigin::Env),
+        (None, Some(text)) => (
+            text.parse()
+                .map_err(|_| BackendError::BadEnvBackend(text.to_string()))?,
+            ChoiceOrigin::Env,
+        ),
         (None, None) => (BackendChoice::Auto, ChoiceOrigin::Default),
     };
     let accepted = req.flag_accept_weaker
         || match req.env_accept_weaker.as_deref() {
             None => false,
-            Some(text) => parse_yes_no(text).ok_or_else(|| BackendError::BadEnvAccept(text.to_string()))?,
+            Some(text) => {
+                parse_yes_no(text).ok_or_else(|| BackendError::BadEnvAccept(text.to_string()))?
+            }
         };
     let backend = if world == World::RunOs {
         match choice {
@@ -218,13 +236,22 @@ pub fn select_backend(world: World, req: &BackendRequest) -> Result<BackendSelec
         }
     } else {
         match choice {
-            BackendChoice::Auto | BackendChoice::Vm => return Err(BackendError::VmNotBuilt { origin }),
+            BackendChoice::Auto | BackendChoice::Vm => {
+                return Err(BackendError::VmNotBuilt { origin })
+            }
             BackendChoice::Os | BackendChoice::None if !accepted => {
-                return Err(BackendError::WeakerNotAccepted { backend: choice, origin })
+                return Err(BackendError::WeakerNotAccepted {
+                    backend: choice,
+                    origin,
+                })
             }
             BackendChoice::Os => SandboxBackend::Os,
             BackendChoice::None => SandboxBackend::None,
         }
     };
-    Ok(BackendSelection { backend, weaker_isolation_accepted: accepted, origin })
+    Ok(BackendSelection {
+        backend,
+        weaker_isolation_accepted: accepted,
+        origin,
+    })
 }

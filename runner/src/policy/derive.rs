@@ -101,9 +101,18 @@ impl DeriveError {
 }
 
 /// The first 8 hex digits of the derivation hash (see the module documentation).
-pub fn derivation_hex8(toolchain_version: &str, base_bytes: &[u8], overrides_json: &[u8]) -> String {
+pub fn derivation_hex8(
+    toolchain_version: &str,
+    base_bytes: &[u8],
+    overrides_json: &[u8],
+) -> String {
     let mut hasher = Sha256Hasher::new();
-    for part in [toolchain_version.as_bytes(), POLICY_SCHEMA_VERSION.as_bytes(), base_bytes, overrides_json] {
+    for part in [
+        toolchain_version.as_bytes(),
+        POLICY_SCHEMA_VERSION.as_bytes(),
+        base_bytes,
+        overrides_json,
+    ] {
         hasher.update(&(part.len() as u64).to_le_bytes());
         hasher.update(part);
     }
@@ -114,22 +123,37 @@ pub fn derivation_hex8(toolchain_version: &str, base_bytes: &[u8], overrides_jso
 pub fn derived_policy_id(base: &PolicyId, hex8: &str) -> PolicyId {
     let suffix = format!(".g{hex8}");
     let keep = base.as_str().len().min(64 - suffix.len());
-    PolicyId::new(format!("{}{suffix}", &base.as_str()[..keep])).expect("a valid id prefix plus .g<hex> is valid")
+    PolicyId::new(format!("{}{suffix}", &base.as_str()[..keep]))
+        .expect("a valid id prefix plus .g<hex> is valid")
 }
 
 /// Reads the base policy, applies the overrides, and writes the derived file if its bytes changed.
 pub fn derive_policy(req: &DeriveRequest<'_>) -> Result<DerivedPolicy, DeriveError> {
-    let base_bytes = fs_err::read(req.base_path)
-        .map_err(|source| DeriveError::ReadBase(DocumentError::Read { file: req.base_path.to_path_buf(), source }))?;
+    let base_bytes = fs_err::read(req.base_path).map_err(|source| {
+        DeriveError::ReadBase(DocumentError::Read {
+            file: req.base_path.to_path_buf(),
+            source,
+        })
+    })?;
     let base = Policy::from_slice(&base_bytes, req.base_path).map_err(DeriveError::InvalidBase)?;
     req.overrides.check_preconditions(&base)?;
     let normalized = req.overrides.normalize(req.project_root)?;
     let mut policy = normalized.apply(&base)?;
 
-    let hex8 = derivation_hex8(req.toolchain_version, &base_bytes, &normalized.canonical_json());
+    let hex8 = derivation_hex8(
+        req.toolchain_version,
+        &base_bytes,
+        &normalized.canonical_json(),
+    );
     policy.policy_id = derived_policy_id(&base.policy_id, &hex8);
-    let shown_base = req.base_path.strip_prefix(req.project_root).unwrap_or(req.base_path);
-    let line = format!("Derived by x07 run from {} with command-line overrides (g{hex8}).", shown_base.display());
+    let shown_base = req
+        .base_path
+        .strip_prefix(req.project_root)
+        .unwrap_or(req.base_path);
+    let line = format!(
+        "Derived by x07 run from {} with command-line overrides (g{hex8}).",
+        shown_base.display()
+    );
     let notes = match base.notes.as_deref() {
         None | Some("") => line,
         Some(existing) => format!("{existing}\n{line}"),
@@ -137,16 +161,32 @@ pub fn derive_policy(req: &DeriveRequest<'_>) -> Result<DerivedPolicy, DeriveErr
     let total = notes.chars().count();
     if total > MAX_NOTES_CHARS {
         let existing = base.notes.as_deref().map_or(0, |n| n.chars().count());
-        return Err(DeriveError::NotesTooLong { base: req.base_path.to_path_buf(), existing, total });
+        return Err(DeriveError::NotesTooLong {
+            base: req.base_path.to_path_buf(),
+            existing,
+            total,
+        });
     }
     policy.notes = Some(notes);
-    policy.validate().map_err(|e| DeriveError::Override(OverrideError::Invalid(e)))?;
+    policy
+        .validate()
+        .map_err(|e| DeriveError::Override(OverrideError::Invalid(e)))?;
 
     let dir = req.project_root.join(GENERATED_DIR);
     let path = dir.join(format!("{}.g{hex8}.policy.json", base.policy_id));
-    let write_err = |source| DeriveError::Write { path: path.clone(), source };
-    let bytes = policy.to_file_bytes().map_err(|e| write_err(std::io::Error::other(e)))?;
+    let write_err = |source| DeriveError::Write {
+        path: path.clone(),
+        source,
+    };
+    let bytes = policy
+        .to_file_bytes()
+        .map_err(|e| write_err(std::io::Error::other(e)))?;
     fs_err::create_dir_all(&dir).map_err(write_err)?;
     let written = x07_spec::write_if_changed(&path, &bytes).map_err(write_err)?;
-    Ok(DerivedPolicy { path, policy, hex8, written })
+    Ok(DerivedPolicy {
+        path,
+        policy,
+        hex8,
+        written,
+    })
 }

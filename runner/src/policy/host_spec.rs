@@ -38,11 +38,15 @@ impl fmt::Display for Host {
 
 /// Whether `host` (already lowercase) names something DNS must resolve.
 pub fn is_dns_name(host: &str) -> bool {
-    host.parse::<IpAddr>().is_err() && !host.contains('/') && !is_range(host) && host.bytes().any(|b| b.is_ascii_alphabetic())
+    host.parse::<IpAddr>().is_err()
+        && !host.contains('/')
+        && !is_range(host)
+        && host.bytes().any(|b| b.is_ascii_alphabetic())
 }
 
 fn is_range(host: &str) -> bool {
-    host.split_once('-').is_some_and(|(lo, hi)| lo.parse::<IpAddr>().is_ok() && hi.parse::<IpAddr>().is_ok())
+    host.split_once('-')
+        .is_some_and(|(lo, hi)| lo.parse::<IpAddr>().is_ok() && hi.parse::<IpAddr>().is_ok())
 }
 
 /// The ports of a deny spec.
@@ -98,12 +102,20 @@ pub fn parse_deny(spec: &str) -> Result<DenySpec, HostSpecError> {
 }
 
 fn parse(spec: &str, star_allowed: bool) -> Result<(Host, DenyPorts), HostSpecError> {
-    let fail = |problem: String| HostSpecError { spec: spec.to_string(), problem };
+    let fail = |problem: String| HostSpecError {
+        spec: spec.to_string(),
+        problem,
+    };
     if spec.is_empty() {
         return Err(fail("is empty; expected HOST:PORT[,PORT...]".into()));
     }
-    if let Some(c) = spec.chars().find(|c| c.is_whitespace() || c.is_control() || *c == ';') {
-        return Err(fail(format!("must not contain {c:?} (no whitespace, `;` or control characters)")));
+    if let Some(c) = spec
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || *c == ';')
+    {
+        return Err(fail(format!(
+            "must not contain {c:?} (no whitespace, `;` or control characters)"
+        )));
     }
     let (host, ports) = split_host_ports(spec).map_err(fail)?;
     let host = check_host(host, spec.starts_with('[')).map_err(fail)?;
@@ -114,7 +126,9 @@ fn parse(spec: &str, star_allowed: bool) -> Result<(Host, DenyPorts), HostSpecEr
 fn split_host_ports(spec: &str) -> Result<(&str, &str), String> {
     if let Some(rest) = spec.strip_prefix('[') {
         let close = rest.find(']').ok_or("has `[` without a closing `]`")?;
-        let ports = rest[close + 1..].strip_prefix(':').ok_or("expected `:PORT` right after `]`")?;
+        let ports = rest[close + 1..]
+            .strip_prefix(':')
+            .ok_or("expected `:PORT` right after `]`")?;
         return Ok((&rest[..close], ports));
     }
     match spec.matches(':').count() {
@@ -129,26 +143,38 @@ fn check_host(host: &str, bracketed: bool) -> Result<Host, String> {
         return Err("the host is empty".into());
     }
     if host.len() > MAX_HOST_BYTES {
-        return Err(format!("the host is {} bytes long; at most {MAX_HOST_BYTES} are allowed", host.len()));
+        return Err(format!(
+            "the host is {} bytes long; at most {MAX_HOST_BYTES} are allowed",
+            host.len()
+        ));
     }
     let lower = host.to_ascii_lowercase();
     if bracketed {
         return if is_ipv6_or_cidr(&lower) {
             Ok(Host(lower))
         } else {
-            Err(format!("`[{host}]` must hold an IPv6 address (optionally /LEN)"))
+            Err(format!(
+                "`[{host}]` must hold an IPv6 address (optionally /LEN)"
+            ))
         };
     }
     if host.contains('*') {
         return Err("host wildcards are not supported; list each host".into());
     }
-    if let Some(c) = host.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/'))) {
+    if let Some(c) = host
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/')))
+    {
         return Err(format!(
             "the host must not contain {c:?}; use letters, digits, `.`, `-`, `_` (and `/` for a CIDR), internationalised names as xn--"
         ));
     }
     if lower.contains('/') {
-        return if is_ipv4_cidr(&lower) { Ok(Host(lower)) } else { Err(format!("`{host}` is not a CIDR ADDRESS/LEN")) };
+        return if is_ipv4_cidr(&lower) {
+            Ok(Host(lower))
+        } else {
+            Err(format!("`{host}` is not a CIDR ADDRESS/LEN"))
+        };
     }
     if lower.parse::<Ipv4Addr>().is_ok() || is_range(&lower) {
         return Ok(Host(lower));
@@ -160,16 +186,22 @@ fn check_host(host: &str, bracketed: bool) -> Result<Host, String> {
 fn is_ipv6_or_cidr(text: &str) -> bool {
     match text.split_once('/') {
         None => text.parse::<Ipv6Addr>().is_ok(),
-        Some((addr, len)) => addr.parse::<Ipv6Addr>().is_ok() && prefix_len(len).is_some_and(|n| n <= 128),
+        Some((addr, len)) => {
+            addr.parse::<Ipv6Addr>().is_ok() && prefix_len(len).is_some_and(|n| n <= 128)
+        }
     }
 }
 
 fn is_ipv4_cidr(text: &str) -> bool {
-    text.split_once('/').is_some_and(|(addr, len)| addr.parse::<Ipv4Addr>().is_ok() && prefix_len(len).is_some_and(|n| n <= 32))
+    text.split_once('/').is_some_and(|(addr, len)| {
+        addr.parse::<Ipv4Addr>().is_ok() && prefix_len(len).is_some_and(|n| n <= 32)
+    })
 }
 
 fn prefix_len(text: &str) -> Option<u32> {
-    (!text.is_empty() && text.len() <= 3 && text.bytes().all(|b| b.is_ascii_digit())).then(|| text.parse().ok()).flatten()
+    (!text.is_empty() && text.len() <= 3 && text.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| text.parse().ok())
+        .flatten()
 }
 
 fn check_dns_name(name: &str) -> Result<(), String> {
@@ -214,7 +246,10 @@ fn parse_ports(text: &str, star_allowed: bool) -> Result<DenyPorts, String> {
         }
     }
     if ports.len() > MAX_PORTS_PER_HOST {
-        return Err(format!("lists {} ports; at most {MAX_PORTS_PER_HOST} per host are allowed", ports.len()));
+        return Err(format!(
+            "lists {} ports; at most {MAX_PORTS_PER_HOST} per host are allowed",
+            ports.len()
+        ));
     }
     Ok(DenyPorts::Some(ports))
 }
@@ -257,13 +292,21 @@ pub enum HostFileError {
 
 /// The spec lines of a host file: one spec per line; `#` starts a comment; blank lines skipped.
 pub fn read_host_file(path: &Path) -> Result<Vec<HostFileLine>, HostFileError> {
-    let read_err = |source| HostFileError::Read { path: path.to_path_buf(), source };
+    let read_err = |source| HostFileError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
     let size = fs_err::metadata(path).map_err(read_err)?.len();
     if size > MAX_HOST_FILE_BYTES {
-        return Err(HostFileError::TooLarge { path: path.to_path_buf(), size });
+        return Err(HostFileError::TooLarge {
+            path: path.to_path_buf(),
+            size,
+        });
     }
     let bytes = fs_err::read(path).map_err(read_err)?;
-    let text = String::from_utf8(bytes).map_err(|_| HostFileError::NotUtf8 { path: path.to_path_buf() })?;
+    let text = String::from_utf8(bytes).map_err(|_| HostFileError::NotUtf8 {
+        path: path.to_path_buf(),
+    })?;
     Ok(host_file_lines(&text))
 }
 
@@ -273,7 +316,10 @@ pub fn host_file_lines(text: &str) -> Vec<HostFileLine> {
         .enumerate()
         .filter_map(|(i, line)| {
             let spec = line.split('#').next().unwrap_or("").trim();
-            (!spec.is_empty()).then(|| HostFileLine { line: i + 1, spec: spec.to_string() })
+            (!spec.is_empty()).then(|| HostFileLine {
+                line: i + 1,
+                spec: spec.to_string(),
+            })
         })
         .collect()
 }

@@ -2,10 +2,14 @@
 //! policy file), and the choice of sandbox backend.
 
 pub mod backend;
+pub mod blob;
 pub mod derive;
 pub mod host_spec;
 pub mod overrides;
 
-pub use backend::{select_backend, BackendChoice, BackendError, BackendRequest, BackendSelection, ChoiceOrigin};
+pub use backend::{
+    select_backend, BackendChoice, BackendError, BackendRequest, BackendSelection, ChoiceOrigin,
+};
+pub use blob::{encode_blob, EncodeBlobError};
 pub use derive::{derive_policy, DeriveError, DeriveRequest, DerivedPolicy, TOOLCHAIN_VERSION};
 pub use overrides::{NormalizedOverrides, OverrideError, PolicyOverrides};

@@ -110,7 +110,9 @@ impl OverrideError {
             Self::HostSpec { .. } => "X07-POLICY-0005",
             Self::HostFile(_) => "X07-POLICY-0006",
             Self::Root { .. } => "X07-POLICY-0007",
-            Self::NetDisabled { .. } | Self::TcpDisabled { .. } | Self::FsDisabled { .. } => "X07-POLICY-0008",
+            Self::NetDisabled { .. } | Self::TcpDisabled { .. } | Self::FsDisabled { .. } => {
+                "X07-POLICY-0008"
+            }
             Self::TooMany { .. } => "X07-POLICY-0009",
             Self::Invalid(_) => "X07-POLICY-SCHEMA-0001",
         }
@@ -151,12 +153,23 @@ impl PolicyOverrides {
             ("--deny-host", !self.deny_hosts.is_empty()),
             ("--deny-host-file", !self.deny_host_files.is_empty()),
         ];
-        named.into_iter().filter(|(_, given)| *given).map(|(f, _)| f).collect()
+        named
+            .into_iter()
+            .filter(|(_, given)| *given)
+            .map(|(f, _)| f)
+            .collect()
     }
 
     fn root_flags(&self) -> Vec<&'static str> {
-        let named = [("--allow-read-root", !self.allow_read_roots.is_empty()), ("--allow-write-root", !self.allow_write_roots.is_empty())];
-        named.into_iter().filter(|(_, given)| *given).map(|(f, _)| f).collect()
+        let named = [
+            ("--allow-read-root", !self.allow_read_roots.is_empty()),
+            ("--allow-write-root", !self.allow_write_roots.is_empty()),
+        ];
+        named
+            .into_iter()
+            .filter(|(_, given)| *given)
+            .map(|(f, _)| f)
+            .collect()
     }
 
     /// Checks that `base` allows what the given flags extend.
@@ -174,7 +187,10 @@ impl PolicyOverrides {
         }
         let root_flags = self.root_flags();
         if !root_flags.is_empty() && !base.fs.enabled {
-            return Err(OverrideError::FsDisabled { flags: root_flags.join("/"), policy_id });
+            return Err(OverrideError::FsDisabled {
+                flags: root_flags.join("/"),
+                policy_id,
+            });
         }
         Ok(())
     }
@@ -184,7 +200,8 @@ impl PolicyOverrides {
     pub fn normalize(&self, project_root: &Path) -> Result<NormalizedOverrides, OverrideError> {
         let mut allow: Vec<(Host, BTreeSet<u16>)> = Vec::new();
         let mut add_allow = |flag: String, spec: &str| -> Result<(), OverrideError> {
-            let parsed = parse_allow(spec).map_err(|source| OverrideError::HostSpec { flag, source })?;
+            let parsed =
+                parse_allow(spec).map_err(|source| OverrideError::HostSpec { flag, source })?;
             match allow.iter_mut().find(|(h, _)| *h == parsed.host) {
                 Some((_, ports)) => ports.extend(parsed.ports),
                 None => allow.push((parsed.host, parsed.ports)),
@@ -203,7 +220,8 @@ impl PolicyOverrides {
 
         let mut deny: Vec<(Host, DenyPorts)> = Vec::new();
         let mut add_deny = |flag: String, spec: &str| -> Result<(), OverrideError> {
-            let parsed = parse_deny(spec).map_err(|source| OverrideError::HostSpec { flag, source })?;
+            let parsed =
+                parse_deny(spec).map_err(|source| OverrideError::HostSpec { flag, source })?;
             match deny.iter_mut().find(|(h, _)| *h == parsed.host) {
                 None => deny.push((parsed.host, parsed.ports)),
                 Some((_, existing)) => match (existing, parsed.ports) {
@@ -247,14 +265,20 @@ fn normalize_roots(flag: &'static str, roots: &[String]) -> Result<Vec<String>, 
         let problem = if root.is_empty() {
             Some("a root must not be empty (write `.` for the project root)".to_string())
         } else if let Some(c) = root.chars().find(|c| *c == ';' || c.is_control()) {
-            Some(format!("must not contain {c:?} (no `;` or control characters)"))
+            Some(format!(
+                "must not contain {c:?} (no `;` or control characters)"
+            ))
         } else if root.chars().count() > MAX_PATH_CHARS {
             Some(format!("is longer than {MAX_PATH_CHARS} characters"))
         } else {
             None
         };
         if let Some(problem) = problem {
-            return Err(OverrideError::Root { flag, root: root.clone(), problem });
+            return Err(OverrideError::Root {
+                flag,
+                root: root.clone(),
+                problem,
+            });
         }
         let key = root_key(root);
         if !out.iter().any(|r| r == key) {
@@ -289,15 +313,28 @@ struct HashedDeny<'a> {
 impl NormalizedOverrides {
     /// The canonical JSON (JCS) of the overrides in an order-independent form.
     pub fn canonical_json(&self) -> Vec<u8> {
-        let sorted_allow: BTreeMap<&Host, &BTreeSet<u16>> = self.allow.iter().map(|(h, p)| (h, p)).collect();
-        let sorted_deny: BTreeMap<&Host, &DenyPorts> = self.deny.iter().map(|(h, p)| (h, p)).collect();
+        let sorted_allow: BTreeMap<&Host, &BTreeSet<u16>> =
+            self.allow.iter().map(|(h, p)| (h, p)).collect();
+        let sorted_deny: BTreeMap<&Host, &DenyPorts> =
+            self.deny.iter().map(|(h, p)| (h, p)).collect();
         let hashed = HashedOverrides {
-            allow_hosts: sorted_allow.into_iter().map(|(host, ports)| HashedAllow { host, ports }).collect(),
+            allow_hosts: sorted_allow
+                .into_iter()
+                .map(|(host, ports)| HashedAllow { host, ports })
+                .collect(),
             deny_hosts: sorted_deny
                 .into_iter()
                 .map(|(host, ports)| match ports {
-                    DenyPorts::All => HashedDeny { host, all_ports: true, ports: Vec::new() },
-                    DenyPorts::Some(p) => HashedDeny { host, all_ports: false, ports: p.iter().copied().collect() },
+                    DenyPorts::All => HashedDeny {
+                        host,
+                        all_ports: true,
+                        ports: Vec::new(),
+                    },
+                    DenyPorts::Some(p) => HashedDeny {
+                        host,
+                        all_ports: false,
+                        ports: p.iter().copied().collect(),
+                    },
                 })
                 .collect(),
             allow_read_roots: self.read_roots.iter().map(String::as_str).collect(),
@@ -315,7 +352,11 @@ impl NormalizedOverrides {
         }
         for (field, list, add) in [
             ("fs.read_roots", &mut policy.fs.read_roots, &self.read_roots),
-            ("fs.write_roots", &mut policy.fs.write_roots, &self.write_roots),
+            (
+                "fs.write_roots",
+                &mut policy.fs.write_roots,
+                &self.write_roots,
+            ),
         ] {
             for root in add {
                 if !list.iter().any(|r| root_key(r) == root) {
@@ -323,7 +364,11 @@ impl NormalizedOverrides {
                 }
             }
             if list.len() > MAX_ROOTS {
-                return Err(OverrideError::TooMany { what: field.into(), count: list.len(), max: MAX_ROOTS });
+                return Err(OverrideError::TooMany {
+                    what: field.into(),
+                    count: list.len(),
+                    max: MAX_ROOTS,
+                });
             }
         }
         policy.validate().map_err(OverrideError::Invalid)?;
@@ -347,7 +392,9 @@ fn merge_hosts(policy: &mut Policy, o: &NormalizedOverrides) -> Result<(), Overr
         add(host.as_str(), &mut ports.iter().copied());
     }
     for (host, denied) in &o.deny {
-        let Some(i) = hosts.iter().position(|(h, _)| h == host.as_str()) else { continue };
+        let Some(i) = hosts.iter().position(|(h, _)| h == host.as_str()) else {
+            continue;
+        };
         match denied {
             DenyPorts::All => {
                 hosts.remove(i);
@@ -361,13 +408,30 @@ fn merge_hosts(policy: &mut Policy, o: &NormalizedOverrides) -> Result<(), Overr
         }
     }
     if let Some((host, ports)) = hosts.iter().find(|(_, p)| p.len() > MAX_PORTS_PER_HOST) {
-        return Err(OverrideError::TooMany { what: format!("the ports of `{host}`"), count: ports.len(), max: MAX_PORTS_PER_HOST });
+        return Err(OverrideError::TooMany {
+            what: format!("the ports of `{host}`"),
+            count: ports.len(),
+            max: MAX_PORTS_PER_HOST,
+        });
     }
     if hosts.len() > MAX_HOSTS {
-        return Err(OverrideError::TooMany { what: "net.allow_hosts".into(), count: hosts.len(), max: MAX_HOSTS });
+        return Err(OverrideError::TooMany {
+            what: "net.allow_hosts".into(),
+            count: hosts.len(),
+            max: MAX_HOSTS,
+        });
     }
-    let added_name = o.allow.iter().any(|(h, _)| h.is_dns_name() && hosts.iter().any(|(kept, _)| kept == h.as_str()));
+    let added_name = o
+        .allow
+        .iter()
+        .any(|(h, _)| h.is_dns_name() && hosts.iter().any(|(kept, _)| kept == h.as_str()));
     policy.net.allow_dns |= added_name;
-    policy.net.allow_hosts = hosts.into_iter().map(|(host, ports)| HostRule { host, ports: ports.into_iter().collect() }).collect();
+    policy.net.allow_hosts = hosts
+        .into_iter()
+        .map(|(host, ports)| HostRule {
+            host,
+            ports: ports.into_iter().collect(),
+        })
+        .collect();
     Ok(())
 }

@@ -22,7 +22,11 @@ impl FnChecker<'_> {
     pub fn call(&mut self, head: &str, args: &[Expr], ptr: &str) -> Option<Checked> {
         if let Some(b) = builtins::lookup(head) {
             if b.is_os() && !self.index.opts.os_world {
-                self.error(codes::WORLD_BUILTIN, ptr, format!("`{head}` needs an OS world (run-os or run-os-sandboxed)"));
+                self.error(
+                    codes::WORLD_BUILTIN,
+                    ptr,
+                    format!("`{head}` needs an OS world (run-os or run-os-sandboxed)"),
+                );
                 return None;
             }
             if b.is_unsafe() && self.unsafe_depth == 0 {
@@ -30,20 +34,53 @@ impl FnChecker<'_> {
                 return None;
             }
             if args.len() != b.params.len() {
-                self.error(codes::ARITY, ptr, format!("`{head}` takes {} argument(s), got {}", b.params.len(), args.len()));
+                self.error(
+                    codes::ARITY,
+                    ptr,
+                    format!(
+                        "`{head}` takes {} argument(s), got {}",
+                        b.params.len(),
+                        args.len()
+                    ),
+                );
                 return None;
             }
             if b.params == [ParamKind::Text] {
                 let Some(text) = args[0].as_atom() else {
-                    self.error(codes::TYPE_MISMATCH, args[0].ptr(), format!("`{head}` takes a string literal"));
+                    self.error(
+                        codes::TYPE_MISMATCH,
+                        args[0].ptr(),
+                        format!("`{head}` takes a string literal"),
+                    );
                     return None;
                 };
-                let kind = TKind::Lit { bytes: text.as_bytes().to_vec(), view: b.result == Ty::BytesView };
-                return Some((TExpr { kind, ty: b.result, ptr: ptr.to_string() }, Prov::default()));
+                let kind = TKind::Lit {
+                    bytes: text.as_bytes().to_vec(),
+                    view: b.result == Ty::BytesView,
+                };
+                return Some((
+                    TExpr {
+                        kind,
+                        ty: b.result,
+                        ptr: ptr.to_string(),
+                    },
+                    Prov::default(),
+                ));
             }
             let (targs, prov) = self.args(head, b.params, args, ptr)?;
-            let prov = if b.result.is_view_like() { prov } else { Prov::default() };
-            return Some((TExpr { kind: TKind::Builtin(b, targs), ty: b.result, ptr: ptr.to_string() }, prov));
+            let prov = if b.result.is_view_like() {
+                prov
+            } else {
+                Prov::default()
+            };
+            return Some((
+                TExpr {
+                    kind: TKind::Builtin(b, targs),
+                    ty: b.result,
+                    ptr: ptr.to_string(),
+                },
+                prov,
+            ));
         }
         let Some(fid) = self.index.lookup(head) else {
             if let Some(eid) = self.index.lookup_extern(head) {
@@ -54,7 +91,11 @@ impl FnChecker<'_> {
         let decl = &self.index.fns[fid];
         let (callee_module, exported, defn) = (decl.module, decl.exported, decl.defn);
         if callee_module != self.module {
-            let imported = self.index.imports.get(self.module).is_some_and(|i| i.contains(callee_module));
+            let imported = self
+                .index
+                .imports
+                .get(self.module)
+                .is_some_and(|i| i.contains(callee_module));
             if !imported {
                 self.error_help(
                     codes::MOD_NOT_IMPORTED,
@@ -75,14 +116,33 @@ impl FnChecker<'_> {
             }
         }
         if args.len() != defn.params.len() {
-            self.error(codes::ARITY, ptr, format!("`{head}` takes {} argument(s), got {}", defn.params.len(), args.len()));
+            self.error(
+                codes::ARITY,
+                ptr,
+                format!(
+                    "`{head}` takes {} argument(s), got {}",
+                    defn.params.len(),
+                    args.len()
+                ),
+            );
             return None;
         }
         self.calls.insert(fid);
         let kinds: Vec<ParamKind> = defn.params.iter().map(|p| param_kind(p.ty)).collect();
         let (targs, prov) = self.args(head, &kinds, args, ptr)?;
-        let prov = if defn.result.is_view_like() { prov } else { Prov::default() };
-        Some((TExpr { kind: TKind::Call(fid, targs), ty: defn.result, ptr: ptr.to_string() }, prov))
+        let prov = if defn.result.is_view_like() {
+            prov
+        } else {
+            Prov::default()
+        };
+        Some((
+            TExpr {
+                kind: TKind::Call(fid, targs),
+                ty: defn.result,
+                ptr: ptr.to_string(),
+            },
+            prov,
+        ))
     }
 
     fn extern_call(&mut self, head: &str, eid: usize, args: &[Expr], ptr: &str) -> Option<Checked> {
@@ -95,30 +155,61 @@ impl FnChecker<'_> {
             return None;
         }
         if module != self.module {
-            let imported = self.index.imports.get(self.module).is_some_and(|i| i.contains(module));
+            let imported = self
+                .index
+                .imports
+                .get(self.module)
+                .is_some_and(|i| i.contains(module));
             if !imported || !exported {
-                self.error(codes::MOD_NOT_EXPORTED, ptr, format!("`{head}` is not imported and exported from module `{module}`"));
+                self.error(
+                    codes::MOD_NOT_EXPORTED,
+                    ptr,
+                    format!("`{head}` is not imported and exported from module `{module}`"),
+                );
                 return None;
             }
         }
         if args.len() != decl.params.len() {
-            self.error(codes::ARITY, ptr, format!("`{head}` takes {} argument(s), got {}", decl.params.len(), args.len()));
+            self.error(
+                codes::ARITY,
+                ptr,
+                format!(
+                    "`{head}` takes {} argument(s), got {}",
+                    decl.params.len(),
+                    args.len()
+                ),
+            );
             return None;
         }
         self.extern_calls.insert(eid);
         let kinds: Vec<ParamKind> = decl.params.iter().map(|p| ParamKind::Val(p.ty)).collect();
         let (targs, _) = self.args(head, &kinds, args, ptr)?;
-        Some((TExpr { kind: TKind::Extern(eid, targs), ty: decl.result, ptr: ptr.to_string() }, Prov::default()))
+        Some((
+            TExpr {
+                kind: TKind::Extern(eid, targs),
+                ty: decl.result,
+                ptr: ptr.to_string(),
+            },
+            Prov::default(),
+        ))
     }
 
     fn unknown_callee(&mut self, head: &str, ptr: &str) -> Option<Checked> {
         if builtins::is_builtin_namespace(head) {
-            self.error(codes::NAME_UNKNOWN_BUILTIN, ptr, format!("unknown builtin `{head}`"));
+            self.error(
+                codes::NAME_UNKNOWN_BUILTIN,
+                ptr,
+                format!("unknown builtin `{head}`"),
+            );
             return None;
         }
         match head.rsplit_once('.') {
             Some((module, _)) if self.index.modules.contains(module) => {
-                self.error(codes::NAME_UNKNOWN_FN, ptr, format!("module `{module}` has no function `{head}`"));
+                self.error(
+                    codes::NAME_UNKNOWN_FN,
+                    ptr,
+                    format!("module `{module}` has no function `{head}`"),
+                );
             }
             Some((module, _)) => self.error_help(
                 codes::NAME_UNKNOWN_FN,
@@ -126,7 +217,11 @@ impl FnChecker<'_> {
                 format!("unknown function `{head}`"),
                 format!("import the module that defines it (\"imports\": [\"{module}\"])"),
             ),
-            None => self.error(codes::NAME_UNKNOWN_FN, ptr, format!("unknown function or form `{head}`")),
+            None => self.error(
+                codes::NAME_UNKNOWN_FN,
+                ptr,
+                format!("unknown function or form `{head}`"),
+            ),
         }
         None
     }
@@ -143,7 +238,9 @@ impl FnChecker<'_> {
 
     fn mismatch(&mut self, callee: &str, e: &Expr, expected: &str, found: Ty) {
         let help = match (expected, found) {
-            ("bytes", Ty::BytesView) => Some("copy it into owned bytes with [\"view.to_bytes\", ...]"),
+            ("bytes", Ty::BytesView) => {
+                Some("copy it into owned bytes with [\"view.to_bytes\", ...]")
+            }
             _ => None,
         };
         let msg = format!("`{callee}` expects {expected} here, found {found}");
@@ -155,7 +252,13 @@ impl FnChecker<'_> {
 
     /// Checks arguments against parameter kinds. Owned identifiers passed by value move *after*
     /// all arguments are evaluated, so other arguments may still read them, but not keep views.
-    fn args(&mut self, callee: &str, kinds: &[ParamKind], args: &[Expr], call_ptr: &str) -> Option<(Vec<TArg>, Prov)> {
+    fn args(
+        &mut self,
+        callee: &str,
+        kinds: &[ParamKind],
+        args: &[Expr],
+        call_ptr: &str,
+    ) -> Option<(Vec<TArg>, Prov)> {
         let saved = self.pending.len();
         let mut deferred_moves: Vec<(LocalId, String)> = Vec::new();
         let mut out = Vec::with_capacity(args.len());
@@ -179,7 +282,14 @@ impl FnChecker<'_> {
 
     fn borrowed_local(&mut self, id: LocalId, ptr: &str, pass: Pass) -> TArg {
         self.pending.push(id);
-        TArg { expr: TExpr { kind: TKind::Local(id, UseMode::Borrow), ty: self.locals[id].ty, ptr: ptr.to_string() }, pass }
+        TArg {
+            expr: TExpr {
+                kind: TKind::Local(id, UseMode::Borrow),
+                ty: self.locals[id].ty,
+                ptr: ptr.to_string(),
+            },
+            pass,
+        }
     }
 
     fn arg(
@@ -202,7 +312,10 @@ impl FnChecker<'_> {
                     self.pending.extend(p.owners.iter().copied());
                     prov.union(&p);
                 }
-                Some(TArg { expr: e, pass: Pass::Value })
+                Some(TArg {
+                    expr: e,
+                    pass: Pass::Value,
+                })
             }
             ParamKind::View => {
                 if let Some((id, ptr)) = self.owned_ident(arg) {
@@ -222,11 +335,17 @@ impl FnChecker<'_> {
                     Ty::BytesView | Ty::Never => {
                         self.pending.extend(p.owners.iter().copied());
                         prov.union(&p);
-                        Some(TArg { expr: e, pass: Pass::Value })
+                        Some(TArg {
+                            expr: e,
+                            pass: Pass::Value,
+                        })
                     }
                     Ty::Bytes | Ty::VecU8 => {
                         prov.temp = true;
-                        Some(TArg { expr: e, pass: Pass::BorrowView })
+                        Some(TArg {
+                            expr: e,
+                            pass: Pass::BorrowView,
+                        })
                     }
                     other => {
                         self.mismatch(callee, arg, "bytes_view", other);
@@ -241,7 +360,14 @@ impl FnChecker<'_> {
                             return None;
                         }
                         deferred.push((id, ptr.to_string()));
-                        return Some(TArg { expr: TExpr { kind: TKind::Local(id, UseMode::Move), ty: t, ptr: ptr.to_string() }, pass: Pass::Value });
+                        return Some(TArg {
+                            expr: TExpr {
+                                kind: TKind::Local(id, UseMode::Move),
+                                ty: t,
+                                ptr: ptr.to_string(),
+                            },
+                            pass: Pass::Value,
+                        });
                     }
                 }
                 let (e, _) = self.expr(arg, Ctx::Value)?;
@@ -249,7 +375,10 @@ impl FnChecker<'_> {
                     self.mismatch(callee, arg, t.name(), e.ty);
                     return None;
                 }
-                Some(TArg { expr: e, pass: Pass::Value })
+                Some(TArg {
+                    expr: e,
+                    pass: Pass::Value,
+                })
             }
             ParamKind::Ref(t) | ParamKind::Ident(t) => {
                 if let Some((id, ptr)) = self.owned_ident(arg) {
@@ -279,10 +408,17 @@ impl FnChecker<'_> {
                     self.mismatch(callee, arg, t.name(), e.ty);
                     return None;
                 }
-                Some(TArg { expr: e, pass: Pass::Ref })
+                Some(TArg {
+                    expr: e,
+                    pass: Pass::Ref,
+                })
             }
             ParamKind::Text => {
-                self.error(codes::TYPE_MISMATCH, arg.ptr(), format!("`{callee}` takes a string literal"));
+                self.error(
+                    codes::TYPE_MISMATCH,
+                    arg.ptr(),
+                    format!("`{callee}` takes a string literal"),
+                );
                 None
             }
             ParamKind::AnyPtr => {
@@ -291,7 +427,10 @@ impl FnChecker<'_> {
                     self.mismatch(callee, arg, "a pointer", e.ty);
                     return None;
                 }
-                Some(TArg { expr: e, pass: Pass::Value })
+                Some(TArg {
+                    expr: e,
+                    pass: Pass::Value,
+                })
             }
         }
     }

@@ -10,10 +10,20 @@ use crate::frontend::types::Ty;
 use super::scope::{Checked, Ctx, FnChecker, Prov};
 
 /// Heads of x07 forms this compiler does not support yet.
-const UNSUPPORTED_FORMS: &[&str] = &["budget.scope_v1", "task.scope_v1", "match", "await", "std.stream.pipe_v1"];
+const UNSUPPORTED_FORMS: &[&str] = &[
+    "budget.scope_v1",
+    "task.scope_v1",
+    "match",
+    "await",
+    "std.stream.pipe_v1",
+];
 
 fn node(kind: TKind, ty: Ty, ptr: &str) -> TExpr {
-    TExpr { kind, ty, ptr: ptr.to_string() }
+    TExpr {
+        kind,
+        ty,
+        ptr: ptr.to_string(),
+    }
 }
 
 fn plain(kind: TKind, ty: Ty, ptr: &str) -> Checked {
@@ -26,7 +36,12 @@ impl FnChecker<'_> {
         match e {
             Expr::Int { value, ptr } => Some(plain(TKind::Int(*value), Ty::I32, ptr)),
             Expr::Atom { text, ptr } => self.ident(text, ptr),
-            Expr::List { head, head_ptr, args, ptr } => self.list(head, head_ptr, args, ptr, ctx),
+            Expr::List {
+                head,
+                head_ptr,
+                args,
+                ptr,
+            } => self.list(head, head_ptr, args, ptr, ctx),
         }
     }
 
@@ -41,7 +56,12 @@ impl FnChecker<'_> {
             } else {
                 "bind it with [\"let\", name, value] first, or check the spelling".to_string()
             };
-            self.error_help(codes::NAME_UNKNOWN_IDENT, ptr, format!("unknown identifier `{name}`"), help);
+            self.error_help(
+                codes::NAME_UNKNOWN_IDENT,
+                ptr,
+                format!("unknown identifier `{name}`"),
+                help,
+            );
             return None;
         };
         let ty = self.locals[id].ty;
@@ -58,7 +78,14 @@ impl FnChecker<'_> {
 
     fn arity(&mut self, head: &str, args: &[Expr], want: usize, shape: &str, ptr: &str) -> bool {
         if args.len() != want {
-            self.error(codes::ARITY, ptr, format!("`{head}` takes {want} argument(s) ({shape}), got {}", args.len()));
+            self.error(
+                codes::ARITY,
+                ptr,
+                format!(
+                    "`{head}` takes {want} argument(s) ({shape}), got {}",
+                    args.len()
+                ),
+            );
             return false;
         }
         true
@@ -67,27 +94,46 @@ impl FnChecker<'_> {
     fn want_i32(&mut self, e: &Expr, what: &str) -> Option<TExpr> {
         let (t, _) = self.expr(e, Ctx::Value)?;
         if !t.ty.fits(Ty::I32) {
-            let code = if what == "condition" { codes::TYPE_COND } else { codes::TYPE_MISMATCH };
+            let code = if what == "condition" {
+                codes::TYPE_COND
+            } else {
+                codes::TYPE_MISMATCH
+            };
             self.error(code, e.ptr(), format!("{what} must be i32, found {}", t.ty));
             return None;
         }
         Some(t)
     }
 
-    fn list(&mut self, head: &str, head_ptr: &str, args: &[Expr], ptr: &str, ctx: Ctx) -> Option<Checked> {
+    fn list(
+        &mut self,
+        head: &str,
+        head_ptr: &str,
+        args: &[Expr],
+        ptr: &str,
+        ctx: Ctx,
+    ) -> Option<Checked> {
         if let Some(op) = BinOp::parse(head) {
             if !self.arity(head, args, 2, "i32, i32", ptr) {
                 return None;
             }
             let a = self.want_i32(&args[0], "an operand");
             let b = self.want_i32(&args[1], "an operand");
-            return Some(plain(TKind::Op(op, Box::new(a?), Box::new(b?)), Ty::I32, ptr));
+            return Some(plain(
+                TKind::Op(op, Box::new(a?), Box::new(b?)),
+                Ty::I32,
+                ptr,
+            ));
         }
         match head {
             "begin" => self.begin(args, ptr, ctx),
             "unsafe" => {
                 if !self.index.opts.os_world {
-                    self.error(codes::WORLD_BUILTIN, ptr, "`unsafe` blocks need an OS world (run-os or run-os-sandboxed)");
+                    self.error(
+                        codes::WORLD_BUILTIN,
+                        ptr,
+                        "`unsafe` blocks need an OS world (run-os or run-os-sandboxed)",
+                    );
                     return None;
                 }
                 self.unsafe_depth += 1;
@@ -104,7 +150,11 @@ impl FnChecker<'_> {
             "try" => self.try_(args, ptr),
             "&&" | "||" => self.short_circuit(head, args, ptr),
             _ if UNSUPPORTED_FORMS.contains(&head) => {
-                self.error(codes::UNSUPPORTED, head_ptr, format!("`{head}` is not supported yet by this compiler"));
+                self.error(
+                    codes::UNSUPPORTED,
+                    head_ptr,
+                    format!("`{head}` is not supported yet by this compiler"),
+                );
                 None
             }
             _ => self.call(head, args, ptr),
@@ -113,7 +163,11 @@ impl FnChecker<'_> {
 
     fn begin(&mut self, args: &[Expr], ptr: &str, ctx: Ctx) -> Option<Checked> {
         if args.is_empty() {
-            self.error(codes::EXPR_FORM, ptr, "`begin` needs at least one expression");
+            self.error(
+                codes::EXPR_FORM,
+                ptr,
+                "`begin` needs at least one expression",
+            );
             return None;
         }
         self.push_scope();
@@ -127,7 +181,9 @@ impl FnChecker<'_> {
         }
         let last = self.expr(&args[args.len() - 1], ctx);
         let prov = last.as_ref().map(|(_, p)| p.clone()).unwrap_or_default();
-        let escaping = (ctx == Ctx::Value && last.as_ref().is_some_and(|(t, _)| t.ty.is_view_like())).then_some(&prov);
+        let escaping = (ctx == Ctx::Value
+            && last.as_ref().is_some_and(|(t, _)| t.ty.is_view_like()))
+        .then_some(&prov);
         self.pop_scope(escaping.map(|p| (p, args[args.len() - 1].ptr())));
         let (last, _) = last?;
         let ty = last.ty;
@@ -139,7 +195,11 @@ impl FnChecker<'_> {
         match e.as_atom() {
             Some(n) if is_local_name(n) => Some(n),
             _ => {
-                self.error(codes::EXPR_FORM, e.ptr(), format!("the first argument of `{form}` must be a variable name"));
+                self.error(
+                    codes::EXPR_FORM,
+                    e.ptr(),
+                    format!("the first argument of `{form}` must be a variable name"),
+                );
                 None
             }
         }
@@ -161,7 +221,11 @@ impl FnChecker<'_> {
         }
         let (init, prov) = self.expr(&args[1], Ctx::Value)?;
         if init.ty == Ty::Never {
-            self.error(codes::TYPE_MISMATCH, args[1].ptr(), format!("`{name}` cannot be bound to an expression that never produces a value"));
+            self.error(
+                codes::TYPE_MISMATCH,
+                args[1].ptr(),
+                format!("`{name}` cannot be bound to an expression that never produces a value"),
+            );
             return None;
         }
         if init.ty.is_view_like() && prov.temp {
@@ -174,7 +238,11 @@ impl FnChecker<'_> {
             return None;
         }
         if ctx == Ctx::Value && init.ty.is_owned() {
-            self.error(codes::TYPE_OWNED_STMT_VALUE, ptr, format!("a `let` of an owned {} cannot be used as a value", init.ty));
+            self.error(
+                codes::TYPE_OWNED_STMT_VALUE,
+                ptr,
+                format!("a `let` of an owned {} cannot be used as a value", init.ty),
+            );
             return None;
         }
         let ty = init.ty;
@@ -188,18 +256,35 @@ impl FnChecker<'_> {
         }
         let name = self.local_name(head, &args[0])?;
         let Some(id) = self.lookup(name) else {
-            self.error_help(codes::NAME_UNKNOWN_IDENT, args[0].ptr(), format!("`{head}` of unknown variable `{name}`"), "declare it with let first");
+            self.error_help(
+                codes::NAME_UNKNOWN_IDENT,
+                args[0].ptr(),
+                format!("`{head}` of unknown variable `{name}`"),
+                "declare it with let first",
+            );
             return None;
         };
         let (value, prov) = self.expr(&args[1], Ctx::Value)?;
         let ty = self.locals[id].ty;
         if !value.ty.fits(ty) {
-            self.error(codes::TYPE_MISMATCH, args[1].ptr(), format!("`{name}` has type {ty} but the new value has type {}", value.ty));
+            self.error(
+                codes::TYPE_MISMATCH,
+                args[1].ptr(),
+                format!(
+                    "`{name}` has type {ty} but the new value has type {}",
+                    value.ty
+                ),
+            );
             return None;
         }
         if ty.is_owned() {
             if let Some(by) = self.borrower_of(id) {
-                self.error_help(codes::OWN_SET_BORROWED, ptr, format!("cannot set `{name}` while {by} borrows it"), "let the view go out of scope first");
+                self.error_help(
+                    codes::OWN_SET_BORROWED,
+                    ptr,
+                    format!("cannot set `{name}` while {by} borrows it"),
+                    "let the view go out of scope first",
+                );
                 return None;
             }
             self.locals[id].moved_at = None;
@@ -215,7 +300,11 @@ impl FnChecker<'_> {
             return Some(plain(TKind::Set0(id, Box::new(value)), Ty::I32, ptr));
         }
         if ctx == Ctx::Value && ty.is_owned() {
-            self.error(codes::TYPE_OWNED_STMT_VALUE, ptr, format!("a `set` of an owned {ty} cannot be used as a value (use set0)"));
+            self.error(
+                codes::TYPE_OWNED_STMT_VALUE,
+                ptr,
+                format!("a `set` of an owned {ty} cannot be used as a value (use set0)"),
+            );
             return None;
         }
         Some((node(TKind::Set(id, Box::new(value)), ty, ptr), prov))
@@ -224,11 +313,19 @@ impl FnChecker<'_> {
     fn arm(&mut self, e: &Expr, ctx: Ctx) -> Option<Checked> {
         self.push_scope();
         let r = self.expr(e, ctx);
-        let escaping = r.as_ref().filter(|(t, _)| ctx == Ctx::Value && t.ty.is_view_like()).map(|(_, p)| p.clone());
+        let escaping = r
+            .as_ref()
+            .filter(|(t, _)| ctx == Ctx::Value && t.ty.is_view_like())
+            .map(|(_, p)| p.clone());
         self.pop_scope(escaping.as_ref().map(|p| (p, e.ptr())));
         if let Some(p) = &escaping {
             if p.temp {
-                self.error_help(codes::OWN_VIEW_TEMP, e.ptr(), "this view borrows from a temporary that is dropped at the end of the branch", "bind the owned value with let before the if");
+                self.error_help(
+                    codes::OWN_VIEW_TEMP,
+                    e.ptr(),
+                    "this view borrows from a temporary that is dropped at the end of the branch",
+                    "bind the owned value with let before the if",
+                );
                 return None;
             }
         }
@@ -253,13 +350,24 @@ impl FnChecker<'_> {
             (Ty::Never, b) => b,
             (a, Ty::Never) => a,
             (a, b) if ctx == Ctx::Value => {
-                self.error(codes::TYPE_IF_ARMS, ptr, format!("the branches of this `if` have different types: {a} and {b}"));
+                self.error(
+                    codes::TYPE_IF_ARMS,
+                    ptr,
+                    format!("the branches of this `if` have different types: {a} and {b}"),
+                );
                 return None;
             }
             _ => Ty::I32,
         };
         prov.union(&eprov);
-        Some((node(TKind::If(Box::new(cond?), Box::new(t), Box::new(e)), ty, ptr), prov))
+        Some((
+            node(
+                TKind::If(Box::new(cond?), Box::new(t), Box::new(e)),
+                ty,
+                ptr,
+            ),
+            prov,
+        ))
     }
 
     /// Checks a loop body (and condition); a second pass finds values moved by an earlier iteration.
@@ -298,7 +406,13 @@ impl FnChecker<'_> {
             _ => (self.declare(name, Ty::I32, Prov::default()), true),
         };
         let (_, body) = self.loop_body(None, &args[3])?;
-        let kind = TKind::For { var, declare, start: Box::new(start?), end: Box::new(end?), body: Box::new(body) };
+        let kind = TKind::For {
+            var,
+            declare,
+            start: Box::new(start?),
+            end: Box::new(end?),
+            body: Box::new(body),
+        };
         Some(plain(kind, Ty::I32, ptr))
     }
 
@@ -307,7 +421,11 @@ impl FnChecker<'_> {
             return None;
         }
         let (cond, body) = self.loop_body(Some(&args[0]), &args[1])?;
-        Some(plain(TKind::While(Box::new(cond?), Box::new(body)), Ty::I32, ptr))
+        Some(plain(
+            TKind::While(Box::new(cond?), Box::new(body)),
+            Ty::I32,
+            ptr,
+        ))
     }
 
     fn return_(&mut self, args: &[Expr], ptr: &str) -> Option<Checked> {
@@ -316,7 +434,14 @@ impl FnChecker<'_> {
         }
         let (v, prov) = self.expr(&args[0], Ctx::Value)?;
         if !v.ty.fits(self.result) {
-            self.error(codes::TYPE_MISMATCH, args[0].ptr(), format!("`return` of {} in a function whose result type is {}", v.ty, self.result));
+            self.error(
+                codes::TYPE_MISMATCH,
+                args[0].ptr(),
+                format!(
+                    "`return` of {} in a function whose result type is {}",
+                    v.ty, self.result
+                ),
+            );
             return None;
         }
         self.check_escaping_view(&prov, args[0].ptr(), "returned");
@@ -338,11 +463,17 @@ impl FnChecker<'_> {
                 return None;
             }
         };
-        if !matches!(self.result, Ty::ResultI32 | Ty::ResultBytes | Ty::ResultBytesView) {
+        if !matches!(
+            self.result,
+            Ty::ResultI32 | Ty::ResultBytes | Ty::ResultBytesView
+        ) {
             self.error_help(
                 codes::TYPE_TRY,
                 ptr,
-                format!("`try` returns the error from the function, but this function returns {}", self.result),
+                format!(
+                    "`try` returns the error from the function, but this function returns {}",
+                    self.result
+                ),
                 "use try only in functions that return a result type, or test with result_*.is_ok",
             );
             return None;
@@ -362,6 +493,14 @@ impl FnChecker<'_> {
         let after = self.flow();
         self.merge(&start, &after);
         let (a, b) = (Box::new(a?), Box::new(b?));
-        Some(plain(if head == "&&" { TKind::And(a, b) } else { TKind::Or(a, b) }, Ty::I32, ptr))
+        Some(plain(
+            if head == "&&" {
+                TKind::And(a, b)
+            } else {
+                TKind::Or(a, b)
+            },
+            Ty::I32,
+            ptr,
+        ))
     }
 }

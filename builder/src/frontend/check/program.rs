@@ -61,7 +61,10 @@ impl<'a> ProgramIndex<'a> {
 }
 
 /// Checks the whole program; on success returns the functions reachable from `solve`.
-pub fn check_program(program: &LoadedProgram, opts: &CheckOptions) -> Result<TProgram, Vec<Diagnostic>> {
+pub fn check_program(
+    program: &LoadedProgram,
+    opts: &CheckOptions,
+) -> Result<TProgram, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let index = build_index(program, opts, &mut diags);
 
@@ -97,55 +100,120 @@ pub fn check_program(program: &LoadedProgram, opts: &CheckOptions) -> Result<TPr
             work.extend(calls[f].iter().copied());
         }
     }
-    let new_id: BTreeMap<FnId, FnId> = reachable.iter().enumerate().map(|(i, old)| (*old, i)).collect();
-    let mut fns: Vec<TFn> = reachable.iter().map(|old| checked[*old].take().expect("checked without errors")).collect();
+    let new_id: BTreeMap<FnId, FnId> = reachable
+        .iter()
+        .enumerate()
+        .map(|(i, old)| (*old, i))
+        .collect();
+    let mut fns: Vec<TFn> = reachable
+        .iter()
+        .map(|old| checked[*old].take().expect("checked without errors"))
+        .collect();
     fns.push(solve);
     let mut fragments = BTreeSet::from(["core"]);
     let mut used_externs = BTreeMap::new();
     for f in &mut fns {
-        remap(&mut f.body, &new_id, &mut fragments, &mut used_externs, &index);
+        remap(
+            &mut f.body,
+            &new_id,
+            &mut fragments,
+            &mut used_externs,
+            &index,
+        );
     }
-    let mut externs = vec![TExtern { link_name: String::new(), params: Vec::new(), result: Ty::I32, returns_void: true }; used_externs.len()];
+    let mut externs = vec![
+        TExtern {
+            link_name: String::new(),
+            params: Vec::new(),
+            result: Ty::I32,
+            returns_void: true
+        };
+        used_externs.len()
+    ];
     for (old, new) in &used_externs {
         let d = index.externs[*old].decl;
-        externs[*new] = TExtern { link_name: d.link_name.clone(), params: d.params.iter().map(|p| p.ty).collect(), result: d.result, returns_void: d.returns_void };
+        externs[*new] = TExtern {
+            link_name: d.link_name.clone(),
+            params: d.params.iter().map(|p| p.ty).collect(),
+            result: d.result,
+            returns_void: d.returns_void,
+        };
     }
     if !externs.is_empty() {
         fragments.insert("ffi");
     }
-    Ok(TProgram { fns, fragments, externs })
+    Ok(TProgram {
+        fns,
+        fragments,
+        externs,
+    })
 }
 
-fn build_index<'a>(program: &'a LoadedProgram, opts: &CheckOptions, diags: &mut Vec<Diagnostic>) -> ProgramIndex<'a> {
+fn build_index<'a>(
+    program: &'a LoadedProgram,
+    opts: &CheckOptions,
+    diags: &mut Vec<Diagnostic>,
+) -> ProgramIndex<'a> {
     let mut fns: Vec<FnDecl<'a>> = Vec::new();
     let mut imports = BTreeMap::new();
     let mut modules = BTreeSet::new();
     for m in program.all() {
         index_module(m, &mut fns, diags);
         modules.insert(m.file.module_id.as_str());
-        imports.insert(m.file.module_id.as_str(), m.file.imports.iter().map(|(i, _)| i.as_str()).collect());
+        imports.insert(
+            m.file.module_id.as_str(),
+            m.file.imports.iter().map(|(i, _)| i.as_str()).collect(),
+        );
     }
     fns.sort_by(|a, b| a.name.cmp(b.name));
     let mut externs: Vec<ExternEntry<'a>> = Vec::new();
     for m in program.all() {
-        let exports: BTreeSet<&str> = m.file.exports.iter().flatten().map(|(n, _)| n.as_str()).collect();
+        let exports: BTreeSet<&str> = m
+            .file
+            .exports
+            .iter()
+            .flatten()
+            .map(|(n, _)| n.as_str())
+            .collect();
         for d in &m.file.externs {
-            externs.push(ExternEntry { name: &d.name, module: &m.file.module_id, decl: d, exported: exports.contains(d.name.as_str()) });
+            externs.push(ExternEntry {
+                name: &d.name,
+                module: &m.file.module_id,
+                decl: d,
+                exported: exports.contains(d.name.as_str()),
+            });
         }
     }
     externs.sort_by(|a, b| a.name.cmp(b.name));
     let mut by_name = BTreeMap::new();
     for (i, f) in fns.iter().enumerate() {
         if by_name.insert(f.name, i).is_some() {
-            diags.push(Diagnostic::new(codes::NAME_DUP_FN, f.file, &f.defn.ptr, format!("function `{}` is defined twice", f.name)));
+            diags.push(Diagnostic::new(
+                codes::NAME_DUP_FN,
+                f.file,
+                &f.defn.ptr,
+                format!("function `{}` is defined twice", f.name),
+            ));
         }
     }
-    ProgramIndex { fns, by_name, imports, modules, externs, opts: *opts }
+    ProgramIndex {
+        fns,
+        by_name,
+        imports,
+        modules,
+        externs,
+        opts: *opts,
+    }
 }
 
 fn index_module<'a>(m: &'a ModuleSource, fns: &mut Vec<FnDecl<'a>>, diags: &mut Vec<Diagnostic>) {
     let file = &m.file;
-    let exports: BTreeSet<&str> = file.exports.iter().flatten().map(|(n, _)| n.as_str()).collect();
+    let exports: BTreeSet<&str> = file
+        .exports
+        .iter()
+        .flatten()
+        .map(|(n, _)| n.as_str())
+        .collect();
     match (&file.exports, file.kind) {
         (None, FileKind::Module) => diags.push(
             Diagnostic::new(codes::MOD_EXPORT_DECL, &file.display_path, "/decls", format!("module `{}` has no `export` declaration", file.module_id))
@@ -206,9 +274,15 @@ fn remap(
             args.iter_mut().for_each(|a| go!(&mut a.expr));
         }
         TKind::Begin(items) => items.iter_mut().for_each(|x| go!(x)),
-        TKind::Let(_, x) | TKind::Set(_, x) | TKind::Set0(_, x) | TKind::Return(x) | TKind::Try(x) => go!(x),
+        TKind::Let(_, x)
+        | TKind::Set(_, x)
+        | TKind::Set0(_, x)
+        | TKind::Return(x)
+        | TKind::Try(x) => go!(x),
         TKind::If(a, b, c) => [a, b, c].into_iter().for_each(|x| go!(x)),
-        TKind::For { start, end, body, .. } => [start, end, body].into_iter().for_each(|x| go!(x)),
+        TKind::For {
+            start, end, body, ..
+        } => [start, end, body].into_iter().for_each(|x| go!(x)),
         TKind::While(a, b) | TKind::And(a, b) | TKind::Or(a, b) | TKind::Op(_, a, b) => {
             go!(a);
             go!(b);

@@ -111,8 +111,15 @@ impl<'a> FnChecker<'a> {
         self.diags.push(Diagnostic::new(code, self.file, ptr, msg));
     }
 
-    pub fn error_help(&mut self, code: DiagCode, ptr: &str, msg: impl Into<String>, help: impl Into<String>) {
-        self.diags.push(Diagnostic::new(code, self.file, ptr, msg).with_help(help));
+    pub fn error_help(
+        &mut self,
+        code: DiagCode,
+        ptr: &str,
+        msg: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.diags
+            .push(Diagnostic::new(code, self.file, ptr, msg).with_help(help));
     }
 
     pub fn check_defn(&mut self, defn: &Defn) -> Option<TFn> {
@@ -131,9 +138,31 @@ impl<'a> FnChecker<'a> {
         Some(self.finish_fn("main.solve".into(), true, Vec::new(), body, "/solve".into()))
     }
 
-    fn finish_fn(&mut self, name: String, is_solve: bool, params: Vec<LocalId>, body: TExpr, ptr: String) -> TFn {
-        let locals = self.locals.iter().map(|l| LocalInfo { name: l.name.clone(), ty: l.ty }).collect();
-        TFn { name, is_solve, params, result: self.result, locals, body, ptr }
+    fn finish_fn(
+        &mut self,
+        name: String,
+        is_solve: bool,
+        params: Vec<LocalId>,
+        body: TExpr,
+        ptr: String,
+    ) -> TFn {
+        let locals = self
+            .locals
+            .iter()
+            .map(|l| LocalInfo {
+                name: l.name.clone(),
+                ty: l.ty,
+            })
+            .collect();
+        TFn {
+            name,
+            is_solve,
+            params,
+            result: self.result,
+            locals,
+            body,
+            ptr,
+        }
     }
 
     /// Checks a function body: its value is the function's result.
@@ -143,7 +172,10 @@ impl<'a> FnChecker<'a> {
             self.error(
                 codes::TYPE_RESULT,
                 e.ptr(),
-                format!("the body produces {} but the declared result type is {}", t.ty, self.result),
+                format!(
+                    "the body produces {} but the declared result type is {}",
+                    t.ty, self.result
+                ),
             );
             return None;
         }
@@ -154,7 +186,12 @@ impl<'a> FnChecker<'a> {
     /// A view-like value leaving the function must borrow only from parameters' views or `input`.
     pub fn check_escaping_view(&mut self, prov: &Prov, ptr: &str, what: &str) {
         if prov.temp {
-            self.error_help(codes::OWN_VIEW_TEMP, ptr, format!("the {what} view borrows from a temporary that is dropped"), "return an owned copy (view.to_bytes) instead");
+            self.error_help(
+                codes::OWN_VIEW_TEMP,
+                ptr,
+                format!("the {what} view borrows from a temporary that is dropped"),
+                "return an owned copy (view.to_bytes) instead",
+            );
         } else if let Some(owner) = prov.owners.iter().next() {
             let name = self.locals[*owner].name.clone();
             self.error_help(
@@ -190,18 +227,30 @@ impl<'a> FnChecker<'a> {
 
     pub fn declare(&mut self, name: &str, ty: Ty, prov: Prov) -> LocalId {
         let id = self.locals.len();
-        self.locals.push(LocalState { name: name.to_string(), ty, moved_at: None, prov });
+        self.locals.push(LocalState {
+            name: name.to_string(),
+            ty,
+            moved_at: None,
+            prov,
+        });
         self.scopes.last_mut().expect("a scope").push(id);
         id
     }
 
     /// Whether `name` is declared in the innermost scope.
     pub fn in_current_scope(&self, name: &str) -> bool {
-        self.scopes.last().is_some_and(|s| s.iter().any(|id| self.locals[*id].name == name))
+        self.scopes
+            .last()
+            .is_some_and(|s| s.iter().any(|id| self.locals[*id].name == name))
     }
 
     pub fn lookup(&self, name: &str) -> Option<LocalId> {
-        self.scopes.iter().rev().flat_map(|s| s.iter().rev()).copied().find(|id| self.locals[*id].name == name)
+        self.scopes
+            .iter()
+            .rev()
+            .flat_map(|s| s.iter().rev())
+            .copied()
+            .find(|id| self.locals[*id].name == name)
     }
 
     fn live_locals(&self) -> impl Iterator<Item = LocalId> + '_ {
@@ -211,10 +260,14 @@ impl<'a> FnChecker<'a> {
     /// The name of a live view-like local borrowing `owner`, or "a call argument" if only a
     /// pending argument does.
     pub fn borrower_of(&self, owner: LocalId) -> Option<String> {
-        if let Some(v) = self.live_locals().find(|v| self.locals[*v].ty.is_view_like() && self.locals[*v].prov.owners.contains(&owner)) {
+        if let Some(v) = self.live_locals().find(|v| {
+            self.locals[*v].ty.is_view_like() && self.locals[*v].prov.owners.contains(&owner)
+        }) {
             return Some(format!("`{}`", self.locals[v].name));
         }
-        self.pending.contains(&owner).then(|| "an argument of the same call".to_string())
+        self.pending
+            .contains(&owner)
+            .then(|| "an argument of the same call".to_string())
     }
 
     /// Reports a use of a moved local; returns true when the local is usable.
@@ -276,7 +329,12 @@ impl<'a> FnChecker<'a> {
             (false, true) => (b, b),
             _ => (a, b),
         };
-        for (i, l) in self.locals.iter_mut().enumerate().take(a.moved.len().min(b.moved.len())) {
+        for (i, l) in self
+            .locals
+            .iter_mut()
+            .enumerate()
+            .take(a.moved.len().min(b.moved.len()))
+        {
             l.moved_at = a.moved[i].clone().or_else(|| b.moved[i].clone());
             let mut p = a.provs[i].clone();
             p.union(&b.provs[i]);
@@ -287,6 +345,10 @@ impl<'a> FnChecker<'a> {
 
     /// Locals available before and moved after (a loop body that moves an outer value).
     pub fn newly_moved(&self, before: &FlowState) -> bool {
-        self.locals.iter().take(before.moved.len()).enumerate().any(|(i, l)| before.moved[i].is_none() && l.moved_at.is_some())
+        self.locals
+            .iter()
+            .take(before.moved.len())
+            .enumerate()
+            .any(|(i, l)| before.moved[i].is_none() && l.moved_at.is_some())
     }
 }

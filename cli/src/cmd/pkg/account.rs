@@ -76,22 +76,32 @@ pub struct PkgOwnerArgs {
 }
 
 fn registry(index: &Option<String>) -> RegistryArgs {
-    RegistryArgs { index: index.clone(), offline: false }
+    RegistryArgs {
+        index: index.clone(),
+        offline: false,
+    }
 }
 
 fn authed_client(index: &Option<String>) -> Result<x07_registry_client::RegistryClient, CliError> {
     let (url, _) = select_index(&registry(index), None)?;
     let creds = Credentials::load(&registry_home()?).map_err(registry_error)?;
     if creds.token_for(&url).is_none() {
-        return Err(CliError::setup("X07-PKG-0006", format!("no token stored for {}", url.as_str()))
-            .help(format!("run `x07 pkg login --index {} --token-stdin` first", url.as_str())));
+        return Err(CliError::setup(
+            "X07-PKG-0006",
+            format!("no token stored for {}", url.as_str()),
+        )
+        .help(format!(
+            "run `x07 pkg login --index {} --token-stdin` first",
+            url.as_str()
+        )));
     }
     client_for(url, false, true)
 }
 
 pub(super) fn package_name(text: &str) -> Result<PackageName, CliError> {
     PackageName::new(text).map_err(|e| {
-        CliError::setup("X07-PKG-0008", format!("`{text}`: {e}")).help("package names are lowercase: [a-z][a-z0-9_-]*")
+        CliError::setup("X07-PKG-0008", format!("`{text}`: {e}"))
+            .help("package names are lowercase: [a-z][a-z0-9_-]*")
     })
 }
 
@@ -99,7 +109,9 @@ pub(super) fn package_name(text: &str) -> Result<PackageName, CliError> {
 pub fn publish(args: &PkgPublishArgs) -> CliResult {
     let client = authed_client(&args.index)?;
     let dir = args.package.clone().unwrap_or_else(|| PathBuf::from("."));
-    let receipt = client.publish(PublishSource::PackageDir(&dir)).map_err(registry_error)?;
+    let receipt = client
+        .publish(PublishSource::PackageDir(&dir))
+        .map_err(registry_error)?;
     print_json(&serde_json::json!({
         "schema_version": "x07.pkg.publish.report@0.1.0",
         "name": receipt.name.as_str(),
@@ -117,21 +129,37 @@ pub fn login(args: &PkgLoginArgs) -> CliResult {
         (Some(t), _) => t.clone(),
         (None, true) => {
             let mut s = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-                .map_err(|e| CliError::setup("X07-CLI-0001", format!("cannot read the token from standard input: {e}")))?;
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| {
+                CliError::setup(
+                    "X07-CLI-0001",
+                    format!("cannot read the token from standard input: {e}"),
+                )
+            })?;
             s
         }
-        (None, false) => return Err(CliError::setup("X07-CLI-0001", "pass --token-stdin (or --token TOKEN)")),
+        (None, false) => {
+            return Err(CliError::setup(
+                "X07-CLI-0001",
+                "pass --token-stdin (or --token TOKEN)",
+            ))
+        }
     };
     let token = Token::new(&text).map_err(registry_error)?;
     if !args.no_verify {
         let home = crate::compile::home()?;
-        let options = x07_registry_client::ClientOptions { token: Some(token.clone()), ..Default::default() };
-        let client = x07_registry_client::RegistryClient::new(index.clone(), home.path(), options).map_err(registry_error)?;
+        let options = x07_registry_client::ClientOptions {
+            token: Some(token.clone()),
+            ..Default::default()
+        };
+        let client = x07_registry_client::RegistryClient::new(index.clone(), home.path(), options)
+            .map_err(registry_error)?;
         let (owner, scopes) = client.whoami().map_err(|e| {
             registry_error(e).help("check the token (x07 registry token create prints it once), or pass --no-verify to store it unchecked")
         })?;
-        eprintln!("x07 pkg login: the registry knows this token as `{owner}` (scopes: {})", scopes.join(", "));
+        eprintln!(
+            "x07 pkg login: the registry knows this token as `{owner}` (scopes: {})",
+            scopes.join(", ")
+        );
     }
     Credentials::login(&registry_home()?, &index, &token).map_err(registry_error)?;
     eprintln!("x07 pkg login: token stored for {}", index.as_str());
@@ -142,21 +170,40 @@ pub fn login(args: &PkgLoginArgs) -> CliResult {
 pub fn logout(args: &PkgLogoutArgs) -> CliResult {
     let (index, _) = select_index(&registry(&args.index), None)?;
     let had = Credentials::logout(&registry_home()?, &index).map_err(registry_error)?;
-    eprintln!("x07 pkg logout: {} {}", if had { "removed the token of" } else { "no token was stored for" }, index.as_str());
+    eprintln!(
+        "x07 pkg logout: {} {}",
+        if had {
+            "removed the token of"
+        } else {
+            "no token was stored for"
+        },
+        index.as_str()
+    );
     Ok(0)
 }
 
 /// Runs `x07 pkg yank`.
 pub fn yank(args: &PkgYankArgs) -> CliResult {
     let (name, version) = args.package.split_once('@').ok_or_else(|| {
-        CliError::setup("X07-PKG-0008", format!("`{}` is not NAME@VERSION", args.package)).help("e.g. x07 pkg yank ext-net@0.1.0")
+        CliError::setup(
+            "X07-PKG-0008",
+            format!("`{}` is not NAME@VERSION", args.package),
+        )
+        .help("e.g. x07 pkg yank ext-net@0.1.0")
     })?;
     let name = package_name(name)?;
-    let version = PackageVersion::new(version)
-        .map_err(|e| CliError::setup("X07-PKG-0008", format!("`{}`: {e}", args.package)).help("yank names one exact version"))?;
+    let version = PackageVersion::new(version).map_err(|e| {
+        CliError::setup("X07-PKG-0008", format!("`{}`: {e}", args.package))
+            .help("yank names one exact version")
+    })?;
     let client = authed_client(&args.index)?;
-    client.yank(&name, &version, !args.undo).map_err(registry_error)?;
-    eprintln!("x07 pkg yank: {name} {version} {}", if args.undo { "restored" } else { "yanked" });
+    client
+        .yank(&name, &version, !args.undo)
+        .map_err(registry_error)?;
+    eprintln!(
+        "x07 pkg yank: {name} {version} {}",
+        if args.undo { "restored" } else { "yanked" }
+    );
     Ok(0)
 }
 
@@ -177,4 +224,3 @@ pub fn owner(args: &PkgOwnerArgs) -> CliResult {
     }
     Ok(0)
 }
-

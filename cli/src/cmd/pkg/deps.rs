@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use clap::Args;
 use semver::Version;
 use x07_deps::{
-    lock_project, lock_satisfies, sync_locked, DependencySpec, DepsError, LockOptions, LockOutcome, ManifestChange,
-    ManifestEdit, Project, ProjectGuard,
+    lock_project, lock_satisfies, sync_locked, DependencySpec, DepsError, LockOptions, LockOutcome,
+    ManifestChange, ManifestEdit, Project, ProjectGuard,
 };
 use x07_lock::{LockChange, LockMode, SigningKey, VersionReq};
 use x07_registry_client::{ClientOptions, IndexEntry, IndexUrl, RegistryClient};
@@ -21,8 +21,8 @@ use x07_spec::{PackageVersion, ProjectManifest, RelPath, DEPS_DIR};
 
 use super::account::package_name;
 use super::{
-    bullets, client_for, deps_error, index_entries_of, select_index, shown, split_at_sign, toolchain_version,
-    ProjectArg, RegistryArgs,
+    bullets, client_for, deps_error, index_entries_of, select_index, shown, split_at_sign,
+    toolchain_version, ProjectArg, RegistryArgs,
 };
 use crate::error::{CliError, CliResult};
 
@@ -122,14 +122,24 @@ pub struct PkgSyncArgs {
 
 /// The index for a project: flag, environment, the lock's registry, default.
 fn project_index(project: &Project, registry: &RegistryArgs) -> Result<(IndexUrl, bool), CliError> {
-    let lock_index = project.load_lock().ok().flatten().and_then(|l| l.registry.map(|r| r.index_url));
+    let lock_index = project
+        .load_lock()
+        .ok()
+        .flatten()
+        .and_then(|l| l.registry.map(|r| r.index_url));
     select_index(registry, lock_index.as_deref())
 }
 
-fn client_maker(index: IndexUrl, offline: bool) -> Result<impl Fn() -> Result<RegistryClient, DepsError>, CliError> {
+fn client_maker(
+    index: IndexUrl,
+    offline: bool,
+) -> Result<impl Fn() -> Result<RegistryClient, DepsError>, CliError> {
     let home = crate::compile::home()?.path().to_path_buf();
     Ok(move || {
-        let options = ClientOptions { offline, ..Default::default() };
+        let options = ClientOptions {
+            offline,
+            ..Default::default()
+        };
         Ok(RegistryClient::new(index.clone(), &home, options)?)
     })
 }
@@ -169,13 +179,23 @@ fn print_outcome(project: &Project, outcome: &LockOutcome) {
             for p in &sync.pruned {
                 eprintln!("  removed {p}");
             }
-            eprintln!("x07: {lock_path} is up to date ({})", packages(lock.dependencies.len()));
+            eprintln!(
+                "x07: {lock_path} is up to date ({})",
+                packages(lock.dependencies.len())
+            );
         }
-        LockOutcome::Written { lock, changes, dropped_signature } => {
+        LockOutcome::Written {
+            lock,
+            changes,
+            dropped_signature,
+        } => {
             for change in changes {
                 eprintln!("  {}", change_line(change));
             }
-            eprintln!("x07: wrote {lock_path} ({})", packages(lock.dependencies.len()));
+            eprintln!(
+                "x07: wrote {lock_path} ({})",
+                packages(lock.dependencies.len())
+            );
             if *dropped_signature {
                 eprintln!("warning: the lock changed, so its signature was removed; run `x07 pkg lock --sign KEY` to sign it again");
             }
@@ -209,7 +229,13 @@ pub fn lock(args: &PkgLockArgs) -> CliResult {
     }
     let _guard = ProjectGuard::acquire(&project.root).map_err(deps_error)?;
     let project = args.project.load()?;
-    let outcome = run_lock(&project, &args.registry, args.lock_mode.mode(), args.upgrade, args.pre)?;
+    let outcome = run_lock(
+        &project,
+        &args.registry,
+        args.lock_mode.mode(),
+        args.upgrade,
+        args.pre,
+    )?;
     if let Some(key_path) = &args.sign {
         let lock = match outcome {
             LockOutcome::UpToDate { lock, .. } | LockOutcome::Written { lock, .. } => lock,
@@ -220,13 +246,24 @@ pub fn lock(args: &PkgLockArgs) -> CliResult {
     Ok(0)
 }
 
-fn sign(project: &Project, mut lock: x07_lock::Lock, key_path: &std::path::Path) -> Result<(), CliError> {
+fn sign(
+    project: &Project,
+    mut lock: x07_lock::Lock,
+    key_path: &std::path::Path,
+) -> Result<(), CliError> {
     let key = SigningKey::load(key_path).map_err(|e| {
-        CliError::setup("X07-KEY-0002", e.to_string()).help("create a key with `x07 key generate --out PATH`")
+        CliError::setup("X07-KEY-0002", e.to_string())
+            .help("create a key with `x07 key generate --out PATH`")
     })?;
-    x07_lock::sign_lock(&mut lock, &key).map_err(|e| CliError::setup("X07-LOCK-0001", e.to_string()))?;
+    x07_lock::sign_lock(&mut lock, &key)
+        .map_err(|e| CliError::setup("X07-LOCK-0001", e.to_string()))?;
     let path = project.lock_path().map_err(deps_error)?;
-    lock.write(&path).map_err(|e| CliError::setup("X07-PKG-0009", format!("cannot write {}: {e}", path.display())))?;
+    lock.write(&path).map_err(|e| {
+        CliError::setup(
+            "X07-PKG-0009",
+            format!("cannot write {}: {e}", path.display()),
+        )
+    })?;
     eprintln!("x07: signed {} with key {}", shown(&path), key.key_id());
     Ok(())
 }
@@ -246,7 +283,9 @@ fn check(project: &Project, registry: &RegistryArgs) -> CliResult {
         toolchain_version: &toolchain,
         explicit_index: explicit.as_ref().map(IndexUrl::as_str),
     };
-    let never = || -> Result<RegistryClient, DepsError> { unreachable!("--check never reads the registry") };
+    let never = || -> Result<RegistryClient, DepsError> {
+        unreachable!("--check never reads the registry")
+    };
     match lock_project(project, &never, &options).map_err(deps_error)? {
         LockOutcome::OutOfDate { reasons } => Err(CliError::failure(
             "X07-LOCK-0002",
@@ -267,13 +306,21 @@ pub fn sync(args: &PkgSyncArgs) -> CliResult {
     let _guard = ProjectGuard::acquire(&project.root).map_err(deps_error)?;
     let lock_path = project.lock_path().map_err(deps_error)?;
     let lock = project.load_lock().map_err(deps_error)?.ok_or_else(|| {
-        CliError::setup("X07-LOCK-0002", format!("{} does not exist", lock_path.display())).help("run `x07 pkg lock` first")
+        CliError::setup(
+            "X07-LOCK-0002",
+            format!("{} does not exist", lock_path.display()),
+        )
+        .help("run `x07 pkg lock` first")
     })?;
     let reqs = project.requirements().map_err(deps_error)?;
     if let Err(reasons) = lock_satisfies(&reqs, &lock, None, &toolchain_version()) {
         return Err(CliError::setup(
             "X07-LOCK-0002",
-            format!("{} does not fit x07.json:\n{}", lock_path.display(), bullets(&reasons)),
+            format!(
+                "{} does not fit x07.json:\n{}",
+                lock_path.display(),
+                bullets(&reasons)
+            ),
         )
         .help("run `x07 pkg lock` (sync installs exactly what the lock records)"));
     }
@@ -304,8 +351,17 @@ pub fn add(args: &PkgAddArgs) -> CliResult {
     if args.sync {
         let manifest = ProjectManifest::from_slice(&bytes, &project.manifest_path)
             .map_err(|e| CliError::setup("X07-PROJECT-0002", e.to_string()))?;
-        let edited = Project { manifest, ..project.clone() };
-        run_lock(&edited, &args.registry, args.lock_mode.mode(), false, args.pre)?;
+        let edited = Project {
+            manifest,
+            ..project.clone()
+        };
+        run_lock(
+            &edited,
+            &args.registry,
+            args.lock_mode.mode(),
+            false,
+            args.pre,
+        )?;
     }
     edit.save().map_err(deps_error)?;
     let what = match change {
@@ -328,14 +384,23 @@ pub fn remove(args: &PkgRemoveArgs) -> CliResult {
     let project = args.project.load()?;
     let mut edit = ManifestEdit::load(&project.manifest_path).map_err(deps_error)?;
     if edit.remove_dependency(&name) == ManifestChange::NotPresent {
-        return Err(CliError::setup("X07-PKG-0008", format!("{} has no dependency named `{name}`", project.manifest_path.display()))
-            .help("`x07 pkg tree` lists the dependencies"));
+        return Err(CliError::setup(
+            "X07-PKG-0008",
+            format!(
+                "{} has no dependency named `{name}`",
+                project.manifest_path.display()
+            ),
+        )
+        .help("`x07 pkg tree` lists the dependencies"));
     }
     let bytes = edit.render().map_err(deps_error)?;
     if args.sync {
         let manifest = ProjectManifest::from_slice(&bytes, &project.manifest_path)
             .map_err(|e| CliError::setup("X07-PROJECT-0002", e.to_string()))?;
-        let edited = Project { manifest, ..project.clone() };
+        let edited = Project {
+            manifest,
+            ..project.clone()
+        };
         run_lock(&edited, &args.registry, args.lock_mode.mode(), false, false)?;
     }
     edit.save().map_err(deps_error)?;
@@ -350,27 +415,56 @@ fn bad_arg(message: String) -> CliError {
     CliError::setup("X07-PKG-0008", message)
 }
 
-fn local_spec(project: &Project, name: x07_spec::PackageName, req: Option<&str>, dir: &std::path::Path) -> Result<DependencySpec, CliError> {
+fn local_spec(
+    project: &Project,
+    name: x07_spec::PackageName,
+    req: Option<&str>,
+    dir: &std::path::Path,
+) -> Result<DependencySpec, CliError> {
     let abs = std::env::current_dir().unwrap_or_default().join(dir);
     let rel_text = abs
         .canonicalize()
         .ok()
-        .and_then(|a| project.root.canonicalize().ok().and_then(|r| a.strip_prefix(&r).ok().map(|p| p.display().to_string())))
-        .ok_or_else(|| bad_arg(format!("--path {}: must be a directory inside the project ({})", dir.display(), project.root.display())))?;
-    let path = RelPath::new(rel_text.as_str()).map_err(|e| bad_arg(format!("--path {}: {e}", dir.display())))?;
+        .and_then(|a| {
+            project
+                .root
+                .canonicalize()
+                .ok()
+                .and_then(|r| a.strip_prefix(&r).ok().map(|p| p.display().to_string()))
+        })
+        .ok_or_else(|| {
+            bad_arg(format!(
+                "--path {}: must be a directory inside the project ({})",
+                dir.display(),
+                project.root.display()
+            ))
+        })?;
+    let path = RelPath::new(rel_text.as_str())
+        .map_err(|e| bad_arg(format!("--path {}: {e}", dir.display())))?;
     if path.starts_with_segments(&[".x07", "deps"]) {
-        return Err(bad_arg(format!("--path {}: {DEPS_DIR} holds registry packages; pass a directory of your own", dir.display())));
+        return Err(bad_arg(format!(
+            "--path {}: {DEPS_DIR} holds registry packages; pass a directory of your own",
+            dir.display()
+        )));
     }
     let manifest = x07_spec::package::PackageManifest::load_from_dir(&abs)
         .map_err(|e| CliError::setup("X07-PKG-0001", e.to_string()))?;
     if manifest.name != name {
-        return Err(bad_arg(format!("--path {}: holds package `{}`, not `{name}`", dir.display(), manifest.name)));
+        return Err(bad_arg(format!(
+            "--path {}: holds package `{}`, not `{name}`",
+            dir.display(),
+            manifest.name
+        )));
     }
     let version = match req {
         None => manifest.version.to_string(),
         Some(r) => r.to_string(),
     };
-    Ok(DependencySpec { name, version, path: Some(path) })
+    Ok(DependencySpec {
+        name,
+        version,
+        path: Some(path),
+    })
 }
 
 /// Whether an index entry may be picked for a new requirement: not yanked, and made for this toolchain.
@@ -390,11 +484,20 @@ fn registry_spec(
 ) -> Result<DependencySpec, CliError> {
     let entries = index_entries_of(client, &name)?;
     let toolchain = toolchain_version();
-    let listed = || entries.iter().map(|e| format!("{}{}", e.version, if e.yanked { " (yanked)" } else { "" })).collect::<Vec<_>>().join(", ");
+    let listed = || {
+        entries
+            .iter()
+            .map(|e| format!("{}{}", e.version, if e.yanked { " (yanked)" } else { "" }))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let exact = |version: &PackageVersion| DependencySpec {
         name: name.clone(),
         version: version.to_string(),
-        path: Some(RelPath::new(format!("{DEPS_DIR}/{name}/{version}")).expect("names and versions are path-safe")),
+        path: Some(
+            RelPath::new(format!("{DEPS_DIR}/{name}/{version}"))
+                .expect("names and versions are path-safe"),
+        ),
     };
     match req {
         None => {
@@ -402,26 +505,49 @@ fn registry_spec(
                 .iter()
                 .filter(|e| usable(e, &toolchain) && (pre || e.semver().pre.is_empty()))
                 .max_by(|a, b| a.semver().cmp(b.semver()))
-                .ok_or_else(|| bad_arg(format!("{name} has no version usable with x07 {toolchain} (versions: {})", listed())))?;
+                .ok_or_else(|| {
+                    bad_arg(format!(
+                        "{name} has no version usable with x07 {toolchain} (versions: {})",
+                        listed()
+                    ))
+                })?;
             Ok(exact(&best.version))
         }
         Some(text) if PackageVersion::new(text).is_ok() => {
-            let entry = entries.iter().find(|e| e.version.as_str() == text).ok_or_else(|| {
-                bad_arg(format!("{name} has no version {text} (versions: {})", listed()))
+            let entry =
+                entries
+                    .iter()
+                    .find(|e| e.version.as_str() == text)
+                    .ok_or_else(|| {
+                        bad_arg(format!("{name} has no version {text} (versions: {})", listed()))
                     .help("x07 pkg versions NAME lists them; NAME@^X.Y adds a requirement instead")
-            })?;
+                    })?;
             if entry.yanked {
-                return Err(bad_arg(format!("{name} {text} is yanked; new dependencies cannot pick it (versions: {})", listed())));
+                return Err(bad_arg(format!(
+                    "{name} {text} is yanked; new dependencies cannot pick it (versions: {})",
+                    listed()
+                )));
             }
             Ok(exact(&entry.version))
         }
         Some(text) => {
-            let parsed = VersionReq::parse(text).map_err(|e| bad_arg(format!("`{name}@{text}`: {e}")))?;
-            if !entries.iter().any(|e| usable(e, &toolchain) && parsed.matches(e.semver(), pre)) {
-                return Err(bad_arg(format!("no usable version of {name} matches `{text}` (versions: {})", listed())));
+            let parsed =
+                VersionReq::parse(text).map_err(|e| bad_arg(format!("`{name}@{text}`: {e}")))?;
+            if !entries
+                .iter()
+                .any(|e| usable(e, &toolchain) && parsed.matches(e.semver(), pre))
+            {
+                return Err(bad_arg(format!(
+                    "no usable version of {name} matches `{text}` (versions: {})",
+                    listed()
+                )));
             }
             let _ = parsed;
-            Ok(DependencySpec { name, version: text.trim().to_string(), path: None })
+            Ok(DependencySpec {
+                name,
+                version: text.trim().to_string(),
+                path: None,
+            })
         }
     }
 }

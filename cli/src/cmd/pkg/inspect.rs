@@ -10,8 +10,8 @@ use x07_lock::{Lock, LockedPackage, VerifyingKey};
 use x07_spec::PackageName;
 
 use super::{
-    bullets, deps_error, index_entries_of, plain_client, print_json, registry_error, split_at_sign, toolchain_version,
-    ProjectArg, RegistryArgs,
+    bullets, deps_error, index_entries_of, plain_client, print_json, registry_error, split_at_sign,
+    toolchain_version, ProjectArg, RegistryArgs,
 };
 use crate::error::{CliError, CliResult};
 
@@ -91,7 +91,11 @@ pub struct PkgVerifyLockArgs {
 fn load_lock(project: &x07_deps::Project) -> Result<Lock, CliError> {
     let path = project.lock_path().map_err(deps_error)?;
     project.load_lock().map_err(deps_error)?.ok_or_else(|| {
-        CliError::setup("X07-LOCK-0002", format!("{} does not exist", path.display())).help("run `x07 pkg lock` first")
+        CliError::setup(
+            "X07-LOCK-0002",
+            format!("{} does not exist", path.display()),
+        )
+        .help("run `x07 pkg lock` first")
     })
 }
 
@@ -108,11 +112,21 @@ pub fn tree(args: &PkgTreeArgs) -> CliResult {
                        "path": d.path.as_str(), "deps": d.deps.iter().map(|e| json!({"name": e.name.as_str(), "req": e.req.to_string(), "resolved": e.resolved.as_str()})).collect::<Vec<_>>()})
             })
             .collect();
-        let roots: Vec<_> = lock.root_deps.iter().map(|r| json!({"name": r.name.as_str(), "req": r.req.to_string()})).collect();
-        print_json(&json!({"schema_version": "x07.pkg.tree@0.1.0", "root_deps": roots, "packages": packages}))?;
+        let roots: Vec<_> = lock
+            .root_deps
+            .iter()
+            .map(|r| json!({"name": r.name.as_str(), "req": r.req.to_string()}))
+            .collect();
+        print_json(
+            &json!({"schema_version": "x07.pkg.tree@0.1.0", "root_deps": roots, "packages": packages}),
+        )?;
         return Ok(0);
     }
-    let root_name = project.root.canonicalize().ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+    let root_name = project
+        .root
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
     println!("{}", root_name.unwrap_or_else(|| ".".to_string()));
     let mut seen = BTreeSet::new();
     let count = lock.root_deps.len();
@@ -124,11 +138,30 @@ pub fn tree(args: &PkgTreeArgs) -> CliResult {
     Ok(0)
 }
 
-fn print_node(lock: &Lock, pkg: &LockedPackage, prefix: &str, last: bool, seen: &mut BTreeSet<PackageName>) {
+fn print_node(
+    lock: &Lock,
+    pkg: &LockedPackage,
+    prefix: &str,
+    last: bool,
+    seen: &mut BTreeSet<PackageName>,
+) {
     let branch = if last { "└── " } else { "├── " };
     let again = !seen.insert(pkg.name.clone());
-    let local = if pkg.source == x07_lock::DepSource::Path { format!(" ({})", pkg.path) } else { String::new() };
-    println!("{prefix}{branch}{} {}{local}{}", pkg.name, pkg.version, if again && !pkg.deps.is_empty() { " (*)" } else { "" });
+    let local = if pkg.source == x07_lock::DepSource::Path {
+        format!(" ({})", pkg.path)
+    } else {
+        String::new()
+    };
+    println!(
+        "{prefix}{branch}{} {}{local}{}",
+        pkg.name,
+        pkg.version,
+        if again && !pkg.deps.is_empty() {
+            " (*)"
+        } else {
+            ""
+        }
+    );
     if again {
         return;
     }
@@ -147,7 +180,11 @@ pub fn provides(args: &PkgProvidesArgs) -> CliResult {
         .map_err(|e| CliError::setup("X07-PKG-0008", format!("`{}`: {e}", args.module)))?;
     if let Ok(project) = args.project.load() {
         if let Ok(Some(lock)) = project.load_lock() {
-            if let Some(pkg) = lock.dependencies.iter().find(|d| d.modules_sha256.contains_key(&module)) {
+            if let Some(pkg) = lock
+                .dependencies
+                .iter()
+                .find(|d| d.modules_sha256.contains_key(&module))
+            {
                 println!("{} {} (locked in this project)", pkg.name, pkg.version);
                 return Ok(0);
             }
@@ -156,7 +193,12 @@ pub fn provides(args: &PkgProvidesArgs) -> CliResult {
     let client = plain_client(&args.registry, false)?;
     // The registry's search matches names and descriptions; module ids are checked on the
     // signed index lines of each candidate.
-    let family = module.as_str().split('.').take(2).collect::<Vec<_>>().join(".");
+    let family = module
+        .as_str()
+        .split('.')
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(".");
     let mut candidates: Vec<PackageName> = Vec::new();
     for query in [module.as_str(), family.as_str(), ""] {
         if let Ok(hits) = client.search(query, Some(100)) {
@@ -167,13 +209,25 @@ pub fn provides(args: &PkgProvidesArgs) -> CliResult {
     candidates.dedup();
     let mut found = Vec::new();
     for name in candidates {
-        let Ok(entries) = client.index_entries(&name) else { continue };
-        if let Some(e) = entries.iter().rev().find(|e| !e.yanked && e.modules.iter().any(|m| m == module.as_str())) {
+        let Ok(entries) = client.index_entries(&name) else {
+            continue;
+        };
+        if let Some(e) = entries
+            .iter()
+            .rev()
+            .find(|e| !e.yanked && e.modules.iter().any(|m| m == module.as_str()))
+        {
             found.push(format!("{} {}", e.name, e.version));
         }
     }
     if found.is_empty() {
-        return Err(CliError::failure("X07-PKG-0007", format!("no package in {} provides `{module}`", client.index_url().as_str())));
+        return Err(CliError::failure(
+            "X07-PKG-0007",
+            format!(
+                "no package in {} provides `{module}`",
+                client.index_url().as_str()
+            ),
+        ));
     }
     for f in found {
         println!("{f}");
@@ -181,7 +235,16 @@ pub fn provides(args: &PkgProvidesArgs) -> CliResult {
     Ok(0)
 }
 
-fn entries(args: &PkgInfoArgs) -> Result<(PackageName, Option<String>, Vec<x07_registry_client::IndexEntry>), CliError> {
+fn entries(
+    args: &PkgInfoArgs,
+) -> Result<
+    (
+        PackageName,
+        Option<String>,
+        Vec<x07_registry_client::IndexEntry>,
+    ),
+    CliError,
+> {
     let (name, version) = split_at_sign(&args.package)?;
     let client = plain_client(&args.registry, false)?;
     let entries = index_entries_of(&client, &name)?;
@@ -199,30 +262,64 @@ pub fn info(args: &PkgInfoArgs) -> CliResult {
     let (name, version, entries) = entries(args)?;
     let entry = match &version {
         Some(v) => entries.iter().find(|e| e.version.as_str() == v),
-        None => entries.iter().filter(|e| !e.yanked && e.semver().pre.is_empty()).max_by(|a, b| a.semver().cmp(b.semver())),
+        None => entries
+            .iter()
+            .filter(|e| !e.yanked && e.semver().pre.is_empty())
+            .max_by(|a, b| a.semver().cmp(b.semver())),
     }
     .ok_or_else(|| {
-        CliError::setup("X07-PKG-0007", format!("{name} has no {}", version.as_deref().map_or("usable version".to_string(), |v| format!("version {v}"))))
-            .help("x07 pkg versions NAME lists them")
+        CliError::setup(
+            "X07-PKG-0007",
+            format!(
+                "{name} has no {}",
+                version
+                    .as_deref()
+                    .map_or("usable version".to_string(), |v| format!("version {v}"))
+            ),
+        )
+        .help("x07 pkg versions NAME lists them")
     })?;
     if args.json {
         print_json(&entry_json(entry))?;
         return Ok(0);
     }
-    println!("{} {}{}", entry.name, entry.version, if entry.yanked { " (yanked)" } else { "" });
+    println!(
+        "{} {}{}",
+        entry.name,
+        entry.version,
+        if entry.yanked { " (yanked)" } else { "" }
+    );
     if !entry.description.is_empty() {
         println!("  {}", entry.description);
     }
     println!("  modules: {}", entry.modules.join(", "));
     if !entry.deps.is_empty() {
-        println!("  requires: {}", entry.deps.iter().map(|d| format!("{}@{}", d.name, d.req)).collect::<Vec<_>>().join(", "));
+        println!(
+            "  requires: {}",
+            entry
+                .deps
+                .iter()
+                .map(|d| format!("{}@{}", d.name, d.req))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     if !entry.ffi_libs.is_empty() {
         println!("  links: {}", entry.ffi_libs.join(", "));
     }
-    println!("  x07c_compat: {}", if entry.x07c_compat.is_empty() { "any" } else { &entry.x07c_compat });
+    println!(
+        "  x07c_compat: {}",
+        if entry.x07c_compat.is_empty() {
+            "any"
+        } else {
+            &entry.x07c_compat
+        }
+    );
     println!("  archive: {}", entry.cksum);
-    println!("  add it: x07 pkg add {}@{} --sync", entry.name, entry.version);
+    println!(
+        "  add it: x07 pkg add {}@{} --sync",
+        entry.name, entry.version
+    );
     Ok(0)
 }
 
@@ -230,7 +327,9 @@ pub fn info(args: &PkgInfoArgs) -> CliResult {
 pub fn versions(args: &PkgInfoArgs) -> CliResult {
     let (_, _, entries) = entries(args)?;
     if args.json {
-        print_json(&json!({"schema_version": "x07.pkg.versions@0.1.0", "versions": entries.iter().map(entry_json).collect::<Vec<_>>()}))?;
+        print_json(
+            &json!({"schema_version": "x07.pkg.versions@0.1.0", "versions": entries.iter().map(entry_json).collect::<Vec<_>>()}),
+        )?;
         return Ok(0);
     }
     for e in &entries {
@@ -242,7 +341,9 @@ pub fn versions(args: &PkgInfoArgs) -> CliResult {
 /// Runs `x07 pkg search`.
 pub fn search(args: &PkgSearchArgs) -> CliResult {
     let client = plain_client(&args.registry, false)?;
-    let hits = client.search(&args.query, args.limit).map_err(registry_error)?;
+    let hits = client
+        .search(&args.query, args.limit)
+        .map_err(registry_error)?;
     for h in &hits {
         println!("{} {}  {}", h.name, h.latest, h.description);
     }
@@ -257,28 +358,43 @@ pub fn verify(args: &PkgVerifyArgs) -> CliResult {
     let project = args.project.load()?;
     let lock = load_lock(&project)?;
     let reqs = project.requirements().map_err(deps_error)?;
-    let mut problems: Vec<String> = match x07_deps::lock_satisfies(&reqs, &lock, None, &toolchain_version()) {
-        Ok(()) => Vec::new(),
-        Err(r) => r,
-    };
-    problems.extend(lock.verify_against_disk(&project.root).iter().map(ToString::to_string));
+    let mut problems: Vec<String> =
+        match x07_deps::lock_satisfies(&reqs, &lock, None, &toolchain_version()) {
+            Ok(()) => Vec::new(),
+            Err(r) => r,
+        };
+    problems.extend(
+        lock.verify_against_disk(&project.root)
+            .iter()
+            .map(ToString::to_string),
+    );
     if args.online {
         problems.extend(check_registry(&lock, &args.registry, args.deny_yanked)?);
     }
     if !problems.is_empty() {
         return Err(CliError::failure(
             "X07-LOCK-0003",
-            format!("the project does not match x07.lock.json:\n{}", bullets(&problems)),
+            format!(
+                "the project does not match x07.lock.json:\n{}",
+                bullets(&problems)
+            ),
         )
         .help("`x07 pkg lock` updates the lock; `x07 pkg sync` restores registry packages"));
     }
-    eprintln!("x07: {} packages match x07.lock.json", lock.dependencies.len());
+    eprintln!(
+        "x07: {} packages match x07.lock.json",
+        lock.dependencies.len()
+    );
     Ok(0)
 }
 
 /// Asks the lock's registry about every locked registry package; returns the problems and prints
 /// warnings for yanked versions.
-fn check_registry(lock: &Lock, registry: &RegistryArgs, deny_yanked: bool) -> Result<Vec<String>, CliError> {
+fn check_registry(
+    lock: &Lock,
+    registry: &RegistryArgs,
+    deny_yanked: bool,
+) -> Result<Vec<String>, CliError> {
     let lock_index = lock.registry.as_ref().map(|r| r.index_url.as_str());
     let (index, _) = super::select_index(registry, lock_index)?;
     let client = super::client_for(index, registry.offline, false)?;
@@ -286,14 +402,24 @@ fn check_registry(lock: &Lock, registry: &RegistryArgs, deny_yanked: bool) -> Re
     let mut problems = Vec::new();
     if let Some(key) = lock.registry.as_ref().and_then(|r| r.key_id.as_ref()) {
         if key.as_str() != pinned.key_id {
-            problems.push(format!("the lock was made with registry key {key}, the registry's pinned key is {}", pinned.key_id));
+            problems.push(format!(
+                "the lock was made with registry key {key}, the registry's pinned key is {}",
+                pinned.key_id
+            ));
         }
     }
-    for dep in lock.dependencies.iter().filter(|d| d.source == x07_lock::DepSource::Registry) {
+    for dep in lock
+        .dependencies
+        .iter()
+        .filter(|d| d.source == x07_lock::DepSource::Registry)
+    {
         let entry = match client.index_entry(&dep.name, &dep.version) {
             Ok(e) => e,
             Err(e) if e.is_not_found() => {
-                problems.push(format!("{} {}: the registry no longer lists this version", dep.name, dep.version));
+                problems.push(format!(
+                    "{} {}: the registry no longer lists this version",
+                    dep.name, dep.version
+                ));
                 continue;
             }
             Err(e) => return Err(registry_error(e)),
@@ -304,11 +430,16 @@ fn check_registry(lock: &Lock, registry: &RegistryArgs, deny_yanked: bool) -> Re
                 dep.name,
                 dep.version,
                 entry.cksum,
-                dep.archive_sha256.map(|d| d.to_string()).unwrap_or_else(|| "none".to_string())
+                dep.archive_sha256
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "none".to_string())
             ));
         }
         if entry.yanked {
-            let line = format!("{} {} has been yanked from the registry; `x07 pkg lock --upgrade` moves off it", dep.name, dep.version);
+            let line = format!(
+                "{} {} has been yanked from the registry; `x07 pkg lock --upgrade` moves off it",
+                dep.name, dep.version
+            );
             if deny_yanked {
                 problems.push(line);
             } else {
@@ -316,22 +447,34 @@ fn check_registry(lock: &Lock, registry: &RegistryArgs, deny_yanked: bool) -> Re
             }
         }
     }
-    eprintln!("x07: checked {} locked versions against {} (this registry publishes no advisories)", lock.dependencies.len(), client.index_url().as_str());
+    eprintln!(
+        "x07: checked {} locked versions against {} (this registry publishes no advisories)",
+        lock.dependencies.len(),
+        client.index_url().as_str()
+    );
     Ok(problems)
 }
 
 fn verifying_key(text: &str) -> Result<VerifyingKey, CliError> {
     let path = PathBuf::from(text);
     if path.is_file() {
-        let content = fs_err::read_to_string(&path).map_err(|e| CliError::setup("X07-KEY-0002", e.to_string()))?;
+        let content = fs_err::read_to_string(&path)
+            .map_err(|e| CliError::setup("X07-KEY-0002", e.to_string()))?;
         if let Ok(key) = x07_lock::SigningKey::from_text(&content, &path) {
             return Ok(key.verifying_key());
         }
-        return VerifyingKey::from_base64(content.trim())
-            .map_err(|e| CliError::setup("X07-KEY-0002", format!("{}: not a key: {e}", path.display())));
+        return VerifyingKey::from_base64(content.trim()).map_err(|e| {
+            CliError::setup(
+                "X07-KEY-0002",
+                format!("{}: not a key: {e}", path.display()),
+            )
+        });
     }
     VerifyingKey::from_base64(text.trim()).map_err(|e| {
-        CliError::setup("X07-KEY-0002", format!("--key {text}: neither a key file nor a base64 public key: {e}"))
+        CliError::setup(
+            "X07-KEY-0002",
+            format!("--key {text}: neither a key file nor a base64 public key: {e}"),
+        )
     })
 }
 
@@ -341,15 +484,22 @@ pub fn verify_lock(args: &PkgVerifyLockArgs) -> CliResult {
     let key = verifying_key(&args.key)?;
     let lock = load_lock(&project)?;
     x07_lock::verify_lock(&lock, &key).map_err(|e| {
-        CliError::failure("X07-LOCK-0004", e.to_string()).help("sign it with `x07 pkg lock --sign KEY`")
+        CliError::failure("X07-LOCK-0004", e.to_string())
+            .help("sign it with `x07 pkg lock --sign KEY`")
     })?;
     let problems = lock.verify_against_disk(&project.root);
     if !problems.is_empty() {
         return Err(CliError::failure(
             "X07-LOCK-0003",
-            format!("the signature is valid, but files on disk differ from the lock:\n{}", bullets(&problems)),
+            format!(
+                "the signature is valid, but files on disk differ from the lock:\n{}",
+                bullets(&problems)
+            ),
         ));
     }
-    eprintln!("x07: x07.lock.json is signed by key {} and matches the files on disk", key.key_id());
+    eprintln!(
+        "x07: x07.lock.json is signed by key {} and matches the files on disk",
+        key.key_id()
+    );
     Ok(0)
 }

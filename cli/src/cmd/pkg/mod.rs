@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use x07_deps::{DepsError, Project};
 use x07_registry_client::{
-    ClientOptions, IndexEntry, IndexUrl, IndexUrlSource, RegistryClient, RegistryError, RegistryHome,
+    ClientOptions, IndexEntry, IndexUrl, IndexUrlSource, RegistryClient, RegistryError,
+    RegistryHome,
 };
 use x07_spec::PackageName;
 
@@ -20,7 +21,9 @@ use crate::error::{CliError, CliResult};
 
 pub use account::{PkgLoginArgs, PkgLogoutArgs, PkgOwnerArgs, PkgPublishArgs, PkgYankArgs};
 pub use deps::{PkgAddArgs, PkgLockArgs, PkgRemoveArgs, PkgSyncArgs};
-pub use inspect::{PkgInfoArgs, PkgProvidesArgs, PkgSearchArgs, PkgTreeArgs, PkgVerifyArgs, PkgVerifyLockArgs};
+pub use inspect::{
+    PkgInfoArgs, PkgProvidesArgs, PkgSearchArgs, PkgTreeArgs, PkgVerifyArgs, PkgVerifyLockArgs,
+};
 pub use pack::PkgPackArgs;
 
 /// `x07 pkg ...`.
@@ -115,7 +118,11 @@ impl ProjectArg {
 
 /// Items as an indented `  - item` list, one per line (the body of multi-reason errors).
 pub fn bullets<T: std::fmt::Display>(items: &[T]) -> String {
-    items.iter().map(|i| format!("  - {i}")).collect::<Vec<_>>().join("\n")
+    items
+        .iter()
+        .map(|i| format!("  - {i}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `NAME` or `NAME@TEXT`: the package name checked, the text after `@` as given.
@@ -127,11 +134,20 @@ pub fn split_at_sign(text: &str) -> Result<(PackageName, Option<&str>), CliError
 }
 
 /// Every version of `name` in the index; an unknown name is X07-PKG-0007 naming the registry.
-pub fn index_entries_of(client: &RegistryClient, name: &PackageName) -> Result<Vec<IndexEntry>, CliError> {
+pub fn index_entries_of(
+    client: &RegistryClient,
+    name: &PackageName,
+) -> Result<Vec<IndexEntry>, CliError> {
     client.index_entries(name).map_err(|e| {
         if e.is_not_found() {
-            CliError::setup("X07-PKG-0007", format!("the registry {} has no package named `{name}`", client.index_url().as_str()))
-                .help("check the name with `x07 pkg search`")
+            CliError::setup(
+                "X07-PKG-0007",
+                format!(
+                    "the registry {} has no package named `{name}`",
+                    client.index_url().as_str()
+                ),
+            )
+            .help("check the name with `x07 pkg search`")
         } else {
             registry_error(e)
         }
@@ -168,22 +184,38 @@ pub fn registry_home() -> Result<RegistryHome, CliError> {
 }
 
 /// The chosen index (flag, environment, project's lock, default) and whether it was chosen explicitly.
-pub fn select_index(args: &RegistryArgs, project_index: Option<&str>) -> Result<(IndexUrl, bool), CliError> {
-    let (url, source) = x07_registry_client::select_index_url_from_env(args.index.as_deref(), project_index)
-        .map_err(|e| CliError::setup("X07-CLI-0001", e.to_string()))?;
-    Ok((url, matches!(source, IndexUrlSource::Flag | IndexUrlSource::Env)))
+pub fn select_index(
+    args: &RegistryArgs,
+    project_index: Option<&str>,
+) -> Result<(IndexUrl, bool), CliError> {
+    let (url, source) =
+        x07_registry_client::select_index_url_from_env(args.index.as_deref(), project_index)
+            .map_err(|e| CliError::setup("X07-CLI-0001", e.to_string()))?;
+    Ok((
+        url,
+        matches!(source, IndexUrlSource::Flag | IndexUrlSource::Env),
+    ))
 }
 
 /// A client of `index`, with the stored token when `with_token`.
-pub fn client_for(index: IndexUrl, offline: bool, with_token: bool) -> Result<RegistryClient, CliError> {
+pub fn client_for(
+    index: IndexUrl,
+    offline: bool,
+    with_token: bool,
+) -> Result<RegistryClient, CliError> {
     let home = crate::compile::home()?;
     let token = if with_token {
-        let creds = x07_registry_client::Credentials::load(&registry_home()?).map_err(registry_error)?;
+        let creds =
+            x07_registry_client::Credentials::load(&registry_home()?).map_err(registry_error)?;
         creds.token_for(&index)
     } else {
         None
     };
-    let options = ClientOptions { offline, token, ..Default::default() };
+    let options = ClientOptions {
+        offline,
+        token,
+        ..Default::default()
+    };
     RegistryClient::new(index, home.path(), options).map_err(registry_error)
 }
 
@@ -195,7 +227,8 @@ pub fn plain_client(args: &RegistryArgs, with_token: bool) -> Result<RegistryCli
 
 /// Prints one line of canonical JSON on stdout.
 pub fn print_json(value: &serde_json::Value) -> Result<(), CliError> {
-    let bytes = x07_spec::canonical_file_bytes(value).map_err(|e| CliError::setup("X07-PKG-0009", e.to_string()))?;
+    let bytes = x07_spec::canonical_file_bytes(value)
+        .map_err(|e| CliError::setup("X07-PKG-0009", e.to_string()))?;
     print!("{}", String::from_utf8_lossy(&bytes));
     Ok(())
 }
@@ -208,5 +241,8 @@ pub fn toolchain_version() -> semver::Version {
 /// The display form of a path relative to the current directory when possible.
 pub fn shown(path: &Path) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
-    path.strip_prefix(&cwd).unwrap_or(path).display().to_string()
+    path.strip_prefix(&cwd)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }

@@ -49,12 +49,16 @@ fn manifest_invalid(message: impl Into<String>) -> CliError {
 }
 
 fn write_error(path: &Path, what: &str, e: impl std::fmt::Display) -> CliError {
-    CliError::setup("X07-PKG-0005", format!("cannot {what} {}: {e}", path.display()))
+    CliError::setup(
+        "X07-PKG-0005",
+        format!("cannot {what} {}: {e}", path.display()),
+    )
 }
 
 /// Runs `x07 pkg pack`.
 pub fn pack_command(args: &PkgPackArgs) -> CliResult {
-    let cwd = std::env::current_dir().map_err(|e| write_error(Path::new("."), "read the current directory", e))?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| write_error(Path::new("."), "read the current directory", e))?;
     let package_dir = package_dir(&cwd, args.package.as_deref())?;
     let manifest = PackageManifest::load_from_dir(&package_dir).map_err(|e| match &e {
         DocumentError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
@@ -64,13 +68,21 @@ pub fn pack_command(args: &PkgPackArgs) -> CliResult {
         _ => manifest_invalid(e.to_string()),
     })?;
     manifest.validate_for_publish().map_err(|e| {
-        manifest_invalid(format!("{}: {e}", package_dir.join(x07_spec::package::PACKAGE_FILE_NAME).display()))
+        manifest_invalid(format!(
+            "{}: {e}",
+            package_dir
+                .join(x07_spec::package::PACKAGE_FILE_NAME)
+                .display()
+        ))
     })?;
     let packed = pack(&package_dir).map_err(pack_error)?;
 
     let out = match &args.out {
         Some(p) => cwd.join(p),
-        None => package_dir.join("target").join(format!("{}-{}.{ARCHIVE_EXTENSION}", manifest.name, manifest.version)),
+        None => package_dir.join("target").join(format!(
+            "{}-{}.{ARCHIVE_EXTENSION}",
+            manifest.name, manifest.version
+        )),
     };
     let out = write_archive(&package_dir, &out, &packed)?;
 
@@ -94,8 +106,11 @@ pub fn pack_command(args: &PkgPackArgs) -> CliResult {
 fn package_dir(cwd: &Path, package: Option<&Path>) -> Result<PathBuf, CliError> {
     let dir = cwd.join(package.unwrap_or(Path::new(".")));
     if !dir.is_dir() {
-        return Err(CliError::setup("X07-PKG-0001", format!("--package: {} is not a directory", dir.display()))
-            .help("pass the directory that holds x07-package.json"));
+        return Err(CliError::setup(
+            "X07-PKG-0001",
+            format!("--package: {} is not a directory", dir.display()),
+        )
+        .help("pass the directory that holds x07-package.json"));
     }
     fs_err::canonicalize(&dir).map_err(|e| CliError::setup("X07-PKG-0001", e.to_string()))
 }
@@ -116,7 +131,11 @@ fn pack_error(e: PackError) -> CliError {
 
 /// Writes the archive atomically, creating missing directories; refuses a path the archive
 /// itself would carry (inside `ffi/` or `tests/`, or over a packed file). Returns the absolute path written.
-fn write_archive(package_dir: &Path, out: &Path, packed: &PackedArchive) -> Result<PathBuf, CliError> {
+fn write_archive(
+    package_dir: &Path,
+    out: &Path,
+    packed: &PackedArchive,
+) -> Result<PathBuf, CliError> {
     let (Some(parent), Some(file_name)) = (out.parent(), out.file_name()) else {
         return Err(write_error(out, "write the archive to", "not a file path"));
     };
@@ -124,11 +143,17 @@ fn write_archive(package_dir: &Path, out: &Path, packed: &PackedArchive) -> Resu
     let parent = fs_err::canonicalize(parent).map_err(|e| write_error(parent, "resolve", e))?;
     let out = parent.join(file_name);
     if out.is_dir() {
-        return Err(write_error(&out, "write the archive to", "it is a directory")
-            .help("pass --out with a file path, e.g. dist/pkg.x07pkg"));
+        return Err(
+            write_error(&out, "write the archive to", "it is a directory")
+                .help("pass --out with a file path, e.g. dist/pkg.x07pkg"),
+        );
     }
     if let Ok(rel) = out.strip_prefix(package_dir) {
-        let carried = CARRIED_DIRS.iter().any(|d| rel.starts_with(d)) || packed.entries.iter().any(|e| Path::new(e.path.as_str()) == rel);
+        let carried = CARRIED_DIRS.iter().any(|d| rel.starts_with(d))
+            || packed
+                .entries
+                .iter()
+                .any(|e| Path::new(e.path.as_str()) == rel);
         if carried {
             return Err(write_error(
                 &out,

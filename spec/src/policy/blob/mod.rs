@@ -27,7 +27,11 @@ pub const MAGIC: [u8; 4] = *b"X7P1";
 /// Last four bytes of every blob.
 pub const END: [u8; 4] = *b"X7PE";
 /// The layout version this module writes and reads.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
+/// The most seccomp programs one blob carries (an intersection of two blobs holds twice as many).
+pub const MAX_SYSCALL_FILTERS: usize = 4;
+/// The most instructions in one seccomp program (the kernel's BPF_MAXINSNS).
+pub const MAX_FILTER_INSNS: usize = 4096;
 
 /// Which enforcement the runtime applies (the `vm` backend never reaches a blob).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -63,8 +67,11 @@ impl AcceptWeaker {
     pub const NO_PIDS_CGROUP: Self = Self(2);
     /// Run without Landlock at all.
     pub const NO_LANDLOCK: Self = Self(4);
+    /// Run without a user namespace (so without the mount, pid, ipc and uts namespaces and the
+    /// fresh root): Landlock, seccomp and rlimits only.
+    pub const NO_USERNS: Self = Self(8);
     /// Every gap.
-    pub const ALL: Self = Self(7);
+    pub const ALL: Self = Self(15);
 
     /// The flags from raw bits; `None` when an unknown bit is set.
     pub fn from_bits(bits: u32) -> Option<Self> {
@@ -122,6 +129,9 @@ pub struct PolicyBlob {
     pub time: Time,
     /// Process rules; executables, prefixes and cwd roots absolute.
     pub process: Process,
+    /// Seccomp programs the launcher installs in this order, each raw `struct sock_filter` bytes
+    /// (8 per instruction); empty for backend `none`.
+    pub syscall_filters: Vec<Vec<u8>>,
 }
 
 /// Encodes `policy` for a run whose project root is `project_root` (absolute), looking up bare
@@ -133,7 +143,14 @@ pub fn encode(
     accept_weaker: AcceptWeaker,
 ) -> Result<Vec<u8>, BlobError> {
     let path = std::env::var_os("PATH");
-    Ok(PolicyBlob::resolve(policy, project_root, path.as_deref(), backend, accept_weaker)?.to_bytes())
+    Ok(PolicyBlob::resolve(
+        policy,
+        project_root,
+        path.as_deref(),
+        backend,
+        accept_weaker,
+    )?
+    .to_bytes())
 }
 
 /// Parses a blob, rejecting anything that is not exactly a PolicyBlobV1.
@@ -167,9 +184,19 @@ impl PolicyBlob {
         }
         let p = &policy.process;
         let mut process = p.clone();
-        process.allow_execs = paths::execs(root, search_path, &proc_at.key("allow_execs"), &p.allow_execs)?;
-        process.allow_exec_prefixes = paths::exec_prefixes(root, &proc_at.key("allow_exec_prefixes"), &p.allow_exec_prefixes)?;
-        process.allow_cwd_roots = paths::roots(root, &proc_at.key("allow_cwd_roots"), &p.allow_cwd_roots)?;
+        process.allow_execs = paths::execs(
+            root,
+            search_path,
+            &proc_at.key("allow_execs"),
+            &p.allow_execs,
+        )?;
+        process.allow_exec_prefixes = paths::exec_prefixes(
+            root,
+            &proc_at.key("allow_exec_prefixes"),
+            &p.allow_exec_prefixes,
+        )?;
+        process.allow_cwd_roots =
+            paths::roots(root, &proc_at.key("allow_cwd_roots"), &p.allow_cwd_roots)?;
         Ok(Self {
             backend,
             accept_weaker,
@@ -180,6 +207,7 @@ impl PolicyBlob {
             env: policy.env.clone(),
             time: policy.time.clone(),
             process,
+            syscall_filters: Vec::new(),
         })
     }
 
@@ -201,10 +229,24 @@ impl PolicyBlob {
         w.bool(l.core_dumps);
 
         let f = &self.fs;
-        for flag in [f.enabled, f.deny_hidden, f.allow_symlinks, f.allow_mkdir, f.allow_remove, f.allow_rename, f.allow_walk, f.allow_glob] {
+        for flag in [
+            f.enabled,
+            f.deny_hidden,
+            f.allow_symlinks,
+            f.allow_mkdir,
+            f.allow_remove,
+            f.allow_rename,
+            f.allow_walk,
+            f.allow_glob,
+        ] {
             w.bool(flag);
         }
-        for cap in [f.max_read_bytes, f.max_write_bytes, f.max_entries, f.max_depth] {
+        for cap in [
+            f.max_read_bytes,
+            f.max_write_bytes,
+            f.max_entries,
+            f.max_depth,
+        ] {
             w.u32(cap);
         }
         w.strs(&f.read_roots);
@@ -229,7 +271,12 @@ impl PolicyBlob {
         w.strs(&e.deny_keys);
 
         let t = &self.time;
-        for flag in [t.enabled, t.allow_monotonic, t.allow_wall_clock, t.allow_sleep] {
+        for flag in [
+            t.enabled,
+            t.allow_monotonic,
+            t.allow_wall_clock,
+            t.allow_sleep,
+        ] {
             w.bool(flag);
         }
         w.u32(t.max_sleep_ms);
@@ -265,6 +312,12 @@ impl PolicyBlob {
         w.bool(p.allow_cwd);
         w.strs(&p.allow_cwd_roots);
 
+        w.len(self.syscall_filters.len());
+        for filter in &self.syscall_filters {
+            w.len(filter.len() / 8);
+            w.raw(filter);
+        }
+
         w.raw(&END);
         w.bytes
     }
@@ -273,20 +326,36 @@ impl PolicyBlob {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, BlobDecodeError> {
         let mut r = Reader::new(bytes);
         if r.raw("magic", 4)? != MAGIC {
-            return Err(BlobDecodeError { field: "magic".into(), offset: 0, problem: "not \"X7P1\": this is not a policy blob".into() });
+            return Err(BlobDecodeError {
+                field: "magic".into(),
+                offset: 0,
+                problem: "not \"X7P1\": this is not a policy blob".into(),
+            });
         }
         let version = r.u32("version")?;
         if version != VERSION {
-            return Err(r.error("version", format!("unknown version {version}; this reader knows version {VERSION}")));
+            return Err(r.error(
+                "version",
+                format!("unknown version {version}; this reader knows version {VERSION}"),
+            ));
         }
         let backend = match r.u32("backend")? {
             0 => BlobBackend::None,
             1 => BlobBackend::Os,
-            other => return Err(r.error("backend", format!("unknown backend {other}; expected 0 (none) or 1 (os)"))),
+            other => {
+                return Err(r.error(
+                    "backend",
+                    format!("unknown backend {other}; expected 0 (none) or 1 (os)"),
+                ))
+            }
         };
         let bits = r.u32("accept_weaker")?;
-        let accept_weaker =
-            AcceptWeaker::from_bits(bits).ok_or_else(|| r.error("accept_weaker", format!("unknown flag bits in {bits:#x}; known: 1, 2, 4")))?;
+        let accept_weaker = AcceptWeaker::from_bits(bits).ok_or_else(|| {
+            r.error(
+                "accept_weaker",
+                format!("unknown flag bits in {bits:#x}; known: 1, 2, 4, 8"),
+            )
+        })?;
         let mut digest = [0u8; 32];
         digest.copy_from_slice(r.raw("digest", 32)?);
 
@@ -321,8 +390,11 @@ impl PolicyBlob {
             allow_udp: r.bool("net.allow_udp")?,
             allow_hosts: hosts(&mut r)?,
         };
-        let env =
-            Env { enabled: r.bool("env.enabled")?, allow_keys: env_keys(&mut r, "env.allow_keys")?, deny_keys: env_keys(&mut r, "env.deny_keys")? };
+        let env = Env {
+            enabled: r.bool("env.enabled")?,
+            allow_keys: env_keys(&mut r, "env.allow_keys")?,
+            deny_keys: env_keys(&mut r, "env.deny_keys")?,
+        };
         let time = Time {
             enabled: r.bool("time.enabled")?,
             allow_monotonic: r.bool("time.allow_monotonic")?,
@@ -358,23 +430,51 @@ impl PolicyBlob {
             allow_cwd: r.bool("process.allow_cwd")?,
             allow_cwd_roots: absolute_paths(&mut r, "process.allow_cwd_roots")?,
         };
+        let syscall_filters = filters(&mut r)?;
         if r.raw("end", 4)? != END {
-            return Err(BlobDecodeError { field: "end".into(), offset: r.pos() - 4, problem: "not \"X7PE\"".into() });
+            return Err(BlobDecodeError {
+                field: "end".into(),
+                offset: r.pos() - 4,
+                problem: "not \"X7PE\"".into(),
+            });
         }
         if !r.at_end() {
-            return Err(r.error("end", format!("{} trailing bytes after the end marker", r.remaining())));
+            return Err(r.error(
+                "end",
+                format!("{} trailing bytes after the end marker", r.remaining()),
+            ));
         }
-        Ok(Self { backend, accept_weaker, digest: Sha256Digest::from_bytes(digest), limits, fs, net, env, time, process })
+        Ok(Self {
+            backend,
+            accept_weaker,
+            digest: Sha256Digest::from_bytes(digest),
+            limits,
+            fs,
+            net,
+            env,
+            time,
+            process,
+            syscall_filters,
+        })
     }
 }
 
 /// Whether `path` is absolute without empty, `.` or `..` components or a trailing `/`.
 fn is_normal_absolute(path: &str) -> bool {
-    path == "/" || (path.starts_with('/') && path[1..].split('/').all(|c| !c.is_empty() && c != "." && c != ".."))
+    path == "/"
+        || (path.starts_with('/')
+            && path[1..]
+                .split('/')
+                .all(|c| !c.is_empty() && c != "." && c != ".."))
 }
 
 /// A list of strings that must each satisfy `ok`.
-fn checked_strs(r: &mut Reader<'_>, field: &str, ok: fn(&str) -> bool, what: &str) -> Result<Vec<String>, BlobDecodeError> {
+fn checked_strs(
+    r: &mut Reader<'_>,
+    field: &str,
+    ok: fn(&str) -> bool,
+    what: &str,
+) -> Result<Vec<String>, BlobDecodeError> {
     let start = r.pos();
     let items = r.strs(field)?;
     match items.iter().position(|s| !ok(s)) {
@@ -387,14 +487,48 @@ fn checked_strs(r: &mut Reader<'_>, field: &str, ok: fn(&str) -> bool, what: &st
     }
 }
 
+/// `seccomp`: up to [`MAX_SYSCALL_FILTERS`] programs of 1 to [`MAX_FILTER_INSNS`] instructions.
+fn filters(r: &mut Reader<'_>) -> Result<Vec<Vec<u8>>, BlobDecodeError> {
+    let n = r.count("seccomp", 4)?;
+    if n > MAX_SYSCALL_FILTERS {
+        return Err(r.error(
+            "seccomp",
+            format!("{n} seccomp programs; at most {MAX_SYSCALL_FILTERS}"),
+        ));
+    }
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let field = format!("seccomp[{i}]");
+        let count = r.count(&field, 8)?;
+        if count == 0 || count > MAX_FILTER_INSNS {
+            return Err(r.error(
+                &field,
+                format!("{count} instructions; a program has 1 to {MAX_FILTER_INSNS}"),
+            ));
+        }
+        out.push(r.raw(&field, count * 8)?.to_vec());
+    }
+    Ok(out)
+}
+
 /// A list of absolute, normalised paths.
 fn absolute_paths(r: &mut Reader<'_>, field: &str) -> Result<Vec<String>, BlobDecodeError> {
-    checked_strs(r, field, is_normal_absolute, "an absolute path without empty, `.` or `..` components or a trailing `/`")
+    checked_strs(
+        r,
+        field,
+        is_normal_absolute,
+        "an absolute path without empty, `.` or `..` components or a trailing `/`",
+    )
 }
 
 /// A list of environment keys: non-empty, without `=`.
 fn env_keys(r: &mut Reader<'_>, field: &str) -> Result<Vec<String>, BlobDecodeError> {
-    checked_strs(r, field, |k| !k.is_empty() && !k.contains('='), "an environment key (non-empty, no `=`)")
+    checked_strs(
+        r,
+        field,
+        |k| !k.is_empty() && !k.contains('='),
+        "an environment key (non-empty, no `=`)",
+    )
 }
 
 /// `net.hosts`: each a lowercase host and 1..=65535 ports.
@@ -404,9 +538,17 @@ fn hosts(r: &mut Reader<'_>) -> Result<Vec<HostRule>, BlobDecodeError> {
     for i in 0..n {
         let field = format!("net.hosts[{i}]");
         let host = r.str(&format!("{field}.host"))?;
-        let bad_byte = host.bytes().any(|b| b.is_ascii_uppercase() || b.is_ascii_whitespace() || b == b';');
+        let bad_byte = host
+            .bytes()
+            .any(|b| b.is_ascii_uppercase() || b.is_ascii_whitespace() || b == b';');
         if host.is_empty() || host.len() > MAX_HOST_BYTES || bad_byte {
-            return Err(r.error(&format!("{field}.host"), format!("`{}` must be 1 to 255 bytes, lowercase, without spaces or `;`", host.escape_debug())));
+            return Err(r.error(
+                &format!("{field}.host"),
+                format!(
+                    "`{}` must be 1 to 255 bytes, lowercase, without spaces or `;`",
+                    host.escape_debug()
+                ),
+            ));
         }
         let count = r.count(&format!("{field}.ports"), 4)?;
         if count == 0 {

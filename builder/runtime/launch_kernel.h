@@ -1,0 +1,272 @@
+/* x07-fragment: requires=core,sandbox_policy,sandbox_restrict,sandbox_landlock */
+/*
+ * launch_kernel: the kernel-layer steps the trusted launcher applies to the confined child before
+ * it execs the program (docs/internals/sandbox.md, "Order of enforcement"): the run's cgroup,
+ * resource limits, capabilities, the policy's seccomp programs, and a check that each took effect.
+ * Raw system calls only where a step must not be interposable: the launcher is a static binary
+ * built from these fragments, with no program or package code in it.
+ */
+#ifdef X07_SANDBOXED
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#ifndef SECBIT_NOROOT
+#define SECBIT_NOROOT 1
+#define SECBIT_NOROOT_LOCKED 2
+#define SECBIT_NO_SETUID_FIXUP 4
+#define SECBIT_NO_SETUID_FIXUP_LOCKED 8
+#define SECBIT_KEEP_CAPS_LOCKED 32
+#define SECBIT_NO_CAP_AMBIENT_RAISE 64
+#define SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED 128
+#endif
+
+/* ---------------------------------------------------------------- the run's cgroup */
+
+/* The run's cgroup directories (one per v1 controller, or one v2 group) and what to undo. */
+typedef struct {
+    char pids[256];
+    char memory[256];
+    char v2[256];
+    char home_pids[256]; /* the launcher's own cgroup before it joined, to leave again */
+    char home_memory[256];
+    char home_v2[256];
+    int pids_ok, memory_ok;
+} x7_cg;
+
+static x7_cg x7_launch_cg X7_UNUSED;
+
+/* The path of this process's cgroup for `controller` (v1) or the v2 group ("" = v2). */
+X7_FN int x7_cg_own(const char *controller, char *out, size_t cap) {
+    char buf[4096];
+    int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    for (char *line = strtok(buf, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+        char *c1 = strchr(line, ':');
+        char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (c2 == NULL) continue;
+        *c2 = 0;
+        const char *ctrls = c1 + 1;
+        int hit = controller[0] == 0 ? ctrls[0] == 0 : 0;
+        for (const char *p = ctrls; controller[0] && *p; ) {
+            size_t len = strcspn(p, ",");
+            if (len == strlen(controller) && strncmp(p, controller, len) == 0) hit = 1;
+            p += len + (p[len] == ',');
+        }
+        if (hit) {
+            snprintf(out, cap, "%s", strcmp(c2 + 1, "/") == 0 ? "" : c2 + 1);
+            return 0;
+        }
+    }
+    errno = ENOENT;
+    return -1;
+}
+
+/* cgroup v1: <controller>/x07/run-<pid> with one limit file written; the launcher joins it. */
+X7_FN int x7_cg_v1(const char *controller, char *dir, size_t cap, char *home, size_t hcap, const char *file,
+                   const char *value, const char *file2) {
+    char path[1200];
+    if (x7_cg_own(controller, home, hcap) != 0) return -1;
+    snprintf(path, sizeof path, "/sys/fs/cgroup/%s/x07", controller);
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) return -1;
+    snprintf(dir, cap, "/sys/fs/cgroup/%s/x07/run-%ld", controller, (long)getpid());
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) return -1;
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    if (x7_sb_write_file(path, value) != 0) return -1;
+    if (file2 != NULL) {
+        snprintf(path, sizeof path, "%s/%s", dir, file2);
+        (void)x7_sb_write_file(path, value); /* memsw exists only with swap accounting */
+    }
+    /* "0" into `tasks` moves this thread, the whole launcher: no threadgroup lock, ~25 us */
+    snprintf(path, sizeof path, "%s/tasks", dir);
+    return x7_sb_write_file(path, "0");
+}
+
+/* cgroup v2: a child x07-run-<pid> of the launcher's group with pids.max and memory.max. */
+X7_FN int x7_cg_v2(x7_cg *cg, const char *pids_max, const char *mem_max) {
+    char path[1200];
+    if (x7_cg_own("", cg->home_v2, sizeof cg->home_v2) != 0) return -1;
+    snprintf(path, sizeof path, "/sys/fs/cgroup%s/cgroup.subtree_control", cg->home_v2);
+    (void)x7_sb_write_file(path, "+pids +memory"); /* may already be on; the next steps tell */
+    snprintf(cg->v2, sizeof cg->v2, "/sys/fs/cgroup%s/x07-run-%ld", cg->home_v2, (long)getpid());
+    if (mkdir(cg->v2, 0755) != 0 && errno != EEXIST) return -1;
+    snprintf(path, sizeof path, "%s/pids.max", cg->v2);
+    if (x7_sb_write_file(path, pids_max) != 0) return -1;
+    cg->pids_ok = 1;
+    snprintf(path, sizeof path, "%s/memory.max", cg->v2);
+    cg->memory_ok = x7_sb_write_file(path, mem_max) == 0;
+    snprintf(path, sizeof path, "%s/memory.swap.max", cg->v2);
+    (void)x7_sb_write_file(path, "0");
+    snprintf(path, sizeof path, "%s/cgroup.procs", cg->v2);
+    return x7_sb_write_file(path, "0");
+}
+
+/*
+ * The run's cgroup, joined by the launcher before it starts the child, so every process of the
+ * run is in it from its first instruction: pids.max = procs + 1 (the launcher itself) and the
+ * memory limit = mem_bytes. Missing: the pids-cgroup gap (RLIMIT_NPROC and RLIMIT_AS instead).
+ */
+X7_FN void x7_launch_cgroup(x7_sb_report *rep) {
+    x7_cg *cg = &x7_launch_cg;
+    char pids_max[24], mem_max[24];
+    snprintf(pids_max, sizeof pids_max, "%u", x7_sb.pol.procs + 1u);
+    snprintf(mem_max, sizeof mem_max, "%llu", (unsigned long long)x7_sb.pol.mem_bytes);
+    struct stat st;
+    int v2 = stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0;
+    int e = 0;
+    if (v2) {
+        if (x7_cg_v2(cg, pids_max, mem_max) != 0) e = errno;
+        else snprintf(rep->cgroup, sizeof rep->cgroup, "%s", cg->v2);
+    } else {
+        cg->pids_ok = x7_cg_v1("pids", cg->pids, sizeof cg->pids, cg->home_pids, sizeof cg->home_pids, "pids.max",
+                               pids_max, NULL) == 0;
+        if (!cg->pids_ok) e = errno;
+        else snprintf(rep->cgroup, sizeof rep->cgroup, "%s", cg->pids);
+        cg->memory_ok = x7_cg_v1("memory", cg->memory, sizeof cg->memory, cg->home_memory, sizeof cg->home_memory,
+                                 "memory.limit_in_bytes", mem_max, "memory.memsw.limit_in_bytes") == 0;
+    }
+    if (cg->pids_ok) {
+        rep->pids_mechanism = v2 ? "cgroup-v2" : "cgroup-v1";
+        x7_sb_applied(rep, "pids_cgroup");
+    } else {
+        rep->pids_mechanism = "rlimit";
+        rep->cgroup[0] = 0;
+        x7_sb_gap(rep, X7_WEAKER_NO_PIDS_CGROUP, "pids_cgroup", "pids_cgroup",
+                  v2 ? "cannot create a cgroup v2 group" : "cannot create /sys/fs/cgroup/pids/x07/run-<pid>", e);
+    }
+    if (cg->memory_ok) x7_sb_applied(rep, "memory_cgroup");
+}
+
+/* Kills what is left in one cgroup directory and removes it (the launcher has left it). */
+X7_FN void x7_cg_remove(const char *dir) {
+    char path[1200], buf[4096];
+    if (dir[0] == 0) return;
+    snprintf(path, sizeof path, "%s/cgroup.kill", dir);
+    (void)x7_sb_write_file(path, "1");
+    snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+    for (int round = 0; round < 100; round++) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd < 0 ? 0 : read(fd, buf, sizeof buf - 1);
+        if (fd >= 0) close(fd);
+        if (n <= 0 && rmdir(dir) == 0) return;
+        for (ssize_t i = 0, pid = 0; i < n; i++) {
+            if (buf[i] >= '0' && buf[i] <= '9') pid = pid * 10 + (buf[i] - '0');
+            else if (pid > 0) (void)kill((pid_t)pid, SIGKILL), pid = 0;
+        }
+        if (rmdir(dir) == 0) return;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* After the run: the launcher goes home, then the run's groups are emptied and removed. */
+X7_FN void x7_launch_cgroup_cleanup(void) {
+    x7_cg *cg = &x7_launch_cg;
+    char path[1200];
+    if (cg->v2[0]) {
+        snprintf(path, sizeof path, "/sys/fs/cgroup%s/cgroup.procs", cg->home_v2);
+        (void)x7_sb_write_file(path, "0");
+        x7_cg_remove(cg->v2);
+    }
+    if (cg->pids[0]) {
+        snprintf(path, sizeof path, "/sys/fs/cgroup/pids%s/tasks", cg->home_pids);
+        (void)x7_sb_write_file(path, "0");
+        x7_cg_remove(cg->pids);
+    }
+    if (cg->memory[0]) {
+        snprintf(path, sizeof path, "/sys/fs/cgroup/memory%s/tasks", cg->home_memory);
+        (void)x7_sb_write_file(path, "0");
+        x7_cg_remove(cg->memory);
+    }
+}
+
+/* ---------------------------------------------------------------- limits */
+
+/*
+ * CPU, core dumps, processes (a second bound next to the cgroup), file size = the policy's write
+ * cap (RLIMIT_FSIZE holds for native code and every child; SIGXFSZ is ignored so an oversized write
+ * fails with EFBIG instead of killing), address space only when no memory cgroup holds memory.
+ * RLIMIT_NOFILE comes last (x7_launch_nofile): building the Landlock domain needs descriptors.
+ */
+X7_FN void x7_launch_rlimits(x7_sb_report *rep) {
+    const x7_policy *pol = &x7_sb.pol;
+    uint64_t cpu_s = ((uint64_t)pol->cpu_ms + 999) / 1000;
+    x7_sb_rlimit(RLIMIT_CPU, cpu_s, cpu_s + 1, "RLIMIT_CPU");
+    if (!pol->core_dumps) x7_sb_rlimit(RLIMIT_CORE, 0, 0, "RLIMIT_CORE");
+    x7_sb_rlimit(RLIMIT_NPROC, pol->procs, pol->procs, "RLIMIT_NPROC");
+    uint64_t fsize = pol->fs.enabled && pol->fs.write_roots.n > 0 ? pol->fs.max_write_bytes : 0;
+    x7_sb_rlimit(RLIMIT_FSIZE, fsize, fsize, "RLIMIT_FSIZE");
+    if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR) x7_sb_fail_errno("rlimits", "SIGXFSZ", errno);
+    if (!x7_launch_cg.memory_ok) x7_sb_rlimit(RLIMIT_AS, pol->mem_bytes, pol->mem_bytes, "RLIMIT_AS");
+    x7_sb_applied(rep, "rlimits");
+}
+
+X7_FN void x7_launch_nofile(void) {
+    x7_sb_rlimit(RLIMIT_NOFILE, x7_sb.pol.fds, x7_sb.pol.fds, "RLIMIT_NOFILE");
+}
+
+/* ---------------------------------------------------------------- privileges */
+
+/*
+ * no_new_privs, then every capability gone for good: root-ness locked out (securebits), the
+ * bounding and ambient sets cleared, effective/permitted/inheritable zero. A root inside the
+ * user namespace gets nothing back at exec.
+ */
+X7_FN void x7_launch_drop_privileges(x7_sb_report *rep) {
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) x7_sb_fail_errno("no_new_privs", "prctl(PR_SET_NO_NEW_PRIVS)", errno);
+    unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+                         SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
+                         SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+    int have_setpcap = prctl(PR_CAPBSET_READ, 8 /* CAP_SETPCAP */, 0, 0, 0) == 1;
+    if (have_setpcap && prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) != 0 && getuid() == 0)
+        x7_sb_fail_errno("no_new_privs", "prctl(PR_SET_SECUREBITS)", errno);
+    for (int cap = 0; cap < 64; cap++)
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno == EINVAL) break;
+    (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    struct { uint32_t version; int pid; } hdr = {0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0};
+    struct { uint32_t effective, permitted, inheritable; } data[2];
+    memset(data, 0, sizeof data);
+    if (syscall(SYS_capset, &hdr, data) != 0) x7_sb_fail_errno("no_new_privs", "capset", errno);
+    x7_sb_applied(rep, "no_new_privs");
+}
+
+/* ---------------------------------------------------------------- seccomp */
+
+/* Installs the policy's programs in order; a policy without one does not run. */
+X7_FN void x7_launch_seccomp(x7_sb_report *rep) {
+    const x7_policy *pol = &x7_sb.pol;
+    if (pol->filters.n == 0)
+        x7_sb_fail("seccomp", "the policy carries no seccomp program", "re-run with an x07 that writes PolicyBlob version 2");
+    for (uint32_t i = 0; i < pol->filters.n; i++) {
+        struct sock_fprog prog = {(unsigned short)pol->filters.v[i].count, (struct sock_filter *)pol->filters.v[i].insns};
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0)
+            x7_sb_fail_errno("seccomp", "seccomp(SECCOMP_SET_MODE_FILTER)", errno);
+    }
+    x7_sb_applied(rep, "seccomp");
+}
+
+/* ---------------------------------------------------------------- verification */
+
+/* The launcher's last check before exec; Landlock is tested by opening "/" (no rule grants it). */
+X7_FN void x7_launch_verify(x7_sb_report *rep) {
+    const char *gap = x7_sb_confinement_gap();
+    if (gap != NULL) x7_sb_fail("verify", gap, NULL);
+    int root_is_a_root = 0;
+    for (uint32_t i = 0; i < x7_sb.nroots; i++) root_is_a_root |= strcmp(x7_sb.roots[i].path, "/") == 0;
+    if (rep->ll.fs_applied && !root_is_a_root) {
+        int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0) {
+            close(fd);
+            x7_sb_fail("verify", "Landlock did not take effect (\"/\" is still readable)", NULL);
+        }
+    }
+}
+#endif

@@ -1,0 +1,220 @@
+/* x07-fragment: requires=core,sandbox_policy,sandbox_restrict */
+/*
+ * launch_ns: the fresh root of a confined run (docs/internals/sandbox.md, "The new root"). Runs
+ * in the launcher's child, which is pid 1 of new user, mount, pid, ipc and uts namespaces and
+ * holds every capability of its own user namespace (none in the host's). Like bubblewrap: a
+ * tmpfs becomes the root, the policy's roots and the few system paths the program needs are
+ * bind-mounted at their host absolute paths (read-only unless they are write roots), a minimal
+ * /dev and a private /proc are added, and the host's tree is detached. Nothing in this file runs
+ * program or package code; every step fails closed through x7_sb_fail.
+ */
+#ifdef X07_SANDBOXED
+#include <limits.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+
+/* Where the tmpfs is built (hidden once pivot_root detaches it) and where the host tree goes. */
+#define X7_NS_BASE "/tmp"
+#define X7_NS_OLD "/oldroot"
+#define X7_NS_MAX_BINDS 512u
+
+/* One bind mount of the new root: `src` canonical in the host tree, `dst` where it appears. */
+typedef struct {
+    char *src;
+    char *dst;
+    int writable;
+    int device; /* a device node: read-only mount but devices stay usable */
+} x7_ns_bind;
+
+typedef struct {
+    x7_ns_bind v[X7_NS_MAX_BINDS];
+    uint32_t n;
+} x7_ns_plan;
+
+/* Adds `dst` (shown at that path) backed by the canonical host path of `dst`; missing: skipped. */
+X7_FN int x7_ns_plan_add(x7_ns_plan *plan, const char *dst, int writable) {
+    char real[PATH_MAX];
+    if (realpath(dst, real) == NULL) return -1;
+    for (uint32_t i = 0; i < plan->n; i++) {
+        if (strcmp(plan->v[i].dst, dst) == 0) {
+            plan->v[i].writable |= writable; /* the same root read and written: writable */
+            return 0;
+        }
+    }
+    if (plan->n == X7_NS_MAX_BINDS) x7_sb_fail("new_root", "more than 512 paths to mount", NULL);
+    x7_ns_bind *b = &plan->v[plan->n++];
+    b->src = strdup(real);
+    b->dst = strdup(dst);
+    b->writable = writable;
+    b->device = 0;
+    if (b->src == NULL || b->dst == NULL) x7_sb_fail("new_root", "out of memory", NULL);
+    return 0;
+}
+
+X7_FN int x7_ns_bind_order(const void *a, const void *b) {
+    return strcmp(((const x7_ns_bind *)a)->dst, ((const x7_ns_bind *)b)->dst);
+}
+
+/*
+ * What the program sees: the policy's roots, the program itself, the libraries every dynamically
+ * linked program needs, the allowed executables, and with networking the name-service files.
+ * Computed before any mount changes, while realpath still sees the host.
+ */
+X7_FN void x7_ns_plan_paths(x7_ns_plan *plan, const x7_policy *pol, const char *program) {
+    for (int w = 0; w < 2 && pol->fs.enabled; w++) {
+        const x7_pstrs *roots = w ? &pol->fs.write_roots : &pol->fs.read_roots;
+        for (uint32_t i = 0; i < roots->n; i++) (void)x7_ns_plan_add(plan, roots->v[i].s, w);
+    }
+    if (x7_ns_plan_add(plan, program, 0) != 0) x7_sb_fail_errno("new_root", "cannot resolve the program's path", errno);
+    static const char *const libs[] = {"/lib", "/lib64", "/usr/lib", "/usr/lib64", "/lib32", "/usr/lib32",
+                                       "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d"};
+    for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) (void)x7_ns_plan_add(plan, libs[i], 0);
+    if (pol->net.enabled) {
+        static const char *const net[] = {"/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/host.conf",
+                                          "/etc/gai.conf", "/etc/services", "/etc/protocols", "/etc/ssl",
+                                          "/usr/share/ca-certificates", "/etc/ca-certificates"};
+        for (size_t i = 0; i < sizeof net / sizeof net[0]; i++) (void)x7_ns_plan_add(plan, net[i], 0);
+    }
+    if (pol->time.enabled && pol->time.allow_local_tzid) {
+        (void)x7_ns_plan_add(plan, "/etc/localtime", 0);
+        (void)x7_ns_plan_add(plan, "/etc/timezone", 0);
+        (void)x7_ns_plan_add(plan, "/usr/share/zoneinfo", 0);
+    }
+    if (pol->proc.enabled && pol->proc.allow_spawn && pol->proc.allow_exec) {
+        for (uint32_t i = 0; i < pol->proc.allow_execs.n; i++) (void)x7_ns_plan_add(plan, pol->proc.allow_execs.v[i].s, 0);
+        for (uint32_t i = 0; i < pol->proc.allow_exec_prefixes.n; i++)
+            (void)x7_ns_plan_add(plan, pol->proc.allow_exec_prefixes.v[i].s, 0);
+    }
+    /* parents before what is mounted beneath them: "/a" sorts before "/a/b" */
+    qsort(plan->v, plan->n, sizeof plan->v[0], x7_ns_bind_order);
+}
+
+/* mkdir -p of every component of `path` (absolute) below the current root. */
+X7_FN int x7_ns_mkdirs(const char *path, mode_t mode) {
+    char tmp[PATH_MAX];
+    size_t n = strlen(path);
+    if (n >= sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(tmp, path, n + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(tmp, mode) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (mkdir(tmp, mode) != 0 && errno != EEXIST) return -1;
+    return 0;
+}
+
+/* An empty file (or directory) to mount over, with its parents. */
+X7_FN int x7_ns_mount_point(const char *dst, int is_dir) {
+    if (is_dir) return x7_ns_mkdirs(dst, 0755);
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", dst);
+    char *slash = strrchr(parent, '/');
+    if (slash != NULL && slash != parent) {
+        *slash = 0;
+        if (x7_ns_mkdirs(parent, 0755) != 0) return -1;
+    }
+    int fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0 && errno != EEXIST && errno != EROFS && errno != EISDIR) return -1;
+    if (fd >= 0) close(fd);
+    return 0;
+}
+
+/*
+ * The flags a remount must keep: a mount that came from the host's namespace has its nosuid,
+ * nodev, noexec and atime flags locked, and a remount that drops one fails with EPERM.
+ */
+X7_FN unsigned long x7_ns_locked_flags(const char *path) {
+    struct statvfs sv;
+    unsigned long f = 0;
+    if (statvfs(path, &sv) != 0) return 0;
+    if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
+    if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
+    if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+    if (sv.f_flag & ST_NOATIME) f |= MS_NOATIME;
+    if (sv.f_flag & ST_NODIRATIME) f |= MS_NODIRATIME;
+    if (sv.f_flag & ST_RELATIME) f |= MS_RELATIME;
+    return f;
+}
+
+/* Bind-mounts /oldroot<src> on <dst>, then remounts it read-only unless writable; nosuid always. */
+X7_FN void x7_ns_bind_one(const x7_ns_bind *b) {
+    char src[PATH_MAX + sizeof X7_NS_OLD];
+    snprintf(src, sizeof src, X7_NS_OLD "%s", b->src);
+    struct stat st;
+    if (lstat(src, &st) != 0) x7_sb_fail("new_root", "a path to mount disappeared", b->src);
+    if (x7_ns_mount_point(b->dst, S_ISDIR(st.st_mode)) != 0) x7_sb_fail_errno("new_root", "cannot make a mount point", errno);
+    if (mount(src, b->dst, NULL, MS_BIND | MS_REC, NULL) != 0) x7_sb_fail("new_root", "bind mount failed", b->dst);
+    unsigned long flags = MS_BIND | MS_REMOUNT | MS_NOSUID | x7_ns_locked_flags(b->dst);
+    if (!b->writable) flags |= MS_RDONLY;
+    if (!b->device) flags |= MS_NODEV;
+    if (mount(NULL, b->dst, NULL, flags, NULL) != 0) x7_sb_fail("new_root", "read-only remount failed", b->dst);
+}
+
+/* /dev: a tmpfs with the harmless character devices and the usual links. */
+X7_FN void x7_ns_dev(void) {
+    if (x7_ns_mkdirs("/dev", 0755) != 0 || mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") != 0)
+        x7_sb_fail_errno("new_root", "cannot mount /dev", errno);
+    static const char *const devs[] = {"null", "zero", "full", "random", "urandom"};
+    for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++) {
+        char src[64], dst[64];
+        snprintf(src, sizeof src, "/dev/%s", devs[i]);
+        snprintf(dst, sizeof dst, "/dev/%s", devs[i]);
+        (void)src;
+        x7_ns_bind b = {src, dst, 0, 1};
+        x7_ns_bind_one(&b);
+    }
+    static const char *const links[][2] = {{"/proc/self/fd", "/dev/fd"},
+                                           {"/proc/self/fd/0", "/dev/stdin"},
+                                           {"/proc/self/fd/1", "/dev/stdout"},
+                                           {"/proc/self/fd/2", "/dev/stderr"}};
+    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
+        if (symlink(links[i][0], links[i][1]) != 0) x7_sb_fail_errno("new_root", "cannot link in /dev", errno);
+    if (mount(NULL, "/dev", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) != 0)
+        x7_sb_fail_errno("new_root", "cannot make /dev read-only", errno);
+}
+
+/* /proc of the new pid namespace, with the kernel's knobs read-only. */
+X7_FN void x7_ns_proc(void) {
+    if (x7_ns_mkdirs("/proc", 0555) != 0 || mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+        x7_sb_fail_errno("new_root", "cannot mount a private /proc", errno);
+    static const char *const covered[] = {"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"};
+    for (size_t i = 0; i < sizeof covered / sizeof covered[0]; i++) {
+        struct stat st;
+        if (stat(covered[i], &st) != 0) continue;
+        if (mount(covered[i], covered[i], NULL, MS_BIND | MS_REC, NULL) != 0 ||
+            mount(NULL, covered[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+            x7_sb_fail("new_root", "cannot make a /proc entry read-only", covered[i]);
+    }
+}
+
+/*
+ * Builds the new root and enters it: private propagation, tmpfs, binds, /dev, /proc, pivot_root,
+ * host tree detached, the working directory kept (made empty in the tmpfs when no root holds it),
+ * the root read-only.
+ */
+X7_FN void x7_ns_enter_new_root(const x7_ns_plan *plan, const char *cwd) {
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        x7_sb_fail_errno("new_root", "cannot make mounts private", errno);
+    if (mount("tmpfs", X7_NS_BASE, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") != 0)
+        x7_sb_fail_errno("new_root", "cannot mount a tmpfs for the new root", errno);
+    if (mkdir(X7_NS_BASE X7_NS_OLD, 0700) != 0) x7_sb_fail_errno("new_root", "mkdir " X7_NS_OLD, errno);
+    if (syscall(SYS_pivot_root, X7_NS_BASE, X7_NS_BASE X7_NS_OLD) != 0) x7_sb_fail_errno("new_root", "pivot_root", errno);
+    if (chdir("/") != 0) x7_sb_fail_errno("new_root", "chdir /", errno);
+    for (uint32_t i = 0; i < plan->n; i++) x7_ns_bind_one(&plan->v[i]);
+    x7_ns_dev();
+    x7_ns_proc();
+    if (umount2(X7_NS_OLD, MNT_DETACH) != 0) x7_sb_fail_errno("new_root", "cannot detach the host's tree", errno);
+    (void)rmdir(X7_NS_OLD);
+    if (chdir(cwd) != 0 && (x7_ns_mkdirs(cwd, 0755) != 0 || chdir(cwd) != 0))
+        x7_sb_fail_errno("new_root", "cannot keep the working directory", errno);
+    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0)
+        x7_sb_fail_errno("new_root", "cannot make the new root read-only", errno);
+}
+#endif

@@ -1,0 +1,225 @@
+/* x07-fragment: requires=core,sandbox_policy,sandbox_restrict,sandbox_report,sandbox_landlock,launch_kernel,launch_ns */
+/*
+ * launch_run: the trusted launcher's whole life (docs/internals/sandbox.md, "Order of
+ * enforcement"). The launcher stays in the host as the monitor: it loads the policy, makes the
+ * run's cgroup and joins it, and starts the child in new user, mount, pid, ipc, uts (and, with
+ * networking off, network) namespaces. It maps the invoking user into the child's user namespace,
+ * lets it go, enforces the wall clock, and relays how the run ended. The child builds the new root
+ * and applies every remaining step, checks they hold, and only then execs the program.
+ */
+#ifdef X07_SANDBOXED
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#define X7_LAUNCH_USAGE "usage: x07-launch --x07-policy-fd=N -- PROGRAM [ARG...]\n"
+
+/* What the launcher was asked to run. */
+typedef struct {
+    const char *program; /* as given */
+    char *program_real;  /* canonical, resolved in the host */
+    char **argv;         /* program arguments after PROGRAM */
+    int argc;
+    int sync[2];         /* parent -> child: ids mapped, go on */
+} x7_launch_req;
+
+static volatile sig_atomic_t x7_launch_alarm X7_UNUSED;
+
+X7_FN void x7_launch_on_alarm(int sig) {
+    (void)sig;
+    x7_launch_alarm = 1;
+}
+
+/* Writes one /proc/<pid>/<file>. */
+X7_FN void x7_launch_proc_write(pid_t pid, const char *file, const char *text) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/%s", (long)pid, file);
+    if (x7_sb_write_file(path, text) != 0) {
+        int e = errno;
+        (void)kill(pid, SIGKILL);
+        x7_sb_fail_errno("userns", path, e);
+    }
+}
+
+/* The invoking user and group, mapped to themselves (a root launcher stays 0 inside, unprivileged). */
+X7_FN void x7_launch_map_ids(pid_t pid) {
+    char map[64];
+    snprintf(map, sizeof map, "%u %u 1\n", (unsigned)getuid(), (unsigned)getuid());
+    x7_launch_proc_write(pid, "uid_map", map);
+    x7_launch_proc_write(pid, "setgroups", "deny");
+    snprintf(map, sizeof map, "%u %u 1\n", (unsigned)getgid(), (unsigned)getgid());
+    x7_launch_proc_write(pid, "gid_map", map);
+}
+
+/* clone(2) like fork, with namespace flags: 0 in the child, the child's pid in the parent. */
+X7_FN pid_t x7_launch_clone(unsigned long flags) {
+    return (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+}
+
+/* ---------------------------------------------------------------- the child */
+
+/* The effective policy for the program, in a sealed memfd on fd 3 (it re-checks it in-process). */
+X7_FN void x7_launch_program_blob(void) {
+    x7_policy p = x7_sb.pol;
+    p.filters.n = 0; /* installed already; the program has no use for them */
+    x7_sbuf b = {NULL, 0, 0, 0};
+    x7_policy_encode(&p, &b);
+    int fd = (int)syscall(SYS_memfd_create, "x07-policy", 2u /* MFD_ALLOW_SEALING */);
+    if (b.failed || fd < 0 || x7_write_fd(fd, b.p, b.len) != 0) x7_sb_fail("handover", "cannot write the policy for the program", NULL);
+    (void)fcntl(fd, 1033 /* F_ADD_SEALS */, 1 | 2 | 4 | 8);
+    if (fd != 3 && (dup2(fd, 3) != 3 || close(fd) != 0)) x7_sb_fail_errno("handover", "dup2 of the policy", errno);
+    free(b.p);
+}
+
+/* Everything between clone and exec, in the order of docs/internals/sandbox.md. */
+X7_COLD void x7_launch_child(x7_launch_req *rq, x7_sb_report *rep, int userns) {
+    char go;
+    close(rq->sync[1]);
+    if (read(rq->sync[0], &go, 1) != 1) _exit(3); /* the launcher died before mapping us */
+    close(rq->sync[0]);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) x7_sb_fail_errno("process_group", "PR_SET_PDEATHSIG", errno);
+    if (userns && getppid() != 0) x7_sb_fail("userns", "the child is not in a new pid namespace", NULL);
+    if (!userns && getppid() == 1) _exit(3); /* orphaned already */
+    if (userns) {
+        static x7_ns_plan plan;
+        x7_ns_plan_paths(&plan, &x7_sb.pol, rq->program_real);
+        x7_ns_enter_new_root(&plan, x7_sb.cwd);
+        x7_sb_applied(rep, "new_root");
+    } else {
+        x7_restrict_network(rep); /* without a user namespace only root can make one */
+    }
+    x7_launch_program_blob(); /* first: it takes fd 3 */
+    x7_sandbox_open_roots();
+    x7_launch_rlimits(rep);
+    x7_sb.launch_program = rq->program_real;
+    x7_restrict_landlock(rep);
+    x7_launch_drop_privileges(rep);
+    int prog = open(rq->program_real, O_PATH | O_CLOEXEC);
+    if (prog < 0) x7_sb_fail_errno("exec", "cannot open the program", errno);
+    x7_launch_seccomp(rep);
+    x7_launch_nofile();
+    x7_launch_verify(rep);
+    x7_sandbox_report_line(rep);
+
+    char **argv = (char **)calloc((size_t)rq->argc + 3, sizeof *argv);
+    if (argv == NULL) x7_sb_fail("exec", "out of memory", NULL);
+    argv[0] = rq->program_real;
+    argv[1] = "--x07-policy-fd=3";
+    for (int i = 0; i < rq->argc; i++) argv[i + 2] = rq->argv[i];
+    extern char **environ;
+    syscall(SYS_execveat, prog, "", argv, environ, AT_EMPTY_PATH);
+    x7_sb_fail_errno("exec", "execveat of the program", errno);
+    _exit(3);
+}
+
+/* ---------------------------------------------------------------- the monitor */
+
+/* Ends the launcher the way the child ended: same exit code, or killed by the same signal. */
+X7_COLD void x7_launch_relay(int status) {
+    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL;
+    signal(sig, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    (void)kill(getpid(), sig);
+    _exit(128 + sig);
+}
+
+/* Waits for the child; at wall_ms it is killed (as pid 1 its death ends the whole namespace). */
+X7_FN int x7_launch_wait(pid_t child) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = x7_launch_on_alarm;
+    uint32_t ms = x7_sb.pol.wall_ms;
+    struct itimerval it = {{0, 0}, {(time_t)(ms / 1000u), (suseconds_t)(ms % 1000u) * 1000}};
+    if (ms == 0) it.it_value.tv_usec = 1; /* a zero value would disarm the timer */
+    if (sigaction(SIGALRM, &sa, NULL) != 0 || setitimer(ITIMER_REAL, &it, NULL) != 0) {
+        (void)kill(child, SIGKILL);
+        x7_sb_fail_errno("wall_clock", "setitimer", errno);
+    }
+    int status = 0, timed_out = 0;
+    for (;;) {
+        pid_t r = waitpid(child, &status, __WALL);
+        if (r == child) break;
+        if (r < 0 && errno != EINTR) {
+            status = 3 << 8;
+            break;
+        }
+        if (x7_launch_alarm && !timed_out) {
+            timed_out = 1;
+            static const char line[] = "timed out\n";
+            (void)x7_write_fd(2, line, sizeof line - 1);
+            (void)kill(child, SIGKILL);
+        }
+    }
+    struct itimerval off = {{0, 0}, {0, 0}};
+    (void)setitimer(ITIMER_REAL, &off, NULL);
+    return status;
+}
+
+/* The launcher's main: parse, load, cgroup, clone, map, release, wait, clean up, relay. */
+X7_FN int x7_launch_main(int argc, char **argv) {
+    static x7_sb_report rep;
+    static x7_launch_req rq;
+    memset(&rep, 0, sizeof rep);
+    rep.pids_mechanism = "none";
+    int i = 1;
+    for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strncmp(argv[i], "--x07-policy-", 13) != 0) {
+            (void)x7_write_fd(2, X7_LAUNCH_USAGE, sizeof X7_LAUNCH_USAGE - 1);
+            return 2;
+        }
+        x7_sb_policy_arg(argv[i]);
+    }
+    if (i + 1 >= argc) {
+        (void)x7_write_fd(2, X7_LAUNCH_USAGE, sizeof X7_LAUNCH_USAGE - 1);
+        return 2;
+    }
+    rq.program = argv[i + 1];
+    rq.argv = argv + i + 2;
+    rq.argc = argc - i - 2;
+    x7_sandbox_load_policy(&rep);
+    if (x7_sb.pol.backend != X7_SB_BACKEND_OS) x7_sb_fail("load_policy", "the launcher applies backend os only", NULL);
+    x7_sandbox_close_inherited();
+    x7_sandbox_clear_env(&rep);
+    x7_sb.cwd = getcwd(NULL, 0);
+    if (x7_sb.cwd == NULL) x7_sb_fail_errno("open_roots", "cannot determine the current directory", errno);
+    x7_sb.cwd_len = (uint32_t)strlen(x7_sb.cwd);
+    rq.program_real = realpath(rq.program, NULL);
+    if (rq.program_real == NULL) x7_sb_fail_errno("exec", "cannot resolve the program", errno);
+
+    x7_launch_cgroup(&rep);
+    x7_sb_applied(&rep, "wall_clock"); /* kept by this process, the monitor (x7_launch_wait) */
+    if (pipe2(rq.sync, O_CLOEXEC) != 0) x7_sb_fail_errno("userns", "pipe", errno);
+    unsigned long ns = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+    if (!x7_sb.pol.net.enabled) ns |= CLONE_NEWNET;
+    int userns = 1;
+    pid_t child = x7_launch_clone(ns);
+    if (child < 0) {
+        int e = errno;
+        x7_sb_gap(&rep, X7_WEAKER_NO_USERNS, "userns", "userns", "cannot create a user namespace", e);
+        userns = 0;
+        child = x7_launch_clone(0);
+        if (child < 0) x7_sb_fail_errno("userns", "fork", errno);
+    } else {
+        static const char *const names[] = {"userns", "mountns", "pidns", "ipcns", "utsns"};
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) x7_sb_applied(&rep, names[k]);
+        if (!x7_sb.pol.net.enabled) x7_sb_applied(&rep, "netns");
+    }
+    if (child == 0) x7_launch_child(&rq, &rep, userns);
+
+    close(rq.sync[0]);
+    if (userns) x7_launch_map_ids(child);
+    if (write(rq.sync[1], "g", 1) != 1) {
+        (void)kill(child, SIGKILL);
+        x7_sb_fail_errno("userns", "cannot release the child", errno);
+    }
+    close(rq.sync[1]);
+    int status = x7_launch_wait(child);
+    x7_launch_cgroup_cleanup();
+    x7_launch_relay(status);
+    return 3;
+}
+#endif

@@ -19,6 +19,7 @@ pub mod run_report;
 mod schema_tag;
 pub mod schemas;
 pub mod solve_section;
+pub mod version;
 pub mod world;
 
 pub use atomic::{write_atomic, write_if_changed, WriteOutcome};
@@ -31,15 +32,17 @@ pub use package_id::{PackageName, PackageVersion};
 pub use policy::{Policy, PolicyId, Template, POLICY_SCHEMA_VERSION};
 pub use profile::{CcProfile, Profile, ProfileName, RunnerChoice};
 pub use project::{
-    ProjectDependency, ProjectManifest, UnknownProfile, DEPS_DIR, PROJECT_FILE_NAME, PROJECT_SCHEMA_VERSION,
-    PROJECT_SCHEMA_VERSION_REQS,
+    ProjectDependency, ProjectManifest, UnknownProfile, DEPS_DIR, PROJECT_FILE_NAME,
+    PROJECT_SCHEMA_VERSION, PROJECT_SCHEMA_VERSION_REQS,
 };
 pub use rel_path::{RelPath, RelPathError};
 pub use report::{
-    ArtifactRunReport, CompileRunReport, CompileSection, NativeRequires, OsRunnerReport, OsRunnerReportVersion,
-    SandboxBackend,
+    ArtifactRunReport, CompileRunReport, CompileSection, NativeRequires, OsRunnerReport,
+    OsRunnerReportVersion, SandboxBackend,
 };
 pub use run_report::{RepairSummary, RunReport, RunReportVersion, RunTarget, TargetKind};
 pub use schemas::schema;
-pub use solve_section::{DebugStats, MemStats, PolicyDenial, SandboxSummary, SchedStats, SolveSection};
+pub use solve_section::{
+    DebugStats, MemStats, PolicyDenial, SandboxSummary, SchedStats, SolveSection,
+};
 pub use world::World;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::archive::path::{shown_path, PathRefusal};
+use crate::archive::path::{shown_path, PathRefusal, MAX_SEGMENT_BYTES};
 use crate::document::DocumentError;
 use crate::package::{ModuleId, PackageInvalid};
 
@@ -41,7 +41,9 @@ pub enum UnpackError {
         entry: String,
     },
     /// An entry path is not UTF-8 or holds `\`, NUL or control characters.
-    #[error("archive entry `{entry}` has a path that is not UTF-8 or holds `\\` or control characters")]
+    #[error(
+        "archive entry `{entry}` has a path that is not UTF-8 or holds `\\` or control characters"
+    )]
     BadPathCharacters {
         /// The entry path (lossy).
         entry: String,
@@ -56,6 +58,16 @@ pub enum UnpackError {
         /// The limit.
         limit: usize,
     },
+    /// A segment (file or directory name) of an entry path is longer than file systems allow.
+    #[error("archive entry `{entry}` has a path segment of {len} bytes; at most {limit} are allowed (the longest file name file systems take)")]
+    SegmentTooLong {
+        /// The entry path (its start).
+        entry: String,
+        /// The length of the longest segment, in bytes.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// A symbolic link entry.
     #[error("archive entry `{entry}` is a symbolic link (to `{target}`); archives hold regular files only")]
     Symlink {
@@ -65,7 +77,9 @@ pub enum UnpackError {
         target: String,
     },
     /// A hard link entry.
-    #[error("archive entry `{entry}` is a hard link (to `{target}`); archives hold regular files only")]
+    #[error(
+        "archive entry `{entry}` is a hard link (to `{target}`); archives hold regular files only"
+    )]
     Hardlink {
         /// The entry path.
         entry: String,
@@ -211,7 +225,20 @@ impl UnpackError {
     pub(crate) fn from_path_refusal(refusal: PathRefusal, raw: &[u8], limit: usize) -> Self {
         let entry = shown_path(raw);
         match refusal {
-            PathRefusal::TooLong => Self::PathTooLong { entry: truncated(&entry), len: raw.len() as u64, limit },
+            PathRefusal::TooLong => Self::PathTooLong {
+                entry: truncated(&entry),
+                len: raw.len() as u64,
+                limit,
+            },
+            PathRefusal::SegmentTooLong => Self::SegmentTooLong {
+                entry: truncated(&entry),
+                len: raw
+                    .split(|b| *b == b'/')
+                    .map(<[u8]>::len)
+                    .max()
+                    .unwrap_or(0),
+                limit: MAX_SEGMENT_BYTES,
+            },
             PathRefusal::Absolute => Self::AbsolutePath { entry },
             PathRefusal::Parent => Self::ParentComponent { entry },
             PathRefusal::Current => Self::CurrentComponent { entry },
@@ -221,7 +248,9 @@ impl UnpackError {
     }
 
     pub(crate) fn malformed(e: impl std::fmt::Display) -> Self {
-        Self::Malformed { detail: e.to_string() }
+        Self::Malformed {
+            detail: e.to_string(),
+        }
     }
 }
 

@@ -15,8 +15,12 @@ pub struct UnpackLimits {
 
 impl UnpackLimits {
     /// 4096 entries, 1024-byte paths, 64 MiB in total, 16 MiB per file.
-    pub const CONTRACT: Self =
-        Self { max_entries: 4096, max_path_bytes: 1024, max_total_bytes: 64 << 20, max_file_bytes: 16 << 20 };
+    pub const CONTRACT: Self = Self {
+        max_entries: 4096,
+        max_path_bytes: 1024,
+        max_total_bytes: 64 << 20,
+        max_file_bytes: 16 << 20,
+    };
 
     /// The largest pax or GNU long-name header accepted: room for one path and a few
     /// timestamp or ownership records.

@@ -5,6 +5,7 @@
 //! before reading the data, anything that is not a plain relative regular file within the limits.
 
 mod error;
+mod framing;
 mod limits;
 mod pack;
 mod path;
@@ -16,7 +17,7 @@ pub use limits::UnpackLimits;
 pub use pack::{pack, PackedArchive, ZSTD_LEVEL};
 pub use path::ArchivePath;
 pub use read::{ArchiveEntry, ZSTD_MAGIC};
-pub use unpack::{list, unpack, UnpackedPackage};
+pub use unpack::{list, list_from, unpack, unpack_from, UnpackedPackage};
 
 /// The file extension of package archives.
 pub const ARCHIVE_EXTENSION: &str = "x07pkg";

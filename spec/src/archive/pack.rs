@@ -40,7 +40,12 @@ pub struct PackedArchive {
 pub fn pack(package_dir: &Path) -> Result<PackedArchive, PackError> {
     let manifest_path = package_dir.join(PACKAGE_FILE_NAME);
     let manifest = PackageManifest::load(&manifest_path).map_err(PackError::Manifest)?;
-    manifest.validate(package_dir).map_err(|source| PackError::Invalid { manifest: manifest_path.clone(), source })?;
+    manifest
+        .validate(package_dir)
+        .map_err(|source| PackError::Invalid {
+            manifest: manifest_path.clone(),
+            source,
+        })?;
 
     let limits = UnpackLimits::CONTRACT;
     let mut rel_paths = vec![PACKAGE_FILE_NAME.to_string()];
@@ -51,8 +56,13 @@ pub fn pack(package_dir: &Path) -> Result<PackedArchive, PackError> {
     collect_doc_files(package_dir, &mut rel_paths)?;
     let mut paths = Vec::with_capacity(rel_paths.len());
     for rel in &rel_paths {
-        let path = check_entry_path(rel.as_bytes(), limits.max_path_bytes)
-            .map_err(|r| refused(UnpackError::from_path_refusal(r, rel.as_bytes(), limits.max_path_bytes)))?;
+        let path = check_entry_path(rel.as_bytes(), limits.max_path_bytes).map_err(|r| {
+            refused(UnpackError::from_path_refusal(
+                r,
+                rel.as_bytes(),
+                limits.max_path_bytes,
+            ))
+        })?;
         paths.push(path);
     }
     paths.sort();
@@ -61,7 +71,10 @@ pub fn pack(package_dir: &Path) -> Result<PackedArchive, PackError> {
     let mut seen = SeenPaths::default();
     for (i, path) in paths.iter().enumerate() {
         if i == limits.max_entries {
-            return Err(refused(UnpackError::TooManyEntries { entry: path.to_string(), limit: limits.max_entries }));
+            return Err(refused(UnpackError::TooManyEntries {
+                entry: path.to_string(),
+                limit: limits.max_entries,
+            }));
         }
         seen.insert(path).map_err(refused)?;
     }
@@ -73,7 +86,12 @@ pub fn pack(package_dir: &Path) -> Result<PackedArchive, PackError> {
         let file = package_dir.join(path.as_str());
         match find_kind(package_dir, path.as_str()).map_err(|e| io(&file, "inspect", e))? {
             FoundKind::Regular(_) => {}
-            other => return Err(PackError::NotRegular { path: file, found: other.describe() }),
+            other => {
+                return Err(PackError::NotRegular {
+                    path: file,
+                    found: other.describe(),
+                })
+            }
         }
         let data = fs_err::read(&file).map_err(|e| io(&file, "read", e))?;
         let size = data.len() as u64;
@@ -93,11 +111,22 @@ pub fn pack(package_dir: &Path) -> Result<PackedArchive, PackError> {
             }));
         }
         append_file(&mut builder, &path, &data).map_err(|e| io(&file, "archive", e))?;
-        entries.push(ArchiveEntry { path, size, sha256: Sha256Digest::of(&data) });
+        entries.push(ArchiveEntry {
+            path,
+            size,
+            sha256: Sha256Digest::of(&data),
+        });
     }
-    let tar_bytes = builder.into_inner().map_err(|e| io(package_dir, "finish the archive of", e))?;
+    let tar_bytes = builder
+        .into_inner()
+        .map_err(|e| io(package_dir, "finish the archive of", e))?;
     let bytes = compress(&tar_bytes).map_err(|e| io(package_dir, "compress the archive of", e))?;
-    Ok(PackedArchive { manifest, sha256: Sha256Digest::of(&bytes), bytes, entries })
+    Ok(PackedArchive {
+        manifest,
+        sha256: Sha256Digest::of(&bytes),
+        bytes,
+        entries,
+    })
 }
 
 fn refused(e: UnpackError) -> PackError {
@@ -105,18 +134,32 @@ fn refused(e: UnpackError) -> PackError {
 }
 
 fn io(path: &Path, action: &'static str, source: std::io::Error) -> PackError {
-    PackError::Io { path: path.to_path_buf(), action, source }
+    PackError::Io {
+        path: path.to_path_buf(),
+        action,
+        source,
+    }
 }
 
 /// Adds the package-relative paths of every file under the carried directory `name` (`ffi`,
 /// `tests`), in any order (the caller sorts); a `name` that is not a plain directory is refused.
-fn collect_carried_dir(package_dir: &Path, name: &str, out: &mut Vec<String>) -> Result<(), PackError> {
+fn collect_carried_dir(
+    package_dir: &Path,
+    name: &str,
+    out: &mut Vec<String>,
+) -> Result<(), PackError> {
     let dir = package_dir.join(name);
     match find_kind(package_dir, name).map_err(|e| io(&dir, "inspect", e))? {
         FoundKind::Missing => Ok(()),
         FoundKind::Directory => collect_dir(&dir, name, out),
-        FoundKind::Regular(_) => Err(PackError::NotRegular { path: dir, found: NOT_A_DIRECTORY }),
-        other => Err(PackError::NotRegular { path: dir, found: other.describe() }),
+        FoundKind::Regular(_) => Err(PackError::NotRegular {
+            path: dir,
+            found: NOT_A_DIRECTORY,
+        }),
+        other => Err(PackError::NotRegular {
+            path: dir,
+            found: other.describe(),
+        }),
     }
 }
 
@@ -129,7 +172,12 @@ fn collect_doc_files(package_dir: &Path, out: &mut Vec<String>) -> Result<(), Pa
     for (name, kind) in find_doc_files(package_dir).map_err(|e| io(package_dir, "list", e))? {
         match kind {
             FoundKind::Regular(_) => out.push(name.to_string()),
-            other => return Err(PackError::NotRegular { path: package_dir.join(name), found: other.describe() }),
+            other => {
+                return Err(PackError::NotRegular {
+                    path: package_dir.join(name),
+                    found: other.describe(),
+                })
+            }
         }
     }
     Ok(())
@@ -140,7 +188,9 @@ fn collect_dir(dir: &Path, rel: &str, out: &mut Vec<String>) -> Result<(), PackE
         let entry = entry.map_err(|e| io(dir, "list", e))?;
         let path = entry.path();
         let name = entry.file_name().into_string().map_err(|name| {
-            refused(UnpackError::BadPathCharacters { entry: format!("{rel}/{}", name.to_string_lossy()) })
+            refused(UnpackError::BadPathCharacters {
+                entry: format!("{rel}/{}", name.to_string_lossy()),
+            })
         })?;
         let child = format!("{rel}/{name}");
         // file_type() does not follow symlinks.
@@ -150,8 +200,15 @@ fn collect_dir(dir: &Path, rel: &str, out: &mut Vec<String>) -> Result<(), PackE
         } else if kind.is_file() {
             out.push(child);
         } else {
-            let found = if kind.is_symlink() { FoundKind::Symlink } else { FoundKind::Special };
-            return Err(PackError::NotRegular { path, found: found.describe() });
+            let found = if kind.is_symlink() {
+                FoundKind::Symlink
+            } else {
+                FoundKind::Special
+            };
+            return Err(PackError::NotRegular {
+                path,
+                found: found.describe(),
+            });
         }
     }
     Ok(())
@@ -159,7 +216,11 @@ fn collect_dir(dir: &Path, rel: &str, out: &mut Vec<String>) -> Result<(), PackE
 
 /// Appends one regular file with the fixed metadata; a path that does not fit the ustar
 /// name/prefix fields goes in a pax `path` record.
-fn append_file(builder: &mut tar::Builder<Vec<u8>>, path: &ArchivePath, data: &[u8]) -> std::io::Result<()> {
+fn append_file(
+    builder: &mut tar::Builder<Vec<u8>>,
+    path: &ArchivePath,
+    data: &[u8],
+) -> std::io::Result<()> {
     let mut header = tar::Header::new_ustar();
     header.set_entry_type(tar::EntryType::Regular);
     header.set_size(data.len() as u64);

@@ -1,6 +1,10 @@
-//! Entry paths of a package archive: relative, `/`-separated, UTF-8, at most 1024 bytes.
+//! Entry paths of a package archive: relative, `/`-separated, UTF-8, at most 1024 bytes, each
+//! segment at most 255 bytes (the longest file name file systems take).
 
 use std::fmt;
+
+/// The longest segment (file or directory name) of an entry path, in bytes.
+pub const MAX_SEGMENT_BYTES: usize = 255;
 
 /// A checked archive entry path (`modules/ext/net.x07.json`, `ffi/curl.c`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,6 +39,8 @@ impl serde::Serialize for ArchivePath {
 pub enum PathRefusal {
     /// Longer than the limit.
     TooLong,
+    /// One segment is longer than [`MAX_SEGMENT_BYTES`].
+    SegmentTooLong,
     /// Starts at `/`, `\` or a drive letter.
     Absolute,
     /// Has a `..` segment.
@@ -63,6 +69,7 @@ pub fn check_entry_path(raw: &[u8], max_len: usize) -> Result<ArchivePath, PathR
             "" => return Err(PathRefusal::Empty),
             "." => return Err(PathRefusal::Current),
             ".." => return Err(PathRefusal::Parent),
+            s if s.len() > MAX_SEGMENT_BYTES => return Err(PathRefusal::SegmentTooLong),
             _ => {}
         }
     }
@@ -83,8 +90,14 @@ mod tests {
 
     #[test]
     fn refuses_each_kind_of_unsafe_path() {
-        assert_eq!(check_entry_path(b"ffi/a.c", 1024).unwrap().as_str(), "ffi/a.c");
-        assert_eq!(check_entry_path(b"a..b/.c", 1024).unwrap().as_str(), "a..b/.c");
+        assert_eq!(
+            check_entry_path(b"ffi/a.c", 1024).unwrap().as_str(),
+            "ffi/a.c"
+        );
+        assert_eq!(
+            check_entry_path(b"a..b/.c", 1024).unwrap().as_str(),
+            "a..b/.c"
+        );
         let cases: [(&[u8], PathRefusal); 12] = [
             (b"/etc/passwd", PathRefusal::Absolute),
             (b"\\x", PathRefusal::Absolute),
@@ -100,10 +113,27 @@ mod tests {
             (b"a\xffb", PathRefusal::Characters),
         ];
         for (raw, want) in cases {
-            assert_eq!(check_entry_path(raw, 1024), Err(want), "{}", shown_path(raw));
+            assert_eq!(
+                check_entry_path(raw, 1024),
+                Err(want),
+                "{}",
+                shown_path(raw)
+            );
         }
-        assert_eq!(check_entry_path(&[b'a'; 1025], 1024), Err(PathRefusal::TooLong));
-        assert!(check_entry_path(&[b'a'; 1024], 1024).is_ok());
+        assert_eq!(
+            check_entry_path(&[b'a'; 1025], 1024),
+            Err(PathRefusal::TooLong)
+        );
+        assert_eq!(
+            check_entry_path(&[b'a'; 1024], 1024),
+            Err(PathRefusal::SegmentTooLong)
+        );
+        let long_but_split = format!("{}/{}", "a".repeat(255), "b".repeat(255));
+        assert!(check_entry_path(long_but_split.as_bytes(), 1024).is_ok());
+        assert_eq!(
+            check_entry_path(format!("ffi/{}", "c".repeat(256)).as_bytes(), 1024),
+            Err(PathRefusal::SegmentTooLong)
+        );
         let p = check_entry_path(b"a/b/c", 10).unwrap();
         assert_eq!(p.parent_dirs().collect::<Vec<_>>(), ["a", "a/b"]);
     }

@@ -1,7 +1,7 @@
 //! Unpacking an archive into a directory, all or nothing, and listing one without unpacking.
 
 use std::collections::BTreeSet;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::archive::error::UnpackError;
@@ -24,7 +24,12 @@ pub struct UnpackedPackage {
 /// The files of an archive (zstd-compressed or plain tar), checked by the same rules as
 /// [`unpack`] with the contract's limits; nothing is written.
 pub fn list(bytes: &[u8]) -> Result<Vec<ArchiveEntry>, UnpackError> {
-    walk_files(bytes, &UnpackLimits::CONTRACT, &mut Discard)
+    list_from(bytes)
+}
+
+/// [`list`] reading the archive from `input` (a file, a socket) without holding it in memory.
+pub fn list_from(input: impl Read) -> Result<Vec<ArchiveEntry>, UnpackError> {
+    walk_files(input, &UnpackLimits::CONTRACT, &mut Discard)
 }
 
 /// Unpacks `bytes` into `dest`, which must not exist (its parent is created if needed).
@@ -33,9 +38,24 @@ pub fn list(bytes: &[u8]) -> Result<Vec<ArchiveEntry>, UnpackError> {
 /// entry passed, the manifest reads, every listed module is present and every other file is one
 /// a package may carry, the directory is renamed to `dest`. On any error `dest` is not created
 /// and the temporary directory is removed.
-pub fn unpack(bytes: &[u8], dest: &Path, limits: &UnpackLimits) -> Result<UnpackedPackage, UnpackError> {
+pub fn unpack(
+    bytes: &[u8],
+    dest: &Path,
+    limits: &UnpackLimits,
+) -> Result<UnpackedPackage, UnpackError> {
+    unpack_from(bytes, dest, limits)
+}
+
+/// [`unpack`] reading the archive from `input` (a file, a socket) without holding it in memory.
+pub fn unpack_from(
+    input: impl Read,
+    dest: &Path,
+    limits: &UnpackLimits,
+) -> Result<UnpackedPackage, UnpackError> {
     if fs_err::symlink_metadata(dest).is_ok() {
-        return Err(UnpackError::DestinationExists { dest: dest.to_path_buf() });
+        return Err(UnpackError::DestinationExists {
+            dest: dest.to_path_buf(),
+        });
     }
     let parent = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -47,18 +67,29 @@ pub fn unpack(bytes: &[u8], dest: &Path, limits: &UnpackLimits) -> Result<Unpack
         .tempdir_in(&parent)
         .map_err(|e| io(&parent, "create a temporary directory in", e))?;
 
-    let mut sink = DirSink { root: staging.path().to_path_buf(), current: None, dirs: BTreeSet::new() };
-    let entries = walk_files(bytes, limits, &mut sink)?;
+    let mut sink = DirSink {
+        root: staging.path().to_path_buf(),
+        current: None,
+        dirs: BTreeSet::new(),
+    };
+    let entries = walk_files(input, limits, &mut sink)?;
     let manifest = check_contents(staging.path(), &entries)?;
 
     set_dir_mode(staging.path())?;
     if fs_err::symlink_metadata(dest).is_ok() {
-        return Err(UnpackError::DestinationExists { dest: dest.to_path_buf() });
+        return Err(UnpackError::DestinationExists {
+            dest: dest.to_path_buf(),
+        });
     }
-    fs_err::rename(staging.path(), dest).map_err(|e| io(dest, "move the unpacked package to", e))?;
+    fs_err::rename(staging.path(), dest)
+        .map_err(|e| io(dest, "move the unpacked package to", e))?;
     // The directory now lives at `dest`; nothing is left to clean up.
     let _ = staging.keep();
-    Ok(UnpackedPackage { dir: dest.to_path_buf(), manifest, entries })
+    Ok(UnpackedPackage {
+        dir: dest.to_path_buf(),
+        manifest,
+        entries,
+    })
 }
 
 /// The manifest reads, every listed module is there, and every entry is the manifest, a listed
@@ -69,26 +100,37 @@ fn check_contents(root: &Path, entries: &[ArchiveEntry]) -> Result<PackageManife
     }
     let manifest_path = root.join(PACKAGE_FILE_NAME);
     let bytes = fs_err::read(&manifest_path).map_err(|e| io(&manifest_path, "read", e))?;
-    let manifest = PackageManifest::from_slice(&bytes, Path::new(PACKAGE_FILE_NAME)).map_err(UnpackError::Manifest)?;
+    let manifest = PackageManifest::from_slice(&bytes, Path::new(PACKAGE_FILE_NAME))
+        .map_err(UnpackError::Manifest)?;
     let present: BTreeSet<&str> = entries.iter().map(|e| e.path.as_str()).collect();
     let mut expected = BTreeSet::from([PACKAGE_FILE_NAME.to_string()]);
     for module in &manifest.modules {
         let path = manifest.module_file(module);
         if !present.contains(path.as_str()) {
-            return Err(UnpackError::MissingModule { module: module.clone(), path });
+            return Err(UnpackError::MissingModule {
+                module: module.clone(),
+                path,
+            });
         }
         expected.insert(path);
     }
-    if let Some(extra) =
-        entries.iter().find(|e| !expected.contains(e.path.as_str()) && !is_optional_package_file(e.path.as_str()))
+    if let Some(extra) = entries
+        .iter()
+        .find(|e| !expected.contains(e.path.as_str()) && !is_optional_package_file(e.path.as_str()))
     {
-        return Err(UnpackError::UnexpectedEntry { entry: extra.path.to_string() });
+        return Err(UnpackError::UnexpectedEntry {
+            entry: extra.path.to_string(),
+        });
     }
     Ok(manifest)
 }
 
 fn io(path: &Path, action: &'static str, source: std::io::Error) -> UnpackError {
-    UnpackError::Io { path: path.to_path_buf(), action, source }
+    UnpackError::Io {
+        path: path.to_path_buf(),
+        action,
+        source,
+    }
 }
 
 /// Writes each file under `root`, creating directories as paths need them.

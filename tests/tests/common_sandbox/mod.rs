@@ -9,6 +9,7 @@
 pub mod attack;
 pub mod kernel_only;
 pub mod listener;
+pub mod native;
 pub mod privileges;
 pub mod run_view;
 pub mod stage;

@@ -793,7 +793,8 @@ fn cpus_of(pid: i32) -> Vec<usize> {
     }
 }
 
-/// A `sleep 30` this test started; killed and reaped when dropped (it is the test's own child).
+/// A `sleep 300` this test started (it outlives any build); killed and reaped when dropped (it is
+/// the test's own child).
 struct Sleeper(std::process::Child);
 
 impl Drop for Sleeper {
@@ -804,7 +805,7 @@ impl Drop for Sleeper {
 }
 
 fn same_uid_process_tuning(run: &mut NativeRun) -> Result<(), String> {
-    let sleeper = Sleeper(std::process::Command::new("sleep").arg("30").spawn().map_err(|e| format!("start sleep: {e}"))?);
+    let sleeper = Sleeper(std::process::Command::new("sleep").arg("300").spawn().map_err(|e| format!("start sleep: {e}"))?);
     let pid = sleeper.0.id() as i32;
     wait_until(Duration::from_secs(5), || {
         fs_err::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sleep")
@@ -824,7 +825,7 @@ fn same_uid_process_tuning(run: &mut NativeRun) -> Result<(), String> {
     let mut f = Findings::default();
     require_probe_ran(&mut f, &outcome, None);
     let after = proc_attrs(pid)?;
-    let what = format!("process {pid} (`sleep 30`, outside the sandbox)");
+    let what = format!("process {pid} (`sleep 300`, outside the sandbox)");
     f.check(before.nice == after.nice, || format!("setpriority: the nice value of {what} changed from {} to {}", before.nice, after.nice));
     f.check(before.limits == after.limits, || {
         format!("prlimit64: the limits of {what} changed:\nbefore:\n{}after:\n{}", before.limits, after.limits)

@@ -379,8 +379,43 @@ impl Outcome {
                 view.trap
             ));
         }
-        text.push_str(&format!("--- x07 ---\n{}", self.out.describe()));
+        let status = match (self.out.timed_out, self.out.exit_code) {
+            (true, _) => "killed after the time limit".to_owned(),
+            (false, Some(code)) => format!("exit code {code}"),
+            (false, None) => "killed by a signal".to_owned(),
+        };
+        let report = match &self.report {
+            Some(r) => serde_json::to_string_pretty(&compact(r)).unwrap_or_default(),
+            None => String::from_utf8_lossy(&self.out.stdout).into_owned(),
+        };
+        text.push_str(&format!(
+            "--- x07 ---\ncommand: {}\nstatus: {status}\nreport (base64 fields shortened):\n{report}\nstderr:\n{}",
+            self.out.command,
+            String::from_utf8_lossy(&self.out.stderr)
+        ));
         text
+    }
+}
+
+/// `value` with each base64 field replaced by its decoded length (the texts are shown decoded).
+fn compact(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::String(s) if k.ends_with("_b64") => {
+                            let n = base64::engine::general_purpose::STANDARD.decode(s).map(|b| b.len()).unwrap_or(0);
+                            Value::String(format!("<{n} bytes>"))
+                        }
+                        _ => compact(v),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(compact).collect()),
+        other => other.clone(),
     }
 }
 

@@ -1,5 +1,5 @@
 /* Class 10 (same-uid process manipulation): change the attributes of a process outside the
-   sandbox (@TARGET_PID@, a `sleep` the test started): nice value, RLIMIT_NOFILE, CPU affinity,
+   sandbox (@TARGET_PID@, a `sleep 300` the test started): nice value, RLIMIT_NOFILE, CPU affinity,
    scheduling policy, I/O priority; and probe it with kill(pid, 0) (signal 0 only: nothing is
    sent). Every change is harmless to a sleeping process. */
 #define _GNU_SOURCE

@@ -111,13 +111,13 @@ X7_FN int x7_cg_v2(x7_cg *cg, const char *pids_max, const char *mem_max) {
 
 /*
  * The run's cgroup, joined by the launcher before it starts the child, so every process of the
- * run is in it from its first instruction: pids.max = procs + 1 (the launcher itself) and the
+ * run is in it from its first instruction: pids.max = procs + 2 (the launcher and the run's init) and the
  * memory limit = mem_bytes. Missing: the pids-cgroup gap (RLIMIT_NPROC and RLIMIT_AS instead).
  */
 X7_FN void x7_launch_cgroup(x7_sb_report *rep) {
     x7_cg *cg = &x7_launch_cg;
     char pids_max[24], mem_max[24];
-    snprintf(pids_max, sizeof pids_max, "%u", x7_sb.pol.procs + 1u);
+    snprintf(pids_max, sizeof pids_max, "%u", x7_sb.pol.procs + 2u); /* + the monitor and the init */
     snprintf(mem_max, sizeof mem_max, "%llu", (unsigned long long)x7_sb.pol.mem_bytes);
     struct stat st;
     int v2 = stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0;
@@ -201,7 +201,7 @@ X7_FN void x7_launch_rlimits(x7_sb_report *rep) {
     uint64_t cpu_s = ((uint64_t)pol->cpu_ms + 999) / 1000;
     x7_sb_rlimit(RLIMIT_CPU, cpu_s, cpu_s + 1, "RLIMIT_CPU");
     if (!pol->core_dumps) x7_sb_rlimit(RLIMIT_CORE, 0, 0, "RLIMIT_CORE");
-    x7_sb_rlimit(RLIMIT_NPROC, pol->procs, pol->procs, "RLIMIT_NPROC");
+    x7_sb_rlimit(RLIMIT_NPROC, pol->procs + 1ull, pol->procs + 1ull, "RLIMIT_NPROC"); /* + the init */
     uint64_t fsize = pol->fs.enabled && pol->fs.write_roots.n > 0 ? pol->fs.max_write_bytes : 0;
     x7_sb_rlimit(RLIMIT_FSIZE, fsize, fsize, "RLIMIT_FSIZE");
     if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR) x7_sb_fail_errno("rlimits", "SIGXFSZ", errno);

@@ -9,6 +9,7 @@
  * program or package code; every step fails closed through x7_sb_fail.
  */
 #ifdef X07_SANDBOXED
+#include <dirent.h>
 #include <limits.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -33,10 +34,27 @@ typedef struct {
     uint32_t n;
 } x7_ns_plan;
 
-/* Adds `dst` (shown at that path) backed by the canonical host path of `dst`; missing: skipped. */
+/* Whether the first component of `path` is a symbolic link in "/" (merged /usr: /bin, /lib...). */
+X7_FN int x7_ns_top_is_link(const char *path) {
+    char top[NAME_MAX + 2];
+    size_t n = strcspn(path + 1, "/");
+    if (n == 0 || n > NAME_MAX) return 0;
+    top[0] = '/';
+    memcpy(top + 1, path + 1, n);
+    top[n + 1] = 0;
+    struct stat st;
+    return lstat(top, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+/*
+ * Adds `dst` (shown at that path) backed by the canonical host path of `dst`; missing: skipped.
+ * A path under a top-level link (/bin/sh with /bin -> usr/bin) is shown at its canonical path:
+ * the link itself is recreated in the new root (x7_ns_top_links).
+ */
 X7_FN int x7_ns_plan_add(x7_ns_plan *plan, const char *dst, int writable) {
     char real[PATH_MAX];
     if (realpath(dst, real) == NULL) return -1;
+    if (x7_ns_top_is_link(dst)) dst = real;
     for (uint32_t i = 0; i < plan->n; i++) {
         if (strcmp(plan->v[i].dst, dst) == 0) {
             plan->v[i].writable |= writable; /* the same root read and written: writable */
@@ -157,6 +175,54 @@ X7_FN void x7_ns_bind_one(const x7_ns_bind *b) {
     if (mount(NULL, b->dst, NULL, flags, NULL) != 0) x7_sb_fail("new_root", "read-only remount failed", b->dst);
 }
 
+/* The host's top-level symbolic links (/bin -> usr/bin, /lib64 -> usr/lib64...), recreated as they are. */
+X7_FN void x7_ns_top_links(void) {
+    DIR *d = opendir(X7_NS_OLD);
+    if (d == NULL) x7_sb_fail_errno("new_root", "cannot list /", errno);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char src[NAME_MAX + sizeof X7_NS_OLD + 2], target[PATH_MAX], dst[NAME_MAX + 2];
+        if (e->d_type != DT_LNK) continue;
+        snprintf(src, sizeof src, X7_NS_OLD "/%s", e->d_name);
+        ssize_t n = readlink(src, target, sizeof target - 1);
+        if (n <= 0) continue;
+        target[n] = 0;
+        snprintf(dst, sizeof dst, "/%s", e->d_name);
+        if (symlink(target, dst) != 0 && errno != EEXIST) x7_sb_fail_errno("new_root", "cannot link at /", errno);
+    }
+    closedir(d);
+}
+
+/*
+ * Links next to an allowed executable that name it (/usr/bin/sh -> dash): the policy holds
+ * canonical paths, but programs start `sh`. Only links that resolve to the executable itself.
+ */
+X7_FN void x7_ns_exec_aliases(const char *exe) {
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", exe);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL || slash == dir) return;
+    *slash = 0;
+    const char *base = slash + 1 - dir + exe;
+    char host_dir[PATH_MAX + sizeof X7_NS_OLD];
+    snprintf(host_dir, sizeof host_dir, X7_NS_OLD "%s", dir);
+    DIR *d = opendir(host_dir);
+    if (d == NULL) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char link[PATH_MAX + NAME_MAX + sizeof X7_NS_OLD + 2], target[PATH_MAX], dst[PATH_MAX + NAME_MAX + 2];
+        if (e->d_type != DT_LNK) continue;
+        snprintf(link, sizeof link, "%s/%s", host_dir, e->d_name);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        if (n <= 0) continue;
+        target[n] = 0;
+        if (strcmp(target, base) != 0 && strcmp(target, exe) != 0) continue;
+        snprintf(dst, sizeof dst, "%s/%s", dir, e->d_name);
+        (void)symlink(target, dst); /* best effort: the canonical path works regardless */
+    }
+    closedir(d);
+}
+
 /* /dev: a tmpfs with the harmless character devices and the usual links. */
 X7_FN void x7_ns_dev(void) {
     if (x7_ns_mkdirs("/dev", 0755) != 0 || mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") != 0)
@@ -199,7 +265,7 @@ X7_FN void x7_ns_proc(void) {
  * host tree detached, the working directory kept (made empty in the tmpfs when no root holds it),
  * the root read-only.
  */
-X7_FN void x7_ns_enter_new_root(const x7_ns_plan *plan, const char *cwd) {
+X7_FN void x7_ns_enter_new_root(const x7_ns_plan *plan, const x7_policy *pol, const char *cwd) {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
         x7_sb_fail_errno("new_root", "cannot make mounts private", errno);
     if (mount("tmpfs", X7_NS_BASE, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") != 0)
@@ -207,7 +273,10 @@ X7_FN void x7_ns_enter_new_root(const x7_ns_plan *plan, const char *cwd) {
     if (mkdir(X7_NS_BASE X7_NS_OLD, 0700) != 0) x7_sb_fail_errno("new_root", "mkdir " X7_NS_OLD, errno);
     if (syscall(SYS_pivot_root, X7_NS_BASE, X7_NS_BASE X7_NS_OLD) != 0) x7_sb_fail_errno("new_root", "pivot_root", errno);
     if (chdir("/") != 0) x7_sb_fail_errno("new_root", "chdir /", errno);
+    x7_ns_top_links();
     for (uint32_t i = 0; i < plan->n; i++) x7_ns_bind_one(&plan->v[i]);
+    if (pol->proc.enabled && pol->proc.allow_spawn && pol->proc.allow_exec)
+        for (uint32_t i = 0; i < pol->proc.allow_execs.n; i++) x7_ns_exec_aliases(pol->proc.allow_execs.v[i].s);
     x7_ns_dev();
     x7_ns_proc();
     if (umount2(X7_NS_OLD, MNT_DETACH) != 0) x7_sb_fail_errno("new_root", "cannot detach the host's tree", errno);

@@ -21,6 +21,7 @@ typedef struct {
     char **argv;         /* program arguments after PROGRAM */
     int argc;
     int sync[2];         /* parent -> child: ids mapped, go on */
+    int status[2];       /* child (the namespace's init) -> parent: the program's wait status */
 } x7_launch_req;
 
 static volatile sig_atomic_t x7_launch_alarm X7_UNUSED;
@@ -71,10 +72,25 @@ X7_FN void x7_launch_program_blob(void) {
     free(b.p);
 }
 
+/* pid 1 of the run: reaps whatever ends until the program does, then reports its wait status. */
+X7_COLD void x7_launch_init(pid_t program, int status_fd) {
+    for (int fd = 0; fd < 3; fd++) close(fd);
+    for (;;) {
+        int st = 0;
+        pid_t r = waitpid(-1, &st, __WALL);
+        if (r == program) {
+            (void)x7_write_fd(status_fd, &st, sizeof st);
+            _exit(0); /* the kernel then kills everything left in the namespace */
+        }
+        if (r < 0 && errno != EINTR) _exit(3);
+    }
+}
+
 /* Everything between clone and exec, in the order of docs/internals/sandbox.md. */
 X7_COLD void x7_launch_child(x7_launch_req *rq, x7_sb_report *rep, int userns) {
     char go;
     close(rq->sync[1]);
+    close(rq->status[0]);
     if (read(rq->sync[0], &go, 1) != 1) _exit(3); /* the launcher died before mapping us */
     close(rq->sync[0]);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) x7_sb_fail_errno("process_group", "PR_SET_PDEATHSIG", errno);
@@ -83,7 +99,7 @@ X7_COLD void x7_launch_child(x7_launch_req *rq, x7_sb_report *rep, int userns) {
     if (userns) {
         static x7_ns_plan plan;
         x7_ns_plan_paths(&plan, &x7_sb.pol, rq->program_real);
-        x7_ns_enter_new_root(&plan, x7_sb.cwd);
+        x7_ns_enter_new_root(&plan, &x7_sb.pol, x7_sb.cwd);
         x7_sb_applied(rep, "new_root");
     } else {
         x7_restrict_network(rep); /* without a user namespace only root can make one */
@@ -106,10 +122,21 @@ X7_COLD void x7_launch_child(x7_launch_req *rq, x7_sb_report *rep, int userns) {
     argv[0] = rq->program_real;
     argv[1] = "--x07-policy-fd=3";
     for (int i = 0; i < rq->argc; i++) argv[i + 2] = rq->argv[i];
-    extern char **environ;
-    syscall(SYS_execveat, prog, "", argv, environ, AT_EMPTY_PATH);
-    x7_sb_fail_errno("exec", "execveat of the program", errno);
-    _exit(3);
+    /*
+     * The program is not the namespace's init: pid 1 ignores every signal it has no handler for
+     * (SIGXCPU of RLIMIT_CPU, SIGALRM, SIGTERM...), which would change what the program's own
+     * signals do. This process stays pid 1, reaps orphans, and reports the program's end.
+     */
+    pid_t program = fork();
+    if (program < 0) x7_sb_fail_errno("exec", "fork of the program", errno);
+    if (program == 0) {
+        close(rq->status[1]);
+        extern char **environ;
+        syscall(SYS_execveat, prog, "", argv, environ, AT_EMPTY_PATH);
+        x7_sb_fail_errno("exec", "execveat of the program", errno);
+        _exit(3);
+    }
+    x7_launch_init(program, rq->status[1]);
 }
 
 /* ---------------------------------------------------------------- the monitor */
@@ -117,6 +144,8 @@ X7_COLD void x7_launch_child(x7_launch_req *rq, x7_sb_report *rep, int userns) {
 /* Ends the launcher the way the child ended: same exit code, or killed by the same signal. */
 X7_COLD void x7_launch_relay(int status) {
     if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+    struct rlimit no_core = {0, 0};
+    (void)setrlimit(RLIMIT_CORE, &no_core); /* the program's death is relayed, not dumped again */
     int sig = WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL;
     signal(sig, SIG_DFL);
     sigset_t set;
@@ -192,7 +221,7 @@ X7_FN int x7_launch_main(int argc, char **argv) {
 
     x7_launch_cgroup(&rep);
     x7_sb_applied(&rep, "wall_clock"); /* kept by this process, the monitor (x7_launch_wait) */
-    if (pipe2(rq.sync, O_CLOEXEC) != 0) x7_sb_fail_errno("userns", "pipe", errno);
+    if (pipe2(rq.sync, O_CLOEXEC) != 0 || pipe2(rq.status, O_CLOEXEC) != 0) x7_sb_fail_errno("userns", "pipe", errno);
     unsigned long ns = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
     if (!x7_sb.pol.net.enabled) ns |= CLONE_NEWNET;
     int userns = 1;
@@ -217,7 +246,11 @@ X7_FN int x7_launch_main(int argc, char **argv) {
         x7_sb_fail_errno("userns", "cannot release the child", errno);
     }
     close(rq.sync[1]);
+    close(rq.status[1]);
     int status = x7_launch_wait(child);
+    /* the program's own status when the init reported one; else how the init itself ended */
+    int reported = 0;
+    if (read(rq.status[0], &reported, sizeof reported) == (ssize_t)sizeof reported) status = reported;
     x7_launch_cgroup_cleanup();
     x7_launch_relay(status);
     return 3;

@@ -285,6 +285,9 @@ X7_FN void x7_ll_add_roots(x7_ll *ll, const x7_policy *pol, x7_ll_result *res) {
 X7_FN void x7_ll_add_system(x7_ll *ll, const x7_policy *pol) {
     x7_ll_add_path(ll, "/dev/null", X7_LL_READ_FILE | X7_LL_WRITE_FILE | X7_LL_TRUNCATE);
     x7_ll_add_path(ll, "/dev/urandom", X7_LL_READ_FILE);
+    x7_ll_add_path(ll, "/dev/random", X7_LL_READ_FILE);
+    x7_ll_add_path(ll, "/dev/zero", X7_LL_READ_FILE);
+    x7_ll_add_path(ll, "/dev/full", X7_LL_READ_FILE | X7_LL_WRITE_FILE);
     static const char *const libs[] = {"/lib", "/lib64", "/usr/lib", "/usr/lib64", "/etc/ld.so.cache"};
     for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) x7_ll_add_path(ll, libs[i], X7_LL_READ_FILE);
     if (pol->net.enabled) {

@@ -29,6 +29,7 @@ fn blob_arrives_on_the_named_descriptor_and_nothing_else_leaks() {
         env: EnvMode::inherit(),
         cwd: None,
         policy_blob: None,
+        launcher: None,
     };
     let r = run_launch(&exe, b"", &RunLimits::default(), &plain).unwrap();
     let baseline = BASE64.decode(&r.solve.solve_output_b64).unwrap();
@@ -40,6 +41,7 @@ fn blob_arrives_on_the_named_descriptor_and_nothing_else_leaks() {
         env: EnvMode::inherit(),
         cwd: None,
         policy_blob: Some(blob),
+        launcher: None,
     };
     let r = run_launch(&exe, b"", &RunLimits::default(), &launch).unwrap();
     assert!(r.solve.ok, "{:?}", r.solve);

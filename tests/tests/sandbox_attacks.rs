@@ -26,7 +26,7 @@ use x07_tests::{x07_bin, X07Home, X07Invocation, X07Output};
 
 use common_sandbox::attack::{discover, merge_patch, Attack, Backend, Expectation};
 use common_sandbox::kernel_only::{
-    build_without_in_process_checks, effective_policy, launch, KernelOnlyLaunch,
+    build_without_in_process_checks, effective_policy, launch, launcher_in, KernelOnlyLaunch,
 };
 use common_sandbox::privileges::os_backend_unavailable;
 use common_sandbox::run_view::RunView;
@@ -280,6 +280,7 @@ fn run_kernel_only(suite: &Suite, attack: &Attack) -> Result<(), Failed> {
         let base = prepare(suite, stage, attack)?;
         let spec = &attack.spec;
         let exe = build_without_in_process_checks(suite.home.path(), stage.project())?;
+        let launcher = launcher_in(suite.home.path())?;
         let hosts = spec
             .allow_hosts
             .iter()
@@ -299,6 +300,7 @@ fn run_kernel_only(suite: &Suite, attack: &Attack) -> Result<(), Failed> {
         let started = Instant::now();
         let mut run = launch(&KernelOnlyLaunch {
             exe: &exe,
+            launcher: &launcher,
             project: stage.project(),
             policy: &policy,
             input: input.as_bytes(),

@@ -12,7 +12,7 @@ use x07_builder::frontend::resolve::{load_program, ModuleRoots};
 use x07_builder::store::{ArtifactName, StoreRoot, X07Home as BuilderHome};
 use x07_runner::policy::{derive_policy, DeriveRequest, PolicyOverrides, TOOLCHAIN_VERSION};
 use x07_runner::{run_launch, EnvMode, Launch, RunLimits};
-use x07_spec::policy::blob::{self, AcceptWeaker, BlobBackend};
+use x07_spec::policy::blob::{AcceptWeaker, BlobBackend};
 use x07_spec::{CcProfile, Policy, World};
 
 use super::run_view::RunView;
@@ -50,6 +50,14 @@ pub fn build_without_in_process_checks(home: &Path, project: &Path) -> Result<Pa
     }
 }
 
+/// The trusted launcher `x07-launch`, built into the store under `home` as `x07 run` builds it.
+pub fn launcher_in(home: &Path) -> Result<PathBuf, String> {
+    let home = BuilderHome::new(home).map_err(|e| e.to_string())?;
+    let store = StoreRoot::new(&home);
+    x07_builder::launcher::ensure_launcher(&home, &store)
+        .map_err(|e| format!("cannot build x07-launch: {e}"))
+}
+
 /// The effective policy of a run: the base file, with `--allow-host` specs merged the way
 /// `x07 run` merges them (through the same library).
 pub fn effective_policy(
@@ -79,6 +87,8 @@ pub fn effective_policy(
 pub struct KernelOnlyLaunch<'a> {
     /// The binary.
     pub exe: &'a Path,
+    /// The trusted launcher that applies the kernel layer ([`launcher_in`]).
+    pub launcher: &'a Path,
     /// The project root: the policy's relative paths and the working directory.
     pub project: &'a Path,
     /// The effective policy.
@@ -94,8 +104,9 @@ pub struct KernelOnlyLaunch<'a> {
 
 /// Starts the binary with the policy blob on an inherited descriptor, as `x07 run` does.
 pub fn launch(l: &KernelOnlyLaunch<'_>) -> Result<RunView, String> {
-    let blob = blob::encode(l.policy, l.project, BlobBackend::Os, AcceptWeaker::NONE)
-        .map_err(|e| format!("cannot encode the policy: {e}"))?;
+    let blob =
+        x07_runner::policy::encode_blob(l.policy, l.project, BlobBackend::Os, AcceptWeaker::NONE)
+            .map_err(|e| format!("cannot encode the policy: {e}"))?;
     let launched = run_launch(
         l.exe,
         l.input,
@@ -104,6 +115,7 @@ pub fn launch(l: &KernelOnlyLaunch<'_>) -> Result<RunView, String> {
             env: EnvMode::Only(l.env.clone()),
             cwd: Some(l.project),
             policy_blob: Some(&blob),
+            launcher: Some(l.launcher),
         },
     )
     .map_err(|e| format!("cannot launch {}: {e}", l.exe.display()))?;

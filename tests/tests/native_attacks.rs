@@ -58,30 +58,126 @@ struct Attack {
 }
 
 const ATTACKS: &[Attack] = &[
-    Attack { name: "ctor_read_outside", class: "1 constructor", run: ctor_read_outside },
-    Attack { name: "ctor_parent_environ", class: "1 constructor", run: ctor_parent_environ },
-    Attack { name: "ctor_connect_loopback", class: "1 constructor", run: ctor_connect_loopback },
-    Attack { name: "ctor_write_outside", class: "1 constructor", run: ctor_write_outside },
-    Attack { name: "ctor_fork_survivor", class: "1 constructor", run: ctor_fork_survivor },
-    Attack { name: "interpose_stub_symbols", class: "2 interposition", run: interpose },
-    Attack { name: "interpose_plausible_symbols", class: "2 interposition", run: interpose },
-    Attack { name: "build_incbin_outside", class: "3 build time", run: build_incbin_outside },
-    Attack { name: "build_include_outside", class: "3 build time", run: build_include_outside },
-    Attack { name: "metadata_outside_and_read_root", class: "4 metadata", run: metadata_outside_and_read_root },
-    Attack { name: "inotify_outside", class: "5 inotify", run: inotify_outside },
-    Attack { name: "net_mptcp_disallowed_port", class: "6 mptcp", run: net_mptcp_disallowed_port },
-    Attack { name: "net_tcp_disallowed_port", class: "6 mptcp", run: net_tcp_disallowed_port },
-    Attack { name: "net_listen_autobind", class: "7 listen without bind", run: net_listen_autobind },
-    Attack { name: "sysv_shm_outside", class: "8 sysv ipc", run: sysv_shm_outside },
-    Attack { name: "unix_dgram_outside", class: "9 unix datagrams", run: unix_dgram_outside },
-    Attack { name: "same_uid_process_tuning", class: "10 same-uid processes", run: same_uid_process_tuning },
-    Attack { name: "disk_cap_across_processes", class: "extra", run: disk_cap_across_processes },
-    Attack { name: "mem_cap_across_processes", class: "extra", run: mem_cap_across_processes },
-    Attack { name: "netlink_vsock_sockets", class: "extra", run: netlink_vsock_sockets },
-    Attack { name: "listmount_host_mounts", class: "extra", run: listmount_host_mounts },
-    Attack { name: "stat_readlink_access_outside", class: "extra", run: stat_readlink_access_outside },
-    Attack { name: "ffi_libs_extern_without_allow_ffi", class: "extra", run: ffi_libs_refused },
-    Attack { name: "ffi_libs_only_without_allow_ffi", class: "extra", run: ffi_libs_refused },
+    Attack {
+        name: "ctor_read_outside",
+        class: "1 constructor",
+        run: ctor_read_outside,
+    },
+    Attack {
+        name: "ctor_parent_environ",
+        class: "1 constructor",
+        run: ctor_parent_environ,
+    },
+    Attack {
+        name: "ctor_connect_loopback",
+        class: "1 constructor",
+        run: ctor_connect_loopback,
+    },
+    Attack {
+        name: "ctor_write_outside",
+        class: "1 constructor",
+        run: ctor_write_outside,
+    },
+    Attack {
+        name: "ctor_fork_survivor",
+        class: "1 constructor",
+        run: ctor_fork_survivor,
+    },
+    Attack {
+        name: "interpose_stub_symbols",
+        class: "2 interposition",
+        run: interpose,
+    },
+    Attack {
+        name: "interpose_plausible_symbols",
+        class: "2 interposition",
+        run: interpose,
+    },
+    Attack {
+        name: "build_incbin_outside",
+        class: "3 build time",
+        run: build_incbin_outside,
+    },
+    Attack {
+        name: "build_include_outside",
+        class: "3 build time",
+        run: build_include_outside,
+    },
+    Attack {
+        name: "metadata_outside_and_read_root",
+        class: "4 metadata",
+        run: metadata_outside_and_read_root,
+    },
+    Attack {
+        name: "inotify_outside",
+        class: "5 inotify",
+        run: inotify_outside,
+    },
+    Attack {
+        name: "net_mptcp_disallowed_port",
+        class: "6 mptcp",
+        run: net_mptcp_disallowed_port,
+    },
+    Attack {
+        name: "net_tcp_disallowed_port",
+        class: "6 mptcp",
+        run: net_tcp_disallowed_port,
+    },
+    Attack {
+        name: "net_listen_autobind",
+        class: "7 listen without bind",
+        run: net_listen_autobind,
+    },
+    Attack {
+        name: "sysv_shm_outside",
+        class: "8 sysv ipc",
+        run: sysv_shm_outside,
+    },
+    Attack {
+        name: "unix_dgram_outside",
+        class: "9 unix datagrams",
+        run: unix_dgram_outside,
+    },
+    Attack {
+        name: "same_uid_process_tuning",
+        class: "10 same-uid processes",
+        run: same_uid_process_tuning,
+    },
+    Attack {
+        name: "disk_cap_across_processes",
+        class: "extra",
+        run: disk_cap_across_processes,
+    },
+    Attack {
+        name: "mem_cap_across_processes",
+        class: "extra",
+        run: mem_cap_across_processes,
+    },
+    Attack {
+        name: "netlink_vsock_sockets",
+        class: "extra",
+        run: netlink_vsock_sockets,
+    },
+    Attack {
+        name: "listmount_host_mounts",
+        class: "extra",
+        run: listmount_host_mounts,
+    },
+    Attack {
+        name: "stat_readlink_access_outside",
+        class: "extra",
+        run: stat_readlink_access_outside,
+    },
+    Attack {
+        name: "ffi_libs_extern_without_allow_ffi",
+        class: "extra",
+        run: ffi_libs_refused,
+    },
+    Attack {
+        name: "ffi_libs_only_without_allow_ffi",
+        class: "extra",
+        run: ffi_libs_refused,
+    },
 ];
 
 fn main() {
@@ -104,9 +200,10 @@ fn main() {
             attacks: attacks_dir.clone(),
         }))
     };
-    let mut trials = vec![Trial::test("suite/every_attack_directory_has_a_trial", move || {
-        every_directory_has_a_trial(&attacks_dir)
-    })];
+    let mut trials = vec![Trial::test(
+        "suite/every_attack_directory_has_a_trial",
+        move || every_directory_has_a_trial(&attacks_dir),
+    )];
     for attack in ATTACKS {
         let suite = suite.clone();
         trials.push(
@@ -136,12 +233,20 @@ fn every_directory_has_a_trial(dir: &Path) -> Result<(), Failed> {
     }
     for name in &on_disk {
         if name != SKELETON && !ATTACKS.iter().any(|a| a.name == name) {
-            problems.push(format!("{}/{name} has no trial in native_attacks.rs", dir.display()));
+            problems.push(format!(
+                "{}/{name} has no trial in native_attacks.rs",
+                dir.display()
+            ));
         }
     }
     for attack in ATTACKS {
         if !on_disk.iter().any(|n| n == attack.name) {
-            problems.push(format!("attack {} has no directory {}/{}", attack.name, dir.display(), attack.name));
+            problems.push(format!(
+                "attack {} has no directory {}/{}",
+                attack.name,
+                dir.display(),
+                attack.name
+            ));
         }
     }
     if problems.is_empty() {
@@ -161,7 +266,11 @@ fn run_attack(suite: &NativeSuite, attack: &Attack) -> Result<(), Failed> {
             } else {
                 format!("\n(set {KEEP_DIRS_VAR}=1 to keep the directories)")
             };
-            Err(format!("native attack {} (class {}):\n{message}{kept}", attack.name, attack.class).into())
+            Err(format!(
+                "native attack {} (class {}):\n{message}{kept}",
+                attack.name, attack.class
+            )
+            .into())
         }
     }
 }
@@ -189,21 +298,30 @@ fn ffi_policy_offline(run: &NativeRun) -> Result<PathBuf, String> {
 /// probe never ran (a failed build, a crash) proves nothing and fails the trial.
 fn require_probe_ran(f: &mut Findings, outcome: &Outcome, extra_token: Option<&str>) {
     f.check(outcome.built(), || {
-        "precondition: the program was not built (compile.ok is not true), so the attack never ran".into()
+        "precondition: the program was not built (compile.ok is not true), so the attack never ran"
+            .into()
     });
     f.check(outcome.probe_ran(), || {
         "precondition: the probe did not report `probe_ran=1` (did the run start?), so the trial proves nothing".into()
     });
     if let Some(token) = extra_token {
         f.check(outcome.said_value(token).as_deref() == Some("1"), || {
-            format!("precondition: the probe did not report `{token}=1`, so the hostile code never ran")
+            format!(
+                "precondition: the probe did not report `{token}=1`, so the hostile code never ran"
+            )
         });
     }
 }
 
 /// The secret must not appear in anything x07 printed or in any file of the project (the write
 /// root `out/` included).
-fn require_no_secret(f: &mut Findings, run: &NativeRun, outcome: &Outcome, secret: &str, source: &str) {
+fn require_no_secret(
+    f: &mut Findings,
+    run: &NativeRun,
+    outcome: &Outcome,
+    secret: &str,
+    source: &str,
+) {
     for place in secret_places(outcome, secret, &[run.project()]) {
         f.add(format!("the secret from {source} arrived in {place}"));
     }
@@ -225,7 +343,13 @@ fn ctor_read_outside(run: &mut NativeRun) -> Result<(), String> {
     let outcome = Outcome::run(run.sandboxed(&policy, &[]))?;
     let mut f = Findings::default();
     require_probe_ran(&mut f, &outcome, Some("ctor_ran"));
-    require_no_secret(&mut f, run, &outcome, &secret, &secret_path.display().to_string());
+    require_no_secret(
+        &mut f,
+        run,
+        &outcome,
+        &secret,
+        &secret_path.display().to_string(),
+    );
     f.finish(|| outcome.describe())
 }
 
@@ -236,12 +360,19 @@ fn ctor_parent_environ(run: &mut NativeRun) -> Result<(), String> {
     let outcome = Outcome::run(run.sandboxed(&policy, &[]).env(ENV_SECRET_KEY, &secret))?;
     let mut f = Findings::default();
     require_probe_ran(&mut f, &outcome, Some("ctor_ran"));
-    require_no_secret(&mut f, run, &outcome, &secret, &format!("the x07 process's environment ({ENV_SECRET_KEY})"));
+    require_no_secret(
+        &mut f,
+        run,
+        &outcome,
+        &secret,
+        &format!("the x07 process's environment ({ENV_SECRET_KEY})"),
+    );
     f.finish(|| outcome.describe())
 }
 
 fn ctor_connect_loopback(run: &mut NativeRun) -> Result<(), String> {
-    let listener = common_sandbox::listener::LoopbackListener::start().map_err(|e| e.to_string())?;
+    let listener =
+        common_sandbox::listener::LoopbackListener::start().map_err(|e| e.to_string())?;
     run.set("PORT", listener.port().to_string());
     let policy = ffi_policy_offline(run)?;
     run.stage_package()?;
@@ -267,7 +398,10 @@ fn ctor_write_outside(run: &mut NativeRun) -> Result<(), String> {
     for name in ["ctor-wrote.txt", "ctor-dir"] {
         let path = run.outside().join(name);
         f.check(path.symlink_metadata().is_err(), || {
-            format!("{} exists after the run: the constructor wrote outside the write roots", path.display())
+            format!(
+                "{} exists after the run: the constructor wrote outside the write roots",
+                path.display()
+            )
         });
     }
     f.finish(|| outcome.describe())
@@ -286,14 +420,19 @@ fn ctor_fork_survivor(run: &mut NativeRun) -> Result<(), String> {
     std::thread::sleep(Duration::from_millis(300));
     let alive = processes_named(&marker);
     for (pid, _) in &alive {
-        f.add(format!("process {pid} named {marker:?}, forked by the constructor, outlived the run"));
+        f.add(format!(
+            "process {pid} named {marker:?}, forked by the constructor, outlived the run"
+        ));
     }
     let pid_file = run.out().join("survivor.pid");
     if let Ok(text) = fs_err::read_to_string(&pid_file) {
         if let Ok(pid) = text.trim().parse::<i32>() {
             let comm = fs_err::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            if pid_alive(pid) && comm.trim_end() == marker && !alive.iter().any(|(p, _)| *p == pid) {
-                f.add(format!("the helper's recorded pid {pid} is still alive as {marker:?} after the run"));
+            if pid_alive(pid) && comm.trim_end() == marker && !alive.iter().any(|(p, _)| *p == pid)
+            {
+                f.add(format!(
+                    "the helper's recorded pid {pid} is still alive as {marker:?} after the run"
+                ));
             }
         }
     }
@@ -320,7 +459,10 @@ fn interpose(run: &mut NativeRun) -> Result<(), String> {
     let outcome = Outcome::run(run.sandboxed(&policy, &[]))?;
     let mut f = Findings::default();
     if outcome.probe_ran() {
-        let backend = outcome.sandbox().and_then(|s| s.get("backend")).and_then(Value::as_str);
+        let backend = outcome
+            .sandbox()
+            .and_then(|s| s.get("backend"))
+            .and_then(Value::as_str);
         f.check(backend == Some("os"), || {
             format!("the probe ran, yet the report's sandbox summary does not say backend os (sandbox: {:?})", outcome.sandbox())
         });
@@ -330,7 +472,13 @@ fn interpose(run: &mut NativeRun) -> Result<(), String> {
             "the probe did not run, yet x07 exited 0: neither a confined run nor a refusal".into()
         });
     }
-    require_no_secret(&mut f, run, &outcome, &secret, &secret_path.display().to_string());
+    require_no_secret(
+        &mut f,
+        run,
+        &outcome,
+        &secret,
+        &secret_path.display().to_string(),
+    );
     let wrote = run.outside().join("interposed-wrote.txt");
     f.check(wrote.symlink_metadata().is_err(), || {
         format!("{} exists: with libc's confinement calls interposed, the program wrote outside the write roots", wrote.display())
@@ -343,7 +491,11 @@ fn interpose(run: &mut NativeRun) -> Result<(), String> {
 
 /// ffi C pulls `file` (outside every root) into the build. The build must fail, say why, and the
 /// secret must be nowhere: not in what x07 printed, the project, or any file under X07_HOME.
-fn build_reads_outside(run: &mut NativeRun, file: &str, content: impl Fn(&str) -> String) -> Result<(), String> {
+fn build_reads_outside(
+    run: &mut NativeRun,
+    file: &str,
+    content: impl Fn(&str) -> String,
+) -> Result<(), String> {
     let secret = new_secret("build");
     let secret_path = run.outside().join(file);
     write_file(&secret_path, content(&secret).as_bytes())?;
@@ -352,21 +504,36 @@ fn build_reads_outside(run: &mut NativeRun, file: &str, content: impl Fn(&str) -
     let outcome = Outcome::run(run.sandboxed(&policy, &[]))?;
     let mut f = Findings::default();
     f.check(outcome.out.exit_code.is_some_and(|c| c != 0), || {
-        format!("x07 run exited {:?}: the build that reads {} should fail", outcome.out.exit_code, secret_path.display())
+        format!(
+            "x07 run exited {:?}: the build that reads {} should fail",
+            outcome.out.exit_code,
+            secret_path.display()
+        )
     });
-    f.check(!outcome.built(), || format!("the build succeeded although its C reads {}", secret_path.display()));
-    f.check(!outcome.probe_ran(), || "the program ran: it was built with the outside file in it".into());
+    f.check(!outcome.built(), || {
+        format!(
+            "the build succeeded although its C reads {}",
+            secret_path.display()
+        )
+    });
+    f.check(!outcome.probe_ran(), || {
+        "the program ran: it was built with the outside file in it".into()
+    });
     let all_text: String = outcome
         .texts()
         .iter()
         .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
         .collect::<Vec<_>>()
         .join("\n");
-    f.check(all_text.contains(file) || all_text.to_lowercase().contains("not declared"), || {
-        format!("the error should name {file} or say it was not declared")
-    });
+    f.check(
+        all_text.contains(file) || all_text.to_lowercase().contains("not declared"),
+        || format!("the error should name {file} or say it was not declared"),
+    );
     for place in secret_places(&outcome, &secret, &[run.project(), run.home()]) {
-        f.add(format!("the secret from {} arrived in {place}", secret_path.display()));
+        f.add(format!(
+            "the secret from {} arrived in {place}",
+            secret_path.display()
+        ));
     }
     f.finish(|| outcome.describe())
 }
@@ -376,7 +543,9 @@ fn build_incbin_outside(run: &mut NativeRun) -> Result<(), String> {
 }
 
 fn build_include_outside(run: &mut NativeRun) -> Result<(), String> {
-    build_reads_outside(run, "secret.h", |s| format!("#define X7P_OUTSIDE_SECRET \"{s}\"\n"))
+    build_reads_outside(run, "secret.h", |s| {
+        format!("#define X7P_OUTSIDE_SECRET \"{s}\"\n")
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -408,14 +577,28 @@ fn xattrs(path: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
     // SAFETY: the buffer is valid for its length; the path is NUL-terminated.
     let n = unsafe { libc::listxattr(c.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
     if n < 0 {
-        return Err(format!("listxattr {}: {}", path.display(), std::io::Error::last_os_error()));
+        return Err(format!(
+            "listxattr {}: {}",
+            path.display(),
+            std::io::Error::last_os_error()
+        ));
     }
     let mut out = Vec::new();
-    for name in names[..n as usize].split(|b| *b == 0).filter(|n| !n.is_empty()) {
+    for name in names[..n as usize]
+        .split(|b| *b == 0)
+        .filter(|n| !n.is_empty())
+    {
         let cname = CString::new(name).expect("split at NUL");
         let mut value = vec![0u8; 4096];
         // SAFETY: as above.
-        let len = unsafe { libc::getxattr(c.as_ptr(), cname.as_ptr(), value.as_mut_ptr().cast(), value.len()) };
+        let len = unsafe {
+            libc::getxattr(
+                c.as_ptr(),
+                cname.as_ptr(),
+                value.as_mut_ptr().cast(),
+                value.len(),
+            )
+        };
         value.truncate(len.max(0) as usize);
         out.push((String::from_utf8_lossy(name).into_owned(), value));
     }
@@ -427,9 +610,19 @@ fn inode_flags(path: &Path) -> Result<i32, String> {
     let file = fs_err::File::open(path).map_err(|e| e.to_string())?;
     let mut flags: i32 = 0;
     // SAFETY: FS_IOC_GETFLAGS writes one int to the pointer.
-    let rc = unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(&file), FS_IOC_GETFLAGS as _, &mut flags) };
+    let rc = unsafe {
+        libc::ioctl(
+            std::os::fd::AsRawFd::as_raw_fd(&file),
+            FS_IOC_GETFLAGS as _,
+            &mut flags,
+        )
+    };
     if rc != 0 {
-        return Err(format!("FS_IOC_GETFLAGS {}: {}", path.display(), std::io::Error::last_os_error()));
+        return Err(format!(
+            "FS_IOC_GETFLAGS {}: {}",
+            path.display(),
+            std::io::Error::last_os_error()
+        ));
     }
     Ok(flags)
 }
@@ -454,7 +647,15 @@ fn metadata_precondition(dir: &Path) -> Result<(), String> {
     write_file(&control, b"control")?;
     let c = cpath(&control);
     // SAFETY: valid NUL-terminated strings and a 1-byte value.
-    let rc = unsafe { libc::setxattr(c.as_ptr(), c"user.x07control".as_ptr(), b"1".as_ptr().cast(), 1, 0) };
+    let rc = unsafe {
+        libc::setxattr(
+            c.as_ptr(),
+            c"user.x07control".as_ptr(),
+            b"1".as_ptr().cast(),
+            1,
+            0,
+        )
+    };
     if rc != 0 {
         return Err(format!(
             "precondition: the test cannot set a user xattr on {} ({}), so it cannot tell whether the program could",
@@ -465,7 +666,13 @@ fn metadata_precondition(dir: &Path) -> Result<(), String> {
     let file = fs_err::File::open(&control).map_err(|e| e.to_string())?;
     let mut flags = inode_flags(&control).map_err(|e| format!("precondition: {e}"))? | FS_NODUMP_FL;
     // SAFETY: FS_IOC_SETFLAGS reads one int.
-    let rc = unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(&file), FS_IOC_SETFLAGS as _, &mut flags) };
+    let rc = unsafe {
+        libc::ioctl(
+            std::os::fd::AsRawFd::as_raw_fd(&file),
+            FS_IOC_SETFLAGS as _,
+            &mut flags,
+        )
+    };
     if rc != 0 {
         return Err(format!(
             "precondition: the test cannot set inode flags on {} ({})",
@@ -482,7 +689,8 @@ fn metadata_outside_and_read_root(run: &mut NativeRun) -> Result<(), String> {
     fs_err::create_dir_all(run.project().join("data")).map_err(|e| e.to_string())?;
     for path in [&outside, &in_read_root] {
         write_file(path, b"metadata probe target\n")?;
-        fs_err::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o644)).map_err(|e| e.to_string())?;
+        fs_err::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .map_err(|e| e.to_string())?;
     }
     metadata_precondition(&run.outside())?;
     let before = [file_meta(&outside)?, file_meta(&in_read_root)?];
@@ -493,19 +701,52 @@ fn metadata_outside_and_read_root(run: &mut NativeRun) -> Result<(), String> {
     let outcome = Outcome::run(run.sandboxed(&policy, &[]))?;
     let mut f = Findings::default();
     require_probe_ran(&mut f, &outcome, None);
-    for ((path, what), before) in [(&outside, "outside every root"), (&in_read_root, "in a read root")].into_iter().zip(before) {
+    for ((path, what), before) in [
+        (&outside, "outside every root"),
+        (&in_read_root, "in a read root"),
+    ]
+    .into_iter()
+    .zip(before)
+    {
         let after = file_meta(path)?;
         let mut changed = |field: &str, b: String, a: String| {
             if a != b {
-                f.add(format!("{} ({what}): {field} changed from {b} to {a}", path.display()));
+                f.add(format!(
+                    "{} ({what}): {field} changed from {b} to {a}",
+                    path.display()
+                ));
             }
         };
-        changed("mode", format!("{:o}", before.mode), format!("{:o}", after.mode));
-        changed("owner", format!("{}:{}", before.uid, before.gid), format!("{}:{}", after.uid, after.gid));
-        changed("mtime", format!("{:?}", before.mtime), format!("{:?}", after.mtime));
-        changed("xattrs", format!("{:?}", before.xattrs), format!("{:?}", after.xattrs));
-        changed("inode flags", format!("{:#x}", before.flags), format!("{:#x}", after.flags));
-        changed("ctime (any metadata change, a same-owner chown included)", format!("{:?}", before.ctime), format!("{:?}", after.ctime));
+        changed(
+            "mode",
+            format!("{:o}", before.mode),
+            format!("{:o}", after.mode),
+        );
+        changed(
+            "owner",
+            format!("{}:{}", before.uid, before.gid),
+            format!("{}:{}", after.uid, after.gid),
+        );
+        changed(
+            "mtime",
+            format!("{:?}", before.mtime),
+            format!("{:?}", after.mtime),
+        );
+        changed(
+            "xattrs",
+            format!("{:?}", before.xattrs),
+            format!("{:?}", after.xattrs),
+        );
+        changed(
+            "inode flags",
+            format!("{:#x}", before.flags),
+            format!("{:#x}", after.flags),
+        );
+        changed(
+            "ctime (any metadata change, a same-owner chown included)",
+            format!("{:?}", before.ctime),
+            format!("{:?}", after.ctime),
+        );
     }
     f.finish(|| outcome.describe())
 }
@@ -521,22 +762,43 @@ fn inotify_outside(run: &mut NativeRun) -> Result<(), String> {
     let inv = run.sandboxed(&policy, &[]);
     let handle = std::thread::spawn(move || inv.run());
     let ready = run.out().join("inotify.ready");
-    let saw_ready = wait_until(Duration::from_secs(170), || ready.exists() || handle.is_finished());
+    let saw_ready = wait_until(Duration::from_secs(170), || {
+        ready.exists() || handle.is_finished()
+    });
     let saw_ready = saw_ready && ready.exists();
     let first = format!("first-{}", random_hex(4));
     write_file(&watched.join(&first), b"1")?;
     write_file(&watched.join("last"), b"2")?;
-    let out = handle.join().map_err(|_| "the x07 thread panicked".to_string())?.map_err(|e| e.to_string())?;
+    let out = handle
+        .join()
+        .map_err(|_| "the x07 thread panicked".to_string())?
+        .map_err(|e| e.to_string())?;
     let outcome = Outcome::from_output(out)?;
     let mut f = Findings::default();
     require_probe_ran(&mut f, &outcome, None);
-    let watch = outcome.said_value("watch").or_else(|| outcome.said_value("inotify_init").filter(|v| v != "ok"));
-    f.check(watch.as_deref().is_some_and(|w| w.starts_with("err:")), || {
-        format!("inotify_add_watch on {} (outside every root) succeeded: watch={watch:?}", watched.display())
-    });
-    let events: Vec<String> = outcome.said().into_iter().filter(|(k, _)| k == "event").map(|(_, v)| v).collect();
+    let watch = outcome
+        .said_value("watch")
+        .or_else(|| outcome.said_value("inotify_init").filter(|v| v != "ok"));
+    f.check(
+        watch.as_deref().is_some_and(|w| w.starts_with("err:")),
+        || {
+            format!(
+                "inotify_add_watch on {} (outside every root) succeeded: watch={watch:?}",
+                watched.display()
+            )
+        },
+    );
+    let events: Vec<String> = outcome
+        .said()
+        .into_iter()
+        .filter(|(k, _)| k == "event")
+        .map(|(_, v)| v)
+        .collect();
     f.check(events.is_empty(), || {
-        format!("the program observed the test's file creations in {}: {events:?}", watched.display())
+        format!(
+            "the program observed the test's file creations in {}: {events:?}",
+            watched.display()
+        )
     });
     f.check(saw_ready || watch.as_deref().is_some_and(|w| w.starts_with("err:")), || {
         format!("precondition: the watch was set but {} never appeared, so the files were not made while it watched", ready.display())
@@ -555,7 +817,13 @@ fn connect_disallowed_port(run: &mut NativeRun, how: &str) -> Result<(), String>
     run.set("DENIED_PORT", denied.port().to_string());
     let policy = ffi_policy(run, json!({}))?;
     run.stage_package()?;
-    let outcome = Outcome::run(run.sandboxed(&policy, &["--allow-host".into(), format!("127.0.0.1:{}", allowed.port())]))?;
+    let outcome = Outcome::run(run.sandboxed(
+        &policy,
+        &[
+            "--allow-host".into(),
+            format!("127.0.0.1:{}", allowed.port()),
+        ],
+    ))?;
     let mut f = Findings::default();
     require_probe_ran(&mut f, &outcome, None);
     let control = allowed.accepted();
@@ -589,11 +857,23 @@ fn net_listen_autobind(run: &mut NativeRun) -> Result<(), String> {
     run.set("MARKER", marker.clone());
     let policy = ffi_policy(run, json!({}))?;
     run.stage_package()?;
-    let inv = run.sandboxed(&policy, &["--allow-host".into(), format!("127.0.0.1:{}", control.port())]);
+    let inv = run.sandboxed(
+        &policy,
+        &[
+            "--allow-host".into(),
+            format!("127.0.0.1:{}", control.port()),
+        ],
+    );
     let handle = std::thread::spawn(move || inv.run());
     let port_file = run.out().join("listen.port");
-    let read_port = || fs_err::read_to_string(&port_file).ok().and_then(|t| t.trim().parse::<u16>().ok());
-    wait_until(Duration::from_secs(170), || read_port().is_some() || handle.is_finished());
+    let read_port = || {
+        fs_err::read_to_string(&port_file)
+            .ok()
+            .and_then(|t| t.trim().parse::<u16>().ok())
+    };
+    wait_until(Duration::from_secs(170), || {
+        read_port().is_some() || handle.is_finished()
+    });
     let port = read_port();
     let mut reached = None;
     if let Some(port) = port.filter(|p| *p > 0) {
@@ -608,7 +888,10 @@ fn net_listen_autobind(run: &mut NativeRun) -> Result<(), String> {
             }
         }
     }
-    let out = handle.join().map_err(|_| "the x07 thread panicked".to_string())?.map_err(|e| e.to_string())?;
+    let out = handle
+        .join()
+        .map_err(|_| "the x07 thread panicked".to_string())?
+        .map_err(|e| e.to_string())?;
     let outcome = Outcome::from_output(out)?;
     let mut f = Findings::default();
     require_probe_ran(&mut f, &outcome, None);
@@ -650,7 +933,10 @@ impl ShmSegment {
             })?;
             return Ok(seg);
         }
-        Err(format!("cannot create a SysV shared memory segment: {}", std::io::Error::last_os_error()))
+        Err(format!(
+            "cannot create a SysV shared memory segment: {}",
+            std::io::Error::last_os_error()
+        ))
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut [u8]) -> T) -> Result<T, String> {
@@ -692,7 +978,13 @@ fn sysv_shm_outside(run: &mut NativeRun) -> Result<(), String> {
     f.check(now == secret, || {
         format!("the shared memory segment with key {:#x} (outside the sandbox) was overwritten: it now holds {now:?}", seg.key)
     });
-    require_no_secret(&mut f, run, &outcome, &secret, &format!("the SysV shared memory segment with key {:#x}", seg.key));
+    require_no_secret(
+        &mut f,
+        run,
+        &outcome,
+        &secret,
+        &format!("the SysV shared memory segment with key {:#x}", seg.key),
+    );
     f.finish(|| outcome.describe())
 }
 
@@ -711,10 +1003,13 @@ fn drain(sock: &UnixDatagram) -> Vec<String> {
 fn unix_dgram_outside(run: &mut NativeRun) -> Result<(), String> {
     use std::os::linux::net::SocketAddrExt as _;
     let named_path = run.outside().join("dgram.sock");
-    let named = UnixDatagram::bind(&named_path).map_err(|e| format!("bind {}: {e}", named_path.display()))?;
+    let named = UnixDatagram::bind(&named_path)
+        .map_err(|e| format!("bind {}: {e}", named_path.display()))?;
     let abstract_name = format!("x07-native-{}", random_hex(8));
-    let addr = std::os::unix::net::SocketAddr::from_abstract_name(abstract_name.as_bytes()).map_err(|e| e.to_string())?;
-    let abstract_sock = UnixDatagram::bind_addr(&addr).map_err(|e| format!("bind @{abstract_name}: {e}"))?;
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(abstract_name.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let abstract_sock =
+        UnixDatagram::bind_addr(&addr).map_err(|e| format!("bind @{abstract_name}: {e}"))?;
     for s in [&named, &abstract_sock] {
         s.set_nonblocking(true).map_err(|e| e.to_string())?;
     }
@@ -725,7 +1020,10 @@ fn unix_dgram_outside(run: &mut NativeRun) -> Result<(), String> {
     let mut f = Findings::default();
     require_probe_ran(&mut f, &outcome, None);
     std::thread::sleep(Duration::from_millis(50));
-    for (sock, name) in [(&named, named_path.display().to_string()), (&abstract_sock, format!("@{abstract_name} (abstract)"))] {
+    for (sock, name) in [
+        (&named, named_path.display().to_string()),
+        (&abstract_sock, format!("@{abstract_name} (abstract)")),
+    ] {
         let got = drain(sock);
         f.check(got.is_empty(), || format!("the unix datagram socket {name} outside the sandbox received {} datagram(s): {got:?}", got.len()));
         // The control: the socket works (a datagram from the test itself arrives).
@@ -762,11 +1060,19 @@ fn proc_attrs(pid: i32) -> Result<ProcAttrs, String> {
         *libc::__errno_location() = 0;
         let nice = libc::getpriority(libc::PRIO_PROCESS, pid as libc::id_t);
         if nice == -1 && *libc::__errno_location() != 0 {
-            return Err(format!("getpriority({pid}): {}", std::io::Error::last_os_error()));
+            return Err(format!(
+                "getpriority({pid}): {}",
+                std::io::Error::last_os_error()
+            ));
         }
-        (nice, libc::sched_getscheduler(pid), libc::syscall(libc::SYS_ioprio_get, 1, pid))
+        (
+            nice,
+            libc::sched_getscheduler(pid),
+            libc::syscall(libc::SYS_ioprio_get, 1, pid),
+        )
     };
-    let status = fs_err::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
+    let status =
+        fs_err::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
     let affinity = status
         .lines()
         .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
@@ -789,7 +1095,9 @@ fn cpus_of(pid: i32) -> Vec<usize> {
         if libc::sched_getaffinity(pid, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
             return Vec::new();
         }
-        (0..libc::CPU_SETSIZE as usize).filter(|c| libc::CPU_ISSET(*c, &set)).collect()
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|c| libc::CPU_ISSET(*c, &set))
+            .collect()
     }
 }
 
@@ -805,7 +1113,12 @@ impl Drop for Sleeper {
 }
 
 fn same_uid_process_tuning(run: &mut NativeRun) -> Result<(), String> {
-    let sleeper = Sleeper(std::process::Command::new("sleep").arg("300").spawn().map_err(|e| format!("start sleep: {e}"))?);
+    let sleeper = Sleeper(
+        std::process::Command::new("sleep")
+            .arg("300")
+            .spawn()
+            .map_err(|e| format!("start sleep: {e}"))?,
+    );
     let pid = sleeper.0.id() as i32;
     wait_until(Duration::from_secs(5), || {
         fs_err::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sleep")
@@ -826,17 +1139,36 @@ fn same_uid_process_tuning(run: &mut NativeRun) -> Result<(), String> {
     require_probe_ran(&mut f, &outcome, None);
     let after = proc_attrs(pid)?;
     let what = format!("process {pid} (`sleep 300`, outside the sandbox)");
-    f.check(before.nice == after.nice, || format!("setpriority: the nice value of {what} changed from {} to {}", before.nice, after.nice));
+    f.check(before.nice == after.nice, || {
+        format!(
+            "setpriority: the nice value of {what} changed from {} to {}",
+            before.nice, after.nice
+        )
+    });
     f.check(before.limits == after.limits, || {
-        format!("prlimit64: the limits of {what} changed:\nbefore:\n{}after:\n{}", before.limits, after.limits)
+        format!(
+            "prlimit64: the limits of {what} changed:\nbefore:\n{}after:\n{}",
+            before.limits, after.limits
+        )
     });
     f.check(before.affinity == after.affinity, || {
-        format!("sched_setaffinity: the CPUs of {what} changed from {} to {}", before.affinity, after.affinity)
+        format!(
+            "sched_setaffinity: the CPUs of {what} changed from {} to {}",
+            before.affinity, after.affinity
+        )
     });
     f.check(before.policy == after.policy, || {
-        format!("sched_setscheduler: the scheduling policy of {what} changed from {} to {}", before.policy, after.policy)
+        format!(
+            "sched_setscheduler: the scheduling policy of {what} changed from {} to {}",
+            before.policy, after.policy
+        )
     });
-    f.check(before.ioprio == after.ioprio, || format!("ioprio_set: the I/O priority of {what} changed from {:#x} to {:#x}", before.ioprio, after.ioprio));
+    f.check(before.ioprio == after.ioprio, || {
+        format!(
+            "ioprio_set: the I/O priority of {what} changed from {:#x} to {:#x}",
+            before.ioprio, after.ioprio
+        )
+    });
     f.check(outcome.said_value("kill0").as_deref() != Some("ok"), || {
         format!("kill({pid}, 0) succeeded inside the sandbox (the program's own report): it can see and signal {what}")
     });
@@ -861,7 +1193,10 @@ fn disk_cap_across_processes(run: &mut NativeRun) -> Result<(), String> {
     f.check(big.exists(), || {
         format!("precondition: {} was never created, so the write root was not writable and the cap was not exercised", big.display())
     });
-    for (name, who) in [("big.bin", "the program, then a forked child appending"), ("child.bin", "a forked child")] {
+    for (name, who) in [
+        ("big.bin", "the program, then a forked child appending"),
+        ("child.bin", "a forked child"),
+    ] {
         let path = run.out().join(name);
         if let Ok(m) = fs_err::metadata(&path) {
             f.check(m.len() <= cap, || {
@@ -876,7 +1211,10 @@ fn mem_cap_across_processes(run: &mut NativeRun) -> Result<(), String> {
     let (cap_mib, child_mib) = (256u64, 200u64);
     run.set("CAP_MIB", cap_mib.to_string());
     run.set("CHILD_MIB", child_mib.to_string());
-    let policy = ffi_policy(run, json!({"limits": {"mem_bytes": cap_mib * MIB, "procs": 32}}))?;
+    let policy = ffi_policy(
+        run,
+        json!({"limits": {"mem_bytes": cap_mib * MIB, "procs": 32}}),
+    )?;
     run.stage_package()?;
     let outcome = Outcome::run(run.sandboxed(&policy, &[]))?;
     let mut f = Findings::default();
@@ -889,7 +1227,10 @@ fn mem_cap_across_processes(run: &mut NativeRun) -> Result<(), String> {
             "precondition: the probe did not finish its report and the run was not stopped: the trial proves nothing".into()
         });
     } else {
-        let together: u64 = outcome.said_value("held_together_mib").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let together: u64 = outcome
+            .said_value("held_together_mib")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         f.check(together <= cap_mib, || {
             format!("three forked children held {together} MiB at the same time; the policy's limits.mem_bytes is {cap_mib} MiB")
         });
@@ -901,22 +1242,46 @@ fn netlink_vsock_sockets(run: &mut NativeRun) -> Result<(), String> {
     let control = common_sandbox::listener::LoopbackListener::start().map_err(|e| e.to_string())?;
     let policy = ffi_policy(run, json!({}))?;
     run.stage_package()?;
-    let outcome = Outcome::run(run.sandboxed(&policy, &["--allow-host".into(), format!("127.0.0.1:{}", control.port())]))?;
+    let outcome = Outcome::run(run.sandboxed(
+        &policy,
+        &[
+            "--allow-host".into(),
+            format!("127.0.0.1:{}", control.port()),
+        ],
+    ))?;
     let mut f = Findings::default();
     require_probe_ran(&mut f, &outcome, None);
     let said = outcome.said();
-    for tag in ["netlink_route_raw", "netlink_route_dgram", "netlink_audit", "netlink_kobject_uevent", "vsock_stream", "vsock_dgram"] {
+    for tag in [
+        "netlink_route_raw",
+        "netlink_route_dgram",
+        "netlink_audit",
+        "netlink_kobject_uevent",
+        "vsock_stream",
+        "vsock_dgram",
+    ] {
         let got = said.iter().find(|(k, _)| k == tag).map(|(_, v)| v.clone());
         f.check(got.as_deref().is_some_and(|v| v.starts_with("err:")), || {
             format!("socket creation `{tag}` should fail inside the sandbox, the program reports {got:?}")
         });
     }
     let host_links: Vec<String> = fs_err::read_dir("/sys/class/net")
-        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n != "lo").collect())
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n != "lo")
+                .collect()
+        })
         .unwrap_or_default();
-    let seen: Vec<String> = said.iter().filter(|(k, _)| k == "netlink_link").map(|(_, v)| v.clone()).collect();
+    let seen: Vec<String> = said
+        .iter()
+        .filter(|(k, _)| k == "netlink_link")
+        .map(|(_, v)| v.clone())
+        .collect();
     let host_seen: Vec<&String> = seen.iter().filter(|l| host_links.contains(l)).collect();
-    f.check(host_seen.is_empty(), || format!("through netlink the program listed the host's network interfaces {host_seen:?}"));
+    f.check(host_seen.is_empty(), || {
+        format!("through netlink the program listed the host's network interfaces {host_seen:?}")
+    });
     f.finish(|| outcome.describe())
 }
 
@@ -929,7 +1294,12 @@ fn host_mounts() -> Result<(Vec<u64>, Vec<String>), String> {
         mnt_id: u64,
         param: u64,
     }
-    let req = MntIdReq { size: 24, spare: 0, mnt_id: u64::MAX, param: 0 };
+    let req = MntIdReq {
+        size: 24,
+        spare: 0,
+        mnt_id: u64::MAX,
+        param: 0,
+    };
     let mut ids = vec![0u64; 4096];
     // SAFETY: listmount(2) writes at most `ids.len()` ids.
     let n = unsafe { libc::syscall(458, &req as *const MntIdReq, ids.as_mut_ptr(), ids.len(), 0) };
@@ -953,7 +1323,9 @@ fn listmount_host_mounts(run: &mut NativeRun) -> Result<(), String> {
     let (host_ids, host_points) = host_mounts()?;
     // Mount points a fresh root could have on its own are not evidence: only the host's others are.
     let own_kind = |p: &str| {
-        ["/", "/proc", "/sys", "/dev", "/tmp"].contains(&p) || p.starts_with("/proc/") || p.starts_with("/dev/")
+        ["/", "/proc", "/sys", "/dev", "/tmp"].contains(&p)
+            || p.starts_with("/proc/")
+            || p.starts_with("/dev/")
     };
     let host_only: Vec<&String> = host_points.iter().filter(|p| !own_kind(p)).collect();
     if host_only.is_empty() {
@@ -965,14 +1337,24 @@ fn listmount_host_mounts(run: &mut NativeRun) -> Result<(), String> {
     let mut f = Findings::default();
     require_probe_ran(&mut f, &outcome, None);
     let said = outcome.said();
-    let ids: Vec<u64> = said.iter().filter(|(k, _)| k == "mount_id").filter_map(|(_, v)| v.parse().ok()).collect();
-    let points: Vec<&String> = said.iter().filter(|(k, _)| k == "mount_point").map(|(_, v)| v).collect();
+    let ids: Vec<u64> = said
+        .iter()
+        .filter(|(k, _)| k == "mount_id")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    let points: Vec<&String> = said
+        .iter()
+        .filter(|(k, _)| k == "mount_point")
+        .map(|(_, v)| v)
+        .collect();
     let shared: Vec<&u64> = ids.iter().filter(|i| host_ids.contains(i)).collect();
     f.check(shared.is_empty(), || {
         format!("listmount(2) inside the sandbox listed {} of the host's {} mounts (same unique mount ids)", shared.len(), host_ids.len())
     });
     let leaked: Vec<&&String> = points.iter().filter(|p| host_only.contains(p)).collect();
-    f.check(leaked.is_empty(), || format!("statmount(2) inside the sandbox showed host mount points {leaked:?}"));
+    f.check(leaked.is_empty(), || {
+        format!("statmount(2) inside the sandbox showed host mount points {leaked:?}")
+    });
     let outer = run.stage.outer().display().to_string();
     f.check(!points.iter().any(|p| p.starts_with(&outer) && !p.starts_with(&run.project().display().to_string())), || {
         format!("the program saw a mount point under the test's directory {outer} outside the roots")
@@ -992,7 +1374,13 @@ fn stat_readlink_access_outside(run: &mut NativeRun) -> Result<(), String> {
     let outcome = Outcome::run(run.sandboxed(&policy, &[]))?;
     let mut f = Findings::default();
     require_probe_ran(&mut f, &outcome, None);
-    for (op, path) in [("stat", &target), ("statx", &target), ("lstat", &link), ("access", &target), ("readlink", &link)] {
+    for (op, path) in [
+        ("stat", &target),
+        ("statx", &target),
+        ("lstat", &link),
+        ("access", &target),
+        ("readlink", &link),
+    ] {
         let got = outcome.said_value(op);
         f.check(matches!(got.as_deref(), Some("err:ENOENT" | "err:EACCES")), || {
             format!("{op} of {} (outside every root) should fail with ENOENT or EACCES, the program reports {got:?}", path.display())
@@ -1000,17 +1388,29 @@ fn stat_readlink_access_outside(run: &mut NativeRun) -> Result<(), String> {
     }
     for key in ["stat_size", "statx_size"] {
         if let Some(size) = outcome.said_value(key) {
-            f.add(format!("the size of {} ({size} bytes) arrived inside the sandbox ({key})", target.display()));
+            f.add(format!(
+                "the size of {} ({size} bytes) arrived inside the sandbox ({key})",
+                target.display()
+            ));
         }
     }
-    require_no_secret(&mut f, run, &outcome, &secret, &format!("the target of the symlink {}", link.display()));
+    require_no_secret(
+        &mut f,
+        run,
+        &outcome,
+        &secret,
+        &format!("the target of the symlink {}", link.display()),
+    );
     f.finish(|| outcome.describe())
 }
 
 /// A package with `meta.ffi_libs` under a policy with `language.allow_ffi: false` must be refused
 /// at build time, and the refusal must name the rule.
 fn ffi_libs_refused(run: &mut NativeRun) -> Result<(), String> {
-    let policy = ffi_policy(run, json!({"language": {"allow_ffi": false, "allow_unsafe": true}}))?;
+    let policy = ffi_policy(
+        run,
+        json!({"language": {"allow_ffi": false, "allow_unsafe": true}}),
+    )?;
     run.stage_package()?;
     let outcome = Outcome::run(run.sandboxed(&policy, &[]))?;
     let mut f = Findings::default();
@@ -1019,7 +1419,13 @@ fn ffi_libs_refused(run: &mut NativeRun) -> Result<(), String> {
     });
     f.check(!outcome.built(), || "the program was built although the policy forbids FFI and the package links a native library".into());
     f.check(!outcome.probe_ran(), || "the program ran".into());
-    let text: String = outcome.texts().iter().map(|(_, b)| String::from_utf8_lossy(b).into_owned()).collect();
-    f.check(text.contains("allow_ffi"), || "the refusal should name the rule (language.allow_ffi)".into());
+    let text: String = outcome
+        .texts()
+        .iter()
+        .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+        .collect();
+    f.check(text.contains("allow_ffi"), || {
+        "the refusal should name the rule (language.allow_ffi)".into()
+    });
     f.finish(|| outcome.describe())
 }

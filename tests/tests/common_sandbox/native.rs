@@ -80,7 +80,11 @@ impl Findings {
     pub fn finish(self, context: impl FnOnce() -> String) -> Result<(), String> {
         if self.0.is_empty() {
             if std::env::var_os(VERBOSE_VAR).is_some_and(|v| !v.is_empty()) {
-                let _ = writeln!(std::io::stderr(), "--- passed; what the run showed ---\n{}", context());
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "--- passed; what the run showed ---\n{}",
+                    context()
+                );
             }
             return Ok(());
         }
@@ -113,10 +117,15 @@ impl<'a> NativeRun<'a> {
         run.x07_ok(&["init"])?;
         fs_err::create_dir(run.out()).map_err(|e| e.to_string())?;
         let manifest = run.project().join("x07.json");
-        let mut value: Value = serde_json::from_slice(&fs_err::read(&manifest).map_err(|e| e.to_string())?)
-            .map_err(|e| format!("x07.json: {e}"))?;
+        let mut value: Value =
+            serde_json::from_slice(&fs_err::read(&manifest).map_err(|e| e.to_string())?)
+                .map_err(|e| format!("x07.json: {e}"))?;
         value["module_roots"] = serde_json::json!(["src", "pkg/modules"]);
-        fs_err::write(&manifest, serde_json::to_vec_pretty(&value).expect("JSON serializes")).map_err(|e| e.to_string())?;
+        fs_err::write(
+            &manifest,
+            serde_json::to_vec_pretty(&value).expect("JSON serializes"),
+        )
+        .map_err(|e| e.to_string())?;
         let defaults = [
             ("OUTER", run.stage.outer().to_path_buf()),
             ("PROJECT", run.project().to_path_buf()),
@@ -175,12 +184,19 @@ impl<'a> NativeRun<'a> {
     /// `.x07/policies/base/attack.policy.json`; returns its path.
     pub fn policy(&self, template: &str, patch: Value) -> Result<PathBuf, String> {
         self.x07_ok(&["policy", "init", "--template", template])?;
-        let base = self.project().join(format!(".x07/policies/base/{template}.sandbox.base.policy.json"));
-        let mut policy: Value = serde_json::from_slice(&fs_err::read(&base).map_err(|e| e.to_string())?)
-            .map_err(|e| format!("{}: {e}", base.display()))?;
+        let base = self.project().join(format!(
+            ".x07/policies/base/{template}.sandbox.base.policy.json"
+        ));
+        let mut policy: Value =
+            serde_json::from_slice(&fs_err::read(&base).map_err(|e| e.to_string())?)
+                .map_err(|e| format!("{}: {e}", base.display()))?;
         merge_patch(&mut policy, &patch);
         let path = self.project().join(".x07/policies/base/attack.policy.json");
-        fs_err::write(&path, serde_json::to_vec_pretty(&policy).expect("JSON serializes")).map_err(|e| e.to_string())?;
+        fs_err::write(
+            &path,
+            serde_json::to_vec_pretty(&policy).expect("JSON serializes"),
+        )
+        .map_err(|e| e.to_string())?;
         Ok(path)
     }
 
@@ -217,8 +233,12 @@ impl<'a> NativeRun<'a> {
                 pkg.join(&rel)
             };
             if matches!(rel.extension().and_then(|e| e.to_str()), Some("c" | "h")) {
-                let text = String::from_utf8(bytes).map_err(|e| format!("{}: {e}", abs.display()))?;
-                bytes = self.expand(&text).map_err(|e| format!("{}: {e}", abs.display()))?.into_bytes();
+                let text =
+                    String::from_utf8(bytes).map_err(|e| format!("{}: {e}", abs.display()))?;
+                bytes = self
+                    .expand(&text)
+                    .map_err(|e| format!("{}: {e}", abs.display()))?
+                    .into_bytes();
             }
             if let Some(parent) = dest.parent() {
                 fs_err::create_dir_all(parent).map_err(|e| e.to_string())?;
@@ -264,13 +284,22 @@ impl<'a> NativeRun<'a> {
         self.x07()
             .args(["run", "--profile", "sandbox", "--repair", "off", "--policy"])
             .arg(policy)
-            .args(["--sandbox-backend", "os", "--i-accept-weaker-isolation", "--input"])
+            .args([
+                "--sandbox-backend",
+                "os",
+                "--i-accept-weaker-isolation",
+                "--input",
+            ])
             .arg(input)
             .args(extra)
     }
 }
 
-fn collect_files(root: &Path, dir: &Path, into: &mut Vec<(PathBuf, PathBuf)>) -> Result<(), String> {
+fn collect_files(
+    root: &Path,
+    dir: &Path,
+    into: &mut Vec<(PathBuf, PathBuf)>,
+) -> Result<(), String> {
     let mut entries: Vec<PathBuf> = fs_err::read_dir(dir)
         .map_err(|e| e.to_string())?
         .map(|e| e.map(|e| e.path()).map_err(|e| e.to_string()))
@@ -309,10 +338,15 @@ impl Outcome {
     /// Reads what a finished command printed.
     pub fn from_output(out: X07Output) -> Result<Self, String> {
         if out.timed_out {
-            return Err(format!("x07 run did not finish in {COMMAND_TIMEOUT:?}\n{}", out.describe()));
+            return Err(format!(
+                "x07 run did not finish in {COMMAND_TIMEOUT:?}\n{}",
+                out.describe()
+            ));
         }
         let report: Option<Value> = serde_json::from_slice(&out.stdout).ok();
-        let view = report.as_ref().and_then(|r| RunView::from_report(r, String::new()).ok());
+        let view = report
+            .as_ref()
+            .and_then(|r| RunView::from_report(r, String::new()).ok());
         Ok(Self { out, report, view })
     }
 
@@ -338,13 +372,19 @@ impl Outcome {
         self.output()
             .lines()
             .flat_map(|line| line.split_whitespace())
-            .filter_map(|tok| tok.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+            .filter_map(|tok| {
+                tok.split_once('=')
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            })
             .collect()
     }
 
     /// The first value the program said for `key`.
     pub fn said_value(&self, key: &str) -> Option<String> {
-        self.said().into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.said()
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
     }
 
     /// Whether the probe reached `probe_main` (`probe_ran=1`): without it a run proves nothing.
@@ -354,13 +394,19 @@ impl Outcome {
 
     /// The report's `sandbox` summary.
     pub fn sandbox(&self) -> Option<&Value> {
-        self.report.as_ref().and_then(|r| r.get("sandbox")).filter(|s| !s.is_null())
+        self.report
+            .as_ref()
+            .and_then(|r| r.get("sandbox"))
+            .filter(|s| !s.is_null())
     }
 
     /// Every text x07 printed, with each base64 field of the report decoded: (place, bytes).
     pub fn texts(&self) -> Vec<(String, Vec<u8>)> {
         let mut texts = vec![
-            ("x07 stdout (the report)".to_owned(), self.out.stdout.clone()),
+            (
+                "x07 stdout (the report)".to_owned(),
+                self.out.stdout.clone(),
+            ),
             ("x07 stderr".to_owned(), self.out.stderr.clone()),
         ];
         if let Some(report) = &self.report {
@@ -405,7 +451,10 @@ fn compact(value: &Value) -> Value {
                 .map(|(k, v)| {
                     let v = match v {
                         Value::String(s) if k.ends_with("_b64") => {
-                            let n = base64::engine::general_purpose::STANDARD.decode(s).map(|b| b.len()).unwrap_or(0);
+                            let n = base64::engine::general_purpose::STANDARD
+                                .decode(s)
+                                .map(|b| b.len())
+                                .unwrap_or(0);
                             Value::String(format!("<{n} bytes>"))
                         }
                         _ => compact(v),
@@ -448,7 +497,9 @@ pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             let Ok(ft) = entry.file_type() else { continue };
@@ -492,7 +543,9 @@ pub fn secret_places(outcome: &Outcome, secret: &str, dirs: &[&Path]) -> Vec<Str
 
 /// Live processes whose `comm` (the name set with PR_SET_NAME) is exactly `name`: (pid, comm).
 pub fn processes_named(name: &str) -> Vec<(i32, String)> {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     entries
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())

@@ -23,8 +23,10 @@ fn archive(name: &str, version: &str) -> Vec<u8> {
         "license": "MIT", "meta": {"x07c_compat": ">=0.1.0", "requires_packages": ["ext-base@^1.2"]}});
     let module = json!({"kind": "module", "module_id": "ext.load", "decls": []});
     let mut tar = tar::Builder::new(Vec::new());
-    for (path, data) in [("modules/ext/load.x07.json", module.to_string()), ("x07-package.json", manifest.to_string())]
-    {
+    for (path, data) in [
+        ("modules/ext/load.x07.json", module.to_string()),
+        ("x07-package.json", manifest.to_string()),
+    ] {
         let mut h = tar::Header::new_ustar();
         h.set_size(data.len() as u64);
         h.set_mode(0o644);
@@ -35,7 +37,9 @@ fn archive(name: &str, version: &str) -> Vec<u8> {
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
 }
 
 /// One keep-alive connection issuing GETs of `paths` in turn until `stop`; counts 200s and everything else.
@@ -82,8 +86,11 @@ fn drive(
 
 fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let server =
-        ServerHandle::start(ServerConfig::new(dir.path().join("reg"), "127.0.0.1:0".parse().unwrap())).unwrap();
+    let server = ServerHandle::start(ServerConfig::new(
+        dir.path().join("reg"),
+        "127.0.0.1:0".parse().unwrap(),
+    ))
+    .unwrap();
     let token = RegistryRoot::new(dir.path().join("reg"))
         .tokens()
         .create(OwnerName::new("load").unwrap(), vec![Scope::Publish])
@@ -101,10 +108,17 @@ fn main() {
                 .unwrap();
             assert_eq!(resp.status(), 200, "{}", resp.text().unwrap());
         }
-        paths.push(format!("/index/{}", shard_path(&PackageName::new(name).unwrap())));
+        paths.push(format!(
+            "/index/{}",
+            shard_path(&PackageName::new(name).unwrap())
+        ));
     }
     if std::env::args().any(|a| a == "--serve-only") {
-        eprintln!("serving {PACKAGES} packages; try: wrk -t2 -c64 -d10s {}{}", server.url(), paths[0]);
+        eprintln!(
+            "serving {PACKAGES} packages; try: wrk -t2 -c64 -d10s {}{}",
+            server.url(),
+            paths[0]
+        );
         eprintln!("press Enter to stop");
         let _ = std::io::stdin().read_line(&mut String::new());
         return;
@@ -116,7 +130,13 @@ fn main() {
     let started = Instant::now();
     let workers: Vec<_> = (0..connections)
         .map(|_| {
-            let (addr, paths, stop, ok, bad) = (server.addr(), paths.clone(), stop.clone(), ok.clone(), bad.clone());
+            let (addr, paths, stop, ok, bad) = (
+                server.addr(),
+                paths.clone(),
+                stop.clone(),
+                ok.clone(),
+                bad.clone(),
+            );
             std::thread::spawn(move || drive(addr, paths, stop, ok, bad))
         })
         .collect();

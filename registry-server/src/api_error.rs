@@ -17,6 +17,12 @@ pub enum ErrorCode {
     StdReserved,
     /// 409: this name and version are already published (versions are immutable).
     AlreadyPublished,
+    /// 409: the name differs from a package's name only by `-` versus `_` (they name one package).
+    NameConflict,
+    /// 403: a module id the package lists is provided by a package the publisher does not own.
+    ModuleTaken,
+    /// 408: the request body did not arrive in time.
+    Timeout,
     /// 400: the body is not a readable, well-formed package archive.
     InvalidArchive,
     /// 400: `x07-package.json` is missing fields publishing needs or has invalid values.
@@ -44,6 +50,9 @@ impl ErrorCode {
             Self::NotOwner => "X07REG_NOT_OWNER",
             Self::StdReserved => "X07REG_STD_RESERVED",
             Self::AlreadyPublished => "X07REG_ALREADY_PUBLISHED",
+            Self::NameConflict => "X07REG_NAME_CONFLICT",
+            Self::ModuleTaken => "X07REG_MODULE_TAKEN",
+            Self::Timeout => "X07REG_TIMEOUT",
             Self::InvalidArchive => "X07REG_INVALID_ARCHIVE",
             Self::InvalidManifest => "X07REG_INVALID_MANIFEST",
             Self::LintFailed => "X07REG_PUBLISH_LINT_FAILED",
@@ -59,8 +68,11 @@ impl ErrorCode {
     pub fn status(self) -> StatusCode {
         match self {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::ScopeMissing | Self::NotOwner | Self::StdReserved => StatusCode::FORBIDDEN,
-            Self::AlreadyPublished | Self::LastOwner => StatusCode::CONFLICT,
+            Self::ScopeMissing | Self::NotOwner | Self::StdReserved | Self::ModuleTaken => {
+                StatusCode::FORBIDDEN
+            }
+            Self::AlreadyPublished | Self::LastOwner | Self::NameConflict => StatusCode::CONFLICT,
+            Self::Timeout => StatusCode::REQUEST_TIMEOUT,
             Self::InvalidArchive | Self::InvalidManifest | Self::LintFailed | Self::BadRequest => {
                 StatusCode::BAD_REQUEST
             }
@@ -84,18 +96,27 @@ pub struct ApiError {
 impl ApiError {
     /// An error with a code and message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 
-    /// A 500 for a failed file operation; the message names the path.
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::Internal, message)
+    /// A 500 for a failed operation: `detail` (which may name server paths) goes to the server
+    /// log only; the client learns `what` failed and that the log has the rest.
+    pub fn internal(what: &str, detail: impl std::fmt::Display) -> Self {
+        tracing::error!("{what}: {detail}");
+        Self::new(
+            ErrorCode::Internal,
+            format!("{what} failed on the registry server; its log has the details (the request itself is not at fault)"),
+        )
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"ok": false, "code": self.code.as_str(), "message": self.message});
+        let body =
+            serde_json::json!({"ok": false, "code": self.code.as_str(), "message": self.message});
         (self.code.status(), Json(body)).into_response()
     }
 }

@@ -2,46 +2,90 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
+use tower_http::timeout::RequestBodyTimeoutLayer;
+use x07_spec::PackageVersion;
 
 use crate::api_error::{ApiError, ErrorCode};
 use crate::registry::Registry;
 use crate::tokens::Scope;
+use crate::upload::{discard, read_small, receive, too_large};
 
 type Shared = State<Arc<Registry>>;
 type ApiResult = Result<Json<Value>, ApiError>;
 
-/// The registry's routes over shared state; config.json's `max_publish_bytes` bounds the publish body.
+/// Largest body of the JSON endpoints (yank, owners).
+const MAX_JSON_BODY: usize = 64 * 1024;
+/// A refused request's body up to this size is read and dropped so the connection stays usable;
+/// a larger one is never read (the connection is closed after the answer).
+const DRAIN_REFUSED_BODY: u64 = 64 * 1024;
+
+/// The registry's routes over shared state. Every request body is cut off when a piece of it is
+/// later than the body timeout; the publish body is streamed to disk and bounded by
+/// config.json's `max_publish_bytes` and `publish_timeout_secs`.
 pub fn router(registry: Arc<Registry>) -> Router {
-    let max_publish_bytes = usize::try_from(registry.config.max_publish_bytes).unwrap_or(usize::MAX);
+    let body_timeout = registry.limits.body_timeout;
     Router::new()
         .route("/index/{*path}", get(index_file))
-        .route("/v1/packages/publish", post(publish).layer(DefaultBodyLimit::max(max_publish_bytes)))
+        .route("/v1/packages/publish", post(publish))
         .route("/v1/packages/{name}", get(package_detail))
         .route("/v1/packages/{name}/{version}/download", get(download))
         .route("/v1/packages/{name}/{version}/yank", post(yank))
-        .route("/v1/packages/{name}/owners", get(owners).post(add_owner).delete(remove_owner))
+        .route(
+            "/v1/packages/{name}/owners",
+            get(owners).post(add_owner).delete(remove_owner),
+        )
         .route("/v1/search", get(search))
         .route("/v1/me", get(me))
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint") })
+        .layer(RequestBodyTimeoutLayer::new(body_timeout))
         .with_state(registry)
 }
 
 /// Runs a blocking registry operation (file writes, token reads) off the async workers.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::internal(format!("request handler failed: {e}")))?
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal("running the request handler", e))?
 }
 
 fn authorization(headers: &HeaderMap) -> Option<String> {
-    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_string)
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// The declared `Content-Length`, if any.
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Answers `error` to a request whose body was not read: a small body is read and dropped first
+/// (the connection stays usable); a large or unsized one is left unread and the connection closed.
+async fn refuse_unread(error: ApiError, headers: &HeaderMap, body: Body) -> Response {
+    if content_length(headers).is_some_and(|n| n <= DRAIN_REFUSED_BODY) {
+        discard(body, DRAIN_REFUSED_BODY).await;
+        return error.into_response();
+    }
+    let mut response = error.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// Whether `If-None-Match` names `etag` (or `*`); weak tags compare by their opaque part.
@@ -57,12 +101,21 @@ fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
 
 /// A cached body with its ETag, or a bare 304 when the client already has it.
 fn cached(headers: &HeaderMap, body: Bytes, etag: &str, content_type: &'static str) -> Response {
-    let etag_value = HeaderValue::from_str(etag).unwrap_or_else(|_| HeaderValue::from_static("\"\""));
-    let common = [(header::ETAG, etag_value), (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))];
+    let etag_value =
+        HeaderValue::from_str(etag).unwrap_or_else(|_| HeaderValue::from_static("\"\""));
+    let common = [
+        (header::ETAG, etag_value),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+    ];
     if etag_matches(headers, etag) {
         return (StatusCode::NOT_MODIFIED, common).into_response();
     }
-    (common, [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response()
+    (
+        common,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        body,
+    )
+        .into_response()
 }
 
 async fn index_file(State(reg): Shared, Path(path): Path<String>, headers: HeaderMap) -> Response {
@@ -71,44 +124,90 @@ async fn index_file(State(reg): Shared, Path(path): Path<String>, headers: Heade
         return cached(&headers, c.body.clone(), &c.etag, "application/json");
     }
     match reg.index.get_by_path(&path) {
-        Some(file) => cached(&headers, file.body.clone(), &file.etag, "application/x-ndjson"),
-        None => ApiError::new(ErrorCode::NotFound, format!("no index file `{path}`")).into_response(),
+        Some(file) => cached(
+            &headers,
+            file.body.clone(),
+            &file.etag,
+            "application/x-ndjson",
+        ),
+        None => {
+            ApiError::new(ErrorCode::NotFound, format!("no index file `{path}`")).into_response()
+        }
     }
 }
 
-async fn publish(State(reg): Shared, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult {
+/// The token is checked from the headers before any of the body is read: an unauthorised or
+/// oversized request is answered without reading (or buffering) it. An accepted body streams to
+/// a temp file on disk.
+async fn publish(State(reg): Shared, headers: HeaderMap, body: Body) -> Response {
     let auth = authorization(&headers);
+    let who = {
+        let reg = reg.clone();
+        blocking(move || reg.authenticate(auth.as_deref(), Scope::Publish)).await
+    };
+    let who = match who {
+        Ok(who) => who,
+        Err(e) => return refuse_unread(e, &headers, body).await,
+    };
     let limit = reg.config.max_publish_bytes;
-    let body = body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(ErrorCode::TooLarge, format!("the archive exceeds this registry's limit of {limit} bytes"))
-        } else {
-            ApiError::new(ErrorCode::BadRequest, format!("cannot read the request body: {r}"))
-        }
-    });
-    blocking(move || {
-        let who = reg.authenticate(auth.as_deref(), Scope::Publish)?;
-        reg.publish(&who, &body?)
-    })
+    if content_length(&headers).is_some_and(|n| n > limit) {
+        return refuse_unread(too_large(limit), &headers, body).await;
+    }
+    let limits = reg.limits;
+    let upload = match receive(
+        body,
+        &reg.root.scratch_dir(),
+        limit,
+        limits.body_timeout,
+        limits.publish_timeout,
+    )
     .await
-    .map(Json)
+    {
+        Ok(upload) => upload,
+        Err(e) => {
+            let mut response = e.into_response();
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return response;
+        }
+    };
+    blocking(move || reg.publish(&who, upload))
+        .await
+        .map(Json)
+        .into_response()
 }
 
 async fn package_detail(State(reg): Shared, Path(name): Path<String>) -> ApiResult {
     reg.package_detail(&name).map(Json)
 }
 
-async fn download(State(reg): Shared, Path((name, version)): Path<(String, String)>, headers: HeaderMap) -> Response {
+async fn download(
+    State(reg): Shared,
+    Path((name, version)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
     let path = match reg.archive_path(&name, &version) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    let etag = reg.index.get_by_name_str(&name).and_then(|f| f.entry(&version).map(|e| format!("\"{}\"", e.cksum)));
+    let parsed = PackageVersion::new(version.as_str()).ok();
+    let etag = reg
+        .index
+        .get_by_name_str(&name)
+        .and_then(|f| parsed.and_then(|v| f.entry(&v).map(|e| format!("\"{}\"", e.cksum))));
     match tokio::fs::read(&path).await {
-        Ok(bytes) => {
-            cached(&headers, Bytes::from(bytes), etag.as_deref().unwrap_or("\"\""), "application/octet-stream")
-        }
-        Err(e) => ApiError::internal(format!("reading the archive {}: {e}", path.display())).into_response(),
+        Ok(bytes) => cached(
+            &headers,
+            Bytes::from(bytes),
+            etag.as_deref().unwrap_or("\"\""),
+            "application/octet-stream",
+        ),
+        Err(e) => ApiError::internal(
+            "reading a stored archive",
+            format!("{}: {e}", path.display()),
+        )
+        .into_response(),
     }
 }
 
@@ -127,24 +226,52 @@ struct OwnerBody {
 }
 
 fn json_body<T: for<'de> Deserialize<'de>>(body: &[u8], shape: &str) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("the body must be {shape}: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            ErrorCode::BadRequest,
+            format!("the body must be {shape}: {e}"),
+        )
+    })
+}
+
+/// Checks the token from the headers, then reads the small JSON body.
+async fn authenticated_body(
+    reg: &Arc<Registry>,
+    headers: &HeaderMap,
+    body: Body,
+    scope: Scope,
+) -> Result<(crate::tokens::TokenRecord, Bytes), Response> {
+    let auth = authorization(headers);
+    let who = {
+        let reg = reg.clone();
+        blocking(move || reg.authenticate(auth.as_deref(), scope)).await
+    };
+    match who {
+        Ok(who) => match read_small(body, MAX_JSON_BODY, reg.limits.body_timeout).await {
+            Ok(bytes) => Ok((who, bytes)),
+            Err(e) => Err(e.into_response()),
+        },
+        Err(e) => Err(refuse_unread(e, headers, body).await),
+    }
 }
 
 async fn yank(
     State(reg): Shared,
     Path((name, version)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult {
-    let auth = authorization(&headers);
+    body: Body,
+) -> Response {
+    let (who, body) = match authenticated_body(&reg, &headers, body, Scope::Publish).await {
+        Ok(x) => x,
+        Err(response) => return response,
+    };
     blocking(move || {
-        let who = reg.authenticate(auth.as_deref(), Scope::Publish)?;
         let req: YankBody = json_body(&body, r#"{"yanked":true|false}"#)?;
         reg.set_yanked(&who, &name, &version, req.yanked)
     })
     .await
     .map(Json)
+    .into_response()
 }
 
 async fn me(State(reg): Shared, headers: HeaderMap) -> ApiResult {
@@ -162,22 +289,41 @@ async fn owners(State(reg): Shared, Path(name): Path<String>) -> ApiResult {
     reg.owners(&name).map(Json)
 }
 
-async fn change_owner(reg: Arc<Registry>, name: String, headers: HeaderMap, body: Bytes, add: bool) -> ApiResult {
-    let auth = authorization(&headers);
+async fn change_owner(
+    reg: Arc<Registry>,
+    name: String,
+    headers: HeaderMap,
+    body: Body,
+    add: bool,
+) -> Response {
+    let (who, body) = match authenticated_body(&reg, &headers, body, Scope::OwnerManage).await {
+        Ok(x) => x,
+        Err(response) => return response,
+    };
     blocking(move || {
-        let who = reg.authenticate(auth.as_deref(), Scope::OwnerManage)?;
         let req: OwnerBody = json_body(&body, r#"{"owner":"NAME"}"#)?;
         reg.change_owner(&who, &name, &req.owner, add)
     })
     .await
     .map(Json)
+    .into_response()
 }
 
-async fn add_owner(State(reg): Shared, Path(name): Path<String>, headers: HeaderMap, body: Bytes) -> ApiResult {
+async fn add_owner(
+    State(reg): Shared,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     change_owner(reg, name, headers, body, true).await
 }
 
-async fn remove_owner(State(reg): Shared, Path(name): Path<String>, headers: HeaderMap, body: Bytes) -> ApiResult {
+async fn remove_owner(
+    State(reg): Shared,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     change_owner(reg, name, headers, body, false).await
 }
 
@@ -189,7 +335,11 @@ struct SearchQuery {
     limit: Option<usize>,
 }
 
-async fn search(State(reg): Shared, query: Result<Query<SearchQuery>, QueryRejection>) -> ApiResult {
-    let Query(q) = query.map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("bad search query: {e}")))?;
+async fn search(
+    State(reg): Shared,
+    query: Result<Query<SearchQuery>, QueryRejection>,
+) -> ApiResult {
+    let Query(q) = query
+        .map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("bad search query: {e}")))?;
     Ok(Json(reg.search(&q.q, q.limit)))
 }

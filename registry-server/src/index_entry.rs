@@ -40,7 +40,10 @@ pub struct IndexEntry {
 impl IndexEntry {
     /// The signed message: JCS bytes of the line without `signature`.
     pub fn signed_bytes(&self) -> Vec<u8> {
-        let unsigned = IndexEntry { signature: None, ..self.clone() };
+        let unsigned = IndexEntry {
+            signature: None,
+            ..self.clone()
+        };
         // Serializing plain strings, bools and vectors cannot fail.
         x07_spec::to_canonical_vec(&unsigned).expect("index entry serializes")
     }
@@ -48,25 +51,29 @@ impl IndexEntry {
     /// Replaces the signature with a fresh one over the current contents.
     pub fn sign(&mut self, signer: &IndexSigner) {
         let sig = signer.sign_b64(&self.signed_bytes());
-        self.signature =
-            Some(EntrySignature { kind: "ed25519".into(), key_id: signer.key_id().as_str().to_string(), sig });
+        self.signature = Some(EntrySignature {
+            kind: "ed25519".into(),
+            key_id: signer.key_id().as_str().to_string(),
+            sig,
+        });
     }
 
     /// Whether the signature is a valid ed25519 signature of this line by `key`.
     pub fn verify(&self, key: &VerifyingKey) -> bool {
-        let Some(sig) = &self.signature else { return false };
-        let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(&sig.sig) else { return false };
-        let Ok(sig) = Signature::from_slice(&bytes) else { return false };
+        let Some(sig) = &self.signature else {
+            return false;
+        };
+        let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(&sig.sig) else {
+            return false;
+        };
+        let Ok(sig) = Signature::from_slice(&bytes) else {
+            return false;
+        };
         key.verify(&self.signed_bytes(), &sig).is_ok()
     }
 
     /// The NDJSON line (JCS, no newline).
     pub fn line_bytes(&self) -> Vec<u8> {
         x07_spec::to_canonical_vec(self).expect("index entry serializes")
-    }
-
-    /// The version as a semver value, for ordering lines.
-    pub fn semver(&self) -> Option<semver::Version> {
-        semver::Version::parse(self.version.as_str()).ok()
     }
 }

@@ -22,8 +22,11 @@ impl OwnerName {
     pub fn new(s: impl Into<String>) -> Result<Self, OwnerNameError> {
         let s = s.into();
         let valid = s.len() <= 64
-            && s.as_bytes().first().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+            && s.as_bytes()
+                .first()
+                .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
         if valid {
             Ok(Self(s))
         } else {
@@ -65,9 +68,8 @@ impl OwnersFile {
     /// Reads `path`; a missing file means no package has owners yet.
     pub fn load(path: &Path) -> Result<Self, crate::root::RootError> {
         match fs_err::read(path) {
-            Ok(bytes) => {
-                serde_json::from_slice(&bytes).map_err(|e| crate::root::RootError::Json(path.to_path_buf(), e))
-            }
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| crate::root::RootError::Json(path.to_path_buf(), e)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(crate::root::RootError::Io(e)),
         }
@@ -101,9 +103,21 @@ impl OwnersFile {
         }
     }
 
+    /// Every package that has owners.
+    pub fn packages(&self) -> impl Iterator<Item = &PackageName> {
+        self.0.keys()
+    }
+
+    /// Forgets every owner of `package` (start-up recovery drops claims of names with no version).
+    pub fn drop_package(&mut self, package: &PackageName) -> bool {
+        self.0.remove(package).is_some()
+    }
+
     /// Removes an owner; returns whether the set changed.
     pub fn remove(&mut self, package: &PackageName, owner: &OwnerName) -> bool {
-        let Some(list) = self.0.get_mut(package) else { return false };
+        let Some(list) = self.0.get_mut(package) else {
+            return false;
+        };
         let before = list.len();
         list.retain(|o| o != owner);
         before != list.len()

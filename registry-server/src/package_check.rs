@@ -3,10 +3,11 @@
 //! the manifest, the modules and `ffi/`), the manifest meets the publish rules, and every module is an
 //! x07AST module carrying the listed id.
 
+use std::io::Read;
 use std::path::Path;
 
 use serde_json::Value;
-use x07_spec::archive::{unpack, UnpackError, UnpackLimits};
+use x07_spec::archive::{unpack_from, UnpackError, UnpackLimits};
 use x07_spec::package::{PackageManifest, PackageProblem};
 use x07_spec::{PackageName, PackageVersion};
 
@@ -35,23 +36,37 @@ pub struct CheckedPackage {
 impl CheckedPackage {
     /// Whether any module id lies in the reserved `std` namespace.
     pub fn has_std_module(&self) -> bool {
-        self.modules.iter().any(|m| m == "std" || m.starts_with("std."))
+        self.modules
+            .iter()
+            .any(|m| m == "std" || m.starts_with("std."))
     }
 }
 
-/// Runs every publish check over `archive`, unpacking it below `scratch_dir` (removed afterwards).
-pub fn check_archive(archive: &[u8], scratch_dir: &Path) -> Result<CheckedPackage, ApiError> {
+/// Runs every publish check over the archive read from `archive`, unpacking it below
+/// `scratch_dir` (removed afterwards). Refusals never name a server path.
+pub fn check_archive(archive: impl Read, scratch_dir: &Path) -> Result<CheckedPackage, ApiError> {
     let scratch = tempfile::Builder::new()
         .prefix("publish-")
         .tempdir_in(scratch_dir)
-        .map_err(|e| ApiError::internal(format!("creating a scratch directory in {}: {e}", scratch_dir.display())))?;
+        .map_err(|e| {
+            ApiError::internal(
+                "creating a scratch directory",
+                format!("{}: {e}", scratch_dir.display()),
+            )
+        })?;
     let dir = scratch.path().join("package");
-    let manifest = unpack(archive, &dir, &UnpackLimits::CONTRACT).map_err(unpack_error)?.manifest;
+    let manifest = unpack_from(archive, &dir, &UnpackLimits::CONTRACT)
+        .map_err(unpack_error)?
+        .manifest;
     manifest
         .validate_for_publish()
         .map_err(|e| ApiError::new(ErrorCode::InvalidManifest, format!("x07-package.json: {e}")))?;
     if let Err(invalid) = manifest.validate(&dir) {
-        let code = if invalid.problems.iter().all(|p| matches!(p, PackageProblem::Field(_))) {
+        let code = if invalid
+            .problems
+            .iter()
+            .all(|p| matches!(p, PackageProblem::Field(_)))
+        {
             ErrorCode::InvalidManifest
         } else {
             ErrorCode::InvalidArchive
@@ -68,7 +83,9 @@ pub fn check_archive(archive: &[u8], scratch_dir: &Path) -> Result<CheckedPackag
 fn unpack_error(e: UnpackError) -> ApiError {
     match e {
         UnpackError::Manifest(_) => ApiError::new(ErrorCode::InvalidManifest, e.to_string()),
-        UnpackError::Io { .. } | UnpackError::DestinationExists { .. } => ApiError::internal(e.to_string()),
+        UnpackError::Io { .. } | UnpackError::DestinationExists { .. } => {
+            ApiError::internal("unpacking the archive for its checks", e)
+        }
         _ => ApiError::new(ErrorCode::InvalidArchive, e.to_string()),
     }
 }
@@ -79,14 +96,28 @@ fn checked(manifest: PackageManifest) -> CheckedPackage {
         name: manifest.name,
         version: manifest.version,
         description: manifest.description.unwrap_or_default(),
-        x07c_compat: meta.x07c_compat.map(|r| r.as_str().to_string()).unwrap_or_default(),
+        x07c_compat: meta
+            .x07c_compat
+            .map(|r| r.as_str().to_string())
+            .unwrap_or_default(),
         deps: meta
             .requires_packages
             .into_iter()
-            .map(|r| IndexDep { name: r.name, req: r.req.as_str().to_string() })
+            .map(|r| IndexDep {
+                name: r.name,
+                req: r.req.as_str().to_string(),
+            })
             .collect(),
-        modules: manifest.modules.iter().map(|m| m.as_str().to_string()).collect(),
-        ffi_libs: meta.ffi_libs.iter().map(|l| l.as_str().to_string()).collect(),
+        modules: manifest
+            .modules
+            .iter()
+            .map(|m| m.as_str().to_string())
+            .collect(),
+        ffi_libs: meta
+            .ffi_libs
+            .iter()
+            .map(|l| l.as_str().to_string())
+            .collect(),
     }
 }
 
@@ -94,16 +125,18 @@ fn checked(manifest: PackageManifest) -> CheckedPackage {
 /// (full x07 linting is the compiler's job, not the registry's).
 fn check_module(path: &Path, rel: &str, id: &str) -> Result<(), ApiError> {
     let lint = |why: String| ApiError::new(ErrorCode::LintFailed, format!("{rel}: {why}"));
-    let bytes = fs_err::read(path).map_err(|e| ApiError::internal(e.to_string()))?;
-    let value: Value = serde_json::from_slice(&bytes).map_err(|e| lint(format!("not valid JSON ({e})")))?;
+    let bytes =
+        fs_err::read(path).map_err(|e| ApiError::internal("reading an unpacked module", e))?;
+    let value: Value =
+        serde_json::from_slice(&bytes).map_err(|e| lint(format!("not valid JSON ({e})")))?;
     match value.get("kind").and_then(Value::as_str) {
         Some("module") => {}
         other => return Err(lint(format!("`kind` must be \"module\", found {other:?}"))),
     }
     match value.get("module_id").and_then(Value::as_str) {
         Some(found) if found == id => Ok(()),
-        other => {
-            Err(lint(format!("`module_id` must be \"{id}\" (the id listed in x07-package.json), found {other:?}")))
-        }
+        other => Err(lint(format!(
+            "`module_id` must be \"{id}\" (the id listed in x07-package.json), found {other:?}"
+        ))),
     }
 }

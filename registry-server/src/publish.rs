@@ -1,21 +1,32 @@
-//! `POST /v1/packages/publish`: check the archive, claim or check ownership, refuse existing versions,
-//! then store the archive and the signed index line, all under the package's lock.
+//! `POST /v1/packages/publish`: check the archive, then, under the package's lock and the commit
+//! lock, check the name, the ownership, the module ids and the version, and store the claim, the
+//! archive and the signed index line. A publish that fails at any point leaves nothing behind.
+
+use std::io::BufReader;
 
 use serde_json::{json, Value};
-use x07_spec::Sha256Digest;
+use x07_spec::{PackageName, Sha256Digest};
 
 use crate::api_error::{ApiError, ErrorCode};
 use crate::index_entry::{shard_path, IndexEntry, INDEX_ENTRY_SCHEMA};
+use crate::owners::OwnerName;
 use crate::package_check::{check_archive, CheckedPackage};
 use crate::registry::{io_failure, lock, Registry};
 use crate::tokens::TokenRecord;
+use crate::upload::Upload;
 
 impl Registry {
-    /// Publishes an archive for `who` (a token with the `publish` scope); returns the 200 body.
-    pub fn publish(&self, who: &TokenRecord, archive: &[u8]) -> Result<Value, ApiError> {
+    /// Publishes an uploaded archive for `who` (a token with the `publish` scope); returns the
+    /// 200 body.
+    pub fn publish(&self, who: &TokenRecord, upload: Upload) -> Result<Value, ApiError> {
         // Unpacking and module checks run before taking any lock, so publishes of different
         // packages, and of different versions of one package, are checked in parallel.
-        let package = check_archive(archive, &self.root.scratch_dir())?;
+        let archive = upload
+            .file
+            .reopen()
+            .map_err(|e| io_failure("reopening the upload", e))?;
+        let package = check_archive(BufReader::new(archive), &self.root.scratch_dir())
+            .map_err(|e| self.without_server_paths(e))?;
         if package.has_std_module() && !self.config.is_official(&who.owner) {
             return Err(ApiError::new(
                 ErrorCode::StdReserved,
@@ -25,34 +36,48 @@ impl Registry {
                 ),
             ));
         }
-        let cksum = Sha256Digest::of(archive);
 
         let guard = self.package_lock(&package.name);
         let _held = lock(&guard);
-        self.claim_or_check_owner(who, &package)?;
+        let _commit = lock(&self.commit_lock);
+        self.check_name(&package.name)?;
+        let claim = self.check_owner(who, &package.name)?;
+        self.check_modules(who, &package)?;
         let existing = self.index.get(&package.name);
-        if existing.as_ref().is_some_and(|f| f.entry(package.version.as_str()).is_some()) {
+        if let Some(published) = existing.as_ref().and_then(|f| f.entry(&package.version)) {
+            let same_text = published.version.as_str() == package.version.as_str();
             return Err(ApiError::new(
                 ErrorCode::AlreadyPublished,
-                format!(
-                    "{}@{} is already published; versions are immutable, publish a new version",
-                    package.name, package.version
-                ),
+                if same_text {
+                    format!(
+                        "{}@{} is already published; versions are immutable, publish a new version",
+                        package.name, package.version
+                    )
+                } else {
+                    format!(
+                        "{}@{} is the same version as the published {}: build metadata (after `+`) is not part of a version; publish a new version",
+                        package.name, package.version, published.version
+                    )
+                },
             ));
         }
 
-        let archive_path = self.root.archive_path(&package.name, &package.version);
-        if let Some(dir) = archive_path.parent() {
-            fs_err::create_dir_all(dir).map_err(|e| io_failure("creating the archive directory", e))?;
+        let bytes = upload.len;
+        if claim {
+            self.change_claim(&package.name, Some(&who.owner))?;
         }
-        x07_spec::write_atomic(&archive_path, archive).map_err(|e| io_failure("storing the archive", e))?;
-
-        let mut entry = index_entry(&package, cksum);
-        entry.sign(&self.signer);
-        let mut entries = existing.map(|f| f.entries.clone()).unwrap_or_default();
-        entries.push(entry);
-        self.index.replace(&package.name, entries).map_err(|e| io_failure("writing the index file", e))?;
-
+        let stored = self.store(
+            &package,
+            upload,
+            existing.map(|f| f.entries.clone()).unwrap_or_default(),
+        );
+        if stored.is_err() && claim {
+            if let Err(e) = self.change_claim(&package.name, None) {
+                tracing::error!(package = %package.name, "cannot drop the claim of a failed first publish: {e:?}");
+            }
+        }
+        let cksum = stored?;
+        tracing::info!(package = %package.name, version = %package.version, owner = %who.owner, bytes, "published");
         Ok(json!({
             "ok": true,
             "name": package.name.as_str(),
@@ -62,28 +87,141 @@ impl Registry {
         }))
     }
 
-    /// The first publisher of a name becomes its owner; later publishers must own it (or be admin).
-    /// Runs under the package lock, so two first publishes of one name cannot both claim it.
-    fn claim_or_check_owner(&self, who: &TokenRecord, package: &CheckedPackage) -> Result<(), ApiError> {
-        let mut owners = lock(&self.owners);
-        if owners.owners_of(&package.name).is_empty() {
-            let mut next = owners.clone();
-            next.add(&package.name, who.owner.clone());
-            next.save(&self.root.owners_path()).map_err(|e| io_failure("writing owners.json", e))?;
-            *owners = next;
-            return Ok(());
+    /// Moves the upload into place as the archive, then writes the index line; the archive is
+    /// removed again if the index cannot be written.
+    fn store(
+        &self,
+        package: &CheckedPackage,
+        upload: Upload,
+        mut entries: Vec<IndexEntry>,
+    ) -> Result<Sha256Digest, ApiError> {
+        let cksum = upload.sha256;
+        let archive_path = self.root.archive_path(&package.name, &package.version);
+        if let Some(dir) = archive_path.parent() {
+            fs_err::create_dir_all(dir)
+                .map_err(|e| io_failure("creating the archive directory", e))?;
         }
-        if who.is_admin() || owners.is_owner(&package.name, &who.owner) {
-            return Ok(());
+        upload
+            .file
+            .persist(&archive_path)
+            .map_err(|e| io_failure("storing the archive", e.error))?;
+        let mut entry = index_entry(package, cksum);
+        entry.sign(&self.signer);
+        entries.push(entry);
+        if let Err(e) = self.index.replace(&package.name, entries) {
+            let _ = fs_err::remove_file(&archive_path);
+            return Err(io_failure("writing the index file", e));
+        }
+        Ok(cksum)
+    }
+
+    /// Names that differ only by `-` versus `_` name one package (as on crates.io): a name whose
+    /// other spelling is in the registry is refused, whoever publishes it.
+    fn check_name(&self, name: &PackageName) -> Result<(), ApiError> {
+        let canonical = name.canonical();
+        let owners = lock(&self.owners);
+        let indexed = self.index.snapshot().into_iter().map(|(n, _)| n);
+        let other = indexed
+            .chain(owners.packages().cloned())
+            .find(|n| n != name && n.canonical() == canonical);
+        match other {
+            None => Ok(()),
+            Some(other) => Err(ApiError::new(
+                ErrorCode::NameConflict,
+                format!(
+                    "package `{name}` is the same package as `{other}`, which this registry already has (`-` and `_` are the same in package names); publish it as `{other}`{}",
+                    if owners.owners_of(&other).is_empty() { String::new() } else { format!(" (owners: {})", names(owners.owners_of(&other))) }
+                ),
+            )),
+        }
+    }
+
+    /// Whether `who` may publish `name`: nobody owns it yet (returns true: a claim is needed),
+    /// or `who` owns it or is an admin.
+    fn check_owner(&self, who: &TokenRecord, name: &PackageName) -> Result<bool, ApiError> {
+        let owners = lock(&self.owners);
+        if owners.owners_of(name).is_empty() {
+            return Ok(true);
+        }
+        if who.is_admin() || owners.is_owner(name, &who.owner) {
+            return Ok(false);
         }
         Err(ApiError::new(
             ErrorCode::NotOwner,
             format!(
-                "`{}` is not an owner of package `{}`; an owner can add you with POST /v1/packages/{}/owners",
-                who.owner, package.name, package.name
+                "`{}` is not an owner of package `{name}`; an owner can add you with POST /v1/packages/{name}/owners",
+                who.owner
             ),
         ))
     }
+
+    /// A module id belongs to the packages of its owners: a module another package already
+    /// provides may only be published by an owner of that package (or an admin).
+    fn check_modules(&self, who: &TokenRecord, package: &CheckedPackage) -> Result<(), ApiError> {
+        if who.is_admin() {
+            return Ok(());
+        }
+        let canonical = package.name.canonical();
+        let owners = lock(&self.owners);
+        for (other, file) in self.index.snapshot() {
+            if other.canonical() == canonical || owners.is_owner(&other, &who.owner) {
+                continue;
+            }
+            let provided = file.entries.iter().flat_map(|e| e.modules.iter());
+            if let Some(module) = provided.clone().find(|m| package.modules.contains(m)) {
+                return Err(ApiError::new(
+                    ErrorCode::ModuleTaken,
+                    format!(
+                        "module `{module}` is already provided by package `{other}` (owners: {}), and `{}` is not one of them; a module id belongs to the packages of its owners: rename the module, or ask an owner of `{other}` to add `{}` as an owner",
+                        names(owners.owners_of(&other)),
+                        who.owner,
+                        who.owner
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes `owner` the first owner of `name`, or (with `None`) drops every owner again.
+    fn change_claim(&self, name: &PackageName, owner: Option<&OwnerName>) -> Result<(), ApiError> {
+        let mut owners = lock(&self.owners);
+        let mut next = owners.clone();
+        match owner {
+            Some(owner) => {
+                next.add(name, owner.clone());
+            }
+            None => {
+                next.drop_package(name);
+            }
+        }
+        next.save(&self.root.owners_path())
+            .map_err(|e| io_failure("writing owners.json", e))?;
+        *owners = next;
+        Ok(())
+    }
+
+    /// A refusal's message with any mention of the registry's directory removed (checks never
+    /// put one there, but a refusal must not disclose server paths whatever its origin).
+    fn without_server_paths(&self, mut e: ApiError) -> ApiError {
+        let dir = self.root.dir().display().to_string();
+        if !dir.is_empty() && e.message.contains(&dir) {
+            e.message = e.message.replace(&dir, "<registry>");
+        }
+        e
+    }
+}
+
+/// `a, b` (or `nobody`).
+fn names(owners: &[OwnerName]) -> String {
+    if owners.is_empty() {
+        return "nobody".into();
+    }
+    owners
+        .iter()
+        .map(OwnerName::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn index_entry(package: &CheckedPackage, cksum: Sha256Digest) -> IndexEntry {

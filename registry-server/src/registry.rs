@@ -9,10 +9,11 @@ use serde_json::{json, Value};
 use x07_spec::{PackageName, PackageVersion, Sha256Digest};
 
 use crate::api_error::{ApiError, ErrorCode};
-use crate::config::RegistryConfig;
+use crate::config::{ConnectionLimits, RegistryConfig};
 use crate::index_entry::IndexEntry;
 use crate::index_store::IndexStore;
 use crate::owners::{OwnerName, OwnersFile};
+use crate::recovery::{recover, Recovery};
 use crate::root::{RegistryRoot, RootError};
 use crate::signing::IndexSigner;
 use crate::tokens::{Scope, TokenRecord, TokenStore};
@@ -32,7 +33,10 @@ pub struct CachedBody {
 impl CachedBody {
     fn new(body: Vec<u8>) -> Self {
         let etag = format!("\"{}\"", Sha256Digest::of(&body));
-        Self { body: Bytes::from(body), etag }
+        Self {
+            body: Bytes::from(body),
+            etag,
+        }
     }
 }
 
@@ -43,6 +47,8 @@ pub struct Registry {
     pub root: RegistryRoot,
     /// config.json as read at start.
     pub config: RegistryConfig,
+    /// Timeouts and the connection cap in force (config.json's, or the server config's).
+    pub limits: ConnectionLimits,
     /// The index signing key.
     pub signer: IndexSigner,
     /// The index, in memory.
@@ -54,7 +60,13 @@ pub struct Registry {
     tokens: TokenStore,
     /// Held open for the server's lifetime: a second server on the same root is refused.
     _serve_lock: std::fs::File,
-    package_locks: Mutex<HashMap<PackageName, Arc<Mutex<()>>>>,
+    /// Per canonical package name (`_` written `-`): serialises changes to one package.
+    package_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// Serialises the final step of every publish, where names and module ids are checked
+    /// against all packages and the version is stored.
+    pub(crate) commit_lock: Mutex<()>,
+    /// What start-up recovery found and did (logged once the server listens).
+    pub recovery: Recovery,
 }
 
 /// Locks a mutex, carrying on after a panic elsewhere (the guarded data is rewritten whole on each change).
@@ -62,13 +74,14 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// A 500 naming the file operation that failed.
+/// A 500 saying which file operation failed (the error, with its paths, goes to the log only).
 pub(crate) fn io_failure(what: &str, e: std::io::Error) -> ApiError {
-    ApiError::internal(format!("{what}: {e}"))
+    ApiError::internal(what, e)
 }
 
 impl Registry {
-    /// Initialises the root if needed and loads config, key, owners and index.
+    /// Initialises the root if needed, loads config, key, owners and index, and removes what an
+    /// interrupted publish left behind (see [`crate::recovery`]).
     pub fn open(
         root: RegistryRoot,
         listen_url: &str,
@@ -77,26 +90,35 @@ impl Registry {
     ) -> Result<Self, RootError> {
         let serve_lock = root.lock_for_serving()?;
         let (config, signer) = root.open_or_init(listen_url, public_url, official_owners)?;
-        let index = IndexStore::load(&root)?;
-        let owners = OwnersFile::load(&root.owners_path())?;
+        let (index, unreadable) = IndexStore::load(&root)?;
+        let mut owners = OwnersFile::load(&root.owners_path())?;
+        let recovery = recover(&root, &index, &mut owners, unreadable)?;
         let index_config = CachedBody::new(
-            x07_spec::canonical_file_bytes(&config.index_config_json(&signer)).map_err(std::io::Error::other)?,
+            x07_spec::canonical_file_bytes(&config.index_config_json(&signer))
+                .map_err(std::io::Error::other)?,
         );
         Ok(Self {
             tokens: root.tokens(),
             _serve_lock: serve_lock,
             root,
+            limits: config.connection_limits(),
             config,
             signer,
             index,
             index_config,
             owners: Mutex::new(owners),
             package_locks: Mutex::new(HashMap::new()),
+            commit_lock: Mutex::new(()),
+            recovery,
         })
     }
 
     /// Checks the bearer token of a request and that it grants `scope`.
-    pub fn authenticate(&self, authorization: Option<&str>, scope: Scope) -> Result<TokenRecord, ApiError> {
+    pub fn authenticate(
+        &self,
+        authorization: Option<&str>,
+        scope: Scope,
+    ) -> Result<TokenRecord, ApiError> {
         let record = self.identify(authorization)?;
         if !record.allows(scope) {
             return Err(ApiError::new(
@@ -118,31 +140,51 @@ impl Registry {
             .and_then(|h| h.split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, t)| t.trim())
-            .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, format!("no bearer token; {hint}")))?;
+            .ok_or_else(|| {
+                ApiError::new(ErrorCode::Unauthorized, format!("no bearer token; {hint}"))
+            })?;
         let record = self
             .tokens
             .lookup(token)
-            .map_err(|e| ApiError::internal(e.to_string()))?
-            .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, format!("unknown token; {hint}")))?;
+            .map_err(|e| ApiError::internal("reading the token store", e))?
+            .ok_or_else(|| {
+                ApiError::new(ErrorCode::Unauthorized, format!("unknown token; {hint}"))
+            })?;
         Ok(record)
     }
 
-    /// The lock serialising every change to one package (publish, yank, owners).
+    /// The lock serialising every change to one package (publish, yank, owners); names that
+    /// differ only by `-` versus `_` share it.
     pub fn package_lock(&self, name: &PackageName) -> Arc<Mutex<()>> {
-        lock(&self.package_locks).entry(name.clone()).or_default().clone()
+        lock(&self.package_locks)
+            .entry(name.canonical())
+            .or_default()
+            .clone()
     }
 
     /// Fails unless `who` owns `name` or is an admin.
-    pub(crate) fn require_owner(&self, who: &TokenRecord, name: &PackageName) -> Result<(), ApiError> {
+    pub(crate) fn require_owner(
+        &self,
+        who: &TokenRecord,
+        name: &PackageName,
+    ) -> Result<(), ApiError> {
         if who.is_admin() || lock(&self.owners).is_owner(name, &who.owner) {
             Ok(())
         } else {
-            Err(ApiError::new(ErrorCode::NotOwner, format!("`{}` is not an owner of package `{name}`", who.owner)))
+            Err(ApiError::new(
+                ErrorCode::NotOwner,
+                format!("`{}` is not an owner of package `{name}`", who.owner),
+            ))
         }
     }
 
     fn known_package(&self, name: &str) -> Result<PackageName, ApiError> {
-        let not_found = || ApiError::new(ErrorCode::NotFound, format!("no package `{name}` in this registry"));
+        let not_found = || {
+            ApiError::new(
+                ErrorCode::NotFound,
+                format!("no package `{name}` in this registry"),
+            )
+        };
         let name = PackageName::new(name).map_err(|_| not_found())?;
         let has_owners = !lock(&self.owners).owners_of(&name).is_empty();
         if has_owners || self.index.get(&name).is_some() {
@@ -153,29 +195,44 @@ impl Registry {
     }
 
     /// Sets the yank flag of a version and re-signs its line.
-    pub fn set_yanked(&self, who: &TokenRecord, name: &str, version: &str, yanked: bool) -> Result<Value, ApiError> {
+    pub fn set_yanked(
+        &self,
+        who: &TokenRecord,
+        name: &str,
+        version: &str,
+        yanked: bool,
+    ) -> Result<Value, ApiError> {
         let name = self.known_package(name)?;
+        let missing = || {
+            ApiError::new(
+                ErrorCode::NotFound,
+                format!("package `{name}` has no version `{version}`"),
+            )
+        };
+        let parsed = PackageVersion::new(version).map_err(|_| missing())?;
         let guard = self.package_lock(&name);
         let _held = lock(&guard);
         self.require_owner(who, &name)?;
         let file = self.index.get(&name);
-        let missing = || ApiError::new(ErrorCode::NotFound, format!("package `{name}` has no version `{version}`"));
         let file = file.ok_or_else(missing)?;
-        let current = file.entry(version).ok_or_else(missing)?;
+        let current = file.entry(&parsed).ok_or_else(missing)?;
+        let version = current.version.as_str().to_string();
         if current.yanked != yanked {
             let entries: Vec<IndexEntry> = file
                 .entries
                 .iter()
                 .map(|e| {
                     let mut e = e.clone();
-                    if e.version.as_str() == version {
+                    if e.version == parsed {
                         e.yanked = yanked;
                         e.sign(&self.signer);
                     }
                     e
                 })
                 .collect();
-            self.index.replace(&name, entries).map_err(|e| io_failure("writing the index file", e))?;
+            self.index
+                .replace(&name, entries)
+                .map_err(|e| io_failure("writing the index file", e))?;
         }
         Ok(json!({"ok": true, "name": name.as_str(), "version": version, "yanked": yanked}))
     }
@@ -188,9 +245,16 @@ impl Registry {
     }
 
     /// Adds (`add`) or removes an owner; the caller must own the package and hold `owner.manage`.
-    pub fn change_owner(&self, who: &TokenRecord, name: &str, owner: &str, add: bool) -> Result<Value, ApiError> {
+    pub fn change_owner(
+        &self,
+        who: &TokenRecord,
+        name: &str,
+        owner: &str,
+        add: bool,
+    ) -> Result<Value, ApiError> {
         let name = self.known_package(name)?;
-        let owner = OwnerName::new(owner).map_err(|e| ApiError::new(ErrorCode::BadRequest, e.to_string()))?;
+        let owner = OwnerName::new(owner)
+            .map_err(|e| ApiError::new(ErrorCode::BadRequest, e.to_string()))?;
         let guard = self.package_lock(&name);
         let _held = lock(&guard);
         self.require_owner(who, &name)?;
@@ -208,7 +272,8 @@ impl Registry {
             }
         }
         if next != *owners {
-            next.save(&self.root.owners_path()).map_err(|e| io_failure("writing owners.json", e))?;
+            next.save(&self.root.owners_path())
+                .map_err(|e| io_failure("writing owners.json", e))?;
             *owners = next;
         }
         Ok(json!({"ok": true, "name": name.as_str(), "owners": owners.owners_of(&name)}))
@@ -222,8 +287,12 @@ impl Registry {
         let mut files = self.index.snapshot();
         files.sort_by(|a, b| a.0.cmp(&b.0));
         for (name, file) in files {
-            let Some(latest) = file.latest() else { continue };
-            if name.as_str().contains(&needle) || latest.description.to_lowercase().contains(&needle) {
+            let Some(latest) = file.latest() else {
+                continue;
+            };
+            if name.as_str().contains(&needle)
+                || latest.description.to_lowercase().contains(&needle)
+            {
                 hits.push(json!({"name": name.as_str(), "latest": latest.version.as_str(), "description": latest.description}));
                 if hits.len() == limit {
                     break;
@@ -242,18 +311,28 @@ impl Registry {
             .flat_map(|f| f.entries.iter())
             .map(|e| json!({"version": e.version.as_str(), "cksum": e.cksum, "yanked": e.yanked}))
             .collect();
-        let latest = file.as_ref().and_then(|f| f.latest()).map(|e| e.version.as_str().to_string());
+        let latest = file
+            .as_ref()
+            .and_then(|f| f.latest())
+            .map(|e| e.version.as_str().to_string());
         let owners = lock(&self.owners).owners_of(&name).to_vec();
-        Ok(json!({"ok": true, "name": name.as_str(), "latest": latest, "owners": owners, "versions": versions}))
+        Ok(
+            json!({"ok": true, "name": name.as_str(), "latest": latest, "owners": owners, "versions": versions}),
+        )
     }
 
     /// The stored archive of a published version.
     pub fn archive_path(&self, name: &str, version: &str) -> Result<PathBuf, ApiError> {
-        let not_found = || ApiError::new(ErrorCode::NotFound, format!("no version `{version}` of package `{name}`"));
+        let not_found = || {
+            ApiError::new(
+                ErrorCode::NotFound,
+                format!("no version `{version}` of package `{name}`"),
+            )
+        };
         let name = PackageName::new(name).map_err(|_| not_found())?;
         let version = PackageVersion::new(version).map_err(|_| not_found())?;
         let file = self.index.get(&name).ok_or_else(not_found)?;
-        file.entry(version.as_str()).ok_or_else(not_found)?;
-        Ok(self.root.archive_path(&name, &version))
+        let entry = file.entry(&version).ok_or_else(not_found)?;
+        Ok(self.root.archive_path(&name, &entry.version))
     }
 }

@@ -4,12 +4,12 @@ use std::path::{Path, PathBuf};
 
 use x07_spec::{PackageName, PackageVersion};
 
-use crate::OwnerName;
 use crate::config::{BaseUrlSource, RegistryConfig};
 use crate::index_entry::shard_path;
 use crate::owners::OwnersFile;
 use crate::signing::IndexSigner;
 use crate::tokens::{TokenError, TokenStore};
+use crate::OwnerName;
 
 /// Setting up or reading the registry root failed.
 #[derive(Debug, thiserror::Error)]
@@ -35,9 +35,6 @@ pub enum RootError {
     /// Another server already serves this root.
     #[error("{0}: another `x07 registry serve` is already running on this root; stop it first (one server per root keeps the in-memory index exact)")]
     InUse(PathBuf),
-    /// An index file is invalid.
-    #[error("{0}: line {1}: {2}")]
-    IndexLine(PathBuf, usize, String),
 }
 
 /// A registry root directory (see docs/internals/packages.md for the layout).
@@ -87,9 +84,16 @@ impl RegistryRoot {
         self.index_dir().join(shard_path(name))
     }
 
+    /// `DIR/dl`: the archives.
+    pub fn dl_dir(&self) -> PathBuf {
+        self.dir.join("dl")
+    }
+
     /// `DIR/dl/<name>/<version>.x07pkg`.
     pub fn archive_path(&self, name: &PackageName, version: &PackageVersion) -> PathBuf {
-        self.dir.join("dl").join(name.as_str()).join(format!("{}.x07pkg", version.as_str()))
+        self.dl_dir()
+            .join(name.as_str())
+            .join(format!("{}.x07pkg", version.as_str()))
     }
 
     /// The token store of this root.
@@ -101,7 +105,12 @@ impl RegistryRoot {
     pub fn lock_for_serving(&self) -> Result<std::fs::File, RootError> {
         fs_err::create_dir_all(&self.dir)?;
         let path = self.dir.join(".serve.lock");
-        let file = fs_err::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?.into_file();
+        let file = fs_err::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?
+            .into_file();
         match file.try_lock() {
             Ok(()) => Ok(file),
             Err(std::fs::TryLockError::WouldBlock) => Err(RootError::InUse(self.dir.clone())),
@@ -117,7 +126,8 @@ impl RegistryRoot {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        let config: RegistryConfig = serde_json::from_slice(&bytes).map_err(|e| RootError::Json(path.clone(), e))?;
+        let config: RegistryConfig =
+            serde_json::from_slice(&bytes).map_err(|e| RootError::Json(path.clone(), e))?;
         if config.schema_version != crate::config::REGISTRY_CONFIG_SCHEMA {
             return Err(RootError::ConfigSchema(path, config.schema_version));
         }
@@ -144,13 +154,24 @@ impl RegistryRoot {
         if self.scratch_dir().exists() {
             fs_err::remove_dir_all(self.scratch_dir())?;
         }
-        for dir in [self.dir.clone(), self.dir.join("keys"), self.index_dir(), self.dir.join("dl"), self.scratch_dir()]
-        {
+        for dir in [
+            self.dir.clone(),
+            self.dir.join("keys"),
+            self.index_dir(),
+            self.dir.join("dl"),
+            self.scratch_dir(),
+        ] {
             fs_err::create_dir_all(&dir)?;
         }
         let wanted = match public_url {
-            Some(url) => (url.trim_end_matches('/').to_string(), BaseUrlSource::PublicUrl),
-            None => (listen_url.trim_end_matches('/').to_string(), BaseUrlSource::Addr),
+            Some(url) => (
+                url.trim_end_matches('/').to_string(),
+                BaseUrlSource::PublicUrl,
+            ),
+            None => (
+                listen_url.trim_end_matches('/').to_string(),
+                BaseUrlSource::Addr,
+            ),
         };
         let mut config = match self.read_config()? {
             None => RegistryConfig::initial(wanted.0, wanted.1),

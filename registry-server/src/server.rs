@@ -4,9 +4,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 
+use crate::config::ConnectionLimits;
+use crate::connection::serve_connections;
 use crate::http::router;
 use crate::registry::Registry;
 use crate::root::{RegistryRoot, RootError};
@@ -24,12 +25,21 @@ pub struct ServerConfig {
     pub max_publish_bytes: Option<u64>,
     /// Owners added to config.json's `official_owners` (may publish `std.*` modules); remembered.
     pub official_owners: Vec<crate::OwnerName>,
+    /// Overrides config.json's timeouts and connection cap for this run.
+    pub limits: Option<ConnectionLimits>,
 }
 
 impl ServerConfig {
     /// A config with defaults for everything but root and address.
     pub fn new(root: impl Into<PathBuf>, addr: SocketAddr) -> Self {
-        Self { root: root.into(), addr, public_url: None, max_publish_bytes: None, official_owners: Vec::new() }
+        Self {
+            root: root.into(),
+            addr,
+            public_url: None,
+            max_publish_bytes: None,
+            official_owners: Vec::new(),
+            limits: None,
+        }
     }
 }
 
@@ -49,14 +59,23 @@ pub enum ServerError {
 
 /// Binds and loads the registry (initialising the root on first start).
 async fn start(config: ServerConfig) -> Result<(TcpListener, Arc<Registry>), ServerError> {
-    let listener = TcpListener::bind(config.addr).await.map_err(|e| ServerError::Bind(config.addr, e))?;
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| ServerError::Bind(config.addr, e))?;
     let local = listener.local_addr()?;
     let root_dir = config.root.clone();
     let registry = tokio::task::spawn_blocking(move || {
-        let mut registry =
-            Registry::open(RegistryRoot::new(&config.root), &format!("http://{local}"), config.public_url.as_deref(), &config.official_owners)?;
+        let mut registry = Registry::open(
+            RegistryRoot::new(&config.root),
+            &format!("http://{local}"),
+            config.public_url.as_deref(),
+            &config.official_owners,
+        )?;
         if let Some(max) = config.max_publish_bytes {
             registry.config.max_publish_bytes = max;
+        }
+        if let Some(limits) = config.limits {
+            registry.limits = limits;
         }
         Ok::<_, RootError>(registry)
     })
@@ -72,24 +91,31 @@ async fn run(
     registry: Arc<Registry>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    // Small index responses: send them at once instead of waiting for Nagle's timer.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, router(registry)).with_graceful_shutdown(shutdown).await?;
+    registry.recovery.log();
+    let limits = registry.limits;
+    serve_connections(listener, router(registry), limits, shutdown).await;
     Ok(())
 }
 
-/// Runs the server until SIGINT or SIGTERM; prints `listening on http://ADDR` on stderr once bound.
+/// Runs the server until SIGINT or SIGTERM; prints `listening on http://ADDR` on stderr once
+/// bound (always the first line), then logs to stderr (unless a tracing subscriber is already set).
 pub async fn serve(config: ServerConfig) -> Result<(), ServerError> {
     let (listener, registry) = start(config).await?;
     eprintln!("listening on http://{}", listener.local_addr()?);
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::INFO)
+        .with_target(false)
+        .try_init();
     run(listener, registry, termination()).await
 }
 
 /// [`serve`] on a new multi-threaded tokio runtime, for callers without one.
 pub fn serve_blocking(config: ServerConfig) -> Result<(), ServerError> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(serve(config))
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve(config))
 }
 
 /// Completes on SIGINT or SIGTERM.
@@ -121,24 +147,28 @@ impl ServerHandle {
     pub fn start(config: ServerConfig) -> Result<Self, ServerError> {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new().name("x07-registry".into()).spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            runtime.block_on(async move {
-                match start(config).await {
-                    Ok((listener, registry)) => {
-                        let _ = ready_tx.send(listener.local_addr().map_err(ServerError::Io));
-                        run(listener, registry, async {
-                            let _ = stop_rx.await;
-                        })
-                        .await
+        let thread = std::thread::Builder::new()
+            .name("x07-registry".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(async move {
+                    match start(config).await {
+                        Ok((listener, registry)) => {
+                            let _ = ready_tx.send(listener.local_addr().map_err(ServerError::Io));
+                            run(listener, registry, async {
+                                let _ = stop_rx.await;
+                            })
+                            .await
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            Ok(())
+                        }
                     }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        Ok(())
-                    }
-                }
-            })
-        })?;
+                })
+            })?;
         let addr = match ready_rx.recv() {
             Ok(Ok(addr)) => addr,
             Ok(Err(e)) => {
@@ -148,11 +178,17 @@ impl ServerHandle {
             Err(_) => {
                 return Err(match thread.join() {
                     Ok(Err(e)) => e,
-                    _ => ServerError::Io(std::io::Error::other("the server thread ended before it was ready")),
+                    _ => ServerError::Io(std::io::Error::other(
+                        "the server thread ended before it was ready",
+                    )),
                 })
             }
         };
-        Ok(Self { addr, stop: Some(stop_tx), thread: Some(thread) })
+        Ok(Self {
+            addr,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
     }
 
     /// The bound address.
@@ -176,7 +212,9 @@ impl ServerHandle {
         }
         match self.thread.take().map(std::thread::JoinHandle::join) {
             Some(Ok(result)) => result,
-            Some(Err(_)) => Err(ServerError::Io(std::io::Error::other("the server thread panicked"))),
+            Some(Err(_)) => Err(ServerError::Io(std::io::Error::other(
+                "the server thread panicked",
+            ))),
             None => Ok(()),
         }
     }

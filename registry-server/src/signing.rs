@@ -43,7 +43,9 @@ pub struct IndexSigner {
 
 impl fmt::Debug for IndexSigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("IndexSigner").field("key_id", &self.key_id).finish_non_exhaustive()
+        f.debug_struct("IndexSigner")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -62,8 +64,9 @@ impl IndexSigner {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = SigningKey::generate(&mut rand::rngs::OsRng);
-                let der =
-                    key.to_pkcs8_der().map_err(|e| RootError::KeyUnreadable(path.to_path_buf(), e.to_string()))?;
+                let der = key
+                    .to_pkcs8_der()
+                    .map_err(|e| RootError::KeyUnreadable(path.to_path_buf(), e.to_string()))?;
                 write_secret(path, der.as_bytes()).map_err(RootError::Io)?;
                 Ok(Self::from_key(key))
             }

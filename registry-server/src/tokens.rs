@@ -115,7 +115,10 @@ pub struct TokenStore {
 impl TokenStore {
     /// The store at `DIR/tokens.json`.
     pub fn new(root_dir: &Path) -> Self {
-        Self { path: root_dir.join("tokens.json"), lock_path: root_dir.join(".tokens.lock") }
+        Self {
+            path: root_dir.join("tokens.json"),
+            lock_path: root_dir.join(".tokens.lock"),
+        }
     }
 
     /// Path of tokens.json.
@@ -125,7 +128,9 @@ impl TokenStore {
 
     fn read(&self) -> Result<BTreeMap<String, TokenRecord>, TokenError> {
         match fs_err::read(&self.path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| TokenError::Json(self.path.clone(), e)),
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| TokenError::Json(self.path.clone(), e))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
             Err(e) => Err(e.into()),
         }
@@ -153,7 +158,11 @@ impl TokenStore {
         if let Some(parent) = self.path.parent() {
             fs_err::create_dir_all(parent)?;
         }
-        let file = fs_err::OpenOptions::new().create(true).truncate(false).write(true).open(&self.lock_path)?;
+        let file = fs_err::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&self.lock_path)?;
         let file = file.into_file();
         file.lock()?;
         Ok(file)
@@ -164,13 +173,23 @@ impl TokenStore {
         let mut raw = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut raw);
         let token = Token(format!("{TOKEN_PREFIX}{}", hex::encode(raw)));
-        let created = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let created = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         let mut scopes = scopes;
         scopes.sort();
         scopes.dedup();
         let _guard = self.lock()?;
         let mut tokens = self.read()?;
-        tokens.insert(token_hash(token.as_str()), TokenRecord { owner, scopes, created });
+        tokens.insert(
+            token_hash(token.as_str()),
+            TokenRecord {
+                owner,
+                scopes,
+                created,
+            },
+        );
         self.write(&tokens)?;
         Ok(token)
     }
@@ -193,11 +212,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = TokenStore::new(dir.path());
         let owner = OwnerName::new("alice").unwrap();
-        let token = store.create(owner.clone(), vec![Scope::Publish, Scope::Publish]).unwrap();
+        let token = store
+            .create(owner.clone(), vec![Scope::Publish, Scope::Publish])
+            .unwrap();
         let text = token.as_str();
         assert!(text.starts_with("x07t_") && text.len() == 5 + 64, "{text}");
         let stored = fs_err::read_to_string(store.path()).unwrap();
-        assert!(!stored.contains(&text[5..]), "the secret must not be stored");
+        assert!(
+            !stored.contains(&text[5..]),
+            "the secret must not be stored"
+        );
         let rec = store.lookup(text).unwrap().expect("token is known");
         assert_eq!((rec.owner, rec.scopes), (owner, vec![Scope::Publish]));
         assert!(store.lookup("x07t_0000").unwrap().is_none());
@@ -205,6 +229,10 @@ mod tests {
     }
 
     fn rec_allows_owner_manage(store: &TokenStore, token: &str) -> bool {
-        store.lookup(token).unwrap().unwrap().allows(Scope::OwnerManage)
+        store
+            .lookup(token)
+            .unwrap()
+            .unwrap()
+            .allows(Scope::OwnerManage)
     }
 }

@@ -27,18 +27,24 @@ const CLI_POLICY: &str = ".x07/policies/base/cli.sandbox.base.policy.json";
 /// The net-enabled base policy of walkthrough step 4.2.
 const HTTP_POLICY: &str = ".x07/policies/base/http-client.sandbox.base.policy.json";
 
-/// The kernel layer's restrictions in the order docs/internals/sandbox.md lists them.
-const OS_RESTRICTIONS: [&str; 10] = [
+/// The kernel layer's restrictions in the order the launcher applies them (docs/internals/sandbox.md).
+const OS_RESTRICTIONS: [&str; 16] = [
     "env_cleared",
-    "process_group",
-    "rlimits",
     "pids_cgroup",
+    "memory_cgroup",
+    "wall_clock",
+    "userns",
+    "mountns",
+    "pidns",
+    "ipcns",
+    "utsns",
     "netns",
+    "new_root",
+    "rlimits",
     "landlock_fs",
     "landlock_net",
     "no_new_privs",
     "seccomp",
-    "wall_clock",
 ];
 
 /// Step 3 of the walkthrough, byte for byte as the seed prints it.

@@ -289,10 +289,12 @@ pub fn run(args: &RunArgs) -> CliResult {
         Err(diags) => return emit_report(args, Some(&target), Some(repair), failed(diags)),
     };
     if let Some(sb) = &sandbox {
-        let native = target.auto_ffi
-            && !crate::native::discover(target.roots.dirs(), &target.link_libs)?
-                .sources
-                .is_empty();
+        // Package C sources and the libraries packages link (`meta.ffi_libs`) are both native
+        // code; the project's own link libraries are the user's choice, not a package's.
+        let native = target.auto_ffi && {
+            let found = crate::native::discover(target.roots.dirs(), &target.link_libs)?;
+            !found.sources.is_empty() || found.libs.iter().any(|l| !target.link_libs.contains(l))
+        };
         let gate = sandbox::language_gate(sb, &program, native);
         if !gate.is_empty() {
             return emit_report(args, Some(&target), Some(repair), failed(gate));

@@ -317,8 +317,12 @@ fn conditional(r: &mut Vec<Rule>, needs: &crate::FilterNeeds) {
     allow_if(
         r,
         sys![SYS_personality][0],
-        vec![vec![eq(0, "persona", 0xffff_ffff, "0xffffffff (query)")], vec![eq(0, "persona", 0, "PER_LINUX")]],
-        "reading the execution domain; setting one (READ_IMPLIES_EXEC, ADDR_NO_RANDOMIZE) is refused",
+        vec![
+            vec![eq(0, "persona", 0xffff_ffff, "0xffffffff (query)")],
+            vec![eq(0, "persona", 0, "PER_LINUX")],
+        ],
+        "reading the execution domain; setting one (READ_IMPLIES_EXEC, ADDR_NO_RANDOMIZE) is \
+         refused",
     );
     let mknod_types = |arg| {
         vec![

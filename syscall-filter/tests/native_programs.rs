@@ -16,7 +16,8 @@ use common::{cstr, errno, status_text, Prepared};
 use x07_syscall_filter::{program_filters, FilterNeeds};
 
 /// stdio, malloc, pthreads, getaddrinfo (main thread and a worker, like curl's threaded
-/// resolver), system(), and optionally a TCP connect to 127.0.0.1:argv[1].
+/// resolver; the worker with AI_ADDRCONFIG, whose netlink probe is refused), system(), and
+/// optionally a TCP connect to 127.0.0.1:argv[1].
 const PROGRAM: &str = r#"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,10 +30,11 @@ const PROGRAM: &str = r#"
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int resolve(const char *who) {
+static int resolve(const char *who, int flags) {
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = flags;
     int g = getaddrinfo("localhost", "80", &hints, &res);
     if (g != 0) {
         printf("%s getaddrinfo: %s\n", who, gai_strerror(g));
@@ -40,8 +42,9 @@ static int resolve(const char *who) {
     }
     for (struct addrinfo *a = res; a != NULL; a = a->ai_next) {
         char buf[64] = "";
-        const void *addr = a->ai_family == AF_INET ? (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr
-                                                   : (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr;
+        const void *addr = a->ai_family == AF_INET
+                               ? (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr
+                               : (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr;
         inet_ntop(a->ai_family, addr, buf, sizeof buf);
         printf("%s resolved %s\n", who, buf);
     }
@@ -58,7 +61,7 @@ static void *worker(void *arg) {
     long sum = 0;
     for (size_t i = 0; i < size; i += 4096) sum += p[i];
     free(p);
-    if (n == 1 && resolve("thread") != 0) return (void *)-1L;
+    if (n == 1 && resolve("thread", AI_ADDRCONFIG) != 0) return (void *)-1L;
     return (void *)sum;
 }
 
@@ -79,7 +82,7 @@ int main(int argc, char **argv) {
         total += (long)r;
     }
     printf("threads %ld\n", total);
-    if (resolve("main") != 0) return 12;
+    if (resolve("main", 0) != 0) return 12;
     int st = system("exec /bin/true");
     printf("system %d\n", st);
     if (st != 0) return 13;
@@ -90,7 +93,8 @@ int main(int argc, char **argv) {
         sa.sin_family = AF_INET;
         sa.sin_port = htons((unsigned short)atoi(argv[1]));
         sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) printf("connect errno %d\n", errno);
+        if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+            printf("connect errno %d\n", errno);
         else printf("connect ok\n");
         if (fd >= 0) close(fd);
     }

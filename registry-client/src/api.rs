@@ -159,9 +159,17 @@ impl RegistryClient {
     /// token before storing it.
     pub fn whoami(&self) -> Result<(String, Vec<String>), RegistryError> {
         let url = self.api_url("check the token", "me")?;
-        let answer = self.http()?.api(Method::GET, &url, self.required_auth()?, None)?;
-        let owner = answer.get("owner").and_then(Value::as_str).map(str::to_string);
-        let scopes: Option<Vec<String>> = answer.get("scopes").cloned().and_then(|v| serde_json::from_value(v).ok());
+        let answer = self
+            .http()?
+            .api(Method::GET, &url, self.required_auth()?, None)?;
+        let owner = answer
+            .get("owner")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let scopes: Option<Vec<String>> = answer
+            .get("scopes")
+            .cloned()
+            .and_then(|v| serde_json::from_value(v).ok());
         match (owner, scopes) {
             (Some(o), Some(s)) => Ok((o, s)),
             _ => Err(shape_error(&url, "whoami", "missing owner or scopes")),

@@ -95,12 +95,13 @@ impl RegistryClient {
                     Err(e) => return Err(e),
                 };
                 for entry in &entries {
-                    let version = catalog_version(entry).map_err(|reason| RegistryError::Catalog {
-                        name: entry.name.clone(),
-                        version: entry.version.clone(),
-                        index: self.index_url().clone(),
-                        reason,
-                    })?;
+                    let version =
+                        catalog_version(entry).map_err(|reason| RegistryError::Catalog {
+                            name: entry.name.clone(),
+                            version: entry.version.clone(),
+                            index: self.index_url().clone(),
+                            reason,
+                        })?;
                     for dep in &entry.deps {
                         if seen.insert(dep.name.clone()) {
                             next.push(dep.name.clone());

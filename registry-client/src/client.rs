@@ -1,6 +1,7 @@
 //! [`RegistryClient`]: one registry (index URL) seen from one `$X07_HOME`: its config and pinned key,
 //! verified index entries with a conditional-request cache, and verified archive downloads.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -15,6 +16,7 @@ use crate::http::{Auth, Fetched, Http, RetryPolicy};
 use crate::index_cache::{CachedFile, IndexCache};
 use crate::index_entry::{shard_path, IndexEntry};
 use crate::index_url::{IndexLocation, IndexUrl};
+use crate::limits::{read_file_capped, Cap, MAX_CONFIG_BYTES, MAX_INDEX_FILE_BYTES};
 use crate::pinning::{PinnedKey, TrustStore};
 use crate::progress::DownloadProgress;
 use crate::registry_config::RegistryConfig;
@@ -34,6 +36,10 @@ pub struct ClientOptions {
     pub retry: RetryPolicy,
     /// Draw download progress bars (only ever when stderr is a terminal).
     pub progress: bool,
+    /// Largest index file read (from the registry, a mirror or the cache), in bytes.
+    pub max_index_file_bytes: u64,
+    /// Largest `config.json` read, in bytes.
+    pub max_config_bytes: u64,
 }
 
 impl Default for ClientOptions {
@@ -43,6 +49,8 @@ impl Default for ClientOptions {
             token: None,
             retry: RetryPolicy::default(),
             progress: true,
+            max_index_file_bytes: MAX_INDEX_FILE_BYTES,
+            max_config_bytes: MAX_CONFIG_BYTES,
         }
     }
 }
@@ -87,6 +95,8 @@ pub struct RegistryClient {
     archives: ArchiveCache,
     trust: TrustStore,
     known: Mutex<Option<Arc<Known>>>,
+    /// Warnings already given (each is given once per client).
+    warned: Mutex<HashSet<String>>,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -118,6 +128,7 @@ impl RegistryClient {
             http: OnceLock::new(),
             archives,
             known: Mutex::new(None),
+            warned: Mutex::new(HashSet::new()),
         })
     }
 
@@ -146,6 +157,38 @@ impl RegistryClient {
 
     pub(crate) fn token(&self) -> Option<&Token> {
         self.options.token.as_ref()
+    }
+
+    fn config_cap(&self) -> Cap {
+        Cap {
+            what: "config.json",
+            bytes: self.options.max_config_bytes,
+        }
+    }
+
+    fn index_cap(&self) -> Cap {
+        Cap {
+            what: "index file",
+            bytes: self.options.max_index_file_bytes,
+        }
+    }
+
+    /// Tells the user something once per client: through `tracing` when a subscriber listens,
+    /// else on stderr.
+    fn warn(&self, message: String) {
+        if !self
+            .warned
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(message.clone())
+        {
+            return;
+        }
+        if tracing::enabled!(tracing::Level::WARN) {
+            tracing::warn!("{message}");
+        } else {
+            eprintln!("warning: {message}");
+        }
     }
 
     /// Pins `public_key` (standard base64) for this registry (`x07 registry trust`).
@@ -249,19 +292,18 @@ impl RegistryClient {
         let (body, source) = match self.index.location() {
             IndexLocation::File(root) => {
                 let path = root.join(REL);
-                let body = fs_err::read(&path).map_err(|e| match e.kind() {
-                    std::io::ErrorKind::NotFound => RegistryError::Config {
+                let body = read_file_capped(&path, self.config_cap())?.ok_or_else(|| {
+                    RegistryError::Config {
                         url: path.display().to_string(),
                         reason: "missing; a file index needs a config.json with `dl` and `signing`"
                             .into(),
-                    },
-                    _ => e.into(),
+                    }
                 })?;
                 (body, path.display().to_string())
             }
             IndexLocation::Http(base) => {
                 let url = join(&base, REL)?;
-                let cached = self.index_cache.read(REL)?;
+                let cached = self.index_cache.read(REL, self.config_cap().bytes)?;
                 if self.options.offline {
                     let cached = cached.ok_or_else(|| RegistryError::OfflineRegistryUnknown {
                         index: self.index.clone(),
@@ -269,13 +311,15 @@ impl RegistryClient {
                     (cached.body, url.to_string())
                 } else {
                     let etag = cached.as_ref().and_then(|c| c.etag.as_deref());
-                    let fetched = match self.http()?.get_conditional(&url, etag, Auth::None) {
+                    let cap = self.config_cap();
+                    let fetched = match self.http()?.get_conditional(&url, etag, Auth::None, cap) {
                         Err(RegistryError::Api { status: 401, .. }) if self.token().is_some() => {
                             let token = self.token().expect("checked above");
                             self.http()?.get_conditional(
                                 &url,
                                 etag,
                                 Auth::Required(&self.index, token),
+                                cap,
                             )?
                         }
                         other => other?,
@@ -338,13 +382,11 @@ impl RegistryClient {
             index: self.index.clone(),
         };
         let body = match self.index.location() {
-            IndexLocation::File(root) => match fs_err::read(root.join(&rel)) {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_found()),
-                Err(e) => return Err(e.into()),
-            },
+            IndexLocation::File(root) => {
+                read_file_capped(&root.join(&rel), self.index_cap())?.ok_or_else(not_found)?
+            }
             IndexLocation::Http(base) => {
-                let cached = self.index_cache.read(&rel)?;
+                let cached = self.index_cache.read(&rel, self.index_cap().bytes)?;
                 if self.options.offline {
                     cached
                         .ok_or_else(|| RegistryError::OfflineIndexNotCached {
@@ -385,7 +427,7 @@ impl RegistryClient {
         let etag = cached.as_ref().and_then(|(etag, _)| etag.as_deref());
         match (
             self.http()?
-                .get_conditional(&url, etag, self.read_auth(known))?,
+                .get_conditional(&url, etag, self.read_auth(known), self.index_cap())?,
             cached,
         ) {
             (Fetched::Body { body, etag }, _) => {
@@ -410,6 +452,8 @@ impl RegistryClient {
         }
     }
 
+    /// The verified lines of an index file. A line that is not signed by the pinned key refuses
+    /// the whole file; a line this client cannot read is skipped with a warning.
     fn parse_index_file(
         &self,
         name: &PackageName,
@@ -436,9 +480,16 @@ impl RegistryClient {
             if line.trim().is_empty() {
                 continue;
             }
-            let entry =
-                IndexEntry::parse_verified(line, name, key).map_err(|(v, p)| bad(i + 1, v, p))?;
-            entries.push(entry);
+            match IndexEntry::parse_verified(line, name, key) {
+                Ok(entry) => entries.push(entry),
+                Err((_, problem)) if problem.is_skippable() => self.warn(format!(
+                    "skipping line {} of the index file of `{name}` from {}: {problem}; the other \
+                     versions are used (a newer x07 may read it)",
+                    i + 1,
+                    self.index
+                )),
+                Err((v, p)) => return Err(bad(i + 1, v, p)),
+            }
         }
         entries.sort_by(|a, b| a.semver().cmp(b.semver()));
         Ok(entries)

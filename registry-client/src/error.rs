@@ -157,6 +157,20 @@ pub enum RegistryError {
         /// The cap.
         limit: u64,
     },
+    /// A document the registry (or mirror) sent is larger than this client reads.
+    #[error(
+        "{url}: the {what} is larger than this client's cap of {limit} bytes ({} MiB); refusing it without \
+         reading on (the registry is misbehaving, or the URL is not an x07 index)",
+        limit / (1024 * 1024)
+    )]
+    ResponseTooLarge {
+        /// Where it came from.
+        url: String,
+        /// What it is (`index file`, `config.json`, `API answer`).
+        what: &'static str,
+        /// The cap, in bytes.
+        limit: u64,
+    },
     /// Authentication is needed and no token is stored.
     #[error("no token for {index}; run `x07 pkg login --index {index} --token-stdin`")]
     NotLoggedIn {

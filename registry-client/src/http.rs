@@ -11,6 +11,7 @@ use reqwest::{StatusCode, Url};
 use crate::credentials::Token;
 use crate::error::RegistryError;
 use crate::index_url::IndexUrl;
+use crate::limits::{read_capped, Cap, MAX_API_ANSWER_BYTES, MAX_ERROR_BODY_BYTES};
 
 /// How often and how patiently to retry transient failures (connect errors, timeouts, 5xx, 429,
 /// bodies cut short).
@@ -110,10 +111,17 @@ fn describe(e: &reqwest::Error) -> String {
     text
 }
 
+/// At most `limit` bytes of a body as text (lossy); the rest is not read.
+fn body_start(response: &mut Response, limit: u64) -> String {
+    let mut bytes = Vec::new();
+    let _ = response.take(limit).read_to_end(&mut bytes);
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 /// The `X07REG_*` code and message of an error response, or the start of its body.
-pub(crate) fn api_error(url: &Url, response: Response) -> RegistryError {
+pub(crate) fn api_error(url: &Url, mut response: Response) -> RegistryError {
     let status = response.status().as_u16();
-    let text = response.text().unwrap_or_default();
+    let text = body_start(&mut response, MAX_ERROR_BODY_BYTES);
     let parsed: Option<serde_json::Value> = serde_json::from_str(&text).ok();
     let field = |k: &str| {
         parsed
@@ -212,43 +220,43 @@ impl Http {
             .map_err(|e| Failure::Transient(describe(&e)))?;
         if transient_status(response.status()) {
             let status = response.status();
-            let body: String = response
-                .text()
-                .unwrap_or_default()
-                .chars()
-                .take(200)
-                .collect();
+            let mut response = response;
+            let body: String = body_start(&mut response, 4096).chars().take(200).collect();
             return Err(Failure::Transient(format!("HTTP {status} {body}")));
         }
         Ok(response)
     }
 
     /// GET with `If-None-Match: etag` when given; 200, 304 and 404 are answers, the rest errors.
+    /// A body is streamed and refused as soon as it passes `cap`.
     pub(crate) fn get_conditional(
         &self,
         url: &Url,
         etag: Option<&str>,
         auth: Auth<'_>,
+        cap: Cap,
     ) -> Result<Fetched, RegistryError> {
         self.with_retries(url, || {
             let mut request = self.request(reqwest::Method::GET, url, auth)?;
             if let Some(tag) = etag {
                 request = request.header(IF_NONE_MATCH, tag);
             }
-            let response = self.send(request)?;
+            let mut response = self.send(request)?;
             match response.status() {
                 StatusCode::NOT_MODIFIED => Ok(Fetched::NotModified),
                 StatusCode::NOT_FOUND => Ok(Fetched::NotFound),
                 s if s.is_success() => {
+                    if response.content_length().is_some_and(|n| n > cap.bytes) {
+                        return Err(Failure::Fatal(cap.exceeded(url.to_string())));
+                    }
                     let etag = response
                         .headers()
                         .get(ETAG)
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_string);
-                    let body = response
-                        .bytes()
-                        .map_err(|e| Failure::Transient(describe(&e)))?
-                        .to_vec();
+                    let body = read_capped(&mut response, cap.bytes)
+                        .map_err(|e| Failure::Transient(format!("the body was cut short: {e}")))?
+                        .ok_or_else(|| Failure::Fatal(cap.exceeded(url.to_string())))?;
                     Ok(Fetched::Body { body, etag })
                 }
                 _ => Err(Failure::Fatal(api_error(url, response))),
@@ -346,15 +354,22 @@ impl Http {
                 code: None,
                 message: reason,
             };
-            let text = response.text().map_err(|e| {
-                let reason = format!("the answer was cut short: {}", describe(&e));
-                if idempotent {
-                    Failure::Transient(reason)
-                } else {
-                    Failure::Fatal(not_json(reason))
-                }
-            })?;
-            serde_json::from_str(&text)
+            let cap = Cap {
+                what: "API answer",
+                bytes: MAX_API_ANSWER_BYTES,
+            };
+            let mut response = response;
+            let text = read_capped(&mut response, cap.bytes)
+                .map_err(|e| {
+                    let reason = format!("the answer was cut short: {e}");
+                    if idempotent {
+                        Failure::Transient(reason)
+                    } else {
+                        Failure::Fatal(not_json(reason))
+                    }
+                })?
+                .ok_or_else(|| Failure::Fatal(cap.exceeded(url.to_string())))?;
+            serde_json::from_slice(&text)
                 .map_err(|e| Failure::Fatal(not_json(format!("the answer is not JSON ({e})"))))
         })
     }

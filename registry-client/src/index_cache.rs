@@ -29,12 +29,17 @@ impl IndexCache {
         self.dir.join(rel)
     }
 
-    /// The cached copy of `rel`, if any (an unreadable entry counts as absent).
-    pub(crate) fn read(&self, rel: &str) -> std::io::Result<Option<CachedFile>> {
-        let bytes = match fs_err::read(self.path(rel)) {
-            Ok(b) => b,
+    /// The cached copy of `rel`, if any (an unreadable entry, or one whose body is larger than
+    /// `max_body` bytes, counts as absent and is not read whole).
+    pub(crate) fn read(&self, rel: &str, max_body: u64) -> std::io::Result<Option<CachedFile>> {
+        let file = match fs_err::File::open(self.path(rel)) {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
+        };
+        // The ETag line is short (a header value); allow it 8 KiB.
+        let Some(bytes) = crate::limits::read_capped(file, max_body.saturating_add(8192))? else {
+            return Ok(None);
         };
         let Some(newline) = bytes.iter().position(|&b| b == b'\n') else {
             return Ok(None);
@@ -42,6 +47,9 @@ impl IndexCache {
         let Ok(tag) = std::str::from_utf8(&bytes[..newline]) else {
             return Ok(None);
         };
+        if (bytes.len() - newline - 1) as u64 > max_body {
+            return Ok(None);
+        }
         let etag = (!tag.is_empty()).then(|| tag.to_string());
         Ok(Some(CachedFile {
             etag,
@@ -81,7 +89,7 @@ mod tests {
     fn stores_body_and_etag_together() {
         let dir = tempfile::tempdir().unwrap();
         let cache = IndexCache::new(dir.path().join("c"));
-        assert_eq!(cache.read("ex/t-/ext-net").unwrap(), None);
+        assert_eq!(cache.read("ex/t-/ext-net", 1024).unwrap(), None);
         cache
             .write(
                 "ex/t-/ext-net",
@@ -89,12 +97,19 @@ mod tests {
                 b"{\"a\":1}\n{\"b\":2}\n",
             )
             .unwrap();
-        let got = cache.read("ex/t-/ext-net").unwrap().unwrap();
+        let got = cache.read("ex/t-/ext-net", 1024).unwrap().unwrap();
+        assert_eq!(cache.read("ex/t-/ext-net", 15).unwrap(), None);
+        cache.write("big", None, &vec![b'x'; 10_000]).unwrap();
+        assert_eq!(
+            cache.read("big", 10).unwrap(),
+            None,
+            "a cached body past the cap is not used"
+        );
         assert_eq!(got.etag.as_deref(), Some("\"sha256:ab\""));
         assert_eq!(got.body, b"{\"a\":1}\n{\"b\":2}\n");
         cache.write("config.json", None, b"{}").unwrap();
         assert_eq!(
-            cache.read("config.json").unwrap().unwrap(),
+            cache.read("config.json", 1024).unwrap().unwrap(),
             CachedFile {
                 etag: None,
                 body: b"{}".to_vec()
@@ -102,6 +117,6 @@ mod tests {
         );
         cache.remove("ex/t-/ext-net").unwrap();
         cache.remove("ex/t-/ext-net").unwrap();
-        assert_eq!(cache.read("ex/t-/ext-net").unwrap(), None);
+        assert_eq!(cache.read("ex/t-/ext-net", 1024).unwrap(), None);
     }
 }

@@ -1,7 +1,10 @@
 //! Index lines (`x07.index-entry@0.2.0`): parsing, and the signature check every line must pass.
 //!
 //! The signature is checked over the JCS bytes of the line *as received* minus `signature`, so
-//! fields this client does not know are still covered.
+//! fields this client does not know are still covered. It is checked before the fields are read:
+//! a line that is unsigned or not signed by the pinned key is refused (the file was tampered
+//! with); a line the registry did sign but this client cannot read (a version outside the
+//! grammar, a newer line format) is skipped with a warning, and the rest of the file is used.
 
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Verifier as _};
@@ -66,8 +69,11 @@ pub struct IndexEntry {
 /// Why a line was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LineProblem {
-    /// Not a JSON object with the index-line fields.
+    /// Not a JSON object, or its signature record is malformed.
     Malformed(String),
+    /// Correctly signed (or not JSON at all), but its fields cannot be read by this client: the
+    /// line is skipped, not the file.
+    Unreadable(String),
     /// `schema_version` is not [`INDEX_ENTRY_SCHEMA`].
     Schema(String),
     /// The line is for another package than the file it is in.
@@ -84,6 +90,7 @@ impl std::fmt::Display for LineProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Malformed(e) => write!(f, "not a valid index line ({e})"),
+            Self::Unreadable(e) => write!(f, "this client cannot read the line ({e})"),
             Self::Schema(s) => write!(f, "schema_version `{s}` is not {INDEX_ENTRY_SCHEMA}"),
             Self::WrongName(n) => write!(f, "the line describes package `{n}`"),
             Self::Unsigned => f.write_str("the line is not signed"),
@@ -97,21 +104,62 @@ impl std::fmt::Display for LineProblem {
     }
 }
 
+impl LineProblem {
+    /// Whether the line is skipped (with a warning) rather than the whole file refused: it could
+    /// not be read, but nothing says it was tampered with.
+    pub fn is_skippable(&self) -> bool {
+        matches!(self, Self::Unreadable(_) | Self::Schema(_))
+    }
+}
+
+/// Checks `signature` over `signed_bytes` against `key`.
+fn verify_signature(
+    signature: &EntrySignature,
+    signed_bytes: &[u8],
+    key: &PinnedKey,
+) -> Result<(), LineProblem> {
+    if signature.kind != "ed25519" {
+        return Err(LineProblem::Malformed(format!(
+            "signature kind `{}` is not ed25519",
+            signature.kind
+        )));
+    }
+    if signature.key_id != key.key_id {
+        return Err(LineProblem::OtherKey(signature.key_id.clone()));
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(&signature.sig)
+        .map_err(|_| LineProblem::BadSignature)?;
+    let sig = Signature::from_slice(&raw).map_err(|_| LineProblem::BadSignature)?;
+    key.verifying_key()
+        .verify(signed_bytes, &sig)
+        .map_err(|_| LineProblem::BadSignature)
+}
+
 impl IndexEntry {
-    /// Parses one NDJSON line of `expected`'s index file and verifies its signature with `key`.
+    /// Parses one NDJSON line of `expected`'s index file, verifying its signature with `key`
+    /// before reading its fields.
     pub(crate) fn parse_verified(
         line: &str,
         expected: &PackageName,
         key: &PinnedKey,
     ) -> Result<Self, (Option<PackageVersion>, LineProblem)> {
-        let mut value: Value = serde_json::from_str(line)
-            .map_err(|e| (None, LineProblem::Malformed(e.to_string())))?;
+        let unreadable = |e: String| (None, LineProblem::Unreadable(e));
+        let mut value: Value = serde_json::from_str(line).map_err(|e| unreadable(e.to_string()))?;
         let object = value
             .as_object_mut()
-            .ok_or((None, LineProblem::Malformed("not a JSON object".into())))?;
-        let signature = object.remove("signature");
-        let fields: LineFields = serde_json::from_value(value.clone())
+            .ok_or_else(|| unreadable("not a JSON object".into()))?;
+        let signature: EntrySignature = match object.remove("signature") {
+            None | Some(Value::Null) => return Err((None, LineProblem::Unsigned)),
+            Some(s) => serde_json::from_value(s)
+                .map_err(|e| (None, LineProblem::Malformed(format!("signature: {e}"))))?,
+        };
+        let signed_bytes = x07_spec::to_canonical_vec(&value)
             .map_err(|e| (None, LineProblem::Malformed(e.to_string())))?;
+        verify_signature(&signature, &signed_bytes, key).map_err(|p| (None, p))?;
+
+        let fields: LineFields =
+            serde_json::from_value(value).map_err(|e| unreadable(e.to_string()))?;
         let version = Some(fields.version.clone());
         if fields.schema_version != INDEX_ENTRY_SCHEMA {
             return Err((version, LineProblem::Schema(fields.schema_version)));
@@ -119,24 +167,13 @@ impl IndexEntry {
         if &fields.name != expected {
             return Err((version, LineProblem::WrongName(fields.name.to_string())));
         }
-        let signature: EntrySignature = match signature {
-            None | Some(Value::Null) => return Err((version, LineProblem::Unsigned)),
-            Some(s) => serde_json::from_value(s).map_err(|e| {
-                (
-                    version.clone(),
-                    LineProblem::Malformed(format!("signature: {e}")),
-                )
-            })?,
-        };
         let semver = semver::Version::parse(fields.version.as_str()).map_err(|e| {
             (
                 version.clone(),
-                LineProblem::Malformed(format!("version: {e}")),
+                LineProblem::Unreadable(format!("version: {e}")),
             )
         })?;
-        let signed_bytes = x07_spec::to_canonical_vec(&value)
-            .map_err(|e| (version.clone(), LineProblem::Malformed(e.to_string())))?;
-        let entry = Self {
+        Ok(Self {
             name: fields.name,
             version: fields.version,
             cksum: fields.cksum,
@@ -149,29 +186,12 @@ impl IndexEntry {
             signature,
             signed_bytes,
             semver,
-        };
-        entry.verify(key).map_err(|p| (version, p))?;
-        Ok(entry)
+        })
     }
 
     /// Checks the signature against `key`.
     pub(crate) fn verify(&self, key: &PinnedKey) -> Result<(), LineProblem> {
-        if self.signature.kind != "ed25519" {
-            return Err(LineProblem::Malformed(format!(
-                "signature kind `{}` is not ed25519",
-                self.signature.kind
-            )));
-        }
-        if self.signature.key_id != key.key_id {
-            return Err(LineProblem::OtherKey(self.signature.key_id.clone()));
-        }
-        let raw = base64::engine::general_purpose::STANDARD
-            .decode(&self.signature.sig)
-            .map_err(|_| LineProblem::BadSignature)?;
-        let sig = Signature::from_slice(&raw).map_err(|_| LineProblem::BadSignature)?;
-        key.verifying_key()
-            .verify(&self.signed_bytes, &sig)
-            .map_err(|_| LineProblem::BadSignature)
+        verify_signature(&self.signature, &self.signed_bytes, key)
     }
 
     /// The version as a semver value.

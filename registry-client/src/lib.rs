@@ -17,6 +17,7 @@ mod http;
 mod index_cache;
 mod index_entry;
 mod index_url;
+mod limits;
 mod pinning;
 mod progress;
 mod registry_config;
@@ -36,5 +37,6 @@ pub use index_url::{
     select_index_url, select_index_url_from_env, IndexLocation, IndexUrl, IndexUrlError,
     IndexUrlSource, DEFAULT_INDEX_URL, INDEX_URL_ENV,
 };
+pub use limits::{MAX_CONFIG_BYTES, MAX_INDEX_FILE_BYTES};
 pub use pinning::{key_id_of, PinnedKey, TrustStore};
 pub use registry_config::{OfferedKey, RegistryConfig};

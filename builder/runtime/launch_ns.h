@@ -130,6 +130,8 @@ X7_FN int x7_ns_mkdirs(const char *path, mode_t mode) {
 
 /* An empty file (or directory) to mount over, with its parents. */
 X7_FN int x7_ns_mount_point(const char *dst, int is_dir) {
+    struct stat st;
+    if (lstat(dst, &st) == 0) return 0; /* already there (inside a path mounted before): never opened */
     if (is_dir) return x7_ns_mkdirs(dst, 0755);
     char parent[PATH_MAX];
     snprintf(parent, sizeof parent, "%s", dst);
@@ -138,8 +140,8 @@ X7_FN int x7_ns_mount_point(const char *dst, int is_dir) {
         *slash = 0;
         if (x7_ns_mkdirs(parent, 0755) != 0) return -1;
     }
-    int fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0 && errno != EEXIST && errno != EROFS && errno != EISDIR) return -1;
+    int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0 && errno != EEXIST) return -1;
     if (fd >= 0) close(fd);
     return 0;
 }

@@ -12,7 +12,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#define X7_LAUNCH_USAGE "usage: x07-launch --x07-policy-fd=N -- PROGRAM [ARG...]\n"
+#define X7_LAUNCH_USAGE "usage: x07-launch --x07-policy-fd=N [--plain-exec] -- PROGRAM [ARG...]\n"
 
 /* What the launcher was asked to run. */
 typedef struct {
@@ -22,6 +22,7 @@ typedef struct {
     int argc;
     int sync[2];         /* parent -> child: ids mapped, go on */
     int status[2];       /* child (the namespace's init) -> parent: the program's wait status */
+    int plain;           /* --plain-exec: not an x07 program (the C compiler of a build): no policy on fd 3 */
 } x7_launch_req;
 
 static volatile sig_atomic_t x7_launch_alarm X7_UNUSED;
@@ -104,7 +105,7 @@ X7_COLD void x7_launch_child(x7_launch_req *rq, x7_sb_report *rep, int userns) {
     } else {
         x7_restrict_network(rep); /* without a user namespace only root can make one */
     }
-    x7_launch_program_blob(); /* first: it takes fd 3 */
+    if (!rq->plain) x7_launch_program_blob(); /* first: it takes fd 3 */
     x7_sandbox_open_roots();
     x7_launch_rlimits(rep);
     x7_sb.launch_program = rq->program_real;
@@ -119,9 +120,10 @@ X7_COLD void x7_launch_child(x7_launch_req *rq, x7_sb_report *rep, int userns) {
 
     char **argv = (char **)calloc((size_t)rq->argc + 3, sizeof *argv);
     if (argv == NULL) x7_sb_fail("exec", "out of memory", NULL);
-    argv[0] = rq->program_real;
-    argv[1] = "--x07-policy-fd=3";
-    for (int i = 0; i < rq->argc; i++) argv[i + 2] = rq->argv[i];
+    int a = 0;
+    argv[a++] = rq->plain ? (char *)rq->program : rq->program_real;
+    if (!rq->plain) argv[a++] = "--x07-policy-fd=3";
+    for (int i = 0; i < rq->argc; i++) argv[a++] = rq->argv[i];
     /*
      * The program is not the namespace's init: pid 1 ignores every signal it has no handler for
      * (SIGXCPU of RLIMIT_CPU, SIGALRM, SIGTERM...), which would change what the program's own
@@ -196,6 +198,10 @@ X7_FN int x7_launch_main(int argc, char **argv) {
     rep.pids_mechanism = "none";
     int i = 1;
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--plain-exec") == 0) {
+            rq.plain = 1;
+            continue;
+        }
         if (strncmp(argv[i], "--x07-policy-", 13) != 0) {
             (void)x7_write_fd(2, X7_LAUNCH_USAGE, sizeof X7_LAUNCH_USAGE - 1);
             return 2;

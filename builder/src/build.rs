@@ -182,6 +182,10 @@ pub fn derivation_inputs(req: &BuildRequest<'_>, cc: &CcIdentity) -> DerivationI
             })
             .collect();
         knobs.insert("ffi_sources".to_string(), sources.join(","));
+        let others = ffi_other_files(&req.native);
+        if !others.is_empty() {
+            knobs.insert("ffi_other_files".to_string(), others.join(","));
+        }
         knobs.insert("ffi_libs".to_string(), req.native.libs.join(","));
     }
     if req.emit_options().disable_in_process_checks {
@@ -204,6 +208,30 @@ pub fn derivation_inputs(req: &BuildRequest<'_>, cc: &CcIdentity) -> DerivationI
         knobs,
         name: req.name.clone(),
     }
+}
+
+/// The directories of the packages' C sources: the build's declared inputs besides the C text.
+fn ffi_dirs(native: &NativeInputs) -> Vec<std::path::PathBuf> {
+    let mut dirs: Vec<std::path::PathBuf> = native.sources.iter().filter_map(|s| s.parent().map(Path::to_path_buf)).collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs
+}
+
+/// Every file of the ffi directories other than the C sources (headers a source may include),
+/// as `name=digest`: they are readable inside the build sandbox, so they are inputs.
+fn ffi_other_files(native: &NativeInputs) -> Vec<String> {
+    let mut out = Vec::new();
+    for dir in ffi_dirs(native) {
+        let Ok(entries) = fs_err::read_dir(&dir) else { continue };
+        let mut files: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file() && !native.sources.contains(p)).collect();
+        files.sort();
+        for f in files {
+            let digest = fs_err::read(&f).map(|b| Sha256Digest::of(&b).to_string()).unwrap_or_else(|e| format!("unreadable: {e}"));
+            out.push(format!("{}={digest}", f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()));
+        }
+    }
+    out
 }
 
 /// Checks and emits the program as C (no store, no compiler).
@@ -238,6 +266,7 @@ pub fn build(
     let cc = CcIdentity::detect(home)?;
     let inputs = derivation_inputs(req, &cc);
     let hash = inputs.hash()?;
+    let launcher = crate::launcher::ensure_launcher(home, store)?;
     let produce = |staging: &crate::store::Staging| -> Result<Produced, ProduceError> {
         let source = match emit_c(req.program, req.world, &req.emit_options())
             .map_err(ProduceError::Emit)?
@@ -246,14 +275,9 @@ pub fn build(
             Err(d) => return Err(ProduceError::Rejected(d)),
         };
         fs_err::write(staging.c_source_path(), &source).map_err(ProduceError::Io)?;
-        cc::compile_c_native(
-            &cc,
-            &source,
-            &req.native,
-            &staging.binary_path(),
-            req.cc_profile,
-        )
-        .map_err(ProduceError::Cc)?;
+        let sandbox = cc::BuildSandbox::new(&launcher, &ffi_dirs(&req.native)).map_err(ProduceError::Cc)?;
+        cc::compile_c_native(&cc, &source, &req.native, &staging.binary_path(), req.cc_profile, Some(&sandbox))
+            .map_err(ProduceError::Cc)?;
         Ok(Produced::from_c_source(&source))
     };
     let result = match req.gc_root {

@@ -54,13 +54,8 @@ pub fn ensure_launcher(home: &X07Home, store: &StoreRoot) -> Result<PathBuf, Bui
             static_link: true,
             ..NativeInputs::default()
         };
-        cc::compile_c_native(
-            &cc,
-            &source,
-            &native,
-            &staging.binary_path(),
-            CcProfile::Default,
-        )?;
+        // x07's own code, built outside the build sandbox it is part of
+        cc::compile_c_native(&cc, &source, &native, &staging.binary_path(), CcProfile::Default, None)?;
         Ok(Produced::from_c_source(&source))
     };
     match store.publish(&inputs, produce) {

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 pub use x07_spec::CcProfile;
 
-use super::{CcError, CcIdentity};
+use super::{BuildSandbox, CcError, CcIdentity};
 
 /// Flags shared by every profile. `-fwrapv` and `-fno-strict-aliasing` pin the semantics the
 /// emitter relies on; nothing machine-specific (`-march=native`) so binaries are portable and
@@ -67,7 +67,7 @@ pub fn compile_c(
     out: &Path,
     profile: CcProfile,
 ) -> Result<CompileOutput, CcError> {
-    compile_c_native(cc, c_source, &NativeInputs::default(), out, profile)
+    compile_c_native(cc, c_source, &NativeInputs::default(), out, profile, None)
 }
 
 /// C sources and libraries that packages bring (`ffi/*.c`, `meta.ffi_libs`), linked with the program.
@@ -89,14 +89,27 @@ pub fn compile_c_native(
     native: &NativeInputs,
     out: &Path,
     profile: CcProfile,
+    sandbox: Option<&BuildSandbox>,
 ) -> Result<CompileOutput, CcError> {
     let out = std::path::absolute(out).map_err(|source| CcError::Io {
         action: "resolve",
         path: out.to_path_buf(),
         source,
     })?;
+    // In the build sandbox the compiler writes into its own directory; the result is moved out.
+    let cc_out = sandbox.map_or_else(|| out.clone(), |sb| sb.output("a.out"));
     let flags = profile_flags(profile);
-    let mut cmd = Command::new(&cc.path);
+    let mut cmd = match sandbox {
+        None => Command::new(&cc.path),
+        Some(sb) => {
+            let policy = sb.output(".x07-build-policy");
+            fs_err::write(&policy, &sb.blob).map_err(|source| CcError::Io { action: "write", path: policy.clone(), source })?;
+            let mut cmd = Command::new(&sb.launcher);
+            cmd.arg(format!("--x07-policy-file={}", policy.display())).arg("--plain-exec").arg("--").arg(&cc.path);
+            cmd.env("TMPDIR", sb.dir.path()).env("PATH", "/usr/bin:/bin");
+            cmd
+        }
+    };
     cmd.args(&flags);
     for src in &native.sources {
         if let Some(dir) = src.parent() {
@@ -107,7 +120,7 @@ pub fn compile_c_native(
     for src in &native.sources {
         cmd.arg(src);
     }
-    cmd.arg("-o").arg(&out);
+    cmd.arg("-o").arg(&cc_out);
     for lib in &native.libs {
         cmd.arg(format!("-l{lib}"));
     }
@@ -156,16 +169,40 @@ pub fn compile_c_native(
                 "\n(x07 could not write the source to the compiler's stdin: {e})"
             ));
         }
+        if sandbox.is_some() {
+            shown.push_str(SANDBOX_NOTE);
+        }
         return Err(CcError::CompileFailed {
             path: cc.path.clone(),
             status: output.status.to_string(),
             stderr: shown,
         });
     }
+    if sandbox.is_some() {
+        move_out(&cc_out, &out)?;
+    }
     Ok(CompileOutput {
         flags,
         warnings: stderr,
     })
+}
+
+/// Said after the compiler's own messages when a sandboxed build fails.
+const SANDBOX_NOTE: &str = "\n(the C compiler ran in x07's build sandbox: it reads only the toolchain, the system \
+     headers and libraries, and the packages' ffi/ directories, which are the build's declared inputs; an \
+     #include or .incbin of any other path is refused: copy the file into the package's ffi/ directory)";
+
+/// Moves the sandboxed compiler's output to `out` (copying across filesystems).
+fn move_out(from: &Path, out: &Path) -> Result<(), CcError> {
+    if fs_err::rename(from, out).is_ok() {
+        return Ok(());
+    }
+    fs_err::copy(from, out).map_err(|source| CcError::Io {
+        action: "copy",
+        path: out.to_path_buf(),
+        source,
+    })?;
+    Ok(())
 }
 
 /// Removes a half-written output so a failed compilation leaves nothing behind.

@@ -5,11 +5,13 @@
 //! `$X07_HOME/cache/cc-identity/`; [`compile_c`] turns one C translation unit into a native binary
 //! with fixed flags, from a neutral working directory, so the same source gives the same bytes.
 
+mod build_sandbox;
 mod compile;
 mod home;
 mod identity;
 mod locate;
 
+pub use build_sandbox::BuildSandbox;
 pub use compile::{
     compile_c, compile_c_native, profile_flags, CcProfile, CompileOutput, NativeInputs,
 };
@@ -60,6 +62,12 @@ pub enum CcError {
         status: String,
         /// Its diagnostics (at most the first 60 lines).
         stderr: String,
+    },
+    /// The build sandbox cannot be prepared.
+    #[error("cannot prepare the build sandbox: {why}")]
+    Sandbox {
+        /// What went wrong.
+        why: String,
     },
     /// A file next to the compilation could not be written or removed.
     #[error("cannot {action} {}: {source}", path.display())]

@@ -27,13 +27,14 @@ fn read_outside_the_roots_is_denied_in_process_and_by_the_kernel() {
         let out = p.run(Flavor::KernelOnly, &pol, &read(&path));
         assert_eq!(
             out.assert_ok().text(),
-            FS_PERMISSION,
-            "{path}: Landlock says EACCES"
+            FS_NOT_FOUND,
+            "{path}: not in the new root"
         );
+        assert!(out.denials().is_empty(), "no in-process check ran");
         let out = p.run(Flavor::Checked, &pol, &input(b'R', &[path.as_bytes()]));
         assert_eq!(
             out.assert_ok().text(),
-            format!("errno:{}", libc::EACCES),
+            errno(libc::ENOENT),
             "{path}: libc too"
         );
     }
@@ -65,7 +66,13 @@ fn dot_dot_cannot_leave_a_root() {
         "openat2 RESOLVE_BENEATH: EXDEV"
     );
     let out = p.run(Flavor::KernelOnly, &pol, &read(&sneaky));
-    assert_eq!(out.assert_ok().text(), FS_PERMISSION);
+    assert_eq!(
+        out.assert_ok().text(),
+        FS_NOT_FOUND,
+        "the kernel resolves `..` in the new root, where `outside` does not exist"
+    );
+    let out = p.run(Flavor::Checked, &pol, &input(b'R', &[sneaky.as_bytes()]));
+    assert_eq!(out.assert_ok().text(), errno(libc::ENOENT), "libc too");
     // `..` that stays inside the root is fine
     fs_err::create_dir(p.path("ro/sub")).unwrap();
     let inside = format!("{}/sub/../visible.txt", p.s("ro"));
@@ -98,8 +105,14 @@ fn a_symlink_planted_in_a_read_root_cannot_leave_it() {
         );
         assert_eq!(
             out.assert_ok().text(),
-            FS_PERMISSION,
-            "{link}: the kernel checks where the link leads"
+            FS_NOT_FOUND,
+            "{link}: the kernel follows the link in the new root, where its target does not exist"
+        );
+        let out = p.run(Flavor::Checked, &pol, &input(b'R', &[p.s(link).as_bytes()]));
+        assert_eq!(
+            out.assert_ok().text(),
+            errno(libc::ENOENT),
+            "{link}: libc too"
         );
     }
     let out = p.run(
@@ -151,7 +164,9 @@ fn writes_stay_in_write_roots() {
     for (flavor, target, expect) in [
         (Flavor::Checked, "outside/pwned.txt", FS_POLICY_DENY),
         (Flavor::Checked, "ro/pwned.txt", FS_POLICY_DENY),
+        // create_parents: `outside` would have to be made in the read-only new root (EROFS)
         (Flavor::KernelOnly, "outside/pwned.txt", FS_PERMISSION),
+        // a read root is mounted read-only (EROFS), and Landlock grants no write in it
         (Flavor::KernelOnly, "ro/pwned.txt", FS_PERMISSION),
     ] {
         let out = p.run(flavor, &pol, &input(b'w', &[p.s(target).as_bytes(), b"x"]));
@@ -169,8 +184,30 @@ fn writes_stay_in_write_roots() {
         &pol,
         &input(b'W', &[p.s("outside/raw.txt").as_bytes()]),
     );
-    assert_eq!(out.assert_ok().text(), format!("errno:{}", libc::EACCES));
+    assert_eq!(
+        out.assert_ok().text(),
+        errno(libc::ENOENT),
+        "`outside` is not in the new root"
+    );
     assert!(!p.path("outside/raw.txt").exists());
+    // a read root is mounted read-only
+    let out = p.run(
+        Flavor::Checked,
+        &pol,
+        &input(b'W', &[p.s("ro/raw.txt").as_bytes()]),
+    );
+    assert_eq!(out.assert_ok().text(), errno(libc::EROFS));
+    assert!(!p.path("ro/raw.txt").exists());
+    let out = p.run(
+        Flavor::Checked,
+        &pol,
+        &input(b'W', &[p.s("ro/visible.txt").as_bytes()]),
+    );
+    assert_eq!(out.assert_ok().text(), errno(libc::EROFS));
+    assert_eq!(
+        fs_err::read_to_string(p.path("ro/visible.txt")).unwrap(),
+        "visible"
+    );
     // mkdir needs allow_mkdir, whoever asks
     let out = p.run(
         Flavor::Checked,
@@ -193,6 +230,25 @@ fn writes_stay_in_write_roots() {
         "Landlock: no make_dir without allow_mkdir"
     );
     assert!(!p.path("rw/newdir").exists());
+    for (dir, e, why) in [
+        (
+            "rw/newdir",
+            libc::EACCES,
+            "Landlock: no make_dir in a write root",
+        ),
+        ("ro/newdir", libc::EROFS, "a read root is read-only"),
+        ("outside", libc::EROFS, "the new root itself is read-only"),
+        (
+            "outside/newdir",
+            libc::ENOENT,
+            "`outside` is not in the new root",
+        ),
+    ] {
+        let out = p.run(Flavor::Checked, &pol, &input(b'Y', &[p.s(dir).as_bytes()]));
+        assert_eq!(out.assert_ok().text(), errno(e), "libc mkdir {dir}: {why}");
+    }
+    assert!(!p.path("rw/newdir").exists() && !p.path("ro/newdir").exists());
+    assert!(!p.path("outside/newdir").exists());
     // create_parents makes directories too: same rule
     let out = p.run(
         Flavor::Checked,
@@ -212,6 +268,30 @@ fn writes_stay_in_write_roots() {
         &input(b'w', &[p.s("rw/a/b/c.txt").as_bytes(), b"x"]),
     );
     assert_eq!(out.assert_ok().text(), "ok:1", "{}", out.stderr);
+}
+
+#[test]
+fn the_kernel_caps_file_size_at_max_write_bytes() {
+    let p = Project::new();
+    let mut pol = p.policy();
+    pol.max_write_bytes = 4096;
+    let out = p.run(
+        Flavor::Checked,
+        &pol,
+        &input(b'Z', &[p.s("rw/big.bin").as_bytes(), b"10000"]),
+    );
+    assert_eq!(
+        out.assert_ok().text(),
+        format!("wrote:4096 errno:{}", libc::EFBIG),
+        "RLIMIT_FSIZE, with SIGXFSZ ignored"
+    );
+    assert_eq!(fs_err::metadata(p.path("rw/big.bin")).unwrap().len(), 4096);
+    let out = p.run(Flavor::Checked, &pol, b"L");
+    assert!(
+        out.assert_ok().text().contains(" fsize:4096 "),
+        "{}",
+        out.text()
+    );
 }
 
 #[test]
@@ -300,9 +380,15 @@ fn caps_are_ceilings_and_a_disabled_filesystem_says_so() {
     let out = p.run(Flavor::KernelOnly, &pol, &read(&p.s("ro/visible.txt")));
     assert_eq!(
         out.assert_ok().text(),
-        FS_PERMISSION,
-        "no root is granted to the kernel either"
+        FS_NOT_FOUND,
+        "no root is mounted in the new root either"
     );
+    let out = p.run(
+        Flavor::Checked,
+        &pol,
+        &input(b'R', &[p.s("ro/visible.txt").as_bytes()]),
+    );
+    assert_eq!(out.assert_ok().text(), errno(libc::ENOENT), "libc too");
 }
 
 #[test]

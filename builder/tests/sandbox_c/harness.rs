@@ -1,6 +1,7 @@
-//! Test harness for the sandbox: a PolicyBlobV1 writer written from the layout in
+//! Test harness for the sandbox: a policy blob (version 2) writer written from the layout in
 //! docs/internals/sandbox.md (cross-checked against `x07_spec::policy::blob`), C programs assembled
-//! from the runtime fragments, and runs that always clean up the pids cgroup they leave behind.
+//! from the runtime fragments, the trusted launcher `x07-launch`, and runs that always clean up the
+//! pids cgroup they leave behind.
 
 use serde_json::Value;
 use std::io::Write as _;
@@ -22,7 +23,7 @@ const OS_FRAGMENTS: &[&str] = &[
     "os_net",
 ];
 
-/// What a policy says; every field of PolicyBlobV1, in layout order.
+/// What a policy says; every field of the policy blob (version 2), in layout order.
 #[derive(Debug, Clone)]
 pub struct TestPolicy {
     pub backend: u32,
@@ -78,6 +79,9 @@ pub struct TestPolicy {
     pub kill_tree: bool,
     pub allow_cwd: bool,
     pub allow_cwd_roots: Vec<String>,
+    /// The `seccomp` list; `None`: what `x07 run` writes (the generated programs for backend os,
+    /// none for backend none).
+    pub seccomp: Option<Vec<Vec<u8>>>,
 }
 
 impl TestPolicy {
@@ -150,6 +154,7 @@ impl TestPolicy {
             kill_tree: true,
             allow_cwd: false,
             allow_cwd_roots: Vec::new(),
+            seccomp: None,
         }
     }
 
@@ -161,7 +166,7 @@ impl TestPolicy {
         self
     }
 
-    /// PolicyBlobV1 bytes.
+    /// The blob bytes (version 2).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut b = Blob(Vec::new());
         b.raw(b"X7P1");
@@ -249,7 +254,9 @@ impl TestPolicy {
         }
         b.strs(&self.allow_cwd_roots);
         // backend os: the launcher's seccomp programs, as `x07 run` generates them
-        let filters = if self.backend == 1 {
+        let filters = if let Some(list) = &self.seccomp {
+            list.clone()
+        } else if self.backend == 1 {
             let needs = x07_syscall_filter::FilterNeeds {
                 net: self.net_enabled,
                 tcp: self.net_enabled && self.allow_tcp,
@@ -574,6 +581,9 @@ pub struct Launch<'a> {
     pub cwd: &'a Path,
     pub env: Vec<(&'a str, &'a str)>,
     pub args: Vec<String>,
+    /// Started through the trusted launcher; `None`: exactly when the policy is backend os (as
+    /// `x07 run` does).
+    pub launcher: Option<bool>,
 }
 
 impl<'a> Launch<'a> {
@@ -584,6 +594,7 @@ impl<'a> Launch<'a> {
             cwd,
             env: Vec::new(),
             args: Vec::new(),
+            launcher: None,
         }
     }
 
@@ -598,9 +609,10 @@ impl<'a> Launch<'a> {
             f
         });
         // backend os (bytes 8..12 of the blob): started through the trusted launcher, as by x07 run
-        let via_launcher = self
-            .policy
-            .is_some_and(|p| p.get(8..12) == Some(&1u32.to_le_bytes()[..]));
+        let via_launcher = self.launcher.unwrap_or_else(|| {
+            self.policy
+                .is_some_and(|p| p.get(8..12) == Some(&1u32.to_le_bytes()[..]))
+        });
         let mut cmd = Command::new(if via_launcher { launcher() } else { self.exe });
         if let Some(f) = &policy_file {
             cmd.arg(format!("--x07-policy-file={}", f.path().display()));
@@ -640,9 +652,17 @@ pub fn run_command(mut cmd: Command, input: &[u8]) -> Outcome {
     }
 }
 
-/// What the launcher does after a run: kill what is left in the run's pids cgroup, remove it.
+/// What the launcher does after a run, in case it could not: kill what is left in the run's
+/// cgroups (pids, memory), remove them.
 pub fn remove_run_cgroup(pid: u32) {
-    let dir = PathBuf::from(format!("/sys/fs/cgroup/pids/x07/run-{pid}"));
+    for controller in ["pids", "memory"] {
+        remove_cgroup(&PathBuf::from(format!(
+            "/sys/fs/cgroup/{controller}/x07/run-{pid}"
+        )));
+    }
+}
+
+fn remove_cgroup(dir: &Path) {
     if !dir.exists() {
         return;
     }
@@ -662,7 +682,7 @@ pub fn remove_run_cgroup(pid: u32) {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    while std::fs::remove_dir(&dir).is_err() && Instant::now() < deadline {
+    while std::fs::remove_dir(dir).is_err() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
 }

@@ -87,6 +87,27 @@ static x7_bytes raw_write(const char *path) {
     return text("wrote:%zd", n);
 }
 
+/* Writes n bytes with libc, one write(2) at a time until one fails: "wrote:<total> errno:<n>". */
+static x7_bytes raw_write_n(const char *path, size_t n) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return text("errno:%d", errno);
+    static char buf[1 << 16];
+    memset(buf, 'x', sizeof buf);
+    size_t total = 0;
+    int e = 0;
+    while (total < n) {
+        size_t chunk = n - total < sizeof buf ? n - total : sizeof buf;
+        ssize_t w = write(fd, buf, chunk);
+        if (w <= 0) {
+            e = w < 0 ? errno : 0;
+            break;
+        }
+        total += (size_t)w;
+    }
+    close(fd);
+    return text("wrote:%zu errno:%d", total, e);
+}
+
 /* Child output made printable: NUL and other control bytes (but newlines) as '.'. */
 static const char *printable(const uint8_t *p, uint32_t n, char *buf, size_t cap) {
     size_t i = 0;
@@ -192,6 +213,8 @@ static x7_bytes x7_solve(void) {
     case 'l': return res_bytes(x7_os_fs_list_dir_sorted_text_v1(field(0), caps(ufield(1))));
     case 'R': return raw_read(cfield(0));
     case 'W': return raw_write(cfield(0));
+    case 'Z': return raw_write_n(cfield(0), ufield(1));
+    case 'Y': return mkdir(cfield(0), 0755) == 0 ? text("made") : text("errno:%d", errno);
     case 'e': return x7_os_env_get(field(0));
     case 'E': {
         const char *v = getenv(cfield(0));
@@ -211,10 +234,11 @@ static x7_bytes x7_solve(void) {
     case 'F': return fork_bomb();
     case 'M': {
         size_t n = (size_t)ufield(0) << 20;
-        char *p = (char *)malloc(n);
+        /* volatile: every page is really touched (a memset before free may be optimised away) */
+        volatile char *p = (volatile char *)malloc(n);
         if (p == NULL) return text("malloc %u MiB: null", ufield(0));
-        memset(p, 1, n);
-        free(p);
+        for (size_t i = 0; i < n; i += 4096) p[i] = 1;
+        free((void *)p);
         return text("malloc %u MiB: ok", ufield(0));
     }
     case 'C': { /* burn CPU until something stops us */
@@ -234,15 +258,17 @@ static x7_bytes x7_solve(void) {
     case 'x': return text("exit returned %u", x7_os_process_exit(7));
     case 'X': return seccomp_probes();
     case 'A': return wrong_arch();
-    case 'L': { /* the limits as the kernel reports them */
-        struct rlimit c, a, f, p;
+    case 'L': { /* the limits as the kernel reports them, and where this process stands */
+        struct rlimit c, a, f, p, s;
         getrlimit(RLIMIT_CPU, &c);
         getrlimit(RLIMIT_AS, &a);
         getrlimit(RLIMIT_NOFILE, &f);
         getrlimit(RLIMIT_NPROC, &p);
-        return text("cpu:%llu as:%llu nofile:%llu nproc:%llu pgrp_leader:%d", (unsigned long long)c.rlim_cur,
-                    (unsigned long long)a.rlim_cur, (unsigned long long)f.rlim_cur,
-                    (unsigned long long)p.rlim_cur, getpgrp() == getpid());
+        getrlimit(RLIMIT_FSIZE, &s);
+        return text("cpu:%llu as:%llu nofile:%llu nproc:%llu fsize:%llu pid:%d ppid:%d",
+                    (unsigned long long)c.rlim_cur, (unsigned long long)a.rlim_cur,
+                    (unsigned long long)f.rlim_cur, (unsigned long long)p.rlim_cur,
+                    (unsigned long long)s.rlim_cur, (int)getpid(), (int)getppid());
     }
     case 'N': { /* which network namespace this is */
         char link[64] = {0};

@@ -126,18 +126,47 @@ fn allowed_programs_run_and_shells_do_not() {
         let req = proc_req(&[argv0, "-c", "echo pwned"], &[], "", b"");
         let out = p.run(Flavor::Checked, &pol, &input(b'p', &[&req]));
         assert_eq!(out.assert_ok().text(), "err:1", "{argv0}: policy_denied");
-        let target = out.denied("os.process.run_capture_v1", "process.allow_execs");
-        assert!(
-            target.starts_with(&format!("{argv0} => /usr/bin/")),
-            "canonical path in the denial: {target}"
+        assert_eq!(
+            out.denied("os.process.run_capture_v1", "process.allow_execs"),
+            argv0,
+            "no shell in the new root: nothing to resolve, the request as given"
         );
         let out = p.run(Flavor::KernelOnly, &pol, &input(b'p', &[&req]));
         assert_eq!(
             out.assert_ok().text(),
             "err:3",
-            "{argv0}: Landlock refuses the exec (spawn_failed)"
+            "{argv0}: the exec fails (spawn_failed)"
         );
+        assert!(out.denials().is_empty(), "no in-process check ran");
     }
+    // the shells are not in the new root at all; the allowed program is
+    for sh in ["/bin/sh", "/usr/bin/sh", "/bin/bash", "/usr/bin/bash"] {
+        let out = p.run(Flavor::Checked, &pol, &input(b'R', &[sh.as_bytes()]));
+        assert_eq!(out.assert_ok().text(), errno(libc::ENOENT), "{sh}");
+    }
+    let out = p.run(Flavor::Checked, &pol, &input(b'R', &[echo.as_bytes()]));
+    assert!(
+        out.assert_ok().text().starts_with("ok:\u{7f}ELF"),
+        "{echo} is readable"
+    );
+    // a program that is in the new root (the running program itself) but not allowed: the denial
+    // names the path as given and where it leads
+    let me = fs_err::canonicalize(hostile(Flavor::Checked)).unwrap();
+    let dir = me.parent().unwrap();
+    let roundabout = format!(
+        "{}/../{}/{}",
+        dir.display(),
+        dir.file_name().unwrap().to_str().unwrap(),
+        me.file_name().unwrap().to_str().unwrap()
+    );
+    let req = proc_req(&[&roundabout], &[], "", b"");
+    let out = p.run(Flavor::Checked, &pol, &input(b'p', &[&req]));
+    assert_eq!(out.assert_ok().text(), "err:1");
+    assert_eq!(
+        out.denied("os.process.run_capture_v1", "process.allow_execs"),
+        format!("{roundabout} => {}", me.display()),
+        "canonical path in the denial"
+    );
 }
 
 #[test]
@@ -231,7 +260,7 @@ fn a_fork_bomb_hits_the_pids_cgroup() {
     assert_eq!(
         out.assert_ok().text(),
         format!("forks:5 errno:{}", libc::EAGAIN),
-        "root ignores RLIMIT_NPROC; pids.max holds"
+        "uid 0 (mapped to itself) ignores RLIMIT_NPROC; pids.max = procs + 2 (the launcher, the run's init) holds"
     );
 }
 
@@ -244,10 +273,18 @@ fn memory_cpu_and_descriptors_are_capped_by_the_kernel() {
         p.run(Flavor::Checked, &pol, &input(b'M', &[b"32"])).text(),
         "malloc 32 MiB: ok"
     );
-    assert_eq!(
-        p.run(Flavor::Checked, &pol, &input(b'M', &[b"1024"]))
-            .text(),
-        "malloc 1024 MiB: null"
+    // the memory cgroup holds memory (no RLIMIT_AS): touching 1 GiB gets the run OOM-killed
+    let out = p.run(Flavor::Checked, &pol, &input(b'M', &[b"1024"]));
+    assert_killed_by(&out, libc::SIGKILL);
+    assert!(out.stdout.is_empty(), "the solve never finished");
+    let restrictions = out.sandbox()["restrictions"].clone();
+    assert!(
+        restrictions
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "memory_cgroup"),
+        "{restrictions}"
     );
     pol.fds = 16;
     let out = p.run(Flavor::Checked, &pol, b"D");
@@ -284,24 +321,62 @@ fn seccomp_refuses_dangerous_calls_and_kills_a_foreign_architecture() {
     assert_killed_by(&out, libc::SIGSYS);
 }
 
+/// A child x07 program gets the launcher's sealed policy on fd 3 (backend os) and inherits the
+/// kernel layer: its own start-up verifies it is confined and runs, quietly (the launcher wrote the
+/// start-up line), with its own in-process checks.
 #[test]
 fn a_child_x07_program_gets_the_policy_on_fd_3() {
     let p = Project::new();
     let exe = fs_err::canonicalize(hostile(Flavor::Checked)).unwrap();
     let exe = exe.to_str().unwrap();
     let pol = p.policy().spawning(&[exe]);
-    let child_input = crate::harness::frame(&read(&p.s("outside/secret.txt")));
-    let req = proc_req(&[exe, "--x07-policy-fd=3"], &[], "", &child_input);
-    let out = p.run(Flavor::Checked, &pol, &input(b'p', &[&req]));
+    let child = |child_in: &[u8]| {
+        let child_input = crate::harness::frame(child_in);
+        let req = proc_req(&[exe, "--x07-policy-fd=3"], &[], "", &child_input);
+        p.run(Flavor::Checked, &pol, &input(b'p', &[&req]))
+    };
+    let out = child(&read(&p.s("outside/secret.txt")));
     let text = out.assert_ok().text();
     assert!(text.starts_with("exit:0 out:"), "{text}");
     assert!(
         text.contains(FS_POLICY_DENY),
         "the child's own checks deny: {text}"
     );
-    assert!(
-        text.contains("\"x07_sandbox\":{\"backend\":\"none\""),
-        "the child inherits the kernel layer: {text}"
-    );
     assert!(text.contains("\"rule\":\"fs.read_roots\""), "{text}");
+    assert!(
+        !text.contains("x07_sandbox") && !text.contains("cannot apply"),
+        "the child found itself confined (backend os) and wrote no start-up line: {text}"
+    );
+    // the child's libc hits the kernel layer it inherited: the new root, Landlock, seccomp
+    let e = libc::EPERM;
+    for (cmd, expect) in [
+        (
+            input(b'R', &[p.s("outside/secret.txt").as_bytes()]),
+            errno(libc::ENOENT),
+        ),
+        (
+            input(b'R', &[p.s("ro/.env").as_bytes()]),
+            errno(libc::EACCES),
+        ),
+        (
+            b"X".to_vec(),
+            format!(
+                "unshare:-1/{e} mount:-1/{e} ptrace:-1/{e} unix:-1/{e} raw:-1/{e} mknod:-1/{e}"
+            ),
+        ),
+    ] {
+        let out = child(&cmd);
+        let text = out.assert_ok().text();
+        assert_eq!(child_solve_output(&text), expect, "{text}");
+    }
+}
+
+/// The solve output of a child's ProcRespV1 as `proc_resp` prints it: `exit:0 out:` + the
+/// 4-byte frame length + the output + ` err:...`.
+fn child_solve_output(text: &str) -> String {
+    let rest = text
+        .strip_prefix("exit:0 out:")
+        .unwrap_or_else(|| panic!("the child did not exit 0: {text}"));
+    let rest: String = rest.chars().skip(4).collect();
+    rest.split(" err:").next().unwrap().to_owned()
 }

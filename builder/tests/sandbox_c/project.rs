@@ -17,6 +17,14 @@ pub const FS_POLICY_DENY: &str = "err:60003";
 pub const FS_DISABLED: &str = "err:60004";
 /// `permission`: what EACCES from Landlock becomes.
 pub const FS_PERMISSION: &str = "err:60012";
+/// `not_found`: what ENOENT becomes. A path outside every root is not even in the launcher's new
+/// root, so the kernel layer answers with ENOENT (before Landlock is asked).
+pub const FS_NOT_FOUND: &str = "err:60010";
+
+/// What the hostile program prints for a libc call that failed with `errno`.
+pub fn errno(e: i32) -> String {
+    format!("errno:{e}")
+}
 /// The exact refusal of a sandboxed binary started without a policy.
 pub const NEEDS_POLICY: &str =
     "x07: this program was built for run-os-sandboxed and needs a policy (run it with `x07 run --profile sandbox`)\n";

@@ -1,6 +1,6 @@
 /*
  * Unit driver for the sandbox fragments (no main_framed, so no start-up): decodes, intersects and
- * re-encodes PolicyBlobV1 files and prints them as JSON in the shape of the spec's test vector,
+ * re-encodes policy blobs (version 2) and prints them as JSON in the shape of the spec's test vector,
  * and exercises the small helpers. Usage:
  *   unit dump FILE | unit roundtrip FILE | unit intersect EMBEDDED HANDED | unit helpers
  */
@@ -114,7 +114,18 @@ static void dump(const x7_policy *p) {
     put_bool(&b, "kill_tree", p->proc.kill_tree, 1);
     put_bool(&b, "allow_cwd", p->proc.allow_cwd, 1);
     put_strs(&b, "allow_cwd_roots", &p->proc.allow_cwd_roots);
-    x7_sbuf_str(&b, "}}\n");
+    /* the seccomp programs as the spec's PolicyBlob serialises them: raw bytes, 8 per instruction */
+    x7_sbuf_str(&b, "},\"syscall_filters\":[");
+    for (uint32_t i = 0; i < p->filters.n; i++) {
+        x7_sbuf_str(&b, i ? ",[" : "[");
+        for (uint32_t j = 0; j < p->filters.v[i].count * 8u; j++) {
+            char s[8];
+            snprintf(s, sizeof s, "%s%u", j ? "," : "", p->filters.v[i].insns[j]);
+            x7_sbuf_str(&b, s);
+        }
+        x7_sbuf_str(&b, "]");
+    }
+    x7_sbuf_str(&b, "]}\n");
     fwrite(b.p, 1, b.len, stdout);
     free(b.p);
 }

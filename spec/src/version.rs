@@ -21,13 +21,10 @@ pub const MAX_VERSION_BYTES: usize = 128;
 #[serde(try_from = "String", into = "String")]
 pub struct PackageVersion {
     text: String,
-    major: u64,
-    minor: u64,
-    patch: u64,
-    /// End of `MAJOR.MINOR.PATCH` in `text`.
-    core_end: usize,
+    /// End of `MAJOR.MINOR.PATCH` in `text` (the text is at most 128 bytes).
+    core_end: u8,
     /// End of the pre-release (equal to `core_end` when there is none), where `+BUILD` starts.
-    pre_end: usize,
+    pre_end: u8,
 }
 
 /// A string that is not a valid version, and why.
@@ -95,11 +92,8 @@ impl PackageVersion {
     pub fn new(s: impl Into<String>) -> Result<Self, PackageVersionError> {
         let text = s.into();
         match Self::parse(&text) {
-            Ok((major, minor, patch, core_end, pre_end)) => Ok(Self {
+            Ok((core_end, pre_end)) => Ok(Self {
                 text,
-                major,
-                minor,
-                patch,
                 core_end,
                 pre_end,
             }),
@@ -107,7 +101,8 @@ impl PackageVersion {
         }
     }
 
-    fn parse(text: &str) -> Result<(u64, u64, u64, usize, usize), String> {
+    /// Checks `text`; the ends of its core and of its pre-release.
+    fn parse(text: &str) -> Result<(u8, u8), String> {
         if text.len() > MAX_VERSION_BYTES {
             return Err(format!(
                 "it is {} bytes long, more than {MAX_VERSION_BYTES}",
@@ -126,16 +121,30 @@ impl PackageVersion {
         let [major, minor, patch] = parts.as_slice() else {
             return Err(format!("`{}` is not MAJOR.MINOR.PATCH", shown(core)));
         };
-        let major = core_number(major, "MAJOR")?;
-        let minor = core_number(minor, "MINOR")?;
-        let patch = core_number(patch, "PATCH")?;
+        core_number(major, "MAJOR")?;
+        core_number(minor, "MINOR")?;
+        core_number(patch, "PATCH")?;
         if let Some(pre) = pre {
             check_identifiers(pre, "pre-release", false)?;
         }
         if let Some(build) = build {
             check_identifiers(build, "build metadata", true)?;
         }
-        Ok((major, minor, patch, core.len(), rest.len()))
+        // Both fit in a u8: the whole text is at most MAX_VERSION_BYTES (128) bytes.
+        Ok((core.len() as u8, rest.len() as u8))
+    }
+
+    /// The `i`th of MAJOR, MINOR, PATCH as text (checked digits, no leading zeros).
+    fn core_part(&self, i: usize) -> &str {
+        self.text[..usize::from(self.core_end)]
+            .split('.')
+            .nth(i)
+            .unwrap_or("0")
+    }
+
+    /// The `i`th of MAJOR, MINOR, PATCH (checked to fit in a u64).
+    fn core_value(&self, i: usize) -> u64 {
+        self.core_part(i).parse().unwrap_or(0)
     }
 
     /// The version text, build metadata included.
@@ -145,32 +154,34 @@ impl PackageVersion {
 
     /// MAJOR.
     pub fn major(&self) -> u64 {
-        self.major
+        self.core_value(0)
     }
 
     /// MINOR.
     pub fn minor(&self) -> u64 {
-        self.minor
+        self.core_value(1)
     }
 
     /// PATCH.
     pub fn patch(&self) -> u64 {
-        self.patch
+        self.core_value(2)
     }
 
     /// The pre-release identifiers (`rc.1`), empty when there are none.
     pub fn pre(&self) -> &str {
-        self.text.get(self.core_end + 1..self.pre_end).unwrap_or("")
+        self.text
+            .get(usize::from(self.core_end) + 1..usize::from(self.pre_end))
+            .unwrap_or("")
     }
 
     /// The build metadata (`build.5`), if any; not part of the version's identity.
     pub fn build(&self) -> Option<&str> {
-        self.text.get(self.pre_end + 1..)
+        self.text.get(usize::from(self.pre_end) + 1..)
     }
 
     /// The text without build metadata: what identifies the version.
     pub fn identity(&self) -> &str {
-        &self.text[..self.pre_end]
+        &self.text[..usize::from(self.pre_end)]
     }
 }
 
@@ -203,8 +214,12 @@ fn compare_pre(a: &str, b: &str) -> Ordering {
 
 impl Ord for PackageVersion {
     fn cmp(&self, other: &Self) -> Ordering {
-        (self.major, self.minor, self.patch)
-            .cmp(&(other.major, other.minor, other.patch))
+        // Numbers without leading zeros: the longer is the larger; equal lengths compare as text.
+        let core = (0..3).map(|i| {
+            let (a, b) = (self.core_part(i), other.core_part(i));
+            a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+        });
+        core.fold(Ordering::Equal, Ordering::then)
             .then_with(|| match (self.pre(), other.pre()) {
                 ("", "") => Ordering::Equal,
                 ("", _) => Ordering::Greater,
@@ -322,6 +337,9 @@ mod tests {
         assert_eq!(v("4.0.0+a").build(), Some("a"));
         assert_eq!(v("4.0.0-rc.1+a").identity(), "4.0.0-rc.1");
         assert_eq!(v("4.0.0-rc.1+a").pre(), "rc.1");
+        let big = v("18446744073709551615.2.30-x");
+        assert_eq!((big.major(), big.minor(), big.patch()), (u64::MAX, 2, 30));
+        assert_eq!(std::mem::size_of::<PackageVersion>(), 32);
         assert_ne!(v("4.0.0-rc.1"), v("4.0.0"));
         let ordered = [
             "1.0.0-alpha",

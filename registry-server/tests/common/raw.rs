@@ -31,6 +31,7 @@ pub struct RssSampler {
 }
 
 impl RssSampler {
+    /// Starts sampling now.
     pub fn start() -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let peak = Arc::new(AtomicU64::new(rss_bytes()));

@@ -1,5 +1,5 @@
 //! PolicyBlobV1 (docs/internals/sandbox.md): the encoder's bytes, the strict decoder, path
-//! resolution, and the fixed test vector `tests/data/policy_blob_v1.{bin,json}` that the C
+//! resolution, and the fixed test vector `tests/data/policy_blob_v2.{bin,json}` that the C
 //! runtime's decoder is tested against too. Regenerate the vector with `X07_BLESS=1`.
 
 use std::path::{Path, PathBuf};
@@ -12,7 +12,9 @@ use x07_spec::{Policy, Sha256Digest};
 const VECTOR_ROOT: &str = "/x07-test-vector/proj";
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 /// The policy of the test vector: every list non-empty, relative and absolute paths, `..`,
@@ -47,13 +49,27 @@ fn vector_policy() -> Value {
 
 fn vector_blob() -> PolicyBlob {
     let policy = Policy::decode(vector_policy()).unwrap();
-    PolicyBlob::resolve(&policy, Path::new(VECTOR_ROOT), None, BlobBackend::Os, AcceptWeaker::NO_LANDLOCK_NET.union(AcceptWeaker::NO_PIDS_CGROUP))
-        .unwrap()
+    PolicyBlob::resolve(
+        &policy,
+        Path::new(VECTOR_ROOT),
+        None,
+        BlobBackend::Os,
+        AcceptWeaker::NO_LANDLOCK_NET.union(AcceptWeaker::NO_PIDS_CGROUP),
+    )
+    .map(|mut b| {
+        // two seccomp programs: "load the syscall number; allow" and "allow"
+        b.syscall_filters = vec![
+            [0x20u8, 0, 0, 0, 0, 0, 0, 0, 0x06, 0, 0, 0, 0, 0, 0xff, 0x7f].to_vec(),
+            [0x06u8, 0, 0, 0, 0, 0, 0xff, 0x7f].to_vec(),
+        ];
+        b
+    })
+    .unwrap()
 }
 
 fn vector_json(blob: &PolicyBlob) -> Value {
     json!({
-        "about": "PolicyBlobV1 test vector: `policy` encoded with project root `project_root` gives policy_blob_v1.bin; `decoded` is what a reader must return. Layout: docs/internals/sandbox.md.",
+        "about": "PolicyBlob version 2 test vector: `policy` encoded with project root `project_root` gives policy_blob_v2.bin; `decoded` is what a reader must return. Layout: docs/internals/sandbox.md.",
         "project_root": VECTOR_ROOT,
         "backend": blob.backend,
         "accept_weaker": blob.accept_weaker,
@@ -69,25 +85,52 @@ fn the_fixed_test_vector_matches_the_encoder() {
     let expected_json = vector_json(&blob);
     if std::env::var_os("X07_BLESS").is_some() {
         fs_err::create_dir_all(data("")).unwrap();
-        fs_err::write(data("policy_blob_v1.bin"), &bytes).unwrap();
+        fs_err::write(data("policy_blob_v2.bin"), &bytes).unwrap();
         let mut text = serde_json::to_vec_pretty(&expected_json).unwrap();
         text.push(b'\n');
-        fs_err::write(data("policy_blob_v1.json"), text).unwrap();
+        fs_err::write(data("policy_blob_v2.json"), text).unwrap();
     }
-    let on_disk = fs_err::read(data("policy_blob_v1.bin")).expect("run with X07_BLESS=1 to create the vector");
-    assert_eq!(bytes, on_disk, "the encoder no longer produces the test vector; a layout change needs a new version");
-    let json_on_disk: Value = serde_json::from_slice(&fs_err::read(data("policy_blob_v1.json")).unwrap()).unwrap();
+    let on_disk = fs_err::read(data("policy_blob_v2.bin"))
+        .expect("run with X07_BLESS=1 to create the vector");
+    assert_eq!(
+        bytes, on_disk,
+        "the encoder no longer produces the test vector; a layout change needs a new version"
+    );
+    let json_on_disk: Value =
+        serde_json::from_slice(&fs_err::read(data("policy_blob_v2.json")).unwrap()).unwrap();
     assert_eq!(json_on_disk, expected_json);
     assert_eq!(blob::decode(&on_disk).unwrap(), blob);
 
     // Spot checks of the resolved values, independent of the encoder's own view.
     let d = &json_on_disk["decoded"];
-    assert_eq!(d["fs"]["read_roots"], json!(["/x07-test-vector/proj", "/x07-test-vector/proj/assets", "/srv/x07-vector/ro"]));
+    assert_eq!(
+        d["fs"]["read_roots"],
+        json!([
+            "/x07-test-vector/proj",
+            "/x07-test-vector/proj/assets",
+            "/srv/x07-vector/ro"
+        ])
+    );
     assert_eq!(d["fs"]["write_roots"], json!(["/x07-test-vector/proj/out"]));
-    assert_eq!(d["net"]["allow_hosts"][0], json!({"host": "example.com", "ports": [443, 80]}));
-    assert_eq!(d["process"]["allow_execs"], json!(["/x07-test-vector/proj/tools/run", "/opt/x07-vector/bin/tool"]));
-    assert_eq!(d["process"]["allow_exec_prefixes"], json!(["/x07-test-vector/proj/deps/x07"]));
-    assert_eq!(d["process"]["allow_cwd_roots"], json!(["/x07-test-vector/proj/out/work"]));
+    assert_eq!(
+        d["net"]["allow_hosts"][0],
+        json!({"host": "example.com", "ports": [443, 80]})
+    );
+    assert_eq!(
+        d["process"]["allow_execs"],
+        json!([
+            "/x07-test-vector/proj/tools/run",
+            "/opt/x07-vector/bin/tool"
+        ])
+    );
+    assert_eq!(
+        d["process"]["allow_exec_prefixes"],
+        json!(["/x07-test-vector/proj/deps/x07"])
+    );
+    assert_eq!(
+        d["process"]["allow_cwd_roots"],
+        json!(["/x07-test-vector/proj/out/work"])
+    );
     assert_eq!(d["accept_weaker"], 3);
     assert_eq!(d["backend"], "os");
     let policy = Policy::decode(vector_policy()).unwrap();
@@ -95,7 +138,11 @@ fn the_fixed_test_vector_matches_the_encoder() {
 
     // The header, byte by byte.
     assert_eq!(&on_disk[..4], b"X7P1");
-    assert_eq!(&on_disk[4..16], &[1, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0]);
+    assert_eq!(&on_disk[4..16], &[2, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0]);
+    // the seccomp list right before the end marker: 2 programs of 2 and 1 instructions
+    let tail = &on_disk[on_disk.len() - 4 - (4 + 4 + 16 + 4 + 8)..on_disk.len() - 4];
+    assert_eq!(&tail[..8], &[2, 0, 0, 0, 2, 0, 0, 0]);
+    assert_eq!(&tail[24..28], &[1, 0, 0, 0]);
     assert_eq!(&on_disk[16..48], policy.digest().unwrap().as_bytes());
     assert_eq!(&on_disk[48..52], &1500u32.to_le_bytes());
     assert_eq!(&on_disk[56..64], &5_368_709_120u64.to_le_bytes());
@@ -106,7 +153,10 @@ fn the_fixed_test_vector_matches_the_encoder() {
 fn every_template_round_trips_through_the_blob() {
     for t in Template::ALL {
         let policy = t.policy();
-        for (backend, accept) in [(BlobBackend::None, AcceptWeaker::NONE), (BlobBackend::Os, AcceptWeaker::ALL)] {
+        for (backend, accept) in [
+            (BlobBackend::None, AcceptWeaker::NONE),
+            (BlobBackend::Os, AcceptWeaker::ALL),
+        ] {
             let bytes = blob::encode(&policy, Path::new("/p/proj"), backend, accept).unwrap();
             let decoded = blob::decode(&bytes).unwrap();
             assert_eq!(decoded.backend, backend);
@@ -116,12 +166,27 @@ fn every_template_round_trips_through_the_blob() {
             assert_eq!(decoded.time, policy.time, "{t}");
             assert_eq!(decoded.env, policy.env, "{t}");
             assert_eq!(decoded.net, policy.net, "{t}");
-            let abs = |v: &[String]| v.iter().map(|r| blob::lexical_absolute(Path::new("/p/proj"), r).display().to_string()).collect::<Vec<_>>();
+            let abs = |v: &[String]| {
+                v.iter()
+                    .map(|r| {
+                        blob::lexical_absolute(Path::new("/p/proj"), r)
+                            .display()
+                            .to_string()
+                    })
+                    .collect::<Vec<_>>()
+            };
             assert_eq!(decoded.fs.read_roots, abs(&policy.fs.read_roots), "{t}");
             assert_eq!(decoded.fs.write_roots, abs(&policy.fs.write_roots), "{t}");
-            assert_eq!(decoded.to_bytes(), bytes, "{t}: re-encoding the decoded blob gives the same bytes");
+            assert_eq!(
+                decoded.to_bytes(),
+                bytes,
+                "{t}: re-encoding the decoded blob gives the same bytes"
+            );
             // Deterministic: the same policy always gives the same bytes.
-            assert_eq!(blob::encode(&policy, Path::new("/p/proj"), backend, accept).unwrap(), bytes);
+            assert_eq!(
+                blob::encode(&policy, Path::new("/p/proj"), backend, accept).unwrap(),
+                bytes
+            );
         }
     }
 }
@@ -136,9 +201,14 @@ fn existing_executables_and_prefixes_are_canonicalised() {
     let mut policy = Template::WorkerParallel.policy();
     policy.process.allow_execs = vec!["link/bin/tool".into(), "missing/../bin/x".into()];
     policy.process.allow_exec_prefixes = vec!["link/bin/".into()];
-    let decoded = blob::decode(&blob::encode(&policy, &root, BlobBackend::Os, AcceptWeaker::NONE).unwrap()).unwrap();
+    let decoded =
+        blob::decode(&blob::encode(&policy, &root, BlobBackend::Os, AcceptWeaker::NONE).unwrap())
+            .unwrap();
     let real = |p: &str| root.join(p).display().to_string();
-    assert_eq!(decoded.process.allow_execs, vec![real("real/bin/tool"), real("bin/x")]);
+    assert_eq!(
+        decoded.process.allow_execs,
+        vec![real("real/bin/tool"), real("bin/x")]
+    );
     assert_eq!(decoded.process.allow_exec_prefixes, vec![real("real/bin")]);
 }
 
@@ -147,13 +217,36 @@ fn encoding_refuses_invalid_policies_and_relative_roots() {
     let mut bad = Template::Cli.policy();
     bad.limits.cpu_ms = 0;
     let err = blob::encode(&bad, Path::new("/p"), BlobBackend::Os, AcceptWeaker::NONE).unwrap_err();
-    assert!(matches!(err, BlobError::Invalid(_)) && err.to_string().contains("limits.cpu_ms"), "{err}");
-    let err = blob::encode(&Template::Cli.policy(), Path::new("proj"), BlobBackend::Os, AcceptWeaker::NONE).unwrap_err();
-    assert!(err.to_string().contains("must be an absolute path"), "{err}");
+    assert!(
+        matches!(err, BlobError::Invalid(_)) && err.to_string().contains("limits.cpu_ms"),
+        "{err}"
+    );
+    let err = blob::encode(
+        &Template::Cli.policy(),
+        Path::new("proj"),
+        BlobBackend::Os,
+        AcceptWeaker::NONE,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("must be an absolute path"),
+        "{err}"
+    );
     let mut bare = Template::WorkerParallel.policy();
     bare.process.allow_execs = vec!["x07-surely-not-on-path".into()];
-    let err = PolicyBlob::resolve(&bare, Path::new("/p"), Some("/nonexistent".as_ref()), BlobBackend::Os, AcceptWeaker::NONE).unwrap_err();
-    assert!(err.to_string().contains("process.allow_execs[0]: `x07-surely-not-on-path` has no `/`"), "{err}");
+    let err = PolicyBlob::resolve(
+        &bare,
+        Path::new("/p"),
+        Some("/nonexistent".as_ref()),
+        BlobBackend::Os,
+        AcceptWeaker::NONE,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("process.allow_execs[0]: `x07-surely-not-on-path` has no `/`"),
+        "{err}"
+    );
 }
 
 fn patched(bytes: &[u8], at: usize, value: &[u8]) -> Vec<u8> {
@@ -165,8 +258,14 @@ fn patched(bytes: &[u8], at: usize, value: &[u8]) -> Vec<u8> {
 #[track_caller]
 fn rejects(bytes: &[u8], field: &str, needle: &str) {
     let err = blob::decode(bytes).expect_err(field);
-    assert!(err.field.starts_with(field), "expected field {field}, got {err}");
-    assert!(err.problem.contains(needle), "{err} should mention {needle:?}");
+    assert!(
+        err.field.starts_with(field),
+        "expected field {field}, got {err}"
+    );
+    assert!(
+        err.problem.contains(needle),
+        "{err} should mention {needle:?}"
+    );
 }
 
 #[test]
@@ -181,32 +280,68 @@ fn the_decoder_rejects_anything_that_is_not_exactly_a_blob() {
     trailing.push(0);
     rejects(&trailing, "end", "1 trailing bytes");
     rejects(&patched(&good, 0, b"X7P2"), "magic", "not a policy blob");
-    rejects(&patched(&good, 4, &2u32.to_le_bytes()), "version", "unknown version 2");
-    rejects(&patched(&good, 8, &2u32.to_le_bytes()), "backend", "unknown backend 2");
-    rejects(&patched(&good, 12, &8u32.to_le_bytes()), "accept_weaker", "unknown flag bits");
-    rejects(&patched(&good, 72, &2u32.to_le_bytes()), "limits.core_dumps", "0 or 1");
+    rejects(
+        &patched(&good, 4, &1u32.to_le_bytes()),
+        "version",
+        "unknown version 1",
+    );
+    rejects(
+        &patched(&good, 8, &2u32.to_le_bytes()),
+        "backend",
+        "unknown backend 2",
+    );
+    rejects(
+        &patched(&good, 12, &16u32.to_le_bytes()),
+        "accept_weaker",
+        "unknown flag bits",
+    );
+    rejects(
+        &patched(&good, 72, &2u32.to_le_bytes()),
+        "limits.core_dumps",
+        "0 or 1",
+    );
     rejects(&patched(&good, good.len() - 4, b"X7PF"), "end", "X7PE");
     // fs.read_roots' count sits after 8 flags and 4 caps (byte 76 + 48).
-    rejects(&patched(&good, 124, &u32::MAX.to_le_bytes()), "fs.read_roots", "does not fit");
+    rejects(
+        &patched(&good, 124, &u32::MAX.to_le_bytes()),
+        "fs.read_roots",
+        "does not fit",
+    );
 
     let base = vector_blob();
     let mut relative = base.clone();
     relative.fs.write_roots = vec!["out".into()];
-    rejects(&relative.to_bytes(), "fs.write_roots[0]", "not an absolute path");
+    rejects(
+        &relative.to_bytes(),
+        "fs.write_roots[0]",
+        "not an absolute path",
+    );
     let mut exec = base.clone();
     exec.process.allow_execs.push("tool".into());
-    rejects(&exec.to_bytes(), "process.allow_execs[2]", "not an absolute path");
+    rejects(
+        &exec.to_bytes(),
+        "process.allow_execs[2]",
+        "not an absolute path",
+    );
     for unnormal in ["/a/./b", "/a/../b", "/a//b", "/a/", ""] {
         let mut roots = base.clone();
         roots.process.allow_cwd_roots = vec![unnormal.into()];
-        rejects(&roots.to_bytes(), "process.allow_cwd_roots[0]", "not an absolute path");
+        rejects(
+            &roots.to_bytes(),
+            "process.allow_cwd_roots[0]",
+            "not an absolute path",
+        );
     }
     let mut root_only = base.clone();
     root_only.fs.read_roots = vec!["/".into()];
     assert_eq!(blob::decode(&root_only.to_bytes()).unwrap(), root_only);
     let mut key = base.clone();
     key.process.allow_env_keys = vec!["A=B".into()];
-    rejects(&key.to_bytes(), "process.allow_env_keys[0]", "environment key");
+    rejects(
+        &key.to_bytes(),
+        "process.allow_env_keys[0]",
+        "environment key",
+    );
     let mut empty_key = base.clone();
     empty_key.env.deny_keys = vec![String::new()];
     rejects(&empty_key.to_bytes(), "env.deny_keys[0]", "environment key");
@@ -215,12 +350,19 @@ fn the_decoder_rejects_anything_that_is_not_exactly_a_blob() {
     rejects(&spaced.to_bytes(), "net.hosts[0].host", "without spaces");
     let mut portless = base.clone();
     portless.net.allow_hosts[0].ports.clear();
-    rejects(&portless.to_bytes(), "net.hosts[0].ports", "at least one port");
+    rejects(
+        &portless.to_bytes(),
+        "net.hosts[0].ports",
+        "at least one port",
+    );
     let mut upper = base.clone();
     upper.net.allow_hosts[1].host = "Example.org".into();
     rejects(&upper.to_bytes(), "net.hosts[1].host", "lowercase");
     let mut port = base.clone();
-    port.net.allow_hosts.push(HostRule { host: "a".into(), ports: vec![1, 0] });
+    port.net.allow_hosts.push(HostRule {
+        host: "a".into(),
+        ports: vec![1, 0],
+    });
     rejects(&port.to_bytes(), "net.hosts[3].ports[1]", "not a port");
     let mut nul = base.clone();
     nul.env.allow_keys.push("A\u{0}B".into());
@@ -235,14 +377,18 @@ fn the_decoder_rejects_anything_that_is_not_exactly_a_blob() {
 
 #[test]
 fn digest_and_flags_helpers() {
-    assert_eq!(AcceptWeaker::from_bits(7), Some(AcceptWeaker::ALL));
-    assert_eq!(AcceptWeaker::from_bits(9), None);
+    assert_eq!(AcceptWeaker::from_bits(15), Some(AcceptWeaker::ALL));
+    assert_eq!(AcceptWeaker::from_bits(16), None);
+    assert!(AcceptWeaker::ALL.contains(AcceptWeaker::NO_USERNS));
     assert!(AcceptWeaker::ALL.contains(AcceptWeaker::NO_LANDLOCK));
     assert!(!AcceptWeaker::NO_LANDLOCK_NET.contains(AcceptWeaker::NO_PIDS_CGROUP));
     assert_eq!(BlobBackend::None.code(), 0);
     assert_eq!(BlobBackend::Os.code(), 1);
     let p = Template::Cli.policy();
-    let b = blob::decode(&blob::encode(&p, Path::new("/"), BlobBackend::None, AcceptWeaker::NONE).unwrap()).unwrap();
+    let b = blob::decode(
+        &blob::encode(&p, Path::new("/"), BlobBackend::None, AcceptWeaker::NONE).unwrap(),
+    )
+    .unwrap();
     let bytes = p.to_file_bytes().unwrap();
     assert_eq!(b.digest, Sha256Digest::of(&bytes[..bytes.len() - 1]));
     assert_eq!(b.fs.read_roots, vec!["/".to_string()]);

@@ -212,7 +212,11 @@ pub fn derivation_inputs(req: &BuildRequest<'_>, cc: &CcIdentity) -> DerivationI
 
 /// The directories of the packages' C sources: the build's declared inputs besides the C text.
 fn ffi_dirs(native: &NativeInputs) -> Vec<std::path::PathBuf> {
-    let mut dirs: Vec<std::path::PathBuf> = native.sources.iter().filter_map(|s| s.parent().map(Path::to_path_buf)).collect();
+    let mut dirs: Vec<std::path::PathBuf> = native
+        .sources
+        .iter()
+        .filter_map(|s| s.parent().map(Path::to_path_buf))
+        .collect();
     dirs.sort();
     dirs.dedup();
     dirs
@@ -223,12 +227,25 @@ fn ffi_dirs(native: &NativeInputs) -> Vec<std::path::PathBuf> {
 fn ffi_other_files(native: &NativeInputs) -> Vec<String> {
     let mut out = Vec::new();
     for dir in ffi_dirs(native) {
-        let Ok(entries) = fs_err::read_dir(&dir) else { continue };
-        let mut files: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_file() && !native.sources.contains(p)).collect();
+        let Ok(entries) = fs_err::read_dir(&dir) else {
+            continue;
+        };
+        let mut files: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && !native.sources.contains(p))
+            .collect();
         files.sort();
         for f in files {
-            let digest = fs_err::read(&f).map(|b| Sha256Digest::of(&b).to_string()).unwrap_or_else(|e| format!("unreadable: {e}"));
-            out.push(format!("{}={digest}", f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()));
+            let digest = fs_err::read(&f)
+                .map(|b| Sha256Digest::of(&b).to_string())
+                .unwrap_or_else(|e| format!("unreadable: {e}"));
+            out.push(format!(
+                "{}={digest}",
+                f.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            ));
         }
     }
     out
@@ -275,9 +292,17 @@ pub fn build(
             Err(d) => return Err(ProduceError::Rejected(d)),
         };
         fs_err::write(staging.c_source_path(), &source).map_err(ProduceError::Io)?;
-        let sandbox = cc::BuildSandbox::new(&launcher, &ffi_dirs(&req.native)).map_err(ProduceError::Cc)?;
-        cc::compile_c_native(&cc, &source, &req.native, &staging.binary_path(), req.cc_profile, Some(&sandbox))
-            .map_err(ProduceError::Cc)?;
+        let sandbox =
+            cc::BuildSandbox::new(&launcher, &ffi_dirs(&req.native)).map_err(ProduceError::Cc)?;
+        cc::compile_c_native(
+            &cc,
+            &source,
+            &req.native,
+            &staging.binary_path(),
+            req.cc_profile,
+            Some(&sandbox),
+        )
+        .map_err(ProduceError::Cc)?;
         Ok(Produced::from_c_source(&source))
     };
     let result = match req.gc_root {

@@ -55,7 +55,14 @@ pub fn ensure_launcher(home: &X07Home, store: &StoreRoot) -> Result<PathBuf, Bui
             ..NativeInputs::default()
         };
         // x07's own code, built outside the build sandbox it is part of
-        cc::compile_c_native(&cc, &source, &native, &staging.binary_path(), CcProfile::Default, None)?;
+        cc::compile_c_native(
+            &cc,
+            &source,
+            &native,
+            &staging.binary_path(),
+            CcProfile::Default,
+            None,
+        )?;
         Ok(Produced::from_c_source(&source))
     };
     match store.publish(&inputs, produce) {

@@ -139,7 +139,11 @@ pub enum DepsError {
 }
 
 fn list(problems: &[LockProblem]) -> String {
-    problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
+    problems
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl DepsError {
@@ -147,14 +151,16 @@ impl DepsError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Manifest(e) if matches!(**e, DocumentError::Read { .. }) => "X07-PROJECT-0001",
-            Self::Manifest(_) | Self::Requirement { .. } | Self::LockingDisabled { .. } | Self::LocalMismatch { .. } => {
-                "X07-PROJECT-0002"
-            }
+            Self::Manifest(_)
+            | Self::Requirement { .. }
+            | Self::LockingDisabled { .. }
+            | Self::LocalMismatch { .. } => "X07-PROJECT-0002",
             Self::LockInvalid(_) => "X07-LOCK-0001",
             Self::LockWouldChange(_) => "X07-LOCK-0002",
-            Self::OnDisk(_) | Self::ContentsDiffer { .. } | Self::CksumChanged { .. } | Self::NoArchiveDigest { .. } => {
-                "X07-LOCK-0003"
-            }
+            Self::OnDisk(_)
+            | Self::ContentsDiffer { .. }
+            | Self::CksumChanged { .. }
+            | Self::NoArchiveDigest { .. } => "X07-LOCK-0003",
             Self::Registry(_) => "X07-PKG-0006",
             Self::UnknownPackage { .. } | Self::Resolve(_) => "X07-PKG-0007",
             Self::Unpack { .. } => "X07-PKG-0003",
@@ -164,8 +170,16 @@ impl DepsError {
         }
     }
 
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io { action, path: path.into(), source }
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        Self::Io {
+            action,
+            path: path.into(),
+            source,
+        }
     }
 }
 

@@ -28,7 +28,10 @@ impl ProjectGuard {
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                eprintln!("x07: waiting for another x07 pkg command in {} to finish", project_root.display());
+                eprintln!(
+                    "x07: waiting for another x07 pkg command in {} to finish",
+                    project_root.display()
+                );
                 file.lock().map_err(|e| DepsError::io("lock", &path, e))?;
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(DepsError::io("lock", &path, e)),

@@ -26,8 +26,11 @@ pub(crate) fn ensure_installed(
         source,
     };
     let bytes = fs_err::read(archive).map_err(|e| DepsError::io("read", archive, e))?;
-    let expected: BTreeMap<String, Sha256Digest> =
-        list(&bytes).map_err(unpack_error)?.into_iter().map(|e| (e.path.as_str().to_string(), e.sha256)).collect();
+    let expected: BTreeMap<String, Sha256Digest> = list(&bytes)
+        .map_err(unpack_error)?
+        .into_iter()
+        .map(|e| (e.path.as_str().to_string(), e.sha256))
+        .collect();
     let dest = rel.resolve(project_root);
     if fs_err::symlink_metadata(&dest).is_ok() {
         if let Ok(found) = hash_package_dir(&dest) {
@@ -62,13 +65,19 @@ pub(crate) fn ensure_installed(
 
 fn same_files(found: &PackageDigests, expected: &BTreeMap<String, Sha256Digest>) -> bool {
     found.files_sha256.len() == expected.len()
-        && found.files_sha256.iter().all(|(path, digest)| expected.get(path.as_str()) == Some(digest))
+        && found
+            .files_sha256
+            .iter()
+            .all(|(path, digest)| expected.get(path.as_str()) == Some(digest))
 }
 
 /// Removes a directory tree so that no half-removed tree is ever left at `dir`: it is renamed
 /// to a hidden sibling first.
 pub(crate) fn remove_tree(dir: &Path) -> Result<(), DepsError> {
-    let parent = dir.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let parent = dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
     let trash = tempfile::Builder::new()
         .prefix(".x07-trash-")
         .tempdir_in(&parent)

@@ -20,7 +20,7 @@ mod sync;
 pub use error::DepsError;
 pub use guard::ProjectGuard;
 pub use locking::{lock_project, LockOptions, LockOutcome};
-pub use manifest_edit::{DependencySpec, ManifestEdit, ManifestChange};
+pub use manifest_edit::{DependencySpec, ManifestChange, ManifestEdit};
 pub use project::{Project, RootRequirement};
 pub use satisfies::lock_satisfies;
 pub use sync::{prune_unlocked, sync_locked, SyncReport};

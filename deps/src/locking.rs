@@ -10,12 +10,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use semver::Version;
-use x07_lock::{
-    check_unchanged, diff_locks, diff_resolution, LockCheckError, hash_package_dir, resolve, CatalogVersion, DepSource,
-    IndexSignature, KeyId, Lock, LockChange, LockFormat, LockMode, LockRegistry, LockedEdge, LockedPackage,
-    Resolution, ResolveOptions, RootDep,
-};
 use x07_lock::Ed25519Sig;
+use x07_lock::{
+    check_unchanged, diff_locks, diff_resolution, hash_package_dir, resolve, CatalogVersion,
+    DepSource, IndexSignature, KeyId, Lock, LockChange, LockCheckError, LockFormat, LockMode,
+    LockRegistry, LockedEdge, LockedPackage, Resolution, ResolveOptions, RootDep,
+};
 use x07_registry_client::{RegistryCatalog, RegistryClient};
 use x07_spec::package::PackageManifest;
 use x07_spec::{PackageName, PackageVersion};
@@ -82,7 +82,12 @@ pub fn lock_project(
     let existing = project.load_lock()?;
     let mut reasons = match &existing {
         None => vec![format!("{} does not exist", lock_path.display())],
-        Some(lock) => match lock_satisfies(&reqs, lock, options.explicit_index, options.toolchain_version) {
+        Some(lock) => match lock_satisfies(
+            &reqs,
+            lock,
+            options.explicit_index,
+            options.toolchain_version,
+        ) {
             Ok(()) => Vec::new(),
             Err(reasons) => reasons,
         },
@@ -96,16 +101,29 @@ pub fn lock_project(
         let problems = lock.verify_against_disk(&project.root);
         if options.check_only {
             if problems.is_empty() {
-                return Ok(LockOutcome::UpToDate { lock: lock.clone(), sync: Default::default() });
+                return Ok(LockOutcome::UpToDate {
+                    lock: lock.clone(),
+                    sync: Default::default(),
+                });
             }
-            return Ok(LockOutcome::OutOfDate { reasons: problems.iter().map(ToString::to_string).collect() });
+            return Ok(LockOutcome::OutOfDate {
+                reasons: problems.iter().map(ToString::to_string).collect(),
+            });
         }
         // A local package edited since locking is re-recorded, which takes the full path below;
         // registry trees are restored from the cache.
-        reasons.extend(problems.iter().filter(|p| p.source == DepSource::Path).map(ToString::to_string));
+        reasons.extend(
+            problems
+                .iter()
+                .filter(|p| p.source == DepSource::Path)
+                .map(ToString::to_string),
+        );
         if reasons.is_empty() {
             let sync = sync_verified(project, lock, problems, client)?;
-            return Ok(LockOutcome::UpToDate { lock: lock.clone(), sync });
+            return Ok(LockOutcome::UpToDate {
+                lock: lock.clone(),
+                sync,
+            });
         }
     }
     if options.check_only {
@@ -122,13 +140,21 @@ pub fn lock_project(
     let resolve_options = ResolveOptions {
         toolchain_version: options.toolchain_version,
         allow_prerelease: options.allow_prerelease,
-        locked: if options.upgrade { None } else { existing.as_ref() },
+        locked: if options.upgrade {
+            None
+        } else {
+            existing.as_ref()
+        },
     };
     let resolution = resolve(&root, &catalog.catalog, &resolve_options)?;
     if options.mode != LockMode::Update {
         // Refuse before anything is downloaded or unpacked: the resolution already tells what
         // would change.
-        let flag = if options.mode == LockMode::Frozen { "--frozen" } else { "--locked" };
+        let flag = if options.mode == LockMode::Frozen {
+            "--frozen"
+        } else {
+            "--locked"
+        };
         let lock = existing.as_ref().ok_or(LockCheckError::Missing { flag })?;
         let changes = diff_resolution(lock, &root, &resolution);
         if !changes.is_empty() {
@@ -140,7 +166,11 @@ pub fn lock_project(
     write_new_lock(project, existing.as_ref(), new)
 }
 
-fn write_new_lock(project: &Project, existing: Option<&Lock>, mut new: Lock) -> Result<LockOutcome, DepsError> {
+fn write_new_lock(
+    project: &Project,
+    existing: Option<&Lock>,
+    mut new: Lock,
+) -> Result<LockOutcome, DepsError> {
     let lock_path = project.lock_path()?;
     let empty = Lock::empty();
     let old = existing.unwrap_or(&empty);
@@ -154,9 +184,14 @@ fn write_new_lock(project: &Project, existing: Option<&Lock>, mut new: Lock) -> 
             dropped_signature = e.signature.is_some();
         }
     }
-    new.write(&lock_path).map_err(|e| DepsError::io("write", &lock_path, e))?;
+    new.write(&lock_path)
+        .map_err(|e| DepsError::io("write", &lock_path, e))?;
     prune_unlocked(&project.root, &new)?;
-    Ok(LockOutcome::Written { lock: new, changes, dropped_signature })
+    Ok(LockOutcome::Written {
+        lock: new,
+        changes,
+        dropped_signature,
+    })
 }
 
 /// A local package named in x07.json: its manifest, digests and catalog entry.
@@ -165,29 +200,43 @@ struct LocalPackage {
     manifest: PackageManifest,
 }
 
-fn local_packages(project: &Project, reqs: &[RootRequirement]) -> Result<Vec<LocalPackage>, DepsError> {
+fn local_packages(
+    project: &Project,
+    reqs: &[RootRequirement],
+) -> Result<Vec<LocalPackage>, DepsError> {
     let mut out = Vec::new();
     for req in reqs {
         let Some(path) = &req.local else { continue };
         let dir = path.resolve(&project.root);
-        let manifest = PackageManifest::load_from_dir(&dir).map_err(|e| DepsError::LocalPackage {
-            name: req.name.clone(),
-            dir: dir.clone(),
-            source: e.into(),
-        })?;
+        let manifest =
+            PackageManifest::load_from_dir(&dir).map_err(|e| DepsError::LocalPackage {
+                name: req.name.clone(),
+                dir: dir.clone(),
+                source: e.into(),
+            })?;
         let mismatch = |message: String| DepsError::LocalMismatch {
             file: project.manifest_path.clone(),
             index: req.index,
             message,
         };
         if manifest.name != req.name {
-            return Err(mismatch(format!("{path} holds package `{}`, not `{}`", manifest.name, req.name)));
+            return Err(mismatch(format!(
+                "{path} holds package `{}`, not `{}`",
+                manifest.name, req.name
+            )));
         }
-        let version = Version::parse(manifest.version.as_str()).map_err(|e| mismatch(e.to_string()))?;
+        let version =
+            Version::parse(manifest.version.as_str()).map_err(|e| mismatch(e.to_string()))?;
         if !req.req.matches(&version, true) {
-            return Err(mismatch(format!("{path} holds {} {}, which does not satisfy `{}`", manifest.name, manifest.version, req.req)));
+            return Err(mismatch(format!(
+                "{path} holds {} {}, which does not satisfy `{}`",
+                manifest.name, manifest.version, req.req
+            )));
         }
-        out.push(LocalPackage { req: req.clone(), manifest });
+        out.push(LocalPackage {
+            req: req.clone(),
+            manifest,
+        });
     }
     Ok(out)
 }
@@ -199,14 +248,28 @@ fn registry_catalog(
     reqs: &[RootRequirement],
     locals: &[LocalPackage],
 ) -> Result<RegistryCatalog, DepsError> {
-    let mut names: Vec<PackageName> = reqs.iter().filter(|r| r.local.is_none()).map(|r| r.name.clone()).collect();
+    let mut names: Vec<PackageName> = reqs
+        .iter()
+        .filter(|r| r.local.is_none())
+        .map(|r| r.name.clone())
+        .collect();
     for local in locals {
-        names.extend(local.manifest.meta.requires_packages.iter().map(|r| r.name.clone()));
+        names.extend(
+            local
+                .manifest
+                .meta
+                .requires_packages
+                .iter()
+                .map(|r| r.name.clone()),
+        );
     }
     let mut catalog = client.catalog(names.iter())?;
     for req in reqs.iter().filter(|r| r.local.is_none()) {
         if catalog.missing.contains(&req.name) {
-            return Err(DepsError::UnknownPackage { name: req.name.clone(), index: client.index_url().as_str().to_string() });
+            return Err(DepsError::UnknownPackage {
+                name: req.name.clone(),
+                index: client.index_url().as_str().to_string(),
+            });
         }
     }
     for local in locals {
@@ -216,18 +279,31 @@ fn registry_catalog(
             .requires_packages
             .iter()
             .map(|r| {
-                x07_lock::VersionReq::parse(&r.req.to_string()).map(|req| (r.name.clone(), req)).map_err(|e| {
-                    DepsError::LocalMismatch {
-                        file: local.req.local.as_ref().map(|p| p.as_str().into()).unwrap_or_default(),
+                x07_lock::VersionReq::parse(&r.req.to_string())
+                    .map(|req| (r.name.clone(), req))
+                    .map_err(|e| DepsError::LocalMismatch {
+                        file: local
+                            .req
+                            .local
+                            .as_ref()
+                            .map(|p| p.as_str().into())
+                            .unwrap_or_default(),
                         index: local.req.index,
                         message: format!("meta.requires_packages: {e}"),
-                    }
-                })
+                    })
             })
             .collect::<Result<_, _>>()?;
-        let version = Version::parse(local.manifest.version.as_str()).expect("checked in local_packages");
-        let entry = CatalogVersion { deps, yanked: false, x07c_compat: None, modules: local.manifest.modules.clone() };
-        catalog.catalog.replace_package(local.req.name.clone(), version, entry);
+        let version =
+            Version::parse(local.manifest.version.as_str()).expect("checked in local_packages");
+        let entry = CatalogVersion {
+            deps,
+            yanked: false,
+            x07c_compat: None,
+            modules: local.manifest.modules.clone(),
+        };
+        catalog
+            .catalog
+            .replace_package(local.req.name.clone(), version, entry);
     }
     Ok(catalog)
 }
@@ -241,7 +317,8 @@ fn build_lock(
     catalog: &RegistryCatalog,
     resolution: &Resolution,
 ) -> Result<Lock, DepsError> {
-    let local_by_name: BTreeMap<&PackageName, &LocalPackage> = locals.iter().map(|l| (&l.req.name, l)).collect();
+    let local_by_name: BTreeMap<&PackageName, &LocalPackage> =
+        locals.iter().map(|l| (&l.req.name, l)).collect();
     let jobs: Vec<(&PackageName, &Version)> = resolution.packages.iter().collect();
     let results: Mutex<Vec<Result<LockedPackage, DepsError>>> = Mutex::new(Vec::new());
     let next = AtomicUsize::new(0);
@@ -250,13 +327,18 @@ fn build_lock(
         for _ in 0..workers {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some((name, version)) = jobs.get(i) else { break };
+                let Some((name, version)) = jobs.get(i) else {
+                    break;
+                };
                 let result = match local_by_name.get(name) {
                     Some(local) => lock_local(project, local),
                     None => lock_registry(project, client, catalog, name, version),
                 };
                 let failed = result.is_err();
-                results.lock().unwrap_or_else(|p| p.into_inner()).push(result);
+                results
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(result);
                 if failed {
                     // The first error ends the lock; no worker takes new packages.
                     next.store(jobs.len(), Ordering::Relaxed);
@@ -277,7 +359,8 @@ fn build_lock(
             .map(|e| LockedEdge {
                 name: e.name.clone(),
                 req: e.req.clone(),
-                resolved: PackageVersion::new(e.resolved.to_string()).expect("semver versions are exact"),
+                resolved: PackageVersion::new(e.resolved.to_string())
+                    .expect("semver versions are exact"),
             })
             .collect();
     }
@@ -294,14 +377,22 @@ fn build_lock(
         read_as: LockFormat::V0_5,
         registry,
         dependencies,
-        root_deps: reqs.iter().map(|r| RootDep { name: r.name.clone(), req: r.req.clone() }).collect(),
+        root_deps: reqs
+            .iter()
+            .map(|r| RootDep {
+                name: r.name.clone(),
+                req: r.req.clone(),
+            })
+            .collect(),
         signature: None,
     };
     lock.sort();
-    lock.check_rules().map_err(|e| DepsError::LockInvalid(Box::new(x07_spec::DocumentError::Schema {
-        file: project.lock_path().unwrap_or_default(),
-        error: e,
-    })))?;
+    lock.check_rules().map_err(|e| {
+        DepsError::LockInvalid(Box::new(x07_spec::DocumentError::Schema {
+            file: project.lock_path().unwrap_or_default(),
+            error: e,
+        }))
+    })?;
     Ok(lock)
 }
 
@@ -323,14 +414,25 @@ fn lock_registry(
     name: &PackageName,
     version: &Version,
 ) -> Result<LockedPackage, DepsError> {
-    let entry = catalog.entry(name, version).expect("the resolver only picks catalog versions");
+    let entry = catalog
+        .entry(name, version)
+        .expect("the resolver only picks catalog versions");
     let fetched = client.fetch_archive(entry)?;
     let rel = registry_package_path(&entry.name, &entry.version);
-    let digests = ensure_installed(&project.root, &rel, &entry.name, &entry.version, &fetched.path)?;
+    let digests = ensure_installed(
+        &project.root,
+        &rel,
+        &entry.name,
+        &entry.version,
+        &fetched.path,
+    )?;
     let mut locked = LockedPackage::from_digests(digests, rel, DepSource::Registry);
     locked.archive_sha256 = Some(entry.cksum);
     locked.yanked = entry.yanked;
-    locked.index_signature = match (KeyId::new(entry.signature.key_id.clone()), Ed25519Sig::from_base64(&entry.signature.sig)) {
+    locked.index_signature = match (
+        KeyId::new(entry.signature.key_id.clone()),
+        Ed25519Sig::from_base64(&entry.signature.sig),
+    ) {
         (Ok(key_id), Ok(sig)) => Some(IndexSignature { key_id, sig }),
         _ => None,
     };

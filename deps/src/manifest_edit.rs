@@ -54,17 +54,30 @@ impl ManifestEdit {
     /// Reads x07.json (it must be a valid manifest).
     pub fn load(path: &Path) -> Result<Self, DepsError> {
         let bytes = fs_err::read(path).map_err(|e| {
-            DepsError::Manifest(Box::new(x07_spec::DocumentError::Read { file: path.to_path_buf(), source: e }))
+            DepsError::Manifest(Box::new(x07_spec::DocumentError::Read {
+                file: path.to_path_buf(),
+                source: e,
+            }))
         })?;
         ProjectManifest::from_slice(&bytes, path).map_err(|e| DepsError::Manifest(Box::new(e)))?;
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| DepsError::io("parse", path, e.into()))?;
+        let value: Value =
+            serde_json::from_slice(&bytes).map_err(|e| DepsError::io("parse", path, e.into()))?;
         let was_canonical = canonical_file_bytes(&value).is_ok_and(|c| c == bytes);
-        let Value::Object(doc) = value else { unreachable!("a valid manifest is an object") };
-        Ok(Self { path: path.to_path_buf(), was_canonical, doc })
+        let Value::Object(doc) = value else {
+            unreachable!("a valid manifest is an object")
+        };
+        Ok(Self {
+            path: path.to_path_buf(),
+            was_canonical,
+            doc,
+        })
     }
 
     fn deps_mut(&mut self) -> &mut Vec<Value> {
-        let entry = self.doc.entry("dependencies").or_insert_with(|| Value::Array(Vec::new()));
+        let entry = self
+            .doc
+            .entry("dependencies")
+            .or_insert_with(|| Value::Array(Vec::new()));
         if !entry.is_array() {
             *entry = Value::Array(Vec::new());
         }
@@ -74,12 +87,21 @@ impl ManifestEdit {
     /// Adds `spec`, or changes the entry of the same name in place.
     pub fn set_dependency(&mut self, spec: &DependencySpec) -> ManifestChange {
         let deps = self.deps_mut();
-        let existing = deps.iter_mut().find(|d| d.get("name").and_then(Value::as_str) == Some(spec.name.as_str()));
+        let existing = deps
+            .iter_mut()
+            .find(|d| d.get("name").and_then(Value::as_str) == Some(spec.name.as_str()));
         match existing.and_then(Value::as_object_mut) {
             Some(entry) => {
-                let old_version = entry.get("version").and_then(Value::as_str).unwrap_or_default().to_string();
+                let old_version = entry
+                    .get("version")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 let old_path = entry.get("path").cloned();
-                let new_path = spec.path.as_ref().map(|p| Value::String(p.as_str().to_string()));
+                let new_path = spec
+                    .path
+                    .as_ref()
+                    .map(|p| Value::String(p.as_str().to_string()));
                 if old_version == spec.version && old_path == new_path {
                     return ManifestChange::Unchanged;
                 }
@@ -122,27 +144,45 @@ impl ManifestEdit {
     /// The file bytes after the edits, checked to be a valid manifest.
     pub fn render(&self) -> Result<Vec<u8>, DepsError> {
         let mut doc = self.doc.clone();
-        let needs_reqs = doc.get("dependencies").and_then(Value::as_array).is_some_and(|deps| {
-            deps.iter().any(|d| {
-                d.get("path").is_none()
-                    || d.get("version").and_then(Value::as_str).is_none_or(|v| PackageVersion::new(v).is_err())
-            })
-        });
-        let current = doc.get("schema_version").and_then(Value::as_str).unwrap_or_default().to_string();
+        let needs_reqs = doc
+            .get("dependencies")
+            .and_then(Value::as_array)
+            .is_some_and(|deps| {
+                deps.iter().any(|d| {
+                    d.get("path").is_none()
+                        || d.get("version")
+                            .and_then(Value::as_str)
+                            .is_none_or(|v| PackageVersion::new(v).is_err())
+                })
+            });
+        let current = doc
+            .get("schema_version")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         if needs_reqs {
-            doc.insert("schema_version".to_string(), Value::String(PROJECT_SCHEMA_VERSION_REQS.to_string()));
+            doc.insert(
+                "schema_version".to_string(),
+                Value::String(PROJECT_SCHEMA_VERSION_REQS.to_string()),
+            );
         } else if current == PROJECT_SCHEMA_VERSION_REQS {
-            doc.insert("schema_version".to_string(), Value::String(PROJECT_SCHEMA_VERSION.to_string()));
+            doc.insert(
+                "schema_version".to_string(),
+                Value::String(PROJECT_SCHEMA_VERSION.to_string()),
+            );
         }
         let value = Value::Object(doc);
         let bytes = if self.was_canonical {
-            canonical_file_bytes(&value).map_err(|e| DepsError::io("write", &self.path, std::io::Error::other(e)))?
+            canonical_file_bytes(&value)
+                .map_err(|e| DepsError::io("write", &self.path, std::io::Error::other(e)))?
         } else {
-            let mut b = serde_json::to_vec_pretty(&value).map_err(|e| DepsError::io("write", &self.path, e.into()))?;
+            let mut b = serde_json::to_vec_pretty(&value)
+                .map_err(|e| DepsError::io("write", &self.path, e.into()))?;
             b.push(b'\n');
             b
         };
-        ProjectManifest::from_slice(&bytes, &self.path).map_err(|e| DepsError::Manifest(Box::new(e)))?;
+        ProjectManifest::from_slice(&bytes, &self.path)
+            .map_err(|e| DepsError::Manifest(Box::new(e)))?;
         Ok(bytes)
     }
 
@@ -150,7 +190,8 @@ impl ManifestEdit {
     /// file changed.
     pub fn save(&self) -> Result<bool, DepsError> {
         let bytes = self.render()?;
-        let outcome = write_if_changed(&self.path, &bytes).map_err(|e| DepsError::io("write", &self.path, e))?;
+        let outcome = write_if_changed(&self.path, &bytes)
+            .map_err(|e| DepsError::io("write", &self.path, e))?;
         Ok(outcome != x07_spec::WriteOutcome::Unchanged)
     }
 }

@@ -34,26 +34,36 @@ pub struct RootRequirement {
 impl RootRequirement {
     /// As the resolver takes it.
     pub fn package_req(&self) -> PackageReq {
-        PackageReq { name: self.name.clone(), req: self.req.clone() }
+        PackageReq {
+            name: self.name.clone(),
+            req: self.req.clone(),
+        }
     }
 }
 
 impl Project {
     /// Reads `manifest_path` (x07.json).
     pub fn load(manifest_path: &Path) -> Result<Self, DepsError> {
-        let manifest = ProjectManifest::load(manifest_path).map_err(|e| DepsError::Manifest(Box::new(e)))?;
+        let manifest =
+            ProjectManifest::load(manifest_path).map_err(|e| DepsError::Manifest(Box::new(e)))?;
         let root = match manifest_path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        Ok(Self { root, manifest_path: manifest_path.to_path_buf(), manifest })
+        Ok(Self {
+            root,
+            manifest_path: manifest_path.to_path_buf(),
+            manifest,
+        })
     }
 
     /// The lockfile path; an error when x07.json disables locking.
     pub fn lock_path(&self) -> Result<PathBuf, DepsError> {
         self.manifest
             .lockfile_path(&self.root)
-            .ok_or_else(|| DepsError::LockingDisabled { file: self.manifest_path.clone() })
+            .ok_or_else(|| DepsError::LockingDisabled {
+                file: self.manifest_path.clone(),
+            })
     }
 
     /// The lock, if the file exists.
@@ -61,7 +71,11 @@ impl Project {
         let path = self.lock_path()?;
         match Lock::load(&path) {
             Ok(lock) => Ok(Some(lock)),
-            Err(DocumentError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(DocumentError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(DepsError::LockInvalid(Box::new(e))),
         }
     }
@@ -71,21 +85,30 @@ impl Project {
     pub fn requirements(&self) -> Result<Vec<RootRequirement>, DepsError> {
         if !self.manifest.patch.is_empty() {
             let names: Vec<&str> = self.manifest.patch.keys().map(|n| n.as_str()).collect();
-            return Err(DepsError::PatchUnsupported { file: self.manifest_path.clone(), names: names.join(", ") });
+            return Err(DepsError::PatchUnsupported {
+                file: self.manifest_path.clone(),
+                names: names.join(", "),
+            });
         }
         self.manifest
             .dependencies
             .iter()
             .enumerate()
             .map(|(index, dep)| {
-                let req = VersionReq::parse(&dep.version).map_err(|source| DepsError::Requirement {
-                    file: self.manifest_path.clone(),
-                    index,
+                let req =
+                    VersionReq::parse(&dep.version).map_err(|source| DepsError::Requirement {
+                        file: self.manifest_path.clone(),
+                        index,
+                        name: dep.name.clone(),
+                        text: dep.version.clone(),
+                        source,
+                    })?;
+                Ok(RootRequirement {
                     name: dep.name.clone(),
-                    text: dep.version.clone(),
-                    source,
-                })?;
-                Ok(RootRequirement { name: dep.name.clone(), req, local: dep.local_path().cloned(), index })
+                    req,
+                    local: dep.local_path().cloned(),
+                    index,
+                })
             })
             .collect()
     }

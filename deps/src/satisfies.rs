@@ -18,41 +18,66 @@ pub fn lock_satisfies(
     toolchain_version: &Version,
 ) -> Result<(), Vec<String>> {
     let mut reasons = Vec::new();
-    let wanted: BTreeMap<String, String> = reqs.iter().map(|r| (r.name.to_string(), r.req.to_string())).collect();
-    let locked: BTreeMap<String, String> =
-        lock.root_deps.iter().map(|r| (r.name.to_string(), r.req.to_string())).collect();
+    let wanted: BTreeMap<String, String> = reqs
+        .iter()
+        .map(|r| (r.name.to_string(), r.req.to_string()))
+        .collect();
+    let locked: BTreeMap<String, String> = lock
+        .root_deps
+        .iter()
+        .map(|r| (r.name.to_string(), r.req.to_string()))
+        .collect();
     for (name, req) in &wanted {
         match locked.get(name) {
-            None => reasons.push(format!("x07.json requires {name} {req}, which the lock does not record")),
-            Some(l) if l != req => reasons.push(format!("x07.json requires {name} {req}, the lock was made for {l}")),
+            None => reasons.push(format!(
+                "x07.json requires {name} {req}, which the lock does not record"
+            )),
+            Some(l) if l != req => reasons.push(format!(
+                "x07.json requires {name} {req}, the lock was made for {l}"
+            )),
             Some(_) => {}
         }
     }
     for name in locked.keys().filter(|n| !wanted.contains_key(*n)) {
-        reasons.push(format!("the lock records a requirement on {name}, which x07.json no longer has"));
+        reasons.push(format!(
+            "the lock records a requirement on {name}, which x07.json no longer has"
+        ));
     }
     for req in reqs {
-        let Some(pkg) = lock.package(&req.name) else { continue };
+        let Some(pkg) = lock.package(&req.name) else {
+            continue;
+        };
         match (&req.local, pkg.source) {
-            (Some(path), DepSource::Path) if path.normalized() != pkg.path.normalized() => reasons.push(format!(
-                "x07.json has {} at {path}, the lock at {}",
-                req.name, pkg.path
+            (Some(path), DepSource::Path) if path.normalized() != pkg.path.normalized() => reasons
+                .push(format!(
+                    "x07.json has {} at {path}, the lock at {}",
+                    req.name, pkg.path
+                )),
+            (Some(_), DepSource::Registry) => reasons.push(format!(
+                "x07.json has {} as a local package, the lock from the registry",
+                req.name
             )),
-            (Some(_), DepSource::Registry) => {
-                reasons.push(format!("x07.json has {} as a local package, the lock from the registry", req.name))
-            }
-            (None, DepSource::Path) => {
-                reasons.push(format!("x07.json has {} from the registry, the lock as a local package", req.name))
-            }
+            (None, DepSource::Path) => reasons.push(format!(
+                "x07.json has {} from the registry, the lock as a local package",
+                req.name
+            )),
             _ => {}
         }
     }
-    let uses_registry = lock.dependencies.iter().any(|d| d.source == DepSource::Registry);
+    let uses_registry = lock
+        .dependencies
+        .iter()
+        .any(|d| d.source == DepSource::Registry);
     if let (Some(index), true) = (index, uses_registry) {
         match &lock.registry {
             Some(r) if r.index_url == index => {}
-            Some(r) => reasons.push(format!("the lock was made against {}, this command uses {index}", r.index_url)),
-            None => reasons.push(format!("the lock names no registry, this command uses {index}")),
+            Some(r) => reasons.push(format!(
+                "the lock was made against {}, this command uses {index}",
+                r.index_url
+            )),
+            None => reasons.push(format!(
+                "the lock names no registry, this command uses {index}"
+            )),
         }
     }
     if reasons.is_empty() {
@@ -68,12 +93,21 @@ pub fn lock_satisfies(
 }
 
 /// Resolves against a catalog of only the locked versions and compares the result with the lock.
-fn graph_is_kept(reqs: &[RootRequirement], lock: &Lock, toolchain_version: &Version) -> Result<(), String> {
+fn graph_is_kept(
+    reqs: &[RootRequirement],
+    lock: &Lock,
+    toolchain_version: &Version,
+) -> Result<(), String> {
     let mut catalog = Catalog::new();
     for pkg in &lock.dependencies {
-        let version = Version::parse(pkg.version.as_str()).map_err(|e| format!("{} {}: {e}", pkg.name, pkg.version))?;
+        let version = Version::parse(pkg.version.as_str())
+            .map_err(|e| format!("{} {}: {e}", pkg.name, pkg.version))?;
         let entry = CatalogVersion {
-            deps: pkg.deps.iter().map(|e| (e.name.clone(), e.req.clone())).collect(),
+            deps: pkg
+                .deps
+                .iter()
+                .map(|e| (e.name.clone(), e.req.clone()))
+                .collect(),
             yanked: false,
             x07c_compat: None,
             modules: pkg.modules_sha256.keys().cloned().collect(),
@@ -81,9 +115,17 @@ fn graph_is_kept(reqs: &[RootRequirement], lock: &Lock, toolchain_version: &Vers
         catalog.insert(pkg.name.clone(), version, entry);
     }
     let root: Vec<_> = reqs.iter().map(RootRequirement::package_req).collect();
-    let options = ResolveOptions { toolchain_version, allow_prerelease: true, locked: Some(lock) };
-    let resolution = resolve(&root, &catalog, &options)
-        .map_err(|e| format!("the locked versions no longer satisfy the requirements ({})", first_line(&e.to_string())))?;
+    let options = ResolveOptions {
+        toolchain_version,
+        allow_prerelease: true,
+        locked: Some(lock),
+    };
+    let resolution = resolve(&root, &catalog, &options).map_err(|e| {
+        format!(
+            "the locked versions no longer satisfy the requirements ({})",
+            first_line(&e.to_string())
+        )
+    })?;
     let mut extra = Vec::new();
     for pkg in &lock.dependencies {
         let chosen = resolution.packages.get(&pkg.name).map(ToString::to_string);
@@ -98,14 +140,24 @@ fn graph_is_kept(reqs: &[RootRequirement], lock: &Lock, toolchain_version: &Vers
             .map(|e| format!("{}@{}", e.name, e.resolved))
             .collect();
         edges.sort();
-        let mut recorded: Vec<String> = pkg.deps.iter().map(|e| format!("{}@{}", e.name, e.resolved)).collect();
+        let mut recorded: Vec<String> = pkg
+            .deps
+            .iter()
+            .map(|e| format!("{}@{}", e.name, e.resolved))
+            .collect();
         recorded.sort();
         if chosen.is_some() && edges != recorded {
-            return Err(format!("the lock's edges of {} {} are not what its requirements resolve to", pkg.name, pkg.version));
+            return Err(format!(
+                "the lock's edges of {} {} are not what its requirements resolve to",
+                pkg.name, pkg.version
+            ));
         }
     }
     if !extra.is_empty() {
-        return Err(format!("the lock holds packages nothing requires any more: {}", extra.join(", ")));
+        return Err(format!(
+            "the lock holds packages nothing requires any more: {}",
+            extra.join(", ")
+        ));
     }
     if resolution.packages.len() != lock.dependencies.len() {
         return Err("the lock is missing packages the requirements need".to_string());
@@ -114,5 +166,9 @@ fn graph_is_kept(reqs: &[RootRequirement], lock: &Lock, toolchain_version: &Vers
 }
 
 fn first_line(text: &str) -> &str {
-    text.lines().nth(1).or_else(|| text.lines().next()).unwrap_or(text).trim()
+    text.lines()
+        .nth(1)
+        .or_else(|| text.lines().next())
+        .unwrap_or(text)
+        .trim()
 }

@@ -29,7 +29,12 @@ pub fn sync_locked(
     lock: &Lock,
     client: &dyn Fn() -> Result<RegistryClient, DepsError>,
 ) -> Result<SyncReport, DepsError> {
-    sync_verified(project, lock, lock.verify_against_disk(&project.root), client)
+    sync_verified(
+        project,
+        lock,
+        lock.verify_against_disk(&project.root),
+        client,
+    )
 }
 
 /// [`sync_locked`] with the lock's problems on disk already known.
@@ -39,7 +44,9 @@ pub(crate) fn sync_verified(
     problems: Vec<x07_lock::LockProblem>,
     client: &dyn Fn() -> Result<RegistryClient, DepsError>,
 ) -> Result<SyncReport, DepsError> {
-    let (local, registry): (Vec<_>, Vec<_>) = problems.into_iter().partition(|p| p.source == DepSource::Path);
+    let (local, registry): (Vec<_>, Vec<_>) = problems
+        .into_iter()
+        .partition(|p| p.source == DepSource::Path);
     if !local.is_empty() {
         return Err(DepsError::OnDisk(local));
     }
@@ -47,10 +54,16 @@ pub(crate) fn sync_verified(
     let mut report = SyncReport::default();
     if !broken.is_empty() {
         let client = client()?;
-        let todo: Vec<&LockedPackage> = lock.dependencies.iter().filter(|d| broken.contains(&d.name)).collect();
+        let todo: Vec<&LockedPackage> = lock
+            .dependencies
+            .iter()
+            .filter(|d| broken.contains(&d.name))
+            .collect();
         for dep in todo {
             install_locked(project, &client, dep)?;
-            report.installed.push(format!("{}@{}", dep.name, dep.version));
+            report
+                .installed
+                .push(format!("{}@{}", dep.name, dep.version));
         }
         let still = lock.verify_against_disk(&project.root);
         if !still.is_empty() {
@@ -63,10 +76,17 @@ pub(crate) fn sync_verified(
 
 /// Downloads (or takes from the cache) the archive a lock entry names and installs it, refusing
 /// an index line or archive that differs from what was locked.
-fn install_locked(project: &Project, client: &RegistryClient, dep: &LockedPackage) -> Result<(), DepsError> {
+fn install_locked(
+    project: &Project,
+    client: &RegistryClient,
+    dep: &LockedPackage,
+) -> Result<(), DepsError> {
     let locked = dep
         .archive_sha256
-        .ok_or_else(|| DepsError::NoArchiveDigest { name: dep.name.clone(), version: dep.version.clone() })?;
+        .ok_or_else(|| DepsError::NoArchiveDigest {
+            name: dep.name.clone(),
+            version: dep.version.clone(),
+        })?;
     let entry = client.index_entry(&dep.name, &dep.version)?;
     if entry.cksum != locked {
         return Err(DepsError::CksumChanged {
@@ -77,7 +97,13 @@ fn install_locked(project: &Project, client: &RegistryClient, dep: &LockedPackag
         });
     }
     let fetched = client.fetch_archive(&entry)?;
-    let digests = ensure_installed(&project.root, &dep.path, &dep.name, &dep.version, &fetched.path)?;
+    let digests = ensure_installed(
+        &project.root,
+        &dep.path,
+        &dep.name,
+        &dep.version,
+        &fetched.path,
+    )?;
     if digests.files_sha256 != dep.files_sha256 && !dep.files_sha256.is_empty() {
         let detail = dep
             .files_sha256
@@ -85,7 +111,11 @@ fn install_locked(project: &Project, client: &RegistryClient, dep: &LockedPackag
             .find(|(p, d)| digests.files_sha256.get(*p) != Some(*d))
             .map(|(p, _)| format!("{p} differs"))
             .unwrap_or_else(|| "it has files the lock does not list".to_string());
-        return Err(DepsError::ContentsDiffer { name: dep.name.clone(), version: dep.version.clone(), detail });
+        return Err(DepsError::ContentsDiffer {
+            name: dep.name.clone(),
+            version: dep.version.clone(),
+            detail,
+        });
     }
     Ok(())
 }
@@ -99,18 +129,28 @@ pub fn prune_unlocked(project_root: &Path, lock: &Lock) -> Result<Vec<String>, D
         .filter(|d| d.source == DepSource::Registry)
         .map(|d| d.path.normalized())
         .collect();
-    let deps_dir = RelPath::new(DEPS_DIR).expect("static path").resolve(project_root);
+    let deps_dir = RelPath::new(DEPS_DIR)
+        .expect("static path")
+        .resolve(project_root);
     let mut removed = Vec::new();
-    let Ok(names) = fs_err::read_dir(&deps_dir) else { return Ok(removed) };
+    let Ok(names) = fs_err::read_dir(&deps_dir) else {
+        return Ok(removed);
+    };
     for name in names.flatten() {
         let name_path = name.path();
         if !name_path.is_dir() {
             continue;
         }
-        let Ok(versions) = fs_err::read_dir(&name_path) else { continue };
+        let Ok(versions) = fs_err::read_dir(&name_path) else {
+            continue;
+        };
         let versions: Vec<_> = versions.flatten().collect();
         for version in versions {
-            let rel = format!("{DEPS_DIR}/{}/{}", name.file_name().to_string_lossy(), version.file_name().to_string_lossy());
+            let rel = format!(
+                "{DEPS_DIR}/{}/{}",
+                name.file_name().to_string_lossy(),
+                version.file_name().to_string_lossy()
+            );
             if !keep.contains(&rel) {
                 let path = version.path();
                 if path.is_dir() {
@@ -121,7 +161,10 @@ pub fn prune_unlocked(project_root: &Path, lock: &Lock) -> Result<Vec<String>, D
                 removed.push(rel);
             }
         }
-        if fs_err::read_dir(&name_path).map(|mut d| d.next().is_none()).unwrap_or(false) {
+        if fs_err::read_dir(&name_path)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false)
+        {
             let _ = fs_err::remove_dir(&name_path);
         }
     }

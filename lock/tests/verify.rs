@@ -110,7 +110,9 @@ fn hashes_the_manifest_every_module_all_of_ffi_and_tests_and_the_doc_files() {
     );
     let util = p.lock.package(&name("ext-util")).unwrap();
     assert!(
-        !util.files_sha256.contains_key(&RelPath::new("notes.txt").unwrap()),
+        !util
+            .files_sha256
+            .contains_key(&RelPath::new("notes.txt").unwrap()),
         "files outside the package are not hashed"
     );
     assert_eq!(net.modules_sha256.len(), 2);
@@ -207,7 +209,13 @@ fn hashing_refuses_a_linked_doc_file_or_a_tests_file() {
         .collect();
     assert_eq!(
         files,
-        ["LICENSE", "ffi/include/shim.h", "ffi/shim.c", "modules/ext/a.x07.json", "x07-package.json"]
+        [
+            "LICENSE",
+            "ffi/include/shim.h",
+            "ffi/shim.c",
+            "modules/ext/a.x07.json",
+            "x07-package.json"
+        ]
     );
 }
 

@@ -20,13 +20,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new().prefix(".x07-tmp-").tempfile_in(parent).map_err(|e| {
-        std::io::Error::new(e.kind(), format!("cannot create a temporary file in {}: {e}", parent.display()))
-    })?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".x07-tmp-")
+        .tempfile_in(parent)
+        .map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot create a temporary file in {}: {e}",
+                    parent.display()
+                ),
+            )
+        })?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| {
-        std::io::Error::new(e.error.kind(), format!("cannot rename into {}: {}", path.display(), e.error))
+        std::io::Error::new(
+            e.error.kind(),
+            format!("cannot rename into {}: {}", path.display(), e.error),
+        )
     })?;
     Ok(())
 }
@@ -36,7 +48,9 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<WriteOutco
     match fs_err::read(path) {
         Ok(existing) if existing == bytes => Ok(WriteOutcome::Unchanged),
         Ok(_) => write_atomic(path, bytes).map(|()| WriteOutcome::Replaced),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_atomic(path, bytes).map(|()| WriteOutcome::Created),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            write_atomic(path, bytes).map(|()| WriteOutcome::Created)
+        }
         Err(e) => Err(e),
     }
 }

@@ -28,7 +28,10 @@ mod tests {
     fn sorts_keys_drops_whitespace_and_keeps_utf8() {
         let v = json!({"b": [1, {"z": 1, "a": "x"}], "a": "\u{e9}\n"});
         let expected = "{\"a\":\"\u{e9}\\n\",\"b\":[1,{\"a\":\"x\",\"z\":1}]}";
-        assert_eq!(String::from_utf8(to_canonical_vec(&v).unwrap()).unwrap(), expected);
+        assert_eq!(
+            String::from_utf8(to_canonical_vec(&v).unwrap()).unwrap(),
+            expected
+        );
         assert_eq!(canonical_file_bytes(&v).unwrap().last(), Some(&b'\n'));
     }
 }

@@ -44,7 +44,11 @@ impl Sha256Digest {
 
     /// Parses bare hex (no prefix).
     pub fn from_hex(s: &str) -> Result<Self, DigestParseError> {
-        if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if s.len() != 64
+            || !s
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(DigestParseError::BadHex(s.to_string()));
         }
         let mut out = [0u8; 32];
@@ -87,7 +91,9 @@ impl fmt::Debug for Sha256Digest {
 impl FromStr for Sha256Digest {
     type Err = DigestParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let hex = s.strip_prefix("sha256:").ok_or_else(|| DigestParseError::MissingPrefix(s.to_string()))?;
+        let hex = s
+            .strip_prefix("sha256:")
+            .ok_or_else(|| DigestParseError::MissingPrefix(s.to_string()))?;
         Self::from_hex(hex).map_err(|_| DigestParseError::BadHex(s.to_string()))
     }
 }
@@ -112,9 +118,18 @@ mod tests {
     #[test]
     fn round_trips_and_matches_known_vector() {
         let d = Sha256Digest::of(b"abc");
-        assert_eq!(d.to_string(), "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            d.to_string(),
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(d.to_string().parse::<Sha256Digest>().unwrap(), d);
-        assert!(matches!("ba78".parse::<Sha256Digest>(), Err(DigestParseError::MissingPrefix(_))));
-        assert!(matches!("sha256:XYZ".parse::<Sha256Digest>(), Err(DigestParseError::BadHex(_))));
+        assert!(matches!(
+            "ba78".parse::<Sha256Digest>(),
+            Err(DigestParseError::MissingPrefix(_))
+        ));
+        assert!(matches!(
+            "sha256:XYZ".parse::<Sha256Digest>(),
+            Err(DigestParseError::BadHex(_))
+        ));
     }
 }

@@ -63,7 +63,10 @@ pub struct FieldError {
 impl FieldError {
     /// An error about `field`.
     pub fn new(field: FieldPath, message: impl Into<String>) -> Self {
-        Self { field, message: message.into() }
+        Self {
+            field,
+            message: message.into(),
+        }
     }
 }
 
@@ -124,7 +127,10 @@ pub fn load_document<T>(
     file: &Path,
     decode: impl FnOnce(Value) -> Result<T, FieldError>,
 ) -> Result<T, DocumentError> {
-    let bytes = fs_err::read(file).map_err(|source| DocumentError::Read { file: file.to_path_buf(), source })?;
+    let bytes = fs_err::read(file).map_err(|source| DocumentError::Read {
+        file: file.to_path_buf(),
+        source,
+    })?;
     parse_document(&bytes, file, decode)
 }
 
@@ -140,7 +146,10 @@ pub fn parse_document<T>(
         column: e.column(),
         message: strip_position(&e.to_string()),
     })?;
-    decode(value).map_err(|error| DocumentError::Schema { file: file.to_path_buf(), error })
+    decode(value).map_err(|error| DocumentError::Schema {
+        file: file.to_path_buf(),
+        error,
+    })
 }
 
 /// serde_json appends " at line L column C"; the position is reported separately.
@@ -175,10 +184,15 @@ pub fn decode_array<T>(
     mut decode: impl FnMut(Value, &FieldPath) -> Result<T, FieldError>,
 ) -> Result<Vec<T>, FieldError> {
     match value {
-        Value::Array(items) => {
-            items.into_iter().enumerate().map(|(i, item)| decode(item, &path.index(i))).collect()
-        }
-        other => Err(FieldError::new(path.clone(), format!("expected an array, found {}", json_kind(&other)))),
+        Value::Array(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| decode(item, &path.index(i)))
+            .collect(),
+        other => Err(FieldError::new(
+            path.clone(),
+            format!("expected an array, found {}", json_kind(&other)),
+        )),
     }
 }
 
@@ -186,7 +200,10 @@ pub fn decode_array<T>(
 pub fn expect_object(value: Value, path: &FieldPath) -> Result<Map<String, Value>, FieldError> {
     match value {
         Value::Object(map) => Ok(map),
-        other => Err(FieldError::new(path.clone(), format!("expected a JSON object, found {}", json_kind(&other)))),
+        other => Err(FieldError::new(
+            path.clone(),
+            format!("expected a JSON object, found {}", json_kind(&other)),
+        )),
     }
 }
 
@@ -209,7 +226,10 @@ impl ObjectReader {
             let older: Vec<&str> = read.iter().copied().filter(|r| *r != written).collect();
             Err(FieldError::new(
                 p.clone(),
-                format!("unsupported version `{s}`; expected {written} ({} read too)", older.join(", ")),
+                format!(
+                    "unsupported version `{s}`; expected {written} ({} read too)",
+                    older.join(", ")
+                ),
             ))
         })
     }
@@ -217,7 +237,11 @@ impl ObjectReader {
     /// Starts reading the object at `path`; fails when `value` is not an object.
     pub fn new(value: Value, path: FieldPath) -> Result<Self, FieldError> {
         let map = expect_object(value, &path)?;
-        Ok(Self { path, map, known: Vec::new() })
+        Ok(Self {
+            path,
+            map,
+            known: Vec::new(),
+        })
     }
 
     /// The path of the member `key`.
@@ -256,7 +280,10 @@ impl ObjectReader {
     }
 
     /// A member that may be absent or null, decoded with serde.
-    pub fn optional<T: DeserializeOwned>(&mut self, key: &'static str) -> Result<Option<T>, FieldError> {
+    pub fn optional<T: DeserializeOwned>(
+        &mut self,
+        key: &'static str,
+    ) -> Result<Option<T>, FieldError> {
         self.optional_with(key, decode_value)
     }
 
@@ -297,10 +324,17 @@ mod tests {
 
     #[test]
     fn names_missing_unknown_and_mistyped_fields() {
-        let mut r = ObjectReader::new(json!({"a": 1, "zz": true}), FieldPath::root().key("p")).unwrap();
+        let mut r =
+            ObjectReader::new(json!({"a": 1, "zz": true}), FieldPath::root().key("p")).unwrap();
         assert_eq!(r.required::<u32>("a").unwrap(), 1);
-        assert_eq!(r.required::<u32>("b").unwrap_err().to_string(), "p.b: required field is missing");
-        assert_eq!(r.finish().unwrap_err().to_string(), "p.zz: unknown field; allowed fields here: a, b");
+        assert_eq!(
+            r.required::<u32>("b").unwrap_err().to_string(),
+            "p.b: required field is missing"
+        );
+        assert_eq!(
+            r.finish().unwrap_err().to_string(),
+            "p.zz: unknown field; allowed fields here: a, b"
+        );
 
         let mut r = ObjectReader::new(json!({"a": "x"}), FieldPath::root()).unwrap();
         let err = r.required::<u32>("a").unwrap_err();
@@ -312,10 +346,16 @@ mod tests {
     fn malformed_json_reports_line_and_column() {
         let err = parse_document(b"{\n  \"a\": ,\n}", Path::new("x07.json"), Ok).unwrap_err();
         match &err {
-            DocumentError::MalformedJson { line, column, .. } => assert_eq!((*line, *column), (2, 8)),
+            DocumentError::MalformedJson { line, column, .. } => {
+                assert_eq!((*line, *column), (2, 8))
+            }
             other => panic!("unexpected {other:?}"),
         }
-        assert!(err.to_string().starts_with("x07.json:2:8: malformed JSON: "), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("x07.json:2:8: malformed JSON: "),
+            "{err}"
+        );
         assert!(!err.is_schema_error());
     }
 }

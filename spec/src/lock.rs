@@ -11,7 +11,8 @@ use crate::atomic::{write_if_changed, WriteOutcome};
 use crate::canonical::{canonical_file_bytes, to_canonical_vec, CanonicalError};
 use crate::digest::Sha256Digest;
 use crate::document::{
-    decode_array, decode_value, load_document, parse_document, DocumentError, FieldError, FieldPath, ObjectReader,
+    decode_array, decode_value, load_document, parse_document, DocumentError, FieldError,
+    FieldPath, ObjectReader,
 };
 use crate::package_id::{PackageName, PackageVersion};
 use crate::rel_path::RelPath;
@@ -19,7 +20,8 @@ use crate::rel_path::RelPath;
 /// The version every lockfile is written as.
 pub const LOCK_SCHEMA_VERSION: &str = "x07.lock@0.5.0";
 /// Versions accepted on read, oldest first.
-pub const LOCK_SCHEMA_VERSIONS_READ: [&str; 3] = ["x07.lock@0.3.0", "x07.lock@0.4.0", LOCK_SCHEMA_VERSION];
+pub const LOCK_SCHEMA_VERSIONS_READ: [&str; 3] =
+    ["x07.lock@0.3.0", "x07.lock@0.4.0", LOCK_SCHEMA_VERSION];
 
 /// A SHA-256 written as 64 bare lowercase hex digits (the lockfile's legacy spelling, no `sha256:`).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -40,9 +42,11 @@ impl Serialize for HexSha256 {
 impl<'de> Deserialize<'de> for HexSha256 {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Sha256Digest::from_hex(&s)
-            .map(HexSha256)
-            .map_err(|_| serde::de::Error::custom(format!("`{s}` must be a SHA-256 written as 64 lowercase hex digits")))
+        Sha256Digest::from_hex(&s).map(HexSha256).map_err(|_| {
+            serde::de::Error::custom(format!(
+                "`{s}` must be a SHA-256 written as 64 lowercase hex digits"
+            ))
+        })
     }
 }
 
@@ -194,13 +198,28 @@ impl Lockfile {
     /// Decodes and checks a lockfile from a JSON value.
     pub fn decode(value: Value) -> Result<Self, FieldError> {
         let mut r = ObjectReader::new(value, FieldPath::root())?;
-        let read_schema_version = r.schema_version(&LOCK_SCHEMA_VERSIONS_READ, LOCK_SCHEMA_VERSION)?;
+        let read_schema_version =
+            r.schema_version(&LOCK_SCHEMA_VERSIONS_READ, LOCK_SCHEMA_VERSION)?;
         let is_v04 = read_schema_version == "x07.lock@0.4.0";
-        let toolchain = if is_v04 { Some(r.required("toolchain")?) } else { r.optional("toolchain")? };
-        let registry = if is_v04 { Some(r.required("registry")?) } else { r.optional("registry")? };
-        let dependencies = r.required_with("dependencies", |v, p| decode_array(v, p, decode_value))?;
+        let toolchain = if is_v04 {
+            Some(r.required("toolchain")?)
+        } else {
+            r.optional("toolchain")?
+        };
+        let registry = if is_v04 {
+            Some(r.required("registry")?)
+        } else {
+            r.optional("registry")?
+        };
+        let dependencies =
+            r.required_with("dependencies", |v, p| decode_array(v, p, decode_value))?;
         r.finish()?;
-        Ok(Self { read_schema_version, toolchain, registry, dependencies })
+        Ok(Self {
+            read_schema_version,
+            toolchain,
+            registry,
+            dependencies,
+        })
     }
 
     /// The canonical (JCS) file bytes, always as [`LOCK_SCHEMA_VERSION`].

@@ -24,7 +24,8 @@ impl ProfileName {
     pub fn new(s: impl Into<String>) -> Result<Self, ProfileNameError> {
         let s = s.into();
         let valid = (1..=64).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
         if valid {
             Ok(Self(s))
         } else {
@@ -185,7 +186,10 @@ impl Profile {
                     path.key("runner"),
                     format!(
                         "runner `{}` cannot run world {}; use `auto`",
-                        serde_json::to_value(runner).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                        serde_json::to_value(runner)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default(),
                         profile.world
                     ),
                 ));
@@ -205,7 +209,8 @@ fn positive(value: Value, path: &FieldPath) -> Result<u64, FieldError> {
 
 impl<'de> Deserialize<'de> for Profile {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Profile::decode(Value::deserialize(d)?, &FieldPath::root()).map_err(serde::de::Error::custom)
+        Profile::decode(Value::deserialize(d)?, &FieldPath::root())
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -224,17 +229,32 @@ mod tests {
             decode(json!({"world": "run-os-sandboxed"})).unwrap_err(),
             "profiles.p.policy: required when world is run-os-sandboxed; point it at a policy file (x07 policy init --template cli)"
         );
-        assert!(decode(json!({"world": "run-os", "policy": "p.json"})).unwrap_err().starts_with("profiles.p.policy: only allowed"));
+        assert!(decode(json!({"world": "run-os", "policy": "p.json"}))
+            .unwrap_err()
+            .starts_with("profiles.p.policy: only allowed"));
         let p = decode(json!({"world": "run-os-sandboxed", "policy": "p.json", "solve_fuel": 5, "cc_profile": "size"})).unwrap();
-        assert_eq!((p.solve_fuel, p.cc_profile), (Some(5), Some(CcProfile::Size)));
+        assert_eq!(
+            (p.solve_fuel, p.cc_profile),
+            (Some(5), Some(CcProfile::Size))
+        );
     }
 
     #[test]
     fn rejects_unknown_fields_bad_values_and_runner_mismatch() {
-        assert!(decode(json!({"world": "run-os", "fuel": 1})).unwrap_err().starts_with("profiles.p.fuel: unknown field"));
-        assert!(decode(json!({"world": "run-os", "solve_fuel": 0})).unwrap_err().starts_with("profiles.p.solve_fuel: must be at least 1"));
-        assert!(decode(json!({"world": "run-os", "input": "/etc/passwd"})).unwrap_err().starts_with("profiles.p.input: path `/etc/passwd` must be relative"));
-        assert!(decode(json!({"world": "run-os", "runner": "host"})).unwrap_err().starts_with("profiles.p.runner: runner `host` cannot run world run-os"));
-        assert!(decode(json!({"world": "mars"})).unwrap_err().starts_with("profiles.p.world: unknown variant `mars`"));
+        assert!(decode(json!({"world": "run-os", "fuel": 1}))
+            .unwrap_err()
+            .starts_with("profiles.p.fuel: unknown field"));
+        assert!(decode(json!({"world": "run-os", "solve_fuel": 0}))
+            .unwrap_err()
+            .starts_with("profiles.p.solve_fuel: must be at least 1"));
+        assert!(decode(json!({"world": "run-os", "input": "/etc/passwd"}))
+            .unwrap_err()
+            .starts_with("profiles.p.input: path `/etc/passwd` must be relative"));
+        assert!(decode(json!({"world": "run-os", "runner": "host"}))
+            .unwrap_err()
+            .starts_with("profiles.p.runner: runner `host` cannot run world run-os"));
+        assert!(decode(json!({"world": "mars"}))
+            .unwrap_err()
+            .starts_with("profiles.p.world: unknown variant `mars`"));
     }
 }

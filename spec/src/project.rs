@@ -11,8 +11,8 @@ use serde_json::Value;
 use crate::atomic::{write_if_changed, WriteOutcome};
 use crate::canonical::{canonical_file_bytes, CanonicalError};
 use crate::document::{
-    decode_array, decode_value, expect_object, load_document, parse_document, DocumentError, FieldError, FieldPath,
-    ObjectReader,
+    decode_array, decode_value, expect_object, load_document, parse_document, DocumentError,
+    FieldError, FieldPath, ObjectReader,
 };
 use crate::package_id::{PackageName, PackageVersion};
 use crate::profile::{Profile, ProfileName};
@@ -76,7 +76,9 @@ pub struct ProjectDependency {
 impl ProjectDependency {
     /// A local package (a `path` outside `.x07/deps/`), not one from the registry.
     pub fn local_path(&self) -> Option<&RelPath> {
-        self.path.as_ref().filter(|p| !p.starts_with_segments(&[".x07", "deps"]))
+        self.path
+            .as_ref()
+            .filter(|p| !p.starts_with_segments(&[".x07", "deps"]))
     }
 
     /// Whether writing this entry needs `x07.project@0.6.0`: no path, or a version that is not exact.
@@ -144,7 +146,10 @@ impl ProjectManifest {
         let path = |s: &str| RelPath::new(s).expect("static path");
         let mut profiles = BTreeMap::new();
         profiles.insert(name("os"), Profile::for_world(World::RunOs, None));
-        profiles.insert(name("sandbox"), Profile::for_world(World::RunOsSandboxed, Some(path(INIT_SANDBOX_POLICY))));
+        profiles.insert(
+            name("sandbox"),
+            Profile::for_world(World::RunOsSandboxed, Some(path(INIT_SANDBOX_POLICY))),
+        );
         Self {
             read_schema_version: PROJECT_SCHEMA_VERSION.to_string(),
             compat: Some("0.5".to_string()),
@@ -175,7 +180,8 @@ impl ProjectManifest {
     /// Decodes and checks a manifest from a JSON value.
     pub fn decode(value: Value) -> Result<Self, FieldError> {
         let mut r = ObjectReader::new(value, FieldPath::root())?;
-        let read_schema_version = r.schema_version(&PROJECT_SCHEMA_VERSIONS_READ, PROJECT_SCHEMA_VERSION)?;
+        let read_schema_version =
+            r.schema_version(&PROJECT_SCHEMA_VERSIONS_READ, PROJECT_SCHEMA_VERSION)?;
         let reqs = read_schema_version == PROJECT_SCHEMA_VERSION_REQS;
         let manifest = ProjectManifest {
             read_schema_version,
@@ -184,7 +190,9 @@ impl ProjectManifest {
             entry: r.required_with("entry", decode_entry)?,
             module_roots: r.required_with("module_roots", decode_module_roots)?,
             link: r.optional("link")?,
-            dependencies: r.optional_with("dependencies", |v, p| decode_dependencies(v, p, reqs))?.unwrap_or_default(),
+            dependencies: r
+                .optional_with("dependencies", |v, p| decode_dependencies(v, p, reqs))?
+                .unwrap_or_default(),
             patch: r.optional("patch")?.unwrap_or_default(),
             lockfile: match r.take("lockfile") {
                 None => Some(RelPath::new(DEFAULT_LOCKFILE).expect("static path")),
@@ -192,7 +200,9 @@ impl ProjectManifest {
                 Some(v) => Some(decode_value(v, &FieldPath::root().key("lockfile"))?),
             },
             default_profile: r.optional("default_profile")?,
-            profiles: r.optional_with("profiles", decode_profiles)?.unwrap_or_default(),
+            profiles: r
+                .optional_with("profiles", decode_profiles)?
+                .unwrap_or_default(),
             operational_entry_symbol: r.optional("operational_entry_symbol")?,
             certification_entry_symbol: r.optional("certification_entry_symbol")?,
         };
@@ -210,7 +220,11 @@ impl ProjectManifest {
 
     /// The schema version this manifest is written as: 0.6.0 when a dependency needs it, else 0.5.0.
     pub fn write_schema_version(&self) -> &'static str {
-        if self.dependencies.iter().any(ProjectDependency::needs_requirements_format) {
+        if self
+            .dependencies
+            .iter()
+            .any(ProjectDependency::needs_requirements_format)
+        {
             PROJECT_SCHEMA_VERSION_REQS
         } else {
             PROJECT_SCHEMA_VERSION
@@ -229,15 +243,28 @@ impl ProjectManifest {
     }
 
     /// The profile to use: `requested`, else `default_profile`, else `dev`, else `os`, else none.
-    pub fn select_profile(&self, requested: Option<&str>) -> Result<Option<(&ProfileName, &Profile)>, UnknownProfile> {
+    pub fn select_profile(
+        &self,
+        requested: Option<&str>,
+    ) -> Result<Option<(&ProfileName, &Profile)>, UnknownProfile> {
         if let Some(name) = requested {
-            return self.profiles.get_key_value(name).map(Some).ok_or_else(|| UnknownProfile {
-                name: name.to_string(),
-                defined: self.profiles.keys().map(|k| k.to_string()).collect(),
-            });
+            return self
+                .profiles
+                .get_key_value(name)
+                .map(Some)
+                .ok_or_else(|| UnknownProfile {
+                    name: name.to_string(),
+                    defined: self.profiles.keys().map(|k| k.to_string()).collect(),
+                });
         }
-        let fallbacks = self.default_profile.iter().map(ProfileName::as_str).chain(["dev", "os"]);
-        Ok(fallbacks.filter_map(|n| self.profiles.get_key_value(n)).next())
+        let fallbacks = self
+            .default_profile
+            .iter()
+            .map(ProfileName::as_str)
+            .chain(["dev", "os"]);
+        Ok(fallbacks
+            .filter_map(|n| self.profiles.get_key_value(n))
+            .next())
     }
 
     /// The lockfile path under `project_root`, if locking is enabled.
@@ -254,7 +281,10 @@ fn decode_compat(value: Value, path: &FieldPath) -> Result<String, FieldError> {
     if s == "strict" || is_version {
         Ok(s)
     } else {
-        Err(FieldError::new(path.clone(), format!("`{s}` is not a compatibility mode; write \"0.5\" or \"strict\"")))
+        Err(FieldError::new(
+            path.clone(),
+            format!("`{s}` is not a compatibility mode; write \"0.5\" or \"strict\""),
+        ))
     }
 }
 
@@ -263,7 +293,10 @@ fn decode_entry(value: Value, path: &FieldPath) -> Result<RelPath, FieldError> {
     if entry.as_str().ends_with(".x07.json") {
         Ok(entry)
     } else {
-        Err(FieldError::new(path.clone(), format!("`{entry}` must name an x07AST file ending in .x07.json")))
+        Err(FieldError::new(
+            path.clone(),
+            format!("`{entry}` must name an x07AST file ending in .x07.json"),
+        ))
     }
 }
 
@@ -279,23 +312,36 @@ fn decode_module_roots(value: Value, path: &FieldPath) -> Result<Vec<RelPath>, F
         Ok(root)
     })?;
     if roots.is_empty() {
-        return Err(FieldError::new(path.clone(), "must list at least one directory (usually \"src\")"));
+        return Err(FieldError::new(
+            path.clone(),
+            "must list at least one directory (usually \"src\")",
+        ));
     }
     let mut seen = BTreeSet::new();
     for (i, root) in roots.iter().enumerate() {
         if !seen.insert(root.normalized()) {
-            return Err(FieldError::new(path.index(i), format!("`{root}` is listed twice")));
+            return Err(FieldError::new(
+                path.index(i),
+                format!("`{root}` is listed twice"),
+            ));
         }
     }
     Ok(roots)
 }
 
-fn decode_dependencies(value: Value, path: &FieldPath, requirements: bool) -> Result<Vec<ProjectDependency>, FieldError> {
+fn decode_dependencies(
+    value: Value,
+    path: &FieldPath,
+    requirements: bool,
+) -> Result<Vec<ProjectDependency>, FieldError> {
     let deps: Vec<ProjectDependency> = decode_array(value, path, decode_value)?;
     let mut seen = BTreeSet::new();
     for (i, dep) in deps.iter().enumerate() {
         if dep.version.trim().is_empty() {
-            return Err(FieldError::new(path.index(i).key("version"), "must not be empty"));
+            return Err(FieldError::new(
+                path.index(i).key("version"),
+                "must not be empty",
+            ));
         }
         if !requirements {
             if let Err(e) = PackageVersion::new(dep.version.as_str()) {
@@ -314,18 +360,25 @@ fn decode_dependencies(value: Value, path: &FieldPath, requirements: bool) -> Re
         if !seen.insert(dep.name.as_str()) {
             return Err(FieldError::new(
                 path.index(i).key("name"),
-                format!("package `{}` is listed twice; each package may appear at one version only", dep.name),
+                format!(
+                    "package `{}` is listed twice; each package may appear at one version only",
+                    dep.name
+                ),
             ));
         }
     }
     Ok(deps)
 }
 
-fn decode_profiles(value: Value, path: &FieldPath) -> Result<BTreeMap<ProfileName, Profile>, FieldError> {
+fn decode_profiles(
+    value: Value,
+    path: &FieldPath,
+) -> Result<BTreeMap<ProfileName, Profile>, FieldError> {
     let mut out = BTreeMap::new();
     for (name, v) in expect_object(value, path)? {
         let field = path.key(&name);
-        let key = ProfileName::new(name).map_err(|e| FieldError::new(field.clone(), e.to_string()))?;
+        let key =
+            ProfileName::new(name).map_err(|e| FieldError::new(field.clone(), e.to_string()))?;
         out.insert(key, Profile::decode(v, &field)?);
     }
     Ok(out)

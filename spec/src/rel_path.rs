@@ -38,7 +38,9 @@ impl RelPath {
             return Err(RelPathError::Empty);
         }
         let bytes = s.as_bytes();
-        if bytes[0] == b'/' || (bytes.len() >= 2 && bytes[1] == b':' && bytes[0].is_ascii_alphabetic()) {
+        if bytes[0] == b'/'
+            || (bytes.len() >= 2 && bytes[1] == b':' && bytes[0].is_ascii_alphabetic())
+        {
             return Err(RelPathError::Absolute(s));
         }
         if s.contains('\\') || s.contains('\0') {
@@ -76,7 +78,11 @@ impl RelPath {
 
     /// The path without `.` segments and without a trailing `/` (`./src/` → `src`; `.` → empty).
     pub fn normalized(&self) -> String {
-        self.0.split('/').filter(|s| !s.is_empty() && *s != ".").collect::<Vec<_>>().join("/")
+        self.0
+            .split('/')
+            .filter(|s| !s.is_empty() && *s != ".")
+            .collect::<Vec<_>>()
+            .join("/")
     }
 
     /// Whether the path, once `.` segments are dropped, starts with the segments of `prefix`.
@@ -111,19 +117,53 @@ mod tests {
 
     #[test]
     fn accepts_relative_and_rejects_escapes() {
-        for ok in ["src", "src/", "./src", ".x07/policies/base/cli.sandbox.base.policy.json", "a/.b/c"] {
+        for ok in [
+            "src",
+            "src/",
+            "./src",
+            ".x07/policies/base/cli.sandbox.base.policy.json",
+            "a/.b/c",
+        ] {
             assert!(RelPath::new(ok).is_ok(), "{ok}");
         }
         assert_eq!(RelPath::new(""), Err(RelPathError::Empty));
-        assert!(matches!(RelPath::new("/etc/passwd"), Err(RelPathError::Absolute(_))));
-        assert!(matches!(RelPath::new("C:/x"), Err(RelPathError::Absolute(_))));
-        assert!(matches!(RelPath::new("a/../../b"), Err(RelPathError::ParentSegment(_))));
-        assert!(matches!(RelPath::new(".."), Err(RelPathError::ParentSegment(_))));
-        assert!(matches!(RelPath::new("a\\b"), Err(RelPathError::BadSyntax(_))));
-        assert!(matches!(RelPath::new("a//b"), Err(RelPathError::BadSyntax(_))));
-        assert!(matches!(RelPath::new("$workspace/x"), Err(RelPathError::Variable(_))));
-        assert_eq!(RelPath::new("./src/./lib/").unwrap().normalized(), "src/lib");
-        assert!(RelPath::new("./.x07/deps/a").unwrap().starts_with_segments(&[".x07", "deps"]));
-        assert!(!RelPath::new(".x07/depsx").unwrap().starts_with_segments(&[".x07", "deps"]));
+        assert!(matches!(
+            RelPath::new("/etc/passwd"),
+            Err(RelPathError::Absolute(_))
+        ));
+        assert!(matches!(
+            RelPath::new("C:/x"),
+            Err(RelPathError::Absolute(_))
+        ));
+        assert!(matches!(
+            RelPath::new("a/../../b"),
+            Err(RelPathError::ParentSegment(_))
+        ));
+        assert!(matches!(
+            RelPath::new(".."),
+            Err(RelPathError::ParentSegment(_))
+        ));
+        assert!(matches!(
+            RelPath::new("a\\b"),
+            Err(RelPathError::BadSyntax(_))
+        ));
+        assert!(matches!(
+            RelPath::new("a//b"),
+            Err(RelPathError::BadSyntax(_))
+        ));
+        assert!(matches!(
+            RelPath::new("$workspace/x"),
+            Err(RelPathError::Variable(_))
+        ));
+        assert_eq!(
+            RelPath::new("./src/./lib/").unwrap().normalized(),
+            "src/lib"
+        );
+        assert!(RelPath::new("./.x07/deps/a")
+            .unwrap()
+            .starts_with_segments(&[".x07", "deps"]));
+        assert!(!RelPath::new(".x07/depsx")
+            .unwrap()
+            .starts_with_segments(&[".x07", "deps"]));
     }
 }

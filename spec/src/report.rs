@@ -225,7 +225,9 @@ impl OsRunnerReport {
     pub fn solve(&self) -> Option<&SolveSection> {
         match self {
             OsRunnerReport::RunOs(r) => Some(&r.solve),
-            OsRunnerReport::CompileRun(r) | OsRunnerReport::ProjectCompileRun(r) => r.solve.as_ref(),
+            OsRunnerReport::CompileRun(r) | OsRunnerReport::ProjectCompileRun(r) => {
+                r.solve.as_ref()
+            }
         }
     }
 }

@@ -62,5 +62,8 @@ pub const SCHEMAS: &[EmbeddedSchema] = &[
 
 /// The schema text for a format id (`x07.project@0.5.0`) or a schema file name.
 pub fn schema(name: &str) -> Option<&'static str> {
-    SCHEMAS.iter().find(|s| s.id == name || s.file_name == name).map(|s| s.text)
+    SCHEMAS
+        .iter()
+        .find(|s| s.id == name || s.file_name == name)
+        .map(|s| s.text)
 }

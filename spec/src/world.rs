@@ -80,7 +80,10 @@ impl fmt::Display for World {
 impl FromStr for World {
     type Err = UnknownWorld;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        World::ALL.into_iter().find(|w| w.as_str() == s).ok_or_else(|| UnknownWorld(s.to_string()))
+        World::ALL
+            .into_iter()
+            .find(|w| w.as_str() == s)
+            .ok_or_else(|| UnknownWorld(s.to_string()))
     }
 }
 
@@ -92,7 +95,10 @@ mod tests {
     fn names_round_trip_through_str_and_serde() {
         for w in World::ALL {
             assert_eq!(w.as_str().parse::<World>().unwrap(), w);
-            assert_eq!(serde_json::to_value(w).unwrap(), serde_json::Value::String(w.as_str().into()));
+            assert_eq!(
+                serde_json::to_value(w).unwrap(),
+                serde_json::Value::String(w.as_str().into())
+            );
         }
         assert_eq!(World::ALL.iter().filter(|w| w.is_os()).count(), 2);
         assert!(World::RunOsSandboxed.is_sandboxed() && !World::RunOs.is_sandboxed());

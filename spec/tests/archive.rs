@@ -9,7 +9,9 @@ use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, SystemTime};
 
-use archive_support::{long_ffi_path, read_tree, sample_archived_files, sample_package, write_sample_package};
+use archive_support::{
+    long_ffi_path, read_tree, sample_archived_files, sample_package, write_sample_package,
+};
 use x07_spec::archive::{list, pack, unpack, PackError, UnpackError, UnpackLimits, ZSTD_MAGIC};
 use x07_spec::Sha256Digest;
 
@@ -43,7 +45,11 @@ fn pack_holds_exactly_the_package_files_sorted_with_fixed_metadata() {
         let path = String::from_utf8(entry.path_bytes().into_owned()).unwrap();
         assert_eq!(h.entry_type(), tar::EntryType::Regular, "{path}");
         assert_eq!(h.mode().unwrap(), 0o644, "{path}");
-        assert_eq!((h.uid().unwrap(), h.gid().unwrap(), h.mtime().unwrap()), (0, 0, 0), "{path}");
+        assert_eq!(
+            (h.uid().unwrap(), h.gid().unwrap(), h.mtime().unwrap()),
+            (0, 0, 0),
+            "{path}"
+        );
         assert_eq!(h.username_bytes(), Some(&b""[..]), "{path}");
         assert_eq!(h.groupname_bytes(), Some(&b""[..]), "{path}");
         assert!(h.as_ustar().is_some(), "{path}: a ustar header");
@@ -51,7 +57,10 @@ fn pack_holds_exactly_the_package_files_sorted_with_fixed_metadata() {
         entry.read_to_end(&mut data).unwrap();
         seen.push((path, data));
     }
-    assert_eq!(seen, expected, "the tar holds exactly these files, in this order");
+    assert_eq!(
+        seen, expected,
+        "the tar holds exactly these files, in this order"
+    );
 }
 
 #[test]
@@ -86,28 +95,52 @@ fn pack_carries_doc_files_and_tests_but_nothing_else_from_the_directory() {
     for name in x07_spec::package::DOC_FILES {
         fs_err::write(dir.join(name), name.as_bytes()).unwrap();
     }
-    let names: Vec<String> = pack(&dir).unwrap().entries.into_iter().map(|e| e.path.to_string()).collect();
+    let names: Vec<String> = pack(&dir)
+        .unwrap()
+        .entries
+        .into_iter()
+        .map(|e| e.path.to_string())
+        .collect();
     for name in x07_spec::package::DOC_FILES {
         assert!(names.iter().any(|n| n == name), "{name} in {names:?}");
     }
-    assert!(!names.iter().any(|n| n == "notes.txt" || n.starts_with("docs/") || n.starts_with("src/")));
+    assert!(!names
+        .iter()
+        .any(|n| n == "notes.txt" || n.starts_with("docs/") || n.starts_with("src/")));
 }
 
 #[test]
 fn a_module_root_inside_tests_is_packed_once() {
     let (_tmp, dir) = sample_package();
     let manifest = fs_err::read_to_string(dir.join("x07-package.json")).unwrap();
-    fs_err::write(dir.join("x07-package.json"), manifest.replace("\"modules\",", "\"tests/modules\",")).unwrap();
+    fs_err::write(
+        dir.join("x07-package.json"),
+        manifest.replace("\"modules\",", "\"tests/modules\","),
+    )
+    .unwrap();
     fs_err::rename(dir.join("modules"), dir.join("tests/modules")).unwrap();
     let packed = pack(&dir).unwrap();
     let names: Vec<&str> = packed.entries.iter().map(|e| e.path.as_str()).collect();
-    let modules: Vec<&str> = names.iter().copied().filter(|n| n.starts_with("tests/modules/")).collect();
+    let modules: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| n.starts_with("tests/modules/"))
+        .collect();
     assert_eq!(
         modules,
-        ["tests/modules/ext/demo.x07.json", "tests/modules/ext/demo/util.x07.json", "tests/modules/ext/unlisted.x07.json"]
+        [
+            "tests/modules/ext/demo.x07.json",
+            "tests/modules/ext/demo/util.x07.json",
+            "tests/modules/ext/unlisted.x07.json"
+        ]
     );
     let tmp = tempfile::tempdir().unwrap();
-    let unpacked = unpack(&packed.bytes, &tmp.path().join("pkg"), &UnpackLimits::default()).unwrap();
+    let unpacked = unpack(
+        &packed.bytes,
+        &tmp.path().join("pkg"),
+        &UnpackLimits::default(),
+    )
+    .unwrap();
     assert_eq!(unpacked.entries, packed.entries);
 }
 
@@ -121,11 +154,16 @@ fn the_compressed_form_is_one_level_19_zstd_frame_without_checksum() {
     assert_eq!(descriptor & 0b100, 0, "no content checksum");
     assert_ne!(descriptor >> 6, 0, "the frame records the content size");
     let frame_len = zstd::zstd_safe::find_frame_compressed_size(bytes).unwrap();
-    assert_eq!(frame_len, bytes.len(), "exactly one frame, nothing after it");
+    assert_eq!(
+        frame_len,
+        bytes.len(),
+        "exactly one frame, nothing after it"
+    );
     // Re-compressing the tar at level 19 without checksum gives the same bytes.
     let tar_bytes = decompress(bytes);
     let mut c = zstd::bulk::Compressor::new(19).unwrap();
-    c.set_parameter(zstd::stream::raw::CParameter::ChecksumFlag(false)).unwrap();
+    c.set_parameter(zstd::stream::raw::CParameter::ChecksumFlag(false))
+        .unwrap();
     assert_eq!(&c.compress(&tar_bytes).unwrap(), bytes);
     // The plain tar ends with the two zero blocks and is block-aligned.
     assert_eq!(tar_bytes.len() % 512, 0);
@@ -184,18 +222,34 @@ fn unpack_round_trips_and_list_agrees() {
     assert_eq!(unpacked.dir, dest);
     assert_eq!(unpacked.entries, packed.entries);
     assert_eq!(unpacked.manifest, packed.manifest);
-    assert_eq!(read_tree(&dest), sample_archived_files(), "exactly the archived files, byte for byte");
+    assert_eq!(
+        read_tree(&dest),
+        sample_archived_files(),
+        "exactly the archived files, byte for byte"
+    );
     let mode = fs_err::metadata(&dest).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o755);
-    let siblings: Vec<_> = fs_err::read_dir(dest.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(siblings, ["0.1.0"], "no temporary directory is left beside it");
+    let siblings: Vec<_> = fs_err::read_dir(dest.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        siblings,
+        ["0.1.0"],
+        "no temporary directory is left beside it"
+    );
 
     assert_eq!(list(&packed.bytes).unwrap(), packed.entries);
     // The plain (uncompressed) tar is read the same way.
     let plain = decompress(&packed.bytes);
     assert_eq!(list(&plain).unwrap(), packed.entries);
     let dest2 = tmp.path().join("plain");
-    assert_eq!(unpack(&plain, &dest2, &UnpackLimits::default()).unwrap().entries, packed.entries);
+    assert_eq!(
+        unpack(&plain, &dest2, &UnpackLimits::default())
+            .unwrap()
+            .entries,
+        packed.entries
+    );
 
     // Packing the unpacked package gives the same archive.
     assert_eq!(pack(&dest).unwrap().bytes, packed.bytes);
@@ -207,14 +261,28 @@ fn gnu_tar_reads_the_archive_long_paths_included() {
     let packed = pack(&dir).unwrap();
     let tar_path = tmp.path().join("demo.tar");
     fs_err::write(&tar_path, decompress(&packed.bytes)).unwrap();
-    let out = std::process::Command::new("tar").arg("-tf").arg(&tar_path).output();
+    let out = std::process::Command::new("tar")
+        .arg("-tf")
+        .arg(&tar_path)
+        .output();
     let Ok(out) = out else {
         eprintln!("no tar program here; skipped the cross-check");
         return;
     };
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let listed: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
-    let expected: Vec<String> = sample_archived_files().into_iter().map(|(p, _)| p).collect();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let expected: Vec<String> = sample_archived_files()
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
     assert_eq!(listed, expected);
     assert!(listed.contains(&long_ffi_path()));
 }
@@ -226,28 +294,54 @@ fn pack_refuses_what_an_archive_cannot_hold_naming_the_path() {
     let link = dir.join("ffi/link.h");
     std::os::unix::fs::symlink("/etc/passwd", &link).unwrap();
     let err = pack(&dir).unwrap_err();
-    assert!(matches!(&err, PackError::NotRegular { path, found: "a symbolic link" } if path == &link), "{err}");
+    assert!(
+        matches!(&err, PackError::NotRegular { path, found: "a symbolic link" } if path == &link),
+        "{err}"
+    );
     fs_err::remove_file(&link).unwrap();
 
     let fifo = dir.join("ffi/pipe");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status().is_ok_and(|s| s.success());
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
     if made {
         let err = pack(&dir).unwrap_err();
-        assert!(matches!(&err, PackError::NotRegular { path, .. } if path == &fifo), "{err}");
+        assert!(
+            matches!(&err, PackError::NotRegular { path, .. } if path == &fifo),
+            "{err}"
+        );
         fs_err::remove_file(&fifo).unwrap();
     }
 
     use std::os::unix::ffi::OsStrExt;
-    let bad = dir.join("ffi").join(std::ffi::OsStr::from_bytes(b"bad\xffname.c"));
+    let bad = dir
+        .join("ffi")
+        .join(std::ffi::OsStr::from_bytes(b"bad\xffname.c"));
     fs_err::write(&bad, b"").unwrap();
     let err = pack(&dir).unwrap_err();
-    assert!(matches!(&err, PackError::WouldBeRefused(UnpackError::BadPathCharacters { .. })), "{err}");
+    assert!(
+        matches!(
+            &err,
+            PackError::WouldBeRefused(UnpackError::BadPathCharacters { .. })
+        ),
+        "{err}"
+    );
     fs_err::remove_file(&bad).unwrap();
 
     fs_err::write(dir.join("ffi/Demo.c"), b"").unwrap();
     let err = pack(&dir).unwrap_err();
-    assert!(matches!(&err, PackError::WouldBeRefused(UnpackError::CaseCollision { .. })), "{err}");
-    assert!(err.to_string().contains("ffi/Demo.c") && err.to_string().contains("ffi/demo.c"), "{err}");
+    assert!(
+        matches!(
+            &err,
+            PackError::WouldBeRefused(UnpackError::CaseCollision { .. })
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("ffi/Demo.c") && err.to_string().contains("ffi/demo.c"),
+        "{err}"
+    );
     fs_err::remove_file(dir.join("ffi/Demo.c")).unwrap();
 
     let big = dir.join("ffi/big.bin");
@@ -266,7 +360,9 @@ fn pack_refuses_what_an_archive_cannot_hold_naming_the_path() {
     assert!(matches!(&err, PackError::Invalid { .. }), "{err}");
     assert!(err.to_string().contains("ffi is a symbolic link"), "{err}");
     let manifest = fs_err::read(dir.join("x07-package.json")).unwrap();
-    let handwritten = String::from_utf8(manifest.clone()).unwrap().replace("\"ffi\"", "\"handwritten\"");
+    let handwritten = String::from_utf8(manifest.clone())
+        .unwrap()
+        .replace("\"ffi\"", "\"handwritten\"");
     fs_err::write(dir.join("x07-package.json"), handwritten).unwrap();
     let err = pack(&dir).unwrap_err();
     assert!(
@@ -285,26 +381,45 @@ fn pack_refuses_what_an_archive_cannot_hold_naming_the_path() {
         matches!(&err, PackError::NotRegular { path, found: "a symbolic link" } if path == &dir.join("README.md")),
         "{err}"
     );
-    assert!(err.to_string().contains("README.md: is a symbolic link"), "{err}");
+    assert!(
+        err.to_string().contains("README.md: is a symbolic link"),
+        "{err}"
+    );
     fs_err::remove_file(dir.join("README.md")).unwrap();
     fs_err::rename(dir.join("readme-real.md"), dir.join("README.md")).unwrap();
 
     let link = dir.join("tests/fixtures/passwd");
     std::os::unix::fs::symlink("/etc/passwd", &link).unwrap();
     let err = pack(&dir).unwrap_err();
-    assert!(matches!(&err, PackError::NotRegular { path, found: "a symbolic link" } if path == &link), "{err}");
+    assert!(
+        matches!(&err, PackError::NotRegular { path, found: "a symbolic link" } if path == &link),
+        "{err}"
+    );
     fs_err::remove_file(&link).unwrap();
 
     fs_err::write(dir.join("tests/A.x07.json"), b"{}").unwrap();
     let err = pack(&dir).unwrap_err();
-    assert!(matches!(&err, PackError::WouldBeRefused(UnpackError::CaseCollision { .. })), "{err}");
+    assert!(
+        matches!(
+            &err,
+            PackError::WouldBeRefused(UnpackError::CaseCollision { .. })
+        ),
+        "{err}"
+    );
     fs_err::remove_file(dir.join("tests/A.x07.json")).unwrap();
 
     fs_err::rename(dir.join("tests"), dir.join("../tests-real")).unwrap();
     fs_err::write(dir.join("tests"), b"not a directory\n").unwrap();
     let err = pack(&dir).unwrap_err();
-    assert!(matches!(&err, PackError::NotRegular { path, .. } if path == &dir.join("tests")), "{err}");
-    assert!(err.to_string().contains("a regular file where a directory belongs"), "{err}");
+    assert!(
+        matches!(&err, PackError::NotRegular { path, .. } if path == &dir.join("tests")),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("a regular file where a directory belongs"),
+        "{err}"
+    );
     fs_err::remove_file(dir.join("tests")).unwrap();
     fs_err::rename(dir.join("../tests-real"), dir.join("tests")).unwrap();
 
@@ -324,13 +439,22 @@ fn pack_refuses_an_invalid_manifest_or_a_missing_module() {
         other => panic!("unexpected {other}"),
     }
     assert!(
-        err.to_string().contains("modules[1]: module `ext.demo.util` has no file modules/ext/demo/util.x07.json"),
+        err.to_string().contains(
+            "modules[1]: module `ext.demo.util` has no file modules/ext/demo/util.x07.json"
+        ),
         "{err}"
     );
 
-    fs_err::write(dir.join("x07-package.json"), br#"{"schema_version":"x07.package@0.1.0","name":"X"}"#).unwrap();
+    fs_err::write(
+        dir.join("x07-package.json"),
+        br#"{"schema_version":"x07.package@0.1.0","name":"X"}"#,
+    )
+    .unwrap();
     let err = pack(&dir).unwrap_err();
-    assert!(matches!(&err, PackError::Manifest(e) if e.is_schema_error()), "{err}");
+    assert!(
+        matches!(&err, PackError::Manifest(e) if e.is_schema_error()),
+        "{err}"
+    );
     assert!(err.to_string().contains("x07-package.json: name:"), "{err}");
 
     fs_err::remove_file(dir.join("x07-package.json")).unwrap();

@@ -9,7 +9,8 @@ const HEX_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 const HEX_B: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 fn parse(v: &Value) -> Result<Lockfile, String> {
-    Lockfile::from_slice(&serde_json::to_vec(v).unwrap(), Path::new("x07.lock.json")).map_err(|e| e.to_string())
+    Lockfile::from_slice(&serde_json::to_vec(v).unwrap(), Path::new("x07.lock.json"))
+        .map_err(|e| e.to_string())
 }
 
 pub fn v04_lock() -> Value {
@@ -34,9 +35,18 @@ pub fn v04_lock() -> Value {
 fn empty_lock_bytes_and_digest_are_stable() {
     let lock = Lockfile::empty();
     let bytes = lock.to_file_bytes().unwrap();
-    assert_eq!(bytes, b"{\"dependencies\":[],\"schema_version\":\"x07.lock@0.5.0\"}\n");
-    assert_eq!(lock.digest().unwrap(), Sha256Digest::of(&bytes[..bytes.len() - 1]));
-    assert_eq!(Lockfile::from_slice(&bytes, Path::new("x07.lock.json")).unwrap(), lock);
+    assert_eq!(
+        bytes,
+        b"{\"dependencies\":[],\"schema_version\":\"x07.lock@0.5.0\"}\n"
+    );
+    assert_eq!(
+        lock.digest().unwrap(),
+        Sha256Digest::of(&bytes[..bytes.len() - 1])
+    );
+    assert_eq!(
+        Lockfile::from_slice(&bytes, Path::new("x07.lock.json")).unwrap(),
+        lock
+    );
 }
 
 #[test]
@@ -44,7 +54,10 @@ fn reads_v03_and_v04_and_writes_v05() {
     let lock = parse(&v04_lock()).unwrap();
     assert_eq!(lock.read_schema_version, "x07.lock@0.4.0");
     let dep = &lock.dependencies[0];
-    assert_eq!((dep.name.as_str(), dep.version.as_str()), ("ext-curl-c", "0.1.6"));
+    assert_eq!(
+        (dep.name.as_str(), dep.version.as_str()),
+        ("ext-curl-c", "0.1.6")
+    );
     assert_eq!(dep.modules_sha256.len(), 2);
     assert_eq!(dep.advisories.len(), 1);
 
@@ -86,6 +99,9 @@ fn errors_name_the_file_and_the_field() {
     ];
     for (doc, expected) in cases {
         let err = parse(&doc).unwrap_err();
-        assert!(err.starts_with(expected), "expected `{expected}`, got `{err}`");
+        assert!(
+            err.starts_with(expected),
+            "expected `{expected}`, got `{err}`"
+        );
     }
 }

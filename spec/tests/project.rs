@@ -6,7 +6,8 @@ use serde_json::{json, Value};
 use x07_spec::{DocumentError, ProjectManifest, World, PROJECT_SCHEMA_VERSION};
 
 fn parse(v: &Value) -> Result<ProjectManifest, String> {
-    ProjectManifest::from_slice(&serde_json::to_vec(v).unwrap(), Path::new("x07.json")).map_err(|e| e.to_string())
+    ProjectManifest::from_slice(&serde_json::to_vec(v).unwrap(), Path::new("x07.json"))
+        .map_err(|e| e.to_string())
 }
 
 fn init_json() -> Value {
@@ -36,7 +37,10 @@ fn init_manifest_bytes_are_exact_canonical_json() {
         "\n"
     );
     assert_eq!(String::from_utf8(bytes.clone()).unwrap(), expected);
-    assert_eq!(ProjectManifest::from_slice(&bytes, Path::new("x07.json")).unwrap(), ProjectManifest::new_init());
+    assert_eq!(
+        ProjectManifest::from_slice(&bytes, Path::new("x07.json")).unwrap(),
+        ProjectManifest::new_init()
+    );
 }
 
 #[test]
@@ -45,11 +49,17 @@ fn old_versions_are_read_and_written_as_current() {
     let m = parse(&old).unwrap();
     assert_eq!(m.read_schema_version, "x07.project@0.2.0");
     assert_eq!(m.world, World::SolvePure);
-    assert_eq!(m.lockfile.as_ref().map(|p| p.as_str()), Some("x07.lock.json"));
+    assert_eq!(
+        m.lockfile.as_ref().map(|p| p.as_str()),
+        Some("x07.lock.json")
+    );
     assert!(m.profiles.is_empty() && m.dependencies.is_empty());
     let rewritten: Value = serde_json::from_slice(&m.to_file_bytes().unwrap()).unwrap();
     assert_eq!(rewritten["schema_version"], PROJECT_SCHEMA_VERSION);
-    assert_eq!(parse(&rewritten).unwrap().read_schema_version, PROJECT_SCHEMA_VERSION);
+    assert_eq!(
+        parse(&rewritten).unwrap().read_schema_version,
+        PROJECT_SCHEMA_VERSION
+    );
 }
 
 #[test]
@@ -100,18 +110,38 @@ fn schema_errors_name_the_file_and_the_field() {
     ];
     for (doc, expected) in cases {
         let err = parse(&doc).unwrap_err();
-        assert!(err.starts_with(expected), "expected `{expected}`, got `{err}`");
+        assert!(
+            err.starts_with(expected),
+            "expected `{expected}`, got `{err}`"
+        );
     }
 }
 
 #[test]
 fn malformed_json_is_told_apart_from_schema_errors() {
-    let err = ProjectManifest::from_slice(b"{\"world\": \"run-os\",\n\"entry\" \"x\"}", Path::new("x07.json")).unwrap_err();
-    assert!(matches!(err, DocumentError::MalformedJson { line: 2, column: 9, .. }), "{err:?}");
+    let err = ProjectManifest::from_slice(
+        b"{\"world\": \"run-os\",\n\"entry\" \"x\"}",
+        Path::new("x07.json"),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DocumentError::MalformedJson {
+                line: 2,
+                column: 9,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(!err.is_schema_error());
     let err = ProjectManifest::from_slice(b"{}", Path::new("x07.json")).unwrap_err();
     assert!(err.is_schema_error());
-    assert_eq!(err.to_string(), "x07.json: schema_version: required field is missing");
+    assert_eq!(
+        err.to_string(),
+        "x07.json: schema_version: required field is missing"
+    );
 }
 
 #[test]
@@ -120,7 +150,10 @@ fn load_and_write_go_through_the_file_system() {
     let path = dir.path().join("x07.json");
     let err = ProjectManifest::load(&path).unwrap_err();
     assert!(matches!(err, DocumentError::Read { .. }));
-    assert!(err.to_string().contains("x07.json: cannot read the file"), "{err}");
+    assert!(
+        err.to_string().contains("x07.json: cannot read the file"),
+        "{err}"
+    );
 
     let m = ProjectManifest::new_init();
     assert_eq!(m.write(&path).unwrap(), x07_spec::WriteOutcome::Created);
@@ -132,13 +165,22 @@ fn load_and_write_go_through_the_file_system() {
 fn profile_selection_follows_flag_default_dev_os() {
     let m = ProjectManifest::new_init();
     assert_eq!(m.select_profile(None).unwrap().unwrap().0.as_str(), "os");
-    assert_eq!(m.select_profile(Some("sandbox")).unwrap().unwrap().1.world, World::RunOsSandboxed);
+    assert_eq!(
+        m.select_profile(Some("sandbox")).unwrap().unwrap().1.world,
+        World::RunOsSandboxed
+    );
     let err = m.select_profile(Some("prod")).unwrap_err();
-    assert_eq!(err.to_string(), "unknown profile `prod`; x07.json defines: os, sandbox");
+    assert_eq!(
+        err.to_string(),
+        "unknown profile `prod`; x07.json defines: os, sandbox"
+    );
 
     let mut no_default = m.clone();
     no_default.default_profile = None;
-    assert_eq!(no_default.select_profile(None).unwrap().unwrap().0.as_str(), "os");
+    assert_eq!(
+        no_default.select_profile(None).unwrap().unwrap().0.as_str(),
+        "os"
+    );
     no_default.profiles.clear();
     assert!(no_default.select_profile(None).unwrap().is_none());
 }
@@ -153,17 +195,30 @@ fn project_0_6_takes_requirements_and_is_written_only_when_needed() {
     let m = parse(&doc).unwrap();
     assert_eq!(m.dependencies[0].version, "^1.2");
     assert!(m.dependencies[0].path.is_none() && m.dependencies[0].needs_requirements_format());
-    assert_eq!(m.dependencies[1].local_path().map(|p| p.as_str()), Some("vendor/ext-b"));
+    assert_eq!(
+        m.dependencies[1].local_path().map(|p| p.as_str()),
+        Some("vendor/ext-b")
+    );
     assert_eq!(m.write_schema_version(), "x07.project@0.6.0");
     let written: Value = serde_json::from_slice(&m.to_file_bytes().unwrap()).unwrap();
     assert_eq!(written["schema_version"], "x07.project@0.6.0");
-    assert_eq!(written["dependencies"][0], json!({"name": "ext-a", "version": "^1.2"}));
+    assert_eq!(
+        written["dependencies"][0],
+        json!({"name": "ext-a", "version": "^1.2"})
+    );
 
     // Without a requirement, the same manifest is written as 0.5.0.
     let mut exact = m.clone();
     exact.dependencies.remove(0);
     assert_eq!(exact.write_schema_version(), PROJECT_SCHEMA_VERSION);
-    let registry = parse(&with(init_json(), "/dependencies", json!([{"name": "ext-a", "version": "1.0.0", "path": ".x07/deps/ext-a/1.0.0"}])))
-        .unwrap();
-    assert!(registry.dependencies[0].local_path().is_none(), "a .x07/deps path is a registry package");
+    let registry = parse(&with(
+        init_json(),
+        "/dependencies",
+        json!([{"name": "ext-a", "version": "1.0.0", "path": ".x07/deps/ext-a/1.0.0"}]),
+    ))
+    .unwrap();
+    assert!(
+        registry.dependencies[0].local_path().is_none(),
+        "a .x07/deps path is a registry package"
+    );
 }

@@ -4,23 +4,28 @@ use std::path::Path;
 
 use jsonschema::{Registry, Validator};
 use serde_json::{json, Value};
-use x07_spec::report::{NativeRequires, NativeRequiresVersion, RuntimeAttestationRef, NetworkEnforcement, NetworkMode};
+use x07_spec::report::{
+    NativeRequires, NativeRequiresVersion, NetworkEnforcement, NetworkMode, RuntimeAttestationRef,
+};
 use x07_spec::run_report::{RepairMode, ReportRunner};
 use x07_spec::schemas::SCHEMAS;
 use x07_spec::{
-    schema, ArtifactRunReport, CompileRunReport, CompileSection, Diagnostic, Lockfile, MemStats, OsRunnerReport,
-    OsRunnerReportVersion, ProjectManifest, RepairSummary, RunReport, RunReportVersion, RunTarget, SandboxBackend,
-    SchedStats, SolveSection, TargetKind, World,
+    schema, ArtifactRunReport, CompileRunReport, CompileSection, Diagnostic, Lockfile, MemStats,
+    OsRunnerReport, OsRunnerReportVersion, ProjectManifest, RepairSummary, RunReport,
+    RunReportVersion, RunTarget, SandboxBackend, SchedStats, SolveSection, TargetKind, World,
 };
 
 fn validator(name: &str) -> Validator {
     let mut registry = Registry::new();
     for s in SCHEMAS {
         let contents: Value = serde_json::from_str(s.text).unwrap();
-        registry = registry.add(format!("https://x07.io/spec/{}", s.file_name), contents).unwrap();
+        registry = registry
+            .add(format!("https://x07.io/spec/{}", s.file_name), contents)
+            .unwrap();
     }
     let registry = registry.prepare().unwrap();
-    let schema_value: Value = serde_json::from_str(schema(name).unwrap_or_else(|| panic!("no schema {name}"))).unwrap();
+    let schema_value: Value =
+        serde_json::from_str(schema(name).unwrap_or_else(|| panic!("no schema {name}"))).unwrap();
     jsonschema::options()
         .with_draft(jsonschema::Draft::Draft202012)
         .with_registry(&registry)
@@ -29,12 +34,21 @@ fn validator(name: &str) -> Validator {
 }
 
 fn assert_valid(v: &Validator, doc: &Value) {
-    let errors: Vec<String> = v.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
-    assert!(errors.is_empty(), "document should validate: {errors:#?}\n{doc:#}");
+    let errors: Vec<String> = v
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "document should validate: {errors:#?}\n{doc:#}"
+    );
 }
 
 fn assert_invalid(v: &Validator, doc: &Value, why: &str) {
-    assert!(!v.is_valid(doc), "document should be rejected ({why}):\n{doc:#}");
+    assert!(
+        !v.is_valid(doc),
+        "document should be rejected ({why}):\n{doc:#}"
+    );
 }
 
 fn with(mut v: Value, pointer: &str, new: Value) -> Value {
@@ -50,7 +64,11 @@ fn with(mut v: Value, pointer: &str, new: Value) -> Value {
 }
 
 fn without(mut v: Value, pointer: &str, key: &str) -> Value {
-    v.pointer_mut(pointer).unwrap().as_object_mut().unwrap().remove(key);
+    v.pointer_mut(pointer)
+        .unwrap()
+        .as_object_mut()
+        .unwrap()
+        .remove(key);
     v
 }
 
@@ -58,8 +76,16 @@ fn without(mut v: Value, pointer: &str, key: &str) -> Value {
 fn every_schema_is_valid_draft_2020_12_and_found_by_id_and_file_name() {
     for s in SCHEMAS {
         let value: Value = serde_json::from_str(s.text).unwrap();
-        assert_eq!(value["$schema"], "https://json-schema.org/draft/2020-12/schema", "{}", s.file_name);
-        assert!(jsonschema::meta::is_valid(&value), "{} is not a valid schema", s.file_name);
+        assert_eq!(
+            value["$schema"], "https://json-schema.org/draft/2020-12/schema",
+            "{}",
+            s.file_name
+        );
+        assert!(
+            jsonschema::meta::is_valid(&value),
+            "{} is not a valid schema",
+            s.file_name
+        );
         assert_eq!(schema(s.id), Some(s.text));
         assert_eq!(schema(s.file_name), Some(s.text));
         let _ = validator(s.id);
@@ -98,30 +124,96 @@ fn project_schema_agrees_with_the_loader() {
         assert_valid(&v, &serde_json::to_value(&m).unwrap());
     }
     let bad = [
-        (with(init_json(), "/profiles/sandbox", json!({"world": "run-os-sandboxed"})), "sandbox without policy"),
-        (with(init_json(), "/profiles/os/policy", json!("p.json")), "policy outside sandbox"),
-        (with(init_json(), "/profiles/os/runner", json!("host")), "host runner for an OS world"),
-        (with(init_json(), "/profiles/os/solve_fuel", json!(0)), "zero fuel"),
-        (with(init_json(), "/profiles/os/extra", json!(1)), "unknown profile field"),
-        (with(init_json(), "/extra", json!(1)), "unknown top-level field"),
-        (with(init_json(), "/world", json!("run-linux")), "unknown world"),
-        (with(init_json(), "/entry", json!("/abs/main.x07.json")), "absolute entry"),
-        (with(init_json(), "/entry", json!("C:/main.x07.json")), "drive entry"),
-        (with(init_json(), "/entry", json!("src/main.json")), "entry not .x07.json"),
-        (with(init_json(), "/module_roots", json!(["a/../b"])), "`..` in module root"),
-        (with(init_json(), "/module_roots", json!([])), "no module roots"),
-        (with(init_json(), "/module_roots", json!(["src", "src"])), "duplicate module roots"),
-        (with(init_json(), "/module_roots", json!([".x07/deps/x"])), "vendored module root"),
+        (
+            with(
+                init_json(),
+                "/profiles/sandbox",
+                json!({"world": "run-os-sandboxed"}),
+            ),
+            "sandbox without policy",
+        ),
+        (
+            with(init_json(), "/profiles/os/policy", json!("p.json")),
+            "policy outside sandbox",
+        ),
+        (
+            with(init_json(), "/profiles/os/runner", json!("host")),
+            "host runner for an OS world",
+        ),
+        (
+            with(init_json(), "/profiles/os/solve_fuel", json!(0)),
+            "zero fuel",
+        ),
+        (
+            with(init_json(), "/profiles/os/extra", json!(1)),
+            "unknown profile field",
+        ),
+        (
+            with(init_json(), "/extra", json!(1)),
+            "unknown top-level field",
+        ),
+        (
+            with(init_json(), "/world", json!("run-linux")),
+            "unknown world",
+        ),
+        (
+            with(init_json(), "/entry", json!("/abs/main.x07.json")),
+            "absolute entry",
+        ),
+        (
+            with(init_json(), "/entry", json!("C:/main.x07.json")),
+            "drive entry",
+        ),
+        (
+            with(init_json(), "/entry", json!("src/main.json")),
+            "entry not .x07.json",
+        ),
+        (
+            with(init_json(), "/module_roots", json!(["a/../b"])),
+            "`..` in module root",
+        ),
+        (
+            with(init_json(), "/module_roots", json!([])),
+            "no module roots",
+        ),
+        (
+            with(init_json(), "/module_roots", json!(["src", "src"])),
+            "duplicate module roots",
+        ),
+        (
+            with(init_json(), "/module_roots", json!([".x07/deps/x"])),
+            "vendored module root",
+        ),
         (with(init_json(), "/lockfile", json!(1)), "numeric lockfile"),
-        (with(init_json(), "/dependencies", json!([{"name": "Ext", "version": "1.0.0", "path": "d"}])), "bad package name"),
-        (with(init_json(), "/dependencies", json!([{"name": "ext", "version": "1.0", "path": "d"}])), "inexact version"),
-        (with(init_json(), "/schema_version", json!("x07.project@0.4.0")), "old version is read, never written"),
+        (
+            with(
+                init_json(),
+                "/dependencies",
+                json!([{"name": "Ext", "version": "1.0.0", "path": "d"}]),
+            ),
+            "bad package name",
+        ),
+        (
+            with(
+                init_json(),
+                "/dependencies",
+                json!([{"name": "ext", "version": "1.0", "path": "d"}]),
+            ),
+            "inexact version",
+        ),
+        (
+            with(init_json(), "/schema_version", json!("x07.project@0.4.0")),
+            "old version is read, never written",
+        ),
         (without(init_json(), "", "world"), "missing world"),
     ];
     for (doc, why) in &bad {
         assert_invalid(&v, doc, why);
         if *why != "old version is read, never written" {
-            assert!(ProjectManifest::decode(doc.clone()).is_err(), "the loader should reject too ({why})");
+            assert!(
+                ProjectManifest::decode(doc.clone()).is_err(),
+                "the loader should reject too ({why})"
+            );
         }
     }
 }
@@ -135,13 +227,13 @@ fn entry() -> Value {
 
 fn module() -> Value {
     json!({"schema_version": "x07.x07ast@0.5.0", "kind": "module", "module_id": "app", "imports": [],
-           "decls": [
-               {"kind": "export", "names": ["app.solve"]},
-               {"kind": "defn", "name": "app.solve", "params": [{"name": "b", "ty": "bytes_view"}], "result": "bytes",
-                "body": ["begin", ["let", "n", ["view.len", "b"]], ["if", ["<", "n", 3], ["bytes.alloc", 0], ["view.to_bytes", "b"]]]},
-               {"kind": "extern", "abi": "C", "name": "app.c_len", "link_name": "c_len",
-                "params": [{"name": "p", "ty": "ptr_const_u8"}], "result": "i32"}
-           ]})
+    "decls": [
+        {"kind": "export", "names": ["app.solve"]},
+        {"kind": "defn", "name": "app.solve", "params": [{"name": "b", "ty": "bytes_view"}], "result": "bytes",
+         "body": ["begin", ["let", "n", ["view.len", "b"]], ["if", ["<", "n", 3], ["bytes.alloc", 0], ["view.to_bytes", "b"]]]},
+        {"kind": "extern", "abi": "C", "name": "app.c_len", "link_name": "c_len",
+         "params": [{"name": "p", "ty": "ptr_const_u8"}], "result": "i32"}
+    ]})
 }
 
 #[test]
@@ -151,22 +243,58 @@ fn x07ast_schema_accepts_entries_and_modules_and_rejects_bad_shapes() {
     assert_valid(&v, &module());
     let bad = [
         (without(entry(), "", "solve"), "entry without solve"),
-        (with(entry(), "/module_id", json!("app")), "entry not named main"),
-        (with(module(), "/solve", json!(["bytes.empty"])), "module with solve"),
+        (
+            with(entry(), "/module_id", json!("app")),
+            "entry not named main",
+        ),
+        (
+            with(module(), "/solve", json!(["bytes.empty"])),
+            "module with solve",
+        ),
         (with(entry(), "/solve", json!([])), "empty list expression"),
-        (with(entry(), "/solve", json!([1, 2])), "list head not a string"),
-        (with(entry(), "/solve", json!({"op": 1})), "object expression"),
-        (with(entry(), "/solve", json!(["f", ["g", []]])), "nested empty list"),
-        (with(entry(), "/schema_version", json!("x07.x07ast@0.2.0")), "old ast version"),
+        (
+            with(entry(), "/solve", json!([1, 2])),
+            "list head not a string",
+        ),
+        (
+            with(entry(), "/solve", json!({"op": 1})),
+            "object expression",
+        ),
+        (
+            with(entry(), "/solve", json!(["f", ["g", []]])),
+            "nested empty list",
+        ),
+        (
+            with(entry(), "/schema_version", json!("x07.x07ast@0.2.0")),
+            "old ast version",
+        ),
         (with(entry(), "/kind", json!("library")), "unknown kind"),
-        (with(entry(), "/imports", json!(["a", "a"])), "duplicate import"),
+        (
+            with(entry(), "/imports", json!(["a", "a"])),
+            "duplicate import",
+        ),
         (with(entry(), "/extra", json!(1)), "unknown top-level field"),
-        (with(module(), "/decls/1/kind", json!("defun")), "unknown decl kind"),
+        (
+            with(module(), "/decls/1/kind", json!("defun")),
+            "unknown decl kind",
+        ),
         (without(module(), "/decls/1", "body"), "defn without body"),
-        (with(module(), "/decls/1/name", json!("solve")), "function name without module prefix"),
-        (with(module(), "/decls/1/params/0/name", json!("1b")), "bad parameter name"),
-        (with(module(), "/decls/0/extra", json!(1)), "unknown export field"),
-        (with(module(), "/decls/2/abi", json!("Rust")), "extern with a non-C ABI"),
+        (
+            with(module(), "/decls/1/name", json!("solve")),
+            "function name without module prefix",
+        ),
+        (
+            with(module(), "/decls/1/params/0/name", json!("1b")),
+            "bad parameter name",
+        ),
+        (
+            with(module(), "/decls/0/extra", json!(1)),
+            "unknown export field",
+        ),
+        (
+            with(module(), "/decls/2/abi", json!("Rust")),
+            "extern with a non-C ABI",
+        ),
     ];
     for (doc, why) in &bad {
         assert_invalid(&v, doc, why);
@@ -189,15 +317,35 @@ fn lock_schema_accepts_written_locks_and_rejects_bad_ones() {
                           "package_manifest_sha256": hex, "module_root": "modules",
                           "modules_sha256": {"ext.a": hex}, "overridden_by": "ext-b", "yanked": false}]
     });
-    let lock = Lockfile::from_slice(&serde_json::to_vec(&v04).unwrap(), Path::new("x07.lock.json")).unwrap();
+    let lock = Lockfile::from_slice(
+        &serde_json::to_vec(&v04).unwrap(),
+        Path::new("x07.lock.json"),
+    )
+    .unwrap();
     let written: Value = serde_json::from_slice(&lock.to_file_bytes().unwrap()).unwrap();
     assert_valid(&v, &written);
     let bad = [
         (v04.clone(), "0.4.0 is read, never written"),
-        (with(written.clone(), "/dependencies/0/modules_sha256/ext.a", json!("sha256:00")), "prefixed or short hash"),
-        (with(written.clone(), "/dependencies/0/path", json!("../x")), "path escapes"),
-        (without(written.clone(), "/dependencies/0", "module_root"), "missing module_root"),
-        (without(written.clone(), "", "dependencies"), "missing dependencies"),
+        (
+            with(
+                written.clone(),
+                "/dependencies/0/modules_sha256/ext.a",
+                json!("sha256:00"),
+            ),
+            "prefixed or short hash",
+        ),
+        (
+            with(written.clone(), "/dependencies/0/path", json!("../x")),
+            "path escapes",
+        ),
+        (
+            without(written.clone(), "/dependencies/0", "module_root"),
+            "missing module_root",
+        ),
+        (
+            without(written.clone(), "", "dependencies"),
+            "missing dependencies",
+        ),
     ];
     for (doc, why) in &bad {
         assert_invalid(&v, doc, why);
@@ -225,8 +373,15 @@ fn solve_ok() -> SolveSection {
         rr_append_calls: Some(0),
         kv_get_calls: Some(0),
         kv_set_calls: Some(0),
-        sched_stats: Some(SchedStats { sched_trace_hash: "0x0000000000000000".into(), ..SchedStats::default() }),
-        mem_stats: Some(MemStats { alloc_calls: 3, free_calls: 3, ..MemStats::default() }),
+        sched_stats: Some(SchedStats {
+            sched_trace_hash: "0x0000000000000000".into(),
+            ..SchedStats::default()
+        }),
+        mem_stats: Some(MemStats {
+            alloc_calls: 3,
+            free_calls: 3,
+            ..MemStats::default()
+        }),
         debug_stats: None,
         trap: None,
         trap_help: None,
@@ -239,7 +394,11 @@ fn compile_ok() -> CompileSection {
         ok: true,
         exit_status: 0,
         lang_id: "x07-core@0.2.0".into(),
-        native_requires: Some(NativeRequires { schema_version: NativeRequiresVersion, world: World::RunOs, requires: vec![] }),
+        native_requires: Some(NativeRequires {
+            schema_version: NativeRequiresVersion,
+            world: World::RunOs,
+            requires: vec![],
+        }),
         c_source_size: Some(1234),
         compiled_exe: Some("/store/abc-app/bin/app".into()),
         compiled_exe_size: Some(16000),
@@ -281,11 +440,15 @@ fn compile_failed_report() -> OsRunnerReport {
     compile.c_source_size = None;
     compile.compiled_exe = None;
     compile.compiled_exe_size = None;
-    compile.compile_error = Some("unknown module: \"ext.cli\" (searched: src/ext/cli.x07.json)".into());
-    compile.diagnostics = Some(vec![Diagnostic::error("X07-MOD-0001", "unknown module `ext.cli`")
-        .with_file("src/main.x07.json")
-        .with_ptr("/imports/0")
-        .with_help("x07 pkg add ext-cli --sync")]);
+    compile.compile_error =
+        Some("unknown module: \"ext.cli\" (searched: src/ext/cli.x07.json)".into());
+    compile.diagnostics = Some(vec![Diagnostic::error(
+        "X07-MOD-0001",
+        "unknown module `ext.cli`",
+    )
+    .with_file("src/main.x07.json")
+    .with_ptr("/imports/0")
+    .with_help("x07 pkg add ext-cli --sync")]);
     OsRunnerReport::CompileRun(CompileRunReport {
         schema_version: OsRunnerReportVersion,
         world: World::RunOs,
@@ -328,7 +491,10 @@ fn os_runner_reports_validate_and_round_trip() {
     assert_eq!(flat["ok"], false);
     assert_eq!(flat["exit_status"], 132);
     assert!(flat.get("solve").is_none() && flat.get("compile").is_none());
-    assert_eq!(serde_json::to_value(compile_failed_report()).unwrap()["solve"], Value::Null);
+    assert_eq!(
+        serde_json::to_value(compile_failed_report()).unwrap()["solve"],
+        Value::Null
+    );
 }
 
 #[test]
@@ -337,22 +503,86 @@ fn os_runner_schema_rejects_malformed_reports() {
     let project = serde_json::to_value(project_report()).unwrap();
     let flat = serde_json::to_value(artifact_report()).unwrap();
     let bad = [
-        (without(project.clone(), "/solve", "trap_help"), "solve field missing"),
-        (with(project.clone(), "/solve/extra", json!(1)), "unknown solve field"),
-        (with(project.clone(), "/solve/fuel_used", json!(-1)), "negative counter"),
-        (with(project.clone(), "/solve/stdout_b64", json!("not base64!")), "bad base64"),
-        (with(project.clone(), "/solve/sched_stats/sched_trace_hash", json!("0x1")), "short trace hash"),
-        (without(project.clone(), "/solve/mem_stats", "memcpy_bytes"), "mem_stats field missing"),
-        (without(project.clone(), "", "solve"), "solve missing (must be null, not absent)"),
-        (without(project.clone(), "/compile", "lang_id"), "compile field missing"),
-        (with(project.clone(), "/mode", json!("run-vm")), "unknown mode"),
-        (with(project.clone(), "/schema_version", json!("x07-os-runner.report@0.4.0")), "old version"),
-        (with(project.clone(), "/sandbox_backend", json!("docker")), "unknown backend"),
-        (with(project.clone(), "/compile/diagnostics", json!([{"code": "E1", "severity": "error", "message": "m"}])), "bad diagnostic code"),
-        (with(flat.clone(), "/compile", serde_json::to_value(compile_ok()).unwrap()), "compile in a run-os report"),
-        (with(flat.clone(), "/mode", json!("compile-run")), "flat report with a compile mode"),
-        (without(flat.clone(), "", "heap_used"), "flat report missing a solve field"),
-        (with(flat.clone(), "/exit_code", json!(300)), "exit code out of range"),
+        (
+            without(project.clone(), "/solve", "trap_help"),
+            "solve field missing",
+        ),
+        (
+            with(project.clone(), "/solve/extra", json!(1)),
+            "unknown solve field",
+        ),
+        (
+            with(project.clone(), "/solve/fuel_used", json!(-1)),
+            "negative counter",
+        ),
+        (
+            with(project.clone(), "/solve/stdout_b64", json!("not base64!")),
+            "bad base64",
+        ),
+        (
+            with(
+                project.clone(),
+                "/solve/sched_stats/sched_trace_hash",
+                json!("0x1"),
+            ),
+            "short trace hash",
+        ),
+        (
+            without(project.clone(), "/solve/mem_stats", "memcpy_bytes"),
+            "mem_stats field missing",
+        ),
+        (
+            without(project.clone(), "", "solve"),
+            "solve missing (must be null, not absent)",
+        ),
+        (
+            without(project.clone(), "/compile", "lang_id"),
+            "compile field missing",
+        ),
+        (
+            with(project.clone(), "/mode", json!("run-vm")),
+            "unknown mode",
+        ),
+        (
+            with(
+                project.clone(),
+                "/schema_version",
+                json!("x07-os-runner.report@0.4.0"),
+            ),
+            "old version",
+        ),
+        (
+            with(project.clone(), "/sandbox_backend", json!("docker")),
+            "unknown backend",
+        ),
+        (
+            with(
+                project.clone(),
+                "/compile/diagnostics",
+                json!([{"code": "E1", "severity": "error", "message": "m"}]),
+            ),
+            "bad diagnostic code",
+        ),
+        (
+            with(
+                flat.clone(),
+                "/compile",
+                serde_json::to_value(compile_ok()).unwrap(),
+            ),
+            "compile in a run-os report",
+        ),
+        (
+            with(flat.clone(), "/mode", json!("compile-run")),
+            "flat report with a compile mode",
+        ),
+        (
+            without(flat.clone(), "", "heap_used"),
+            "flat report missing a solve field",
+        ),
+        (
+            with(flat.clone(), "/exit_code", json!(300)),
+            "exit code out of range",
+        ),
     ];
     for (doc, why) in &bad {
         assert_invalid(&v, doc, why);
@@ -371,7 +601,12 @@ fn wrapped() -> RunReport {
             lockfile: Some("/p/x07.lock.json".into()),
             resolved_module_roots: vec!["/p/src".into()],
         },
-        repair: Some(RepairSummary { mode: RepairMode::Write, iterations: 1, applied_ops_count: 0, last_lint_ok: true }),
+        repair: Some(RepairSummary {
+            mode: RepairMode::Write,
+            iterations: 1,
+            applied_ops_count: 0,
+            last_lint_ok: true,
+        }),
         report: project_report(),
     }
 }
@@ -381,7 +616,10 @@ fn wrapped_run_report_validates_and_rejects_bad_targets() {
     let v = validator("x07.run.report@0.3.0");
     let doc = serde_json::to_value(wrapped()).unwrap();
     assert_valid(&v, &doc);
-    assert_eq!(serde_json::from_value::<RunReport>(doc.clone()).unwrap(), wrapped());
+    assert_eq!(
+        serde_json::from_value::<RunReport>(doc.clone()).unwrap(),
+        wrapped()
+    );
     let mut artifact = wrapped();
     artifact.target = RunTarget {
         kind: TargetKind::Artifact,
@@ -395,11 +633,30 @@ fn wrapped_run_report_validates_and_rejects_bad_targets() {
     assert_valid(&v, &serde_json::to_value(artifact).unwrap());
     let bad = [
         (with(doc.clone(), "/runner", json!("vm")), "unknown runner"),
-        (without(doc.clone(), "/target", "lockfile"), "target.lockfile must be present (null when none)"),
-        (with(doc.clone(), "/target/kind", json!("bundle")), "unknown target kind"),
-        (with(doc.clone(), "/repair/mode", json!("auto")), "unknown repair mode"),
-        (with(doc.clone(), "/report/solve/ok", json!("yes")), "inner report is checked too"),
-        (with(doc.clone(), "/schema_version", json!("x07.run.report@0.1.0")), "old version"),
+        (
+            without(doc.clone(), "/target", "lockfile"),
+            "target.lockfile must be present (null when none)",
+        ),
+        (
+            with(doc.clone(), "/target/kind", json!("bundle")),
+            "unknown target kind",
+        ),
+        (
+            with(doc.clone(), "/repair/mode", json!("auto")),
+            "unknown repair mode",
+        ),
+        (
+            with(doc.clone(), "/report/solve/ok", json!("yes")),
+            "inner report is checked too",
+        ),
+        (
+            with(
+                doc.clone(),
+                "/schema_version",
+                json!("x07.run.report@0.1.0"),
+            ),
+            "old version",
+        ),
     ];
     for (doc, why) in &bad {
         assert_invalid(&v, doc, why);

@@ -31,11 +31,16 @@ impl LocalRegistry {
     pub fn start(official: &[&str]) -> Self {
         let root = tempfile::tempdir().expect("temp dir");
         let mut cmd = Command::new(x07_bin());
-        cmd.args(["registry", "serve", "--root"]).arg(root.path()).args(["--addr", "127.0.0.1:0"]);
+        cmd.args(["registry", "serve", "--root"])
+            .arg(root.path())
+            .args(["--addr", "127.0.0.1:0"]);
         for o in official {
             cmd.args(["--official-owner", o]);
         }
-        let mut child = cmd.stderr(Stdio::piped()).spawn().expect("spawn x07 registry serve");
+        let mut child = cmd
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn x07 registry serve");
         let mut lines = BufReader::new(child.stderr.take().expect("piped")).lines();
         let first = lines.next().and_then(Result::ok).unwrap_or_default();
         let port: u16 = first
@@ -44,7 +49,12 @@ impl LocalRegistry {
             .and_then(|p| p.trim().parse().ok())
             .unwrap_or_else(|| panic!("unexpected first line from x07 registry serve: {first}"));
         std::thread::spawn(move || for _ in lines {});
-        Self { child, root, port, index: format!("sparse+http://127.0.0.1:{port}/index/") }
+        Self {
+            child,
+            root,
+            port,
+            index: format!("sparse+http://127.0.0.1:{port}/index/"),
+        }
     }
 
     /// The registry directory.
@@ -61,14 +71,26 @@ impl LocalRegistry {
             .env("X07_HOME", home)
             .output()
             .expect("run x07");
-        assert!(out.status.success(), "token create: {}", String::from_utf8_lossy(&out.stderr));
-        let token = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().to_string();
+        assert!(
+            out.status.success(),
+            "token create: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let token = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string();
         let out = Command::new(x07_bin())
             .args(["pkg", "login", "--index", &self.index, "--token", &token])
             .env("X07_HOME", home)
             .output()
             .expect("run x07");
-        assert!(out.status.success(), "login: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "login: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// `x07 pkg publish --package DIR` with the token stored in `home`.
@@ -84,7 +106,12 @@ impl LocalRegistry {
     /// Publishes and panics on failure.
     pub fn publish_ok(&self, home: &Path, package: &Path) {
         let out = self.publish(home, package);
-        assert!(out.status.success(), "publish {}: {}", package.display(), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "publish {}: {}",
+            package.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -119,9 +146,19 @@ pub fn write_package(parent: &Path, spec: &PackageSpec<'_>) -> PathBuf {
         "decls": [{"kind": "export", "names": [format!("{}.text", spec.module)]},
                   {"kind": "defn", "name": format!("{}.text", spec.module), "params": [], "result": "bytes", "body": spec.text_body}],
     });
-    let module_path = dir.join("modules").join(format!("{}.x07.json", spec.module.replace('.', "/")));
+    let module_path = dir
+        .join("modules")
+        .join(format!("{}.x07.json", spec.module.replace('.', "/")));
     fs_err::create_dir_all(module_path.parent().expect("has a parent")).expect("mkdir");
-    fs_err::write(dir.join("x07-package.json"), serde_json::to_vec_pretty(&manifest).expect("json")).expect("write");
-    fs_err::write(&module_path, serde_json::to_vec_pretty(&module).expect("json")).expect("write");
+    fs_err::write(
+        dir.join("x07-package.json"),
+        serde_json::to_vec_pretty(&manifest).expect("json"),
+    )
+    .expect("write");
+    fs_err::write(
+        &module_path,
+        serde_json::to_vec_pretty(&module).expect("json"),
+    )
+    .expect("write");
     dir
 }

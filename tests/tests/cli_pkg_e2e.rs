@@ -23,7 +23,11 @@ impl World {
         let home = X07Home::new().unwrap();
         let reg = LocalRegistry::start(&[]);
         reg.login(home.path(), "alice");
-        let w = Self { home, reg, pkgs: tempfile::tempdir().unwrap() };
+        let w = Self {
+            home,
+            reg,
+            pkgs: tempfile::tempdir().unwrap(),
+        };
         w.publish_util("0.1.0");
         w.publish_util("0.1.1");
         w.publish(&PackageSpec {
@@ -76,7 +80,12 @@ impl World {
 
     fn ok(&self, cwd: &Path, args: &[&str]) -> Output {
         let out = self.x07(cwd, args);
-        assert!(out.status.success(), "x07 {}: {}", args.join(" "), stderr(&out));
+        assert!(
+            out.status.success(),
+            "x07 {}: {}",
+            args.join(" "),
+            stderr(&out)
+        );
         out
     }
 
@@ -91,7 +100,9 @@ impl World {
 
 fn base64_decode(text: &str) -> Vec<u8> {
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.decode(text).unwrap()
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap()
 }
 
 fn write_app(dir: &Path, module: &str) {
@@ -101,7 +112,11 @@ fn write_app(dir: &Path, module: &str) {
                   {"kind": "defn", "name": "app.solve", "params": [{"name": "b", "ty": "bytes_view"}], "result": "bytes",
                    "body": [format!("{module}.text")]}]
     });
-    fs_err::write(dir.join("src/app.x07.json"), serde_json::to_vec(&app).unwrap()).unwrap();
+    fs_err::write(
+        dir.join("src/app.x07.json"),
+        serde_json::to_vec(&app).unwrap(),
+    )
+    .unwrap();
 }
 
 fn stderr(out: &Output) -> String {
@@ -117,7 +132,12 @@ fn locked(dir: &Path) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| (d["name"].as_str().unwrap().to_string(), d["version"].as_str().unwrap().to_string()))
+        .map(|d| {
+            (
+                d["name"].as_str().unwrap().to_string(),
+                d["version"].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
 
@@ -129,7 +149,11 @@ fn deps_tree(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let deps = dir.join(".x07/deps");
     for name in fs_err::read_dir(&deps).into_iter().flatten().flatten() {
-        for v in fs_err::read_dir(name.path()).into_iter().flatten().flatten() {
+        for v in fs_err::read_dir(name.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             out.push(v.path().strip_prefix(dir).unwrap().to_path_buf());
         }
     }
@@ -146,33 +170,71 @@ fn publish_add_lock_build_run_with_a_transitive_dependency() {
     // x07.json keeps only what was asked for; the lock has the whole graph.
     let manifest = read_json(p.path().join("x07.json"));
     assert_eq!(manifest["schema_version"], "x07.project@0.5.0");
-    assert_eq!(manifest["dependencies"], json!([{"name": "demo-lib", "path": ".x07/deps/demo-lib/0.2.0", "version": "0.2.0"}]));
-    assert_eq!(locked(p.path()), [pair("demo-lib", "0.2.0"), pair("demo-util", "0.1.1")]);
+    assert_eq!(
+        manifest["dependencies"],
+        json!([{"name": "demo-lib", "path": ".x07/deps/demo-lib/0.2.0", "version": "0.2.0"}])
+    );
+    assert_eq!(
+        locked(p.path()),
+        [pair("demo-lib", "0.2.0"), pair("demo-util", "0.1.1")]
+    );
     let lock = read_json(p.path().join("x07.lock.json"));
     assert_eq!(lock["schema_version"], "x07.lock@0.5.0");
     assert_eq!(lock["registry"]["index_url"], w.reg.index.as_str());
     let lib = &lock["dependencies"][0];
-    assert_eq!(lib["deps"], json!([{"name": "demo-util", "req": "^0.1", "resolved": "0.1.1"}]));
-    assert!(lib["archive_sha256"].as_str().unwrap().starts_with("sha256:"));
+    assert_eq!(
+        lib["deps"],
+        json!([{"name": "demo-util", "req": "^0.1", "resolved": "0.1.1"}])
+    );
+    assert!(lib["archive_sha256"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:"));
     assert_eq!(lib["index_signature"]["key_id"], lock["registry"]["key_id"]);
     assert!(lib["files_sha256"]["modules/demo/lib.x07.json"].is_string());
-    assert_eq!(deps_tree(p.path()), [PathBuf::from(".x07/deps/demo-lib/0.2.0"), PathBuf::from(".x07/deps/demo-util/0.1.1")]);
+    assert_eq!(
+        deps_tree(p.path()),
+        [
+            PathBuf::from(".x07/deps/demo-lib/0.2.0"),
+            PathBuf::from(".x07/deps/demo-util/0.1.1")
+        ]
+    );
 
     assert_eq!(w.run_output(p.path()), "lib+util-0.1.1");
     w.ok(p.path(), &["pkg", "lock", "--check"]);
     let tree = String::from_utf8(w.ok(p.path(), &["pkg", "tree"]).stdout).unwrap();
-    assert!(tree.contains("└── demo-lib 0.2.0") && tree.contains("    └── demo-util 0.1.1"), "{tree}");
+    assert!(
+        tree.contains("└── demo-lib 0.2.0") && tree.contains("    └── demo-util 0.1.1"),
+        "{tree}"
+    );
 
     // A newer demo-util does not move the lock until asked.
     w.publish_util("0.1.2");
     let lock_before = fs_err::read(p.path().join("x07.lock.json")).unwrap();
     let out = w.ok(p.path(), &["pkg", "lock"]);
     assert!(stderr(&out).contains("up to date"), "{}", stderr(&out));
-    assert_eq!(fs_err::read(p.path().join("x07.lock.json")).unwrap(), lock_before);
+    assert_eq!(
+        fs_err::read(p.path().join("x07.lock.json")).unwrap(),
+        lock_before
+    );
     let out = w.ok(p.path(), &["pkg", "lock", "--upgrade"]);
-    assert!(stderr(&out).contains("demo-util 0.1.1 -> 0.1.2"), "{}", stderr(&out));
-    assert_eq!(locked(p.path()), [pair("demo-lib", "0.2.0"), pair("demo-util", "0.1.2")]);
-    assert_eq!(deps_tree(p.path()), [PathBuf::from(".x07/deps/demo-lib/0.2.0"), PathBuf::from(".x07/deps/demo-util/0.1.2")], "the old tree is pruned");
+    assert!(
+        stderr(&out).contains("demo-util 0.1.1 -> 0.1.2"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        locked(p.path()),
+        [pair("demo-lib", "0.2.0"), pair("demo-util", "0.1.2")]
+    );
+    assert_eq!(
+        deps_tree(p.path()),
+        [
+            PathBuf::from(".x07/deps/demo-lib/0.2.0"),
+            PathBuf::from(".x07/deps/demo-util/0.1.2")
+        ],
+        "the old tree is pruned"
+    );
     assert_eq!(w.run_output(p.path()), "lib+util-0.1.2");
 }
 
@@ -181,23 +243,45 @@ fn build_refuses_modified_dependencies_and_sync_restores_them() {
     let w = World::new();
     let p = w.project("demo.lib");
     w.ok(p.path(), &["pkg", "add", "demo-lib@0.2.0", "--sync"]);
-    let module = p.path().join(".x07/deps/demo-util/0.1.1/modules/demo/util.x07.json");
+    let module = p
+        .path()
+        .join(".x07/deps/demo-util/0.1.1/modules/demo/util.x07.json");
     let original = fs_err::read(&module).unwrap();
-    fs_err::write(&module, String::from_utf8(original.clone()).unwrap().replace("util-0.1.1", "evil-0.1.1")).unwrap();
+    fs_err::write(
+        &module,
+        String::from_utf8(original.clone())
+            .unwrap()
+            .replace("util-0.1.1", "evil-0.1.1"),
+    )
+    .unwrap();
 
     let out = w.x07(p.path(), &["run", "--input-b64", ""]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("X07-LOCK-0003") && stderr(&out).contains("modules/demo/util.x07.json"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("X07-LOCK-0003")
+            && stderr(&out).contains("modules/demo/util.x07.json"),
+        "{}",
+        stderr(&out)
+    );
     let out = w.x07(p.path(), &["pkg", "lock", "--check"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let out = w.x07(p.path(), &["pkg", "verify"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 
     let out = w.ok(p.path(), &["pkg", "sync"]);
-    assert!(stderr(&out).contains("installed demo-util@0.1.1"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("installed demo-util@0.1.1"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(fs_err::read(&module).unwrap(), original);
     // An extra file in a registry package is refused as well.
-    fs_err::write(p.path().join(".x07/deps/demo-lib/0.2.0/modules/extra.x07.json"), "{}").unwrap();
+    fs_err::write(
+        p.path()
+            .join(".x07/deps/demo-lib/0.2.0/modules/extra.x07.json"),
+        "{}",
+    )
+    .unwrap();
     let out = w.x07(p.path(), &["build"]);
     assert!(stderr(&out).contains("X07-LOCK-0003"), "{}", stderr(&out));
     w.ok(p.path(), &["pkg", "sync"]);
@@ -215,19 +299,39 @@ fn locked_refuses_changes_and_check_reports_an_outdated_lock() {
 
     let out = w.x07(p.path(), &["pkg", "lock", "--check"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("X07-LOCK-0002") && stderr(&out).contains("demo-util"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("X07-LOCK-0002") && stderr(&out).contains("demo-util"),
+        "{}",
+        stderr(&out)
+    );
     let out = w.x07(p.path(), &["build"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("X07-LOCK-0002") && stderr(&out).contains("x07 pkg lock"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("X07-LOCK-0002") && stderr(&out).contains("x07 pkg lock"),
+        "{}",
+        stderr(&out)
+    );
     let out = w.x07(p.path(), &["pkg", "lock", "--locked"]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("X07-LOCK-0002") && err.contains("--locked") && err.contains("demo-util: 0.1.1 -> 0.1.0"), "{err}");
-    assert_eq!(fs_err::read(p.path().join("x07.lock.json")).unwrap(), lock_before, "--locked wrote nothing");
+    assert!(
+        err.contains("X07-LOCK-0002")
+            && err.contains("--locked")
+            && err.contains("demo-util: 0.1.1 -> 0.1.0"),
+        "{err}"
+    );
+    assert_eq!(
+        fs_err::read(p.path().join("x07.lock.json")).unwrap(),
+        lock_before,
+        "--locked wrote nothing"
+    );
     assert_eq!(deps_tree(p.path()).len(), 2, "--locked installed nothing");
 
     w.ok(p.path(), &["pkg", "lock"]);
-    assert_eq!(locked(p.path()), [pair("demo-lib", "0.2.0"), pair("demo-util", "0.1.0")]);
+    assert_eq!(
+        locked(p.path()),
+        [pair("demo-lib", "0.2.0"), pair("demo-util", "0.1.0")]
+    );
     w.ok(p.path(), &["pkg", "lock", "--locked"]);
     w.ok(p.path(), &["pkg", "lock", "--check"]);
     assert_eq!(w.run_output(p.path()), "lib+util-0.1.0");
@@ -240,7 +344,10 @@ fn offline_works_from_a_warm_cache_and_fails_clearly_when_cold() {
     w.ok(first.path(), &["pkg", "add", "demo-lib@0.2.0", "--sync"]);
 
     let second = w.project("demo.lib");
-    w.ok(second.path(), &["pkg", "add", "demo-lib@0.2.0", "--sync", "--offline"]);
+    w.ok(
+        second.path(),
+        &["pkg", "add", "demo-lib@0.2.0", "--sync", "--offline"],
+    );
     assert_eq!(w.run_output(second.path()), "lib+util-0.1.1");
     fs_err::remove_dir_all(second.path().join(".x07/deps")).unwrap();
     w.ok(second.path(), &["pkg", "sync", "--offline"]);
@@ -256,15 +363,29 @@ fn offline_works_from_a_warm_cache_and_fails_clearly_when_cold() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("X07-PKG-0006") && stderr(&out).contains("offline"), "{}", stderr(&out));
-    assert_eq!(read_json(third.path().join("x07.json"))["dependencies"], json!([]), "x07.json is untouched");
+    assert!(
+        stderr(&out).contains("X07-PKG-0006") && stderr(&out).contains("offline"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        read_json(third.path().join("x07.json"))["dependencies"],
+        json!([]),
+        "x07.json is untouched"
+    );
 }
 
 #[test]
 fn two_adds_at_once_both_land() {
     let w = World::new();
-    w.publish(&PackageSpec { name: "demo-other", version: "1.0.0", requires: &[], module: "demo.other",
-        text_body: json!(["bytes.lit", "other"]), imports: &[] });
+    w.publish(&PackageSpec {
+        name: "demo-other",
+        version: "1.0.0",
+        requires: &[],
+        module: "demo.other",
+        text_body: json!(["bytes.lit", "other"]),
+        imports: &[],
+    });
     let p = w.project("demo.lib");
     std::thread::scope(|s| {
         let a = s.spawn(|| w.x07(p.path(), &["pkg", "add", "demo-lib@0.2.0", "--sync"]));
@@ -282,7 +403,14 @@ fn two_adds_at_once_both_land() {
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(sorted, ["demo-lib", "demo-other"]);
-    assert_eq!(locked(p.path()), [pair("demo-lib", "0.2.0"), pair("demo-other", "1.0.0"), pair("demo-util", "0.1.1")]);
+    assert_eq!(
+        locked(p.path()),
+        [
+            pair("demo-lib", "0.2.0"),
+            pair("demo-other", "1.0.0"),
+            pair("demo-util", "0.1.1")
+        ]
+    );
     w.ok(p.path(), &["pkg", "lock", "--check"]);
 }
 
@@ -293,7 +421,10 @@ fn requirements_write_project_0_6_and_removing_them_goes_back_to_0_5() {
     w.ok(p.path(), &["pkg", "add", "demo-util@^0.1.0", "--sync"]);
     let manifest = read_json(p.path().join("x07.json"));
     assert_eq!(manifest["schema_version"], "x07.project@0.6.0");
-    assert_eq!(manifest["dependencies"], json!([{"name": "demo-util", "version": "^0.1.0"}]));
+    assert_eq!(
+        manifest["dependencies"],
+        json!([{"name": "demo-util", "version": "^0.1.0"}])
+    );
     assert_eq!(locked(p.path()), [pair("demo-util", "0.1.1")]);
     assert_eq!(w.run_output(p.path()), "util-0.1.1");
 
@@ -307,10 +438,18 @@ fn requirements_write_project_0_6_and_removing_them_goes_back_to_0_5() {
 
     let out = w.x07(p.path(), &["pkg", "add", "demo-util@^7"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("X07-PKG-0008") && stderr(&out).contains("0.1.0, 0.1.1"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("X07-PKG-0008") && stderr(&out).contains("0.1.0, 0.1.1"),
+        "{}",
+        stderr(&out)
+    );
     let out = w.x07(p.path(), &["pkg", "add", "no-such-pkg"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("X07-PKG-0007") && stderr(&out).contains("no-such-pkg"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("X07-PKG-0007") && stderr(&out).contains("no-such-pkg"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -329,8 +468,22 @@ fn add_keeps_the_users_key_order_and_style() {
     fs_err::write(p.path().join("x07.json"), text).unwrap();
     w.ok(p.path(), &["pkg", "add", "demo-util@0.1.0", "--sync"]);
     let after = fs_err::read_to_string(p.path().join("x07.json")).unwrap();
-    let keys: Vec<String> = serde_json::from_str::<serde_json::Map<String, Value>>(&after).unwrap().keys().cloned().collect();
-    assert_eq!(keys, ["schema_version", "world", "entry", "module_roots", "dependencies", "lockfile"]);
+    let keys: Vec<String> = serde_json::from_str::<serde_json::Map<String, Value>>(&after)
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "schema_version",
+            "world",
+            "entry",
+            "module_roots",
+            "dependencies",
+            "lockfile"
+        ]
+    );
     assert!(after.lines().count() > 5, "still pretty-printed:\n{after}");
     assert!(after.contains(r#""name": "demo-util""#), "{after}");
     assert_eq!(w.run_output(p.path()), "util-0.1.0");
@@ -342,25 +495,52 @@ fn a_signed_lock_verifies_and_a_tampered_one_does_not() {
     let p = w.project("demo.lib");
     w.ok(p.path(), &["pkg", "add", "demo-lib@0.2.0", "--sync"]);
     let key = p.path().join("lock.pem");
-    w.ok(p.path(), &["key", "generate", "--out", key.to_str().unwrap()]);
+    w.ok(
+        p.path(),
+        &["key", "generate", "--out", key.to_str().unwrap()],
+    );
     w.ok(p.path(), &["pkg", "lock", "--sign", key.to_str().unwrap()]);
-    assert_eq!(read_json(p.path().join("x07.lock.json"))["signature"]["kind"], "ed25519");
-    w.ok(p.path(), &["pkg", "verify-lock", "--key", key.to_str().unwrap()]);
+    assert_eq!(
+        read_json(p.path().join("x07.lock.json"))["signature"]["kind"],
+        "ed25519"
+    );
+    w.ok(
+        p.path(),
+        &["pkg", "verify-lock", "--key", key.to_str().unwrap()],
+    );
     w.ok(p.path(), &["pkg", "lock", "--check"]);
     assert_eq!(w.run_output(p.path()), "lib+util-0.1.1");
 
     let path = p.path().join("x07.lock.json");
     let text = fs_err::read_to_string(&path).unwrap();
-    fs_err::write(&path, text.replacen(r#""yanked":false"#, r#""yanked":true"#, 1)).unwrap();
-    let out = w.x07(p.path(), &["pkg", "verify-lock", "--key", key.to_str().unwrap()]);
+    fs_err::write(
+        &path,
+        text.replacen(r#""yanked":false"#, r#""yanked":true"#, 1),
+    )
+    .unwrap();
+    let out = w.x07(
+        p.path(),
+        &["pkg", "verify-lock", "--key", key.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("X07-LOCK-0004"), "{}", stderr(&out));
 
     let other = p.path().join("other.pem");
-    w.ok(p.path(), &["key", "generate", "--out", other.to_str().unwrap()]);
+    w.ok(
+        p.path(),
+        &["key", "generate", "--out", other.to_str().unwrap()],
+    );
     fs_err::write(&path, text).unwrap();
-    let out = w.x07(p.path(), &["pkg", "verify-lock", "--key", other.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1), "another key does not verify it: {}", stderr(&out));
+    let out = w.x07(
+        p.path(),
+        &["pkg", "verify-lock", "--key", other.to_str().unwrap()],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "another key does not verify it: {}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -369,26 +549,45 @@ fn yanked_versions_are_skipped_for_new_locks_but_keep_existing_ones_working() {
     let p = w.project("demo.util");
     w.ok(p.path(), &["pkg", "add", "demo-util", "--sync"]);
     assert_eq!(locked(p.path()), [pair("demo-util", "0.1.1")]);
-    w.ok(p.path(), &["pkg", "yank", "demo-util@0.1.1", "--index", &w.reg.index]);
+    w.ok(
+        p.path(),
+        &["pkg", "yank", "demo-util@0.1.1", "--index", &w.reg.index],
+    );
 
-    let versions = String::from_utf8(w.ok(p.path(), &["pkg", "versions", "demo-util"]).stdout).unwrap();
+    let versions =
+        String::from_utf8(w.ok(p.path(), &["pkg", "versions", "demo-util"]).stdout).unwrap();
     assert_eq!(versions, "0.1.0\n0.1.1 (yanked)\n");
     w.ok(p.path(), &["pkg", "lock", "--check"]);
     assert_eq!(w.run_output(p.path()), "util-0.1.1");
     let out = w.ok(p.path(), &["pkg", "verify", "--online"]);
-    assert!(stderr(&out).contains("warning: demo-util 0.1.1 has been yanked"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: demo-util 0.1.1 has been yanked"),
+        "{}",
+        stderr(&out)
+    );
     let out = w.x07(p.path(), &["pkg", "verify", "--online", "--deny-yanked"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 
     // A lock whose archive digest differs from the registry's signed line is reported.
     let lock_path = p.path().join("x07.lock.json");
     let text = fs_err::read_to_string(&lock_path).unwrap();
-    let digest = read_json(&lock_path)["dependencies"][0]["archive_sha256"].as_str().unwrap().to_string();
-    fs_err::write(&lock_path, text.replace(&digest, &format!("sha256:{}", "0".repeat(64)))).unwrap();
+    let digest = read_json(&lock_path)["dependencies"][0]["archive_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    fs_err::write(
+        &lock_path,
+        text.replace(&digest, &format!("sha256:{}", "0".repeat(64))),
+    )
+    .unwrap();
     w.ok(p.path(), &["pkg", "verify"]);
     let out = w.x07(p.path(), &["pkg", "verify", "--online"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("signed index line names archive"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("signed index line names archive"),
+        "{}",
+        stderr(&out)
+    );
     fs_err::write(&lock_path, text).unwrap();
 
     let q = w.project("demo.util");
@@ -401,16 +600,31 @@ fn yanked_versions_are_skipped_for_new_locks_but_keep_existing_ones_working() {
 #[test]
 fn a_conflict_is_explained_and_leaves_the_project_alone() {
     let w = World::new();
-    w.publish(&PackageSpec { name: "demo-new", version: "1.0.0", requires: &["demo-util@>=0.2.0"], module: "demo.new",
-        text_body: json!(["bytes.lit", "new"]), imports: &[] });
+    w.publish(&PackageSpec {
+        name: "demo-new",
+        version: "1.0.0",
+        requires: &["demo-util@>=0.2.0"],
+        module: "demo.new",
+        text_body: json!(["bytes.lit", "new"]),
+        imports: &[],
+    });
     let p = w.project("demo.lib");
     w.ok(p.path(), &["pkg", "add", "demo-lib@0.2.0", "--sync"]);
-    let before = (fs_err::read(p.path().join("x07.json")).unwrap(), fs_err::read(p.path().join("x07.lock.json")).unwrap());
+    let before = (
+        fs_err::read(p.path().join("x07.json")).unwrap(),
+        fs_err::read(p.path().join("x07.lock.json")).unwrap(),
+    );
     let out = w.x07(p.path(), &["pkg", "add", "demo-new@1.0.0", "--sync"]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("X07-PKG-0007") && err.contains("demo-util") && err.contains("cannot resolve"), "{err}");
-    let after = (fs_err::read(p.path().join("x07.json")).unwrap(), fs_err::read(p.path().join("x07.lock.json")).unwrap());
+    assert!(
+        err.contains("X07-PKG-0007") && err.contains("demo-util") && err.contains("cannot resolve"),
+        "{err}"
+    );
+    let after = (
+        fs_err::read(p.path().join("x07.json")).unwrap(),
+        fs_err::read(p.path().join("x07.lock.json")).unwrap(),
+    );
     assert!(before == after, "x07.json and the lock are untouched");
 }
 
@@ -419,13 +633,21 @@ fn info_search_and_provides() {
     let w = World::new();
     let p = w.project("demo.lib");
     let info = String::from_utf8(w.ok(p.path(), &["pkg", "info", "demo-lib"]).stdout).unwrap();
-    assert!(info.starts_with("demo-lib 0.2.0\n") && info.contains("requires: demo-util@^0.1"), "{info}");
+    assert!(
+        info.starts_with("demo-lib 0.2.0\n") && info.contains("requires: demo-util@^0.1"),
+        "{info}"
+    );
     let search = String::from_utf8(w.ok(p.path(), &["pkg", "search", "demo"]).stdout).unwrap();
-    assert!(search.contains("demo-lib 0.2.0") && search.contains("demo-util 0.1.1"), "{search}");
-    let provides = String::from_utf8(w.ok(p.path(), &["pkg", "provides", "demo.util"]).stdout).unwrap();
+    assert!(
+        search.contains("demo-lib 0.2.0") && search.contains("demo-util 0.1.1"),
+        "{search}"
+    );
+    let provides =
+        String::from_utf8(w.ok(p.path(), &["pkg", "provides", "demo.util"]).stdout).unwrap();
     assert_eq!(provides, "demo-util 0.1.1\n");
     w.ok(p.path(), &["pkg", "add", "demo-lib@0.2.0", "--sync"]);
-    let provides = String::from_utf8(w.ok(p.path(), &["pkg", "provides", "demo.util"]).stdout).unwrap();
+    let provides =
+        String::from_utf8(w.ok(p.path(), &["pkg", "provides", "demo.util"]).stdout).unwrap();
     assert_eq!(provides, "demo-util 0.1.1 (locked in this project)\n");
 }
 
@@ -433,12 +655,19 @@ fn info_search_and_provides() {
 fn served_public_key(port: u16) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(s, "GET /index/config.json HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET /index/config.json HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
     let body = text.split_once("\r\n\r\n").unwrap().1;
     let config: Value = serde_json::from_str(body).unwrap();
-    config["signing"]["public_keys"][0]["ed25519_pub"].as_str().unwrap().to_string()
+    config["signing"]["public_keys"][0]["ed25519_pub"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 #[test]
@@ -447,12 +676,28 @@ fn a_pinned_key_that_does_not_match_stops_everything_until_trust() {
     let fresh = X07Home::new().unwrap();
     let p = w.project("demo.util");
     let x07 = |args: &[&str]| {
-        Command::new(x07_bin()).args(args).current_dir(p.path()).env("X07_HOME", fresh.path())
-            .env("X07_PKG_INDEX_URL", &w.reg.index).output().unwrap()
+        Command::new(x07_bin())
+            .args(args)
+            .current_dir(p.path())
+            .env("X07_HOME", fresh.path())
+            .env("X07_PKG_INDEX_URL", &w.reg.index)
+            .output()
+            .unwrap()
     };
     let other_key = {
-        let out = w.ok(p.path(), &["key", "generate", "--out", p.path().join("k.pem").to_str().unwrap()]);
-        serde_json::from_slice::<Value>(&out.stdout).unwrap()["public_key"].as_str().unwrap().to_string()
+        let out = w.ok(
+            p.path(),
+            &[
+                "key",
+                "generate",
+                "--out",
+                p.path().join("k.pem").to_str().unwrap(),
+            ],
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["public_key"]
+            .as_str()
+            .unwrap()
+            .to_string()
     };
     let out = x07(&["registry", "trust", "--key", &other_key]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -460,7 +705,10 @@ fn a_pinned_key_that_does_not_match_stops_everything_until_trust() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("X07-PKG-0006") && err.contains("key"), "{err}");
-    assert_eq!(read_json(p.path().join("x07.json"))["dependencies"], json!([]));
+    assert_eq!(
+        read_json(p.path().join("x07.json"))["dependencies"],
+        json!([])
+    );
 
     let out = x07(&["registry", "trust", "--key", &served_public_key(w.reg.port)]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -473,17 +721,31 @@ fn a_pinned_key_that_does_not_match_stops_everything_until_trust() {
 fn a_local_package_is_locked_by_path_and_its_registry_dependencies_resolved() {
     let w = World::new();
     let p = w.project("demo.local");
-    let dir = write_package(p.path(), &PackageSpec {
-        name: "demo-local",
-        version: "0.3.0",
-        requires: &["demo-util@^0.1"],
-        module: "demo.local",
-        text_body: json!(["bytes.concat", ["bytes.lit", "local+"], ["demo.util.text"]]),
-        imports: &["demo.util"],
-    });
-    let rel = dir.strip_prefix(p.path()).unwrap().to_str().unwrap().to_string();
-    w.ok(p.path(), &["pkg", "add", "demo-local", "--path", &rel, "--sync"]);
-    assert_eq!(read_json(p.path().join("x07.json"))["dependencies"], json!([{"name": "demo-local", "path": rel, "version": "0.3.0"}]));
+    let dir = write_package(
+        p.path(),
+        &PackageSpec {
+            name: "demo-local",
+            version: "0.3.0",
+            requires: &["demo-util@^0.1"],
+            module: "demo.local",
+            text_body: json!(["bytes.concat", ["bytes.lit", "local+"], ["demo.util.text"]]),
+            imports: &["demo.util"],
+        },
+    );
+    let rel = dir
+        .strip_prefix(p.path())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    w.ok(
+        p.path(),
+        &["pkg", "add", "demo-local", "--path", &rel, "--sync"],
+    );
+    assert_eq!(
+        read_json(p.path().join("x07.json"))["dependencies"],
+        json!([{"name": "demo-local", "path": rel, "version": "0.3.0"}])
+    );
     let lock = read_json(p.path().join("x07.lock.json"));
     assert_eq!(lock["dependencies"][0]["source"], "path");
     assert_eq!(lock["dependencies"][1]["name"], "demo-util");
@@ -492,13 +754,24 @@ fn a_local_package_is_locked_by_path_and_its_registry_dependencies_resolved() {
 
     // Editing the local package is a change the lock must record before builds use it.
     let module = dir.join("modules/demo/local.x07.json");
-    let text = fs_err::read_to_string(&module).unwrap().replace("local+", "LOCAL+");
+    let text = fs_err::read_to_string(&module)
+        .unwrap()
+        .replace("local+", "LOCAL+");
     fs_err::write(&module, text).unwrap();
     let out = w.x07(p.path(), &["build"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("X07-LOCK-0003") && stderr(&out).contains("x07 pkg lock"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("X07-LOCK-0003") && stderr(&out).contains("x07 pkg lock"),
+        "{}",
+        stderr(&out)
+    );
     let out = w.x07(p.path(), &["pkg", "sync"]);
-    assert_eq!(out.status.code(), Some(2), "sync never re-records a local package: {}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "sync never re-records a local package: {}",
+        stderr(&out)
+    );
     w.ok(p.path(), &["pkg", "lock"]);
     assert_eq!(w.run_output(p.path()), "LOCAL+util-0.1.1");
 }
@@ -514,6 +787,10 @@ fn patch_overrides_are_refused_as_not_supported_yet() {
     for args in [&["pkg", "lock"][..], &["build"][..]] {
         let out = w.x07(p.path(), args);
         assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-        assert!(stderr(&out).contains("X07-PKG-0010") && stderr(&out).contains("not supported yet"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("X07-PKG-0010") && stderr(&out).contains("not supported yet"),
+            "{}",
+            stderr(&out)
+        );
     }
 }

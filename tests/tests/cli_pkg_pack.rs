@@ -132,7 +132,10 @@ fn pack_writes_target_name_version_x07pkg_and_reports_it() {
     assert_eq!(r["out"], archive.display().to_string());
     assert_eq!(r["name"], "ext-hello");
     assert_eq!(r["version"], "0.3.0");
-    assert_eq!(r["entries"], 6, "manifest, two modules, one C file, README.md, one test file");
+    assert_eq!(
+        r["entries"], 6,
+        "manifest, two modules, one C file, README.md, one test file"
+    );
     assert_eq!(r["bytes"], fs_err::metadata(&archive).unwrap().len());
     assert_eq!(r["sha256"], sha256_of(&archive));
 

@@ -552,25 +552,50 @@ fn walkthrough_step4_via_pkg_add_from_a_local_registry() {
     let home = X07Home::new().unwrap();
     let reg = LocalRegistry::start(&["x07"]);
     reg.login(home.path(), "x07");
-    reg.publish_ok(home.path(), &Path::new(env!("CARGO_MANIFEST_DIR")).join("../packages/ext-net"));
+    reg.publish_ok(
+        home.path(),
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../packages/ext-net"),
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let x07 = |args: &[&str]| {
-        let out = X07Invocation::new(x07_bin()).home(&home).current_dir(dir.path()).args(args).run().unwrap();
+        let out = X07Invocation::new(x07_bin())
+            .home(&home)
+            .current_dir(dir.path())
+            .args(args)
+            .run()
+            .unwrap();
         assert!(!out.timed_out, "{}", out.describe());
         out
     };
     let ok = |args: &[&str]| {
         let out = x07(args);
-        assert_eq!(out.exit_code, Some(0), "x07 {}\n{}", args.join(" "), out.describe());
+        assert_eq!(
+            out.exit_code,
+            Some(0),
+            "x07 {}\n{}",
+            args.join(" "),
+            out.describe()
+        );
         out
     };
     ok(&["init"]);
-    ok(&["pkg", "add", "ext-net@0.1.0", "--sync", "--index", &reg.index]);
+    ok(&[
+        "pkg",
+        "add",
+        "ext-net@0.1.0",
+        "--sync",
+        "--index",
+        &reg.index,
+    ]);
     ok(&["policy", "init", "--template", "http-client"]);
     let manifest_path = dir.path().join("x07.json");
-    let mut manifest: Value = serde_json::from_slice(&fs_err::read(&manifest_path).unwrap()).unwrap();
-    assert_eq!(manifest["dependencies"], json!([{"name": "ext-net", "path": ".x07/deps/ext-net/0.1.0", "version": "0.1.0"}]));
+    let mut manifest: Value =
+        serde_json::from_slice(&fs_err::read(&manifest_path).unwrap()).unwrap();
+    assert_eq!(
+        manifest["dependencies"],
+        json!([{"name": "ext-net", "path": ".x07/deps/ext-net/0.1.0", "version": "0.1.0"}])
+    );
     manifest["profiles"]["sandbox"]["policy"] = json!(HTTP_POLICY);
     fs_err::write(&manifest_path, serde_json::to_vec(&manifest).unwrap()).unwrap();
     fs_err::write(dir.path().join("src/app.x07.json"), STEP4_APP).unwrap();
@@ -582,17 +607,34 @@ fn walkthrough_step4_via_pkg_add_from_a_local_registry() {
     let url_arg = url_file.to_str().unwrap();
     let rv = view(&ok(&["run", "--input", url_arg]));
     expect_output(&rv, INDEX_BODY);
-    assert_eq!(fs_err::read(dir.path().join("out/body.bin")).unwrap(), INDEX_BODY);
+    assert_eq!(
+        fs_err::read(dir.path().join("out/body.bin")).unwrap(),
+        INDEX_BODY
+    );
     fs_err::remove_file(dir.path().join("out/body.bin")).unwrap();
 
-    if skip_without_os_backend("walkthrough_step4_via_pkg_add_from_a_local_registry (sandboxed part)") {
+    if skip_without_os_backend(
+        "walkthrough_step4_via_pkg_add_from_a_local_registry (sandboxed part)",
+    ) {
         return;
     }
     let allow = format!("127.0.0.1:{}", server.port());
-    let sandboxed = ["run", "--profile", "sandbox", "--sandbox-backend", "os", "--i-accept-weaker-isolation", "--input", url_arg];
+    let sandboxed = [
+        "run",
+        "--profile",
+        "sandbox",
+        "--sandbox-backend",
+        "os",
+        "--i-accept-weaker-isolation",
+        "--input",
+        url_arg,
+    ];
     let rv = view(&x07(&[&sandboxed[..], &["--allow-host", &allow]].concat()));
     expect_output(&rv, INDEX_BODY);
-    assert_eq!(fs_err::read(dir.path().join("out/body.bin")).unwrap(), INDEX_BODY);
+    assert_eq!(
+        fs_err::read(dir.path().join("out/body.bin")).unwrap(),
+        INDEX_BODY
+    );
     fs_err::remove_file(dir.path().join("out/body.bin")).unwrap();
     let rv = view(&x07(&sandboxed));
     expect_output(&rv, b"http_error_code=1");

@@ -30,17 +30,30 @@ fn setup(dir: &Path, c_body: &str) {
 
 fn run(home: &X07Home, dir: &Path, extra: &[&str]) -> serde_json::Value {
     let out = Command::new(x07_bin())
-        .args(["run", "--program", "main.x07.json", "--module-root", "pkg/modules", "--input-b64", "UQ==", "--repair", "off"])
+        .args([
+            "run",
+            "--program",
+            "main.x07.json",
+            "--module-root",
+            "pkg/modules",
+            "--input-b64",
+            "UQ==",
+            "--repair",
+            "off",
+        ])
         .args(extra)
         .current_dir(dir)
         .env("X07_HOME", home.path())
         .output()
         .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
 }
 
 fn output(r: &serde_json::Value) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD.decode(r["solve_output_b64"].as_str().unwrap_or_default()).unwrap()
+    base64::engine::general_purpose::STANDARD
+        .decode(r["solve_output_b64"].as_str().unwrap_or_default())
+        .unwrap()
 }
 
 #[test]
@@ -58,17 +71,36 @@ fn package_c_sources_and_libraries_are_built_linked_and_hashed() {
     setup(dir.path(), "return (uint32_t)sqrt((double)x) + 1u;");
     let r2 = run(&home, dir.path(), &[]);
     assert_eq!(output(&r2), 10u32.to_le_bytes());
-    assert_ne!(r2["compile"]["compiled_exe"].as_str().unwrap(), first, "the C source is an input of the build");
+    assert_ne!(
+        r2["compile"]["compiled_exe"].as_str().unwrap(),
+        first,
+        "the C source is an input of the build"
+    );
 
     // Without auto-ffi the symbol is missing: the C compiler (linker) fails, reported as a bug-class error.
     let out = Command::new(x07_bin())
-        .args(["run", "--program", "main.x07.json", "--module-root", "pkg/modules", "--input-b64", "UQ==", "--repair", "off", "--no-auto-ffi"])
+        .args([
+            "run",
+            "--program",
+            "main.x07.json",
+            "--module-root",
+            "pkg/modules",
+            "--input-b64",
+            "UQ==",
+            "--repair",
+            "off",
+            "--no-auto-ffi",
+        ])
         .current_dir(dir.path())
         .env("X07_HOME", home.path())
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("x07shim_isqrt"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("x07shim_isqrt"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -82,17 +114,39 @@ fn the_sandbox_policy_gates_unsafe_and_ffi_at_compile_time() {
     let dir = tempfile::tempdir().unwrap();
     setup(dir.path(), "return (uint32_t)sqrt((double)x);");
     let policy_init = |t: &str| {
-        let st = Command::new(x07_bin()).args(["policy", "init", "--template", t]).current_dir(dir.path()).env("X07_HOME", home.path()).status().unwrap();
+        let st = Command::new(x07_bin())
+            .args(["policy", "init", "--template", t])
+            .current_dir(dir.path())
+            .env("X07_HOME", home.path())
+            .status()
+            .unwrap();
         assert!(st.success());
     };
     policy_init("cli"); // language: allow_unsafe false, allow_ffi false
     policy_init("http-client"); // language: allow_unsafe true, allow_ffi true
     let sandboxed = |policy: &str| {
-        run(&home, dir.path(), &["--profile", "sandbox", "--policy", policy, "--sandbox-backend", "os", "--i-accept-weaker-isolation"])
+        run(
+            &home,
+            dir.path(),
+            &[
+                "--profile",
+                "sandbox",
+                "--policy",
+                policy,
+                "--sandbox-backend",
+                "os",
+                "--i-accept-weaker-isolation",
+            ],
+        )
     };
     let refused = sandboxed(".x07/policies/base/cli.sandbox.base.policy.json");
     assert_eq!(refused["compile"]["ok"], false, "{refused}");
-    let codes: Vec<&str> = refused["compile"]["diagnostics"].as_array().unwrap().iter().filter_map(|d| d["code"].as_str()).collect();
+    let codes: Vec<&str> = refused["compile"]["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect();
     assert_eq!(codes, vec!["X07-WORLD-0003", "X07-WORLD-0003"], "{refused}");
 
     let allowed = sandboxed(".x07/policies/base/http-client.sandbox.base.policy.json");

@@ -11,12 +11,18 @@ use x07_tests::{x07_bin, X07Home};
 fn can_unshare_mounts() -> bool {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
-    root && Command::new("unshare").args(["-m", "true"]).status().is_ok_and(|s| s.success())
+    root && Command::new("unshare")
+        .args(["-m", "true"])
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Runs `x07 run --profile sandbox` (os backend) with /sys/fs/cgroup hidden.
 fn run_without_cgroups(home: &X07Home, project: &Path, extra: &[&str]) -> serde_json::Value {
-    let mut script = format!("mount -t tmpfs none /sys/fs/cgroup && exec '{}' run --profile sandbox --input-b64 aGk=", x07_bin().display());
+    let mut script = format!(
+        "mount -t tmpfs none /sys/fs/cgroup && exec '{}' run --profile sandbox --input-b64 aGk=",
+        x07_bin().display()
+    );
     for e in extra {
         script.push(' ');
         script.push_str(e);
@@ -29,7 +35,8 @@ fn run_without_cgroups(home: &X07Home, project: &Path, extra: &[&str]) -> serde_
         .env("X07_I_ACCEPT_WEAKER_ISOLATION", "1")
         .output()
         .unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("no report ({e}): {}", String::from_utf8_lossy(&out.stderr)))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no report ({e}): {}", String::from_utf8_lossy(&out.stderr)))
 }
 
 #[test]
@@ -41,7 +48,12 @@ fn a_missing_pids_cgroup_fails_closed_unless_accepted() {
     let home = X07Home::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let x07 = |args: &[&str]| {
-        let st = Command::new(x07_bin()).args(args).current_dir(dir.path()).env("X07_HOME", home.path()).status().unwrap();
+        let st = Command::new(x07_bin())
+            .args(args)
+            .current_dir(dir.path())
+            .env("X07_HOME", home.path())
+            .status()
+            .unwrap();
         assert!(st.success(), "x07 {args:?}");
     };
     x07(&["init"]);
@@ -51,14 +63,33 @@ fn a_missing_pids_cgroup_fails_closed_unless_accepted() {
     let solve = &refused["solve"];
     assert_eq!(solve["ok"], false, "{refused}");
     assert_eq!(solve["exit_status"], 3);
-    assert!(solve["trap"].as_str().unwrap_or("").contains("cannot apply pids_cgroup"), "{refused}");
+    assert!(
+        solve["trap"]
+            .as_str()
+            .unwrap_or("")
+            .contains("cannot apply pids_cgroup"),
+        "{refused}"
+    );
 
-    let accepted = run_without_cgroups(&home, dir.path(), &["--sandbox-accept-weaker", "pids-cgroup"]);
+    let accepted = run_without_cgroups(
+        &home,
+        dir.path(),
+        &["--sandbox-accept-weaker", "pids-cgroup"],
+    );
     assert_eq!(accepted["solve"]["ok"], true, "{accepted}");
-    let out = base64::engine::general_purpose::STANDARD.decode(accepted["solve_output_b64"].as_str().unwrap()).unwrap();
+    let out = base64::engine::general_purpose::STANDARD
+        .decode(accepted["solve_output_b64"].as_str().unwrap())
+        .unwrap();
     assert_eq!(out, b"hi");
     assert_eq!(accepted["sandbox"]["pids_mechanism"], "rlimit");
-    assert_eq!(accepted["sandbox"]["weaker"], serde_json::json!(["pids_cgroup"]));
+    assert_eq!(
+        accepted["sandbox"]["weaker"],
+        serde_json::json!(["pids_cgroup"])
+    );
     let restrictions = accepted["sandbox"]["restrictions"].as_array().unwrap();
-    assert!(restrictions.iter().any(|r| r == "landlock_fs") && restrictions.iter().any(|r| r == "seccomp"), "{accepted}");
+    assert!(
+        restrictions.iter().any(|r| r == "landlock_fs")
+            && restrictions.iter().any(|r| r == "seccomp"),
+        "{accepted}"
+    );
 }

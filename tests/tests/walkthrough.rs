@@ -323,7 +323,10 @@ fn sandbox_profile_fails_closed_without_a_vm_backend() {
     expect_stderr(
         &out,
         "X07-SANDBOX-0001",
-        &["VM sandbox backend is not built yet", "--sandbox-backend os --i-accept-weaker-isolation"],
+        &[
+            "VM sandbox backend is not built yet",
+            "--sandbox-backend os --i-accept-weaker-isolation",
+        ],
     );
     expect_store_empty(&p.home, &out);
 }

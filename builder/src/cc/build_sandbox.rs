@@ -14,7 +14,14 @@ use x07_spec::policy::Policy;
 use super::CcError;
 
 /// Directories the toolchain reads (those that exist on this host are granted).
-const TOOLCHAIN_READ: &[&str] = &["/usr/include", "/usr/local/include", "/usr/lib", "/usr/lib64", "/usr/libexec", "/usr/share/gcc"];
+const TOOLCHAIN_READ: &[&str] = &[
+    "/usr/include",
+    "/usr/local/include",
+    "/usr/lib",
+    "/usr/lib64",
+    "/usr/libexec",
+    "/usr/share/gcc",
+];
 /// Directories whose programs the compiler driver may start (cc1, as, collect2, ld).
 const TOOLCHAIN_EXEC: &[&str] = &["/usr/bin", "/usr/lib/gcc", "/usr/libexec/gcc"];
 
@@ -32,12 +39,27 @@ pub struct BuildSandbox {
 impl BuildSandbox {
     /// A sandbox whose declared inputs are `input_dirs`, writing into a fresh directory.
     pub fn new(launcher: &Path, input_dirs: &[PathBuf]) -> Result<Self, CcError> {
-        fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> CcError + 'a {
-            move |source| CcError::Io { action, path: path.to_path_buf(), source }
+        fn io<'a>(
+            action: &'static str,
+            path: &'a Path,
+        ) -> impl FnOnce(std::io::Error) -> CcError + 'a {
+            move |source| CcError::Io {
+                action,
+                path: path.to_path_buf(),
+                source,
+            }
         }
         let tmp = std::env::temp_dir();
-        let dir = tempfile::Builder::new().prefix("x07-cc-").tempdir_in(&tmp).map_err(io("create", &tmp))?;
-        let existing = |list: &[&str]| -> Vec<String> { list.iter().filter(|p| Path::new(p).exists()).map(|p| p.to_string()).collect() };
+        let dir = tempfile::Builder::new()
+            .prefix("x07-cc-")
+            .tempdir_in(&tmp)
+            .map_err(io("create", &tmp))?;
+        let existing = |list: &[&str]| -> Vec<String> {
+            list.iter()
+                .filter(|p| Path::new(p).exists())
+                .map(|p| p.to_string())
+                .collect()
+        };
         let mut read_roots = existing(TOOLCHAIN_READ);
         for d in input_dirs {
             let d = std::path::absolute(d).map_err(io("resolve", d))?;
@@ -63,11 +85,28 @@ impl BuildSandbox {
                         "max_stdin_bytes": 268435456, "kill_on_drop": true, "kill_tree": true, "allow_cwd": false, "allow_cwd_roots": []}
         });
         let invalid = |why: String| CcError::Sandbox { why };
-        let policy = Policy::decode(policy).map_err(|e| invalid(format!("the build policy is not valid: {e}")))?;
-        let mut blob = PolicyBlob::resolve(&policy, dir.path(), None, BlobBackend::Os, AcceptWeaker::NONE).map_err(|e| invalid(e.to_string()))?;
+        let policy = Policy::decode(policy)
+            .map_err(|e| invalid(format!("the build policy is not valid: {e}")))?;
+        let mut blob = PolicyBlob::resolve(
+            &policy,
+            dir.path(),
+            None,
+            BlobBackend::Os,
+            AcceptWeaker::NONE,
+        )
+        .map_err(|e| invalid(e.to_string()))?;
         blob.syscall_filters =
-            x07_syscall_filter::program_filters(&x07_syscall_filter::FilterNeeds { net: false, tcp: false, udp: false }).map_err(|e| invalid(e.to_string()))?;
-        Ok(Self { launcher: launcher.to_path_buf(), blob: blob.to_bytes(), dir })
+            x07_syscall_filter::program_filters(&x07_syscall_filter::FilterNeeds {
+                net: false,
+                tcp: false,
+                udp: false,
+            })
+            .map_err(|e| invalid(e.to_string()))?;
+        Ok(Self {
+            launcher: launcher.to_path_buf(),
+            blob: blob.to_bytes(),
+            dir,
+        })
     }
 
     /// Where the compiler writes `name`.

@@ -103,10 +103,18 @@ pub fn compile_c_native(
         None => Command::new(&cc.path),
         Some(sb) => {
             let policy = sb.output(".x07-build-policy");
-            fs_err::write(&policy, &sb.blob).map_err(|source| CcError::Io { action: "write", path: policy.clone(), source })?;
+            fs_err::write(&policy, &sb.blob).map_err(|source| CcError::Io {
+                action: "write",
+                path: policy.clone(),
+                source,
+            })?;
             let mut cmd = Command::new(&sb.launcher);
-            cmd.arg(format!("--x07-policy-file={}", policy.display())).arg("--plain-exec").arg("--").arg(&cc.path);
-            cmd.env("TMPDIR", sb.dir.path()).env("PATH", "/usr/bin:/bin");
+            cmd.arg(format!("--x07-policy-file={}", policy.display()))
+                .arg("--plain-exec")
+                .arg("--")
+                .arg(&cc.path);
+            cmd.env("TMPDIR", sb.dir.path())
+                .env("PATH", "/usr/bin:/bin");
             cmd
         }
     };

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use x07_spec::package::tree::{find_kind, FoundKind};
-use x07_spec::package::{find_doc_files, ModuleId, PackageManifest, CARRIED_DIRS, PACKAGE_FILE_NAME};
+use x07_spec::package::{
+    find_doc_files, ModuleId, PackageManifest, CARRIED_DIRS, PACKAGE_FILE_NAME,
+};
 use x07_spec::{DocumentError, PackageName, PackageVersion, RelPath, Sha256Digest};
 
 /// The digests a lock records for one package directory.
@@ -103,7 +105,10 @@ pub fn hash_package_dir(dir: &Path) -> Result<PackageDigests, PackageHashError> 
             match kind {
                 // Packing refuses an `ffi` or `tests` file, so the lock does too.
                 FoundKind::Regular(_) if file == carried => {
-                    return Err(not_regular(file, "a regular file where a directory belongs"))
+                    return Err(not_regular(
+                        file,
+                        "a regular file where a directory belongs",
+                    ))
                 }
                 FoundKind::Regular(_) => {
                     files.insert(rel(&file), hash_regular(dir, &file)?);

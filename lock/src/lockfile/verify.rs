@@ -206,14 +206,23 @@ impl Lock {
         let per_package: Vec<Vec<LockProblemKind>> = {
             let next = std::sync::atomic::AtomicUsize::new(0);
             let results = std::sync::Mutex::new(vec![Vec::new(); self.dependencies.len()]);
-            let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
+            let workers = std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .clamp(1, 4);
             std::thread::scope(|scope| {
                 for _ in 0..workers.min(self.dependencies.len()) {
                     scope.spawn(|| loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(dep) = self.dependencies.get(i) else { break };
+                        let Some(dep) = self.dependencies.get(i) else {
+                            break;
+                        };
                         let mut kinds = Vec::new();
-                        verify_package(dep, &dep.path.resolve(project_root), check_file_set, &mut |k| kinds.push(k));
+                        verify_package(
+                            dep,
+                            &dep.path.resolve(project_root),
+                            check_file_set,
+                            &mut |k| kinds.push(k),
+                        );
                         results.lock().unwrap_or_else(|p| p.into_inner())[i] = kinds;
                     });
                 }
@@ -225,7 +234,13 @@ impl Lock {
         for (dep, kinds) in self.dependencies.iter().zip(per_package) {
             for module in dep.modules_sha256.keys() {
                 if let Some(other) = providers.insert(module, &dep.name) {
-                    problems.push(problem(dep, LockProblemKind::ModuleCollision { module: module.clone(), other: other.clone() }));
+                    problems.push(problem(
+                        dep,
+                        LockProblemKind::ModuleCollision {
+                            module: module.clone(),
+                            other: other.clone(),
+                        },
+                    ));
                 }
             }
             problems.extend(kinds.into_iter().map(|k| problem(dep, k)));

@@ -50,7 +50,8 @@ impl Catalog {
 
     /// Makes `version` the only version of `name` (a local package shadows the registry's).
     pub fn replace_package(&mut self, name: PackageName, version: Version, entry: CatalogVersion) {
-        self.packages.insert(name, BTreeMap::from([(version, entry)]));
+        self.packages
+            .insert(name, BTreeMap::from([(version, entry)]));
     }
 
     /// All versions of a package, lowest first; `None` when the package is unknown.

@@ -45,7 +45,10 @@ pub enum PackageProblem {
 impl PackageProblem {
     /// Whether this is about a module file rather than a manifest field.
     pub fn is_module_file(&self) -> bool {
-        matches!(self, Self::ModuleFileMissing { .. } | Self::ModuleFileNotRegular { .. })
+        matches!(
+            self,
+            Self::ModuleFileMissing { .. } | Self::ModuleFileNotRegular { .. }
+        )
     }
 }
 
@@ -109,9 +112,11 @@ impl PackageManifest {
             let found = find_kind(package_dir, &path).unwrap_or(FoundKind::Missing);
             match found {
                 FoundKind::Regular(_) => {}
-                FoundKind::Missing => {
-                    problems.push(PackageProblem::ModuleFileMissing { field, module: module.clone(), path })
-                }
+                FoundKind::Missing => problems.push(PackageProblem::ModuleFileMissing {
+                    field,
+                    module: module.clone(),
+                    path,
+                }),
                 other => problems.push(PackageProblem::ModuleFileNotRegular {
                     field,
                     module: module.clone(),
@@ -137,7 +142,11 @@ impl PackageManifest {
         let texts = [
             ("description", &self.description, "a one-line summary"),
             ("docs", &self.docs, "Markdown documentation"),
-            ("license", &self.license, "an SPDX license expression such as \"MIT OR Apache-2.0\""),
+            (
+                "license",
+                &self.license,
+                "an SPDX license expression such as \"MIT OR Apache-2.0\"",
+            ),
         ];
         for (key, value, what) in texts {
             if value.as_deref().is_none_or(|s| s.trim().is_empty()) {
@@ -162,7 +171,8 @@ fn has_c_sources(ffi_dir: &Path) -> bool {
     let Ok(entries) = fs_err::read_dir(ffi_dir) else {
         return false;
     };
-    entries
-        .flatten()
-        .any(|e| e.file_name().to_str().is_some_and(|n| n.ends_with(".c")) && e.file_type().is_ok_and(|t| t.is_file()))
+    entries.flatten().any(|e| {
+        e.file_name().to_str().is_some_and(|n| n.ends_with(".c"))
+            && e.file_type().is_ok_and(|t| t.is_file())
+    })
 }

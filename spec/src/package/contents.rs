@@ -16,14 +16,26 @@ pub const TESTS_DIR: &str = "tests";
 pub const CARRIED_DIRS: [&str; 2] = [FFI_DIR, TESTS_DIR];
 /// The top-level documentation files a package carries when it has them as regular files.
 /// Names match exactly: `readme.md` or `docs/README.md` are not carried.
-pub const DOC_FILES: [&str; 9] =
-    ["README", "README.md", "LICENSE", "LICENSE.md", "LICENSE-MIT", "LICENSE-APACHE", "COPYING", "CHANGELOG.md", "NOTICE"];
+pub const DOC_FILES: [&str; 9] = [
+    "README",
+    "README.md",
+    "LICENSE",
+    "LICENSE.md",
+    "LICENSE-MIT",
+    "LICENSE-APACHE",
+    "COPYING",
+    "CHANGELOG.md",
+    "NOTICE",
+];
 
 /// Whether the package-relative path `path` (`/`-separated) is one of the optional files a
 /// package carries: a doc file, or a file under a carried directory.
 pub fn is_optional_package_file(path: &str) -> bool {
     DOC_FILES.contains(&path)
-        || CARRIED_DIRS.iter().any(|dir| path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/')))
+        || CARRIED_DIRS.iter().any(|dir| {
+            path.strip_prefix(dir)
+                .is_some_and(|rest| rest.starts_with('/'))
+        })
 }
 
 /// The doc files at the top of `package_dir`, sorted, with what each is (symlinks not
@@ -36,7 +48,12 @@ pub fn find_doc_files(package_dir: &Path) -> std::io::Result<Vec<(&'static str, 
     let mut found = Vec::new();
     for entry in fs_err::read_dir(package_dir)? {
         let entry = entry?;
-        let Some(name) = entry.file_name().to_str().and_then(|n| DOC_FILES.iter().find(|d| **d == n)).copied() else {
+        let Some(name) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| DOC_FILES.iter().find(|d| **d == n))
+            .copied()
+        else {
             continue;
         };
         // DirEntry::file_type and (on Unix) DirEntry::metadata do not follow symlinks.
@@ -63,10 +80,27 @@ mod tests {
 
     #[test]
     fn optional_files_are_doc_files_and_files_under_ffi_or_tests() {
-        for path in ["README", "README.md", "LICENSE-APACHE", "NOTICE", "ffi/a.c", "tests/a.x07.json", "tests/d/f.bin"] {
+        for path in [
+            "README",
+            "README.md",
+            "LICENSE-APACHE",
+            "NOTICE",
+            "ffi/a.c",
+            "tests/a.x07.json",
+            "tests/d/f.bin",
+        ] {
             assert!(is_optional_package_file(path), "{path}");
         }
-        for path in ["readme.md", "docs/README.md", "notes.txt", "tests", "ffi", "testsuite/a", "ffi.c", "src/lib.rs"] {
+        for path in [
+            "readme.md",
+            "docs/README.md",
+            "notes.txt",
+            "tests",
+            "ffi",
+            "testsuite/a",
+            "ffi.c",
+            "src/lib.rs",
+        ] {
             assert!(!is_optional_package_file(path), "{path}");
         }
     }

@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 
 use crate::canonical::{canonical_file_bytes, CanonicalError};
 use crate::document::{
-    decode_array, decode_value, expect_object, load_document, parse_document, DocumentError, FieldError, FieldPath,
+    decode_array, decode_value, expect_object, load_document, parse_document, DocumentError,
+    FieldError, FieldPath,
 };
 use crate::package::contents::FFI_DIR;
 use crate::package::meta::PackageMeta;
@@ -71,7 +72,10 @@ impl PackageManifest {
             let path = root.key(key);
             match map.remove(key) {
                 None => Ok(None),
-                Some(Value::Null) => Err(FieldError::new(path, "must not be null; leave the field out instead")),
+                Some(Value::Null) => Err(FieldError::new(
+                    path,
+                    "must not be null; leave the field out instead",
+                )),
                 Some(v) => Ok(Some((v, path))),
             }
         };
@@ -84,7 +88,9 @@ impl PackageManifest {
         if schema_version != PACKAGE_SCHEMA_VERSION {
             return Err(FieldError::new(
                 p,
-                format!("unsupported version `{schema_version}`; expected {PACKAGE_SCHEMA_VERSION}"),
+                format!(
+                    "unsupported version `{schema_version}`; expected {PACKAGE_SCHEMA_VERSION}"
+                ),
             ));
         }
         let (v, p) = required(take("name")?, "name")?;
@@ -95,9 +101,15 @@ impl PackageManifest {
         let module_root = decode_module_root(v, &p)?;
         let (v, p) = required(take("modules")?, "modules")?;
         let modules = decode_modules(v, &p)?;
-        let description = take("description")?.map(|(v, p)| decode_value(v, &p)).transpose()?;
-        let docs = take("docs")?.map(|(v, p)| decode_value(v, &p)).transpose()?;
-        let license = take("license")?.map(|(v, p)| decode_value(v, &p)).transpose()?;
+        let description = take("description")?
+            .map(|(v, p)| decode_value(v, &p))
+            .transpose()?;
+        let docs = take("docs")?
+            .map(|(v, p)| decode_value(v, &p))
+            .transpose()?;
+        let license = take("license")?
+            .map(|(v, p)| decode_value(v, &p))
+            .transpose()?;
         let meta = match take("meta")? {
             Some((v, p)) => PackageMeta::decode(v, &p)?,
             None => PackageMeta::default(),
@@ -141,11 +153,16 @@ fn decode_module_root(value: Value, path: &FieldPath) -> Result<RelPath, FieldEr
     let root: RelPath = decode_value(value, path)?;
     let normalized = root.normalized();
     if normalized != root.as_str() {
-        let hint =
-            if normalized.is_empty() { "a directory such as `modules`".to_string() } else { format!("`{normalized}`") };
+        let hint = if normalized.is_empty() {
+            "a directory such as `modules`".to_string()
+        } else {
+            format!("`{normalized}`")
+        };
         return Err(FieldError::new(
             path.clone(),
-            format!("`{root}` must be written without `.` segments or a trailing `/`; write {hint}"),
+            format!(
+                "`{root}` must be written without `.` segments or a trailing `/`; write {hint}"
+            ),
         ));
     }
     if root.starts_with_segments(&[FFI_DIR]) {
@@ -160,12 +177,18 @@ fn decode_module_root(value: Value, path: &FieldPath) -> Result<RelPath, FieldEr
 fn decode_modules(value: Value, path: &FieldPath) -> Result<Vec<ModuleId>, FieldError> {
     let modules: Vec<ModuleId> = decode_array(value, path, decode_value)?;
     if modules.is_empty() {
-        return Err(FieldError::new(path.clone(), "must list at least one module id"));
+        return Err(FieldError::new(
+            path.clone(),
+            "must list at least one module id",
+        ));
     }
     let mut seen = BTreeSet::new();
     for (i, m) in modules.iter().enumerate() {
         if !seen.insert(m.as_str()) {
-            return Err(FieldError::new(path.index(i), format!("module `{m}` is listed twice")));
+            return Err(FieldError::new(
+                path.index(i),
+                format!("module `{m}` is listed twice"),
+            ));
         }
     }
     Ok(modules)
@@ -174,16 +197,21 @@ fn decode_modules(value: Value, path: &FieldPath) -> Result<Vec<ModuleId>, Field
 impl Serialize for PackageManifest {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map: Map<String, Value> = self.other.clone().into_iter().collect();
-        let mut put = |key: &str, value: Result<Value, serde_json::Error>| -> Result<(), S::Error> {
-            map.insert(key.to_string(), value.map_err(serde::ser::Error::custom)?);
-            Ok(())
-        };
+        let mut put =
+            |key: &str, value: Result<Value, serde_json::Error>| -> Result<(), S::Error> {
+                map.insert(key.to_string(), value.map_err(serde::ser::Error::custom)?);
+                Ok(())
+            };
         put("schema_version", Ok(Value::from(PACKAGE_SCHEMA_VERSION)))?;
         put("name", serde_json::to_value(&self.name))?;
         put("version", serde_json::to_value(&self.version))?;
         put("module_root", serde_json::to_value(&self.module_root))?;
         put("modules", serde_json::to_value(&self.modules))?;
-        for (key, text) in [("description", &self.description), ("docs", &self.docs), ("license", &self.license)] {
+        for (key, text) in [
+            ("description", &self.description),
+            ("docs", &self.docs),
+            ("license", &self.license),
+        ] {
             if let Some(text) = text {
                 put(key, Ok(Value::from(text.as_str())))?;
             }

@@ -27,7 +27,9 @@ impl VersionReqText {
     pub fn new(s: impl Into<String>) -> Result<Self, VersionReqTextError> {
         let s = s.into();
         let allowed = |c: char| c.is_ascii_alphanumeric() || " ,.*^~=<>+-".contains(c);
-        let valid = s.len() <= 256 && s.chars().all(allowed) && s.chars().any(|c| c.is_ascii_digit() || c == '*');
+        let valid = s.len() <= 256
+            && s.chars().all(allowed)
+            && s.chars().any(|c| c.is_ascii_digit() || c == '*');
         if valid {
             Ok(Self(s))
         } else {
@@ -83,8 +85,13 @@ pub struct PackageRequirementError {
 impl PackageRequirement {
     /// Parses `name@REQ`.
     pub fn parse(text: &str) -> Result<Self, PackageRequirementError> {
-        let fail = |reason: String| PackageRequirementError { text: text.to_string(), reason };
-        let (name, req) = text.split_once('@').ok_or_else(|| fail("there is no `@`".to_string()))?;
+        let fail = |reason: String| PackageRequirementError {
+            text: text.to_string(),
+            reason,
+        };
+        let (name, req) = text
+            .split_once('@')
+            .ok_or_else(|| fail("there is no `@`".to_string()))?;
         let name = PackageName::new(name).map_err(|e| fail(e.to_string()))?;
         let req = VersionReqText::new(req).map_err(|e| fail(e.to_string()))?;
         Ok(Self { name, req })
@@ -125,8 +132,11 @@ impl FfiLibName {
     pub fn new(s: impl Into<String>) -> Result<Self, FfiLibNameError> {
         let s = s.into();
         let valid = s.len() <= 128
-            && s.as_bytes().first().is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.+-".contains(&b));
+            && s.as_bytes()
+                .first()
+                .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.+-".contains(&b));
         if valid {
             Ok(Self(s))
         } else {
@@ -216,11 +226,16 @@ impl PackageMeta {
             let field = path.key(key);
             match map.remove(key) {
                 None => Ok(None),
-                Some(Value::Null) => Err(FieldError::new(field, "must not be null; leave the key out instead")),
+                Some(Value::Null) => Err(FieldError::new(
+                    field,
+                    "must not be null; leave the key out instead",
+                )),
                 Some(v) => Ok(Some((v, field))),
             }
         };
-        let x07c_compat = take("x07c_compat")?.map(|(v, p)| decode_value(v, &p)).transpose()?;
+        let x07c_compat = take("x07c_compat")?
+            .map(|(v, p)| decode_value(v, &p))
+            .transpose()?;
         let requires_packages = match take("requires_packages")? {
             Some((v, p)) => decode_requirements(v, &p)?,
             None => Vec::new(),
@@ -229,13 +244,19 @@ impl PackageMeta {
             Some((v, p)) => decode_unique(v, &p, "library")?,
             None => Vec::new(),
         };
-        let import_mode = take("import_mode")?.map(|(v, p)| decode_value(v, &p)).transpose()?;
+        let import_mode = take("import_mode")?
+            .map(|(v, p)| decode_value(v, &p))
+            .transpose()?;
         let worlds_allowed = match take("worlds_allowed")? {
             Some((v, p)) => decode_unique(v, &p, "world")?,
             None => Vec::new(),
         };
-        let determinism_tier = take("determinism_tier")?.map(|(v, p)| decode_value(v, &p)).transpose()?;
-        let visibility = take("visibility")?.map(|(v, p)| decode_value(v, &p)).transpose()?;
+        let determinism_tier = take("determinism_tier")?
+            .map(|(v, p)| decode_value(v, &p))
+            .transpose()?;
+        let visibility = take("visibility")?
+            .map(|(v, p)| decode_value(v, &p))
+            .transpose()?;
         Ok(Self {
             x07c_compat,
             requires_packages,
@@ -254,14 +275,20 @@ impl PackageMeta {
     }
 }
 
-fn decode_requirements(value: Value, path: &FieldPath) -> Result<Vec<PackageRequirement>, FieldError> {
+fn decode_requirements(
+    value: Value,
+    path: &FieldPath,
+) -> Result<Vec<PackageRequirement>, FieldError> {
     let reqs: Vec<PackageRequirement> = decode_array(value, path, decode_value)?;
     let mut seen = BTreeSet::new();
     for (i, req) in reqs.iter().enumerate() {
         if !seen.insert(req.name.as_str()) {
             return Err(FieldError::new(
                 path.index(i),
-                format!("package `{}` is required twice; merge the requirements into one entry", req.name),
+                format!(
+                    "package `{}` is required twice; merge the requirements into one entry",
+                    req.name
+                ),
             ));
         }
     }
@@ -276,7 +303,10 @@ where
     for (i, item) in items.iter().enumerate() {
         if items[..i].contains(item) {
             let shown = serde_json::to_string(item).unwrap_or_default();
-            return Err(FieldError::new(path.index(i), format!("{what} {shown} is listed twice")));
+            return Err(FieldError::new(
+                path.index(i),
+                format!("{what} {shown} is listed twice"),
+            ));
         }
     }
     Ok(items)
@@ -285,16 +315,20 @@ where
 impl Serialize for PackageMeta {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map: Map<String, Value> = self.other.clone().into_iter().collect();
-        let mut put = |key: &str, value: Result<Value, serde_json::Error>| -> Result<(), S::Error> {
-            let value = value.map_err(serde::ser::Error::custom)?;
-            map.insert(key.to_string(), value);
-            Ok(())
-        };
+        let mut put =
+            |key: &str, value: Result<Value, serde_json::Error>| -> Result<(), S::Error> {
+                let value = value.map_err(serde::ser::Error::custom)?;
+                map.insert(key.to_string(), value);
+                Ok(())
+            };
         if let Some(c) = &self.x07c_compat {
             put("x07c_compat", serde_json::to_value(c))?;
         }
         if !self.requires_packages.is_empty() {
-            put("requires_packages", serde_json::to_value(&self.requires_packages))?;
+            put(
+                "requires_packages",
+                serde_json::to_value(&self.requires_packages),
+            )?;
         }
         if !self.ffi_libs.is_empty() {
             put("ffi_libs", serde_json::to_value(&self.ffi_libs))?;
@@ -329,14 +363,20 @@ mod tests {
             &FieldPath::root().key("meta"),
         )
         .unwrap();
-        assert_eq!(meta.x07c_compat.as_ref().unwrap().as_str(), ">=0.1.0, <0.2.0");
+        assert_eq!(
+            meta.x07c_compat.as_ref().unwrap().as_str(),
+            ">=0.1.0, <0.2.0"
+        );
         assert_eq!(meta.requires_packages[0].name.as_str(), "ext-foo");
         assert_eq!(meta.requires_packages[0].req.as_str(), "^0.2");
         assert_eq!(meta.import_mode, Some(ImportMode::Ffi));
         assert_eq!(meta.determinism_tier, Some(DeterminismTier::OsWorldOnly));
         assert_eq!(meta.other["capabilities"], json!(["ffi"]));
         let back = serde_json::to_value(&meta).unwrap();
-        assert_eq!(back["requires_packages"], json!(["ext-foo@^0.2", "ext-bar@1.0.0"]));
+        assert_eq!(
+            back["requires_packages"],
+            json!(["ext-foo@^0.2", "ext-bar@1.0.0"])
+        );
         assert_eq!(back["capabilities"], json!(["ffi"]));
     }
 
@@ -348,11 +388,13 @@ mod tests {
         let err = PackageMeta::decode(json!({"requires_packages": ["ext-foo"]}), &p).unwrap_err();
         assert_eq!(err.field.as_str(), "meta.requires_packages[0]");
         assert!(err.message.contains("no `@`"), "{err}");
-        let err = PackageMeta::decode(json!({"requires_packages": ["a@1.0.0", "a@2.0.0"]}), &p).unwrap_err();
+        let err = PackageMeta::decode(json!({"requires_packages": ["a@1.0.0", "a@2.0.0"]}), &p)
+            .unwrap_err();
         assert_eq!(err.field.as_str(), "meta.requires_packages[1]");
         let err = PackageMeta::decode(json!({"import_mode": "x07import"}), &p).unwrap_err();
         assert_eq!(err.field.as_str(), "meta.import_mode");
-        let err = PackageMeta::decode(json!({"worlds_allowed": ["run-os", "run-os"]}), &p).unwrap_err();
+        let err =
+            PackageMeta::decode(json!({"worlds_allowed": ["run-os", "run-os"]}), &p).unwrap_err();
         assert_eq!(err.field.as_str(), "meta.worlds_allowed[1]");
         assert!(PackageMeta::decode(json!({"x07c_compat": "latest please"}), &p).is_err());
     }

@@ -13,10 +13,14 @@ mod module_id;
 pub mod tree;
 
 pub use check::{PackageInvalid, PackageProblem};
-pub use contents::{find_doc_files, is_optional_package_file, CARRIED_DIRS, DOC_FILES, FFI_DIR, TESTS_DIR};
-pub use manifest::{PackageManifest, PACKAGE_FILE_NAME, PACKAGE_NAME_MAX_LEN, PACKAGE_SCHEMA_VERSION};
+pub use contents::{
+    find_doc_files, is_optional_package_file, CARRIED_DIRS, DOC_FILES, FFI_DIR, TESTS_DIR,
+};
+pub use manifest::{
+    PackageManifest, PACKAGE_FILE_NAME, PACKAGE_NAME_MAX_LEN, PACKAGE_SCHEMA_VERSION,
+};
 pub use meta::{
-    DeterminismTier, FfiLibName, FfiLibNameError, ImportMode, PackageMeta, PackageRequirement, PackageRequirementError,
-    VersionReqText, VersionReqTextError, Visibility,
+    DeterminismTier, FfiLibName, FfiLibNameError, ImportMode, PackageMeta, PackageRequirement,
+    PackageRequirementError, VersionReqText, VersionReqTextError, Visibility,
 };
 pub use module_id::{ModuleId, ModuleIdError, MODULE_ID_MAX_LEN};

@@ -22,7 +22,10 @@ impl ModuleId {
     pub fn new(s: impl Into<String>) -> Result<Self, ModuleIdError> {
         let s = s.into();
         let segment_ok = |seg: &str| {
-            !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            !seg.is_empty()
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         };
         let valid = s.len() <= MODULE_ID_MAX_LEN
             && s.as_bytes().first().is_some_and(u8::is_ascii_lowercase)
@@ -73,9 +76,24 @@ mod tests {
         for ok in ["ext", "std.net.http", "ext.curl._ffi", "a.0b", "x9_y.z"] {
             assert!(ModuleId::new(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "Ext", "9a", "_a", "a..b", "a.", ".a", "a-b", "a/b", "a.B", &"a".repeat(256)] {
+        for bad in [
+            "",
+            "Ext",
+            "9a",
+            "_a",
+            "a..b",
+            "a.",
+            ".a",
+            "a-b",
+            "a/b",
+            "a.B",
+            &"a".repeat(256),
+        ] {
             assert!(ModuleId::new(bad).is_err(), "{bad}");
         }
-        assert_eq!(ModuleId::new("std.net.http").unwrap().file_rel_path(), "std/net/http.x07.json");
+        assert_eq!(
+            ModuleId::new("std.net.http").unwrap().file_rel_path(),
+            "std/net/http.x07.json"
+        );
     }
 }

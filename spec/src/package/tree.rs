@@ -39,7 +39,12 @@ pub fn find_kind(base: &Path, rel: &str) -> std::io::Result<FoundKind> {
         path.push(segment);
         let meta = match fs_err::symlink_metadata(&path) {
             Ok(meta) => meta,
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
                 return Ok(FoundKind::Missing)
             }
             Err(e) => return Err(e),

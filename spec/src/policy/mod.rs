@@ -125,4 +125,3 @@ impl<'de> Deserialize<'de> for Policy {
         Self::decode(Value::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
-

@@ -22,7 +22,8 @@ impl PolicyId {
     pub fn new(s: impl Into<String>) -> Result<Self, PolicyIdError> {
         let s = s.into();
         let valid = (1..=MAX_POLICY_ID_LEN).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
         if valid {
             Ok(Self(s))
         } else {

@@ -122,6 +122,11 @@ policy_section! {
 
 impl Default for Threads {
     fn default() -> Self {
-        Self { enabled: true, max_workers: 0, max_blocking: 4, max_queue: 1024 }
+        Self {
+            enabled: true,
+            max_workers: 0,
+            max_blocking: 4,
+            max_queue: 1024,
+        }
     }
 }

@@ -49,8 +49,16 @@ impl Template {
     ];
 
     /// Every template name, in the order of [`Template::ALL`].
-    pub const NAMES: [&'static str; 8] =
-        ["cli", "http-client", "web-service", "fs-tool", "sqlite-app", "postgres-client", "worker", "worker-parallel"];
+    pub const NAMES: [&'static str; 8] = [
+        "cli",
+        "http-client",
+        "web-service",
+        "fs-tool",
+        "sqlite-app",
+        "postgres-client",
+        "worker",
+        "worker-parallel",
+    ];
 
     /// The name used on the command line and in file names.
     pub fn as_str(self) -> &'static str {
@@ -64,7 +72,10 @@ impl Template {
 
     /// Where `x07 policy init` writes it, relative to the project root.
     pub fn default_rel_path(self) -> String {
-        format!(".x07/policies/base/{}.sandbox.base.policy.json", self.as_str())
+        format!(
+            ".x07/policies/base/{}.sandbox.base.policy.json",
+            self.as_str()
+        )
     }
 
     /// The base policy.
@@ -205,7 +216,10 @@ impl Template {
 impl FromStr for Template {
     type Err = UnknownTemplate;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|t| t.as_str() == s).ok_or_else(|| UnknownTemplate(s.to_string()))
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| UnknownTemplate(s.to_string()))
     }
 }
 
@@ -215,21 +229,40 @@ impl fmt::Display for Template {
     }
 }
 
-const SAFE: Language = Language { allow_unsafe: false, allow_ffi: false };
+const SAFE: Language = Language {
+    allow_unsafe: false,
+    allow_ffi: false,
+};
 /// The native networking and database packages need FFI.
-const NATIVE: Language = Language { allow_unsafe: true, allow_ffi: true };
+const NATIVE: Language = Language {
+    allow_unsafe: true,
+    allow_ffi: true,
+};
 
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
 fn limits(cpu_ms: u32, wall_ms: u32, mem_bytes: u64, fds: u32, procs: u32) -> Limits {
-    Limits { cpu_ms, wall_ms, mem_bytes, fds, procs, core_dumps: false }
+    Limits {
+        cpu_ms,
+        wall_ms,
+        mem_bytes,
+        fds,
+        procs,
+        core_dumps: false,
+    }
 }
 
 /// Reads `.`, writes `write_roots`; mkdir, rename and walk on; remove and symlinks off.
 /// `max_mib` is `[read, write]` in MiB.
-fn project_fs(write_roots: &[&str], allow_glob: bool, max_mib: [u32; 2], max_entries: u32, max_depth: u32) -> Fs {
+fn project_fs(
+    write_roots: &[&str],
+    allow_glob: bool,
+    max_mib: [u32; 2],
+    max_entries: u32,
+    max_depth: u32,
+) -> Fs {
     Fs {
         enabled: true,
         read_roots: strings(&["."]),
@@ -268,15 +301,31 @@ fn fs_off() -> Fs {
 }
 
 fn net_off() -> Net {
-    Net { enabled: false, allow_dns: false, allow_tcp: false, allow_udp: false, allow_hosts: Vec::new() }
+    Net {
+        enabled: false,
+        allow_dns: false,
+        allow_tcp: false,
+        allow_udp: false,
+        allow_hosts: Vec::new(),
+    }
 }
 
 fn net_tcp() -> Net {
-    Net { enabled: true, allow_dns: true, allow_tcp: true, allow_udp: false, allow_hosts: Vec::new() }
+    Net {
+        enabled: true,
+        allow_dns: true,
+        allow_tcp: true,
+        allow_udp: false,
+        allow_hosts: Vec::new(),
+    }
 }
 
 fn env_off() -> Env {
-    Env { enabled: false, allow_keys: Vec::new(), deny_keys: Vec::new() }
+    Env {
+        enabled: false,
+        allow_keys: Vec::new(),
+        deny_keys: Vec::new(),
+    }
 }
 
 /// Time on, the monotonic clock readable; sleeping up to `sleep_ms` when given.

@@ -23,15 +23,28 @@ impl Problems {
         self.found.push(FieldError::new(field, message));
     }
 
-    fn range<T: PartialOrd + std::fmt::Display>(&mut self, field: FieldPath, value: T, lo: T, hi: T, unit: &str) {
+    fn range<T: PartialOrd + std::fmt::Display>(
+        &mut self,
+        field: FieldPath,
+        value: T,
+        lo: T,
+        hi: T,
+        unit: &str,
+    ) {
         if value < lo || value > hi {
-            self.add(field, format!("{value} is out of range; write a value from {lo} to {hi}{unit}"));
+            self.add(
+                field,
+                format!("{value} is out of range; write a value from {lo} to {hi}{unit}"),
+            );
         }
     }
 
     fn max_len(&mut self, field: &FieldPath, len: usize, max: usize) {
         if len > max {
-            self.add(field.clone(), format!("lists {len} entries; at most {max} are allowed"));
+            self.add(
+                field.clone(),
+                format!("lists {len} entries; at most {max} are allowed"),
+            );
         }
     }
 }
@@ -53,13 +66,25 @@ fn check_strings(p: &mut Problems, field: &FieldPath, values: &[String], kind: S
         if v.is_empty() {
             p.add(at, "must not be empty");
         } else if v.contains(';') {
-            p.add(at, format!("`{v}` must not contain `;` (it separates list entries at run time)"));
+            p.add(
+                at,
+                format!("`{v}` must not contain `;` (it separates list entries at run time)"),
+            );
         } else if v.contains('\0') {
             p.add(at, "must not contain a NUL character");
         } else if matches!(kind, Strings::Path) && v.chars().count() > MAX_PATH_CHARS {
-            p.add(at, format!("is {} characters long; a path may have at most {MAX_PATH_CHARS}", v.chars().count()));
+            p.add(
+                at,
+                format!(
+                    "is {} characters long; a path may have at most {MAX_PATH_CHARS}",
+                    v.chars().count()
+                ),
+            );
         } else if matches!(kind, Strings::EnvKey) && v.contains('=') {
-            p.add(at, format!("`{v}` is not an environment key: it must not contain `=`"));
+            p.add(
+                at,
+                format!("`{v}` is not an environment key: it must not contain `=`"),
+            );
         }
     }
 }
@@ -71,7 +96,10 @@ pub fn problems(policy: &Policy) -> Vec<FieldError> {
     if let Some(notes) = &policy.notes {
         let chars = notes.chars().count();
         if chars > MAX_NOTES_CHARS {
-            p.add(root.key("notes"), format!("has {chars} characters; at most {MAX_NOTES_CHARS} are allowed"));
+            p.add(
+                root.key("notes"),
+                format!("has {chars} characters; at most {MAX_NOTES_CHARS} are allowed"),
+            );
         }
     }
     limits(&mut p, &root.key("limits"), &policy.limits);
@@ -81,8 +109,18 @@ pub fn problems(policy: &Policy) -> Vec<FieldError> {
         self::db(&mut p, &root.key("db"), db);
     }
     let env = root.key("env");
-    check_strings(&mut p, &env.key("allow_keys"), &policy.env.allow_keys, Strings::EnvKey);
-    check_strings(&mut p, &env.key("deny_keys"), &policy.env.deny_keys, Strings::EnvKey);
+    check_strings(
+        &mut p,
+        &env.key("allow_keys"),
+        &policy.env.allow_keys,
+        Strings::EnvKey,
+    );
+    check_strings(
+        &mut p,
+        &env.key("deny_keys"),
+        &policy.env.deny_keys,
+        Strings::EnvKey,
+    );
     time(&mut p, &root.key("time"), &policy.time);
     threads(&mut p, &root.key("threads"), &policy.threads);
     process(&mut p, &root.key("process"), &policy.process);
@@ -92,13 +130,22 @@ pub fn problems(policy: &Policy) -> Vec<FieldError> {
 fn limits(p: &mut Problems, at: &FieldPath, l: &Limits) {
     p.range(at.key("cpu_ms"), l.cpu_ms, 1, 600_000, " ms");
     p.range(at.key("wall_ms"), l.wall_ms, 1, 600_000, " ms");
-    p.range(at.key("mem_bytes"), l.mem_bytes, MIB, 16 * 1024 * MIB, " bytes (1 MiB to 16 GiB)");
+    p.range(
+        at.key("mem_bytes"),
+        l.mem_bytes,
+        MIB,
+        16 * 1024 * MIB,
+        " bytes (1 MiB to 16 GiB)",
+    );
     p.range(at.key("fds"), l.fds, 0, 1024, "");
     p.range(at.key("procs"), l.procs, 0, 1024, "");
 }
 
 fn fs(p: &mut Problems, at: &FieldPath, fs: &Fs) {
-    for (key, roots) in [("read_roots", &fs.read_roots), ("write_roots", &fs.write_roots)] {
+    for (key, roots) in [
+        ("read_roots", &fs.read_roots),
+        ("write_roots", &fs.write_roots),
+    ] {
         let field = at.key(key);
         p.max_len(&field, roots.len(), MAX_ROOTS);
         check_strings(p, &field, roots, Strings::Path);
@@ -112,7 +159,10 @@ pub fn host_problem(host: &str) -> Option<String> {
         return Some("must not be empty".to_string());
     }
     if host.len() > MAX_HOST_BYTES {
-        return Some(format!("is {} bytes long; a host may have at most {MAX_HOST_BYTES}", host.len()));
+        return Some(format!(
+            "is {} bytes long; a host may have at most {MAX_HOST_BYTES}",
+            host.len()
+        ));
     }
     if let Some(c) = host.chars().find(|c| *c == ';' || !c.is_ascii_graphic()) {
         return Some(format!(
@@ -133,12 +183,18 @@ fn net(p: &mut Problems, at: &FieldPath, net: &Net) {
         }
         let ports = entry.key("ports");
         if rule.ports.is_empty() {
-            p.add(ports.clone(), "must list at least one port (there is no wildcard; write each port)");
+            p.add(
+                ports.clone(),
+                "must list at least one port (there is no wildcard; write each port)",
+            );
         }
         p.max_len(&ports, rule.ports.len(), MAX_PORTS_PER_HOST);
         for (j, port) in rule.ports.iter().enumerate() {
             if *port == 0 {
-                p.add(ports.index(j), "port 0 is not a port; write a value from 1 to 65535");
+                p.add(
+                    ports.index(j),
+                    "port 0 is not a port; write a value from 1 to 65535",
+                );
             }
         }
     }
@@ -150,7 +206,12 @@ fn db(p: &mut Problems, at: &FieldPath, db: &Db) {
         p.add(at.key("drivers"), "db.enabled is true but no driver is allowed; set one of sqlite, postgres, mysql, redis to true (or disable db)");
     }
     if let Some(sqlite) = &db.sqlite {
-        check_strings(p, &at.key("sqlite").key("allow_paths"), &sqlite.allow_paths, Strings::Path);
+        check_strings(
+            p,
+            &at.key("sqlite").key("allow_paths"),
+            &sqlite.allow_paths,
+            Strings::Path,
+        );
     }
     if let Some(net) = &db.net {
         let n = at.key("net");
@@ -158,14 +219,23 @@ fn db(p: &mut Problems, at: &FieldPath, db: &Db) {
         check_strings(p, &n.key("allow_cidrs"), &net.allow_cidrs, Strings::Plain);
         for (j, port) in net.allow_ports.iter().enumerate() {
             if *port == 0 {
-                p.add(n.key("allow_ports").index(j), "port 0 is not a port; write a value from 1 to 65535");
+                p.add(
+                    n.key("allow_ports").index(j),
+                    "port 0 is not a port; write a value from 1 to 65535",
+                );
             }
         }
     }
 }
 
 fn time(p: &mut Problems, at: &FieldPath, t: &Time) {
-    p.range(at.key("max_sleep_ms"), t.max_sleep_ms, 0, MAX_SLEEP_MS, " ms (one day)");
+    p.range(
+        at.key("max_sleep_ms"),
+        t.max_sleep_ms,
+        0,
+        MAX_SLEEP_MS,
+        " ms (one day)",
+    );
 }
 
 fn threads(p: &mut Problems, at: &FieldPath, t: &Threads) {
@@ -176,9 +246,24 @@ fn threads(p: &mut Problems, at: &FieldPath, t: &Threads) {
 
 fn process(p: &mut Problems, at: &FieldPath, pr: &Process) {
     check_strings(p, &at.key("allow_execs"), &pr.allow_execs, Strings::Path);
-    check_strings(p, &at.key("allow_exec_prefixes"), &pr.allow_exec_prefixes, Strings::Path);
-    check_strings(p, &at.key("allow_env_keys"), &pr.allow_env_keys, Strings::EnvKey);
-    check_strings(p, &at.key("allow_cwd_roots"), &pr.allow_cwd_roots, Strings::Path);
+    check_strings(
+        p,
+        &at.key("allow_exec_prefixes"),
+        &pr.allow_exec_prefixes,
+        Strings::Path,
+    );
+    check_strings(
+        p,
+        &at.key("allow_env_keys"),
+        &pr.allow_env_keys,
+        Strings::EnvKey,
+    );
+    check_strings(
+        p,
+        &at.key("allow_cwd_roots"),
+        &pr.allow_cwd_roots,
+        Strings::Path,
+    );
     let patterns = at.key("allow_args_regex_lite");
     check_strings(p, &patterns, &pr.allow_args_regex_lite, Strings::Plain);
     for (i, pattern) in pr.allow_args_regex_lite.iter().enumerate() {
@@ -190,14 +275,24 @@ fn process(p: &mut Problems, at: &FieldPath, pr: &Process) {
         if pr.allow_execs.is_empty() && pr.allow_exec_prefixes.is_empty() {
             p.add(at.key("allow_execs"), "allow_spawn is true, so allow_execs or allow_exec_prefixes must list what may be run");
         }
-        for (key, value) in [("max_live", pr.max_live), ("max_spawns", pr.max_spawns), ("max_runtime_ms", pr.max_runtime_ms)] {
+        for (key, value) in [
+            ("max_live", pr.max_live),
+            ("max_spawns", pr.max_spawns),
+            ("max_runtime_ms", pr.max_runtime_ms),
+        ] {
             if value == 0 {
-                p.add(at.key(key), "must be greater than 0 when allow_spawn is true");
+                p.add(
+                    at.key(key),
+                    "must be greater than 0 when allow_spawn is true",
+                );
             }
         }
     }
     if pr.allow_cwd && pr.allow_cwd_roots.is_empty() {
-        p.add(at.key("allow_cwd_roots"), "allow_cwd is true, so allow_cwd_roots must list at least one directory");
+        p.add(
+            at.key("allow_cwd_roots"),
+            "allow_cwd is true, so allow_cwd_roots must list at least one directory",
+        );
     }
 }
 
@@ -208,8 +303,14 @@ pub fn regex_lite_problem(pattern: &str) -> Option<String> {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'*' => return Some(format!("`{pattern}`: `*` at byte {i} has nothing to repeat")),
-            b'\\' if i + 1 >= bytes.len() => return Some(format!("`{pattern}`: a trailing `\\` escapes nothing")),
+            b'*' => {
+                return Some(format!(
+                    "`{pattern}`: `*` at byte {i} has nothing to repeat"
+                ))
+            }
+            b'\\' if i + 1 >= bytes.len() => {
+                return Some(format!("`{pattern}`: a trailing `\\` escapes nothing"))
+            }
             b'\\' => i += 2,
             _ => i += 1,
         }

@@ -37,19 +37,34 @@ pub fn long_ffi_path() -> String {
 /// Files of the sample package that go into the archive, sorted, with their contents.
 pub fn sample_archived_files() -> Vec<(String, Vec<u8>)> {
     let mut files = vec![
-        ("x07-package.json".to_string(), serde_json::to_vec_pretty(&sample_manifest()).unwrap()),
-        ("modules/ext/demo.x07.json".to_string(), b"{\"kind\":\"module\",\"module_id\":\"ext.demo\"}\n".to_vec()),
+        (
+            "x07-package.json".to_string(),
+            serde_json::to_vec_pretty(&sample_manifest()).unwrap(),
+        ),
+        (
+            "modules/ext/demo.x07.json".to_string(),
+            b"{\"kind\":\"module\",\"module_id\":\"ext.demo\"}\n".to_vec(),
+        ),
         (
             "modules/ext/demo/util.x07.json".to_string(),
             b"{\"kind\":\"module\",\"module_id\":\"ext.demo.util\"}\n".to_vec(),
         ),
-        ("ffi/demo.c".to_string(), b"int demo(void) { return 7; }\n".to_vec()),
-        ("ffi/include/demo.h".to_string(), b"int demo(void);\n".to_vec()),
+        (
+            "ffi/demo.c".to_string(),
+            b"int demo(void) { return 7; }\n".to_vec(),
+        ),
+        (
+            "ffi/include/demo.h".to_string(),
+            b"int demo(void);\n".to_vec(),
+        ),
         ("ffi/.keep".to_string(), Vec::new()),
         (long_ffi_path(), b"/* deep */\n".to_vec()),
         ("README.md".to_string(), b"# readme\n".to_vec()),
         ("LICENSE".to_string(), b"MIT License\n".to_vec()),
-        ("tests/a.x07.json".to_string(), b"{\"kind\":\"module\",\"module_id\":\"ext.demo_test\"}\n".to_vec()),
+        (
+            "tests/a.x07.json".to_string(),
+            b"{\"kind\":\"module\",\"module_id\":\"ext.demo_test\"}\n".to_vec(),
+        ),
         ("tests/fixtures/input.bin".to_string(), vec![0, 1, 2, 255]),
     ];
     files.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
@@ -73,7 +88,11 @@ pub fn sample_unarchived_files() -> Vec<(&'static str, &'static [u8])> {
 /// (so that directory listing order differs).
 pub fn write_sample_package(dir: &Path, reverse: bool) {
     let mut all: Vec<(String, Vec<u8>)> = sample_archived_files();
-    all.extend(sample_unarchived_files().into_iter().map(|(p, b)| (p.to_string(), b.to_vec())));
+    all.extend(
+        sample_unarchived_files()
+            .into_iter()
+            .map(|(p, b)| (p.to_string(), b.to_vec())),
+    );
     if reverse {
         all.reverse();
     }
@@ -107,9 +126,19 @@ impl RawTar {
 
     /// An entry of type `kind` whose header declares `size` bytes, followed by `data`
     /// (which may be shorter than `size` to stand for data never reached).
-    pub fn entry_sized(mut self, name: &[u8], kind: u8, size: u64, link: &[u8], data: &[u8]) -> Self {
+    pub fn entry_sized(
+        mut self,
+        name: &[u8],
+        kind: u8,
+        size: u64,
+        link: &[u8],
+        data: &[u8],
+    ) -> Self {
         let mut header = tar::Header::new_ustar();
-        assert!(name.len() <= 100, "use pax() or gnu_long_name() for long names");
+        assert!(
+            name.len() <= 100,
+            "use pax() or gnu_long_name() for long names"
+        );
         header.as_old_mut().name[..name.len()].copy_from_slice(name);
         header.as_old_mut().linkname[..link.len()].copy_from_slice(link);
         header.set_entry_type(tar::EntryType::new(kind));
@@ -193,7 +222,10 @@ impl RawTar {
 /// A minimal valid package as a plain tar: manifest and one module, plus `extra` entries first.
 pub fn minimal_package_tar(extra: RawTar) -> Vec<u8> {
     let manifest = br#"{"schema_version":"x07.package@0.1.0","name":"ext-min","version":"1.0.0","module_root":"modules","modules":["ext.min"]}"#;
-    extra.file("modules/ext/min.x07.json", b"{}\n").file("x07-package.json", manifest).finish()
+    extra
+        .file("modules/ext/min.x07.json", b"{}\n")
+        .file("x07-package.json", manifest)
+        .finish()
 }
 
 /// zstd-compresses `bytes` at level 3.
@@ -245,7 +277,9 @@ pub fn zstd_frame(segments: &[Segment]) -> Vec<u8> {
 
 /// The 512-byte ustar header of a regular file that declares `size` bytes.
 pub fn file_header(name: &str, size: u64) -> Vec<u8> {
-    RawTar::new().entry_sized(name.as_bytes(), b'0', size, b"", b"").truncated()
+    RawTar::new()
+        .entry_sized(name.as_bytes(), b'0', size, b"", b"")
+        .truncated()
 }
 
 /// Unpacks `bytes` into `<tmp>/deps/pkg` and returns the error, after checking that neither
@@ -259,9 +293,19 @@ pub fn refused(bytes: &[u8], limits: &UnpackLimits) -> UnpackError {
         Ok(p) => panic!("the archive was unpacked: {:?}", p.entries),
         Err(e) => e,
     };
-    assert!(!dest.exists(), "{err}: the destination must not exist after a refusal");
-    let left: Vec<_> = fs_err::read_dir(&parent).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert!(left.is_empty(), "{err}: left behind in {}: {left:?}", parent.display());
+    assert!(
+        !dest.exists(),
+        "{err}: the destination must not exist after a refusal"
+    );
+    let left: Vec<_> = fs_err::read_dir(&parent)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        left.is_empty(),
+        "{err}: left behind in {}: {left:?}",
+        parent.display()
+    );
     err
 }
 
@@ -274,7 +318,12 @@ pub fn read_tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
             if entry.file_type().unwrap().is_dir() {
                 walk(base, &path, out);
             } else {
-                let rel = path.strip_prefix(base).unwrap().to_str().unwrap().to_string();
+                let rel = path
+                    .strip_prefix(base)
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_string();
                 out.push((rel, fs_err::read(&path).unwrap()));
             }
         }

@@ -332,7 +332,9 @@ mod tests {
             .unwrap();
         // Right after fork the child still shows our command line: wait for its exec.
         let deadline = Instant::now() + Duration::from_secs(5);
-        while processes_matching("sleep 7.25", Duration::ZERO).is_empty() && Instant::now() < deadline {
+        while processes_matching("sleep 7.25", Duration::ZERO).is_empty()
+            && Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_millis(10));
         }
         assert!(!processes_matching("sleep 7.25", Duration::ZERO).is_empty());

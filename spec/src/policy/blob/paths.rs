@@ -49,12 +49,25 @@ pub fn lexical_absolute(root: &Path, path: &str) -> PathBuf {
 }
 
 fn to_string(field: &FieldPath, path: PathBuf) -> Result<String, PathResolveError> {
-    path.into_os_string().into_string().map_err(|p| PathResolveError::NotUtf8 { field: field.clone(), path: p.into() })
+    path.into_os_string()
+        .into_string()
+        .map_err(|p| PathResolveError::NotUtf8 {
+            field: field.clone(),
+            path: p.into(),
+        })
 }
 
 /// Resolves every entry of a root list (`fs.read_roots`, `process.allow_cwd_roots`, ...).
-pub fn roots(root: &Path, field: &FieldPath, items: &[String]) -> Result<Vec<String>, PathResolveError> {
-    items.iter().enumerate().map(|(i, p)| to_string(&field.index(i), lexical_absolute(root, p))).collect()
+pub fn roots(
+    root: &Path,
+    field: &FieldPath,
+    items: &[String],
+) -> Result<Vec<String>, PathResolveError> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, p)| to_string(&field.index(i), lexical_absolute(root, p)))
+        .collect()
 }
 
 /// The canonical form of `path` when it exists; its lexical form otherwise.
@@ -63,8 +76,16 @@ fn canonical_or_lexical(root: &Path, path: &str) -> PathBuf {
 }
 
 /// Resolves `process.allow_exec_prefixes`: directories, canonical when they exist.
-pub fn exec_prefixes(root: &Path, field: &FieldPath, items: &[String]) -> Result<Vec<String>, PathResolveError> {
-    items.iter().enumerate().map(|(i, p)| to_string(&field.index(i), canonical_or_lexical(root, p))).collect()
+pub fn exec_prefixes(
+    root: &Path,
+    field: &FieldPath,
+    items: &[String],
+) -> Result<Vec<String>, PathResolveError> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, p)| to_string(&field.index(i), canonical_or_lexical(root, p)))
+        .collect()
 }
 
 /// Resolves `process.allow_execs`: a name without `/` is looked up on `search_path` like a shell
@@ -83,7 +104,10 @@ pub fn execs(
             let resolved = if p.contains('/') {
                 canonical_or_lexical(root, p)
             } else {
-                on_search_path(search_path, p).ok_or_else(|| PathResolveError::NotOnPath { field: at.clone(), name: p.clone() })?
+                on_search_path(search_path, p).ok_or_else(|| PathResolveError::NotOnPath {
+                    field: at.clone(),
+                    name: p.clone(),
+                })?
             };
             to_string(&at, resolved)
         })
@@ -92,7 +116,10 @@ pub fn execs(
 
 fn on_search_path(search_path: Option<&OsStr>, name: &str) -> Option<PathBuf> {
     let dirs = std::env::split_paths(search_path?);
-    dirs.filter(|d| d.is_absolute()).map(|d| d.join(name)).find(|c| is_executable(c)).and_then(|c| fs_err::canonicalize(c).ok())
+    dirs.filter(|d| d.is_absolute())
+        .map(|d| d.join(name))
+        .find(|c| is_executable(c))
+        .and_then(|c| fs_err::canonicalize(c).ok())
 }
 
 #[cfg(unix)]
@@ -115,9 +142,15 @@ mod tests {
         let root = Path::new("/p/proj");
         assert_eq!(lexical_absolute(root, "."), PathBuf::from("/p/proj"));
         assert_eq!(lexical_absolute(root, "out/"), PathBuf::from("/p/proj/out"));
-        assert_eq!(lexical_absolute(root, "./a/./b//c"), PathBuf::from("/p/proj/a/b/c"));
+        assert_eq!(
+            lexical_absolute(root, "./a/./b//c"),
+            PathBuf::from("/p/proj/a/b/c")
+        );
         assert_eq!(lexical_absolute(root, "../x"), PathBuf::from("/p/x"));
-        assert_eq!(lexical_absolute(root, "/etc/../../../tmp/"), PathBuf::from("/tmp"));
+        assert_eq!(
+            lexical_absolute(root, "/etc/../../../tmp/"),
+            PathBuf::from("/tmp")
+        );
         assert_eq!(lexical_absolute(root, "/"), PathBuf::from("/"));
     }
 
@@ -133,9 +166,26 @@ mod tests {
         }
         let path = std::env::join_paths([Path::new("/nonexistent-x07"), dir.path()]).unwrap();
         let field = FieldPath::root().key("allow_execs");
-        let got = execs(Path::new("/p"), Some(&path), &field, &["mytool".to_string()]).unwrap();
-        assert_eq!(got, vec![fs_err::canonicalize(&tool).unwrap().to_str().unwrap().to_string()]);
+        let got = execs(
+            Path::new("/p"),
+            Some(&path),
+            &field,
+            &["mytool".to_string()],
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            vec![fs_err::canonicalize(&tool)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string()]
+        );
         let err = execs(Path::new("/p"), Some(&path), &field, &["nope".to_string()]).unwrap_err();
-        assert!(err.to_string().starts_with("allow_execs[0]: `nope` has no `/`"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("allow_execs[0]: `nope` has no `/`"),
+            "{err}"
+        );
     }
 }

@@ -65,7 +65,11 @@ impl<'a> Reader<'a> {
     }
 
     pub(super) fn error(&self, field: &str, problem: impl Into<String>) -> BlobDecodeError {
-        BlobDecodeError { field: field.to_string(), offset: self.pos, problem: problem.into() }
+        BlobDecodeError {
+            field: field.to_string(),
+            offset: self.pos,
+            problem: problem.into(),
+        }
     }
 
     pub(super) fn remaining(&self) -> usize {
@@ -74,7 +78,13 @@ impl<'a> Reader<'a> {
 
     pub(super) fn raw(&mut self, field: &str, n: usize) -> Result<&'a [u8], BlobDecodeError> {
         if self.remaining() < n {
-            return Err(self.error(field, format!("needs {n} bytes, only {} left (truncated blob)", self.remaining())));
+            return Err(self.error(
+                field,
+                format!(
+                    "needs {n} bytes, only {} left (truncated blob)",
+                    self.remaining()
+                ),
+            ));
         }
         let out = &self.bytes[self.pos..self.pos + n];
         self.pos += n;
@@ -107,13 +117,20 @@ impl<'a> Reader<'a> {
 
     /// A count of items that each take at least `min_item_bytes`; rejects counts the rest of
     /// the blob cannot hold, so a hostile count cannot make the reader allocate.
-    pub(super) fn count(&mut self, field: &str, min_item_bytes: usize) -> Result<usize, BlobDecodeError> {
+    pub(super) fn count(
+        &mut self,
+        field: &str,
+        min_item_bytes: usize,
+    ) -> Result<usize, BlobDecodeError> {
         let start = self.pos;
         let n = self.u32(field)? as usize;
         let left = self.remaining();
         if n.saturating_mul(min_item_bytes) > left {
             self.pos = start;
-            return Err(self.error(field, format!("count {n} does not fit in the {left} bytes left")));
+            return Err(self.error(
+                field,
+                format!("count {n} does not fit in the {left} bytes left"),
+            ));
         }
         Ok(n)
     }

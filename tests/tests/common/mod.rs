@@ -206,8 +206,9 @@ pub fn b64_encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// Everything inside `$X07_HOME/store` except its `.lock` file: entries, temporary build
-/// directories, anything else a command left behind. Empty when the store does not exist.
+/// Everything inside `$X07_HOME/store` except its `.lock` file and the trusted launcher
+/// (`<hash>-x07-launch`, built on first use by every build and sandboxed run): entries, temporary
+/// build directories, anything else a command left behind. Empty when the store does not exist.
 pub fn store_entries(home: &Path) -> Vec<String> {
     let store = home.join("store");
     let Ok(read) = fs_err::read_dir(&store) else {
@@ -220,7 +221,7 @@ pub fn store_entries(home: &Path) -> Vec<String> {
                 .to_string_lossy()
                 .into_owned()
         })
-        .filter(|n| n != ".lock")
+        .filter(|n| n != ".lock" && !n.ends_with("-x07-launch"))
         .collect();
     names.sort();
     names

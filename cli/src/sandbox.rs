@@ -9,7 +9,7 @@ use x07_runner::policy::{
     TOOLCHAIN_VERSION,
 };
 use x07_runner::EnvMode;
-use x07_spec::policy::blob::AcceptWeaker;
+use x07_spec::policy::blob::{self, AcceptWeaker};
 use x07_spec::policy::Policy;
 use x07_spec::report::SandboxBackend;
 use x07_spec::{DocumentError, Sha256Digest, World};
@@ -163,13 +163,11 @@ pub fn prepare(
                 _ => AcceptWeaker::NO_LANDLOCK,
             })
         });
-    let blob =
-        x07_runner::policy::encode_blob(&policy, &abs_root, backend_code, accept).map_err(|e| {
-            let mut err =
-                CliError::setup("X07-POLICY-SCHEMA-0001", format!("{}: {e}", base.display()));
-            err.exit = 3;
-            err
-        })?;
+    let blob = blob::encode(&policy, &abs_root, backend_code, accept).map_err(|e| {
+        let mut err = CliError::setup("X07-POLICY-SCHEMA-0001", format!("{}: {e}", base.display()));
+        err.exit = 3;
+        err
+    })?;
     let env = if policy.env.enabled {
         let vars: Vec<(OsString, OsString)> = std::env::vars_os()
             .filter(|(k, _)| {

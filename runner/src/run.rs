@@ -132,7 +132,12 @@ pub fn run_launch(
         .policy_blob
         .and_then(|_| find_sandbox_line(&outcome.stderr));
     if let Some(dir) = sandbox.as_ref().and_then(|s| s.pids_cgroup.as_deref()) {
+        // Normally gone already: the launcher removes its groups; this covers a launcher that was
+        // killed. Under cgroup v1 the run also has a memory group beside the pids one.
         remove_run_cgroup(Path::new(dir));
+        if let Ok(rest) = Path::new(dir).strip_prefix("/sys/fs/cgroup/pids") {
+            remove_run_cgroup(&Path::new("/sys/fs/cgroup/memory").join(rest));
+        }
     }
     if launch.policy_blob.is_some() {
         solve.policy_denials = Some(find_denials(&outcome.stderr));
@@ -140,8 +145,8 @@ pub fn run_launch(
     Ok(Launched { solve, sandbox })
 }
 
-/// Removes the pids cgroup a sandboxed child created for itself (it cannot remove its own): kills
-/// whatever is still in it, then removes the directory. Only directories of x07's own cgroup trees
+/// Removes a cgroup of a sandboxed run that is still there after it: kills whatever is still in
+/// it, then removes the directory. Only directories of x07's own cgroup trees
 /// are touched, whatever the child claimed.
 fn remove_run_cgroup(dir: &Path) {
     let owned = dir.starts_with("/sys/fs/cgroup/")

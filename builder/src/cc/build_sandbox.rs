@@ -87,21 +87,16 @@ impl BuildSandbox {
         let invalid = |why: String| CcError::Sandbox { why };
         let policy = Policy::decode(policy)
             .map_err(|e| invalid(format!("the build policy is not valid: {e}")))?;
-        let mut blob = PolicyBlob::resolve(
+        let blob = PolicyBlob::resolve(
             &policy,
             dir.path(),
             None,
             BlobBackend::Os,
-            AcceptWeaker::NONE,
+            // the cgroup bounds a build's resources, not what it can reach: RLIMIT_NPROC and
+            // RLIMIT_AS stand in where the host has no writable cgroup hierarchy
+            AcceptWeaker::NO_PIDS_CGROUP,
         )
         .map_err(|e| invalid(e.to_string()))?;
-        blob.syscall_filters =
-            x07_syscall_filter::program_filters(&x07_syscall_filter::FilterNeeds {
-                net: false,
-                tcp: false,
-                udp: false,
-            })
-            .map_err(|e| invalid(e.to_string()))?;
         Ok(Self {
             launcher: launcher.to_path_buf(),
             blob: blob.to_bytes(),

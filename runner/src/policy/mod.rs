@@ -2,7 +2,6 @@
 //! policy file), and the choice of sandbox backend.
 
 pub mod backend;
-pub mod blob;
 pub mod derive;
 pub mod host_spec;
 pub mod overrides;
@@ -10,6 +9,5 @@ pub mod overrides;
 pub use backend::{
     select_backend, BackendChoice, BackendError, BackendRequest, BackendSelection, ChoiceOrigin,
 };
-pub use blob::{encode_blob, EncodeBlobError};
 pub use derive::{derive_policy, DeriveError, DeriveRequest, DerivedPolicy, TOOLCHAIN_VERSION};
 pub use overrides::{NormalizedOverrides, OverrideError, PolicyOverrides};

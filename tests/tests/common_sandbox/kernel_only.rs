@@ -12,7 +12,7 @@ use x07_builder::frontend::resolve::{load_program, ModuleRoots};
 use x07_builder::store::{ArtifactName, StoreRoot, X07Home as BuilderHome};
 use x07_runner::policy::{derive_policy, DeriveRequest, PolicyOverrides, TOOLCHAIN_VERSION};
 use x07_runner::{run_launch, EnvMode, Launch, RunLimits};
-use x07_spec::policy::blob::{AcceptWeaker, BlobBackend};
+use x07_spec::policy::blob::{self, AcceptWeaker, BlobBackend};
 use x07_spec::{CcProfile, Policy, World};
 
 use super::run_view::RunView;
@@ -104,9 +104,8 @@ pub struct KernelOnlyLaunch<'a> {
 
 /// Starts the binary with the policy blob on an inherited descriptor, as `x07 run` does.
 pub fn launch(l: &KernelOnlyLaunch<'_>) -> Result<RunView, String> {
-    let blob =
-        x07_runner::policy::encode_blob(l.policy, l.project, BlobBackend::Os, AcceptWeaker::NONE)
-            .map_err(|e| format!("cannot encode the policy: {e}"))?;
+    let blob = blob::encode(l.policy, l.project, BlobBackend::Os, AcceptWeaker::NONE)
+        .map_err(|e| format!("cannot encode the policy: {e}"))?;
     let launched = run_launch(
         l.exe,
         l.input,

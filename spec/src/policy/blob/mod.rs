@@ -17,6 +17,7 @@ use crate::policy::net::{HostRule, Net, MAX_HOST_BYTES};
 use crate::policy::process::Process;
 use crate::policy::sections::{Env, Fs, Limits, Time};
 use crate::policy::Policy;
+use x07_syscall_filter::FilterNeeds;
 
 pub use paths::{lexical_absolute, PathResolveError};
 pub use wire::BlobDecodeError;
@@ -106,6 +107,9 @@ pub enum BlobError {
     /// The policy cannot be written as canonical JSON for its digest.
     #[error(transparent)]
     Canonical(#[from] CanonicalError),
+    /// The seccomp programs cannot be generated for this machine.
+    #[error("cannot generate the seccomp filter: {0}")]
+    Filter(#[from] x07_syscall_filter::FilterError),
 }
 
 /// The content of a blob: the effective policy's enforced sections with absolute paths.
@@ -160,7 +164,8 @@ pub fn decode(bytes: &[u8]) -> Result<PolicyBlob, BlobDecodeError> {
 
 impl PolicyBlob {
     /// The blob content of `policy`: validated, paths resolved against `project_root`, bare
-    /// executable names looked up on `search_path`.
+    /// executable names looked up on `search_path`; for backend `os` with the seccomp programs
+    /// the launcher installs (`x07-syscall-filter`, from what the network section allows).
     pub fn resolve(
         policy: &Policy,
         project_root: &Path,
@@ -197,6 +202,14 @@ impl PolicyBlob {
         )?;
         process.allow_cwd_roots =
             paths::roots(root, &proc_at.key("allow_cwd_roots"), &p.allow_cwd_roots)?;
+        let syscall_filters = match backend {
+            BlobBackend::Os => x07_syscall_filter::program_filters(&FilterNeeds {
+                net: net.enabled,
+                tcp: net.enabled && net.allow_tcp,
+                udp: net.enabled && (net.allow_udp || net.allow_dns),
+            })?,
+            BlobBackend::None => Vec::new(),
+        };
         Ok(Self {
             backend,
             accept_weaker,
@@ -207,7 +220,7 @@ impl PolicyBlob {
             env: policy.env.clone(),
             time: policy.time.clone(),
             process,
-            syscall_filters: Vec::new(),
+            syscall_filters,
         })
     }
 

@@ -231,11 +231,9 @@ X7_FN void x7_ns_dev(void) {
         x7_sb_fail_errno("new_root", "cannot mount /dev", errno);
     static const char *const devs[] = {"null", "zero", "full", "random", "urandom"};
     for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++) {
-        char src[64], dst[64];
-        snprintf(src, sizeof src, "/dev/%s", devs[i]);
-        snprintf(dst, sizeof dst, "/dev/%s", devs[i]);
-        (void)src;
-        x7_ns_bind b = {src, dst, 0, 1};
+        char path[64];
+        snprintf(path, sizeof path, "/dev/%s", devs[i]);
+        x7_ns_bind b = {path, path, 0, 1}; /* the host's node at the same path */
         x7_ns_bind_one(&b);
     }
     static const char *const links[][2] = {{"/proc/self/fd", "/dev/fd"},

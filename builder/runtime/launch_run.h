@@ -116,7 +116,7 @@ X7_COLD void x7_launch_child(x7_launch_req *rq, x7_sb_report *rep, int userns) {
     x7_launch_seccomp(rep);
     x7_launch_nofile();
     x7_launch_verify(rep);
-    x7_sandbox_report_line(rep);
+    if (!rq->plain) x7_sandbox_report_line(rep); /* a plain program (the compiler) reads no such line */
 
     char **argv = (char **)calloc((size_t)rq->argc + 3, sizeof *argv);
     if (argv == NULL) x7_sb_fail("exec", "out of memory", NULL);

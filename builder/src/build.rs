@@ -148,6 +148,8 @@ enum ProduceError {
     Emit(EmitError),
     Cc(CcError),
     Io(std::io::Error),
+    /// The build sandbox's launcher could not be built.
+    Launcher(Box<BuildError>),
 }
 
 /// Everything that determines the binary, for this program and build settings.
@@ -283,7 +285,6 @@ pub fn build(
     let cc = CcIdentity::detect(home)?;
     let inputs = derivation_inputs(req, &cc);
     let hash = inputs.hash()?;
-    let launcher = crate::launcher::ensure_launcher(home, store)?;
     let produce = |staging: &crate::store::Staging| -> Result<Produced, ProduceError> {
         let source = match emit_c(req.program, req.world, &req.emit_options())
             .map_err(ProduceError::Emit)?
@@ -292,6 +293,10 @@ pub fn build(
             Err(d) => return Err(ProduceError::Rejected(d)),
         };
         fs_err::write(staging.c_source_path(), &source).map_err(ProduceError::Io)?;
+        // Only a build that compiles needs the launcher: a cached one never resolves it.
+        let launcher = crate::launcher::ensure_launcher(home, store)
+            .map_err(Box::new)
+            .map_err(ProduceError::Launcher)?;
         let sandbox =
             cc::BuildSandbox::new(&launcher, &ffi_dirs(&req.native)).map_err(ProduceError::Cc)?;
         cc::compile_c_native(
@@ -325,5 +330,6 @@ pub fn build(
         Err(PublishError::Produce(ProduceError::Emit(e))) => Err(e.into()),
         Err(PublishError::Produce(ProduceError::Cc(e))) => Err(e.into()),
         Err(PublishError::Produce(ProduceError::Io(e))) => Err(StoreError::from(e).into()),
+        Err(PublishError::Produce(ProduceError::Launcher(e))) => Err(*e),
     }
 }

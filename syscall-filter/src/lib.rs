@@ -136,14 +136,8 @@ pub fn program_filters_bpf(needs: &FilterNeeds) -> Result<Vec<BpfProgram>, Filte
         SeccompAction::Allow,
         arch,
     )?];
-    if let Some(x32) = x32_map() {
-        out.push(compile(
-            "x32",
-            x32,
-            SeccompAction::Allow,
-            SeccompAction::KillProcess,
-            arch,
-        )?);
+    if let Some(x32) = x32_program() {
+        out.push(x32);
     }
     let clone3 = BTreeMap::from([(libc::SYS_clone3, vec![])]);
     out.push(compile(
@@ -161,7 +155,7 @@ pub fn describe(needs: &FilterNeeds) -> Vec<RuleDescription> {
     if target_arch().is_err() {
         return Vec::new();
     }
-    let has_x32 = x32_map().is_some();
+    let has_x32 = x32_program().is_some();
     let clone3_filter = if has_x32 { 2 } else { 1 };
     let mut out: Vec<RuleDescription> = rules::allowlist(needs)
         .into_iter()
@@ -322,18 +316,34 @@ fn seccomp_rule(group: &[rules::Check]) -> SeccompRule {
     SeccompRule::new(conditions).expect("every group has a check")
 }
 
-/// x86_64: every x32 number, to be killed.
+/// x86_64: the x32 numbers `X32_SYSCALL_BIT | 0..=X32_LAST` kill the process. Eight
+/// instructions with two range checks: seccompiler would compare each number on its own (about
+/// 2,700 instructions the kernel must check and translate at every launch).
 #[cfg(target_arch = "x86_64")]
-fn x32_map() -> Option<BTreeMap<i64, Vec<SeccompRule>>> {
-    Some(
-        (0..=nr::X32_LAST)
-            .map(|n| (i64::from(nr::X32_SYSCALL_BIT | n), Vec::new()))
-            .collect(),
-    )
+fn x32_program() -> Option<BpfProgram> {
+    const LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+    const JEQ_K: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+    const JGE_K: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
+    const JGT_K: u16 = (libc::BPF_JMP | libc::BPF_JGT | libc::BPF_K) as u16;
+    const RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+    const OFFSET_NR: u32 = 0; // struct seccomp_data: nr, then arch
+    const OFFSET_ARCH: u32 = 4;
+    let ins = |code, jt, jf, k| sock_filter { code, jt, jf, k };
+    Some(vec![
+        ins(LD_W_ABS, 0, 0, OFFSET_ARCH),
+        ins(JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
+        ins(RET_K, 0, 0, libc::SECCOMP_RET_KILL_PROCESS),
+        ins(LD_W_ABS, 0, 0, OFFSET_NR),
+        ins(JGE_K, 0, 2, nr::X32_SYSCALL_BIT),
+        ins(JGT_K, 1, 0, nr::X32_SYSCALL_BIT | nr::X32_LAST),
+        ins(RET_K, 0, 0, libc::SECCOMP_RET_KILL_PROCESS),
+        ins(RET_K, 0, 0, libc::SECCOMP_RET_ALLOW),
+    ])
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn x32_map() -> Option<BTreeMap<i64, Vec<SeccompRule>>> {
+fn x32_program() -> Option<BpfProgram> {
     None
 }
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""PolicyBlobV1 writer for the benchmark, following docs/internals/sandbox.md ("PolicyBlobV1").
+"""PolicyBlob (version 2) writer for the benchmark, following docs/internals/sandbox.md ("PolicyBlob").
 
-The benchmark runs the stored sandboxed binary directly, so it must hand over the same policy
-bytes that `x07 run --profile sandbox` hands over. This module encodes a policy file (as x07
-writes it) for a project root, backend and accept_weaker bits. It is checked against the test
-vector `spec/tests/data/policy_blob_v1.{bin,json}` before every use (`check_test_vector`), and the
-benchmark also compares the digest the binary reports with the one x07's own run reported.
+The benchmark runs the stored sandboxed binary through the launcher itself, so it must hand over
+the same policy bytes that `x07 run --profile sandbox` hands over. This module encodes a policy
+file (as x07 writes it) for a project root, backend and accept_weaker bits; the seccomp programs
+of backend os come from the x07-syscall-filter crate (`filters_for`, through its dump_filters
+example). It is checked against the test vector `spec/tests/data/policy_blob_v2.{bin,json}`
+before every use (`check_test_vector`), and the benchmark also compares the digest the binary
+reports with the one x07's own run reported.
 
 Run it directly to check the test vector: `python3 bench/policy_blob.py`.
 """
@@ -17,17 +19,18 @@ import hashlib
 import json
 import os
 import struct
+import subprocess
 import sys
 from pathlib import Path
 
 MAGIC = b"X7P1"
 END = b"X7PE"
-VERSION = 1
+VERSION = 2
 BACKENDS = {"none": 0, "os": 1}
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-TEST_VECTOR_BIN = REPO_ROOT / "spec" / "tests" / "data" / "policy_blob_v1.bin"
-TEST_VECTOR_JSON = REPO_ROOT / "spec" / "tests" / "data" / "policy_blob_v1.json"
+TEST_VECTOR_BIN = REPO_ROOT / "spec" / "tests" / "data" / "policy_blob_v2.bin"
+TEST_VECTOR_JSON = REPO_ROOT / "spec" / "tests" / "data" / "policy_blob_v2.json"
 
 # Defaults of optional fields (docs/policy.md, "The policy file"). The digest is taken over the
 # policy with every default spelled out, as x07 serialises it; `notes` and `db` stay absent when
@@ -158,15 +161,32 @@ class _Writer:
             self.str(s)
 
 
+def filters_for(policy: dict) -> list[bytes]:
+    """The seccomp programs x07 puts into a backend-os blob for `policy`'s network settings."""
+    net = with_defaults(policy)["net"]
+    words = [w for w, on in (("net", net["enabled"]), ("tcp", net["enabled"] and net["allow_tcp"]),
+                             ("udp", net["enabled"] and (net["allow_udp"] or net["allow_dns"])))
+             if on]
+    argv = ["cargo", "run", "-q", "--release", "-p", "x07-syscall-filter", "--example",
+            "dump_filters", "--", *words]
+    out = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True)
+    if out.returncode != 0:
+        raise PolicyBlobError(f"`{' '.join(argv)}` failed: {out.stderr.decode(errors='replace')}")
+    return [bytes.fromhex(line) for line in out.stdout.decode().split()]
+
+
 def encode(policy: dict, project_root: str, backend: str = "os", accept_weaker: int = 0,
-           search_path: str | None = None) -> bytes:
-    """The PolicyBlobV1 bytes of `policy` for a run whose project root is `project_root`."""
+           search_path: str | None = None, filters: list[bytes] | None = None) -> bytes:
+    """The PolicyBlob bytes of `policy` for a run whose project root is `project_root`;
+    `filters` are the seccomp programs (backend os), by default those x07 generates."""
     if not project_root.startswith("/"):
         raise PolicyBlobError(f"the project root `{project_root}` must be an absolute path")
     if backend not in BACKENDS:
         raise PolicyBlobError(f"backend `{backend}`: expected one of {sorted(BACKENDS)}")
-    if accept_weaker & ~7:
-        raise PolicyBlobError(f"accept_weaker {accept_weaker:#x}: known bits are 1, 2, 4")
+    if accept_weaker & ~15:
+        raise PolicyBlobError(f"accept_weaker {accept_weaker:#x}: known bits are 1, 2, 4, 8")
+    if filters is None:
+        filters = filters_for(policy) if backend == "os" else []
     digest = policy_digest(policy)
     p = with_defaults(policy)
     root = project_root
@@ -234,6 +254,11 @@ def encode(policy: dict, project_root: str, backend: str = "os", accept_weaker: 
         w.bool(pr[key])
     w.strs([lexical_absolute(root, r) for r in pr["allow_cwd_roots"]])
 
+    w.u32(len(filters))
+    for program in filters:
+        w.u32(len(program) // 8)
+        w.raw(program)
+
     w.raw(END)
     return bytes(w.out)
 
@@ -242,8 +267,9 @@ def check_test_vector() -> None:
     """Encodes the test vector's policy and compares with its .bin and its decoded digest."""
     vector = json.loads(TEST_VECTOR_JSON.read_text())
     expected = TEST_VECTOR_BIN.read_bytes()
+    filters = [bytes(p) for p in vector["decoded"]["syscall_filters"]]
     got = encode(vector["policy"], vector["project_root"], vector["backend"],
-                 vector["accept_weaker"], search_path="")
+                 vector["accept_weaker"], search_path="", filters=filters)
     if got != expected:
         first = next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b),
                      min(len(got), len(expected)))

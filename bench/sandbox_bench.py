@@ -192,7 +192,7 @@ def check_startup_line(stderr: bytes, what: str, variant: BlobVariant) -> None:
         raise BenchError(f"{what}: stderr does not start with the x07_sandbox line: "
                          f"{stderr[:300]!r}")
     cgroup = line.get("pids_cgroup")
-    if cgroup:
+    if cgroup and os.path.isdir(cgroup):  # normally removed by the launcher already
         remove_cgroup(cgroup)
     if line.get("policy_digest") != variant.digest:
         raise BenchError(f"{what}: the binary reports policy digest {line.get('policy_digest')}, "
@@ -339,8 +339,10 @@ def measure_sandbox(x07: X07, work: Path, reps: int) -> list[Comparison]:
         comparisons = []
         for p in projects:
             comparisons.append(bench_x07_runs(x07, home, p, reps))
+        launcher = find_launcher(home)
         for p in projects:
-            comparisons.extend(bench_direct_runs(p, reps, fds, seccomp_fd, bwrap_problem))
+            comparisons.extend(bench_direct_runs(p, reps, fds, seccomp_fd, bwrap_problem,
+                                                 launcher))
         comparisons.append(bench_netns_primitive(reps))
     finally:
         for fd in fds:
@@ -389,9 +391,18 @@ def bench_x07_runs(x07: X07, home: Path, p: SandboxProject, reps: int) -> Compar
                f"sandbox restrictions: {restrictions}"])
 
 
+def find_launcher(home: Path) -> Path:
+    """The trusted launcher x07 built into the store of `home` during (d1)."""
+    found = sorted(home.glob("store/*-x07-launch/x07-launch"))
+    if not found:
+        raise BenchError(f"(d2) no x07-launch in {home}/store: (d1) should have built it")
+    return found[-1]
+
+
 def bench_direct_runs(p: SandboxProject, reps: int, fds: list[int], seccomp_fd: int | None,
-                      bwrap_problem: str | None) -> list[Comparison]:
-    """(d2) and (d3) in one rotation: run-os binary, sandboxed binary (os and none blobs), bwrap."""
+                      bwrap_problem: str | None, launcher: Path) -> list[Comparison]:
+    """(d2) and (d3) in one rotation: run-os binary, the sandboxed binary through x07-launch
+    (os blobs) or alone (none blob), bwrap."""
     env = dict(os.environ)
     variants = {v.label: v for v in blob_variants(p)}
     blobs = {label: policy_blob.encode(v.policy, str(p.proj), v.backend)
@@ -400,7 +411,7 @@ def bench_direct_runs(p: SandboxProject, reps: int, fds: list[int], seccomp_fd: 
     fds.extend(policy_fds.values())
 
     plain = Side("run-os binary < framed input")
-    sandboxed = Side("sandboxed binary, policy on an fd (os)")
+    sandboxed = Side("x07-launch + sandboxed binary, policy on an fd (os)")
     in_process = Side("  of which: sandboxed binary, backend none blob")
     no_netns = Side("  of which: os blob with net.enabled (no netns)")
     bwrap = Side("bwrap + run-os binary (netns, pidns, seccomp)")
@@ -424,10 +435,17 @@ def bench_direct_runs(p: SandboxProject, reps: int, fds: list[int], seccomp_fd: 
         fd = policy_fds[label]
         what = f"(d2) {p.name}: sandboxed binary, {label} blob"
 
+        # backend os: the launcher confines and execs the program; none: the program alone
+        if variants[label].backend == "os":
+            argv = [str(launcher), f"--x07-policy-fd={fd}", "--", str(p.sb_exe), *RUN_FLAGS]
+        else:
+            argv = [str(p.sb_exe), f"--x07-policy-fd={fd}", *RUN_FLAGS]
+
         def run(_: int) -> None:
             p.before_run(p.proj)
-            s = run_timed([str(p.sb_exe), f"--x07-policy-fd={fd}", *RUN_FLAGS], cwd=p.proj,
-                          env=env, stdin_path=p.framed_input, pass_fds=(fd,), what=what)
+            os.lseek(fd, 0, os.SEEK_SET)
+            s = run_timed(argv, cwd=p.proj, env=env, stdin_path=p.framed_input, pass_fds=(fd,),
+                          what=what)
             check_stdout(s, what)
             check_startup_line(s.stderr, what, variants[label])
             side.samples.append(s)
@@ -463,9 +481,9 @@ def bench_direct_runs(p: SandboxProject, reps: int, fds: list[int], seccomp_fd: 
         f"d2-{p.name}", f"(d2) stored binaries run directly: {p.name}, framed 5-byte input",
         sandboxed, plain, None, extras=d2_extras, ratio_label="sandboxed/run-os",
         extra_label="sandboxed - run-os", show_extra=True,
-        notes=[f"policy blob ({len(blobs['os'])} bytes) from bench/policy_blob.py, checked "
-               "against spec/tests/data/policy_blob_v1.bin; every run's start-up line matches "
-               "x07's run (digest, restrictions)"])
+        notes=[f"policy blob ({len(blobs['os'])} bytes, seccomp programs included) from "
+               "bench/policy_blob.py, checked against spec/tests/data/policy_blob_v2.bin; every "
+               "run's start-up line matches x07's run (digest, restrictions)"])
     if bwrap_problem is not None:
         d2.notes.append(f"(d3) skipped: {bwrap_problem}")
         return [d2]

@@ -25,11 +25,23 @@ typedef struct {
     int plain;           /* --plain-exec: not an x07 program (the C compiler of a build): no policy on fd 3 */
 } x7_launch_req;
 
-static volatile sig_atomic_t x7_launch_alarm X7_UNUSED;
+/* The monitor's child (pid 1 of the run) and the termination signal it was asked to relay. */
+static volatile pid_t x7_launch_child_pid X7_UNUSED;
+static volatile sig_atomic_t x7_launch_term_sig X7_UNUSED;
 
+/* SIGALRM at wall_ms: the trap line, then the run ends (pid 1's death ends the namespace). */
 X7_FN void x7_launch_on_alarm(int sig) {
     (void)sig;
-    x7_launch_alarm = 1;
+    static const char line[] = "timed out\n";
+    (void)x7_write_fd(2, line, sizeof line - 1);
+    (void)kill(x7_launch_child_pid, SIGKILL);
+}
+
+/* SIGTERM, SIGINT, SIGHUP to the launcher: the run ends, the cgroups are still removed, and the
+ * launcher then dies of the same signal. */
+X7_FN void x7_launch_on_term(int sig) {
+    x7_launch_term_sig = sig;
+    (void)kill(x7_launch_child_pid, SIGKILL);
 }
 
 /* Writes one /proc/<pid>/<file>. */
@@ -158,10 +170,19 @@ X7_COLD void x7_launch_relay(int status) {
     _exit(128 + sig);
 }
 
-/* Waits for the child; at wall_ms it is killed (as pid 1 its death ends the whole namespace). */
+/* Waits for the child; at wall_ms, or when the launcher is told to stop, the child is killed. */
 X7_FN int x7_launch_wait(pid_t child) {
+    x7_launch_child_pid = child;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
+    sigfillset(&sa.sa_mask);
+    sa.sa_handler = x7_launch_on_term;
+    int term[] = {SIGTERM, SIGINT, SIGHUP};
+    for (size_t i = 0; i < sizeof term / sizeof term[0]; i++)
+        if (sigaction(term[i], &sa, NULL) != 0) {
+            (void)kill(child, SIGKILL);
+            x7_sb_fail_errno("wall_clock", "sigaction", errno);
+        }
     sa.sa_handler = x7_launch_on_alarm;
     uint32_t ms = x7_sb.pol.wall_ms;
     struct itimerval it = {{0, 0}, {(time_t)(ms / 1000u), (suseconds_t)(ms % 1000u) * 1000}};
@@ -170,19 +191,13 @@ X7_FN int x7_launch_wait(pid_t child) {
         (void)kill(child, SIGKILL);
         x7_sb_fail_errno("wall_clock", "setitimer", errno);
     }
-    int status = 0, timed_out = 0;
+    int status = 0;
     for (;;) {
         pid_t r = waitpid(child, &status, __WALL);
         if (r == child) break;
         if (r < 0 && errno != EINTR) {
             status = 3 << 8;
             break;
-        }
-        if (x7_launch_alarm && !timed_out) {
-            timed_out = 1;
-            static const char line[] = "timed out\n";
-            (void)x7_write_fd(2, line, sizeof line - 1);
-            (void)kill(child, SIGKILL);
         }
     }
     struct itimerval off = {{0, 0}, {0, 0}};
@@ -258,6 +273,7 @@ X7_FN int x7_launch_main(int argc, char **argv) {
     int reported = 0;
     if (read(rq.status[0], &reported, sizeof reported) == (ssize_t)sizeof reported) status = reported;
     x7_launch_cgroup_cleanup();
+    if (x7_launch_term_sig != 0) x7_launch_relay(x7_launch_term_sig); /* a bare signal number: WIFSIGNALED */
     x7_launch_relay(status);
     return 3;
 }

@@ -442,3 +442,55 @@ fn sandbox_fragments_compile_with_any_subset_of_os_fragments() {
         }
     }
 }
+
+#[test]
+fn a_stopped_launcher_ends_the_run_and_removes_its_cgroups() {
+    let p = Project::new();
+    let policy_file = p.root().join("policy.bin");
+    fs_err::write(&policy_file, p.policy().to_bytes()).unwrap();
+    let mut child = Command::new(crate::harness::launcher())
+        .arg(format!("--x07-policy-file={}", policy_file.display()))
+        .arg("--")
+        .arg(hostile(Flavor::Checked))
+        .current_dir(p.root())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let launcher = child.id();
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, &crate::harness::frame(&input(b'S', &[b"30"]))).unwrap();
+    drop(stdin);
+    let groups = [
+        PathBuf::from(format!("/sys/fs/cgroup/pids/x07/run-{launcher}")),
+        PathBuf::from(format!("/sys/fs/cgroup/memory/x07/run-{launcher}")),
+    ];
+    // the program is asleep once its run's pids cgroup holds the monitor, the init and it
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while fs_err::read_to_string(groups[0].join("cgroup.procs")).map_or(0, |t| t.lines().count())
+        < 3
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let started = std::time::Instant::now();
+    // SAFETY: kill(2) of our own child, the launcher
+    unsafe { libc::kill(launcher as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGTERM),
+        "the launcher dies of the signal it got: {status:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the 30 s sleep was cut short"
+    );
+    for g in &groups {
+        assert!(!g.exists(), "{} was left behind", g.display());
+    }
+}

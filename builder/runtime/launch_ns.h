@@ -86,8 +86,9 @@ X7_FN void x7_ns_plan_paths(x7_ns_plan *plan, const x7_policy *pol, const char *
         for (uint32_t i = 0; i < roots->n; i++) (void)x7_ns_plan_add(plan, roots->v[i].s, w);
     }
     if (x7_ns_plan_add(plan, program, 0) != 0) x7_sb_fail_errno("new_root", "cannot resolve the program's path", errno);
+    /* the dynamic loader reads ld.so.cache; ld.so.conf is ldconfig's, never read at run time */
     static const char *const libs[] = {"/lib", "/lib64", "/usr/lib", "/usr/lib64", "/lib32", "/usr/lib32",
-                                       "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d"};
+                                       "/etc/ld.so.cache"};
     for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) (void)x7_ns_plan_add(plan, libs[i], 0);
     if (pol->net.enabled) {
         static const char *const net[] = {"/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/host.conf",

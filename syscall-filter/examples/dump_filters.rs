@@ -5,15 +5,25 @@
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let has = |w: &str| args.iter().any(|a| a == w);
-    if let Some(bad) = args.iter().find(|a| !["net", "tcp", "udp"].contains(&a.as_str())) {
+    if let Some(bad) = args
+        .iter()
+        .find(|a| !["net", "tcp", "udp"].contains(&a.as_str()))
+    {
         eprintln!("dump_filters: unknown argument `{bad}`; expected any of: net tcp udp");
         std::process::exit(2);
     }
-    let needs = x07_syscall_filter::FilterNeeds { net: has("net"), tcp: has("tcp"), udp: has("udp") };
+    let needs = x07_syscall_filter::FilterNeeds {
+        net: has("net"),
+        tcp: has("tcp"),
+        udp: has("udp"),
+    };
     match x07_syscall_filter::program_filters(&needs) {
         Ok(programs) => {
             for p in programs {
-                println!("{}", p.iter().map(|b| format!("{b:02x}")).collect::<String>());
+                println!(
+                    "{}",
+                    p.iter().map(|b| format!("{b:02x}")).collect::<String>()
+                );
             }
         }
         Err(e) => {

@@ -9,6 +9,7 @@ pub mod cc;
 pub mod emit;
 pub mod frontend;
 pub mod launcher;
+pub mod project;
 pub mod runtime;
 pub mod stdlib;
 pub mod store;

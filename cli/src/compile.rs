@@ -103,9 +103,7 @@ pub fn build_into(
         target.name.clone(),
         gc_root.as_deref(),
     );
-    if target.auto_ffi {
-        req.native = crate::native::discover(target.roots.dirs(), &target.link_libs)?;
-    }
+    req.native = target.native.clone();
     Ok(build::build(home, store, &req)?)
 }
 

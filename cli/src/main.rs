@@ -4,7 +4,6 @@ mod args;
 mod cmd;
 mod compile;
 mod error;
-mod native;
 mod sandbox;
 mod target;
 

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use x07_lock::{LockCheckError, LockProblem, PackageHashError, ReqError, ResolveError};
+use x07_lock::{
+    LockCheckError, LockProblem, PackageHashError, ReqError, RequirementError, ResolveError,
+};
 use x07_registry_client::RegistryError;
 use x07_spec::archive::UnpackError;
 use x07_spec::{DocumentError, PackageName, PackageVersion, Sha256Digest};
@@ -179,6 +181,29 @@ impl DepsError {
             action,
             path: path.into(),
             source,
+        }
+    }
+}
+
+impl From<RequirementError> for DepsError {
+    fn from(e: RequirementError) -> Self {
+        match e {
+            RequirementError::Version {
+                file,
+                index,
+                name,
+                text,
+                source,
+            } => Self::Requirement {
+                file,
+                index,
+                name,
+                text,
+                source,
+            },
+            RequirementError::PatchUnsupported { file, names } => {
+                Self::PatchUnsupported { file, names }
+            }
         }
     }
 }

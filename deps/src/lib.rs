@@ -14,13 +14,12 @@ mod install;
 mod locking;
 mod manifest_edit;
 mod project;
-mod satisfies;
 mod sync;
 
 pub use error::DepsError;
 pub use guard::ProjectGuard;
 pub use locking::{lock_project, LockOptions, LockOutcome};
 pub use manifest_edit::{DependencySpec, ManifestChange, ManifestEdit};
-pub use project::{Project, RootRequirement};
-pub use satisfies::lock_satisfies;
+pub use project::Project;
 pub use sync::{prune_unlocked, sync_locked, SyncReport};
+pub use x07_lock::{lock_satisfies, RootRequirement};

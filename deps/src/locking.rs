@@ -22,9 +22,10 @@ use x07_spec::{PackageName, PackageVersion};
 
 use crate::error::DepsError;
 use crate::install::ensure_installed;
-use crate::project::{registry_package_path, Project, RootRequirement};
-use crate::satisfies::lock_satisfies;
+use crate::project::{registry_package_path, Project};
 use crate::sync::{prune_unlocked, sync_verified};
+use x07_lock::lock_satisfies;
+use x07_lock::RootRequirement;
 
 /// How to lock.
 #[derive(Debug, Clone, Copy)]

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use x07_lock::{Lock, PackageReq, VersionReq};
+use x07_lock::{Lock, RootRequirement};
 use x07_spec::{DocumentError, PackageName, PackageVersion, ProjectManifest, RelPath, DEPS_DIR};
 
 use crate::error::DepsError;
@@ -16,29 +16,6 @@ pub struct Project {
     pub manifest_path: PathBuf,
     /// Its contents.
     pub manifest: ProjectManifest,
-}
-
-/// One requirement of the project, from `dependencies` in x07.json.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RootRequirement {
-    /// The package.
-    pub name: PackageName,
-    /// The versions accepted.
-    pub req: VersionReq,
-    /// A local package's directory (a `path` outside `.x07/deps/`); `None` for registry packages.
-    pub local: Option<RelPath>,
-    /// Its position in `dependencies` (for error messages).
-    pub index: usize,
-}
-
-impl RootRequirement {
-    /// As the resolver takes it.
-    pub fn package_req(&self) -> PackageReq {
-        PackageReq {
-            name: self.name.clone(),
-            req: self.req.clone(),
-        }
-    }
 }
 
 impl Project {
@@ -80,37 +57,12 @@ impl Project {
         }
     }
 
-    /// Every requirement in `dependencies`, parsed. `patch` overrides are refused (not built yet)
-    /// rather than ignored.
+    /// Every requirement in `dependencies`, parsed (`patch` overrides are refused).
     pub fn requirements(&self) -> Result<Vec<RootRequirement>, DepsError> {
-        if !self.manifest.patch.is_empty() {
-            let names: Vec<&str> = self.manifest.patch.keys().map(|n| n.as_str()).collect();
-            return Err(DepsError::PatchUnsupported {
-                file: self.manifest_path.clone(),
-                names: names.join(", "),
-            });
-        }
-        self.manifest
-            .dependencies
-            .iter()
-            .enumerate()
-            .map(|(index, dep)| {
-                let req =
-                    VersionReq::parse(&dep.version).map_err(|source| DepsError::Requirement {
-                        file: self.manifest_path.clone(),
-                        index,
-                        name: dep.name.clone(),
-                        text: dep.version.clone(),
-                        source,
-                    })?;
-                Ok(RootRequirement {
-                    name: dep.name.clone(),
-                    req,
-                    local: dep.local_path().cloned(),
-                    index,
-                })
-            })
-            .collect()
+        Ok(x07_lock::root_requirements(
+            &self.manifest_path,
+            &self.manifest,
+        )?)
     }
 }
 

@@ -4,6 +4,7 @@ pub mod argv_v1;
 pub mod limits;
 pub mod output_frame;
 pub mod policy;
+pub mod prepare;
 pub mod run;
 pub mod stderr_lines;
 mod supervised_child;

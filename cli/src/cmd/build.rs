@@ -19,7 +19,7 @@ pub fn run(args: &BuildArgs) -> CliResult {
     let target = target::resolve(&args.target)?;
     compile::require_supported_world(&target)?;
     let (loaded, _) = compile::load_and_repair(&target, RepairMode::Off)?;
-    let cc_profile = target.cc_profile(args.cc_profile);
+    let cc_profile = target.cc_profile(crate::target::cc_profile_flag(args.cc_profile));
     let outcome = match loaded {
         Ok(program) => compile::build_target(&target, &program, cc_profile)?.map_program(program),
         Err(d) => Err(d),

@@ -205,10 +205,10 @@ fn launch(
 ) -> Result<x07_runner::Launched, CliError> {
     let launch = x07_runner::Launch {
         env: sandbox
-            .map(|s| s.env.clone())
+            .map(|s| s.prepared.env.clone())
             .unwrap_or_else(EnvMode::inherit),
         cwd,
-        policy_blob: sandbox.map(|s| s.blob.as_slice()),
+        policy_blob: sandbox.map(|s| s.prepared.blob.as_slice()),
         launcher: sandbox.and_then(|s| s.launcher.as_deref()),
     };
     x07_runner::run_launch(exe, input, limits, &launch)
@@ -242,14 +242,14 @@ pub fn run(args: &RunArgs) -> CliResult {
     }
     let target = target::resolve(&args.target)?;
     compile::require_supported_world(&target)?;
-    sandbox::reject_outside_sandbox(&args.sandbox, target.world)?;
+    sandbox::reject_outside_sandbox(&args.sandbox, &target, target.world)?;
     let root = match target.project_root() {
         Some(r) => r.to_path_buf(),
         None => std::env::current_dir()
             .map_err(|e| CliError::setup("X07-PROJECT-0001", e.to_string()))?,
     };
     let sandbox = if target.world == World::RunOsSandboxed {
-        Some(sandbox::prepare(&args.sandbox, &target, &root)?)
+        Some(sandbox::prepare(&args.sandbox, &target, &root, "x07 run")?)
     } else {
         None
     };
@@ -291,17 +291,17 @@ pub fn run(args: &RunArgs) -> CliResult {
     if let Some(sb) = &sandbox {
         // Package C sources and the libraries packages link (`meta.ffi_libs`) are both native
         // code; the project's own link libraries are the user's choice, not a package's.
-        let native = target.auto_ffi && {
-            let found = crate::native::discover(target.roots.dirs(), &target.link_libs)?;
-            !found.sources.is_empty() || found.libs.iter().any(|l| !target.link_libs.contains(l))
-        };
-        let gate = sandbox::language_gate(sb, &program, native);
+        let native = target.uses_package_native();
+        let gate = sb.gate().check(&program, native);
         if !gate.is_empty() {
             return emit_report(args, Some(&target), Some(repair), failed(gate));
         }
     }
-    let built = match compile::build_target(&target, &program, target.cc_profile(args.cc_profile))?
-    {
+    let built = match compile::build_target(
+        &target,
+        &program,
+        target.cc_profile(crate::target::cc_profile_flag(args.cc_profile)),
+    )? {
         BuildOutcome::Built(b) => b,
         BuildOutcome::Rejected(diags) => {
             return emit_report(args, Some(&target), Some(repair), failed(diags))
@@ -338,9 +338,9 @@ pub fn run(args: &RunArgs) -> CliResult {
         compile: c,
         solve_output_b64: Some(solve.solve_output_b64.clone()),
         solve: Some(solve),
-        sandbox_backend: sandbox.as_ref().map(|s| s.backend),
+        sandbox_backend: sandbox.as_ref().map(|s| s.prepared.backend),
         runtime_attestation: None,
-        effective_policy_digest: sandbox.as_ref().map(|s| s.digest.to_string()),
+        effective_policy_digest: sandbox.as_ref().map(|s| s.prepared.digest.to_string()),
         sandbox: launched.sandbox,
     });
     emit_report(args, Some(&target), Some(repair), report)

@@ -88,14 +88,12 @@ fn path(args: &StorePathArgs) -> CliResult {
     let mut req = x07_builder::build::BuildRequest::new(
         &program,
         target.world,
-        target.cc_profile(args.cc_profile),
+        target.cc_profile(crate::target::cc_profile_flag(args.cc_profile)),
         target.lock_digest,
         target.name.clone(),
         None,
     );
-    if target.auto_ffi {
-        req.native = crate::native::discover(target.roots.dirs(), &target.link_libs)?;
-    }
+    req.native = target.native.clone();
     let inputs = derivation_inputs(&req, &cc);
     let hash = inputs.hash()?;
     match StoreRoot::new(&home).lookup(&hash, &inputs.name) {

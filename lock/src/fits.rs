@@ -1,12 +1,101 @@
-//! Whether the lock already answers x07.json, decided from the lock alone (no registry, no
-//! downloads): the fast path of `x07 pkg lock`, `lock --check`, and of every build and run.
+//! Whether a lock fits x07.json, decided from the two files alone (no registry, no downloads, no
+//! network client): the fast path of `x07 pkg lock`, `lock --check`, and of every build and run.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use semver::Version;
-use x07_lock::{resolve, Catalog, CatalogVersion, DepSource, Lock, ResolveOptions};
+use x07_spec::{PackageName, ProjectManifest, RelPath};
 
-use crate::project::RootRequirement;
+use crate::lockfile::{DepSource, Lock};
+use crate::req::{PackageReq, ReqError, VersionReq};
+use crate::resolve::{resolve, Catalog, CatalogVersion, ResolveOptions};
+
+/// One requirement of the project, from `dependencies` in x07.json.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootRequirement {
+    /// The package.
+    pub name: PackageName,
+    /// The versions accepted.
+    pub req: VersionReq,
+    /// A local package's directory (a `path` outside `.x07/deps/`); `None` for registry packages.
+    pub local: Option<RelPath>,
+    /// Its position in `dependencies` (for error messages).
+    pub index: usize,
+}
+
+impl RootRequirement {
+    /// As the resolver takes it.
+    pub fn package_req(&self) -> PackageReq {
+        PackageReq {
+            name: self.name.clone(),
+            req: self.req.clone(),
+        }
+    }
+}
+
+/// The requirements of x07.json do not parse.
+#[derive(Debug, thiserror::Error)]
+pub enum RequirementError {
+    /// A dependency's `version` in x07.json is not a requirement.
+    #[error("{}: dependencies[{index}].version: `{text}` ({name}): {source}", .file.display())]
+    Version {
+        /// x07.json.
+        file: PathBuf,
+        /// Position in `dependencies`.
+        index: usize,
+        /// The package.
+        name: PackageName,
+        /// What is written.
+        text: String,
+        /// Why it does not parse.
+        source: ReqError,
+    },
+    /// `patch` overrides in x07.json, which are not built yet.
+    #[error("{}: `patch` (overrides for {names}) is not supported yet", .file.display())]
+    PatchUnsupported {
+        /// x07.json.
+        file: PathBuf,
+        /// The patched package names.
+        names: String,
+    },
+}
+
+/// Every requirement in `dependencies` of `manifest` (read from `manifest_path`), parsed.
+/// `patch` overrides are refused (not built yet) rather than ignored.
+pub fn root_requirements(
+    manifest_path: &Path,
+    manifest: &ProjectManifest,
+) -> Result<Vec<RootRequirement>, RequirementError> {
+    if !manifest.patch.is_empty() {
+        let names: Vec<&str> = manifest.patch.keys().map(|n| n.as_str()).collect();
+        return Err(RequirementError::PatchUnsupported {
+            file: manifest_path.to_path_buf(),
+            names: names.join(", "),
+        });
+    }
+    manifest
+        .dependencies
+        .iter()
+        .enumerate()
+        .map(|(index, dep)| {
+            let req =
+                VersionReq::parse(&dep.version).map_err(|source| RequirementError::Version {
+                    file: manifest_path.to_path_buf(),
+                    index,
+                    name: dep.name.clone(),
+                    text: dep.version.clone(),
+                    source,
+                })?;
+            Ok(RootRequirement {
+                name: dep.name.clone(),
+                req,
+                local: dep.local_path().cloned(),
+                index,
+            })
+        })
+        .collect()
+}
 
 /// `Ok` when resolving the requirements again would give exactly this lock: the same project
 /// requirements, each local package at its x07.json path, the same registry (when `index` is

@@ -6,24 +6,23 @@
 
 use std::path::{Path, PathBuf};
 
-use x07_builder::cc::NativeInputs;
+use crate::cc::NativeInputs;
 
-use crate::error::CliError;
+use super::ProjectError;
 
-fn package_native(pkg_dir: &Path, native: &mut NativeInputs) -> Result<(), CliError> {
+fn package_error(path: &Path, message: impl Into<String>) -> ProjectError {
+    ProjectError::Package {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+fn package_native(pkg_dir: &Path, native: &mut NativeInputs) -> Result<(), ProjectError> {
     let manifest = pkg_dir.join("x07-package.json");
-    let text = fs_err::read(&manifest).map_err(|e| {
-        CliError::setup(
-            "X07-PKG-0001",
-            format!("cannot read {}: {e}", manifest.display()),
-        )
-    })?;
-    let value: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
-        CliError::setup(
-            "X07-PKG-0001",
-            format!("{}: malformed JSON: {e}", manifest.display()),
-        )
-    })?;
+    let text = std::fs::read(&manifest)
+        .map_err(|e| package_error(&manifest, format!("cannot read: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(&text)
+        .map_err(|e| package_error(&manifest, format!("malformed JSON: {e}")))?;
     if let Some(libs) = value.pointer("/meta/ffi_libs").and_then(|v| v.as_array()) {
         for lib in libs {
             let Some(name) = lib.as_str().filter(|n| {
@@ -31,12 +30,9 @@ fn package_native(pkg_dir: &Path, native: &mut NativeInputs) -> Result<(), CliEr
                     && n.chars()
                         .all(|c| c.is_ascii_alphanumeric() || "_+-.".contains(c))
             }) else {
-                return Err(CliError::setup(
-                    "X07-PKG-0001",
-                    format!(
-                        "{}: meta.ffi_libs entries must be library names like \"curl\"",
-                        manifest.display()
-                    ),
+                return Err(package_error(
+                    &manifest,
+                    "meta.ffi_libs entries must be library names like \"curl\"",
                 ));
             };
             if !native.libs.iter().any(|l| l == name) {
@@ -47,7 +43,7 @@ fn package_native(pkg_dir: &Path, native: &mut NativeInputs) -> Result<(), CliEr
     let ffi = pkg_dir.join("ffi");
     if ffi.is_dir() {
         let mut sources: Vec<PathBuf> = fs_err::read_dir(&ffi)
-            .map_err(|e| CliError::setup("X07-PKG-0001", e.to_string()))?
+            .map_err(|e| package_error(&ffi, format!("cannot list: {e}")))?
             .flatten()
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "c"))
@@ -64,10 +60,10 @@ fn package_native(pkg_dir: &Path, native: &mut NativeInputs) -> Result<(), CliEr
 }
 
 /// The native inputs for module roots `roots` plus the project's own `link.libs`.
-pub fn discover<'a>(
+pub fn discover_native<'a>(
     roots: impl Iterator<Item = &'a Path>,
     project_libs: &[String],
-) -> Result<NativeInputs, CliError> {
+) -> Result<NativeInputs, ProjectError> {
     let mut native = NativeInputs::default();
     for root in roots {
         if let Some(pkg) = root

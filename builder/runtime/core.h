@@ -149,6 +149,7 @@ typedef struct {
     uint32_t denials, dropped;
     int at_exit_done;
     const char *launch_program; /* in the launcher: the program it execs (Landlock grants it) */
+    const char *launch_payload; /* in a sealed launcher: /proc/self/fd/N of the payload (its interpreter is granted) */
     pid_t children[X7_SB_MAX_CHILDREN]; /* process groups of children, for the wall-clock kill */
 } x7_sb_state;
 
@@ -235,13 +236,16 @@ X7_FN int x7_write_fd(int fd, const void *p, size_t n) {
     return 0;
 }
 
-/* Writes "msg[ ptr=at]\n" to stderr in one write, then dies with SIGILL. */
+/* Writes "msg[ ptr=at]\n" to stderr in one write, then dies with SIGILL (a bundle: exits 70). */
 X7_COLD void x7_trap(const char *msg, const char *at) {
 #ifdef X07_SANDBOXED
     x7_sandbox_at_exit(); /* the dropped-denials line comes before the trap line */
 #endif
     x7_msg m;
     m.len = 0;
+#ifdef X07_BUNDLE_NAME
+    x7_msg_str(&m, X07_BUNDLE_NAME ": trap: ");
+#endif
     x7_msg_str(&m, msg);
     if (at != NULL) {
         x7_msg_str(&m, " ptr=");
@@ -249,7 +253,11 @@ X7_COLD void x7_trap(const char *msg, const char *at) {
     }
     m.buf[m.len++] = '\n';
     (void)x7_write_fd(2, m.buf, m.len);
+#ifdef X07_TRAP_EXIT_CODE
+    _exit(X07_TRAP_EXIT_CODE); /* a bundle: one documented exit code, no core dump */
+#else
     __builtin_trap();
+#endif
 }
 
 /* Charges one unit of fuel (per user-function call and per loop iteration). */

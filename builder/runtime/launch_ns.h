@@ -85,7 +85,9 @@ X7_FN void x7_ns_plan_paths(x7_ns_plan *plan, const x7_policy *pol, const char *
         const x7_pstrs *roots = w ? &pol->fs.write_roots : &pol->fs.read_roots;
         for (uint32_t i = 0; i < roots->n; i++) (void)x7_ns_plan_add(plan, roots->v[i].s, w);
     }
-    if (x7_ns_plan_add(plan, program, 0) != 0) x7_sb_fail_errno("new_root", "cannot resolve the program's path", errno);
+    /* a sealed bundle's payload runs from a memfd: no path to show */
+    if (program != NULL && x7_ns_plan_add(plan, program, 0) != 0)
+        x7_sb_fail_errno("new_root", "cannot resolve the program's path", errno);
     /* the dynamic loader reads ld.so.cache; ld.so.conf is ldconfig's, never read at run time */
     static const char *const libs[] = {"/lib", "/lib64", "/usr/lib", "/usr/lib64", "/lib32", "/usr/lib32",
                                        "/etc/ld.so.cache"};

@@ -1,4 +1,4 @@
-/* x07-fragment: requires=core,sandbox_policy,sandbox_restrict,sandbox_report,sandbox_landlock,launch_kernel,launch_ns */
+/* x07-fragment: requires=core,sandbox_policy,sandbox_restrict,sandbox_report,sandbox_landlock,launch_kernel,launch_ns,launch_sealed */
 /*
  * launch_run: the trusted launcher's whole life (docs/internals/sandbox.md, "Order of
  * enforcement"). The launcher stays in the host as the monitor: it loads the policy, makes the
@@ -23,6 +23,7 @@ typedef struct {
     int sync[2];         /* parent -> child: ids mapped, go on */
     int status[2];       /* child (the namespace's init) -> parent: the program's wait status */
     int plain;           /* --plain-exec: not an x07 program (the C compiler of a build): no policy on fd 3 */
+    int payload_fd;      /* a sealed bundle: the payload's memfd (program_real is NULL); else -1 */
 } x7_launch_req;
 
 /* The monitor's child (pid 1 of the run) and the termination signal it was asked to relay. */
@@ -121,19 +122,25 @@ X7_COLD void x7_launch_child(x7_launch_req *rq, x7_sb_report *rep, int userns) {
     x7_sandbox_open_roots();
     x7_launch_rlimits(rep);
     x7_sb.launch_program = rq->program_real;
+    char payload_path[32];
+    if (rq->payload_fd >= 0) {
+        snprintf(payload_path, sizeof payload_path, "/proc/self/fd/%d", rq->payload_fd);
+        x7_sb.launch_payload = payload_path; /* Landlock grants its ELF interpreter */
+    }
     x7_restrict_landlock(rep);
     x7_launch_drop_privileges(rep);
-    int prog = open(rq->program_real, O_PATH | O_CLOEXEC);
+    int prog = rq->payload_fd >= 0 ? rq->payload_fd : open(rq->program_real, O_PATH | O_CLOEXEC);
     if (prog < 0) x7_sb_fail_errno("exec", "cannot open the program", errno);
     x7_launch_seccomp(rep);
     x7_launch_nofile();
     x7_launch_verify(rep);
-    if (!rq->plain) x7_sandbox_report_line(rep); /* a plain program (the compiler) reads no such line */
+    /* a plain program (the compiler) reads no such line; a bundle's stderr is the program's */
+    if (!rq->plain && rq->payload_fd < 0) x7_sandbox_report_line(rep);
 
     char **argv = (char **)calloc((size_t)rq->argc + 3, sizeof *argv);
     if (argv == NULL) x7_sb_fail("exec", "out of memory", NULL);
     int a = 0;
-    argv[a++] = rq->plain ? (char *)rq->program : rq->program_real;
+    argv[a++] = rq->plain || rq->payload_fd >= 0 ? (char *)rq->program : rq->program_real;
     if (!rq->plain) argv[a++] = "--x07-policy-fd=3";
     for (int i = 0; i < rq->argc; i++) argv[a++] = rq->argv[i];
     /*
@@ -205,12 +212,26 @@ X7_FN int x7_launch_wait(pid_t child) {
     return status;
 }
 
+static int x7_launch_run(x7_launch_req *rq, x7_sb_report *rep);
+
 /* The launcher's main: parse, load, cgroup, clone, map, release, wait, clean up, relay. */
 X7_FN int x7_launch_main(int argc, char **argv) {
     static x7_sb_report rep;
     static x7_launch_req rq;
     memset(&rep, 0, sizeof rep);
     rep.pids_mechanism = "none";
+    rq.payload_fd = -1;
+    static x7_seal seal;
+    if (x7_seal_find(&seal)) {
+        /* a sealed bundle: every argument is the program's, the policy is the sealed one */
+        rq.program = argv[0];
+        rq.argv = argv + 1;
+        rq.argc = argc - 1;
+        x7_sandbox_close_inherited();
+        rq.payload_fd = x7_seal_load(&seal);
+        if (x7_sb.pol.backend != X7_SB_BACKEND_OS) x7_sb_fail("load_policy", "a sealed bundle applies backend os only", NULL);
+        return x7_launch_run(&rq, &rep);
+    }
     int i = 1;
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
         if (strcmp(argv[i], "--plain-exec") == 0) {
@@ -233,45 +254,50 @@ X7_FN int x7_launch_main(int argc, char **argv) {
     x7_sandbox_load_policy(&rep);
     if (x7_sb.pol.backend != X7_SB_BACKEND_OS) x7_sb_fail("load_policy", "the launcher applies backend os only", NULL);
     x7_sandbox_close_inherited();
-    x7_sandbox_clear_env(&rep);
+    rq.program_real = realpath(rq.program, NULL);
+    if (rq.program_real == NULL) x7_sb_fail_errno("exec", "cannot resolve the program", errno);
+    return x7_launch_run(&rq, &rep);
+}
+
+/* From the policy on: environment, cgroup, clone, map, release, wait, clean up, relay. */
+X7_FN int x7_launch_run(x7_launch_req *rq, x7_sb_report *rep) {
+    x7_sandbox_clear_env(rep);
     x7_sb.cwd = getcwd(NULL, 0);
     if (x7_sb.cwd == NULL) x7_sb_fail_errno("open_roots", "cannot determine the current directory", errno);
     x7_sb.cwd_len = (uint32_t)strlen(x7_sb.cwd);
-    rq.program_real = realpath(rq.program, NULL);
-    if (rq.program_real == NULL) x7_sb_fail_errno("exec", "cannot resolve the program", errno);
 
-    x7_launch_cgroup(&rep);
-    x7_sb_applied(&rep, "wall_clock"); /* kept by this process, the monitor (x7_launch_wait) */
-    if (pipe2(rq.sync, O_CLOEXEC) != 0 || pipe2(rq.status, O_CLOEXEC) != 0) x7_sb_fail_errno("userns", "pipe", errno);
+    x7_launch_cgroup(rep);
+    x7_sb_applied(rep, "wall_clock"); /* kept by this process, the monitor (x7_launch_wait) */
+    if (pipe2(rq->sync, O_CLOEXEC) != 0 || pipe2(rq->status, O_CLOEXEC) != 0) x7_sb_fail_errno("userns", "pipe", errno);
     unsigned long ns = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
     if (!x7_sb.pol.net.enabled) ns |= CLONE_NEWNET;
     int userns = 1;
     pid_t child = x7_launch_clone(ns);
     if (child < 0) {
         int e = errno;
-        x7_sb_gap(&rep, X7_WEAKER_NO_USERNS, "userns", "userns", "cannot create a user namespace", e);
+        x7_sb_gap(rep, X7_WEAKER_NO_USERNS, "userns", "userns", "cannot create a user namespace", e);
         userns = 0;
         child = x7_launch_clone(0);
         if (child < 0) x7_sb_fail_errno("userns", "fork", errno);
     } else {
         static const char *const names[] = {"userns", "mountns", "pidns", "ipcns", "utsns"};
-        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) x7_sb_applied(&rep, names[k]);
-        if (!x7_sb.pol.net.enabled) x7_sb_applied(&rep, "netns");
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) x7_sb_applied(rep, names[k]);
+        if (!x7_sb.pol.net.enabled) x7_sb_applied(rep, "netns");
     }
-    if (child == 0) x7_launch_child(&rq, &rep, userns);
+    if (child == 0) x7_launch_child(rq, rep, userns);
 
-    close(rq.sync[0]);
+    close(rq->sync[0]);
     if (userns) x7_launch_map_ids(child);
-    if (write(rq.sync[1], "g", 1) != 1) {
+    if (write(rq->sync[1], "g", 1) != 1) {
         (void)kill(child, SIGKILL);
         x7_sb_fail_errno("userns", "cannot release the child", errno);
     }
-    close(rq.sync[1]);
-    close(rq.status[1]);
+    close(rq->sync[1]);
+    close(rq->status[1]);
     int status = x7_launch_wait(child);
     /* the program's own status when the init reported one; else how the init itself ended */
     int reported = 0;
-    if (read(rq.status[0], &reported, sizeof reported) == (ssize_t)sizeof reported) status = reported;
+    if (read(rq->status[0], &reported, sizeof reported) == (ssize_t)sizeof reported) status = reported;
     x7_launch_cgroup_cleanup();
     if (x7_launch_term_sig != 0) x7_launch_relay(x7_launch_term_sig); /* a bare signal number: WIFSIGNALED */
     x7_launch_relay(status);

@@ -301,6 +301,7 @@ X7_FN void x7_ll_add_system(x7_ll *ll, const x7_policy *pol) {
         x7_ll_add_path(ll, x7_sb.launch_program, X7_LL_EXECUTE | X7_LL_READ_FILE);
         x7_ll_add_interp_of(ll, x7_sb.launch_program);
     }
+    if (x7_sb.launch_payload != NULL) x7_ll_add_interp_of(ll, x7_sb.launch_payload);
     if (pol->proc.enabled && pol->proc.allow_spawn && pol->proc.allow_exec) {
         x7_ll_add_interp_of(ll, "/proc/self/exe");
         for (uint32_t i = 0; i < pol->proc.allow_execs.n; i++) {

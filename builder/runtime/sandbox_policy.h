@@ -93,9 +93,35 @@ X7_FN int x7_path_is_normal(const char *s, uint32_t n) {
     return 1;
 }
 
+/*
+ * Whether s is a normalised relative path: ".", or components without empty or "." ones where
+ * ".." only leads, no trailing slash. Only a sealed bundle's own policy may hold these (its roots
+ * resolve against the working directory at start, docs/bundling.md); the launcher makes them
+ * absolute before anything reads them.
+ */
+X7_FN int x7_path_is_relative_normal(const char *s, uint32_t n) {
+    if (n == 0 || s[0] == '/' || s[n - 1] == '/') return 0;
+    if (n == 1 && s[0] == '.') return 1;
+    int leading = 1;
+    for (uint32_t i = 0; i < n;) {
+        uint32_t j = i;
+        while (j < n && s[j] != '/') j++;
+        uint32_t clen = j - i;
+        const char *c = s + i;
+        int dotdot = clen == 2 && c[0] == '.' && c[1] == '.';
+        if (clen == 0 || (clen == 1 && c[0] == '.') || (dotdot && !leading)) return 0;
+        if (!dotdot) leading = 0;
+        i = j + 1;
+    }
+    return 1;
+}
+
+/* Set only by a sealed launcher while it decodes its own policy. */
+static int x7_pstr_relative_ok X7_UNUSED;
+
 X7_FN int x7_pstr_valid(const char *s, uint32_t n, int kind) {
     switch (kind) {
-    case X7_PSTR_PATH: return x7_path_is_normal(s, n);
+    case X7_PSTR_PATH: return x7_path_is_normal(s, n) || (x7_pstr_relative_ok && x7_path_is_relative_normal(s, n));
     case X7_PSTR_HOST:
         if (n == 0 || n > 255) return 0;
         for (uint32_t i = 0; i < n; i++)

@@ -7,7 +7,7 @@ use std::path::Path;
 use x07_spec::{CcProfile, Sha256Digest, World};
 
 use crate::cc::{self, CcError, CcIdentity, NativeInputs, X07Home};
-use crate::emit::{self, EmitError, EmitOptions, MainFlavor};
+use crate::emit::{self, EmitError, EmitOptions, EntryPoint};
 use crate::frontend::check::{check_program, CheckOptions};
 use crate::frontend::{Diagnostic, LoadedProgram};
 use crate::store::{
@@ -44,6 +44,8 @@ pub struct BuildRequest<'a> {
     pub gc_root: Option<&'a Path>,
     /// C sources and libraries from packages (`ffi/`), linked with the program.
     pub native: NativeInputs,
+    /// The program's `main`: framed (`x07 run`, `x07 build`) or a bundle's.
+    pub entry: EntryPoint,
     /// Test-only switches; always `TestHooks::default()` outside tests.
     #[cfg(feature = "test-hooks")]
     pub insecure_test_hooks: TestHooks,
@@ -76,6 +78,7 @@ impl<'a> BuildRequest<'a> {
             name,
             gc_root,
             native: NativeInputs::default(),
+            entry: EntryPoint::Framed,
             #[cfg(feature = "test-hooks")]
             insecure_test_hooks: TestHooks::default(),
         }
@@ -154,17 +157,32 @@ enum ProduceError {
 
 /// Everything that determines the binary, for this program and build settings.
 pub fn derivation_inputs(req: &BuildRequest<'_>, cc: &CcIdentity) -> DerivationInputs {
-    let mut knobs = BTreeMap::from([
-        ("main".to_string(), "framed".to_string()),
-        (
-            "solve_fuel_default".to_string(),
-            DEFAULT_SOLVE_FUEL.to_string(),
-        ),
-        (
-            "max_memory_bytes_default".to_string(),
-            DEFAULT_MAX_MEMORY_BYTES.to_string(),
-        ),
-    ]);
+    let mut knobs = match &req.entry {
+        EntryPoint::Framed => BTreeMap::from([
+            ("main".to_string(), "framed".to_string()),
+            (
+                "solve_fuel_default".to_string(),
+                DEFAULT_SOLVE_FUEL.to_string(),
+            ),
+            (
+                "max_memory_bytes_default".to_string(),
+                DEFAULT_MAX_MEMORY_BYTES.to_string(),
+            ),
+        ]),
+        EntryPoint::Bundle(b) => BTreeMap::from([
+            ("main".to_string(), "argv".to_string()),
+            ("bundle_name".to_string(), b.name.clone()),
+            ("solve_fuel".to_string(), b.solve_fuel.to_string()),
+            ("max_memory_bytes".to_string(), b.max_memory_bytes.to_string()),
+            ("max_output_bytes".to_string(), b.max_output_bytes.to_string()),
+            (
+                "cpu_time_limit_seconds".to_string(),
+                b.cpu_time_limit_seconds
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
+            ),
+        ]),
+    };
     if !req.native.sources.is_empty() || !req.native.libs.is_empty() {
         // Sources by content (their location is irrelevant), libraries by name, both in order.
         let sources: Vec<String> = req
@@ -257,6 +275,7 @@ fn ffi_other_files(native: &NativeInputs) -> Vec<String> {
 pub fn emit_c(
     program: &LoadedProgram,
     world: World,
+    entry: &EntryPoint,
     options: &EmitOptions,
 ) -> Result<Result<String, Vec<Diagnostic>>, EmitError> {
     let typed = match check_program(
@@ -269,7 +288,7 @@ pub fn emit_c(
         Err(d) => return Ok(Err(d)),
     };
     Ok(Ok(
-        emit::emit_program(&typed, MainFlavor::Framed, options)?.source
+        emit::emit_program(&typed, entry, options)?.source
     ))
 }
 
@@ -286,7 +305,7 @@ pub fn build(
     let inputs = derivation_inputs(req, &cc);
     let hash = inputs.hash()?;
     let produce = |staging: &crate::store::Staging| -> Result<Produced, ProduceError> {
-        let source = match emit_c(req.program, req.world, &req.emit_options())
+        let source = match emit_c(req.program, req.world, &req.entry, &req.emit_options())
             .map_err(ProduceError::Emit)?
         {
             Ok(s) => s,

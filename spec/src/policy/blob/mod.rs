@@ -19,7 +19,7 @@ use crate::policy::sections::{Env, Fs, Limits, Time};
 use crate::policy::Policy;
 use x07_syscall_filter::FilterNeeds;
 
-pub use paths::{lexical_absolute, PathResolveError};
+pub use paths::{lexical_absolute, lexical_relative, PathBase, PathResolveError};
 pub use wire::BlobDecodeError;
 use wire::{Reader, Writer};
 
@@ -173,11 +173,30 @@ impl PolicyBlob {
         backend: BlobBackend,
         accept_weaker: AcceptWeaker,
     ) -> Result<Self, BlobError> {
-        policy.validate().map_err(BlobError::Invalid)?;
         if !project_root.is_absolute() {
             return Err(PathResolveError::RootNotAbsolute(project_root.to_path_buf()).into());
         }
-        let root = project_root;
+        Self::resolve_at(
+            policy,
+            PathBase::Dir(project_root),
+            search_path,
+            backend,
+            accept_weaker,
+        )
+    }
+
+    /// The blob content of `policy` with paths resolved against `base`: [`PolicyBlob::resolve`]
+    /// for a project root, or relative paths kept for a sealed bundle's launcher to resolve
+    /// against the working directory at start (docs/bundling.md).
+    pub fn resolve_at(
+        policy: &Policy,
+        base: PathBase<'_>,
+        search_path: Option<&OsStr>,
+        backend: BlobBackend,
+        accept_weaker: AcceptWeaker,
+    ) -> Result<Self, BlobError> {
+        policy.validate().map_err(BlobError::Invalid)?;
+        let root = base;
         let fs_at = FieldPath::root().key("fs");
         let proc_at = FieldPath::root().key("process");
         let mut fs = policy.fs.clone();

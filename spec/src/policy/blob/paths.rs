@@ -57,41 +57,89 @@ fn to_string(field: &FieldPath, path: PathBuf) -> Result<String, PathResolveErro
         })
 }
 
+/// What relative policy paths are taken from.
+#[derive(Debug, Clone, Copy)]
+pub enum PathBase<'a> {
+    /// A directory known now: the project root (absolute).
+    Dir(&'a Path),
+    /// The working directory when a sealed bundle starts: relative paths stay relative,
+    /// lexically normalised (leading `..` kept), and the launcher resolves them at start.
+    StartCwd,
+}
+
+impl PathBase<'_> {
+    /// `path` normalised lexically: absolute against this base, or (start cwd) still relative.
+    fn lexical(self, path: &str) -> PathBuf {
+        match self {
+            PathBase::Dir(root) => lexical_absolute(root, path),
+            PathBase::StartCwd if path.starts_with('/') => lexical_absolute(Path::new("/"), path),
+            PathBase::StartCwd => lexical_relative(path),
+        }
+    }
+
+    /// The canonical form of `path` when it can be known now and exists; its lexical form
+    /// otherwise.
+    fn canonical_or_lexical(self, path: &str) -> PathBuf {
+        let now = match self {
+            PathBase::Dir(root) => Some(root.join(path)),
+            PathBase::StartCwd if path.starts_with('/') => Some(PathBuf::from(path)),
+            PathBase::StartCwd => None,
+        };
+        now.and_then(|p| fs_err::canonicalize(p).ok())
+            .unwrap_or_else(|| self.lexical(path))
+    }
+}
+
+/// A relative path with `.` dropped and `..` applied lexically where a segment precedes it
+/// (leading `..` segments stay); `.` when nothing is left.
+pub fn lexical_relative(path: &str) -> PathBuf {
+    let mut parts: Vec<&OsStr> = Vec::new();
+    for component in Path::new(path).components() {
+        match component {
+            Component::Normal(segment) => parts.push(segment),
+            Component::ParentDir if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            Component::ParentDir => parts.push(OsStr::new("..")),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    if parts.is_empty() {
+        return PathBuf::from(".");
+    }
+    parts.iter().collect()
+}
+
 /// Resolves every entry of a root list (`fs.read_roots`, `process.allow_cwd_roots`, ...).
 pub fn roots(
-    root: &Path,
+    base: PathBase<'_>,
     field: &FieldPath,
     items: &[String],
 ) -> Result<Vec<String>, PathResolveError> {
     items
         .iter()
         .enumerate()
-        .map(|(i, p)| to_string(&field.index(i), lexical_absolute(root, p)))
+        .map(|(i, p)| to_string(&field.index(i), base.lexical(p)))
         .collect()
-}
-
-/// The canonical form of `path` when it exists; its lexical form otherwise.
-fn canonical_or_lexical(root: &Path, path: &str) -> PathBuf {
-    fs_err::canonicalize(root.join(path)).unwrap_or_else(|_| lexical_absolute(root, path))
 }
 
 /// Resolves `process.allow_exec_prefixes`: directories, canonical when they exist.
 pub fn exec_prefixes(
-    root: &Path,
+    base: PathBase<'_>,
     field: &FieldPath,
     items: &[String],
 ) -> Result<Vec<String>, PathResolveError> {
     items
         .iter()
         .enumerate()
-        .map(|(i, p)| to_string(&field.index(i), canonical_or_lexical(root, p)))
+        .map(|(i, p)| to_string(&field.index(i), base.canonical_or_lexical(p)))
         .collect()
 }
 
 /// Resolves `process.allow_execs`: a name without `/` is looked up on `search_path` like a shell
-/// would; a path is taken relative to the project root. Both are canonical when they exist.
+/// would; a path is taken relative to the base. Both are canonical when they exist.
 pub fn execs(
-    root: &Path,
+    base: PathBase<'_>,
     search_path: Option<&OsStr>,
     field: &FieldPath,
     items: &[String],
@@ -102,7 +150,7 @@ pub fn execs(
         .map(|(i, p)| {
             let at = field.index(i);
             let resolved = if p.contains('/') {
-                canonical_or_lexical(root, p)
+                base.canonical_or_lexical(p)
             } else {
                 on_search_path(search_path, p).ok_or_else(|| PathResolveError::NotOnPath {
                     field: at.clone(),
@@ -155,6 +203,22 @@ mod tests {
     }
 
     #[test]
+    fn start_cwd_paths_stay_relative_and_normalised() {
+        assert_eq!(lexical_relative("."), PathBuf::from("."));
+        assert_eq!(lexical_relative("./out/"), PathBuf::from("out"));
+        assert_eq!(lexical_relative("a/../../b/./c"), PathBuf::from("../b/c"));
+        assert_eq!(lexical_relative("a/.."), PathBuf::from("."));
+        let field = FieldPath::root().key("read_roots");
+        let got = roots(
+            PathBase::StartCwd,
+            &field,
+            &["data/".to_string(), "/etc/../tmp".to_string(), "../x".to_string()],
+        )
+        .unwrap();
+        assert_eq!(got, vec!["data", "/tmp", "../x"]);
+    }
+
+    #[test]
     fn bare_exec_names_are_found_on_the_search_path_or_rejected() {
         let dir = tempfile::tempdir().unwrap();
         let tool = dir.path().join("mytool");
@@ -167,7 +231,7 @@ mod tests {
         let path = std::env::join_paths([Path::new("/nonexistent-x07"), dir.path()]).unwrap();
         let field = FieldPath::root().key("allow_execs");
         let got = execs(
-            Path::new("/p"),
+            PathBase::Dir(Path::new("/p")),
             Some(&path),
             &field,
             &["mytool".to_string()],
@@ -181,7 +245,7 @@ mod tests {
                 .unwrap()
                 .to_string()]
         );
-        let err = execs(Path::new("/p"), Some(&path), &field, &["nope".to_string()]).unwrap_err();
+        let err = execs(PathBase::Dir(Path::new("/p")), Some(&path), &field, &["nope".to_string()]).unwrap_err();
         assert!(
             err.to_string()
                 .starts_with("allow_execs[0]: `nope` has no `/`"),

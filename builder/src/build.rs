@@ -173,8 +173,14 @@ pub fn derivation_inputs(req: &BuildRequest<'_>, cc: &CcIdentity) -> DerivationI
             ("main".to_string(), "argv".to_string()),
             ("bundle_name".to_string(), b.name.clone()),
             ("solve_fuel".to_string(), b.solve_fuel.to_string()),
-            ("max_memory_bytes".to_string(), b.max_memory_bytes.to_string()),
-            ("max_output_bytes".to_string(), b.max_output_bytes.to_string()),
+            (
+                "max_memory_bytes".to_string(),
+                b.max_memory_bytes.to_string(),
+            ),
+            (
+                "max_output_bytes".to_string(),
+                b.max_output_bytes.to_string(),
+            ),
             (
                 "cpu_time_limit_seconds".to_string(),
                 b.cpu_time_limit_seconds
@@ -287,9 +293,7 @@ pub fn emit_c(
         Ok(t) => t,
         Err(d) => return Ok(Err(d)),
     };
-    Ok(Ok(
-        emit::emit_program(&typed, entry, options)?.source
-    ))
+    Ok(Ok(emit::emit_program(&typed, entry, options)?.source))
 }
 
 /// Builds the program into `store` (or finds it there).

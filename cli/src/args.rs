@@ -14,6 +14,18 @@ Exit codes:
 
 Every error carries a code such as X07-TYPE-0001; see docs/diagnostics.md.";
 
+const BUNDLE_EXIT_CODES: &str = "\
+Exit codes:
+  0    the bundle was written (the JSON report is on stdout)
+  1    the program failed to compile (the JSON report is still printed)
+  2    usage or setup error
+  3    invalid run policy
+  101  internal error (a bug in x07)
+
+The bundle itself exits with the program's exit code; 70 when the program traps or its output
+exceeds --max-output-bytes; a sandbox bundle exits 3 when its sandbox cannot be applied.
+See docs/bundling.md.";
+
 /// x07: build, run and ship X07 programs with hermetic inputs and content-addressed outputs.
 #[derive(Debug, Parser)]
 #[command(name = "x07", version, after_help = EXIT_CODES, propagate_version = true)]
@@ -34,6 +46,9 @@ pub enum Command {
     /// Build (a store hit in the common case) and run the program; print the JSON report.
     #[command(after_help = EXIT_CODES)]
     Run(Box<RunArgs>),
+    /// Build a release executable at --out: a native CLI (--profile os) or a policy-sealed sandboxed one.
+    #[command(after_help = BUNDLE_EXIT_CODES)]
+    Bundle(Box<BundleArgs>),
     /// Rewrite x07AST files in canonical form (JCS + newline), or check that they are.
     #[command(after_help = EXIT_CODES)]
     Fmt(FmtArgs),
@@ -178,6 +193,39 @@ pub struct RunArgs {
     /// Arguments for the program, encoded as argv_v1 input bytes.
     #[arg(last = true, value_name = "ARGS", group = "input_source")]
     pub args: Vec<String>,
+}
+
+/// `x07 bundle`.
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The executable to write; a directory or a path ending in `/` gets `<dir>/<project name>`.
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    /// Fuel for one run of the bundle (default: the profile's, else 50000000).
+    #[arg(long, value_name = "N")]
+    pub solve_fuel: Option<u64>,
+    /// Heap arena size in bytes (default: the profile's, else 67108864).
+    #[arg(long, value_name = "BYTES")]
+    pub max_memory_bytes: Option<u64>,
+    /// Largest output the bundle writes; more ends it with exit 70 (default 1048576).
+    #[arg(long, value_name = "BYTES")]
+    pub max_output_bytes: Option<u64>,
+    /// CPU time limit of an os bundle in seconds (a sandbox bundle uses policy.limits.cpu_ms).
+    #[arg(long, value_name = "SECONDS")]
+    pub cpu_time_limit_seconds: Option<u64>,
+    /// C compiler profile.
+    #[arg(long, value_enum)]
+    pub cc_profile: Option<CcProfileArg>,
+    /// Also write report.json, program.c and (sandbox) policy.used.json to DIR.
+    #[arg(long, value_name = "DIR")]
+    pub emit_dir: Option<PathBuf>,
+    /// Source repair before compiling.
+    #[arg(long, value_enum, default_value = "write")]
+    pub repair: RepairMode,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
 }
 
 /// Sandbox policy and backend flags of `x07 run` (world run-os-sandboxed only).

@@ -165,3 +165,27 @@ pub fn require_supported_world(target: &Target) -> Result<(), CliError> {
         .help("use a profile with world run-os or run-os-sandboxed")),
     }
 }
+
+/// The compile section of a report: `ok`, and nothing else known yet.
+pub fn compile_section(ok: bool, world: x07_spec::World) -> x07_spec::CompileSection {
+    use x07_spec::report::{NativeRequires, NativeRequiresVersion};
+    x07_spec::CompileSection {
+        ok,
+        exit_status: if ok { 0 } else { 1 },
+        lang_id: x07_builder::build::LANG_ID.to_string(),
+        native_requires: Some(NativeRequires {
+            schema_version: NativeRequiresVersion,
+            world,
+            requires: Vec::new(),
+        }),
+        c_source_size: None,
+        compiled_exe: None,
+        compiled_exe_size: None,
+        compile_error: None,
+        diagnostics: None,
+        stdout_b64: String::new(),
+        stderr_b64: String::new(),
+        fuel_used: None,
+        trap: None,
+    }
+}

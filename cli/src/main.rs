@@ -33,6 +33,7 @@ fn main() {
         Command::Init(a) => cmd::init::run(a),
         Command::Build(a) => cmd::build::run(a),
         Command::Run(a) => cmd::run::run(a),
+        Command::Bundle(a) => cmd::bundle::run(a),
         Command::Fmt(a) => cmd::fmt::run(a),
         Command::Store(c) => cmd::store::run(c),
         Command::Policy(c) => cmd::policy::run(c),

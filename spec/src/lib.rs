@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod atomic;
+pub mod bundle;
 pub mod canonical;
 pub mod diagnostic;
 pub mod digest;

@@ -63,7 +63,6 @@ impl BundleMain {
     }
 }
 
-
 /// The emitted C source.
 #[derive(Debug, Clone)]
 pub struct EmittedC {

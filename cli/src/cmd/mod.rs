@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod build;
+pub mod bundle;
 pub mod fmt;
 pub mod init;
 pub mod key;

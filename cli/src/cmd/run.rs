@@ -4,14 +4,12 @@ use std::io::{IsTerminal, Read};
 use std::path::Path;
 
 use base64::Engine as _;
-use x07_builder::build::{BuildOutcome, LANG_ID};
+use x07_builder::build::BuildOutcome;
 use x07_runner::{EnvMode, RunLimits};
-use x07_spec::report::{NativeRequires, NativeRequiresVersion};
 use x07_spec::run_report::ReportRunner;
 use x07_spec::{
-    ArtifactRunReport, CompileRunReport, CompileSection, OsRunnerReport, OsRunnerReportVersion,
-    RepairSummary, RunReport, RunReportVersion, RunTarget, SolveSection,
-    TargetKind as ReportTargetKind, World,
+    ArtifactRunReport, CompileRunReport, OsRunnerReport, OsRunnerReportVersion, RepairSummary,
+    RunReport, RunReportVersion, RunTarget, SolveSection, TargetKind as ReportTargetKind, World,
 };
 
 use crate::args::{RepairMode, ReportMode, RunArgs};
@@ -89,28 +87,6 @@ fn limits(args: &RunArgs, target: Option<&Target>) -> RunLimits {
         .or(p.and_then(|p| p.max_output_bytes))
         .unwrap_or(l.max_output_bytes);
     l
-}
-
-fn compile_section(ok: bool, world: World) -> CompileSection {
-    CompileSection {
-        ok,
-        exit_status: if ok { 0 } else { 1 },
-        lang_id: LANG_ID.to_string(),
-        native_requires: Some(NativeRequires {
-            schema_version: NativeRequiresVersion,
-            world,
-            requires: Vec::new(),
-        }),
-        c_source_size: None,
-        compiled_exe: None,
-        compiled_exe_size: None,
-        compile_error: None,
-        diagnostics: None,
-        stdout_b64: String::new(),
-        stderr_b64: String::new(),
-        fuel_used: None,
-        trap: None,
-    }
 }
 
 fn emit_report(
@@ -266,7 +242,7 @@ pub fn run(args: &RunArgs) -> CliResult {
     };
     let failed = |diags: Vec<x07_builder::frontend::Diagnostic>| {
         compile::print_diagnostics(&diags);
-        let mut c = compile_section(false, target.world);
+        let mut c = compile::compile_section(false, target.world);
         c.compile_error = diags
             .first()
             .map(|d| format!("{}: {}", d.code.0, d.message));
@@ -326,7 +302,7 @@ pub fn run(args: &RunArgs) -> CliResult {
     let record = built.entry.build_record().ok();
     let launched = launch(&exe, &input, &limits, Some(&root), sandbox.as_ref())?;
     let solve = launched.solve;
-    let mut c = compile_section(true, target.world);
+    let mut c = compile::compile_section(true, target.world);
     c.c_source_size = record.as_ref().map(|r| r.c_source_size);
     c.compiled_exe = Some(exe.display().to_string());
     c.compiled_exe_size = record.as_ref().map(|r| r.output.size);

@@ -212,7 +212,11 @@ mod tests {
         let got = roots(
             PathBase::StartCwd,
             &field,
-            &["data/".to_string(), "/etc/../tmp".to_string(), "../x".to_string()],
+            &[
+                "data/".to_string(),
+                "/etc/../tmp".to_string(),
+                "../x".to_string(),
+            ],
         )
         .unwrap();
         assert_eq!(got, vec!["data", "/tmp", "../x"]);
@@ -245,7 +249,13 @@ mod tests {
                 .unwrap()
                 .to_string()]
         );
-        let err = execs(PathBase::Dir(Path::new("/p")), Some(&path), &field, &["nope".to_string()]).unwrap_err();
+        let err = execs(
+            PathBase::Dir(Path::new("/p")),
+            Some(&path),
+            &field,
+            &["nope".to_string()],
+        )
+        .unwrap_err();
         assert!(
             err.to_string()
                 .starts_with("allow_execs[0]: `nope` has no `/`"),

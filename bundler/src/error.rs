@@ -1,0 +1,58 @@
+//! Why a bundle cannot be made; messages name the path or flag.
+
+use std::path::PathBuf;
+
+use x07_builder::build::BuildError;
+use x07_builder::store::StoreError;
+
+/// A bundle cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// The build failed for a setup reason (compiler, store).
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// The store cannot be used.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The bundle's name (the output file's name) cannot be used as argv_v1 token 0.
+    #[error("--out {}: the file name must be non-empty UTF-8 without NUL", .0.display())]
+    Name(PathBuf),
+    /// The sealed policy cannot be encoded.
+    #[error("{}: {message}", .path.display())]
+    Policy {
+        /// The effective policy file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// Writing the output failed.
+    #[error("cannot write {}: {source}", .path.display())]
+    Write {
+        /// The output file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl BundleError {
+    /// The diagnostic code (docs/diagnostics.md).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Build(e) => e.code(),
+            Self::Store(e) => e.code(),
+            Self::Name(_) => "X07-CLI-0001",
+            Self::Policy { .. } => "X07-POLICY-SCHEMA-0001",
+            Self::Write { .. } => "X07-BUNDLE-0001",
+        }
+    }
+
+    /// The exit code (docs/diagnostics.md).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Build(e) if e.code() == "X07-CC-0002" => 101,
+            Self::Policy { .. } => 3,
+            _ => 2,
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! x07-bundler: `x07 bundle` (docs/bundling.md). An os bundle is the program built with the
+//! bundle entry point; a sandbox bundle is the trusted launcher with the program and its
+//! effective policy sealed after it. Both are store entries, copied to `--out`.
+
+mod error;
+mod make;
+mod out_path;
+
+pub use error::BundleError;
+pub use make::{bundle, BundleLimits, BundleOutcome, BundleRequest, Bundled};
+pub use out_path::out_path;
+pub use x07_builder::emit::BUNDLE_TRAP_EXIT_CODE;

@@ -1,0 +1,258 @@
+//! `x07 bundle`: prepare the target like `x07 run`, make the bundle (x07-bundler), print the
+//! `x07.bundle.report@0.5.0` on stdout and a summary on stderr.
+
+use x07_builder::build::{DEFAULT_MAX_MEMORY_BYTES, DEFAULT_SOLVE_FUEL};
+use x07_builder::store::StoreRoot;
+use x07_bundler::{BundleLimits, BundleOutcome, BundleRequest};
+use x07_spec::bundle::{BundleAbi, BundleInfo, BundleKind, BundlePolicy, BundleReport};
+use x07_spec::report::SandboxBackend;
+use x07_spec::run_report::ReportRunner;
+use x07_spec::{RunTarget, TargetKind as ReportTargetKind, World};
+
+use crate::args::BundleArgs;
+use crate::compile;
+use crate::error::{CliError, CliResult};
+use crate::sandbox::{self, SandboxLaunch};
+use crate::target::{self, Target, TargetKind};
+
+/// Default output cap of a bundle (as `x07 run`).
+const DEFAULT_MAX_OUTPUT_BYTES: u64 = 1024 * 1024;
+
+fn limits(args: &BundleArgs, target: &Target) -> BundleLimits {
+    let p = target.profile.as_ref();
+    BundleLimits {
+        solve_fuel: args
+            .solve_fuel
+            .or(p.and_then(|p| p.solve_fuel))
+            .unwrap_or(DEFAULT_SOLVE_FUEL),
+        max_memory_bytes: args
+            .max_memory_bytes
+            .or(p.and_then(|p| p.max_memory_bytes))
+            .unwrap_or(DEFAULT_MAX_MEMORY_BYTES),
+        max_output_bytes: args
+            .max_output_bytes
+            .or(p.and_then(|p| p.max_output_bytes))
+            .unwrap_or(DEFAULT_MAX_OUTPUT_BYTES),
+        cpu_time_limit_seconds: args
+            .cpu_time_limit_seconds
+            .or(p.and_then(|p| p.cpu_time_limit_seconds)),
+    }
+}
+
+fn target_info(t: &Target) -> RunTarget {
+    RunTarget {
+        kind: match t.kind {
+            TargetKind::Project { .. } => ReportTargetKind::Project,
+            TargetKind::Program => ReportTargetKind::Program,
+        },
+        path: match &t.kind {
+            TargetKind::Project { manifest, .. } => manifest.display().to_string(),
+            TargetKind::Program => t.entry.display().to_string(),
+        },
+        project_root: t.project_root().map(|r| r.display().to_string()),
+        lockfile: t.lockfile.as_ref().map(|l| l.display().to_string()),
+        resolved_module_roots: t.root_displays.clone(),
+    }
+}
+
+/// The sandbox of a run-os-sandboxed bundle: backend os only until the VM backend lands.
+fn prepare_sandbox(
+    args: &BundleArgs,
+    target: &Target,
+    root: &std::path::Path,
+) -> Result<SandboxLaunch, CliError> {
+    match sandbox::prepare(&args.sandbox, target, root, "x07 bundle") {
+        Err(e) if e.code == "X07-SANDBOX-0001" => Err(CliError::setup(
+            "X07-SANDBOX-0001",
+            "VM bundles (`--profile sandbox` with the default backend vm) arrive with the VM backend, which is not built yet",
+        )
+        .help("bundle with `--sandbox-backend os --i-accept-weaker-isolation` for a policy-sealed executable")),
+        Err(e) => Err(e),
+        Ok(sb) if sb.prepared.backend == SandboxBackend::None => Err(CliError::setup(
+            "X07-BUNDLE-0002",
+            "sandbox bundles with backend none are not supported yet",
+        )
+        .help("use --sandbox-backend os --i-accept-weaker-isolation (kernel-enforced)")),
+        Ok(sb) => Ok(sb),
+    }
+}
+
+/// Runs `x07 bundle`.
+pub fn run(args: &BundleArgs) -> CliResult {
+    let target = target::resolve(&args.target)?;
+    compile::require_supported_world(&target)?;
+    sandbox::reject_outside_sandbox(&args.sandbox, &target, target.world)?;
+    let root = match target.project_root() {
+        Some(r) => r.to_path_buf(),
+        None => std::env::current_dir()
+            .map_err(|e| CliError::setup("X07-PROJECT-0001", e.to_string()))?,
+    };
+    let sandbox = if target.world == World::RunOsSandboxed {
+        Some(prepare_sandbox(args, &target, &root)?)
+    } else {
+        None
+    };
+    let (loaded, _repair) = compile::load_and_repair(&target, args.repair)?;
+    let out = x07_bundler::out_path(&args.out, &target.display_name());
+    let info = |policy_digest: Option<String>| BundleInfo {
+        out: out.display().to_string(),
+        name: out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        abi: BundleAbi {
+            kind: "argv_v1".to_string(),
+        },
+        policy: sandbox
+            .as_ref()
+            .zip(policy_digest)
+            .map(|(s, digest)| BundlePolicy {
+                base_policy: s.prepared.base_path.display().to_string(),
+                effective_policy: s
+                    .prepared
+                    .derived_path
+                    .as_ref()
+                    .unwrap_or(&s.prepared.base_path)
+                    .display()
+                    .to_string(),
+                embedded_env_keys: Vec::new(),
+                digest,
+                sealed: true,
+            }),
+        emit_dir: args.emit_dir.as_ref().map(|d| d.display().to_string()),
+        kind: BundleKind::Native,
+        guest: None,
+        sandbox_backend: sandbox.as_ref().map(|s| s.prepared.backend),
+        store_path: String::new(),
+        sha256: String::new(),
+        size: 0,
+    };
+    let rejected = |diags: Vec<x07_builder::frontend::Diagnostic>| {
+        compile::print_diagnostics(&diags);
+        let mut c = compile::compile_section(false, target.world);
+        c.compile_error = diags
+            .first()
+            .map(|d| format!("{}: {}", d.code.0, d.message));
+        c.diagnostics = Some(compile::report_diagnostics(&diags));
+        let report = BundleReport {
+            schema_version: Default::default(),
+            runner: ReportRunner::Host,
+            world: target.world,
+            target: target_info(&target),
+            bundle: info(None),
+            compile: c,
+        };
+        print_report(args, &report).map(|()| 1)
+    };
+    let program = match loaded {
+        Ok(p) => p,
+        Err(diags) => return rejected(diags),
+    };
+    if let Some(sb) = &sandbox {
+        let gate = sb.gate().check(&program, target.uses_package_native());
+        if !gate.is_empty() {
+            return rejected(gate);
+        }
+    }
+    let home = compile::home()?;
+    let store = StoreRoot::new(&home);
+    let req = BundleRequest {
+        target: &target,
+        program: &program,
+        out: &out,
+        cc_profile: target.cc_profile(target::cc_profile_flag(args.cc_profile)),
+        limits: limits(args, &target),
+        sandbox: sandbox.as_ref().map(|s| {
+            (
+                &s.prepared,
+                s.launcher.as_deref().expect("backend os has a launcher"),
+            )
+        }),
+    };
+    let bundled = match x07_bundler::bundle(&home, &store, &req).map_err(|e| CliError {
+        code: e.code(),
+        message: e.to_string(),
+        help: None,
+        exit: e.exit_code(),
+    })? {
+        BundleOutcome::Bundled(b) => b,
+        BundleOutcome::Rejected(diags) => return rejected(diags),
+    };
+    let mut c = compile::compile_section(true, target.world);
+    c.c_source_size = bundled.c_source_size;
+    c.compiled_exe = Some(bundled.out.display().to_string());
+    c.compiled_exe_size = Some(bundled.size);
+    let mut bundle = info(sandbox.as_ref().map(|s| s.prepared.digest.to_string()));
+    bundle.store_path = bundled.entry.binary_path().display().to_string();
+    bundle.sha256 = bundled.sha256.to_string();
+    bundle.size = bundled.size;
+    let report = BundleReport {
+        schema_version: Default::default(),
+        runner: ReportRunner::Host,
+        world: target.world,
+        target: target_info(&target),
+        bundle,
+        compile: c,
+    };
+    if let Some(dir) = &args.emit_dir {
+        emit(dir, &report, &bundled)?;
+    }
+    print_report(args, &report)?;
+    eprintln!(
+        "x07 bundle: wrote {} ({} bytes, {}{})",
+        bundled.out.display(),
+        bundled.size,
+        match target.world {
+            World::RunOsSandboxed => "policy-sealed, backend os",
+            _ => "native",
+        },
+        sandbox
+            .as_ref()
+            .map(|s| format!(", policy {}", s.prepared.digest))
+            .unwrap_or_default()
+    );
+    Ok(0)
+}
+
+fn print_report(_args: &BundleArgs, report: &BundleReport) -> Result<(), CliError> {
+    let bytes = x07_spec::canonical_file_bytes(report).map_err(|e| {
+        CliError::setup(
+            "X07-BUNDLE-0001",
+            format!("cannot serialize the report: {e}"),
+        )
+    })?;
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(&bytes);
+    let _ = stdout.flush();
+    Ok(())
+}
+
+/// `--emit-dir`: report.json, program.c, and policy.used.json for a sandbox bundle.
+fn emit(
+    dir: &std::path::Path,
+    report: &BundleReport,
+    bundled: &x07_bundler::Bundled,
+) -> Result<(), CliError> {
+    let fail = |path: &std::path::Path, e: std::io::Error| {
+        CliError::setup(
+            "X07-BUNDLE-0001",
+            format!("--emit-dir: cannot write {}: {e}", path.display()),
+        )
+    };
+    fs_err::create_dir_all(dir).map_err(|e| fail(dir, e))?;
+    let report_bytes = x07_spec::canonical_file_bytes(report)
+        .map_err(|e| CliError::setup("X07-BUNDLE-0001", e.to_string()))?;
+    let mut files: Vec<(&str, Vec<u8>)> = vec![("report.json", report_bytes)];
+    if let Ok(c) = fs_err::read(bundled.program_entry.c_source_path()) {
+        files.push(("program.c", c));
+    }
+    if let Some(json) = &bundled.policy_json {
+        files.push(("policy.used.json", json.clone()));
+    }
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        x07_spec::write_atomic(&path, &bytes).map_err(|e| fail(&path, e))?;
+    }
+    Ok(())
+}

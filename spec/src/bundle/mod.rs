@@ -1,0 +1,12 @@
+//! Bundle formats (docs/bundling.md): the sealed section a sandbox bundle carries after its
+//! launcher, and the bundle report `x07 bundle` prints.
+
+mod report;
+mod seal;
+
+pub use report::{
+    BundleAbi, BundleInfo, BundleKind, BundlePolicy, BundleReport, BundleReportVersion,
+};
+pub use seal::{
+    seal, unseal, SealError, SealedParts, SEAL_MAGIC, SEAL_RELATIVE_ROOTS, SEAL_TRAILER_LEN,
+};

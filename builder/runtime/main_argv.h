@@ -47,7 +47,8 @@ int main(int argc, char **argv) {
     uint64_t total = 4 + 4 + (sizeof name - 1);
     for (int i = first; i < argc; i++) total += 4 + (uint64_t)strlen(argv[i]);
     if (total > 0xffffffffull) x7_bundle_fail("the arguments are longer than 4 GiB in argv_v1", NULL, 2);
-    uint8_t *in = x7_alloc((uint32_t)total);
+    uint8_t *in = (uint8_t *)malloc((size_t)total); /* outside the arena: never freed, never charged */
+    if (in == NULL) x7_bundle_fail("out of memory for the arguments", NULL, X07_TRAP_EXIT_CODE);
     uint8_t *p = in;
     uint32_t count = (uint32_t)(argc - first + 1);
     memcpy(p, &count, 4); /* little-endian hosts only (x86_64, aarch64) */

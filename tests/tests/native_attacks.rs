@@ -37,7 +37,7 @@ use x07_tests::{x07_bin, X07Home};
 
 use common_sandbox::native::{
     new_secret, pid_alive, processes_named, random_hex, secret_places, wait_until, Findings,
-    NativeRun, NativeSuite, Outcome, SKELETON,
+    Launch, NativeRun, NativeSuite, Outcome, SKELETON,
 };
 use common_sandbox::privileges::os_backend_unavailable;
 
@@ -204,15 +204,22 @@ fn main() {
         "suite/every_attack_directory_has_a_trial",
         move || every_directory_has_a_trial(&attacks_dir),
     )];
-    for attack in ATTACKS {
-        let suite = suite.clone();
-        trials.push(
-            Trial::test(attack.name, move || {
-                run_attack(suite.as_deref().expect("set up unless listing"), attack)
-            })
-            .with_kind(attack.class)
-            .with_ignored_flag(os_unavailable.is_some()),
-        );
+    // every attack twice: through `x07 run`, and as a sealed bundle started on its own
+    for (launch, prefix) in [(Launch::Run, ""), (Launch::SealedBundle, "bundle/")] {
+        for attack in ATTACKS {
+            let suite = suite.clone();
+            trials.push(
+                Trial::test(format!("{prefix}{}", attack.name), move || {
+                    run_attack(
+                        suite.as_deref().expect("set up unless listing"),
+                        attack,
+                        launch,
+                    )
+                })
+                .with_kind(attack.class)
+                .with_ignored_flag(os_unavailable.is_some()),
+            );
+        }
     }
     let conclusion = libtest_mimic::run(&args, trials);
     // `exit` skips destructors: remove the temporary X07_HOME first.
@@ -256,8 +263,8 @@ fn every_directory_has_a_trial(dir: &Path) -> Result<(), Failed> {
     }
 }
 
-fn run_attack(suite: &NativeSuite, attack: &Attack) -> Result<(), Failed> {
-    let mut run = NativeRun::new(suite, attack.name).map_err(|e| format!("setup: {e}"))?;
+fn run_attack(suite: &NativeSuite, attack: &Attack, launch: Launch) -> Result<(), Failed> {
+    let mut run = NativeRun::new(suite, attack.name, launch).map_err(|e| format!("setup: {e}"))?;
     match (attack.run)(&mut run) {
         Ok(()) => Ok(()),
         Err(message) => {
@@ -459,10 +466,15 @@ fn interpose(run: &mut NativeRun) -> Result<(), String> {
     let outcome = Outcome::run(run.sandboxed(&policy, &[]))?;
     let mut f = Findings::default();
     if outcome.probe_ran() {
-        let backend = outcome
-            .sandbox()
-            .and_then(|s| s.get("backend"))
-            .and_then(Value::as_str);
+        // a sealed bundle prints no report: its launcher applies backend os only, or refuses
+        let backend = if outcome.bundle_output.is_some() {
+            Some("os")
+        } else {
+            outcome
+                .sandbox()
+                .and_then(|s| s.get("backend"))
+                .and_then(Value::as_str)
+        };
         f.check(backend == Some("os"), || {
             format!("the probe ran, yet the report's sandbox summary does not say backend os (sandbox: {:?})", outcome.sandbox())
         });

@@ -40,6 +40,19 @@ pub struct NativeSuite {
     pub attacks: PathBuf,
 }
 
+/// The file name of a trial's sealed bundle (how its output is told from x07's).
+pub const BUNDLE_NAME: &str = "x07-native-bundle";
+
+/// How a trial's program is started: `x07 run`, or as a sealed bundle (`x07 bundle --profile
+/// sandbox --sandbox-backend os`, then the bundle itself from the project directory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Launch {
+    /// `x07 run --profile sandbox --sandbox-backend os`.
+    Run,
+    /// A policy-sealed bundle.
+    SealedBundle,
+}
+
 /// Random lowercase hex from the kernel, `bytes` bytes of it.
 pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
@@ -97,6 +110,8 @@ impl Findings {
 #[derive(Debug)]
 pub struct NativeRun<'a> {
     suite: &'a NativeSuite,
+    /// How the program is started.
+    pub launch: Launch,
     /// The attack's directory under `tests/sandbox/native`.
     pub name: &'static str,
     /// `<outer>/proj`, `<outer>/outside`, listeners.
@@ -106,10 +121,11 @@ pub struct NativeRun<'a> {
 
 impl<'a> NativeRun<'a> {
     /// `x07 init` in a fresh stage, `out/` made, the package's module root added to `x07.json`.
-    pub fn new(suite: &'a NativeSuite, name: &'static str) -> Result<Self, String> {
+    pub fn new(suite: &'a NativeSuite, name: &'static str, launch: Launch) -> Result<Self, String> {
         let stage = Stage::new(&format!("x07-native-{name}-")).map_err(|e| e.to_string())?;
         let mut run = Self {
             suite,
+            launch,
             name,
             stage,
             placeholders: BTreeMap::new(),
@@ -277,21 +293,30 @@ impl<'a> NativeRun<'a> {
     }
 
     /// `x07 run --profile sandbox --policy <policy> --sandbox-backend os
-    /// --i-accept-weaker-isolation` with an empty input and `extra` arguments.
+    /// --i-accept-weaker-isolation` with an empty input and `extra` arguments. For a sealed-bundle
+    /// trial, `x07 bundle` with the same flags runs now, and the command returned starts the
+    /// bundle from the project directory (or, when bundling failed, repeats `x07 bundle`, whose
+    /// report then says `compile.ok: false`).
     pub fn sandboxed(&self, policy: &Path, extra: &[String]) -> X07Invocation {
+        let common = |inv: X07Invocation| {
+            inv.args(["--profile", "sandbox", "--repair", "off", "--policy"])
+                .arg(policy)
+                .args(["--sandbox-backend", "os", "--i-accept-weaker-isolation"])
+                .args(extra)
+        };
+        if self.launch == Launch::SealedBundle {
+            let bundle = self.stage.outer().join("dist").join(BUNDLE_NAME);
+            let make = common(self.x07().arg("bundle")).arg("--out").arg(&bundle);
+            return match make.run() {
+                Ok(out) if out.exit_code == Some(0) => X07Invocation::new(&bundle)
+                    .current_dir(self.project())
+                    .timeout(COMMAND_TIMEOUT),
+                _ => make,
+            };
+        }
         let input = self.stage.outer().join("input.bin");
         let _ = fs_err::write(&input, b"");
-        self.x07()
-            .args(["run", "--profile", "sandbox", "--repair", "off", "--policy"])
-            .arg(policy)
-            .args([
-                "--sandbox-backend",
-                "os",
-                "--i-accept-weaker-isolation",
-                "--input",
-            ])
-            .arg(input)
-            .args(extra)
+        common(self.x07().arg("run")).arg("--input").arg(input)
     }
 }
 
@@ -326,6 +351,8 @@ pub struct Outcome {
     pub report: Option<Value>,
     /// The run, when the report has a solve section.
     pub view: Option<RunView>,
+    /// A sealed bundle's own stdout (the program's output), when that is what ran.
+    pub bundle_output: Option<Vec<u8>>,
 }
 
 impl Outcome {
@@ -343,15 +370,31 @@ impl Outcome {
                 out.describe()
             ));
         }
-        let report: Option<Value> = serde_json::from_slice(&out.stdout).ok();
+        let report: Option<Value> = serde_json::from_slice(&out.stdout)
+            .ok()
+            .filter(Value::is_object);
         let view = report
             .as_ref()
             .and_then(|r| RunView::from_report(r, String::new()).ok());
-        Ok(Self { out, report, view })
+        let ran_bundle = out
+            .command
+            .split_whitespace()
+            .next()
+            .is_some_and(|bin| bin.ends_with(&format!("/{BUNDLE_NAME}")));
+        let bundle_output = ran_bundle.then(|| out.stdout.clone());
+        Ok(Self {
+            out,
+            report,
+            view,
+            bundle_output,
+        })
     }
 
     /// Whether the build succeeded (`compile.ok`).
     pub fn built(&self) -> bool {
+        if self.bundle_output.is_some() {
+            return true; // the bundle exists, so its program was built
+        }
         self.report
             .as_ref()
             .and_then(|r| r.pointer("/compile/ok"))
@@ -361,6 +404,9 @@ impl Outcome {
 
     /// The program's output (its report of what it did), as text.
     pub fn output(&self) -> String {
+        if let Some(raw) = &self.bundle_output {
+            return String::from_utf8_lossy(raw).into_owned();
+        }
         self.view
             .as_ref()
             .map(|v| String::from_utf8_lossy(&v.output).into_owned())

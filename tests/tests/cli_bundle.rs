@@ -1,0 +1,509 @@
+//! `x07 bundle` end to end: os bundles (argv_v1 edge cases, exit codes, traps, the output cap),
+//! sealed sandbox bundles run on their own in fresh directories (relative roots, every widening
+//! attempt, the wall clock), reproducibility across directories and homes, and the store.
+//! The sandbox trials need root (cgroups, namespaces); without it they say why and are skipped.
+
+mod common;
+mod common_sandbox {
+    #![allow(dead_code)]
+    pub mod privileges;
+}
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{app_module, expect_exit, sha256_file, stderr, stdout_json, InitProject};
+use common_sandbox::privileges::skip_without_os_backend;
+use serde_json::{json, Value};
+use x07_tests::{X07Invocation, X07Output};
+
+const BUNDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// argv_v1: u32le count, then per token u32le length and the bytes.
+fn argv_v1(tokens: &[&[u8]]) -> Vec<u8> {
+    let mut out = (tokens.len() as u32).to_le_bytes().to_vec();
+    for t in tokens {
+        out.extend_from_slice(&(t.len() as u32).to_le_bytes());
+        out.extend_from_slice(t);
+    }
+    out
+}
+
+/// `x07 bundle <args> --out <out>` in the project; must succeed; its report.
+fn bundle(p: &InitProject, args: &[&str], out: &Path) -> Value {
+    let o = p
+        .x07()
+        .arg("bundle")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .run()
+        .unwrap();
+    expect_exit(&o, 0);
+    stdout_json(&o)
+}
+
+fn sandbox_flags() -> Vec<&'static str> {
+    vec![
+        "--profile",
+        "sandbox",
+        "--sandbox-backend",
+        "os",
+        "--i-accept-weaker-isolation",
+    ]
+}
+
+/// Runs a bundle with `args` in `cwd` (nothing of x07 in its environment).
+fn run_bundle(exe: &Path, args: &[OsString], cwd: &Path) -> X07Output {
+    exec(X07Invocation::new(exe).args(args).current_dir(cwd))
+}
+
+fn exec(inv: X07Invocation) -> X07Output {
+    let out = inv.timeout(BUNDLE_TIMEOUT).run().expect("start the bundle");
+    assert!(!out.timed_out, "the bundle hung\n{}", out.describe());
+    out
+}
+
+#[test]
+fn os_bundle_passes_arguments_as_argv_v1_with_its_own_name_first() {
+    let p = InitProject::new();
+    let exe = p.scratch().join("dist/echo");
+    let report = bundle(&p, &["--profile", "os"], &exe);
+    assert_eq!(report["schema_version"], "x07.bundle.report@0.5.0");
+    assert_eq!(report["bundle"]["kind"], "native");
+    assert_eq!(report["bundle"]["abi"]["kind"], "argv_v1");
+    assert_eq!(report["bundle"]["name"], "echo");
+    assert_eq!(report["bundle"]["policy"], Value::Null);
+    assert_eq!(
+        report["bundle"]["sha256"],
+        format!("sha256:{}", sha256_file(&exe))
+    );
+    assert!(Path::new(report["bundle"]["store_path"].as_str().unwrap()).is_file());
+
+    let long = vec![b'a'; 64 * 1024];
+    let many: Vec<Vec<u8>> = (0..10_000).map(|i| format!("a{i}").into_bytes()).collect();
+    let cases: Vec<Vec<Vec<u8>>> = vec![
+        vec![],
+        vec![b"".to_vec()],
+        vec![b"one".to_vec(), b"".to_vec(), b"three four".to_vec()],
+        vec![long],
+        vec![vec![0xff, 0xfe, b'x', 0x80]],
+        many,
+    ];
+    // run from elsewhere, through a differently named link: token 0 stays the bundle's name
+    let link = p.scratch().join("renamed");
+    std::os::unix::fs::symlink(&exe, &link).unwrap();
+    for args in cases {
+        let os_args: Vec<OsString> = args.iter().cloned().map(OsString::from_vec).collect();
+        let out = run_bundle(&link, &os_args, p.scratch());
+        expect_exit(&out, 0);
+        let mut tokens: Vec<&[u8]> = vec![b"echo"];
+        tokens.extend(args.iter().map(Vec::as_slice));
+        assert!(
+            out.stdout == argv_v1(&tokens),
+            "{} arguments: stdout is not their argv_v1 encoding",
+            args.len()
+        );
+        assert!(out.stderr.is_empty(), "{}", out.describe());
+    }
+}
+
+#[test]
+fn os_bundle_exits_with_the_program_code_and_70_on_a_trap() {
+    let p = InitProject::new();
+    // exit code = the argument count (argv_v1's first byte); token 2 present → out-of-bounds trap
+    p.write_app(&app_module(
+        &["std.process"],
+        json!([
+            "begin",
+            [
+                "let",
+                "z",
+                ["std.process.set_exit_code_v1", ["view.get_u8", "b", 0]]
+            ],
+            [
+                "if",
+                ["=", ["view.get_u8", "b", 0], 3],
+                ["bytes1", ["view.get_u8", "b", 100000]],
+                ["bytes.lit", "done"]
+            ]
+        ]),
+    ));
+    let exe = p.scratch().join("app");
+    bundle(&p, &["--profile", "os"], &exe);
+    let out = run_bundle(&exe, &["x".into()], p.scratch());
+    expect_exit(&out, 2);
+    assert_eq!(out.stdout, b"done");
+    let out = run_bundle(&exe, &["x".into(), "y".into(), "z".into()], p.scratch());
+    expect_exit(&out, 4);
+    let out = run_bundle(&exe, &["x".into(), "y".into()], p.scratch());
+    expect_exit(&out, 70);
+    assert!(out.stdout.is_empty(), "{}", out.describe());
+    let lines: Vec<&str> = std::str::from_utf8(&out.stderr).unwrap().lines().collect();
+    assert_eq!(lines.len(), 1, "{}", out.describe());
+    assert!(
+        lines[0].starts_with("app: trap: view.get_u8 oob"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn os_bundle_output_over_the_cap_exits_70_and_writes_nothing() {
+    let p = InitProject::new();
+    let exe = p.scratch().join("capped");
+    bundle(&p, &["--profile", "os", "--max-output-bytes", "40"], &exe);
+    let out = run_bundle(&exe, &["short".into()], p.scratch());
+    expect_exit(&out, 0);
+    let out = run_bundle(&exe, &["a".repeat(64).into()], p.scratch());
+    expect_exit(&out, 70);
+    assert!(out.stdout.is_empty());
+    assert!(
+        stderr(&out).contains("max_output_bytes"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn out_as_a_directory_takes_the_project_name_and_the_store_keeps_what_dist_roots() {
+    let p = InitProject::new();
+    let dist = p.scratch().join("dist");
+    fs_err::create_dir(&dist).unwrap();
+    let report = bundle(&p, &["--profile", "os"], &dist);
+    assert_eq!(
+        report["bundle"]["out"],
+        dist.join("proj").display().to_string()
+    );
+    assert!(dist.join("proj").is_file());
+    let entry = PathBuf::from(report["bundle"]["store_path"].as_str().unwrap());
+    let entry_dir = entry.parent().unwrap().to_path_buf();
+    let ls = p.run_x07(["store", "ls"]);
+    assert!(
+        common::stdout(&ls).contains(&entry_dir.display().to_string()),
+        "{}",
+        ls.describe()
+    );
+    expect_exit(&p.run_x07(["store", "gc"]), 0);
+    assert!(entry_dir.is_dir(), "gc removed a bundle dist/ still roots");
+    fs_err::remove_dir_all(&dist).unwrap();
+    expect_exit(&p.run_x07(["store", "gc"]), 0);
+    assert!(!entry_dir.exists(), "gc kept a bundle whose dist/ is gone");
+}
+
+#[test]
+fn bundles_are_identical_across_directories_and_homes() {
+    let digests = |sandbox: bool| -> Vec<String> {
+        (0..2)
+            .map(|_| {
+                let p = InitProject::new();
+                let mut args = vec!["--profile", "os"];
+                if sandbox {
+                    expect_exit(&p.run_x07(["policy", "init", "--template", "cli"]), 0);
+                    args = sandbox_flags();
+                }
+                let exe = p.scratch().join("app");
+                bundle(&p, &args, &exe);
+                sha256_file(&exe)
+            })
+            .collect()
+    };
+    let os = digests(false);
+    assert_eq!(os[0], os[1], "os bundles differ");
+    let sealed = digests(true);
+    assert_eq!(sealed[0], sealed[1], "sealed bundles differ");
+}
+
+#[test]
+fn sandbox_bundle_with_the_default_backend_says_vm_bundles_are_not_built_yet() {
+    let p = InitProject::new();
+    expect_exit(&p.run_x07(["policy", "init", "--template", "cli"]), 0);
+    let out = p
+        .x07()
+        .args(["bundle", "--profile", "sandbox", "--out"])
+        .arg(p.scratch().join("app"))
+        .run()
+        .unwrap();
+    expect_exit(&out, 2);
+    assert!(stderr(&out).contains("VM bundles"), "{}", out.describe());
+    assert!(!p.scratch().join("app").exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sealed bundles
+
+/// A project whose program writes its input to `out/in.bin` (a write root of the cli template)
+/// and to `<outside>/escape.bin`, and says `in=<rc> esc=<rc>`; bundled sealed into `dist/app`.
+struct Sealed {
+    p: InitProject,
+    exe: PathBuf,
+    outside: PathBuf,
+}
+
+impl Sealed {
+    fn new(policy_patch: Value) -> Self {
+        let p = InitProject::new();
+        expect_exit(&p.run_x07(["policy", "init", "--template", "cli"]), 0);
+        let policy_path = p
+            .root()
+            .join(".x07/policies/base/cli.sandbox.base.policy.json");
+        let mut policy: Value =
+            serde_json::from_slice(&fs_err::read(&policy_path).unwrap()).unwrap();
+        merge(&mut policy, &policy_patch);
+        fs_err::write(&policy_path, serde_json::to_vec(&policy).unwrap()).unwrap();
+        let outside = p.scratch().join("outside");
+        fs_err::create_dir(&outside).unwrap();
+        let escape = outside.join("escape.bin").display().to_string();
+        p.write_app(&app_module(
+            &["std.os.fs", "std.fmt"],
+            json!([
+                "begin",
+                [
+                    "let",
+                    "a",
+                    ["std.os.fs.write_file", ["bytes.lit", "out/in.bin"], "b"]
+                ],
+                [
+                    "let",
+                    "c",
+                    ["std.os.fs.write_file", ["bytes.lit", escape], "b"]
+                ],
+                [
+                    "bytes.concat",
+                    [
+                        "bytes.concat",
+                        ["bytes.lit", "in="],
+                        ["std.fmt.s32_to_dec", "a"]
+                    ],
+                    [
+                        "bytes.concat",
+                        ["bytes.lit", " esc="],
+                        ["std.fmt.s32_to_dec", "c"]
+                    ]
+                ]
+            ]),
+        ));
+        let exe = p.scratch().join("dist/app");
+        let report = bundle(&p, &sandbox_flags(), &exe);
+        assert_eq!(report["bundle"]["sandbox_backend"], "os");
+        assert_eq!(report["bundle"]["policy"]["sealed"], true);
+        Self { p, exe, outside }
+    }
+
+    /// A fresh directory beside the project to run the bundle in.
+    fn fresh_dir(&self, name: &str) -> PathBuf {
+        let d = self.p.scratch().join(name);
+        fs_err::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn escaped(&self) -> bool {
+        self.outside.join("escape.bin").exists()
+    }
+}
+
+/// The program wrote inside its roots and was refused outside them (`in=0 esc=<error code>`).
+fn refused_escape(out: &X07Output) -> bool {
+    let said = String::from_utf8_lossy(&out.stdout);
+    said.starts_with("in=0 esc=") && !said.ends_with("esc=0")
+}
+
+fn merge(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                merge(t.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
+#[test]
+fn sealed_bundle_copied_elsewhere_resolves_roots_against_its_working_directory() {
+    if skip_without_os_backend(
+        "sealed_bundle_copied_elsewhere_resolves_roots_against_its_working_directory",
+    ) {
+        return;
+    }
+    let s = Sealed::new(json!({}));
+    // copied to a fresh directory, run from another: out/ is created there, nothing escapes
+    let copy = s.fresh_dir("elsewhere").join("tool");
+    fs_err::copy(&s.exe, &copy).unwrap();
+    let cwd = s.fresh_dir("work");
+    let out = run_bundle(&copy, &["hello".into()], &cwd);
+    expect_exit(&out, 0);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        said.starts_with("in=0 esc=") && !said.ends_with("esc=0"),
+        "{said}\n{}",
+        out.describe()
+    );
+    let written = fs_err::read(cwd.join("out/in.bin")).unwrap();
+    assert_eq!(
+        written,
+        argv_v1(&[b"app", b"hello"]),
+        "token 0 is the baked name"
+    );
+    assert!(
+        !s.escaped(),
+        "the sealed bundle wrote outside its write roots"
+    );
+    assert!(
+        !stderr(&out).contains("x07: sandbox:"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn nothing_the_runner_controls_widens_a_sealed_policy() {
+    if skip_without_os_backend("nothing_the_runner_controls_widens_a_sealed_policy") {
+        return;
+    }
+    let s = Sealed::new(json!({}));
+    let cwd = s.fresh_dir("work");
+    // a permissive policy and blob a runner might try to slip in
+    let permissive = s.p.scratch().join("permissive.policy.json");
+    fs_err::write(&permissive, br#"{"fs":{"write_roots":["/"]}}"#).unwrap();
+    let attempts: Vec<(&str, Vec<(&str, String)>, Vec<OsString>, PathBuf)> = vec![
+        (
+            "env X07_OS_FS_WRITE_ROOTS",
+            vec![
+                ("X07_OS_FS_WRITE_ROOTS", "/".into()),
+                ("X07_OS_FS", "1".into()),
+            ],
+            vec![],
+            s.exe.clone(),
+        ),
+        (
+            "env X07_SANDBOX_BACKEND=none",
+            vec![
+                ("X07_SANDBOX_BACKEND", "none".into()),
+                ("X07_I_ACCEPT_WEAKER_ISOLATION", "1".into()),
+            ],
+            vec![],
+            s.exe.clone(),
+        ),
+        (
+            "env LD_PRELOAD",
+            vec![("LD_PRELOAD", "/nonexistent/x07-preload.so".into())],
+            vec![],
+            s.exe.clone(),
+        ),
+        (
+            "argument --x07-policy-file",
+            vec![],
+            vec![format!("--x07-policy-file={}", permissive.display()).into()],
+            s.exe.clone(),
+        ),
+        (
+            "argument --plain-exec --",
+            vec![],
+            vec!["--plain-exec".into(), "--".into(), "/bin/true".into()],
+            s.exe.clone(),
+        ),
+    ];
+    for (what, env, args, exe) in attempts {
+        let mut inv = X07Invocation::new(&exe).args(&args).current_dir(&cwd);
+        for (k, v) in env {
+            inv = inv.env(k, v);
+        }
+        let out = exec(inv);
+        expect_exit(&out, 0);
+        assert!(refused_escape(&out), "{what}: {}", out.describe());
+        assert!(!s.escaped(), "{what}: the program wrote outside its roots");
+    }
+    // files beside the executable, renamed copies and links are not read
+    fs_err::write(
+        s.exe.with_extension("policy.json"),
+        br#"{"fs":{"write_roots":["/"]}}"#,
+    )
+    .unwrap();
+    fs_err::create_dir_all(s.exe.with_extension("vm")).unwrap();
+    let renamed = s.fresh_dir("other").join("x07-launch");
+    fs_err::copy(&s.exe, &renamed).unwrap();
+    let link = s.fresh_dir("links").join("app");
+    std::os::unix::fs::symlink(&s.exe, &link).unwrap();
+    for exe in [s.exe.clone(), renamed, link] {
+        let out = run_bundle(&exe, &[], &cwd);
+        expect_exit(&out, 0);
+        assert!(refused_escape(&out), "{}", out.describe());
+        assert!(
+            !s.escaped(),
+            "{}: the program wrote outside its roots",
+            exe.display()
+        );
+    }
+}
+
+#[test]
+fn narrowing_with_x07_bundle_policy_is_refused_until_it_is_built() {
+    if skip_without_os_backend("narrowing_with_x07_bundle_policy_is_refused_until_it_is_built") {
+        return;
+    }
+    let s = Sealed::new(json!({}));
+    let cwd = s.fresh_dir("work");
+    let narrow = s.p.scratch().join("narrow.json");
+    fs_err::write(&narrow, b"{}").unwrap();
+    let out = exec(
+        X07Invocation::new(&s.exe)
+            .current_dir(&cwd)
+            .env("X07_BUNDLE_POLICY", &narrow),
+    );
+    expect_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("X07_BUNDLE_POLICY"),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        !cwd.join("out/in.bin").exists(),
+        "the program ran although it was refused"
+    );
+}
+
+#[test]
+fn sealed_bundle_enforces_the_policy_wall_clock() {
+    if skip_without_os_backend("sealed_bundle_enforces_the_policy_wall_clock") {
+        return;
+    }
+    let p = InitProject::new();
+    expect_exit(&p.run_x07(["policy", "init", "--template", "cli"]), 0);
+    let policy_path = p
+        .root()
+        .join(".x07/policies/base/cli.sandbox.base.policy.json");
+    let mut policy: Value = serde_json::from_slice(&fs_err::read(&policy_path).unwrap()).unwrap();
+    policy["limits"]["wall_ms"] = json!(1000);
+    fs_err::write(&policy_path, serde_json::to_vec(&policy).unwrap()).unwrap();
+    p.write_app(&app_module(
+        &[],
+        // reads the clock each turn, so the compiler cannot fold the loop away
+        json!([
+            "begin",
+            ["let", "n", 0],
+            [
+                "while",
+                ["=", 0, 0],
+                ["set", "n", ["+", "n", ["os.time.now_unix_ms"]]]
+            ],
+            ["bytes.lit", "never"]
+        ]),
+    ));
+    let exe = p.scratch().join("spin");
+    bundle(
+        &p,
+        &[&sandbox_flags()[..], &["--solve-fuel", "100000000000"]].concat(),
+        &exe,
+    );
+    let started = std::time::Instant::now();
+    let out = run_bundle(&exe, &[], p.scratch());
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the wall clock did not stop it"
+    );
+    assert_ne!(out.exit_code, Some(0), "{}", out.describe());
+    assert!(stderr(&out).contains("timed out"), "{}", out.describe());
+}

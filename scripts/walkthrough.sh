@@ -85,4 +85,30 @@ if [ "$(id -u)" = 0 ]; then
 else
   echo "(sandboxed part skipped: the os backend needs root here)"
 fi
+
+echo "== step 5: bundle the app as a release executable, copy it to a fresh directory, run it there"
+cp "$repo/tests/fixtures/seed_step4_cli_app.x07.json" src/app.x07.json
+"$x07" bundle --profile os --out dist/fetch >/dev/null
+mkdir -p "$work/fresh-os/out" && cp dist/fetch "$work/fresh-os/"
+out=$(cd "$work/fresh-os" && ./fetch "http://127.0.0.1:$http_port/")
+echo "dist/fetch (os bundle, in a fresh directory): $out"
+[ "$out" = "hello from a loopback HTTP server" ]
+if [ "$(id -u)" = 0 ]; then
+  "$x07" bundle --profile sandbox --sandbox-backend os --i-accept-weaker-isolation \
+    --allow-host "127.0.0.1:$http_port" --out dist/fetch-sealed >/dev/null
+  mkdir -p "$work/fresh-sealed" && cp dist/fetch-sealed "$work/fresh-sealed/"
+  out=$(cd "$work/fresh-sealed" && ./fetch-sealed "http://127.0.0.1:$http_port/")
+  echo "dist/fetch-sealed (policy sealed with --allow-host 127.0.0.1:$http_port): $out"
+  [ "$out" = "hello from a loopback HTTP server" ] && [ -f "$work/fresh-sealed/out/body.bin" ]
+  python3 -u -m http.server --bind 127.0.0.1 --directory "$work/www" 0 >"$work/http2.log" 2>&1 &
+  http2_pid=$!
+  trap 'kill $registry_pid $http_pid $http2_pid 2>/dev/null || true' EXIT
+  wait_for "$work/http2.log" "Serving HTTP"
+  other_port=$(sed -n 's/.* port \([0-9]*\).*/\1/p' "$work/http2.log" | head -n1)
+  out=$(cd "$work/fresh-sealed" && ./fetch-sealed "http://127.0.0.1:$other_port/" 2>/dev/null)
+  echo "dist/fetch-sealed, a port the sealed policy does not allow: $out"
+  [ "$out" = "http_error_code=1" ]
+else
+  echo "(sealed bundle skipped: the os backend needs root here)"
+fi
 echo "walkthrough OK (work dir: $work)"

@@ -640,3 +640,60 @@ fn walkthrough_step4_via_pkg_add_from_a_local_registry() {
     expect_output(&rv, b"http_error_code=1");
     assert!(!dir.path().join("out/body.bin").exists());
 }
+
+/// The step-4 app as a command-line tool (the URL is argument 1), bundled sealed with the
+/// http-client policy and `--allow-host`, copied to a fresh directory and run there on its own:
+/// the allowlisted server answers, another loopback server is never reached.
+#[test]
+fn walkthrough_step4_as_a_sealed_bundle_in_a_fresh_directory() {
+    if skip_without_os_backend("walkthrough_step4_as_a_sealed_bundle_in_a_fresh_directory") {
+        return;
+    }
+    let allowed = LoopbackHttp::start().unwrap();
+    let other = LoopbackHttp::start().unwrap();
+    let app = include_str!("../fixtures/seed_step4_cli_app.x07.json");
+    let p = Program::new(app.as_bytes());
+    let out = p
+        .x07()
+        .args(["policy", "init", "--template", "http-client"])
+        .run()
+        .unwrap();
+    assert_eq!(out.exit_code, Some(0), "{}", out.describe());
+    let dist = p.path().join("dist/fetch");
+    let allow = format!("127.0.0.1:{}", allowed.port());
+    let out = p
+        .x07()
+        .args(["bundle", "--program", "main.x07.json", "--module-root"])
+        .arg(ext_net_modules())
+        .args(["--profile", "sandbox", "--policy", HTTP_POLICY])
+        .args(["--sandbox-backend", "os", "--i-accept-weaker-isolation"])
+        .args(["--allow-host", &allow, "--out"])
+        .arg(&dist)
+        .run()
+        .unwrap();
+    assert_eq!(out.exit_code, Some(0), "{}", out.describe());
+    let fresh = tempfile::tempdir().unwrap();
+    let exe = fresh.path().join("fetch");
+    fs_err::copy(&dist, &exe).unwrap();
+    let run = |url: &str| {
+        X07Invocation::new(&exe)
+            .arg(url)
+            .current_dir(fresh.path())
+            .run()
+            .unwrap()
+    };
+    let out = run(&allowed.url("/"));
+    assert_eq!(out.exit_code, Some(0), "{}", out.describe());
+    assert_eq!(out.stdout, INDEX_BODY, "{}", out.describe());
+    assert_eq!(
+        fs_err::read(fresh.path().join("out/body.bin")).unwrap(),
+        INDEX_BODY
+    );
+    let out = run(&other.url("/"));
+    assert_eq!(out.stdout, b"http_error_code=1", "{}", out.describe());
+    assert_eq!(allowed.requests(), ["GET /"]);
+    assert!(
+        other.requests().is_empty(),
+        "a port the sealed policy does not allow was reached"
+    );
+}

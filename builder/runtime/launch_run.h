@@ -1,4 +1,4 @@
-/* x07-fragment: requires=core,sandbox_policy,sandbox_restrict,sandbox_report,sandbox_landlock,launch_kernel,launch_ns,launch_sealed */
+/* x07-fragment: requires=core,sandbox_policy,sandbox_restrict,sandbox_report,sandbox_landlock,launch_kernel,launch_ns,launch_sealed,launch_narrow */
 /*
  * launch_run: the trusted launcher's whole life (docs/internals/sandbox.md, "Order of
  * enforcement"). The launcher stays in the host as the monitor: it loads the policy, makes the

@@ -6,6 +6,7 @@
  * them from /proc/self/exe, never from anything the person running it names: no flag, variable,
  * neighbouring file or argv[0] changes the policy. Relative roots resolve against the working
  * directory at start; missing write roots are created. The payload runs from a sealed memfd.
+ * X07_BUNDLE_POLICY=FILE narrows the sealed policy (launch_narrow.h).
  *
  * Trailer (little-endian): "X07SEAL1", then u64 payload_off, payload_len, blob_off, blob_len,
  * json_off, json_len, flags (bit 0: the policy's relative paths are relative to the start cwd).
@@ -72,7 +73,9 @@ X7_FN char *x7_seal_absolute(const char *cwd, const char *rel) {
     size_t n = clen == 1 ? 0 : clen; /* "/" keeps no trailing component */
     for (const char *c = rel; *c;) {
         size_t k = strcspn(c, "/");
-        if (k == 2 && c[0] == '.' && c[1] == '.') {
+        if (k == 0) {
+            /* an empty component ("a//b", a leading or trailing "/"): nothing to add */
+        } else if (k == 2 && c[0] == '.' && c[1] == '.') {
             while (n > 0 && out[n - 1] != '/') n--;
             if (n > 0) n--;
         } else if (!(k == 1 && c[0] == '.')) {
@@ -97,6 +100,8 @@ X7_FN void x7_seal_resolve_list(x7_pstrs *list, const char *cwd) {
         list->v[i].n = (uint32_t)strlen(abs);
     }
 }
+
+static void x7_narrow_apply(const char *file, const char *cwd);
 
 /* Reads [off, off+len) of the bundle file into a new buffer. */
 X7_FN uint8_t *x7_seal_read(int fd, uint64_t off, uint64_t len) {
@@ -136,12 +141,6 @@ X7_FN int x7_seal_payload(int exe, const x7_seal *s) {
  */
 X7_FN int x7_seal_load(const x7_seal *s) {
     const char *narrow = getenv("X07_BUNDLE_POLICY");
-    if (narrow != NULL && narrow[0] != 0) {
-        static const char msg[] = "x07: X07_BUNDLE_POLICY: narrowing a sealed bundle's policy is not supported yet; "
-                                  "unset it to run with the sealed policy\n";
-        (void)x7_write_fd(2, msg, sizeof msg - 1);
-        _exit(2);
-    }
     int exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     if (exe < 0) x7_sb_fail_errno("load_policy", "cannot open the bundle (/proc/self/exe)", errno);
     uint8_t *blob = x7_seal_read(exe, s->blob_off, s->blob_len);
@@ -156,6 +155,7 @@ X7_FN int x7_seal_load(const x7_seal *s) {
     x7_seal_resolve_list(&x7_sb.pol.proc.allow_execs, cwd);
     x7_seal_resolve_list(&x7_sb.pol.proc.allow_exec_prefixes, cwd);
     x7_seal_resolve_list(&x7_sb.pol.proc.allow_cwd_roots, cwd);
+    if (narrow != NULL && narrow[0] != 0) x7_narrow_apply(narrow, cwd); /* launch_narrow.h */
     free(cwd);
     for (uint32_t i = 0; x7_sb.pol.fs.enabled && i < x7_sb.pol.fs.write_roots.n; i++)
         if (x7_ns_mkdirs(x7_sb.pol.fs.write_roots.v[i].s, 0777) != 0)

@@ -440,29 +440,82 @@ fn nothing_the_runner_controls_widens_a_sealed_policy() {
 }
 
 #[test]
-fn narrowing_with_x07_bundle_policy_is_refused_until_it_is_built() {
-    if skip_without_os_backend("narrowing_with_x07_bundle_policy_is_refused_until_it_is_built") {
+fn x07_bundle_policy_narrows_and_never_widens() {
+    if skip_without_os_backend("x07_bundle_policy_narrows_and_never_widens") {
         return;
     }
     let s = Sealed::new(json!({}));
-    let cwd = s.fresh_dir("work");
-    let narrow = s.p.scratch().join("narrow.json");
-    fs_err::write(&narrow, b"{}").unwrap();
-    let out = exec(
-        X07Invocation::new(&s.exe)
-            .current_dir(&cwd)
-            .env("X07_BUNDLE_POLICY", &narrow),
-    );
-    expect_exit(&out, 2);
+    let run_with = |name: &str, policy: &[u8]| {
+        let cwd = s.fresh_dir(name);
+        let file = cwd.join("narrow.json");
+        fs_err::write(&file, policy).unwrap();
+        let out = exec(
+            X07Invocation::new(&s.exe)
+                .current_dir(&cwd)
+                .env("X07_BUNDLE_POLICY", "narrow.json"),
+        );
+        (cwd, out)
+    };
+    // narrowed to out/sub: out/in.bin is now outside the write roots (out/sub is created)
+    let (cwd, out) = run_with("narrow", br#"{"fs": {"write_roots": ["out/sub"]}}"#);
+    expect_exit(&out, 0);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
-        stderr(&out).contains("X07_BUNDLE_POLICY"),
+        said.starts_with("in=") && !said.starts_with("in=0"),
         "{}",
         out.describe()
     );
+    assert!(!cwd.join("out/in.bin").exists());
+    assert!(cwd.join("out/sub").is_dir());
+    // file writes switched off altogether
+    let (cwd, out) = run_with("fs-off", br#"{"fs": {"enabled": false}}"#);
+    expect_exit(&out, 0);
+    assert!(!cwd.join("out/in.bin").exists(), "{}", out.describe());
+    // wider than the seal: intersected back to the sealed policy
+    let wide = br#"{"schema_version": "x07.run-os-policy@0.1.0",
+        "fs": {"write_roots": ["/", "."], "read_roots": ["/"]},
+        "limits": {"wall_ms": 4000000000, "mem_bytes": 1099511627776},
+        "net": {"enabled": true, "allow_tcp": true, "allow_hosts": [{"host": "127.0.0.1", "ports": [1]}]}}"#;
+    let (cwd, out) = run_with("wide", wide);
+    expect_exit(&out, 0);
+    assert!(refused_escape(&out), "{}", out.describe());
+    assert!(cwd.join("out/in.bin").is_file());
     assert!(
-        !cwd.join("out/in.bin").exists(),
-        "the program ran although it was refused"
+        !s.escaped(),
+        "a wider X07_BUNDLE_POLICY let the program write outside its roots"
     );
+    // anything malformed or unknown refuses to start: the program never runs
+    for (name, bad, needle) in [
+        ("json", &b"{"[..], "not valid JSON"),
+        (
+            "type",
+            br#"{"fs": {"write_roots": "out"}}"#,
+            "fs.write_roots",
+        ),
+        (
+            "unknown",
+            br#"{"fs": {"write_rootz": []}}"#,
+            "unknown field: fs.write_rootz",
+        ),
+        ("deny", br#"{"net": {"deny_hosts": []}}"#, "net.deny_hosts"),
+        (
+            "schema",
+            br#"{"schema_version": "x07.run-os-policy@9.0.0"}"#,
+            "schema_version",
+        ),
+    ] {
+        let (cwd, out) = run_with(name, bad);
+        expect_exit(&out, 2);
+        assert!(
+            stderr(&out).contains("X07_BUNDLE_POLICY") && stderr(&out).contains(needle),
+            "{name}: {}",
+            out.describe()
+        );
+        assert!(
+            !cwd.join("out/in.bin").exists(),
+            "{name}: the program ran although it was refused"
+        );
+    }
 }
 
 #[test]

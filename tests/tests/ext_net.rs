@@ -692,6 +692,24 @@ fn walkthrough_step4_as_a_sealed_bundle_in_a_fresh_directory() {
     let out = run(&other.url("/"));
     assert_eq!(out.stdout, b"http_error_code=1", "{}", out.describe());
     assert_eq!(allowed.requests(), ["GET /"]);
+    // the person running it narrows the network away: the allowlisted server is not reached either
+    fs_err::write(
+        fresh.path().join("offline.json"),
+        br#"{"net": {"allow_hosts": []}}"#,
+    )
+    .unwrap();
+    let out = X07Invocation::new(&exe)
+        .arg(allowed.url("/"))
+        .current_dir(fresh.path())
+        .env("X07_BUNDLE_POLICY", "offline.json")
+        .run()
+        .unwrap();
+    assert_eq!(out.stdout, b"http_error_code=1", "{}", out.describe());
+    assert_eq!(
+        allowed.requests(),
+        ["GET /"],
+        "a narrowed-away host was reached"
+    );
     assert!(
         other.requests().is_empty(),
         "a port the sealed policy does not allow was reached"

@@ -88,7 +88,9 @@ fi
 
 echo "== step 5: bundle the app as a release executable, copy it to a fresh directory, run it there"
 cp "$repo/tests/fixtures/seed_step4_cli_app.x07.json" src/app.x07.json
+"$x07" key generate >/dev/null   # bundles carry signed provenance
 "$x07" bundle --profile os --out dist/fetch >/dev/null
+"$x07" bundle verify dist/fetch --key "$X07_HOME/keys/lock-signing.pem.pub"
 mkdir -p "$work/fresh-os/out" && cp dist/fetch "$work/fresh-os/"
 out=$(cd "$work/fresh-os" && ./fetch "http://127.0.0.1:$http_port/")
 echo "dist/fetch (os bundle, in a fresh directory): $out"
@@ -99,6 +101,7 @@ if [ "$(id -u)" = 0 ]; then
   mkdir -p "$work/fresh-sealed" && cp dist/fetch-sealed "$work/fresh-sealed/"
   out=$(cd "$work/fresh-sealed" && ./fetch-sealed "http://127.0.0.1:$http_port/")
   echo "dist/fetch-sealed (policy sealed with --allow-host 127.0.0.1:$http_port): $out"
+  "$x07" bundle verify dist/fetch-sealed --key "$X07_HOME/keys/lock-signing.pem.pub" --rebuild
   [ "$out" = "hello from a loopback HTTP server" ] && [ -f "$work/fresh-sealed/out/body.bin" ]
   python3 -u -m http.server --bind 127.0.0.1 --directory "$work/www" 0 >"$work/http2.log" 2>&1 &
   http2_pid=$!

@@ -44,8 +44,23 @@ X7_FN int x7_seal_find(x7_seal *s) {
     if (fd < 0) return 0;
     struct stat st;
     uint8_t t[X7_SEAL_TRAILER];
-    int found = fstat(fd, &st) == 0 && st.st_size >= (off_t)X7_SEAL_TRAILER &&
-                pread(fd, t, sizeof t, st.st_size - (off_t)X7_SEAL_TRAILER) == (ssize_t)sizeof t &&
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return 0;
+    }
+    /* a provenance note (spec/src/bundle/provenance.rs) follows the sealed section: skip it */
+    uint64_t end = (uint64_t)st.st_size;
+    uint8_t p[24];
+    if (end >= sizeof p && pread(fd, p, sizeof p, (off_t)(end - sizeof p)) == (ssize_t)sizeof p &&
+        memcmp(p, "X07PROV1", 8) == 0) {
+        uint64_t off = x7_seal_u64(p + 8), len = x7_seal_u64(p + 16);
+        if (off > end - sizeof p || len != end - sizeof p - off) {
+            close(fd);
+            x7_sb_fail("load_policy", "the bundle's provenance note is damaged", NULL);
+        }
+        end = off;
+    }
+    int found = end >= X7_SEAL_TRAILER && pread(fd, t, sizeof t, (off_t)(end - X7_SEAL_TRAILER)) == (ssize_t)sizeof t &&
                 memcmp(t, X7_SEAL_MAGIC, 8) == 0;
     close(fd);
     if (!found) return 0;
@@ -56,7 +71,7 @@ X7_FN int x7_seal_find(x7_seal *s) {
     s->json_off = x7_seal_u64(t + 40);
     s->json_len = x7_seal_u64(t + 48);
     s->flags = x7_seal_u64(t + 56);
-    uint64_t body = (uint64_t)st.st_size - X7_SEAL_TRAILER;
+    uint64_t body = end - X7_SEAL_TRAILER;
     if (!x7_seal_within(s->payload_off, s->payload_len, body) || !x7_seal_within(s->blob_off, s->blob_len, body) ||
         !x7_seal_within(s->json_off, s->json_len, body) || s->payload_len == 0 || s->blob_len > X7_SEAL_MAX_POLICY ||
         (s->flags & ~(uint64_t)X7_SEAL_RELATIVE_ROOTS) != 0)

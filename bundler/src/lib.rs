@@ -5,8 +5,13 @@
 mod error;
 mod make;
 mod out_path;
+mod provenance;
+mod verify;
 
 pub use error::BundleError;
+pub use make::beside;
 pub use make::{bundle, BundleLimits, BundleOutcome, BundleRequest, Bundled};
 pub use out_path::out_path;
+pub use provenance::{package_digest, Signing};
+pub use verify::{inspect, verify, Inspection, Verified, VerifyError};
 pub use x07_builder::emit::BUNDLE_TRAP_EXIT_CODE;

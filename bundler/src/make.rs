@@ -5,6 +5,7 @@ use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use serde_json::json;
 use x07_builder::build::{self, BuildOutcome, BuildRequest};
 use x07_builder::cc::{CcIdentity, X07Home};
 use x07_builder::emit::{BundleMain, EntryPoint};
@@ -12,10 +13,12 @@ use x07_builder::frontend::{Diagnostic, LoadedProgram};
 use x07_builder::project::Target;
 use x07_builder::store::{ArtifactName, Produced, PublishError, StoreEntry, StoreRoot};
 use x07_runner::prepare::PreparedSandbox;
+use x07_spec::bundle::provenance::append_note;
 use x07_spec::bundle::{seal, SEAL_RELATIVE_ROOTS};
 use x07_spec::policy::blob::{PathBase, PolicyBlob};
 use x07_spec::{CcProfile, Sha256Digest};
 
+use crate::provenance::{self, BuildFacts, Signing};
 use crate::BundleError;
 
 /// The limits a bundle bakes in.
@@ -46,6 +49,8 @@ pub struct BundleRequest<'a> {
     pub limits: BundleLimits,
     /// The effective policy of a sandbox bundle, and the launcher it is sealed after.
     pub sandbox: Option<(&'a PreparedSandbox, &'a Path)>,
+    /// How the provenance statement is signed.
+    pub signing: &'a Signing,
 }
 
 /// A bundle written to `--out`.
@@ -55,8 +60,16 @@ pub struct Bundled {
     pub out: PathBuf,
     /// argv_v1 token 0.
     pub name: String,
-    /// The store entry holding it.
+    /// The store entry holding it without its provenance note (the statement's subject).
     pub entry: StoreEntry,
+    /// sha256 of the store entry's executable: the provenance subject.
+    pub subject: Sha256Digest,
+    /// The DSSE envelope file written beside it (`<out>.intoto.jsonl`).
+    pub envelope_path: PathBuf,
+    /// The SBOM file written beside it (`<out>.cdx.json`).
+    pub sbom_path: PathBuf,
+    /// The signer's key id (`None`: unsigned).
+    pub signer: Option<String>,
     /// The program's own store entry (the same as `entry` for an os bundle).
     pub program_entry: StoreEntry,
     /// sha256 of the executable.
@@ -141,12 +154,48 @@ pub fn bundle(
             (entry, Some(json))
         }
     };
-    let (sha256, size) = copy_out(&entry.binary_path(), req.out)?;
+    let subject_bytes = fs_err::read(entry.binary_path()).map_err(|source| BundleError::Write {
+        path: entry.binary_path(),
+        source,
+    })?;
+    let subject = Sha256Digest::of(&subject_bytes);
+    let cc = CcIdentity::detect(home).map_err(x07_builder::build::BuildError::from)?;
+    let facts = BuildFacts {
+        name: &name,
+        subject,
+        external: external_parameters(req),
+        internal: json!({
+            "bundle_entry": entry.dir_name(),
+            "program_entry": built.entry.dir_name(),
+            "launcher_entry": req.sandbox.and_then(|(_, l)| l.parent()).and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()),
+            "parts": crate::verify::parts_json(&subject_bytes),
+        }),
+        cc: (cc.path.display().to_string(), cc.version_digest),
+        derivation: entry.hash.to_string(),
+    };
+    let statement = provenance::statement(req.target, &facts);
+    let sbom = provenance::sbom(req.target, &facts);
+    let note = provenance::note(&statement, sbom.clone(), req.signing);
+    let note_json = x07_spec::to_canonical_vec(&note).expect("a note serializes");
+    let bundle_bytes = append_note(&subject_bytes, &note_json);
+    let (sha256, size) = write_out(&bundle_bytes, req.out, 0o755)?;
+    let envelope_path = beside(req.out, ".intoto.jsonl");
+    let mut envelope_line =
+        x07_spec::to_canonical_vec(&note.envelope).expect("an envelope serializes");
+    envelope_line.push(b'\n');
+    write_out(&envelope_line, &envelope_path, 0o644)?;
+    let sbom_path = beside(req.out, ".cdx.json");
+    let sbom_bytes = x07_spec::canonical_file_bytes(&sbom).expect("an SBOM serializes");
+    write_out(&sbom_bytes, &sbom_path, 0o644)?;
     tracing::info!(out = %req.out.display(), entry = %entry.dir.display(), "bundle written");
     Ok(BundleOutcome::Bundled(Box::new(Bundled {
         out: req.out.to_path_buf(),
         name,
         entry,
+        subject,
+        envelope_path,
+        sbom_path,
+        signer: note.envelope.signatures.first().map(|s| s.keyid.clone()),
         program_entry: built.entry,
         sha256,
         size,
@@ -239,13 +288,44 @@ fn seal_entry(
     Ok((realized.entry, json))
 }
 
-/// Copies the bundle to `out` (temp file + rename, mode 0755); its sha256 and size.
-fn copy_out(from: &Path, out: &Path) -> Result<(Sha256Digest, u64), BundleError> {
+/// `<out><suffix>`: the files written beside the executable.
+pub fn beside(out: &Path, suffix: &str) -> PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// What the statement records as external parameters: how the bundle was asked for.
+fn external_parameters(req: &BundleRequest<'_>) -> serde_json::Value {
+    let sandbox = req.sandbox.map(|(p, _)| p);
+    json!({
+        "profile": req.target.profile_name,
+        "world": req.target.world.as_str(),
+        "kind": if sandbox.is_some() { "sealed" } else { "native" },
+        "sandbox_backend": sandbox.map(|p| match p.backend {
+            x07_spec::report::SandboxBackend::Os => "os",
+            x07_spec::report::SandboxBackend::None => "none",
+            x07_spec::report::SandboxBackend::Vm => "vm",
+        }),
+        "policy_digest": sandbox.map(|p| p.digest.to_string()),
+        "sandbox_accept_weaker": sandbox.map(|p| x07_runner::prepare::accept_weaker_names(p.accept_weaker)),
+        "cc_profile": match req.cc_profile { CcProfile::Default => "default", CcProfile::Size => "size" },
+        "auto_ffi": req.target.auto_ffi,
+        "limits": {
+            "solve_fuel": req.limits.solve_fuel,
+            "max_memory_bytes": req.limits.max_memory_bytes,
+            "max_output_bytes": req.limits.max_output_bytes,
+            "cpu_time_limit_seconds": req.limits.cpu_time_limit_seconds,
+        },
+    })
+}
+
+/// Writes `bytes` to `out` (temp file + fsync + rename, `mode`); their sha256 and size.
+fn write_out(bytes: &[u8], out: &Path, mode: u32) -> Result<(Sha256Digest, u64), BundleError> {
     let write_error = |source| BundleError::Write {
         path: out.to_path_buf(),
         source,
     };
-    let bytes = fs_err::read(from).map_err(write_error)?;
     let dir = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -254,11 +334,11 @@ fn copy_out(from: &Path, out: &Path) -> Result<(Sha256Digest, u64), BundleError>
         .prefix(".x07-bundle-")
         .tempfile_in(dir)
         .map_err(write_error)?;
-    tmp.write_all(&bytes).map_err(write_error)?;
+    tmp.write_all(bytes).map_err(write_error)?;
     tmp.as_file().sync_all().map_err(write_error)?;
     tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(0o755))
+        .set_permissions(std::fs::Permissions::from_mode(mode))
         .map_err(write_error)?;
     tmp.persist(out).map_err(|e| write_error(e.error))?;
-    Ok((Sha256Digest::of(&bytes), bytes.len() as u64))
+    Ok((Sha256Digest::of(bytes), bytes.len() as u64))
 }

@@ -197,12 +197,21 @@ pub struct RunArgs {
 
 /// `x07 bundle`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct BundleArgs {
+    #[command(subcommand)]
+    pub action: Option<BundleAction>,
     #[command(flatten)]
     pub target: TargetArgs,
     /// The executable to write; a directory or a path ending in `/` gets `<dir>/<project name>`.
-    #[arg(long, value_name = "PATH")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "PATH", required = true)]
+    pub out: Option<PathBuf>,
+    /// Sign the provenance with this ed25519 key (default: $X07_HOME/keys/lock-signing.pem, as `x07 key generate` writes it).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_sign")]
+    pub sign_key: Option<PathBuf>,
+    /// Leave the provenance unsigned (`x07 bundle verify` then says "unsigned").
+    #[arg(long)]
+    pub no_sign: bool,
     /// Fuel for one run of the bundle (default: the profile's, else 50000000).
     #[arg(long, value_name = "N")]
     pub solve_fuel: Option<u64>,
@@ -226,6 +235,33 @@ pub struct BundleArgs {
     pub repair: RepairMode,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
+}
+
+/// `x07 bundle inspect|verify`.
+#[derive(Debug, Subcommand)]
+pub enum BundleAction {
+    /// Show a bundle's kind, world, sealed policy, inputs, SBOM summary and signer.
+    Inspect {
+        /// The bundle.
+        bundle: PathBuf,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a bundle's digests, sealed policy, SBOM and signature; exit 1 when anything differs.
+    Verify {
+        /// The bundle.
+        bundle: PathBuf,
+        /// Also require that this public key (`<key>.pub` from `x07 key generate`) signed it.
+        #[arg(long, value_name = "FILE.pub")]
+        key: Option<PathBuf>,
+        /// Also rebuild it from the project in the current directory and compare the bytes.
+        #[arg(long)]
+        rebuild: bool,
+        /// The project whose lock the SBOM is checked against (default: found from the current directory).
+        #[arg(long, value_name = "PATH")]
+        project: Option<PathBuf>,
+    },
 }
 
 /// Sandbox policy and backend flags of `x07 run` (world run-os-sandboxed only).

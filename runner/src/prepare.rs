@@ -153,6 +153,21 @@ pub fn accept_weaker_from_names(names: &[String]) -> AcceptWeaker {
     })
 }
 
+/// The `--sandbox-accept-weaker` names of the gap flags in `accept` (inverse of
+/// [`accept_weaker_from_names`]).
+pub fn accept_weaker_names(accept: AcceptWeaker) -> Vec<&'static str> {
+    [
+        (AcceptWeaker::NO_LANDLOCK_NET, "landlock-net"),
+        (AcceptWeaker::NO_PIDS_CGROUP, "pids-cgroup"),
+        (AcceptWeaker::NO_LANDLOCK, "landlock"),
+        (AcceptWeaker::NO_USERNS, "userns"),
+    ]
+    .into_iter()
+    .filter(|(bit, _)| accept.contains(*bit))
+    .map(|(_, name)| name)
+    .collect()
+}
+
 fn parse_backend(flag: Option<&str>) -> Result<Option<BackendChoice>, PrepareError> {
     flag.map(str::parse::<BackendChoice>)
         .transpose()

@@ -222,7 +222,7 @@ fn sandbox_bundle_with_the_default_backend_says_vm_bundles_are_not_built_yet() {
     expect_exit(&p.run_x07(["policy", "init", "--template", "cli"]), 0);
     let out = p
         .x07()
-        .args(["bundle", "--profile", "sandbox", "--out"])
+        .args(["bundle", "--no-sign", "--profile", "sandbox", "--out"])
         .arg(p.scratch().join("app"))
         .run()
         .unwrap();

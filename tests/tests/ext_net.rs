@@ -663,7 +663,13 @@ fn walkthrough_step4_as_a_sealed_bundle_in_a_fresh_directory() {
     let allow = format!("127.0.0.1:{}", allowed.port());
     let out = p
         .x07()
-        .args(["bundle", "--program", "main.x07.json", "--module-root"])
+        .args([
+            "bundle",
+            "--no-sign",
+            "--program",
+            "main.x07.json",
+            "--module-root",
+        ])
         .arg(ext_net_modules())
         .args(["--profile", "sandbox", "--policy", HTTP_POLICY])
         .args(["--sandbox-backend", "os", "--i-accept-weaker-isolation"])

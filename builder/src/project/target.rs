@@ -45,6 +45,8 @@ pub struct Target {
     pub own_roots: usize,
     /// The world.
     pub world: World,
+    /// The selected profile's name (`--program`: os or sandbox as given).
+    pub profile_name: Option<String>,
     /// The selected profile, if the project has profiles.
     pub profile: Option<Profile>,
     /// The checked lock, if any.
@@ -237,9 +239,9 @@ fn resolve_project(req: &TargetRequest) -> Result<Target, ProjectError> {
         .as_ref()
         .and_then(|(_, p)| p.auto_ffi)
         .unwrap_or(true);
-    let (world, profile) = match selected {
-        Some((_, p)) => (p.world, Some(p.clone())),
-        None => (manifest.world, None),
+    let (world, profile, profile_name) = match selected {
+        Some((name, p)) => (p.world, Some(p.clone()), Some(name.to_string())),
+        None => (manifest.world, None, None),
     };
     let mut roots = ModuleRoots::new();
     let mut root_displays = Vec::new();
@@ -278,6 +280,7 @@ fn resolve_project(req: &TargetRequest) -> Result<Target, ProjectError> {
         root_displays,
         own_roots,
         world,
+        profile_name,
         profile,
         lock,
         lock_digest,
@@ -324,6 +327,7 @@ fn resolve_program(
         roots,
         root_displays,
         world,
+        profile_name: profile.map(str::to_string),
         profile: None,
         lock: None,
         lock_digest: None,

@@ -3,13 +3,13 @@
 
 use x07_builder::build::{DEFAULT_MAX_MEMORY_BYTES, DEFAULT_SOLVE_FUEL};
 use x07_builder::store::StoreRoot;
-use x07_bundler::{BundleLimits, BundleOutcome, BundleRequest};
+use x07_bundler::{BundleLimits, BundleOutcome, BundleRequest, Signing};
 use x07_spec::bundle::{BundleAbi, BundleInfo, BundleKind, BundlePolicy, BundleReport};
 use x07_spec::report::SandboxBackend;
 use x07_spec::run_report::ReportRunner;
 use x07_spec::{RunTarget, TargetKind as ReportTargetKind, World};
 
-use crate::args::BundleArgs;
+use crate::args::{BundleAction, BundleArgs};
 use crate::compile;
 use crate::error::{CliError, CliResult};
 use crate::sandbox::{self, SandboxLaunch};
@@ -77,8 +77,79 @@ fn prepare_sandbox(
     }
 }
 
-/// Runs `x07 bundle`.
+/// Runs `x07 bundle` (or `inspect` / `verify`).
 pub fn run(args: &BundleArgs) -> CliResult {
+    match &args.action {
+        Some(BundleAction::Inspect { bundle, json }) => {
+            return super::bundle_verify::inspect(bundle, *json)
+        }
+        Some(BundleAction::Verify {
+            bundle,
+            key,
+            rebuild,
+            project,
+        }) => {
+            return super::bundle_verify::verify(
+                bundle,
+                key.as_deref(),
+                *rebuild,
+                project.as_deref(),
+            )
+        }
+        None => {}
+    }
+    match make(args, true)? {
+        Made::Bundled(report) => {
+            print_report(&report)?;
+            Ok(0)
+        }
+        Made::Rejected(report) => {
+            print_report(&report)?;
+            Ok(1)
+        }
+    }
+}
+
+/// What [`make`] produced.
+pub enum Made {
+    /// The bundle was written.
+    Bundled(Box<BundleReport>),
+    /// The program did not compile (nothing written).
+    Rejected(Box<BundleReport>),
+}
+
+/// The signing key: `--sign-key`, else the default key; `--no-sign` must be explicit.
+fn signing(args: &BundleArgs) -> Result<Signing, CliError> {
+    if args.no_sign {
+        return Ok(Signing::Unsigned);
+    }
+    let path = match &args.sign_key {
+        Some(p) => p.clone(),
+        None => compile::home()?.path().join("keys/lock-signing.pem"),
+    };
+    if args.sign_key.is_none() && !path.exists() {
+        return Err(CliError::setup(
+            "X07-BUNDLE-0003",
+            format!("bundles carry signed provenance, and there is no signing key at {}", path.display()),
+        )
+        .help("run `x07 key generate` once, pass --sign-key FILE, or pass --no-sign for an unsigned bundle"));
+    }
+    let key = x07_lock::SigningKey::load(&path).map_err(|e| {
+        CliError::setup("X07-BUNDLE-0003", format!("--sign-key: {e}"))
+            .help("use a key written by `x07 key generate` (mode 0600)")
+    })?;
+    Ok(Signing::Key(key))
+}
+
+/// Makes the bundle `args` describe; `announce` prints the summary line on stderr.
+pub fn make(args: &BundleArgs, announce: bool) -> Result<Made, CliError> {
+    let Some(out_flag) = &args.out else {
+        return Err(CliError::setup(
+            "X07-CLI-0001",
+            "x07 bundle needs --out PATH",
+        ));
+    };
+    let signing = signing(args)?;
     let target = target::resolve(&args.target)?;
     compile::require_supported_world(&target)?;
     sandbox::reject_outside_sandbox(&args.sandbox, &target, target.world)?;
@@ -93,7 +164,7 @@ pub fn run(args: &BundleArgs) -> CliResult {
         None
     };
     let (loaded, _repair) = compile::load_and_repair(&target, args.repair)?;
-    let out = x07_bundler::out_path(&args.out, &target.display_name());
+    let out = x07_bundler::out_path(out_flag, &target.display_name());
     let info = |policy_digest: Option<String>| BundleInfo {
         out: out.display().to_string(),
         name: out
@@ -126,6 +197,10 @@ pub fn run(args: &BundleArgs) -> CliResult {
         store_path: String::new(),
         sha256: String::new(),
         size: 0,
+        subject_sha256: String::new(),
+        signer_key_id: None,
+        provenance: String::new(),
+        sbom: String::new(),
     };
     let rejected = |diags: Vec<x07_builder::frontend::Diagnostic>| {
         compile::print_diagnostics(&diags);
@@ -134,15 +209,14 @@ pub fn run(args: &BundleArgs) -> CliResult {
             .first()
             .map(|d| format!("{}: {}", d.code.0, d.message));
         c.diagnostics = Some(compile::report_diagnostics(&diags));
-        let report = BundleReport {
+        Ok(Made::Rejected(Box::new(BundleReport {
             schema_version: Default::default(),
             runner: ReportRunner::Host,
             world: target.world,
             target: target_info(&target),
             bundle: info(None),
             compile: c,
-        };
-        print_report(args, &report).map(|()| 1)
+        })))
     };
     let program = match loaded {
         Ok(p) => p,
@@ -168,6 +242,7 @@ pub fn run(args: &BundleArgs) -> CliResult {
                 s.launcher.as_deref().expect("backend os has a launcher"),
             )
         }),
+        signing: &signing,
     };
     let bundled = match x07_bundler::bundle(&home, &store, &req).map_err(|e| CliError {
         code: e.code(),
@@ -186,6 +261,10 @@ pub fn run(args: &BundleArgs) -> CliResult {
     bundle.store_path = bundled.entry.binary_path().display().to_string();
     bundle.sha256 = bundled.sha256.to_string();
     bundle.size = bundled.size;
+    bundle.subject_sha256 = bundled.subject.to_string();
+    bundle.signer_key_id = bundled.signer.clone();
+    bundle.provenance = bundled.envelope_path.display().to_string();
+    bundle.sbom = bundled.sbom_path.display().to_string();
     let report = BundleReport {
         schema_version: Default::default(),
         runner: ReportRunner::Host,
@@ -197,24 +276,30 @@ pub fn run(args: &BundleArgs) -> CliResult {
     if let Some(dir) = &args.emit_dir {
         emit(dir, &report, &bundled)?;
     }
-    print_report(args, &report)?;
-    eprintln!(
-        "x07 bundle: wrote {} ({} bytes, {}{})",
-        bundled.out.display(),
-        bundled.size,
-        match target.world {
-            World::RunOsSandboxed => "policy-sealed, backend os",
-            _ => "native",
-        },
-        sandbox
-            .as_ref()
-            .map(|s| format!(", policy {}", s.prepared.digest))
-            .unwrap_or_default()
-    );
-    Ok(0)
+    if announce {
+        eprintln!(
+            "x07 bundle: wrote {} ({} bytes, {}{}; provenance {})",
+            bundled.out.display(),
+            bundled.size,
+            match target.world {
+                World::RunOsSandboxed => "policy-sealed, backend os",
+                _ => "native",
+            },
+            sandbox
+                .as_ref()
+                .map(|s| format!(", policy {}", s.prepared.digest))
+                .unwrap_or_default(),
+            bundled
+                .signer
+                .as_deref()
+                .map(|k| format!("signed by {k}"))
+                .unwrap_or_else(|| "unsigned".to_string())
+        );
+    }
+    Ok(Made::Bundled(Box::new(report)))
 }
 
-fn print_report(_args: &BundleArgs, report: &BundleReport) -> Result<(), CliError> {
+fn print_report(report: &BundleReport) -> Result<(), CliError> {
     let bytes = x07_spec::canonical_file_bytes(report).map_err(|e| {
         CliError::setup(
             "X07-BUNDLE-0001",

@@ -1,4 +1,5 @@
-//! `x07 key generate`: an ed25519 key for signing lockfiles (`x07 pkg lock --sign`).
+//! `x07 key generate`: an ed25519 key for signing lockfiles (`x07 pkg lock --sign`) and bundle
+//! provenance (`x07 bundle`), with its public half written beside it as `<path>.pub`.
 
 use std::path::PathBuf;
 
@@ -10,7 +11,7 @@ use crate::error::{CliError, CliResult};
 /// `x07 key ...`.
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
-    /// Generate a new signing key (mode 0600; never overwrites) and print its id and public key.
+    /// Generate a new signing key (mode 0600; never overwrites), write its public key to <path>.pub, print its id.
     Generate(KeyGenerateArgs),
 }
 
@@ -39,9 +40,24 @@ pub fn run(command: &KeyCommand) -> CliResult {
                 CliError::setup("X07-KEY-0001", e.to_string())
                     .help("choose another --out, or remove the old key deliberately")
             })?;
+            // the public half beside it: what `x07 bundle verify --key` and trust lists take
+            let mut public = path.as_os_str().to_owned();
+            public.push(".pub");
+            let public = PathBuf::from(public);
+            x07_spec::write_atomic(
+                &public,
+                format!("{}\n", key.verifying_key().to_base64()).as_bytes(),
+            )
+            .map_err(|e| {
+                CliError::setup(
+                    "X07-KEY-0001",
+                    format!("cannot write {}: {e}", public.display()),
+                )
+            })?;
             let report = serde_json::json!({
                 "schema_version": "x07.key.generate.report@0.1.0",
                 "path": path.display().to_string(),
+                "public_key_path": public.display().to_string(),
                 "key_id": key.key_id().as_str(),
                 "public_key": key.verifying_key().to_base64(),
             });

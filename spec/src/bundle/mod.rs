@@ -1,6 +1,7 @@
 //! Bundle formats (docs/bundling.md): the sealed section a sandbox bundle carries after its
 //! launcher, and the bundle report `x07 bundle` prints.
 
+pub mod provenance;
 mod report;
 mod seal;
 

@@ -1,5 +1,6 @@
 //! `x07.bundle.report@0.5.0`: the public `x07.bundle.report@0.4.0` shape, plus our fields
 //! (`bundle.sandbox_backend`, `bundle.store_path`, `bundle.sha256`, `bundle.size`,
+//! `bundle.subject_sha256`, `bundle.signer_key_id`, `bundle.provenance`, `bundle.sbom`,
 //! `bundle.policy.digest`, `bundle.policy.sealed`) under a bumped minor version.
 
 use serde::{Deserialize, Serialize};
@@ -92,4 +93,13 @@ pub struct BundleInfo {
     pub sha256: String,
     /// Its size in bytes.
     pub size: u64,
+    /// sha256 of the executable without its provenance note: the signed statement's subject
+    /// (and the store entry).
+    pub subject_sha256: String,
+    /// The key id that signed the provenance; `None`: unsigned (`--no-sign`).
+    pub signer_key_id: Option<String>,
+    /// The DSSE envelope written beside the executable.
+    pub provenance: String,
+    /// The CycloneDX SBOM written beside the executable.
+    pub sbom: String,
 }

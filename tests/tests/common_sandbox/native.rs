@@ -306,7 +306,9 @@ impl<'a> NativeRun<'a> {
         };
         if self.launch == Launch::SealedBundle {
             let bundle = self.stage.outer().join("dist").join(BUNDLE_NAME);
-            let make = common(self.x07().arg("bundle")).arg("--out").arg(&bundle);
+            let make = common(self.x07().args(["bundle", "--no-sign"]))
+                .arg("--out")
+                .arg(&bundle);
             return match make.run() {
                 Ok(out) if out.exit_code == Some(0) => X07Invocation::new(&bundle)
                     .current_dir(self.project())

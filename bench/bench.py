@@ -5,7 +5,9 @@
 (b) cold `x07 build` of the `x07 init` project against bare `cc` on the C that x07 emitted;
 (c) word count and byte histogram over 32 MiB: stored x07 binaries against hand-written C (-O2);
 (d) the sandbox: `x07 run --profile sandbox` (os backend) against `--profile os`, the stored
-    binaries run directly, and bubblewrap around the run-os binary (bench/sandbox_bench.py).
+    binaries run directly, and bubblewrap around the run-os binary (bench/sandbox_bench.py);
+(f) bundles: bundling against a cold build, bundle start against the stored binary, the sealed
+    bundle against the os bundle, and sizes (bench/bundle_bench.py).
 
 Every comparison interleaves its sides (A B, then B A, ...) so machine noise hits all of them, and
 prints the median and minimum wall time and the median CPU time of each side, and their ratios.
@@ -33,6 +35,7 @@ from harness import (BenchError, Comparison, Side, X07, frame, interleave, run_t
                      solve_output, unframe)
 from sandbox_bench import bench_sandbox
 from pkg_bench import PkgBenchError, bench_packages
+from bundle_bench import bench_bundle
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROGRAMS_DIR = BENCH_DIR / "programs"
@@ -422,7 +425,9 @@ def main() -> int:
                     help="repetitions of (c) (default 11)")
     ap.add_argument("--reps-sandbox", type=positive_int, default=31,
                     help="repetitions of (d) (default 31)")
-    ap.add_argument("--only", choices=["a", "b", "c", "d", "e"], action="append",
+    ap.add_argument("--reps-bundle", type=positive_int, default=11,
+                    help="repetitions of (f) (default 11)")
+    ap.add_argument("--only", choices=["a", "b", "c", "d", "e", "f"], action="append",
                     help="run only these comparisons (repeatable); (e), the package manager "
                          "(bench/pkg_bench.py), runs only when named")
     ap.add_argument("--json", type=Path, help="also write the results as JSON to this file")
@@ -433,7 +438,7 @@ def main() -> int:
     if not x07.exe.is_file():
         print(f"bench: {x07.exe} does not exist; build it (bench/run.sh does)", file=sys.stderr)
         return 2
-    only = set(args.only or ["a", "b", "c", "d"])
+    only = set(args.only or ["a", "b", "c", "d", "f"])
     work = Path(tempfile.mkdtemp(prefix="x07-bench-"))
     comparisons: list[Comparison] = []
     pkg_table: list[str] = []
@@ -450,6 +455,9 @@ def main() -> int:
         if "d" in only:
             print("measuring (d) the sandbox: x07 run, stored binaries, bwrap ...", file=sys.stderr)
             comparisons.extend(bench_sandbox(x07, work, args.reps_sandbox))
+        if "f" in only:
+            print("measuring (f) bundles: bundling, start, sealed start, sizes ...", file=sys.stderr)
+            comparisons.extend(bench_bundle(x07, work, args.reps_bundle))
         if "e" in only:
             print("measuring (e) the package manager: publish, cold lock, no-op lock ...",
                   file=sys.stderr)
@@ -464,9 +472,9 @@ def main() -> int:
         else:
             remove_tree(work)
     reps = {"run": args.reps_run, "build": args.reps_build, "compute": args.reps_compute,
-            "sandbox": args.reps_sandbox}
+            "sandbox": args.reps_sandbox, "bundle": args.reps_bundle}
     if comparisons:
-        print_table(comparisons, {name: n for (key, (name, n)) in zip("abcd", reps.items())
+        print_table(comparisons, {name: n for (key, (name, n)) in zip("abcdf", reps.items())
                                   if key in only})
     if pkg_table:
         print("\n".join(pkg_table))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds x07 in release mode and prints the benchmark table (bench/README.md).
 # Usage, from anywhere:  bench/run.sh [--reps-run N] [--reps-build N] [--reps-compute N]
-#                                     [--reps-sandbox N] [--only a|b|c|d|e]... [--json FILE] [--keep]
+#                                     [--reps-sandbox N] [--reps-bundle N] [--only a|b|c|d|e|f]...
+#                                     [--json FILE] [--keep]
 # (e), the package manager (bench/pkg_bench.py, ~30 s), runs only with --only e.
 # (d3) needs bubblewrap (`sudo apt-get install bubblewrap` on Debian); without it (d3) is skipped
 # with a message and the rest of (d) still runs.

@@ -166,7 +166,7 @@ class Comparison:
         ratio = (f"ratio {self.ratio_label}: median {self.ratio_median():.2f}x, "
                  f"min {self.ratio_min():.2f}x, cpu {self.ratio_cpu():.2f}x")
         if self.target_extra_ms is None:
-            target = f"target <= {self.target:.1f}x" if self.target is not None else "no target"
+            target = f"target <= {self.target:g}x" if self.target is not None else "no target"
             ratio += f" ({target}) -> {self.verdict()}"
         lines.append(ratio)
         if self.target_extra_ms is not None or self.show_extra:

@@ -1,7 +1,6 @@
 //! Making a bundle: build the program with the bundle entry point (a store entry), seal it after
 //! the trusted launcher for a sandbox bundle (another store entry), copy the result to `--out`.
 
-use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -320,25 +319,15 @@ fn external_parameters(req: &BundleRequest<'_>) -> serde_json::Value {
     })
 }
 
-/// Writes `bytes` to `out` (temp file + fsync + rename, `mode`); their sha256 and size.
+/// Writes `bytes` to `out` (x07_spec's atomic write, `mode`); their sha256 and size.
 fn write_out(bytes: &[u8], out: &Path, mode: u32) -> Result<(Sha256Digest, u64), BundleError> {
-    let write_error = |source| BundleError::Write {
+    let opts = x07_spec::AtomicWrite {
+        mode: Some(mode),
+        no_clobber: false,
+    };
+    x07_spec::write_atomic_with(out, bytes, opts).map_err(|source| BundleError::Write {
         path: out.to_path_buf(),
         source,
-    };
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".x07-bundle-")
-        .tempfile_in(dir)
-        .map_err(write_error)?;
-    tmp.write_all(bytes).map_err(write_error)?;
-    tmp.as_file().sync_all().map_err(write_error)?;
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))
-        .map_err(write_error)?;
-    tmp.persist(out).map_err(|e| write_error(e.error))?;
+    })?;
     Ok((Sha256Digest::of(bytes), bytes.len() as u64))
 }

@@ -198,7 +198,7 @@ pub fn verify(
                 .ok_or_else(|| {
                     VerifyError::Note(path.into(), "a signature without a public key".into())
                 })?;
-            let keyid = KeyId::of(&public);
+            let keyid = public.key_id();
             let signed = ins
                 .note
                 .envelope
@@ -216,7 +216,7 @@ pub fn verify(
         }
     };
     if let Some(want) = key {
-        let want = KeyId::of(want);
+        let want = want.key_id();
         if signer.as_ref() != Some(&want) {
             return Err(VerifyError::WrongSigner {
                 path: path.into(),

@@ -6,8 +6,6 @@
 //! is fetched through the verified cache and unpacked, and the new lock is written atomically.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use semver::Version;
 use x07_lock::Ed25519Sig;
@@ -321,36 +319,12 @@ fn build_lock(
     let local_by_name: BTreeMap<&PackageName, &LocalPackage> =
         locals.iter().map(|l| (&l.req.name, l)).collect();
     let jobs: Vec<(&PackageName, &Version)> = resolution.packages.iter().collect();
-    let results: Mutex<Vec<Result<LockedPackage, DepsError>>> = Mutex::new(Vec::new());
-    let next = AtomicUsize::new(0);
-    let workers = jobs.len().clamp(1, 8);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some((name, version)) = jobs.get(i) else {
-                    break;
-                };
-                let result = match local_by_name.get(name) {
-                    Some(local) => lock_local(project, local),
-                    None => lock_registry(project, client, catalog, name, version),
-                };
-                let failed = result.is_err();
-                results
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(result);
-                if failed {
-                    // The first error ends the lock; no worker takes new packages.
-                    next.store(jobs.len(), Ordering::Relaxed);
-                }
-            });
-        }
-    });
-    let mut dependencies = Vec::new();
-    for result in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        dependencies.push(result?);
-    }
+    // the first error ends the lock: no worker takes new packages after it
+    let mut dependencies =
+        x07_spec::parallel::try_map(&jobs, 8, |(name, version)| match local_by_name.get(name) {
+            Some(local) => lock_local(project, local),
+            None => lock_registry(project, client, catalog, name, version),
+        })?;
     for dep in &mut dependencies {
         dep.deps = resolution
             .edges

@@ -2,8 +2,6 @@
 //! everything any of their versions may depend on.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use x07_lock::{Catalog, CatalogVersion, VersionReq};
 use x07_spec::package::ModuleId;
@@ -119,26 +117,7 @@ impl RegistryClient {
 
     /// The index entries of every name in `names`, fetched concurrently, in the order given.
     fn fetch_level(&self, names: &[PackageName]) -> Vec<(PackageName, Fetched)> {
-        let slots: Vec<Mutex<Option<Fetched>>> = names.iter().map(|_| Mutex::new(None)).collect();
-        let next = AtomicUsize::new(0);
-        std::thread::scope(|scope| {
-            for _ in 0..names.len().clamp(1, 8) {
-                scope.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(name) = names.get(i) else { break };
-                    let result = self.index_entries(name);
-                    *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
-                });
-            }
-        });
-        names
-            .iter()
-            .cloned()
-            .zip(slots.into_iter().map(|s| {
-                s.into_inner()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .expect("every slot is filled")
-            }))
-            .collect()
+        let fetched = x07_spec::parallel::map(names, 8, |name| self.index_entries(name));
+        names.iter().cloned().zip(fetched).collect()
     }
 }

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
@@ -151,32 +150,18 @@ impl Credentials {
     }
 }
 
-/// Writes `bytes` to `path` atomically; the temp file has mode 0600 from its creation.
+/// Writes `bytes` to `path` atomically, mode 0600 from the temp file's creation.
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let parent = path.parent().unwrap_or(Path::new("."));
     fs_err::create_dir_all(parent)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".x07-tmp-")
-        .permissions(std::fs::Permissions::from_mode(0o600))
-        .tempfile_in(parent)
-        .map_err(|e| {
-            std::io::Error::new(
-                e.kind(),
-                format!(
-                    "cannot create a temporary file in {}: {e}",
-                    parent.display()
-                ),
-            )
-        })?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| {
-        std::io::Error::new(
-            e.error.kind(),
-            format!("cannot rename into {}: {}", path.display(), e.error),
-        )
-    })?;
-    Ok(())
+    x07_spec::write_atomic_with(
+        path,
+        bytes,
+        x07_spec::AtomicWrite {
+            mode: Some(0o600),
+            no_clobber: false,
+        },
+    )
 }
 
 #[cfg(test)]

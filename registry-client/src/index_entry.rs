@@ -8,33 +8,13 @@
 
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Verifier as _};
-use serde::Deserialize;
 use serde_json::Value;
 use x07_spec::{PackageName, PackageVersion, Sha256Digest};
 
 use crate::pinning::PinnedKey;
 
+use x07_spec::index::IndexLine;
 pub use x07_spec::index::{shard_path, EntrySignature, IndexDep, INDEX_ENTRY_SCHEMA};
-
-/// The typed fields of a line (unknown fields are ignored here but covered by the signature).
-#[derive(Deserialize)]
-struct LineFields {
-    schema_version: String,
-    name: PackageName,
-    version: PackageVersion,
-    cksum: Sha256Digest,
-    yanked: bool,
-    #[serde(default)]
-    deps: Vec<IndexDep>,
-    #[serde(default)]
-    x07c_compat: String,
-    #[serde(default)]
-    modules: Vec<String>,
-    #[serde(default)]
-    ffi_libs: Vec<String>,
-    #[serde(default)]
-    description: String,
-}
 
 /// One version of a package as the index describes it, with a signature already verified against
 /// the registry's pinned key (only this crate can make one).
@@ -158,7 +138,9 @@ impl IndexEntry {
             .map_err(|e| (None, LineProblem::Malformed(e.to_string())))?;
         verify_signature(&signature, &signed_bytes, key).map_err(|p| (None, p))?;
 
-        let fields: LineFields =
+        // the one definition of a line; fields this client does not know are ignored here but
+        // were covered by the signature above
+        let fields: IndexLine =
             serde_json::from_value(value).map_err(|e| unreadable(e.to_string()))?;
         let version = Some(fields.version.clone());
         if fields.schema_version != INDEX_ENTRY_SCHEMA {

@@ -7,15 +7,14 @@
 use base64::Engine as _;
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
 use crate::error::RegistryError;
 use crate::home::RegistryHome;
 use crate::index_url::IndexUrl;
 
-/// The id of a public key: the first 16 hex digits of the sha256 of its 32 raw bytes.
+/// The id of a public key (x07_spec::KeyId) as text.
 pub fn key_id_of(key: &VerifyingKey) -> String {
-    hex::encode(&Sha256::digest(key.as_bytes())[..8])
+    x07_spec::KeyId::of_public_key(key.as_bytes()).to_string()
 }
 
 /// The pin file's contents.

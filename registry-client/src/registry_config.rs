@@ -1,35 +1,10 @@
 //! The index's `config.json`: where archives and the API live, and the registry's signing keys.
 
 use reqwest::Url;
-use serde::Deserialize;
 use x07_spec::{PackageName, PackageVersion};
 
-/// One signing key as config.json lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct OfferedKey {
-    /// The key id (16 hex digits).
-    pub id: String,
-    /// The raw public key, standard base64.
-    pub ed25519_pub: String,
-}
-
-#[derive(Deserialize)]
-struct Signing {
-    kind: String,
-    #[serde(default)]
-    public_keys: Vec<OfferedKey>,
-}
-
-#[derive(Deserialize)]
-struct RawConfig {
-    dl: String,
-    #[serde(default)]
-    api: Option<String>,
-    #[serde(default, rename = "auth-required")]
-    auth_required: bool,
-    #[serde(default)]
-    signing: Option<Signing>,
-}
+use x07_spec::index::IndexConfig;
+pub use x07_spec::index::OfferedKey;
 
 /// A parsed `config.json`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +36,7 @@ fn prefix_url(field: &str, text: &str) -> Result<Url, String> {
 impl RegistryConfig {
     /// Parses config.json bytes.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        let raw: RawConfig =
+        let raw: IndexConfig =
             serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON ({e})"))?;
         let public_keys = match raw.signing {
             Some(s) if s.kind == "ed25519" => s.public_keys,

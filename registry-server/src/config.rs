@@ -152,17 +152,21 @@ impl RegistryConfig {
     }
 
     /// The JSON served at `/index/config.json`.
-    pub fn index_config_json(&self, signer: &IndexSigner) -> serde_json::Value {
+    pub fn index_config_json(&self, signer: &IndexSigner) -> x07_spec::index::IndexConfig {
+        use x07_spec::index::{IndexConfig, IndexSigning, OfferedKey};
         let base = self.base_url.trim_end_matches('/');
-        serde_json::json!({
-            "dl": format!("{base}/v1/packages/"),
-            "api": format!("{base}/v1/"),
-            "auth-required": false,
-            "sparse": true,
-            "signing": {
-                "kind": "ed25519",
-                "public_keys": [{"id": signer.key_id().as_str(), "ed25519_pub": signer.public_key_b64()}],
-            },
-        })
+        IndexConfig {
+            dl: format!("{base}/v1/packages/"),
+            api: Some(format!("{base}/v1/")),
+            auth_required: false,
+            sparse: true,
+            signing: Some(IndexSigning {
+                kind: "ed25519".into(),
+                public_keys: vec![OfferedKey {
+                    id: signer.key_id().as_str().to_string(),
+                    ed25519_pub: signer.public_key_b64(),
+                }],
+            }),
+        }
     }
 }

@@ -26,7 +26,9 @@ mod upload;
 
 pub use api_error::{ApiError, ErrorCode};
 pub use config::{BaseUrlSource, ConnectionLimits, RegistryConfig};
-pub use index_entry::{shard_path, EntrySignature, IndexDep, IndexEntry, INDEX_ENTRY_SCHEMA};
+pub use index_entry::{
+    shard_path, EntrySignature, IndexDep, IndexEntry, SignedLine, INDEX_ENTRY_SCHEMA,
+};
 pub use owners::OwnerName;
 pub use root::{RegistryRoot, RootError};
 pub use server::{serve, serve_blocking, ServerConfig, ServerError, ServerHandle};

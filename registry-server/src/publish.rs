@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use x07_spec::{PackageName, Sha256Digest};
 
 use crate::api_error::{ApiError, ErrorCode};
-use crate::index_entry::{shard_path, IndexEntry, INDEX_ENTRY_SCHEMA};
+use crate::index_entry::{shard_path, IndexEntry, SignedLine as _, INDEX_ENTRY_SCHEMA};
 use crate::owners::OwnerName;
 use crate::package_check::{check_archive, CheckedPackage};
 use crate::registry::{io_failure, lock, Registry};

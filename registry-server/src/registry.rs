@@ -10,7 +10,7 @@ use x07_spec::{PackageName, PackageVersion, Sha256Digest};
 
 use crate::api_error::{ApiError, ErrorCode};
 use crate::config::{ConnectionLimits, RegistryConfig};
-use crate::index_entry::IndexEntry;
+use crate::index_entry::{IndexEntry, SignedLine as _};
 use crate::index_store::IndexStore;
 use crate::owners::{OwnerName, OwnersFile};
 use crate::recovery::{recover, Recovery};

@@ -1,38 +1,20 @@
 //! The registry's ed25519 index-signing key (`DIR/keys/signing.key`, pkcs8 DER, mode 0600).
 
 use std::fmt;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use base64::Engine as _;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
-use sha2::{Digest as _, Sha256};
 
 use crate::root::RootError;
 
-/// A key id: the first 16 hex digits of the sha256 of the raw 32-byte public key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct KeyId(String);
-
-impl KeyId {
-    /// The 16 hex digits.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+pub use x07_spec::KeyId;
 
 /// The key id of a public key.
 pub fn key_id_of(public: &VerifyingKey) -> KeyId {
-    let digest = Sha256::digest(public.as_bytes());
-    KeyId(hex::encode(&digest[..8]))
+    KeyId::of_public_key(public.as_bytes())
 }
 
 /// The server's signing key and its id.
@@ -102,13 +84,12 @@ impl IndexSigner {
 
 /// Writes a secret atomically with mode 0600 set before any byte is written.
 fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let parent = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".x07-tmp-")
-        .permissions(std::fs::Permissions::from_mode(0o600))
-        .tempfile_in(parent)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    x07_spec::write_atomic_with(
+        path,
+        bytes,
+        x07_spec::AtomicWrite {
+            mode: Some(0o600),
+            no_clobber: false,
+        },
+    )
 }

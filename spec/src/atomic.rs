@@ -14,27 +14,52 @@ pub enum WriteOutcome {
     Unchanged,
 }
 
+/// How [`write_atomic_with`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AtomicWrite {
+    /// The file's mode, set on the temporary file from its creation (so a private file is never
+    /// readable by others, not even for a moment); `None`: the default of the temp file (0600).
+    pub mode: Option<u32>,
+    /// Refuse to replace an existing file (`AlreadyExists`) instead of replacing it.
+    pub no_clobber: bool,
+}
+
 /// Writes `bytes` to `path` atomically (temp file + fsync + rename); the parent must exist.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, bytes, AtomicWrite::default())
+}
+
+/// The one atomic write: a temporary file in the same directory (with `opts.mode`), the bytes,
+/// fsync, then a rename over `path` (or, with `no_clobber`, a link that fails if `path` exists).
+pub fn write_atomic_with(path: &Path, bytes: &[u8], opts: AtomicWrite) -> std::io::Result<()> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".x07-tmp-")
-        .tempfile_in(parent)
-        .map_err(|e| {
-            std::io::Error::new(
-                e.kind(),
-                format!(
-                    "cannot create a temporary file in {}: {e}",
-                    parent.display()
-                ),
-            )
-        })?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".x07-tmp-");
+    #[cfg(unix)]
+    if let Some(mode) = opts.mode {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(mode));
+    }
+    let mut tmp = builder.tempfile_in(parent).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!(
+                "cannot create a temporary file in {}: {e}",
+                parent.display()
+            ),
+        )
+    })?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| {
+    let persisted = if opts.no_clobber {
+        tmp.persist_noclobber(path)
+    } else {
+        tmp.persist(path)
+    };
+    persisted.map_err(|e| {
         std::io::Error::new(
             e.error.kind(),
             format!("cannot rename into {}: {}", path.display(), e.error),
@@ -58,6 +83,36 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> std::io::Result<WriteOutco
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn modes_and_no_clobber() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("key");
+        let private = AtomicWrite {
+            mode: Some(0o600),
+            no_clobber: true,
+        };
+        write_atomic_with(&p, b"secret", private).unwrap();
+        assert_eq!(
+            fs_err::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let again = write_atomic_with(&p, b"other", private).unwrap_err();
+        assert_eq!(again.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(fs_err::read(&p).unwrap(), b"secret");
+        let exe = dir.path().join("exe");
+        let mode = AtomicWrite {
+            mode: Some(0o755),
+            no_clobber: false,
+        };
+        write_atomic_with(&exe, b"x", mode).unwrap();
+        assert_eq!(
+            fs_err::metadata(&exe).unwrap().permissions().mode() & 0o777,
+            0o755
+        );
+    }
 
     #[test]
     fn creates_replaces_and_skips_identical_bytes() {

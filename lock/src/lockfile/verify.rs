@@ -203,32 +203,20 @@ impl Lock {
         // Hashing every file dominates `x07 pkg lock --check` and every build's check; the
         // packages are independent, so they are verified on a few threads and the problems put
         // back in lock order.
-        let per_package: Vec<Vec<LockProblemKind>> = {
-            let next = std::sync::atomic::AtomicUsize::new(0);
-            let results = std::sync::Mutex::new(vec![Vec::new(); self.dependencies.len()]);
-            let workers = std::thread::available_parallelism()
-                .map_or(2, |n| n.get())
-                .clamp(1, 4);
-            std::thread::scope(|scope| {
-                for _ in 0..workers.min(self.dependencies.len()) {
-                    scope.spawn(|| loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(dep) = self.dependencies.get(i) else {
-                            break;
-                        };
-                        let mut kinds = Vec::new();
-                        verify_package(
-                            dep,
-                            &dep.path.resolve(project_root),
-                            check_file_set,
-                            &mut |k| kinds.push(k),
-                        );
-                        results.lock().unwrap_or_else(|p| p.into_inner())[i] = kinds;
-                    });
-                }
-            });
-            results.into_inner().unwrap_or_else(|p| p.into_inner())
-        };
+        let per_package: Vec<Vec<LockProblemKind>> = x07_spec::parallel::map(
+            &self.dependencies,
+            x07_spec::parallel::cpu_workers(4),
+            |dep| {
+                let mut kinds = Vec::new();
+                verify_package(
+                    dep,
+                    &dep.path.resolve(project_root),
+                    check_file_set,
+                    &mut |k| kinds.push(k),
+                );
+                kinds
+            },
+        );
         let mut problems = Vec::new();
         let mut providers: HashMap<&ModuleId, &PackageName> = HashMap::new();
         for (dep, kinds) in self.dependencies.iter().zip(per_package) {

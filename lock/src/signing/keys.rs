@@ -1,7 +1,6 @@
 //! ed25519 keys: key ids, generation, saving (pkcs8 PEM or raw base64, mode 0600) and loading.
 
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -9,59 +8,8 @@ use base64::Engine as _;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use ed25519_dalek::Signer as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use x07_spec::Sha256Digest;
 
-/// A key id: the first 16 lowercase hex digits of the SHA-256 of the raw 32-byte public key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct KeyId(String);
-
-/// A string that is not a key id.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("key id `{0}` must be 16 lowercase hex digits")]
-pub struct KeyIdError(pub String);
-
-impl KeyId {
-    /// Checks and wraps a key id.
-    pub fn new(s: impl Into<String>) -> Result<Self, KeyIdError> {
-        let s = s.into();
-        if s.len() == 16
-            && s.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            Ok(Self(s))
-        } else {
-            Err(KeyIdError(s))
-        }
-    }
-
-    /// The id of a public key.
-    pub fn of(key: &VerifyingKey) -> Self {
-        Self(Sha256Digest::of(key.0.as_bytes()).hex()[..16].to_string())
-    }
-
-    /// The id text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl Serialize for KeyId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for KeyId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::new(String::deserialize(d)?).map_err(serde::de::Error::custom)
-    }
-}
+pub use x07_spec::key_id::{KeyId, KeyIdError};
 
 /// An ed25519 signature, written as standard base64 of its 64 bytes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -186,7 +134,7 @@ impl SigningKey {
 
     /// The public key's id.
     pub fn key_id(&self) -> KeyId {
-        KeyId::of(&self.verifying_key())
+        self.verifying_key().key_id()
     }
 
     /// Signs `message`.
@@ -239,27 +187,18 @@ impl SigningKey {
                 path: path.to_path_buf(),
             });
         }
-        let parent = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
+        let private = x07_spec::AtomicWrite {
+            mode: Some(0o600),
+            no_clobber: true,
         };
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".x07-key-");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            builder.permissions(std::fs::Permissions::from_mode(0o600));
-        }
-        let mut tmp = builder.tempfile_in(parent).map_err(io)?;
-        tmp.write_all(self.to_text(format).as_bytes()).map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist_noclobber(path)
-            .map_err(|e| match e.error.kind() {
+        x07_spec::write_atomic_with(path, self.to_text(format).as_bytes(), private).map_err(
+            |e| match e.kind() {
                 std::io::ErrorKind::AlreadyExists => KeyError::Exists {
                     path: path.to_path_buf(),
                 },
-                _ => io(e.error),
-            })?;
+                _ => io(e),
+            },
+        )?;
         Ok(())
     }
 
@@ -316,7 +255,7 @@ impl VerifyingKey {
 
     /// This key's id.
     pub fn key_id(&self) -> KeyId {
-        KeyId::of(self)
+        KeyId::of_public_key(self.0.as_bytes())
     }
 
     /// Whether `sig` is this key's signature of `message` (strict verification: no malleable forms).

@@ -8,6 +8,7 @@
  * is only ever started by its sealed launcher, which puts --x07-policy-fd=3 first.
  */
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 
 #ifndef X07_BUNDLE_NAME

@@ -25,6 +25,14 @@ pub enum BundleError {
         /// Why.
         message: String,
     },
+    /// `--static` without musl installed.
+    #[error("--static builds against musl, which is not installed (no musl-gcc.specs found)")]
+    MuslMissing,
+    /// `--static` for a program that links native libraries.
+    #[error(
+        "--static: the program links native libraries ({0}) that have no static musl build here"
+    )]
+    StaticWithLibs(String),
     /// Writing the output failed.
     #[error("cannot write {}: {source}", .path.display())]
     Write {
@@ -36,6 +44,19 @@ pub enum BundleError {
 }
 
 impl BundleError {
+    /// What to do about it.
+    pub fn help(&self) -> Option<&'static str> {
+        match self {
+            Self::MuslMissing => Some(
+                "install musl (Debian: `apt-get install musl-tools`), or bundle without --static",
+            ),
+            Self::StaticWithLibs(_) => {
+                Some("bundle without --static: the report lists the shared libraries it needs")
+            }
+            _ => None,
+        }
+    }
+
     /// The diagnostic code (docs/diagnostics.md).
     pub fn code(&self) -> &'static str {
         match self {
@@ -44,6 +65,7 @@ impl BundleError {
             Self::Name(_) => "X07-CLI-0001",
             Self::Policy { .. } => "X07-POLICY-SCHEMA-0001",
             Self::Write { .. } => "X07-BUNDLE-0001",
+            Self::MuslMissing | Self::StaticWithLibs(_) => "X07-BUNDLE-0005",
         }
     }
 

@@ -2,12 +2,14 @@
 //! bundle entry point; a sandbox bundle is the trusted launcher with the program and its
 //! effective policy sealed after it. Both are store entries, copied to `--out`.
 
+mod closure;
 mod error;
 mod make;
 mod out_path;
 mod provenance;
 mod verify;
 
+pub use closure::{closure_of, Closure};
 pub use error::BundleError;
 pub use make::beside;
 pub use make::{bundle, BundleLimits, BundleOutcome, BundleRequest, Bundled};

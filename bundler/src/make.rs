@@ -50,6 +50,8 @@ pub struct BundleRequest<'a> {
     pub sandbox: Option<(&'a PreparedSandbox, &'a Path)>,
     /// How the provenance statement is signed.
     pub signing: &'a Signing,
+    /// `--static`: fully static against musl (programs without native libraries).
+    pub static_musl: bool,
 }
 
 /// A bundle written to `--out`.
@@ -79,6 +81,8 @@ pub struct Bundled {
     pub c_source_size: Option<u64>,
     /// The sealed policy's canonical JSON (sandbox bundles).
     pub policy_json: Option<Vec<u8>>,
+    /// The program's dynamic closure.
+    pub closure: crate::Closure,
 }
 
 /// A bundle, or the diagnostics that stopped the program from compiling.
@@ -122,6 +126,13 @@ pub fn bundle(
         if sealed { None } else { Some(&out_dir) },
     );
     breq.native = req.target.native.clone();
+    if req.static_musl {
+        if !breq.native.libs.is_empty() {
+            return Err(BundleError::StaticWithLibs(breq.native.libs.join(", ")));
+        }
+        breq.native.musl_specs =
+            Some(x07_builder::cc::musl_specs().ok_or(BundleError::MuslMissing)?);
+    }
     breq.entry = EntryPoint::Bundle(BundleMain {
         name: name.clone(),
         solve_fuel: req.limits.solve_fuel,
@@ -138,6 +149,12 @@ pub fn bundle(
         BuildOutcome::Rejected(d) => return Ok(BundleOutcome::Rejected(d)),
     };
     let c_source_size = built.entry.build_record().ok().map(|r| r.c_source_size);
+    let program_bytes =
+        fs_err::read(built.entry.binary_path()).map_err(|source| BundleError::Write {
+            path: built.entry.binary_path(),
+            source,
+        })?;
+    let closure = crate::closure_of(&program_bytes).unwrap_or_default();
     let (entry, policy_json) = match req.sandbox {
         None => (built.entry.clone(), None),
         Some((prepared, launcher)) => {
@@ -200,6 +217,7 @@ pub fn bundle(
         size,
         c_source_size,
         policy_json,
+        closure,
     })))
 }
 
@@ -310,6 +328,7 @@ fn external_parameters(req: &BundleRequest<'_>) -> serde_json::Value {
         "sandbox_accept_weaker": sandbox.map(|p| x07_runner::prepare::accept_weaker_names(p.accept_weaker)),
         "cc_profile": match req.cc_profile { CcProfile::Default => "default", CcProfile::Size => "size" },
         "auto_ffi": req.target.auto_ffi,
+        "static": req.static_musl,
         "limits": {
             "solve_fuel": req.limits.solve_fuel,
             "max_memory_bytes": req.limits.max_memory_bytes,

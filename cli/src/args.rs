@@ -212,6 +212,9 @@ pub struct BundleArgs {
     /// Leave the provenance unsigned (`x07 bundle verify` then says "unsigned").
     #[arg(long)]
     pub no_sign: bool,
+    /// A fully static executable built against musl (Debian: musl-tools), for programs without native libraries.
+    #[arg(long = "static")]
+    pub static_link: bool,
     /// Fuel for one run of the bundle (default: the profile's, else 50000000).
     #[arg(long, value_name = "N")]
     pub solve_fuel: Option<u64>,

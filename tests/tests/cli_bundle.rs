@@ -562,3 +562,122 @@ fn sealed_bundle_enforces_the_policy_wall_clock() {
     assert_ne!(out.exit_code, Some(0), "{}", out.describe());
     assert!(stderr(&out).contains("timed out"), "{}", out.describe());
 }
+
+// ---------------------------------------------------------------------------------------------
+// --static and the closure (chroot needs root)
+
+/// Runs `exe_in_root` (a path inside `root`) under `chroot root`.
+fn run_chrooted(root: &Path, exe_in_root: &str, args: &[&str]) -> X07Output {
+    exec(
+        X07Invocation::new("/usr/sbin/chroot")
+            .arg(root)
+            .arg(exe_in_root)
+            .args(args),
+    )
+}
+
+#[test]
+fn a_static_bundle_runs_in_an_empty_chroot() {
+    if skip_without_os_backend("a_static_bundle_runs_in_an_empty_chroot") {
+        return;
+    }
+    let p = InitProject::new();
+    let exe = p.scratch().join("dist/hello");
+    let report = bundle(&p, &["--profile", "os", "--static"], &exe);
+    assert_eq!(report["bundle"]["static_link"], true, "{report:#}");
+    assert_eq!(report["bundle"]["closure"], json!([]));
+    let root = p.scratch().join("empty-root");
+    fs_err::create_dir(&root).unwrap();
+    fs_err::copy(&exe, root.join("hello")).unwrap();
+    let out = run_chrooted(&root, "/hello", &["world"]);
+    expect_exit(&out, 0);
+    assert_eq!(
+        out.stdout,
+        argv_v1(&[b"hello", b"world"]),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn a_dynamic_bundle_runs_in_a_chroot_holding_only_its_closure() {
+    if skip_without_os_backend("a_dynamic_bundle_runs_in_a_chroot_holding_only_its_closure") {
+        return;
+    }
+    let p = InitProject::new();
+    let exe = p.scratch().join("dist/hello");
+    let report = bundle(&p, &["--profile", "os"], &exe);
+    assert_eq!(report["bundle"]["static_link"], false);
+    let closure: Vec<String> = report["bundle"]["closure"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert!(closure.iter().any(|l| l.contains("libc.so")), "{closure:?}");
+    let root = p.scratch().join("closure-root");
+    for lib in &closure {
+        assert!(!lib.contains("not found"), "{closure:?}");
+        let dest = root.join(lib.trim_start_matches('/'));
+        fs_err::create_dir_all(dest.parent().unwrap()).unwrap();
+        fs_err::copy(lib, &dest).unwrap();
+    }
+    fs_err::copy(&exe, root.join("hello")).unwrap();
+    let out = run_chrooted(&root, "/hello", &["world"]);
+    expect_exit(&out, 0);
+    assert_eq!(
+        out.stdout,
+        argv_v1(&[b"hello", b"world"]),
+        "{}",
+        out.describe()
+    );
+    // without its closure the same bundle cannot start: the closure is what it needs
+    let bare = p.scratch().join("bare-root");
+    fs_err::create_dir(&bare).unwrap();
+    fs_err::copy(&exe, bare.join("hello")).unwrap();
+    let out = run_chrooted(&bare, "/hello", &["world"]);
+    assert_ne!(out.exit_code, Some(0), "{}", out.describe());
+}
+
+#[test]
+fn static_bundles_refuse_native_libraries() {
+    let p = InitProject::new();
+    p.edit_manifest(|m| m["link"] = json!({"libs": ["m"]}));
+    let out = p
+        .x07()
+        .args([
+            "bundle",
+            "--no-sign",
+            "--profile",
+            "os",
+            "--static",
+            "--out",
+        ])
+        .arg(p.scratch().join("app"))
+        .run()
+        .unwrap();
+    expect_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("X07-BUNDLE-0005") && stderr(&out).contains("(m)"),
+        "{}",
+        out.describe()
+    );
+    assert!(!p.scratch().join("app").exists());
+}
+
+#[test]
+fn a_sealed_static_bundle_runs_confined() {
+    if skip_without_os_backend("a_sealed_static_bundle_runs_confined") {
+        return;
+    }
+    let p = InitProject::new();
+    expect_exit(&p.run_x07(["policy", "init", "--template", "cli"]), 0);
+    let exe = p.scratch().join("dist/app");
+    let mut args = sandbox_flags();
+    args.push("--static");
+    let report = bundle(&p, &args, &exe);
+    assert_eq!(report["bundle"]["static_link"], true);
+    let out = run_bundle(&exe, &["x".into()], p.scratch());
+    expect_exit(&out, 0);
+    assert_eq!(out.stdout, argv_v1(&[b"app", b"x"]), "{}", out.describe());
+}

@@ -79,6 +79,50 @@ pub struct NativeInputs {
     pub libs: Vec<String>,
     /// Link statically (`-static`): the trusted launcher loads no shared library.
     pub static_link: bool,
+    /// Build against musl instead of the system libc, statically (`--static` bundles): the
+    /// musl-gcc specs file (from [`musl_specs`]).
+    pub musl_specs: Option<PathBuf>,
+}
+
+/// `dir/{linux,asm,asm-generic}` linked to the system's kernel UAPI headers.
+fn kernel_header_links(dir: &Path) -> Result<(), CcError> {
+    let io = |source| CcError::Io {
+        action: "create",
+        path: dir.to_path_buf(),
+        source,
+    };
+    fs_err::create_dir_all(dir).map_err(io)?;
+    let arch = [
+        "/usr/include/x86_64-linux-gnu/asm",
+        "/usr/include/aarch64-linux-gnu/asm",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).is_dir())
+    .unwrap_or("/usr/include/asm");
+    for (name, target) in [
+        ("linux", "/usr/include/linux"),
+        ("asm-generic", "/usr/include/asm-generic"),
+        ("asm", arch),
+    ] {
+        let link = dir.join(name);
+        if !link.exists() {
+            std::os::unix::fs::symlink(target, &link).map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
+/// Where Debian's musl-tools (or a musl install) keeps the gcc specs file, if it is installed.
+pub fn musl_specs() -> Option<PathBuf> {
+    [
+        "/usr/lib/x86_64-linux-musl/musl-gcc.specs",
+        "/usr/lib/aarch64-linux-musl/musl-gcc.specs",
+        "/usr/lib/musl/lib/musl-gcc.specs",
+        "/usr/local/musl/lib/musl-gcc.specs",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.is_file())
 }
 
 /// [`compile_c`] plus native inputs. Each source's directory is mapped to `ffi` in debug and
@@ -132,7 +176,34 @@ pub fn compile_c_native(
     for lib in &native.libs {
         cmd.arg(format!("-l{lib}"));
     }
-    if native.static_link {
+    // kept alive until the compiler has run
+    let mut _kernel_headers_dir = None;
+    if let Some(specs) = &native.musl_specs {
+        cmd.arg("-specs").arg(specs);
+        // musl's headers have no kernel UAPI headers (linux/, asm/), which the sandbox runtime
+        // includes: a directory of links to the system's, searched after musl's own
+        let dir = match sandbox {
+            Some(sb) => sb.output("kernel-headers"),
+            None => {
+                let tmp = tempfile::tempdir().map_err(|source| CcError::Io {
+                    action: "create",
+                    path: std::env::temp_dir(),
+                    source,
+                })?;
+                let p = tmp.path().join("kernel-headers");
+                _kernel_headers_dir = Some(tmp);
+                p
+            }
+        };
+        kernel_header_links(&dir)?;
+        cmd.arg("-idirafter").arg(&dir);
+        // the directory's random name must not reach the binary (reproducible bundles)
+        cmd.arg(format!(
+            "-ffile-prefix-map={}=kernel-headers",
+            dir.display()
+        ));
+    }
+    if native.static_link || native.musl_specs.is_some() {
         cmd.arg("-static");
     }
     cmd.current_dir("/")

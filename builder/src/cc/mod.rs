@@ -13,7 +13,7 @@ mod locate;
 
 pub use build_sandbox::BuildSandbox;
 pub use compile::{
-    compile_c, compile_c_native, profile_flags, CcProfile, CompileOutput, NativeInputs,
+    compile_c, compile_c_native, musl_specs, profile_flags, CcProfile, CompileOutput, NativeInputs,
 };
 pub use home::{HomeError, X07Home};
 pub use identity::CcIdentity;

@@ -201,6 +201,8 @@ pub fn make(args: &BundleArgs, announce: bool) -> Result<Made, CliError> {
         signer_key_id: None,
         provenance: String::new(),
         sbom: String::new(),
+        static_link: args.static_link,
+        closure: Vec::new(),
     };
     let rejected = |diags: Vec<x07_builder::frontend::Diagnostic>| {
         compile::print_diagnostics(&diags);
@@ -243,11 +245,12 @@ pub fn make(args: &BundleArgs, announce: bool) -> Result<Made, CliError> {
             )
         }),
         signing: &signing,
+        static_musl: args.static_link,
     };
     let bundled = match x07_bundler::bundle(&home, &store, &req).map_err(|e| CliError {
         code: e.code(),
         message: e.to_string(),
-        help: None,
+        help: e.help().map(str::to_string),
         exit: e.exit_code(),
     })? {
         BundleOutcome::Bundled(b) => b,
@@ -265,6 +268,8 @@ pub fn make(args: &BundleArgs, announce: bool) -> Result<Made, CliError> {
     bundle.signer_key_id = bundled.signer.clone();
     bundle.provenance = bundled.envelope_path.display().to_string();
     bundle.sbom = bundled.sbom_path.display().to_string();
+    bundle.static_link = bundled.closure.is_static();
+    bundle.closure = bundled.closure.display_paths();
     let report = BundleReport {
         schema_version: Default::default(),
         runner: ReportRunner::Host,

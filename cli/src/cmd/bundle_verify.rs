@@ -50,8 +50,26 @@ fn summary(ins: &Inspection) -> Value {
         "inputs": st.resolved_dependencies,
         "sbom": {"format": "CycloneDX 1.5", "components": packages},
         "signer_key_id": ins.note.envelope.signatures.first().map(|s| s.keyid.clone()),
-        "closure": Value::Null,
+        "closure": closure_of(ins),
     })
+}
+
+/// The program's closure: the payload of a sealed bundle, else the executable itself.
+fn closure_of(ins: &Inspection) -> Value {
+    let Ok(bytes) = fs_err::read(&ins.path) else {
+        return Value::Null;
+    };
+    let Some((subject, _)) = x07_spec::bundle::provenance::split_note(&bytes) else {
+        return Value::Null;
+    };
+    let program = match x07_spec::bundle::unseal(subject) {
+        Ok(Some(parts)) => parts.payload,
+        _ => subject,
+    };
+    match x07_bundler::closure_of(program) {
+        Ok(c) => json!(c.display_paths()),
+        Err(_) => Value::Null,
+    }
 }
 
 /// `x07 bundle inspect BUNDLE [--json]`.
@@ -104,7 +122,15 @@ pub fn inspect(bundle: &Path, as_json: bool) -> CliResult {
         Some(k) => println!("  signer    {k}"),
         None => println!("  signer    unsigned"),
     }
-    println!("  closure   not listed yet (dynamic libraries are resolved by the target's loader)");
+    match s["closure"].as_array() {
+        Some(c) if c.is_empty() => println!("  closure   none: statically linked"),
+        Some(c) => {
+            for lib in c {
+                println!("  closure   {}", lib.as_str().unwrap_or(""));
+            }
+        }
+        None => println!("  closure   unknown (the program is not a readable ELF file)"),
+    }
     Ok(0)
 }
 
@@ -237,6 +263,7 @@ fn rebuild_subject(
         out: Some(scratch.path().join(name)),
         sign_key: None,
         no_sign: true,
+        static_link: p["static"].as_bool().unwrap_or(false),
         solve_fuel: p["limits"]["solve_fuel"].as_u64(),
         max_memory_bytes: p["limits"]["max_memory_bytes"].as_u64(),
         max_output_bytes: p["limits"]["max_output_bytes"].as_u64(),

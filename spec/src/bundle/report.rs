@@ -1,6 +1,7 @@
 //! `x07.bundle.report@0.5.0`: the public `x07.bundle.report@0.4.0` shape, plus our fields
 //! (`bundle.sandbox_backend`, `bundle.store_path`, `bundle.sha256`, `bundle.size`,
 //! `bundle.subject_sha256`, `bundle.signer_key_id`, `bundle.provenance`, `bundle.sbom`,
+//! `bundle.static_link`, `bundle.closure`,
 //! `bundle.policy.digest`, `bundle.policy.sealed`) under a bumped minor version.
 
 use serde::{Deserialize, Serialize};
@@ -102,4 +103,9 @@ pub struct BundleInfo {
     pub provenance: String,
     /// The CycloneDX SBOM written beside the executable.
     pub sbom: String,
+    /// Whether the program is fully static (`--static`, musl): it runs with nothing installed.
+    pub static_link: bool,
+    /// The program's dynamic closure: its ELF interpreter and every shared library it needs,
+    /// resolved on this host (empty when static).
+    pub closure: Vec<String>,
 }

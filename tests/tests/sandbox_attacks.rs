@@ -9,6 +9,11 @@
 //!   in-process checks compiled out (a test-only switch) and launched on `os`: the kernel layer
 //!   alone must stop it. Attacks only the in-process layer can stop say why in `kernel_skip`.
 //!
+//! - `<name>/sealed-bundle` (attacks with an `os` trial): the program made into a policy-sealed
+//!   bundle with the same policy and flags (`x07 bundle --profile sandbox --sandbox-backend os`),
+//!   its entry adapted to take the attack's input as argument 1, and the bundle started on its own
+//!   from the project directory: the same evidence must show the attack had no effect.
+//!
 //! The `os` trials need root (pids cgroup, network namespace); without it they are ignored and the
 //! reason is printed. `X07_TEST_KEEP_DIRS=1` keeps the directories of failing trials.
 
@@ -31,7 +36,7 @@ use common_sandbox::kernel_only::{
 use common_sandbox::privileges::os_backend_unavailable;
 use common_sandbox::run_view::RunView;
 use common_sandbox::stage::Stage;
-use common_sandbox::verdict::judge;
+use common_sandbox::verdict::{judge, judge_bundle};
 
 /// The issue asks for at least this many attack programs.
 const MIN_ATTACKS: usize = 25;
@@ -89,6 +94,15 @@ fn main() {
                     )
                 })
                 .with_ignored_flag(backend == Backend::Os && os_unavailable.is_some()),
+            );
+        }
+        if attack.spec.backends.contains(&Backend::Os) {
+            let (suite, attack) = (suite.clone(), attack.clone());
+            trials.push(
+                Trial::test(format!("{}/sealed-bundle", attack.name), move || {
+                    run_sealed_bundle(suite.as_deref().expect("set up unless listing"), &attack)
+                })
+                .with_ignored_flag(os_unavailable.is_some()),
             );
         }
         if attack.spec.kernel_expect.is_some() {
@@ -267,6 +281,106 @@ fn run_cli(suite: &Suite, attack: &Attack, backend: Backend) -> Result<(), Faile
         run.elapsed = Some(elapsed);
         judge(&spec.expect, &run, stage)?;
         check_backend(&run, backend.as_str())
+    })
+}
+
+/// Rewrites the entry so that what the attack reads as `input` is argument 1 of the bundle's
+/// argv_v1 (`input` renamed in `solve`, bound to token 1 first).
+fn adapt_entry_to_argv(entry: &Path) -> Result<(), String> {
+    fn rename(v: &mut Value) {
+        match v {
+            Value::String(s) if s == "input" => *s = "attack_input".into(),
+            Value::Array(items) => items.iter_mut().for_each(rename),
+            _ => {}
+        }
+    }
+    let mut module: Value =
+        serde_json::from_slice(&fs_err::read(entry).map_err(|e| e.to_string())?)
+            .map_err(|e| format!("{}: {e}", entry.display()))?;
+    let mut solve = module["solve"].take();
+    rename(&mut solve);
+    let len0 = serde_json::json!(["codec.read_u32_le", "input", 4]);
+    let at = serde_json::json!(["+", 8, len0]);
+    module["solve"] = serde_json::json!([
+        "begin",
+        [
+            "let",
+            "attack_input",
+            [
+                "view.slice",
+                "input",
+                ["+", at.clone(), 4],
+                ["codec.read_u32_le", "input", at]
+            ]
+        ],
+        solve
+    ]);
+    fs_err::write(entry, serde_json::to_vec(&module).expect("serializes"))
+        .map_err(|e| e.to_string())
+}
+
+fn run_sealed_bundle(suite: &Suite, attack: &Attack) -> Result<(), Failed> {
+    with_stage(attack, |stage| {
+        let base = prepare(suite, stage, attack)?;
+        adapt_entry_to_argv(&stage.project().join("src/main.x07.json"))?;
+        let spec = &attack.spec;
+        let exe = stage.outer().join("dist").join("attack");
+        let mut make = X07Invocation::new(&suite.bin)
+            .home(&suite.home)
+            .current_dir(stage.project())
+            .args([
+                "bundle",
+                "--no-sign",
+                "--profile",
+                "sandbox",
+                "--repair",
+                "off",
+                "--policy",
+            ])
+            .arg(&base)
+            .args([
+                "--sandbox-backend",
+                "os",
+                "--i-accept-weaker-isolation",
+                "--out",
+            ])
+            .arg(&exe)
+            .timeout(COMMAND_TIMEOUT);
+        for host in &spec.allow_hosts {
+            make = make.arg("--allow-host").arg(stage.expand(host)?);
+        }
+        if let Some(fuel) = spec.solve_fuel {
+            make = make.arg(format!("--solve-fuel={fuel}"));
+        }
+        if let Some(max) = spec.max_output_bytes {
+            make = make.arg(format!("--max-output-bytes={max}"));
+        }
+        let made = make.run().map_err(|e| e.to_string())?;
+        if made.exit_code != Some(0) {
+            return Err(format!("x07 bundle failed\n{}", made.describe()));
+        }
+        let input = stage.expand(&spec.input)?;
+        if input.contains('\0') {
+            return Err("the attack's input holds a NUL byte, which no argument can carry".into());
+        }
+        let mut inv = X07Invocation::new(&exe)
+            .arg(&input)
+            .current_dir(stage.project())
+            .timeout(COMMAND_TIMEOUT);
+        for (key, value) in &spec.setup.env {
+            inv = inv.env(key, stage.expand(value)?);
+        }
+        let started = Instant::now();
+        let out = inv.run().map_err(|e| e.to_string())?;
+        if out.timed_out {
+            return Err(format!(
+                "the bundle did not finish in {COMMAND_TIMEOUT:?}\n{}",
+                out.describe()
+            ));
+        }
+        let run = RunView::from_bundle(&out, started.elapsed());
+        judge_bundle(&spec.expect, &run, stage)?;
+        Ok(())
     })
 }
 

@@ -124,6 +124,31 @@ impl RunView {
         Self::from_report(&report, context)
     }
 
+    /// Reads a sealed bundle's run: its stdout is the program's output, its stderr carries the
+    /// payload's denial lines and, when it was stopped, a trap or "timed out" line. A bundle
+    /// prints no start-up summary.
+    pub fn from_bundle(out: &X07Output, elapsed: Duration) -> Self {
+        let denials = x07_runner::stderr_lines::find_denials(&out.stderr)
+            .into_iter()
+            .map(|d| Denial {
+                op: d.op,
+                target: d.target,
+                rule: d.rule,
+            })
+            .collect();
+        Self {
+            ok: out.exit_code == Some(0),
+            output: out.stdout.clone(),
+            stdout: out.stdout.clone(),
+            stderr: out.stderr.clone(),
+            trap: x07_runner::stderr_lines::find_trap_line(&out.stderr),
+            denials: Some(denials),
+            sandbox: None,
+            elapsed: Some(elapsed),
+            context: out.describe(),
+        }
+    }
+
     /// The restrictions the start-up line listed (empty without a sandbox summary).
     pub fn restrictions(&self) -> Vec<String> {
         self.sandbox_strings("restrictions")

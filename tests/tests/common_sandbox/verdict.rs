@@ -40,6 +40,44 @@ pub fn judge(expect: &Expectation, run: &RunView, stage: &Stage) -> Result<(), S
     }
 }
 
+/// The verdict on a sealed bundle's run of an attack: the same evidence that the attack had no
+/// effect, the same outputs and denial records; an expected trap only as "it did not succeed"
+/// (a limit kills a bundle without a report to name it), and no start-up summary to check.
+pub fn judge_bundle(expect: &Expectation, run: &RunView, stage: &Stage) -> Result<(), String> {
+    let mut failures = Vec::new();
+    let mut fail = |msg: String| failures.push(msg);
+    if run.output.starts_with(LEAK_MARKER) {
+        fail("the program got through: its output starts with LEAKED".into());
+    }
+    let wants_trap =
+        expect.trap.is_some() || expect.trap_prefix.is_some() || !expect.trap_contains.is_empty();
+    let mut relaxed = expect.clone();
+    relaxed.trap = None;
+    relaxed.trap_prefix = None;
+    relaxed.trap_contains.clear();
+    relaxed.restrictions.clear();
+    relaxed.pids_mechanism_in.clear();
+    if wants_trap && run.ok {
+        fail("the bundle should have been stopped (trap or limit), but it exited 0".into());
+    }
+    check_ending(&relaxed, run, stage, &mut fail);
+    check_stopped(expect, run, stage, &mut fail);
+    check_why(&relaxed, run, stage, &mut fail);
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}\n\n{}",
+            failures
+                .iter()
+                .map(|f| format!("- {f}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            run.describe()
+        ))
+    }
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

@@ -1,4 +1,4 @@
-/* x07-fragment: requires=core,sandbox_policy,sandbox_restrict,launch_sealed */
+/* x07-fragment: requires=core,sandbox_policy,sandbox_restrict */
 /*
  * launch_narrow: X07_BUNDLE_POLICY=FILE narrows a sealed bundle's policy (docs/bundling.md). FILE
  * is a run-os policy document (x07.run-os-policy@0.1.0); every field it gives replaces the sealed
@@ -339,7 +339,7 @@ X7_FN x7_pstrs x7_narrow_strs(const x7_jv *v, const char *where, int kind) {
         uint32_t len = s->slen;
         if (kind == X7N_PATHS) {
             /* normalised lexically against the start directory: "." and ".." applied */
-            text = x7_seal_absolute(text[0] == '/' ? "/" : x7_narrow_cwd, text);
+            text = x7_path_join_lexical(text[0] == '/' ? "/" : x7_narrow_cwd, text);
             len = (uint32_t)strlen(text);
         } else if (!x7_pstr_valid(text, len, kind == X7N_KEYS ? X7_PSTR_KEY : X7_PSTR_ANY)) {
             x7_narrow_fail("an empty key or a key with '=' at", where);

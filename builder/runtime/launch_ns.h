@@ -112,36 +112,17 @@ X7_FN void x7_ns_plan_paths(x7_ns_plan *plan, const x7_policy *pol, const char *
     qsort(plan->v, plan->n, sizeof plan->v[0], x7_ns_bind_order);
 }
 
-/* mkdir -p of every component of `path` (absolute) below the current root. */
-X7_FN int x7_ns_mkdirs(const char *path, mode_t mode) {
-    char tmp[PATH_MAX];
-    size_t n = strlen(path);
-    if (n >= sizeof tmp) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(tmp, path, n + 1);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(tmp, mode) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    if (mkdir(tmp, mode) != 0 && errno != EEXIST) return -1;
-    return 0;
-}
-
 /* An empty file (or directory) to mount over, with its parents. */
 X7_FN int x7_ns_mount_point(const char *dst, int is_dir) {
     struct stat st;
     if (lstat(dst, &st) == 0) return 0; /* already there (inside a path mounted before): never opened */
-    if (is_dir) return x7_ns_mkdirs(dst, 0755);
+    if (is_dir) return x7_mkdirs(dst, 0755);
     char parent[PATH_MAX];
     snprintf(parent, sizeof parent, "%s", dst);
     char *slash = strrchr(parent, '/');
     if (slash != NULL && slash != parent) {
         *slash = 0;
-        if (x7_ns_mkdirs(parent, 0755) != 0) return -1;
+        if (x7_mkdirs(parent, 0755) != 0) return -1;
     }
     int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0 && errno != EEXIST) return -1;
@@ -230,7 +211,7 @@ X7_FN void x7_ns_exec_aliases(const char *exe) {
 
 /* /dev: a tmpfs with the harmless character devices and the usual links. */
 X7_FN void x7_ns_dev(void) {
-    if (x7_ns_mkdirs("/dev", 0755) != 0 || mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") != 0)
+    if (x7_mkdirs("/dev", 0755) != 0 || mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") != 0)
         x7_sb_fail_errno("new_root", "cannot mount /dev", errno);
     static const char *const devs[] = {"null", "zero", "full", "random", "urandom"};
     for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++) {
@@ -251,7 +232,7 @@ X7_FN void x7_ns_dev(void) {
 
 /* /proc of the new pid namespace, with the kernel's knobs read-only. */
 X7_FN void x7_ns_proc(void) {
-    if (x7_ns_mkdirs("/proc", 0555) != 0 || mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+    if (x7_mkdirs("/proc", 0555) != 0 || mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
         x7_sb_fail_errno("new_root", "cannot mount a private /proc", errno);
     static const char *const covered[] = {"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs"};
     for (size_t i = 0; i < sizeof covered / sizeof covered[0]; i++) {
@@ -284,7 +265,7 @@ X7_FN void x7_ns_enter_new_root(const x7_ns_plan *plan, const x7_policy *pol, co
     x7_ns_proc();
     if (umount2(X7_NS_OLD, MNT_DETACH) != 0) x7_sb_fail_errno("new_root", "cannot detach the host's tree", errno);
     (void)rmdir(X7_NS_OLD);
-    if (chdir(cwd) != 0 && (x7_ns_mkdirs(cwd, 0755) != 0 || chdir(cwd) != 0))
+    if (chdir(cwd) != 0 && (x7_mkdirs(cwd, 0755) != 0 || chdir(cwd) != 0))
         x7_sb_fail_errno("new_root", "cannot keep the working directory", errno);
     if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0)
         x7_sb_fail_errno("new_root", "cannot make the new root read-only", errno);

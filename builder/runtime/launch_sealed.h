@@ -79,45 +79,6 @@ X7_FN int x7_seal_find(x7_seal *s) {
     return 1;
 }
 
-/* `cwd` joined with the relative normalised `rel`, ".." applied lexically (never above "/"). */
-X7_FN char *x7_seal_absolute(const char *cwd, const char *rel) {
-    size_t clen = strlen(cwd), rlen = strlen(rel);
-    char *out = (char *)malloc(clen + rlen + 3);
-    if (out == NULL) x7_sb_fail("load_policy", "out of memory", NULL);
-    memcpy(out, cwd, clen + 1);
-    size_t n = clen == 1 ? 0 : clen; /* "/" keeps no trailing component */
-    for (const char *c = rel; *c;) {
-        size_t k = strcspn(c, "/");
-        if (k == 0) {
-            /* an empty component ("a//b", a leading or trailing "/"): nothing to add */
-        } else if (k == 2 && c[0] == '.' && c[1] == '.') {
-            while (n > 0 && out[n - 1] != '/') n--;
-            if (n > 0) n--;
-        } else if (!(k == 1 && c[0] == '.')) {
-            out[n++] = '/';
-            memcpy(out + n, c, k);
-            n += k;
-        }
-        c += k;
-        if (*c == '/') c++;
-    }
-    if (n == 0) out[n++] = '/';
-    out[n] = 0;
-    return out;
-}
-
-X7_FN void x7_seal_resolve_list(x7_pstrs *list, const char *cwd) {
-    for (uint32_t i = 0; i < list->n; i++) {
-        if (list->v[i].s[0] == '/') continue;
-        char *abs = x7_seal_absolute(cwd, list->v[i].s);
-        free(list->v[i].s);
-        list->v[i].s = abs;
-        list->v[i].n = (uint32_t)strlen(abs);
-    }
-}
-
-static void x7_narrow_apply(const char *file, const char *cwd);
-
 /* Reads [off, off+len) of the bundle file into a new buffer. */
 X7_FN uint8_t *x7_seal_read(int fd, uint64_t off, uint64_t len) {
     uint8_t *p = (uint8_t *)malloc(len ? len : 1);
@@ -165,16 +126,10 @@ X7_FN int x7_seal_load(const x7_seal *s) {
     free(blob);
     char *cwd = getcwd(NULL, 0);
     if (cwd == NULL) x7_sb_fail_errno("open_roots", "cannot determine the current directory", errno);
-    x7_seal_resolve_list(&x7_sb.pol.fs.read_roots, cwd);
-    x7_seal_resolve_list(&x7_sb.pol.fs.write_roots, cwd);
-    x7_seal_resolve_list(&x7_sb.pol.proc.allow_execs, cwd);
-    x7_seal_resolve_list(&x7_sb.pol.proc.allow_exec_prefixes, cwd);
-    x7_seal_resolve_list(&x7_sb.pol.proc.allow_cwd_roots, cwd);
+    x7_policy_resolve_relative(&x7_sb.pol, cwd);
     if (narrow != NULL && narrow[0] != 0) x7_narrow_apply(narrow, cwd); /* launch_narrow.h */
     free(cwd);
-    for (uint32_t i = 0; x7_sb.pol.fs.enabled && i < x7_sb.pol.fs.write_roots.n; i++)
-        if (x7_ns_mkdirs(x7_sb.pol.fs.write_roots.v[i].s, 0777) != 0)
-            x7_sb_fail("open_roots", x7_sb.pol.fs.write_roots.v[i].s, strerror(errno));
+    x7_policy_create_write_roots(&x7_sb.pol);
     int payload = x7_seal_payload(exe, s);
     close(exe);
     return payload;

@@ -5,7 +5,8 @@
  * argv[0]); the program's output bytes go raw to stdout; the exit status is the program's exit
  * code. Nothing else is printed: no stats line. A trap prints one line and exits with
  * X07_TRAP_EXIT_CODE (70, EX_SOFTWARE), as does output over the bundle's cap. A sandboxed payload
- * is only ever started by its sealed launcher, which puts --x07-policy-fd=3 first.
+ * is only ever started by its sealed launcher, which puts --x07-policy-fd=3 first; a backend-none
+ * bundle carries its policy inside (X07_EMBEDDED_POLICY) and reads no argument of its own.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@ X7_COLD void x7_bundle_fail(const char *what, const char *detail, int code) {
 
 int main(int argc, char **argv) {
     int first = 1;
-#ifdef X07_SANDBOXED
+#if defined(X07_SANDBOXED) && !defined(X07_EMBEDDED_POLICY)
     if (argc < 2 || strncmp(argv[1], "--x07-policy-fd=", 16) != 0)
         x7_bundle_fail("this is a sealed bundle's payload; run the bundle itself", NULL, 3);
     x7_sb_policy_arg(argv[1]);

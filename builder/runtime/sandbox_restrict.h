@@ -7,6 +7,7 @@
  */
 #ifdef X07_SANDBOXED
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,11 @@ typedef struct {
     uint8_t embedded_digest[32];
     x7_ll_result ll;
 } x7_sb_report;
+
+/* Defined below (relative paths) and in launch_narrow.h. */
+static void x7_policy_resolve_relative(x7_policy *pol, const char *cwd);
+static void x7_policy_create_write_roots(const x7_policy *pol);
+static void x7_narrow_apply(const char *file, const char *cwd);
 
 /* Ends the process: `x07: sandbox: cannot apply <step>: <reason>[: <detail>]`, status 3. */
 X7_COLD void x7_sb_fail(const char *step, const char *reason, const char *detail) {
@@ -174,7 +180,26 @@ X7_FN void x7_sandbox_load_policy(x7_sb_report *rep) {
 #ifdef X07_EMBEDDED_POLICY
     static const uint8_t x7_embedded_policy[] = X07_EMBEDDED_POLICY;
     static const uint32_t x7_embedded_policy_len = (uint32_t)(sizeof x7_embedded_policy - 1);
+#ifdef X07_EMBEDDED_POLICY_RELATIVE
+    x7_pstr_relative_ok = 1; /* a backend-none bundle: relative paths resolve at start */
+#endif
     x7_sb_decode_or_fail(x7_embedded_policy, x7_embedded_policy_len, &embedded, "embedded in the binary");
+#ifdef X07_EMBEDDED_POLICY_RELATIVE
+    x7_pstr_relative_ok = 0;
+    {
+        char *cwd = getcwd(NULL, 0);
+        if (cwd == NULL) x7_sb_fail_errno("open_roots", "cannot determine the current directory", errno);
+        x7_policy_resolve_relative(&embedded, cwd);
+        const char *narrow = getenv("X07_BUNDLE_POLICY");
+        if (narrow != NULL && narrow[0] != 0) {
+            x7_sb.pol = embedded;
+            x7_narrow_apply(narrow, cwd); /* launch_narrow.h: x7_sb.pol narrowed */
+            embedded = x7_sb.pol;
+        }
+        free(cwd);
+        x7_policy_create_write_roots(&embedded);
+    }
+#endif
     rep->have_embedded = 1;
     memcpy(rep->embedded_digest, embedded.digest, 32);
 #endif
@@ -436,6 +461,86 @@ X7_FN void x7_sandbox_report_line(const x7_sb_report *rep) {
     x7_sbuf_emit_line(&b);
 }
 
+/* ---------------------------------------------------------------- relative paths */
+
+/*
+ * A sealed bundle's policy (launch_sealed.h) and a backend-none bundle's embedded one keep
+ * relative paths relative; they resolve against the working directory at start, and missing
+ * write roots are created (docs/bundling.md).
+ */
+/* `cwd` joined with the relative normalised `rel`, ".." applied lexically (never above "/"). */
+X7_FN char *x7_path_join_lexical(const char *cwd, const char *rel) {
+    size_t clen = strlen(cwd), rlen = strlen(rel);
+    char *out = (char *)malloc(clen + rlen + 3);
+    if (out == NULL) x7_sb_fail("load_policy", "out of memory", NULL);
+    memcpy(out, cwd, clen + 1);
+    size_t n = clen == 1 ? 0 : clen; /* "/" keeps no trailing component */
+    for (const char *c = rel; *c;) {
+        size_t k = strcspn(c, "/");
+        if (k == 0) {
+            /* an empty component ("a//b", a leading or trailing "/"): nothing to add */
+        } else if (k == 2 && c[0] == '.' && c[1] == '.') {
+            while (n > 0 && out[n - 1] != '/') n--;
+            if (n > 0) n--;
+        } else if (!(k == 1 && c[0] == '.')) {
+            out[n++] = '/';
+            memcpy(out + n, c, k);
+            n += k;
+        }
+        c += k;
+        if (*c == '/') c++;
+    }
+    if (n == 0) out[n++] = '/';
+    out[n] = 0;
+    return out;
+}
+
+X7_FN void x7_pstrs_resolve_relative(x7_pstrs *list, const char *cwd) {
+    for (uint32_t i = 0; i < list->n; i++) {
+        if (list->v[i].s[0] == '/') continue;
+        char *abs = x7_path_join_lexical(cwd, list->v[i].s);
+        free(list->v[i].s);
+        list->v[i].s = abs;
+        list->v[i].n = (uint32_t)strlen(abs);
+    }
+}
+
+
+/* Every relative path of `pol` made absolute against `cwd`. */
+X7_FN void x7_policy_resolve_relative(x7_policy *pol, const char *cwd) {
+    x7_pstrs_resolve_relative(&pol->fs.read_roots, cwd);
+    x7_pstrs_resolve_relative(&pol->fs.write_roots, cwd);
+    x7_pstrs_resolve_relative(&pol->proc.allow_execs, cwd);
+    x7_pstrs_resolve_relative(&pol->proc.allow_exec_prefixes, cwd);
+    x7_pstrs_resolve_relative(&pol->proc.allow_cwd_roots, cwd);
+}
+
+/* mkdir -p of every component of `path` (absolute) below the current root. */
+X7_FN int x7_mkdirs(const char *path, mode_t mode) {
+    char tmp[PATH_MAX];
+    size_t n = strlen(path);
+    if (n >= sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(tmp, path, n + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(tmp, mode) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (mkdir(tmp, mode) != 0 && errno != EEXIST) return -1;
+    return 0;
+}
+
+/* mkdir -p of every write root that does not exist yet. */
+X7_FN void x7_policy_create_write_roots(const x7_policy *pol) {
+    for (uint32_t i = 0; pol->fs.enabled && i < pol->fs.write_roots.n; i++)
+        if (x7_mkdirs(pol->fs.write_roots.v[i].s, 0777) != 0)
+            x7_sb_fail("open_roots", pol->fs.write_roots.v[i].s, strerror(errno));
+}
+
 /* ---------------------------------------------------------------- x7_os_startup */
 
 #define X7_SB_NOT_CONFINED                                                                         \
@@ -461,6 +566,8 @@ X7_FN void x7_sandbox_start(void) {
         if (gap != NULL) x7_sb_fail("verify", X7_SB_NOT_CONFINED, gap);
         return; /* the launcher wrote the start-up line */
     }
-    x7_sandbox_report_line(&rep);
+#ifndef X07_BUNDLE_NAME
+    x7_sandbox_report_line(&rep); /* a bundle's stderr is the program's */
+#endif
 }
 #endif

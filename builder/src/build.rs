@@ -187,6 +187,13 @@ pub fn derivation_inputs(req: &BuildRequest<'_>, cc: &CcIdentity) -> DerivationI
                     .map(|c| c.to_string())
                     .unwrap_or_default(),
             ),
+            (
+                "embedded_policy".to_string(),
+                b.embedded_policy
+                    .as_ref()
+                    .map(|p| Sha256Digest::of(p).to_string())
+                    .unwrap_or_default(),
+            ),
         ]),
     };
     if !req.native.sources.is_empty() || !req.native.libs.is_empty() {

@@ -14,7 +14,7 @@ use x07_builder::store::{ArtifactName, Produced, PublishError, StoreEntry, Store
 use x07_runner::prepare::PreparedSandbox;
 use x07_spec::bundle::provenance::append_note;
 use x07_spec::bundle::{seal, SEAL_RELATIVE_ROOTS};
-use x07_spec::policy::blob::{PathBase, PolicyBlob};
+use x07_spec::policy::blob::{BlobBackend, PathBase, PolicyBlob};
 use x07_spec::{CcProfile, Sha256Digest};
 
 use crate::provenance::{self, BuildFacts, Signing};
@@ -46,8 +46,9 @@ pub struct BundleRequest<'a> {
     pub cc_profile: CcProfile,
     /// Limits baked in.
     pub limits: BundleLimits,
-    /// The effective policy of a sandbox bundle, and the launcher it is sealed after.
-    pub sandbox: Option<(&'a PreparedSandbox, &'a Path)>,
+    /// The effective policy of a sandbox bundle, and for backend os the launcher it is sealed
+    /// after.
+    pub sandbox: Option<(&'a PreparedSandbox, Option<&'a Path>)>,
     /// How the provenance statement is signed.
     pub signing: &'a Signing,
     /// `--static`: fully static against musl (programs without native libraries).
@@ -115,7 +116,15 @@ pub fn bundle(
         path: out_dir.clone(),
         source,
     })?;
-    let sealed = req.sandbox.is_some();
+    // backend os: the launcher with the program sealed after it; backend none: the policy
+    // embedded in the program, which applies its in-process checks alone
+    let embedded = match req.sandbox {
+        Some((prepared, _)) if prepared.blob_backend == BlobBackend::None => {
+            Some(start_cwd_blob(prepared)?)
+        }
+        _ => None,
+    };
+    let sealed = req.sandbox.is_some() && embedded.is_none();
     let mut breq = BuildRequest::new(
         req.program,
         req.target.world,
@@ -143,6 +152,7 @@ pub fn bundle(
         } else {
             req.limits.cpu_time_limit_seconds
         },
+        embedded_policy: embedded.clone(),
     });
     let built = match build::build(home, store, &breq)? {
         BuildOutcome::Built(b) => b,
@@ -157,7 +167,12 @@ pub fn bundle(
     let closure = crate::closure_of(&program_bytes).unwrap_or_default();
     let (entry, policy_json) = match req.sandbox {
         None => (built.entry.clone(), None),
+        Some((prepared, _)) if embedded.is_some() => (
+            built.entry.clone(),
+            Some(x07_spec::to_canonical_vec(&prepared.policy).expect("a policy serializes")),
+        ),
         Some((prepared, launcher)) => {
+            let launcher = launcher.expect("a backend-os sandbox bundle comes with its launcher");
             let (entry, json) = seal_entry(
                 home,
                 store,
@@ -183,7 +198,7 @@ pub fn bundle(
         internal: json!({
             "bundle_entry": entry.dir_name(),
             "program_entry": built.entry.dir_name(),
-            "launcher_entry": req.sandbox.and_then(|(_, l)| l.parent()).and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()),
+            "launcher_entry": req.sandbox.and_then(|(_, l)| l).and_then(Path::parent).and_then(|d| d.file_name()).map(|n| n.to_string_lossy().into_owned()),
             "parts": crate::verify::parts_json(&subject_bytes),
         }),
         cc: (cc.path.display().to_string(), cc.version_digest),
@@ -225,6 +240,26 @@ fn artifact(base: &ArtifactName, suffix: &str) -> Result<ArtifactName, BundleErr
     Ok(ArtifactName::new(format!("{}-{suffix}", base.as_str()))?)
 }
 
+/// The policy blob of a bundle: relative paths kept, resolved against the start directory.
+fn start_cwd_blob(prepared: &PreparedSandbox) -> Result<Vec<u8>, BundleError> {
+    let search_path = std::env::var_os("PATH");
+    let blob = PolicyBlob::resolve_at(
+        &prepared.policy,
+        PathBase::StartCwd,
+        search_path.as_deref(),
+        prepared.blob_backend,
+        prepared.accept_weaker,
+    )
+    .map_err(|e| BundleError::Policy {
+        path: prepared
+            .derived_path
+            .clone()
+            .unwrap_or_else(|| prepared.base_path.clone()),
+        message: e.to_string(),
+    })?;
+    Ok(blob.to_bytes())
+}
+
 /// The sealed bundle's store entry: launcher ‖ payload ‖ blob ‖ policy JSON ‖ trailer.
 fn seal_entry(
     home: &X07Home,
@@ -243,16 +278,7 @@ fn seal_entry(
         path: policy_path.clone(),
         message,
     };
-    let search_path = std::env::var_os("PATH");
-    let blob = PolicyBlob::resolve_at(
-        &prepared.policy,
-        PathBase::StartCwd,
-        search_path.as_deref(),
-        prepared.blob_backend,
-        prepared.accept_weaker,
-    )
-    .map_err(|e| policy_error(e.to_string()))?
-    .to_bytes();
+    let blob = start_cwd_blob(prepared)?;
     let json =
         x07_spec::to_canonical_vec(&prepared.policy).map_err(|e| policy_error(e.to_string()))?;
     let launcher_entry = launcher

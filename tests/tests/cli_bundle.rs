@@ -246,6 +246,10 @@ struct Sealed {
 
 impl Sealed {
     fn new(policy_patch: Value) -> Self {
+        Self::with_flags(policy_patch, &sandbox_flags())
+    }
+
+    fn with_flags(policy_patch: Value, flags: &[&str]) -> Self {
         let p = InitProject::new();
         expect_exit(&p.run_x07(["policy", "init", "--template", "cli"]), 0);
         let policy_path = p
@@ -288,8 +292,13 @@ impl Sealed {
             ]),
         ));
         let exe = p.scratch().join("dist/app");
-        let report = bundle(&p, &sandbox_flags(), &exe);
-        assert_eq!(report["bundle"]["sandbox_backend"], "os");
+        let report = bundle(&p, flags, &exe);
+        let backend = flags
+            .windows(2)
+            .find(|w| w[0] == "--sandbox-backend")
+            .map(|w| w[1])
+            .unwrap();
+        assert_eq!(report["bundle"]["sandbox_backend"], backend);
         assert_eq!(report["bundle"]["policy"]["sealed"], true);
         Self { p, exe, outside }
     }
@@ -439,6 +448,63 @@ fn nothing_the_runner_controls_widens_a_sealed_policy() {
             exe.display()
         );
     }
+}
+
+#[test]
+fn a_backend_none_bundle_carries_its_policy_and_checks_in_process() {
+    let s = Sealed::with_flags(
+        json!({}),
+        &[
+            "--profile",
+            "sandbox",
+            "--sandbox-backend",
+            "none",
+            "--i-accept-weaker-isolation",
+        ],
+    );
+    let cwd = s.fresh_dir("work");
+    let out = run_bundle(&s.exe, &["x".into()], &cwd);
+    expect_exit(&out, 0);
+    assert!(refused_escape(&out), "{}", out.describe());
+    assert!(
+        cwd.join("out/in.bin").is_file(),
+        "the relative write root resolves at start"
+    );
+    let permissive = s.p.scratch().join("permissive.policy.json");
+    fs_err::write(&permissive, br#"{"fs":{"write_roots":["/"]}}"#).unwrap();
+    let attempts: Vec<(Vec<(&str, String)>, Vec<OsString>)> = vec![
+        (
+            vec![
+                ("X07_OS_FS_WRITE_ROOTS", "/".into()),
+                ("X07_SANDBOX_BACKEND", "none".into()),
+            ],
+            vec![],
+        ),
+        (
+            vec![],
+            vec![format!("--x07-policy-file={}", permissive.display()).into()],
+        ),
+    ];
+    for (env, args) in attempts {
+        let mut inv = X07Invocation::new(&s.exe).args(&args).current_dir(&cwd);
+        for (k, v) in env {
+            inv = inv.env(k, v);
+        }
+        let out = exec(inv);
+        expect_exit(&out, 0);
+        assert!(refused_escape(&out), "{}", out.describe());
+        assert!(!s.escaped());
+    }
+    // narrowing applies to these bundles too: file writes off
+    fs_err::remove_file(cwd.join("out/in.bin")).unwrap();
+    fs_err::write(cwd.join("off.json"), br#"{"fs": {"enabled": false}}"#).unwrap();
+    let out = exec(
+        X07Invocation::new(&s.exe)
+            .current_dir(&cwd)
+            .env("X07_BUNDLE_POLICY", "off.json"),
+    );
+    expect_exit(&out, 0);
+    assert!(!cwd.join("out/in.bin").exists(), "{}", out.describe());
 }
 
 #[test]

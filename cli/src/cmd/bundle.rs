@@ -68,11 +68,6 @@ fn prepare_sandbox(
         )
         .help("bundle with `--sandbox-backend os --i-accept-weaker-isolation` for a policy-sealed executable")),
         Err(e) => Err(e),
-        Ok(sb) if sb.prepared.backend == SandboxBackend::None => Err(CliError::setup(
-            "X07-BUNDLE-0002",
-            "sandbox bundles with backend none are not supported yet",
-        )
-        .help("use --sandbox-backend os --i-accept-weaker-isolation (kernel-enforced)")),
         Ok(sb) => Ok(sb),
     }
 }
@@ -238,12 +233,9 @@ pub fn make(args: &BundleArgs, announce: bool) -> Result<Made, CliError> {
         out: &out,
         cc_profile: target.cc_profile(target::cc_profile_flag(args.cc_profile)),
         limits: limits(args, &target),
-        sandbox: sandbox.as_ref().map(|s| {
-            (
-                &s.prepared,
-                s.launcher.as_deref().expect("backend os has a launcher"),
-            )
-        }),
+        sandbox: sandbox
+            .as_ref()
+            .map(|s| (&s.prepared, s.launcher.as_deref())),
         signing: &signing,
         static_musl: args.static_link,
     };
@@ -286,9 +278,10 @@ pub fn make(args: &BundleArgs, announce: bool) -> Result<Made, CliError> {
             "x07 bundle: wrote {} ({} bytes, {}{}; provenance {})",
             bundled.out.display(),
             bundled.size,
-            match target.world {
-                World::RunOsSandboxed => "policy-sealed, backend os",
-                _ => "native",
+            match sandbox.as_ref().map(|s| s.prepared.backend) {
+                Some(SandboxBackend::Os) => "policy-sealed, backend os",
+                Some(_) => "policy embedded, backend none (in-process checks only)",
+                None => "native",
             },
             sandbox
                 .as_ref()

@@ -1,4 +1,4 @@
-/* x07-fragment: requires=core,sandbox_policy,sandbox_restrict,launch_ns */
+/* x07-fragment: requires=core,sandbox_policy,sandbox_restrict,launch_ns,launch_narrow */
 /*
  * launch_sealed: a sealed bundle (docs/bundling.md, "Sealed bundles"). The bundle is this
  * launcher's own file with the payload (the program built for run-os-sandboxed), the effective

@@ -41,10 +41,13 @@ typedef struct {
     x7_ll_result ll;
 } x7_sb_report;
 
-/* Defined below (relative paths) and in launch_narrow.h. */
+/* Defined below (relative paths) and, for programs that narrow their own policy, in
+ * launch_narrow.h. */
 static void x7_policy_resolve_relative(x7_policy *pol, const char *cwd);
 static void x7_policy_create_write_roots(const x7_policy *pol);
+#ifdef X07_EMBEDDED_POLICY_RELATIVE
 static void x7_narrow_apply(const char *file, const char *cwd);
+#endif
 
 /* Ends the process: `x07: sandbox: cannot apply <step>: <reason>[: <detail>]`, status 3. */
 X7_COLD void x7_sb_fail(const char *step, const char *reason, const char *detail) {

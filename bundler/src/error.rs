@@ -33,6 +33,14 @@ pub enum BundleError {
         "--static: the program links native libraries ({0}) that have no static musl build here"
     )]
     StaticWithLibs(String),
+    /// The emitted C is larger than `--max-c-bytes`.
+    #[error("the emitted C is {size} bytes, over --max-c-bytes {max}")]
+    CSize {
+        /// Its size.
+        size: u64,
+        /// The flag.
+        max: u64,
+    },
     /// Writing the output failed.
     #[error("cannot write {}: {source}", .path.display())]
     Write {
@@ -66,6 +74,7 @@ impl BundleError {
             Self::Policy { .. } => "X07-POLICY-SCHEMA-0001",
             Self::Write { .. } => "X07-BUNDLE-0001",
             Self::MuslMissing | Self::StaticWithLibs(_) => "X07-BUNDLE-0005",
+            Self::CSize { .. } => "X07-BUNDLE-0006",
         }
     }
 
@@ -74,6 +83,7 @@ impl BundleError {
         match self {
             Self::Build(e) if e.code() == "X07-CC-0002" => 101,
             Self::Policy { .. } => 3,
+            Self::CSize { .. } => 1,
             _ => 2,
         }
     }

@@ -53,6 +53,8 @@ pub struct BundleRequest<'a> {
     pub signing: &'a Signing,
     /// `--static`: fully static against musl (programs without native libraries).
     pub static_musl: bool,
+    /// `--max-c-bytes`: refuse a program whose emitted C is larger.
+    pub max_c_bytes: Option<u64>,
 }
 
 /// A bundle written to `--out`.
@@ -159,6 +161,11 @@ pub fn bundle(
         BuildOutcome::Rejected(d) => return Ok(BundleOutcome::Rejected(d)),
     };
     let c_source_size = built.entry.build_record().ok().map(|r| r.c_source_size);
+    if let (Some(max), Some(size)) = (req.max_c_bytes, c_source_size) {
+        if size > max {
+            return Err(BundleError::CSize { size, max });
+        }
+    }
     let program_bytes =
         fs_err::read(built.entry.binary_path()).map_err(|source| BundleError::Write {
             path: built.entry.binary_path(),

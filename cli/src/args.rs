@@ -233,6 +233,18 @@ pub struct BundleArgs {
     /// Also write report.json, program.c and (sandbox) policy.used.json to DIR.
     #[arg(long, value_name = "DIR")]
     pub emit_dir: Option<PathBuf>,
+    /// Also write the signed provenance (the DSSE envelope of `<out>.intoto.jsonl`) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub emit_attestation: Option<PathBuf>,
+    /// Refuse programs whose emitted C is larger than BYTES.
+    #[arg(long, value_name = "BYTES")]
+    pub max_c_bytes: Option<u64>,
+    /// Runtime borrow checks in debug builds (not supported yet).
+    #[arg(long)]
+    pub debug_borrow_checks: bool,
+    /// The world, overriding the profile's (run-os or run-os-sandboxed).
+    #[arg(long, hide = true, value_name = "WORLD", value_parser = ["run-os", "run-os-sandboxed"])]
+    pub world: Option<String>,
     /// Source repair before compiling.
     #[arg(long, value_enum, default_value = "write")]
     pub repair: RepairMode,

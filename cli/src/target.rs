@@ -41,6 +41,7 @@ pub fn request(args: &TargetArgs) -> TargetRequest {
         } else {
             None
         },
+        world: None,
     }
 }
 

@@ -747,3 +747,56 @@ fn a_sealed_static_bundle_runs_confined() {
     expect_exit(&out, 0);
     assert_eq!(out.stdout, argv_v1(&[b"app", b"x"]), "{}", out.describe());
 }
+
+#[test]
+fn max_c_bytes_refuses_and_emit_attestation_writes_the_envelope() {
+    let p = InitProject::new();
+    let exe = p.scratch().join("app");
+    let out = p
+        .x07()
+        .args([
+            "bundle",
+            "--no-sign",
+            "--profile",
+            "os",
+            "--max-c-bytes",
+            "100",
+            "--out",
+        ])
+        .arg(&exe)
+        .run()
+        .unwrap();
+    expect_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("X07-BUNDLE-0006"),
+        "{}",
+        out.describe()
+    );
+    assert!(!exe.exists(), "a refused bundle was written");
+    let att = p.scratch().join("att.json");
+    let r = bundle(
+        &p,
+        &[
+            "--profile",
+            "os",
+            "--emit-attestation",
+            att.to_str().unwrap(),
+        ],
+        &exe,
+    );
+    let beside = fs_err::read(p.scratch().join("app.intoto.jsonl")).unwrap();
+    assert_eq!(fs_err::read(&att).unwrap(), beside);
+    assert_eq!(r["world"], "run-os");
+    let out = p
+        .x07()
+        .args(["bundle", "--no-sign", "--debug-borrow-checks", "--out"])
+        .arg(&exe)
+        .run()
+        .unwrap();
+    expect_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("not supported yet"),
+        "{}",
+        out.describe()
+    );
+}

@@ -25,6 +25,8 @@ pub struct TargetRequest {
     pub profile: Option<String>,
     /// `--auto-ffi` (`Some(true)`) / `--no-auto-ffi` (`Some(false)`); `None` follows the profile.
     pub auto_ffi: Option<bool>,
+    /// `--world` (hidden flag of `x07 bundle`): overrides the profile's world.
+    pub world: Option<World>,
 }
 
 /// A project or a single program, with everything needed to build it.
@@ -209,6 +211,10 @@ pub fn resolve_target(req: &TargetRequest) -> Result<Target, ProjectError> {
     };
     if let Some(flag) = req.auto_ffi {
         target.auto_ffi = flag;
+    }
+    if let Some(world) = req.world.filter(|w| *w != target.world) {
+        target.world = world;
+        target.name = artifact_name_for(&target.entry, world)?;
     }
     target.native = if target.auto_ffi {
         discover_native(target.roots.dirs(), &target.link_libs)?

@@ -144,8 +144,19 @@ pub fn make(args: &BundleArgs, announce: bool) -> Result<Made, CliError> {
             "x07 bundle needs --out PATH",
         ));
     };
+    if args.debug_borrow_checks {
+        return Err(CliError::setup(
+            "X07-CLI-0001",
+            "--debug-borrow-checks is not supported yet (x07 checks ownership at compile time)",
+        ));
+    }
     let signing = signing(args)?;
-    let target = target::resolve(&args.target)?;
+    let mut request = target::request(&args.target);
+    request.world = args.world.as_deref().map(|w| match w {
+        "run-os-sandboxed" => World::RunOsSandboxed,
+        _ => World::RunOs,
+    });
+    let target = x07_builder::project::resolve_target(&request)?;
     compile::require_supported_world(&target)?;
     sandbox::reject_outside_sandbox(&args.sandbox, &target, target.world)?;
     let root = match target.project_root() {
@@ -238,6 +249,7 @@ pub fn make(args: &BundleArgs, announce: bool) -> Result<Made, CliError> {
             .map(|s| (&s.prepared, s.launcher.as_deref())),
         signing: &signing,
         static_musl: args.static_link,
+        max_c_bytes: args.max_c_bytes,
     };
     let bundled = match x07_bundler::bundle(&home, &store, &req).map_err(|e| CliError {
         code: e.code(),
@@ -248,6 +260,16 @@ pub fn make(args: &BundleArgs, announce: bool) -> Result<Made, CliError> {
         BundleOutcome::Bundled(b) => b,
         BundleOutcome::Rejected(diags) => return rejected(diags),
     };
+    if let Some(path) = &args.emit_attestation {
+        let envelope = fs_err::read(&bundled.envelope_path)
+            .map_err(|e| CliError::setup("X07-BUNDLE-0001", e.to_string()))?;
+        x07_spec::write_atomic(path, &envelope).map_err(|e| {
+            CliError::setup(
+                "X07-BUNDLE-0001",
+                format!("--emit-attestation {}: {e}", path.display()),
+            )
+        })?;
+    }
     let mut c = compile::compile_section(true, target.world);
     c.c_source_size = bundled.c_source_size;
     c.compiled_exe = Some(bundled.out.display().to_string());

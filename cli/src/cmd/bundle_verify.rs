@@ -273,6 +273,10 @@ fn rebuild_subject(
             _ => Some(CcProfileArg::Default),
         },
         emit_dir: None,
+        emit_attestation: None,
+        max_c_bytes: None,
+        debug_borrow_checks: false,
+        world: p["world"].as_str().map(str::to_string),
         repair: RepairMode::Off,
         sandbox,
     };

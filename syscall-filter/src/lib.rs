@@ -3,11 +3,11 @@
 //!
 //! The program already runs in new user / mount / pid / ipc / uts namespaces, without
 //! capabilities, under Landlock and no_new_privs; these filters take away the kernel interfaces
-//! that could still be used to get out or to attack the kernel. They are an allowlist generated
-//! with `seccompiler`, installed in the order [`program_filters`] returns them:
+//! that could still be used to get out or to attack the kernel. They are generated from one table
+//! (rules.rs) and installed in the order [`program_filters`] returns them:
 //!
-//! 1. the allowlist: listed system calls (some only with certain arguments) are allowed,
-//!    everything else fails with EPERM;
+//! 1. the allowlist (compact.rs: ranges of numbers, then the argument checks): listed system
+//!    calls (some only with certain arguments) are allowed, everything else fails with EPERM;
 //! 2. x86_64 only: any x32 ABI system call (number | 0x40000000) kills the process;
 //! 3. clone3 fails with ENOSYS, so glibc falls back to clone(2), whose flags filter 1 can
 //!    inspect (clone3 keeps them in memory, out of a filter's reach).
@@ -17,15 +17,13 @@
 //! Each filter also kills the process when the system call comes from another architecture's
 //! entry point (i386 `int 0x80` on x86_64, arm32 on aarch64).
 
+mod compact;
 mod nr;
 mod rules;
 
 use std::collections::BTreeMap;
 
-use seccompiler::{
-    SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule,
-    TargetArch,
-};
+use seccompiler::{SeccompAction, SeccompFilter, SeccompRule, TargetArch};
 use serde::Serialize;
 
 pub use seccompiler::{sock_filter, BpfProgram};
@@ -129,13 +127,13 @@ pub fn program_filters(needs: &FilterNeeds) -> Result<Vec<Vec<u8>>, FilterError>
 /// The same filters as seccompiler programs (for installing them in-process).
 pub fn program_filters_bpf(needs: &FilterNeeds) -> Result<Vec<BpfProgram>, FilterError> {
     let arch = target_arch()?;
-    let mut out = vec![compile(
-        "allowlist",
-        allowlist_map(needs),
-        SeccompAction::Errno(libc::EPERM as u32),
-        SeccompAction::Allow,
-        arch,
-    )?];
+    let rules = rules::allowlist(needs);
+    check_table(&rules);
+    let mut out = vec![compact::allowlist_program(
+        &rules,
+        audit_arch(),
+        libc::EPERM as u32,
+    )];
     if let Some(x32) = x32_program() {
         out.push(x32);
     }
@@ -277,11 +275,11 @@ fn target_arch() -> Result<TargetArch, FilterError> {
     Err(FilterError::UnsupportedArch(std::env::consts::ARCH))
 }
 
-/// The allowlist as seccompiler rules.
-fn allowlist_map(needs: &FilterNeeds) -> BTreeMap<i64, Vec<SeccompRule>> {
-    let mut map = BTreeMap::new();
-    for r in rules::allowlist(needs) {
-        // Allow rules compare the whole 32-bit number, so no x32 number (bit 30 set) can
+/// The table's invariants: no number twice, none in the x32 range.
+fn check_table(rules: &[rules::Rule]) {
+    let mut seen = std::collections::BTreeSet::new();
+    for r in rules {
+        // The allowlist compares the whole 32-bit number, so no x32 number (bit 30 set) can
         // match one; a number that large here would be a table mistake.
         assert!(
             (0..i64::from(nr::X32_SYSCALL_BIT)).contains(&r.nr),
@@ -289,31 +287,17 @@ fn allowlist_map(needs: &FilterNeeds) -> BTreeMap<i64, Vec<SeccompRule>> {
             r.name,
             r.nr
         );
-        let chain = match r.when {
-            rules::When::Always => Vec::new(),
-            rules::When::AnyOf(groups) => groups.iter().map(|g| seccomp_rule(g)).collect(),
-        };
-        let previous = map.insert(r.nr, chain);
-        assert!(previous.is_none(), "{} is listed twice", r.name);
+        assert!(seen.insert(r.nr), "{} is listed twice", r.name);
     }
-    map
 }
 
-fn seccomp_rule(group: &[rules::Check]) -> SeccompRule {
-    let conditions = group
-        .iter()
-        .map(|c| {
-            let op = match (c.op, c.mask) {
-                (rules::Op::Eq, Some(mask)) => SeccompCmpOp::MaskedEq(u64::from(mask)),
-                (rules::Op::Eq, None) => SeccompCmpOp::Eq,
-                (rules::Op::Ne, None) => SeccompCmpOp::Ne,
-                (rules::Op::Ne, Some(_)) => unreachable!("the table has no masked Ne"),
-            };
-            SeccompCondition::new(c.arg, SeccompCmpArgLen::Dword, op, u64::from(c.value))
-                .expect("argument indexes in the table are 0..=5")
-        })
-        .collect();
-    SeccompRule::new(conditions).expect("every group has a check")
+/// The `AUDIT_ARCH_*` value of this architecture's native entry point.
+fn audit_arch() -> u32 {
+    if cfg!(target_arch = "aarch64") {
+        0xc000_00b7
+    } else {
+        0xc000_003e
+    }
 }
 
 /// x86_64: the x32 numbers `X32_SYSCALL_BIT | 0..=X32_LAST` kill the process. Eight

@@ -90,6 +90,12 @@ fn os_bundle_passes_arguments_as_argv_v1_with_its_own_name_first() {
         vec![],
         vec![b"".to_vec()],
         vec![b"one".to_vec(), b"".to_vec(), b"three four".to_vec()],
+        // every argument is the program's, flags included
+        vec![
+            b"--help".to_vec(),
+            b"--version".to_vec(),
+            b"--x07-policy-fd=3".to_vec(),
+        ],
         vec![long],
         vec![vec![0xff, 0xfe, b'x', 0x80]],
         many,

@@ -31,6 +31,6 @@ pub use index_entry::{
 };
 pub use owners::OwnerName;
 pub use root::{RegistryRoot, RootError};
-pub use server::{serve, serve_blocking, ServerConfig, ServerError, ServerHandle};
+pub use server::{serve, serve_blocking, LimitOverrides, ServerConfig, ServerError, ServerHandle};
 pub use signing::{key_id_of, IndexSigner, KeyId};
 pub use tokens::{Scope, Token, TokenError, TokenRecord, TokenStore};

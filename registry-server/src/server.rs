@@ -27,6 +27,45 @@ pub struct ServerConfig {
     pub official_owners: Vec<crate::OwnerName>,
     /// Overrides config.json's timeouts and connection cap for this run.
     pub limits: Option<ConnectionLimits>,
+    /// Overrides single limits (`x07 registry serve --header-timeout ...`) for this run.
+    pub limit_overrides: LimitOverrides,
+}
+
+/// Single connection limits given on the command line; the rest stay config.json's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LimitOverrides {
+    /// `--header-timeout SECS`.
+    pub header_timeout_secs: Option<u64>,
+    /// `--body-timeout SECS`.
+    pub body_timeout_secs: Option<u64>,
+    /// `--idle-timeout SECS`.
+    pub idle_timeout_secs: Option<u64>,
+    /// `--publish-timeout SECS`.
+    pub publish_timeout_secs: Option<u64>,
+    /// `--max-connections N`.
+    pub max_connections: Option<usize>,
+}
+
+impl LimitOverrides {
+    /// `limits` with every given override applied (a zero timeout or cap counts as 1).
+    pub fn apply(&self, limits: &mut ConnectionLimits) {
+        let secs = |s: u64| std::time::Duration::from_secs(s.max(1));
+        if let Some(s) = self.header_timeout_secs {
+            limits.header_timeout = secs(s);
+        }
+        if let Some(s) = self.body_timeout_secs {
+            limits.body_timeout = secs(s);
+        }
+        if let Some(s) = self.idle_timeout_secs {
+            limits.idle_timeout = secs(s);
+        }
+        if let Some(s) = self.publish_timeout_secs {
+            limits.publish_timeout = secs(s);
+        }
+        if let Some(n) = self.max_connections {
+            limits.max_connections = n.max(1);
+        }
+    }
 }
 
 impl ServerConfig {
@@ -39,6 +78,7 @@ impl ServerConfig {
             max_publish_bytes: None,
             official_owners: Vec::new(),
             limits: None,
+            limit_overrides: LimitOverrides::default(),
         }
     }
 }
@@ -77,6 +117,7 @@ async fn start(config: ServerConfig) -> Result<(TcpListener, Arc<Registry>), Ser
         if let Some(limits) = config.limits {
             registry.limits = limits;
         }
+        config.limit_overrides.apply(&mut registry.limits);
         Ok::<_, RootError>(registry)
     })
     .await

@@ -83,6 +83,21 @@ pub struct ServeArgs {
     /// Let this owner publish packages with `std.*` modules (repeatable; remembered in DIR/config.json).
     #[arg(long = "official-owner", value_name = "NAME")]
     pub official_owners: Vec<String>,
+    /// Seconds a client has to send a request's headers (this run; default: config.json's).
+    #[arg(long, value_name = "SECS")]
+    pub header_timeout: Option<u64>,
+    /// Longest wait in seconds for the next piece of a request body (this run).
+    #[arg(long, value_name = "SECS")]
+    pub body_timeout: Option<u64>,
+    /// Seconds after which a silent connection is closed (this run).
+    #[arg(long, value_name = "SECS")]
+    pub idle_timeout: Option<u64>,
+    /// Seconds a whole publish body must arrive within (this run).
+    #[arg(long, value_name = "SECS")]
+    pub publish_timeout: Option<u64>,
+    /// Most connections served at once (this run).
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
 }
 
 /// `x07 registry token ...`.
@@ -118,6 +133,13 @@ pub fn run(cmd: &RegistryCommand) -> CliResult {
 fn serve(args: &ServeArgs) -> CliResult {
     let mut config = ServerConfig::new(&args.root, args.addr);
     config.public_url.clone_from(&args.public_url);
+    config.limit_overrides = x07_registry_server::LimitOverrides {
+        header_timeout_secs: args.header_timeout,
+        body_timeout_secs: args.body_timeout,
+        idle_timeout_secs: args.idle_timeout,
+        publish_timeout_secs: args.publish_timeout,
+        max_connections: args.max_connections,
+    };
     for name in &args.official_owners {
         let owner = OwnerName::new(name.as_str()).map_err(|e| {
             CliError::setup("X07-REGISTRY-0001", format!("--official-owner {name}: {e}"))

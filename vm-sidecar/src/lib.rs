@@ -1,0 +1,14 @@
+//! x07-vm: the VM boundary (docs/vm.md). This first part builds and pins the guest image — the
+//! kernel unpacked from Debian's kernel package, and an initramfs holding x07's own guest agent
+//! and the kernel modules the guest needs — and boots it under qemu (`-M microvm`, direct kernel
+//! boot, KVM when usable, otherwise TCG, never a hang). Running programs in the guest, the host
+//! proxy and VM bundles come next; until then the vm backend still fails closed.
+
+mod cpio;
+mod deb;
+mod image;
+mod qemu;
+mod vmlinux;
+
+pub use image::{build_image, GuestImage, ImageError, ImageRequest, GUEST_MODULES};
+pub use qemu::{boot_probe, Accel, BootError, BootReport};

@@ -64,9 +64,12 @@ pub enum Command {
     /// Run a package registry from a directory (x07 registry serve), create its API tokens, pin its key (trust).
     #[command(subcommand, after_help = EXIT_CODES)]
     Registry(crate::cmd::registry::RegistryCommand),
-    /// Signing keys for lockfiles.
+    /// Signing keys for lockfiles and bundle provenance.
     #[command(subcommand)]
     Key(crate::cmd::key::KeyCommand),
+    /// The VM boundary: build and check the pinned guest image (x07 vm image build|check).
+    #[command(subcommand, after_help = EXIT_CODES)]
+    Vm(crate::cmd::vm::VmCommand),
 }
 
 /// `x07 init`.

@@ -40,6 +40,7 @@ fn main() {
         Command::Pkg(c) => cmd::pkg::run(c),
         Command::Registry(c) => cmd::registry::run(c),
         Command::Key(c) => cmd::key::run(c),
+        Command::Vm(c) => cmd::vm::run(c),
     };
     match result {
         Ok(code) => std::process::exit(i32::from(code)),

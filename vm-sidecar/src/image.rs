@@ -256,11 +256,16 @@ pub fn build_image(
         fs_err::write(staging.binary_path(), bytes)?;
         Ok(Produced::from_c_source(AGENT_C))
     };
-    let entry = store.publish(&inputs, produce).map_err(|e| match e {
-        PublishError::Store(e) => ImageError::Store(e),
-        PublishError::Produce(e) => e,
-    })?;
-    load_image(&entry.dir)
+    // rooted by $X07_HOME/vm, so `x07 store gc` keeps the image this x07 uses
+    let root = home.path().join("vm");
+    fs_err::create_dir_all(&root)?;
+    let realized = store
+        .realize(&inputs, &root, produce)
+        .map_err(|e| match e {
+            PublishError::Store(e) => ImageError::Store(e),
+            PublishError::Produce(e) => e,
+        })?;
+    load_image(&realized.entry.dir)
 }
 
 /// Reads an image directory and checks every part against its manifest.

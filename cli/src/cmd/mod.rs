@@ -11,3 +11,4 @@ pub mod policy;
 pub mod registry;
 pub mod run;
 pub mod store;
+pub mod vm;

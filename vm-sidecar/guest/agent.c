@@ -3,21 +3,28 @@
  * (musl when installed, else static glibc) and placed in the initramfs with the kernel modules
  * the guest needs.
  *
- * This first version brings the guest up and reports on the console: it mounts /proc, /sys and
- * /dev, loads the modules listed in /x07/modules.list in order (virtio, virtio-mmio, the console,
- * 9p), prints `x07-guest: ready <kernel release>` and powers the machine off. Running jobs (the
- * request share, the status channel, the sealed payload) comes next.
+ * It mounts /proc, /sys and /dev, loads the modules listed in /x07/modules.list in order (virtio,
+ * virtio-mmio, the console, 9p) and prints `x07-guest: ready <kernel release>` on the console.
+ * With `x07.job=1` on the kernel command line it then runs one job: the host's job directory is
+ * the 9p share `x07in` (read-only) and the results directory the share `x07out`; it runs
+ * `/x07/in/payload` with the NUL-separated arguments of `/x07/in/argv` (no environment), its
+ * stdout and stderr going to `/x07/out/stdout` and `/x07/out/stderr`, and reports how the job
+ * ended as one line on the virtio-serial port named `x07.status` — a channel the payload cannot
+ * write, so a status line is never the payload's output. Then it powers the machine off.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* One line on the console (the kernel's /dev/console: the serial port qemu records). */
@@ -37,12 +44,50 @@ static void power_off(void) {
     for (;;) pause();
 }
 
+/* The status port, or -1 (found by name under /sys/class/virtio-ports). */
+static int status_port(void) {
+    DIR *d = opendir("/sys/class/virtio-ports");
+    if (d == NULL) return -1;
+    struct dirent *e;
+    int fd = -1;
+    while (fd < 0 && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        char path[300], name[64] = {0};
+        snprintf(path, sizeof path, "/sys/class/virtio-ports/%s/name", e->d_name);
+        int nf = open(path, O_RDONLY | O_CLOEXEC);
+        if (nf < 0) continue;
+        ssize_t n = read(nf, name, sizeof name - 1);
+        close(nf);
+        if (n > 0 && strncmp(name, "x07.status", 10) == 0) {
+            snprintf(path, sizeof path, "/dev/%s", e->d_name);
+            fd = open(path, O_WRONLY | O_CLOEXEC);
+        }
+    }
+    closedir(d);
+    return fd;
+}
+
+/* One status line `{"x07_status":...}` on the status port, then power off. */
+static void report(const char *kind, long value, const char *detail) {
+    char line[600];
+    int n = snprintf(line, sizeof line, "{\"x07_status\":\"%s\",\"value\":%ld,\"detail\":\"%s\"}\n", kind, value,
+                     detail ? detail : "");
+    int fd = status_port();
+    if (fd >= 0) {
+        (void)!write(fd, line, (size_t)n);
+        fsync(fd);
+        close(fd);
+    } else {
+        say("no status port: ", line);
+    }
+    power_off();
+}
+
 static void fail(const char *what, const char *detail) {
     char msg[400];
-    snprintf(msg, sizeof msg, "%s: %s", what, strerror(errno));
+    snprintf(msg, sizeof msg, "%s: %s%s%s", what, strerror(errno), detail ? " at " : "", detail ? detail : "");
     say("failed: ", msg);
-    if (detail) say("  at ", detail);
-    power_off();
+    report("agent_error", errno, msg);
 }
 
 /* Loads every module of the list (one path per line), in order. */
@@ -61,6 +106,65 @@ static void load_modules(const char *list) {
     fclose(f);
 }
 
+/* Whether `word` is on the kernel command line. */
+static int on_cmdline(const char *word) {
+    char buf[4096] = {0};
+    int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    for (char *t = strtok(buf, " \n"); t != NULL; t = strtok(NULL, " \n"))
+        if (strcmp(t, word) == 0) return 1;
+    return 0;
+}
+
+static void mount_share(const char *tag, const char *dir, unsigned long flags) {
+    (void)mkdir(dir, 0755);
+    if (mount(tag, dir, "9p", flags, "trans=virtio,version=9p2000.L,msize=262144") != 0) fail("mount a share", tag);
+}
+
+/* Runs the job of /x07/in and reports how it ended. */
+static void run_job(void) {
+    (void)mkdir("/x07/in", 0755);
+    mount_share("x07in", "/x07/in", MS_RDONLY | MS_NOSUID | MS_NODEV);
+    mount_share("x07out", "/x07/out", MS_NOSUID | MS_NODEV);
+    static char args[1 << 20];
+    int af = open("/x07/in/argv", O_RDONLY | O_CLOEXEC);
+    if (af < 0) fail("open the job's arguments", "/x07/in/argv");
+    ssize_t n = read(af, args, sizeof args - 1);
+    close(af);
+    if (n < 0) fail("read the job's arguments", NULL);
+    char *argv[4096];
+    int argc = 0;
+    for (ssize_t i = 0; i < n && argc < 4095;) {
+        argv[argc++] = args + i;
+        i += (ssize_t)strlen(args + i) + 1;
+    }
+    argv[argc] = NULL;
+    if (argc == 0) {
+        argv[0] = "/x07/in/payload";
+        argv[1] = NULL;
+    }
+    pid_t pid = fork();
+    if (pid < 0) fail("fork", NULL);
+    if (pid == 0) {
+        int out = open("/x07/out/stdout", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int err = open("/x07/out/stderr", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (out < 0 || err < 0 || in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) _exit(127);
+        if (chdir("/x07/out") != 0) _exit(127);
+        char *envp[] = {NULL};
+        execve("/x07/in/payload", argv, envp);
+        _exit(127);
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+    sync();
+    if (WIFEXITED(st)) report("exit", WEXITSTATUS(st), NULL);
+    report("signal", WIFSIGNALED(st) ? WTERMSIG(st) : 0, NULL);
+}
+
 int main(void) {
     (void)mkdir("/proc", 0555);
     (void)mkdir("/sys", 0555);
@@ -72,6 +176,7 @@ int main(void) {
     struct utsname u;
     uname(&u);
     say("ready ", u.release);
+    if (on_cmdline("x07.job=1")) run_job();
     power_off();
     return 0;
 }

@@ -11,4 +11,6 @@ mod qemu;
 mod vmlinux;
 
 pub use image::{build_image, GuestImage, ImageError, ImageRequest, GUEST_MODULES};
-pub use qemu::{boot_probe, Accel, BootError, BootReport};
+pub use qemu::{
+    boot_probe, kvm_unusable, run_job, Accel, BootError, BootReport, JobResult, JobSpec, JobStatus,
+};

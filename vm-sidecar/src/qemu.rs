@@ -130,6 +130,13 @@ fn host_tsc_khz() -> Option<u64> {
     Some((mhz * 1000.0) as u64)
 }
 
+/// What a boot adds to the machine: devices and a command-line suffix.
+#[derive(Debug, Default)]
+struct Extra {
+    args: Vec<String>,
+    cmdline: String,
+}
+
 fn boot_once(
     qemu: &Path,
     image: &GuestImage,
@@ -140,13 +147,37 @@ fn boot_once(
         qemu: qemu.to_path_buf(),
         source,
     })?;
-    let console = state.path().join("console.log");
+    boot_in(
+        qemu,
+        image,
+        accel,
+        limit,
+        state.path(),
+        &Extra::default(),
+        256,
+    )
+}
+
+fn boot_in(
+    qemu: &Path,
+    image: &GuestImage,
+    accel: Accel,
+    limit: Duration,
+    state: &Path,
+    extra: &Extra,
+    memory_mb: u32,
+) -> Result<BootReport, BootError> {
+    let console = state.join("console.log");
     let mut cmdline = image.manifest.cmdline.clone();
     if let Some(khz) = host_tsc_khz() {
         cmdline.push_str(&format!(" tsc_early_khz={khz} tsc=reliable"));
     }
+    cmdline.push_str(&extra.cmdline);
     let mut cmd = Command::new(qemu);
-    cmd.args(["-M", "microvm", "-m", "256M", "-smp", "1"])
+    cmd.args(["-M", "microvm", "-smp", "1"])
+        .arg("-m")
+        .arg(format!("{memory_mb}M"))
+        .args(&extra.args)
         .args(["-nodefaults", "-no-user-config", "-nographic", "-no-reboot"])
         .args(["-display", "none", "-monitor", "none"])
         .arg("-serial")
@@ -208,6 +239,140 @@ fn boot_once(
         agent_lines,
         release,
         elapsed,
+    })
+}
+
+/// How a job in the guest ended, as the agent reported it on the status port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobStatus {
+    /// The payload exited with this code.
+    Exit(i32),
+    /// The payload was killed by this signal.
+    Signal(i32),
+    /// The agent could not run the job (the reason).
+    AgentError(String),
+}
+
+/// One job: a payload run in a fresh guest with these arguments.
+#[derive(Debug)]
+pub struct JobSpec<'a> {
+    /// The executable (static: the guest holds nothing else).
+    pub payload: &'a Path,
+    /// Its arguments (argv[0] first).
+    pub args: &'a [std::ffi::OsString],
+    /// Guest memory in MiB.
+    pub memory_mb: u32,
+    /// Wall-clock limit of the whole boot-run-power-off.
+    pub limit: Duration,
+    /// Acceleration.
+    pub accel: Accel,
+}
+
+/// What a job produced.
+#[derive(Debug, Clone)]
+pub struct JobResult {
+    /// How it ended.
+    pub status: JobStatus,
+    /// The payload's stdout.
+    pub stdout: Vec<u8>,
+    /// The payload's stderr.
+    pub stderr: Vec<u8>,
+    /// The boot report (accelerator, time).
+    pub boot: BootReport,
+}
+
+/// Boots a fresh guest that runs `job.payload` once: the job directory is shared read-only as
+/// `x07in`, a results directory read-write as `x07out`, and the agent reports the end on the
+/// virtio-serial port `x07.status`, which the payload cannot write.
+pub fn run_job(image: &GuestImage, job: &JobSpec<'_>) -> Result<JobResult, BootError> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let qemu = qemu_binary()?;
+    let io = |source| BootError::Spawn {
+        qemu: qemu.clone(),
+        source,
+    };
+    let state = tempfile::tempdir().map_err(io)?;
+    let dir_in = state.path().join("in");
+    let dir_out = state.path().join("out");
+    fs_err::create_dir(&dir_in).map_err(io)?;
+    fs_err::create_dir(&dir_out).map_err(io)?;
+    fs_err::copy(job.payload, dir_in.join("payload")).map_err(io)?;
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs_err::set_permissions(
+            dir_in.join("payload"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .map_err(io)?;
+    }
+    let mut argv = Vec::new();
+    for a in job.args {
+        argv.extend_from_slice(a.as_bytes());
+        argv.push(0);
+    }
+    fs_err::write(dir_in.join("argv"), argv).map_err(io)?;
+    let status_file = state.path().join("status");
+    let share = |id: &str, path: &Path, ro: bool| {
+        vec![
+            "-fsdev".to_string(),
+            format!(
+                "local,id={id},path={},security_model=none{}",
+                path.display(),
+                if ro { ",readonly=on" } else { "" }
+            ),
+            "-device".to_string(),
+            format!("virtio-9p-device,fsdev={id},mount_tag={id}"),
+        ]
+    };
+    let mut args = share("x07in", &dir_in, true);
+    args.extend(share("x07out", &dir_out, false));
+    args.extend([
+        "-device".to_string(),
+        "virtio-serial-device".to_string(),
+        "-chardev".to_string(),
+        format!("file,id=x07st,path={}", status_file.display()),
+        "-device".to_string(),
+        "virtserialport,chardev=x07st,name=x07.status".to_string(),
+    ]);
+    let extra = Extra {
+        args,
+        cmdline: " x07.job=1".to_string(),
+    };
+    let accel = match job.accel {
+        Accel::Auto if kvm_unusable().is_some() => Accel::Tcg,
+        Accel::Auto => Accel::Kvm,
+        Accel::Kvm => match kvm_unusable() {
+            Some(why) => return Err(BootError::NoKvm(why)),
+            None => Accel::Kvm,
+        },
+        Accel::Tcg => Accel::Tcg,
+    };
+    let boot = boot_in(
+        &qemu,
+        image,
+        accel,
+        job.limit,
+        state.path(),
+        &extra,
+        job.memory_mb,
+    )?;
+    let line = fs_err::read_to_string(&status_file).unwrap_or_default();
+    let record: serde_json::Value = line
+        .lines()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let value = record["value"].as_i64().unwrap_or(-1) as i32;
+    let status = match record["x07_status"].as_str() {
+        Some("exit") => JobStatus::Exit(value),
+        Some("signal") => JobStatus::Signal(value),
+        Some(_) => JobStatus::AgentError(record["detail"].as_str().unwrap_or_default().to_string()),
+        None => JobStatus::AgentError(format!("no status record (status port: {line:?})")),
+    };
+    Ok(JobResult {
+        status,
+        stdout: fs_err::read(dir_out.join("stdout")).unwrap_or_default(),
+        stderr: fs_err::read(dir_out.join("stderr")).unwrap_or_default(),
+        boot,
     })
 }
 

@@ -7,8 +7,10 @@
  * virtio-mmio, the console, 9p) and prints `x07-guest: ready <kernel release>` on the console.
  * With `x07.job=1` on the kernel command line it then runs one job: the host's job directory is
  * the 9p share `x07in` (read-only) and the results directory the share `x07out`; it runs
- * `/x07/in/payload` with the NUL-separated arguments of `/x07/in/argv` (no environment), its
- * stdout and stderr going to `/x07/out/stdout` and `/x07/out/stderr`, and reports how the job
+ * the NUL-separated arguments of `/x07/in/argv` (argv[0] the program, by default
+ * `/x07/in/payload`; environment PATH only) with `/x07/in/stdin` as stdin, in the directory
+ * named by `/x07/in/cwd`, after mounting the shares `/x07/in/shares` lists at their host paths;
+ * stdout and stderr go to `/x07/out/stdout` and `/x07/out/stderr`, and it reports how the job
  * ended as one line on the virtio-serial port named `x07.status` — a channel the payload cannot
  * write, so a status line is never the payload's output. Then it powers the machine off.
  */
@@ -124,17 +126,59 @@ static void mount_share(const char *tag, const char *dir, unsigned long flags) {
     if (mount(tag, dir, "9p", flags, "trans=virtio,version=9p2000.L,msize=262144") != 0) fail("mount a share", tag);
 }
 
+/* mkdir -p of an absolute path. */
+static void mkdirs(const char *path) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        (void)mkdir(tmp, 0755);
+        *p = '/';
+    }
+    (void)mkdir(tmp, 0755);
+}
+
+/* The shares of /x07/in/shares, one per line: `TAG ro|rw PATH`, mounted at PATH (the host path). */
+static void mount_roots(void) {
+    FILE *f = fopen("/x07/in/shares", "re");
+    if (f == NULL) return;
+    char line[4200];
+    while (fgets(line, sizeof line, f) != NULL) {
+        line[strcspn(line, "\n")] = 0;
+        char *tag = strtok(line, " ");
+        char *mode = strtok(NULL, " ");
+        char *path = strtok(NULL, "");
+        if (tag == NULL || mode == NULL || path == NULL) continue;
+        mkdirs(path);
+        unsigned long flags = MS_NOSUID | MS_NODEV | (strcmp(mode, "ro") == 0 ? MS_RDONLY : 0);
+        mount_share(tag, path, flags);
+    }
+    fclose(f);
+}
+
+/* Reads a whole small file of /x07/in into buf (NUL-terminated); its length, or -1. */
+static ssize_t read_in(const char *path, char *buf, size_t cap) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, cap - 1);
+    close(fd);
+    if (n >= 0) buf[n] = 0;
+    return n;
+}
+
 /* Runs the job of /x07/in and reports how it ended. */
 static void run_job(void) {
     (void)mkdir("/x07/in", 0755);
     mount_share("x07in", "/x07/in", MS_RDONLY | MS_NOSUID | MS_NODEV);
     mount_share("x07out", "/x07/out", MS_NOSUID | MS_NODEV);
+    /* the launcher inside the guest makes the run's cgroups here */
+    (void)mkdir("/sys/fs/cgroup", 0755);
+    (void)mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    mount_roots();
     static char args[1 << 20];
-    int af = open("/x07/in/argv", O_RDONLY | O_CLOEXEC);
-    if (af < 0) fail("open the job's arguments", "/x07/in/argv");
-    ssize_t n = read(af, args, sizeof args - 1);
-    close(af);
-    if (n < 0) fail("read the job's arguments", NULL);
+    ssize_t n = read_in("/x07/in/argv", args, sizeof args);
+    if (n < 0) fail("read the job's arguments", "/x07/in/argv");
     char *argv[4096];
     int argc = 0;
     for (ssize_t i = 0; i < n && argc < 4095;) {
@@ -146,16 +190,19 @@ static void run_job(void) {
         argv[0] = "/x07/in/payload";
         argv[1] = NULL;
     }
+    static char cwd[4096];
+    if (read_in("/x07/in/cwd", cwd, sizeof cwd) <= 0) snprintf(cwd, sizeof cwd, "/x07/out");
     pid_t pid = fork();
     if (pid < 0) fail("fork", NULL);
     if (pid == 0) {
         int out = open("/x07/out/stdout", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         int err = open("/x07/out/stderr", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        int in = open("/x07/in/stdin", O_RDONLY | O_CLOEXEC);
+        if (in < 0) in = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (out < 0 || err < 0 || in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) _exit(127);
-        if (chdir("/x07/out") != 0) _exit(127);
-        char *envp[] = {NULL};
-        execve("/x07/in/payload", argv, envp);
+        if (chdir(cwd) != 0) _exit(126);
+        char *envp[] = {"PATH=/usr/bin:/bin", NULL};
+        execve(argv[0], argv, envp);
         _exit(127);
     }
     int st = 0;

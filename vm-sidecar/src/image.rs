@@ -232,6 +232,7 @@ pub fn build_image(
             Member::Dir("dev"),
             Member::Dir("proc"),
             Member::Dir("sys"),
+            Member::Dir("tmp"),
             Member::Dir("x07"),
             Member::Dir("x07/modules"),
             Member::File("init", 0o755, &agent),

@@ -13,4 +13,5 @@ mod vmlinux;
 pub use image::{build_image, GuestImage, ImageError, ImageRequest, GUEST_MODULES};
 pub use qemu::{
     boot_probe, kvm_unusable, run_job, Accel, BootError, BootReport, JobResult, JobSpec, JobStatus,
+    Share,
 };

@@ -253,13 +253,28 @@ pub enum JobStatus {
     AgentError(String),
 }
 
-/// One job: a payload run in a fresh guest with these arguments.
+/// A host directory shared into the guest at the same path.
+#[derive(Debug, Clone)]
+pub struct Share {
+    /// The host directory (absolute; also its path in the guest).
+    pub path: PathBuf,
+    /// Read-write (a write root) or read-only.
+    pub writable: bool,
+}
+
+/// One job: executables and data copied into the job directory, run in a fresh guest.
 #[derive(Debug)]
 pub struct JobSpec<'a> {
-    /// The executable (static: the guest holds nothing else).
-    pub payload: &'a Path,
-    /// Its arguments (argv[0] first).
+    /// Files copied into the job directory (`/x07/in/<name>` in the guest; made executable).
+    pub files: &'a [(&'a str, &'a Path)],
+    /// The command: argv[0] (a guest path such as `/x07/in/payload`) and its arguments.
     pub args: &'a [std::ffi::OsString],
+    /// The command's stdin.
+    pub stdin: &'a [u8],
+    /// Host directories shared at their own paths.
+    pub shares: &'a [Share],
+    /// The command's working directory in the guest (default `/x07/out`).
+    pub cwd: Option<&'a Path>,
     /// Guest memory in MiB.
     pub memory_mb: u32,
     /// Wall-clock limit of the whole boot-run-power-off.
@@ -296,15 +311,32 @@ pub fn run_job(image: &GuestImage, job: &JobSpec<'_>) -> Result<JobResult, BootE
     let dir_out = state.path().join("out");
     fs_err::create_dir(&dir_in).map_err(io)?;
     fs_err::create_dir(&dir_out).map_err(io)?;
-    fs_err::copy(job.payload, dir_in.join("payload")).map_err(io)?;
-    {
+    for (name, src) in job.files {
         use std::os::unix::fs::PermissionsExt as _;
-        fs_err::set_permissions(
-            dir_in.join("payload"),
-            std::fs::Permissions::from_mode(0o755),
-        )
-        .map_err(io)?;
+        let dst = dir_in.join(name);
+        fs_err::copy(src, &dst).map_err(io)?;
+        fs_err::set_permissions(&dst, std::fs::Permissions::from_mode(0o755)).map_err(io)?;
     }
+    fs_err::write(dir_in.join("stdin"), job.stdin).map_err(io)?;
+    if let Some(cwd) = job.cwd {
+        fs_err::write(dir_in.join("cwd"), cwd.as_os_str().as_bytes()).map_err(io)?;
+    }
+    let mut shares_list = String::new();
+    for (i, sh) in job.shares.iter().enumerate() {
+        let text = sh.path.to_string_lossy();
+        if text.contains(['\n', ',']) || !sh.path.is_absolute() {
+            return Err(BootError::Spawn {
+                qemu: qemu.clone(),
+                source: std::io::Error::other(format!(
+                    "{}: a shared root must be an absolute path without ',' or a newline",
+                    sh.path.display()
+                )),
+            });
+        }
+        let mode = if sh.writable { "rw" } else { "ro" };
+        shares_list.push_str(&format!("x07r{i} {mode} {text}\n"));
+    }
+    fs_err::write(dir_in.join("shares"), shares_list).map_err(io)?;
     let mut argv = Vec::new();
     for a in job.args {
         argv.extend_from_slice(a.as_bytes());
@@ -326,6 +358,9 @@ pub fn run_job(image: &GuestImage, job: &JobSpec<'_>) -> Result<JobResult, BootE
     };
     let mut args = share("x07in", &dir_in, true);
     args.extend(share("x07out", &dir_out, false));
+    for (i, sh) in job.shares.iter().enumerate() {
+        args.extend(share(&format!("x07r{i}"), &sh.path, !sh.writable));
+    }
     args.extend([
         "-device".to_string(),
         "virtio-serial-device".to_string(),

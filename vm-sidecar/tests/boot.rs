@@ -70,12 +70,16 @@ fn the_guest_image_boots_and_its_agent_reports_ready() {
         work.path(),
         "#include <stdio.h>\nint main(int c, char **v) { for (int i = 1; i < c; i++) printf(\"%s;\", v[i]);\n fprintf(stderr, \"to stderr\");\n printf(\"{\\\"x07_status\\\":\\\"exit\\\",\\\"value\\\":0}\\n\");\n return 7; }\n",
     );
-    let args: Vec<std::ffi::OsString> = vec!["payload".into(), "one".into(), "two words".into()];
+    let args: Vec<std::ffi::OsString> =
+        vec!["/x07/in/payload".into(), "one".into(), "two words".into()];
     let result = run_job(
         &image,
         &JobSpec {
-            payload: &payload,
+            files: &[("payload", &payload)],
             args: &args,
+            stdin: b"",
+            shares: &[],
+            cwd: None,
             memory_mb: 256,
             limit: Duration::from_secs(120),
             accel: Accel::Auto,

@@ -79,6 +79,38 @@ pub fn build_target(
     build_into(&home, &store, target, program, cc_profile, true)
 }
 
+/// [`build_target`], or for the vm backend a fully static build (musl), which the guest runs
+/// without any library of the host.
+pub fn build_target_for(
+    static_for_vm: bool,
+    target: &Target,
+    program: &LoadedProgram,
+    cc_profile: CcProfile,
+) -> Result<BuildOutcome, CliError> {
+    if !static_for_vm {
+        return build_target(target, program, cc_profile);
+    }
+    let home = home()?;
+    let store = StoreRoot::new(&home);
+    let mut req = BuildRequest::new(
+        program,
+        target.world,
+        cc_profile,
+        target.lock_digest,
+        target.name.clone(),
+        None,
+    );
+    req.native = target.native.clone();
+    req.native.musl_specs = Some(x07_builder::cc::musl_specs().ok_or_else(|| {
+        CliError::setup(
+            "X07-SANDBOX-0001",
+            "the vm backend runs programs built static against musl, which is not installed",
+        )
+        .help("install musl (Debian: apt-get install musl-tools)")
+    })?);
+    Ok(build::build(&home, &store, &req)?)
+}
+
 /// Builds into a given store (scratch stores for `--check` pass `register_root: false`).
 pub fn build_into(
     home: &X07Home,

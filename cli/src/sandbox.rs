@@ -105,10 +105,110 @@ pub fn prepare(
     if let Some(derived) = &prepared.derived_path {
         eprintln!("{command}: using derived policy {}", derived.display());
     }
-    let launcher = if prepared.backend == SandboxBackend::Os {
+    let launcher = if matches!(prepared.backend, SandboxBackend::Os | SandboxBackend::Vm) {
         Some(crate::compile::launcher()?)
     } else {
         None
     };
     Ok(SandboxLaunch { prepared, launcher })
+}
+
+/// The guest image of the vm backend, or the error that names `x07 vm image build`.
+pub fn guest_image() -> Result<x07_vm::GuestImage, CliError> {
+    let home = crate::compile::home()?;
+    x07_vm::current_image(&home).map_err(|e| {
+        CliError::setup("X07-SANDBOX-0001", e.to_string()).help(
+            "run `x07 vm image build` once (or use --sandbox-backend os --i-accept-weaker-isolation)",
+        )
+    })
+}
+
+/// Runs the program on the vm backend: a fresh guest, x07's launcher inside it with the
+/// effective policy, the policy's roots shared at their host paths.
+pub fn run_in_vm(
+    image: &x07_vm::GuestImage,
+    sb: &SandboxLaunch,
+    exe: &std::path::Path,
+    input: &[u8],
+    limits: &x07_runner::RunLimits,
+    root: &std::path::Path,
+) -> Result<x07_runner::Launched, CliError> {
+    use x07_spec::policy::blob::lexical_absolute;
+    let abs_root = std::path::absolute(root)
+        .map_err(|e| CliError::setup("X07-PROJECT-0001", e.to_string()))?;
+    let policy = &sb.prepared.policy;
+    let mut shares: Vec<x07_vm::Share> = Vec::new();
+    if policy.fs.enabled {
+        for (list, writable) in [
+            (&policy.fs.read_roots, false),
+            (&policy.fs.write_roots, true),
+        ] {
+            for r in list {
+                let path = lexical_absolute(&abs_root, r);
+                if !path.is_dir() {
+                    continue; // an unreachable root: the launcher reports it
+                }
+                match shares.iter_mut().find(|s| s.path == path) {
+                    Some(s) => s.writable |= writable,
+                    None => shares.push(x07_vm::Share { path, writable }),
+                }
+            }
+        }
+    }
+    let mut framed = (input.len() as u32).to_le_bytes().to_vec();
+    framed.extend_from_slice(input);
+    let program_args = [
+        format!("--solve-fuel={}", limits.solve_fuel),
+        format!("--max-memory-bytes={}", limits.max_memory_bytes),
+    ];
+    let memory_mb = u32::try_from((policy.limits.mem_bytes >> 20).max(256) + 128).unwrap_or(1024);
+    let accel = std::env::var("X07_VM_ACCEL")
+        .ok()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(x07_vm::Accel::Auto);
+    let launcher = sb
+        .launcher
+        .as_deref()
+        .expect("the vm backend resolves the launcher");
+    // boot and power-off on top of the run's own wall clock
+    let limit = std::time::Duration::from_millis(u64::from(policy.limits.wall_ms))
+        + std::time::Duration::from_secs(60);
+    let result = x07_vm::run_sandboxed(&x07_vm::SandboxedRun {
+        image,
+        launcher,
+        program: exe,
+        blob: &sb.prepared.blob,
+        stdin: &framed,
+        program_args: &program_args,
+        shares: &shares,
+        cwd: &abs_root,
+        memory_mb,
+        limit,
+        accel,
+    });
+    let end = match result {
+        Err(x07_vm::BootError::Timeout { .. }) => {
+            return Ok(x07_runner::launched_from_output(
+                Vec::new(),
+                b"wall time limit exceeded\n".to_vec(),
+                x07_runner::RemoteEnd::TimedOut,
+                limits,
+            ))
+        }
+        Err(e) => return Err(CliError::setup("X07-SANDBOX-0003", e.to_string())),
+        Ok(r) => r,
+    };
+    let remote = match end.status {
+        x07_vm::JobStatus::Exit(c) => x07_runner::RemoteEnd::Exited(c),
+        x07_vm::JobStatus::Signal(s) => x07_runner::RemoteEnd::Signaled(s),
+        x07_vm::JobStatus::AgentError(why) => {
+            return Err(CliError::setup(
+                "X07-SANDBOX-0003",
+                format!("the guest agent could not run the program: {why}"),
+            ))
+        }
+    };
+    Ok(x07_runner::launched_from_output(
+        end.stdout, end.stderr, remote, limits,
+    ))
 }

@@ -11,4 +11,7 @@ mod supervised_child;
 pub mod trap_help;
 
 pub use limits::{default_wall_time, EnvMode, RunLimits};
-pub use run::{run_framed, run_framed_in_dir, run_launch, Launch, Launched, RunError};
+pub use run::{
+    launched_from_output, run_framed, run_framed_in_dir, run_launch, Launch, Launched, RemoteEnd,
+    RunError,
+};

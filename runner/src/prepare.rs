@@ -38,7 +38,7 @@ pub struct SandboxRequest<'a> {
 /// A prepared sandbox: the effective policy and everything derived from it.
 #[derive(Debug)]
 pub struct PreparedSandbox {
-    /// The effective backend (os or none).
+    /// The effective backend (vm, os or none).
     pub backend: SandboxBackend,
     /// The backend as a blob carries it.
     pub blob_backend: BlobBackend,
@@ -192,19 +192,22 @@ pub fn reject_outside_sandbox(req: &SandboxRequest<'_>, world: World) -> Result<
 }
 
 /// The backend for a run-os-sandboxed run or bundle (flag, then `X07_SANDBOX_BACKEND`, then vm).
-pub fn sandbox_backend(req: &SandboxRequest<'_>) -> Result<BlobBackend, PrepareError> {
+pub fn sandbox_backend(req: &SandboxRequest<'_>) -> Result<SandboxBackend, PrepareError> {
     let selection = select_backend(
         World::RunOsSandboxed,
         &BackendRequest::from_process_env(parse_backend(req.backend)?, req.accept_weaker_isolation),
     )?;
-    Ok(selection
-        .blob_backend()
-        .expect("select_backend refuses vm until it is built"))
+    Ok(selection.backend)
 }
 
 /// Builds the effective policy (base + overrides), its digest, blob and environment.
 pub fn prepare_sandbox(req: &SandboxRequest<'_>) -> Result<PreparedSandbox, PrepareError> {
-    let blob_backend = sandbox_backend(req)?;
+    let backend = sandbox_backend(req)?;
+    // the vm backend's guest runs the same launcher, which applies the os layer there
+    let blob_backend = match backend {
+        SandboxBackend::None => BlobBackend::None,
+        SandboxBackend::Os | SandboxBackend::Vm => BlobBackend::Os,
+    };
     let base = match (req.policy, req.profile_policy) {
         (Some(p), _) if p.is_absolute() => p.to_path_buf(),
         (Some(p), _) => req.root.join(p),
@@ -240,10 +243,7 @@ pub fn prepare_sandbox(req: &SandboxRequest<'_>) -> Result<PreparedSandbox, Prep
         .map_err(|e| encode_error(e.to_string()))?;
     let env = EnvMode::Only(allowed_env(&policy));
     Ok(PreparedSandbox {
-        backend: match blob_backend {
-            BlobBackend::Os => SandboxBackend::Os,
-            BlobBackend::None => SandboxBackend::None,
-        },
+        backend,
         blob_backend,
         accept_weaker,
         base_path: base,

@@ -145,6 +145,44 @@ pub fn run_launch(
     Ok(Launched { solve, sandbox })
 }
 
+/// How a run elsewhere (in a VM guest) ended, as its host learned it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoteEnd {
+    /// Exited with this code.
+    Exited(i32),
+    /// Killed by this signal.
+    Signaled(i32),
+    /// Stopped at the wall-clock limit.
+    TimedOut,
+}
+
+/// The report of a sandboxed run that happened elsewhere (the VM backend): the program's framed
+/// stdout and its stderr (start-up line, denials, stats line) read the same way as a local run's.
+pub fn launched_from_output(
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    end: RemoteEnd,
+    limits: &RunLimits,
+) -> Launched {
+    let outcome = ChildOutcome {
+        stdout,
+        stderr,
+        termination: match end {
+            RemoteEnd::Exited(code) => Termination::Exited(code),
+            RemoteEnd::Signaled(sig) => Termination::Signaled(sig),
+            RemoteEnd::TimedOut => Termination::Signaled(libc::SIGKILL),
+        },
+        stopped: (end == RemoteEnd::TimedOut).then_some(StopReason::TimedOut),
+        cpu_time: std::time::Duration::ZERO,
+    };
+    let mut solve = solve_section(&outcome, limits);
+    solve.policy_denials = Some(find_denials(&outcome.stderr));
+    Launched {
+        solve,
+        sandbox: find_sandbox_line(&outcome.stderr),
+    }
+}
+
 /// Removes a cgroup of a sandboxed run that is still there after it: kills whatever is still in
 /// it, then removes the directory. Only directories of x07's own cgroup trees
 /// are touched, whatever the child claimed.

@@ -158,6 +158,9 @@ pub struct CompileRunReport {
     /// What the sandbox applied (sandboxed runs that started).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<SandboxSummary>,
+    /// The guest image's digest, when the run happened in a VM (`sandbox_backend: "vm"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm_guest_image: Option<String>,
 }
 
 /// Report of `x07 run --artifact`: the solve fields at top level.

@@ -3,8 +3,9 @@
  * (musl when installed, else static glibc) and placed in the initramfs with the kernel modules
  * the guest needs.
  *
- * It mounts /proc, /sys and /dev, loads the modules listed in /x07/modules.list in order (virtio,
- * virtio-mmio, the console, 9p) and prints `x07-guest: ready <kernel release>` on the console.
+ * Stage 1 (on the initramfs) loads the modules listed in /x07/modules.list in order (virtio,
+ * virtio-mmio, the console, 9p) and moves to a tmpfs root; stage 2 mounts /proc, /sys and /dev
+ * and prints `x07-guest: ready <kernel release>` on the console.
  * With `x07.job=1` on the kernel command line it then runs one job: the host's job directory is
  * the 9p share `x07in` (read-only) and the results directory the share `x07out`; it runs
  * the NUL-separated arguments of `/x07/in/argv` (argv[0] the program, by default
@@ -212,14 +213,49 @@ static void run_job(void) {
     report("signal", WIFSIGNALED(st) ? WTERMSIG(st) : 0, NULL);
 }
 
-int main(void) {
+/* Copies a file (the agent itself) into the new root. */
+static void copy_file(const char *from, const char *to) {
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+    if (in < 0 || out < 0) fail("copy the agent", to);
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) > 0)
+        if (write(out, buf, (size_t)n) != n) fail("copy the agent", to);
+    close(in);
+    close(out);
+}
+
+/*
+ * Stage 1, on the initramfs (rootfs): load the modules, then move to a tmpfs root and run
+ * again as stage 2. rootfs cannot be pivot_root'ed away, which the launcher inside the guest
+ * does to build each run's fresh root; a tmpfs root can.
+ */
+static void stage1(void) {
+    (void)mkdir("/dev", 0755);
+    (void)mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, NULL);
+    load_modules("/x07/modules.list");
+    (void)mkdir("/newroot", 0755);
+    if (mount("tmpfs", "/newroot", "tmpfs", 0, "mode=0755") != 0) fail("mount the tmpfs root", NULL);
+    static const char *const dirs[] = {"/newroot/dev", "/newroot/proc", "/newroot/sys", "/newroot/tmp", "/newroot/x07"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) (void)mkdir(dirs[i], 0755);
+    copy_file("/init", "/newroot/init");
+    if (chdir("/newroot") != 0 || mount(".", "/", NULL, MS_MOVE, NULL) != 0 || chroot(".") != 0 || chdir("/") != 0)
+        fail("switch to the tmpfs root", NULL);
+    char *argv[] = {"/init", "stage2", NULL};
+    char *envp[] = {NULL};
+    execve("/init", argv, envp);
+    fail("run stage 2", NULL);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "stage2") != 0) stage1();
     (void)mkdir("/proc", 0555);
     (void)mkdir("/sys", 0555);
     (void)mkdir("/dev", 0755);
     if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) fail("mount /proc", NULL);
     if (mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) fail("mount /sys", NULL);
     if (mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, NULL) != 0 && errno != EBUSY) fail("mount /dev", NULL);
-    load_modules("/x07/modules.list");
     struct utsname u;
     uname(&u);
     say("ready ", u.release);

@@ -266,7 +266,13 @@ pub fn build_image(
             PublishError::Store(e) => ImageError::Store(e),
             PublishError::Produce(e) => e,
         })?;
-    load_image(&realized.entry.dir)
+    let image = load_image(&realized.entry.dir)?;
+    // the image this x07 boots from now on (x07 run, x07 bundle)
+    x07_spec::write_atomic(
+        &crate::current_image_file(home),
+        image.dir.display().to_string().as_bytes(),
+    )?;
+    Ok(image)
 }
 
 /// Reads an image directory and checks every part against its manifest.

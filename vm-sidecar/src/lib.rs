@@ -8,10 +8,12 @@ mod cpio;
 mod deb;
 mod image;
 mod qemu;
+mod sandboxed;
 mod vmlinux;
 
-pub use image::{build_image, GuestImage, ImageError, ImageRequest, GUEST_MODULES};
+pub use image::{build_image, load_image, GuestImage, ImageError, ImageRequest, GUEST_MODULES};
 pub use qemu::{
     boot_probe, kvm_unusable, run_job, Accel, BootError, BootReport, JobResult, JobSpec, JobStatus,
     Share,
 };
+pub use sandboxed::{current_image, current_image_file, run_sandboxed, NoImage, SandboxedRun};

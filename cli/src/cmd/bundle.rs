@@ -62,9 +62,9 @@ fn prepare_sandbox(
     root: &std::path::Path,
 ) -> Result<SandboxLaunch, CliError> {
     match sandbox::prepare(&args.sandbox, target, root, "x07 bundle") {
-        Err(e) if e.code == "X07-SANDBOX-0001" => Err(CliError::setup(
+        Ok(sb) if sb.prepared.backend == SandboxBackend::Vm => Err(CliError::setup(
             "X07-SANDBOX-0001",
-            "VM bundles (`--profile sandbox` with the default backend vm) arrive with the VM backend, which is not built yet",
+            "VM bundles (`--profile sandbox` with the default backend vm) are not built yet",
         )
         .help("bundle with `--sandbox-backend os --i-accept-weaker-isolation` for a policy-sealed executable")),
         Err(e) => Err(e),

@@ -258,6 +258,7 @@ pub fn run(args: &RunArgs) -> CliResult {
             runtime_attestation: None,
             effective_policy_digest: None,
             sandbox: None,
+            vm_guest_image: None,
         })
     };
     let program = match loaded {
@@ -273,7 +274,25 @@ pub fn run(args: &RunArgs) -> CliResult {
             return emit_report(args, Some(&target), Some(repair), failed(gate));
         }
     }
-    let built = match compile::build_target(
+    let vm = sandbox
+        .as_ref()
+        .filter(|sb| sb.prepared.backend == x07_spec::report::SandboxBackend::Vm);
+    if vm.is_some() && !target.native.libs.is_empty() {
+        return Err(CliError::setup(
+            "X07-SANDBOX-0001",
+            format!(
+                "the vm backend cannot run programs that link native libraries ({}) yet",
+                target.native.libs.join(", ")
+            ),
+        )
+        .help("use --sandbox-backend os --i-accept-weaker-isolation"));
+    }
+    let image = match vm {
+        Some(_) => Some(crate::sandbox::guest_image()?),
+        None => None,
+    };
+    let built = match compile::build_target_for(
+        vm.is_some(),
         &target,
         &program,
         target.cc_profile(crate::target::cc_profile_flag(args.cc_profile)),
@@ -300,7 +319,13 @@ pub fn run(args: &RunArgs) -> CliResult {
             })?;
     }
     let record = built.entry.build_record().ok();
-    let launched = launch(&exe, &input, &limits, Some(&root), sandbox.as_ref())?;
+    let vm_guest_image = image.as_ref().map(|i| i.digest.to_string());
+    let launched = match (&image, &sandbox) {
+        (Some(image), Some(sb)) => {
+            crate::sandbox::run_in_vm(image, sb, &exe, &input, &limits, &root)?
+        }
+        _ => launch(&exe, &input, &limits, Some(&root), sandbox.as_ref())?,
+    };
     let solve = launched.solve;
     let mut c = compile::compile_section(true, target.world);
     c.c_source_size = record.as_ref().map(|r| r.c_source_size);
@@ -318,6 +343,7 @@ pub fn run(args: &RunArgs) -> CliResult {
         runtime_attestation: None,
         effective_policy_digest: sandbox.as_ref().map(|s| s.prepared.digest.to_string()),
         sandbox: launched.sandbox,
+        vm_guest_image,
     });
     emit_report(args, Some(&target), Some(repair), report)
 }

@@ -127,12 +127,12 @@ pub struct BackendSelection {
 }
 
 impl BackendSelection {
-    /// The backend code a policy blob carries; `None` for `vm`, which never reaches a blob.
+    /// The backend code a policy blob carries (`vm`: os, applied by the launcher in the guest).
     pub fn blob_backend(&self) -> Option<BlobBackend> {
         match self.backend {
-            SandboxBackend::Os => Some(BlobBackend::Os),
+            // inside the guest the trusted launcher applies the os layer too
+            SandboxBackend::Os | SandboxBackend::Vm => Some(BlobBackend::Os),
             SandboxBackend::None => Some(BlobBackend::None),
-            SandboxBackend::Vm => None,
         }
     }
 }
@@ -236,9 +236,9 @@ pub fn select_backend(
         }
     } else {
         match choice {
-            BackendChoice::Auto | BackendChoice::Vm => {
-                return Err(BackendError::VmNotBuilt { origin })
-            }
+            // the caller runs it in a guest when x07's guest image is there, and fails closed
+            // (naming `x07 vm image build`) when it is not
+            BackendChoice::Auto | BackendChoice::Vm => SandboxBackend::Vm,
             BackendChoice::Os | BackendChoice::None if !accepted => {
                 return Err(BackendError::WeakerNotAccepted {
                     backend: choice,

@@ -1,0 +1,128 @@
+//! A sandboxed run on the vm backend: a fresh guest runs x07's trusted launcher on the program
+//! with the effective policy, exactly as `x07 run` does on the os backend — the launcher applies
+//! the kernel layer inside the guest too — and the policy's roots are shared at their host paths.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use x07_builder::cc::X07Home;
+
+use crate::image::{load_image, ImageError};
+use crate::qemu::{run_job, Accel, BootError, JobResult, JobSpec, Share};
+use crate::GuestImage;
+
+/// Where `x07 vm image build` records the image this x07 uses: `$X07_HOME/vm/current`.
+pub fn current_image_file(home: &X07Home) -> PathBuf {
+    home.path().join("vm").join("current")
+}
+
+/// Why no guest image can be used.
+#[derive(Debug, thiserror::Error)]
+pub enum NoImage {
+    /// None was built for this x07 and none is named.
+    #[error("the VM backend needs x07's guest image, and none is built in {}", .0.display())]
+    Missing(PathBuf),
+    /// The named or recorded image does not load (modified, missing files).
+    #[error(transparent)]
+    Damaged(#[from] ImageError),
+    /// `X07_VM_GUEST_IMAGE_DIGEST` pins another image.
+    #[error("X07_VM_GUEST_IMAGE_DIGEST pins {pinned}, the image is {actual}: refusing to boot")]
+    DigestMismatch {
+        /// The pin.
+        pinned: String,
+        /// The image's digest.
+        actual: String,
+    },
+}
+
+/// The guest image to boot: `X07_VM_GUEST_IMAGE` (an image directory), else the one recorded
+/// for this x07; `X07_VM_GUEST_IMAGE_DIGEST` pins it.
+pub fn current_image(home: &X07Home) -> Result<GuestImage, NoImage> {
+    let dir = match std::env::var_os("X07_VM_GUEST_IMAGE") {
+        Some(d) => PathBuf::from(d),
+        None => {
+            let file = current_image_file(home);
+            let text = fs_err::read_to_string(&file)
+                .map_err(|_| NoImage::Missing(home.path().to_path_buf()))?;
+            PathBuf::from(text.trim())
+        }
+    };
+    let image = load_image(&dir)?;
+    if let Some(pin) = std::env::var("X07_VM_GUEST_IMAGE_DIGEST")
+        .ok()
+        .filter(|p| !p.is_empty())
+    {
+        if pin != image.digest.to_string() {
+            return Err(NoImage::DigestMismatch {
+                pinned: pin,
+                actual: image.digest.to_string(),
+            });
+        }
+    }
+    Ok(image)
+}
+
+/// One sandboxed run in a guest.
+#[derive(Debug)]
+pub struct SandboxedRun<'a> {
+    /// The guest image.
+    pub image: &'a GuestImage,
+    /// x07's trusted launcher (static).
+    pub launcher: &'a Path,
+    /// The program, built static for run-os-sandboxed.
+    pub program: &'a Path,
+    /// The effective policy blob (roots at their host paths).
+    pub blob: &'a [u8],
+    /// The program's stdin (the framed input).
+    pub stdin: &'a [u8],
+    /// The program's own flags (`--solve-fuel=N`, ...).
+    pub program_args: &'a [String],
+    /// The policy's roots.
+    pub shares: &'a [Share],
+    /// The working directory (the project root).
+    pub cwd: &'a Path,
+    /// Guest memory in MiB.
+    pub memory_mb: u32,
+    /// Wall-clock limit of the whole run, boot included.
+    pub limit: Duration,
+    /// Acceleration.
+    pub accel: Accel,
+}
+
+/// Boots a guest, runs the launcher on the program there, and returns what came back.
+pub fn run_sandboxed(run: &SandboxedRun<'_>) -> Result<JobResult, BootError> {
+    let scratch = tempfile::tempdir().map_err(|source| BootError::Spawn {
+        qemu: PathBuf::from("qemu"),
+        source,
+    })?;
+    let blob = scratch.path().join("policy.blob");
+    fs_err::write(&blob, run.blob).map_err(|source| BootError::Spawn {
+        qemu: PathBuf::from("qemu"),
+        source,
+    })?;
+    let mut args: Vec<OsString> = vec![
+        "/x07/in/launcher".into(),
+        "--x07-policy-file=/x07/in/policy.blob".into(),
+        "--".into(),
+        "/x07/in/program".into(),
+    ];
+    args.extend(run.program_args.iter().map(OsString::from));
+    run_job(
+        run.image,
+        &JobSpec {
+            files: &[
+                ("launcher", run.launcher),
+                ("program", run.program),
+                ("policy.blob", &blob),
+            ],
+            args: &args,
+            stdin: run.stdin,
+            shares: run.shares,
+            cwd: Some(run.cwd),
+            memory_mb: run.memory_mb,
+            limit: run.limit,
+            accel: run.accel,
+        },
+    )
+}

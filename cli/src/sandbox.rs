@@ -101,7 +101,11 @@ pub fn prepare(
     command: &str,
 ) -> Result<SandboxLaunch, CliError> {
     let ov = overrides(args);
-    let prepared = prepare::prepare_sandbox(&request(args, &ov, target, root))?;
+    let req = request(args, &ov, target, root);
+    if command == "x07 run" && prepare::sandbox_backend(&req)? == SandboxBackend::Vm {
+        guest_image()?; // fail closed before anything is read or built
+    }
+    let prepared = prepare::prepare_sandbox(&req)?;
     if let Some(derived) = &prepared.derived_path {
         eprintln!("{command}: using derived policy {}", derived.display());
     }

@@ -146,7 +146,8 @@ fn step1_policy_init_then_the_default_backend_fails_closed() {
     expect_exit(&out, 0);
     assert!(p.path(CLI_POLICY).is_file(), "{}", out.describe());
 
-    // "By default, run-os-sandboxed uses sandbox_backend=vm": not built yet, so it fails closed.
+    // "By default, run-os-sandboxed uses sandbox_backend=vm": without x07's guest image in this
+    // home it fails closed, before anything is built.
     let out = p.run_x07(["run", "--profile", "sandbox", "--input-b64", "aGVsbG8="]);
     expect_exit(&out, 2);
     expect_stderr(

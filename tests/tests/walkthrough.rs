@@ -316,7 +316,7 @@ fn no_input_means_empty_bytes() {
 }
 
 #[test]
-fn sandbox_profile_fails_closed_without_a_vm_backend() {
+fn sandbox_profile_fails_closed_without_a_guest_image() {
     let p = InitProject::new();
     let out = p.run_x07(["run", "--profile", "sandbox", "--input-b64", "aGk="]);
     expect_exit(&out, 2);
@@ -324,7 +324,8 @@ fn sandbox_profile_fails_closed_without_a_vm_backend() {
         &out,
         "X07-SANDBOX-0001",
         &[
-            "VM sandbox backend is not built yet",
+            "the VM backend needs x07's guest image",
+            "x07 vm image build",
             "--sandbox-backend os --i-accept-weaker-isolation",
         ],
     );

@@ -1,0 +1,67 @@
+//! The vm backend end to end with real qemu (installed by .ci/run; the kernel package fetched by
+//! `x07 vm image build`, or taken from `X07_TEST_KERNEL_DEB`): `x07 run --profile sandbox` with
+//! no backend flags runs the walkthrough's steps 2 and 3 in a fresh guest, the write root's file
+//! arrives on the host, and a pinned digest that does not match refuses to boot.
+
+mod common;
+
+use common::{expect_exit, expect_stderr, solve_output, stdout_json, InitProject};
+
+fn build_image(p: &InitProject) -> String {
+    let mut inv = p.x07().args(["vm", "image", "build", "--json"]);
+    if let Some(deb) = std::env::var_os("X07_TEST_KERNEL_DEB") {
+        inv = inv.arg("--kernel-deb").arg(deb);
+    }
+    let out = inv
+        .timeout(std::time::Duration::from_secs(600))
+        .run()
+        .unwrap();
+    expect_exit(&out, 0);
+    stdout_json(&out)["digest"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn walkthrough_steps_run_in_a_guest_with_no_backend_flags() {
+    let p = InitProject::new();
+    expect_exit(&p.run_x07(["policy", "init", "--template", "cli"]), 0);
+    let digest = build_image(&p);
+
+    // step 2: echo
+    let out = p.run_x07(["run", "--profile", "sandbox", "--input-b64", "aGVsbG8="]);
+    expect_exit(&out, 0);
+    assert_eq!(solve_output(&out), b"hello", "{}", out.describe());
+    let report = stdout_json(&out);
+    assert_eq!(report["sandbox_backend"], "vm");
+    assert_eq!(report["vm_guest_image"], digest.as_str());
+    let restrictions = report["sandbox"]["restrictions"].as_array().unwrap();
+    for r in ["userns", "new_root", "seccomp", "landlock_fs"] {
+        assert!(
+            restrictions.iter().any(|x| x == r),
+            "{r} missing inside the guest: {report:#}"
+        );
+    }
+
+    // step 3: the program writes its input under out/, which is on the host afterwards
+    fs_err::create_dir_all(p.path("out")).unwrap();
+    let app = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/seed_step3_app.x07.json"),
+    )
+    .unwrap();
+    p.write("src/app.x07.json", &app);
+    let out = p.run_x07(["run", "--profile", "sandbox", "--input-b64", "aGVsbG8="]);
+    expect_exit(&out, 0);
+    assert_eq!(p.read("out/input.bin"), b"hello", "{}", out.describe());
+
+    // a pin that does not match refuses to boot
+    let out = p
+        .x07()
+        .args(["run", "--profile", "sandbox", "--input-b64", "aGVsbG8="])
+        .env(
+            "X07_VM_GUEST_IMAGE_DIGEST",
+            format!("sha256:{}", "0".repeat(64)),
+        )
+        .run()
+        .unwrap();
+    expect_exit(&out, 2);
+    expect_stderr(&out, "X07-SANDBOX-0001", &["refusing to boot"]);
+}

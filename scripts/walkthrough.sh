@@ -31,9 +31,15 @@ echo "== the build is content-addressed and reproducible"
 "$x07" build
 "$x07" build --check >/dev/null && echo "x07 build --check: identical"
 
-echo "== step 1: base policy; the default VM backend is not built, so it fails closed"
+echo "== step 1: base policy; without x07's guest image the default vm backend fails closed"
 "$x07" policy init --template cli
 "$x07" run --profile sandbox --input "$work/in.bin" || true
+
+echo "== the VM boundary: x07's guest image (Debian's kernel + x07's agent), then steps 2-3 in a guest, no backend flags"
+"$x07" vm image build
+out=$("$x07" run --profile sandbox --input "$work/in.bin" | decode)
+echo "solve_output (vm backend): $out"
+[ "$out" = ok ]
 
 echo "== steps 2-3 in run-os-sandboxed with the kernel-enforced os backend"
 if [ "$(id -u)" = 0 ]; then

@@ -199,7 +199,7 @@ pub fn run_in_vm(
                 limits,
             ))
         }
-        Err(e) => return Err(CliError::setup("X07-SANDBOX-0003", e.to_string())),
+        Err(e) => return Err(CliError::setup("X07-SANDBOX-0005", e.to_string())),
         Ok(r) => r,
     };
     let remote = match end.status {
@@ -207,7 +207,7 @@ pub fn run_in_vm(
         x07_vm::JobStatus::Signal(s) => x07_runner::RemoteEnd::Signaled(s),
         x07_vm::JobStatus::AgentError(why) => {
             return Err(CliError::setup(
-                "X07-SANDBOX-0003",
+                "X07-SANDBOX-0005",
                 format!("the guest agent could not run the program: {why}"),
             ))
         }

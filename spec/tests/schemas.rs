@@ -429,6 +429,7 @@ fn project_report() -> OsRunnerReport {
         }),
         effective_policy_digest: None,
         sandbox: None,
+        vm_guest_image: None,
     })
 }
 
@@ -460,6 +461,7 @@ fn compile_failed_report() -> OsRunnerReport {
         runtime_attestation: None,
         effective_policy_digest: None,
         sandbox: None,
+        vm_guest_image: None,
     })
 }
 

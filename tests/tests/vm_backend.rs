@@ -52,6 +52,43 @@ fn walkthrough_steps_run_in_a_guest_with_no_backend_flags() {
     expect_exit(&out, 0);
     assert_eq!(p.read("out/input.bin"), b"hello", "{}", out.describe());
 
+    // the policy's wall clock stops a program that never ends, inside the guest
+    let policy_path = p.path(".x07/policies/base/cli.sandbox.base.policy.json");
+    let mut policy: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(&policy_path).unwrap()).unwrap();
+    policy["limits"]["wall_ms"] = serde_json::json!(2000);
+    fs_err::write(&policy_path, serde_json::to_vec(&policy).unwrap()).unwrap();
+    p.write_app(&common::app_module(
+        &[],
+        serde_json::json!([
+            "begin",
+            ["let", "n", 0],
+            [
+                "while",
+                ["=", 0, 0],
+                ["set", "n", ["+", "n", ["os.time.now_unix_ms"]]]
+            ],
+            ["bytes.lit", "never"]
+        ]),
+    ));
+    let out = p.run_x07([
+        "run",
+        "--profile",
+        "sandbox",
+        "--solve-fuel",
+        "100000000000",
+        "--input-b64",
+        "",
+    ]);
+    expect_exit(&out, 1);
+    let report = stdout_json(&out);
+    assert_eq!(report["solve"]["ok"], false, "{report:#}");
+    let stderr = String::from_utf8_lossy(&common::b64_decode(
+        report["solve"]["stderr_b64"].as_str().unwrap(),
+    ))
+    .into_owned();
+    assert!(stderr.contains("timed out"), "{stderr}\n{report:#}");
+
     // a pin that does not match refuses to boot
     let out = p
         .x07()

@@ -183,6 +183,10 @@ pub fn run_in_vm(
         program: exe,
         blob: &sb.prepared.blob,
         stdin: &framed,
+        env: match &sb.prepared.env {
+            x07_runner::EnvMode::Only(vars) => vars,
+            _ => &[],
+        },
         program_args: &program_args,
         shares: &shares,
         cwd: &abs_root,

@@ -52,6 +52,37 @@ fn walkthrough_steps_run_in_a_guest_with_no_backend_flags() {
     expect_exit(&out, 0);
     assert_eq!(p.read("out/input.bin"), b"hello", "{}", out.describe());
 
+    // an environment key the policy allows reaches the program in the guest (a key it does not
+    // allow is refused in-process, as on the os backend)
+    let policy_path = p.path(".x07/policies/base/cli.sandbox.base.policy.json");
+    let mut policy: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(&policy_path).unwrap()).unwrap();
+    policy["env"] =
+        serde_json::json!({"enabled": true, "allow_keys": ["X07_VM_GREETING"], "deny_keys": []});
+    fs_err::write(&policy_path, serde_json::to_vec(&policy).unwrap()).unwrap();
+    p.write_app(&common::app_module(
+        &[],
+        serde_json::json!([
+            "begin",
+            ["let", "k1", ["bytes.lit", "X07_VM_GREETING"]],
+            ["os.env.get", ["bytes.view", "k1"]]
+        ]),
+    ));
+    let out = p
+        .x07()
+        .args(["run", "--profile", "sandbox", "--input-b64", ""])
+        .env("X07_VM_GREETING", "hi from the host")
+        .env("X07_VM_SECRET", "never")
+        .run()
+        .unwrap();
+    expect_exit(&out, 0);
+    assert_eq!(
+        solve_output(&out),
+        b"hi from the host",
+        "{}",
+        out.describe()
+    );
+
     // the policy's wall clock stops a program that never ends, inside the guest
     let policy_path = p.path(".x07/policies/base/cli.sandbox.base.policy.json");
     let mut policy: serde_json::Value =

@@ -9,7 +9,8 @@
  * With `x07.job=1` on the kernel command line it then runs one job: the host's job directory is
  * the 9p share `x07in` (read-only) and the results directory the share `x07out`; it runs
  * the NUL-separated arguments of `/x07/in/argv` (argv[0] the program, by default
- * `/x07/in/payload`; environment PATH only) with `/x07/in/stdin` as stdin, in the directory
+ * `/x07/in/payload`; the NUL-separated `KEY=VALUE`s of `/x07/in/env` as its environment) with
+ * `/x07/in/stdin` as stdin, in the directory
  * named by `/x07/in/cwd`, after mounting the shares `/x07/in/shares` lists at their host paths;
  * stdout and stderr go to `/x07/out/stdout` and `/x07/out/stderr`, and it reports how the job
  * ended as one line on the virtio-serial port named `x07.status` — a channel the payload cannot
@@ -202,7 +203,16 @@ static void run_job(void) {
         if (in < 0) in = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (out < 0 || err < 0 || in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) _exit(127);
         if (chdir(cwd) != 0) _exit(126);
-        char *envp[] = {"PATH=/usr/bin:/bin", NULL};
+        /* the environment the host allows (the launcher clears it to the policy's keys again) */
+        static char envbuf[1 << 16];
+        char *envp[256];
+        int envc = 0;
+        ssize_t en = read_in("/x07/in/env", envbuf, sizeof envbuf);
+        for (ssize_t i = 0; i < en && envc < 255;) {
+            envp[envc++] = envbuf + i;
+            i += (ssize_t)strlen(envbuf + i) + 1;
+        }
+        envp[envc] = NULL;
         execve(argv[0], argv, envp);
         _exit(127);
     }

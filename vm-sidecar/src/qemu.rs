@@ -271,6 +271,8 @@ pub struct JobSpec<'a> {
     pub args: &'a [std::ffi::OsString],
     /// The command's stdin.
     pub stdin: &'a [u8],
+    /// The command's environment.
+    pub env: &'a [(std::ffi::OsString, std::ffi::OsString)],
     /// Host directories shared at their own paths.
     pub shares: &'a [Share],
     /// The command's working directory in the guest (default `/x07/out`).
@@ -318,6 +320,14 @@ pub fn run_job(image: &GuestImage, job: &JobSpec<'_>) -> Result<JobResult, BootE
         fs_err::set_permissions(&dst, std::fs::Permissions::from_mode(0o755)).map_err(io)?;
     }
     fs_err::write(dir_in.join("stdin"), job.stdin).map_err(io)?;
+    let mut env = Vec::new();
+    for (k, v) in job.env {
+        env.extend_from_slice(k.as_bytes());
+        env.push(b'=');
+        env.extend_from_slice(v.as_bytes());
+        env.push(0);
+    }
+    fs_err::write(dir_in.join("env"), env).map_err(io)?;
     if let Some(cwd) = job.cwd {
         fs_err::write(dir_in.join("cwd"), cwd.as_os_str().as_bytes()).map_err(io)?;
     }

@@ -76,6 +76,8 @@ pub struct SandboxedRun<'a> {
     pub blob: &'a [u8],
     /// The program's stdin (the framed input).
     pub stdin: &'a [u8],
+    /// The environment the policy allows (the launcher clears everything else again).
+    pub env: &'a [(OsString, OsString)],
     /// The program's own flags (`--solve-fuel=N`, ...).
     pub program_args: &'a [String],
     /// The policy's roots.
@@ -118,6 +120,7 @@ pub fn run_sandboxed(run: &SandboxedRun<'_>) -> Result<JobResult, BootError> {
             ],
             args: &args,
             stdin: run.stdin,
+            env: run.env,
             shares: run.shares,
             cwd: Some(run.cwd),
             memory_mb: run.memory_mb,

@@ -78,6 +78,7 @@ fn the_guest_image_boots_and_its_agent_reports_ready() {
             files: &[("payload", &payload)],
             args: &args,
             stdin: b"",
+            env: &[],
             shares: &[],
             cwd: None,
             memory_mb: 256,

@@ -180,6 +180,12 @@ fn boot_in(
         .args(&extra.args)
         .args(["-nodefaults", "-no-user-config", "-nographic", "-no-reboot"])
         .args(["-display", "none", "-monitor", "none"])
+        // qemu's own seccomp filter: no obsolete calls, no privilege changes, no spawning, no
+        // scheduler or affinity changes
+        .args([
+            "-sandbox",
+            "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
+        ])
         .arg("-serial")
         .arg(format!("file:{}", console.display()))
         .arg("-kernel")

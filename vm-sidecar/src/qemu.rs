@@ -130,11 +130,16 @@ fn host_tsc_khz() -> Option<u64> {
     Some((mhz * 1000.0) as u64)
 }
 
-/// What a boot adds to the machine: devices and a command-line suffix.
+/// What a boot adds to the machine: devices, a command-line suffix, and what a confined qemu
+/// may read and write besides the image and the job's state.
 #[derive(Debug, Default)]
 struct Extra {
     args: Vec<String>,
     cmdline: String,
+    read: Vec<PathBuf>,
+    write: Vec<PathBuf>,
+    /// x07's trusted launcher, to run qemu confined (docs/vm.md); `None`: unconfined.
+    launcher: Option<PathBuf>,
 }
 
 fn boot_once(
@@ -173,7 +178,36 @@ fn boot_in(
         cmdline.push_str(&format!(" tsc_early_khz={khz} tsc=reliable"));
     }
     cmdline.push_str(&extra.cmdline);
-    let mut cmd = Command::new(qemu);
+    let mut cmd = match &extra.launcher {
+        None => Command::new(qemu),
+        Some(launcher) => {
+            let spawn_error = |message: String| BootError::Spawn {
+                qemu: qemu.to_path_buf(),
+                source: std::io::Error::other(message),
+            };
+            let real_qemu = fs_err::canonicalize(qemu).map_err(|e| spawn_error(e.to_string()))?;
+            let mut read = vec![image.dir.clone()];
+            read.extend(extra.read.iter().cloned());
+            let mut write = vec![state.to_path_buf()];
+            write.extend(extra.write.iter().cloned());
+            let blob = crate::confine::policy_blob(&crate::confine::Confinement {
+                qemu: &real_qemu,
+                read,
+                write,
+                memory_mb,
+                limit,
+            })
+            .map_err(spawn_error)?;
+            let policy_file = state.join("qemu.policy");
+            fs_err::write(&policy_file, blob).map_err(|e| spawn_error(e.to_string()))?;
+            let mut c = Command::new(launcher);
+            c.arg(format!("--x07-policy-file={}", policy_file.display()))
+                .arg("--plain-exec")
+                .arg("--")
+                .arg(&real_qemu);
+            c
+        }
+    };
     cmd.args(["-M", "microvm", "-smp", "1"])
         .arg("-m")
         .arg(format!("{memory_mb}M"))
@@ -289,6 +323,8 @@ pub struct JobSpec<'a> {
     pub limit: Duration,
     /// Acceleration.
     pub accel: Accel,
+    /// x07's trusted launcher, to run qemu confined on the host; `None`: unconfined.
+    pub confine_with: Option<&'a Path>,
 }
 
 /// What a job produced.
@@ -388,6 +424,19 @@ pub fn run_job(image: &GuestImage, job: &JobSpec<'_>) -> Result<JobResult, BootE
     let extra = Extra {
         args,
         cmdline: " x07.job=1".to_string(),
+        read: job
+            .shares
+            .iter()
+            .filter(|s| !s.writable)
+            .map(|s| s.path.clone())
+            .collect(),
+        write: job
+            .shares
+            .iter()
+            .filter(|s| s.writable)
+            .map(|s| s.path.clone())
+            .collect(),
+        launcher: job.confine_with.map(Path::to_path_buf),
     };
     let accel = match job.accel {
         Accel::Auto if kvm_unusable().is_some() => Accel::Tcg,

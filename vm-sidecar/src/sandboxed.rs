@@ -126,6 +126,7 @@ pub fn run_sandboxed(run: &SandboxedRun<'_>) -> Result<JobResult, BootError> {
             memory_mb: run.memory_mb,
             limit: run.limit,
             accel: run.accel,
+            confine_with: Some(run.launcher),
         },
     )
 }

@@ -21,7 +21,7 @@ const QEMU_READ: &[&str] = &[
 
 /// What qemu may touch for one boot.
 #[derive(Debug)]
-pub(crate) struct Confinement<'a> {
+pub struct Confinement<'a> {
     /// The qemu binary (canonical).
     pub qemu: &'a Path,
     /// Read-only: the image directory, the read-only shares.
@@ -34,8 +34,8 @@ pub(crate) struct Confinement<'a> {
     pub limit: Duration,
 }
 
-/// The launcher's policy blob for this boot.
-pub(crate) fn policy_blob(c: &Confinement<'_>) -> Result<Vec<u8>, String> {
+/// The launcher's policy blob for this boot (`x07-launch --plain-exec` runs qemu under it).
+pub fn policy_blob(c: &Confinement<'_>) -> Result<Vec<u8>, String> {
     let s = |p: &Path| p.to_string_lossy().into_owned();
     let mut read: Vec<String> = c.read.iter().map(|p| s(p)).collect();
     read.extend(

@@ -4,7 +4,7 @@
 //! boot, KVM when usable, otherwise TCG, never a hang). Running programs in the guest, the host
 //! proxy and VM bundles come next; until then the vm backend still fails closed.
 
-mod confine;
+pub mod confine;
 mod cpio;
 mod deb;
 mod image;

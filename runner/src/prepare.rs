@@ -238,7 +238,12 @@ pub fn prepare_sandbox(req: &SandboxRequest<'_>) -> Result<PreparedSandbox, Prep
         root: req.root.to_path_buf(),
         source,
     })?;
-    let accept_weaker = accept_weaker_from_names(req.accept_weaker);
+    let mut accept_weaker = accept_weaker_from_names(req.accept_weaker);
+    if backend == SandboxBackend::Vm {
+        // The guest has no network device at all: the VM boundary decides the network, so a
+        // guest kernel without Landlock's network rules (Debian 6.1: ABI 3) is no gap there.
+        accept_weaker = accept_weaker.union(AcceptWeaker::NO_LANDLOCK_NET);
+    }
     let blob = blob::encode(&policy, &abs_root, blob_backend, accept_weaker)
         .map_err(|e| encode_error(e.to_string()))?;
     let env = EnvMode::Only(allowed_env(&policy));

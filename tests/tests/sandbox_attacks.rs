@@ -9,6 +9,9 @@
 //!   in-process checks compiled out (a test-only switch) and launched on `os`: the kernel layer
 //!   alone must stop it. Attacks only the in-process layer can stop say why in `kernel_skip`.
 //!
+//! - `<name>/vm` (attacks with an `os` trial that need neither network nor host executables):
+//!   `x07 run --profile sandbox --sandbox-backend vm` in a fresh qemu guest (the suite builds x07's
+//!   guest image once), judged the same way with time for the boot;
 //! - `<name>/sealed-bundle` (attacks with an `os` trial): the program made into a policy-sealed
 //!   bundle with the same policy and flags (`x07 bundle --profile sandbox --sandbox-backend os`),
 //!   its entry adapted to take the attack's input as argument 1, and the bundle started on its own
@@ -64,10 +67,14 @@ fn main() {
         if let Some(reason) = &os_unavailable {
             eprintln!("sandbox attacks: the os and os-kernel-only trials are ignored: {reason}");
         }
-        Some(Arc::new(Suite {
+        let suite = Suite {
             bin: x07_bin(),
             home: X07Home::new().expect("create a temporary X07_HOME"),
-        }))
+        };
+        if os_unavailable.is_none() {
+            build_guest_image(&suite);
+        }
+        Some(Arc::new(suite))
     };
 
     let mut trials = vec![Trial::test("suite/enough_attacks", {
@@ -96,6 +103,24 @@ fn main() {
                 .with_ignored_flag(backend == Backend::Os && os_unavailable.is_some()),
             );
         }
+        // the vm backend: every os attack that needs neither network (the host proxy is not
+        // built) nor executables of the host (they are not carried into the guest yet)
+        if attack.spec.backends.contains(&Backend::Os)
+            && attack.spec.allow_hosts.is_empty()
+            && !runs_host_executables(&attack)
+        {
+            let (suite, attack) = (suite.clone(), attack.clone());
+            trials.push(
+                Trial::test(format!("{}/vm", attack.name), move || {
+                    run_cli(
+                        suite.as_deref().expect("set up unless listing"),
+                        &attack,
+                        Backend::Vm,
+                    )
+                })
+                .with_ignored_flag(os_unavailable.is_some()),
+            );
+        }
         if attack.spec.backends.contains(&Backend::Os) {
             let (suite, attack) = (suite.clone(), attack.clone());
             trials.push(
@@ -119,6 +144,45 @@ fn main() {
     // `exit` skips destructors: remove the temporary X07_HOME first.
     drop(suite);
     conclusion.exit();
+}
+
+/// Whether the attack's policy lets it run executables of the host (the vm backend's guest does
+/// not hold them yet).
+fn runs_host_executables(attack: &Attack) -> bool {
+    let Some(policy) = &attack.spec.policy else {
+        return false;
+    };
+    ["/process/allow_execs", "/process/allow_exec_prefixes"]
+        .iter()
+        .any(|p| {
+            policy
+                .pointer(p)
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty())
+        })
+}
+
+/// Seconds a vm trial may take on top of the attack's bound: booting and powering off the guest
+/// under software emulation.
+const VM_BOOT_ALLOWANCE_SECONDS: u64 = 30;
+
+/// `x07 vm image build` once for the whole suite (the vm trials boot it); the kernel package is
+/// fetched with apt, or taken from `X07_TEST_KERNEL_DEB`.
+fn build_guest_image(suite: &Suite) {
+    let mut inv = X07Invocation::new(&suite.bin)
+        .home(&suite.home)
+        .args(["vm", "image", "build"])
+        .timeout(Duration::from_secs(600));
+    if let Some(deb) = std::env::var_os("X07_TEST_KERNEL_DEB") {
+        inv = inv.arg("--kernel-deb").arg(deb);
+    }
+    let out = inv.run().expect("run x07 vm image build");
+    assert_eq!(
+        out.exit_code,
+        Some(0),
+        "x07 vm image build failed\n{}",
+        out.describe()
+    );
 }
 
 /// Runs one `x07` command of the preparation and requires exit 0.
@@ -248,12 +312,13 @@ fn run_cli(suite: &Suite, attack: &Attack, backend: Backend) -> Result<(), Faile
             .current_dir(stage.project())
             .args(["run", "--profile", "sandbox", "--repair", "off", "--policy"])
             .arg(&base)
-            .args([
-                "--sandbox-backend",
-                backend.as_str(),
-                "--i-accept-weaker-isolation",
-                "--input",
-            ])
+            .args(["--sandbox-backend", backend.as_str()])
+            .args(if backend == Backend::Vm {
+                &[][..]
+            } else {
+                &["--i-accept-weaker-isolation"][..]
+            })
+            .arg("--input")
             .arg(&input)
             .timeout(COMMAND_TIMEOUT);
         for host in &spec.allow_hosts {
@@ -279,7 +344,24 @@ fn run_cli(suite: &Suite, attack: &Attack, backend: Backend) -> Result<(), Faile
         }
         let mut run = RunView::from_cli(&out).map_err(|e| e.to_string())?;
         run.elapsed = Some(elapsed);
-        judge(&spec.expect, &run, stage)?;
+        let mut expect = spec.expect.clone();
+        if backend == Backend::Vm {
+            expect.max_run_seconds = expect
+                .max_run_seconds
+                .map(|s| s + VM_BOOT_ALLOWANCE_SECONDS);
+        }
+        judge(&expect, &run, stage)?;
+        if backend == Backend::Vm {
+            // inside the guest the launcher applies the os layer; the report says where it ran
+            let report: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+            if report["sandbox_backend"] != "vm" {
+                return Err(format!(
+                    "the run did not happen on the vm backend\n{}",
+                    run.describe()
+                ));
+            }
+            return check_backend(&run, "os");
+        }
         check_backend(&run, backend.as_str())
     })
 }

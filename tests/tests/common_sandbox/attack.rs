@@ -17,6 +17,8 @@ pub enum Backend {
     None,
     /// In-process checks and the kernel layer.
     Os,
+    /// The same in a fresh qemu guest (the default backend; needs x07's guest image).
+    Vm,
 }
 
 impl Backend {
@@ -25,6 +27,7 @@ impl Backend {
         match self {
             Backend::None => "none",
             Backend::Os => "os",
+            Backend::Vm => "vm",
         }
     }
 }

@@ -59,3 +59,20 @@ pub fn find_manifest(project: Option<&Path>, flags: &str) -> Result<PathBuf, Cli
 pub fn manifest_error(e: DocumentError) -> CliError {
     ProjectError::Manifest(Box::new(e)).into()
 }
+
+/// The report's description of the target (`x07 run --report wrapped`, `x07 bundle`).
+pub fn report_target(t: &Target) -> x07_spec::RunTarget {
+    x07_spec::RunTarget {
+        kind: match t.kind {
+            TargetKind::Project { .. } => x07_spec::TargetKind::Project,
+            TargetKind::Program => x07_spec::TargetKind::Program,
+        },
+        path: match &t.kind {
+            TargetKind::Project { manifest, .. } => manifest.display().to_string(),
+            TargetKind::Program => t.entry.display().to_string(),
+        },
+        project_root: t.project_root().map(|r| r.display().to_string()),
+        lockfile: t.lockfile.as_ref().map(|l| l.display().to_string()),
+        resolved_module_roots: t.root_displays.clone(),
+    }
+}

@@ -7,13 +7,13 @@ use x07_bundler::{BundleLimits, BundleOutcome, BundleRequest, Signing};
 use x07_spec::bundle::{BundleAbi, BundleInfo, BundleKind, BundlePolicy, BundleReport};
 use x07_spec::report::SandboxBackend;
 use x07_spec::run_report::ReportRunner;
-use x07_spec::{RunTarget, TargetKind as ReportTargetKind, World};
+use x07_spec::World;
 
 use crate::args::{BundleAction, BundleArgs};
 use crate::compile;
 use crate::error::{CliError, CliResult};
 use crate::sandbox::{self, SandboxLaunch};
-use crate::target::{self, Target, TargetKind};
+use crate::target::{self, Target};
 
 /// Default output cap of a bundle (as `x07 run`).
 const DEFAULT_MAX_OUTPUT_BYTES: u64 = 1024 * 1024;
@@ -36,22 +36,6 @@ fn limits(args: &BundleArgs, target: &Target) -> BundleLimits {
         cpu_time_limit_seconds: args
             .cpu_time_limit_seconds
             .or(p.and_then(|p| p.cpu_time_limit_seconds)),
-    }
-}
-
-fn target_info(t: &Target) -> RunTarget {
-    RunTarget {
-        kind: match t.kind {
-            TargetKind::Project { .. } => ReportTargetKind::Project,
-            TargetKind::Program => ReportTargetKind::Program,
-        },
-        path: match &t.kind {
-            TargetKind::Project { manifest, .. } => manifest.display().to_string(),
-            TargetKind::Program => t.entry.display().to_string(),
-        },
-        project_root: t.project_root().map(|r| r.display().to_string()),
-        lockfile: t.lockfile.as_ref().map(|l| l.display().to_string()),
-        resolved_module_roots: t.root_displays.clone(),
     }
 }
 
@@ -221,7 +205,7 @@ pub fn make(args: &BundleArgs, announce: bool) -> Result<Made, CliError> {
             schema_version: Default::default(),
             runner: ReportRunner::Host,
             world: target.world,
-            target: target_info(&target),
+            target: target::report_target(&target),
             bundle: info(None),
             compile: c,
         })))
@@ -288,7 +272,7 @@ pub fn make(args: &BundleArgs, announce: bool) -> Result<Made, CliError> {
         schema_version: Default::default(),
         runner: ReportRunner::Host,
         world: target.world,
-        target: target_info(&target),
+        target: target::report_target(&target),
         bundle,
         compile: c,
     };

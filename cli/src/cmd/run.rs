@@ -100,19 +100,7 @@ fn emit_report(
         ReportMode::Runner => x07_spec::canonical_file_bytes(&report),
         ReportMode::Wrapped => {
             let target_info = match target {
-                Some(t) => RunTarget {
-                    kind: match t.kind {
-                        TargetKind::Project { .. } => ReportTargetKind::Project,
-                        TargetKind::Program => ReportTargetKind::Program,
-                    },
-                    path: match &t.kind {
-                        TargetKind::Project { manifest, .. } => manifest.display().to_string(),
-                        TargetKind::Program => t.entry.display().to_string(),
-                    },
-                    project_root: t.project_root().map(|r| r.display().to_string()),
-                    lockfile: t.lockfile.as_ref().map(|l| l.display().to_string()),
-                    resolved_module_roots: t.root_displays.clone(),
-                },
+                Some(t) => target::report_target(t),
                 None => RunTarget {
                     kind: ReportTargetKind::Artifact,
                     path: args

@@ -90,25 +90,16 @@ pub fn build_target_for(
     if !static_for_vm {
         return build_target(target, program, cc_profile);
     }
-    let home = home()?;
-    let store = StoreRoot::new(&home);
-    let mut req = BuildRequest::new(
-        program,
-        target.world,
-        cc_profile,
-        target.lock_digest,
-        target.name.clone(),
-        None,
-    );
-    req.native = target.native.clone();
-    req.native.musl_specs = Some(x07_builder::cc::musl_specs().ok_or_else(|| {
+    let musl = x07_builder::cc::musl_specs().ok_or_else(|| {
         CliError::setup(
             "X07-SANDBOX-0001",
             "the vm backend runs programs built static against musl, which is not installed",
         )
         .help("install musl (Debian: apt-get install musl-tools)")
-    })?);
-    Ok(build::build(&home, &store, &req)?)
+    })?;
+    let home = home()?;
+    let store = StoreRoot::new(&home);
+    build_with(&home, &store, target, program, cc_profile, None, Some(musl))
 }
 
 /// Builds into a given store (scratch stores for `--check` pass `register_root: false`).
@@ -127,15 +118,37 @@ pub fn build_into(
     } else {
         None
     };
+    build_with(
+        home,
+        store,
+        target,
+        program,
+        cc_profile,
+        gc_root.as_deref(),
+        None,
+    )
+}
+
+/// The build request of `target` (with musl for a static build) run against `store`.
+fn build_with(
+    home: &X07Home,
+    store: &StoreRoot,
+    target: &Target,
+    program: &LoadedProgram,
+    cc_profile: CcProfile,
+    gc_root: Option<&std::path::Path>,
+    musl_specs: Option<std::path::PathBuf>,
+) -> Result<BuildOutcome, CliError> {
     let mut req = BuildRequest::new(
         program,
         target.world,
         cc_profile,
         target.lock_digest,
         target.name.clone(),
-        gc_root.as_deref(),
+        gc_root,
     );
     req.native = target.native.clone();
+    req.native.musl_specs = musl_specs;
     Ok(build::build(home, store, &req)?)
 }
 

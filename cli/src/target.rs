@@ -76,3 +76,31 @@ pub fn report_target(t: &Target) -> x07_spec::RunTarget {
         resolved_module_roots: t.root_displays.clone(),
     }
 }
+
+/// The limit flags of `x07 run` and `x07 bundle`, each falling back to the profile's value.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LimitFlags {
+    /// `--solve-fuel`.
+    pub solve_fuel: Option<u64>,
+    /// `--max-memory-bytes`.
+    pub max_memory_bytes: Option<u64>,
+    /// `--max-output-bytes`.
+    pub max_output_bytes: Option<u64>,
+    /// `--cpu-time-limit-seconds`.
+    pub cpu_time_limit_seconds: Option<u64>,
+}
+
+impl LimitFlags {
+    /// Each flag, or the target's profile's value when the flag is absent.
+    pub fn or_profile(self, target: Option<&Target>) -> Self {
+        let p = target.and_then(|t| t.profile.as_ref());
+        Self {
+            solve_fuel: self.solve_fuel.or(p.and_then(|p| p.solve_fuel)),
+            max_memory_bytes: self.max_memory_bytes.or(p.and_then(|p| p.max_memory_bytes)),
+            max_output_bytes: self.max_output_bytes.or(p.and_then(|p| p.max_output_bytes)),
+            cpu_time_limit_seconds: self
+                .cpu_time_limit_seconds
+                .or(p.and_then(|p| p.cpu_time_limit_seconds)),
+        }
+    }
+}

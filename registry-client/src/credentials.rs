@@ -154,14 +154,7 @@ impl Credentials {
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let parent = path.parent().unwrap_or(Path::new("."));
     fs_err::create_dir_all(parent)?;
-    x07_spec::write_atomic_with(
-        path,
-        bytes,
-        x07_spec::AtomicWrite {
-            mode: Some(0o600),
-            no_clobber: false,
-        },
-    )
+    x07_spec::write_private(path, bytes)
 }
 
 #[cfg(test)]

@@ -84,12 +84,5 @@ impl IndexSigner {
 
 /// Writes a secret atomically with mode 0600 set before any byte is written.
 fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    x07_spec::write_atomic_with(
-        path,
-        bytes,
-        x07_spec::AtomicWrite {
-            mode: Some(0o600),
-            no_clobber: false,
-        },
-    )
+    x07_spec::write_private(path, bytes)
 }

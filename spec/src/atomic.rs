@@ -29,6 +29,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     write_atomic_with(path, bytes, AtomicWrite::default())
 }
 
+/// [`write_atomic_with`] for a secret: mode 0600 from the temp file's creation, replacing.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let private = AtomicWrite {
+        mode: Some(0o600),
+        no_clobber: false,
+    };
+    write_atomic_with(path, bytes, private)
+}
+
 /// The one atomic write: a temporary file in the same directory (with `opts.mode`), the bytes,
 /// fsync, then a rename over `path` (or, with `no_clobber`, a link that fails if `path` exists).
 pub fn write_atomic_with(path: &Path, bytes: &[u8], opts: AtomicWrite) -> std::io::Result<()> {

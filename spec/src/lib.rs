@@ -25,7 +25,9 @@ pub mod solve_section;
 pub mod version;
 pub mod world;
 
-pub use atomic::{write_atomic, write_atomic_with, write_if_changed, AtomicWrite, WriteOutcome};
+pub use atomic::{
+    write_atomic, write_atomic_with, write_if_changed, write_private, AtomicWrite, WriteOutcome,
+};
 pub use canonical::{canonical_file_bytes, to_canonical_vec, CanonicalError};
 pub use diagnostic::{Diagnostic, Severity};
 pub use digest::{DigestParseError, Sha256Digest, Sha256Hasher};

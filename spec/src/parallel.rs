@@ -23,26 +23,12 @@ pub fn map<T: Sync, R: Send>(
     max_workers: usize,
     f: impl Fn(&T) -> R + Sync,
 ) -> Vec<R> {
-    let slots: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..workers(items.len(), max_workers) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(i) else { break };
-                let r = f(item);
-                *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
-            });
-        }
-    });
-    slots
-        .into_iter()
-        .map(|s| {
-            s.into_inner()
-                .unwrap_or_else(|p| p.into_inner())
-                .expect("every item was taken by a worker")
-        })
-        .collect()
+    match try_map(items, max_workers, |item| {
+        Ok::<R, std::convert::Infallible>(f(item))
+    }) {
+        Ok(out) => out,
+        Err(never) => match never {},
+    }
 }
 
 /// Like [`map`] for fallible work: after the first error no worker takes a new item, and the

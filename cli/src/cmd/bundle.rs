@@ -15,27 +15,21 @@ use crate::error::{CliError, CliResult};
 use crate::sandbox::{self, SandboxLaunch};
 use crate::target::{self, Target};
 
-/// Default output cap of a bundle (as `x07 run`).
-const DEFAULT_MAX_OUTPUT_BYTES: u64 = 1024 * 1024;
-
 fn limits(args: &BundleArgs, target: &Target) -> BundleLimits {
-    let p = target.profile.as_ref();
+    let f = target::LimitFlags {
+        solve_fuel: args.solve_fuel,
+        max_memory_bytes: args.max_memory_bytes,
+        max_output_bytes: args.max_output_bytes,
+        cpu_time_limit_seconds: args.cpu_time_limit_seconds,
+    }
+    .or_profile(Some(target));
     BundleLimits {
-        solve_fuel: args
-            .solve_fuel
-            .or(p.and_then(|p| p.solve_fuel))
-            .unwrap_or(DEFAULT_SOLVE_FUEL),
-        max_memory_bytes: args
-            .max_memory_bytes
-            .or(p.and_then(|p| p.max_memory_bytes))
-            .unwrap_or(DEFAULT_MAX_MEMORY_BYTES),
-        max_output_bytes: args
+        solve_fuel: f.solve_fuel.unwrap_or(DEFAULT_SOLVE_FUEL),
+        max_memory_bytes: f.max_memory_bytes.unwrap_or(DEFAULT_MAX_MEMORY_BYTES),
+        max_output_bytes: f
             .max_output_bytes
-            .or(p.and_then(|p| p.max_output_bytes))
-            .unwrap_or(DEFAULT_MAX_OUTPUT_BYTES),
-        cpu_time_limit_seconds: args
-            .cpu_time_limit_seconds
-            .or(p.and_then(|p| p.cpu_time_limit_seconds)),
+            .unwrap_or(x07_runner::limits::DEFAULT_MAX_OUTPUT_BYTES),
+        cpu_time_limit_seconds: f.cpu_time_limit_seconds,
     }
 }
 

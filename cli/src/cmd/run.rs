@@ -68,24 +68,20 @@ fn input_bytes(args: &RunArgs, target: Option<&Target>) -> Result<Vec<u8>, CliEr
 }
 
 fn limits(args: &RunArgs, target: Option<&Target>) -> RunLimits {
-    let p = target.and_then(|t| t.profile.as_ref());
-    let cpu = args
-        .cpu_time_limit_seconds
-        .or(p.and_then(|p| p.cpu_time_limit_seconds))
-        .unwrap_or(x07_runner::limits::DEFAULT_CPU_TIME_LIMIT_SECONDS);
-    let mut l = RunLimits::with_cpu_seconds(cpu);
-    l.solve_fuel = args
-        .solve_fuel
-        .or(p.and_then(|p| p.solve_fuel))
-        .unwrap_or(l.solve_fuel);
-    l.max_memory_bytes = args
-        .max_memory_bytes
-        .or(p.and_then(|p| p.max_memory_bytes))
-        .unwrap_or(l.max_memory_bytes);
-    l.max_output_bytes = args
-        .max_output_bytes
-        .or(p.and_then(|p| p.max_output_bytes))
-        .unwrap_or(l.max_output_bytes);
+    let f = target::LimitFlags {
+        solve_fuel: args.solve_fuel,
+        max_memory_bytes: args.max_memory_bytes,
+        max_output_bytes: args.max_output_bytes,
+        cpu_time_limit_seconds: args.cpu_time_limit_seconds,
+    }
+    .or_profile(target);
+    let mut l = RunLimits::with_cpu_seconds(
+        f.cpu_time_limit_seconds
+            .unwrap_or(x07_runner::limits::DEFAULT_CPU_TIME_LIMIT_SECONDS),
+    );
+    l.solve_fuel = f.solve_fuel.unwrap_or(l.solve_fuel);
+    l.max_memory_bytes = f.max_memory_bytes.unwrap_or(l.max_memory_bytes);
+    l.max_output_bytes = f.max_output_bytes.unwrap_or(l.max_output_bytes);
     l
 }
 

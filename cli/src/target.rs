@@ -104,3 +104,14 @@ impl LimitFlags {
         }
     }
 }
+
+/// The directory a run's relative policy paths resolve against: the project root, or for
+/// `--program` the current directory.
+pub fn work_root(target: &Target) -> Result<PathBuf, CliError> {
+    match target.project_root() {
+        Some(r) => Ok(r.to_path_buf()),
+        None => {
+            std::env::current_dir().map_err(|e| CliError::setup("X07-PROJECT-0001", e.to_string()))
+        }
+    }
+}

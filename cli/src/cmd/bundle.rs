@@ -137,11 +137,7 @@ pub fn make(args: &BundleArgs, announce: bool) -> Result<Made, CliError> {
     let target = x07_builder::project::resolve_target(&request)?;
     compile::require_supported_world(&target)?;
     sandbox::reject_outside_sandbox(&args.sandbox, &target, target.world)?;
-    let root = match target.project_root() {
-        Some(r) => r.to_path_buf(),
-        None => std::env::current_dir()
-            .map_err(|e| CliError::setup("X07-PROJECT-0001", e.to_string()))?,
-    };
+    let root = target::work_root(&target)?;
     let sandbox = if target.world == World::RunOsSandboxed {
         Some(prepare_sandbox(args, &target, &root)?)
     } else {

@@ -203,11 +203,7 @@ pub fn run(args: &RunArgs) -> CliResult {
     let target = target::resolve(&args.target)?;
     compile::require_supported_world(&target)?;
     sandbox::reject_outside_sandbox(&args.sandbox, &target, target.world)?;
-    let root = match target.project_root() {
-        Some(r) => r.to_path_buf(),
-        None => std::env::current_dir()
-            .map_err(|e| CliError::setup("X07-PROJECT-0001", e.to_string()))?,
-    };
+    let root = target::work_root(&target)?;
     let sandbox = if target.world == World::RunOsSandboxed {
         Some(sandbox::prepare(&args.sandbox, &target, &root, "x07 run")?)
     } else {

@@ -25,19 +25,7 @@ pub fn judge(expect: &Expectation, run: &RunView, stage: &Stage) -> Result<(), S
     check_stopped(expect, run, stage, &mut fail);
     check_why(expect, run, stage, &mut fail);
 
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}\n\n{}",
-            failures
-                .iter()
-                .map(|f| format!("- {f}"))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            run.describe()
-        ))
-    }
+    conclude(&failures, run)
 }
 
 /// The verdict on a sealed bundle's run of an attack: the same evidence that the attack had no
@@ -63,19 +51,16 @@ pub fn judge_bundle(expect: &Expectation, run: &RunView, stage: &Stage) -> Resul
     check_ending(&relaxed, run, stage, &mut fail);
     check_stopped(expect, run, stage, &mut fail);
     check_why(&relaxed, run, stage, &mut fail);
+    conclude(&failures, run)
+}
+
+/// `Ok` without failures; otherwise one line per failure and what the run showed.
+fn conclude(failures: &[String], run: &RunView) -> Result<(), String> {
     if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}\n\n{}",
-            failures
-                .iter()
-                .map(|f| format!("- {f}"))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            run.describe()
-        ))
+        return Ok(());
     }
+    let list: Vec<String> = failures.iter().map(|f| format!("- {f}")).collect();
+    Err(format!("{}\n\n{}", list.join("\n"), run.describe()))
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -177,6 +177,16 @@ pub fn run_in_vm(
     // boot and power-off on top of the run's own wall clock
     let limit = std::time::Duration::from_millis(u64::from(policy.limits.wall_ms))
         + std::time::Duration::from_secs(60);
+    // the guest's only way out: the host-side proxy, with the allowlist's names resolved here
+    let egress = x07_vm::EgressRules::from_policy(&policy.net);
+    if let Some(rules) = &egress {
+        for host in &rules.unmatched {
+            eprintln!(
+                "x07 run: net.allow_hosts entry `{host}` is not an exact address or a name with allow_dns; \
+                 the vm backend's proxy does not match it"
+            );
+        }
+    }
     let result = x07_vm::run_sandboxed(&x07_vm::SandboxedRun {
         image,
         launcher,
@@ -193,6 +203,7 @@ pub fn run_in_vm(
         memory_mb,
         limit,
         accel,
+        egress: egress.as_ref(),
     });
     let end = match result {
         Err(x07_vm::BootError::Timeout { .. }) => {

@@ -4,8 +4,14 @@
 //! arrives on the host, and a pinned digest that does not match refuses to boot.
 
 mod common;
+mod common_sandbox {
+    #![allow(dead_code)]
+    pub mod listener;
+}
 
 use common::{expect_exit, expect_stderr, solve_output, stdout_json, InitProject};
+use common_sandbox::listener::LoopbackListener;
+use serde_json::json;
 
 fn build_image(p: &InitProject) -> String {
     let mut inv = p.x07().args(["vm", "image", "build", "--json"]);
@@ -132,4 +138,94 @@ fn walkthrough_steps_run_in_a_guest_with_no_backend_flags() {
         .unwrap();
     expect_exit(&out, 2);
     expect_stderr(&out, "X07-SANDBOX-0001", &["refusing to boot"]);
+}
+
+/// The app that connects to `<port>|<host>` (its input) and answers `connected` or
+/// `denied:<net error code>`.
+fn write_connect_app(p: &InitProject) {
+    p.write_app(&common::app_module(
+        &["std.bytes", "std.parse", "std.fmt"],
+        json!([
+            "begin",
+            ["let", "i", ["std.bytes.find_u8", "b", 124]],
+            ["let", "port", ["std.parse.u32_dec_at", "b", 0]],
+            [
+                "let",
+                "host",
+                [
+                    "view.slice",
+                    "b",
+                    ["+", "i", 1],
+                    ["-", ["view.len", "b"], ["+", "i", 1]]
+                ]
+            ],
+            ["let", "r", ["os.net.tcp_connect_v1", "host", "port"]],
+            [
+                "if",
+                ["result_i32.is_ok", "r"],
+                ["bytes.lit", "connected"],
+                [
+                    "bytes.concat",
+                    ["bytes.lit", "denied:"],
+                    ["std.fmt.u32_to_dec", ["result_i32.err_code", "r"]]
+                ]
+            ]
+        ]),
+    ));
+}
+
+#[test]
+fn tcp_streams_leave_the_guest_only_through_the_host_proxy() {
+    let p = InitProject::new();
+    expect_exit(
+        &p.run_x07(["policy", "init", "--template", "http-client"]),
+        0,
+    );
+    p.edit_manifest(|m| {
+        m["profiles"]["sandbox"]["policy"] =
+            json!(".x07/policies/base/http-client.sandbox.base.policy.json")
+    });
+    build_image(&p);
+    write_connect_app(&p);
+    let (by_addr, by_name, other) = (
+        LoopbackListener::start().unwrap(),
+        LoopbackListener::start().unwrap(),
+        LoopbackListener::start().unwrap(),
+    );
+    let run = |input: String, allow: &[String]| {
+        let mut args = vec![
+            "run".to_string(),
+            "--profile".into(),
+            "sandbox".into(),
+            "--input-b64".into(),
+            common::b64_encode(input.as_bytes()),
+        ];
+        for a in allow {
+            args.extend(["--allow-host".to_string(), a.clone()]);
+        }
+        p.run_x07(args)
+    };
+    let allow = [
+        format!("127.0.0.1:{}", by_addr.port()),
+        format!("localhost:{}", by_name.port()),
+    ];
+
+    // an allowed loopback address: the stream reaches the host's loopback through the proxy
+    let out = run(format!("{}|127.0.0.1", by_addr.port()), &allow);
+    expect_exit(&out, 0);
+    assert_eq!(solve_output(&out), b"connected", "{}", out.describe());
+    assert_eq!(stdout_json(&out)["sandbox_backend"], "vm");
+    assert_eq!(by_addr.accepted(), 1, "{}", out.describe());
+
+    // an allowed name: the host resolved it, the guest's /etc/hosts holds what it found
+    let out = run(format!("{}|localhost", by_name.port()), &allow);
+    expect_exit(&out, 0);
+    assert_eq!(solve_output(&out), b"connected", "{}", out.describe());
+    assert_eq!(by_name.accepted(), 1, "{}", out.describe());
+
+    // another port of the host's loopback is not reached
+    let out = run(format!("{}|127.0.0.1", other.port()), &allow);
+    expect_exit(&out, 0);
+    assert_eq!(solve_output(&out), b"denied:1", "{}", out.describe());
+    assert_eq!(other.accepted(), 0, "{}", out.describe());
 }

@@ -15,8 +15,12 @@
  * stdout and stderr go to `/x07/out/stdout` and `/x07/out/stderr`, and it reports how the job
  * ended as one line on the virtio-serial port named `x07.status` — a channel the payload cannot
  * write, so a status line is never the payload's output. Then it powers the machine off.
+ * When the host writes `/x07/in/net`, the job's network path (egress.c, compiled before this
+ * file) is set up first.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +33,7 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 /* One line on the console (the kernel's /dev/console: the serial port qemu records). */
@@ -48,8 +53,9 @@ static void power_off(void) {
     for (;;) pause();
 }
 
-/* The status port, or -1 (found by name under /sys/class/virtio-ports). */
-static int status_port(void) {
+/* The virtio-serial port called `want`, opened with `flags`, or -1 (found by name under
+ * /sys/class/virtio-ports). */
+static int open_port(const char *want, int flags) {
     DIR *d = opendir("/sys/class/virtio-ports");
     if (d == NULL) return -1;
     struct dirent *e;
@@ -62,9 +68,10 @@ static int status_port(void) {
         if (nf < 0) continue;
         ssize_t n = read(nf, name, sizeof name - 1);
         close(nf);
-        if (n > 0 && strncmp(name, "x07.status", 10) == 0) {
+        name[strcspn(name, "\n")] = 0;
+        if (n > 0 && strcmp(name, want) == 0) {
             snprintf(path, sizeof path, "/dev/%s", e->d_name);
-            fd = open(path, O_WRONLY | O_CLOEXEC);
+            fd = open(path, flags | O_CLOEXEC);
         }
     }
     closedir(d);
@@ -76,7 +83,7 @@ static void report(const char *kind, long value, const char *detail) {
     char line[600];
     int n = snprintf(line, sizeof line, "{\"x07_status\":\"%s\",\"value\":%ld,\"detail\":\"%s\"}\n", kind, value,
                      detail ? detail : "");
-    int fd = status_port();
+    int fd = open_port("x07.status", O_WRONLY);
     if (fd >= 0) {
         (void)!write(fd, line, (size_t)n);
         fsync(fd);
@@ -178,6 +185,15 @@ static void run_job(void) {
     (void)mkdir("/sys/fs/cgroup", 0755);
     (void)mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     mount_roots();
+    const char *what = NULL;
+    if (eg_setup("/x07/in/net", &what) != 0) fail("set up the network path", what);
+    pid_t relay = -1;
+    if (access("/x07/in/net", F_OK) == 0) {
+        int port = open_port("x07.net", O_RDWR);
+        if (port < 0) fail("open the network port", "x07.net");
+        relay = eg_start(port);
+        if (relay < 0) fail("start the network relay", NULL);
+    }
     static char args[1 << 20];
     ssize_t n = read_in("/x07/in/argv", args, sizeof args);
     if (n < 0) fail("read the job's arguments", "/x07/in/argv");
@@ -218,6 +234,7 @@ static void run_job(void) {
     }
     int st = 0;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+    if (relay > 0) (void)kill(relay, SIGKILL);
     sync();
     if (WIFEXITED(st)) report("exit", WEXITSTATUS(st), NULL);
     report("signal", WIFSIGNALED(st) ? WTERMSIG(st) : 0, NULL);

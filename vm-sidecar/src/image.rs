@@ -33,8 +33,11 @@ pub const GUEST_MODULES: &[&str] = &[
 /// boot, outside the digest).
 pub const BASE_CMDLINE: &str = "console=ttyS0 panic=-1 rdinit=/init";
 
-/// The guest agent's C source.
-const AGENT_C: &str = include_str!("../guest/agent.c");
+/// The guest agent's C source: the network relay, then the agent that uses it.
+const AGENT_C: &str = concat!(
+    include_str!("../guest/egress.c"),
+    include_str!("../guest/agent.c")
+);
 
 /// The image's artifact name in the store.
 const IMAGE_NAME: &str = "x07-guest-image";

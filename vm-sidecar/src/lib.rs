@@ -1,17 +1,19 @@
-//! x07-vm: the VM boundary (docs/vm.md). This first part builds and pins the guest image — the
-//! kernel unpacked from Debian's kernel package, and an initramfs holding x07's own guest agent
-//! and the kernel modules the guest needs — and boots it under qemu (`-M microvm`, direct kernel
-//! boot, KVM when usable, otherwise TCG, never a hang). Running programs in the guest, the host
-//! proxy and VM bundles come next; until then the vm backend still fails closed.
+//! x07-vm: the VM boundary (docs/vm.md). It builds and pins the guest image — the kernel
+//! unpacked from Debian's kernel package, and an initramfs holding x07's own guest agent and the
+//! kernel modules the guest needs — boots it under a confined qemu (`-M microvm`, direct kernel
+//! boot, KVM when usable, otherwise TCG, never a hang), runs one sandboxed job per guest, and
+//! proxies the job's TCP streams to the destinations its policy allows.
 
 pub mod confine;
 mod cpio;
 mod deb;
+mod egress;
 mod image;
 mod qemu;
 mod sandboxed;
 mod vmlinux;
 
+pub use egress::{EgressRules, EgressStats};
 pub use image::{build_image, load_image, GuestImage, ImageError, ImageRequest, GUEST_MODULES};
 pub use qemu::{
     boot_probe, kvm_unusable, run_job, Accel, BootError, BootReport, JobResult, JobSpec, JobStatus,

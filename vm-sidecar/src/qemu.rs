@@ -325,6 +325,8 @@ pub struct JobSpec<'a> {
     pub accel: Accel,
     /// x07's trusted launcher, to run qemu confined on the host; `None`: unconfined.
     pub confine_with: Option<&'a Path>,
+    /// Where the job's TCP streams may go (the egress proxy); `None`: the guest has no network.
+    pub egress: Option<&'a crate::EgressRules>,
 }
 
 /// What a job produced.
@@ -338,6 +340,8 @@ pub struct JobResult {
     pub stderr: Vec<u8>,
     /// The boot report (accelerator, time).
     pub boot: BootReport,
+    /// What the egress proxy opened and refused (empty without network).
+    pub egress: crate::EgressStats,
 }
 
 /// Boots a fresh guest that runs `job.payload` once: the job directory is shared read-only as
@@ -421,6 +425,16 @@ pub fn run_job(image: &GuestImage, job: &JobSpec<'_>) -> Result<JobResult, BootE
         "-device".to_string(),
         "virtserialport,chardev=x07st,name=x07.status".to_string(),
     ]);
+    let egress = match job.egress {
+        Some(rules) => {
+            fs_err::write(dir_in.join("net"), rules.guest_config()).map_err(io)?;
+            let (egress, port_args) =
+                crate::egress::Egress::start(state.path(), rules.clone()).map_err(io)?;
+            args.extend(port_args);
+            Some(egress)
+        }
+        None => None,
+    };
     let extra = Extra {
         args,
         cmdline: " x07.job=1".to_string(),
@@ -455,7 +469,11 @@ pub fn run_job(image: &GuestImage, job: &JobSpec<'_>) -> Result<JobResult, BootE
         state.path(),
         &extra,
         job.memory_mb,
-    )?;
+    );
+    let egress = egress
+        .map(crate::egress::Egress::finish)
+        .unwrap_or_default();
+    let boot = boot?;
     let line = fs_err::read_to_string(&status_file).unwrap_or_default();
     let record: serde_json::Value = line
         .lines()
@@ -473,6 +491,7 @@ pub fn run_job(image: &GuestImage, job: &JobSpec<'_>) -> Result<JobResult, BootE
         stdout: fs_err::read(dir_out.join("stdout")).unwrap_or_default(),
         stderr: fs_err::read(dir_out.join("stderr")).unwrap_or_default(),
         boot,
+        egress,
     })
 }
 

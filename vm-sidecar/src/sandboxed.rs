@@ -90,6 +90,8 @@ pub struct SandboxedRun<'a> {
     pub limit: Duration,
     /// Acceleration.
     pub accel: Accel,
+    /// Where the program's TCP streams may go; `None`: no network in the guest.
+    pub egress: Option<&'a crate::EgressRules>,
 }
 
 /// Boots a guest, runs the launcher on the program there, and returns what came back.
@@ -127,6 +129,7 @@ pub fn run_sandboxed(run: &SandboxedRun<'_>) -> Result<JobResult, BootError> {
             limit: run.limit,
             accel: run.accel,
             confine_with: Some(run.launcher),
+            egress: run.egress,
         },
     )
 }

@@ -420,6 +420,63 @@ fn walkthrough_step4_in_the_sandbox_needs_the_host_on_the_allowlist() {
     );
 }
 
+/// Walkthrough step 4 on the vm backend with no backend flags: the program (dynamic, linking
+/// libcurl) runs in a guest with its closure and CA certificates carried in; its only way out is
+/// the host-side proxy. The allowlisted server is reached by address and by name, another port
+/// of the host's loopback is not.
+#[test]
+fn walkthrough_step4_on_the_vm_backend() {
+    let p = Program::new(STEP4_APP.as_bytes());
+    let mut build = p
+        .x07()
+        .args(["vm", "image", "build"])
+        .timeout(std::time::Duration::from_secs(600));
+    if let Some(deb) = std::env::var_os("X07_TEST_KERNEL_DEB") {
+        build = build.arg("--kernel-deb").arg(deb);
+    }
+    let out = build.run().unwrap();
+    assert_eq!(out.exit_code, Some(0), "{}", out.describe());
+    let out = p
+        .x07()
+        .args(["policy", "init", "--template", "http-client"])
+        .run()
+        .unwrap();
+    assert_eq!(out.exit_code, Some(0), "{}", out.describe());
+    let server = LoopbackHttp::start().unwrap();
+    let other = LoopbackHttp::start().unwrap();
+    let vm = |url: String, allow: &str| {
+        let rv = p.run(
+            url.as_bytes(),
+            &["--profile", "sandbox", "--policy", HTTP_POLICY, "--allow-host", allow],
+        );
+        assert!(
+            rv.context.contains(r#""sandbox_backend": "vm""#),
+            "{}",
+            rv.describe()
+        );
+        rv
+    };
+
+    let rv = vm(server.url("/"), &format!("127.0.0.1:{}", server.port()));
+    expect_output(&rv, INDEX_BODY);
+    assert_eq!(
+        fs_err::read(p.path().join("out/body.bin")).unwrap(),
+        INDEX_BODY
+    );
+    assert_eq!(server.requests(), ["GET /"]);
+
+    let by_name = format!("http://localhost:{}/", server.port());
+    let rv = vm(by_name, &format!("localhost:{}", server.port()));
+    expect_output(&rv, INDEX_BODY);
+    assert_eq!(server.requests(), ["GET /", "GET /"]);
+
+    fs_err::remove_file(p.path().join("out/body.bin")).unwrap();
+    let rv = vm(other.url("/"), &format!("127.0.0.1:{}", server.port()));
+    expect_output(&rv, b"http_error_code=1");
+    assert!(other.requests().is_empty(), "another port of the host was reached");
+    assert!(!p.path().join("out/body.bin").exists());
+}
+
 #[test]
 fn redirects_follow_only_when_asked_and_never_in_the_sandbox() {
     let server = LoopbackHttp::start().unwrap();

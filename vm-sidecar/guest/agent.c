@@ -148,6 +148,47 @@ static void mkdirs(const char *path) {
     (void)mkdir(tmp, 0755);
 }
 
+/* Copies a file (the agent itself, a library of the program's closure) to `to`, mode 0755. */
+static void copy_file(const char *from, const char *to) {
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+    if (in < 0 || out < 0) fail("copy a file", to);
+    static char buf[65536];
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) > 0)
+        if (write(out, buf, (size_t)n) != n) fail("copy a file", to);
+    close(in);
+    close(out);
+}
+
+/*
+ * The program's closure (its ELF interpreter, libraries, CA certificates): /x07/in/rootfiles
+ * lists `INDEX PATH` per line, and /x07/in/root/INDEX is copied to PATH, the path it has on the
+ * host, so the loader finds it where the program names it.
+ */
+static void place_root_files(void) {
+    FILE *f = fopen("/x07/in/rootfiles", "re");
+    if (f == NULL) return;
+    char line[4200];
+    while (fgets(line, sizeof line, f) != NULL) {
+        line[strcspn(line, "\n")] = 0;
+        char *index = strtok(line, " ");
+        char *path = strtok(NULL, "");
+        if (index == NULL || path == NULL || path[0] != '/') continue;
+        char parent[4096];
+        snprintf(parent, sizeof parent, "%s", path);
+        char *slash = strrchr(parent, '/');
+        if (slash != NULL && slash != parent) {
+            *slash = 0;
+            mkdirs(parent);
+        }
+        char from[64];
+        snprintf(from, sizeof from, "/x07/in/root/%s", index);
+        copy_file(from, path);
+    }
+    fclose(f);
+}
+
 /* The shares of /x07/in/shares, one per line: `TAG ro|rw PATH`, mounted at PATH (the host path). */
 static void mount_roots(void) {
     FILE *f = fopen("/x07/in/shares", "re");
@@ -184,6 +225,7 @@ static void run_job(void) {
     /* the launcher inside the guest makes the run's cgroups here */
     (void)mkdir("/sys/fs/cgroup", 0755);
     (void)mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    place_root_files();
     mount_roots();
     const char *what = NULL;
     if (eg_setup("/x07/in/net", &what) != 0) fail("set up the network path", what);
@@ -238,19 +280,6 @@ static void run_job(void) {
     sync();
     if (WIFEXITED(st)) report("exit", WEXITSTATUS(st), NULL);
     report("signal", WIFSIGNALED(st) ? WTERMSIG(st) : 0, NULL);
-}
-
-/* Copies a file (the agent itself) into the new root. */
-static void copy_file(const char *from, const char *to) {
-    int in = open(from, O_RDONLY | O_CLOEXEC);
-    int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
-    if (in < 0 || out < 0) fail("copy the agent", to);
-    char buf[65536];
-    ssize_t n;
-    while ((n = read(in, buf, sizeof buf)) > 0)
-        if (write(out, buf, (size_t)n) != n) fail("copy the agent", to);
-    close(in);
-    close(out);
 }
 
 /*

@@ -53,6 +53,10 @@ pub struct EgressRules {
     allowed: BTreeSet<(IpAddr, u16)>,
     /// The guest's /etc/hosts: each listed name with the addresses the host resolved for it.
     names: BTreeMap<String, BTreeSet<IpAddr>>,
+    /// For an address a listed name resolved to, on that name's port: the name's other addresses,
+    /// tried in turn when it does not answer (the guest's connect has already succeeded, so the
+    /// proxy falls back as the program's own connect would have).
+    fallbacks: BTreeMap<(IpAddr, u16), BTreeSet<IpAddr>>,
     /// Entries that are neither a name nor one address (CIDR, ranges): not matched here, as the
     /// runtime does not match them either.
     pub unmatched: Vec<String>,
@@ -89,9 +93,12 @@ impl EgressRules {
                     tracing::debug!(name, "an allowed name does not resolve on the host");
                     continue;
                 };
-                for a in addrs {
-                    rules.allowed.insert((a.ip(), port));
-                    rules.names.entry(name.clone()).or_default().insert(a.ip());
+                let ips: BTreeSet<IpAddr> = addrs.map(|a| canonical(a.ip())).collect();
+                for &ip in &ips {
+                    rules.allowed.insert((ip, port));
+                    rules.names.entry(name.clone()).or_default().insert(ip);
+                    let others = ips.iter().copied().filter(|o| *o != ip);
+                    rules.fallbacks.entry((ip, port)).or_default().extend(others);
                 }
             }
         }
@@ -101,6 +108,16 @@ impl EgressRules {
     /// Whether a stream may open `addr`:`port`.
     pub fn allows(&self, addr: IpAddr, port: u16) -> bool {
         self.allowed.contains(&(canonical(addr), port))
+    }
+
+    /// Where a stream to an allowed `target` is opened, in order: the target, then the other
+    /// addresses of the name it came from.
+    fn candidates(&self, target: SocketAddr) -> Vec<SocketAddr> {
+        let mut out = vec![target];
+        if let Some(others) = self.fallbacks.get(&(target.ip(), target.port())) {
+            out.extend(others.iter().map(|ip| SocketAddr::new(*ip, target.port())));
+        }
+        out
     }
 
     /// The guest's directives (`/x07/in/net`, read by the agent): its /etc/hosts lines, the
@@ -417,9 +434,21 @@ impl Proxy {
         rx: mpsc::Receiver<ToTarget>,
         credit: Arc<(Mutex<Credit>, Condvar)>,
     ) {
-        let stream = match TcpStream::connect_timeout(&target, CONNECT_TIMEOUT) {
-            Ok(s) => s,
-            Err(e) => {
+        let mut last_error = None;
+        let mut stream = None;
+        for candidate in self.rules.candidates(target) {
+            match TcpStream::connect_timeout(&candidate, CONNECT_TIMEOUT) {
+                Ok(s) => {
+                    stream = Some(s);
+                    break;
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        let stream = match stream {
+            Some(s) => s,
+            None => {
+                let e = last_error.map(|e| e.to_string()).unwrap_or_default();
                 tracing::info!(%target, error = %e, "egress destination unreachable");
                 self.streams.lock().expect("not poisoned").remove(&id);
                 send(&self.writer, id, OPENED, &[UNREACHABLE]);

@@ -307,6 +307,9 @@ pub struct Share {
 pub struct JobSpec<'a> {
     /// Files copied into the job directory (`/x07/in/<name>` in the guest; made executable).
     pub files: &'a [(&'a str, &'a Path)],
+    /// Files placed in the guest's root before the job runs: (path in the guest, host file) —
+    /// a dynamic program's closure at the paths its loader looks in.
+    pub root_files: &'a [(PathBuf, PathBuf)],
     /// The command: argv[0] (a guest path such as `/x07/in/payload`) and its arguments.
     pub args: &'a [std::ffi::OsString],
     /// The command's stdin.
@@ -364,6 +367,23 @@ pub fn run_job(image: &GuestImage, job: &JobSpec<'_>) -> Result<JobResult, BootE
         let dst = dir_in.join(name);
         fs_err::copy(src, &dst).map_err(io)?;
         fs_err::set_permissions(&dst, std::fs::Permissions::from_mode(0o755)).map_err(io)?;
+    }
+    if !job.root_files.is_empty() {
+        let root = dir_in.join("root");
+        fs_err::create_dir(&root).map_err(io)?;
+        let mut list = String::new();
+        for (i, (guest, host)) in job.root_files.iter().enumerate() {
+            let text = guest.to_string_lossy();
+            if !guest.is_absolute() || text.contains('\n') {
+                return Err(io(std::io::Error::other(format!(
+                    "{}: a file placed in the guest needs an absolute path without a newline",
+                    guest.display()
+                ))));
+            }
+            fs_err::copy(host, root.join(i.to_string())).map_err(io)?;
+            list.push_str(&format!("{i} {text}\n"));
+        }
+        fs_err::write(dir_in.join("rootfiles"), list).map_err(io)?;
     }
     fs_err::write(dir_in.join("stdin"), job.stdin).map_err(io)?;
     let mut env = Vec::new();

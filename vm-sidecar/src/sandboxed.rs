@@ -70,8 +70,10 @@ pub struct SandboxedRun<'a> {
     pub image: &'a GuestImage,
     /// x07's trusted launcher (static).
     pub launcher: &'a Path,
-    /// The program, built static for run-os-sandboxed.
+    /// The program, built for run-os-sandboxed (static, or dynamic with its `closure`).
     pub program: &'a Path,
+    /// A dynamic program's closure, placed in the guest at these paths: (guest path, host file).
+    pub closure: &'a [(PathBuf, PathBuf)],
     /// The effective policy blob (roots at their host paths).
     pub blob: &'a [u8],
     /// The program's stdin (the framed input).
@@ -120,6 +122,7 @@ pub fn run_sandboxed(run: &SandboxedRun<'_>) -> Result<JobResult, BootError> {
                 ("program", run.program),
                 ("policy.blob", &blob),
             ],
+            root_files: run.closure,
             args: &args,
             stdin: run.stdin,
             env: run.env,

@@ -257,22 +257,14 @@ pub fn run(args: &RunArgs) -> CliResult {
     let vm = sandbox
         .as_ref()
         .filter(|sb| sb.prepared.backend == x07_spec::report::SandboxBackend::Vm);
-    if vm.is_some() && !target.native.libs.is_empty() {
-        return Err(CliError::setup(
-            "X07-SANDBOX-0001",
-            format!(
-                "the vm backend cannot run programs that link native libraries ({}) yet",
-                target.native.libs.join(", ")
-            ),
-        )
-        .help("use --sandbox-backend os --i-accept-weaker-isolation"));
-    }
     let image = match vm {
         Some(_) => Some(crate::sandbox::guest_image()?),
         None => None,
     };
+    // static for the guest, unless the program links native libraries (ext-net's libcurl): those
+    // are carried into the guest with the program's closure
     let built = match compile::build_target_for(
-        vm.is_some(),
+        vm.is_some() && target.native.libs.is_empty(),
         &target,
         &program,
         target.cc_profile(crate::target::cc_profile_flag(args.cc_profile)),

@@ -55,6 +55,8 @@ struct Attack {
     name: &'static str,
     class: &'static str,
     run: AttackFn,
+    /// Only meaningful in a guest (the vm backend's own parts).
+    vm_only: bool,
 }
 
 const ATTACKS: &[Attack] = &[
@@ -62,121 +64,151 @@ const ATTACKS: &[Attack] = &[
         name: "ctor_read_outside",
         class: "1 constructor",
         run: ctor_read_outside,
+        vm_only: false,
     },
     Attack {
         name: "ctor_parent_environ",
         class: "1 constructor",
         run: ctor_parent_environ,
+        vm_only: false,
     },
     Attack {
         name: "ctor_connect_loopback",
         class: "1 constructor",
         run: ctor_connect_loopback,
+        vm_only: false,
     },
     Attack {
         name: "ctor_write_outside",
         class: "1 constructor",
         run: ctor_write_outside,
+        vm_only: false,
     },
     Attack {
         name: "ctor_fork_survivor",
         class: "1 constructor",
         run: ctor_fork_survivor,
+        vm_only: false,
     },
     Attack {
         name: "interpose_stub_symbols",
         class: "2 interposition",
         run: interpose,
+        vm_only: false,
     },
     Attack {
         name: "interpose_plausible_symbols",
         class: "2 interposition",
         run: interpose,
+        vm_only: false,
     },
     Attack {
         name: "build_incbin_outside",
         class: "3 build time",
         run: build_incbin_outside,
+        vm_only: false,
     },
     Attack {
         name: "build_include_outside",
         class: "3 build time",
         run: build_include_outside,
+        vm_only: false,
     },
     Attack {
         name: "metadata_outside_and_read_root",
         class: "4 metadata",
         run: metadata_outside_and_read_root,
+        vm_only: false,
     },
     Attack {
         name: "inotify_outside",
         class: "5 inotify",
         run: inotify_outside,
+        vm_only: false,
     },
     Attack {
         name: "net_mptcp_disallowed_port",
         class: "6 mptcp",
         run: net_mptcp_disallowed_port,
+        vm_only: false,
     },
     Attack {
         name: "net_tcp_disallowed_port",
         class: "6 mptcp",
         run: net_tcp_disallowed_port,
+        vm_only: false,
     },
     Attack {
         name: "net_listen_autobind",
         class: "7 listen without bind",
         run: net_listen_autobind,
+        vm_only: false,
     },
     Attack {
         name: "sysv_shm_outside",
         class: "8 sysv ipc",
         run: sysv_shm_outside,
+        vm_only: false,
     },
     Attack {
         name: "unix_dgram_outside",
         class: "9 unix datagrams",
         run: unix_dgram_outside,
+        vm_only: false,
     },
     Attack {
         name: "same_uid_process_tuning",
         class: "10 same-uid processes",
         run: same_uid_process_tuning,
+        vm_only: false,
     },
     Attack {
         name: "disk_cap_across_processes",
         class: "extra",
         run: disk_cap_across_processes,
+        vm_only: false,
     },
     Attack {
         name: "mem_cap_across_processes",
         class: "extra",
         run: mem_cap_across_processes,
+        vm_only: false,
     },
     Attack {
         name: "netlink_vsock_sockets",
         class: "extra",
         run: netlink_vsock_sockets,
+        vm_only: false,
     },
     Attack {
         name: "listmount_host_mounts",
         class: "extra",
         run: listmount_host_mounts,
+        vm_only: false,
     },
     Attack {
         name: "stat_readlink_access_outside",
         class: "extra",
         run: stat_readlink_access_outside,
+        vm_only: false,
     },
     Attack {
         name: "ffi_libs_extern_without_allow_ffi",
         class: "extra",
         run: ffi_libs_refused,
+        vm_only: false,
     },
     Attack {
         name: "ffi_libs_only_without_allow_ffi",
         class: "extra",
         run: ffi_libs_refused,
+        vm_only: false,
+    },
+    Attack {
+        name: "net_vm_relay_other_addresses",
+        class: "vm network path",
+        run: net_vm_relay_other_addresses,
+        vm_only: true,
     },
 ];
 
@@ -198,15 +230,21 @@ fn main() {
             bin: x07_bin(),
             home: X07Home::new().expect("create a temporary X07_HOME"),
             attacks: attacks_dir.clone(),
+            guest_image: std::sync::OnceLock::new(),
         }))
     };
     let mut trials = vec![Trial::test(
         "suite/every_attack_directory_has_a_trial",
         move || every_directory_has_a_trial(&attacks_dir),
     )];
-    // every attack twice: through `x07 run`, and as a sealed bundle started on its own
-    for (launch, prefix) in [(Launch::Run, ""), (Launch::SealedBundle, "bundle/")] {
-        for attack in ATTACKS {
+    // every attack three times: through `x07 run`, as a sealed bundle started on its own, and in
+    // a guest on the vm backend
+    for (launch, prefix) in [
+        (Launch::Run, ""),
+        (Launch::SealedBundle, "bundle/"),
+        (Launch::Vm, "vm/"),
+    ] {
+        for attack in ATTACKS.iter().filter(|a| launch == Launch::Vm || !a.vm_only) {
             let suite = suite.clone();
             trials.push(
                 Trial::test(format!("{prefix}{}", attack.name), move || {
@@ -264,6 +302,9 @@ fn every_directory_has_a_trial(dir: &Path) -> Result<(), Failed> {
 }
 
 fn run_attack(suite: &NativeSuite, attack: &Attack, launch: Launch) -> Result<(), Failed> {
+    if launch == Launch::Vm {
+        suite.ensure_guest_image()?;
+    }
     let mut run = NativeRun::new(suite, attack.name, launch).map_err(|e| format!("setup: {e}"))?;
     match (attack.run)(&mut run) {
         Ok(()) => Ok(()),
@@ -858,6 +899,47 @@ fn net_mptcp_disallowed_port(run: &mut NativeRun) -> Result<(), String> {
 
 fn net_tcp_disallowed_port(run: &mut NativeRun) -> Result<(), String> {
     connect_disallowed_port(run, "socket(AF_INET, SOCK_STREAM, IPPROTO_TCP)")
+}
+
+/// The guest's relay asked for destinations the policy does not list: the host's IPv6 loopback on
+/// the allowed port (a listener this test holds there), another loopback address, another port.
+/// Only the host proxy decides; nothing may arrive but the control connection.
+fn net_vm_relay_other_addresses(run: &mut NativeRun) -> Result<(), String> {
+    use common_sandbox::listener::LoopbackListener;
+    let allowed = LoopbackListener::start().map_err(|e| e.to_string())?;
+    let denied = LoopbackListener::start().map_err(|e| e.to_string())?;
+    // the host's [::1] on the allowed port number: a connection is queued even if never accepted
+    let v6 = std::net::TcpListener::bind(("::1", allowed.port()))
+        .map_err(|e| format!("precondition: cannot listen on [::1]:{}: {e}", allowed.port()))?;
+    v6.set_nonblocking(true).map_err(|e| e.to_string())?;
+    run.set("ALLOWED_PORT", allowed.port().to_string());
+    run.set("DENIED_PORT", denied.port().to_string());
+    let policy = ffi_policy(run, json!({}))?;
+    run.stage_package()?;
+    let outcome = Outcome::run(run.sandboxed(
+        &policy,
+        &[
+            "--allow-host".into(),
+            format!("127.0.0.1:{}", allowed.port()),
+        ],
+    ))?;
+    let mut f = Findings::default();
+    require_probe_ran(&mut f, &outcome, None);
+    f.check(allowed.accepted() >= 1, || {
+        format!(
+            "precondition: the control connection to the allowed 127.0.0.1:{} did not arrive through the proxy, so the trial proves nothing",
+            allowed.port()
+        )
+    });
+    let v6_arrived = v6.accept().is_ok();
+    f.check(!v6_arrived, || {
+        format!("the host's [::1]:{} (not in allow_hosts) accepted a connection relayed from the guest", allowed.port())
+    });
+    let got = denied.accepted();
+    f.check(got == 0, || {
+        format!("listener on 127.0.0.1:{} (not in allow_hosts) accepted {got} connection(s)", denied.port())
+    });
+    f.finish(|| outcome.describe())
 }
 
 // ---------------------------------------------------------------------------------------------

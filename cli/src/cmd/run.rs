@@ -261,10 +261,12 @@ pub fn run(args: &RunArgs) -> CliResult {
         Some(_) => Some(crate::sandbox::guest_image()?),
         None => None,
     };
-    // static for the guest, unless the program links native libraries (ext-net's libcurl): those
-    // are carried into the guest with the program's closure
+    // static (musl) for the guest when the program is x07 code only; native code (package C,
+    // libraries such as ext-net's libcurl) is written against the host's libc, so such a program
+    // is built as on the os backend and carried into the guest with its closure
+    let native_code = !target.native.sources.is_empty() || !target.native.libs.is_empty();
     let built = match compile::build_target_for(
-        vm.is_some() && target.native.libs.is_empty(),
+        vm.is_some() && !native_code,
         &target,
         &program,
         target.cc_profile(crate::target::cc_profile_flag(args.cc_profile)),

@@ -38,19 +38,47 @@ pub struct NativeSuite {
     pub home: X07Home,
     /// `tests/sandbox/native`.
     pub attacks: PathBuf,
+    /// `x07 vm image build` in `home`, done once by the first vm trial (its error otherwise).
+    pub guest_image: std::sync::OnceLock<Result<(), String>>,
+}
+
+impl NativeSuite {
+    /// Builds the guest image the vm trials boot, once; the kernel package is fetched with apt,
+    /// or taken from `X07_TEST_KERNEL_DEB`.
+    pub fn ensure_guest_image(&self) -> Result<(), String> {
+        self.guest_image
+            .get_or_init(|| {
+                let mut inv = X07Invocation::new(&self.bin)
+                    .home(&self.home)
+                    .args(["vm", "image", "build"])
+                    .timeout(std::time::Duration::from_secs(600));
+                if let Some(deb) = std::env::var_os("X07_TEST_KERNEL_DEB") {
+                    inv = inv.arg("--kernel-deb").arg(deb);
+                }
+                match inv.run() {
+                    Ok(out) if out.exit_code == Some(0) => Ok(()),
+                    Ok(out) => Err(format!("x07 vm image build failed\n{}", out.describe())),
+                    Err(e) => Err(format!("x07 vm image build: {e}")),
+                }
+            })
+            .clone()
+    }
 }
 
 /// The file name of a trial's sealed bundle (how its output is told from x07's).
 pub const BUNDLE_NAME: &str = "x07-native-bundle";
 
-/// How a trial's program is started: `x07 run`, or as a sealed bundle (`x07 bundle --profile
-/// sandbox --sandbox-backend os`, then the bundle itself from the project directory).
+/// How a trial's program is started: `x07 run`, as a sealed bundle (`x07 bundle --profile
+/// sandbox --sandbox-backend os`, then the bundle itself from the project directory), or in a
+/// guest on the vm backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Launch {
     /// `x07 run --profile sandbox --sandbox-backend os`.
     Run,
     /// A policy-sealed bundle.
     SealedBundle,
+    /// `x07 run --profile sandbox` with no backend flags: the vm backend, the program in a guest.
+    Vm,
 }
 
 /// Random lowercase hex from the kernel, `bytes` bytes of it.
@@ -299,10 +327,15 @@ impl<'a> NativeRun<'a> {
     /// report then says `compile.ok: false`).
     pub fn sandboxed(&self, policy: &Path, extra: &[String]) -> X07Invocation {
         let common = |inv: X07Invocation| {
-            inv.args(["--profile", "sandbox", "--repair", "off", "--policy"])
-                .arg(policy)
-                .args(["--sandbox-backend", "os", "--i-accept-weaker-isolation"])
-                .args(extra)
+            let inv = inv
+                .args(["--profile", "sandbox", "--repair", "off", "--policy"])
+                .arg(policy);
+            let inv = if self.launch == Launch::Vm {
+                inv // the default backend
+            } else {
+                inv.args(["--sandbox-backend", "os", "--i-accept-weaker-isolation"])
+            };
+            inv.args(extra)
         };
         if self.launch == Launch::SealedBundle {
             let bundle = self.stage.outer().join("dist").join(BUNDLE_NAME);

@@ -89,8 +89,17 @@ if [ "$(id -u)" = 0 ]; then
   echo "solve_output (sandbox, no --allow-host): $out"
   [ "$out" = "http_error_code=1" ]
 else
-  echo "(sandboxed part skipped: the os backend needs root here)"
+  echo "(os-backend part skipped: the os backend needs root here)"
 fi
+rm -f out/body.bin
+# the default vm backend: the program and its closure (libcurl, CA certificates) in a guest whose
+# only way out is x07's host-side proxy
+out=$("$x07" run --profile sandbox --input "$work/url.bin" --allow-host "127.0.0.1:$http_port" | decode)
+echo "solve_output (vm backend, --allow-host 127.0.0.1:$http_port): $out"
+[ "$out" = "hello from a loopback HTTP server" ] && [ -f out/body.bin ]
+out=$("$x07" run --profile sandbox --input "$work/url.bin" | decode)
+echo "solve_output (vm backend, no --allow-host): $out"
+[ "$out" = "http_error_code=1" ]
 
 echo "== step 5: bundle the app as a release executable, copy it to a fresh directory, run it there"
 cp "$repo/tests/fixtures/seed_step4_cli_app.x07.json" src/app.x07.json

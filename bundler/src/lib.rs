@@ -8,6 +8,7 @@ mod make;
 mod out_path;
 mod provenance;
 mod verify;
+pub mod vm;
 
 pub use closure::{closure_of, Closure};
 pub use error::BundleError;
@@ -15,5 +16,5 @@ pub use make::beside;
 pub use make::{bundle, BundleLimits, BundleOutcome, BundleRequest, Bundled};
 pub use out_path::out_path;
 pub use provenance::{package_digest, Signing};
-pub use verify::{inspect, verify, Inspection, Verified, VerifyError};
+pub use verify::{inspect, verify, Inspection, Verified, VerifyError, VmInspection};
 pub use x07_builder::emit::BUNDLE_TRAP_EXIT_CODE;

@@ -55,6 +55,9 @@ pub struct BundleRequest<'a> {
     pub static_musl: bool,
     /// `--max-c-bytes`: refuse a program whose emitted C is larger.
     pub max_c_bytes: Option<u64>,
+    /// A VM bundle: `--out` becomes x07-vm-launcher with its pins, the sealed payload goes into
+    /// the sidecar `<out>.vm/` with the guest image.
+    pub vm: Option<crate::vm::VmParts<'a>>,
 }
 
 /// A bundle written to `--out`.
@@ -86,6 +89,8 @@ pub struct Bundled {
     pub policy_json: Option<Vec<u8>>,
     /// The program's dynamic closure.
     pub closure: crate::Closure,
+    /// A VM bundle's sidecar.
+    pub sidecar: Option<crate::vm::SidecarWritten>,
 }
 
 /// A bundle, or the diagnostics that stopped the program from compiling.
@@ -137,7 +142,10 @@ pub fn bundle(
         if sealed { None } else { Some(&out_dir) },
     );
     breq.native = req.target.native.clone();
-    if req.static_musl {
+    if req.vm.is_some() && !breq.native.libs.is_empty() {
+        return Err(BundleError::VmWithLibs(breq.native.libs.join(", ")));
+    }
+    if req.static_musl || req.vm.is_some() {
         if !breq.native.libs.is_empty() {
             return Err(BundleError::StaticWithLibs(breq.native.libs.join(", ")));
         }
@@ -216,7 +224,24 @@ pub fn bundle(
     let note = provenance::note(&statement, sbom.clone(), req.signing);
     let note_json = x07_spec::to_canonical_vec(&note).expect("a note serializes");
     let bundle_bytes = append_note(&subject_bytes, &note_json);
-    let (sha256, size) = write_out(&bundle_bytes, req.out, 0o755)?;
+    let (sidecar, sha256, size) = match &req.vm {
+        None => {
+            let (sha256, size) = write_out(&bundle_bytes, req.out, 0o755)?;
+            (None, sha256, size)
+        }
+        Some(parts) => {
+            // the payload (with its note) and everything it boots with go into the sidecar;
+            // --out is the launcher that pins them
+            let policy = policy_json
+                .as_deref()
+                .expect("a VM bundle is a sandbox bundle");
+            let written =
+                crate::vm::write_sidecar(req.out, &bundle_bytes, policy, parts, req.signing)?;
+            let launcher = crate::vm::launcher_bytes(parts.vm_launcher, &written.pins)?;
+            let (sha256, size) = write_out(&launcher, req.out, 0o755)?;
+            (Some(written), sha256, size)
+        }
+    };
     let envelope_path = beside(req.out, ".intoto.jsonl");
     let mut envelope_line =
         x07_spec::to_canonical_vec(&note.envelope).expect("an envelope serializes");
@@ -240,6 +265,7 @@ pub fn bundle(
         c_source_size,
         policy_json,
         closure,
+        sidecar,
     })))
 }
 
@@ -351,13 +377,14 @@ fn external_parameters(req: &BundleRequest<'_>) -> serde_json::Value {
     json!({
         "profile": req.target.profile_name,
         "world": req.target.world.as_str(),
-        "kind": if sandbox.is_some() { "sealed" } else { "native" },
+        "kind": if req.vm.is_some() { "vm" } else if sandbox.is_some() { "sealed" } else { "native" },
         "sandbox_backend": sandbox.map(|p| match p.backend {
             x07_spec::report::SandboxBackend::Os => "os",
             x07_spec::report::SandboxBackend::None => "none",
             x07_spec::report::SandboxBackend::Vm => "vm",
         }),
         "policy_digest": sandbox.map(|p| p.digest.to_string()),
+        "vm_guest_image": req.vm.map(|v| v.image.digest.to_string()),
         "sandbox_accept_weaker": sandbox.map(|p| x07_runner::prepare::accept_weaker_names(p.accept_weaker)),
         "cc_profile": match req.cc_profile { CcProfile::Default => "default", CcProfile::Size => "size" },
         "auto_ffi": req.target.auto_ffi,

@@ -32,6 +32,21 @@ pub struct Inspection {
     /// sha256 of each part of the subject (`launcher`, `payload`, `policy_blob`, `policy_json`
     /// for sealed bundles; `program` for native ones).
     pub parts: Vec<(&'static str, Sha256Digest)>,
+    /// A VM bundle's sidecar, every pin of which held (the rest describes its payload).
+    pub vm: Option<VmInspection>,
+}
+
+/// A VM bundle's sidecar as `inspect` shows it.
+#[derive(Debug, Clone)]
+pub struct VmInspection {
+    /// `<bundle>.vm`.
+    pub sidecar: PathBuf,
+    /// What the launcher pins.
+    pub pins: x07_spec::bundle::vm::VmPins,
+    /// The manifest.
+    pub manifest: x07_spec::bundle::vm::VmBundleManifest,
+    /// The manifest signature's key id (`None`: unsigned).
+    pub signer: Option<String>,
 }
 
 /// Why a bundle does not verify (or cannot be read); each names the part.
@@ -90,6 +105,17 @@ pub enum VerifyError {
     /// The SBOM does not match the lock or the statement.
     #[error("{path}: the SBOM {what}", path = .1.display(), what = .0)]
     Sbom(String, PathBuf),
+    /// A VM bundle whose pins, sidecar files or manifest signature do not hold.
+    #[error(transparent)]
+    Sidecar(#[from] x07_vm::SidecarError),
+    /// A VM bundle's pins trailer is damaged.
+    #[error("{}: {why}", .path.display())]
+    Pins {
+        /// The launcher file.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
 }
 
 impl VerifyError {
@@ -129,12 +155,31 @@ pub fn parts_json(subject: &[u8]) -> Value {
     )
 }
 
-/// Reads a bundle: its note, statement and sealed section.
+/// Reads a bundle: its note, statement and sealed section. For a VM bundle, the launcher's pins
+/// and every file of its sidecar are checked first, and the rest describes the sidecar's payload.
 pub fn inspect(path: &Path) -> Result<Inspection, VerifyError> {
     let bytes = fs_err::read(path).map_err(|source| VerifyError::Read {
         path: path.to_path_buf(),
         source,
     })?;
+    if let Some(pins) = x07_spec::bundle::vm::find_pins(&bytes) {
+        let pins = pins.map_err(|why| VerifyError::Pins {
+            path: path.to_path_buf(),
+            why,
+        })?;
+        let sidecar = crate::vm::sidecar_dir(path);
+        let checked = x07_vm::verify_sidecar(&sidecar, &pins)?;
+        let payload = sidecar.join(&checked.manifest.payload_file.path);
+        let mut ins = inspect(&payload)?;
+        ins.kind = "vm";
+        ins.vm = Some(VmInspection {
+            sidecar,
+            pins,
+            manifest: checked.manifest.clone(),
+            signer: checked.signer.clone(),
+        });
+        return Ok(ins);
+    }
     let (subject, note_json) =
         split_note(&bytes).ok_or_else(|| VerifyError::NoNote(path.into()))?;
     let damaged = |why: String| VerifyError::Note(path.to_path_buf(), why);
@@ -156,6 +201,7 @@ pub fn inspect(path: &Path) -> Result<Inspection, VerifyError> {
         policy_json: sealed.map(|s| s.policy_json.to_vec()),
         note,
         statement,
+        vm: None,
     })
 }
 
@@ -215,6 +261,20 @@ pub fn verify(
             Some(keyid)
         }
     };
+    if let (Some(want), Some(vm)) = (key, &ins.vm) {
+        // a VM bundle's manifest is signed too, by the key its launcher pins
+        let want = want.key_id().to_string();
+        if vm.signer.as_deref() != Some(want.as_str()) {
+            return Err(VerifyError::WrongSigner {
+                path: vm.sidecar.join(x07_spec::bundle::vm::SIGNATURE_FILE),
+                expected: want,
+                actual: vm
+                    .signer
+                    .clone()
+                    .unwrap_or_else(|| "nobody (unsigned)".into()),
+            });
+        }
+    }
     if let Some(want) = key {
         let want = want.key_id();
         if signer.as_ref() != Some(&want) {

@@ -447,7 +447,14 @@ fn walkthrough_step4_on_the_vm_backend() {
     let vm = |url: String, allow: &str| {
         let rv = p.run(
             url.as_bytes(),
-            &["--profile", "sandbox", "--policy", HTTP_POLICY, "--allow-host", allow],
+            &[
+                "--profile",
+                "sandbox",
+                "--policy",
+                HTTP_POLICY,
+                "--allow-host",
+                allow,
+            ],
         );
         assert!(
             rv.context.contains(r#""sandbox_backend": "vm""#),
@@ -473,7 +480,10 @@ fn walkthrough_step4_on_the_vm_backend() {
     fs_err::remove_file(p.path().join("out/body.bin")).unwrap();
     let rv = vm(other.url("/"), &format!("127.0.0.1:{}", server.port()));
     expect_output(&rv, b"http_error_code=1");
-    assert!(other.requests().is_empty(), "another port of the host was reached");
+    assert!(
+        other.requests().is_empty(),
+        "another port of the host was reached"
+    );
     assert!(!p.path().join("out/body.bin").exists());
 }
 

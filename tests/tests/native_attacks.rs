@@ -244,7 +244,10 @@ fn main() {
         (Launch::SealedBundle, "bundle/"),
         (Launch::Vm, "vm/"),
     ] {
-        for attack in ATTACKS.iter().filter(|a| launch == Launch::Vm || !a.vm_only) {
+        for attack in ATTACKS
+            .iter()
+            .filter(|a| launch == Launch::Vm || !a.vm_only)
+        {
             let suite = suite.clone();
             trials.push(
                 Trial::test(format!("{prefix}{}", attack.name), move || {
@@ -909,8 +912,12 @@ fn net_vm_relay_other_addresses(run: &mut NativeRun) -> Result<(), String> {
     let allowed = LoopbackListener::start().map_err(|e| e.to_string())?;
     let denied = LoopbackListener::start().map_err(|e| e.to_string())?;
     // the host's [::1] on the allowed port number: a connection is queued even if never accepted
-    let v6 = std::net::TcpListener::bind(("::1", allowed.port()))
-        .map_err(|e| format!("precondition: cannot listen on [::1]:{}: {e}", allowed.port()))?;
+    let v6 = std::net::TcpListener::bind(("::1", allowed.port())).map_err(|e| {
+        format!(
+            "precondition: cannot listen on [::1]:{}: {e}",
+            allowed.port()
+        )
+    })?;
     v6.set_nonblocking(true).map_err(|e| e.to_string())?;
     run.set("ALLOWED_PORT", allowed.port().to_string());
     run.set("DENIED_PORT", denied.port().to_string());
@@ -933,11 +940,17 @@ fn net_vm_relay_other_addresses(run: &mut NativeRun) -> Result<(), String> {
     });
     let v6_arrived = v6.accept().is_ok();
     f.check(!v6_arrived, || {
-        format!("the host's [::1]:{} (not in allow_hosts) accepted a connection relayed from the guest", allowed.port())
+        format!(
+            "the host's [::1]:{} (not in allow_hosts) accepted a connection relayed from the guest",
+            allowed.port()
+        )
     });
     let got = denied.accepted();
     f.check(got == 0, || {
-        format!("listener on 127.0.0.1:{} (not in allow_hosts) accepted {got} connection(s)", denied.port())
+        format!(
+            "listener on 127.0.0.1:{} (not in allow_hosts) accepted {got} connection(s)",
+            denied.port()
+        )
     });
     f.finish(|| outcome.describe())
 }

@@ -260,6 +260,7 @@ static void run_job(void) {
         int in = open("/x07/in/stdin", O_RDONLY | O_CLOEXEC);
         if (in < 0) in = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (out < 0 || err < 0 || in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) _exit(127);
+        mkdirs(cwd); /* a start directory outside every share exists, empty, in the guest */
         if (chdir(cwd) != 0) _exit(126);
         /* the environment the host allows (the launcher clears it to the policy's keys again) */
         static char envbuf[1 << 16];

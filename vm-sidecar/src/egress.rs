@@ -98,7 +98,11 @@ impl EgressRules {
                     rules.allowed.insert((ip, port));
                     rules.names.entry(name.clone()).or_default().insert(ip);
                     let others = ips.iter().copied().filter(|o| *o != ip);
-                    rules.fallbacks.entry((ip, port)).or_default().extend(others);
+                    rules
+                        .fallbacks
+                        .entry((ip, port))
+                        .or_default()
+                        .extend(others);
                 }
             }
         }

@@ -39,8 +39,11 @@ const AGENT_C: &str = concat!(
     include_str!("../guest/agent.c")
 );
 
-/// The image's artifact name in the store.
+/// The image's artifact name in the store (also its manifest's file name in the entry).
 const IMAGE_NAME: &str = "x07-guest-image";
+
+/// The file of an image directory holding its manifest.
+pub const IMAGE_MANIFEST_FILE: &str = IMAGE_NAME;
 
 /// What to build the image from.
 #[derive(Debug, Clone, Default)]

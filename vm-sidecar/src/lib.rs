@@ -4,6 +4,7 @@
 //! boot, KVM when usable, otherwise TCG, never a hang), runs one sandboxed job per guest, and
 //! proxies the job's TCP streams to the destinations its policy allows.
 
+mod bundle;
 pub mod confine;
 mod cpio;
 mod deb;
@@ -13,8 +14,12 @@ mod qemu;
 mod sandboxed;
 mod vmlinux;
 
+pub use bundle::{launch_bundle, verify_sidecar, BundleLaunch, SidecarError, VerifiedSidecar};
 pub use egress::{EgressRules, EgressStats};
-pub use image::{build_image, load_image, GuestImage, ImageError, ImageRequest, GUEST_MODULES};
+pub use image::{
+    build_image, load_image, GuestImage, ImageError, ImageRequest, GUEST_MODULES,
+    IMAGE_MANIFEST_FILE,
+};
 pub use qemu::{
     boot_probe, kvm_unusable, run_job, Accel, BootError, BootReport, JobResult, JobSpec, JobStatus,
     Share,

@@ -33,20 +33,41 @@ fn limits(args: &BundleArgs, target: &Target) -> BundleLimits {
     }
 }
 
-/// The sandbox of a run-os-sandboxed bundle: backend os only until the VM backend lands.
+/// The sandbox of a run-os-sandboxed bundle; for the vm backend also the guest image and
+/// x07-vm-launcher, found before anything is built.
 fn prepare_sandbox(
     args: &BundleArgs,
     target: &Target,
     root: &std::path::Path,
-) -> Result<SandboxLaunch, CliError> {
-    match sandbox::prepare(&args.sandbox, target, root, "x07 bundle") {
-        Ok(sb) if sb.prepared.backend == SandboxBackend::Vm => Err(CliError::setup(
-            "X07-SANDBOX-0001",
-            "VM bundles (`--profile sandbox` with the default backend vm) are not built yet",
-        )
-        .help("bundle with `--sandbox-backend os --i-accept-weaker-isolation` for a policy-sealed executable")),
-        Err(e) => Err(e),
-        Ok(sb) => Ok(sb),
+) -> Result<(SandboxLaunch, Option<VmInputs>), CliError> {
+    let sb = sandbox::prepare(&args.sandbox, target, root, "x07 bundle")?;
+    if sb.prepared.backend != SandboxBackend::Vm {
+        return Ok((sb, None));
+    }
+    let image = sandbox::guest_image()?;
+    let vm_launcher = vm_launcher_path()?;
+    Ok((sb, Some(VmInputs { image, vm_launcher })))
+}
+
+/// What a VM bundle needs besides the sealed payload.
+struct VmInputs {
+    image: x07_vm::GuestImage,
+    vm_launcher: std::path::PathBuf,
+}
+
+/// x07-vm-launcher: `X07_VM_LAUNCHER`, else beside this x07.
+fn vm_launcher_path() -> Result<std::path::PathBuf, CliError> {
+    let path = match std::env::var_os("X07_VM_LAUNCHER").filter(|v| !v.is_empty()) {
+        Some(p) => std::path::PathBuf::from(p),
+        None => std::env::current_exe()
+            .map_err(|e| CliError::setup("X07-BUNDLE-0007", e.to_string()))?
+            .with_file_name("x07-vm-launcher"),
+    };
+    if path.is_file() {
+        Ok(path)
+    } else {
+        let e = x07_bundler::BundleError::NoVmLauncher(path);
+        Err(CliError::setup(e.code(), e.to_string()).help(e.help().unwrap_or_default()))
     }
 }
 
@@ -138,10 +159,11 @@ pub fn make(args: &BundleArgs, announce: bool) -> Result<Made, CliError> {
     compile::require_supported_world(&target)?;
     sandbox::reject_outside_sandbox(&args.sandbox, &target, target.world)?;
     let root = target::work_root(&target)?;
-    let sandbox = if target.world == World::RunOsSandboxed {
-        Some(prepare_sandbox(args, &target, &root)?)
+    let (sandbox, vm_inputs) = if target.world == World::RunOsSandboxed {
+        let (sb, vm) = prepare_sandbox(args, &target, &root)?;
+        (Some(sb), vm)
     } else {
-        None
+        (None, None)
     };
     let (loaded, _repair) = compile::load_and_repair(&target, args.repair)?;
     let out = x07_bundler::out_path(out_flag, &target.display_name());
@@ -171,7 +193,11 @@ pub fn make(args: &BundleArgs, announce: bool) -> Result<Made, CliError> {
                 sealed: true,
             }),
         emit_dir: args.emit_dir.as_ref().map(|d| d.display().to_string()),
-        kind: BundleKind::Native,
+        kind: if vm_inputs.is_some() {
+            BundleKind::Vm
+        } else {
+            BundleKind::Native
+        },
         guest: None,
         sandbox_backend: sandbox.as_ref().map(|s| s.prepared.backend),
         store_path: String::new(),
@@ -224,6 +250,17 @@ pub fn make(args: &BundleArgs, announce: bool) -> Result<Made, CliError> {
         signing: &signing,
         static_musl: args.static_link,
         max_c_bytes: args.max_c_bytes,
+        vm: match (&vm_inputs, &sandbox) {
+            (Some(v), Some(sb)) => Some(x07_bundler::vm::VmParts {
+                image: &v.image,
+                vm_launcher: &v.vm_launcher,
+                trusted_launcher: sb
+                    .launcher
+                    .as_deref()
+                    .expect("the vm backend resolves the launcher"),
+            }),
+            _ => None,
+        },
     };
     let bundled = match x07_bundler::bundle(&home, &store, &req).map_err(|e| CliError {
         code: e.code(),
@@ -258,6 +295,18 @@ pub fn make(args: &BundleArgs, announce: bool) -> Result<Made, CliError> {
     bundle.sbom = bundled.sbom_path.display().to_string();
     bundle.static_link = bundled.closure.is_static();
     bundle.closure = bundled.closure.display_paths();
+    if let (Some(side), Some(v)) = (&bundled.sidecar, &vm_inputs) {
+        bundle.guest = Some(serde_json::json!({
+            "sidecar": side.dir.display().to_string(),
+            "manifest_schema": x07_spec::bundle::vm::VmManifestVersion::VALUE,
+            "manifest_sha256": side.pins.manifest_sha256,
+            "signed": side.pins.public_key.is_some(),
+            "backend": side.manifest.backend,
+            "guest_digest": side.manifest.guest_digest,
+            "kernel_release": v.image.manifest.kernel_release,
+            "payload_sha256": side.manifest.payload_file.sha256,
+        }));
+    }
     let report = BundleReport {
         schema_version: Default::default(),
         runner: ReportRunner::Host,
@@ -276,6 +325,7 @@ pub fn make(args: &BundleArgs, announce: bool) -> Result<Made, CliError> {
             bundled.size,
             match sandbox.as_ref().map(|s| s.prepared.backend) {
                 Some(SandboxBackend::Os) => "policy-sealed, backend os",
+                Some(SandboxBackend::Vm) => "VM bundle: launcher plus <out>.vm sidecar, backend vm",
                 Some(_) => "policy embedded, backend none (in-process checks only)",
                 None => "native",
             },

@@ -51,6 +51,12 @@ fn summary(ins: &Inspection) -> Value {
         "sbom": {"format": "CycloneDX 1.5", "components": packages},
         "signer_key_id": ins.note.envelope.signatures.first().map(|s| s.keyid.clone()),
         "closure": closure_of(ins),
+        "vm": ins.vm.as_ref().map(|v| json!({
+            "sidecar": v.sidecar.display().to_string(),
+            "manifest_sha256": v.pins.manifest_sha256,
+            "manifest": v.manifest,
+            "manifest_signer_key_id": v.signer,
+        })),
     })
 }
 
@@ -88,6 +94,22 @@ pub fn inspect(bundle: &Path, as_json: bool) -> CliResult {
         ins.kind,
         s["world"].as_str().unwrap_or("?")
     );
+    if let Some(v) = &ins.vm {
+        println!(
+            "  sidecar   {} (manifest {}, {}; every file pinned and checked)",
+            v.sidecar.display(),
+            v.pins.manifest_sha256,
+            v.signer
+                .as_deref()
+                .map(|k| format!("signed by {k}"))
+                .unwrap_or_else(|| "unsigned".into())
+        );
+        println!(
+            "  guest     {} ({} backend)",
+            v.manifest.guest_digest, v.manifest.backend
+        );
+        println!("  payload:");
+    }
     println!("  sha256    {}", ins.sha256);
     println!(
         "  subject   {} (the executable without its provenance note)",

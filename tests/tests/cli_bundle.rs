@@ -1,6 +1,7 @@
 //! `x07 bundle` end to end: os bundles (argv_v1 edge cases, exit codes, traps, the output cap),
 //! sealed sandbox bundles run on their own in fresh directories (relative roots, every widening
-//! attempt, the wall clock), reproducibility across directories and homes, and the store.
+//! attempt, the wall clock), reproducibility across directories and homes, and the store (VM
+//! bundles: cli_bundle_vm.rs).
 //! The sandbox trials need root (cgroups, namespaces); without it they say why and are skipped.
 
 mod common;
@@ -222,21 +223,6 @@ fn bundles_are_identical_across_directories_and_homes() {
     assert_eq!(os[0], os[1], "os bundles differ");
     let sealed = digests(true);
     assert_eq!(sealed[0], sealed[1], "sealed bundles differ");
-}
-
-#[test]
-fn sandbox_bundle_with_the_default_backend_says_vm_bundles_are_not_built_yet() {
-    let p = InitProject::new();
-    expect_exit(&p.run_x07(["policy", "init", "--template", "cli"]), 0);
-    let out = p
-        .x07()
-        .args(["bundle", "--no-sign", "--profile", "sandbox", "--out"])
-        .arg(p.scratch().join("app"))
-        .run()
-        .unwrap();
-    expect_exit(&out, 2);
-    assert!(stderr(&out).contains("VM bundles"), "{}", out.describe());
-    assert!(!p.scratch().join("app").exists());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -77,14 +77,15 @@ fn run() -> Result<ExitCode, String> {
             accel,
         },
     );
-    let result =
-        match result {
-            Err(x07_vm::BootError::Timeout { limit, .. }) => return Err(format!(
+    let result = match result {
+        Err(x07_vm::BootError::Timeout { limit, .. }) => {
+            return Err(format!(
                 "the guest did not finish within {limit:?} (wall clock plus boot); qemu was killed"
-            )),
-            Err(e) => return Err(e.to_string()),
-            Ok(r) => r,
-        };
+            ))
+        }
+        Err(e) => return Err(e.to_string()),
+        Ok(r) => r,
+    };
     let _ = std::io::stdout().write_all(&result.stdout);
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().write_all(&result.stderr);

@@ -54,6 +54,39 @@ impl Closure {
     }
 }
 
+/// Files a networked program needs besides its libraries: the CA certificates TLS verifies
+/// against and OpenSSL's configuration (those present on this host).
+pub const NET_DATA_FILES: &[&str] = &["/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/openssl.cnf"];
+
+/// What a program carries into a guest: (path in the guest, file on this host) for its ELF
+/// interpreter and every library, each at the path the loader looks in, plus the networking
+/// data files when `networked`. Empty for a static program; the name of a library this host
+/// does not have is the error.
+pub fn guest_files(closure: &Closure, networked: bool) -> Result<Vec<(PathBuf, PathBuf)>, String> {
+    if closure.is_static() {
+        return Ok(Vec::new());
+    }
+    let mut files: Vec<(PathBuf, PathBuf)> = closure
+        .interpreter
+        .iter()
+        .map(|p| (p.clone(), p.clone()))
+        .collect();
+    for (name, found) in &closure.libraries {
+        let path = found.as_ref().ok_or_else(|| name.clone())?;
+        files.push((path.clone(), path.clone()));
+    }
+    if networked {
+        files.extend(
+            NET_DATA_FILES
+                .iter()
+                .map(PathBuf::from)
+                .filter(|p| p.is_file())
+                .map(|p| (p.clone(), p)),
+        );
+    }
+    Ok(files)
+}
+
 fn needed_of(bytes: &[u8]) -> Result<(Option<String>, Vec<String>), String> {
     let elf = Elf::parse(bytes).map_err(|e| format!("not an ELF file: {e}"))?;
     Ok((

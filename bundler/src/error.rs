@@ -33,9 +33,9 @@ pub enum BundleError {
         "--static: the program links native libraries ({0}) that have no static musl build here"
     )]
     StaticWithLibs(String),
-    /// A VM bundle for a program that links native libraries.
-    #[error("VM bundles carry a static payload, and the program links native libraries ({0}): not supported yet")]
-    VmWithLibs(String),
+    /// A VM bundle's payload needs a library this host does not have.
+    #[error("the program needs {0}, which is not installed on this host, so the VM bundle cannot carry it")]
+    VmClosure(String),
     /// x07-vm-launcher is not installed next to x07.
     #[error("a VM bundle's executable is a copy of x07-vm-launcher, which is not at {}", .0.display())]
     NoVmLauncher(PathBuf),
@@ -67,9 +67,7 @@ impl BundleError {
             Self::StaticWithLibs(_) => {
                 Some("bundle without --static: the report lists the shared libraries it needs")
             }
-            Self::VmWithLibs(_) => Some(
-                "bundle it sealed for the os backend (--sandbox-backend os --i-accept-weaker-isolation), or run it with `x07 run --profile sandbox`",
-            ),
+            Self::VmClosure(_) => Some("install the library's package on this host"),
             Self::NoVmLauncher(_) => Some(
                 "install x07-vm-launcher beside x07 (cargo build -p x07-vm-launcher), or set X07_VM_LAUNCHER",
             ),
@@ -85,7 +83,7 @@ impl BundleError {
             Self::Name(_) => "X07-CLI-0001",
             Self::Policy { .. } => "X07-POLICY-SCHEMA-0001",
             Self::Write { .. } => "X07-BUNDLE-0001",
-            Self::MuslMissing | Self::StaticWithLibs(_) | Self::VmWithLibs(_) => "X07-BUNDLE-0005",
+            Self::MuslMissing | Self::StaticWithLibs(_) | Self::VmClosure(_) => "X07-BUNDLE-0005",
             Self::NoVmLauncher(_) => "X07-BUNDLE-0007",
             Self::CSize { .. } => "X07-BUNDLE-0006",
         }

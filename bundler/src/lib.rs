@@ -10,7 +10,7 @@ mod provenance;
 mod verify;
 pub mod vm;
 
-pub use closure::{closure_of, Closure};
+pub use closure::{closure_of, guest_files, Closure, NET_DATA_FILES};
 pub use error::BundleError;
 pub use make::beside;
 pub use make::{bundle, BundleLimits, BundleOutcome, BundleRequest, Bundled};

@@ -142,10 +142,11 @@ pub fn bundle(
         if sealed { None } else { Some(&out_dir) },
     );
     breq.native = req.target.native.clone();
-    if req.vm.is_some() && !breq.native.libs.is_empty() {
-        return Err(BundleError::VmWithLibs(breq.native.libs.join(", ")));
-    }
-    if req.static_musl || req.vm.is_some() {
+    // a VM bundle's payload is static unless it links native libraries, which then travel in
+    // the sidecar with the rest of its closure
+    let vm_static =
+        req.vm.is_some() && breq.native.libs.is_empty() && breq.native.sources.is_empty();
+    if req.static_musl || vm_static {
         if !breq.native.libs.is_empty() {
             return Err(BundleError::StaticWithLibs(breq.native.libs.join(", ")));
         }
@@ -235,8 +236,16 @@ pub fn bundle(
             let policy = policy_json
                 .as_deref()
                 .expect("a VM bundle is a sandbox bundle");
-            let written =
-                crate::vm::write_sidecar(req.out, &bundle_bytes, policy, parts, req.signing)?;
+            let networked = req.sandbox.is_some_and(|(p, _)| p.policy.net.enabled);
+            let files = crate::guest_files(&closure, networked).map_err(BundleError::VmClosure)?;
+            let written = crate::vm::write_sidecar(
+                req.out,
+                &bundle_bytes,
+                policy,
+                &files,
+                parts,
+                req.signing,
+            )?;
             let launcher = crate::vm::launcher_bytes(parts.vm_launcher, &written.pins)?;
             let (sha256, size) = write_out(&launcher, req.out, 0o755)?;
             (Some(written), sha256, size)

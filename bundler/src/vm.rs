@@ -7,8 +7,8 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use x07_spec::bundle::vm::{
-    append_pins, PinnedFile, VmBundleManifest, VmManifestVersion, VmPins, MANIFEST_FILE,
-    QEMU_BACKEND, SIDECAR_SUFFIX, SIGNATURE_FILE,
+    append_pins, ClosureFile, PinnedFile, VmBundleManifest, VmManifestVersion, VmPins,
+    MANIFEST_FILE, QEMU_BACKEND, SIDECAR_SUFFIX, SIGNATURE_FILE,
 };
 use x07_spec::Sha256Digest;
 
@@ -68,12 +68,14 @@ pub fn sidecar_dir(out: &Path) -> PathBuf {
     crate::beside(out, SIDECAR_SUFFIX)
 }
 
-/// Writes `<out>.vm/` for `payload` (the sealed executable with its provenance note) and
-/// `policy_json`, replacing any previous sidecar only once the new one is complete.
+/// Writes `<out>.vm/` for `payload` (the sealed executable with its provenance note),
+/// `policy_json` and a dynamic payload's `closure` ((guest path, host file) pairs), replacing
+/// any previous sidecar only once the new one is complete.
 pub fn write_sidecar(
     out: &Path,
     payload: &[u8],
     policy_json: &[u8],
+    closure: &[(PathBuf, PathBuf)],
     parts: &VmParts<'_>,
     signing: &Signing,
 ) -> Result<SidecarWritten, BundleError> {
@@ -111,6 +113,20 @@ pub fn write_sidecar(
             &read(parts.trusted_launcher)?,
             0o755,
         )?],
+        closure: closure
+            .iter()
+            .enumerate()
+            .map(|(i, (guest, host))| {
+                let name = host
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                Ok(ClosureFile {
+                    file: put(dir, &format!("closure/{i}-{name}"), &read(host)?, 0o755)?,
+                    guest_path: guest.display().to_string(),
+                })
+            })
+            .collect::<Result<_, BundleError>>()?,
     };
     let manifest_bytes = x07_spec::canonical_file_bytes(&manifest).expect("a manifest serializes");
     put(dir, MANIFEST_FILE, &manifest_bytes, 0o644)?;

@@ -127,13 +127,7 @@ pub fn guest_image() -> Result<x07_vm::GuestImage, CliError> {
     })
 }
 
-/// Files a networked program needs in the guest besides its libraries: the CA certificates TLS
-/// verifies against and OpenSSL's configuration (those present on this host).
-const NET_DATA_FILES: &[&str] = &["/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/openssl.cnf"];
-
-/// A dynamic program's closure as (guest path, host file) pairs: its ELF interpreter and every
-/// library it loads, each at the path the loader looks in, plus the data files networking needs.
-/// Empty for a static program.
+/// A dynamic program's closure as (guest path, host file) pairs (x07_bundler::guest_files).
 fn guest_closure(
     exe: &std::path::Path,
     networked: bool,
@@ -141,37 +135,16 @@ fn guest_closure(
     let bytes = fs_err::read(exe).map_err(|e| CliError::setup("X07-STORE-0001", e.to_string()))?;
     let closure = x07_bundler::closure_of(&bytes)
         .map_err(|e| CliError::setup("X07-SANDBOX-0005", format!("{}: {e}", exe.display())))?;
-    if closure.is_static() {
-        return Ok(Vec::new());
-    }
-    let mut files: Vec<(PathBuf, PathBuf)> = closure
-        .interpreter
-        .iter()
-        .map(|p| (p.clone(), p.clone()))
-        .collect();
-    for (name, found) in &closure.libraries {
-        let path = found.as_ref().ok_or_else(|| {
-            CliError::setup(
-                "X07-SANDBOX-0001",
-                format!(
-                    "{} needs {name}, which is not installed on this host, so it cannot be carried into the guest",
-                    exe.display()
-                ),
-            )
-            .help("install the library's package on this host")
-        })?;
-        files.push((path.clone(), path.clone()));
-    }
-    if networked {
-        files.extend(
-            NET_DATA_FILES
-                .iter()
-                .map(PathBuf::from)
-                .filter(|p| p.is_file())
-                .map(|p| (p.clone(), p)),
-        );
-    }
-    Ok(files)
+    x07_bundler::guest_files(&closure, networked).map_err(|name| {
+        CliError::setup(
+            "X07-SANDBOX-0001",
+            format!(
+                "{} needs {name}, which is not installed on this host, so it cannot be carried into the guest",
+                exe.display()
+            ),
+        )
+        .help("install the library's package on this host")
+    })
 }
 
 /// Runs the program on the vm backend: a fresh guest, x07's launcher inside it with the

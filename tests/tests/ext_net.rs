@@ -485,6 +485,81 @@ fn walkthrough_step4_on_the_vm_backend() {
         "another port of the host was reached"
     );
     assert!(!p.path().join("out/body.bin").exists());
+
+    // step 5 as a VM bundle: the command-line variant, libcurl and its closure in the sidecar,
+    // copied to a fresh directory and run there without x07
+    let app = include_str!("../fixtures/seed_step4_cli_app.x07.json");
+    fs_err::write(p.path().join("app.x07.json"), app).unwrap();
+    let dist = p.path().join("dist/fetch");
+    let allow = format!("127.0.0.1:{}", server.port());
+    let out = p
+        .x07()
+        .args([
+            "bundle",
+            "--no-sign",
+            "--program",
+            "main.x07.json",
+            "--module-root",
+        ])
+        .arg(ext_net_modules())
+        .args([
+            "--profile",
+            "sandbox",
+            "--policy",
+            HTTP_POLICY,
+            "--allow-host",
+            &allow,
+        ])
+        .arg("--out")
+        .arg(&dist)
+        .timeout(std::time::Duration::from_secs(300))
+        .run()
+        .unwrap();
+    assert_eq!(out.exit_code, Some(0), "{}", out.describe());
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["bundle"]["kind"], "vm", "{report:#}");
+    let fresh = tempfile::tempdir().unwrap();
+    fs_err::create_dir(fresh.path().join("out")).unwrap();
+    let exe = fresh.path().join("fetch");
+    fs_err::copy(&dist, &exe).unwrap();
+    copy_tree(
+        &p.path().join("dist/fetch.vm"),
+        &fresh.path().join("fetch.vm"),
+    );
+    let run = |url: &str| {
+        X07Invocation::new(&exe)
+            .arg(url)
+            .current_dir(fresh.path())
+            .timeout(std::time::Duration::from_secs(180))
+            .run()
+            .unwrap()
+    };
+    let out = run(&server.url("/"));
+    assert_eq!(out.exit_code, Some(0), "{}", out.describe());
+    assert_eq!(out.stdout, INDEX_BODY, "{}", out.describe());
+    assert_eq!(
+        fs_err::read(fresh.path().join("out/body.bin")).unwrap(),
+        INDEX_BODY
+    );
+    let out = run(&other.url("/"));
+    assert_eq!(out.stdout, b"http_error_code=1", "{}", out.describe());
+    assert!(
+        other.requests().is_empty(),
+        "another port of the host was reached"
+    );
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    fs_err::create_dir_all(to).unwrap();
+    for entry in fs_err::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            fs_err::copy(entry.path(), &target).unwrap();
+        }
+    }
 }
 
 #[test]

@@ -108,6 +108,8 @@ pub struct VerifiedSidecar {
     pub policy: Policy,
     /// The signer's key id, when signed.
     pub signer: Option<String>,
+    /// A dynamic payload's closure: (guest path, private copy).
+    pub closure: Vec<(PathBuf, PathBuf)>,
     /// The private directory (removed when dropped).
     _private: tempfile::TempDir,
 }
@@ -273,7 +275,18 @@ pub fn verify_sidecar(dir: &Path, pins: &VmPins) -> Result<VerifiedSidecar, Side
         .find(|d| d.path.ends_with("x07-launch"))
         .map(|d| private.path().join(&d.path))
         .ok_or_else(|| manifest_error("no deps/x07-launch is pinned".into()))?;
+    let closure = manifest
+        .closure
+        .iter()
+        .map(|c| {
+            (
+                PathBuf::from(&c.guest_path),
+                private.path().join(&c.file.path),
+            )
+        })
+        .collect();
     Ok(VerifiedSidecar {
+        closure,
         payload: private.path().join(&manifest.payload_file.path),
         manifest,
         image,
@@ -344,7 +357,7 @@ pub fn launch_bundle(
         &v.image,
         &JobSpec {
             files: &[("payload", &v.payload)],
-            root_files: &[],
+            root_files: &v.closure,
             args: &args,
             stdin: launch.stdin,
             env: &env,

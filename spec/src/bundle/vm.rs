@@ -69,6 +69,19 @@ pub struct VmBundleManifest {
     pub initramfs: PinnedFile,
     /// The host-side helpers: x07's trusted launcher that confines qemu, pinned.
     pub deps: Vec<PinnedFile>,
+    /// A dynamic payload's closure (its ELF interpreter, libraries, CA certificates), each
+    /// placed in the guest at `guest_path` before the payload runs; empty for a static payload.
+    pub closure: Vec<ClosureFile>,
+}
+
+/// One file of a dynamic payload's closure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClosureFile {
+    /// The file in the sidecar, pinned.
+    pub file: PinnedFile,
+    /// Where the guest's loader finds it (absolute: the path it had on the bundling host).
+    pub guest_path: String,
 }
 
 impl VmBundleManifest {
@@ -82,6 +95,7 @@ impl VmBundleManifest {
             &self.initramfs,
         ];
         out.extend(self.deps.iter());
+        out.extend(self.closure.iter().map(|c| &c.file));
         out
     }
 }
@@ -149,6 +163,11 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<AnyVmManifest, VmManifestError> {
             for f in m.pinned() {
                 if !is_sidecar_path(&f.path) {
                     return Err(VmManifestError::BadPath(f.path.clone()));
+                }
+            }
+            for c in &m.closure {
+                if !c.guest_path.starts_with('/') || c.guest_path.contains(['\n', '\0']) {
+                    return Err(VmManifestError::BadPath(c.guest_path.clone()));
                 }
             }
             Ok(AnyVmManifest::V3(m))
@@ -224,6 +243,10 @@ mod tests {
             kernel: pinned("image/vmlinux"),
             initramfs: pinned("image/initramfs.cpio"),
             deps: vec![pinned("deps/x07-launch")],
+            closure: vec![ClosureFile {
+                file: pinned("closure/0-libc.so.6"),
+                guest_path: "/lib/x86_64-linux-gnu/libc.so.6".into(),
+            }],
         }
     }
 

@@ -3,7 +3,7 @@
 # directory with a private store. Usage: scripts/walkthrough.sh [WORKDIR]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-cargo build --release --locked -p x07-cli --manifest-path "$repo/Cargo.toml"
+cargo build --release --locked -p x07-cli -p x07-vm-launcher --manifest-path "$repo/Cargo.toml"
 x07="$repo/target/release/x07"
 work=${1:-$(mktemp -d -t x07-walkthrough-XXXXXX)}
 export X07_HOME="$work/x07-home"
@@ -129,4 +129,12 @@ if [ "$(id -u)" = 0 ]; then
 else
   echo "(sealed bundle skipped: the os backend needs root here)"
 fi
+# the default backend: a VM bundle, dist/fetch-vm (a launcher pinning everything) and
+# dist/fetch-vm.vm/ (signed manifest, sealed payload, libcurl's closure, the guest image)
+"$x07" bundle --profile sandbox --allow-host "127.0.0.1:$http_port" --out dist/fetch-vm >/dev/null
+"$x07" bundle verify dist/fetch-vm --key "$X07_HOME/keys/lock-signing.pem.pub"
+mkdir -p "$work/fresh-vm/out" && cp -r dist/fetch-vm dist/fetch-vm.vm "$work/fresh-vm/"
+out=$(cd "$work/fresh-vm" && ./fetch-vm "http://127.0.0.1:$http_port/")
+echo "dist/fetch-vm (VM bundle, in a fresh directory, no x07): $out"
+[ "$out" = "hello from a loopback HTTP server" ] && [ -f "$work/fresh-vm/out/body.bin" ]
 echo "walkthrough OK (work dir: $work)"

@@ -7,7 +7,9 @@
 (d) the sandbox: `x07 run --profile sandbox` (os backend) against `--profile os`, the stored
     binaries run directly, and bubblewrap around the run-os binary (bench/sandbox_bench.py);
 (f) bundles: bundling against a cold build, bundle start against the stored binary, the sealed
-    bundle against the os bundle, and sizes (bench/bundle_bench.py).
+    bundle against the os bundle, and sizes (bench/bundle_bench.py);
+(g) the VM boundary: `x07 run` on the vm backend and a VM bundle's launch against a bare qemu
+    boot of the same kernel and initramfs running a static hello (bench/vm_bench.py).
 
 Every comparison interleaves its sides (A B, then B A, ...) so machine noise hits all of them, and
 prints the median and minimum wall time and the median CPU time of each side, and their ratios.
@@ -36,6 +38,7 @@ from harness import (BenchError, Comparison, Side, X07, frame, interleave, run_t
 from sandbox_bench import bench_sandbox
 from pkg_bench import PkgBenchError, bench_packages
 from bundle_bench import bench_bundle
+from vm_bench import bench_vm
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROGRAMS_DIR = BENCH_DIR / "programs"
@@ -427,7 +430,9 @@ def main() -> int:
                     help="repetitions of (d) (default 31)")
     ap.add_argument("--reps-bundle", type=positive_int, default=11,
                     help="repetitions of (f) (default 11)")
-    ap.add_argument("--only", choices=["a", "b", "c", "d", "e", "f"], action="append",
+    ap.add_argument("--reps-vm", type=positive_int, default=5,
+                    help="repetitions of (g) (default 5; a boot costs seconds under TCG)")
+    ap.add_argument("--only", choices=["a", "b", "c", "d", "e", "f", "g"], action="append",
                     help="run only these comparisons (repeatable); (e), the package manager "
                          "(bench/pkg_bench.py), runs only when named")
     ap.add_argument("--json", type=Path, help="also write the results as JSON to this file")
@@ -438,7 +443,7 @@ def main() -> int:
     if not x07.exe.is_file():
         print(f"bench: {x07.exe} does not exist; build it (bench/run.sh does)", file=sys.stderr)
         return 2
-    only = set(args.only or ["a", "b", "c", "d", "f"])
+    only = set(args.only or ["a", "b", "c", "d", "f", "g"])
     work = Path(tempfile.mkdtemp(prefix="x07-bench-"))
     comparisons: list[Comparison] = []
     pkg_table: list[str] = []
@@ -458,6 +463,10 @@ def main() -> int:
         if "f" in only:
             print("measuring (f) bundles: bundling, start, sealed start, sizes ...", file=sys.stderr)
             comparisons.extend(bench_bundle(x07, work, args.reps_bundle))
+        if "g" in only:
+            print("measuring (g) the VM boundary: x07 run, VM bundle, bare qemu ...",
+                  file=sys.stderr)
+            comparisons.extend(bench_vm(x07, work, args.reps_vm))
         if "e" in only:
             print("measuring (e) the package manager: publish, cold lock, no-op lock ...",
                   file=sys.stderr)
@@ -472,9 +481,9 @@ def main() -> int:
         else:
             remove_tree(work)
     reps = {"run": args.reps_run, "build": args.reps_build, "compute": args.reps_compute,
-            "sandbox": args.reps_sandbox, "bundle": args.reps_bundle}
+            "sandbox": args.reps_sandbox, "bundle": args.reps_bundle, "vm": args.reps_vm}
     if comparisons:
-        print_table(comparisons, {name: n for (key, (name, n)) in zip("abcdf", reps.items())
+        print_table(comparisons, {name: n for (key, (name, n)) in zip("abcdfg", reps.items())
                                   if key in only})
     if pkg_table:
         print("\n".join(pkg_table))

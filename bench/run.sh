@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Builds x07 in release mode and prints the benchmark table (bench/README.md).
 # Usage, from anywhere:  bench/run.sh [--reps-run N] [--reps-build N] [--reps-compute N]
-#                                     [--reps-sandbox N] [--reps-bundle N] [--only a|b|c|d|e|f]...
+#                                     [--reps-sandbox N] [--reps-bundle N] [--reps-vm N]
+#                                     [--only a|b|c|d|e|f|g]...
 #                                     [--json FILE] [--keep]
 # (e), the package manager (bench/pkg_bench.py, ~30 s), runs only with --only e.
 # (d3) needs bubblewrap (`sudo apt-get install bubblewrap` on Debian); without it (d3) is skipped
 # with a message and the rest of (d) still runs.
+# (g) boots qemu (TCG here) and builds x07's guest image (kernel package from apt, or
+# X07_BENCH_KERNEL_DEB=FILE).
 # Set X07_BENCH_BIN=/path/to/x07 to measure an existing binary instead of building one.
 set -euo pipefail
 
@@ -17,7 +20,7 @@ if [[ -n "${X07_BENCH_BIN:-}" ]]; then
 else
     target_dir="${CARGO_TARGET_DIR:-$repo_root/target}"
     echo "building x07 (release) into $target_dir ..." >&2
-    CARGO_TARGET_DIR="$target_dir" cargo build --release --quiet -p x07-cli
+    CARGO_TARGET_DIR="$target_dir" cargo build --release --quiet -p x07-cli -p x07-vm-launcher
     x07_bin="$target_dir/release/x07"
 fi
 

@@ -240,6 +240,9 @@ pub fn run_in_vm(
         Err(e) => return Err(CliError::setup("X07-SANDBOX-0005", e.to_string())),
         Ok(r) => r,
     };
+    for refused in &end.egress.refused {
+        eprintln!("x07 run: the host proxy refused a stream to {refused} (not in net.allow_hosts)");
+    }
     let remote = match end.status {
         x07_vm::JobStatus::Exit(c) => x07_runner::RemoteEnd::Exited(c),
         x07_vm::JobStatus::Signal(s) => x07_runner::RemoteEnd::Signaled(s),

@@ -281,6 +281,37 @@ pub fn build_image(
     Ok(image)
 }
 
+/// An image whose kernel and initramfs were already checked by sha256 (a VM bundle's launcher
+/// checks every sidecar file against its pinned manifest): its manifest must name exactly those
+/// digests, and the files are not hashed again.
+pub fn image_with_checked_files(
+    dir: &Path,
+    kernel_sha256: &str,
+    initramfs_sha256: &str,
+) -> Result<GuestImage, ImageError> {
+    let bad = |message: String| ImageError::KernelDeb {
+        path: dir.to_path_buf(),
+        message,
+    };
+    let manifest_bytes = fs_err::read(dir.join(IMAGE_NAME))?;
+    let manifest: ImageManifest =
+        serde_json::from_slice(&manifest_bytes).map_err(|e| bad(format!("{IMAGE_NAME}: {e}")))?;
+    if manifest.kernel != kernel_sha256 || manifest.initramfs != initramfs_sha256 {
+        return Err(bad(format!(
+            "{IMAGE_NAME} names kernel {} and initramfs {}, the files checked are {kernel_sha256} and {initramfs_sha256}",
+            manifest.kernel, manifest.initramfs
+        )));
+    }
+    let digest = Sha256Digest::of(&x07_spec::to_canonical_vec(&manifest).expect("serializes"));
+    Ok(GuestImage {
+        dir: dir.to_path_buf(),
+        kernel: dir.join("vmlinux"),
+        initramfs: dir.join("initramfs.cpio"),
+        manifest,
+        digest,
+    })
+}
+
 /// Reads an image directory and checks every part against its manifest.
 pub fn load_image(dir: &Path) -> Result<GuestImage, ImageError> {
     let bad = |message: String| ImageError::KernelDeb {

@@ -17,8 +17,8 @@ mod vmlinux;
 pub use bundle::{launch_bundle, verify_sidecar, BundleLaunch, SidecarError, VerifiedSidecar};
 pub use egress::{EgressRules, EgressStats};
 pub use image::{
-    build_image, load_image, GuestImage, ImageError, ImageRequest, GUEST_MODULES,
-    IMAGE_MANIFEST_FILE,
+    build_image, image_with_checked_files, load_image, GuestImage, ImageError, ImageRequest,
+    GUEST_MODULES, IMAGE_MANIFEST_FILE,
 };
 pub use qemu::{
     boot_probe, kvm_unusable, run_job, Accel, BootError, BootReport, JobResult, JobSpec, JobStatus,

@@ -158,36 +158,17 @@ pub fn run_in_vm(
     limits: &x07_runner::RunLimits,
     root: &std::path::Path,
 ) -> Result<x07_runner::Launched, CliError> {
-    use x07_spec::policy::blob::lexical_absolute;
     let abs_root = std::path::absolute(root)
         .map_err(|e| CliError::setup("X07-PROJECT-0001", e.to_string()))?;
     let policy = &sb.prepared.policy;
     let closure = guest_closure(exe, policy.net.enabled)?;
-    let mut shares: Vec<x07_vm::Share> = Vec::new();
-    if policy.fs.enabled {
-        for (list, writable) in [
-            (&policy.fs.read_roots, false),
-            (&policy.fs.write_roots, true),
-        ] {
-            for r in list {
-                let path = lexical_absolute(&abs_root, r);
-                if !path.is_dir() {
-                    continue; // an unreachable root: the launcher reports it
-                }
-                match shares.iter_mut().find(|s| s.path == path) {
-                    Some(s) => s.writable |= writable,
-                    None => shares.push(x07_vm::Share { path, writable }),
-                }
-            }
-        }
-    }
+    let shares = x07_vm::policy_shares(policy, &abs_root);
     let mut framed = (input.len() as u32).to_le_bytes().to_vec();
     framed.extend_from_slice(input);
     let program_args = [
         format!("--solve-fuel={}", limits.solve_fuel),
         format!("--max-memory-bytes={}", limits.max_memory_bytes),
     ];
-    let memory_mb = u32::try_from((policy.limits.mem_bytes >> 20).max(256) + 128).unwrap_or(1024);
     let accel = std::env::var("X07_VM_ACCEL")
         .ok()
         .and_then(|a| a.parse().ok())
@@ -196,9 +177,6 @@ pub fn run_in_vm(
         .launcher
         .as_deref()
         .expect("the vm backend resolves the launcher");
-    // boot and power-off on top of the run's own wall clock
-    let limit = std::time::Duration::from_millis(u64::from(policy.limits.wall_ms))
-        + std::time::Duration::from_secs(60);
     // the guest's only way out: the host-side proxy, with the allowlist's names resolved here
     let egress = x07_vm::EgressRules::from_policy(&policy.net);
     if let Some(rules) = &egress {
@@ -223,8 +201,8 @@ pub fn run_in_vm(
         program_args: &program_args,
         shares: &shares,
         cwd: &abs_root,
-        memory_mb,
-        limit,
+        memory_mb: x07_vm::guest_memory_mb(policy),
+        limit: x07_vm::guest_wall_clock(policy),
         accel,
         egress: egress.as_ref(),
     });

@@ -9,7 +9,8 @@
 //!   in-process checks compiled out (a test-only switch) and launched on `os`: the kernel layer
 //!   alone must stop it. Attacks only the in-process layer can stop say why in `kernel_skip`.
 //!
-//! - `<name>/vm` (attacks with an `os` trial that need neither network nor host executables):
+//! - `<name>/vm` (attacks with an `os` trial that need no host executables; the network ones go
+//!   through the host proxy):
 //!   `x07 run --profile sandbox --sandbox-backend vm` in a fresh qemu guest (the suite builds x07's
 //!   guest image once), judged the same way with time for the boot;
 //! - `<name>/sealed-bundle` (attacks with an `os` trial): the program made into a policy-sealed
@@ -103,12 +104,9 @@ fn main() {
                 .with_ignored_flag(backend == Backend::Os && os_unavailable.is_some()),
             );
         }
-        // the vm backend: every os attack that needs neither network (the host proxy is not
-        // built) nor executables of the host (they are not carried into the guest yet)
-        if attack.spec.backends.contains(&Backend::Os)
-            && attack.spec.allow_hosts.is_empty()
-            && !runs_host_executables(&attack)
-        {
+        // the vm backend: every os attack that does not need executables of the host (they are
+        // not carried into the guest)
+        if attack.spec.backends.contains(&Backend::Os) && !runs_host_executables(&attack) {
             let (suite, attack) = (suite.clone(), attack.clone());
             trials.push(
                 Trial::test(format!("{}/vm", attack.name), move || {

@@ -7,7 +7,6 @@
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use x07_spec::bundle::vm::{
     parse_manifest, AnyVmManifest, PinnedFile, VmBundleManifest, VmPins, MANIFEST_FILE,
@@ -16,7 +15,7 @@ use x07_spec::bundle::vm::{
 use x07_spec::policy::Policy;
 use x07_spec::Sha256Digest;
 
-use crate::qemu::{run_job, Accel, BootError, JobResult, JobSpec, Share};
+use crate::qemu::{run_job, Accel, BootError, JobResult, JobSpec};
 use crate::GuestImage;
 
 /// Why a sidecar is refused before boot. Every message names the file.
@@ -325,24 +324,7 @@ pub fn launch_bundle(
     launch: &BundleLaunch<'_>,
 ) -> Result<JobResult, BootError> {
     let policy = &v.policy;
-    let mut shares: Vec<Share> = Vec::new();
-    if policy.fs.enabled {
-        for (list, writable) in [
-            (&policy.fs.read_roots, false),
-            (&policy.fs.write_roots, true),
-        ] {
-            for r in list {
-                let path = x07_spec::policy::blob::lexical_absolute(launch.cwd, r);
-                if !path.is_dir() {
-                    continue; // the sealed launcher reports an unreachable root
-                }
-                match shares.iter_mut().find(|s| s.path == path) {
-                    Some(s) => s.writable |= writable,
-                    None => shares.push(Share { path, writable }),
-                }
-            }
-        }
-    }
+    let shares = crate::sandboxed::policy_shares(policy, launch.cwd);
     let env: Vec<(OsString, OsString)> = if policy.env.enabled {
         policy
             .env
@@ -356,8 +338,6 @@ pub fn launch_bundle(
     };
     let mut args: Vec<OsString> = vec!["/x07/in/payload".into()];
     args.extend(launch.args.iter().cloned());
-    let memory_mb = u32::try_from((policy.limits.mem_bytes >> 20).max(256) + 128).unwrap_or(1024);
-    let limit = Duration::from_millis(u64::from(policy.limits.wall_ms)) + Duration::from_secs(60);
     let egress = crate::EgressRules::from_policy(&policy.net);
     run_job(
         &v.image,
@@ -369,8 +349,8 @@ pub fn launch_bundle(
             env: &env,
             shares: &shares,
             cwd: Some(launch.cwd),
-            memory_mb,
-            limit,
+            memory_mb: crate::sandboxed::guest_memory_mb(policy),
+            limit: crate::sandboxed::guest_wall_clock(policy),
             accel: launch.accel,
             confine_with: Some(&v.launch),
             egress: egress.as_ref(),

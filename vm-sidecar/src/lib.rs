@@ -24,4 +24,7 @@ pub use qemu::{
     boot_probe, kvm_unusable, run_job, Accel, BootError, BootReport, JobResult, JobSpec, JobStatus,
     Share,
 };
-pub use sandboxed::{current_image, current_image_file, run_sandboxed, NoImage, SandboxedRun};
+pub use sandboxed::{
+    current_image, current_image_file, guest_memory_mb, guest_wall_clock, policy_shares,
+    run_sandboxed, NoImage, SandboxedRun,
+};

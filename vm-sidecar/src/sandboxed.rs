@@ -63,6 +63,43 @@ pub fn current_image(home: &X07Home) -> Result<GuestImage, NoImage> {
     Ok(image)
 }
 
+/// The policy's read and write roots that exist, resolved against `base`, as shares at their
+/// host paths (a root both read and written is shared read-write once). A root that does not
+/// exist is left out: the launcher in the guest reports it.
+pub fn policy_shares(policy: &x07_spec::policy::Policy, base: &Path) -> Vec<Share> {
+    let mut shares: Vec<Share> = Vec::new();
+    if !policy.fs.enabled {
+        return shares;
+    }
+    for (list, writable) in [
+        (&policy.fs.read_roots, false),
+        (&policy.fs.write_roots, true),
+    ] {
+        for r in list {
+            let path = x07_spec::policy::blob::lexical_absolute(base, r);
+            if !path.is_dir() {
+                continue;
+            }
+            match shares.iter_mut().find(|s| s.path == path) {
+                Some(s) => s.writable |= writable,
+                None => shares.push(Share { path, writable }),
+            }
+        }
+    }
+    shares
+}
+
+/// The guest's memory for a policy: its `limits.mem_bytes` (at least 256 MiB) plus 128 MiB for
+/// the guest kernel and agent.
+pub fn guest_memory_mb(policy: &x07_spec::policy::Policy) -> u32 {
+    u32::try_from((policy.limits.mem_bytes >> 20).max(256) + 128).unwrap_or(1024)
+}
+
+/// The wall clock of a whole guest run: the policy's, plus a minute for boot and power-off.
+pub fn guest_wall_clock(policy: &x07_spec::policy::Policy) -> Duration {
+    Duration::from_millis(u64::from(policy.limits.wall_ms)) + Duration::from_secs(60)
+}
+
 /// One sandboxed run in a guest.
 #[derive(Debug)]
 pub struct SandboxedRun<'a> {

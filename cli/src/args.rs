@@ -191,6 +191,9 @@ pub struct RunArgs {
     /// Source repair before compiling.
     #[arg(long, value_enum, default_value = "write")]
     pub repair: RepairMode,
+    /// Virtual CPUs of the guest on the vm backend (1 to 64).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub vm_cpus: u32,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
     /// Arguments for the program, encoded as argv_v1 input bytes.

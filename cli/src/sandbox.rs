@@ -117,8 +117,14 @@ pub fn prepare(
     Ok(SandboxLaunch { prepared, launcher })
 }
 
-/// The guest image of the vm backend, or the error that names `x07 vm image build`.
+/// The guest image of the vm backend, or the error that names `x07 vm image build`; first
+/// `X07_VM_BACKEND` must name the backend this x07 has (qemu).
 pub fn guest_image() -> Result<x07_vm::GuestImage, CliError> {
+    let backend = std::env::var("X07_VM_BACKEND").ok();
+    x07_vm::check_vm_backend(backend.as_deref()).map_err(|e| {
+        CliError::setup("X07-SANDBOX-0001", e)
+            .help("or use --sandbox-backend os --i-accept-weaker-isolation")
+    })?;
     let home = crate::compile::home()?;
     x07_vm::current_image(&home).map_err(|e| {
         CliError::setup("X07-SANDBOX-0001", e.to_string()).help(
@@ -157,6 +163,7 @@ pub fn run_in_vm(
     input: &[u8],
     limits: &x07_runner::RunLimits,
     root: &std::path::Path,
+    cpus: u32,
 ) -> Result<x07_runner::Launched, CliError> {
     let abs_root = std::path::absolute(root)
         .map_err(|e| CliError::setup("X07-PROJECT-0001", e.to_string()))?;
@@ -202,6 +209,7 @@ pub fn run_in_vm(
         shares: &shares,
         cwd: &abs_root,
         memory_mb: x07_vm::guest_memory_mb(policy),
+        cpus,
         limit: x07_vm::guest_wall_clock(policy),
         accel,
         egress: egress.as_ref(),

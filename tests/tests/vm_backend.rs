@@ -47,6 +47,38 @@ fn walkthrough_steps_run_in_a_guest_with_no_backend_flags() {
         );
     }
 
+    // X07_VM_BACKEND: qemu (the default) runs, with --vm-cpus; the seeds' other backends fail
+    // closed naming what they need, before anything is built
+    let out = p
+        .x07()
+        .args([
+            "run",
+            "--profile",
+            "sandbox",
+            "--vm-cpus",
+            "2",
+            "--input-b64",
+            "aGVsbG8=",
+        ])
+        .env("X07_VM_BACKEND", "qemu")
+        .run()
+        .unwrap();
+    expect_exit(&out, 0);
+    for (name, needs) in [
+        ("firecracker-ctr", "KVM"),
+        ("vz", "macOS"),
+        ("nope", "qemu"),
+    ] {
+        let out = p
+            .x07()
+            .args(["run", "--profile", "sandbox", "--input-b64", "aGVsbG8="])
+            .env("X07_VM_BACKEND", name)
+            .run()
+            .unwrap();
+        expect_exit(&out, 2);
+        expect_stderr(&out, "X07-SANDBOX-0001", &[name, needs]);
+    }
+
     // step 3: the program writes its input under out/, which is on the host afterwards
     fs_err::create_dir_all(p.path("out")).unwrap();
     let app = std::fs::read(

@@ -45,6 +45,9 @@ fn run() -> Result<ExitCode, String> {
     sidecar.push(SIDECAR_SUFFIX);
     let sidecar = PathBuf::from(sidecar);
     let verified = x07_vm::verify_sidecar(&sidecar, &pins).map_err(|e| e.to_string())?;
+    // the manifest names the backend; a variable asking for another one fails closed
+    let backend = std::env::var("X07_VM_BACKEND").ok();
+    x07_vm::check_vm_backend(backend.as_deref())?;
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     // SAFETY: isatty on a descriptor number has no memory effects.
     let stdin = if unsafe { libc::isatty(0) } == 1 {

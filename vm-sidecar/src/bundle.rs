@@ -350,6 +350,7 @@ pub fn launch_bundle(
             shares: &shares,
             cwd: Some(launch.cwd),
             memory_mb: crate::sandboxed::guest_memory_mb(policy),
+            cpus: 1,
             limit: crate::sandboxed::guest_wall_clock(policy),
             accel: launch.accel,
             confine_with: Some(&v.launch),

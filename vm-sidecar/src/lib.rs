@@ -25,6 +25,6 @@ pub use qemu::{
     Share,
 };
 pub use sandboxed::{
-    current_image, current_image_file, guest_memory_mb, guest_wall_clock, policy_shares,
-    run_sandboxed, NoImage, SandboxedRun,
+    check_vm_backend, current_image, current_image_file, guest_memory_mb, guest_wall_clock,
+    policy_shares, run_sandboxed, NoImage, SandboxedRun,
 };

@@ -140,6 +140,8 @@ struct Extra {
     write: Vec<PathBuf>,
     /// x07's trusted launcher, to run qemu confined (docs/vm.md); `None`: unconfined.
     launcher: Option<PathBuf>,
+    /// Virtual CPUs (0: one).
+    cpus: u32,
 }
 
 fn boot_once(
@@ -208,7 +210,8 @@ fn boot_in(
             c
         }
     };
-    cmd.args(["-M", "microvm", "-smp", "1"])
+    cmd.args(["-M", "microvm", "-smp"])
+        .arg(extra.cpus.max(1).to_string())
         .arg("-m")
         .arg(format!("{memory_mb}M"))
         .args(&extra.args)
@@ -322,6 +325,8 @@ pub struct JobSpec<'a> {
     pub cwd: Option<&'a Path>,
     /// Guest memory in MiB.
     pub memory_mb: u32,
+    /// Virtual CPUs (`-smp`).
+    pub cpus: u32,
     /// Wall-clock limit of the whole boot-run-power-off.
     pub limit: Duration,
     /// Acceleration.
@@ -471,6 +476,7 @@ pub fn run_job(image: &GuestImage, job: &JobSpec<'_>) -> Result<JobResult, BootE
             .map(|s| s.path.clone())
             .collect(),
         launcher: job.confine_with.map(Path::to_path_buf),
+        cpus: job.cpus,
     };
     let accel = match job.accel {
         Accel::Auto if kvm_unusable().is_some() => Accel::Tcg,

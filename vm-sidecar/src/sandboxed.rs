@@ -12,6 +12,38 @@ use crate::image::{load_image, ImageError};
 use crate::qemu::{run_job, Accel, BootError, JobResult, JobSpec, Share};
 use crate::GuestImage;
 
+/// The VM backends the seeds name, with what each would need; only qemu is built.
+const OTHER_VM_BACKENDS: &[(&str, &str)] = &[
+    (
+        "firecracker-ctr",
+        "firecracker, containerd with its firecracker-ctr shim, and KVM",
+    ),
+    ("vz", "macOS and its Virtualization framework"),
+    ("apple-container", "macOS and Apple's container tool"),
+    (
+        "docker",
+        "a docker daemon (a container, not a guest kernel)",
+    ),
+    ("podman", "podman (a container, not a guest kernel)"),
+];
+
+/// The VM backend `X07_VM_BACKEND` names (`value`; default and only one built: `qemu`), or
+/// why it cannot be used — the caller fails closed with that message.
+pub fn check_vm_backend(value: Option<&str>) -> Result<(), String> {
+    match value.filter(|v| !v.is_empty()) {
+        None | Some("qemu") => Ok(()),
+        Some(name) => match OTHER_VM_BACKENDS.iter().find(|(n, _)| *n == name) {
+            Some((_, needs)) => Err(format!(
+                "X07_VM_BACKEND={name} is not supported by this x07 (it needs {needs}); this x07 boots its guests with qemu: unset X07_VM_BACKEND or set it to qemu"
+            )),
+            None => Err(format!(
+                "X07_VM_BACKEND={name} is not a VM backend; use qemu (the seeds also name {}, not supported here)",
+                OTHER_VM_BACKENDS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            )),
+        },
+    }
+}
+
 /// Where `x07 vm image build` records the image this x07 uses: `$X07_HOME/vm/current`.
 pub fn current_image_file(home: &X07Home) -> PathBuf {
     home.path().join("vm").join("current")
@@ -125,6 +157,8 @@ pub struct SandboxedRun<'a> {
     pub cwd: &'a Path,
     /// Guest memory in MiB.
     pub memory_mb: u32,
+    /// Virtual CPUs.
+    pub cpus: u32,
     /// Wall-clock limit of the whole run, boot included.
     pub limit: Duration,
     /// Acceleration.
@@ -166,6 +200,7 @@ pub fn run_sandboxed(run: &SandboxedRun<'_>) -> Result<JobResult, BootError> {
             shares: run.shares,
             cwd: Some(run.cwd),
             memory_mb: run.memory_mb,
+            cpus: run.cpus,
             limit: run.limit,
             accel: run.accel,
             confine_with: Some(run.launcher),

@@ -85,6 +85,7 @@ fn the_guest_image_boots_and_its_agent_reports_ready() {
             limit: Duration::from_secs(120),
             accel: Accel::Auto,
             egress: None,
+            cpus: 1,
             root_files: &[],
             confine_with: None,
         },

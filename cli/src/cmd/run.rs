@@ -296,7 +296,7 @@ pub fn run(args: &RunArgs) -> CliResult {
     let vm_guest_image = image.as_ref().map(|i| i.digest.to_string());
     let launched = match (&image, &sandbox) {
         (Some(image), Some(sb)) => {
-            crate::sandbox::run_in_vm(image, sb, &exe, &input, &limits, &root)?
+            crate::sandbox::run_in_vm(image, sb, &exe, &input, &limits, &root, args.vm_cpus)?
         }
         _ => launch(&exe, &input, &limits, Some(&root), sandbox.as_ref())?,
     };

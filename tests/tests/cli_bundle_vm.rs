@@ -1,7 +1,8 @@
 //! VM bundles end to end with real qemu: `x07 bundle --profile sandbox` with the default backend
 //! writes `dist/app` (x07-vm-launcher with its pins) and `dist/app.vm/`; copied to a fresh
 //! directory the bundle runs its sealed payload in a guest without x07 (the write root's file
-//! arrives on the host, nothing outside the roots does), `inspect` and `verify --key` cover it,
+//! arrives on the host, nothing outside the roots does), `inspect` and `verify --key --rebuild`
+//! cover it,
 //! and every pinned file — kernel, initramfs, image manifest, payload, policy, x07-launch,
 //! manifest, signature — changed, removed or joined by an unpinned file is refused before boot,
 //! whatever the environment says. The kernel package is fetched by `x07 vm image build` (apt),
@@ -189,9 +190,16 @@ fn a_vm_bundle_runs_in_a_guest_from_a_fresh_directory() {
         .arg(&moved.exe)
         .arg("--key")
         .arg(&moved.public_key)
+        .arg("--rebuild")
+        .timeout(Duration::from_secs(300))
         .run()
         .unwrap();
     expect_exit(&o, 0);
+    assert!(
+        common::stdout(&o).contains("rebuilt byte for byte"),
+        "{}",
+        o.describe()
+    );
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -9,7 +9,7 @@
 //! refused or the guest cannot run it (the reason on stderr, prefixed `x07-vm-launcher:`).
 
 use std::ffi::OsString;
-use std::io::{Read as _, Write as _};
+use std::io::Read as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -89,9 +89,7 @@ fn run() -> Result<ExitCode, String> {
         Err(e) => return Err(e.to_string()),
         Ok(r) => r,
     };
-    let _ = std::io::stdout().write_all(&result.stdout);
-    let _ = std::io::stdout().flush();
-    let _ = std::io::stderr().write_all(&result.stderr);
+    // the payload's output was copied out while the guest ran
     match result.status {
         x07_vm::JobStatus::Exit(c) => Ok(ExitCode::from(u8::try_from(c).unwrap_or(LAUNCH_FAILED))),
         x07_vm::JobStatus::Signal(s) => Ok(ExitCode::from(

@@ -354,6 +354,7 @@ pub fn launch_bundle(
             limit: crate::sandboxed::guest_wall_clock(policy),
             accel: launch.accel,
             confine_with: Some(&v.launch),
+            stream: true,
             egress: egress.as_ref(),
         },
     )

@@ -142,6 +142,31 @@ struct Extra {
     launcher: Option<PathBuf>,
     /// Virtual CPUs (0: one).
     cpus: u32,
+    /// Files the guest writes that are copied to this process's stdout and stderr as they grow.
+    stream: Option<[PathBuf; 2]>,
+}
+
+/// Copies what `files` gained since `offsets` to this process's stdout and stderr.
+fn forward_growth(files: &[PathBuf; 2], offsets: &mut [u64; 2]) {
+    use std::io::{Read as _, Seek as _, Write as _};
+    for (i, path) in files.iter().enumerate() {
+        let Ok(mut f) = std::fs::File::open(path) else {
+            continue; // the job has not started yet
+        };
+        if f.seek(std::io::SeekFrom::Start(offsets[i])).is_err() {
+            continue;
+        }
+        let mut buf = Vec::new();
+        if f.read_to_end(&mut buf).is_err() || buf.is_empty() {
+            continue;
+        }
+        offsets[i] += buf.len() as u64;
+        let _ = if i == 0 {
+            std::io::stdout().lock().write_all(&buf).and_then(|()| std::io::stdout().flush())
+        } else {
+            std::io::stderr().lock().write_all(&buf)
+        };
+    }
 }
 
 fn boot_once(
@@ -243,11 +268,18 @@ fn boot_in(
         qemu: qemu.to_path_buf(),
         source,
     })?;
+    let mut offsets = [0u64; 2];
     let status = loop {
+        if let Some(files) = &extra.stream {
+            forward_growth(files, &mut offsets);
+        }
         if let Some(status) = child.try_wait().map_err(|source| BootError::Spawn {
             qemu: qemu.to_path_buf(),
             source,
         })? {
+            if let Some(files) = &extra.stream {
+                forward_growth(files, &mut offsets);
+            }
             break status;
         }
         if started.elapsed() > limit {
@@ -335,6 +367,9 @@ pub struct JobSpec<'a> {
     pub confine_with: Option<&'a Path>,
     /// Where the job's TCP streams may go (the egress proxy); `None`: the guest has no network.
     pub egress: Option<&'a crate::EgressRules>,
+    /// Copy the payload's stdout and stderr to this process's as the guest writes them (they
+    /// are then not in the result).
+    pub stream: bool,
 }
 
 /// What a job produced.
@@ -477,6 +512,9 @@ pub fn run_job(image: &GuestImage, job: &JobSpec<'_>) -> Result<JobResult, BootE
             .collect(),
         launcher: job.confine_with.map(Path::to_path_buf),
         cpus: job.cpus,
+        stream: job
+            .stream
+            .then(|| [dir_out.join("stdout"), dir_out.join("stderr")]),
     };
     // the confined qemu's root has no /dev/kvm and its filter allows no KVM ioctl yet: a
     // confined job runs under TCG, and asking for KVM there fails closed
@@ -522,8 +560,16 @@ pub fn run_job(image: &GuestImage, job: &JobSpec<'_>) -> Result<JobResult, BootE
     };
     Ok(JobResult {
         status,
-        stdout: fs_err::read(dir_out.join("stdout")).unwrap_or_default(),
-        stderr: fs_err::read(dir_out.join("stderr")).unwrap_or_default(),
+        stdout: if job.stream {
+            Vec::new()
+        } else {
+            fs_err::read(dir_out.join("stdout")).unwrap_or_default()
+        },
+        stderr: if job.stream {
+            Vec::new()
+        } else {
+            fs_err::read(dir_out.join("stderr")).unwrap_or_default()
+        },
         boot,
         egress,
     })

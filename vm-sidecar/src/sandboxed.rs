@@ -204,6 +204,7 @@ pub fn run_sandboxed(run: &SandboxedRun<'_>) -> Result<JobResult, BootError> {
             limit: run.limit,
             accel: run.accel,
             confine_with: Some(run.launcher),
+            stream: false,
             egress: run.egress,
         },
     )

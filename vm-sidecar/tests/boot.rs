@@ -84,6 +84,7 @@ fn the_guest_image_boots_and_its_agent_reports_ready() {
             memory_mb: 256,
             limit: Duration::from_secs(120),
             accel: Accel::Auto,
+            stream: false,
             egress: None,
             cpus: 1,
             root_files: &[],

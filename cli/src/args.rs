@@ -70,6 +70,9 @@ pub enum Command {
     /// The VM boundary: build and check the pinned guest image (x07 vm image build|check).
     #[command(subcommand, after_help = EXIT_CODES)]
     Vm(crate::cmd::vm::VmCommand),
+    /// Check what this machine and the project need (compiler, native libraries, sandbox, qemu, registry), each problem with its fix; exit 1 when something blocks the default profile.
+    #[command(after_help = EXIT_CODES)]
+    Doctor(crate::cmd::doctor::DoctorArgs),
 }
 
 /// `x07 init`.

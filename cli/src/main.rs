@@ -41,6 +41,7 @@ fn main() {
         Command::Registry(c) => cmd::registry::run(c),
         Command::Key(c) => cmd::key::run(c),
         Command::Vm(c) => cmd::vm::run(c),
+        Command::Doctor(a) => cmd::doctor::run(a),
     };
     match result {
         Ok(code) => std::process::exit(i32::from(code)),

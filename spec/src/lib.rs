@@ -6,6 +6,7 @@ pub mod bundle;
 pub mod canonical;
 pub mod diagnostic;
 pub mod digest;
+pub mod doctor;
 pub mod document;
 pub mod index;
 pub mod key_id;

@@ -21,7 +21,7 @@ pub use image::{
     GUEST_MODULES, IMAGE_MANIFEST_FILE,
 };
 pub use qemu::{
-    boot_probe, kvm_unusable, run_job, Accel, BootError, BootReport, JobResult, JobSpec, JobStatus,
+    boot_probe, kvm_unusable, qemu_binary, run_job, Accel, BootError, BootReport, JobResult, JobSpec, JobStatus,
     Share,
 };
 pub use sandboxed::{

@@ -80,7 +80,8 @@ pub enum BootError {
     },
 }
 
-fn qemu_binary() -> Result<PathBuf, BootError> {
+/// The qemu binary: `X07_QEMU`, else `qemu-system-x86_64` on `PATH`.
+pub fn qemu_binary() -> Result<PathBuf, BootError> {
     if let Some(p) = std::env::var_os("X07_QEMU") {
         return Ok(PathBuf::from(p));
     }

@@ -10,6 +10,7 @@ mod compile;
 mod home;
 mod identity;
 mod locate;
+pub mod packages;
 
 pub use build_sandbox::BuildSandbox;
 pub use compile::{

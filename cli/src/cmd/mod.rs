@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod bundle;
+pub mod doctor;
 pub mod bundle_verify;
 pub mod fmt;
 pub mod init;

@@ -1,0 +1,52 @@
+//! Which Debian package provides the development files of a native library, so that a missing
+//! header or library is reported with the command that installs it (x07 doctor, build errors).
+
+/// Known libraries: `-l` name, a header that proves its development files, the Debian package.
+const KNOWN: &[(&str, &str, &str)] = &[
+    ("curl", "curl/curl.h", "libcurl4-openssl-dev"),
+    ("ssl", "openssl/ssl.h", "libssl-dev"),
+    ("crypto", "openssl/crypto.h", "libssl-dev"),
+    ("z", "zlib.h", "zlib1g-dev"),
+    ("sqlite3", "sqlite3.h", "libsqlite3-dev"),
+    ("pq", "libpq-fe.h", "libpq-dev"),
+    ("ffi", "ffi.h", "libffi-dev"),
+    ("uv", "uv.h", "libuv1-dev"),
+    ("yaml", "yaml.h", "libyaml-dev"),
+    ("m", "math.h", "libc6-dev"),
+    ("pthread", "pthread.h", "libc6-dev"),
+    ("dl", "dlfcn.h", "libc6-dev"),
+    ("rt", "time.h", "libc6-dev"),
+];
+
+/// The header that shows `lib`'s development files are installed, when known.
+pub fn library_header(lib: &str) -> Option<&'static str> {
+    KNOWN.iter().find(|(l, _, _)| *l == lib).map(|(_, h, _)| *h)
+}
+
+/// The command that installs `lib`'s development files on Debian.
+pub fn install_hint(lib: &str) -> String {
+    match KNOWN.iter().find(|(l, _, _)| *l == lib) {
+        Some((_, _, package)) => format!("apt-get install {package}"),
+        None => format!(
+            "install the development files of lib{lib} (Debian: `apt-cache search --names-only 'lib{lib}.*-dev'` names the package)"
+        ),
+    }
+}
+
+/// The package whose header `header` is (`curl/curl.h` → libcurl4-openssl-dev), when known.
+pub fn package_of_header(header: &str) -> Option<&'static str> {
+    KNOWN.iter().find(|(_, h, _)| *h == header).map(|(_, _, p)| *p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_libraries_name_their_debian_package() {
+        assert_eq!(install_hint("curl"), "apt-get install libcurl4-openssl-dev");
+        assert_eq!(library_header("z"), Some("zlib.h"));
+        assert_eq!(package_of_header("openssl/ssl.h"), Some("libssl-dev"));
+        assert!(install_hint("frobnicate").contains("libfrobnicate"));
+    }
+}

@@ -3,10 +3,16 @@
 # directory with a private store. Usage: scripts/walkthrough.sh [WORKDIR]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# what the walkthrough needs before its long build (x07 doctor checks the rest right after)
+for tool in cargo cc python3; do
+  command -v "$tool" >/dev/null || { echo "walkthrough: $tool is not installed (Debian: see .ci/run for the packages)" >&2; exit 1; }
+done
 cargo build --release --locked -p x07-cli -p x07-vm-launcher --manifest-path "$repo/Cargo.toml"
 x07="$repo/target/release/x07"
 work=${1:-$(mktemp -d -t x07-walkthrough-XXXXXX)}
 export X07_HOME="$work/x07-home"
+echo "== x07 doctor: what this machine needs"
+(cd "$work" && "$x07" doctor) || { echo "walkthrough: x07 doctor found problems; apply its fixes and run again" >&2; exit 1; }
 decode() { python3 -c 'import sys,json,base64; r=json.load(sys.stdin); sys.stdout.buffer.write(base64.b64decode(r["solve_output_b64"]))'; }
 
 echo "== step 0: x07 init in $work/sandbox-policy-demo"

@@ -10,7 +10,16 @@ use crate::needs::Needs;
 /// Whether this process may create a user namespace (a child tries, then exits).
 fn userns_probe() -> Result<String, String> {
     // SAFETY: a raw clone like fork; the child only calls _exit.
-    let pid = unsafe { libc::syscall(libc::SYS_clone, libc::CLONE_NEWUSER | libc::SIGCHLD, 0, 0, 0, 0) };
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            libc::CLONE_NEWUSER | libc::SIGCHLD,
+            0,
+            0,
+            0,
+            0,
+        )
+    };
     if pid < 0 {
         return Err(format!(
             "clone(CLONE_NEWUSER) fails: {}",
@@ -161,7 +170,8 @@ pub(crate) fn check_vm(checks: &mut Vec<DoctorCheck>, needs: &Needs) {
             None => Ok("/dev/kvm opens and the CPU has hardware virtualization".into()),
             Some(why) => Err((
                 format!("{why}; guests run under TCG (software emulation, a few seconds per boot)"),
-                "on a VM host, enable nested virtualization; else add the user to the kvm group".into(),
+                "on a VM host, enable nested virtualization; else add the user to the kvm group"
+                    .into(),
             )),
         },
         false,

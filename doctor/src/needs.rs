@@ -67,7 +67,10 @@ pub fn needs_of(start: &Path) -> Needs {
             needs.problems.push(crate::check(
                 "project",
                 "the project resolves",
-                Err((e.to_string(), "fix what the message names, then run x07 doctor again".into())),
+                Err((
+                    e.to_string(),
+                    "fix what the message names, then run x07 doctor again".into(),
+                )),
                 true,
             ));
             return needs;

@@ -55,7 +55,12 @@ pub(crate) fn check_cc(checks: &mut Vec<DoctorCheck>, _needs: &Needs) -> Option<
                 .stderr(Stdio::null())
                 .output()
                 .ok()
-                .and_then(|o| String::from_utf8_lossy(&o.stdout).lines().next().map(str::to_string))
+                .and_then(|o| {
+                    String::from_utf8_lossy(&o.stdout)
+                        .lines()
+                        .next()
+                        .map(str::to_string)
+                })
                 .unwrap_or_default();
             checks.push(check(
                 "cc",
@@ -75,7 +80,11 @@ pub(crate) fn check_cc(checks: &mut Vec<DoctorCheck>, _needs: &Needs) -> Option<
                 )),
                 true,
             ));
-            checks.push(skipped("libc-headers", "libc headers and C runtime", "no C compiler"));
+            checks.push(skipped(
+                "libc-headers",
+                "libc headers and C runtime",
+                "no C compiler",
+            ));
             return None;
         }
     };
@@ -100,7 +109,12 @@ pub(crate) fn check_musl(checks: &mut Vec<DoctorCheck>, needs: &Needs) {
             "apt-get install musl-tools".to_string(),
         )),
     };
-    checks.push(check("musl", "musl (static builds)", outcome, needs.vm() && !needs.native_code));
+    checks.push(check(
+        "musl",
+        "musl (static builds)",
+        outcome,
+        needs.vm() && !needs.native_code,
+    ));
 }
 
 /// A check that did not run.

@@ -21,8 +21,8 @@ pub use image::{
     GUEST_MODULES, IMAGE_MANIFEST_FILE,
 };
 pub use qemu::{
-    boot_probe, kvm_unusable, qemu_binary, run_job, Accel, BootError, BootReport, JobResult, JobSpec, JobStatus,
-    Share,
+    boot_probe, kvm_unusable, qemu_binary, run_job, Accel, BootError, BootReport, JobResult,
+    JobSpec, JobStatus, Share,
 };
 pub use sandboxed::{
     check_vm_backend, current_image, current_image_file, guest_memory_mb, guest_wall_clock,

@@ -82,8 +82,13 @@ pub enum BootError {
 
 /// The qemu binary: `X07_QEMU`, else `qemu-system-x86_64` on `PATH`.
 pub fn qemu_binary() -> Result<PathBuf, BootError> {
-    if let Some(p) = std::env::var_os("X07_QEMU") {
-        return Ok(PathBuf::from(p));
+    if let Some(p) = std::env::var_os("X07_QEMU").filter(|p| !p.is_empty()) {
+        let p = PathBuf::from(p);
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(BootError::NoQemu)
+        };
     }
     std::env::var_os("PATH")
         .into_iter()
@@ -163,7 +168,10 @@ fn forward_growth(files: &[PathBuf; 2], offsets: &mut [u64; 2]) {
         }
         offsets[i] += buf.len() as u64;
         let _ = if i == 0 {
-            std::io::stdout().lock().write_all(&buf).and_then(|()| std::io::stdout().flush())
+            std::io::stdout()
+                .lock()
+                .write_all(&buf)
+                .and_then(|()| std::io::stdout().flush())
         } else {
             std::io::stderr().lock().write_all(&buf)
         };

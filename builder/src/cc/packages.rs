@@ -35,7 +35,10 @@ pub fn install_hint(lib: &str) -> String {
 
 /// The package whose header `header` is (`curl/curl.h` → libcurl4-openssl-dev), when known.
 pub fn package_of_header(header: &str) -> Option<&'static str> {
-    KNOWN.iter().find(|(_, h, _)| *h == header).map(|(_, _, p)| *p)
+    KNOWN
+        .iter()
+        .find(|(_, h, _)| *h == header)
+        .map(|(_, _, p)| *p)
 }
 
 #[cfg(test)]

@@ -17,8 +17,12 @@ pub struct DoctorArgs {
 
 /// Runs the checks for the project in the current directory.
 pub fn run(args: &DoctorArgs) -> CliResult {
-    let cwd = std::env::current_dir()
-        .map_err(|e| CliError::setup("X07-CLI-0001", format!("cannot read the working directory: {e}")))?;
+    let cwd = std::env::current_dir().map_err(|e| {
+        CliError::setup(
+            "X07-CLI-0001",
+            format!("cannot read the working directory: {e}"),
+        )
+    })?;
     let report = x07_doctor::diagnose(&cwd);
     if args.json {
         let bytes = x07_spec::canonical_file_bytes(&report)
@@ -41,7 +45,12 @@ pub fn run(args: &DoctorArgs) -> CliResult {
             "x07 doctor: not in a project — checking what `x07 init`'s defaults need (profile dev, world run-os)"
         ),
     }
-    let width = report.checks.iter().map(|c| c.title.len()).max().unwrap_or(0);
+    let width = report
+        .checks
+        .iter()
+        .map(|c| c.title.len())
+        .max()
+        .unwrap_or(0);
     for c in &report.checks {
         let mark = match c.status {
             CheckStatus::Ok => "ok  ",

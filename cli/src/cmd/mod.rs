@@ -2,8 +2,8 @@
 
 pub mod build;
 pub mod bundle;
-pub mod doctor;
 pub mod bundle_verify;
+pub mod doctor;
 pub mod fmt;
 pub mod init;
 pub mod key;

@@ -55,6 +55,8 @@ impl fmt::Display for CliError {
 
 impl From<x07_builder::build::BuildError> for CliError {
     fn from(e: x07_builder::build::BuildError) -> Self {
+        // X07-CC-0002: x07 emitted C the compiler rejects (a bug); everything else, a missing
+        // header or library included, is setup
         let exit = if e.code() == "X07-CC-0002" { 101 } else { 2 };
         Self {
             code: e.code(),

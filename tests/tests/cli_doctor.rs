@@ -145,3 +145,22 @@ fn a_default_profile_that_boots_guests_is_blocked_by_a_missing_qemu_and_image() 
     // KVM never blocks: guests fall back to TCG
     assert_eq!(find(&report, "kvm")["blocks"], false);
 }
+
+#[test]
+fn a_missing_library_is_a_setup_error_with_a_report_naming_the_package() {
+    let p = InitProject::new();
+    p.edit_manifest(|m| m["link"] = json!({"libs": ["x07doctorabsent"]}));
+    let out = p.x07().args(["run", "--input-b64", "aGk="]).run().unwrap();
+    expect_exit(&out, 2);
+    let err = common::stderr(&out);
+    assert!(err.contains("error[X07-CC-0003]"), "{}", out.describe());
+    assert!(
+        err.contains("-lx07doctorabsent") && err.contains("libx07doctorabsent"),
+        "{err}"
+    );
+    assert!(!err.contains("x07 bug"), "{err}");
+    let report = stdout_json(&out);
+    assert_eq!(report["compile"]["ok"], false, "{report:#}");
+    let compile_error = report["compile"]["compile_error"].as_str().unwrap();
+    assert!(compile_error.starts_with("X07-CC-0003"), "{compile_error}");
+}

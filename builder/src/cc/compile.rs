@@ -251,6 +251,14 @@ pub fn compile_c_native(
         if sandbox.is_some() {
             shown.push_str(SANDBOX_NOTE);
         }
+        if let Some((missing, fix)) = super::packages::missing_dev_files(&stderr) {
+            return Err(CcError::MissingDevFiles {
+                path: cc.path.clone(),
+                missing,
+                fix,
+                stderr: shown,
+            });
+        }
         return Err(CcError::CompileFailed {
             path: cc.path.clone(),
             status: output.status.to_string(),

@@ -64,6 +64,19 @@ pub enum CcError {
         /// Its diagnostics (at most the first 60 lines).
         stderr: String,
     },
+    /// The compiler could not find a header or library of the system: a setup problem, not a
+    /// bug (X07-CC-0003).
+    #[error("the C build needs {missing}, which is not installed on this host: {fix}\n{stderr}")]
+    MissingDevFiles {
+        /// The compiler.
+        path: PathBuf,
+        /// What is missing (`the header <curl/curl.h>`, `the library -lcurl`).
+        missing: String,
+        /// The command that installs it.
+        fix: String,
+        /// The compiler's diagnostics.
+        stderr: String,
+    },
     /// The build sandbox cannot be prepared.
     #[error("cannot prepare the build sandbox: {why}")]
     Sandbox {
@@ -87,6 +100,7 @@ impl CcError {
     pub fn code(&self) -> &'static str {
         match self {
             CcError::CompileFailed { .. } => "X07-CC-0002",
+            CcError::MissingDevFiles { .. } => "X07-CC-0003",
             _ => "X07-CC-0001",
         }
     }

@@ -41,6 +41,34 @@ pub fn package_of_header(header: &str) -> Option<&'static str> {
         .map(|(_, _, p)| *p)
 }
 
+/// What a failed compilation says is missing from the system — a header (`fatal error: X: No
+/// such file or directory`) or a library (`cannot find -lX`) — and the command that installs it.
+pub fn missing_dev_files(stderr: &str) -> Option<(String, String)> {
+    for line in stderr.lines() {
+        if let Some(rest) = line.split("fatal error: ").nth(1) {
+            if let Some(header) = rest.strip_suffix(": No such file or directory") {
+                let fix = match package_of_header(header) {
+                    Some(p) => format!("apt-get install {p}"),
+                    None => format!(
+                        "install the development package that provides <{header}> (Debian: `apt-file search {header}` names it)"
+                    ),
+                };
+                return Some((format!("the header <{header}>"), fix));
+            }
+        }
+        if let Some(rest) = line.split("cannot find -l").nth(1) {
+            let lib: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '+'))
+                .collect();
+            if !lib.is_empty() {
+                return Some((format!("the library -l{lib}"), install_hint(&lib)));
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,5 +79,22 @@ mod tests {
         assert_eq!(library_header("z"), Some("zlib.h"));
         assert_eq!(package_of_header("openssl/ssl.h"), Some("libssl-dev"));
         assert!(install_hint("frobnicate").contains("libfrobnicate"));
+    }
+
+    #[test]
+    fn missing_headers_and_libraries_are_read_from_the_compiler() {
+        let gcc = "ffi/x.c:1:10: fatal error: curl/curl.h: No such file or directory\n    1 | #include <curl/curl.h>";
+        assert_eq!(
+            missing_dev_files(gcc),
+            Some((
+                "the header <curl/curl.h>".into(),
+                "apt-get install libcurl4-openssl-dev".into()
+            ))
+        );
+        let ld = "/usr/bin/ld: cannot find -lfrob: No such file or directory\ncollect2: error: ld returned 1 exit status";
+        let (what, fix) = missing_dev_files(ld).unwrap();
+        assert_eq!(what, "the library -lfrob");
+        assert!(fix.contains("libfrob"), "{fix}");
+        assert_eq!(missing_dev_files("x.c:3: error: expected ';'"), None);
     }
 }

@@ -220,12 +220,16 @@ pub fn run(args: &RunArgs) -> CliResult {
             OsRunnerReport::CompileRun(r)
         }
     };
-    let failed = |diags: Vec<x07_builder::frontend::Diagnostic>| {
+    // the report of a program that did not compile: its diagnostics, or (a setup failure of the
+    // C build) the error itself
+    let failed_with = |diags: Vec<x07_builder::frontend::Diagnostic>, error: Option<String>| {
         compile::print_diagnostics(&diags);
         let mut c = compile::compile_section(false, target.world);
-        c.compile_error = diags
-            .first()
-            .map(|d| format!("{}: {}", d.code.0, d.message));
+        c.compile_error = error.or_else(|| {
+            diags
+                .first()
+                .map(|d| format!("{}: {}", d.code.0, d.message))
+        });
         c.diagnostics = Some(compile::report_diagnostics(&diags));
         wrap(CompileRunReport {
             schema_version: OsRunnerReportVersion,
@@ -241,6 +245,7 @@ pub fn run(args: &RunArgs) -> CliResult {
             vm_guest_image: None,
         })
     };
+    let failed = |diags| failed_with(diags, None);
     let program = match loaded {
         Ok(p) => p,
         Err(diags) => return emit_report(args, Some(&target), Some(repair), failed(diags)),
@@ -270,9 +275,18 @@ pub fn run(args: &RunArgs) -> CliResult {
         &target,
         &program,
         target.cc_profile(crate::target::cc_profile_flag(args.cc_profile)),
-    )? {
-        BuildOutcome::Built(b) => b,
-        BuildOutcome::Rejected(diags) => {
+    ) {
+        // a header or library missing from this host: a setup error, and the report still says
+        // which one (docs/doctor.md checks the same)
+        Err(e) if e.code == "X07-CC-0003" => {
+            eprintln!("{e}");
+            let report = failed_with(Vec::new(), Some(format!("{}: {}", e.code, e.message)));
+            emit_report(args, Some(&target), Some(repair), report)?;
+            return Ok(2);
+        }
+        Err(e) => return Err(e),
+        Ok(BuildOutcome::Built(b)) => b,
+        Ok(BuildOutcome::Rejected(diags)) => {
             return emit_report(args, Some(&target), Some(repair), failed(diags))
         }
     };

@@ -18,7 +18,8 @@ pub enum WriteOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AtomicWrite {
     /// The file's mode, set on the temporary file from its creation (so a private file is never
-    /// readable by others, not even for a moment); `None`: the default of the temp file (0600).
+    /// readable by others, not even for a moment); `None`: the mode of the file replaced, or for
+    /// a new file 0666 less the process umask, as `open(2)` would create it.
     pub mode: Option<u32>,
     /// Refuse to replace an existing file (`AlreadyExists`) instead of replacing it.
     pub no_clobber: bool,
@@ -48,8 +49,9 @@ pub fn write_atomic_with(path: &Path, bytes: &[u8], opts: AtomicWrite) -> std::i
     let mut builder = tempfile::Builder::new();
     builder.prefix(".x07-tmp-");
     #[cfg(unix)]
-    if let Some(mode) = opts.mode {
+    {
         use std::os::unix::fs::PermissionsExt;
+        let mode = opts.mode.unwrap_or_else(|| default_mode(path));
         builder.permissions(std::fs::Permissions::from_mode(mode));
     }
     let mut tmp = builder.tempfile_in(parent).map_err(|e| {
@@ -75,6 +77,25 @@ pub fn write_atomic_with(path: &Path, bytes: &[u8], opts: AtomicWrite) -> std::i
         )
     })?;
     Ok(())
+}
+
+/// The mode of a file written without one: the mode of the file it replaces, else 0666 less the
+/// umask (read from /proc/self/status, which does not change it; 022 when unreadable).
+#[cfg(unix)]
+fn default_mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        return meta.permissions().mode() & 0o7777;
+    }
+    let umask = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022);
+    0o666 & !umask
 }
 
 /// Writes `bytes` atomically unless the file already holds exactly these bytes.

@@ -29,7 +29,7 @@ pub mod world;
 pub use atomic::{
     write_atomic, write_atomic_with, write_if_changed, write_private, AtomicWrite, WriteOutcome,
 };
-pub use canonical::{canonical_file_bytes, to_canonical_vec, CanonicalError};
+pub use canonical::{canonical_file_bytes, pretty_file_bytes, to_canonical_vec, CanonicalError};
 pub use diagnostic::{Diagnostic, Severity};
 pub use digest::{DigestParseError, Sha256Digest, Sha256Hasher};
 pub use document::{DocumentError, FieldError, FieldPath};

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::atomic::{write_if_changed, WriteOutcome};
-use crate::canonical::{canonical_file_bytes, CanonicalError};
+use crate::canonical::CanonicalError;
 use crate::document::{
     decode_array, decode_value, expect_object, load_document, parse_document, DocumentError,
     FieldError, FieldPath, ObjectReader,
@@ -233,7 +233,8 @@ impl ProjectManifest {
 
     /// The canonical (JCS) file bytes, as [`ProjectManifest::write_schema_version`].
     pub fn to_file_bytes(&self) -> Result<Vec<u8>, CanonicalError> {
-        canonical_file_bytes(self)
+        // a file people edit: pretty, in the canonical key order
+        crate::pretty_file_bytes(self)
     }
 
     /// Writes the manifest atomically, leaving the file untouched when the bytes are the same.

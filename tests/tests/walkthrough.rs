@@ -83,18 +83,40 @@ fn init_creates_the_project_files() {
     assert_eq!(lock["schema_version"], "x07.lock@0.5.0", "{lock:#}");
     assert_eq!(lock["dependencies"], json!([]), "{lock:#}");
 
-    for file in [
-        "x07.json",
-        "x07.lock.json",
-        "src/main.x07.json",
-        "src/app.x07.json",
-    ] {
+    for file in ["x07.lock.json", "src/main.x07.json", "src/app.x07.json"] {
         let bytes = fs_err::read(dir.path().join(file)).unwrap();
         assert!(
             is_canonical_file(&bytes),
             "{file} should be canonical JSON plus a newline:\n{}",
             String::from_utf8_lossy(&bytes)
         );
+    }
+    // x07.json is edited by people: indented, in the canonical key order
+    let text = fs_err::read_to_string(dir.path().join("x07.json")).unwrap();
+    let pretty = serde_json::to_string_pretty(&manifest).unwrap() + "\n";
+    assert_eq!(text, pretty, "x07.json should be pretty-printed");
+    assert!(text.starts_with("{\n  \"compat\""), "{text}");
+    // files get the usual modes: 0666 less the umask, as an editor or `touch` would make them
+    let status = fs_err::read_to_string("/proc/self/status").unwrap();
+    let umask = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Umask:"))
+        .map(|v| u32::from_str_radix(v.trim(), 8).unwrap())
+        .unwrap();
+    for file in [
+        "x07.json",
+        "x07.lock.json",
+        "src/main.x07.json",
+        "src/app.x07.json",
+        ".gitignore",
+    ] {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = fs_err::metadata(dir.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o666 & !umask, "{file} has mode {mode:o}");
     }
     expect_store_empty(&home, &out);
 }

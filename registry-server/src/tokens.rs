@@ -149,7 +149,7 @@ impl TokenStore {
 
     fn write(&self, tokens: &BTreeMap<String, TokenRecord>) -> Result<(), TokenError> {
         let bytes = x07_spec::canonical_file_bytes(tokens).map_err(std::io::Error::other)?;
-        x07_spec::write_atomic(&self.path, &bytes)?;
+        x07_spec::write_private(&self.path, &bytes)?; // hashes only, still nobody else's business
         Ok(())
     }
 

@@ -28,7 +28,13 @@ See docs/bundling.md.";
 
 /// x07: build, run and ship X07 programs with hermetic inputs and content-addressed outputs.
 #[derive(Debug, Parser)]
-#[command(name = "x07", version, after_help = EXIT_CODES, propagate_version = true)]
+#[command(
+    name = "x07",
+    version,
+    after_help = EXIT_CODES,
+    propagate_version = true,
+    arg_required_else_help = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -53,26 +59,32 @@ pub enum Command {
     #[command(after_help = EXIT_CODES)]
     Fmt(FmtArgs),
     /// Inspect and maintain the content-addressed store ($X07_HOME/store).
-    #[command(subcommand)]
+    #[command(subcommand, arg_required_else_help = true, after_help = EXIT_CODES)]
     Store(StoreCommand),
     /// Create run-os-sandboxed base policies (x07 policy init --template T).
-    #[command(subcommand, after_help = EXIT_CODES)]
+    #[command(subcommand, arg_required_else_help = true, after_help = EXIT_CODES)]
     Policy(crate::cmd::policy::PolicyCommand),
     /// Packages: add, remove, lock, sync, tree, verify; pack, publish, yank, owner; info, versions, search, provides.
-    #[command(subcommand, after_help = EXIT_CODES)]
+    #[command(subcommand, arg_required_else_help = true, after_help = EXIT_CODES)]
     Pkg(crate::cmd::pkg::PkgCommand),
     /// Run a package registry from a directory (x07 registry serve), create its API tokens, pin its key (trust).
-    #[command(subcommand, after_help = EXIT_CODES)]
+    #[command(subcommand, arg_required_else_help = true, after_help = EXIT_CODES)]
     Registry(crate::cmd::registry::RegistryCommand),
     /// Signing keys for lockfiles and bundle provenance.
-    #[command(subcommand)]
+    #[command(subcommand, arg_required_else_help = true, after_help = EXIT_CODES)]
     Key(crate::cmd::key::KeyCommand),
     /// The VM boundary: build and check the pinned guest image (x07 vm image build|check).
-    #[command(subcommand, after_help = EXIT_CODES)]
+    #[command(subcommand, arg_required_else_help = true, after_help = EXIT_CODES)]
     Vm(crate::cmd::vm::VmCommand),
     /// Check what this machine and the project need (compiler, native libraries, sandbox, qemu, registry), each problem with its fix; exit 1 when something blocks the default profile.
     #[command(after_help = EXIT_CODES)]
     Doctor(crate::cmd::doctor::DoctorArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    #[command(after_help = EXIT_CODES)]
+    Completions(crate::cmd::completions::CompletionsArgs),
+    /// Print the x07(1) man page (roff) on stdout.
+    #[command(after_help = EXIT_CODES)]
+    Man,
 }
 
 /// `x07 init`.

@@ -22,6 +22,18 @@ fn main() {
         {
             e.exit()
         }
+        // bare `x07`, `x07 store`, `x07 pkg`...: the help, on stdout, and success
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            use std::io::IsTerminal as _;
+            let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let text = if colour {
+                e.render().ansi().to_string()
+            } else {
+                e.render().to_string()
+            };
+            print!("{text}");
+            std::process::exit(0);
+        }
         Err(e) => {
             let text = e.render().to_string();
             let text = text.strip_prefix("error: ").unwrap_or(&text);
@@ -42,6 +54,8 @@ fn main() {
         Command::Key(c) => cmd::key::run(c),
         Command::Vm(c) => cmd::vm::run(c),
         Command::Doctor(a) => cmd::doctor::run(a),
+        Command::Completions(a) => cmd::completions::run(a),
+        Command::Man => cmd::completions::man(),
     };
     match result {
         Ok(code) => std::process::exit(i32::from(code)),

@@ -3,6 +3,7 @@
 pub mod build;
 pub mod bundle;
 pub mod bundle_verify;
+pub mod completions;
 pub mod doctor;
 pub mod fmt;
 pub mod init;

@@ -1,0 +1,52 @@
+//! CLI conventions: bare `x07` and bare command groups print their help on stdout and succeed;
+//! `x07 completions <shell>` and `x07 man` are generated from the command-line definition.
+
+mod common;
+
+use common::{expect_exit, stdout, InitProject};
+
+#[test]
+fn bare_commands_print_help_and_succeed() {
+    let p = InitProject::new();
+    for (args, usage) in [
+        (vec![], "Usage: x07 <COMMAND>"),
+        (vec!["store"], "Usage: x07 store <COMMAND>"),
+        (vec!["pkg"], "Usage: x07 pkg <COMMAND>"),
+        (vec!["vm"], "Usage: x07 vm <COMMAND>"),
+        (vec!["key"], "Usage: x07 key <COMMAND>"),
+    ] {
+        let out = p.run_x07(&args);
+        expect_exit(&out, 0);
+        let text = stdout(&out);
+        assert!(text.contains(usage), "x07 {args:?}:\n{text}");
+        assert!(
+            !text.contains('\u{1b}'),
+            "no colour when stdout is not a terminal:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn completions_and_the_man_page_cover_every_command() {
+    let p = InitProject::new();
+    for (shell, marker) in [
+        ("bash", "_x07()"),
+        ("zsh", "#compdef x07"),
+        ("fish", "complete -c x07"),
+    ] {
+        let out = p.run_x07(["completions", shell]);
+        expect_exit(&out, 0);
+        let script = stdout(&out);
+        assert!(script.contains(marker), "{shell}:\n{script}");
+        for cmd in ["doctor", "bundle", "registry"] {
+            assert!(script.contains(cmd), "{shell} completion lacks {cmd}");
+        }
+    }
+    let out = p.run_x07(["completions", "tcsh"]);
+    expect_exit(&out, 2);
+    let out = p.run_x07(["man"]);
+    expect_exit(&out, 0);
+    let page = stdout(&out);
+    assert!(page.contains(".TH x07 1"), "{page}");
+    assert!(page.contains("doctor"), "{page}");
+}

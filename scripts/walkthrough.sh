@@ -72,13 +72,7 @@ export X07_PKG_INDEX_URL="sparse+http://127.0.0.1:$registry_port/index/"
 "$x07" pkg publish --package "$repo/packages/ext-net"
 "$x07" pkg add ext-net@0.1.0 --sync
 "$x07" pkg tree
-"$x07" policy init --template http-client
-python3 - <<'PY'
-import json
-m = json.load(open("x07.json"))
-m["profiles"]["sandbox"]["policy"] = ".x07/policies/base/http-client.sandbox.base.policy.json"
-open("x07.json", "w").write(json.dumps(m, indent=2) + "\n")
-PY
+"$x07" policy init --template http-client --profile sandbox
 cp "$repo/tests/fixtures/seed_step4_app.x07.json" src/app.x07.json
 printf 'http://127.0.0.1:%s/' "$http_port" > "$work/url.bin"
 out=$("$x07" run --input "$work/url.bin" | decode)

@@ -103,7 +103,18 @@ pub fn prepare(
     let ov = overrides(args);
     let req = request(args, &ov, target, root);
     if command == "x07 run" && prepare::sandbox_backend(&req)? == SandboxBackend::Vm {
-        guest_image()?; // fail closed before anything is read or built
+        // fail closed before anything is read or built, naming everything that is missing
+        if let Err(mut e) = guest_image() {
+            if let Some(policy) = missing_base_policy(&req) {
+                e.message = format!("{}; and {policy}", e.message);
+                e.help = Some(format!(
+                    "{}; and `x07 policy init --template cli --profile {}` (or another template)",
+                    e.help.unwrap_or_default(),
+                    target.profile_name.as_deref().unwrap_or("sandbox")
+                ));
+            }
+            return Err(e);
+        }
     }
     let prepared = prepare::prepare_sandbox(&req)?;
     if let Some(derived) = &prepared.derived_path {
@@ -115,6 +126,19 @@ pub fn prepare(
         None
     };
     Ok(SandboxLaunch { prepared, launcher })
+}
+
+/// What is wrong with the base policy a request names, found without reading it: none named,
+/// or a file that does not exist.
+fn missing_base_policy(req: &SandboxRequest<'_>) -> Option<String> {
+    let base = match (req.policy, req.profile_policy) {
+        (Some(p), _) => req.root.join(p),
+        (None, Some(rel)) => req.root.join(rel),
+        (None, None) => {
+            return Some("no base policy is named (pass --policy PATH, or set profiles.<name>.policy in x07.json)".into())
+        }
+    };
+    (!base.exists()).then(|| format!("the base policy {} does not exist", base.display()))
 }
 
 /// The guest image of the vm backend, or the error that names `x07 vm image build`; first

@@ -84,6 +84,32 @@ impl ManifestEdit {
         entry.as_array_mut().expect("just made an array")
     }
 
+    /// Points profile `name` at the base policy `policy` (relative to the project root), creating
+    /// the profile with world run-os-sandboxed when it does not exist; whether anything changed.
+    pub fn set_profile_policy(&mut self, name: &str, policy: &str) -> bool {
+        let profiles = self
+            .doc
+            .entry("profiles")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !profiles.is_object() {
+            *profiles = Value::Object(Map::new());
+        }
+        let profile = profiles
+            .as_object_mut()
+            .expect("just made an object")
+            .entry(name.to_string())
+            .or_insert_with(|| serde_json::json!({"world": "run-os-sandboxed"}));
+        let Some(profile) = profile.as_object_mut() else {
+            return false;
+        };
+        let new = Value::String(policy.to_string());
+        if profile.get("policy") == Some(&new) {
+            return false;
+        }
+        profile.insert("policy".to_string(), new);
+        true
+    }
+
     /// Adds `spec`, or changes the entry of the same name in place.
     pub fn set_dependency(&mut self, spec: &DependencySpec) -> ManifestChange {
         let deps = self.deps_mut();

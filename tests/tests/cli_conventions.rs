@@ -50,3 +50,20 @@ fn completions_and_the_man_page_cover_every_command() {
     assert!(page.contains(".TH x07 1"), "{page}");
     assert!(page.contains("doctor"), "{page}");
 }
+
+#[test]
+fn a_sandboxed_run_right_after_init_names_every_missing_prerequisite_at_once() {
+    let p = InitProject::new();
+    let out = p.run_x07(["run", "--profile", "sandbox", "--input-b64", "aGk="]);
+    expect_exit(&out, 2);
+    common::expect_stderr(
+        &out,
+        "X07-SANDBOX-0001",
+        &[
+            "guest image",
+            "x07 vm image build",
+            "cli.sandbox.base.policy.json does not exist",
+            "x07 policy init --template cli --profile sandbox",
+        ],
+    );
+}

@@ -303,3 +303,34 @@ fn every_template_is_written_with_its_id() {
     expect_exit(&out, 2);
     expect_stderr(&out, "X07-CLI-0001", &["--template"]);
 }
+
+#[test]
+fn policy_init_can_point_a_profile_at_the_policy_it_wrote() {
+    let p = common::InitProject::new();
+    let out = p.run_x07([
+        "policy",
+        "init",
+        "--template",
+        "http-client",
+        "--profile",
+        "sandbox",
+    ]);
+    common::expect_exit(&out, 0);
+    let text = fs_err::read_to_string(p.path("x07.json")).unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        manifest["profiles"]["sandbox"]["policy"],
+        ".x07/policies/base/http-client.sandbox.base.policy.json"
+    );
+    assert!(text.contains("\n  \""), "x07.json stays pretty:\n{text}");
+    // a profile that does not exist yet is made, sandboxed
+    let out = p.run_x07(["policy", "init", "--template", "cli", "--profile", "strict"]);
+    common::expect_exit(&out, 0);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(p.path("x07.json")).unwrap()).unwrap();
+    assert_eq!(manifest["profiles"]["strict"]["world"], "run-os-sandboxed");
+    assert_eq!(
+        manifest["profiles"]["strict"]["policy"],
+        ".x07/policies/base/cli.sandbox.base.policy.json"
+    );
+}

@@ -55,6 +55,10 @@ pub struct PolicyInitArgs {
     /// What to print on stdout.
     #[arg(long, value_enum, default_value = "report")]
     pub emit: PolicyEmit,
+    /// Also point this profile of x07.json at the policy written (created with world
+    /// run-os-sandboxed when missing), e.g. `--profile sandbox`.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 /// Runs `x07 policy ...`.
@@ -118,6 +122,29 @@ fn project_root(project: Option<&Path>) -> Result<PathBuf, CliError> {
     fs_err::canonicalize(&root).map_err(|e| io_error(&root, "resolve", e))
 }
 
+/// `--profile NAME`: profiles.NAME.policy in the project's x07.json names `out`.
+fn point_profile(root: &Path, profile: &str, out: &Path) -> Result<(), CliError> {
+    let manifest = root.join(x07_spec::PROJECT_FILE_NAME);
+    if !manifest.is_file() {
+        return Err(CliError::setup(
+            "X07-PROJECT-0001",
+            format!(
+                "--profile {profile}: there is no {} to edit",
+                manifest.display()
+            ),
+        )
+        .help("run x07 init first, or drop --profile"));
+    }
+    let deps_error = |e: x07_deps::DepsError| CliError::setup("X07-PROJECT-0001", e.to_string());
+    let mut edit = x07_deps::ManifestEdit::load(&manifest).map_err(deps_error)?;
+    let rel = out.strip_prefix(root).unwrap_or(out).display().to_string();
+    if edit.set_profile_policy(profile, &rel) {
+        edit.save().map_err(deps_error)?;
+        eprintln!("x07 policy init: profiles.{profile}.policy in x07.json is now {rel}");
+    }
+    Ok(())
+}
+
 /// `path` relative to `root` when beneath it, else as it is.
 fn shown(root: &Path, path: &Path) -> String {
     path.strip_prefix(root)
@@ -174,6 +201,9 @@ fn init(args: &PolicyInitArgs) -> CliResult {
         Err(e) => return Err(io_error(&out, "read", e)),
     };
 
+    if let Some(profile) = &args.profile {
+        point_profile(&root, profile, &out)?;
+    }
     let stdout_bytes = match args.emit {
         PolicyEmit::Policy => bytes,
         PolicyEmit::Report => {

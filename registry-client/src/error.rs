@@ -18,7 +18,7 @@ pub enum RegistryError {
     #[error("{0}")]
     Io(#[from] std::io::Error),
     /// The registry could not be reached, even after retrying.
-    #[error("cannot reach {url} after {attempts} attempt(s): {reason}; check the network, or pass --offline to use what is cached")]
+    #[error("cannot reach {url} after {attempts} attempt(s): {reason}; check the network, or name another registry with --index URL or X07_PKG_INDEX_URL (`x07 registry serve --root DIR` runs one locally); --offline only helps for what is already cached")]
     Unreachable {
         /// The URL requested.
         url: String,
@@ -66,7 +66,7 @@ pub enum RegistryError {
         index: IndexUrl,
     },
     /// Offline, and the index file of this package was never fetched.
-    #[error("offline: the index entry of package `{name}` from {index} is not cached; run once without --offline to fetch it")]
+    #[error("offline: the index entry of package `{name}` from {index} was never fetched, so --offline cannot help; reach the registry (check the network, or name another with --index URL or X07_PKG_INDEX_URL)")]
     OfflineIndexNotCached {
         /// The package.
         name: PackageName,
@@ -74,13 +74,13 @@ pub enum RegistryError {
         index: IndexUrl,
     },
     /// Offline, and the registry's config.json (or signing key) was never fetched.
-    #[error("offline: nothing is known about the registry {index} (no cached config.json or pinned key); run once without --offline")]
+    #[error("offline: nothing is known about the registry {index} (no cached config.json or pinned key), so --offline cannot help; reach it once, or name another with --index URL or X07_PKG_INDEX_URL (`x07 registry serve --root DIR` runs one locally)")]
     OfflineRegistryUnknown {
         /// The index.
         index: IndexUrl,
     },
     /// Offline, and the archive is not in the cache.
-    #[error("offline: the archive of {name} {version} ({cksum}) is not in the cache; run once without --offline to download it")]
+    #[error("offline: the archive of {name} {version} ({cksum}) was never downloaded, so --offline cannot help; reach the registry (check the network, or name another with --index URL or X07_PKG_INDEX_URL)")]
     OfflineArchiveNotCached {
         /// The package.
         name: PackageName,

@@ -67,3 +67,35 @@ fn a_sandboxed_run_right_after_init_names_every_missing_prerequisite_at_once() {
         ],
     );
 }
+
+#[test]
+fn registry_errors_point_at_the_settings_that_fix_them() {
+    let p = InitProject::new();
+    let dead = "sparse+http://127.0.0.1:9/index/";
+    // an unreachable registry is reported as such, not as "no package provides"
+    let out = p.run_x07(["pkg", "provides", "std.net.http", "--index", dead]);
+    expect_exit(&out, 2);
+    common::expect_stderr(
+        &out,
+        "X07-PKG-0006",
+        &[
+            "cannot reach",
+            "--index",
+            "X07_PKG_INDEX_URL",
+            "x07 registry serve",
+        ],
+    );
+    assert!(
+        !common::stderr(&out).contains("no package"),
+        "{}",
+        out.describe()
+    );
+    // pack's hint names only what exists
+    let out = p.run_x07(["pkg", "pack"]);
+    expect_exit(&out, 2);
+    assert!(
+        !common::stderr(&out).contains("init --package"),
+        "{}",
+        out.describe()
+    );
+}

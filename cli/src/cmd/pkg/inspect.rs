@@ -200,10 +200,20 @@ pub fn provides(args: &PkgProvidesArgs) -> CliResult {
         .collect::<Vec<_>>()
         .join(".");
     let mut candidates: Vec<PackageName> = Vec::new();
+    let mut searched = false;
+    let mut last_error = None;
     for query in [module.as_str(), family.as_str(), ""] {
-        if let Ok(hits) = client.search(query, Some(100)) {
-            candidates.extend(hits.into_iter().map(|h| h.name));
+        match client.search(query, Some(100)) {
+            Ok(hits) => {
+                searched = true;
+                candidates.extend(hits.into_iter().map(|h| h.name));
+            }
+            Err(e) => last_error = Some(e),
         }
+    }
+    // a registry that never answered proves nothing about who provides the module
+    if let (false, Some(e)) = (searched, last_error) {
+        return Err(CliError::setup("X07-PKG-0006", e.to_string()));
     }
     candidates.sort();
     candidates.dedup();

@@ -63,7 +63,7 @@ pub fn pack_command(args: &PkgPackArgs) -> CliResult {
     let manifest = PackageManifest::load_from_dir(&package_dir).map_err(|e| match &e {
         DocumentError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
             CliError::setup("X07-PKG-0001", e.to_string())
-                .help("run in the package directory or pass --package DIR (x07 init --package creates one)")
+                .help("run in the package directory or pass --package DIR (a directory holding x07-package.json, the package manifest)")
         }
         _ => manifest_invalid(e.to_string()),
     })?;

@@ -27,15 +27,30 @@ fn with(mut v: Value, pointer: &str, new: Value) -> Value {
 }
 
 #[test]
-fn init_manifest_bytes_are_exact_canonical_json() {
+fn init_manifest_bytes_are_pretty_json_in_canonical_key_order() {
     let bytes = ProjectManifest::new_init().to_file_bytes().unwrap();
-    let expected = concat!(
-        r#"{"compat":"0.5","default_profile":"os","dependencies":[],"entry":"src/main.x07.json","#,
-        r#""lockfile":"x07.lock.json","module_roots":["src"],"profiles":{"os":{"world":"run-os"},"#,
-        r#""sandbox":{"policy":".x07/policies/base/cli.sandbox.base.policy.json","world":"run-os-sandboxed"}},"#,
-        r#""schema_version":"x07.project@0.5.0","world":"run-os"}"#,
-        "\n"
-    );
+    let expected = r#"{
+  "compat": "0.5",
+  "default_profile": "os",
+  "dependencies": [],
+  "entry": "src/main.x07.json",
+  "lockfile": "x07.lock.json",
+  "module_roots": [
+    "src"
+  ],
+  "profiles": {
+    "os": {
+      "world": "run-os"
+    },
+    "sandbox": {
+      "policy": ".x07/policies/base/cli.sandbox.base.policy.json",
+      "world": "run-os-sandboxed"
+    }
+  },
+  "schema_version": "x07.project@0.5.0",
+  "world": "run-os"
+}
+"#;
     assert_eq!(String::from_utf8(bytes.clone()).unwrap(), expected);
     assert_eq!(
         ProjectManifest::from_slice(&bytes, Path::new("x07.json")).unwrap(),

@@ -311,6 +311,9 @@ fn step5_allow_host_opens_exactly_the_named_port() {
         "net.allow_hosts",
     );
     assert_eq!(a.accepted(), 0);
+    // one line for a person on stderr, naming the flag that would allow it
+    let hint = format!("`--allow-host 127.0.0.1:{}` would allow it", a.port());
+    assert!(common::stderr(&out).contains(&hint), "{}", out.describe());
 
     let allow = format!("127.0.0.1:{}", a.port());
     let out = run_sandboxed(&p, &target(&a), &["--allow-host", &allow]);

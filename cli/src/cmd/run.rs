@@ -85,6 +85,39 @@ fn limits(args: &RunArgs, target: Option<&Target>) -> RunLimits {
     l
 }
 
+/// One line on stderr for a person per denial and for a trap (the report on stdout is the
+/// same either way): what was refused and the flag that would allow it.
+fn say_for_people(solve: &x07_spec::solve_section::SolveSection) {
+    for d in solve.policy_denials.iter().flatten() {
+        let hint = match d.rule.as_str() {
+            "net.allow_hosts" => format!("; `--allow-host {}` would allow it", d.target),
+            "fs.read_roots" => {
+                "; `--allow-read-root DIR` (a directory holding it) would allow it".to_string()
+            }
+            "fs.write_roots" => {
+                "; `--allow-write-root DIR` (a directory holding it) would allow it".to_string()
+            }
+            "env.allow_keys" => format!(
+                "; add `{}` to env.allow_keys in the base policy to allow it",
+                d.target
+            ),
+            _ => String::new(),
+        };
+        eprintln!(
+            "x07 run: the policy refused {} {} ({}){hint}",
+            d.op, d.target, d.rule
+        );
+    }
+    if let Some(trap) = &solve.trap {
+        let help = solve
+            .trap_help
+            .as_deref()
+            .map(|h| format!(": {h}"))
+            .unwrap_or_default();
+        eprintln!("x07 run: the program stopped: {trap}{help}");
+    }
+}
+
 fn emit_report(
     args: &RunArgs,
     target: Option<&Target>,
@@ -315,6 +348,7 @@ pub fn run(args: &RunArgs) -> CliResult {
         _ => launch(&exe, &input, &limits, Some(&root), sandbox.as_ref())?,
     };
     let solve = launched.solve;
+    say_for_people(&solve);
     let mut c = compile::compile_section(true, target.world);
     c.c_source_size = record.as_ref().map(|r| r.c_source_size);
     c.compiled_exe = Some(exe.display().to_string());

@@ -347,6 +347,9 @@ pub struct FmtArgs {
     /// Do not write; exit 1 if a file is not canonical.
     #[arg(long)]
     pub check: bool,
+    /// Print `{"files": N, "changed": [...], "malformed": [...]}` on stdout instead of lines.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `x07 store ...`.
@@ -361,12 +364,19 @@ pub enum StoreCommand {
         json: bool,
     },
     /// Re-hash every entry against its build.json; exit 1 on any mismatch.
-    Verify,
+    Verify {
+        /// Print `{"entries": N, "problems": [{"entry", "problem"}]}` on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove entries no GC root refers to, and stale temporary directories.
     Gc {
         /// Only print what would be removed.
         #[arg(long)]
         dry_run: bool,
+        /// Print what was (or would be) removed and kept as JSON on stdout.
+        #[arg(long)]
+        json: bool,
     },
 }
 

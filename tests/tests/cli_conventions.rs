@@ -99,3 +99,33 @@ fn registry_errors_point_at_the_settings_that_fix_them() {
         out.describe()
     );
 }
+
+#[test]
+fn commands_that_print_data_take_json() {
+    let p = InitProject::new();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = p.run_x07(args);
+        expect_exit(&out, 0);
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("x07 {args:?}: {e}\n{}", out.describe()))
+    };
+    let fmt = json(&["fmt", "--check", "--json"]);
+    assert_eq!(fmt["files"], 2, "{fmt}");
+    assert_eq!(fmt["changed"], serde_json::json!([]));
+    let verify = json(&["store", "verify", "--json"]);
+    assert_eq!(verify["problems"], serde_json::json!([]), "{verify}");
+    let gc = json(&["store", "gc", "--dry-run", "--json"]);
+    assert_eq!(gc["dry_run"], true, "{gc}");
+    let lock = json(&["pkg", "lock", "--json"]);
+    assert_eq!(lock["outcome"], "up_to_date", "{lock}");
+    assert_eq!(lock["packages"], 0);
+    let pkg_verify = json(&["pkg", "verify", "--json"]);
+    assert_eq!(pkg_verify["ok"], true, "{pkg_verify}");
+    let doctor = p
+        .x07()
+        .args(["doctor", "--json"])
+        .env("X07_PKG_INDEX_URL", "sparse+http://127.0.0.1:9/index/")
+        .run()
+        .unwrap();
+    assert!(serde_json::from_slice::<serde_json::Value>(&doctor.stdout).is_ok());
+}

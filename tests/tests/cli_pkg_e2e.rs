@@ -642,6 +642,17 @@ fn info_search_and_provides() {
         search.contains("demo-lib 0.2.0") && search.contains("demo-util 0.1.1"),
         "{search}"
     );
+    let hits: serde_json::Value =
+        serde_json::from_slice(&w.ok(p.path(), &["pkg", "search", "demo", "--json"]).stdout)
+            .unwrap();
+    assert!(
+        hits["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["name"] == "demo-lib" && h["latest"] == "0.2.0"),
+        "{hits:#}"
+    );
     let provides =
         String::from_utf8(w.ok(p.path(), &["pkg", "provides", "demo.util"]).stdout).unwrap();
     assert_eq!(provides, "demo-util 0.1.1\n");

@@ -70,6 +70,7 @@ pub fn run(args: &FmtArgs) -> CliResult {
         }
     }
     let (mut changed, mut bad) = (Vec::new(), 0);
+    let mut malformed: Vec<String> = Vec::new();
     for f in &files {
         let raw = fs_err::read(f).map_err(|e| CliError::setup("X07-CLI-0001", e.to_string()))?;
         let value: serde_json::Value = match serde_json::from_slice(&raw) {
@@ -82,6 +83,7 @@ pub fn run(args: &FmtArgs) -> CliResult {
                     e.column()
                 );
                 bad += 1;
+                malformed.push(f.display().to_string());
                 continue;
             }
         };
@@ -109,7 +111,13 @@ pub fn run(args: &FmtArgs) -> CliResult {
             }
         }
     }
-    if args.check {
+    if args.json {
+        let changed: Vec<String> = changed.iter().map(|f| f.display().to_string()).collect();
+        println!(
+            "{}",
+            serde_json::json!({"files": files.len(), "check": args.check, "changed": changed, "malformed": malformed})
+        );
+    } else if args.check {
         if !changed.is_empty() {
             eprintln!("  help: run `x07 fmt` to rewrite {} file(s)", changed.len());
         }

@@ -37,10 +37,21 @@ pub fn run(cmd: &StoreCommand) -> CliResult {
             }
             Ok(0)
         }
-        StoreCommand::Verify => {
+        StoreCommand::Verify { json } => {
             let problems = store.verify()?;
             for p in &problems {
                 eprintln!("error[X07-STORE-0002]: {}: {}", p.entry.display(), p.kind);
+            }
+            if *json {
+                let items: Vec<_> = problems
+                    .iter()
+                    .map(|p| json!({"entry": p.entry.display().to_string(), "problem": p.kind.to_string()}))
+                    .collect();
+                println!(
+                    "{}",
+                    json!({"entries": store.ls()?.len(), "problems": items})
+                );
+                return Ok(u8::from(!problems.is_empty()));
             }
             if problems.is_empty() {
                 println!("store verified: {} entries ok", store.ls()?.len());
@@ -49,8 +60,24 @@ pub fn run(cmd: &StoreCommand) -> CliResult {
                 Ok(1)
             }
         }
-        StoreCommand::Gc { dry_run } => {
+        StoreCommand::Gc { dry_run, json } => {
             let r = store.gc(*dry_run)?;
+            if *json {
+                let shown = |v: &Vec<std::path::PathBuf>| -> Vec<String> {
+                    v.iter().map(|p| p.display().to_string()).collect()
+                };
+                println!(
+                    "{}",
+                    json!({
+                        "dry_run": dry_run,
+                        "removed_entries": shown(&r.removed_entries),
+                        "removed_temp": shown(&r.removed_temp),
+                        "removed_roots": shown(&r.removed_roots),
+                        "kept_entries": r.kept_entries.len(),
+                    })
+                );
+                return Ok(0);
+            }
             let verb = if *dry_run { "would remove" } else { "removed" };
             for p in r
                 .removed_entries

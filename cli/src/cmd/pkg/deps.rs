@@ -103,6 +103,9 @@ pub struct PkgLockArgs {
     /// Sign the lock with this key (`x07 key generate`); `x07 pkg verify-lock --key` checks it.
     #[arg(long, value_name = "KEY")]
     pub sign: Option<PathBuf>,
+    /// Print `{"outcome": "up_to_date"|"written", "packages": N, "changes": [...]}` on stdout.
+    #[arg(long, conflicts_with = "check")]
+    pub json: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]
@@ -236,6 +239,19 @@ pub fn lock(args: &PkgLockArgs) -> CliResult {
         args.upgrade,
         args.pre,
     )?;
+    if args.json {
+        let (kind, lock, changes): (&str, &x07_lock::Lock, Vec<String>) = match &outcome {
+            LockOutcome::UpToDate { lock, .. } => ("up_to_date", lock, Vec::new()),
+            LockOutcome::Written { lock, changes, .. } => {
+                ("written", lock, changes.iter().map(change_line).collect())
+            }
+            LockOutcome::OutOfDate { .. } => unreachable!("only --check reports out of date"),
+        };
+        println!(
+            "{}",
+            serde_json::json!({"outcome": kind, "packages": lock.dependencies.len(), "changes": changes})
+        );
+    }
     if let Some(key_path) = &args.sign {
         let lock = match outcome {
             LockOutcome::UpToDate { lock, .. } | LockOutcome::Written { lock, .. } => lock,

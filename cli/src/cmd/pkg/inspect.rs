@@ -57,6 +57,9 @@ pub struct PkgSearchArgs {
     /// At most this many results.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Print `{"hits": [{"name", "latest", "description"}]}` on stdout.
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -71,6 +74,9 @@ pub struct PkgVerifyArgs {
     /// With --online: a yanked locked version is an error, not a warning.
     #[arg(long, requires = "online")]
     pub deny_yanked: bool,
+    /// Print `{"packages": N, "ok": true}` on stdout when everything matches.
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]
@@ -354,6 +360,14 @@ pub fn search(args: &PkgSearchArgs) -> CliResult {
     let hits = client
         .search(&args.query, args.limit)
         .map_err(registry_error)?;
+    if args.json {
+        let items: Vec<serde_json::Value> = hits
+            .iter()
+            .map(|h| serde_json::json!({"name": h.name.to_string(), "latest": h.latest.to_string(), "description": h.description}))
+            .collect();
+        println!("{}", serde_json::json!({"hits": items}));
+        return Ok(0);
+    }
     for h in &hits {
         println!("{} {}  {}", h.name, h.latest, h.description);
     }
@@ -390,6 +404,12 @@ pub fn verify(args: &PkgVerifyArgs) -> CliResult {
             ),
         )
         .help("`x07 pkg lock` updates the lock; `x07 pkg sync` restores registry packages"));
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({"packages": lock.dependencies.len(), "ok": true})
+        );
     }
     eprintln!(
         "x07: {} packages match x07.lock.json",

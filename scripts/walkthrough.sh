@@ -11,21 +11,21 @@ cargo build --release --locked -p x07-cli -p x07-vm-launcher --manifest-path "$r
 x07="$repo/target/release/x07"
 work=${1:-$(mktemp -d -t x07-walkthrough-XXXXXX)}
 export X07_HOME="$work/x07-home"
-echo "== x07 doctor: what this machine needs"
+echo "== 1/10 x07 doctor: what this machine needs"
 (cd "$work" && "$x07" doctor) || { echo "walkthrough: x07 doctor found problems; apply its fixes and run again" >&2; exit 1; }
 decode() { python3 -c 'import sys,json,base64; r=json.load(sys.stdin); sys.stdout.buffer.write(base64.b64decode(r["solve_output_b64"]))'; }
 
-echo "== step 0: x07 init in $work/sandbox-policy-demo"
+echo "== 2/10 x07 init in $work/sandbox-policy-demo (seed step 0)"
 mkdir -p "$work/sandbox-policy-demo" && cd "$work/sandbox-policy-demo"
 "$x07" init
 
-echo "== step 2: echo the input (world run-os)"
+echo "== 3/10 echo the input, world run-os (seed step 2)"
 printf 'hello' > "$work/in.bin"
 out=$("$x07" run --input "$work/in.bin" | decode)
 echo "solve_output: $out"
 [ "$out" = hello ]
 
-echo "== step 3: filesystem output"
+echo "== 4/10 filesystem output (seed step 3)"
 cp "$repo/tests/fixtures/seed_step3_app.x07.json" src/app.x07.json
 mkdir -p out
 out=$("$x07" run --input "$work/in.bin" | decode)
@@ -33,21 +33,21 @@ echo "solve_output: $out"
 ls -la out/input.bin
 [ "$out" = ok ] && [ "$(cat out/input.bin)" = hello ]
 
-echo "== the build is content-addressed and reproducible"
+echo "== 5/10 the build is content-addressed and reproducible"
 "$x07" build
 "$x07" build --check >/dev/null && echo "x07 build --check: identical"
 
-echo "== step 1: base policy; without x07's guest image the default vm backend fails closed"
+echo "== 6/10 base policy; without x07's guest image the default vm backend fails closed (seed step 1)"
 "$x07" policy init --template cli
 "$x07" run --profile sandbox --input "$work/in.bin" || true
 
-echo "== the VM boundary: x07's guest image (Debian's kernel + x07's agent), then steps 2-3 in a guest, no backend flags"
+echo "== 7/10 the VM boundary: x07's guest image (Debian's kernel + x07's agent), then seed steps 2-3 in a guest, no backend flags"
 "$x07" vm image build
 out=$("$x07" run --profile sandbox --input "$work/in.bin" | decode)
 echo "solve_output (vm backend): $out"
 [ "$out" = ok ]
 
-echo "== steps 2-3 in run-os-sandboxed with the kernel-enforced os backend"
+echo "== 8/10 seed steps 2-3 in run-os-sandboxed with the kernel-enforced os backend"
 if [ "$(id -u)" = 0 ]; then
   out=$(X07_SANDBOX_BACKEND=os X07_I_ACCEPT_WEAKER_ISOLATION=1 "$x07" run --profile sandbox --input "$work/in.bin" | decode)
   echo "solve_output: $out"
@@ -55,7 +55,7 @@ if [ "$(id -u)" = 0 ]; then
 else
   echo "(skipped: the os backend's pids cgroup and network namespace need root here)"
 fi
-echo "== step 4: HTTP fetch with ext-net, published to a local registry and added with x07 pkg add"
+echo "== 9/10 HTTP fetch with ext-net, published to a local registry and added with x07 pkg add (seed step 4)"
 "$x07" registry serve --root "$work/registry" --addr 127.0.0.1:0 --official-owner x07 2>"$work/registry.log" &
 registry_pid=$!
 mkdir -p "$work/www" && printf 'hello from a loopback HTTP server\n' > "$work/www/index.html"
@@ -101,7 +101,7 @@ out=$("$x07" run --profile sandbox --input "$work/url.bin" | decode)
 echo "solve_output (vm backend, no --allow-host): $out"
 [ "$out" = "http_error_code=1" ]
 
-echo "== step 5: bundle the app as a release executable, copy it to a fresh directory, run it there"
+echo "== 10/10 bundle the app as a release executable, copy it to a fresh directory, run it there (seed step 5)"
 cp "$repo/tests/fixtures/seed_step4_cli_app.x07.json" src/app.x07.json
 "$x07" key generate >/dev/null   # bundles carry signed provenance
 "$x07" bundle --profile os --out dist/fetch >/dev/null

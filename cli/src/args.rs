@@ -100,7 +100,7 @@ pub struct TargetArgs {
     /// The project manifest (x07.json) or its directory; default: found by walking up from the current directory.
     #[arg(long, value_name = "PATH", conflicts_with = "program")]
     pub project: Option<PathBuf>,
-    /// Compile and run a single entry file; its directory and each --module-root are the module roots.
+    /// A single entry file instead of a project; its directory and each --module-root are the module roots.
     #[arg(long, value_name = "FILE")]
     pub program: Option<PathBuf>,
     /// Extra module root for --program (repeatable).

@@ -26,6 +26,20 @@ The bundle itself exits with the program's exit code; 70 when the program traps 
 exceeds --max-output-bytes; a sandbox bundle exits 3 when its sandbox cannot be applied.
 See docs/bundling.md.";
 
+/// The whole command line, with the exit-code footer on every command that has no footer of its
+/// own (`x07 --help`, `x07 store ls --help`, completions and the man page all come from here).
+pub fn command() -> clap::Command {
+    fn footer(cmd: clap::Command) -> clap::Command {
+        let cmd = if cmd.get_after_help().is_none() {
+            cmd.after_help(EXIT_CODES)
+        } else {
+            cmd
+        };
+        cmd.mut_subcommands(footer)
+    }
+    footer(<Cli as clap::CommandFactory>::command())
+}
+
 /// x07: build, run and ship X07 programs with hermetic inputs and content-addressed outputs.
 #[derive(Debug, Parser)]
 #[command(

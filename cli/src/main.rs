@@ -7,12 +7,13 @@ mod error;
 mod sandbox;
 mod target;
 
-use clap::Parser as _;
-
 use args::{Cli, Command};
 
 fn main() {
-    let cli = match Cli::try_parse() {
+    let parsed = args::command()
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e)
             if matches!(

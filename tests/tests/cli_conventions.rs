@@ -129,3 +129,29 @@ fn commands_that_print_data_take_json() {
         .unwrap();
     assert!(serde_json::from_slice::<serde_json::Value>(&doctor.stdout).is_ok());
 }
+
+#[test]
+fn every_command_help_ends_with_the_exit_codes() {
+    let p = InitProject::new();
+    for args in [
+        vec!["--help"],
+        vec!["store", "ls", "--help"],
+        vec!["store", "gc", "--help"],
+        vec!["pkg", "add", "--help"],
+        vec!["pkg", "search", "--help"],
+        vec!["key", "generate", "--help"],
+        vec!["vm", "image", "build", "--help"],
+        vec!["registry", "serve", "--help"],
+        vec!["doctor", "--help"],
+        vec!["completions", "--help"],
+        vec!["policy", "init", "--help"],
+    ] {
+        let out = p.run_x07(&args);
+        expect_exit(&out, 0);
+        let text = stdout(&out);
+        assert!(text.contains("Exit codes:"), "x07 {args:?}:\n{text}");
+    }
+    // and --program is described for build as what it is
+    let text = stdout(&p.run_x07(["build", "--help"]));
+    assert!(!text.contains("Compile and run"), "{text}");
+}

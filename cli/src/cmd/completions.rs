@@ -1,9 +1,8 @@
 //! `x07 completions <shell>` (clap_complete) and `x07 man` (clap_mangen): generated from the one
 //! command-line definition, so they never drift from it.
 
-use clap::{Args, CommandFactory as _};
+use clap::Args;
 
-use crate::args::Cli;
 use crate::error::{CliError, CliResult};
 
 /// `x07 completions`.
@@ -16,7 +15,7 @@ pub struct CompletionsArgs {
 
 /// Prints the completion script for `args.shell`.
 pub fn run(args: &CompletionsArgs) -> CliResult {
-    let mut cmd = Cli::command();
+    let mut cmd = crate::args::command();
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, "x07", &mut script);
     use std::io::Write as _;
@@ -27,7 +26,7 @@ pub fn run(args: &CompletionsArgs) -> CliResult {
 
 /// Prints the man page.
 pub fn man() -> CliResult {
-    let page = clap_mangen::Man::new(Cli::command());
+    let page = clap_mangen::Man::new(crate::args::command());
     let mut out = Vec::new();
     page.render(&mut out)
         .map_err(|e| CliError::setup("X07-CLI-0001", format!("cannot render the man page: {e}")))?;

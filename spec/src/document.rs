@@ -273,7 +273,16 @@ impl ObjectReader {
     ) -> Result<T, FieldError> {
         let path = self.field(key);
         match self.take(key) {
-            None => Err(FieldError::new(path, "required field is missing")),
+            None => {
+                // a member present under a near spelling is most likely this field
+                let near = crate::suggest::did_you_mean(key, self.map.keys().map(String::as_str))
+                    .map(|k| format!(" (`{k}` is here: a misspelling of `{key}`?)"))
+                    .unwrap_or_default();
+                Err(FieldError::new(
+                    path,
+                    format!("required field is missing{near}"),
+                ))
+            }
             Some(Value::Null) => Err(FieldError::new(path, "must not be null")),
             Some(value) => decode(value, &path),
         }
@@ -308,9 +317,15 @@ impl ObjectReader {
                 let mut allowed = self.known.clone();
                 allowed.sort_unstable();
                 allowed.dedup();
+                let hint = crate::suggest::did_you_mean(extra, allowed.iter().copied())
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
                 Err(FieldError::new(
                     self.path.key(extra),
-                    format!("unknown field; allowed fields here: {}", allowed.join(", ")),
+                    format!(
+                        "unknown field{hint}; allowed fields here: {}",
+                        allowed.join(", ")
+                    ),
                 ))
             }
         }

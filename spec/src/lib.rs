@@ -23,6 +23,7 @@ pub mod run_report;
 mod schema_tag;
 pub mod schemas;
 pub mod solve_section;
+pub mod suggest;
 pub mod version;
 pub mod world;
 

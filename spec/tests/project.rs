@@ -94,7 +94,7 @@ fn schema_errors_name_the_file_and_the_field() {
             "x07.json: profiles.sandbox.policy: required when world is run-os-sandboxed",
         ),
         (with(init_json(), "/profiles/os/policy", json!("p.json")), "x07.json: profiles.os.policy: only allowed when world is run-os-sandboxed"),
-        (with(init_json(), "/wrold", json!("run-os")), "x07.json: wrold: unknown field; allowed fields here: "),
+        (with(init_json(), "/wrold", json!("run-os")), "x07.json: wrold: unknown field (did you mean `world`?); allowed fields here: "),
         (with(init_json(), "/schema_version", json!("x07.project@0.7.0")), "x07.json: schema_version: unsupported version `x07.project@0.7.0`"),
         (with(init_json(), "/entry", json!("src/main.json")), "x07.json: entry: `src/main.json` must name an x07AST file ending in .x07.json"),
         (with(init_json(), "/entry", json!("/abs/main.x07.json")), "x07.json: entry: path `/abs/main.x07.json` must be relative"),

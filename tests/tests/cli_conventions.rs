@@ -155,3 +155,44 @@ fn every_command_help_ends_with_the_exit_codes() {
     let text = stdout(&p.run_x07(["build", "--help"]));
     assert!(!text.contains("Compile and run"), "{text}");
 }
+
+#[test]
+fn misspelled_builtins_and_keys_get_a_did_you_mean() {
+    let p = InitProject::new();
+    p.write_app(&common::app_module(
+        &[],
+        serde_json::json!(["bytes.concta", ["bytes.lit", "a"], ["bytes.lit", "b"]]),
+    ));
+    let out = p.run_x07(["run", "--input-b64", ""]);
+    expect_exit(&out, 1);
+    assert!(
+        common::stderr(&out).contains("did you mean `bytes.concat`?"),
+        "{}",
+        out.describe()
+    );
+    // a policy key one letter off
+    expect_exit(&p.run_x07(["policy", "init", "--template", "cli"]), 0);
+    let path = p.path(".x07/policies/base/cli.sandbox.base.policy.json");
+    let mut policy: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(&path).unwrap()).unwrap();
+    let net = policy["net"].as_object_mut().unwrap();
+    let hosts = net.remove("allow_hosts").unwrap();
+    net.insert("allow_host".into(), hosts);
+    fs_err::write(&path, serde_json::to_vec(&policy).unwrap()).unwrap();
+    let out = p.run_x07([
+        "run",
+        "--profile",
+        "sandbox",
+        "--sandbox-backend",
+        "none",
+        "--i-accept-weaker-isolation",
+        "--input-b64",
+        "",
+    ]);
+    assert_ne!(out.exit_code, Some(0));
+    assert!(
+        common::stderr(&out).contains("`allow_host` is here: a misspelling of `allow_hosts`?"),
+        "{}",
+        out.describe()
+    );
+}

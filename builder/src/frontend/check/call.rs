@@ -195,29 +195,52 @@ impl FnChecker<'_> {
     }
 
     fn unknown_callee(&mut self, head: &str, ptr: &str) -> Option<Checked> {
+        // the nearest builtin or function of the program, when the name is a plausible typo
+        let suggestion = x07_spec::suggest::did_you_mean(
+            head,
+            builtins::BUILTINS
+                .iter()
+                .map(|b| b.name)
+                .chain(self.index.fns.iter().map(|f| f.name)),
+        )
+        .map(|s| format!("did you mean `{s}`?"));
         if builtins::is_builtin_namespace(head) {
-            self.error(
-                codes::NAME_UNKNOWN_BUILTIN,
-                ptr,
-                format!("unknown builtin `{head}`"),
-            );
+            match suggestion {
+                Some(help) => self.error_help(
+                    codes::NAME_UNKNOWN_BUILTIN,
+                    ptr,
+                    format!("unknown builtin `{head}`"),
+                    help,
+                ),
+                None => self.error(
+                    codes::NAME_UNKNOWN_BUILTIN,
+                    ptr,
+                    format!("unknown builtin `{head}`"),
+                ),
+            }
             return None;
         }
-        match head.rsplit_once('.') {
-            Some((module, _)) if self.index.modules.contains(module) => {
+        match (head.rsplit_once('.'), suggestion) {
+            (_, Some(help)) => self.error_help(
+                codes::NAME_UNKNOWN_FN,
+                ptr,
+                format!("unknown function `{head}`"),
+                help,
+            ),
+            (Some((module, _)), None) if self.index.modules.contains(module) => {
                 self.error(
                     codes::NAME_UNKNOWN_FN,
                     ptr,
                     format!("module `{module}` has no function `{head}`"),
                 );
             }
-            Some((module, _)) => self.error_help(
+            (Some((module, _)), None) => self.error_help(
                 codes::NAME_UNKNOWN_FN,
                 ptr,
                 format!("unknown function `{head}`"),
                 format!("import the module that defines it (\"imports\": [\"{module}\"])"),
             ),
-            None => self.error(
+            (None, None) => self.error(
                 codes::NAME_UNKNOWN_FN,
                 ptr,
                 format!("unknown function or form `{head}`"),

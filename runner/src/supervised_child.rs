@@ -7,7 +7,7 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::process::CommandExt;
+use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
@@ -148,18 +148,51 @@ fn spawn(
     if let Some(dir) = cwd {
         cmd.current_dir(dir);
     }
+    // No pre_exec closure: it would force fork+exec, and std spawns with posix_spawn (vfork)
+    // otherwise, which is measurably cheaper for a warm `x07 run`. The limits are set on the
+    // child right after it starts: RLIMIT_CORE is inherited from this process (set once, x07
+    // dumps no core of its own either), and RLIMIT_CPU counts the CPU time the child used
+    // before prlimit took effect, so nothing escapes it.
+    set_rlimit(libc::RLIMIT_CORE, 0, 0)?;
+    let child = cmd.spawn()?;
     // RLIMIT_CPU of 0 would kill at once; 1 s is the smallest real limit.
     let cpu = limits.cpu_time_limit_seconds.max(1) as libc::rlim_t;
-    // SAFETY: the closure runs between fork and exec and only calls setrlimit, which is
-    // async-signal-safe; it touches no locks and allocates nothing.
-    unsafe {
-        cmd.pre_exec(move || {
-            // Soft limit: SIGXCPU; hard limit one second later: SIGKILL.
-            set_rlimit(libc::RLIMIT_CPU, cpu, cpu.saturating_add(1))?;
-            set_rlimit(libc::RLIMIT_CORE, 0, 0)
-        });
+    // Soft limit: SIGXCPU; hard limit one second later: SIGKILL.
+    if let Err(e) = set_child_rlimit(child.id(), libc::RLIMIT_CPU, cpu, cpu.saturating_add(1)) {
+        let mut child = child;
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(e);
     }
-    cmd.spawn()
+    Ok(child)
+}
+
+/// prlimit(2) on another process (the child just spawned), never above this process's hard limit.
+fn set_child_rlimit(
+    pid: u32,
+    resource: RlimitResource,
+    soft: libc::rlim_t,
+    hard: libc::rlim_t,
+) -> std::io::Result<()> {
+    let mut current = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain syscalls on stack values.
+    unsafe {
+        if libc::getrlimit(resource, &mut current) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let hard = hard.min(current.rlim_max);
+        let limit = libc::rlimit {
+            rlim_cur: soft.min(hard),
+            rlim_max: hard,
+        };
+        if libc::prlimit(pid as libc::pid_t, resource, &limit, std::ptr::null_mut()) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]

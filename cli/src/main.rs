@@ -10,8 +10,19 @@ mod target;
 use args::{Cli, Command};
 
 fn main() {
-    let parsed = args::command()
-        .try_get_matches()
+    // the footers only matter when help is shown: a warm `x07 run` skips that pass
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let shows_help = argv.len() <= 2
+        || argv
+            .iter()
+            .any(|a| a == "-h" || a == "--help" || a == "help");
+    let command = if shows_help {
+        args::command()
+    } else {
+        <Cli as clap::CommandFactory>::command()
+    };
+    let parsed = command
+        .try_get_matches_from(argv)
         .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
     let cli = match parsed {
         Ok(cli) => cli,

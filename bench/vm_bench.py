@@ -18,16 +18,10 @@ import subprocess
 from pathlib import Path
 from typing import Callable
 
+from bundle_bench import argv_v1
 from harness import BenchError, Comparison, Side, X07, interleave, run_timed, solve_output
 
 TARGET_VM_VS_BARE = 1.2
-
-
-def argv_v1(tokens: list[bytes]) -> bytes:
-    out = len(tokens).to_bytes(4, "little")
-    for t in tokens:
-        out += len(t).to_bytes(4, "little") + t
-    return out
 
 
 def tsc_flags() -> str:

@@ -45,7 +45,7 @@ fn project_with_dependency() -> InitProject {
 }
 
 fn keygen(p: &InitProject, out: Option<&Path>) -> (PathBuf, String) {
-    let mut inv = p.x07().args(["key", "generate"]);
+    let mut inv = p.x07().args(["key", "generate", "--json"]);
     if let Some(o) = out {
         inv = inv.arg("--out").arg(o);
     }

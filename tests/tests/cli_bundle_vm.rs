@@ -47,7 +47,7 @@ impl VmBundle {
         let p = InitProject::new();
         expect_exit(&p.run_x07(["policy", "init", "--template", "cli"]), 0);
         build_image(&p);
-        let key = p.run_x07(["key", "generate"]);
+        let key = p.run_x07(["key", "generate", "--json"]);
         expect_exit(&key, 0);
         let public_key = PathBuf::from(stdout_json(&key)["public_key_path"].as_str().unwrap());
         let outside = p.scratch().join("outside");

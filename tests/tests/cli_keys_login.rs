@@ -16,7 +16,7 @@ fn key_generate_writes_an_owner_only_key_and_never_overwrites() {
     let home = X07Home::new().unwrap();
     let run = || {
         Command::new(x07_bin())
-            .args(["key", "generate"])
+            .args(["key", "generate", "--json"])
             .env("X07_HOME", home.path())
             .output()
             .unwrap()

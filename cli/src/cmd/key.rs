@@ -21,6 +21,9 @@ pub struct KeyGenerateArgs {
     /// Where to write the key; default: $X07_HOME/keys/lock-signing.pem.
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
+    /// Print the x07.key.generate.report@0.1.0 JSON instead of lines for people.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs `x07 key ...`.
@@ -61,9 +64,21 @@ pub fn run(command: &KeyCommand) -> CliResult {
                 "key_id": key.key_id().as_str(),
                 "public_key": key.verifying_key().to_base64(),
             });
-            let bytes = x07_spec::canonical_file_bytes(&report)
-                .map_err(|e| CliError::setup("X07-KEY-0001", e.to_string()))?;
-            print!("{}", String::from_utf8_lossy(&bytes));
+            if args.json {
+                let bytes = x07_spec::canonical_file_bytes(&report)
+                    .map_err(|e| CliError::setup("X07-KEY-0001", e.to_string()))?;
+                print!("{}", String::from_utf8_lossy(&bytes));
+            } else {
+                println!(
+                    "wrote {} (mode 0600), key id {}",
+                    path.display(),
+                    key.key_id()
+                );
+                println!(
+                    "public key: {} (give this file to whoever verifies: x07 bundle verify --key, x07 pkg verify-lock --key)",
+                    public.display()
+                );
+            }
             Ok(0)
         }
     }

@@ -363,11 +363,19 @@ pub fn build(
         },
     };
     match result {
-        Ok((entry, cache_hit)) => Ok(BuildOutcome::Built(Built {
-            entry,
-            hash,
-            cache_hit,
-        })),
+        Ok((entry, cache_hit)) => {
+            tracing::info!(
+                derivation = hash.as_str(),
+                entry = %entry.dir.display(),
+                "{}",
+                if cache_hit { "store hit" } else { "built into the store" }
+            );
+            Ok(BuildOutcome::Built(Built {
+                entry,
+                hash,
+                cache_hit,
+            }))
+        }
         Err(PublishError::Store(e)) => Err(e.into()),
         Err(PublishError::Produce(ProduceError::Rejected(d))) => Ok(BuildOutcome::Rejected(d)),
         Err(PublishError::Produce(ProduceError::Emit(e))) => Err(e.into()),

@@ -50,6 +50,12 @@ pub fn command() -> clap::Command {
     arg_required_else_help = true
 )]
 pub struct Cli {
+    /// Print only errors and warnings on stderr (no progress or notes).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also show what x07 decides and why (-v), and debugging detail (-vv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
 }

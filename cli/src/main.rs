@@ -4,6 +4,7 @@ mod args;
 mod cmd;
 mod compile;
 mod error;
+mod output;
 mod sandbox;
 mod target;
 
@@ -53,6 +54,7 @@ fn main() {
             std::process::exit(2);
         }
     };
+    output::configure(cli.quiet, cli.verbose);
     let result = match &cli.command {
         Command::Init(a) => cmd::init::run(a),
         Command::Build(a) => cmd::build::run(a),
@@ -72,7 +74,7 @@ fn main() {
     match result {
         Ok(code) => std::process::exit(i32::from(code)),
         Err(e) => {
-            eprintln!("{e}");
+            eprintln!("{}", output::render_error(&e.to_string()));
             std::process::exit(i32::from(e.exit));
         }
     }

@@ -118,7 +118,7 @@ pub fn prepare(
     }
     let prepared = prepare::prepare_sandbox(&req)?;
     if let Some(derived) = &prepared.derived_path {
-        eprintln!("{command}: using derived policy {}", derived.display());
+        crate::output::note!("{command}: using derived policy {}", derived.display());
     }
     let launcher = if matches!(prepared.backend, SandboxBackend::Os | SandboxBackend::Vm) {
         Some(crate::compile::launcher()?)

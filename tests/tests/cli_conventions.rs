@@ -196,3 +196,55 @@ fn misspelled_builtins_and_keys_get_a_did_you_mean() {
         out.describe()
     );
 }
+
+#[test]
+fn quiet_silences_notes_and_verbose_shows_decisions() {
+    let p = InitProject::new();
+    let out = p.run_x07(["policy", "init", "--template", "cli", "--profile", "a"]);
+    expect_exit(&out, 0);
+    assert!(
+        common::stderr(&out).contains("profiles.a.policy"),
+        "{}",
+        out.describe()
+    );
+    let out = p.run_x07([
+        "-q",
+        "policy",
+        "init",
+        "--template",
+        "cli",
+        "--profile",
+        "b",
+    ]);
+    expect_exit(&out, 0);
+    assert_eq!(common::stderr(&out), "", "{}", out.describe());
+    // errors still show under -q
+    let out = p.run_x07(["-q", "run", "--profile", "nope"]);
+    assert_ne!(out.exit_code, Some(0));
+    assert!(
+        common::stderr(&out).contains("error["),
+        "{}",
+        out.describe()
+    );
+    // -v: the build's decision, once built and once a store hit
+    let out = p.run_x07(["-v", "build"]);
+    expect_exit(&out, 0);
+    assert!(
+        common::stderr(&out).contains("built into the store"),
+        "{}",
+        out.describe()
+    );
+    let out = p.run_x07(["build", "-v"]);
+    expect_exit(&out, 0);
+    assert!(
+        common::stderr(&out).contains("store hit"),
+        "{}",
+        out.describe()
+    );
+    let out = p.run_x07(["build"]);
+    assert!(
+        !common::stderr(&out).contains("store hit"),
+        "{}",
+        out.describe()
+    );
+}

@@ -319,7 +319,7 @@ pub fn make(args: &BundleArgs, announce: bool) -> Result<Made, CliError> {
         emit(dir, &report, &bundled)?;
     }
     if announce {
-        eprintln!(
+        crate::output::note!(
             "x07 bundle: wrote {} ({} bytes, {}{}; provenance {})",
             bundled.out.display(),
             bundled.size,

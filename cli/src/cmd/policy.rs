@@ -140,7 +140,7 @@ fn point_profile(root: &Path, profile: &str, out: &Path) -> Result<(), CliError>
     let rel = out.strip_prefix(root).unwrap_or(out).display().to_string();
     if edit.set_profile_policy(profile, &rel) {
         edit.save().map_err(deps_error)?;
-        eprintln!("x07 policy init: profiles.{profile}.policy in x07.json is now {rel}");
+        crate::output::note!("x07 policy init: profiles.{profile}.policy in x07.json is now {rel}");
     }
     Ok(())
 }

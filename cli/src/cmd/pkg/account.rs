@@ -162,7 +162,7 @@ pub fn login(args: &PkgLoginArgs) -> CliResult {
         );
     }
     Credentials::login(&registry_home()?, &index, &token).map_err(registry_error)?;
-    eprintln!("x07 pkg login: token stored for {}", index.as_str());
+    crate::output::note!("x07 pkg login: token stored for {}", index.as_str());
     Ok(0)
 }
 

@@ -177,10 +177,10 @@ fn print_outcome(project: &Project, outcome: &LockOutcome) {
     match outcome {
         LockOutcome::UpToDate { lock, sync } => {
             for p in &sync.installed {
-                eprintln!("  installed {p}");
+                crate::output::note!("  installed {p}");
             }
             for p in &sync.pruned {
-                eprintln!("  removed {p}");
+                crate::output::note!("  removed {p}");
             }
             eprintln!(
                 "x07: {lock_path} is up to date ({})",
@@ -193,7 +193,7 @@ fn print_outcome(project: &Project, outcome: &LockOutcome) {
             dropped_signature,
         } => {
             for change in changes {
-                eprintln!("  {}", change_line(change));
+                crate::output::note!("  {}", change_line(change));
             }
             eprintln!(
                 "x07: wrote {lock_path} ({})",
@@ -280,7 +280,7 @@ fn sign(
             format!("cannot write {}: {e}", path.display()),
         )
     })?;
-    eprintln!("x07: signed {} with key {}", shown(&path), key.key_id());
+    crate::output::note!("x07: signed {} with key {}", shown(&path), key.key_id());
     Ok(())
 }
 
@@ -385,9 +385,9 @@ pub fn add(args: &PkgAddArgs) -> CliResult {
         ManifestChange::Replaced { .. } => "updated",
         _ => "already has",
     };
-    eprintln!("x07: x07.json {what} {} {}", spec.name, spec.version);
+    crate::output::note!("x07: x07.json {what} {} {}", spec.name, spec.version);
     if !args.sync {
-        eprintln!("next: x07 pkg lock (or pass --sync to lock and install now)");
+        crate::output::note!("next: x07 pkg lock (or pass --sync to lock and install now)");
     }
     Ok(0)
 }
@@ -420,9 +420,9 @@ pub fn remove(args: &PkgRemoveArgs) -> CliResult {
         run_lock(&edited, &args.registry, args.lock_mode.mode(), false, false)?;
     }
     edit.save().map_err(deps_error)?;
-    eprintln!("x07: x07.json no longer depends on {name}");
+    crate::output::note!("x07: x07.json no longer depends on {name}");
     if !args.sync {
-        eprintln!("next: x07 pkg lock (or pass --sync)");
+        crate::output::note!("next: x07 pkg lock (or pass --sync)");
     }
     Ok(0)
 }

@@ -189,6 +189,34 @@ pub(crate) fn check_vm(checks: &mut Vec<DoctorCheck>, needs: &Needs) {
     ));
 }
 
+/// x07-vm-launcher beside x07 (or `X07_VM_LAUNCHER`): what `x07 bundle` copies into a VM bundle.
+pub(crate) fn check_vm_launcher(checks: &mut Vec<DoctorCheck>) {
+    let path = match std::env::var_os("X07_VM_LAUNCHER").filter(|v| !v.is_empty()) {
+        Some(p) => Some(std::path::PathBuf::from(p)),
+        None => std::env::current_exe()
+            .ok()
+            .map(|e| e.with_file_name("x07-vm-launcher")),
+    };
+    let outcome = match path {
+        Some(p) if p.is_file() => Ok(p.display().to_string()),
+        Some(p) => Err((
+            format!("{} is missing (VM bundles copy it)", p.display()),
+            "cargo install --locked --path vm-launcher (or build it beside x07: cargo build -p x07-vm-launcher), or set X07_VM_LAUNCHER".to_string(),
+        )),
+        None => Err((
+            "cannot find where x07 runs from".to_string(),
+            "set X07_VM_LAUNCHER".to_string(),
+        )),
+    };
+    // only `x07 bundle` of the vm backend needs it
+    checks.push(check(
+        "vm-launcher",
+        "x07-vm-launcher (VM bundles)",
+        outcome,
+        false,
+    ));
+}
+
 /// Whether the configured package index answers.
 pub(crate) fn check_registry(checks: &mut Vec<DoctorCheck>, _needs: &Needs) {
     use x07_registry_client::{select_index_url_from_env, IndexLocation};

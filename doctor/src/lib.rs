@@ -19,6 +19,7 @@ pub fn diagnose(start: &std::path::Path) -> DoctorReport {
     native::check_libraries(&mut checks, &needs, cc.as_deref());
     host::check_sandbox(&mut checks, &needs);
     host::check_vm(&mut checks, &needs);
+    host::check_vm_launcher(&mut checks);
     toolchain::check_musl(&mut checks, &needs);
     host::check_registry(&mut checks, &needs);
     let blocked = checks

@@ -45,6 +45,10 @@ pub fn run(args: &DoctorArgs) -> CliResult {
             "x07 doctor: not in a project — checking what `x07 init`'s defaults need (profile dev, world run-os)"
         ),
     }
+    let paint = {
+        use std::io::IsTerminal as _;
+        std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    };
     let width = report
         .checks
         .iter()
@@ -52,11 +56,16 @@ pub fn run(args: &DoctorArgs) -> CliResult {
         .max()
         .unwrap_or(0);
     for c in &report.checks {
-        let mark = match c.status {
-            CheckStatus::Ok => "ok  ",
-            CheckStatus::Warn => "warn",
-            CheckStatus::Fail => "FAIL",
-            CheckStatus::Skipped => "skip",
+        let (mark, colour) = match c.status {
+            CheckStatus::Ok => ("ok  ", "32"),
+            CheckStatus::Warn => ("warn", "33"),
+            CheckStatus::Fail => ("FAIL", "1;31"),
+            CheckStatus::Skipped => ("skip", "2"),
+        };
+        let mark = if paint {
+            format!("\u{1b}[{colour}m{mark}\u{1b}[0m")
+        } else {
+            mark.to_string()
         };
         println!("  {mark}  {:<width$}  {}", c.title, c.detail);
         if let Some(fix) = &c.fix {

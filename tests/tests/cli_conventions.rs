@@ -9,11 +9,11 @@ use common::{expect_exit, stdout, InitProject};
 fn bare_commands_print_help_and_succeed() {
     let p = InitProject::new();
     for (args, usage) in [
-        (vec![], "Usage: x07 <COMMAND>"),
-        (vec!["store"], "Usage: x07 store <COMMAND>"),
-        (vec!["pkg"], "Usage: x07 pkg <COMMAND>"),
-        (vec!["vm"], "Usage: x07 vm <COMMAND>"),
-        (vec!["key"], "Usage: x07 key <COMMAND>"),
+        (vec![], "Usage: x07 [OPTIONS] <COMMAND>"),
+        (vec!["store"], "Usage: x07 store [OPTIONS] <COMMAND>"),
+        (vec!["pkg"], "Usage: x07 pkg [OPTIONS] <COMMAND>"),
+        (vec!["vm"], "Usage: x07 vm [OPTIONS] <COMMAND>"),
+        (vec!["key"], "Usage: x07 key [OPTIONS] <COMMAND>"),
     ] {
         let out = p.run_x07(&args);
         expect_exit(&out, 0);

@@ -701,6 +701,7 @@ fn a_pinned_key_that_does_not_match_stops_everything_until_trust() {
             &[
                 "key",
                 "generate",
+                "--json",
                 "--out",
                 p.path().join("k.pem").to_str().unwrap(),
             ],

@@ -261,3 +261,57 @@ fn tcp_streams_leave_the_guest_only_through_the_host_proxy() {
     assert_eq!(solve_output(&out), b"denied:1", "{}", out.describe());
     assert_eq!(other.accepted(), 0, "{}", out.describe());
 }
+
+/// `x07 vm image build` with no arguments fetches Debian's kernel package with apt once per
+/// machine: another X07_HOME takes it from the download cache, checked against the sha256 of
+/// apt's signed metadata, and a cached copy that changed is fetched again.
+#[test]
+fn the_kernel_package_is_fetched_once_and_checked_when_reused() {
+    let cache = tempfile::tempdir().unwrap();
+    let build = |p: &InitProject| {
+        let out = p
+            .x07()
+            .args(["-v", "vm", "image", "build", "--json"])
+            .env("XDG_CACHE_HOME", cache.path())
+            .timeout(std::time::Duration::from_secs(600))
+            .run()
+            .unwrap();
+        expect_exit(&out, 0);
+        out
+    };
+    let (a, b) = (InitProject::new(), InitProject::new());
+    let first = build(&a);
+    assert!(
+        !common::stderr(&first).contains("download cache"),
+        "{}",
+        first.describe()
+    );
+    let debs: Vec<_> = fs_err::read_dir(cache.path().join("x07/kernel-debs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(debs.len(), 1, "{debs:?}");
+    let second = build(&b);
+    assert!(
+        common::stderr(&second).contains("kernel package from the download cache"),
+        "{}",
+        second.describe()
+    );
+    assert_eq!(
+        stdout_json(&first)["digest"],
+        stdout_json(&second)["digest"],
+        "the same package makes the same image"
+    );
+    // a cached copy whose bytes changed is not used
+    let mut bytes = fs_err::read(&debs[0]).unwrap();
+    let n = bytes.len();
+    bytes[n / 2] ^= 0xff;
+    fs_err::write(&debs[0], &bytes).unwrap();
+    let third = build(&InitProject::new());
+    assert!(
+        !common::stderr(&third).contains("from the download cache"),
+        "{}",
+        third.describe()
+    );
+    assert_eq!(stdout_json(&third)["digest"], stdout_json(&first)["digest"]);
+}

@@ -139,6 +139,19 @@ fn fetch_kernel_deb(dir: &Path) -> Result<PathBuf, ImageError> {
         .find(|p| p.starts_with("linux-image-"))
         .ok_or_else(|| apt_error(format!("apt-cache knows no package behind {meta}")))?
         .to_string();
+    // apt's metadata (signed by the archive) names the package's sha256: a copy already
+    // downloaded by another X07_HOME is reused when it still has exactly those bytes
+    let sha256 = apt_sha256(&package);
+    let cached = match (deb_cache_dir(), &sha256) {
+        (Some(dir), Some(sum)) => Some(dir.join(format!("{package}_{sum}.deb"))),
+        _ => None,
+    };
+    if let (Some(path), Some(sum)) = (&cached, &sha256) {
+        if fs_err::read(path).is_ok_and(|b| Sha256Digest::of(&b).hex() == *sum) {
+            tracing::info!(path = %path.display(), "kernel package from the download cache");
+            return Ok(path.clone());
+        }
+    }
     let out = Command::new("apt-get")
         .args(["download", &package])
         .current_dir(dir)
@@ -150,11 +163,53 @@ fn fetch_kernel_deb(dir: &Path) -> Result<PathBuf, ImageError> {
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }
-    fs_err::read_dir(dir)?
+    let downloaded = fs_err::read_dir(dir)?
         .filter_map(Result::ok)
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|x| x == "deb"))
-        .ok_or_else(|| apt_error(format!("apt-get download {package} wrote no .deb")))
+        .ok_or_else(|| apt_error(format!("apt-get download {package} wrote no .deb")))?;
+    if let (Some(path), Some(sum)) = (&cached, &sha256) {
+        // apt checked the download against the same sha256; the cache is only an optimisation
+        let bytes = fs_err::read(&downloaded)?;
+        if Sha256Digest::of(&bytes).hex() == *sum {
+            let saved = path
+                .parent()
+                .map(fs_err::create_dir_all)
+                .transpose()
+                .and_then(|_| x07_spec::write_atomic(path, &bytes));
+            if let Err(e) = saved {
+                tracing::debug!(error = %e, "the kernel package was not cached");
+            }
+        }
+    }
+    Ok(downloaded)
+}
+
+/// The sha256 apt's (signed) metadata gives for the candidate version of `package`.
+fn apt_sha256(package: &str) -> Option<String> {
+    let out = Command::new("apt-cache")
+        .args(["show", "--no-all-versions", package])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("SHA256: "))
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Where downloaded kernel packages are kept across x07 homes: `$XDG_CACHE_HOME/x07/kernel-debs`,
+/// else `~/.cache/x07/kernel-debs`; `None` without either.
+fn deb_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".cache"))
+        })?;
+    Some(base.join("x07").join("kernel-debs"))
 }
 
 /// Compiles the agent statically (musl when installed, else static glibc) into `out`.

@@ -38,6 +38,10 @@ pub fn try_map<T: Sync, R: Send, E: Send>(
     max_workers: usize,
     f: impl Fn(&T) -> Result<R, E> + Sync,
 ) -> Result<Vec<R>, E> {
+    // one worker: no thread at all (a spawn costs more than hashing one small input)
+    if workers(items.len(), max_workers) == 1 {
+        return items.iter().map(&f).collect();
+    }
     let slots: Vec<Mutex<Option<Result<R, E>>>> = items.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {

@@ -17,14 +17,13 @@ fn main() {
         || argv
             .iter()
             .any(|a| a == "-h" || a == "--help" || a == "help");
-    let command = if shows_help {
+    let parsed = if shows_help {
         args::command()
+            .try_get_matches_from(argv)
+            .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m))
     } else {
-        <Cli as clap::CommandFactory>::command()
+        args::parse_fast(argv)
     };
-    let parsed = command
-        .try_get_matches_from(argv)
-        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
     let cli = match parsed {
         Ok(cli) => cli,
         Err(e)

@@ -248,3 +248,32 @@ fn quiet_silences_notes_and_verbose_shows_decisions() {
         out.describe()
     );
 }
+
+#[test]
+fn run_and_build_parse_the_same_on_their_fast_path() {
+    let p = InitProject::new();
+    for args in [
+        vec!["run", "--no-such-flag"],
+        vec!["build", "--no-such-flag"],
+        vec!["-q", "-v", "run"],
+    ] {
+        let out = p.run_x07(&args);
+        expect_exit(&out, 2);
+        assert!(
+            common::stderr(&out).contains("error[X07-CLI-0001]"),
+            "{args:?}: {}",
+            out.describe()
+        );
+    }
+    let out = p.run_x07(["-q", "build"]);
+    expect_exit(&out, 0);
+    assert_eq!(common::stderr(&out), "");
+    let out = p.run_x07(["run", "-v", "--input-b64", "aGk="]);
+    expect_exit(&out, 0);
+    assert!(
+        common::stderr(&out).contains("store hit"),
+        "{}",
+        out.describe()
+    );
+    assert_eq!(common::solve_output(&out), b"hi");
+}

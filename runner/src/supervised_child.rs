@@ -153,12 +153,12 @@ fn spawn(
     // child right after it starts: RLIMIT_CORE is inherited from this process (set once, x07
     // dumps no core of its own either), and RLIMIT_CPU counts the CPU time the child used
     // before prlimit took effect, so nothing escapes it.
-    set_rlimit(libc::RLIMIT_CORE, 0, 0)?;
+    set_rlimit(0, libc::RLIMIT_CORE, 0, 0)?;
     let child = cmd.spawn()?;
     // RLIMIT_CPU of 0 would kill at once; 1 s is the smallest real limit.
     let cpu = limits.cpu_time_limit_seconds.max(1) as libc::rlim_t;
     // Soft limit: SIGXCPU; hard limit one second later: SIGKILL.
-    if let Err(e) = set_child_rlimit(child.id(), libc::RLIMIT_CPU, cpu, cpu.saturating_add(1)) {
+    if let Err(e) = set_rlimit(child.id(), libc::RLIMIT_CPU, cpu, cpu.saturating_add(1)) {
         let mut child = child;
         let _ = child.kill();
         let _ = child.wait();
@@ -167,8 +167,14 @@ fn spawn(
     Ok(child)
 }
 
-/// prlimit(2) on another process (the child just spawned), never above this process's hard limit.
-fn set_child_rlimit(
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+type RlimitResource = libc::__rlimit_resource_t;
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+type RlimitResource = libc::c_int;
+
+/// Sets a limit of process `pid` (0: this process) with prlimit(2), never above this process's
+/// own hard limit.
+fn set_rlimit(
     pid: u32,
     resource: RlimitResource,
     soft: libc::rlim_t,
@@ -189,38 +195,6 @@ fn set_child_rlimit(
             rlim_max: hard,
         };
         if libc::prlimit(pid as libc::pid_t, resource, &limit, std::ptr::null_mut()) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-type RlimitResource = libc::__rlimit_resource_t;
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-type RlimitResource = libc::c_int;
-
-fn set_rlimit(
-    resource: RlimitResource,
-    soft: libc::rlim_t,
-    hard: libc::rlim_t,
-) -> std::io::Result<()> {
-    let mut current = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: plain syscalls on a stack value.
-    unsafe {
-        if libc::getrlimit(resource, &mut current) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // Never try to raise a hard limit x07 itself runs under.
-        let hard = hard.min(current.rlim_max);
-        let limit = libc::rlimit {
-            rlim_cur: soft.min(hard),
-            rlim_max: hard,
-        };
-        if libc::setrlimit(resource, &limit) != 0 {
             return Err(std::io::Error::last_os_error());
         }
     }

@@ -13,4 +13,4 @@ pub use binary::x07_bin;
 pub use bytes_display::describe_bytes;
 pub use command::{X07Invocation, X07Output};
 pub use report::{CompileSection, Diagnostic, MemStats, ReportError, RunReport, SolveSection};
-pub use workdir::{InvalidModuleId, ModuleId, ProgramDir, X07Home};
+pub use workdir::{copy_tree, InvalidModuleId, ModuleId, ProgramDir, X07Home};

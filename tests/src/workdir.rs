@@ -172,3 +172,19 @@ mod tests {
         assert!(dir.resolve("").is_err());
     }
 }
+
+/// Copies the tree `from` to `to` (created), regular files and directories, as `cp -r` would:
+/// a bundle and its sidecar moved to a fresh directory.
+pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    fs_err::create_dir_all(to)?;
+    for entry in fs_err::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            fs_err::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}

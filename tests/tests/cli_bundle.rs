@@ -254,35 +254,7 @@ impl Sealed {
         let outside = p.scratch().join("outside");
         fs_err::create_dir(&outside).unwrap();
         let escape = outside.join("escape.bin").display().to_string();
-        p.write_app(&app_module(
-            &["std.os.fs", "std.fmt"],
-            json!([
-                "begin",
-                [
-                    "let",
-                    "a",
-                    ["std.os.fs.write_file", ["bytes.lit", "out/in.bin"], "b"]
-                ],
-                [
-                    "let",
-                    "c",
-                    ["std.os.fs.write_file", ["bytes.lit", escape], "b"]
-                ],
-                [
-                    "bytes.concat",
-                    [
-                        "bytes.concat",
-                        ["bytes.lit", "in="],
-                        ["std.fmt.s32_to_dec", "a"]
-                    ],
-                    [
-                        "bytes.concat",
-                        ["bytes.lit", " esc="],
-                        ["std.fmt.s32_to_dec", "c"]
-                    ]
-                ]
-            ]),
-        ));
+        p.write_app(&common::write_in_and_escape_app(&escape));
         let exe = p.scratch().join("dist/app");
         let report = bundle(&p, flags, &exe);
         let backend = flags
@@ -591,20 +563,7 @@ fn sealed_bundle_enforces_the_policy_wall_clock() {
     let mut policy: Value = serde_json::from_slice(&fs_err::read(&policy_path).unwrap()).unwrap();
     policy["limits"]["wall_ms"] = json!(1000);
     fs_err::write(&policy_path, serde_json::to_vec(&policy).unwrap()).unwrap();
-    p.write_app(&app_module(
-        &[],
-        // reads the clock each turn, so the compiler cannot fold the loop away
-        json!([
-            "begin",
-            ["let", "n", 0],
-            [
-                "while",
-                ["=", 0, 0],
-                ["set", "n", ["+", "n", ["os.time.now_unix_ms"]]]
-            ],
-            ["bytes.lit", "never"]
-        ]),
-    ));
+    p.write_app(&common::clock_loop_app());
     let exe = p.scratch().join("spin");
     bundle(
         &p,

@@ -13,8 +13,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{app_module, expect_exit, stderr, stdout_json, InitProject};
-use serde_json::{json, Value};
+use common::{expect_exit, stderr, stdout_json, InitProject};
+use serde_json::Value;
 use x07_tests::{X07Invocation, X07Output};
 
 /// Runs of the bundle: a boot under TCG costs seconds.
@@ -53,35 +53,7 @@ impl VmBundle {
         let outside = p.scratch().join("outside");
         fs_err::create_dir(&outside).unwrap();
         let escape = outside.join("escape.bin").display().to_string();
-        p.write_app(&app_module(
-            &["std.os.fs", "std.fmt"],
-            json!([
-                "begin",
-                [
-                    "let",
-                    "a",
-                    ["std.os.fs.write_file", ["bytes.lit", "out/in.bin"], "b"]
-                ],
-                [
-                    "let",
-                    "c",
-                    ["std.os.fs.write_file", ["bytes.lit", escape], "b"]
-                ],
-                [
-                    "bytes.concat",
-                    [
-                        "bytes.concat",
-                        ["bytes.lit", "in="],
-                        ["std.fmt.s32_to_dec", "a"]
-                    ],
-                    [
-                        "bytes.concat",
-                        ["bytes.lit", " esc="],
-                        ["std.fmt.s32_to_dec", "c"]
-                    ]
-                ]
-            ]),
-        ));
+        p.write_app(&common::write_in_and_escape_app(&escape));
         let exe = p.scratch().join("dist/app");
         let out = p
             .x07()
@@ -152,7 +124,7 @@ fn a_vm_bundle_runs_in_a_guest_from_a_fresh_directory() {
     fs_err::create_dir_all(fresh.join("out")).unwrap();
     let exe = fresh.join("app");
     fs_err::copy(&b.exe, &exe).unwrap();
-    copy_dir(&b.sidecar(), &fresh.join("app.vm"));
+    x07_tests::copy_tree(&b.sidecar(), &fresh.join("app.vm")).unwrap();
     let moved = VmBundle { exe, ..b };
     let out = moved.run(&fresh, &[]);
     assert_eq!(out.exit_code, Some(0), "{}", out.describe());
@@ -200,19 +172,6 @@ fn a_vm_bundle_runs_in_a_guest_from_a_fresh_directory() {
         "{}",
         o.describe()
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs_err::create_dir_all(to).unwrap();
-    for entry in fs_err::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs_err::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// Changes one byte of `path` (the first character of a signature, to another valid base64

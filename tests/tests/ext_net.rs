@@ -522,10 +522,11 @@ fn walkthrough_step4_on_the_vm_backend() {
     fs_err::create_dir(fresh.path().join("out")).unwrap();
     let exe = fresh.path().join("fetch");
     fs_err::copy(&dist, &exe).unwrap();
-    copy_tree(
+    x07_tests::copy_tree(
         &p.path().join("dist/fetch.vm"),
         &fresh.path().join("fetch.vm"),
-    );
+    )
+    .unwrap();
     let run = |url: &str| {
         X07Invocation::new(&exe)
             .arg(url)
@@ -547,19 +548,6 @@ fn walkthrough_step4_on_the_vm_backend() {
         other.requests().is_empty(),
         "another port of the host was reached"
     );
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    fs_err::create_dir_all(to).unwrap();
-    for entry in fs_err::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            fs_err::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 #[test]

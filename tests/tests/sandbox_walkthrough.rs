@@ -80,40 +80,6 @@ fn digest_of_policy_file(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(json)))
 }
 
-/// Writes the app that connects to `<port>|<host>` (its input) and answers `connected` or
-/// `denied:<net error code>`.
-fn write_connect_app(p: &InitProject) {
-    p.write_app(&app_module(
-        &["std.bytes", "std.parse", "std.fmt"],
-        json!([
-            "begin",
-            ["let", "i", ["std.bytes.find_u8", "b", 124]],
-            ["let", "port", ["std.parse.u32_dec_at", "b", 0]],
-            [
-                "let",
-                "host",
-                [
-                    "view.slice",
-                    "b",
-                    ["+", "i", 1],
-                    ["-", ["view.len", "b"], ["+", "i", 1]]
-                ]
-            ],
-            ["let", "r", ["os.net.tcp_connect_v1", "host", "port"]],
-            [
-                "if",
-                ["result_i32.is_ok", "r"],
-                ["bytes.lit", "connected"],
-                [
-                    "bytes.concat",
-                    ["bytes.lit", "denied:"],
-                    ["std.fmt.u32_to_dec", ["result_i32.err_code", "r"]]
-                ]
-            ]
-        ]),
-    ));
-}
-
 /// Walkthrough step 4.2: the http-client base policy, named by the sandbox profile.
 fn use_http_client_base(p: &InitProject) {
     expect_exit(
@@ -294,7 +260,7 @@ fn step5_allow_host_opens_exactly_the_named_port() {
     }
     let p = InitProject::new();
     use_http_client_base(&p);
-    write_connect_app(&p);
+    p.write_app(&common::connect_app());
     let (a, b) = (
         LoopbackListener::start().unwrap(),
         LoopbackListener::start().unwrap(),
@@ -365,7 +331,7 @@ fn step5_allow_host_takes_a_port_list() {
     }
     let p = InitProject::new();
     use_http_client_base(&p);
-    write_connect_app(&p);
+    p.write_app(&common::connect_app());
     let (a, b) = (
         LoopbackListener::start().unwrap(),
         LoopbackListener::start().unwrap(),
@@ -385,7 +351,7 @@ fn step5_deny_host_wins_after_merge() {
     }
     let p = InitProject::new();
     use_http_client_base(&p);
-    write_connect_app(&p);
+    p.write_app(&common::connect_app());
     let (a, b) = (
         LoopbackListener::start().unwrap(),
         LoopbackListener::start().unwrap(),
@@ -430,7 +396,7 @@ fn step5_allow_host_file_keeps_the_allowlist_in_a_file() {
     }
     let p = InitProject::new();
     use_http_client_base(&p);
-    write_connect_app(&p);
+    p.write_app(&common::connect_app());
     let (a, b, c) = (
         LoopbackListener::start().unwrap(),
         LoopbackListener::start().unwrap(),
@@ -506,7 +472,7 @@ fn step5_allow_host_against_the_cli_base_is_refused() {
     // Refused before anything runs: no root needed.
     let p = InitProject::new();
     expect_exit(&p.run_x07(["policy", "init", "--template", "cli"]), 0);
-    write_connect_app(&p);
+    p.write_app(&common::connect_app());
     let a = LoopbackListener::start().unwrap();
     let allow = format!("127.0.0.1:{}", a.port());
     let out = run_sandboxed(&p, &target(&a), &["--allow-host", &allow]);

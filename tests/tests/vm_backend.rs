@@ -127,19 +127,7 @@ fn walkthrough_steps_run_in_a_guest_with_no_backend_flags() {
         serde_json::from_slice(&fs_err::read(&policy_path).unwrap()).unwrap();
     policy["limits"]["wall_ms"] = serde_json::json!(2000);
     fs_err::write(&policy_path, serde_json::to_vec(&policy).unwrap()).unwrap();
-    p.write_app(&common::app_module(
-        &[],
-        serde_json::json!([
-            "begin",
-            ["let", "n", 0],
-            [
-                "while",
-                ["=", 0, 0],
-                ["set", "n", ["+", "n", ["os.time.now_unix_ms"]]]
-            ],
-            ["bytes.lit", "never"]
-        ]),
-    ));
+    p.write_app(&common::clock_loop_app());
     let out = p.run_x07([
         "run",
         "--profile",
@@ -172,40 +160,6 @@ fn walkthrough_steps_run_in_a_guest_with_no_backend_flags() {
     expect_stderr(&out, "X07-SANDBOX-0001", &["refusing to boot"]);
 }
 
-/// The app that connects to `<port>|<host>` (its input) and answers `connected` or
-/// `denied:<net error code>`.
-fn write_connect_app(p: &InitProject) {
-    p.write_app(&common::app_module(
-        &["std.bytes", "std.parse", "std.fmt"],
-        json!([
-            "begin",
-            ["let", "i", ["std.bytes.find_u8", "b", 124]],
-            ["let", "port", ["std.parse.u32_dec_at", "b", 0]],
-            [
-                "let",
-                "host",
-                [
-                    "view.slice",
-                    "b",
-                    ["+", "i", 1],
-                    ["-", ["view.len", "b"], ["+", "i", 1]]
-                ]
-            ],
-            ["let", "r", ["os.net.tcp_connect_v1", "host", "port"]],
-            [
-                "if",
-                ["result_i32.is_ok", "r"],
-                ["bytes.lit", "connected"],
-                [
-                    "bytes.concat",
-                    ["bytes.lit", "denied:"],
-                    ["std.fmt.u32_to_dec", ["result_i32.err_code", "r"]]
-                ]
-            ]
-        ]),
-    ));
-}
-
 #[test]
 fn tcp_streams_leave_the_guest_only_through_the_host_proxy() {
     let p = InitProject::new();
@@ -218,7 +172,7 @@ fn tcp_streams_leave_the_guest_only_through_the_host_proxy() {
             json!(".x07/policies/base/http-client.sandbox.base.policy.json")
     });
     build_image(&p);
-    write_connect_app(&p);
+    p.write_app(&common::connect_app());
     let (by_addr, by_name, other) = (
         LoopbackListener::start().unwrap(),
         LoopbackListener::start().unwrap(),

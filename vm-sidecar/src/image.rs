@@ -336,6 +336,32 @@ pub fn build_image(
     Ok(image)
 }
 
+/// An image directory's manifest.
+fn read_manifest(dir: &Path) -> Result<ImageManifest, ImageError> {
+    let manifest_bytes = fs_err::read(dir.join(IMAGE_NAME))?;
+    serde_json::from_slice(&manifest_bytes)
+        .map_err(|e| image_error(dir, format!("{IMAGE_NAME}: {e}")))
+}
+
+fn image_error(dir: &Path, message: String) -> ImageError {
+    ImageError::KernelDeb {
+        path: dir.to_path_buf(),
+        message,
+    }
+}
+
+/// The image of `dir` with `manifest`; its digest is the sha256 of the manifest's canonical bytes.
+fn assemble(dir: &Path, manifest: ImageManifest) -> GuestImage {
+    let digest = Sha256Digest::of(&x07_spec::to_canonical_vec(&manifest).expect("serializes"));
+    GuestImage {
+        dir: dir.to_path_buf(),
+        kernel: dir.join("vmlinux"),
+        initramfs: dir.join("initramfs.cpio"),
+        manifest,
+        digest,
+    }
+}
+
 /// An image whose kernel and initramfs were already checked by sha256 (a VM bundle's launcher
 /// checks every sidecar file against its pinned manifest): its manifest must name exactly those
 /// digests, and the files are not hashed again.
@@ -344,58 +370,33 @@ pub fn image_with_checked_files(
     kernel_sha256: &str,
     initramfs_sha256: &str,
 ) -> Result<GuestImage, ImageError> {
-    let bad = |message: String| ImageError::KernelDeb {
-        path: dir.to_path_buf(),
-        message,
-    };
-    let manifest_bytes = fs_err::read(dir.join(IMAGE_NAME))?;
-    let manifest: ImageManifest =
-        serde_json::from_slice(&manifest_bytes).map_err(|e| bad(format!("{IMAGE_NAME}: {e}")))?;
+    let manifest = read_manifest(dir)?;
     if manifest.kernel != kernel_sha256 || manifest.initramfs != initramfs_sha256 {
-        return Err(bad(format!(
+        return Err(image_error(dir, format!(
             "{IMAGE_NAME} names kernel {} and initramfs {}, the files checked are {kernel_sha256} and {initramfs_sha256}",
             manifest.kernel, manifest.initramfs
         )));
     }
-    let digest = Sha256Digest::of(&x07_spec::to_canonical_vec(&manifest).expect("serializes"));
-    Ok(GuestImage {
-        dir: dir.to_path_buf(),
-        kernel: dir.join("vmlinux"),
-        initramfs: dir.join("initramfs.cpio"),
-        manifest,
-        digest,
-    })
+    Ok(assemble(dir, manifest))
 }
 
 /// Reads an image directory and checks every part against its manifest.
 pub fn load_image(dir: &Path) -> Result<GuestImage, ImageError> {
-    let bad = |message: String| ImageError::KernelDeb {
-        path: dir.to_path_buf(),
-        message,
-    };
-    let manifest_bytes = fs_err::read(dir.join(IMAGE_NAME))?;
-    let manifest: ImageManifest =
-        serde_json::from_slice(&manifest_bytes).map_err(|e| bad(format!("{IMAGE_NAME}: {e}")))?;
-    let kernel = dir.join("vmlinux");
-    let initramfs = dir.join("initramfs.cpio");
+    let image = assemble(dir, read_manifest(dir)?);
     for (path, want) in [
-        (&kernel, &manifest.kernel),
-        (&initramfs, &manifest.initramfs),
+        (&image.kernel, &image.manifest.kernel),
+        (&image.initramfs, &image.manifest.initramfs),
     ] {
         let got = Sha256Digest::of(&fs_err::read(path)?).to_string();
         if &got != want {
-            return Err(bad(format!(
-                "{} is {got}, the image pins {want}: refusing a modified image",
-                path.display()
-            )));
+            return Err(image_error(
+                dir,
+                format!(
+                    "{} is {got}, the image pins {want}: refusing a modified image",
+                    path.display()
+                ),
+            ));
         }
     }
-    let digest = Sha256Digest::of(&x07_spec::to_canonical_vec(&manifest).expect("serializes"));
-    Ok(GuestImage {
-        dir: dir.to_path_buf(),
-        kernel,
-        initramfs,
-        manifest,
-        digest,
-    })
+    Ok(image)
 }

@@ -299,3 +299,89 @@ pub fn app_module(imports: &[&str], body: Value) -> Value {
         ]
     })
 }
+
+/// A program that never ends on its own: it reads the clock each turn, so the compiler cannot
+/// fold the loop away (the wall-clock tests stop it).
+pub fn clock_loop_app() -> Value {
+    app_module(
+        &[],
+        serde_json::json!([
+            "begin",
+            ["let", "n", 0],
+            [
+                "while",
+                ["=", 0, 0],
+                ["set", "n", ["+", "n", ["os.time.now_unix_ms"]]]
+            ],
+            ["bytes.lit", "never"]
+        ]),
+    )
+}
+
+/// The app that connects to `<port>|<host>` (its input) and answers `connected` or
+/// `denied:<net error code>`.
+pub fn connect_app() -> Value {
+    app_module(
+        &["std.bytes", "std.parse", "std.fmt"],
+        serde_json::json!([
+            "begin",
+            ["let", "i", ["std.bytes.find_u8", "b", 124]],
+            ["let", "port", ["std.parse.u32_dec_at", "b", 0]],
+            [
+                "let",
+                "host",
+                [
+                    "view.slice",
+                    "b",
+                    ["+", "i", 1],
+                    ["-", ["view.len", "b"], ["+", "i", 1]]
+                ]
+            ],
+            ["let", "r", ["os.net.tcp_connect_v1", "host", "port"]],
+            [
+                "if",
+                ["result_i32.is_ok", "r"],
+                ["bytes.lit", "connected"],
+                [
+                    "bytes.concat",
+                    ["bytes.lit", "denied:"],
+                    ["std.fmt.u32_to_dec", ["result_i32.err_code", "r"]]
+                ]
+            ]
+        ]),
+    )
+}
+
+/// The app that writes its input to `out/in.bin` (a write root of the cli template) and to
+/// `escape` (outside every root), and says `in=<rc> esc=<rc>`.
+pub fn write_in_and_escape_app(escape: &str) -> Value {
+    app_module(
+        &["std.os.fs", "std.fmt"],
+        serde_json::json!([
+            "begin",
+            [
+                "let",
+                "a",
+                ["std.os.fs.write_file", ["bytes.lit", "out/in.bin"], "b"]
+            ],
+            [
+                "let",
+                "c",
+                ["std.os.fs.write_file", ["bytes.lit", escape], "b"]
+            ],
+            [
+                "bytes.concat",
+                [
+                    "bytes.concat",
+                    ["bytes.lit", "in="],
+                    ["std.fmt.s32_to_dec", "a"]
+                ],
+                [
+                    "bytes.concat",
+                    ["bytes.lit", " esc="],
+                    ["std.fmt.s32_to_dec", "c"]
+                ]
+            ]
+        ]),
+    )
+}

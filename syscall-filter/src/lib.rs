@@ -4,26 +4,25 @@
 //! The program already runs in new user / mount / pid / ipc / uts namespaces, without
 //! capabilities, under Landlock and no_new_privs; these filters take away the kernel interfaces
 //! that could still be used to get out or to attack the kernel. They are generated from one table
-//! (rules.rs) and installed in the order [`program_filters`] returns them:
+//! (rules.rs) into one program (compact.rs: a binary search over the system call number), which
+//! [`program_filters`] returns:
 //!
-//! 1. the allowlist (compact.rs: ranges of numbers, then the argument checks): listed system
-//!    calls (some only with certain arguments) are allowed, everything else fails with EPERM;
-//! 2. x86_64 only: any x32 ABI system call (number | 0x40000000) kills the process;
-//! 3. clone3 fails with ENOSYS, so glibc falls back to clone(2), whose flags filter 1 can
-//!    inspect (clone3 keeps them in memory, out of a filter's reach).
+//! - listed system calls (some only with certain arguments) are allowed, everything else fails
+//!   with EPERM;
+//! - x86_64 only: any x32 ABI system call (number | 0x40000000, up to the last x32 number) kills
+//!   the process;
+//! - clone3 fails with ENOSYS, so glibc falls back to clone(2), whose flags the filter can
+//!   inspect (clone3 keeps them in memory, out of a filter's reach);
+//! - a system call from another architecture's entry point (i386 `int 0x80` on x86_64, arm32 on
+//!   aarch64) kills the process.
 //!
-//! The kernel runs every installed filter and takes the most severe result; between two errno
-//! results the most recently installed filter wins, which is why the ENOSYS filter comes last.
-//! Each filter also kills the process when the system call comes from another architecture's
-//! entry point (i386 `int 0x80` on x86_64, arm32 on aarch64).
+//! One program, not one per concern: every filter costs ~25 us to install on top of its length,
+//! and the launcher installs them before every sandboxed program.
 
 mod compact;
 mod nr;
 mod rules;
 
-use std::collections::BTreeMap;
-
-use seccompiler::{SeccompAction, SeccompFilter, SeccompRule, TargetArch};
 use serde::Serialize;
 
 pub use seccompiler::{sock_filter, BpfProgram};
@@ -45,14 +44,6 @@ pub enum FilterError {
     /// The filters are written for x86_64 and aarch64 only.
     #[error("the seccomp filter for {0} is not supported yet")]
     UnsupportedArch(&'static str),
-    /// seccompiler refused a filter (too long, bad argument index).
-    #[error("seccompiler could not compile the {filter} filter: {source}")]
-    Compile {
-        /// Which filter.
-        filter: &'static str,
-        /// seccompiler's error.
-        source: seccompiler::BackendError,
-    },
 }
 
 /// What a rule does with a system call.
@@ -126,35 +117,41 @@ pub fn program_filters(needs: &FilterNeeds) -> Result<Vec<Vec<u8>>, FilterError>
 
 /// The same filters as seccompiler programs (for installing them in-process).
 pub fn program_filters_bpf(needs: &FilterNeeds) -> Result<Vec<BpfProgram>, FilterError> {
-    let arch = target_arch()?;
+    check_arch()?;
     let rules = rules::allowlist(needs);
     check_table(&rules);
-    let mut out = vec![compact::allowlist_program(
+    Ok(vec![compact::allowlist_program(
         &rules,
+        &fixed_ranges(),
         audit_arch(),
         libc::EPERM as u32,
-    )];
-    if let Some(x32) = x32_program() {
-        out.push(x32);
+    )])
+}
+
+/// Numbers decided whatever the table says: clone3 (ENOSYS) and, on x86_64, the x32 ABI (kill).
+fn fixed_ranges() -> Vec<compact::Fixed> {
+    let clone3 = u32::try_from(libc::SYS_clone3).expect("system call numbers fit 32 bits");
+    let mut out = vec![compact::Fixed {
+        lo: clone3,
+        hi: clone3,
+        action: libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
+    }];
+    if cfg!(target_arch = "x86_64") {
+        out.push(compact::Fixed {
+            lo: nr::X32_SYSCALL_BIT,
+            hi: nr::X32_SYSCALL_BIT | nr::X32_LAST,
+            action: libc::SECCOMP_RET_KILL_PROCESS,
+        });
     }
-    let clone3 = BTreeMap::from([(libc::SYS_clone3, vec![])]);
-    out.push(compile(
-        "clone3",
-        clone3,
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::ENOSYS as u32),
-        arch,
-    )?);
-    Ok(out)
+    out
 }
 
 /// A machine-readable description of every rule (empty on an unsupported architecture).
 pub fn describe(needs: &FilterNeeds) -> Vec<RuleDescription> {
-    if target_arch().is_err() {
+    if check_arch().is_err() {
         return Vec::new();
     }
-    let has_x32 = x32_program().is_some();
-    let clone3_filter = if has_x32 { 2 } else { 1 };
+    let has_x32 = cfg!(target_arch = "x86_64");
     let mut out: Vec<RuleDescription> = rules::allowlist(needs)
         .into_iter()
         .map(|r| {
@@ -208,7 +205,7 @@ pub fn describe(needs: &FilterNeeds) -> Vec<RuleDescription> {
         "clone3",
         Some(libc::SYS_clone3),
         "ENOSYS",
-        clone3_filter,
+        0,
         "its flags live in memory the filter cannot read; ENOSYS makes glibc fall back to clone",
     ));
     out.push(refused(
@@ -225,7 +222,7 @@ pub fn describe(needs: &FilterNeeds) -> Vec<RuleDescription> {
             action: Action::KillProcess,
             allow_if: Vec::new(),
             errno: None,
-            filter: 1,
+            filter: 0,
             why: format!(
                 "x32 numbers 0x{:x} ..= 0x{:x} kill the process; higher ones match no rule (EPERM)",
                 nr::X32_SYSCALL_BIT,
@@ -240,8 +237,7 @@ pub fn describe(needs: &FilterNeeds) -> Vec<RuleDescription> {
         allow_if: Vec::new(),
         errno: None,
         filter: 0,
-        why: "a system call from another architecture's entry point (every filter checks)"
-            .to_string(),
+        why: "a system call from another architecture's entry point".to_string(),
     });
     out
 }
@@ -260,19 +256,13 @@ fn describe_check(c: &rules::Check) -> ArgCheck {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-fn target_arch() -> Result<TargetArch, FilterError> {
-    Ok(TargetArch::x86_64)
-}
-
-#[cfg(target_arch = "aarch64")]
-fn target_arch() -> Result<TargetArch, FilterError> {
-    Ok(TargetArch::aarch64)
-}
-
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-fn target_arch() -> Result<TargetArch, FilterError> {
-    Err(FilterError::UnsupportedArch(std::env::consts::ARCH))
+/// The filter is written for x86_64 and aarch64 only.
+fn check_arch() -> Result<(), FilterError> {
+    if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
+        Ok(())
+    } else {
+        Err(FilterError::UnsupportedArch(std::env::consts::ARCH))
+    }
 }
 
 /// The table's invariants: no number twice, none in the x32 range.
@@ -303,47 +293,6 @@ fn audit_arch() -> u32 {
 /// x86_64: the x32 numbers `X32_SYSCALL_BIT | 0..=X32_LAST` kill the process. Eight
 /// instructions with two range checks: seccompiler would compare each number on its own (about
 /// 2,700 instructions the kernel must check and translate at every launch).
-#[cfg(target_arch = "x86_64")]
-fn x32_program() -> Option<BpfProgram> {
-    const LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
-    const JEQ_K: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
-    const JGE_K: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
-    const JGT_K: u16 = (libc::BPF_JMP | libc::BPF_JGT | libc::BPF_K) as u16;
-    const RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
-    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
-    const OFFSET_NR: u32 = 0; // struct seccomp_data: nr, then arch
-    const OFFSET_ARCH: u32 = 4;
-    let ins = |code, jt, jf, k| sock_filter { code, jt, jf, k };
-    Some(vec![
-        ins(LD_W_ABS, 0, 0, OFFSET_ARCH),
-        ins(JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
-        ins(RET_K, 0, 0, libc::SECCOMP_RET_KILL_PROCESS),
-        ins(LD_W_ABS, 0, 0, OFFSET_NR),
-        ins(JGE_K, 0, 2, nr::X32_SYSCALL_BIT),
-        ins(JGT_K, 1, 0, nr::X32_SYSCALL_BIT | nr::X32_LAST),
-        ins(RET_K, 0, 0, libc::SECCOMP_RET_KILL_PROCESS),
-        ins(RET_K, 0, 0, libc::SECCOMP_RET_ALLOW),
-    ])
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn x32_program() -> Option<BpfProgram> {
-    None
-}
-
-fn compile(
-    filter: &'static str,
-    rules: BTreeMap<i64, Vec<SeccompRule>>,
-    mismatch: SeccompAction,
-    matched: SeccompAction,
-    arch: TargetArch,
-) -> Result<BpfProgram, FilterError> {
-    let wrap = |source| FilterError::Compile { filter, source };
-    SeccompFilter::new(rules, mismatch, matched, arch)
-        .and_then(BpfProgram::try_from)
-        .map_err(wrap)
-}
-
 fn to_bytes(program: &[sock_filter]) -> Vec<u8> {
     let mut out = Vec::with_capacity(program.len() * 8);
     for ins in program {

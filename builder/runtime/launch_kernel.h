@@ -27,21 +27,19 @@
 
 /* ---------------------------------------------------------------- the run's cgroup */
 
-/* The run's cgroup directories (one per v1 controller, or one v2 group) and what to undo. */
+/* The run's cgroup directories (one per v1 controller, or one v2 group). */
 typedef struct {
     char pids[256];
     char memory[256];
     char v2[256];
-    char home_pids[256]; /* the launcher's own cgroup before it joined, to leave again */
-    char home_memory[256];
-    char home_v2[256];
+    char home_v2[256]; /* the launcher's own v2 group, the parent of the run's */
     int pids_ok, memory_ok;
 } x7_cg;
 
 static x7_cg x7_launch_cg X7_UNUSED;
 
-/* The path of this process's cgroup for `controller` (v1) or the v2 group ("" = v2). */
-X7_FN int x7_cg_own(const char *controller, char *out, size_t cap) {
+/* The path of this process's v2 group ("0::<path>" in /proc/self/cgroup). */
+X7_FN int x7_cg_own_v2(char *out, size_t cap) {
     char buf[4096];
     int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
@@ -50,31 +48,18 @@ X7_FN int x7_cg_own(const char *controller, char *out, size_t cap) {
     if (n <= 0) return -1;
     buf[n] = 0;
     for (char *line = strtok(buf, "\n"); line != NULL; line = strtok(NULL, "\n")) {
-        char *c1 = strchr(line, ':');
-        char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-        if (c2 == NULL) continue;
-        *c2 = 0;
-        const char *ctrls = c1 + 1;
-        int hit = controller[0] == 0 ? ctrls[0] == 0 : 0;
-        for (const char *p = ctrls; controller[0] && *p; ) {
-            size_t len = strcspn(p, ",");
-            if (len == strlen(controller) && strncmp(p, controller, len) == 0) hit = 1;
-            p += len + (p[len] == ',');
-        }
-        if (hit) {
-            snprintf(out, cap, "%s", strcmp(c2 + 1, "/") == 0 ? "" : c2 + 1);
-            return 0;
-        }
+        if (strncmp(line, "0::", 3) != 0) continue;
+        snprintf(out, cap, "%s", strcmp(line + 3, "/") == 0 ? "" : line + 3);
+        return 0;
     }
     errno = ENOENT;
     return -1;
 }
 
-/* cgroup v1: <controller>/x07/run-<pid> with one limit file written; the launcher joins it. */
-X7_FN int x7_cg_v1(const char *controller, char *dir, size_t cap, char *home, size_t hcap, const char *file,
-                   const char *value, const char *file2) {
-    char path[1200];
-    if (x7_cg_own(controller, home, hcap) != 0) return -1;
+/* cgroup v1: <controller>/x07/run-<pid> with one limit file written; `child` is moved into it. */
+X7_FN int x7_cg_v1(const char *controller, char *dir, size_t cap, const char *file, const char *value,
+                   const char *file2, pid_t child) {
+    char path[1200], pid[24];
     snprintf(path, sizeof path, "/sys/fs/cgroup/%s/x07", controller);
     if (mkdir(path, 0755) != 0 && errno != EEXIST) return -1;
     snprintf(dir, cap, "/sys/fs/cgroup/%s/x07/run-%ld", controller, (long)getpid());
@@ -85,15 +70,16 @@ X7_FN int x7_cg_v1(const char *controller, char *dir, size_t cap, char *home, si
         snprintf(path, sizeof path, "%s/%s", dir, file2);
         (void)x7_sb_write_file(path, value); /* memsw exists only with swap accounting */
     }
-    /* "0" into `tasks` moves this thread, the whole launcher: no threadgroup lock, ~25 us */
+    /* the child is one thread: `tasks` moves it without the threadgroup lock (~25 us) */
     snprintf(path, sizeof path, "%s/tasks", dir);
-    return x7_sb_write_file(path, "0");
+    snprintf(pid, sizeof pid, "%ld", (long)child);
+    return x7_sb_write_file(path, pid);
 }
 
 /* cgroup v2: a child x07-run-<pid> of the launcher's group with pids.max and memory.max. */
-X7_FN int x7_cg_v2(x7_cg *cg, const char *pids_max, const char *mem_max) {
-    char path[1200];
-    if (x7_cg_own("", cg->home_v2, sizeof cg->home_v2) != 0) return -1;
+X7_FN int x7_cg_v2(x7_cg *cg, const char *pids_max, const char *mem_max, pid_t child) {
+    char path[1200], pid[24];
+    if (x7_cg_own_v2(cg->home_v2, sizeof cg->home_v2) != 0) return -1;
     snprintf(path, sizeof path, "/sys/fs/cgroup%s/cgroup.subtree_control", cg->home_v2);
     (void)x7_sb_write_file(path, "+pids +memory"); /* may already be on; the next steps tell */
     snprintf(cg->v2, sizeof cg->v2, "/sys/fs/cgroup%s/x07-run-%ld", cg->home_v2, (long)getpid());
@@ -106,32 +92,34 @@ X7_FN int x7_cg_v2(x7_cg *cg, const char *pids_max, const char *mem_max) {
     snprintf(path, sizeof path, "%s/memory.swap.max", cg->v2);
     (void)x7_sb_write_file(path, "0");
     snprintf(path, sizeof path, "%s/cgroup.procs", cg->v2);
-    return x7_sb_write_file(path, "0");
+    snprintf(pid, sizeof pid, "%ld", (long)child);
+    return x7_sb_write_file(path, pid);
 }
 
 /*
- * The run's cgroup, joined by the launcher before it starts the child, so every process of the
- * run is in it from its first instruction: pids.max = procs + 2 (the launcher and the run's init) and the
- * memory limit = mem_bytes. Missing: the pids-cgroup gap (RLIMIT_NPROC and RLIMIT_AS instead).
+ * The run's cgroup, made while the child builds its new root (the two overlap) and joined by the
+ * child before it starts anything: the child waits for this step's outcome before its first
+ * fork, so every process of the run is in the group from its first instruction. pids.max = procs
+ * + 1 (the run's init) and the memory limit = mem_bytes; the monitor itself stays outside.
+ * Missing: the pids-cgroup gap (RLIMIT_NPROC and RLIMIT_AS instead).
  */
-X7_FN void x7_launch_cgroup(x7_sb_report *rep) {
+X7_FN void x7_launch_cgroup(x7_sb_report *rep, pid_t child) {
     x7_cg *cg = &x7_launch_cg;
     char pids_max[24], mem_max[24];
-    snprintf(pids_max, sizeof pids_max, "%u", x7_sb.pol.procs + 2u); /* + the monitor and the init */
+    snprintf(pids_max, sizeof pids_max, "%u", x7_sb.pol.procs + 1u); /* + the init */
     snprintf(mem_max, sizeof mem_max, "%llu", (unsigned long long)x7_sb.pol.mem_bytes);
     struct stat st;
     int v2 = stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0;
     int e = 0;
     if (v2) {
-        if (x7_cg_v2(cg, pids_max, mem_max) != 0) e = errno;
+        if (x7_cg_v2(cg, pids_max, mem_max, child) != 0) e = errno;
         else snprintf(rep->cgroup, sizeof rep->cgroup, "%s", cg->v2);
     } else {
-        cg->pids_ok = x7_cg_v1("pids", cg->pids, sizeof cg->pids, cg->home_pids, sizeof cg->home_pids, "pids.max",
-                               pids_max, NULL) == 0;
+        cg->pids_ok = x7_cg_v1("pids", cg->pids, sizeof cg->pids, "pids.max", pids_max, NULL, child) == 0;
         if (!cg->pids_ok) e = errno;
         else snprintf(rep->cgroup, sizeof rep->cgroup, "%s", cg->pids);
-        cg->memory_ok = x7_cg_v1("memory", cg->memory, sizeof cg->memory, cg->home_memory, sizeof cg->home_memory,
-                                 "memory.limit_in_bytes", mem_max, "memory.memsw.limit_in_bytes") == 0;
+        cg->memory_ok = x7_cg_v1("memory", cg->memory, sizeof cg->memory, "memory.limit_in_bytes", mem_max,
+                                 "memory.memsw.limit_in_bytes", child) == 0;
     }
     if (cg->pids_ok) {
         rep->pids_mechanism = v2 ? "cgroup-v2" : "cgroup-v1";
@@ -139,13 +127,14 @@ X7_FN void x7_launch_cgroup(x7_sb_report *rep) {
     } else {
         rep->pids_mechanism = "rlimit";
         rep->cgroup[0] = 0;
+        if (!(x7_sb.pol.accept_weaker & X7_WEAKER_NO_PIDS_CGROUP)) (void)kill(child, SIGKILL);
         x7_sb_gap(rep, X7_WEAKER_NO_PIDS_CGROUP, "pids_cgroup", "pids_cgroup",
                   v2 ? "cannot create a cgroup v2 group" : "cannot create /sys/fs/cgroup/pids/x07/run-<pid>", e);
     }
     if (cg->memory_ok) x7_sb_applied(rep, "memory_cgroup");
 }
 
-/* Kills what is left in one cgroup directory and removes it (the launcher has left it). */
+/* Kills what is left in one cgroup directory and removes it. */
 X7_FN void x7_cg_remove(const char *dir) {
     char path[1200], buf[4096];
     if (dir[0] == 0) return;
@@ -167,25 +156,12 @@ X7_FN void x7_cg_remove(const char *dir) {
     }
 }
 
-/* After the run: the launcher goes home, then the run's groups are emptied and removed. */
+/* After the run: the run's groups are emptied and removed (the monitor never was in them). */
 X7_FN void x7_launch_cgroup_cleanup(void) {
     x7_cg *cg = &x7_launch_cg;
-    char path[1200];
-    if (cg->v2[0]) {
-        snprintf(path, sizeof path, "/sys/fs/cgroup%s/cgroup.procs", cg->home_v2);
-        (void)x7_sb_write_file(path, "0");
-        x7_cg_remove(cg->v2);
-    }
-    if (cg->pids[0]) {
-        snprintf(path, sizeof path, "/sys/fs/cgroup/pids%s/tasks", cg->home_pids);
-        (void)x7_sb_write_file(path, "0");
-        x7_cg_remove(cg->pids);
-    }
-    if (cg->memory[0]) {
-        snprintf(path, sizeof path, "/sys/fs/cgroup/memory%s/tasks", cg->home_memory);
-        (void)x7_sb_write_file(path, "0");
-        x7_cg_remove(cg->memory);
-    }
+    x7_cg_remove(cg->v2);
+    x7_cg_remove(cg->pids);
+    x7_cg_remove(cg->memory);
 }
 
 /* ---------------------------------------------------------------- limits */
@@ -205,7 +181,10 @@ X7_FN void x7_launch_rlimits(x7_sb_report *rep) {
     uint64_t fsize = pol->fs.enabled && pol->fs.write_roots.n > 0 ? pol->fs.max_write_bytes : 0;
     x7_sb_rlimit(RLIMIT_FSIZE, fsize, fsize, "RLIMIT_FSIZE");
     if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR) x7_sb_fail_errno("rlimits", "SIGXFSZ", errno);
-    if (!x7_launch_cg.memory_ok) x7_sb_rlimit(RLIMIT_AS, pol->mem_bytes, pol->mem_bytes, "RLIMIT_AS");
+    /* the monitor made the cgroup after the clone: its report says whether memory is held */
+    int memory_cgroup = 0;
+    for (uint32_t i = 0; i < rep->nrestrictions; i++) memory_cgroup |= strcmp(rep->restrictions[i], "memory_cgroup") == 0;
+    if (!memory_cgroup) x7_sb_rlimit(RLIMIT_AS, pol->mem_bytes, pol->mem_bytes, "RLIMIT_AS");
     x7_sb_applied(rep, "rlimits");
 }
 

@@ -147,7 +147,32 @@ X7_FN unsigned long x7_ns_locked_flags(const char *path) {
     return f;
 }
 
-/* Bind-mounts /oldroot<src> on <dst>, then remounts it read-only unless writable; nosuid always. */
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442 /* the same number on every architecture */
+#endif
+#define X7_MOUNT_ATTR_RDONLY 0x1u
+#define X7_MOUNT_ATTR_NOSUID 0x2u
+#define X7_MOUNT_ATTR_NODEV 0x4u
+#define X7_AT_RECURSIVE 0x8000
+
+/* struct mount_attr of linux/mount.h (spelt out: glibc's sys/mount.h and musl's differ). */
+typedef struct {
+    uint64_t attr_set, attr_clr, propagation, userns_fd;
+} x7_mount_attr;
+
+/*
+ * read-only (unless writable), nosuid, nodev (unless a device) on <dst> and every mount beneath
+ * it: a read root with a writable mount inside stays read-only all the way down. 0, or -1 with
+ * errno (ENOSYS before Linux 5.12).
+ */
+X7_FN int x7_ns_setattr(const x7_ns_bind *b) {
+    x7_mount_attr a;
+    memset(&a, 0, sizeof a);
+    a.attr_set = X7_MOUNT_ATTR_NOSUID | (b->writable ? 0 : X7_MOUNT_ATTR_RDONLY) | (b->device ? 0 : X7_MOUNT_ATTR_NODEV);
+    return (int)syscall(SYS_mount_setattr, AT_FDCWD, b->dst, X7_AT_RECURSIVE, &a, sizeof a);
+}
+
+/* Bind-mounts /oldroot<src> on <dst>, then makes it (recursively) read-only unless writable; nosuid always. */
 X7_FN void x7_ns_bind_one(const x7_ns_bind *b) {
     char src[PATH_MAX + sizeof X7_NS_OLD];
     snprintf(src, sizeof src, X7_NS_OLD "%s", b->src);
@@ -155,6 +180,9 @@ X7_FN void x7_ns_bind_one(const x7_ns_bind *b) {
     if (lstat(src, &st) != 0) x7_sb_fail("new_root", "a path to mount disappeared", b->src);
     if (x7_ns_mount_point(b->dst, S_ISDIR(st.st_mode)) != 0) x7_sb_fail_errno("new_root", "cannot make a mount point", errno);
     if (mount(src, b->dst, NULL, MS_BIND | MS_REC, NULL) != 0) x7_sb_fail("new_root", "bind mount failed", b->dst);
+    if (x7_ns_setattr(b) == 0) return;
+    if (errno != ENOSYS) x7_sb_fail("new_root", "read-only remount failed", b->dst);
+    /* before 5.12: the top mount only */
     unsigned long flags = MS_BIND | MS_REMOUNT | MS_NOSUID | x7_ns_locked_flags(b->dst);
     if (!b->writable) flags |= MS_RDONLY;
     if (!b->device) flags |= MS_NODEV;

@@ -1,11 +1,12 @@
 /* x07-fragment: requires=core,sandbox_policy,sandbox_restrict,sandbox_report,sandbox_landlock,launch_kernel,launch_ns,launch_sealed,launch_narrow */
 /*
  * launch_run: the trusted launcher's whole life (docs/internals/sandbox.md, "Order of
- * enforcement"). The launcher stays in the host as the monitor: it loads the policy, makes the
- * run's cgroup and joins it, and starts the child in new user, mount, pid, ipc, uts (and, with
- * networking off, network) namespaces. It maps the invoking user into the child's user namespace,
- * lets it go, enforces the wall clock, and relays how the run ended. The child builds the new root
- * and applies every remaining step, checks they hold, and only then execs the program.
+ * enforcement"). The launcher stays in the host as the monitor: it loads the policy, starts the
+ * child in new user, mount, pid, ipc, uts (and, with networking off, network) namespaces, makes
+ * the run's cgroup and moves the child into it, tells the child so, enforces the wall clock, and
+ * relays how the run ended. The child maps the invoking user into its user namespace, builds the
+ * new root (while the monitor makes the cgroup), waits for the monitor's word, applies every
+ * remaining step, checks they hold, and only then starts the program.
  */
 #ifdef X07_SANDBOXED
 #include <sched.h>
@@ -20,7 +21,9 @@ typedef struct {
     char *program_real;  /* canonical, resolved in the host */
     char **argv;         /* program arguments after PROGRAM */
     int argc;
-    int sync[2];         /* parent -> child: ids mapped, go on */
+    int sync[2];         /* parent -> child: the monitor's report once the child is in the run's cgroup */
+    uid_t uid;           /* the invoking user and group, mapped to themselves in the user namespace */
+    gid_t gid;
     int status[2];       /* child (the namespace's init) -> parent: the program's wait status */
     int plain;           /* --plain-exec: not an x07 program (the C compiler of a build): no policy on fd 3 */
     int payload_fd;      /* a sealed bundle: the payload's memfd (program_real is NULL); else -1 */
@@ -45,25 +48,26 @@ X7_FN void x7_launch_on_term(int sig) {
     (void)kill(x7_launch_child_pid, SIGKILL);
 }
 
-/* Writes one /proc/<pid>/<file>. */
-X7_FN void x7_launch_proc_write(pid_t pid, const char *file, const char *text) {
+/* Writes one /proc/self/<file>. */
+X7_FN void x7_launch_self_write(const char *file, const char *text) {
     char path[64];
-    snprintf(path, sizeof path, "/proc/%ld/%s", (long)pid, file);
-    if (x7_sb_write_file(path, text) != 0) {
-        int e = errno;
-        (void)kill(pid, SIGKILL);
-        x7_sb_fail_errno("userns", path, e);
-    }
+    snprintf(path, sizeof path, "/proc/self/%s", file);
+    if (x7_sb_write_file(path, text) != 0) x7_sb_fail_errno("userns", path, errno);
 }
 
-/* The invoking user and group, mapped to themselves (a root launcher stays 0 inside, unprivileged). */
-X7_FN void x7_launch_map_ids(pid_t pid) {
+/*
+ * The invoking user and group, mapped to themselves (a root launcher stays 0 inside,
+ * unprivileged). Written by the child itself: a process may map its own user namespace to the
+ * one id it had outside (after `setgroups deny` for the group), so the monitor need not wait for
+ * it and the two go on in parallel.
+ */
+X7_FN void x7_launch_map_self(const x7_launch_req *rq) {
     char map[64];
-    snprintf(map, sizeof map, "%u %u 1\n", (unsigned)getuid(), (unsigned)getuid());
-    x7_launch_proc_write(pid, "uid_map", map);
-    x7_launch_proc_write(pid, "setgroups", "deny");
-    snprintf(map, sizeof map, "%u %u 1\n", (unsigned)getgid(), (unsigned)getgid());
-    x7_launch_proc_write(pid, "gid_map", map);
+    snprintf(map, sizeof map, "%u %u 1\n", (unsigned)rq->uid, (unsigned)rq->uid);
+    x7_launch_self_write("uid_map", map);
+    x7_launch_self_write("setgroups", "deny");
+    snprintf(map, sizeof map, "%u %u 1\n", (unsigned)rq->gid, (unsigned)rq->gid);
+    x7_launch_self_write("gid_map", map);
 }
 
 /* clone(2) like fork, with namespace flags: 0 in the child, the child's pid in the parent. */
@@ -100,20 +104,37 @@ X7_COLD void x7_launch_init(pid_t program, int status_fd) {
     }
 }
 
+/*
+ * The monitor's report once it has moved this process into the run's cgroup: it replaces this
+ * process's copy (the monitor recorded the namespaces and the cgroup after the clone). Until it
+ * arrives nothing is started; a monitor that died or refused sends nothing and the run ends here.
+ */
+X7_FN void x7_launch_await_cgroup(x7_launch_req *rq, x7_sb_report *rep) {
+    static x7_sb_report from_monitor;
+    ssize_t n;
+    do n = read(rq->sync[0], &from_monitor, sizeof from_monitor);
+    while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof from_monitor) _exit(3);
+    close(rq->sync[0]);
+    *rep = from_monitor;
+}
+
 /* Everything between clone and exec, in the order of docs/internals/sandbox.md. */
 X7_COLD void x7_launch_child(x7_launch_req *rq, x7_sb_report *rep, int userns) {
-    char go;
     close(rq->sync[1]);
     close(rq->status[0]);
-    if (read(rq->sync[0], &go, 1) != 1) _exit(3); /* the launcher died before mapping us */
-    close(rq->sync[0]);
+    /* a monitor that dies from here on takes the run with it; before, its report never comes */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) x7_sb_fail_errno("process_group", "PR_SET_PDEATHSIG", errno);
     if (userns && getppid() != 0) x7_sb_fail("userns", "the child is not in a new pid namespace", NULL);
-    if (!userns && getppid() == 1) _exit(3); /* orphaned already */
+    static x7_ns_plan plan;
     if (userns) {
-        static x7_ns_plan plan;
+        x7_launch_map_self(rq);
+        /* meanwhile the monitor makes the run's cgroup */
         x7_ns_plan_paths(&plan, &x7_sb.pol, rq->program_real);
         x7_ns_enter_new_root(&plan, &x7_sb.pol, x7_sb.cwd);
+    }
+    x7_launch_await_cgroup(rq, rep);
+    if (userns) {
         x7_sb_applied(rep, "new_root");
     } else {
         x7_restrict_network(rep); /* without a user namespace only root can make one */
@@ -214,7 +235,10 @@ X7_FN int x7_launch_wait(pid_t child) {
 
 static int x7_launch_run(x7_launch_req *rq, x7_sb_report *rep);
 
-/* The launcher's main: parse, load, cgroup, clone, map, release, wait, clean up, relay. */
+/* the monitor hands its report to the child in one pipe write, which is atomic up to PIPE_BUF */
+_Static_assert(sizeof(x7_sb_report) <= 4096, "x7_sb_report must fit in one pipe write");
+
+/* The launcher's main: parse, load, clone, map, cgroup, release, wait, clean up, relay. */
 X7_FN int x7_launch_main(int argc, char **argv) {
     static x7_sb_report rep;
     static x7_launch_req rq;
@@ -259,19 +283,20 @@ X7_FN int x7_launch_main(int argc, char **argv) {
     return x7_launch_run(&rq, &rep);
 }
 
-/* From the policy on: environment, cgroup, clone, map, release, wait, clean up, relay. */
+/* From the policy on: environment, clone, map, cgroup, release, wait, clean up, relay. */
 X7_FN int x7_launch_run(x7_launch_req *rq, x7_sb_report *rep) {
     x7_sandbox_clear_env(rep);
     x7_sb.cwd = getcwd(NULL, 0);
     if (x7_sb.cwd == NULL) x7_sb_fail_errno("open_roots", "cannot determine the current directory", errno);
     x7_sb.cwd_len = (uint32_t)strlen(x7_sb.cwd);
 
-    x7_launch_cgroup(rep);
     x7_sb_applied(rep, "wall_clock"); /* kept by this process, the monitor (x7_launch_wait) */
     if (pipe2(rq->sync, O_CLOEXEC) != 0 || pipe2(rq->status, O_CLOEXEC) != 0) x7_sb_fail_errno("userns", "pipe", errno);
     unsigned long ns = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
     if (!x7_sb.pol.net.enabled) ns |= CLONE_NEWNET;
     int userns = 1;
+    rq->uid = getuid();
+    rq->gid = getgid();
     pid_t child = x7_launch_clone(ns);
     if (child < 0) {
         int e = errno;
@@ -287,10 +312,12 @@ X7_FN int x7_launch_run(x7_launch_req *rq, x7_sb_report *rep) {
     if (child == 0) x7_launch_child(rq, rep, userns);
 
     close(rq->sync[0]);
-    if (userns) x7_launch_map_ids(child);
-    if (write(rq->sync[1], "g", 1) != 1) {
+    /* while the child maps itself and builds its root; it starts nothing before the report */
+    x7_launch_cgroup(rep, child);
+    if (write(rq->sync[1], rep, sizeof *rep) != (ssize_t)sizeof *rep) { /* < PIPE_BUF: one write */
         (void)kill(child, SIGKILL);
-        x7_sb_fail_errno("userns", "cannot release the child", errno);
+        x7_launch_cgroup_cleanup();
+        x7_sb_fail_errno("pids_cgroup", "cannot release the child", errno);
     }
     close(rq->sync[1]);
     close(rq->status[1]);

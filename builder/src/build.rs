@@ -223,16 +223,7 @@ pub fn derivation_inputs(req: &BuildRequest<'_>, cc: &CcIdentity) -> DerivationI
     }
     if let Some(specs) = &req.native.musl_specs {
         // the libc is an input: its specs file and static archive, by content
-        let digest = |p: &Path| {
-            fs_err::read(p)
-                .map(|b| Sha256Digest::of(&b).to_string())
-                .unwrap_or_else(|e| format!("unreadable: {e}"))
-        };
-        let libc_a = specs.with_file_name("libc.a");
-        knobs.insert(
-            "libc".to_string(),
-            format!("musl specs={} libc.a={}", digest(specs), digest(&libc_a)),
-        );
+        knobs.insert("libc".to_string(), cc::musl_knob(specs));
     }
     if req.emit_options().disable_in_process_checks {
         knobs.insert(

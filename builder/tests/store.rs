@@ -817,3 +817,47 @@ fn the_same_build_in_two_stores_gives_identical_entries() {
         "entry names and build.json bytes must not depend on where the store is"
     );
 }
+
+#[test]
+fn the_launcher_links_musl_when_it_is_installed_and_caches_its_digest() {
+    let Some(specs) = x07_builder::cc::musl_specs() else {
+        // CI installs musl-tools (.ci/run); elsewhere this is reported (straight to the
+        // descriptor: libtest captures eprintln! of passing tests)
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipping the_launcher_links_musl_when_it_is_installed_and_caches_its_digest: \
+             musl is not installed (Debian: apt-get install musl-tools)"
+        );
+        return;
+    };
+    let (_dir, home) = temp_home();
+    let store = StoreRoot::new(&home);
+    let launcher = x07_builder::launcher::ensure_launcher(&home, &store).unwrap();
+    let record: serde_json::Value =
+        serde_json::from_slice(&fs_err::read(launcher.with_file_name("build.json")).unwrap())
+            .unwrap();
+    let libc = record["inputs"]["knobs"]["libc"].as_str().unwrap();
+    assert_eq!(libc, x07_builder::cc::musl_knob(&specs), "{record}");
+    assert!(libc.starts_with("musl specs=sha256:"), "{libc}");
+    // static: no ELF interpreter (PT_INTERP) to load, and it runs (usage error, exit 2)
+    let bytes = fs_err::read(&launcher).unwrap();
+    assert!(
+        !bytes.windows(11).any(|w| w == b"/lib64/ld-l"),
+        "the launcher names a dynamic loader"
+    );
+    let out = Command::new(&launcher).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    // the digest is cached by stat: a second detection reads the cache, not libc.a
+    let cached = fs_err::read_dir(home.cache_dir().join("musl-identity"))
+        .unwrap()
+        .count();
+    assert_eq!(cached, 1);
+    let again = x07_builder::cc::MuslLibc::detect(&home).unwrap();
+    assert_eq!(again.knob, libc);
+    assert_eq!(
+        x07_builder::launcher::ensure_launcher(&home, &store).unwrap(),
+        launcher,
+        "the same entry on a warm call"
+    );
+}

@@ -30,8 +30,6 @@ const HTTP_POLICY: &str = ".x07/policies/base/http-client.sandbox.base.policy.js
 /// The kernel layer's restrictions in the order the launcher applies them (docs/internals/sandbox.md).
 const OS_RESTRICTIONS: [&str; 16] = [
     "env_cleared",
-    "pids_cgroup",
-    "memory_cgroup",
     "wall_clock",
     "userns",
     "mountns",
@@ -39,6 +37,8 @@ const OS_RESTRICTIONS: [&str; 16] = [
     "ipcns",
     "utsns",
     "netns",
+    "pids_cgroup",
+    "memory_cgroup",
     "new_root",
     "rlimits",
     "landlock_fs",

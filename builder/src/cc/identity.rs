@@ -25,9 +25,9 @@ pub struct CcIdentity {
     pub version_line: String,
 }
 
-/// The stat fields that change whenever the compiler file is replaced or edited.
+/// The stat fields that change whenever a file is replaced or edited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-struct FileStamp {
+pub(super) struct FileStamp {
     size: u64,
     mtime_sec: i64,
     mtime_nsec: i64,
@@ -38,7 +38,7 @@ struct FileStamp {
 }
 
 impl FileStamp {
-    fn of(m: &Metadata) -> Self {
+    pub(super) fn of(m: &Metadata) -> Self {
         Self {
             size: m.size(),
             mtime_sec: m.mtime(),

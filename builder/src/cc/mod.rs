@@ -10,6 +10,7 @@ mod compile;
 mod home;
 mod identity;
 mod locate;
+mod musl;
 pub mod packages;
 
 pub use build_sandbox::BuildSandbox;
@@ -19,6 +20,7 @@ pub use compile::{
 pub use home::{HomeError, X07Home};
 pub use identity::CcIdentity;
 pub use locate::CcLocator;
+pub use musl::{musl_knob, MuslLibc};
 
 use std::path::PathBuf;
 

@@ -426,3 +426,61 @@ fn an_oversized_read_root_is_granted_whole_and_reported() {
         "the in-process check still holds"
     );
 }
+
+/// Unmounts what a test mounted, whatever the test's outcome.
+struct MountGuard(std::path::PathBuf);
+
+impl Drop for MountGuard {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_writable_mount_inside_a_read_root_is_read_only_in_the_new_root() {
+    let p = Project::new();
+    let inner = p.path("ro/inner");
+    fs_err::create_dir(&inner).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=64k",
+            "x07-test",
+            p.s("ro/inner").as_str(),
+        ])
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "mount a tmpfs (these tests run as root)");
+    let _guard = MountGuard(inner.clone());
+    fs_err::write(inner.join("host.txt"), "host").unwrap();
+
+    let mount_of = |rel: &str| {
+        let out = p.run(
+            Flavor::KernelOnly,
+            &p.policy(),
+            &input(b'V', &[p.s(rel).as_bytes()]),
+        );
+        out.assert_ok().text()
+    };
+    assert_eq!(mount_of("rw"), "rw", "the probe tells a writable mount");
+    assert_eq!(mount_of("ro"), "ro");
+    assert_eq!(
+        mount_of("ro/inner"),
+        "ro",
+        "the tmpfs inside the read root is writable in the new root"
+    );
+    // and nothing was written through it
+    let out = p.run(
+        Flavor::KernelOnly,
+        &p.policy(),
+        &input(b'W', &[p.s("ro/inner/pwned.txt").as_bytes()]),
+    );
+    assert!(
+        out.assert_ok().text().starts_with("errno:"),
+        "{}",
+        out.text()
+    );
+    assert!(!inner.join("pwned.txt").exists());
+}

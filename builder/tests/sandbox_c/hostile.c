@@ -14,6 +14,7 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
@@ -215,6 +216,11 @@ static x7_bytes x7_solve(void) {
     case 'W': return raw_write(cfield(0));
     case 'Z': return raw_write_n(cfield(0), ufield(1));
     case 'Y': return mkdir(cfield(0), 0755) == 0 ? text("made") : text("errno:%d", errno);
+    case 'V': { /* how the mount holding a path is mounted, as the kernel tells this process */
+        struct statvfs sv;
+        if (statvfs(cfield(0), &sv) != 0) return text("errno:%d", errno);
+        return text("%s", (sv.f_flag & ST_RDONLY) ? "ro" : "rw");
+    }
     case 'e': return x7_os_env_get(field(0));
     case 'E': {
         const char *v = getenv(cfield(0));

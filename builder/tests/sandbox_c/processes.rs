@@ -260,7 +260,7 @@ fn a_fork_bomb_hits_the_pids_cgroup() {
     assert_eq!(
         out.assert_ok().text(),
         format!("forks:5 errno:{}", libc::EAGAIN),
-        "uid 0 (mapped to itself) ignores RLIMIT_NPROC; pids.max = procs + 2 (the launcher, the run's init) holds"
+        "uid 0 (mapped to itself) ignores RLIMIT_NPROC; pids.max = procs + 1 (the run's init) holds: the program and 5 children"
     );
 }
 

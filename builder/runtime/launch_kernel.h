@@ -56,10 +56,10 @@ X7_FN int x7_cg_own_v2(char *out, size_t cap) {
     return -1;
 }
 
-/* cgroup v1: <controller>/x07/run-<pid> with one limit file written; `child` is moved into it. */
+/* cgroup v1: <controller>/x07/run-<pid> with one limit file written. */
 X7_FN int x7_cg_v1(const char *controller, char *dir, size_t cap, const char *file, const char *value,
-                   const char *file2, pid_t child) {
-    char path[1200], pid[24];
+                   const char *file2) {
+    char path[1200];
     snprintf(path, sizeof path, "/sys/fs/cgroup/%s/x07", controller);
     if (mkdir(path, 0755) != 0 && errno != EEXIST) return -1;
     snprintf(dir, cap, "/sys/fs/cgroup/%s/x07/run-%ld", controller, (long)getpid());
@@ -70,15 +70,12 @@ X7_FN int x7_cg_v1(const char *controller, char *dir, size_t cap, const char *fi
         snprintf(path, sizeof path, "%s/%s", dir, file2);
         (void)x7_sb_write_file(path, value); /* memsw exists only with swap accounting */
     }
-    /* the child is one thread: `tasks` moves it without the threadgroup lock (~25 us) */
-    snprintf(path, sizeof path, "%s/tasks", dir);
-    snprintf(pid, sizeof pid, "%ld", (long)child);
-    return x7_sb_write_file(path, pid);
+    return 0;
 }
 
 /* cgroup v2: a child x07-run-<pid> of the launcher's group with pids.max and memory.max. */
-X7_FN int x7_cg_v2(x7_cg *cg, const char *pids_max, const char *mem_max, pid_t child) {
-    char path[1200], pid[24];
+X7_FN int x7_cg_v2(x7_cg *cg, const char *pids_max, const char *mem_max) {
+    char path[1200];
     if (x7_cg_own_v2(cg->home_v2, sizeof cg->home_v2) != 0) return -1;
     snprintf(path, sizeof path, "/sys/fs/cgroup%s/cgroup.subtree_control", cg->home_v2);
     (void)x7_sb_write_file(path, "+pids +memory"); /* may already be on; the next steps tell */
@@ -91,17 +88,15 @@ X7_FN int x7_cg_v2(x7_cg *cg, const char *pids_max, const char *mem_max, pid_t c
     cg->memory_ok = x7_sb_write_file(path, mem_max) == 0;
     snprintf(path, sizeof path, "%s/memory.swap.max", cg->v2);
     (void)x7_sb_write_file(path, "0");
-    snprintf(path, sizeof path, "%s/cgroup.procs", cg->v2);
-    snprintf(pid, sizeof pid, "%ld", (long)child);
-    return x7_sb_write_file(path, pid);
+    return 0;
 }
 
 /*
- * The run's cgroup, made while the child builds its new root (the two overlap) and joined by the
- * child before it starts anything: the child waits for this step's outcome before its first
- * fork, so every process of the run is in the group from its first instruction. pids.max = procs
- * + 1 (the run's init) and the memory limit = mem_bytes; the monitor itself stays outside.
- * Missing: the pids-cgroup gap (RLIMIT_NPROC and RLIMIT_AS instead).
+ * The run's cgroup, made by the monitor while the child builds its new root (the two overlap)
+ * and joined by the child itself (x7_launch_join_cgroup) before it starts anything, so every
+ * process of the run is in the group from its first instruction. pids.max = procs + 1 (the run's
+ * init) and the memory limit = mem_bytes; the monitor itself stays outside. Missing: the
+ * pids-cgroup gap (RLIMIT_NPROC and RLIMIT_AS instead).
  */
 X7_FN void x7_launch_cgroup(x7_sb_report *rep, pid_t child) {
     x7_cg *cg = &x7_launch_cg;
@@ -112,14 +107,14 @@ X7_FN void x7_launch_cgroup(x7_sb_report *rep, pid_t child) {
     int v2 = stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0;
     int e = 0;
     if (v2) {
-        if (x7_cg_v2(cg, pids_max, mem_max, child) != 0) e = errno;
+        if (x7_cg_v2(cg, pids_max, mem_max) != 0) e = errno;
         else snprintf(rep->cgroup, sizeof rep->cgroup, "%s", cg->v2);
     } else {
-        cg->pids_ok = x7_cg_v1("pids", cg->pids, sizeof cg->pids, "pids.max", pids_max, NULL, child) == 0;
+        cg->pids_ok = x7_cg_v1("pids", cg->pids, sizeof cg->pids, "pids.max", pids_max, NULL) == 0;
         if (!cg->pids_ok) e = errno;
         else snprintf(rep->cgroup, sizeof rep->cgroup, "%s", cg->pids);
         cg->memory_ok = x7_cg_v1("memory", cg->memory, sizeof cg->memory, "memory.limit_in_bytes", mem_max,
-                                 "memory.memsw.limit_in_bytes", child) == 0;
+                                 "memory.memsw.limit_in_bytes") == 0;
     }
     if (cg->pids_ok) {
         rep->pids_mechanism = v2 ? "cgroup-v2" : "cgroup-v1";
@@ -134,10 +129,28 @@ X7_FN void x7_launch_cgroup(x7_sb_report *rep, pid_t child) {
     if (cg->memory_ok) x7_sb_applied(rep, "memory_cgroup");
 }
 
-/* Kills what is left in one cgroup directory and removes it. */
+/*
+ * The child joins the groups the monitor made (`cg`, its paths seen under `prefix`: the host's
+ * tree before it is detached). Each process moves itself: "0" into v1 `tasks` moves the calling
+ * thread without the threadgroup lock (~25 us), where moving another process takes it and waits
+ * for an RCU grace period (~10 ms here). Fails closed: the monitor has reported the group.
+ */
+X7_FN void x7_launch_join_cgroup(const x7_cg *cg, const char *prefix) {
+    const char *dirs[3][2] = {{cg->pids_ok ? cg->v2 : "", "cgroup.procs"}, {cg->pids_ok ? cg->pids : "", "tasks"},
+                              {cg->memory_ok ? cg->memory : "", "tasks"}};
+    for (size_t i = 0; i < 3; i++) {
+        char path[1400];
+        if (dirs[i][0][0] == 0) continue;
+        snprintf(path, sizeof path, "%s%s/%s", prefix, dirs[i][0], dirs[i][1]);
+        if (x7_sb_write_file(path, "0") != 0) x7_sb_fail_errno("pids_cgroup", "cannot join the run's cgroup", errno);
+    }
+}
+
+/* Removes one cgroup directory, killing what is left in it first when it is not empty. */
 X7_FN void x7_cg_remove(const char *dir) {
     char path[1200], buf[4096];
     if (dir[0] == 0) return;
+    if (rmdir(dir) == 0 || errno == ENOENT) return; /* the usual case: the run's processes are gone */
     snprintf(path, sizeof path, "%s/cgroup.kill", dir);
     (void)x7_sb_write_file(path, "1");
     snprintf(path, sizeof path, "%s/cgroup.procs", dir);

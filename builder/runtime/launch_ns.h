@@ -273,11 +273,10 @@ X7_FN void x7_ns_proc(void) {
 }
 
 /*
- * Builds the new root and enters it: private propagation, tmpfs, binds, /dev, /proc, pivot_root,
- * host tree detached, the working directory kept (made empty in the tmpfs when no root holds it),
- * the root read-only.
+ * Builds the new root and enters it: private propagation, tmpfs, pivot_root, binds, /dev, /proc.
+ * The host's tree stays reachable at X7_NS_OLD until x7_ns_leave_host_tree.
  */
-X7_FN void x7_ns_enter_new_root(const x7_ns_plan *plan, const x7_policy *pol, const char *cwd) {
+X7_FN void x7_ns_build_new_root(const x7_ns_plan *plan, const x7_policy *pol) {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
         x7_sb_fail_errno("new_root", "cannot make mounts private", errno);
     if (mount("tmpfs", X7_NS_BASE, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") != 0)
@@ -291,6 +290,13 @@ X7_FN void x7_ns_enter_new_root(const x7_ns_plan *plan, const x7_policy *pol, co
         for (uint32_t i = 0; i < pol->proc.allow_execs.n; i++) x7_ns_exec_aliases(pol->proc.allow_execs.v[i].s);
     x7_ns_dev();
     x7_ns_proc();
+}
+
+/*
+ * The host's tree detached, the working directory kept (made empty in the tmpfs when no root
+ * holds it), the root read-only.
+ */
+X7_FN void x7_ns_leave_host_tree(const char *cwd) {
     if (umount2(X7_NS_OLD, MNT_DETACH) != 0) x7_sb_fail_errno("new_root", "cannot detach the host's tree", errno);
     (void)rmdir(X7_NS_OLD);
     if (chdir(cwd) != 0 && (x7_mkdirs(cwd, 0755) != 0 || chdir(cwd) != 0))

@@ -104,19 +104,30 @@ X7_COLD void x7_launch_init(pid_t program, int status_fd) {
     }
 }
 
+/* What the monitor tells the child once the run's cgroup exists: its report and the groups. */
+typedef struct {
+    x7_sb_report rep;
+    x7_cg cg;
+} x7_launch_word;
+
+/* one pipe write, which is atomic up to PIPE_BUF */
+_Static_assert(sizeof(x7_launch_word) <= 4096, "the monitor's word must fit in one pipe write");
+
 /*
- * The monitor's report once it has moved this process into the run's cgroup: it replaces this
- * process's copy (the monitor recorded the namespaces and the cgroup after the clone). Until it
- * arrives nothing is started; a monitor that died or refused sends nothing and the run ends here.
+ * The monitor's word: its report replaces this process's copy (the monitor recorded the
+ * namespaces and the cgroup after the clone), and this process joins the groups, their paths seen
+ * under `prefix`. Until the word arrives nothing is started; a monitor that died or refused sends
+ * nothing and the run ends here.
  */
-X7_FN void x7_launch_await_cgroup(x7_launch_req *rq, x7_sb_report *rep) {
-    static x7_sb_report from_monitor;
+X7_FN void x7_launch_await_cgroup(x7_launch_req *rq, x7_sb_report *rep, const char *prefix) {
+    static x7_launch_word word;
     ssize_t n;
-    do n = read(rq->sync[0], &from_monitor, sizeof from_monitor);
+    do n = read(rq->sync[0], &word, sizeof word);
     while (n < 0 && errno == EINTR);
-    if (n != (ssize_t)sizeof from_monitor) _exit(3);
+    if (n != (ssize_t)sizeof word) _exit(3);
     close(rq->sync[0]);
-    *rep = from_monitor;
+    *rep = word.rep;
+    x7_launch_join_cgroup(&word.cg, prefix);
 }
 
 /* Everything between clone and exec, in the order of docs/internals/sandbox.md. */
@@ -131,10 +142,12 @@ X7_COLD void x7_launch_child(x7_launch_req *rq, x7_sb_report *rep, int userns) {
         x7_launch_map_self(rq);
         /* meanwhile the monitor makes the run's cgroup */
         x7_ns_plan_paths(&plan, &x7_sb.pol, rq->program_real);
-        x7_ns_enter_new_root(&plan, &x7_sb.pol, x7_sb.cwd);
+        x7_ns_build_new_root(&plan, &x7_sb.pol);
     }
-    x7_launch_await_cgroup(rq, rep);
+    /* the groups are joined through the host's tree, before it is detached */
+    x7_launch_await_cgroup(rq, rep, userns ? X7_NS_OLD : "");
     if (userns) {
+        x7_ns_leave_host_tree(x7_sb.cwd);
         x7_sb_applied(rep, "new_root");
     } else {
         x7_restrict_network(rep); /* without a user namespace only root can make one */
@@ -235,9 +248,6 @@ X7_FN int x7_launch_wait(pid_t child) {
 
 static int x7_launch_run(x7_launch_req *rq, x7_sb_report *rep);
 
-/* the monitor hands its report to the child in one pipe write, which is atomic up to PIPE_BUF */
-_Static_assert(sizeof(x7_sb_report) <= 4096, "x7_sb_report must fit in one pipe write");
-
 /* The launcher's main: parse, load, clone, map, cgroup, release, wait, clean up, relay. */
 X7_FN int x7_launch_main(int argc, char **argv) {
     static x7_sb_report rep;
@@ -314,7 +324,10 @@ X7_FN int x7_launch_run(x7_launch_req *rq, x7_sb_report *rep) {
     close(rq->sync[0]);
     /* while the child maps itself and builds its root; it starts nothing before the report */
     x7_launch_cgroup(rep, child);
-    if (write(rq->sync[1], rep, sizeof *rep) != (ssize_t)sizeof *rep) { /* < PIPE_BUF: one write */
+    static x7_launch_word word;
+    word.rep = *rep;
+    word.cg = x7_launch_cg;
+    if (write(rq->sync[1], &word, sizeof word) != (ssize_t)sizeof word) {
         (void)kill(child, SIGKILL);
         x7_launch_cgroup_cleanup();
         x7_sb_fail_errno("pids_cgroup", "cannot release the child", errno);

@@ -12,6 +12,10 @@ fn workers(items: usize, max: usize) -> usize {
 
 /// The default thread count for CPU-bound work: the machine's parallelism, at most `cap`.
 pub fn cpu_workers(cap: usize) -> usize {
+    if cap <= 1 {
+        // asking costs a few file reads (cgroup quotas): skip it when the answer cannot matter
+        return 1;
+    }
     std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(1, cap.max(1))

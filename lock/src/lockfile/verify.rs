@@ -205,7 +205,7 @@ impl Lock {
         // back in lock order.
         let per_package: Vec<Vec<LockProblemKind>> = x07_spec::parallel::map(
             &self.dependencies,
-            x07_spec::parallel::cpu_workers(4),
+            x07_spec::parallel::cpu_workers(self.dependencies.len().min(4)),
             |dep| {
                 let mut kinds = Vec::new();
                 verify_package(

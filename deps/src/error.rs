@@ -64,6 +64,24 @@ pub enum DepsError {
     #[error(transparent)]
     LockWouldChange(Box<LockCheckError>),
     /// A local package directory cannot be read or hashed.
+    /// A `$workspace/` path has no workspace root, or leads out of it.
+    #[error("local package {name}: {source}")]
+    Workspace {
+        /// The name in x07.json.
+        name: PackageName,
+        /// Why.
+        source: x07_spec::WorkspaceError,
+    },
+    /// A registry package recorded at a path outside the project's `.x07/deps/`.
+    #[error("{name} {version}: a registry package belongs under .x07/deps/, not at `{path}`; run `x07 pkg lock` to record it again")]
+    RegistryPathOutside {
+        /// The package.
+        name: PackageName,
+        /// Its version.
+        version: x07_spec::PackageVersion,
+        /// The recorded path.
+        path: x07_spec::DepPath,
+    },
     #[error("local package {name} ({}): {source}", .dir.display())]
     LocalPackage {
         /// The name in x07.json.
@@ -166,7 +184,8 @@ impl DepsError {
             Self::Registry(_) => "X07-PKG-0006",
             Self::UnknownPackage { .. } | Self::Resolve(_) => "X07-PKG-0007",
             Self::Unpack { .. } => "X07-PKG-0003",
-            Self::LocalPackage { .. } => "X07-PKG-0001",
+            Self::LocalPackage { .. } | Self::Workspace { .. } => "X07-PKG-0001",
+            Self::RegistryPathOutside { .. } => "X07-LOCK-0001",
             Self::Io { .. } => "X07-PKG-0009",
             Self::PatchUnsupported { .. } => "X07-PKG-0010",
         }

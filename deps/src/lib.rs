@@ -11,6 +11,7 @@
 mod error;
 mod guard;
 mod install;
+mod local_path;
 mod locking;
 mod manifest_edit;
 mod project;
@@ -18,6 +19,7 @@ mod sync;
 
 pub use error::DepsError;
 pub use guard::ProjectGuard;
+pub use local_path::{local_dependency_path, LocalPathError};
 pub use locking::{lock_project, LockOptions, LockOutcome};
 pub use manifest_edit::{DependencySpec, ManifestChange, ManifestEdit};
 pub use project::Project;

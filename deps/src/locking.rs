@@ -206,7 +206,12 @@ fn local_packages(
     let mut out = Vec::new();
     for req in reqs {
         let Some(path) = &req.local else { continue };
-        let dir = path.resolve(&project.root);
+        let dir = path
+            .resolve(&project.root)
+            .map_err(|source| DepsError::Workspace {
+                name: req.name.clone(),
+                source,
+            })?;
         let manifest =
             PackageManifest::load_from_dir(&dir).map_err(|e| DepsError::LocalPackage {
                 name: req.name.clone(),
@@ -285,7 +290,7 @@ fn registry_catalog(
                             .req
                             .local
                             .as_ref()
-                            .map(|p| p.as_str().into())
+                            .map(|p| p.to_string().into())
                             .unwrap_or_default(),
                         index: local.req.index,
                         message: format!("meta.requires_packages: {e}"),
@@ -373,7 +378,12 @@ fn build_lock(
 
 fn lock_local(project: &Project, local: &LocalPackage) -> Result<LockedPackage, DepsError> {
     let path = local.req.local.clone().expect("local packages have a path");
-    let dir = path.resolve(&project.root);
+    let dir = path
+        .resolve(&project.root)
+        .map_err(|source| DepsError::Workspace {
+            name: local.req.name.clone(),
+            source,
+        })?;
     let digests = hash_package_dir(&dir).map_err(|source| DepsError::LocalPackage {
         name: local.req.name.clone(),
         dir,
@@ -401,7 +411,7 @@ fn lock_registry(
         &entry.version,
         &fetched.path,
     )?;
-    let mut locked = LockedPackage::from_digests(digests, rel, DepSource::Registry);
+    let mut locked = LockedPackage::from_digests(digests, rel.into(), DepSource::Registry);
     locked.archive_sha256 = Some(entry.cksum);
     locked.yanked = entry.yanked;
     locked.index_signature = match (

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 use x07_spec::{
-    canonical_file_bytes, write_if_changed, PackageName, PackageVersion, ProjectManifest, RelPath,
+    canonical_file_bytes, write_if_changed, DepPath, PackageName, PackageVersion, ProjectManifest,
     PROJECT_SCHEMA_VERSION, PROJECT_SCHEMA_VERSION_REQS,
 };
 
@@ -21,7 +21,7 @@ pub struct DependencySpec {
     /// An exact version or a requirement.
     pub version: String,
     /// Its tree; `None` for a registry package whose path is derived (needs 0.6.0).
-    pub path: Option<RelPath>,
+    pub path: Option<DepPath>,
 }
 
 /// What an edit did to `dependencies`.
@@ -124,10 +124,7 @@ impl ManifestEdit {
                     .unwrap_or_default()
                     .to_string();
                 let old_path = entry.get("path").cloned();
-                let new_path = spec
-                    .path
-                    .as_ref()
-                    .map(|p| Value::String(p.as_str().to_string()));
+                let new_path = spec.path.as_ref().map(|p| Value::String(p.to_string()));
                 if old_version == spec.version && old_path == new_path {
                     return ManifestChange::Unchanged;
                 }
@@ -146,7 +143,7 @@ impl ManifestEdit {
                 let mut entry = Map::new();
                 entry.insert("name".to_string(), Value::String(spec.name.to_string()));
                 if let Some(p) = &spec.path {
-                    entry.insert("path".to_string(), Value::String(p.as_str().to_string()));
+                    entry.insert("path".to_string(), Value::String(p.to_string()));
                 }
                 entry.insert("version".to_string(), Value::String(spec.version.clone()));
                 deps.push(Value::Object(entry));

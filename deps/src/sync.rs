@@ -96,14 +96,16 @@ fn install_locked(
             index_cksum: entry.cksum,
         });
     }
+    let rel = dep
+        .path
+        .project_relative()
+        .ok_or_else(|| DepsError::RegistryPathOutside {
+            name: dep.name.clone(),
+            version: dep.version.clone(),
+            path: dep.path.clone(),
+        })?;
     let fetched = client.fetch_archive(&entry)?;
-    let digests = ensure_installed(
-        &project.root,
-        &dep.path,
-        &dep.name,
-        &dep.version,
-        &fetched.path,
-    )?;
+    let digests = ensure_installed(&project.root, rel, &dep.name, &dep.version, &fetched.path)?;
     if digests.files_sha256 != dep.files_sha256 && !dep.files_sha256.is_empty() {
         let detail = dep
             .files_sha256

@@ -72,7 +72,7 @@ fn lock_from(root: &[PackageReq], resolution: &x07_lock::Resolution) -> Lock {
         lock.dependencies.push(LockedPackage {
             name: n.clone(),
             version,
-            path,
+            path: path.into(),
             source: DepSource::Registry,
             archive_sha256: Some(Sha256Digest::of(n.as_str().as_bytes())),
             index_signature: None,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use semver::Version;
-use x07_spec::{PackageName, ProjectManifest, RelPath};
+use x07_spec::{DepPath, PackageName, ProjectManifest};
 
 use crate::lockfile::{DepSource, Lock};
 use crate::req::{PackageReq, ReqError, VersionReq};
@@ -19,7 +19,7 @@ pub struct RootRequirement {
     /// The versions accepted.
     pub req: VersionReq,
     /// A local package's directory (a `path` outside `.x07/deps/`); `None` for registry packages.
-    pub local: Option<RelPath>,
+    pub local: Option<DepPath>,
     /// Its position in `dependencies` (for error messages).
     pub index: usize,
 }

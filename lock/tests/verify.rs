@@ -44,7 +44,7 @@ fn make_package(dir: &Path, n: &str, v: &str, modules: &[&str]) {
 /// Locks a package directory the way `x07 pkg lock` does: from its digests.
 fn lock_entry(root: &Path, rel: &str, source: DepSource) -> LockedPackage {
     let digests = hash_package_dir(&root.join(rel)).unwrap();
-    LockedPackage::from_digests(digests, RelPath::new(rel).unwrap(), source)
+    LockedPackage::from_digests(digests, RelPath::new(rel).unwrap().into(), source)
 }
 
 struct Project {

@@ -4,6 +4,7 @@ pub mod archive;
 pub mod atomic;
 pub mod bundle;
 pub mod canonical;
+pub mod dep_path;
 pub mod diagnostic;
 pub mod digest;
 pub mod doctor;
@@ -31,6 +32,7 @@ pub use atomic::{
     write_atomic, write_atomic_with, write_if_changed, write_private, AtomicWrite, WriteOutcome,
 };
 pub use canonical::{canonical_file_bytes, pretty_file_bytes, to_canonical_vec, CanonicalError};
+pub use dep_path::{DepPath, WorkspaceError, WORKSPACE_ROOT_ENV};
 pub use diagnostic::{Diagnostic, Severity};
 pub use digest::{DigestParseError, Sha256Digest, Sha256Hasher};
 pub use document::{DocumentError, FieldError, FieldPath};

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::atomic::{write_if_changed, WriteOutcome};
 use crate::canonical::{canonical_file_bytes, to_canonical_vec, CanonicalError};
+use crate::dep_path::DepPath;
 use crate::digest::Sha256Digest;
 use crate::document::{
     decode_array, decode_value, load_document, parse_document, DocumentError, FieldError,
@@ -142,8 +143,8 @@ pub struct LockedDependency {
     pub name: PackageName,
     /// Exact version.
     pub version: PackageVersion,
-    /// Project-relative source tree.
-    pub path: RelPath,
+    /// Source tree: project-relative, or `$workspace/...`.
+    pub path: DepPath,
     /// SHA-256 of the `x07-package.json` bytes.
     pub package_manifest_sha256: HexSha256,
     /// Module root inside the package, relative to `path`.

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::atomic::{write_if_changed, WriteOutcome};
 use crate::canonical::CanonicalError;
+use crate::dep_path::DepPath;
 use crate::document::{
     decode_array, decode_value, expect_object, load_document, parse_document, DocumentError,
     FieldError, FieldPath, ObjectReader,
@@ -70,12 +71,12 @@ pub struct ProjectDependency {
     /// Where its source tree is: `.x07/deps/<name>/<version>` for registry packages, any other
     /// project-relative directory for a local package. Optional in 0.6.0 (a registry package).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<RelPath>,
+    pub path: Option<DepPath>,
 }
 
 impl ProjectDependency {
     /// A local package (a `path` outside `.x07/deps/`), not one from the registry.
-    pub fn local_path(&self) -> Option<&RelPath> {
+    pub fn local_path(&self) -> Option<&DepPath> {
         self.path
             .as_ref()
             .filter(|p| !p.starts_with_segments(&[".x07", "deps"]))
@@ -95,7 +96,7 @@ pub struct PatchEntry {
     pub version: String,
     /// Local source tree to use instead of the registry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<RelPath>,
+    pub path: Option<DepPath>,
 }
 
 /// The parsed and checked `x07.json`.

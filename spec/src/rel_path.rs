@@ -26,7 +26,7 @@ pub enum RelPathError {
     #[error("path `{0}` must use `/` as separator, without empty segments or NUL bytes")]
     BadSyntax(String),
     /// The path starts with a `$variable`.
-    #[error("path `{0}` must not start with `$`; variables such as `$workspace` are not supported, write the path relative to the project")]
+    #[error("path `{0}` must not start with `$`: write it relative to the project (a dependency's `path` may also start with `$workspace/`)")]
     Variable(String),
 }
 

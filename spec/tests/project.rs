@@ -211,8 +211,8 @@ fn project_0_6_takes_requirements_and_is_written_only_when_needed() {
     assert_eq!(m.dependencies[0].version, "^1.2");
     assert!(m.dependencies[0].path.is_none() && m.dependencies[0].needs_requirements_format());
     assert_eq!(
-        m.dependencies[1].local_path().map(|p| p.as_str()),
-        Some("vendor/ext-b")
+        m.dependencies[1].local_path().map(|p| p.to_string()),
+        Some("vendor/ext-b".to_string())
     );
     assert_eq!(m.write_schema_version(), "x07.project@0.6.0");
     let written: Value = serde_json::from_slice(&m.to_file_bytes().unwrap()).unwrap();

@@ -806,3 +806,103 @@ fn patch_overrides_are_refused_as_not_supported_yet() {
         );
     }
 }
+
+#[test]
+fn a_local_package_outside_the_project_is_recorded_against_the_workspace() {
+    let w = World::new();
+    let ws = tempfile::tempdir().unwrap();
+    fs_err::create_dir(ws.path().join(".git")).unwrap();
+    let app = ws.path().join("apps/app");
+    fs_err::create_dir_all(&app).unwrap();
+    w.ok(&app, &["init"]);
+    write_app(&app, "demo.near");
+    let dir = write_package(
+        &ws.path().join("libs"),
+        &PackageSpec {
+            name: "demo-near",
+            version: "0.1.0",
+            requires: &[],
+            module: "demo.near",
+            text_body: json!(["bytes.lit", "near"]),
+            imports: &[],
+        },
+    );
+    w.ok(
+        &app,
+        &[
+            "pkg",
+            "add",
+            "demo-near",
+            "--path",
+            "../../libs/demo-near-0.1.0",
+            "--sync",
+        ],
+    );
+    let recorded = "$workspace/libs/demo-near-0.1.0";
+    assert_eq!(
+        read_json(app.join("x07.json"))["dependencies"],
+        json!([{"name": "demo-near", "path": recorded, "version": "0.1.0"}])
+    );
+    let lock = read_json(app.join("x07.lock.json"));
+    assert_eq!(lock["dependencies"][0]["path"], recorded);
+    assert_eq!(lock["dependencies"][0]["source"], "path");
+    assert_eq!(w.run_output(&app), "near");
+
+    // edits are locked by digest: builds refuse them until `pkg lock` records them
+    let module = dir.join("modules/demo/near.x07.json");
+    let text = fs_err::read_to_string(&module)
+        .unwrap()
+        .replace("\"near\"", "\"NEAR\"");
+    fs_err::write(&module, text).unwrap();
+    let out = w.x07(&app, &["build"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("X07-LOCK-0003"), "{}", stderr(&out));
+    w.ok(&app, &["pkg", "lock"]);
+    assert_eq!(w.run_output(&app), "NEAR");
+
+    // without a git repository the workspace is X07_WORKSPACE_ROOT, or nothing
+    fs_err::remove_dir(ws.path().join(".git")).unwrap();
+    let out = w.x07(&app, &["build"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("X07_WORKSPACE_ROOT") && stderr(&out).contains(recorded),
+        "{}",
+        stderr(&out)
+    );
+    let with_root = |args: &[&str]| {
+        Command::new(x07_bin())
+            .args(args)
+            .current_dir(&app)
+            .env("X07_HOME", w.home.path())
+            .env("X07_PKG_INDEX_URL", &w.reg.index)
+            .env("X07_WORKSPACE_ROOT", ws.path())
+            .output()
+            .unwrap()
+    };
+    let out = with_root(&["build"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // a directory outside the workspace is refused, and x07.json stays as it was
+    let elsewhere = tempfile::tempdir().unwrap();
+    let far = write_package(
+        elsewhere.path(),
+        &PackageSpec {
+            name: "demo-far",
+            version: "0.1.0",
+            requires: &[],
+            module: "demo.far",
+            text_body: json!(["bytes.lit", "far"]),
+            imports: &[],
+        },
+    );
+    let before = fs_err::read(app.join("x07.json")).unwrap();
+    let out = with_root(&["pkg", "add", "demo-far", "--path", far.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("outside the workspace root")
+            && stderr(&out).contains("X07_WORKSPACE_ROOT"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(fs_err::read(app.join("x07.json")).unwrap(), before);
+}

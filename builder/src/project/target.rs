@@ -262,10 +262,12 @@ fn resolve_project(req: &TargetRequest) -> Result<Target, ProjectError> {
     if let Some(lock) = &lock {
         for dep in &lock.dependencies {
             let display = format!("{}/{}", dep.path, dep.module_root);
-            roots.push(
-                dep.module_root.resolve(&dep.path.resolve(&root)),
-                display.clone(),
-            );
+            // the lock was checked against these directories already: a failure here is a race
+            let dir = dep.path.resolve(&root).map_err(|e| ProjectError::Package {
+                path: manifest_path.clone(),
+                message: e.to_string(),
+            })?;
+            roots.push(dep.module_root.resolve(&dir), display.clone());
             root_displays.push(display);
         }
         lock_digest = Some(lock.digest().map_err(|e| ProjectError::LockDigest {

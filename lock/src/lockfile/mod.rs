@@ -19,8 +19,8 @@ use x07_spec::document::{
 use x07_spec::lock::Advisory;
 use x07_spec::package::ModuleId;
 use x07_spec::{
-    canonical_file_bytes, to_canonical_vec, write_if_changed, CanonicalError, DocumentError,
-    FieldError, PackageName, PackageVersion, RelPath, Sha256Digest, WriteOutcome,
+    canonical_file_bytes, to_canonical_vec, write_if_changed, CanonicalError, DepPath,
+    DocumentError, FieldError, PackageName, PackageVersion, RelPath, Sha256Digest, WriteOutcome,
 };
 
 pub use check::{
@@ -112,8 +112,9 @@ pub struct LockedPackage {
     pub name: PackageName,
     /// Exact version.
     pub version: PackageVersion,
-    /// Project-relative directory (`.x07/deps/<name>/<version>` for registry packages).
-    pub path: RelPath,
+    /// Its directory: `.x07/deps/<name>/<version>` for registry packages; project-relative or
+    /// `$workspace/...` for local ones.
+    pub path: DepPath,
     /// Registry or local path.
     pub source: DepSource,
     /// SHA-256 of the `.x07pkg` archive (registry packages; absent in converted 0.3/0.4 locks).
@@ -145,7 +146,7 @@ pub struct LockedPackage {
 impl LockedPackage {
     /// An entry for a package directory just hashed: the registry fields (archive digest, index
     /// signature, yanked, advisories) and the edges are left for the caller to fill in.
-    pub fn from_digests(digests: PackageDigests, path: RelPath, source: DepSource) -> Self {
+    pub fn from_digests(digests: PackageDigests, path: DepPath, source: DepSource) -> Self {
         Self {
             name: digests.name,
             version: digests.version,

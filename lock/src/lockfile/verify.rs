@@ -7,7 +7,7 @@ use std::path::Path;
 
 use x07_spec::package::tree::{find_kind, FoundKind};
 use x07_spec::package::{ModuleId, PackageManifest, FFI_DIR, PACKAGE_FILE_NAME};
-use x07_spec::{PackageName, PackageVersion, RelPath, Sha256Digest};
+use x07_spec::{DepPath, PackageName, PackageVersion, RelPath, Sha256Digest};
 
 use super::package_files::{hash_regular, list_files, PackageHashError};
 use super::{DepSource, Lock, LockFormat, LockedPackage};
@@ -20,7 +20,7 @@ pub struct LockProblem {
     /// Its locked version.
     pub version: PackageVersion,
     /// Its locked directory.
-    pub path: RelPath,
+    pub path: DepPath,
     /// Registry or path dependency (decides the advice).
     pub source: DepSource,
     /// What is wrong.
@@ -32,6 +32,8 @@ pub struct LockProblem {
 pub enum LockProblemKind {
     /// The package directory does not exist.
     MissingDir,
+    /// A `$workspace/` path with no workspace root, or one leading out of it.
+    WorkspaceUnresolved(String),
     /// `x07-package.json` is missing or invalid.
     ManifestUnreadable(String),
     /// `x07-package.json` changed.
@@ -115,6 +117,7 @@ impl fmt::Display for LockProblemKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::MissingDir => f.write_str("the package directory is missing"),
+            Self::WorkspaceUnresolved(e) => f.write_str(e),
             Self::ManifestUnreadable(e) => write!(f, "{PACKAGE_FILE_NAME} cannot be used: {e}"),
             Self::ManifestChanged { locked, found } => {
                 write!(f, "{PACKAGE_FILE_NAME} changed since it was locked (locked {locked}, found {found})")
@@ -174,6 +177,9 @@ impl fmt::Display for LockProblem {
             (LockProblemKind::ModuleCollision { .. }, _) => {
                 f.write_str("remove one of the two packages from x07.json")
             }
+            (LockProblemKind::WorkspaceUnresolved(_), _) => {
+                f.write_str("then run the command again")
+            }
             (LockProblemKind::MissingDir, DepSource::Registry) => {
                 f.write_str("run `x07 pkg lock` to fetch it")
             }
@@ -208,12 +214,10 @@ impl Lock {
             x07_spec::parallel::cpu_workers(self.dependencies.len().min(4)),
             |dep| {
                 let mut kinds = Vec::new();
-                verify_package(
-                    dep,
-                    &dep.path.resolve(project_root),
-                    check_file_set,
-                    &mut |k| kinds.push(k),
-                );
+                match dep.path.resolve(project_root) {
+                    Ok(dir) => verify_package(dep, &dir, check_file_set, &mut |k| kinds.push(k)),
+                    Err(e) => kinds.push(LockProblemKind::WorkspaceUnresolved(e.to_string())),
+                }
                 kinds
             },
         );

@@ -72,7 +72,7 @@ pub fn locked_package(n: &str, v: &str) -> LockedPackage {
     LockedPackage {
         name: name(n),
         version: PackageVersion::new(v).unwrap(),
-        path: RelPath::new(format!(".x07/deps/{n}/{v}")).unwrap(),
+        path: RelPath::new(format!(".x07/deps/{n}/{v}")).unwrap().into(),
         source: DepSource::Registry,
         archive_sha256: Some(Sha256Digest::of(format!("{n}-{v}.x07pkg").as_bytes())),
         index_signature: None,
@@ -148,7 +148,7 @@ pub fn full_lock() -> Lock {
     let mut url = locked_package("ext-url", "0.2.3");
     url.source = DepSource::Path;
     url.archive_sha256 = None;
-    url.path = RelPath::new("vendor/ext-url").unwrap();
+    url.path = RelPath::new("vendor/ext-url").unwrap().into();
     url.modules_sha256 =
         BTreeMap::from([(ModuleId::new("ext.url").unwrap(), Sha256Digest::of(b"url"))]);
     let mut lock = Lock::empty();

@@ -437,33 +437,9 @@ fn local_spec(
     req: Option<&str>,
     dir: &std::path::Path,
 ) -> Result<DependencySpec, CliError> {
-    let abs = std::env::current_dir().unwrap_or_default().join(dir);
-    let rel_text = abs
-        .canonicalize()
-        .ok()
-        .and_then(|a| {
-            project
-                .root
-                .canonicalize()
-                .ok()
-                .and_then(|r| a.strip_prefix(&r).ok().map(|p| p.display().to_string()))
-        })
-        .ok_or_else(|| {
-            bad_arg(format!(
-                "--path {}: must be a directory inside the project ({})",
-                dir.display(),
-                project.root.display()
-            ))
-        })?;
-    let path = RelPath::new(rel_text.as_str())
-        .map_err(|e| bad_arg(format!("--path {}: {e}", dir.display())))?;
-    if path.starts_with_segments(&[".x07", "deps"]) {
-        return Err(bad_arg(format!(
-            "--path {}: {DEPS_DIR} holds registry packages; pass a directory of your own",
-            dir.display()
-        )));
-    }
-    let manifest = x07_spec::package::PackageManifest::load_from_dir(&abs)
+    let path = x07_deps::local_dependency_path(&project.root, dir)
+        .map_err(|e| bad_arg(format!("--path {e}")))?;
+    let manifest = x07_spec::package::PackageManifest::load_from_dir(dir)
         .map_err(|e| CliError::setup("X07-PKG-0001", e.to_string()))?;
     if manifest.name != name {
         return Err(bad_arg(format!(
@@ -512,7 +488,8 @@ fn registry_spec(
         version: version.to_string(),
         path: Some(
             RelPath::new(format!("{DEPS_DIR}/{name}/{version}"))
-                .expect("names and versions are path-safe"),
+                .expect("names and versions are path-safe")
+                .into(),
         ),
     };
     match req {

@@ -115,7 +115,7 @@ pub fn tree(args: &PkgTreeArgs) -> CliResult {
             .iter()
             .map(|d| {
                 json!({"name": d.name.as_str(), "version": d.version.as_str(), "source": d.source,
-                       "path": d.path.as_str(), "deps": d.deps.iter().map(|e| json!({"name": e.name.as_str(), "req": e.req.to_string(), "resolved": e.resolved.as_str()})).collect::<Vec<_>>()})
+                       "path": d.path.to_string(), "deps": d.deps.iter().map(|e| json!({"name": e.name.as_str(), "req": e.req.to_string(), "resolved": e.resolved.as_str()})).collect::<Vec<_>>()})
             })
             .collect();
         let roots: Vec<_> = lock

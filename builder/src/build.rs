@@ -130,7 +130,7 @@ pub enum BuildError {
     #[error(transparent)]
     Emit(#[from] EmitError),
     /// The world is not supported yet.
-    #[error("world `{0}` is not supported yet: use a profile with world run-os")]
+    #[error("world `{0}` is not supported yet (its fixture builtins fs.*, rr.*, kv.* are not built): use solve-pure, run-os or run-os-sandboxed")]
     UnsupportedWorld(String),
 }
 
@@ -313,7 +313,10 @@ pub fn build(
     store: &StoreRoot,
     req: &BuildRequest<'_>,
 ) -> Result<BuildOutcome, BuildError> {
-    if !matches!(req.world, World::RunOs | World::RunOsSandboxed) {
+    if !matches!(
+        req.world,
+        World::SolvePure | World::RunOs | World::RunOsSandboxed
+    ) {
         return Err(BuildError::UnsupportedWorld(req.world.as_str().to_string()));
     }
     let cc = CcIdentity::detect(home)?;

@@ -26,6 +26,17 @@ The bundle itself exits with the program's exit code; 70 when the program traps 
 exceeds --max-output-bytes; a sandbox bundle exits 3 when its sandbox cannot be applied.
 See docs/bundling.md.";
 
+const TEST_EXIT_CODES: &str = "\
+Exit codes:
+  0    every test met its expectation
+  2    usage or setup error (no manifest, an invalid manifest, an entry module that is nowhere)
+  10   a test missed its expectation (failed, or expected to fail and passed)
+  11   a test did not compile
+  12   a test trapped, exited wrongly or printed no valid status
+  101  internal error (a bug in x07)
+
+See docs/testing.md.";
+
 /// The whole command line, with the exit-code footer on every command that has no footer of its
 /// own (`x07 --help`, `x07 store ls --help`, completions and the man page all come from here).
 pub fn command() -> clap::Command {
@@ -152,6 +163,9 @@ pub enum Command {
     /// The VM boundary: build and check the pinned guest image (x07 vm image build|check).
     #[command(subcommand, arg_required_else_help = true, after_help = EXIT_CODES)]
     Vm(crate::cmd::vm::VmCommand),
+    /// Build and run a package's tests (tests/tests.json): one line per test, or the x07.x07test report with --json.
+    #[command(after_help = TEST_EXIT_CODES)]
+    Test(crate::cmd::test::TestArgs),
     /// Check what this machine and the project need (compiler, native libraries, sandbox, qemu, registry), each problem with its fix; exit 1 when something blocks the default profile.
     #[command(after_help = EXIT_CODES)]
     Doctor(crate::cmd::doctor::DoctorArgs),

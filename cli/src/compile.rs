@@ -202,12 +202,14 @@ pub fn report_diagnostics(diags: &[Diagnostic]) -> Vec<x07_spec::Diagnostic> {
 /// Refuses worlds this build cannot run yet, with the message users need.
 pub fn require_supported_world(target: &Target) -> Result<(), CliError> {
     match target.world {
-        x07_spec::World::RunOs | x07_spec::World::RunOsSandboxed => Ok(()),
+        x07_spec::World::SolvePure | x07_spec::World::RunOs | x07_spec::World::RunOsSandboxed => {
+            Ok(())
+        }
         w => Err(CliError::setup(
             "X07-WORLD-0002",
             format!("world `{}` is not supported yet", w.as_str()),
         )
-        .help("use a profile with world run-os or run-os-sandboxed")),
+        .help("use a profile with world solve-pure, run-os or run-os-sandboxed")),
     }
 }
 

@@ -66,6 +66,7 @@ fn main() {
         Command::Registry(c) => cmd::registry::run(c),
         Command::Key(c) => cmd::key::run(c),
         Command::Vm(c) => cmd::vm::run(c),
+        Command::Test(a) => cmd::test::run(a),
         Command::Doctor(a) => cmd::doctor::run(a),
         Command::Completions(a) => cmd::completions::run(a),
         Command::Man => cmd::completions::man(),

@@ -25,6 +25,8 @@ mod schema_tag;
 pub mod schemas;
 pub mod solve_section;
 pub mod suggest;
+pub mod test_report;
+pub mod tests_manifest;
 pub mod version;
 pub mod world;
 

@@ -1,0 +1,302 @@
+//! `x07 test` end to end: a package with a tests manifest (no x07.json), every status a test
+//! can end in, the exit codes, the JSON report, selection, fail-fast, and the errors that stop
+//! everything before a test runs. Real builds with the system C compiler into a private store.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::{json, Value};
+use x07_tests::{x07_bin, X07Home};
+
+/// A package `ext-demo` in `dir`: ext.demo, its solve-pure tests module, an OS tests module.
+fn write_package(dir: &Path, tests: Value) {
+    let write = |rel: &str, v: Value| {
+        let path = dir.join(rel);
+        fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+        fs_err::write(path, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    };
+    write(
+        "x07-package.json",
+        json!({"schema_version": "x07.package@0.1.0", "name": "ext-demo", "version": "0.1.0",
+               "module_root": "modules", "modules": ["ext.demo", "ext.demo.tests", "ext.demo.os_tests"],
+               "description": "demo", "docs": "d", "license": "MIT", "meta": {}}),
+    );
+    write(
+        "modules/ext/demo.x07.json",
+        json!({"schema_version": "x07.x07ast@0.5.0", "kind": "module", "module_id": "ext.demo", "imports": [],
+               "decls": [{"kind": "export", "names": ["ext.demo.double"]},
+                         {"kind": "defn", "name": "ext.demo.double", "params": [{"name": "x", "ty": "i32"}],
+                          "result": "i32", "body": ["+", "x", "x"]}]}),
+    );
+    let defn = |name: &str, result: &str, body: Value| json!({"kind": "defn", "name": name, "params": [], "result": result, "body": body});
+    write(
+        "modules/ext/demo/tests.x07.json",
+        json!({"schema_version": "x07.x07ast@0.5.0", "kind": "module", "module_id": "ext.demo.tests",
+        "imports": ["ext.demo", "std.test"],
+        "decls": [
+          {"kind": "export", "names": ["ext.demo.tests.doubles", "ext.demo.tests.wrong",
+                                       "ext.demo.tests.traps", "ext.demo.tests.skips", "ext.demo.tests.garbage"]},
+          defn("ext.demo.tests.doubles", "result_i32",
+               json!(["std.test.assert_i32_eq", ["ext.demo.double", 21], 42, ["std.test.code_assert_i32_eq"]])),
+          defn("ext.demo.tests.wrong", "result_i32",
+               json!(["std.test.assert_i32_eq", ["ext.demo.double", 2], 5, ["std.test.code_assert_i32_eq"]])),
+          defn("ext.demo.tests.traps", "result_i32",
+               json!(["begin", ["let", "b", ["bytes.lit", "ab"]], ["let", "x", ["bytes.get_u8", "b", 9]], ["std.test.pass"]])),
+          defn("ext.demo.tests.skips", "bytes", json!(["std.test.status_skip"])),
+          defn("ext.demo.tests.garbage", "bytes", json!(["bytes.lit", "hi"])),
+        ]}),
+    );
+    write(
+        "modules/ext/demo/os_tests.x07.json",
+        json!({"schema_version": "x07.x07ast@0.5.0", "kind": "module", "module_id": "ext.demo.os_tests",
+               "imports": ["std.test"],
+               "decls": [{"kind": "export", "names": ["ext.demo.os_tests.clock"]},
+                         defn("ext.demo.os_tests.clock", "result_i32",
+                              json!(["begin", ["let", "t", ["os.time.now_unix_ms"]], ["std.test.pass"]]))]}),
+    );
+    write(
+        "tests/tests.json",
+        json!({"schema_version": "x07.tests_manifest@0.1.0", "tests": tests}),
+    );
+}
+
+fn test(id: &str, world: &str, entry: &str) -> Value {
+    json!({"id": id, "world": world, "entry": format!("ext.demo.{entry}")})
+}
+
+fn x07(home: &X07Home, cwd: &Path, args: &[&str]) -> Output {
+    Command::new(x07_bin())
+        .arg("test")
+        .args(args)
+        .current_dir(cwd)
+        .env("X07_HOME", home.path())
+        .output()
+        .unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn report(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
+}
+
+fn statuses(r: &Value) -> Vec<(String, String)> {
+    r["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap().to_string(),
+                t["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn pair(id: &str, status: &str) -> (String, String) {
+    (id.to_string(), status.to_string())
+}
+
+#[test]
+fn every_status_and_the_report_of_a_package_without_a_project() {
+    let home = X07Home::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut xfail = test("wrong_expected", "solve-pure", "tests.wrong");
+    xfail["expect"] = json!("fail");
+    let mut skipped = test("zz_skipped", "solve-pure", "tests.doubles");
+    skipped["expect"] = json!("skip");
+    let mut skips = test("skips", "run-os", "tests.skips");
+    skips["returns"] = json!("bytes_status_v1");
+    write_package(
+        dir.path(),
+        json!([
+            test("doubles", "solve-pure", "tests.doubles"),
+            test("clock", "run-os", "os_tests.clock"),
+            test("wrong", "solve-pure", "tests.wrong"),
+            xfail,
+            skipped,
+            skips,
+        ]),
+    );
+    // from the package directory: tests/tests.json is found, the package's module root used
+    let out = x07(&home, dir.path(), &["--json", "--no-fail-fast"]);
+    assert_eq!(
+        out.status.code(),
+        Some(10),
+        "a failed test: {}",
+        stderr(&out)
+    );
+    let r = report(&out);
+    assert_eq!(r["schema_version"], "x07.x07test@0.4.0");
+    assert_eq!(
+        statuses(&r),
+        [
+            pair("clock", "pass"),
+            pair("doubles", "pass"),
+            pair("skips", "skip"),
+            pair("wrong", "fail"),
+            pair("wrong_expected", "xfail_fail"),
+            pair("zz_skipped", "skip"),
+        ],
+        "in id order"
+    );
+    let wrong = &r["tests"][3];
+    assert_eq!(wrong["run"]["failure_code_u32"], 1002, "{wrong}");
+    assert_eq!(wrong["world"], "solve-pure");
+    assert_eq!(wrong["entry"], "ext.demo.tests.wrong");
+    let s = &r["summary"];
+    assert_eq!(
+        [
+            &s["passed"],
+            &s["failed"],
+            &s["skipped"],
+            &s["errors"],
+            &s["xfail_failed"]
+        ],
+        [2, 1, 2, 0, 1]
+    );
+    assert!(r["tests"][0]["compile"]["artifact_path"]
+        .as_str()
+        .unwrap()
+        .starts_with(home.path().to_str().unwrap()));
+
+    // the human lines, and selection
+    let out = x07(&home, dir.path(), &["--filter", "doubles"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("test doubles ... ok"), "{text}");
+    assert!(text.contains("1 passed; 0 failed"), "{text}");
+    let out = x07(
+        &home,
+        dir.path(),
+        &["--filter", "wrong", "--exact", "--list"],
+    );
+    assert_eq!(
+        stdout(&out),
+        "wrong\tsolve-pure\tpass\text.demo.tests.wrong\n"
+    );
+    let out = x07(&home, dir.path(), &["--filter", "nothing"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--allow-empty"), "{}", stderr(&out));
+    let out = x07(&home, dir.path(), &["--filter", "nothing", "--allow-empty"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn compile_errors_traps_and_bad_status_have_their_exit_codes() {
+    let home = X07Home::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut garbage = test("garbage", "solve-pure", "tests.garbage");
+    garbage["returns"] = json!("bytes_status_v1");
+    write_package(
+        dir.path(),
+        json!([
+            test("a_traps", "solve-pure", "tests.traps"),
+            garbage,
+            test("os_in_pure", "solve-pure", "os_tests.clock"),
+        ]),
+    );
+    let out = x07(
+        &home,
+        dir.path(),
+        &["--json", "--no-fail-fast", "--jobs", "1"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(11),
+        "a compile failure wins: {}",
+        stderr(&out)
+    );
+    let r = report(&out);
+    assert_eq!(
+        statuses(&r),
+        [
+            pair("a_traps", "error"),
+            pair("garbage", "error"),
+            pair("os_in_pure", "error")
+        ]
+    );
+    let codes: Vec<&str> = r["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["diags"][0]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["X07T_RUN_TRAP", "EBAD_STATUS", "ETEST_COMPILE"]);
+    let compiler = &r["tests"][2]["compile"]["compiler_diags"][0];
+    assert_eq!(compiler["code"], "X07-WORLD-0001", "{compiler}");
+    assert!(r["tests"][0]["run"]["trap"]
+        .as_str()
+        .unwrap()
+        .contains("bytes.get_u8"));
+    assert_eq!(r["summary"]["compile_failures"], 1);
+    assert_eq!(r["summary"]["run_failures"], 2);
+
+    let out = x07(&home, dir.path(), &["--filter", "a_traps"]);
+    assert_eq!(out.status.code(), Some(12), "{}", stderr(&out));
+    assert!(stdout(&out).contains("X07T_RUN_TRAP"), "{}", stdout(&out));
+
+    // fail-fast (the default): after the first miss, tests not yet started are skipped
+    let out = x07(&home, dir.path(), &["--json", "--jobs", "1"]);
+    let r = report(&out);
+    assert_eq!(
+        statuses(&r),
+        [
+            pair("a_traps", "error"),
+            pair("garbage", "skip"),
+            pair("os_in_pure", "skip")
+        ]
+    );
+    assert_eq!(r["tests"][1]["diags"][0]["code"], "EFAIL_FAST");
+}
+
+#[test]
+fn problems_before_any_test_runs_are_setup_errors_naming_the_field() {
+    let home = X07Home::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = x07(&home, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("tests/tests.json") && stderr(&out).contains("--manifest"),
+        "{}",
+        stderr(&out)
+    );
+
+    write_package(
+        dir.path(),
+        json!([
+            test("a", "mars", "tests.doubles"),
+            test("b", "solve-pure", "nowhere.x")
+        ]),
+    );
+    let out = x07(&home, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("/tests/0/world") && err.contains("unknown world `mars`"),
+        "{err}"
+    );
+
+    write_package(dir.path(), json!([test("b", "solve-pure", "nowhere.x")]));
+    let out = x07(&home, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("no module ext.demo.nowhere"), "{err}");
+
+    // --module-root replaces the defaults: without the package's modules nothing resolves
+    write_package(
+        dir.path(),
+        json!([test("d", "solve-pure", "tests.doubles")]),
+    );
+    let out = x07(&home, dir.path(), &["--module-root", "tests"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = x07(&home, dir.path(), &["--module-root", "modules"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

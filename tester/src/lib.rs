@@ -7,6 +7,6 @@ mod plan;
 mod run;
 mod status;
 
-pub use plan::{plan, Plan, PlanError, TestOptions};
+pub use plan::{plan, Plan, PlanError, TestOptions, DEFAULT_MANIFEST};
 pub use run::{exit_code, run_plan};
 pub use status::{parse_status, TestStatusBytes};

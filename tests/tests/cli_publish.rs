@@ -185,3 +185,93 @@ fn a_registry_killed_mid_upload_removes_the_leftovers_on_restart() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn publish_runs_the_package_tests_first_and_uploads_nothing_when_one_fails() {
+    let home = X07Home::new().unwrap();
+    let reg = LocalRegistry::start(&[]);
+    reg.login(home.path(), "local");
+    let (port, index) = (reg.port, reg.index.clone());
+    let pkg = tempfile::tempdir().unwrap();
+    let write = |rel: &str, v: serde_json::Value| {
+        let p = pkg.path().join(rel);
+        fs_err::create_dir_all(p.parent().unwrap()).unwrap();
+        fs_err::write(p, v.to_string()).unwrap();
+    };
+    let package = |version: &str| {
+        json!({"schema_version": "x07.package@0.1.0", "name": "demo-tested", "version": version,
+        "module_root": "modules", "modules": ["demo.tested", "demo.tested.tests"], "description": "A demo.",
+        "docs": "Demo docs.", "license": "MIT", "meta": {"x07c_compat": ">=0.1.0, <0.2.0"}})
+    };
+    write("x07-package.json", package("0.1.0"));
+    write(
+        "modules/demo/tested.x07.json",
+        json!({"schema_version": "x07.x07ast@0.5.0", "kind": "module", "module_id": "demo.tested",
+        "imports": [], "decls": [{"kind": "export", "names": ["demo.tested.one"]},
+            {"kind": "defn", "name": "demo.tested.one", "params": [], "result": "i32", "body": 2}]}),
+    );
+    write(
+        "modules/demo/tested/tests.x07.json",
+        json!({"schema_version": "x07.x07ast@0.5.0", "kind": "module", "module_id": "demo.tested.tests",
+        "imports": ["demo.tested", "std.test"], "decls": [{"kind": "export", "names": ["demo.tested.tests.one"]},
+            {"kind": "defn", "name": "demo.tested.tests.one", "params": [], "result": "result_i32",
+             "body": ["std.test.assert_i32_eq", ["demo.tested.one"], 1, ["std.test.code_assert_i32_eq"]]}]}),
+    );
+    write(
+        "tests/tests.json",
+        json!({"schema_version": "x07.tests_manifest@0.1.0",
+               "tests": [{"id": "one", "world": "solve-pure", "entry": "demo.tested.tests.one"}]}),
+    );
+    let publish = |extra: &[&str]| {
+        Command::new(x07_bin())
+            .args(["pkg", "publish", "--index", &index, "--package"])
+            .arg(pkg.path())
+            .args(extra)
+            .env("X07_HOME", home.path())
+            .output()
+            .unwrap()
+    };
+    let published = || http_get(port, "/index/de/mo/demo-tested").0 == 200;
+
+    let out = publish(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("X07-TEST-0003") && err.contains("one (fail)") && err.contains("--no-verify"),
+        "{err}"
+    );
+    assert!(!published(), "a package whose tests fail is not uploaded");
+
+    // fixed: the tests pass and the package goes up
+    write(
+        "modules/demo/tested.x07.json",
+        json!({"schema_version": "x07.x07ast@0.5.0", "kind": "module", "module_id": "demo.tested",
+        "imports": [], "decls": [{"kind": "export", "names": ["demo.tested.one"]},
+            {"kind": "defn", "name": "demo.tested.one", "params": [], "result": "i32", "body": 1}]}),
+    );
+    let out = publish(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(published());
+
+    // --no-verify publishes without running them (the tests fail again here)
+    write("x07-package.json", package("0.2.0"));
+    write(
+        "modules/demo/tested.x07.json",
+        json!({"schema_version": "x07.x07ast@0.5.0", "kind": "module", "module_id": "demo.tested",
+        "imports": [], "decls": [{"kind": "export", "names": ["demo.tested.one"]},
+            {"kind": "defn", "name": "demo.tested.one", "params": [], "result": "i32", "body": 3}]}),
+    );
+    assert_eq!(publish(&[]).status.code(), Some(1));
+    let out = publish(&["--no-verify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, body) = http_get(port, "/index/de/mo/demo-tested");
+    assert_eq!(body.lines().count(), 2, "{body}");
+}

@@ -18,6 +18,9 @@ pub struct PkgPublishArgs {
     /// The package directory (holding x07-package.json); default: the current directory.
     #[arg(long, value_name = "DIR")]
     pub package: Option<PathBuf>,
+    /// Publish without running the package's tests (tests/tests.json) first.
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 /// `x07 pkg login`.
@@ -109,6 +112,9 @@ pub(super) fn package_name(text: &str) -> Result<PackageName, CliError> {
 pub fn publish(args: &PkgPublishArgs) -> CliResult {
     let client = authed_client(&args.index)?;
     let dir = args.package.clone().unwrap_or_else(|| PathBuf::from("."));
+    if !args.no_verify {
+        verify_tests(&dir)?;
+    }
     let receipt = client
         .publish(PublishSource::PackageDir(&dir))
         .map_err(registry_error)?;
@@ -120,6 +126,62 @@ pub fn publish(args: &PkgPublishArgs) -> CliResult {
         "index_path": receipt.index_path,
     }))?;
     Ok(0)
+}
+
+/// Runs the package's tests (tests/tests.json, when it has one) before it is published, as
+/// `cargo publish` builds first; nothing is uploaded unless every test meets its expectation.
+fn verify_tests(dir: &std::path::Path) -> Result<(), CliError> {
+    let manifest = dir.join(x07_tester::DEFAULT_MANIFEST);
+    if !manifest.is_file() {
+        return Ok(());
+    }
+    let skip = "fix them, or pass --no-verify to publish without running them";
+    let plan = x07_tester::plan(&x07_tester::TestOptions {
+        manifest: Some(manifest.clone()),
+        fail_fast: true,
+        ..x07_tester::TestOptions::default()
+    })
+    .map_err(|e| {
+        CliError::setup(
+            "X07-TEST-0001",
+            format!("the package's tests cannot run: {e}"),
+        )
+        .help(skip)
+    })?;
+    crate::output::note!(
+        "x07: running {} tests of {} before publishing",
+        plan.cases.len(),
+        manifest.display()
+    );
+    let home = crate::compile::home()?;
+    let store = x07_builder::store::StoreRoot::new(&home);
+    let report = x07_tester::run_plan(&plan, &home, &store, env!("CARGO_PKG_VERSION"));
+    if x07_tester::exit_code(&report) == 0 {
+        return Ok(());
+    }
+    let missed: Vec<String> = report
+        .tests
+        .iter()
+        .filter(|t| {
+            !matches!(
+                t.status,
+                x07_spec::test_report::Status::Pass
+                    | x07_spec::test_report::Status::XfailFail
+                    | x07_spec::test_report::Status::Skip
+            )
+        })
+        .map(|t| format!("{} ({:?})", t.id, t.status).to_lowercase())
+        .collect();
+    Err(CliError::failure(
+        "X07-TEST-0003",
+        format!(
+            "not published: {} of {} tests missed their expectation: {}",
+            missed.len(),
+            report.tests.len(),
+            missed.join(", ")
+        ),
+    )
+    .help(format!("run `x07 test` in the package for details; {skip}")))
 }
 
 /// Runs `x07 pkg login`.

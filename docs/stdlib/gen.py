@@ -28,6 +28,13 @@ SUMMARY = {
     "std.os.env": "Environment variables (OS worlds).",
     "std.os.time": "Wall clock in Unix milliseconds and sleeping (OS worlds).",
     "std.os.process": "Child processes: request/caps builders, run and spawn, ProcRespV1 accessors, `exit`.",
+    "std.u32": "u32 little-endian push/read/write on bytes and vec_u8, `pow2_ceil`.",
+    "std.doc": "Doc envelopes: ok `01|payload`, err `00|u32 code|u32 len|msg`, and their accessors.",
+    "std.result": "One-byte-tag result docs (`01|payload` / `00`), `unwrap_i32_le`, `chain_sum_csv_i32`.",
+    "std.hash": "FNV-1a 32 over views and clamped ranges, and the `mix32` finaliser.",
+    "std.text.slices": "X7SL slice tables (`X7SL|1|count|(start,len)*`): builder, validation, clamped views.",
+    "std.text.ascii": "ASCII classes and case, lines (first/last/k-th, split to X7SL, normalised), words, `split_u8`.",
+    "std.text.utf8": "Strict UTF-8 validation and code-point counting.",
 }
 
 HEADER = """# Standard library

@@ -12,6 +12,9 @@ use x07_builder::cc::{CcProfile, NativeInputs, X07Home};
 use x07_builder::frontend::resolve::load_program_from_bytes;
 use x07_builder::store::{ArtifactName, StoreRoot};
 use x07_runner::limits::{EnvMode, RunLimits};
+use x07_runner::policy::PolicyOverrides;
+use x07_runner::prepare::{prepare_sandbox, PreparedSandbox, SandboxRequest};
+use x07_runner::Launch;
 use x07_spec::test_report::{
     CompileResult, Invocation, RunResult, Status, Summary, TestDiag, TestReport, TestResult, Tool,
     TEST_REPORT_SCHEMA,
@@ -146,11 +149,14 @@ fn run_case(plan: &Plan, home: &X07Home, store: &StoreRoot, case: &TestCase) -> 
     }
     let started = Instant::now();
     let mut r = result(case, Status::Error);
-    if !matches!(case.world, World::SolvePure | World::RunOs) {
+    if !matches!(
+        case.world,
+        World::SolvePure | World::RunOs | World::RunOsSandboxed
+    ) {
         r.diags.push(diag(
             "ETEST_WORLD_UNSUPPORTED",
             format!(
-                "world {} is not supported by x07 test yet (solve-pure and run-os are)",
+                "world {} is not supported by x07 test yet (solve-pure, run-os and run-os-sandboxed are)",
                 case.world.as_str()
             ),
         ));
@@ -186,13 +192,35 @@ fn run_case(plan: &Plan, home: &X07Home, store: &StoreRoot, case: &TestCase) -> 
         cpu_time_limit_seconds: cpu_seconds,
         wall_time_limit: Duration::from_millis(case.timeout_ms.saturating_mul(2).max(1000)),
     };
-    let run = x07_runner::run::run_framed_in_dir(
-        &exe,
-        &case.input,
-        &limits,
-        EnvMode::inherit(),
-        Some(&plan.dir),
-    );
+    let run = if case.world == World::RunOsSandboxed {
+        match sandboxed(plan, home, store, case) {
+            Ok((prepared, launcher)) => x07_runner::run_launch(
+                &exe,
+                &case.input,
+                &limits,
+                &Launch {
+                    env: prepared.env.clone(),
+                    cwd: Some(&plan.dir),
+                    policy_blob: Some(&prepared.blob),
+                    launcher: Some(&launcher),
+                },
+            )
+            .map(|l| l.solve),
+            Err(message) => {
+                r.diags.push(diag("ETEST_SANDBOX", message));
+                r.duration_ms = millis(started.elapsed());
+                return r;
+            }
+        }
+    } else {
+        x07_runner::run::run_framed_in_dir(
+            &exe,
+            &case.input,
+            &limits,
+            EnvMode::inherit(),
+            Some(&plan.dir),
+        )
+    };
     r.duration_ms = millis(started.elapsed());
     let solve = match run {
         Ok(s) => s,
@@ -253,6 +281,32 @@ fn run_case(plan: &Plan, home: &X07Home, store: &StoreRoot, case: &TestCase) -> 
     }
     r.run = Some(run);
     r
+}
+
+/// The sandbox of a run-os-sandboxed test: its policy (relative roots taken from the manifest's
+/// directory) on the os backend — a VM boot per test would be too slow — and the trusted
+/// launcher that applies it.
+fn sandboxed(
+    plan: &Plan,
+    home: &X07Home,
+    store: &StoreRoot,
+    case: &TestCase,
+) -> Result<(PreparedSandbox, std::path::PathBuf), String> {
+    let policy = case.policy.as_deref().ok_or("no policy_json")?;
+    let overrides = PolicyOverrides::default();
+    let prepared = prepare_sandbox(&SandboxRequest {
+        backend: Some("os"),
+        accept_weaker_isolation: true,
+        accept_weaker: &[],
+        policy: Some(policy),
+        profile_policy: None,
+        overrides: &overrides,
+        root: &plan.dir,
+    })
+    .map_err(|e| e.to_string())?;
+    let launcher =
+        x07_builder::launcher::ensure_launcher(home, store).map_err(|e| e.to_string())?;
+    Ok((prepared, launcher))
 }
 
 /// The test's driver built into the store: the stored executable, or the diagnostics.

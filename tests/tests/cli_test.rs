@@ -8,6 +8,11 @@ use std::process::{Command, Output};
 use serde_json::{json, Value};
 use x07_tests::{x07_bin, X07Home};
 
+#[allow(dead_code)]
+mod common;
+#[allow(dead_code)]
+mod common_sandbox;
+
 /// A package `ext-demo` in `dir`: ext.demo, its solve-pure tests module, an OS tests module.
 fn write_package(dir: &Path, tests: Value) {
     let write = |rel: &str, v: Value| {
@@ -299,4 +304,77 @@ fn problems_before_any_test_runs_are_setup_errors_naming_the_field() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let out = x07(&home, dir.path(), &["--module-root", "modules"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn run_os_sandboxed_tests_run_confined_by_their_policy_on_the_os_backend() {
+    if common_sandbox::privileges::skip_without_os_backend(
+        "run_os_sandboxed_tests_run_confined_by_their_policy_on_the_os_backend",
+    ) {
+        return;
+    }
+    let home = X07Home::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // the policy `x07 policy init --template cli` writes, next to the manifest
+    let scratch = tempfile::tempdir().unwrap();
+    for args in [&["init"][..], &["policy", "init", "--template", "cli"][..]] {
+        let out = Command::new(x07_bin())
+            .args(args)
+            .current_dir(scratch.path())
+            .env("X07_HOME", home.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let secret = dir.path().join("outside-secret.txt");
+    fs_err::write(&secret, "secret").unwrap();
+    let sandboxed = |id: &str, entry: &str| {
+        let mut t = test(id, "run-os-sandboxed", entry);
+        t["policy_json"] = json!("cli.policy.json");
+        t
+    };
+    write_package(
+        dir.path(),
+        json!([
+            sandboxed("clock", "os_tests.clock"),
+            sandboxed("reads", "os_tests.reads")
+        ]),
+    );
+    fs_err::copy(
+        scratch
+            .path()
+            .join(".x07/policies/base/cli.sandbox.base.policy.json"),
+        dir.path().join("tests/cli.policy.json"),
+    )
+    .unwrap();
+    // a test that reads a file outside the policy's roots
+    let module = dir.path().join("modules/ext/demo/os_tests.x07.json");
+    let mut m: Value = serde_json::from_slice(&fs_err::read(&module).unwrap()).unwrap();
+    m["decls"][0]["names"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("ext.demo.os_tests.reads"));
+    m["decls"].as_array_mut().unwrap().push(json!({
+        "kind": "defn", "name": "ext.demo.os_tests.reads", "params": [], "result": "result_i32",
+        "body": ["begin", ["let", "b", ["os.fs.read_file", ["bytes.lit", secret.to_str().unwrap()]]],
+                 ["std.test.fail", ["view.len", "b"]]]}));
+    fs_err::write(&module, serde_json::to_vec(&m).unwrap()).unwrap();
+
+    let out = x07(&home, dir.path(), &["--json", "--no-fail-fast"]);
+    let r = report(&out);
+    assert_eq!(
+        statuses(&r),
+        [pair("clock", "pass"), pair("reads", "error")],
+        "{}",
+        stdout(&out)
+    );
+    let trap = r["tests"][1]["run"]["trap"].as_str().unwrap();
+    assert!(
+        trap.contains("os.fs.read_file"),
+        "the read was refused: {trap}"
+    );
+    assert!(
+        r["tests"][1]["run"]["failure_code_u32"].is_null(),
+        "nothing was read"
+    );
 }

@@ -319,16 +319,7 @@ fn compile(
     let driver_path = plan.dir.join("__x07test_main.x07.json");
     let shown = format!("<test {}>", case.id);
     let program = load_program_from_bytes(&driver_path, &shown, driver_source(case), &plan.roots)
-        .map_err(|diags| {
-        diags
-            .iter()
-            .map(|d| TestDiag {
-                code: d.code.0.to_string(),
-                message: d.to_string(),
-                path: d.file.clone(),
-            })
-            .collect::<Vec<_>>()
-    })?;
+        .map_err(|diags| compiler_diags(&diags))?;
     let name = ArtifactName::new("x07test").expect("a valid artifact name");
     let mut req = BuildRequest::new(
         &program,
@@ -344,19 +335,21 @@ fn compile(
     } else {
         NativeInputs::default()
     };
-    let to_diags = |diags: &[x07_builder::frontend::Diagnostic]| {
-        diags
-            .iter()
-            .map(|d| TestDiag {
-                code: d.code.0.to_string(),
-                message: d.to_string(),
-                path: d.file.clone(),
-            })
-            .collect::<Vec<_>>()
-    };
     match build(home, store, &req) {
         Ok(BuildOutcome::Built(b)) => Ok(b.entry.binary_path()),
-        Ok(BuildOutcome::Rejected(diags)) => Err(to_diags(&diags)),
+        Ok(BuildOutcome::Rejected(diags)) => Err(compiler_diags(&diags)),
         Err(e) => Err(vec![diag(e.code(), e.to_string())]),
     }
+}
+
+/// The compiler's diagnostics as the report shows them.
+fn compiler_diags(diags: &[x07_builder::frontend::Diagnostic]) -> Vec<TestDiag> {
+    diags
+        .iter()
+        .map(|d| TestDiag {
+            code: d.code.0.to_string(),
+            message: d.to_string(),
+            path: d.file.clone(),
+        })
+        .collect()
 }

@@ -26,21 +26,28 @@ fn http_get(port: u16, path: &str) -> (u16, String) {
     (status, body)
 }
 
-#[test]
-fn publish_to_a_local_registry_then_refuse_the_same_version() {
+/// A home logged in to a fresh registry and an empty package directory: `x07 registry serve` on a
+/// free loopback port (it must say where it listens), a token from `x07 registry token create`,
+/// stored with `x07 pkg login --token`.
+fn logged_in() -> (X07Home, LocalRegistry, tempfile::TempDir) {
     let home = X07Home::new().unwrap();
-    // Starts `x07 registry serve` on a free loopback port (it must say where it listens), creates
-    // a token with `x07 registry token create` and stores it with `x07 pkg login --token`.
     let reg = LocalRegistry::start(&[]);
     reg.login(home.path(), "local");
-    let (port, index) = (reg.port, reg.index.clone());
+    (home, reg, tempfile::tempdir().unwrap())
+}
 
-    let pkg = tempfile::tempdir().unwrap();
-    let write = |rel: &str, v: serde_json::Value| {
-        let p = pkg.path().join(rel);
-        fs_err::create_dir_all(p.parent().unwrap()).unwrap();
-        fs_err::write(p, v.to_string()).unwrap();
-    };
+/// Writes `v` at `rel` under `dir`, parents created.
+fn write_json(dir: &std::path::Path, rel: &str, v: serde_json::Value) {
+    let p = dir.join(rel);
+    fs_err::create_dir_all(p.parent().unwrap()).unwrap();
+    fs_err::write(p, v.to_string()).unwrap();
+}
+
+#[test]
+fn publish_to_a_local_registry_then_refuse_the_same_version() {
+    let (home, reg, pkg) = logged_in();
+    let (port, index) = (reg.port, reg.index.clone());
+    let write = |rel: &str, v: serde_json::Value| write_json(pkg.path(), rel, v);
     write(
         "x07-package.json",
         json!({"schema_version": "x07.package@0.1.0", "name": "demo-util", "version": "0.1.0",
@@ -188,16 +195,9 @@ fn a_registry_killed_mid_upload_removes_the_leftovers_on_restart() {
 
 #[test]
 fn publish_runs_the_package_tests_first_and_uploads_nothing_when_one_fails() {
-    let home = X07Home::new().unwrap();
-    let reg = LocalRegistry::start(&[]);
-    reg.login(home.path(), "local");
+    let (home, reg, pkg) = logged_in();
     let (port, index) = (reg.port, reg.index.clone());
-    let pkg = tempfile::tempdir().unwrap();
-    let write = |rel: &str, v: serde_json::Value| {
-        let p = pkg.path().join(rel);
-        fs_err::create_dir_all(p.parent().unwrap()).unwrap();
-        fs_err::write(p, v.to_string()).unwrap();
-    };
+    let write = |rel: &str, v: serde_json::Value| write_json(pkg.path(), rel, v);
     let package = |version: &str| {
         json!({"schema_version": "x07.package@0.1.0", "name": "demo-tested", "version": version,
         "module_root": "modules", "modules": ["demo.tested", "demo.tested.tests"], "description": "A demo.",

@@ -42,7 +42,7 @@ pub struct Invocation {
     pub module_root: Vec<String>,
     /// Worker threads.
     pub jobs: usize,
-    /// Always 1 (no `--repeat` yet).
+    /// Runs per test (`--repeat`).
     pub repeat: u32,
 }
 

@@ -31,6 +31,10 @@ pub struct TestOptions {
     pub jobs: Option<usize>,
     /// Stop starting tests after the first one that misses its expectation (the default).
     pub fail_fast: bool,
+    /// `--repeat`: runs per test, each ending the same way (0 and 1: once).
+    pub repeat: u32,
+    /// `--no-run`: build every test, run none.
+    pub no_run: bool,
 }
 
 /// The checked manifest and everything the tests are built against.
@@ -54,6 +58,10 @@ pub struct Plan {
     pub jobs: usize,
     /// Stop after the first miss.
     pub fail_fast: bool,
+    /// Runs per test (at least 1).
+    pub repeat: u32,
+    /// Build only.
+    pub no_run: bool,
 }
 
 /// Why no test can run.
@@ -222,5 +230,7 @@ pub fn plan(opts: &TestOptions) -> Result<Plan, PlanError> {
         native,
         jobs,
         fail_fast: opts.fail_fast,
+        repeat: opts.repeat.max(1),
+        no_run: opts.no_run,
     })
 }

@@ -84,7 +84,7 @@ pub fn run_plan(
             manifest_path: plan.manifest.display().to_string(),
             module_root: plan.root_displays.clone(),
             jobs: plan.jobs,
-            repeat: 1,
+            repeat: plan.repeat,
         },
         summary,
         tests,
@@ -184,6 +184,12 @@ fn run_case(plan: &Plan, home: &X07Home, store: &StoreRoot, case: &TestCase) -> 
             return r;
         }
     };
+    if plan.no_run {
+        r.status = Status::Skip;
+        r.diags.push(diag("ENO_RUN", "built, not run (--no-run)"));
+        r.duration_ms = millis(started.elapsed());
+        return r;
+    }
     let cpu_seconds = case.timeout_ms.div_ceil(1000).max(1);
     let limits = RunLimits {
         solve_fuel: case.solve_fuel,
@@ -192,20 +198,9 @@ fn run_case(plan: &Plan, home: &X07Home, store: &StoreRoot, case: &TestCase) -> 
         cpu_time_limit_seconds: cpu_seconds,
         wall_time_limit: Duration::from_millis(case.timeout_ms.saturating_mul(2).max(1000)),
     };
-    let run = if case.world == World::RunOsSandboxed {
+    let sandbox = if case.world == World::RunOsSandboxed {
         match sandboxed(plan, home, store, case) {
-            Ok((prepared, launcher)) => x07_runner::run_launch(
-                &exe,
-                &case.input,
-                &limits,
-                &Launch {
-                    env: prepared.env.clone(),
-                    cwd: Some(&plan.dir),
-                    policy_blob: Some(&prepared.blob),
-                    launcher: Some(&launcher),
-                },
-            )
-            .map(|l| l.solve),
+            Ok(s) => Some(s),
             Err(message) => {
                 r.diags.push(diag("ETEST_SANDBOX", message));
                 r.duration_ms = millis(started.elapsed());
@@ -213,14 +208,57 @@ fn run_case(plan: &Plan, home: &X07Home, store: &StoreRoot, case: &TestCase) -> 
             }
         }
     } else {
-        x07_runner::run::run_framed_in_dir(
+        None
+    };
+    let run_once = || match &sandbox {
+        Some((prepared, launcher)) => x07_runner::run_launch(
+            &exe,
+            &case.input,
+            &limits,
+            &Launch {
+                env: prepared.env.clone(),
+                cwd: Some(&plan.dir),
+                policy_blob: Some(&prepared.blob),
+                launcher: Some(launcher),
+            },
+        )
+        .map(|l| l.solve),
+        None => x07_runner::run::run_framed_in_dir(
             &exe,
             &case.input,
             &limits,
             EnvMode::inherit(),
             Some(&plan.dir),
-        )
+        ),
     };
+    let run = run_once();
+    // --repeat: every further run must end the same way (status bytes, trap, exit code)
+    if let Ok(first) = &run {
+        for n in 2..=plan.repeat {
+            let again = run_once();
+            let same = again.as_ref().is_ok_and(|a| {
+                (&a.solve_output_b64, &a.trap, a.exit_status)
+                    == (&first.solve_output_b64, &first.trap, first.exit_status)
+            });
+            if !same {
+                r.diags.push(diag(
+                    "EDETERMINISM",
+                    format!("run {n} of {} ended differently from run 1", plan.repeat),
+                ));
+                // a run failure: the test's outcome cannot be trusted
+                r.run = Some(RunResult {
+                    ok: false,
+                    exit_code: first.exit_status.unwrap_or(-1),
+                    fuel_used: first.fuel_used,
+                    solve_output_b64: Some(first.solve_output_b64.clone()),
+                    failure_code_u32: None,
+                    trap: first.trap.clone(),
+                });
+                r.duration_ms = millis(started.elapsed());
+                return r;
+            }
+        }
+    }
     r.duration_ms = millis(started.elapsed());
     let solve = match run {
         Ok(s) => s,

@@ -378,3 +378,80 @@ fn run_os_sandboxed_tests_run_confined_by_their_policy_on_the_os_backend() {
         "nothing was read"
     );
 }
+
+#[test]
+fn repeat_catches_a_test_that_ends_differently_and_no_run_only_builds() {
+    let home = X07Home::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_package(
+        dir.path(),
+        json!([
+            test("doubles", "solve-pure", "tests.doubles"),
+            test("flips", "run-os", "os_tests.flips"),
+            test("wrong", "solve-pure", "tests.wrong"),
+        ]),
+    );
+    // a test whose status alternates: it appends to a file in its working directory (the
+    // manifest's) and fails on every other run
+    let module = dir.path().join("modules/ext/demo/os_tests.x07.json");
+    let mut m: Value = serde_json::from_slice(&fs_err::read(&module).unwrap()).unwrap();
+    m["decls"][0]["names"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("ext.demo.os_tests.flips"));
+    m["decls"].as_array_mut().unwrap().push(json!({
+        "kind": "defn", "name": "ext.demo.os_tests.flips", "params": [], "result": "result_i32",
+        "body": ["begin",
+                 ["let", "b", ["os.fs.read_file", ["bytes.lit", "counter.bin"]]],
+                 ["let", "n", ["view.len", "b"]],
+                 ["let", "w", ["os.fs.write_file", ["bytes.lit", "counter.bin"], ["bytes.alloc", ["+", "n", 1]]]],
+                 ["if", ["=", ["&", "n", 1], 0], ["std.test.pass"], ["std.test.fail", 5]]]}));
+    fs_err::write(&module, serde_json::to_vec(&m).unwrap()).unwrap();
+    fs_err::write(dir.path().join("tests/counter.bin"), b"").unwrap();
+
+    let out = x07(
+        &home,
+        dir.path(),
+        &["--json", "--filter", "flips", "--repeat", "3"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(12),
+        "a run failure: {}",
+        stderr(&out)
+    );
+    let r = report(&out);
+    assert_eq!(r["invocation"]["repeat"], 3);
+    assert_eq!(statuses(&r), [pair("flips", "error")]);
+    assert_eq!(r["tests"][0]["diags"][0]["code"], "EDETERMINISM");
+    let out = x07(
+        &home,
+        dir.path(),
+        &["--json", "--filter", "doubles", "--repeat", "3"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // --no-run: everything built, nothing run (the failing test is not judged)
+    let runs_before = fs_err::read(dir.path().join("tests/counter.bin"))
+        .unwrap()
+        .len();
+    let out = x07(&home, dir.path(), &["--json", "--no-run", "--no-fail-fast"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = report(&out);
+    assert_eq!(
+        statuses(&r),
+        [
+            pair("doubles", "skip"),
+            pair("flips", "skip"),
+            pair("wrong", "skip")
+        ]
+    );
+    assert!(r["tests"][2]["compile"]["ok"].as_bool().unwrap());
+    assert_eq!(
+        fs_err::read(dir.path().join("tests/counter.bin"))
+            .unwrap()
+            .len(),
+        runs_before,
+        "nothing ran"
+    );
+}

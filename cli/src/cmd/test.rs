@@ -35,6 +35,12 @@ pub struct TestArgs {
     /// Tests built and run at once (default: the machine's parallelism, at most 4).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: Option<u32>,
+    /// Run each test N times; a test whose runs end differently is an error (EDETERMINISM).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: u32,
+    /// Build every selected test and run none (compile failures still exit 11).
+    #[arg(long)]
+    pub no_run: bool,
     /// Print the x07.x07test@0.4.0 report instead of one line per test.
     #[arg(long)]
     pub json: bool,
@@ -50,6 +56,8 @@ pub fn run(args: &TestArgs) -> CliResult {
         allow_empty: args.allow_empty,
         jobs: args.jobs.map(|n| n as usize),
         fail_fast: !args.no_fail_fast,
+        repeat: args.repeat,
+        no_run: args.no_run,
     };
     let plan = x07_tester::plan(&opts).map_err(|e| {
         let code = match e {

@@ -607,6 +607,10 @@ X7_INLINE x7_bytes x7_view_to_bytes(x7_view v) {
 }
 
 X7_INLINE x7_view x7_bytes_view(x7_bytes b) { return (x7_view){b.ptr, b.len}; }
+/* std.brand.*: brands are not checked at run time, so these are the identity and bytes.view. */
+X7_INLINE x7_bytes x7_std_brand_erase_bytes_v1(x7_bytes b) { return b; }
+X7_INLINE x7_view x7_std_brand_erase_view_v1(x7_view v) { return v; }
+X7_INLINE x7_view x7_std_brand_view_v1(x7_bytes b) { return x7_bytes_view(b); }
 
 X7_INLINE x7_view x7_bytes_subview(x7_bytes b, uint32_t start, uint32_t len, const char *at) {
     if (X7_UNLIKELY((uint64_t)start + len > b.len)) x7_trap("bytes.subview oob", at);

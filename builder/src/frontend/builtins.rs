@@ -400,9 +400,21 @@ pub static BUILTINS: &[Builtin] = &[
     // brands tag bytes-like values in signatures but are not checked at call sites (the public
     // compiler does not enforce them either: shared/reference/ecosystem.md §0.3), so these are
     // the identity and `bytes.view`
-    b!("std.brand.erase_bytes_v1", [Own(Bytes)], Bytes, false, "core"),
+    b!(
+        "std.brand.erase_bytes_v1",
+        [Own(Bytes)],
+        Bytes,
+        false,
+        "core"
+    ),
     b!("std.brand.erase_view_v1", [View], BytesView, false, "core"),
-    b!("std.brand.view_v1", [Ident(Bytes)], BytesView, false, "core"),
+    b!(
+        "std.brand.view_v1",
+        [Ident(Bytes)],
+        BytesView,
+        false,
+        "core"
+    ),
     b!("vec_u8.as_mut_ptr", [Ident(VecU8)], PtrMutU8, false, "ffi"),
     b!("vec_u8.as_view", [Ident(VecU8)], BytesView, false, "core"),
     b!("vec_u8.cap", [Ref(VecU8)], I32, false, "vec"),

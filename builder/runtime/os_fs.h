@@ -352,7 +352,7 @@ X7_FN uint32_t x7_fs_open_read(x7_view path, const x7_fs_caps *c, int *fd, uint6
  * Reads a whole file into one arena block. A regular file whose size does not change costs exactly
  * one allocation; anything else is gathered in libc scratch memory first.
  */
-X7_FN uint32_t x7_fs_read(x7_view path, const x7_fs_caps *c, x7_bytes *out) {
+X7_FN uint32_t x7_fs_read_capped(x7_view path, const x7_fs_caps *c, x7_bytes *out) {
     int fd;
     uint64_t size;
     uint32_t code = x7_fs_open_read(path, c, &fd, &size);
@@ -447,7 +447,7 @@ X7_FN x7_bytes x7_os_fs_read_file(x7_view path, const char *at) {
     x7_fs_read_file_calls++;
     uint32_t code = 0;
     X7_FS_ENTER(code, "os.fs.read_file", path, &c, NULL, 1);
-    if (!code) code = x7_fs_read(path, &c, &out);
+    if (!code) code = x7_fs_read_capped(path, &c, &out);
     if (X7_UNLIKELY(code != 0)) x7_fs_read_file_trap(path, code, at);
     return out;
 }
@@ -458,7 +458,7 @@ X7_FN x7_res_bytes x7_os_fs_read_all_v1(x7_view path, x7_view caps) {
     x7_fs_read_file_calls++;
     uint32_t code = x7_fs_caps_parse(caps, &c);
     X7_FS_ENTER(code, "os.fs.read_all_v1", path, &c, NULL, 1);
-    if (!code) code = x7_fs_read(path, &c, &out);
+    if (!code) code = x7_fs_read_capped(path, &c, &out);
     if (code) return (x7_res_bytes){0, code, X7_EMPTY_BYTES};
     return (x7_res_bytes){1, 0, out};
 }

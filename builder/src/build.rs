@@ -299,6 +299,7 @@ pub fn emit_c(
         program,
         &CheckOptions {
             os_world: world.is_os(),
+            fs_world: matches!(world, World::SolveFs | World::SolveFull | World::RunOs),
         },
     ) {
         Ok(t) => t,
@@ -315,7 +316,7 @@ pub fn build(
 ) -> Result<BuildOutcome, BuildError> {
     if !matches!(
         req.world,
-        World::SolvePure | World::RunOs | World::RunOsSandboxed
+        World::SolvePure | World::SolveFs | World::RunOs | World::RunOsSandboxed
     ) {
         return Err(BuildError::UnsupportedWorld(req.world.as_str().to_string()));
     }

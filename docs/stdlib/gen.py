@@ -35,6 +35,7 @@ SUMMARY = {
     "std.text.slices": "X7SL slice tables (`X7SL|1|count|(start,len)*`): builder, validation, clamped views.",
     "std.text.ascii": "ASCII classes and case, lines (first/last/k-th, split to X7SL, normalised), words, `split_u8`.",
     "std.text.utf8": "Strict UTF-8 validation and code-point counting.",
+    "std.fs": "The world's filesystem (`fs.read`): solve-fs fixtures, or the working directory in run-os.",
     "std.small_set": "Sorted set of byte-string keys packed as `u32 len | key` entries; iteration through std.doc.",
 }
 

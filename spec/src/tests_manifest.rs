@@ -72,6 +72,8 @@ pub struct TestCase {
     pub solve_fuel: u64,
     /// The policy of a run-os-sandboxed test, resolved against the manifest directory.
     pub policy: Option<PathBuf>,
+    /// The fixture directory of a solve-fs test, resolved against the manifest directory.
+    pub fixture_root: Option<PathBuf>,
 }
 
 /// A problem with the manifest or one of its tests.
@@ -242,6 +244,13 @@ pub fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<Vec<TestCase>, Vec<Ma
                 "fixture_root is for solve-fs, solve-rr, solve-kv and solve-full only".into(),
             ));
         }
+        let fixture_root = t.fixture_root.as_ref().map(|p| dir.join(p));
+        if world == Some(World::SolveFs) && !fixture_root.as_ref().is_some_and(|p| p.is_dir()) {
+            problems.push(problem(
+                at("fixture_root"),
+                "a solve-fs test names its fixture directory (relative to the manifest)".into(),
+            ));
+        }
         let policy = t.policy_json.as_ref().map(|p| dir.join(p));
         if world == Some(World::RunOsSandboxed) && policy.is_none() {
             problems.push(problem(
@@ -267,6 +276,7 @@ pub fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<Vec<TestCase>, Vec<Ma
                 timeout_ms: t.timeout_ms.unwrap_or(DEFAULT_TEST_TIMEOUT_MS),
                 solve_fuel: t.solve_fuel.unwrap_or(DEFAULT_TEST_FUEL),
                 policy,
+                fixture_root,
             });
         }
     }

@@ -151,12 +151,12 @@ fn run_case(plan: &Plan, home: &X07Home, store: &StoreRoot, case: &TestCase) -> 
     let mut r = result(case, Status::Error);
     if !matches!(
         case.world,
-        World::SolvePure | World::RunOs | World::RunOsSandboxed
+        World::SolvePure | World::SolveFs | World::RunOs | World::RunOsSandboxed
     ) {
         r.diags.push(diag(
             "ETEST_WORLD_UNSUPPORTED",
             format!(
-                "world {} is not supported by x07 test yet (solve-pure, run-os and run-os-sandboxed are)",
+                "world {} is not supported by x07 test yet (solve-pure, solve-fs, run-os and run-os-sandboxed are)",
                 case.world.as_str()
             ),
         ));
@@ -210,6 +210,12 @@ fn run_case(plan: &Plan, home: &X07Home, store: &StoreRoot, case: &TestCase) -> 
     } else {
         None
     };
+    // a solve-fs test reads its fixture: `<fixture_root>/root` when there is one, else the root
+    let cwd = match &case.fixture_root {
+        Some(f) if f.join("root").is_dir() => f.join("root"),
+        Some(f) => f.clone(),
+        None => plan.dir.clone(),
+    };
     let run_once = || match &sandbox {
         Some((prepared, launcher)) => x07_runner::run_launch(
             &exe,
@@ -217,7 +223,7 @@ fn run_case(plan: &Plan, home: &X07Home, store: &StoreRoot, case: &TestCase) -> 
             &limits,
             &Launch {
                 env: prepared.env.clone(),
-                cwd: Some(&plan.dir),
+                cwd: Some(&cwd),
                 policy_blob: Some(&prepared.blob),
                 launcher: Some(launcher),
             },
@@ -228,7 +234,7 @@ fn run_case(plan: &Plan, home: &X07Home, store: &StoreRoot, case: &TestCase) -> 
             &case.input,
             &limits,
             EnvMode::inherit(),
-            Some(&plan.dir),
+            Some(&cwd),
         ),
     };
     let run = run_once();

@@ -455,3 +455,83 @@ fn repeat_catches_a_test_that_ends_differently_and_no_run_only_builds() {
         "nothing ran"
     );
 }
+
+#[test]
+fn solve_fs_tests_read_their_fixture_and_nothing_outside_it() {
+    let home = X07Home::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fs_test = |id: &str, entry: &str| {
+        let mut t = test(id, "solve-fs", entry);
+        t["fixture_root"] = json!("fx");
+        t
+    };
+    write_package(
+        dir.path(),
+        json!([
+            fs_test("reads", "fs_tests.reads"),
+            fs_test("climbs", "fs_tests.climbs"),
+            fs_test("absolute", "fs_tests.absolute"),
+            test("pure_cannot", "solve-pure", "fs_tests.reads"),
+        ]),
+    );
+    fs_err::create_dir_all(dir.path().join("tests/fx/root")).unwrap();
+    fs_err::write(dir.path().join("tests/fx/root/data.txt"), "fixture").unwrap();
+    let read = |path: &str| {
+        json!([
+            "begin",
+            ["let", "b", ["std.fs.read", ["bytes.lit", path]]],
+            [
+                "std.test.assert_bytes_eq",
+                "b",
+                ["bytes.lit", "fixture"],
+                ["std.test.code_assert_bytes_eq"]
+            ]
+        ])
+    };
+    let module = json!({"schema_version": "x07.x07ast@0.5.0", "kind": "module", "module_id": "ext.demo.fs_tests",
+        "imports": ["std.fs", "std.test"],
+        "decls": [{"kind": "export", "names": ["ext.demo.fs_tests.reads", "ext.demo.fs_tests.climbs", "ext.demo.fs_tests.absolute"]},
+                  {"kind": "defn", "name": "ext.demo.fs_tests.reads", "params": [], "result": "result_i32", "body": read("data.txt")},
+                  {"kind": "defn", "name": "ext.demo.fs_tests.climbs", "params": [], "result": "result_i32", "body": read("../../x07-package.json")},
+                  {"kind": "defn", "name": "ext.demo.fs_tests.absolute", "params": [], "result": "result_i32",
+                   "body": read(dir.path().join("tests/fx/root/data.txt").to_str().unwrap())}]});
+    fs_err::write(
+        dir.path().join("modules/ext/demo/fs_tests.x07.json"),
+        serde_json::to_vec(&module).unwrap(),
+    )
+    .unwrap();
+    let out = x07(&home, dir.path(), &["--json", "--no-fail-fast"]);
+    let r = report(&out);
+    assert_eq!(
+        statuses(&r),
+        [
+            pair("absolute", "error"),
+            pair("climbs", "error"),
+            pair("pure_cannot", "error"),
+            pair("reads", "pass"),
+        ],
+        "{}",
+        stdout(&out)
+    );
+    for i in [0, 1] {
+        let trap = r["tests"][i]["run"]["trap"].as_str().unwrap();
+        assert!(trap.contains("fs.read unsafe path"), "{trap}");
+    }
+    assert_eq!(
+        r["tests"][2]["compile"]["compiler_diags"][0]["code"],
+        "X07-WORLD-0001"
+    );
+
+    // a solve-fs test names its fixture
+    write_package(
+        dir.path(),
+        json!([test("no_fixture", "solve-fs", "fs_tests.reads")]),
+    );
+    let out = x07(&home, dir.path(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("/tests/0/fixture_root"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -49,6 +49,11 @@ impl Builtin {
         self.fragment.starts_with("os_") || self.is_unsafe()
     }
 
+    /// Whether the builtin reads the world's filesystem (`fs.*`: solve-fs, solve-full, run-os).
+    pub fn is_fixture_fs(&self) -> bool {
+        self.fragment == "fixture_fs"
+    }
+
     /// Whether the builtin handles raw pointers (allowed only inside `unsafe`).
     pub fn is_unsafe(&self) -> bool {
         self.fragment == "ffi"
@@ -117,6 +122,7 @@ pub static BUILTINS: &[Builtin] = &[
     b!("codec.write_u32_le", [I], Bytes, false, "codec"),
     b!("fmt.s32_to_dec", [I], Bytes, false, "fmt"),
     b!("fmt.u32_to_dec", [I], Bytes, false, "fmt"),
+    b!("fs.read", [View], Bytes, true, "fixture_fs"),
     b!("i32.lit", [I], I32, false, "core"),
     b!(
         "option_bytes.is_some",

@@ -21,6 +21,14 @@ impl FnChecker<'_> {
     /// Checks a call (builtin or user function).
     pub fn call(&mut self, head: &str, args: &[Expr], ptr: &str) -> Option<Checked> {
         if let Some(b) = builtins::lookup(head) {
+            if b.is_fixture_fs() && !self.index.opts.fs_world {
+                self.error(
+                    codes::WORLD_BUILTIN,
+                    ptr,
+                    format!("`{head}` needs a world with a filesystem (solve-fs, solve-full or run-os; in run-os-sandboxed use os.fs.*)"),
+                );
+                return None;
+            }
             if b.is_os() && !self.index.opts.os_world {
                 self.error(
                     codes::WORLD_BUILTIN,

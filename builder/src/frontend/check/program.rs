@@ -15,6 +15,9 @@ use super::scope::FnChecker;
 pub struct CheckOptions {
     /// Whether OS builtins (`os.*`) are available (worlds run-os and run-os-sandboxed).
     pub os_world: bool,
+    /// Whether `fs.*` reads the world's filesystem (solve-fs, solve-full, run-os; not
+    /// run-os-sandboxed, whose filesystem goes through the policy-checked `os.fs.*`).
+    pub fs_world: bool,
 }
 
 /// A function known to the program, before checking its body.

@@ -22,8 +22,14 @@ fn compile(entry: Value, modules: &[(&str, Value)]) -> Result<String, String> {
     roots.push(dir.path().to_path_buf(), "");
     let program = load_program(&dir.path().join("main.x07.json"), "main.x07.json", &roots)
         .map_err(|d| d.iter().map(|d| d.render()).collect::<String>())?;
-    let typed = check_program(&program, &CheckOptions { os_world: true })
-        .map_err(|d| d.iter().map(|d| d.render()).collect::<String>())?;
+    let typed = check_program(
+        &program,
+        &CheckOptions {
+            os_world: true,
+            fs_world: true,
+        },
+    )
+    .map_err(|d| d.iter().map(|d| d.render()).collect::<String>())?;
     Ok(emit_functions(&typed))
 }
 

@@ -69,6 +69,27 @@ fn test(id: &str, world: &str, entry: &str) -> Value {
     json!({"id": id, "world": world, "entry": format!("ext.demo.{entry}")})
 }
 
+/// Adds an exported `ext.demo.os_tests.<name>` returning result_i32 with `body`.
+fn add_os_test(dir: &Path, name: &str, body: Value) {
+    let module = dir.join("modules/ext/demo/os_tests.x07.json");
+    let mut m: Value = serde_json::from_slice(&fs_err::read(&module).unwrap()).unwrap();
+    let full = format!("ext.demo.os_tests.{name}");
+    m["decls"][0]["names"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!(full));
+    m["decls"].as_array_mut().unwrap().push(json!({
+        "kind": "defn", "name": full, "params": [], "result": "result_i32", "body": body}));
+    fs_err::write(&module, serde_json::to_vec(&m).unwrap()).unwrap();
+}
+
+/// [`test`] with one more manifest field.
+fn test_with(id: &str, world: &str, entry: &str, field: &str, value: Value) -> Value {
+    let mut t = test(id, world, entry);
+    t[field] = value;
+    t
+}
+
 fn x07(home: &X07Home, cwd: &Path, args: &[&str]) -> Output {
     Command::new(x07_bin())
         .arg("test")
@@ -329,9 +350,13 @@ fn run_os_sandboxed_tests_run_confined_by_their_policy_on_the_os_backend() {
     let secret = dir.path().join("outside-secret.txt");
     fs_err::write(&secret, "secret").unwrap();
     let sandboxed = |id: &str, entry: &str| {
-        let mut t = test(id, "run-os-sandboxed", entry);
-        t["policy_json"] = json!("cli.policy.json");
-        t
+        test_with(
+            id,
+            "run-os-sandboxed",
+            entry,
+            "policy_json",
+            json!("cli.policy.json"),
+        )
     };
     write_package(
         dir.path(),
@@ -348,17 +373,19 @@ fn run_os_sandboxed_tests_run_confined_by_their_policy_on_the_os_backend() {
     )
     .unwrap();
     // a test that reads a file outside the policy's roots
-    let module = dir.path().join("modules/ext/demo/os_tests.x07.json");
-    let mut m: Value = serde_json::from_slice(&fs_err::read(&module).unwrap()).unwrap();
-    m["decls"][0]["names"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!("ext.demo.os_tests.reads"));
-    m["decls"].as_array_mut().unwrap().push(json!({
-        "kind": "defn", "name": "ext.demo.os_tests.reads", "params": [], "result": "result_i32",
-        "body": ["begin", ["let", "b", ["os.fs.read_file", ["bytes.lit", secret.to_str().unwrap()]]],
-                 ["std.test.fail", ["view.len", "b"]]]}));
-    fs_err::write(&module, serde_json::to_vec(&m).unwrap()).unwrap();
+    add_os_test(
+        dir.path(),
+        "reads",
+        json!([
+            "begin",
+            [
+                "let",
+                "b",
+                ["os.fs.read_file", ["bytes.lit", secret.to_str().unwrap()]]
+            ],
+            ["std.test.fail", ["view.len", "b"]]
+        ]),
+    );
 
     let out = x07(&home, dir.path(), &["--json", "--no-fail-fast"]);
     let r = report(&out);
@@ -393,20 +420,34 @@ fn repeat_catches_a_test_that_ends_differently_and_no_run_only_builds() {
     );
     // a test whose status alternates: it appends to a file in its working directory (the
     // manifest's) and fails on every other run
-    let module = dir.path().join("modules/ext/demo/os_tests.x07.json");
-    let mut m: Value = serde_json::from_slice(&fs_err::read(&module).unwrap()).unwrap();
-    m["decls"][0]["names"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!("ext.demo.os_tests.flips"));
-    m["decls"].as_array_mut().unwrap().push(json!({
-        "kind": "defn", "name": "ext.demo.os_tests.flips", "params": [], "result": "result_i32",
-        "body": ["begin",
-                 ["let", "b", ["os.fs.read_file", ["bytes.lit", "counter.bin"]]],
-                 ["let", "n", ["view.len", "b"]],
-                 ["let", "w", ["os.fs.write_file", ["bytes.lit", "counter.bin"], ["bytes.alloc", ["+", "n", 1]]]],
-                 ["if", ["=", ["&", "n", 1], 0], ["std.test.pass"], ["std.test.fail", 5]]]}));
-    fs_err::write(&module, serde_json::to_vec(&m).unwrap()).unwrap();
+    add_os_test(
+        dir.path(),
+        "flips",
+        json!([
+            "begin",
+            [
+                "let",
+                "b",
+                ["os.fs.read_file", ["bytes.lit", "counter.bin"]]
+            ],
+            ["let", "n", ["view.len", "b"]],
+            [
+                "let",
+                "w",
+                [
+                    "os.fs.write_file",
+                    ["bytes.lit", "counter.bin"],
+                    ["bytes.alloc", ["+", "n", 1]]
+                ]
+            ],
+            [
+                "if",
+                ["=", ["&", "n", 1], 0],
+                ["std.test.pass"],
+                ["std.test.fail", 5]
+            ]
+        ]),
+    );
     fs_err::write(dir.path().join("tests/counter.bin"), b"").unwrap();
 
     let out = x07(
@@ -460,11 +501,8 @@ fn repeat_catches_a_test_that_ends_differently_and_no_run_only_builds() {
 fn solve_fs_tests_read_their_fixture_and_nothing_outside_it() {
     let home = X07Home::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let fs_test = |id: &str, entry: &str| {
-        let mut t = test(id, "solve-fs", entry);
-        t["fixture_root"] = json!("fx");
-        t
-    };
+    let fs_test =
+        |id: &str, entry: &str| test_with(id, "solve-fs", entry, "fixture_root", json!("fx"));
     write_package(
         dir.path(),
         json!([

@@ -18,6 +18,15 @@ use common::{
 /// The policy path `x07 init` puts in the sandbox profile (seed 002, step 0).
 const SANDBOX_POLICY: &str = ".x07/policies/base/cli.sandbox.base.policy.json";
 
+/// The files `x07 init` writes.
+const INIT_FILES: [&str; 5] = [
+    "x07.json",
+    "x07.lock.json",
+    "src/main.x07.json",
+    "src/app.x07.json",
+    ".gitignore",
+];
+
 /// Step 3 of the walkthrough, byte for byte as the seed prints it.
 const STEP3_APP: &str = include_str!("../fixtures/seed_step3_app.x07.json");
 
@@ -41,13 +50,7 @@ fn init_creates_the_project_files() {
     let out = run(x07_in(&home, dir.path()).arg("init"));
     expect_exit(&out, 0);
 
-    for file in [
-        "x07.json",
-        "x07.lock.json",
-        "src/main.x07.json",
-        "src/app.x07.json",
-        ".gitignore",
-    ] {
+    for file in INIT_FILES {
         assert!(
             dir.path().join(file).is_file(),
             "x07 init should create {file}\n{}",
@@ -103,13 +106,7 @@ fn init_creates_the_project_files() {
         .find_map(|l| l.strip_prefix("Umask:"))
         .map(|v| u32::from_str_radix(v.trim(), 8).unwrap())
         .unwrap();
-    for file in [
-        "x07.json",
-        "x07.lock.json",
-        "src/main.x07.json",
-        "src/app.x07.json",
-        ".gitignore",
-    ] {
+    for file in INIT_FILES {
         use std::os::unix::fs::PermissionsExt as _;
         let mode = fs_err::metadata(dir.path().join(file))
             .unwrap()

@@ -237,7 +237,7 @@ X7_FN void x7_ns_exec_aliases(const char *exe) {
     closedir(d);
 }
 
-/* /dev: a tmpfs with the harmless character devices and the usual links. */
+/* /dev: a tmpfs with the harmless character devices and the usual links (sealed later). */
 X7_FN void x7_ns_dev(void) {
     if (x7_mkdirs("/dev", 0755) != 0 || mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") != 0)
         x7_sb_fail_errno("new_root", "cannot mount /dev", errno);
@@ -254,6 +254,13 @@ X7_FN void x7_ns_dev(void) {
                                            {"/proc/self/fd/2", "/dev/stderr"}};
     for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
         if (symlink(links[i][0], links[i][1]) != 0) x7_sb_fail_errno("new_root", "cannot link in /dev", errno);
+}
+
+/* Whether <dst> lies strictly beneath /dev. */
+X7_FN int x7_ns_beneath_dev(const char *dst) { return strncmp(dst, "/dev/", 5) == 0 && dst[5] != 0; }
+
+/* /dev read-only, once the roots beneath it (/dev/shm/…) have their mount points in it. */
+X7_FN void x7_ns_dev_seal(void) {
     if (mount(NULL, "/dev", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) != 0)
         x7_sb_fail_errno("new_root", "cannot make /dev read-only", errno);
 }
@@ -285,10 +292,16 @@ X7_FN void x7_ns_build_new_root(const x7_ns_plan *plan, const x7_policy *pol) {
     if (syscall(SYS_pivot_root, X7_NS_BASE, X7_NS_BASE X7_NS_OLD) != 0) x7_sb_fail_errno("new_root", "pivot_root", errno);
     if (chdir("/") != 0) x7_sb_fail_errno("new_root", "chdir /", errno);
     x7_ns_top_links();
-    for (uint32_t i = 0; i < plan->n; i++) x7_ns_bind_one(&plan->v[i]);
+    /* the private /dev covers what the roots bring at /dev, and roots beneath it (/dev/shm/…) are
+       mounted on top of it, not hidden by it */
+    for (uint32_t i = 0; i < plan->n; i++)
+        if (!x7_ns_beneath_dev(plan->v[i].dst)) x7_ns_bind_one(&plan->v[i]);
+    x7_ns_dev();
+    for (uint32_t i = 0; i < plan->n; i++)
+        if (x7_ns_beneath_dev(plan->v[i].dst)) x7_ns_bind_one(&plan->v[i]);
     if (pol->proc.enabled && pol->proc.allow_spawn && pol->proc.allow_exec)
         for (uint32_t i = 0; i < pol->proc.allow_execs.n; i++) x7_ns_exec_aliases(pol->proc.allow_execs.v[i].s);
-    x7_ns_dev();
+    x7_ns_dev_seal();
     x7_ns_proc();
 }
 

@@ -1,5 +1,5 @@
 //! VM bundles end to end with real qemu: `x07 bundle --profile sandbox` with the default backend
-//! writes `dist/app` (x07-vm-launcher with its pins) and `dist/app.vm/`; copied to a fresh
+//! writes `dist/app` (x07-vm-launcher with its pins) and `dist/app.vm/`; moved to a fresh
 //! directory the bundle runs its sealed payload in a guest without x07 (the write root's file
 //! arrives on the host, nothing outside the roots does), `inspect` and `verify --key --rebuild`
 //! cover it,
@@ -119,12 +119,13 @@ fn a_vm_bundle_runs_in_a_guest_from_a_fresh_directory() {
         assert_eq!(sha, want, "{key} pinned by its sha256");
     }
 
-    // copied (launcher and sidecar) to a fresh directory, run there with its own write root
+    // moved (launcher and sidecar) to a fresh directory, run there with its own write root
+    // (moved, not copied: the sidecar holds a 66 MB kernel and CI disks can be short)
     let fresh = b.p.scratch().join("fresh");
     fs_err::create_dir_all(fresh.join("out")).unwrap();
     let exe = fresh.join("app");
-    fs_err::copy(&b.exe, &exe).unwrap();
-    x07_tests::copy_tree(&b.sidecar(), &fresh.join("app.vm")).unwrap();
+    fs_err::rename(&b.exe, &exe).unwrap();
+    fs_err::rename(b.sidecar(), fresh.join("app.vm")).unwrap();
     let moved = VmBundle { exe, ..b };
     let out = moved.run(&fresh, &[]);
     assert_eq!(out.exit_code, Some(0), "{}", out.describe());

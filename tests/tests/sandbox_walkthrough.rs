@@ -254,6 +254,33 @@ fn step3_the_program_writes_out_input_bin_without_policy_changes() {
 }
 
 #[test]
+fn a_write_root_beneath_dev_shm_is_reachable_in_the_new_root() {
+    // the new root has its own /dev; a root beneath it must be mounted on top, not hidden
+    if skip_without_os_backend("a_write_root_beneath_dev_shm_is_reachable_in_the_new_root") {
+        return;
+    }
+    let shm = tempfile::Builder::new()
+        .prefix("x07-test-")
+        .tempdir_in("/dev/shm")
+        .expect("a directory in /dev/shm");
+    let target = shm.path().join("w.bin");
+    let p = InitProject::new();
+    expect_exit(&p.run_x07(["policy", "init", "--template", "cli"]), 0);
+    p.write_app(&common::write_in_and_escape_app(
+        &target.display().to_string(),
+    ));
+    let root = shm.path().display().to_string();
+    let out = run_sandboxed(&p, b"in-shm", &["--allow-write-root", &root]);
+    expect_exit(&out, 0);
+    assert!(
+        String::from_utf8_lossy(&solve_output(&out)).ends_with(" esc=0"),
+        "{}",
+        out.describe()
+    );
+    assert_eq!(fs_err::read(&target).unwrap(), b"in-shm");
+}
+
+#[test]
 fn step5_allow_host_opens_exactly_the_named_port() {
     if skip_without_os_backend("step5_allow_host_opens_exactly_the_named_port") {
         return;

@@ -1,6 +1,8 @@
 //! A VM bundle's sidecar, checked and launched (docs/bundling.md, "VM bundles"). Before anything
 //! boots, every file is read once, checked against the manifest, and copied into a private
-//! directory that the boot then uses — so what was checked is what runs. The manifest is checked
+//! directory that the boot then uses — so what was checked is what runs. That directory is in
+//! memory (`/dev/shm`) when it has room: the kernel alone is ~66 MB, written on every start,
+//! and a disk that is nearly full must not stop a bundle. The manifest is checked
 //! against the pins the launcher carries, and its signature against the pinned key. Nothing in
 //! the environment skips a check.
 
@@ -150,6 +152,31 @@ fn files_under(dir: &Path, rel: &str, out: &mut Vec<String>) -> Result<(), Sidec
     Ok(())
 }
 
+/// Where memory-backed scratch space lives on Linux.
+const SHM_DIR: &str = "/dev/shm";
+
+/// `/dev/shm` when it is a tmpfs with room for `need` bytes and a margin of a quarter, so a
+/// private copy there never fills the memory others count on; otherwise `None` (the temp dir).
+fn memory_backed_dir(need: u64) -> Option<&'static Path> {
+    const TMPFS_MAGIC: i64 = 0x0102_1994;
+    let path = std::ffi::CString::new(SHM_DIR).ok()?;
+    // SAFETY: statfs writes only into the zeroed struct it is given
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statfs(path.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    let free = (st.f_bavail as u64).saturating_mul(st.f_bsize as u64);
+    let fits = free / 4 * 3 >= need;
+    tracing::debug!(
+        free,
+        need,
+        fits,
+        tmpfs = st.f_type as i64 == TMPFS_MAGIC,
+        "private copy place"
+    );
+    (st.f_type as i64 == TMPFS_MAGIC && fits).then(|| Path::new(SHM_DIR))
+}
+
 /// Checks the sidecar at `dir` against `pins` and copies every file into a private directory.
 pub fn verify_sidecar(dir: &Path, pins: &VmPins) -> Result<VerifiedSidecar, SidecarError> {
     let manifest_path = dir.join(MANIFEST_FILE);
@@ -219,10 +246,20 @@ pub fn verify_sidecar(dir: &Path, pins: &VmPins) -> Result<VerifiedSidecar, Side
             path: dir.join(extra),
         });
     }
-    let private = tempfile::Builder::new()
-        .prefix("x07-vm-bundle-")
-        .tempdir()
-        .map_err(SidecarError::Private)?;
+    // what the copy will take (sizes as they are now: a file that grows is refused by its digest)
+    let need: u64 = manifest
+        .pinned()
+        .iter()
+        .filter_map(|f| fs_err::metadata(dir.join(&f.path)).ok())
+        .map(|m| m.len())
+        .sum();
+    let mut private_dir = tempfile::Builder::new();
+    private_dir.prefix("x07-vm-bundle-");
+    let private = match memory_backed_dir(need) {
+        Some(shm) => private_dir.tempdir_in(shm),
+        None => private_dir.tempdir(),
+    }
+    .map_err(SidecarError::Private)?;
     let copy = |f: &PinnedFile| -> Result<PathBuf, SidecarError> {
         let path = dir.join(&f.path);
         let bytes = read(&path)?;
@@ -358,4 +395,23 @@ pub fn launch_bundle(
             egress: egress.as_ref(),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_private_copy_goes_to_memory_only_when_it_fits_with_a_margin() {
+        assert_eq!(memory_backed_dir(u64::MAX), None);
+        let shm_is_tmpfs = std::process::Command::new("stat")
+            .args(["-f", "-c", "%T", SHM_DIR])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "tmpfs");
+        assert_eq!(
+            memory_backed_dir(1 << 20).is_some(),
+            shm_is_tmpfs,
+            "a 1 MiB copy goes to {SHM_DIR} exactly when it is a tmpfs"
+        );
+    }
 }

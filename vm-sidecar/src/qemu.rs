@@ -71,10 +71,12 @@ pub enum BootError {
         console: String,
     },
     /// qemu exited without the agent reporting ready.
-    #[error("the guest stopped without reporting ready ({status}); console:\n{console}")]
+    #[error("the guest stopped without reporting ready ({status}); qemu said:\n{qemu_stderr}\nconsole:\n{console}")]
     NotReady {
         /// qemu's exit status.
         status: String,
+        /// The end of what qemu (or the launcher confining it) wrote on stderr.
+        qemu_stderr: String,
         /// What the console showed.
         console: String,
     },
@@ -269,9 +271,16 @@ fn boot_in(
         Accel::Kvm => cmd.args(["-accel", "kvm", "-cpu", "host"]),
         _ => cmd.args(["-accel", "tcg", "-cpu", "max"]),
     };
+    // to a file, not a pipe nobody reads: qemu must never block on it, and its last words are
+    // what explains a guest that never came up
+    let stderr_path = state.join("qemu.stderr");
+    let stderr_file = fs_err::File::create(&stderr_path).map_err(|source| BootError::Spawn {
+        qemu: qemu.to_path_buf(),
+        source,
+    })?;
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .stderr(Stdio::from(stderr_file.into_parts().0));
     let started = Instant::now();
     let mut child = cmd.spawn().map_err(|source| BootError::Spawn {
         qemu: qemu.to_path_buf(),
@@ -313,8 +322,11 @@ fn boot_in(
         .find_map(|l| l.strip_prefix("x07-guest: ready "))
         .map(|r| r.trim().to_string());
     if release.is_none() {
+        let said = fs_err::read_to_string(&stderr_path).unwrap_or_default();
+        let tail: Vec<&str> = said.lines().rev().take(20).collect();
         return Err(BootError::NotReady {
             status: status.to_string(),
+            qemu_stderr: tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
             console: text,
         });
     }

@@ -49,6 +49,8 @@ static uint8_t x7_empty_buf[1] X7_UNUSED;
 static x7_view x7_input X7_UNUSED = {x7_empty_buf, 0};
 static uint64_t x7_fuel X7_UNUSED = X07_FUEL_INIT;
 static uint64_t x7_fuel_init X7_UNUSED = X07_FUEL_INIT;
+/* How many budget scopes with a fuel limit are open: fuel running out is then the scope's. */
+static uint32_t x7_budget_fuel_depth X7_UNUSED;
 static uint32_t x7_exit_code X7_UNUSED;
 
 /* Counters reported on the stats line; the OS fragments bump them. */
@@ -263,7 +265,8 @@ X7_COLD void x7_trap(const char *msg, const char *at) {
 /* Charges one unit of fuel (per user-function call and per loop iteration). */
 #define X7_FUEL(at)                                                                        \
     do {                                                                                   \
-        if (X7_UNLIKELY(x7_fuel == 0)) x7_trap("fuel exhausted", (at));                    \
+        if (X7_UNLIKELY(x7_fuel == 0))                                                     \
+            x7_trap(x7_budget_fuel_depth ? "X07T_BUDGET_EXCEEDED_FUEL" : "fuel exhausted", (at)); \
         x7_fuel--;                                                                         \
     } while (0)
 

@@ -221,6 +221,8 @@ pub fn derivation_inputs(req: &BuildRequest<'_>, cc: &CcIdentity) -> DerivationI
         }
         knobs.insert("ffi_libs".to_string(), req.native.libs.join(","));
     }
+    // the consumer's budget profiles are inputs by content (where they were found is not)
+    knobs.extend(req.program.budgets.derivation_lines());
     if let Some(specs) = &req.native.musl_specs {
         // the libc is an input: its specs file and static archive, by content
         knobs.insert("libc".to_string(), cc::musl_knob(specs));

@@ -2,8 +2,10 @@
 //!
 //! Pipeline: [`frontend`] (parse → resolve modules → type and ownership check) produces a checked
 //! program; [`emit`] writes one C translation unit from it with the [`runtime`] fragments it needs;
-//! [`cc`] turns that into a native binary; [`store`] keeps binaries under the hash of their inputs.
+//! [`cc`] turns that into a native binary; [`store`] keeps binaries under the hash of their inputs;
+//! [`budget`] finds the budget profiles a program names in the consumer's `arch/`.
 
+pub mod budget;
 pub mod build;
 pub mod cc;
 pub mod emit;

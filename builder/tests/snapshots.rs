@@ -68,6 +68,32 @@ fn loop_with_moves_and_in_place_push() {
 }
 
 #[test]
+fn budget_scope_result_err_and_return_inside() {
+    // the body's value, the code replacing it, and the fuel given back on the early return
+    let decls = json!([{"kind": "defn", "name": "main.copy", "params": [{"name": "b", "ty": "bytes_view"}],
+        "result": "result_bytes",
+        "body": ["budget.scope_v1",
+            ["budget.cfg_v1", ["mode", "result_err_v1"], ["label", ["bytes.lit", "copy"]],
+             ["alloc_bytes", 64], ["fuel", 100]],
+            ["begin",
+             ["if", ["=", ["view.len", "b"], 0], ["return", ["result_bytes.err", 1]], 0],
+             ["result_bytes.ok", ["view.to_bytes", "b"]]]]}]);
+    insta::assert_snapshot!(compile(
+        entry(
+            &[],
+            decls,
+            json!([
+                "result_bytes.unwrap_or",
+                ["main.copy", "input"],
+                ["bytes.lit", ""]
+            ])
+        ),
+        &[]
+    )
+    .unwrap());
+}
+
+#[test]
 fn early_return_drops_live_values() {
     let decls = json!([{"kind": "defn", "name": "main.pick", "params": [{"name": "b", "ty": "bytes"}], "result": "bytes",
         "body": ["begin",

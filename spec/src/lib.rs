@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod atomic;
+pub mod budget_profile;
 pub mod bundle;
 pub mod canonical;
 pub mod dep_path;

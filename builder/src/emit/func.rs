@@ -7,6 +7,8 @@
 //! drop everything alive in every frame. A moved-from local is reset to the empty value, so its
 //! drop is a no-op.
 
+use x07_spec::budget_profile::{BudgetCfg, BudgetMode};
+
 use crate::frontend::tir::{LocalId, Pass, TArg, TExpr, TFn, TKind, TProgram, UseMode};
 use crate::frontend::types::Ty;
 
@@ -45,6 +47,7 @@ pub fn emit_fn(p: &TProgram, index: usize, out: &mut String) {
         depth: 1,
         tmp: 0,
         frames: Vec::new(),
+        budgets: Vec::new(),
     };
     e.line("const x7_view x7in = x7_input;");
     e.line(&format!("X7_FUEL({});", c_string_literal(f.ptr.as_bytes())));
@@ -89,6 +92,8 @@ struct FnEmitter<'a> {
     depth: usize,
     tmp: usize,
     frames: Vec<Frame>,
+    /// The budget scopes open around the code being emitted, innermost last.
+    budgets: Vec<String>,
 }
 
 /// Whether evaluating `e` may assign a local (so earlier operands must be computed first).
@@ -97,7 +102,9 @@ fn writes_locals(e: &TExpr) -> bool {
         TKind::Set(..) | TKind::Set0(..) | TKind::For { .. } => true,
         TKind::Int(_) | TKind::Input | TKind::Local(..) | TKind::Lit { .. } => false,
         TKind::Begin(items) => items.iter().any(writes_locals),
-        TKind::Let(_, x) | TKind::Return(x) | TKind::Try(x) => writes_locals(x),
+        TKind::Let(_, x) | TKind::Return(x) | TKind::Try(x) | TKind::Budget(_, x) => {
+            writes_locals(x)
+        }
         TKind::If(a, b, c) => writes_locals(a) || writes_locals(b) || writes_locals(c),
         TKind::While(a, b) | TKind::And(a, b) | TKind::Or(a, b) | TKind::Op(_, a, b) => {
             writes_locals(a) || writes_locals(b)
@@ -118,7 +125,8 @@ fn bulk_fuel_ok(e: &TExpr, var: LocalId) -> bool {
         | TKind::For { .. }
         | TKind::While(..)
         | TKind::Return(_)
-        | TKind::Try(_) => false,
+        | TKind::Try(_)
+        | TKind::Budget(..) => false,
         TKind::Set(id, _) | TKind::Set0(id, _) if *id == var => false,
         TKind::Builtin(b, _) if b.name == "os.process.exit" => false,
         TKind::Builtin(_, args) => args.iter().all(|a| bulk_fuel_ok(&a.expr, var)),
@@ -340,6 +348,7 @@ impl FnEmitter<'_> {
             self.line(&format!("{} {r} = {val};", self.f.result.c_type()));
             r
         };
+        self.leave_budgets();
         self.drop_all();
         self.line(&format!("return {r};"));
     }
@@ -499,6 +508,7 @@ impl FnEmitter<'_> {
                 None
             }
             TKind::Try(v) => self.try_(v),
+            TKind::Budget(cfg, body) => self.budget(e, cfg, body),
             TKind::And(a, b) | TKind::Or(a, b) => {
                 let is_and = matches!(e.kind, TKind::And(..));
                 let av = self.value(a)?;
@@ -566,6 +576,70 @@ impl FnEmitter<'_> {
         }
     }
 
+    /// Leaving the function from inside budget scopes: each gives back the fuel it held back
+    /// (no limit is checked, as on the public toolchain).
+    fn leave_budgets(&mut self) {
+        for b in self.budgets.clone().iter().rev() {
+            self.line(&format!("x7_budget_leave(&{b});"));
+        }
+    }
+
+    /// A budget scope: counters taken at entry, the body, the limits checked at its end (a trap,
+    /// or the result replaced by the limit's error code in result_err_v1 mode).
+    fn budget(&mut self, e: &TExpr, cfg: &BudgetCfg, body: &TExpr) -> Option<String> {
+        let b = self.fresh();
+        let limits = [
+            cfg.alloc_bytes,
+            cfg.alloc_calls,
+            cfg.realloc_calls,
+            cfg.memcpy_bytes,
+            cfg.sched_ticks,
+            cfg.fuel,
+        ]
+        .map(|n| format!("{n}ull"))
+        .join(", ");
+        self.line(&format!(
+            "static const x7_budget_limits {b}_lim = {{{limits}}};"
+        ));
+        self.line(&format!("x7_budget {b};"));
+        self.line(&format!("x7_budget_enter(&{b}, &{b}_lim);"));
+        let result = (e.ty != Ty::Never).then(|| self.temp(e.ty, e.ty.c_empty()));
+        self.budgets.push(b.clone());
+        self.block(|s| {
+            s.with_temps(|s| match &result {
+                Some(r) => s.into(body, r),
+                None => s.stmt(body),
+            })
+        });
+        self.budgets.pop();
+        let r = result?;
+        let mode = match cfg.mode {
+            BudgetMode::Trap => "X7_BUDGET_TRAP",
+            BudgetMode::ResultErr => "X7_BUDGET_RESULT_ERR",
+            BudgetMode::StatsOnly => "X7_BUDGET_STATS_ONLY",
+            BudgetMode::Yield => "X7_BUDGET_YIELD",
+        };
+        let code = self.fresh();
+        self.line(&format!(
+            "uint32_t {code} = x7_budget_exit(&{b}, {mode}, {}, {});",
+            c_string_literal(cfg.label.as_bytes()),
+            c_string_literal(e.ptr.as_bytes())
+        ));
+        if cfg.mode == BudgetMode::ResultErr {
+            let err = match e.ty {
+                Ty::ResultI32 => format!("((x7_res_i32){{0u, {code}}})"),
+                Ty::ResultBytes => format!("((x7_res_bytes){{0u, {code}, X7_EMPTY_BYTES}})"),
+                _ => format!("((x7_res_view){{0u, {code}, X7_EMPTY_VIEW}})"),
+            };
+            let drop =
+                e.ty.c_drop()
+                    .map(|d| format!("{d}({r}); "))
+                    .unwrap_or_default();
+            self.line(&format!("if ({code} != 0u) {{ {drop}{r} = {err}; }}"));
+        }
+        Some(r)
+    }
+
     fn try_(&mut self, v: &TExpr) -> Option<String> {
         let r = self.value(v)?;
         let r = if v.ty.is_owned() {
@@ -583,6 +657,7 @@ impl FnEmitter<'_> {
         self.depth += 1;
         let ret = self.fresh();
         self.line(&format!("{} {ret} = {err};", self.f.result.c_type()));
+        self.leave_budgets();
         self.drop_all();
         self.line(&format!("return {ret};"));
         self.depth -= 1;

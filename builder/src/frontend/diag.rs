@@ -93,6 +93,10 @@ pub mod codes {
     pub const UNSUPPORTED: DiagCode = DiagCode("X07-UNSUPPORTED-0001");
     /// A pointer builtin or extern call outside `unsafe`.
     pub const UNSAFE_REQUIRED: DiagCode = DiagCode("X07-UNSAFE-0001");
+    /// A malformed `budget.cfg_v1`, or a budget scope whose body does not fit its mode.
+    pub const BUDGET_CFG: DiagCode = DiagCode("X07-BUDGET-0001");
+    /// The budget profile a reachable `budget.scope_from_arch_v1` names is missing or broken.
+    pub const BUDGET_PROFILE: DiagCode = DiagCode("X07-BUDGET-0002");
 }
 
 /// One compile error (or warning) tied to a file and a JSON pointer.

@@ -78,6 +78,8 @@ pub struct LoadedProgram {
     pub entry: ModuleSource,
     /// Every imported module by id, transitively.
     pub modules: BTreeMap<String, ModuleSource>,
+    /// The budget profiles its `budget.scope_from_arch_v1` scopes name.
+    pub budgets: crate::budget::BudgetProfiles,
 }
 
 impl LoadedProgram {
@@ -236,7 +238,16 @@ pub fn load_program_from_bytes(
         }
     }
     if diags.is_empty() {
-        Ok(LoadedProgram { entry, modules })
+        // profiles come from the consumer's arch/ above the entry (for a test: its manifest)
+        let from = entry_path.parent().unwrap_or(Path::new("."));
+        let from = fs_err::canonicalize(from).unwrap_or_else(|_| from.to_path_buf());
+        let budgets =
+            crate::budget::load_profiles(std::iter::once(&entry).chain(modules.values()), &from);
+        Ok(LoadedProgram {
+            entry,
+            modules,
+            budgets,
+        })
     } else {
         Err(diags)
     }

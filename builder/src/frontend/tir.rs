@@ -5,6 +5,8 @@
 
 use std::collections::BTreeSet;
 
+use x07_spec::budget_profile::BudgetCfg;
+
 use super::builtins::{BinOp, Builtin};
 use super::types::Ty;
 
@@ -155,4 +157,6 @@ pub enum TKind {
     Call(FnId, Vec<TArg>),
     /// Call of a C function declared with `extern` (index into [`TProgram::externs`]).
     Extern(usize, Vec<TArg>),
+    /// A budget scope: the body runs with the limits of the configuration, checked at its end.
+    Budget(Box<BudgetCfg>, Box<TExpr>),
 }

@@ -10,13 +10,7 @@ use crate::frontend::types::Ty;
 use super::scope::{Checked, Ctx, FnChecker, Prov};
 
 /// Heads of x07 forms this compiler does not support yet.
-const UNSUPPORTED_FORMS: &[&str] = &[
-    "budget.scope_v1",
-    "task.scope_v1",
-    "match",
-    "await",
-    "std.stream.pipe_v1",
-];
+const UNSUPPORTED_FORMS: &[&str] = &["task.scope_v1", "match", "await", "std.stream.pipe_v1"];
 
 fn node(kind: TKind, ty: Ty, ptr: &str) -> TExpr {
     TExpr {
@@ -76,7 +70,14 @@ impl FnChecker<'_> {
         Some((node(TKind::Local(id, UseMode::Copy), ty, ptr), prov))
     }
 
-    fn arity(&mut self, head: &str, args: &[Expr], want: usize, shape: &str, ptr: &str) -> bool {
+    pub(super) fn arity(
+        &mut self,
+        head: &str,
+        args: &[Expr],
+        want: usize,
+        shape: &str,
+        ptr: &str,
+    ) -> bool {
         if args.len() != want {
             self.error(
                 codes::ARITY,
@@ -149,6 +150,9 @@ impl FnChecker<'_> {
             "return" => self.return_(args, ptr),
             "try" => self.try_(args, ptr),
             "&&" | "||" => self.short_circuit(head, args, ptr),
+            "budget.scope_v1" | crate::budget::SCOPE_FROM_ARCH => {
+                self.budget_scope(head, args, ptr, ctx)
+            }
             _ if UNSUPPORTED_FORMS.contains(&head) => {
                 self.error(
                     codes::UNSUPPORTED,

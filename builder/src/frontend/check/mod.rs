@@ -2,8 +2,10 @@
 //!
 //! [`program`] indexes every function and checks module interfaces (exports, visibility);
 //! [`scope`] holds a function's locals and the ownership state; [`expr`] checks special forms and
-//! [`call`] checks calls with the argument-passing rules of `language-core` §2.1.
+//! [`call`] checks calls with the argument-passing rules of `language-core` §2.1; [`budget`]
+//! checks budget scopes.
 
+mod budget;
 mod call;
 mod expr;
 mod program;

@@ -49,6 +49,8 @@ pub(super) struct ProgramIndex<'a> {
     /// Every extern, sorted by name.
     pub externs: Vec<ExternEntry<'a>>,
     pub opts: CheckOptions,
+    /// The budget profiles the program's scopes name.
+    pub budgets: &'a crate::budget::BudgetProfiles,
 }
 
 impl<'a> ProgramIndex<'a> {
@@ -73,11 +75,15 @@ pub fn check_program(
 
     let mut checked: Vec<Option<TFn>> = Vec::with_capacity(index.fns.len());
     let mut calls: Vec<BTreeSet<FnId>> = Vec::with_capacity(index.fns.len());
+    // problems reported only when the function is reachable (a missing budget profile)
+    let mut deferred: Vec<Vec<Diagnostic>> = Vec::with_capacity(index.fns.len());
     for decl in &index.fns {
         let mut cx = FnChecker::new(&index, decl.module, decl.file);
         let result = cx.check_defn(decl.defn);
         calls.push(cx.calls.clone());
-        diags.extend(cx.finish());
+        let (now, later) = cx.finish();
+        diags.extend(now);
+        deferred.push(later);
         checked.push(result);
     }
     let entry = &program.entry.file;
@@ -85,7 +91,9 @@ pub fn check_program(
         let mut cx = FnChecker::new(&index, "main", &entry.display_path);
         let r = cx.check_solve(solve);
         let c = cx.calls.clone();
-        diags.extend(cx.finish());
+        let (now, later) = cx.finish();
+        diags.extend(now);
+        diags.extend(later);
         r.map(|f| (f, c))
     });
     if !diags.is_empty() {
@@ -102,6 +110,15 @@ pub fn check_program(
         if reachable.insert(f) {
             work.extend(calls[f].iter().copied());
         }
+    }
+    let mut late: Vec<Diagnostic> = reachable
+        .iter()
+        .flat_map(|f| deferred[*f].iter().cloned())
+        .collect();
+    if !late.is_empty() {
+        late.sort_by(|a, b| (&a.file, &a.ptr, a.code).cmp(&(&b.file, &b.ptr, b.code)));
+        late.dedup();
+        return Err(late);
     }
     let new_id: BTreeMap<FnId, FnId> = reachable
         .iter()
@@ -206,6 +223,7 @@ fn build_index<'a>(
         modules,
         externs,
         opts: *opts,
+        budgets: &program.budgets,
     }
 }
 
@@ -282,6 +300,10 @@ fn remap(
         | TKind::Set0(_, x)
         | TKind::Return(x)
         | TKind::Try(x) => go!(x),
+        TKind::Budget(_, x) => {
+            fragments.insert("budget");
+            go!(x)
+        }
         TKind::If(a, b, c) => [a, b, c].into_iter().for_each(|x| go!(x)),
         TKind::For {
             start, end, body, ..

@@ -82,6 +82,8 @@ pub(super) struct FnChecker<'a> {
     /// How many `unsafe` blocks enclose the expression being checked.
     pub unsafe_depth: u32,
     diags: Vec<Diagnostic>,
+    /// Diagnostics that count only if the function is reachable from `solve`.
+    pub deferred: Vec<Diagnostic>,
 }
 
 impl<'a> FnChecker<'a> {
@@ -99,12 +101,13 @@ impl<'a> FnChecker<'a> {
             extern_calls: BTreeSet::new(),
             unsafe_depth: 0,
             diags: Vec::new(),
+            deferred: Vec::new(),
         }
     }
 
-    /// The diagnostics found.
-    pub fn finish(self) -> Vec<Diagnostic> {
-        self.diags
+    /// The diagnostics found: those that always count, those that count if it is reachable.
+    pub fn finish(self) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
+        (self.diags, self.deferred)
     }
 
     pub fn error(&mut self, code: DiagCode, ptr: &str, msg: impl Into<String>) {

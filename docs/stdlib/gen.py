@@ -36,7 +36,10 @@ SUMMARY = {
     "std.text.ascii": "ASCII classes and case, lines (first/last/k-th, split to X7SL, normalised), words, `split_u8`.",
     "std.text.utf8": "Strict UTF-8 validation and code-point counting.",
     "std.fs": "The world's filesystem (`fs.read`): solve-fs fixtures, or the working directory in run-os.",
-    "std.small_set": "Sorted set of byte-string keys packed as `u32 len | key` entries; iteration through std.doc.",
+    "std.small_set": "Sorted set of byte-string keys packed as `u32 len | key` entries; iteration through std.doc. `insert`/`contains` are generic over the key (`bytes` or `bytes_view`).",
+    "std.deque": "Generic ring buffer of `i32`/`u32` (`u32 cap | u32 len | u32 head | elements`), doubling when full; called through `tapp`.",
+    "std.heap": "Generic binary min-heap of `i32`/`u32` (`u32 cap | u32 len | elements`); `emit_le` gives the elements ascending; called through `tapp`.",
+    "std.generic": "What the `ty.cmp`/`ty.lt`/`ty.eq` intrinsics of generic bodies lower to, per concrete type.",
 }
 
 HEADER = """# Standard library
@@ -56,9 +59,18 @@ not moved); `bytes` and `vec_u8` parameters take ownership (an identifier argume
 """
 
 
+def type_text(t):
+    """A type as written: a token, a type variable `["t", "A"]` as `A`."""
+    if isinstance(t, list) and len(t) == 2 and t[0] == "t":
+        return t[1]
+    return t if isinstance(t, str) else json.dumps(t)
+
+
 def signature(decl):
-    params = ", ".join(f"{p['name']}: {p['ty']}" for p in decl["params"])
-    return f"{decl['name']}({params}) -> {decl['result']}"
+    params = ", ".join(f"{p['name']}: {type_text(p['ty'])}" for p in decl["params"])
+    tps = decl.get("type_params") or []
+    generic = "<" + ", ".join(f"{t['name']}: {t.get('bound', 'any')}" for t in tps) + ">" if tps else ""
+    return f"{decl['name']}{generic}({params}) -> {type_text(decl['result'])}"
 
 
 def load_modules():

@@ -73,6 +73,50 @@ pub struct Defn {
     pub ptr: Ptr,
 }
 
+/// A type parameter of a generic defn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypeParam {
+    /// Its name (`A`).
+    pub name: String,
+    /// Its bound, if any (one of [`TypeParam::BOUNDS`]).
+    pub bound: Option<String>,
+}
+
+impl TypeParam {
+    /// The bounds a type parameter may name.
+    pub const BOUNDS: [&'static str; 6] = [
+        "any",
+        "bytes_like",
+        "num_like",
+        "value",
+        "hashable",
+        "orderable",
+    ];
+
+    /// Whether the concrete type token `ty` satisfies the bound.
+    pub fn admits(&self, ty: &str) -> bool {
+        match self.bound.as_deref() {
+            None | Some("any") => true,
+            Some("bytes_like") => matches!(ty, "bytes" | "bytes_view"),
+            Some("num_like") => matches!(ty, "i32" | "u32"),
+            Some(_) => matches!(ty, "i32" | "u32" | "bytes" | "bytes_view"),
+        }
+    }
+}
+
+/// A `defn` with type parameters, kept as written until it is instantiated by a `tapp`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenericDefn {
+    /// Fully qualified name (`module.fn`).
+    pub name: String,
+    /// Its type parameters in order.
+    pub type_params: Vec<TypeParam>,
+    /// The decl object as written.
+    pub decl: serde_json::Map<String, serde_json::Value>,
+    /// Pointer of the decl object.
+    pub ptr: Ptr,
+}
+
 /// An `extern` declaration: a C function the program may call inside `unsafe`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExternDecl {
@@ -109,6 +153,8 @@ pub struct SourceFile {
     pub defns: Vec<Defn>,
     /// C functions declared with `extern`.
     pub externs: Vec<ExternDecl>,
+    /// Generic functions (instantiated on demand).
+    pub generics: Vec<GenericDefn>,
     /// The entry's solve expression.
     pub solve: Option<Expr>,
 }

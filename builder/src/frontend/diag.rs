@@ -95,6 +95,12 @@ pub mod codes {
     pub const UNSAFE_REQUIRED: DiagCode = DiagCode("X07-UNSAFE-0001");
     /// A malformed `budget.cfg_v1`, or a budget scope whose body does not fit its mode.
     pub const BUDGET_CFG: DiagCode = DiagCode("X07-BUDGET-0001");
+    /// A `tapp` that cannot be instantiated: not generic, wrong type arguments, a bound not met.
+    pub const GENERIC_TAPP: DiagCode = DiagCode("X07-GENERIC-0001");
+    /// A generic function called without `tapp`.
+    pub const GENERIC_NO_TAPP: DiagCode = DiagCode("X07-GENERIC-0002");
+    /// Instantiation does not end (more than 4096 instances or nesting deeper than 64).
+    pub const GENERIC_LIMIT: DiagCode = DiagCode("X07-GENERIC-0003");
     /// The budget profile a reachable `budget.scope_from_arch_v1` names is missing or broken.
     pub const BUDGET_PROFILE: DiagCode = DiagCode("X07-BUDGET-0002");
 }

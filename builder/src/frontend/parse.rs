@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::ast::{Defn, Expr, ExternDecl, FileKind, Param, SourceFile};
+use super::ast::{Defn, Expr, ExternDecl, FileKind, GenericDefn, Param, SourceFile, TypeParam};
 use super::diag::{codes, Diagnostic};
 use super::types::Ty;
 
@@ -56,6 +56,40 @@ struct FileParser<'a> {
 }
 
 /// Converts a parsed JSON value into a [`SourceFile`]; all problems found are returned.
+/// Whether a decl object declares type parameters.
+fn has_type_params(d: &Map<String, Value>) -> bool {
+    d.get("type_params")
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty())
+}
+
+/// What a file declares.
+#[derive(Default)]
+struct Decls {
+    exports: Option<Vec<(String, String)>>,
+    defns: Vec<Defn>,
+    externs: Vec<ExternDecl>,
+    generics: Vec<GenericDefn>,
+}
+
+/// Parses one instance of a generic defn: `decl` is the defn with its type parameters
+/// substituted; pointers are the generic's (`ptr`), in the file `display_path`.
+pub fn parse_instance(
+    display_path: &str,
+    decl: &Map<String, Value>,
+    ptr: &str,
+    name: String,
+) -> Result<Defn, Vec<Diagnostic>> {
+    let mut p = FileParser {
+        path: display_path,
+        diags: Vec::new(),
+    };
+    match p.defn_rest(decl, ptr, name) {
+        Some(d) if p.diags.is_empty() => Ok(d),
+        _ => Err(p.diags),
+    }
+}
+
 pub fn parse_file(display_path: &str, value: &Value) -> Result<SourceFile, Vec<Diagnostic>> {
     let mut p = FileParser {
         path: display_path,
@@ -145,7 +179,12 @@ impl FileParser<'_> {
             );
         }
         let imports = self.imports(obj);
-        let (exports, defns, externs) = self.decls(obj, &module_id, kind);
+        let Decls {
+            exports,
+            defns,
+            externs,
+            generics,
+        } = self.decls(obj, &module_id, kind);
         let solve = match (kind, obj.get("solve")) {
             (FileKind::Entry, Some(v)) => self.expr(v, "/solve".to_string()),
             (FileKind::Entry, None) => {
@@ -175,6 +214,7 @@ impl FileParser<'_> {
             exports,
             defns,
             externs,
+            generics,
             solve,
         })
     }
@@ -243,26 +283,19 @@ impl FileParser<'_> {
     }
 
     #[allow(clippy::type_complexity)]
-    fn decls(
-        &mut self,
-        obj: &Map<String, Value>,
-        module_id: &str,
-        kind: FileKind,
-    ) -> (Option<Vec<(String, String)>>, Vec<Defn>, Vec<ExternDecl>) {
-        let mut exports: Option<Vec<(String, String)>> = None;
-        let mut defns = Vec::new();
-        let mut externs = Vec::new();
+    fn decls(&mut self, obj: &Map<String, Value>, module_id: &str, kind: FileKind) -> Decls {
+        let mut out = Decls::default();
         let items = match obj.get("decls") {
             None => {
                 if kind == FileKind::Module {
                     self.err(codes::SCHEMA_FIELD, "", "missing required field `decls`");
                 }
-                return (exports, defns, externs);
+                return out;
             }
             Some(Value::Array(items)) => items,
             Some(_) => {
                 self.err(codes::SCHEMA_FIELD, "/decls", "`decls` must be an array");
-                return (exports, defns, externs);
+                return out;
             }
         };
         for (i, decl) in items.iter().enumerate() {
@@ -274,24 +307,29 @@ impl FileParser<'_> {
             match d.get("kind").and_then(Value::as_str) {
                 Some("export") => {
                     let names = self.export_names(d, &ptr);
-                    if exports.is_some() {
+                    if out.exports.is_some() {
                         self.err(
                             codes::MOD_EXPORT_DECL,
                             &ptr,
                             "a module has exactly one `export` declaration; merge the lists",
                         );
                     } else {
-                        exports = Some(names);
+                        out.exports = Some(names);
+                    }
+                }
+                Some("defn") if has_type_params(d) => {
+                    if let Some(g) = self.generic_defn(d, &ptr, module_id) {
+                        out.generics.push(g);
                     }
                 }
                 Some("defn") => {
                     if let Some(defn) = self.defn(d, &ptr, module_id) {
-                        defns.push(defn);
+                        out.defns.push(defn);
                     }
                 }
                 Some("extern") => {
                     if let Some(e) = self.extern_decl(d, &ptr, module_id) {
-                        externs.push(e);
+                        out.externs.push(e);
                     }
                 }
                 Some(k @ ("defasync" | "defrecord" | "defenum")) => self.err(
@@ -311,7 +349,62 @@ impl FileParser<'_> {
                 ),
             }
         }
-        (exports, defns, externs)
+        out
+    }
+
+    /// A defn with type parameters: its name and parameters checked, the rest kept as written
+    /// until an instance is made (crate::frontend::generics).
+    fn generic_defn(
+        &mut self,
+        d: &Map<String, Value>,
+        ptr: &str,
+        module_id: &str,
+    ) -> Option<GenericDefn> {
+        let name = self.defn_name(d, ptr, module_id)?;
+        let mut type_params = Vec::new();
+        let items = d.get("type_params").and_then(Value::as_array)?;
+        for (j, tp) in items.iter().enumerate() {
+            let tptr = format!("{ptr}/type_params/{j}");
+            let tname = tp.get("name").and_then(Value::as_str);
+            let bound = tp.get("bound").and_then(Value::as_str);
+            match tname {
+                Some(n) if is_local_name(n) || n.chars().all(|c| c.is_ascii_alphanumeric()) => {
+                    if type_params.iter().any(|t: &TypeParam| t.name == n) {
+                        self.err(
+                            codes::NAME_DUP_PARAM,
+                            &tptr,
+                            format!("type parameter `{n}` is declared twice"),
+                        );
+                    }
+                    if let Some(b) = bound.filter(|b| !TypeParam::BOUNDS.contains(b)) {
+                        self.diags.push(
+                            Diagnostic::new(
+                                codes::TYPE_UNKNOWN,
+                                self.path,
+                                &format!("{tptr}/bound"),
+                                format!("unknown bound `{b}`"),
+                            )
+                            .with_help(format!("bounds: {}", TypeParam::BOUNDS.join(", "))),
+                        );
+                    }
+                    type_params.push(TypeParam {
+                        name: n.to_string(),
+                        bound: bound.map(str::to_string),
+                    });
+                }
+                _ => self.err(
+                    codes::SCHEMA_DECL,
+                    &tptr,
+                    "a type parameter is {\"name\": \"A\", \"bound\"?: ...}",
+                ),
+            }
+        }
+        Some(GenericDefn {
+            name,
+            type_params,
+            decl: d.clone(),
+            ptr: ptr.to_string(),
+        })
     }
 
     fn extern_decl(
@@ -475,6 +568,12 @@ impl FileParser<'_> {
     }
 
     fn defn(&mut self, d: &Map<String, Value>, ptr: &str, module_id: &str) -> Option<Defn> {
+        let name = self.defn_name(d, ptr, module_id)?;
+        self.defn_rest(d, ptr, name)
+    }
+
+    /// A defn's `name`, checked to be `<module>.<local name>`.
+    fn defn_name(&mut self, d: &Map<String, Value>, ptr: &str, module_id: &str) -> Option<String> {
         let name = match d.get("name").and_then(Value::as_str) {
             Some(n) => n.to_string(),
             None => {
@@ -502,16 +601,10 @@ impl FileParser<'_> {
                 )),
             ),
         }
-        if let Some(tp) = d.get("type_params") {
-            if tp.as_array().is_some_and(|a| !a.is_empty()) {
-                self.err(
-                    codes::UNSUPPORTED,
-                    &format!("{ptr}/type_params"),
-                    "generic functions are not supported yet by this compiler",
-                );
-                return None;
-            }
-        }
+        Some(name)
+    }
+
+    fn defn_rest(&mut self, d: &Map<String, Value>, ptr: &str, name: String) -> Option<Defn> {
         let mut params = Vec::new();
         match d.get("params") {
             Some(Value::Array(items)) => {

@@ -125,6 +125,19 @@ pub fn module_rel_path(id: &str) -> String {
     format!("{}.x07.json", id.replace('.', "/"))
 }
 
+/// An embedded standard-library module by id (modules a generic instance needs are added this
+/// way), or `None` when there is no such module.
+pub(crate) fn load_stdlib_module(id: &str) -> Option<Result<ModuleSource, Vec<Diagnostic>>> {
+    let text = crate::stdlib::lookup(id)?;
+    let display = format!("<stdlib>/{}", module_rel_path(id));
+    Some(load_source(
+        ModuleOrigin::Stdlib,
+        None,
+        &display,
+        text.as_bytes().to_vec(),
+    ))
+}
+
 fn load_source(
     origin: ModuleOrigin,
     fs_path: Option<PathBuf>,

@@ -203,6 +203,15 @@ impl FnChecker<'_> {
     }
 
     fn unknown_callee(&mut self, head: &str, ptr: &str) -> Option<Checked> {
+        if self.index.generics.contains(head) {
+            self.error_help(
+                codes::GENERIC_NO_TAPP,
+                ptr,
+                format!("`{head}` is generic: it is called through tapp"),
+                format!("write [\"tapp\", \"{head}\", <type>..., <args>...]"),
+            );
+            return None;
+        }
         // the nearest builtin or function of the program, when the name is a plausible typo
         let suggestion = x07_spec::suggest::did_you_mean(
             head,

@@ -51,6 +51,8 @@ pub(super) struct ProgramIndex<'a> {
     pub opts: CheckOptions,
     /// The budget profiles the program's scopes name.
     pub budgets: &'a crate::budget::BudgetProfiles,
+    /// Names of the generic functions (called only through `tapp`).
+    pub generics: BTreeSet<&'a str>,
 }
 
 impl<'a> ProgramIndex<'a> {
@@ -70,6 +72,9 @@ pub fn check_program(
     program: &LoadedProgram,
     opts: &CheckOptions,
 ) -> Result<TProgram, Vec<Diagnostic>> {
+    // generic functions become instances first; the program is checked as instantiated
+    let instantiated = crate::frontend::generics::monomorphise(program)?;
+    let program = instantiated.as_ref().unwrap_or(program);
     let mut diags = Vec::new();
     let index = build_index(program, opts, &mut diags);
 
@@ -224,6 +229,10 @@ fn build_index<'a>(
         externs,
         opts: *opts,
         budgets: &program.budgets,
+        generics: program
+            .all()
+            .flat_map(|m| m.file.generics.iter().map(|g| g.name.as_str()))
+            .collect(),
     }
 }
 
@@ -242,7 +251,9 @@ fn index_module<'a>(m: &'a ModuleSource, fns: &mut Vec<FnDecl<'a>>, diags: &mut 
         ),
         (Some(names), _) => {
             for (name, ptr) in names {
-                if !file.defns.iter().any(|d| &d.name == name) {
+                if !file.defns.iter().any(|d| &d.name == name)
+                    && !file.generics.iter().any(|g| &g.name == name)
+                {
                     diags.push(Diagnostic::new(
                         codes::MOD_EXPORT_UNDEFINED,
                         &file.display_path,

@@ -251,8 +251,11 @@ fn index_module<'a>(m: &'a ModuleSource, fns: &mut Vec<FnDecl<'a>>, diags: &mut 
         ),
         (Some(names), _) => {
             for (name, ptr) in names {
+                // defns, generics and externs may be exported (the public `_ffi` modules export
+                // only externs)
                 if !file.defns.iter().any(|d| &d.name == name)
                     && !file.generics.iter().any(|g| &g.name == name)
+                    && !file.externs.iter().any(|e| &e.name == name)
                 {
                     diags.push(Diagnostic::new(
                         codes::MOD_EXPORT_UNDEFINED,

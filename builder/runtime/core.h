@@ -39,6 +39,8 @@ typedef struct { uint32_t tag; x7_view val; } x7_opt_view;
 typedef struct { uint32_t tag; uint32_t val; } x7_res_i32;
 typedef struct { uint32_t tag; uint32_t err; x7_bytes val; } x7_res_bytes;
 typedef struct { uint32_t tag; uint32_t err; x7_view val; } x7_res_view;
+/* An `iface` value: a reader's data word and its vtable id (io.h). */
+typedef struct { uint32_t data; uint32_t vtable; } x7_iface;
 
 /* The shared buffer of every empty value; never freed and never written (length 0). */
 static uint8_t x7_empty_buf[1] X7_UNUSED;

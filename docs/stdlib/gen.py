@@ -39,6 +39,8 @@ SUMMARY = {
     "std.small_set": "Sorted set of byte-string keys packed as `u32 len | key` entries; iteration through std.doc. `insert`/`contains` are generic over the key (`bytes` or `bytes_view`).",
     "std.deque": "Generic ring buffer of `i32`/`u32` (`u32 cap | u32 len | u32 head | elements`), doubling when full; called through `tapp`.",
     "std.heap": "Generic binary min-heap of `i32`/`u32` (`u32 cap | u32 len | elements`); `emit_le` gives the elements ascending; called through `tapp`.",
+    "std.io": "Reading an `iface` reader: `read` (at most max bytes, empty at the end) and `read_all`.",
+    "std.io.bufread": "Buffered readers over an `iface`: `fill` views what is buffered, `consume` drops from its front.",
     "std.generic": "What the `ty.cmp`/`ty.lt`/`ty.eq` intrinsics of generic bodies lower to, per concrete type.",
 }
 

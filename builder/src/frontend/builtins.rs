@@ -62,8 +62,8 @@ impl Builtin {
 
 use ParamKind::{AnyPtr, Ident, Own, Ref, Text, Val, View};
 use Ty::{
-    Bytes, BytesView, OptionBytes, OptionBytesView, OptionI32, PtrConstU8, PtrConstVoid, PtrMutU8,
-    PtrMutVoid, ResultBytes, ResultBytesView, ResultI32, VecU8, I32,
+    Bytes, BytesView, Iface, OptionBytes, OptionBytesView, OptionI32, PtrConstU8, PtrConstVoid,
+    PtrMutU8, PtrMutVoid, ResultBytes, ResultBytesView, ResultI32, VecU8, I32,
 };
 
 const I: ParamKind = Val(I32);
@@ -76,6 +76,9 @@ macro_rules! b {
 
 /// Every builtin, sorted by name.
 pub static BUILTINS: &[Builtin] = &[
+    b!("bufread.consume", [I, I], I32, true, "io"),
+    b!("bufread.fill", [I], BytesView, true, "io"),
+    b!("bufread.new", [Val(Iface), I], I32, true, "io"),
     b!("bytes.alloc", [I], Bytes, false, "bytes"),
     b!("bytes.as_mut_ptr", [Ident(Bytes)], PtrMutU8, false, "ffi"),
     b!("bytes.as_ptr", [Ident(Bytes)], PtrConstU8, false, "ffi"),
@@ -122,8 +125,12 @@ pub static BUILTINS: &[Builtin] = &[
     b!("codec.write_u32_le", [I], Bytes, false, "codec"),
     b!("fmt.s32_to_dec", [I], Bytes, false, "fmt"),
     b!("fmt.u32_to_dec", [I], Bytes, false, "fmt"),
+    b!("fs.open_read", [View], Iface, true, "fixture_io"),
     b!("fs.read", [View], Bytes, true, "fixture_fs"),
     b!("i32.lit", [I], I32, false, "core"),
+    b!("iface.make_v1", [I, I], Iface, false, "io"),
+    b!("io.open_read_bytes", [View], Iface, true, "io"),
+    b!("io.read", [Val(Iface), I], Bytes, true, "io"),
     b!(
         "option_bytes.is_some",
         [Ref(OptionBytes)],

@@ -39,6 +39,8 @@ pub enum Ty {
     PtrConstI32,
     /// `ptr_mut_i32`.
     PtrMutI32,
+    /// A reader: a data word and a vtable id (copied freely).
+    Iface,
 }
 
 /// How values of a type behave under the ownership rules.
@@ -72,13 +74,14 @@ impl Ty {
             "ptr_mut_void" => Ty::PtrMutVoid,
             "ptr_const_i32" => Ty::PtrConstI32,
             "ptr_mut_i32" => Ty::PtrMutI32,
+            "iface" => Ty::Iface,
             _ => return None,
         })
     }
 
     /// Type tokens that exist in x07 but that this compiler does not support yet.
     pub fn is_known_unsupported(token: &str) -> bool {
-        matches!(token, "f64" | "iface" | "result_result_bytes")
+        matches!(token, "f64" | "result_result_bytes")
     }
 
     /// The ownership class of the type.
@@ -92,7 +95,8 @@ impl Ty {
             | Ty::PtrConstVoid
             | Ty::PtrMutVoid
             | Ty::PtrConstI32
-            | Ty::PtrMutI32 => Ownership::Copy,
+            | Ty::PtrMutI32
+            | Ty::Iface => Ownership::Copy,
         }
     }
 
@@ -126,6 +130,7 @@ impl Ty {
             Ty::PtrMutVoid => "ptr_mut_void",
             Ty::PtrConstI32 => "ptr_const_i32",
             Ty::PtrMutI32 => "ptr_mut_i32",
+            Ty::Iface => "iface",
         }
     }
 
@@ -148,6 +153,7 @@ impl Ty {
             Ty::PtrMutVoid => "void *",
             Ty::PtrConstI32 => "const uint32_t *",
             Ty::PtrMutI32 => "uint32_t *",
+            Ty::Iface => "x7_iface",
         }
     }
 
@@ -183,6 +189,7 @@ impl Ty {
             | Ty::PtrMutVoid
             | Ty::PtrConstI32
             | Ty::PtrMutI32 => "0",
+            Ty::Iface => "((x7_iface){0, 0})",
         }
     }
 

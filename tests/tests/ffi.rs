@@ -153,3 +153,60 @@ fn the_sandbox_policy_gates_unsafe_and_ffi_at_compile_time() {
     assert_eq!(allowed["solve"]["ok"], true, "{allowed}");
     assert_eq!(output(&allowed), 9u32.to_le_bytes());
 }
+
+#[test]
+fn native_code_registers_a_reader_vtable_and_x07_reads_through_it() {
+    // ext.sockets' pattern: C registers read/drop, x07 wraps its handle with iface.make_v1
+    let home = X07Home::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        &d.join("pkg/x07-package.json"),
+        json!({"schema_version": "x07.package@0.1.0", "name": "reader", "version": "0.1.0",
+        "module_root": "modules", "modules": ["reader"], "meta": {"import_mode": "ffi"}})
+        .to_string()
+        .as_bytes(),
+    );
+    write(
+        &d.join("pkg/ffi/reader.c"),
+        br#"#include <stdint.h>
+#include <string.h>
+uint32_t x07_rt_register_io_reader_vtable_v1(uint32_t (*read)(uint32_t, uint8_t *, uint32_t), void (*drop)(uint32_t));
+static uint32_t left[4];
+/* reader `data` yields 'A' + data, left[data] times, at most cap per call */
+static uint32_t rd(uint32_t data, uint8_t *dst, uint32_t cap) {
+    uint32_t n = left[data & 3] < cap ? left[data & 3] : cap;
+    memset(dst, 'A' + (int)(data & 3), n);
+    left[data & 3] -= n;
+    return n;
+}
+static void dr(uint32_t data) { (void)data; }
+uint32_t x07reader_vtable(void) { return x07_rt_register_io_reader_vtable_v1(rd, dr); }
+uint32_t x07reader_open(uint32_t data, uint32_t n) { left[data & 3] = n; return data & 3; }
+"#,
+    );
+    write(&d.join("pkg/modules/reader.x07.json"), json!({"schema_version": "x07.x07ast@0.5.0", "kind": "module", "module_id": "reader", "imports": [],
+        "decls": [{"kind": "export", "names": ["reader.make", "reader.vtable"]},
+                  {"kind": "extern", "abi": "C", "name": "reader.vtable_c", "link_name": "x07reader_vtable", "params": [], "result": "i32"},
+                  {"kind": "extern", "abi": "C", "name": "reader.open_c", "link_name": "x07reader_open",
+                   "params": [{"name": "data", "ty": "i32"}, {"name": "n", "ty": "i32"}], "result": "i32"},
+                  {"kind": "defn", "name": "reader.vtable", "params": [], "result": "i32", "body": ["unsafe", ["reader.vtable_c"]]},
+                  {"kind": "defn", "name": "reader.make", "params": [{"name": "data", "ty": "i32"}, {"name": "n", "ty": "i32"}], "result": "iface",
+                   "body": ["iface.make_v1", ["unsafe", ["reader.open_c", "data", "n"]], ["reader.vtable"]]}]}).to_string().as_bytes());
+    // reads 5000 'B's in chunks through std.io.read_all, and registers the same pair twice
+    write(&d.join("main.x07.json"), json!({"schema_version": "x07.x07ast@0.5.0", "kind": "entry", "module_id": "main",
+        "imports": ["reader", "std.io"], "decls": [],
+        "solve": ["begin",
+            ["let", "all", ["std.io.read_all", ["reader.make", 1, 5000]]],
+            ["let", "o", ["vec_u8.with_capacity", 8]],
+            ["set", "o", ["vec_u8.extend_bytes", "o", ["codec.write_u32_le", ["bytes.len", "all"]]]],
+            ["set", "o", ["vec_u8.push", "o", ["bytes.get_u8", "all", 4999]]],
+            ["set", "o", ["vec_u8.push", "o", ["=", ["reader.vtable"], ["reader.vtable"]]]],
+            ["set", "o", ["vec_u8.push", "o", [">=u", ["reader.vtable"], 2]]],
+            ["vec_u8.into_bytes", "o"]]}).to_string().as_bytes());
+    let r = run(&home, d, &[]);
+    assert_eq!(r["solve"]["ok"], true, "{r}");
+    let mut want = 5000u32.to_le_bytes().to_vec();
+    want.extend([b'B', 1, 1]);
+    assert_eq!(output(&r), want);
+}

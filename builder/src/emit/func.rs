@@ -14,31 +14,103 @@ use crate::frontend::types::Ty;
 
 use super::cnames::{c_string_literal, fn_name, local_name};
 
-/// The C declaration of function `index` (without the body).
-pub fn signature(p: &TProgram, index: usize) -> String {
-    let f = &p.fns[index];
+fn param_list(f: &TFn) -> String {
     let params: Vec<String> = f
         .params
         .iter()
         .map(|id| format!("{} {}", f.locals[*id].ty.c_type(), local_name(f, *id)))
         .collect();
-    let params = if params.is_empty() {
+    if params.is_empty() {
         "void".to_string()
     } else {
         params.join(", ")
+    }
+}
+
+/// The C name of the function holding the body of function `index` (a defasync's body is not
+/// what its callers call: they call its spawner, named as the function).
+fn body_name(f: &TFn, index: usize) -> String {
+    if f.is_async {
+        format!("{}_body", fn_name(f, index))
+    } else {
+        fn_name(f, index)
+    }
+}
+
+/// The C declaration of function `index` (without the body); for a defasync, its spawner's.
+pub fn signature(p: &TProgram, index: usize) -> String {
+    let f = &p.fns[index];
+    let result = if f.is_async {
+        "uint32_t"
+    } else {
+        f.result.c_type()
     };
+    format!("static {result} {}({})", fn_name(f, index), param_list(f))
+}
+
+/// The C declaration of the function holding the body of function `index`.
+pub fn body_signature(p: &TProgram, index: usize) -> String {
+    let f = &p.fns[index];
     format!(
         "static {} {}({})",
         f.result.c_type(),
-        fn_name(f, index),
-        params
+        body_name(f, index),
+        param_list(f)
     )
+}
+
+/// A defasync's task plumbing: its arguments struct, the task entry (runs the body, stores its
+/// value, drops the task's copies of view arguments) and the spawner its callers call.
+fn emit_spawner(p: &TProgram, index: usize, out: &mut String) {
+    let f = &p.fns[index];
+    let name = fn_name(f, index);
+    let mut fields = String::new();
+    let mut pack = String::new();
+    let mut unpack = Vec::new();
+    let mut drops = String::new();
+    for id in &f.params {
+        let ty = f.locals[*id].ty;
+        let n = local_name(f, *id);
+        if ty.is_view_like() {
+            // the caller's borrow ends before the task runs: the task gets its own copy
+            fields.push_str(&format!("    x7_bytes {n};\n"));
+            pack.push_str(&format!("    a->{n} = x7_task_copy_view({n});\n"));
+            unpack.push(format!("x7_view_of_bytes(a->{n})"));
+            drops.push_str(&format!("    x7_bytes_drop(a->{n});\n"));
+        } else {
+            fields.push_str(&format!("    {} {n};\n", ty.c_type()));
+            pack.push_str(&format!("    a->{n} = {n};\n"));
+            unpack.push(format!("a->{n}"));
+        }
+    }
+    if fields.is_empty() {
+        fields.push_str("    uint8_t unused;\n");
+    }
+    let finish = if f.result == crate::frontend::types::Ty::ResultBytes {
+        ("x7_task_finish_result_bytes", "X7_TASK_RESULT_BYTES")
+    } else {
+        ("x7_task_finish_bytes", "X7_TASK_BYTES")
+    };
+    out.push_str(&format!(
+        "typedef struct {{\n{fields}}} {name}_args;\n\n\
+         static void {name}_entry(void *raw) {{\n    {name}_args *a = ({name}_args *)raw;\n    \
+         {}({}({}));\n{drops}    x7_free((uint8_t *)raw);\n}}\n\n",
+        finish.0,
+        body_name(f, index),
+        unpack.join(", ")
+    ));
+    out.push_str(&signature(p, index));
+    out.push_str(&format!(
+        " {{\n    {name}_args *a = ({name}_args *)(void *)x7_alloc((uint32_t)sizeof({name}_args));\n\
+         {pack}    return x7_task_spawn_raw({name}_entry, a, {});\n}}\n\n",
+        finish.1
+    ));
 }
 
 /// Emits function `index` (prototype already declared) into `out`.
 pub fn emit_fn(p: &TProgram, index: usize, out: &mut String) {
     let f = &p.fns[index];
-    out.push_str(&signature(p, index));
+    out.push_str(&body_signature(p, index));
     out.push_str(" {\n");
     let mut e = FnEmitter {
         p,
@@ -71,6 +143,9 @@ pub fn emit_fn(p: &TProgram, index: usize, out: &mut String) {
     e.close_frame();
     e.line(&format!("return {ret};"));
     e.out.push_str("}\n\n");
+    if f.is_async {
+        emit_spawner(p, index, out);
+    }
 }
 
 struct Owned {

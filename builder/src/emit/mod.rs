@@ -182,6 +182,9 @@ pub fn emit_functions(program: &TProgram) -> String {
         if !f.is_solve {
             let _ = writeln!(out, "{};", func::signature(program, i));
         }
+        if f.is_async {
+            let _ = writeln!(out, "{};", func::body_signature(program, i));
+        }
     }
     for (i, _) in program.fns.iter().enumerate() {
         func::emit_fn(program, i, &mut out);

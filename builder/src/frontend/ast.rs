@@ -71,6 +71,8 @@ pub struct Defn {
     pub body: Expr,
     /// Pointer of the decl object.
     pub ptr: Ptr,
+    /// A `defasync`: a call enqueues a task and returns its handle (i32).
+    pub is_async: bool,
 }
 
 /// A type parameter of a generic defn.

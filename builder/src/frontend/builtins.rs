@@ -54,6 +54,19 @@ impl Builtin {
         self.fragment == "fixture_fs"
     }
 
+    /// Whether the builtin may wait for other tasks (allowed only in solve and defasync bodies).
+    pub fn waits(&self) -> bool {
+        matches!(
+            self.name,
+            "task.join.bytes"
+                | "task.join.result_bytes"
+                | "task.yield"
+                | "task.sleep"
+                | "chan.bytes.send"
+                | "chan.bytes.recv"
+        )
+    }
+
     /// Whether the builtin handles raw pointers (allowed only inside `unsafe`).
     pub fn is_unsafe(&self) -> bool {
         self.fragment == "ffi"
@@ -121,6 +134,18 @@ pub static BUILTINS: &[Builtin] = &[
     b!("bytes.view", [Ident(Bytes)], BytesView, false, "core"),
     b!("bytes.view_lit", [Text], BytesView, false, "core"),
     b!("bytes1", [I], Bytes, false, "bytes"),
+    b!("chan.bytes.close", [I], I32, true, "async"),
+    b!("chan.bytes.close", [I], I32, true, "async"),
+    b!("chan.bytes.new", [I], I32, true, "async"),
+    b!("chan.bytes.new", [I], I32, true, "async"),
+    b!("chan.bytes.recv", [I], Bytes, true, "async"),
+    b!("chan.bytes.recv", [I], Bytes, true, "async"),
+    b!("chan.bytes.send", [I, Own(Bytes)], I32, true, "async"),
+    b!("chan.bytes.send", [I, Own(Bytes)], I32, true, "async"),
+    b!("chan.bytes.try_recv", [I], ResultBytes, true, "async"),
+    b!("chan.bytes.try_recv", [I], ResultBytes, true, "async"),
+    b!("chan.bytes.try_send", [I, View], I32, true, "async"),
+    b!("chan.bytes.try_send", [I, View], I32, true, "async"),
     b!("codec.read_u32_le", [View, I], I32, true, "codec"),
     b!("codec.write_u32_le", [I], Bytes, false, "codec"),
     b!("fmt.s32_to_dec", [I], Bytes, false, "fmt"),
@@ -428,6 +453,18 @@ pub static BUILTINS: &[Builtin] = &[
         false,
         "core"
     ),
+    b!("task.is_finished", [I], I32, true, "async"),
+    b!("task.is_finished", [I], I32, true, "async"),
+    b!("task.join.bytes", [I], Bytes, true, "async"),
+    b!("task.join.bytes", [I], Bytes, true, "async"),
+    b!("task.join.result_bytes", [I], ResultBytes, true, "async"),
+    b!("task.join.result_bytes", [I], ResultBytes, true, "async"),
+    b!("task.sleep", [I], I32, true, "async"),
+    b!("task.sleep", [I], I32, true, "async"),
+    b!("task.spawn", [I], I32, true, "async"),
+    b!("task.spawn", [I], I32, true, "async"),
+    b!("task.yield", [], I32, true, "async"),
+    b!("task.yield", [], I32, true, "async"),
     b!("vec_u8.as_mut_ptr", [Ident(VecU8)], PtrMutU8, false, "ffi"),
     b!("vec_u8.as_view", [Ident(VecU8)], BytesView, false, "core"),
     b!("vec_u8.cap", [Ref(VecU8)], I32, false, "vec"),

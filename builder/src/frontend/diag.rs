@@ -95,6 +95,8 @@ pub mod codes {
     pub const UNSAFE_REQUIRED: DiagCode = DiagCode("X07-UNSAFE-0001");
     /// A malformed `budget.cfg_v1`, or a budget scope whose body does not fit its mode.
     pub const BUDGET_CFG: DiagCode = DiagCode("X07-BUDGET-0001");
+    /// A waiting operation (await, join, recv, send, sleep, yield) outside solve and defasync.
+    pub const ASYNC_WAIT_OUTSIDE: DiagCode = DiagCode("X07-ASYNC-0001");
     /// A `tapp` that cannot be instantiated: not generic, wrong type arguments, a bound not met.
     pub const GENERIC_TAPP: DiagCode = DiagCode("X07-GENERIC-0001");
     /// A generic function called without `tapp`.

@@ -317,12 +317,12 @@ impl FileParser<'_> {
                         out.exports = Some(names);
                     }
                 }
-                Some("defn") if has_type_params(d) => {
+                Some("defn" | "defasync") if has_type_params(d) => {
                     if let Some(g) = self.generic_defn(d, &ptr, module_id) {
                         out.generics.push(g);
                     }
                 }
-                Some("defn") => {
+                Some("defn" | "defasync") => {
                     if let Some(defn) = self.defn(d, &ptr, module_id) {
                         out.defns.push(defn);
                     }
@@ -332,7 +332,7 @@ impl FileParser<'_> {
                         out.externs.push(e);
                     }
                 }
-                Some(k @ ("defasync" | "defrecord" | "defenum")) => self.err(
+                Some(k @ ("defrecord" | "defenum")) => self.err(
                     codes::UNSUPPORTED,
                     &format!("{ptr}/kind"),
                     format!("`{k}` declarations are not supported yet by this compiler"),
@@ -660,12 +660,23 @@ impl FileParser<'_> {
                 None
             }
         };
+        let is_async = d.get("kind").and_then(Value::as_str) == Some("defasync");
+        let result = result?;
+        if is_async && !matches!(result, Ty::Bytes | Ty::ResultBytes) {
+            self.err(
+                codes::TYPE_RESULT,
+                &format!("{ptr}/result"),
+                format!("a defasync returns bytes or result_bytes, not {result}"),
+            );
+            return None;
+        }
         Some(Defn {
             name,
             params,
-            result: result?,
+            result,
             body: body?,
             ptr: ptr.to_string(),
+            is_async,
         })
     }
 

@@ -57,6 +57,8 @@ pub struct TFn {
     pub body: TExpr,
     /// JSON pointer of the decl (or `/solve`), for the fuel trap.
     pub ptr: String,
+    /// A `defasync`: its callers get a task handle; the body runs as the task.
+    pub is_async: bool,
 }
 
 /// A local variable.

@@ -37,6 +37,15 @@ impl FnChecker<'_> {
                 );
                 return None;
             }
+            if b.waits() && !self.may_wait {
+                self.error_help(
+                    codes::ASYNC_WAIT_OUTSIDE,
+                    ptr,
+                    format!("`{head}` waits, and is only allowed in solve or a defasync body"),
+                    "make the function a defasync (its callers then get a task handle to await)",
+                );
+                return None;
+            }
             if b.is_unsafe() && self.unsafe_depth == 0 {
                 self.error_help(codes::UNSAFE_REQUIRED, ptr, format!("`{head}` handles raw pointers and is allowed only inside an `unsafe` block"), "wrap the code in [\"unsafe\", ...]");
                 return None;
@@ -138,15 +147,17 @@ impl FnChecker<'_> {
         self.calls.insert(fid);
         let kinds: Vec<ParamKind> = defn.params.iter().map(|p| param_kind(p.ty)).collect();
         let (targs, prov) = self.args(head, &kinds, args, ptr)?;
-        let prov = if defn.result.is_view_like() {
+        let prov = if defn.result.is_view_like() && !defn.is_async {
             prov
         } else {
             Prov::default()
         };
+        // a defasync call enqueues the task: the caller gets its handle
+        let result = if defn.is_async { Ty::I32 } else { defn.result };
         Some((
             TExpr {
                 kind: TKind::Call(fid, targs),
-                ty: defn.result,
+                ty: result,
                 ptr: ptr.to_string(),
             },
             prov,

@@ -10,7 +10,7 @@ use crate::frontend::types::Ty;
 use super::scope::{Checked, Ctx, FnChecker, Prov};
 
 /// Heads of x07 forms this compiler does not support yet.
-const UNSUPPORTED_FORMS: &[&str] = &["task.scope_v1", "match", "await", "std.stream.pipe_v1"];
+const UNSUPPORTED_FORMS: &[&str] = &["task.scope_v1", "match", "std.stream.pipe_v1"];
 
 fn node(kind: TKind, ty: Ty, ptr: &str) -> TExpr {
     TExpr {
@@ -150,6 +150,8 @@ impl FnChecker<'_> {
             "return" => self.return_(args, ptr),
             "try" => self.try_(args, ptr),
             "&&" | "||" => self.short_circuit(head, args, ptr),
+            // `await` is the join of a bytes task
+            "await" => self.call("task.join.bytes", args, ptr),
             "budget.scope_v1" | crate::budget::SCOPE_FROM_ARCH => {
                 self.budget_scope(head, args, ptr, ctx)
             }

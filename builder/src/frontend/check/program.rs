@@ -167,6 +167,9 @@ pub fn check_program(
     if !externs.is_empty() {
         fragments.insert("ffi");
     }
+    if fns.iter().any(|f| f.is_async) {
+        fragments.insert("async");
+    }
     Ok(TProgram {
         fns,
         fragments,

@@ -84,6 +84,8 @@ pub(super) struct FnChecker<'a> {
     diags: Vec<Diagnostic>,
     /// Diagnostics that count only if the function is reachable from `solve`.
     pub deferred: Vec<Diagnostic>,
+    /// Whether the body may wait (solve and defasync bodies: await, recv, sleep...).
+    pub may_wait: bool,
 }
 
 impl<'a> FnChecker<'a> {
@@ -102,6 +104,7 @@ impl<'a> FnChecker<'a> {
             unsafe_depth: 0,
             diags: Vec::new(),
             deferred: Vec::new(),
+            may_wait: false,
         }
     }
 
@@ -127,16 +130,20 @@ impl<'a> FnChecker<'a> {
 
     pub fn check_defn(&mut self, defn: &Defn) -> Option<TFn> {
         self.result = defn.result;
+        self.may_wait = defn.is_async;
         let mut params = Vec::new();
         for p in &defn.params {
             params.push(self.declare(&p.name, p.ty, Prov::default()));
         }
         let body = self.body(&defn.body)?;
-        Some(self.finish_fn(defn.name.clone(), false, params, body, defn.ptr.clone()))
+        let mut f = self.finish_fn(defn.name.clone(), false, params, body, defn.ptr.clone());
+        f.is_async = defn.is_async;
+        Some(f)
     }
 
     pub fn check_solve(&mut self, solve: &Expr) -> Option<TFn> {
         self.result = SOLVE_RESULT;
+        self.may_wait = true;
         let body = self.body(solve)?;
         Some(self.finish_fn("main.solve".into(), true, Vec::new(), body, "/solve".into()))
     }
@@ -165,6 +172,7 @@ impl<'a> FnChecker<'a> {
             locals,
             body,
             ptr,
+            is_async: false,
         }
     }
 

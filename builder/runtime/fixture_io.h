@@ -1,4 +1,4 @@
-/* x07-fragment: requires=fixture_fs,io */
+/* x07-fragment: requires=core,fixture_fs,io */
 /* fixture_io: `fs.open_read`, a reader over a file of the world's filesystem (as `fs.read`). */
 
 X7_FN x7_iface x7_fs_open_read(x7_view path, const char *at) {

@@ -41,6 +41,8 @@ SUMMARY = {
     "std.heap": "Generic binary min-heap of `i32`/`u32` (`u32 cap | u32 len | elements`); `emit_le` gives the elements ascending; called through `tapp`.",
     "std.io": "Reading an `iface` reader: `read` (at most max bytes, empty at the end) and `read_all`.",
     "std.io.bufread": "Buffered readers over an `iface`: `fill` views what is buffered, `consume` drops from its front.",
+    "std.heap_u32": "`std.heap` for u32 under fixed names (`emit_u32le`).",
+    "std.deque_u32": "`std.deque` for u32 under fixed names (`emit_u32le`).",
     "std.generic": "What the `ty.cmp`/`ty.lt`/`ty.eq` intrinsics of generic bodies lower to, per concrete type.",
 }
 

@@ -573,3 +573,38 @@ fn solve_fs_tests_read_their_fixture_and_nothing_outside_it() {
         stderr(&out)
     );
 }
+
+#[test]
+fn world_capabilities_are_checked_in_reachable_code_only() {
+    // ext.demo.os_tests holds `clock` (os.time) and an unsafe block nobody calls from the
+    // solve-pure entry: the module still builds for solve-pure, as on the public toolchain
+    let home = X07Home::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_package(
+        dir.path(),
+        json!([
+            test("pure_entry", "solve-pure", "os_tests.pure_here"),
+            test("os_entry", "solve-pure", "os_tests.clock"),
+        ]),
+    );
+    add_os_test(dir.path(), "pure_here", json!(["std.test.pass"]));
+    add_os_test(
+        dir.path(),
+        "raw",
+        json!(["begin", ["let", "x", ["unsafe", 1]], ["std.test.pass"]]),
+    );
+    let out = x07(&home, dir.path(), &["--json", "--no-fail-fast"]);
+    let r = report(&out);
+    assert_eq!(
+        statuses(&r),
+        [pair("os_entry", "error"), pair("pure_entry", "pass")],
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        r["tests"][0]["compile"]["compiler_diags"][0]["code"],
+        "X07-WORLD-0001",
+        "{}",
+        stdout(&out)
+    );
+}

@@ -21,21 +21,21 @@ impl FnChecker<'_> {
     /// Checks a call (builtin or user function).
     pub fn call(&mut self, head: &str, args: &[Expr], ptr: &str) -> Option<Checked> {
         if let Some(b) = builtins::lookup(head) {
+            // world capabilities count only in code reachable from solve (as on the public
+            // toolchain): a module may hold functions for other worlds
             if b.is_fixture_fs() && !self.index.opts.fs_world {
-                self.error(
+                self.defer(
                     codes::WORLD_BUILTIN,
                     ptr,
                     format!("`{head}` needs a world with a filesystem (solve-fs, solve-full or run-os; in run-os-sandboxed use os.fs.*)"),
                 );
-                return None;
             }
             if b.is_os() && !self.index.opts.os_world {
-                self.error(
+                self.defer(
                     codes::WORLD_BUILTIN,
                     ptr,
                     format!("`{head}` needs an OS world (run-os or run-os-sandboxed)"),
                 );
-                return None;
             }
             if b.waits() && !self.may_wait {
                 self.error_help(

@@ -130,12 +130,12 @@ impl FnChecker<'_> {
             "begin" => self.begin(args, ptr, ctx),
             "unsafe" => {
                 if !self.index.opts.os_world {
-                    self.error(
+                    // reachable code only, like every world capability
+                    self.defer(
                         codes::WORLD_BUILTIN,
                         ptr,
                         "`unsafe` blocks need an OS world (run-os or run-os-sandboxed)",
                     );
-                    return None;
                 }
                 self.unsafe_depth += 1;
                 let r = self.begin(args, ptr, ctx);

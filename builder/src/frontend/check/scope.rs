@@ -113,6 +113,12 @@ impl<'a> FnChecker<'a> {
         (self.diags, self.deferred)
     }
 
+    /// A diagnostic that counts only if this function is reachable from `solve`.
+    pub fn defer(&mut self, code: DiagCode, ptr: &str, msg: impl Into<String>) {
+        self.deferred
+            .push(Diagnostic::new(code, self.file, ptr, msg));
+    }
+
     pub fn error(&mut self, code: DiagCode, ptr: &str, msg: impl Into<String>) {
         self.diags.push(Diagnostic::new(code, self.file, ptr, msg));
     }

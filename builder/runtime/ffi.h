@@ -21,8 +21,48 @@ X7_INLINE x7_bytes x7_bytes_from_ptr_v1(const uint8_t *p, uint32_t n) {
     return x7_bytes_lit(p, n);
 }
 
-X7_INLINE const uint8_t *x7_ptr_add(const uint8_t *p, uint32_t n) { return p + n; }
-X7_INLINE uint32_t x7_ptr_read_u8(const uint8_t *p) { return p[0]; }
+/* pointer arithmetic in elements of the pointer's type (bytes for void), the offset signed */
+X7_INLINE const uint8_t *x7_ptr_add_const_u8(const uint8_t *p, uint32_t n) { return p + (int32_t)n; }
+X7_INLINE const uint8_t *x7_ptr_sub_const_u8(const uint8_t *p, uint32_t n) { return p - (int32_t)n; }
+X7_INLINE uint8_t *x7_ptr_add_mut_u8(uint8_t *p, uint32_t n) { return p + (int32_t)n; }
+X7_INLINE uint8_t *x7_ptr_sub_mut_u8(uint8_t *p, uint32_t n) { return p - (int32_t)n; }
+X7_INLINE const void *x7_ptr_add_const_void(const void *p, uint32_t n) { return (const void *)((const uint8_t *)p + (int32_t)n); }
+X7_INLINE const void *x7_ptr_sub_const_void(const void *p, uint32_t n) { return (const void *)((const uint8_t *)p - (int32_t)n); }
+X7_INLINE void *x7_ptr_add_mut_void(void *p, uint32_t n) { return (void *)((uint8_t *)p + (int32_t)n); }
+X7_INLINE void *x7_ptr_sub_mut_void(void *p, uint32_t n) { return (void *)((uint8_t *)p - (int32_t)n); }
+X7_INLINE const uint32_t *x7_ptr_add_const_i32(const uint32_t *p, uint32_t n) { return p + (int32_t)n; }
+X7_INLINE const uint32_t *x7_ptr_sub_const_i32(const uint32_t *p, uint32_t n) { return p - (int32_t)n; }
+X7_INLINE uint32_t *x7_ptr_add_mut_i32(uint32_t *p, uint32_t n) { return p + (int32_t)n; }
+X7_INLINE uint32_t *x7_ptr_sub_mut_i32(uint32_t *p, uint32_t n) { return p - (int32_t)n; }
+/* reads and writes through any pointer (unaligned: memcpy) */
+X7_INLINE uint32_t x7_ptr_read_u8(const void *p) { return *(const uint8_t *)p; }
+X7_INLINE uint32_t x7_ptr_read_i32(const void *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+X7_INLINE uint32_t x7_ptr_write_u8(const void *p, uint32_t v) {
+    *(uint8_t *)(uintptr_t)p = (uint8_t)v;
+    return 0;
+}
+X7_INLINE uint32_t x7_ptr_write_i32(const void *p, uint32_t v) {
+    memcpy((void *)(uintptr_t)p, &v, 4);
+    return 0;
+}
+X7_INLINE uint32_t x7_ffi_memcpy(const void *d, const void *s, uint32_t n) {
+    memcpy((void *)(uintptr_t)d, s, n);
+    return 0;
+}
+X7_INLINE uint32_t x7_ffi_memmove(const void *d, const void *s, uint32_t n) {
+    memmove((void *)(uintptr_t)d, s, n);
+    return 0;
+}
+X7_INLINE uint32_t x7_ffi_memset(const void *d, uint32_t c, uint32_t n) {
+    memset((void *)(uintptr_t)d, (int)c, n);
+    return 0;
+}
+X7_INLINE const uint32_t *x7_ptr_cast_const_i32(const void *p) { return (const uint32_t *)p; }
+X7_INLINE uint32_t *x7_ptr_cast_mut_i32(const void *p) { return (uint32_t *)(uintptr_t)p; }
 X7_INLINE uint32_t x7_ptr_read_u32_le(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }

@@ -176,6 +176,8 @@ fn writes_locals(e: &TExpr) -> bool {
     match &e.kind {
         TKind::Set(..) | TKind::Set0(..) | TKind::For { .. } => true,
         TKind::Int(_) | TKind::Input | TKind::Local(..) | TKind::Lit { .. } => false,
+        // C may write the local through the pointer
+        TKind::AddrOf(..) => true,
         TKind::Begin(items) => items.iter().any(writes_locals),
         TKind::Let(_, x) | TKind::Return(x) | TKind::Try(x) | TKind::Budget(_, x) => {
             writes_locals(x)
@@ -205,7 +207,9 @@ fn bulk_fuel_ok(e: &TExpr, var: LocalId) -> bool {
         TKind::Set(id, _) | TKind::Set0(id, _) if *id == var => false,
         TKind::Builtin(b, _) if b.name == "os.process.exit" => false,
         TKind::Builtin(_, args) => args.iter().all(|a| bulk_fuel_ok(&a.expr, var)),
-        TKind::Int(_) | TKind::Input | TKind::Local(..) | TKind::Lit { .. } => true,
+        TKind::Int(_) | TKind::Input | TKind::Local(..) | TKind::Lit { .. } | TKind::AddrOf(..) => {
+            true
+        }
         TKind::Begin(items) => items.iter().all(|x| bulk_fuel_ok(x, var)),
         TKind::Let(_, x) | TKind::Set(_, x) | TKind::Set0(_, x) => bulk_fuel_ok(x, var),
         TKind::If(a, b, c) => all(&[a, b, c]),
@@ -518,6 +522,11 @@ impl FnEmitter<'_> {
         match &e.kind {
             TKind::Int(v) => Some(format!("{}u", *v as u32)),
             TKind::Input => Some("x7in".to_string()),
+            TKind::AddrOf(id, mutable) => Some(format!(
+                "(({}void *)&{})",
+                if *mutable { "" } else { "const " },
+                self.local(*id)
+            )),
             TKind::Local(id, UseMode::Copy | UseMode::Borrow) => Some(self.local(*id)),
             TKind::Local(id, UseMode::Move) => {
                 let n = self.local(*id);

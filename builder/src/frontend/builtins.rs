@@ -41,7 +41,11 @@ pub struct Builtin {
 impl Builtin {
     /// The C function name: `x7_` + the name with `.` replaced by `_`.
     pub fn c_name(&self) -> String {
-        format!("x7_{}", self.name.replace('.', "_"))
+        match self.name {
+            // the runtime's own x7_memcpy counts copies; the unsafe builtins get their own names
+            "memcpy" | "memmove" | "memset" => format!("x7_ffi_{}", self.name),
+            _ => format!("x7_{}", self.name.replace('.', "_")),
+        }
     }
 
     /// Whether the builtin is an OS capability (needs an OS world).
@@ -51,7 +55,7 @@ impl Builtin {
 
     /// Whether the builtin reads the world's filesystem (`fs.*`: solve-fs, solve-full, run-os).
     pub fn is_fixture_fs(&self) -> bool {
-        self.fragment == "fixture_fs"
+        matches!(self.fragment, "fixture_fs" | "fixture_io")
     }
 
     /// Whether the builtin may wait for other tasks (allowed only in solve and defasync bodies).
@@ -75,8 +79,9 @@ impl Builtin {
 
 use ParamKind::{AnyPtr, Ident, Own, Ref, Text, Val, View};
 use Ty::{
-    Bytes, BytesView, Iface, OptionBytes, OptionBytesView, OptionI32, PtrConstU8, PtrConstVoid,
-    PtrMutU8, PtrMutVoid, ResultBytes, ResultBytesView, ResultI32, VecU8, I32,
+    Bytes, BytesView, Iface, OptionBytes, OptionBytesView, OptionI32, PtrConstI32, PtrConstU8,
+    PtrConstVoid, PtrMutI32, PtrMutU8, PtrMutVoid, ResultBytes, ResultBytesView, ResultI32, VecU8,
+    I32,
 };
 
 const I: ParamKind = Val(I32);
@@ -150,6 +155,9 @@ pub static BUILTINS: &[Builtin] = &[
     b!("iface.make_v1", [I, I], Iface, false, "io"),
     b!("io.open_read_bytes", [View], Iface, true, "io"),
     b!("io.read", [Val(Iface), I], Bytes, true, "io"),
+    b!("memcpy", [AnyPtr, AnyPtr, I], I32, false, "ffi"),
+    b!("memmove", [AnyPtr, AnyPtr, I], I32, false, "ffi"),
+    b!("memset", [AnyPtr, I, I], I32, false, "ffi"),
     b!(
         "option_bytes.is_some",
         [Ref(OptionBytes)],
@@ -339,15 +347,91 @@ pub static BUILTINS: &[Builtin] = &[
     b!("parse.u32_dec_at", [View, I], I32, true, "parse"),
     b!("prng.lcg_next_u32", [I], I32, false, "core"),
     b!("process.set_exit_code_v1", [I], I32, false, "core"),
-    b!("ptr.add", [Val(PtrConstU8), I], PtrConstU8, false, "ffi"),
+    b!(
+        "ptr.add_const_i32",
+        [Val(PtrConstI32), I],
+        PtrConstI32,
+        false,
+        "ffi"
+    ),
+    b!(
+        "ptr.add_const_u8",
+        [Val(PtrConstU8), I],
+        PtrConstU8,
+        false,
+        "ffi"
+    ),
+    b!(
+        "ptr.add_const_void",
+        [Val(PtrConstVoid), I],
+        PtrConstVoid,
+        false,
+        "ffi"
+    ),
+    b!(
+        "ptr.add_mut_i32",
+        [Val(PtrMutI32), I],
+        PtrMutI32,
+        false,
+        "ffi"
+    ),
+    b!("ptr.add_mut_u8", [Val(PtrMutU8), I], PtrMutU8, false, "ffi"),
+    b!(
+        "ptr.add_mut_void",
+        [Val(PtrMutVoid), I],
+        PtrMutVoid,
+        false,
+        "ffi"
+    ),
+    b!("ptr.cast_const_i32", [AnyPtr], PtrConstI32, false, "ffi"),
     b!("ptr.cast_const_u8", [AnyPtr], PtrConstU8, false, "ffi"),
     b!("ptr.cast_const_void", [AnyPtr], PtrConstVoid, false, "ffi"),
+    b!("ptr.cast_mut_i32", [AnyPtr], PtrMutI32, false, "ffi"),
     b!("ptr.cast_mut_u8", [AnyPtr], PtrMutU8, false, "ffi"),
     b!("ptr.cast_mut_void", [AnyPtr], PtrMutVoid, false, "ffi"),
     b!("ptr.is_null", [AnyPtr], I32, false, "ffi"),
     b!("ptr.null", [], PtrMutVoid, false, "ffi"),
+    b!("ptr.read_i32", [AnyPtr], I32, false, "ffi"),
     b!("ptr.read_u32_le", [Val(PtrConstU8)], I32, false, "ffi"),
-    b!("ptr.read_u8", [Val(PtrConstU8)], I32, false, "ffi"),
+    b!("ptr.read_u8", [AnyPtr], I32, false, "ffi"),
+    b!(
+        "ptr.sub_const_i32",
+        [Val(PtrConstI32), I],
+        PtrConstI32,
+        false,
+        "ffi"
+    ),
+    b!(
+        "ptr.sub_const_u8",
+        [Val(PtrConstU8), I],
+        PtrConstU8,
+        false,
+        "ffi"
+    ),
+    b!(
+        "ptr.sub_const_void",
+        [Val(PtrConstVoid), I],
+        PtrConstVoid,
+        false,
+        "ffi"
+    ),
+    b!(
+        "ptr.sub_mut_i32",
+        [Val(PtrMutI32), I],
+        PtrMutI32,
+        false,
+        "ffi"
+    ),
+    b!("ptr.sub_mut_u8", [Val(PtrMutU8), I], PtrMutU8, false, "ffi"),
+    b!(
+        "ptr.sub_mut_void",
+        [Val(PtrMutVoid), I],
+        PtrMutVoid,
+        false,
+        "ffi"
+    ),
+    b!("ptr.write_i32", [AnyPtr, I], I32, false, "ffi"),
+    b!("ptr.write_u8", [AnyPtr, I], I32, false, "ffi"),
     b!("result_bytes.err", [I], ResultBytes, false, "optres"),
     b!(
         "result_bytes.err_code",
@@ -508,6 +592,9 @@ pub fn is_builtin_namespace(name: &str) -> bool {
     matches!(
         ns,
         "bytes"
+            | "memcpy"
+            | "memmove"
+            | "memset"
             | "view"
             | "vec_u8"
             | "codec"

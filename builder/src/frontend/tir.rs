@@ -159,6 +159,8 @@ pub enum TKind {
     Call(FnId, Vec<TArg>),
     /// Call of a C function declared with `extern` (index into [`TProgram::externs`]).
     Extern(usize, Vec<TArg>),
+    /// The address of an i32 or pointer local (mutable or not), for C out-parameters.
+    AddrOf(LocalId, bool),
     /// A budget scope: the body runs with the limits of the configuration, checked at its end.
     Budget(Box<BudgetCfg>, Box<TExpr>),
 }

@@ -92,7 +92,7 @@ impl FnChecker<'_> {
         true
     }
 
-    fn want_i32(&mut self, e: &Expr, what: &str) -> Option<TExpr> {
+    pub(super) fn want_i32(&mut self, e: &Expr, what: &str) -> Option<TExpr> {
         let (t, _) = self.expr(e, Ctx::Value)?;
         if !t.ty.fits(Ty::I32) {
             let code = if what == "condition" {
@@ -152,6 +152,9 @@ impl FnChecker<'_> {
             "&&" | "||" => self.short_circuit(head, args, ptr),
             // `await` is the join of a bytes task
             "await" => self.call("task.join.bytes", args, ptr),
+            _ if super::pointers::POINTER_FORMS.contains(&head) => {
+                self.pointer_form(head, args, ptr)
+            }
             "budget.scope_v1" | crate::budget::SCOPE_FROM_ARCH => {
                 self.budget_scope(head, args, ptr, ctx)
             }

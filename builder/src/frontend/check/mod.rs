@@ -8,6 +8,7 @@
 mod budget;
 mod call;
 mod expr;
+mod pointers;
 mod program;
 mod scope;
 

@@ -329,7 +329,8 @@ fn remap(
             go!(a);
             go!(b);
         }
-        TKind::Int(_) | TKind::Input | TKind::Local(..) | TKind::Lit { .. } => {}
+        TKind::Int(_) | TKind::Input | TKind::Local(..) | TKind::Lit { .. } | TKind::AddrOf(..) => {
+        }
     }
 }
 

@@ -432,6 +432,30 @@ pub static BUILTINS: &[Builtin] = &[
     ),
     b!("ptr.write_i32", [AnyPtr, I], I32, false, "ffi"),
     b!("ptr.write_u8", [AnyPtr, I], I32, false, "ffi"),
+    b!("regex.compile_opts_v1", [View, I], Bytes, true, "regex"),
+    b!(
+        "regex.exec_caps_from_v1",
+        [View, View, I],
+        Bytes,
+        true,
+        "regex"
+    ),
+    b!("regex.exec_from_v1", [View, View, I], Bytes, true, "regex"),
+    b!(
+        "regex.find_all_x7sl_v1",
+        [View, View, I],
+        Bytes,
+        true,
+        "regex"
+    ),
+    b!(
+        "regex.replace_all_v1",
+        [View, View, View, I],
+        Bytes,
+        true,
+        "regex"
+    ),
+    b!("regex.split_v1", [View, View, I], Bytes, true, "regex"),
     b!("result_bytes.err", [I], ResultBytes, false, "optres"),
     b!(
         "result_bytes.err_code",
@@ -592,6 +616,7 @@ pub fn is_builtin_namespace(name: &str) -> bool {
     matches!(
         ns,
         "bytes"
+            | "regex"
             | "memcpy"
             | "memmove"
             | "memset"

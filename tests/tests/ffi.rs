@@ -77,7 +77,7 @@ fn package_c_sources_and_libraries_are_built_linked_and_hashed() {
         "the C source is an input of the build"
     );
 
-    // Without auto-ffi the symbol is missing: the C compiler (linker) fails, reported as a bug-class error.
+    // Without auto-ffi the symbol is missing: a setup error (exit 2) naming it, not an x07 bug.
     let out = Command::new(x07_bin())
         .args([
             "run",
@@ -95,11 +95,13 @@ fn package_c_sources_and_libraries_are_built_linked_and_hashed() {
         .env("X07_HOME", home.path())
         .output()
         .unwrap();
-    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("x07shim_isqrt"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        err.contains("X07-CC-0004")
+            && err.contains("nothing in the build defines: x07shim_isqrt")
+            && !err.contains("x07 bug"),
+        "{err}"
     );
 }
 

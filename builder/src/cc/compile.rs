@@ -259,6 +259,13 @@ pub fn compile_c_native(
                 stderr: shown,
             });
         }
+        let symbols = undefined_symbols(&stderr);
+        if !symbols.is_empty() {
+            return Err(CcError::UndefinedSymbols {
+                symbols,
+                stderr: shown,
+            });
+        }
         return Err(CcError::CompileFailed {
             path: cc.path.clone(),
             status: output.status.to_string(),
@@ -301,5 +308,34 @@ fn remove_partial(out: &PathBuf) -> Result<(), CcError> {
             source: e,
         }),
         _ => Ok(()),
+    }
+}
+
+/// The symbols a linker reported as undefined (`undefined reference to `x'`), deduplicated.
+fn undefined_symbols(stderr: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in stderr.lines() {
+        let Some(rest) = line.split("undefined reference to ").nth(1) else {
+            continue;
+        };
+        let sym = rest
+            .trim_matches(|c| c == '`' || c == '\'' || c == '\u{2018}' || c == '\u{2019}')
+            .to_string();
+        if !sym.is_empty() && !out.contains(&sym) {
+            out.push(sym);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod undefined_tests {
+    use super::undefined_symbols;
+
+    #[test]
+    fn linker_undefined_references_are_collected_once_each() {
+        let err = "ld: a.o: in function `f':\n<stdin>:(.text+0x1): undefined reference to `x07_ext_a'\n<stdin>:(.text+0x9): undefined reference to `x07_ext_b'\n<stdin>:(.text+0xf): undefined reference to `x07_ext_a'\ncollect2: error: ld returned 1 exit status";
+        assert_eq!(undefined_symbols(err), ["x07_ext_a", "x07_ext_b"]);
+        assert!(undefined_symbols("<stdin>:3:1: error: expected ';'").is_empty());
     }
 }

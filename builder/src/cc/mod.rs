@@ -79,6 +79,22 @@ pub enum CcError {
         /// The compiler's diagnostics.
         stderr: String,
     },
+    /// The program calls C functions that no linked source or library defines: an `extern`
+    /// whose package's native code is not part of the build (X07-CC-0004).
+    #[error(
+        "the program calls C functions nothing in the build defines: {}. An `extern` declares \
+         them, but the C sources (ffi/) or libraries (meta.ffi_libs) that define them are not \
+         linked: build inside a project whose x07.json depends on the package that ships them \
+         (x07 pkg add), since --module-root adds modules but no native code; or check the \
+         extern's link_name\n{stderr}",
+        symbols.join(", ")
+    )]
+    UndefinedSymbols {
+        /// The missing C symbols, in the order the linker named them.
+        symbols: Vec<String>,
+        /// The linker's diagnostics.
+        stderr: String,
+    },
     /// The build sandbox cannot be prepared.
     #[error("cannot prepare the build sandbox: {why}")]
     Sandbox {
@@ -103,6 +119,7 @@ impl CcError {
         match self {
             CcError::CompileFailed { .. } => "X07-CC-0002",
             CcError::MissingDevFiles { .. } => "X07-CC-0003",
+            CcError::UndefinedSymbols { .. } => "X07-CC-0004",
             _ => "X07-CC-0001",
         }
     }

@@ -71,9 +71,25 @@ impl Builtin {
         )
     }
 
-    /// Whether the builtin handles raw pointers (allowed only inside `unsafe`).
+    /// Whether the builtin handles raw pointers (an OS-world capability).
     pub fn is_unsafe(&self) -> bool {
         self.fragment == "ffi"
+    }
+
+    /// Whether the builtin must sit inside an `unsafe` block: pointer arithmetic, casts, reads,
+    /// writes and copies do; taking a pointer (`*.as_ptr`, `ptr.null`, `ptr.is_null`) does not,
+    /// as on the public toolchain.
+    pub fn needs_unsafe_block(&self) -> bool {
+        self.is_unsafe()
+            && !matches!(
+                self.name,
+                "view.as_ptr"
+                    | "bytes.as_ptr"
+                    | "bytes.as_mut_ptr"
+                    | "vec_u8.as_mut_ptr"
+                    | "ptr.null"
+                    | "ptr.is_null"
+            )
     }
 }
 

@@ -311,7 +311,7 @@ pub fn run(args: &RunArgs) -> CliResult {
     ) {
         // a header or library missing from this host: a setup error, and the report still says
         // which one (docs/doctor.md checks the same)
-        Err(e) if e.code == "X07-CC-0003" => {
+        Err(e) if e.code == "X07-CC-0003" || e.code == "X07-CC-0004" => {
             eprintln!("{e}");
             let report = failed_with(Vec::new(), Some(format!("{}: {}", e.code, e.message)));
             emit_report(args, Some(&target), Some(repair), report)?;

@@ -46,7 +46,7 @@ impl FnChecker<'_> {
                 );
                 return None;
             }
-            if b.is_unsafe() && self.unsafe_depth == 0 {
+            if b.needs_unsafe_block() && self.unsafe_depth == 0 {
                 self.error_help(codes::UNSAFE_REQUIRED, ptr, format!("`{head}` handles raw pointers and is allowed only inside an `unsafe` block"), "wrap the code in [\"unsafe\", ...]");
                 return None;
             }

@@ -43,6 +43,8 @@ SUMMARY = {
     "std.io.bufread": "Buffered readers over an `iface`: `fill` views what is buffered, `consume` drops from its front.",
     "std.heap_u32": "`std.heap` for u32 under fixed names (`emit_u32le`).",
     "std.deque_u32": "`std.deque` for u32 under fixed names (`emit_u32le`).",
+    "std.hash_set": "Hash sets of u32 keys behind i32 handles (runtime `set_u32.*`); `emit_le` sorted.",
+    "std.hash_map": "Hash maps u32 → u32 behind i32 handles (runtime `map_u32.*`); `emit_kv_le` sorted by key.",
     "std.generic": "What the `ty.cmp`/`ty.lt`/`ty.eq` intrinsics of generic bodies lower to, per concrete type.",
 }
 

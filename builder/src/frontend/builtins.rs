@@ -171,6 +171,12 @@ pub static BUILTINS: &[Builtin] = &[
     b!("iface.make_v1", [I, I], Iface, false, "io"),
     b!("io.open_read_bytes", [View], Iface, true, "io"),
     b!("io.read", [Val(Iface), I], Bytes, true, "io"),
+    b!("map_u32.contains", [I, I], I32, true, "maps"),
+    b!("map_u32.dump_kv_u32le_u32le", [I], Bytes, true, "maps"),
+    b!("map_u32.get", [I, I, I], I32, true, "maps"),
+    b!("map_u32.len", [I], I32, true, "maps"),
+    b!("map_u32.new", [I], I32, true, "maps"),
+    b!("map_u32.set", [I, I, I], I32, true, "maps"),
     b!("memcpy", [AnyPtr, AnyPtr, I], I32, false, "ffi"),
     b!("memmove", [AnyPtr, AnyPtr, I], I32, false, "ffi"),
     b!("memset", [AnyPtr, I, I], I32, false, "ffi"),
@@ -556,6 +562,10 @@ pub static BUILTINS: &[Builtin] = &[
     // brands tag bytes-like values in signatures but are not checked at call sites (the public
     // compiler does not enforce them either: shared/reference/ecosystem.md §0.3), so these are
     // the identity and `bytes.view`
+    b!("set_u32.add", [I, I], I32, true, "maps"),
+    b!("set_u32.contains", [I, I], I32, true, "maps"),
+    b!("set_u32.dump_u32le", [I], Bytes, true, "maps"),
+    b!("set_u32.new", [I], I32, true, "maps"),
     b!(
         "std.brand.erase_bytes_v1",
         [Own(Bytes)],
@@ -633,6 +643,8 @@ pub fn is_builtin_namespace(name: &str) -> bool {
         ns,
         "bytes"
             | "regex"
+            | "map_u32"
+            | "set_u32"
             | "memcpy"
             | "memmove"
             | "memset"

@@ -15,6 +15,8 @@
  * (u32 start, u32 end) per capture (0xFFFFFFFF when it did not take part).
  */
 
+#include <stdlib.h>
+
 enum {
     X7RE_ERR_UNBALANCED_PAREN = 1,
     X7RE_ERR_UNCLOSED_CLASS = 2,

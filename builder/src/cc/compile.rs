@@ -176,6 +176,8 @@ pub fn compile_c_native(
     for lib in &native.libs {
         cmd.arg(format!("-l{lib}"));
     }
+    // the math.f64 builtins call libm (with musl it is part of libc.a)
+    cmd.arg("-lm");
     // kept alive until the compiler has run
     let mut _kernel_headers_dir = None;
     if let Some(specs) = &native.musl_specs {

@@ -177,6 +177,29 @@ pub static BUILTINS: &[Builtin] = &[
     b!("map_u32.len", [I], I32, true, "maps"),
     b!("map_u32.new", [I], I32, true, "maps"),
     b!("map_u32.set", [I, I, I], I32, true, "maps"),
+    b!("math.f64.abs_v1", [View], Bytes, true, "f64"),
+    b!("math.f64.add_v1", [View, View], Bytes, true, "f64"),
+    b!("math.f64.atan2_v1", [View, View], Bytes, true, "f64"),
+    b!("math.f64.ceil_v1", [View], Bytes, true, "f64"),
+    b!("math.f64.cos_v1", [View], Bytes, true, "f64"),
+    b!("math.f64.div_v1", [View, View], Bytes, true, "f64"),
+    b!("math.f64.exp_v1", [View], Bytes, true, "f64"),
+    b!("math.f64.floor_v1", [View], Bytes, true, "f64"),
+    b!("math.f64.fmt_shortest_v1", [View], Bytes, true, "f64"),
+    b!("math.f64.from_i32_v1", [I], Bytes, true, "f64"),
+    b!("math.f64.log_v1", [View], Bytes, true, "f64"),
+    b!("math.f64.max_v1", [View, View], Bytes, true, "f64"),
+    b!("math.f64.min_v1", [View, View], Bytes, true, "f64"),
+    b!("math.f64.mul_v1", [View, View], Bytes, true, "f64"),
+    b!("math.f64.neg_v1", [View], Bytes, true, "f64"),
+    b!("math.f64.parse_v1", [View], ResultBytes, true, "f64"),
+    b!("math.f64.pow_v1", [View, View], Bytes, true, "f64"),
+    b!("math.f64.sin_v1", [View], Bytes, true, "f64"),
+    b!("math.f64.sqrt_v1", [View], Bytes, true, "f64"),
+    b!("math.f64.sub_v1", [View, View], Bytes, true, "f64"),
+    b!("math.f64.tan_v1", [View], Bytes, true, "f64"),
+    b!("math.f64.to_bits_u64le_v1", [View], Bytes, true, "f64"),
+    b!("math.f64.to_i32_trunc_v1", [View], ResultI32, true, "f64"),
     b!("memcpy", [AnyPtr, AnyPtr, I], I32, false, "ffi"),
     b!("memmove", [AnyPtr, AnyPtr, I], I32, false, "ffi"),
     b!("memset", [AnyPtr, I, I], I32, false, "ffi"),
@@ -642,6 +665,7 @@ pub fn is_builtin_namespace(name: &str) -> bool {
     matches!(
         ns,
         "bytes"
+            | "math"
             | "regex"
             | "map_u32"
             | "set_u32"

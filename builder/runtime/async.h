@@ -9,6 +9,7 @@
  * with nothing ready and no sleeper, a wait that cannot end traps `scheduler deadlock`.
  * Handles (tasks, channels) are 1-based i32s.
  */
+#include <stdlib.h>
 #include <sys/mman.h>
 
 #if !defined(__x86_64__)
@@ -24,6 +25,13 @@ enum { X7_TS_READY = 1, X7_TS_RUNNING, X7_TS_BLOCKED, X7_TS_DONE, X7_TS_JOINED }
 enum { X7_WAIT_TASK = 1, X7_WAIT_RECV, X7_WAIT_SEND, X7_WAIT_SLEEP };
 enum { X7_TASK_BYTES = 0, X7_TASK_RESULT_BYTES = 1 };
 
+/* A task scope (`task.scope_v1`): the children started in it, waited for when it ends. */
+typedef struct x7_task_scope {
+    struct x7_task_scope *parent;
+    uint32_t *kids;
+    uint32_t n, cap, max_children, max_slot_bytes;
+} x7_task_scope;
+
 typedef struct {
     void *sp;
     uint8_t *stack;
@@ -33,6 +41,7 @@ typedef struct {
     uint64_t wake_at;
     x7_bytes result;
     x7_res_bytes rresult;
+    x7_task_scope *scope; /* the innermost task scope open in this task */
 } x7_task;
 
 typedef struct {
@@ -53,6 +62,10 @@ static uint32_t x7_blocked_n X7_UNUSED;
 static uint32_t x7_task_cur X7_UNUSED;
 static void *x7_main_sp X7_UNUSED;
 static uint64_t x7_sched_now X7_UNUSED, x7_sched_steps X7_UNUSED, x7_main_wake X7_UNUSED;
+/* solve's innermost task scope; slot ids (1-based) → task handles */
+static x7_task_scope *x7_main_scope X7_UNUSED;
+static uint32_t *x7_slots X7_UNUSED;
+static uint32_t x7_slots_n X7_UNUSED, x7_slots_cap X7_UNUSED;
 
 /*
  * x7_ctx_switch(save, to): saves the callee-saved registers on this stack and its pointer in
@@ -325,4 +338,115 @@ X7_FN x7_res_bytes x7_chan_bytes_try_recv(uint32_t h, const char *at) {
 X7_FN uint32_t x7_chan_bytes_close(uint32_t h, const char *at) {
     x7_chan_get(h, at)->closed = 1;
     return 1;
+}
+
+/* ---- task scopes ---- */
+
+X7_INLINE x7_task_scope **x7_scope_slot(void) {
+    return x7_task_cur == 0 ? &x7_main_scope : &x7_tasks[x7_task_cur].scope;
+}
+
+X7_FN void x7_task_scope_enter(x7_task_scope *s, uint32_t max_children, uint32_t max_slot_bytes) {
+    x7_task_scope **top = x7_scope_slot();
+    memset(s, 0, sizeof *s);
+    s->parent = *top;
+    s->max_children = max_children;
+    s->max_slot_bytes = max_slot_bytes;
+    *top = s;
+}
+
+X7_FN x7_task_scope *x7_scope_current(const char *at) {
+    x7_task_scope *s = *x7_scope_slot();
+    if (s == NULL) x7_trap("task.scope: not inside task.scope_v1", at);
+    return s;
+}
+
+/* Registers the task `h` as a child of the current scope. */
+X7_FN void x7_scope_adopt(uint32_t h, const char *at) {
+    x7_task_scope *s = x7_scope_current(at);
+    if (s->max_children && s->n == s->max_children) x7_trap("task.scope: more children than max_children", at);
+    if (s->n == s->cap) {
+        uint32_t cap = s->cap ? s->cap * 2 : 8;
+        uint32_t *k = (uint32_t *)realloc(s->kids, cap * sizeof *k);
+        if (k == NULL) x7_trap("task.scope: out of memory", at);
+        s->kids = k;
+        s->cap = cap;
+    }
+    s->kids[s->n++] = h;
+}
+
+/* Joins every child not yet joined, dropping its value. */
+X7_FN void x7_scope_join_all(x7_task_scope *s, const char *at) {
+    for (uint32_t i = 0; i < s->n; i++) {
+        x7_task *t = &x7_tasks[s->kids[i]];
+        if (t->state == X7_TS_JOINED) continue;
+        x7_wait(X7_WAIT_TASK, s->kids[i], 0, at);
+        t->state = X7_TS_JOINED;
+        x7_bytes_drop(t->result);
+        x7_res_bytes_drop(t->rresult);
+        t->result = X7_EMPTY_BYTES;
+        t->rresult = (x7_res_bytes){0, 0, X7_EMPTY_BYTES};
+    }
+}
+
+/* The scope's end (also on a return from inside it): its children finish first. */
+X7_FN void x7_task_scope_exit(x7_task_scope *s, const char *at) {
+    x7_scope_join_all(s, at);
+    free(s->kids);
+    s->kids = NULL;
+    s->n = s->cap = 0;
+    *x7_scope_slot() = s->parent;
+}
+
+X7_FN uint32_t x7_task_scope_start_soon_v1(uint32_t h, const char *at) {
+    x7_scope_adopt(h, at);
+    return 0;
+}
+
+X7_FN uint32_t x7_task_scope_slot_new(uint32_t h, const char *at) {
+    x7_scope_adopt(h, at);
+    if (x7_slots_n == x7_slots_cap) {
+        uint32_t cap = x7_slots_cap ? x7_slots_cap * 2 : 16;
+        uint32_t *p = (uint32_t *)realloc(x7_slots, (cap + 1) * sizeof *p);
+        if (p == NULL) x7_trap("task.scope: out of memory", at);
+        x7_slots = p;
+        x7_slots_cap = cap;
+    }
+    x7_slots[++x7_slots_n] = h;
+    return x7_slots_n;
+}
+
+X7_INLINE uint32_t x7_task_scope_async_let_bytes_v1(uint32_t h, const char *at) { return x7_task_scope_slot_new(h, at); }
+X7_INLINE uint32_t x7_task_scope_async_let_result_bytes_v1(uint32_t h, const char *at) { return x7_task_scope_slot_new(h, at); }
+
+X7_FN uint32_t x7_slot_task(uint32_t slot, const char *at) {
+    if (slot == 0 || slot > x7_slots_n) x7_trap("task.scope: not a slot", at);
+    return x7_slots[slot];
+}
+
+X7_FN void x7_slot_check_size(uint32_t len, const char *at) {
+    x7_task_scope *s = *x7_scope_slot();
+    if (s != NULL && s->max_slot_bytes && len > s->max_slot_bytes)
+        x7_trap("task.scope: a slot's result is larger than max_slot_result_bytes", at);
+}
+
+X7_FN x7_bytes x7_task_scope_await_slot_bytes_v1(uint32_t slot, const char *at) {
+    x7_bytes r = x7_task_join_bytes(x7_slot_task(slot, at), at);
+    x7_slot_check_size(r.len, at);
+    return r;
+}
+
+X7_FN x7_res_bytes x7_task_scope_await_slot_result_bytes_v1(uint32_t slot, const char *at) {
+    x7_res_bytes r = x7_task_join_result_bytes(x7_slot_task(slot, at), at);
+    if (r.tag) x7_slot_check_size(r.val.len, at);
+    return r;
+}
+
+X7_FN uint32_t x7_task_scope_slot_is_finished_v1(uint32_t slot, const char *at) {
+    return x7_task_is_finished(x7_slot_task(slot, at), at);
+}
+
+X7_FN uint32_t x7_task_scope_wait_all_v1(const char *at) {
+    x7_scope_join_all(x7_scope_current(at), at);
+    return 0;
 }

@@ -9,7 +9,9 @@
 
 use x07_spec::budget_profile::{BudgetCfg, BudgetMode};
 
-use crate::frontend::tir::{LocalId, Pass, TArg, TExpr, TFn, TKind, TProgram, UseMode};
+use crate::frontend::tir::{
+    LocalId, Pass, TArg, TExpr, TFn, TKind, TProgram, TaskScopeCfg, UseMode,
+};
 use crate::frontend::types::Ty;
 
 use super::cnames::{c_string_literal, fn_name, local_name};
@@ -119,7 +121,7 @@ pub fn emit_fn(p: &TProgram, index: usize, out: &mut String) {
         depth: 1,
         tmp: 0,
         frames: Vec::new(),
-        budgets: Vec::new(),
+        exits: Vec::new(),
     };
     e.line("const x7_view x7in = x7_input;");
     e.line(&format!("X7_FUEL({});", c_string_literal(f.ptr.as_bytes())));
@@ -167,8 +169,9 @@ struct FnEmitter<'a> {
     depth: usize,
     tmp: usize,
     frames: Vec<Frame>,
-    /// The budget scopes open around the code being emitted, innermost last.
-    budgets: Vec<String>,
+    /// What leaving each scope open around the code being emitted takes (a budget scope gives
+    /// back its fuel, a task scope waits for its children), innermost last.
+    exits: Vec<String>,
 }
 
 /// Whether evaluating `e` may assign a local (so earlier operands must be computed first).
@@ -179,9 +182,11 @@ fn writes_locals(e: &TExpr) -> bool {
         // C may write the local through the pointer
         TKind::AddrOf(..) => true,
         TKind::Begin(items) => items.iter().any(writes_locals),
-        TKind::Let(_, x) | TKind::Return(x) | TKind::Try(x) | TKind::Budget(_, x) => {
-            writes_locals(x)
-        }
+        TKind::Let(_, x)
+        | TKind::Return(x)
+        | TKind::Try(x)
+        | TKind::Budget(_, x)
+        | TKind::TaskScope(_, x) => writes_locals(x),
         TKind::If(a, b, c) => writes_locals(a) || writes_locals(b) || writes_locals(c),
         TKind::While(a, b) | TKind::And(a, b) | TKind::Or(a, b) | TKind::Op(_, a, b) => {
             writes_locals(a) || writes_locals(b)
@@ -203,7 +208,8 @@ fn bulk_fuel_ok(e: &TExpr, var: LocalId) -> bool {
         | TKind::While(..)
         | TKind::Return(_)
         | TKind::Try(_)
-        | TKind::Budget(..) => false,
+        | TKind::Budget(..)
+        | TKind::TaskScope(..) => false,
         TKind::Set(id, _) | TKind::Set0(id, _) if *id == var => false,
         TKind::Builtin(b, _) if b.name == "os.process.exit" => false,
         TKind::Builtin(_, args) => args.iter().all(|a| bulk_fuel_ok(&a.expr, var)),
@@ -427,7 +433,7 @@ impl FnEmitter<'_> {
             self.line(&format!("{} {r} = {val};", self.f.result.c_type()));
             r
         };
-        self.leave_budgets();
+        self.leave_scopes();
         self.drop_all();
         self.line(&format!("return {r};"));
     }
@@ -593,6 +599,7 @@ impl FnEmitter<'_> {
             }
             TKind::Try(v) => self.try_(v),
             TKind::Budget(cfg, body) => self.budget(e, cfg, body),
+            TKind::TaskScope(cfg, body) => self.task_scope(e, cfg, body),
             TKind::And(a, b) | TKind::Or(a, b) => {
                 let is_and = matches!(e.kind, TKind::And(..));
                 let av = self.value(a)?;
@@ -660,12 +667,36 @@ impl FnEmitter<'_> {
         }
     }
 
-    /// Leaving the function from inside budget scopes: each gives back the fuel it held back
-    /// (no limit is checked, as on the public toolchain).
-    fn leave_budgets(&mut self) {
-        for b in self.budgets.clone().iter().rev() {
-            self.line(&format!("x7_budget_leave(&{b});"));
+    /// Leaving the function from inside scopes: a budget scope gives back the fuel it held back
+    /// (no limit is checked, as on the public toolchain); a task scope waits for its children.
+    fn leave_scopes(&mut self) {
+        for exit in self.exits.clone().iter().rev() {
+            self.line(exit);
         }
+    }
+
+    /// A task scope: children started in the body are waited for (and their values dropped)
+    /// when it ends, however it ends.
+    fn task_scope(&mut self, e: &TExpr, cfg: &TaskScopeCfg, body: &TExpr) -> Option<String> {
+        let s = self.fresh();
+        let at = c_string_literal(e.ptr.as_bytes());
+        self.line(&format!("x7_task_scope {s};"));
+        self.line(&format!(
+            "x7_task_scope_enter(&{s}, {}u, {}u);",
+            cfg.max_children, cfg.max_slot_result_bytes
+        ));
+        let result = (e.ty != Ty::Never).then(|| self.temp(e.ty, e.ty.c_empty()));
+        self.exits.push(format!("x7_task_scope_exit(&{s}, {at});"));
+        self.block(|s| {
+            s.with_temps(|s| match &result {
+                Some(r) => s.into(body, r),
+                None => s.stmt(body),
+            })
+        });
+        self.exits.pop();
+        let r = result?;
+        self.line(&format!("x7_task_scope_exit(&{s}, {at});"));
+        Some(r)
     }
 
     /// A budget scope: counters taken at entry, the body, the limits checked at its end (a trap,
@@ -688,14 +719,14 @@ impl FnEmitter<'_> {
         self.line(&format!("x7_budget {b};"));
         self.line(&format!("x7_budget_enter(&{b}, &{b}_lim);"));
         let result = (e.ty != Ty::Never).then(|| self.temp(e.ty, e.ty.c_empty()));
-        self.budgets.push(b.clone());
+        self.exits.push(format!("x7_budget_leave(&{b});"));
         self.block(|s| {
             s.with_temps(|s| match &result {
                 Some(r) => s.into(body, r),
                 None => s.stmt(body),
             })
         });
-        self.budgets.pop();
+        self.exits.pop();
         let r = result?;
         let mode = match cfg.mode {
             BudgetMode::Trap => "X7_BUDGET_TRAP",
@@ -741,7 +772,7 @@ impl FnEmitter<'_> {
         self.depth += 1;
         let ret = self.fresh();
         self.line(&format!("{} {ret} = {err};", self.f.result.c_type()));
-        self.leave_budgets();
+        self.leave_scopes();
         self.drop_all();
         self.line(&format!("return {ret};"));
         self.depth -= 1;

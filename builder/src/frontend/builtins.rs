@@ -64,6 +64,9 @@ impl Builtin {
             self.name,
             "task.join.bytes"
                 | "task.join.result_bytes"
+                | "task.scope.await_slot_bytes_v1"
+                | "task.scope.await_slot_result_bytes_v1"
+                | "task.scope.wait_all_v1"
                 | "task.yield"
                 | "task.sleep"
                 | "chan.bytes.send"
@@ -607,6 +610,25 @@ pub static BUILTINS: &[Builtin] = &[
     b!("task.is_finished", [I], I32, true, "async"),
     b!("task.join.bytes", [I], Bytes, true, "async"),
     b!("task.join.result_bytes", [I], ResultBytes, true, "async"),
+    b!("task.scope.async_let_bytes_v1", [I], I32, true, "async"),
+    b!(
+        "task.scope.async_let_result_bytes_v1",
+        [I],
+        I32,
+        true,
+        "async"
+    ),
+    b!("task.scope.await_slot_bytes_v1", [I], Bytes, true, "async"),
+    b!(
+        "task.scope.await_slot_result_bytes_v1",
+        [I],
+        ResultBytes,
+        true,
+        "async"
+    ),
+    b!("task.scope.slot_is_finished_v1", [I], I32, true, "async"),
+    b!("task.scope.start_soon_v1", [I], I32, true, "async"),
+    b!("task.scope.wait_all_v1", [], I32, true, "async"),
     b!("task.sleep", [I], I32, true, "async"),
     b!("task.spawn", [I], I32, true, "async"),
     b!("task.yield", [], I32, true, "async"),

@@ -97,6 +97,9 @@ pub mod codes {
     pub const BUDGET_CFG: DiagCode = DiagCode("X07-BUDGET-0001");
     /// A waiting operation (await, join, recv, send, sleep, yield) outside solve and defasync.
     pub const ASYNC_WAIT_OUTSIDE: DiagCode = DiagCode("X07-ASYNC-0001");
+    /// A task scope misused: a malformed cfg, an op outside a scope, a child not started from an
+    /// immediate defasync call.
+    pub const ASYNC_SCOPE: DiagCode = DiagCode("X07-ASYNC-0002");
     /// A `tapp` that cannot be instantiated: not generic, wrong type arguments, a bound not met.
     pub const GENERIC_TAPP: DiagCode = DiagCode("X07-GENERIC-0001");
     /// A generic function called without `tapp`.

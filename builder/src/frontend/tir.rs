@@ -40,6 +40,15 @@ pub struct TExtern {
     pub returns_void: bool,
 }
 
+/// The limits of a `task.scope_v1` that are enforced (0 = none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TaskScopeCfg {
+    /// At most this many children.
+    pub max_children: u32,
+    /// A slot's result may be at most this many bytes.
+    pub max_slot_result_bytes: u32,
+}
+
 /// A checked function.
 #[derive(Debug, Clone)]
 pub struct TFn {
@@ -161,6 +170,8 @@ pub enum TKind {
     Extern(usize, Vec<TArg>),
     /// The address of an i32 or pointer local (mutable or not), for C out-parameters.
     AddrOf(LocalId, bool),
+    /// A task scope: the children started in the body are waited for when it ends.
+    TaskScope(Box<TaskScopeCfg>, Box<TExpr>),
     /// A budget scope: the body runs with the limits of the configuration, checked at its end.
     Budget(Box<BudgetCfg>, Box<TExpr>),
 }

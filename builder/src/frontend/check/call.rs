@@ -37,6 +37,9 @@ impl FnChecker<'_> {
                     format!("`{head}` needs an OS world (run-os or run-os-sandboxed)"),
                 );
             }
+            if head.starts_with("task.scope.") && !self.task_scope_op(head, args, ptr) {
+                return None;
+            }
             if b.waits() && !self.may_wait {
                 self.error_help(
                     codes::ASYNC_WAIT_OUTSIDE,

@@ -10,7 +10,7 @@ use crate::frontend::types::Ty;
 use super::scope::{Checked, Ctx, FnChecker, Prov};
 
 /// Heads of x07 forms this compiler does not support yet.
-const UNSUPPORTED_FORMS: &[&str] = &["task.scope_v1", "match", "std.stream.pipe_v1"];
+const UNSUPPORTED_FORMS: &[&str] = &["match", "std.stream.pipe_v1"];
 
 fn node(kind: TKind, ty: Ty, ptr: &str) -> TExpr {
     TExpr {
@@ -150,6 +150,7 @@ impl FnChecker<'_> {
             "return" => self.return_(args, ptr),
             "try" => self.try_(args, ptr),
             "&&" | "||" => self.short_circuit(head, args, ptr),
+            "task.scope_v1" => self.task_scope(args, ptr, ctx),
             // `await` is the join of a bytes task
             "await" => self.call("task.join.bytes", args, ptr),
             _ if super::pointers::POINTER_FORMS.contains(&head) => {

@@ -11,5 +11,6 @@ mod expr;
 mod pointers;
 mod program;
 mod scope;
+mod task_scope;
 
 pub use program::{check_program, CheckOptions};

@@ -321,6 +321,10 @@ fn remap(
             fragments.insert("budget");
             go!(x)
         }
+        TKind::TaskScope(_, x) => {
+            fragments.insert("async");
+            go!(x)
+        }
         TKind::If(a, b, c) => [a, b, c].into_iter().for_each(|x| go!(x)),
         TKind::For {
             start, end, body, ..

@@ -86,6 +86,8 @@ pub(super) struct FnChecker<'a> {
     pub deferred: Vec<Diagnostic>,
     /// Whether the body may wait (solve and defasync bodies: await, recv, sleep...).
     pub may_wait: bool,
+    /// How many task scopes enclose the expression being checked.
+    pub task_scope_depth: u32,
 }
 
 impl<'a> FnChecker<'a> {
@@ -105,6 +107,7 @@ impl<'a> FnChecker<'a> {
             diags: Vec::new(),
             deferred: Vec::new(),
             may_wait: false,
+            task_scope_depth: 0,
         }
     }
 

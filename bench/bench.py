@@ -268,6 +268,7 @@ def reference_outputs(data: bytes) -> dict[str, bytes]:
     return {
         "wordcount": struct.pack("<I", words),
         "histogram": struct.pack("<256I", *counts),
+        "topk": struct.pack("<16I", *sorted(counts)[-16:]),
     }
 
 
@@ -281,7 +282,8 @@ def bench_compute(x07: X07, work: Path, reps: int) -> list[Comparison]:
     floor_exe = compile_c_program(root, "readframe")
 
     comparisons = []
-    for name, title in [("wordcount", "word count"), ("histogram", "byte histogram")]:
+    for name, title in [("wordcount", "word count"), ("histogram", "byte histogram"),
+                        ("topk", "top 16 byte counts (defasync workers, generic std.heap)")]:
         report = x07.build_json(["--program", str(PROGRAMS_DIR / f"{name}.x07.json")], home,
                                 cwd=root)
         x07_exe = Path(report["binary"])

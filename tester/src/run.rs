@@ -210,11 +210,13 @@ fn run_case(plan: &Plan, home: &X07Home, store: &StoreRoot, case: &TestCase) -> 
     } else {
         None
     };
-    // a solve-fs test reads its fixture: `<fixture_root>/root` when there is one, else the root
-    let cwd = match &case.fixture_root {
-        Some(f) if f.join("root").is_dir() => f.join("root"),
-        Some(f) => f.clone(),
-        None => plan.dir.clone(),
+    // a solve-fs test reads its fixture: `<fixture_root>/root` when there is one, else the root;
+    // a sandboxed test runs where its policy's roots are (sandboxed_cwd)
+    let cwd = match (&case.fixture_root, &case.policy) {
+        (Some(f), _) if f.join("root").is_dir() => f.join("root"),
+        (Some(f), _) => f.clone(),
+        (None, Some(policy)) if case.world == World::RunOsSandboxed => sandboxed_cwd(plan, policy),
+        (None, _) => plan.dir.clone(),
     };
     let run_once = || match &sandbox {
         Some((prepared, launcher)) => x07_runner::run_launch(
@@ -327,6 +329,37 @@ fn run_case(plan: &Plan, home: &X07Home, store: &StoreRoot, case: &TestCase) -> 
     r
 }
 
+/// Where a run-os-sandboxed test runs (and its policy's relative roots resolve), as the public
+/// `x07 test` chooses: the first of the arch root (the nearest ancestor of the manifest's
+/// directory holding `arch/`), the manifest's directory and the current directory in which every
+/// read root of the policy exists; else the manifest's directory.
+fn sandboxed_cwd(plan: &Plan, policy: &std::path::Path) -> std::path::PathBuf {
+    let read_roots: Vec<std::path::PathBuf> = fs_err::read(policy)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v.pointer("/fs/read_roots").cloned())
+        .and_then(|v| serde_json::from_value::<Vec<String>>(v).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .map(std::path::PathBuf::from)
+        .collect();
+    let arch_root = plan
+        .dir
+        .ancestors()
+        .find(|d| d.join("arch").is_dir())
+        .map(std::path::Path::to_path_buf);
+    let candidates = arch_root
+        .into_iter()
+        .chain([plan.dir.clone()])
+        .chain(std::env::current_dir().ok());
+    for dir in candidates {
+        if read_roots.iter().all(|r| dir.join(r).exists()) {
+            return dir;
+        }
+    }
+    plan.dir.clone()
+}
+
 /// The sandbox of a run-os-sandboxed test: its policy (relative roots taken from the manifest's
 /// directory) on the os backend — a VM boot per test would be too slow — and the trusted
 /// launcher that applies it.
@@ -338,6 +371,7 @@ fn sandboxed(
 ) -> Result<(PreparedSandbox, std::path::PathBuf), String> {
     let policy = case.policy.as_deref().ok_or("no policy_json")?;
     let overrides = PolicyOverrides::default();
+    let root = sandboxed_cwd(plan, policy);
     let prepared = prepare_sandbox(&SandboxRequest {
         backend: Some("os"),
         accept_weaker_isolation: true,
@@ -345,7 +379,7 @@ fn sandboxed(
         policy: Some(policy),
         profile_policy: None,
         overrides: &overrides,
-        root: &plan.dir,
+        root: &root,
     })
     .map_err(|e| e.to_string())?;
     let launcher =
@@ -373,9 +407,12 @@ fn compile(
         name,
         None,
     );
-    // packages' C code is linked only where the world allows native code
+    // packages' C code is linked only where the world allows native code: the project's, plus
+    // that of every package whose modules this test's program loads (module roots given with
+    // --module-root, or a package tested without a project)
     req.native = if case.world.is_os() {
-        plan.native.clone()
+        program_native(&program, &plan.native)
+            .map_err(|e| vec![diag("X07-PKG-0001", e.to_string())])?
     } else {
         NativeInputs::default()
     };
@@ -384,6 +421,34 @@ fn compile(
         Ok(BuildOutcome::Rejected(diags)) => Err(compiler_diags(&diags)),
         Err(e) => Err(vec![diag(e.code(), e.to_string())]),
     }
+}
+
+/// `base` plus the native inputs of the packages the program's modules come from.
+fn program_native(
+    program: &x07_builder::frontend::LoadedProgram,
+    base: &NativeInputs,
+) -> Result<NativeInputs, x07_builder::project::ProjectError> {
+    let mut roots: Vec<&std::path::Path> = Vec::new();
+    for m in program.all() {
+        if let x07_builder::frontend::ModuleOrigin::Root(dir) = &m.origin {
+            if !roots.contains(&dir.as_path()) {
+                roots.push(dir);
+            }
+        }
+    }
+    let found = x07_builder::project::discover_native(roots.into_iter(), &[])?;
+    let mut native = base.clone();
+    for s in found.sources {
+        if !native.sources.contains(&s) {
+            native.sources.push(s);
+        }
+    }
+    for l in found.libs {
+        if !native.libs.contains(&l) {
+            native.libs.push(l);
+        }
+    }
+    Ok(native)
 }
 
 /// The compiler's diagnostics as the report shows them.

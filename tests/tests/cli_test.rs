@@ -608,3 +608,148 @@ fn world_capabilities_are_checked_in_reachable_code_only() {
         stdout(&out)
     );
 }
+
+/// The cli template's policy with `read_roots` replaced.
+fn cli_policy_with_read_roots(home: &X07Home, roots: Value) -> Vec<u8> {
+    let scratch = tempfile::tempdir().unwrap();
+    for args in [&["init"][..], &["policy", "init", "--template", "cli"][..]] {
+        let out = Command::new(x07_bin())
+            .args(args)
+            .current_dir(scratch.path())
+            .env("X07_HOME", home.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let path = scratch
+        .path()
+        .join(".x07/policies/base/cli.sandbox.base.policy.json");
+    let mut policy: Value = serde_json::from_slice(&fs_err::read(path).unwrap()).unwrap();
+    policy["fs"]["read_roots"] = roots;
+    serde_json::to_vec_pretty(&policy).unwrap()
+}
+
+#[test]
+fn package_tests_link_the_c_of_the_packages_they_load_and_run_where_their_policy_roots_are() {
+    // the ecosystem's layout: <root>/arch/, <root>/data/, <root>/packages/<pkg>/tests/tests.json;
+    // a sandboxed test's policy names `data` (relative), which only the arch root has
+    if common_sandbox::privileges::skip_without_os_backend(
+        "package_tests_link_the_c_of_the_packages_they_load_and_run_where_their_policy_roots_are",
+    ) {
+        return;
+    }
+    let home = X07Home::new().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    fs_err::create_dir_all(root.path().join("arch")).unwrap();
+    fs_err::create_dir_all(root.path().join("data")).unwrap();
+    fs_err::write(root.path().join("data/x.txt"), "from-data").unwrap();
+    // a package with C: lib.triple is an extern of ffi/lib.c
+    let lib = root.path().join("packages/lib");
+    fs_err::create_dir_all(lib.join("modules")).unwrap();
+    fs_err::create_dir_all(lib.join("ffi")).unwrap();
+    fs_err::write(
+        lib.join("x07-package.json"),
+        json!({"schema_version": "x07.package@0.1.0", "name": "lib", "version": "0.1.0",
+        "module_root": "modules", "modules": ["lib"], "meta": {"import_mode": "ffi"}})
+        .to_string(),
+    )
+    .unwrap();
+    fs_err::write(
+        lib.join("ffi/lib.c"),
+        "#include <stdint.h>\nuint32_t x07lib_triple(uint32_t x) { return 3u * x; }\n",
+    )
+    .unwrap();
+    fs_err::write(lib.join("modules/lib.x07.json"), json!({"schema_version": "x07.x07ast@0.5.0", "kind": "module", "module_id": "lib", "imports": [],
+        "decls": [{"kind": "export", "names": ["lib.triple"]},
+                  {"kind": "extern", "abi": "C", "name": "lib.triple_c", "link_name": "x07lib_triple", "params": [{"name": "x", "ty": "i32"}], "result": "i32"},
+                  {"kind": "defn", "name": "lib.triple", "params": [{"name": "x", "ty": "i32"}], "result": "i32", "body": ["unsafe", ["lib.triple_c", "x"]]}]}).to_string()).unwrap();
+    let pkg = root.path().join("packages/ext-demo");
+    write_package(
+        &pkg,
+        json!([
+            test("native", "run-os", "os_tests.native"),
+            test_with(
+                "reads_data",
+                "run-os-sandboxed",
+                "os_tests.reads_data",
+                "policy_json",
+                json!("data.policy.json")
+            ),
+        ]),
+    );
+    fs_err::write(
+        pkg.join("tests/data.policy.json"),
+        cli_policy_with_read_roots(&home, json!(["data"])),
+    )
+    .unwrap();
+    let module = pkg.join("modules/ext/demo/os_tests.x07.json");
+    let mut m: Value = serde_json::from_slice(&fs_err::read(&module).unwrap()).unwrap();
+    m["imports"].as_array_mut().unwrap().push(json!("lib"));
+    fs_err::write(&module, serde_json::to_vec(&m).unwrap()).unwrap();
+    add_os_test(
+        &pkg,
+        "native",
+        json!([
+            "std.test.assert_i32_eq",
+            ["lib.triple", 14],
+            42,
+            ["std.test.code_assert_i32_eq"]
+        ]),
+    );
+    add_os_test(
+        &pkg,
+        "reads_data",
+        json!([
+            "begin",
+            ["let", "b", ["os.fs.read_file", ["bytes.lit", "data/x.txt"]]],
+            [
+                "std.test.assert_bytes_eq",
+                "b",
+                ["bytes.lit", "from-data"],
+                ["std.test.code_assert_bytes_eq"]
+            ]
+        ]),
+    );
+    let lib_root = lib.join("modules").display().to_string();
+    let own_root = pkg.join("modules").display().to_string();
+    let out = x07(
+        &home,
+        &pkg,
+        &[
+            "--json",
+            "--no-fail-fast",
+            "--filter",
+            "native",
+            "--module-root",
+            &own_root,
+            "--module-root",
+            &lib_root,
+        ],
+    );
+    assert_eq!(
+        statuses(&report(&out)),
+        [pair("native", "pass")],
+        "{}",
+        stdout(&out)
+    );
+    let out = x07(
+        &home,
+        &pkg,
+        &[
+            "--json",
+            "--no-fail-fast",
+            "--filter",
+            "reads_data",
+            "--module-root",
+            &own_root,
+            "--module-root",
+            &lib_root,
+        ],
+    );
+    assert_eq!(
+        statuses(&report(&out)),
+        [pair("reads_data", "pass")],
+        "{}",
+        stdout(&out)
+    );
+}

@@ -17,8 +17,12 @@ X7_FN uint32_t x7_os_time_now_unix_ms(void) {
     return (uint32_t)ms;
 }
 
-/* Sleeps ms milliseconds (unsigned), resuming after signals; returns 0 (1: denied by policy). */
+/*
+ * Sleeps ms milliseconds, resuming after signals: 1 when it slept; 0 (without sleeping) for a
+ * negative ms or when the run policy denies it — the public toolchain's convention.
+ */
 X7_FN uint32_t x7_os_time_sleep_ms_v1(uint32_t ms) {
+    if ((int32_t)ms < 0) return 0;
 #if X7_SB_CHECKS
     const char *rule = !x7_sb.pol.time.enabled       ? "time.enabled"
                        : !x7_sb.pol.time.allow_sleep ? "time.allow_sleep"
@@ -31,11 +35,11 @@ X7_FN uint32_t x7_os_time_sleep_ms_v1(uint32_t ms) {
         x7_msg_u64(&m, ms);
         memcpy(target, m.buf, m.len);
         x7_sb_deny("os.time.sleep_ms_v1", (const uint8_t *)target, m.len, rule);
-        return 1;
+        return 0;
     }
 #endif
     struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
-    return 0;
+    return 1;
 }

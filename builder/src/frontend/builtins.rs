@@ -389,6 +389,8 @@ pub static BUILTINS: &[Builtin] = &[
         "os_process"
     ),
     b!("os.process.try_wait_v1", [I], I32, false, "os_process"),
+    b!("os.time.local_tzid_v1", [], Bytes, false, "os_time"),
+    b!("os.time.now_instant_v1", [], Bytes, false, "os_time"),
     b!("os.time.now_unix_ms", [], I32, false, "os_time"),
     b!("os.time.sleep_ms_v1", [I], I32, false, "os_time"),
     b!("parse.u32_dec", [View], I32, true, "parse"),

@@ -14,6 +14,9 @@ pub enum BundleError {
     /// The store cannot be used.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A package's native inputs cannot be read.
+    #[error(transparent)]
+    Project(#[from] x07_builder::project::ProjectError),
     /// The bundle's name (the output file's name) cannot be used as argv_v1 token 0.
     #[error("--out {}: the file name must be non-empty UTF-8 without NUL", .0.display())]
     Name(PathBuf),
@@ -80,6 +83,7 @@ impl BundleError {
         match self {
             Self::Build(e) => e.code(),
             Self::Store(e) => e.code(),
+            Self::Project(e) => e.code(),
             Self::Name(_) => "X07-CLI-0001",
             Self::Policy { .. } => "X07-POLICY-SCHEMA-0001",
             Self::Write { .. } => "X07-BUNDLE-0001",

@@ -141,7 +141,7 @@ pub fn bundle(
         // the sealed entry, not the payload, is what `--out` roots
         if sealed { None } else { Some(&out_dir) },
     );
-    breq.native = req.target.native.clone();
+    breq.native = req.target.native_for(req.program)?;
     // a VM bundle's payload is static unless it links native libraries, which then travel in
     // the sidecar with the rest of its closure
     let vm_static =

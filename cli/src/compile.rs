@@ -147,7 +147,8 @@ fn build_with(
         target.name.clone(),
         gc_root,
     );
-    req.native = target.native.clone();
+    // the C of the packages this program loads, not of every package the project could use
+    req.native = target.native_for(program).map_err(CliError::from)?;
     req.native.musl_specs = musl_specs;
     Ok(build::build(home, store, &req)?)
 }

@@ -212,3 +212,44 @@ uint32_t x07reader_open(uint32_t data, uint32_t n) { left[data & 3] = n; return 
     want.extend([b'B', 1, 1]);
     assert_eq!(output(&r), want);
 }
+
+#[test]
+fn only_the_packages_a_program_loads_bring_their_c() {
+    // pkg/ffi/shim.c does not even compile; a program that never imports `shim` is built without it
+    let home = X07Home::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path(), "this is not C;");
+    write(
+        &dir.path().join("main.x07.json"),
+        json!({"schema_version": "x07.x07ast@0.5.0", "kind": "entry", "module_id": "main", "imports": [], "decls": [],
+               "solve": ["view.to_bytes", "input"]})
+        .to_string()
+        .as_bytes(),
+    );
+    let r = run(&home, dir.path(), &[]);
+    assert_eq!(r["solve"]["ok"], true, "{r}");
+    assert_eq!(output(&r), b"Q");
+    // importing it brings the broken C in, and the build fails on it
+    setup(dir.path(), "this is not C;");
+    let out = Command::new(x07_bin())
+        .args([
+            "run",
+            "--program",
+            "main.x07.json",
+            "--module-root",
+            "pkg/modules",
+            "--input-b64",
+            "UQ==",
+            "--repair",
+            "off",
+        ])
+        .current_dir(dir.path())
+        .env("X07_HOME", home.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("X07-CC-0002"),
+        "{err}"
+    );
+}

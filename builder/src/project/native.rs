@@ -1,8 +1,9 @@
 //! Native inputs of a build: C sources and libraries of packages (`ffi/*.c`, `meta.ffi_libs`).
 //!
 //! A module root `<pkg>/<module_root>` whose parent holds `x07-package.json` belongs to a package;
-//! that package's `ffi/*.c` (sorted) are compiled and its `meta.ffi_libs` linked. A project's own
-//! `link.libs` in x07.json are linked too.
+//! that package's `ffi/*.c` (sorted) are compiled and its `meta.ffi_libs` linked — for the roots a
+//! program actually loads modules from (`Target::native_for`). A project's own `link.libs` in
+//! x07.json are linked too.
 
 use std::path::{Path, PathBuf};
 

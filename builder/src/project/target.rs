@@ -9,7 +9,7 @@ use super::lock_check::load_checked_lock;
 use super::native::discover_native;
 use super::ProjectError;
 use crate::cc::NativeInputs;
-use crate::frontend::ModuleRoots;
+use crate::frontend::{LoadedProgram, ModuleOrigin, ModuleRoots};
 use crate::store::ArtifactName;
 
 /// What the user asked to work on (the target flags of `build`, `run`, `bundle`).
@@ -109,6 +109,26 @@ impl Target {
     pub fn cc_profile(&self, flag: Option<CcProfile>) -> CcProfile {
         flag.or_else(|| self.profile.as_ref().and_then(|p| p.cc_profile))
             .unwrap_or(CcProfile::Default)
+    }
+
+    /// The native inputs `program` needs: with auto-FFI, the C sources and libraries of the
+    /// packages whose modules it actually loads (a locked or listed package it never imports
+    /// brings nothing), plus the project's `link.libs`; without, the libraries alone.
+    pub fn native_for(&self, program: &LoadedProgram) -> Result<NativeInputs, ProjectError> {
+        if !self.auto_ffi {
+            return Ok(self.native.clone());
+        }
+        let mut used: Vec<&Path> = Vec::new();
+        for m in program.all() {
+            if let ModuleOrigin::Root(dir) = &m.origin {
+                if !used.contains(&dir.as_path()) {
+                    used.push(dir);
+                }
+            }
+        }
+        let mut native = discover_native(used.into_iter(), &self.link_libs)?;
+        native.musl_specs = self.native.musl_specs.clone();
+        Ok(native)
     }
 
     /// Whether the build compiles or links native code a package brought: C sources, or

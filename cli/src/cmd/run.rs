@@ -302,7 +302,8 @@ pub fn run(args: &RunArgs) -> CliResult {
     // static (musl) for the guest when the program is x07 code only; native code (package C,
     // libraries such as ext-net's libcurl) is written against the host's libc, so such a program
     // is built as on the os backend and carried into the guest with its closure
-    let native_code = !target.native.sources.is_empty() || !target.native.libs.is_empty();
+    let loaded_native = target.native_for(&program).map_err(CliError::from)?;
+    let native_code = !loaded_native.sources.is_empty() || !loaded_native.libs.is_empty();
     let built = match compile::build_target_for(
         vm.is_some() && !native_code,
         &target,

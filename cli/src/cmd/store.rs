@@ -120,7 +120,7 @@ fn path(args: &StorePathArgs) -> CliResult {
         target.name.clone(),
         None,
     );
-    req.native = target.native.clone();
+    req.native = target.native_for(&program).map_err(CliError::from)?;
     let inputs = derivation_inputs(&req, &cc);
     let hash = inputs.hash()?;
     match StoreRoot::new(&home).lookup(&hash, &inputs.name) {

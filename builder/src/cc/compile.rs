@@ -11,7 +11,10 @@ use super::{BuildSandbox, CcError, CcIdentity};
 /// Flags shared by every profile. `-fwrapv` and `-fno-strict-aliasing` pin the semantics the
 /// emitter relies on; nothing machine-specific (`-march=native`) so binaries are portable and
 /// the same on every host with the same compiler.
-const COMMON_FLAGS: &[&str] = &["-std=c11", "-fno-strict-aliasing", "-fwrapv"];
+/// gnu11, not c11: package C (`ffi/*.c`) is written against POSIX and GNU interfaces
+/// (getaddrinfo, struct addrinfo, ...) that strict ISO mode hides, and is compiled in the same
+/// command as the generated C.
+const COMMON_FLAGS: &[&str] = &["-std=gnu11", "-fno-strict-aliasing", "-fwrapv"];
 
 /// Environment variables that change what gcc/clang/ld produce without appearing on the command
 /// line; they are removed so the derivation hash covers every input.

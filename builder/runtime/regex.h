@@ -7,8 +7,9 @@
  * insensitive (ASCII), 2 multiline, 4 dot matches newline.
  *
  * Matching is leftmost-longest: the earliest start, and the longest match from it (a Thompson
- * NFA run as a set of states, so no pattern is exponential); captures are then found by a
- * memoised search for a path ending exactly there (greedy choices first).
+ * NFA run as a set of states in one pass over the text, so no pattern is exponential and no text
+ * quadratic); captures are then found by a memoised search for a path ending exactly there
+ * (greedy choices first).
  *
  * Documents (byte layouts read by ext.regex): compiled = 01 "X7RE" program | error = 00,
  * u32 code, u32 pattern position; match = 01, matched u8, u32 start, u32 end, u32 caps, then
@@ -526,17 +527,24 @@ X7_FN int x7re_assert(const x7re_prog *pr, uint8_t op, x7_view t, uint32_t pos) 
     }
 }
 
-/* The state set of the simulation: a sparse set of pcs with generation marks. */
-typedef struct { uint32_t *list, *mark, n, gen; } x7re_states;
+/*
+ * The state set of the simulation: pcs in the order of their threads' start positions (earliest
+ * first), each with its thread's start, and generation marks. Two threads at the same pc have the
+ * same future, so only the earlier start (the leftmost candidate) is kept.
+ */
+typedef struct { uint32_t *list, *mark, *start, n, gen; } x7re_states;
 
-/* Adds pc and everything reachable from it without consuming input (at pos). */
-X7_FN void x7re_add(const x7re_prog *pr, x7re_states *s, uint32_t *stack, uint32_t pc0, x7_view t, uint32_t pos) {
+/* Adds pc and everything reachable from it without consuming input (at pos), for a thread that
+   started at `start`; pcs already present keep their (earlier) start. */
+X7_FN void x7re_add(const x7re_prog *pr, x7re_states *s, uint32_t *stack, uint32_t pc0, x7_view t, uint32_t pos,
+                    uint32_t start) {
     uint32_t top = 0;
     stack[top++] = pc0;
     while (top) {
         uint32_t pc = stack[--top];
         if (s->mark[pc] == s->gen) continue;
         s->mark[pc] = s->gen;
+        s->start[pc] = start;
         uint8_t op = x7re_op(pr, pc);
         switch (op) {
         case X7RE_JMP: stack[top++] = x7re_x(pr, pc); break;
@@ -553,47 +561,55 @@ X7_FN void x7re_add(const x7re_prog *pr, x7re_states *s, uint32_t *stack, uint32
     }
 }
 
-/* Leftmost-longest match at or after `from`: 1 with [*ms, *me), or 0. */
+/*
+ * Leftmost-longest match at or after `from`: 1 with [*ms, *me), or 0. One pass over the text: a
+ * new thread starts at every position until a match is found; then only threads that started no
+ * later than the best match's start go on (an earlier start may still match and wins; the same
+ * start may match longer). O(text × program).
+ */
 X7_FN int x7re_search(const x7re_prog *pr, x7_view t, uint32_t from, uint32_t *ms, uint32_t *me) {
     uint32_t m = pr->ninst;
-    uint32_t *mem = (uint32_t *)malloc((size_t)m * 7 * sizeof(uint32_t));
+    uint32_t *mem = (uint32_t *)malloc((size_t)m * 9 * sizeof(uint32_t));
     if (mem == NULL) x7_trap("regex: out of memory", NULL);
-    x7re_states a = {mem, mem + m, 0, 0}, b = {mem + 2 * m, mem + 3 * m, 0, 0};
-    uint32_t *stack = mem + 4 * m; /* 3 m: an insertion may push two per pc */
+    x7re_states a = {mem, mem + m, mem + 2 * m, 0, 0}, b = {mem + 3 * m, mem + 4 * m, mem + 5 * m, 0, 0};
+    uint32_t *stack = mem + 6 * m; /* 3 m: an insertion may push two per pc */
     memset(a.mark, 0xff, m * sizeof(uint32_t));
     memset(b.mark, 0xff, m * sizeof(uint32_t));
-    uint32_t gen = 0;
-    int found = 0;
-    for (uint32_t start = from; start <= t.len && !found; start++) {
-        x7re_states *cur = &a, *next = &b;
-        cur->n = 0;
-        cur->gen = ++gen;
-        x7re_add(pr, cur, stack, 0, t, start);
-        uint32_t last = X7RE_NONE;
-        for (uint32_t pos = start;; pos++) {
-            for (uint32_t i = 0; i < cur->n; i++)
-                if (x7re_op(pr, cur->list[i]) == X7RE_MATCH) last = pos;
-            if (pos == t.len || cur->n == 0) break;
-            next->n = 0;
-            next->gen = ++gen;
-            uint8_t c = t.ptr[pos];
-            for (uint32_t i = 0; i < cur->n; i++) {
-                uint32_t pc = cur->list[i];
-                if (x7re_op(pr, pc) == X7RE_SET && x7re_set_has(pr->sets + x7re_x(pr, pc) * 32, c))
-                    x7re_add(pr, next, stack, pc + 1, t, pos + 1);
+    uint32_t gen = 0, best_s = X7RE_NONE, best_e = 0;
+    x7re_states *cur = &a, *next = &b;
+    cur->n = 0;
+    cur->gen = ++gen;
+    for (uint32_t pos = from; pos <= t.len; pos++) {
+        if (best_s == X7RE_NONE) x7re_add(pr, cur, stack, 0, t, pos, pos);
+        for (uint32_t i = 0; i < cur->n; i++) {
+            uint32_t pc = cur->list[i];
+            if (x7re_op(pr, pc) != X7RE_MATCH) continue;
+            uint32_t st = cur->start[pc];
+            if (best_s == X7RE_NONE || st < best_s || (st == best_s && pos > best_e)) {
+                best_s = st;
+                best_e = pos;
             }
-            x7re_states *tmp = cur;
-            cur = next;
-            next = tmp;
         }
-        if (last != X7RE_NONE) {
-            *ms = start;
-            *me = last;
-            found = 1;
+        if (pos == t.len) break;
+        next->n = 0;
+        next->gen = ++gen;
+        uint8_t c = t.ptr[pos];
+        for (uint32_t i = 0; i < cur->n; i++) {
+            uint32_t pc = cur->list[i], st = cur->start[pc];
+            if (best_s != X7RE_NONE && st > best_s) continue;
+            if (x7re_op(pr, pc) == X7RE_SET && x7re_set_has(pr->sets + x7re_x(pr, pc) * 32, c))
+                x7re_add(pr, next, stack, pc + 1, t, pos + 1, st);
         }
+        x7re_states *tmp = cur;
+        cur = next;
+        next = tmp;
+        if (cur->n == 0 && best_s != X7RE_NONE) break;
     }
     free(mem);
-    return found;
+    if (best_s == X7RE_NONE) return 0;
+    *ms = best_s;
+    *me = best_e;
+    return 1;
 }
 
 /*
@@ -604,7 +620,7 @@ X7_FN void x7re_captures(const x7re_prog *pr, x7_view t, uint32_t ms, uint32_t m
     uint32_t nslots = 2 * (pr->ncaps + 1);
     for (uint32_t i = 0; i < nslots; i++) caps[i] = X7RE_NONE;
     uint64_t cells = (uint64_t)pr->ninst * (me - ms + 1);
-    if (cells > (1ull << 31)) return; /* too large to search: captures stay unset */
+    if (cells > (1ull << 28)) return; /* over 32 MiB of marks: captures stay unset */
     uint8_t *seen = (uint8_t *)calloc((size_t)((cells + 7) / 8), 1);
     typedef struct { uint32_t kind, a, b; } frame; /* kind 0: try (pc a, pos b); 1: restore slot a to b */
     uint32_t cap = 1024, top = 0;

@@ -389,6 +389,8 @@ pub static BUILTINS: &[Builtin] = &[
         "os_process"
     ),
     b!("os.process.try_wait_v1", [I], I32, false, "os_process"),
+    b!("os.rand.bytes_v1", [I, View], ResultBytes, false, "os_rand"),
+    b!("os.rand.u64_v1", [View], ResultBytes, false, "os_rand"),
     b!("os.time.local_tzid_v1", [], Bytes, false, "os_time"),
     b!("os.time.now_instant_v1", [], Bytes, false, "os_time"),
     b!("os.time.now_unix_ms", [], I32, false, "os_time"),

@@ -253,3 +253,22 @@ fn only_the_packages_a_program_loads_bring_their_c() {
         "{err}"
     );
 }
+
+#[test]
+fn package_c_can_register_a_reader_even_when_the_program_uses_no_io_builtin() {
+    // the runtime's C API (x07_rt_register_io_reader_vtable_v1) is linked whenever package C is
+    let home = X07Home::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path(), "return x;");
+    write(
+        &dir.path().join("pkg/ffi/reg.c"),
+        b"#include <stdint.h>\nuint32_t x07_rt_register_io_reader_vtable_v1(uint32_t (*r)(uint32_t, uint8_t *, uint32_t), void (*d)(uint32_t));\nstatic uint32_t rd(uint32_t a, uint8_t *p, uint32_t n) { (void)a; (void)p; (void)n; return 0; }\nuint32_t x07shim_reg(void) { return x07_rt_register_io_reader_vtable_v1(rd, 0); }\n",
+    );
+    write(&dir.path().join("pkg/modules/shim.x07.json"), json!({"schema_version": "x07.x07ast@0.5.0", "kind": "module", "module_id": "shim", "imports": [],
+        "decls": [{"kind": "export", "names": ["shim.isqrt"]},
+                  {"kind": "extern", "abi": "C", "name": "shim.reg_c", "link_name": "x07shim_reg", "params": [], "result": "i32"},
+                  {"kind": "defn", "name": "shim.isqrt", "params": [{"name": "x", "ty": "i32"}], "result": "i32", "body": ["unsafe", ["shim.reg_c"]]}]}).to_string().as_bytes());
+    let r = run(&home, dir.path(), &[]);
+    assert_eq!(r["solve"]["ok"], true, "{r}");
+    assert_eq!(output(&r), 2u32.to_le_bytes(), "the first registered vtable is id 2");
+}

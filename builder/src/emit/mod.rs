@@ -122,7 +122,10 @@ pub fn emit_program(
         out.push_str("#define X07_TEST_DISABLE_IN_PROCESS_CHECKS 1\n");
     }
     if options.links_native {
+        // the runtime's C API for package code: net policy checks (ffi → net_api) and the
+        // reader registry `x07_rt_register_io_reader_vtable_v1` (io)
         needed.push("ffi");
+        needed.push("io");
     }
     out.push_str(&runtime::assemble(&needed).map_err(|e| EmitError(e.to_string()))?);
     out.push_str(&emit_functions(program));

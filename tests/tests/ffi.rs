@@ -270,5 +270,9 @@ fn package_c_can_register_a_reader_even_when_the_program_uses_no_io_builtin() {
                   {"kind": "defn", "name": "shim.isqrt", "params": [{"name": "x", "ty": "i32"}], "result": "i32", "body": ["unsafe", ["shim.reg_c"]]}]}).to_string().as_bytes());
     let r = run(&home, dir.path(), &[]);
     assert_eq!(r["solve"]["ok"], true, "{r}");
-    assert_eq!(output(&r), 2u32.to_le_bytes(), "the first registered vtable is id 2");
+    assert_eq!(
+        output(&r),
+        2u32.to_le_bytes(),
+        "the first registered vtable is id 2"
+    );
 }

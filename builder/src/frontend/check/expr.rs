@@ -288,12 +288,13 @@ impl FnChecker<'_> {
             return None;
         }
         if ty.is_owned() {
-            if let Some(by) = self.borrower_of(id) {
+            // the views of the old value end here; using one later is the error
+            if !self.end_borrows_of(id, ptr) {
                 self.error_help(
                     codes::OWN_SET_BORROWED,
                     ptr,
-                    format!("cannot set `{name}` while {by} borrows it"),
-                    "let the view go out of scope first",
+                    format!("cannot set `{name}` while an argument of the same call borrows it"),
+                    "compute the new value in a let first",
                 );
                 return None;
             }
@@ -305,6 +306,8 @@ impl FnChecker<'_> {
                 return None;
             }
             self.locals[id].prov = prov.clone();
+            // a view given a new value is usable again (even if its old owner was set)
+            self.locals[id].moved_at = None;
         }
         if head == "set0" {
             return Some(plain(TKind::Set0(id, Box::new(value)), Ty::I32, ptr));

@@ -62,6 +62,9 @@ pub(super) struct FlowState {
     pub reachable: bool,
 }
 
+/// Marks a view whose owner was set (in `LocalState::moved_at`, so branch and loop merges carry it).
+const OWNER_SET: &str = "\u{1}owner-set:";
+
 /// Checks one function body.
 pub(super) struct FnChecker<'a> {
     pub index: &'a ProgramIndex<'a>,
@@ -290,10 +293,42 @@ impl<'a> FnChecker<'a> {
             .then(|| "an argument of the same call".to_string())
     }
 
+    /// Ends the borrows of `owner` by its live views because `owner` is set at `ptr`: each view
+    /// becomes unusable from here on (a later use is X07-OWN-0003 at the use), as a borrow ends
+    /// at its last use on the public toolchain. False when a call argument still borrows it.
+    pub fn end_borrows_of(&mut self, owner: LocalId, ptr: &str) -> bool {
+        if self.pending.contains(&owner) {
+            return false;
+        }
+        let owner_name = self.locals[owner].name.clone();
+        let views: Vec<LocalId> = self
+            .live_locals()
+            .filter(|v| {
+                self.locals[*v].ty.is_view_like() && self.locals[*v].prov.owners.contains(&owner)
+            })
+            .collect();
+        for v in views {
+            self.locals[v].moved_at = Some(format!("{OWNER_SET}{ptr}\u{0}{owner_name}"));
+        }
+        true
+    }
+
     /// Reports a use of a moved local; returns true when the local is usable.
     pub fn check_not_moved(&mut self, id: LocalId, ptr: &str) -> bool {
         if let Some(at) = self.locals[id].moved_at.clone() {
             let name = self.locals[id].name.clone();
+            if let Some(rest) = at.strip_prefix(OWNER_SET) {
+                let (set_at, owner) = rest.split_once('\u{0}').unwrap_or((rest, "?"));
+                self.error_help(
+                    codes::OWN_SET_BORROWED,
+                    ptr,
+                    format!(
+                        "`{name}` is used after `{owner}`, which it views, was set at {set_at}"
+                    ),
+                    "use the view before setting its owner, or take a new view after the set",
+                );
+                return false;
+            }
             self.error_help(
                 codes::OWN_USE_AFTER_MOVE,
                 ptr,

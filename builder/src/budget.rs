@@ -118,6 +118,21 @@ fn named_ids<'a>(modules: impl Iterator<Item = &'a ModuleSource>) -> Vec<String>
             args.iter().for_each(|a| walk(a, out));
         }
     }
+    // generic bodies are still JSON (instantiated later): the same form, as arrays
+    fn walk_json(v: &serde_json::Value, out: &mut Vec<String>) {
+        if let serde_json::Value::Array(items) = v {
+            if items.first().and_then(|h| h.as_str()) == Some(SCOPE_FROM_ARCH) {
+                if let Some(serde_json::Value::Array(lit)) = items.get(1) {
+                    if lit.first().and_then(|h| h.as_str()) == Some("bytes.lit") {
+                        if let Some(id) = lit.get(1).and_then(|i| i.as_str()) {
+                            out.push(id.to_string());
+                        }
+                    }
+                }
+            }
+            items.iter().for_each(|x| walk_json(x, out));
+        }
+    }
     let mut out = Vec::new();
     for m in modules {
         for body in m
@@ -127,6 +142,11 @@ fn named_ids<'a>(modules: impl Iterator<Item = &'a ModuleSource>) -> Vec<String>
             .chain(m.file.defns.iter().map(|d| &d.body))
         {
             walk(body, &mut out);
+        }
+        for g in &m.file.generics {
+            if let Some(body) = g.decl.get("body") {
+                walk_json(body, &mut out);
+            }
         }
     }
     out.sort();

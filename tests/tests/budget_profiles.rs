@@ -190,3 +190,39 @@ fn x07_test_reads_profiles_above_the_package() {
     assert_eq!(status("within").as_deref(), Some("pass"), "{text}");
     assert_eq!(status("over").as_deref(), Some("pass"), "{text}");
 }
+
+#[test]
+fn a_generic_function_finds_its_profile_too() {
+    // the profile named inside a generic body is found before the body is instantiated
+    let p = InitProject::new();
+    let mut m = app_module(
+        &["std.fmt"],
+        json!([
+            "begin",
+            [
+                "let",
+                "r",
+                ["tapp", "app.alloc_g", "u32", ["view.len", "b"]]
+            ],
+            ["std.fmt.u32_to_dec", ["result_i32.err_code", "r"]]
+        ]),
+    );
+    m["decls"].as_array_mut().unwrap().push(json!({
+        "kind": "defn", "name": "app.alloc_g", "type_params": [{"name": "A", "bound": "num_like"}],
+        "params": [{"name": "n", "ty": ["t", "A"]}], "result": "result_i32",
+        "body": ["budget.scope_from_arch_v1", ["bytes.lit", "small_v1"],
+                 ["begin", ["let", "x", ["bytes.alloc", "n"]], ["result_i32.ok", ["bytes.len", "x"]]]]
+    }));
+    p.write_app(&m);
+    p.write(
+        "arch/budgets/profiles/small_v1.budget.json",
+        &profile("small_v1", "result_err_v1", 10),
+    );
+    let out = p
+        .x07()
+        .args(["run", "--input-b64", &common::b64_encode(&[b'x'; 50])])
+        .run()
+        .unwrap();
+    expect_exit(&out, 0);
+    assert_eq!(solve_output(&out), b"2147483649");
+}

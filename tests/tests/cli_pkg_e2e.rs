@@ -906,3 +906,44 @@ fn a_local_package_outside_the_project_is_recorded_against_the_workspace() {
     );
     assert_eq!(fs_err::read(app.join("x07.json")).unwrap(), before);
 }
+
+#[test]
+fn a_package_that_provides_a_builtin_std_module_is_used_and_pkg_tree_says_so() {
+    // the public ext-fs provides std.os.fs; here a local package provides std.fmt
+    let w = World::new();
+    let p = w.project("std.fmt");
+    let dir = write_package(
+        p.path(),
+        &PackageSpec {
+            name: "fmt-override",
+            version: "0.1.0",
+            requires: &[],
+            module: "std.fmt",
+            text_body: json!(["bytes.lit", "the-package-fmt"]),
+            imports: &[],
+        },
+    );
+    let rel = dir
+        .strip_prefix(p.path())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    w.ok(
+        p.path(),
+        &["pkg", "add", "fmt-override", "--path", &rel, "--sync"],
+    );
+    // std.fmt.text exists only in the package's std.fmt, not in the built-in one
+    assert_eq!(w.run_output(p.path()), "the-package-fmt");
+    let tree = String::from_utf8(w.ok(p.path(), &["pkg", "tree"]).stdout).unwrap();
+    assert!(
+        tree.contains("fmt-override 0.1.0") && tree.contains("[replaces built-in std.fmt]"),
+        "{tree}"
+    );
+    let json_tree: serde_json::Value =
+        serde_json::from_slice(&w.ok(p.path(), &["pkg", "tree", "--json"]).stdout).unwrap();
+    assert_eq!(
+        json_tree["packages"][0]["replaces_builtin"],
+        json!(["std.fmt"])
+    );
+}

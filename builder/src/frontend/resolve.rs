@@ -275,31 +275,34 @@ struct Loader<'a> {
 impl Loader<'_> {
     fn load(&mut self, id: &str, from_file: &str, from_ptr: &str) -> Option<ModuleSource> {
         let rel = module_rel_path(id);
-        let found = if let Some(text) = crate::stdlib::lookup(id) {
-            let display = format!("<stdlib>/{rel}");
+        // a module root's file comes first: a package that provides a `std.*` module the
+        // toolchain also embeds (the public ext-fs provides std.os.fs) is used for that program
+        let from_roots = self.roots.roots.iter().find_map(|(dir, display)| {
+            let path = dir.join(&rel);
+            let raw = fs_err::read(&path).ok()?;
+            let shown = if display.is_empty() {
+                rel.clone()
+            } else {
+                format!("{}/{rel}", display.trim_end_matches('/'))
+            };
             Some(load_source(
-                ModuleOrigin::Stdlib,
-                None,
-                &display,
-                text.as_bytes().to_vec(),
+                ModuleOrigin::Root(dir.clone()),
+                Some(path),
+                &shown,
+                raw,
             ))
-        } else {
-            self.roots.roots.iter().find_map(|(dir, display)| {
-                let path = dir.join(&rel);
-                let raw = fs_err::read(&path).ok()?;
-                let shown = if display.is_empty() {
-                    rel.clone()
-                } else {
-                    format!("{}/{rel}", display.trim_end_matches('/'))
-                };
-                Some(load_source(
-                    ModuleOrigin::Root(dir.clone()),
-                    Some(path),
-                    &shown,
-                    raw,
-                ))
+        });
+        let found = from_roots.or_else(|| {
+            crate::stdlib::lookup(id).map(|text| {
+                let display = format!("<stdlib>/{rel}");
+                load_source(
+                    ModuleOrigin::Stdlib,
+                    None,
+                    &display,
+                    text.as_bytes().to_vec(),
+                )
             })
-        };
+        });
         match found {
             None => {
                 let searched: Vec<String> = self

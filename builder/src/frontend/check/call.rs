@@ -106,7 +106,12 @@ impl FnChecker<'_> {
             if let Some(eid) = self.index.lookup_extern(head) {
                 return self.extern_call(head, eid, args, ptr);
             }
-            return self.unknown_callee(head, ptr);
+            // an unknown name counts only in code reachable from solve, as on the public
+            // toolchain (a module may hold functions for builtins another toolchain has)
+            let before = self.diag_count();
+            let r = self.unknown_callee(head, ptr);
+            self.defer_since(before);
+            return r;
         };
         let decl = &self.index.fns[fid];
         let (callee_module, exported, defn) = (decl.module, decl.exported, decl.defn);

@@ -119,6 +119,18 @@ impl<'a> FnChecker<'a> {
         (self.diags, self.deferred)
     }
 
+    /// How many diagnostics have been reported so far.
+    pub fn diag_count(&self) -> usize {
+        self.diags.len()
+    }
+
+    /// Turns the diagnostics reported since `count` into ones that count only if this function is
+    /// reachable from `solve`.
+    pub fn defer_since(&mut self, count: usize) {
+        let later: Vec<Diagnostic> = self.diags.drain(count..).collect();
+        self.deferred.extend(later);
+    }
+
     /// A diagnostic that counts only if this function is reachable from `solve`.
     pub fn defer(&mut self, code: DiagCode, ptr: &str, msg: impl Into<String>) {
         self.deferred

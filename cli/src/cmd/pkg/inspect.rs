@@ -115,7 +115,8 @@ pub fn tree(args: &PkgTreeArgs) -> CliResult {
             .iter()
             .map(|d| {
                 json!({"name": d.name.as_str(), "version": d.version.as_str(), "source": d.source,
-                       "path": d.path.to_string(), "deps": d.deps.iter().map(|e| json!({"name": e.name.as_str(), "req": e.req.to_string(), "resolved": e.resolved.as_str()})).collect::<Vec<_>>()})
+                       "path": d.path.to_string(), "deps": d.deps.iter().map(|e| json!({"name": e.name.as_str(), "req": e.req.to_string(), "resolved": e.resolved.as_str()})).collect::<Vec<_>>(),
+                       "replaces_builtin": replaced_builtins(d)})
             })
             .collect();
         let roots: Vec<_> = lock
@@ -144,6 +145,16 @@ pub fn tree(args: &PkgTreeArgs) -> CliResult {
     Ok(0)
 }
 
+/// The embedded standard-library modules a package provides itself: the package's module is the
+/// one a project locking it uses.
+fn replaced_builtins(pkg: &LockedPackage) -> Vec<String> {
+    pkg.modules_sha256
+        .keys()
+        .map(|m| m.as_str().to_string())
+        .filter(|m| x07_builder::stdlib::lookup(m).is_some())
+        .collect()
+}
+
 fn print_node(
     lock: &Lock,
     pkg: &LockedPackage,
@@ -158,8 +169,14 @@ fn print_node(
     } else {
         String::new()
     };
+    let replaced = replaced_builtins(pkg);
+    let replaces = if replaced.is_empty() {
+        String::new()
+    } else {
+        format!(" [replaces built-in {}]", replaced.join(", "))
+    };
     println!(
-        "{prefix}{branch}{} {}{local}{}",
+        "{prefix}{branch}{} {}{local}{replaces}{}",
         pkg.name,
         pkg.version,
         if again && !pkg.deps.is_empty() {

@@ -269,7 +269,10 @@ fn boot_in(
         .arg(&cmdline);
     match accel {
         Accel::Kvm => cmd.args(["-accel", "kvm", "-cpu", "host"]),
-        _ => cmd.args(["-accel", "tcg", "-cpu", "max"]),
+        // TCG's translation cache defaults to 1 GiB of address space; a microvm running one
+        // program needs far less, and a smaller reservation keeps a host under memory pressure
+        // from refusing the guest's RAM
+        _ => cmd.args(["-accel", "tcg,tb-size=256", "-cpu", "max"]),
     };
     // to a file, not a pipe nobody reads: qemu must never block on it, and its last words are
     // what explains a guest that never came up

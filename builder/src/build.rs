@@ -296,7 +296,7 @@ pub fn emit_c(
     world: World,
     entry: &EntryPoint,
     options: &EmitOptions,
-) -> Result<Result<String, Vec<Diagnostic>>, EmitError> {
+) -> Result<Result<emit::EmittedC, Vec<Diagnostic>>, EmitError> {
     let typed = match check_program(
         program,
         &CheckOptions {
@@ -307,7 +307,7 @@ pub fn emit_c(
         Ok(t) => t,
         Err(d) => return Ok(Err(d)),
     };
-    Ok(Ok(emit::emit_program(&typed, entry, options)?.source))
+    Ok(Ok(emit::emit_program(&typed, entry, options)?))
 }
 
 /// Builds the program into `store` (or finds it there).
@@ -326,12 +326,21 @@ pub fn build(
     let inputs = derivation_inputs(req, &cc);
     let hash = inputs.hash()?;
     let produce = |staging: &crate::store::Staging| -> Result<Produced, ProduceError> {
-        let source = match emit_c(req.program, req.world, &req.entry, &req.emit_options())
+        let emitted = match emit_c(req.program, req.world, &req.entry, &req.emit_options())
             .map_err(ProduceError::Emit)?
         {
             Ok(s) => s,
             Err(d) => return Err(ProduceError::Rejected(d)),
         };
+        let source = emitted.source;
+        // the libraries of the runtime fragments the program uses (a database client), after
+        // the packages' own: which ones is a function of the program, already in the hash
+        let mut native = req.native.clone();
+        for lib in emitted.libs {
+            if !native.libs.contains(&lib) {
+                native.libs.push(lib);
+            }
+        }
         fs_err::write(staging.c_source_path(), &source).map_err(ProduceError::Io)?;
         // Only a build that compiles needs the launcher: a cached one never resolves it.
         let launcher = crate::launcher::ensure_launcher(home, store)
@@ -342,7 +351,7 @@ pub fn build(
         cc::compile_c_native(
             &cc,
             &source,
-            &req.native,
+            &native,
             &staging.binary_path(),
             req.cc_profile,
             Some(&sandbox),

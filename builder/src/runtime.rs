@@ -16,6 +16,9 @@ mod embedded {
 /// The header line every fragment starts with, up to its `requires` list.
 const HEADER_PREFIX: &str = "/* x07-fragment: requires=";
 const HEADER_SUFFIX: &str = " */";
+/// An optional line naming the system libraries a fragment links (`-l` names, comma-separated),
+/// e.g. `/* x07-fragment-libs: sqlite3 */`: a program gets them only when it uses the fragment.
+const LIBS_PREFIX: &str = "/* x07-fragment-libs: ";
 /// The fragment every program carries, always first.
 pub const CORE_FRAGMENT: &str = "core";
 /// Fragments with this prefix define `main` and are appended by the emitter itself.
@@ -28,6 +31,8 @@ pub struct Fragment {
     pub name: &'static str,
     /// Names from the header's `requires=` list, in the order written.
     pub requires: Vec<&'static str>,
+    /// System libraries the fragment's C calls (`-l` names), from its `x07-fragment-libs` line.
+    pub libs: Vec<&'static str>,
     /// The whole file, header line included.
     pub source: &'static str,
 }
@@ -88,6 +93,7 @@ pub fn fragments() -> &'static [Fragment] {
             .map(|&(name, source)| Fragment {
                 name,
                 requires: parse_requires(source),
+                libs: parse_libs(source),
                 source,
             })
             .collect()
@@ -108,6 +114,35 @@ fn parse_requires(source: &'static str) -> Vec<&'static str> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The libraries of a fragment's `x07-fragment-libs` line (among its first lines), if any.
+fn parse_libs(source: &'static str) -> Vec<&'static str> {
+    source
+        .lines()
+        .take(4)
+        .find_map(|l| l.strip_prefix(LIBS_PREFIX))
+        .and_then(|rest| rest.strip_suffix(HEADER_SUFFIX))
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The system libraries the fragments for `needed` link, in assembly order, each once.
+pub fn link_libs(needed: &[&str]) -> Result<Vec<&'static str>, RuntimeError> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for frag in assembly_order(needed)? {
+        for lib in &frag.libs {
+            if !out.contains(lib) {
+                out.push(lib);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The fragment called `name`.

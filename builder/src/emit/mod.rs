@@ -76,6 +76,8 @@ impl BundleMain {
 pub struct EmittedC {
     /// The whole translation unit.
     pub source: String,
+    /// System libraries the runtime fragments in it call (`-l` names), e.g. `sqlite3`.
+    pub libs: Vec<String>,
 }
 
 /// Emission failed (the runtime is inconsistent: a bug in x07).
@@ -128,11 +130,16 @@ pub fn emit_program(
         needed.push("io");
     }
     out.push_str(&runtime::assemble(&needed).map_err(|e| EmitError(e.to_string()))?);
+    let libs = runtime::link_libs(&needed)
+        .map_err(|e| EmitError(e.to_string()))?
+        .into_iter()
+        .map(str::to_string)
+        .collect();
     out.push_str(&emit_functions(program));
     let main = runtime::fragment(entry.fragment())
         .ok_or_else(|| EmitError(format!("missing runtime fragment {}", entry.fragment())))?;
     out.push_str(main.source);
-    Ok(EmittedC { source: out })
+    Ok(EmittedC { source: out, libs })
 }
 
 /// Prototypes of the C functions the program calls, and a wrapper yielding 0 for each void one.

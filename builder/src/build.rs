@@ -223,6 +223,7 @@ pub fn derivation_inputs(req: &BuildRequest<'_>, cc: &CcIdentity) -> DerivationI
     }
     // the consumer's budget profiles are inputs by content (where they were found is not)
     knobs.extend(req.program.budgets.derivation_lines());
+    knobs.extend(req.program.rr.derivation_lines());
     if let Some(specs) = &req.native.musl_specs {
         // the libc is an input: its specs file and static archive, by content
         knobs.insert("libc".to_string(), cc::musl_knob(specs));
@@ -302,6 +303,7 @@ pub fn emit_c(
         &CheckOptions {
             os_world: world.is_os(),
             fs_world: matches!(world, World::SolveFs | World::SolveFull | World::RunOs),
+            rr_world: matches!(world, World::SolveFull | World::RunOs),
         },
     ) {
         Ok(t) => t,

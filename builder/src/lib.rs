@@ -6,6 +6,7 @@
 //! [`budget`] finds the budget profiles a program names in the consumer's `arch/`.
 
 pub mod budget;
+pub mod rr;
 pub mod build;
 pub mod cc;
 pub mod emit;

@@ -27,6 +27,7 @@ fn compile(entry: Value, modules: &[(&str, Value)]) -> Result<String, String> {
         &CheckOptions {
             os_world: true,
             fs_world: true,
+            rr_world: true,
         },
     )
     .map_err(|d| d.iter().map(|d| d.render()).collect::<String>())?;

@@ -20,6 +20,7 @@ pub mod policy;
 pub mod profile;
 pub mod project;
 pub mod rel_path;
+pub mod rr_policy;
 pub mod report;
 pub mod run_report;
 mod schema_tag;

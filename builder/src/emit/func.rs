@@ -186,6 +186,7 @@ fn writes_locals(e: &TExpr) -> bool {
         | TKind::Return(x)
         | TKind::Try(x)
         | TKind::Budget(_, x)
+        | TKind::RrScope(_, x)
         | TKind::TaskScope(_, x) => writes_locals(x),
         TKind::If(a, b, c) => writes_locals(a) || writes_locals(b) || writes_locals(c),
         TKind::While(a, b) | TKind::And(a, b) | TKind::Or(a, b) | TKind::Op(_, a, b) => {
@@ -209,6 +210,7 @@ fn bulk_fuel_ok(e: &TExpr, var: LocalId) -> bool {
         | TKind::Return(_)
         | TKind::Try(_)
         | TKind::Budget(..)
+        | TKind::RrScope(..)
         | TKind::TaskScope(..) => false,
         TKind::Set(id, _) | TKind::Set0(id, _) if *id == var => false,
         TKind::Builtin(b, _) if b.name == "os.process.exit" => false,
@@ -599,6 +601,7 @@ impl FnEmitter<'_> {
             }
             TKind::Try(v) => self.try_(v),
             TKind::Budget(cfg, body) => self.budget(e, cfg, body),
+            TKind::RrScope(cfg, body) => self.rr_scope(e, cfg, body),
             TKind::TaskScope(cfg, body) => self.task_scope(e, cfg, body),
             TKind::And(a, b) | TKind::Or(a, b) => {
                 let is_and = matches!(e.kind, TKind::And(..));
@@ -752,6 +755,49 @@ impl FnEmitter<'_> {
                     .unwrap_or_default();
             self.line(&format!("if ({code} != 0u) {{ {drop}{r} = {err}; }}"));
         }
+        Some(r)
+    }
+
+    /// A record/replay scope: open the cassette (a failure returns its error from the function),
+    /// make it current for the body, close it and restore the previous one at every exit.
+    fn rr_scope(&mut self, e: &TExpr, cfg: &[u8], body: &TExpr) -> Option<String> {
+        let o = self.fresh();
+        let bytes: Vec<String> = cfg.iter().map(|b| format!("{b}")).collect();
+        self.line(&format!(
+            "static const uint8_t {o}_cfg[] = {{{}}};",
+            if bytes.is_empty() { "0".to_string() } else { bytes.join(",") }
+        ));
+        self.line(&format!(
+            "x7_res_i32 {o} = x7_rr_open_v1((x7_view){{{o}_cfg, {}u}});",
+            cfg.len()
+        ));
+        self.line(&format!("if ({o}.tag == 0u) {{"));
+        self.depth += 1;
+        let ret = self.fresh();
+        let err = match self.f.result {
+            Ty::ResultI32 => format!("((x7_res_i32){{0u, {o}.val}})"),
+            _ => format!("((x7_res_bytes){{0u, {o}.val, X7_EMPTY_BYTES}})"),
+        };
+        self.line(&format!("{} {ret} = {err};", self.f.result.c_type()));
+        self.leave_scopes();
+        self.drop_all();
+        self.line(&format!("return {ret};"));
+        self.depth -= 1;
+        self.line("}");
+        self.line(&format!("int32_t {o}_prev = x7_rr_current;"));
+        self.line(&format!("x7_rr_current = (int32_t){o}.val;"));
+        let result = (e.ty != Ty::Never).then(|| self.temp(e.ty, e.ty.c_empty()));
+        let exit = format!("x7_rr_scope_exit((int32_t){o}.val, {o}_prev);");
+        self.exits.push(exit.clone());
+        self.block(|s| {
+            s.with_temps(|s| match &result {
+                Some(r) => s.into(body, r),
+                None => s.stmt(body),
+            })
+        });
+        self.exits.pop();
+        let r = result?;
+        self.line(&exit);
         Some(r)
     }
 

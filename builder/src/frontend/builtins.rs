@@ -57,6 +57,10 @@ impl Builtin {
     pub fn is_fixture_fs(&self) -> bool {
         matches!(self.fragment, "fixture_fs" | "fixture_io")
     }
+    /// Whether the builtin uses record/replay cassettes (`rr.*`: solve-full and run-os).
+    pub fn is_rr(&self) -> bool {
+        self.fragment == "rr"
+    }
 
     /// Whether the builtin may wait for other tasks (allowed only in solve and defasync bodies).
     pub fn waits(&self) -> bool {
@@ -589,13 +593,22 @@ pub static BUILTINS: &[Builtin] = &[
         false,
         "optres"
     ),
-    // brands tag bytes-like values in signatures but are not checked at call sites (the public
-    // compiler does not enforce them either: shared/reference/ecosystem.md §0.3), so these are
-    // the identity and `bytes.view`
+    // record/replay cassettes (docs/rr.md); std.rr wraps them
+    b!("rr.append_v1", [I, View], ResultI32, true, "rr"),
+    b!("rr.close_v1", [I], I32, false, "rr"),
+    b!("rr.current_v1", [], I32, false, "rr"),
+    b!("rr.entry_err_v1", [View], I32, true, "rr"),
+    b!("rr.entry_resp_v1", [View], Bytes, true, "rr"),
+    b!("rr.next_v1", [I, View, View, View], ResultBytes, true, "rr"),
+    b!("rr.open_v1", [View], ResultI32, false, "rr"),
+    b!("rr.stats_v1", [I], Bytes, true, "rr"),
     b!("set_u32.add", [I, I], I32, true, "maps"),
     b!("set_u32.contains", [I, I], I32, true, "maps"),
     b!("set_u32.dump_u32le", [I], Bytes, true, "maps"),
     b!("set_u32.new", [I], I32, true, "maps"),
+    // brands tag bytes-like values in signatures but are not checked at call sites (the public
+    // compiler does not enforce them either: shared/reference/ecosystem.md §0.3), so these are
+    // the identity and `bytes.view`
     b!(
         "std.brand.erase_bytes_v1",
         [Own(Bytes)],

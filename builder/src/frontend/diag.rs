@@ -108,6 +108,11 @@ pub mod codes {
     pub const GENERIC_LIMIT: DiagCode = DiagCode("X07-GENERIC-0003");
     /// The budget profile a reachable `budget.scope_from_arch_v1` names is missing or broken.
     pub const BUDGET_PROFILE: DiagCode = DiagCode("X07-BUDGET-0002");
+    /// A malformed `std.rr.with_policy_v1` (arguments, or a function that cannot return its error).
+    pub const RR_SCOPE: DiagCode = DiagCode("X07-RR-0001");
+    /// The rr index or policy a reachable `std.rr.with_policy_v1` names is missing or broken, or
+    /// its mode is not allowed by the index.
+    pub const RR_POLICY: DiagCode = DiagCode("X07-RR-0002");
 }
 
 /// One compile error (or warning) tied to a file and a JSON pointer.

@@ -80,6 +80,8 @@ pub struct LoadedProgram {
     pub modules: BTreeMap<String, ModuleSource>,
     /// The budget profiles its `budget.scope_from_arch_v1` scopes name.
     pub budgets: crate::budget::BudgetProfiles,
+    /// The record/replay policies its `std.rr.with_policy_v1` scopes name.
+    pub rr: crate::rr::RrPolicies,
 }
 
 impl LoadedProgram {
@@ -256,10 +258,12 @@ pub fn load_program_from_bytes(
         let from = fs_err::canonicalize(from).unwrap_or_else(|_| from.to_path_buf());
         let budgets =
             crate::budget::load_profiles(std::iter::once(&entry).chain(modules.values()), &from);
+        let rr = crate::rr::load_policies(std::iter::once(&entry).chain(modules.values()), &from);
         Ok(LoadedProgram {
             entry,
             modules,
             budgets,
+            rr,
         })
     } else {
         Err(diags)

@@ -174,4 +174,6 @@ pub enum TKind {
     TaskScope(Box<TaskScopeCfg>, Box<TExpr>),
     /// A budget scope: the body runs with the limits of the configuration, checked at its end.
     Budget(Box<BudgetCfg>, Box<TExpr>),
+    /// `std.rr.with_policy_v1`: the runtime config (`X7RC`) and the body.
+    RrScope(Vec<u8>, Box<TExpr>),
 }

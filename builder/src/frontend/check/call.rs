@@ -30,6 +30,13 @@ impl FnChecker<'_> {
                     format!("`{head}` needs a world with a filesystem (solve-fs, solve-full or run-os; in run-os-sandboxed use os.fs.*)"),
                 );
             }
+            if b.is_rr() && !self.index.opts.rr_world {
+                self.defer(
+                    codes::WORLD_BUILTIN,
+                    ptr,
+                    format!("`{head}` needs a world with record/replay cassettes (solve-full or run-os)"),
+                );
+            }
             if b.is_os() && !self.index.opts.os_world {
                 self.defer(
                     codes::WORLD_BUILTIN,

@@ -156,6 +156,7 @@ impl FnChecker<'_> {
             _ if super::pointers::POINTER_FORMS.contains(&head) => {
                 self.pointer_form(head, args, ptr)
             }
+            crate::rr::WITH_POLICY => self.rr_scope(head, args, ptr, ctx),
             "budget.scope_v1" | crate::budget::SCOPE_FROM_ARCH => {
                 self.budget_scope(head, args, ptr, ctx)
             }

@@ -6,6 +6,7 @@
 //! checks budget scopes.
 
 mod budget;
+mod rr;
 mod call;
 mod expr;
 mod pointers;

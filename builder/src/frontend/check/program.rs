@@ -18,6 +18,9 @@ pub struct CheckOptions {
     /// Whether `fs.*` reads the world's filesystem (solve-fs, solve-full, run-os; not
     /// run-os-sandboxed, whose filesystem goes through the policy-checked `os.fs.*`).
     pub fs_world: bool,
+    /// Whether `rr.*` and `std.rr.with_policy_v1` (cassettes under `.x07_rr/`) are available
+    /// (solve-full and run-os, as on the public toolchain; solve-rr is not built here).
+    pub rr_world: bool,
 }
 
 /// A function known to the program, before checking its body.
@@ -51,6 +54,8 @@ pub(super) struct ProgramIndex<'a> {
     pub opts: CheckOptions,
     /// The budget profiles the program's scopes name.
     pub budgets: &'a crate::budget::BudgetProfiles,
+    /// The record/replay policies the program's `std.rr.with_policy_v1` scopes name.
+    pub rr: &'a crate::rr::RrPolicies,
     /// Names of the generic functions (called only through `tapp`).
     pub generics: BTreeSet<&'a str>,
 }
@@ -232,6 +237,7 @@ fn build_index<'a>(
         externs,
         opts: *opts,
         budgets: &program.budgets,
+        rr: &program.rr,
         generics: program
             .all()
             .flat_map(|m| m.file.generics.iter().map(|g| g.name.as_str()))
@@ -319,6 +325,10 @@ fn remap(
         | TKind::Try(x) => go!(x),
         TKind::Budget(_, x) => {
             fragments.insert("budget");
+            go!(x)
+        }
+        TKind::RrScope(_, x) => {
+            fragments.insert("rr");
             go!(x)
         }
         TKind::TaskScope(_, x) => {

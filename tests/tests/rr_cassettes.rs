@@ -83,7 +83,7 @@ fn app(mode: i32, inner: Value) -> Value {
     decls.push(json!({
         "kind": "defn", "name": "app.scoped", "params": [{"name": "b", "ty": "bytes_view"}],
         "result": "result_bytes",
-        "body": ["std.rr.with_policy_v1", ["bytes.lit", POLICY], ["bytes.lit", "c.rr"], mode, inner]
+        "body": ["std.rr.with_policy_v1", ["bytes.lit", POLICY], ["bytes.lit", "c.rr"], ["i32.lit", mode], inner]
     }));
     m
 }

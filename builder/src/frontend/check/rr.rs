@@ -43,13 +43,23 @@ impl FnChecker<'_> {
         }
         let policy = self.bytes_lit_arg(head, &args[0], "policy id");
         let cassette = self.bytes_lit_arg(head, &args[1], "cassette path");
-        let mode = match &args[2] {
-            Expr::Int { value, .. } if (0..RR_MODES.len() as i32).contains(value) => Some(*value as u8),
-            other => {
+        // the public form is ["i32.lit", N]; a bare integer is the same literal
+        let literal = match &args[2] {
+            Expr::Int { value, .. } => Some(*value),
+            Expr::List { head, args: a, .. } if head == "i32.lit" && a.len() == 1 => match a[0] {
+                Expr::Int { value, .. } => Some(value),
+                _ => None,
+            },
+            _ => None,
+        };
+        let mode = match literal {
+            Some(v) if (0..RR_MODES.len() as i32).contains(&v) => Some(v as u8),
+            _ => {
+                let other = &args[2];
                 self.error(
                     codes::RR_SCOPE,
                     other.ptr(),
-                    "the mode of std.rr.with_policy_v1 is an integer literal: 0 off, 1 record_v1, 2 replay_v1, 3 record_missing_v1, 4 rewrite_v1",
+                    "the mode of std.rr.with_policy_v1 is [\"i32.lit\", N]: 0 off, 1 record_v1, 2 replay_v1, 3 record_missing_v1, 4 rewrite_v1",
                 );
                 None
             }

@@ -303,7 +303,7 @@ pub fn emit_c(
         &CheckOptions {
             os_world: world.is_os(),
             fs_world: matches!(world, World::SolveFs | World::SolveFull | World::RunOs),
-            rr_world: matches!(world, World::SolveFull | World::RunOs),
+            rr_world: matches!(world, World::SolveRr | World::SolveFull | World::RunOs),
         },
     ) {
         Ok(t) => t,
@@ -320,7 +320,7 @@ pub fn build(
 ) -> Result<BuildOutcome, BuildError> {
     if !matches!(
         req.world,
-        World::SolvePure | World::SolveFs | World::RunOs | World::RunOsSandboxed
+        World::SolvePure | World::SolveFs | World::SolveRr | World::RunOs | World::RunOsSandboxed
     ) {
         return Err(BuildError::UnsupportedWorld(req.world.as_str().to_string()));
     }

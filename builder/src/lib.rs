@@ -6,13 +6,13 @@
 //! [`budget`] finds the budget profiles a program names in the consumer's `arch/`.
 
 pub mod budget;
-pub mod rr;
 pub mod build;
 pub mod cc;
 pub mod emit;
 pub mod frontend;
 pub mod launcher;
 pub mod project;
+pub mod rr;
 pub mod runtime;
 pub mod stdlib;
 pub mod store;

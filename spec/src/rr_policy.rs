@@ -208,7 +208,10 @@ mod tests {
         let b = p.config_blob(2, "c.rr");
         assert_eq!(&b[..12], b"X7RC\x01\x00\x00\x00\x02\x01\x00\x00");
         assert_eq!(&b[12..20], &4294967297u64.to_le_bytes());
-        assert_eq!(&b[20..40], &[2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 4, 0, 0, 0]);
+        assert_eq!(
+            &b[20..40],
+            &[2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 4, 0, 0, 0]
+        );
         assert_eq!(&b[40..], b"c.rr");
     }
 
@@ -216,7 +219,10 @@ mod tests {
     fn a_policy_listed_under_another_id_or_with_an_unknown_match_mode_is_refused() {
         let doc = br#"{"schema_version":"x07.arch.rr.policy@0.1.0","id":"a","match_mode":"lookup_v1",
             "budgets":{"max_cassette_bytes":1,"max_entries":1,"max_req_bytes":1,"max_resp_bytes":1,"max_key_bytes":1}}"#;
-        assert!(matches!(parse_policy(doc, "b"), Err(RrPolicyError::Id { .. })));
+        assert!(matches!(
+            parse_policy(doc, "b"),
+            Err(RrPolicyError::Id { .. })
+        ));
         let odd = String::from_utf8_lossy(doc).replace("lookup_v1", "fuzzy");
         assert!(matches!(
             parse_policy(odd.as_bytes(), "a"),
@@ -226,7 +232,8 @@ mod tests {
 
     #[test]
     fn without_defaults_only_replay_may_be_compiled_in() {
-        let i = parse_index(br#"{"schema_version":"x07.arch.rr.index@0.1.0","policies":[]}"#).unwrap();
+        let i =
+            parse_index(br#"{"schema_version":"x07.arch.rr.index@0.1.0","policies":[]}"#).unwrap();
         assert!(i.mode_allowed("replay_v1"));
         assert!(!i.mode_allowed("record_v1"));
     }

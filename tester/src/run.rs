@@ -151,12 +151,12 @@ fn run_case(plan: &Plan, home: &X07Home, store: &StoreRoot, case: &TestCase) -> 
     let mut r = result(case, Status::Error);
     if !matches!(
         case.world,
-        World::SolvePure | World::SolveFs | World::RunOs | World::RunOsSandboxed
+        World::SolvePure | World::SolveFs | World::SolveRr | World::RunOs | World::RunOsSandboxed
     ) {
         r.diags.push(diag(
             "ETEST_WORLD_UNSUPPORTED",
             format!(
-                "world {} is not supported by x07 test yet (solve-pure, solve-fs, run-os and run-os-sandboxed are)",
+                "world {} is not supported by x07 test yet (solve-pure, solve-fs, solve-rr, run-os and run-os-sandboxed are)",
                 case.world.as_str()
             ),
         ));
@@ -212,7 +212,27 @@ fn run_case(plan: &Plan, home: &X07Home, store: &StoreRoot, case: &TestCase) -> 
     };
     // a solve-fs test reads its fixture: `<fixture_root>/root` when there is one, else the root;
     // a sandboxed test runs where its policy's roots are (sandboxed_cwd)
+    // a solve-rr test replays its fixture's cassettes: a copy of the fixture as `.x07_rr/` in a
+    // directory of its own (the run may not change the package's files)
+    let rr_dir = match (&case.fixture_root, case.world) {
+        (Some(f), World::SolveRr) => match rr_fixture_dir(f) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                r.diags.push(diag(
+                    "ETEST_FIXTURE",
+                    format!("cannot copy the rr fixture {}: {e}", f.display()),
+                ));
+                r.duration_ms = millis(started.elapsed());
+                return r;
+            }
+        },
+        _ => None,
+    };
     let cwd = match (&case.fixture_root, &case.policy) {
+        _ if rr_dir.is_some() => rr_dir
+            .as_ref()
+            .map(|d| d.path().to_path_buf())
+            .unwrap_or_default(),
         (Some(f), _) if f.join("root").is_dir() => f.join("root"),
         (Some(f), _) => f.clone(),
         (None, Some(policy)) if case.world == World::RunOsSandboxed => sandboxed_cwd(plan, policy),
@@ -333,6 +353,28 @@ fn run_case(plan: &Plan, home: &X07Home, store: &StoreRoot, case: &TestCase) -> 
 /// `x07 test` chooses: the first of the arch root (the nearest ancestor of the manifest's
 /// directory holding `arch/`), the manifest's directory and the current directory in which every
 /// read root of the policy exists; else the manifest's directory.
+/// A temporary directory holding a copy of `fixture` as `.x07_rr/`.
+fn rr_fixture_dir(fixture: &std::path::Path) -> std::io::Result<tempfile::TempDir> {
+    fn copy(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+        fs_err::create_dir_all(to)?;
+        for entry in fs_err::read_dir(from)? {
+            let entry = entry?;
+            let target = to.join(entry.file_name());
+            // fixtures are plain files and directories; a link is not followed out of them
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                copy(&entry.path(), &target)?;
+            } else if kind.is_file() {
+                fs_err::copy(entry.path(), &target)?;
+            }
+        }
+        Ok(())
+    }
+    let dir = tempfile::Builder::new().prefix("x07-test-rr-").tempdir()?;
+    copy(fixture, &dir.path().join(".x07_rr"))?;
+    Ok(dir)
+}
+
 fn sandboxed_cwd(plan: &Plan, policy: &std::path::Path) -> std::path::PathBuf {
     let read_roots: Vec<std::path::PathBuf> = fs_err::read(policy)
         .ok()

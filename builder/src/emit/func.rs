@@ -765,7 +765,11 @@ impl FnEmitter<'_> {
         let bytes: Vec<String> = cfg.iter().map(|b| format!("{b}")).collect();
         self.line(&format!(
             "static const uint8_t {o}_cfg[] = {{{}}};",
-            if bytes.is_empty() { "0".to_string() } else { bytes.join(",") }
+            if bytes.is_empty() {
+                "0".to_string()
+            } else {
+                bytes.join(",")
+            }
         ));
         self.line(&format!(
             "x7_res_i32 {o} = x7_rr_open_v1((x7_view){{{o}_cfg, {}u}});",

@@ -6,11 +6,11 @@
 //! checks budget scopes.
 
 mod budget;
-mod rr;
 mod call;
 mod expr;
 mod pointers;
 mod program;
+mod rr;
 mod scope;
 mod task_scope;
 

@@ -19,7 +19,7 @@ pub struct CheckOptions {
     /// run-os-sandboxed, whose filesystem goes through the policy-checked `os.fs.*`).
     pub fs_world: bool,
     /// Whether `rr.*` and `std.rr.with_policy_v1` (cassettes under `.x07_rr/`) are available
-    /// (solve-full and run-os, as on the public toolchain; solve-rr is not built here).
+    /// (solve-rr, solve-full and run-os, as on the public toolchain).
     pub rr_world: bool,
 }
 

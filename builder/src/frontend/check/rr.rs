@@ -15,7 +15,13 @@ use super::scope::{Checked, Ctx, FnChecker};
 
 impl FnChecker<'_> {
     /// Checks a `std.rr.with_policy_v1` scope.
-    pub(super) fn rr_scope(&mut self, head: &str, args: &[Expr], ptr: &str, ctx: Ctx) -> Option<Checked> {
+    pub(super) fn rr_scope(
+        &mut self,
+        head: &str,
+        args: &[Expr],
+        ptr: &str,
+        ctx: Ctx,
+    ) -> Option<Checked> {
         if !self.arity(
             head,
             args,
@@ -29,7 +35,9 @@ impl FnChecker<'_> {
             self.defer(
                 codes::WORLD_BUILTIN,
                 ptr,
-                format!("`{head}` needs a world with record/replay cassettes (solve-full or run-os)"),
+                format!(
+                    "`{head}` needs a world with record/replay cassettes (solve-full or run-os)"
+                ),
             );
         }
         if !matches!(self.result, Ty::ResultI32 | Ty::ResultBytes) {

@@ -134,7 +134,8 @@ typedef struct {
 
 /*
  * Parses a params doc: `01 04 u32 count` then `count` scalars. Returns the count and sets *out
- * to an x7_alloc'd array (NULL when count is 0; the caller x7_frees it), or -1 when malformed.
+ * to an x7_alloc'd array (NULL when count is 0 — x7_free(NULL) is not allowed, so the caller
+ * frees only a non-NULL array), or -1 when malformed.
  * An empty doc means no parameters.
  */
 X7_FN int64_t x7_dm_params(x7_view doc, x7_dm_scalar **out) {
@@ -143,6 +144,7 @@ X7_FN int64_t x7_dm_params(x7_view doc, x7_dm_scalar **out) {
     uint32_t count;
     if (doc.len < 6 || doc.ptr[0] != 1 || doc.ptr[1] != 4 || !x7_db_u32(doc, 2, &count)) return -1;
     if (count > (doc.len - 6)) return -1; /* each scalar is at least one byte */
+    if ((uint64_t)count * sizeof(x7_dm_scalar) > 0x7fffffffu) return -1; /* no 32-bit wrap */
     if (count == 0) return 0;
     x7_dm_scalar *a = (x7_dm_scalar *)x7_alloc_zeroed(count * (uint32_t)sizeof(x7_dm_scalar));
     uint32_t off = 6;

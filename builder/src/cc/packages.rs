@@ -9,6 +9,10 @@ const KNOWN: &[(&str, &str, &str)] = &[
     ("z", "zlib.h", "zlib1g-dev"),
     ("sqlite3", "sqlite3.h", "libsqlite3-dev"),
     ("pq", "libpq-fe.h", "libpq-dev"),
+    ("mariadb", "mariadb/mysql.h", "libmariadb-dev"),
+    ("hiredis", "hiredis/hiredis.h", "libhiredis-dev"),
+    ("rabbitmq", "amqp.h", "librabbitmq-dev"),
+    ("rdkafka", "librdkafka/rdkafka.h", "librdkafka-dev"),
     ("ffi", "ffi.h", "libffi-dev"),
     ("uv", "uv.h", "libuv1-dev"),
     ("yaml", "yaml.h", "libyaml-dev"),
@@ -79,6 +83,18 @@ mod tests {
         assert_eq!(library_header("z"), Some("zlib.h"));
         assert_eq!(package_of_header("openssl/ssl.h"), Some("libssl-dev"));
         assert!(install_hint("frobnicate").contains("libfrobnicate"));
+    }
+
+    #[test]
+    fn database_and_messaging_clients_name_their_debian_package() {
+        assert_eq!(install_hint("mariadb"), "apt-get install libmariadb-dev");
+        assert_eq!(package_of_header("mariadb/mysql.h"), Some("libmariadb-dev"));
+        assert_eq!(library_header("hiredis"), Some("hiredis/hiredis.h"));
+        assert_eq!(install_hint("rabbitmq"), "apt-get install librabbitmq-dev");
+        assert_eq!(
+            package_of_header("librdkafka/rdkafka.h"),
+            Some("librdkafka-dev")
+        );
     }
 
     #[test]

@@ -270,6 +270,92 @@ pub static BUILTINS: &[Builtin] = &[
         false,
         "optres"
     ),
+    // os.db.mysql.* — MariaDB/MySQL over libmariadb (builder/runtime/os_db_mysql.h). The table is
+    // sorted, so os.db.pg.* belongs between this block and os.db.redis.*.
+    b!(
+        "os.db.mysql.close_v1",
+        [View, View],
+        Bytes,
+        false,
+        "os_db_mysql"
+    ),
+    b!(
+        "os.db.mysql.exec_v1",
+        [View, View],
+        Bytes,
+        false,
+        "os_db_mysql"
+    ),
+    b!(
+        "os.db.mysql.open_v1",
+        [View, View],
+        Bytes,
+        false,
+        "os_db_mysql"
+    ),
+    b!(
+        "os.db.mysql.query_v1",
+        [View, View],
+        Bytes,
+        false,
+        "os_db_mysql"
+    ),
+    // os.db.pg.* — PostgreSQL over libpq (runtime/os_db_pg.h; docs/stdlib/os-db.md).
+    b!("os.db.pg.close_v1", [View, View], Bytes, false, "os_db_pg"),
+    b!("os.db.pg.exec_v1", [View, View], Bytes, false, "os_db_pg"),
+    b!("os.db.pg.open_v1", [View, View], Bytes, false, "os_db_pg"),
+    b!("os.db.pg.query_v1", [View, View], Bytes, false, "os_db_pg"),
+    // os.db.redis.* — Redis over hiredis (builder/runtime/os_db_redis.h).
+    b!(
+        "os.db.redis.close_v1",
+        [View, View],
+        Bytes,
+        false,
+        "os_db_redis"
+    ),
+    b!(
+        "os.db.redis.cmd_v1",
+        [View, View],
+        Bytes,
+        false,
+        "os_db_redis"
+    ),
+    b!(
+        "os.db.redis.open_v1",
+        [View, View],
+        Bytes,
+        false,
+        "os_db_redis"
+    ),
+    // os.db.sqlite.* — SQLite over libsqlite3 (runtime/os_db_sqlite.h; docs/stdlib/os-db.md).
+    b!(
+        "os.db.sqlite.close_v1",
+        [View, View],
+        Bytes,
+        false,
+        "os_db_sqlite"
+    ),
+    b!(
+        "os.db.sqlite.exec_v1",
+        [View, View],
+        Bytes,
+        false,
+        "os_db_sqlite"
+    ),
+    b!(
+        "os.db.sqlite.open_v1",
+        [View, View],
+        Bytes,
+        false,
+        "os_db_sqlite"
+    ),
+    b!(
+        "os.db.sqlite.query_v1",
+        [View, View],
+        Bytes,
+        false,
+        "os_db_sqlite"
+    ),
     b!("os.env.get", [View], Bytes, false, "os_env"),
     b!(
         "os.fs.append_all_v1",

@@ -1,0 +1,730 @@
+//! `os.db.pg.*` against a real PostgreSQL server: each test starts its own `postgres` on
+//! 127.0.0.1 (a fresh cluster from `initdb` in a temporary directory, a free port, a superuser
+//! `x07` that must log in with its SCRAM password; as root the server runs as the `postgres`
+//! system user), runs X07 programs through `x07 run`, and checks the exact bytes of every answer —
+//! rows docs, exec docs, error codes and messages — against the public `std.db.pg` driver's
+//! behaviour (docs/stdlib/os-db.md). The server stops when its guard drops.
+
+mod common_db;
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common_db::*;
+
+const BUILTINS: &[&str] = &[
+    "os.db.pg.open_v1",
+    "os.db.pg.query_v1",
+    "os.db.pg.exec_v1",
+    "os.db.pg.close_v1",
+];
+const USER: &str = "x07";
+const PASSWORD: &str = "x07-secret";
+
+/// Upstream's TLS-capable connector reports every connect failure with this code.
+const CONNECT: u32 = 53523;
+const QUERY: u32 = 53521;
+const EXEC: u32 = 53522;
+
+/// The newest `/usr/lib/postgresql/<version>/bin` with initdb, postgres and pg_isready.
+#[track_caller]
+fn pg_bin_dir() -> PathBuf {
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let version: u32 = e.file_name().to_str()?.parse().ok()?;
+                    let bin = e.path().join("bin");
+                    ["initdb", "postgres", "pg_isready"]
+                        .iter()
+                        .all(|p| bin.join(p).is_file())
+                        .then_some((version, bin))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found.pop().map(|(_, bin)| bin).unwrap_or_else(|| {
+        panic!("no PostgreSQL server under /usr/lib/postgresql/*/bin (initdb, postgres, pg_isready): this test needs the real server; apt-get install postgresql")
+    })
+}
+
+/// uid and gid of the `postgres` system user, which runs the server when the test is root.
+#[track_caller]
+fn postgres_ids() -> (u32, u32) {
+    // SAFETY: getpwnam returns static storage or NULL; it is read at once.
+    unsafe {
+        let pw = libc::getpwnam(c"postgres".as_ptr());
+        assert!(
+            !pw.is_null(),
+            "running as root, the server needs the unprivileged `postgres` system user (apt-get install postgresql creates it)"
+        );
+        ((*pw).pw_uid, (*pw).pw_gid)
+    }
+}
+
+/// A command that runs `program` as the server's user: `postgres` via setpriv (which execs it,
+/// so the child is the program itself) when root, the current user otherwise.
+fn as_server_user(program: &Path) -> Command {
+    if !is_root() {
+        return Command::new(program);
+    }
+    let (uid, gid) = postgres_ids();
+    let mut cmd = Command::new(need_program("setpriv", "util-linux"));
+    cmd.args([
+        format!("--reuid={uid}"),
+        format!("--regid={gid}"),
+        "--clear-groups".to_owned(),
+        "--".to_owned(),
+    ])
+    .arg(program);
+    cmd
+}
+
+fn chown_to_server_user(path: &Path) {
+    if is_root() {
+        let (uid, gid) = postgres_ids();
+        std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown to postgres");
+    }
+}
+
+/// A running postgres in a temporary directory; shut down (and the directory removed) on drop.
+struct Postgres {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Postgres {
+    fn start() -> Self {
+        let bin = pg_bin_dir();
+        let dir = tempfile::Builder::new()
+            .prefix("x07-pg-")
+            .tempdir()
+            .expect("create the server directory");
+        // the server's user must reach its files inside
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod the server directory");
+        let data = dir.path().join("data");
+        let pwfile = dir.path().join("pw");
+        let log = dir.path().join("server.log");
+        fs_err::create_dir(&data).expect("create the data directory");
+        fs_err::write(&pwfile, PASSWORD).expect("write the password file");
+        fs_err::write(&log, "").expect("create the log");
+        for p in [&data, &pwfile, &log] {
+            chown_to_server_user(p);
+        }
+        let out = as_server_user(&bin.join("initdb"))
+            .arg("-D")
+            .arg(&data)
+            .args([
+                "-U",
+                USER,
+                "--auth=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "-N",
+            ])
+            .arg(format!("--pwfile={}", pwfile.display()))
+            .current_dir(dir.path())
+            .output()
+            .expect("run initdb");
+        assert!(
+            out.status.success(),
+            "initdb failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = free_port();
+        let log_file = fs_err::OpenOptions::new()
+            .append(true)
+            .open(&log)
+            .expect("open the log");
+        let child = as_server_user(&bin.join("postgres"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-p", &port.to_string()])
+            .args(["-c", "listen_addresses=127.0.0.1"])
+            .args(["-c", "unix_socket_directories="])
+            .args(["-c", "fsync=off", "-c", "max_connections=20"])
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log_file.into_parts().0))
+            .spawn()
+            .expect("start postgres");
+        let mut pg = Postgres {
+            child,
+            port,
+            _dir: dir,
+        };
+        wait_for(
+            Duration::from_secs(60),
+            "postgres accepting connections",
+            || {
+                if let Ok(Some(status)) = pg.child.try_wait() {
+                    panic!("postgres exited ({status}):\n{}", log_tail(&log));
+                }
+                let out = Command::new(bin.join("pg_isready"))
+                    .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", USER])
+                    .output()
+                    .map_err(|e| e.to_string())?;
+                if out.status.success() {
+                    Ok(())
+                } else {
+                    Err(String::from_utf8_lossy(&out.stdout).into_owned())
+                }
+            },
+        );
+        pg
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        // Only the server this guard started: SIGINT is postgres's fast shutdown.
+        // SAFETY: kill has no memory preconditions; the pid is our own child's.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGINT);
+        }
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(15) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ------------------------------------------------------------------ requests
+
+fn open_req(host: &[u8], port: u32, user: &str, pass: &str, db: &str) -> Vec<u8> {
+    cat(&[
+        b"X7PO",
+        &u32le(1),
+        &u32le(0),
+        &field(host),
+        &u32le(port),
+        &field(user.as_bytes()),
+        &field(pass.as_bytes()),
+        &field(db.as_bytes()),
+    ])
+}
+
+fn sql_req(magic: &[u8; 4], conn: u32, sql: &[u8], params_doc: &[u8]) -> Vec<u8> {
+    cat(&[
+        magic,
+        &u32le(1),
+        &u32le(conn),
+        &u32le(0),
+        &field(sql),
+        &field(params_doc),
+    ])
+}
+
+fn open(port: u16) -> Call {
+    Call::new(
+        1,
+        open_req(b"127.0.0.1", port as u32, USER, PASSWORD, "postgres"),
+        default_caps(),
+    )
+}
+
+fn query(conn: u32, sql: &str, ps: &[Dm]) -> Call {
+    query_caps(conn, sql, ps, default_caps())
+}
+
+fn query_caps(conn: u32, sql: &str, ps: &[Dm], caps: Vec<u8>) -> Call {
+    let p = if ps.is_empty() { vec![] } else { params(ps) };
+    Call::new(2, sql_req(b"X7PQ", conn, sql.as_bytes(), &p), caps)
+}
+
+fn exec(conn: u32, sql: &str, ps: &[Dm]) -> Call {
+    exec_caps(conn, sql, ps, default_caps())
+}
+
+fn exec_caps(conn: u32, sql: &str, ps: &[Dm], caps: Vec<u8>) -> Call {
+    let p = if ps.is_empty() { vec![] } else { params(ps) };
+    Call::new(3, sql_req(b"X7PE", conn, sql.as_bytes(), &p), caps)
+}
+
+fn close(conn: u32) -> Call {
+    Call::new(4, cat(&[b"X7PC", &u32le(1), &u32le(conn)]), vec![])
+}
+
+/// The exec doc: upstream's last_insert_id is always 0 for PostgreSQL.
+fn exec_ok(rows_affected: &'static str) -> Resp {
+    ok(
+        OP_EXEC,
+        &doc(&Dm::Map(vec![
+            ("last_insert_id", Dm::Num("0")),
+            ("rows_affected", Dm::Num(rows_affected)),
+        ])),
+    )
+}
+
+fn rows(cols: &[&str], rows: Vec<Vec<Dm>>) -> Resp {
+    ok(
+        OP_QUERY,
+        &doc(&Dm::Map(vec![
+            ("cols", Dm::Seq(cols.iter().map(|c| s(c)).collect())),
+            ("rows", Dm::Seq(rows.into_iter().map(Dm::Seq).collect())),
+        ])),
+    )
+}
+
+/// The message upstream gives a parameter the server typed as something other than text.
+fn wrong_type(index: usize, pg_type: &str) -> String {
+    format!(
+        "error serializing parameter {index}: cannot convert between the Rust type \
+         `core::option::Option<alloc::string::String>` and the Postgres type `{pg_type}`"
+    )
+}
+
+// ------------------------------------------------------------------ tests
+
+#[test]
+fn rows_round_trip_through_bound_parameters() {
+    let pg = Postgres::start();
+    let p = Player::new(BUILTINS);
+    let bobby = "Robert'); DROP TABLE items; --";
+    let cols = [
+        "id", "name", "qty", "price", "ratio", "big", "small", "ok", "raw", "note", "code",
+        "amount", "born",
+    ];
+    let got = p.run(&[
+        open(pg.port),
+        exec(
+            1,
+            "CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL, qty int4, \
+             price float8, ratio float4, big int8, small int2, ok bool, raw bytea, \
+             note varchar(20), code char(3), amount numeric, born date)",
+            &[],
+        ),
+        // upstream binds every value as text: non-text columns take it through a cast
+        exec(
+            1,
+            "INSERT INTO items (name, qty, price, ratio, big, small, ok, raw, note, code, amount, born) \
+             VALUES ($1, $2::text::int4, $3::text::float8, $4::text::float4, $5::text::int8, \
+             $6::text::int2, $7::text::bool, decode($8, 'hex'), $9, $10, $11::text::numeric, \
+             $12::text::date)",
+            &[
+                s(bobby),
+                Dm::Num("7"),
+                Dm::Num("2.5"),
+                Dm::Num("0.1"),
+                Dm::Num("9007199254740993"),
+                Dm::Num("-3"),
+                Dm::Bool(true),
+                s("00ff0d0a"),
+                s("zoë"),
+                s("ab"),
+                Dm::Num("12.50"),
+                s("2024-02-29"),
+            ],
+        ),
+        exec(
+            1,
+            "INSERT INTO items (name, note) VALUES ($1, $2), ($3, $4)",
+            &[s("second"), Dm::Null, s("third"), s("x")],
+        ),
+        query(1, &format!("SELECT {} FROM items ORDER BY id", cols.join(", ")), &[]),
+        query(1, "SELECT name FROM items WHERE name = $1", &[s(bobby)]),
+        query(
+            1,
+            "SELECT $1 AS echo, $2::text IS NULL AS isnull",
+            &[s("it's"), Dm::Null],
+        ),
+        exec(
+            1,
+            "UPDATE items SET qty = coalesce(qty, 0) + 1 WHERE id >= $1::text::int4",
+            &[Dm::Num("2")],
+        ),
+        exec(1, "SELECT * FROM items", &[]),
+        query(
+            1,
+            "SELECT 1e20::float8 AS a, 0.1::float4 AS b, 'NaN'::float8 AS c, \
+             '-Infinity'::float8 AS d, 1.5e-7::float8 AS e, 16777217::float4 AS f, \
+             0.30000000000000004::float8 AS g, 100::float8 AS h, '-0'::float8 AS i, true AS j, \
+             32767::int2 AS k, (-2147483648)::int4 AS l, (-9223372036854775808)::int8 AS m, \
+             'nm'::name AS n, '{1,2}'::int4[] AS o, '{\"a\": 1}'::jsonb AS q",
+            &[],
+        ),
+        // extension types upstream reads as text, found by name; other custom types are not
+        exec(1, "CREATE EXTENSION citext", &[]),
+        exec(1, "CREATE EXTENSION ltree", &[]),
+        query(
+            1,
+            "SELECT $1::citext AS c, $2::ltree AS l, 'Q'::citext = 'q' AS eq",
+            &[s("MiXed"), s("top.child")],
+        ),
+        exec(1, "CREATE TYPE mood AS ENUM ('happy')", &[]),
+        exec(1, "CREATE SCHEMA s2", &[]),
+        exec(1, "CREATE TYPE s2.t AS ENUM ('a')", &[]),
+        query(1, "SELECT 'happy'::mood AS m", &[]),
+        query(1, "SELECT $1::mood AS m", &[s("happy")]),
+        query(1, "SELECT $1::s2.t AS t", &[s("a")]),
+        query(1, "SELECT name FROM items WHERE false", &[]),
+        query(1, "", &[]),
+        close(1),
+        close(1),
+        query(1, "SELECT 1", &[]),
+    ]);
+    let nulls = |n: usize| vec![Dm::Null; n];
+    let row = |id: &'static str, name: &str, qty: Dm, note: Dm| {
+        let mut r = vec![Dm::Num(id), s(name), qty];
+        r.extend(nulls(6));
+        r.push(note);
+        r.extend(nulls(3));
+        r
+    };
+    expect(
+        &got,
+        &[
+            opened(1),
+            exec_ok("0"),
+            exec_ok("1"),
+            exec_ok("2"),
+            rows(
+                &cols,
+                vec![
+                    vec![
+                        Dm::Num("1"),
+                        s(bobby),
+                        Dm::Num("7"),
+                        Dm::Num("2.5"),
+                        Dm::Num("0.1"),
+                        Dm::Num("9007199254740993"),
+                        Dm::Num("-3"),
+                        // a bool comes back as the number 1 or 0, as upstream writes it
+                        Dm::Num("1"),
+                        Dm::Str(vec![0, 255, b'\r', b'\n']),
+                        s("zoë"),
+                        s("ab "),
+                        // types upstream does not convert (numeric, date, arrays, json) are null
+                        Dm::Null,
+                        Dm::Null,
+                    ],
+                    row("2", "second", Dm::Null, Dm::Null),
+                    row("3", "third", Dm::Null, s("x")),
+                ],
+            ),
+            rows(&["name"], vec![vec![s(bobby)]]),
+            rows(&["echo", "isnull"], vec![vec![s("it's"), Dm::Num("1")]]),
+            exec_ok("2"),
+            exec_ok("3"),
+            rows(
+                &[
+                    "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "q",
+                ],
+                vec![vec![
+                    Dm::Num("1e20"),
+                    Dm::Num("0.1"),
+                    Dm::Num("NaN"),
+                    Dm::Num("-inf"),
+                    Dm::Num("1.5e-7"),
+                    Dm::Num("16777216.0"),
+                    Dm::Num("0.30000000000000004"),
+                    Dm::Num("100.0"),
+                    Dm::Num("-0.0"),
+                    Dm::Num("1"),
+                    Dm::Num("32767"),
+                    Dm::Num("-2147483648"),
+                    Dm::Num("-9223372036854775808"),
+                    s("nm"),
+                    Dm::Null,
+                    Dm::Null,
+                ]],
+            ),
+            exec_ok("0"),
+            exec_ok("0"),
+            rows(
+                &["c", "l", "eq"],
+                vec![vec![s("MiXed"), s("top.child"), Dm::Num("1")]],
+            ),
+            exec_ok("0"),
+            exec_ok("0"),
+            exec_ok("0"),
+            rows(&["m"], vec![vec![Dm::Null]]),
+            err(OP_QUERY, QUERY, &wrong_type(0, "mood")),
+            err(OP_QUERY, QUERY, &wrong_type(0, "s2.t")),
+            rows(&["name"], vec![]),
+            rows(&[], vec![]),
+            ok(OP_CLOSE, &[]),
+            err(OP_CLOSE, BAD_CONN, ""),
+            err(OP_QUERY, BAD_CONN, ""),
+        ],
+    );
+}
+
+#[test]
+fn failures_are_answers_with_the_public_codes() {
+    let pg = Postgres::start();
+    let p = Player::new(BUILTINS);
+    let port = pg.port as u32;
+    let good = || open_req(b"127.0.0.1", port, USER, PASSWORD, "postgres");
+    let mut flags_set = good();
+    flags_set[8] = 1;
+    let mut trailing = good();
+    trailing.push(0);
+    let mut query_flags = sql_req(b"X7PQ", 1, b"SELECT 1", &[]);
+    query_flags[12] = 1;
+    let three = "SELECT x FROM generate_series(1, 3) AS g(x)";
+    let three_rows = rows(
+        &["x"],
+        vec![vec![Dm::Num("1")], vec![Dm::Num("2")], vec![Dm::Num("3")]],
+    );
+    let Resp::Ok { payload, .. } = &three_rows else {
+        unreachable!()
+    };
+    let doc_len = payload.len() as u32;
+    let huge_sql = format!("SELECT 1 -- {}", "x".repeat(1024 * 1024));
+    let refused = free_port();
+    let auth_failed =
+        |user: &str| format!("db error: FATAL: password authentication failed for user \"{user}\"");
+    let got = p.run(&[
+        Call::new(
+            1,
+            open_req(b"127.0.0.1", port, USER, "wrong", "postgres"),
+            default_caps(),
+        ),
+        Call::new(
+            1,
+            open_req(b"127.0.0.1", port, "nobody", PASSWORD, "postgres"),
+            default_caps(),
+        ),
+        Call::new(
+            1,
+            open_req(b"127.0.0.1", refused as u32, USER, PASSWORD, "postgres"),
+            default_caps(),
+        ),
+        Call::new(
+            1,
+            open_req(b"", port, USER, PASSWORD, "postgres"),
+            default_caps(),
+        ),
+        Call::new(1, flags_set, default_caps()),
+        Call::new(1, trailing, default_caps()),
+        Call::new(
+            1,
+            open_req(b"127.0.0.1", 0, USER, PASSWORD, "postgres"),
+            default_caps(),
+        ),
+        Call::new(
+            1,
+            open_req(b"127.0.0.1", 65536, USER, PASSWORD, "postgres"),
+            default_caps(),
+        ),
+        Call::new(
+            1,
+            open_req(b"\xff", port, USER, PASSWORD, "postgres"),
+            default_caps(),
+        ),
+        Call::new(1, good(), vec![0; 24]),
+        open(pg.port),
+        query(9, "SELECT 1", &[]),
+        query(0, "SELECT 1", &[]),
+        Call::new(2, query_flags, default_caps()),
+        query(1, "SELEC 1", &[]),
+        exec(1, "INSERT INTO missing VALUES (1)", &[]),
+        query(1, "SELECT $1::int4 + 1", &[Dm::Num("1")]),
+        exec(1, "SELECT $1, $2", &[s("a"), Dm::Null]),
+        query(1, "SELECT $1, $2", &[s("a")]),
+        query(1, "SELECT 1\0", &[]),
+        Call::new(
+            2,
+            sql_req(b"X7PQ", 1, b"SELECT '\xff'", &[]),
+            default_caps(),
+        ),
+        query(1, "SELECT $1", &[Dm::Str(vec![0xc3])]),
+        query(1, "SELECT $1", &[Dm::Seq(vec![])]),
+        exec(1, "CREATE TABLE u (id int4 PRIMARY KEY)", &[]),
+        exec(1, "INSERT INTO u VALUES (1)", &[]),
+        exec(1, "INSERT INTO u VALUES (1)", &[]),
+        query(1, "SELECT 1/0", &[]),
+        exec(1, "BEGIN", &[]),
+        exec(1, "SELECT 1/0", &[]),
+        query(1, "SELECT 1 AS x", &[]),
+        exec(1, "ROLLBACK", &[]),
+        query(1, "SELECT 1 AS x", &[]),
+        query_caps(1, three, &[], caps(0, 0, 3, 0)),
+        query_caps(1, three, &[], caps(0, 0, 2, 0)),
+        query_caps(1, three, &[], caps(0, 0, 0, doc_len)),
+        query_caps(1, three, &[], caps(0, 0, 0, doc_len - 1)),
+        query(1, &huge_sql, &[]),
+        close(1),
+    ]);
+    // the refused connection's text is libpq's (it names the address); the code is upstream's
+    match &got[2] {
+        Resp::Err { op, code, msg } => {
+            assert_eq!((*op, *code), (OP_OPEN, CONNECT), "{got:?}");
+            assert!(msg.starts_with("error connecting to server: "), "{msg}");
+            assert!(msg.contains("Connection refused"), "{msg}");
+        }
+        other => panic!("an open to a closed port succeeded: {other:?}"),
+    }
+    let mut got = got;
+    got[2] = err(OP_OPEN, CONNECT, "(refused)");
+    expect(
+        &got,
+        &[
+            err(OP_OPEN, CONNECT, &auth_failed(USER)),
+            err(OP_OPEN, CONNECT, &auth_failed("nobody")),
+            err(OP_OPEN, CONNECT, "(refused)"),
+            err(
+                OP_OPEN,
+                CONNECT,
+                "error connecting to server: failed to lookup address information: Name or service not known",
+            ),
+            err(OP_OPEN, BAD_REQ, ""),
+            err(OP_OPEN, BAD_REQ, ""),
+            err(OP_OPEN, BAD_REQ, ""),
+            err(OP_OPEN, BAD_REQ, ""),
+            err(OP_OPEN, BAD_REQ, ""),
+            err(OP_OPEN, BAD_REQ, ""),
+            opened(1),
+            err(OP_QUERY, BAD_CONN, ""),
+            err(OP_QUERY, BAD_CONN, ""),
+            err(OP_QUERY, BAD_REQ, ""),
+            err(OP_QUERY, QUERY, "db error: ERROR: syntax error at or near \"SELEC\""),
+            err(OP_EXEC, EXEC, "db error: ERROR: relation \"missing\" does not exist"),
+            err(OP_QUERY, QUERY, &wrong_type(0, "int4")),
+            // `SELECT $1, $2`: both untyped, so the server makes them text; null binds as null
+            exec_ok("1"),
+            err(OP_QUERY, QUERY, "expected 2 parameters but got 1"),
+            err(
+                OP_QUERY,
+                QUERY,
+                "error encoding message to server: string contains embedded null",
+            ),
+            err(OP_QUERY, BAD_REQ, ""),
+            err(OP_QUERY, BAD_REQ, ""),
+            err(OP_QUERY, BAD_REQ, ""),
+            exec_ok("0"),
+            exec_ok("1"),
+            err(
+                OP_EXEC,
+                EXEC,
+                "db error: ERROR: duplicate key value violates unique constraint \"u_pkey\"\nDETAIL: Key (id)=(1) already exists.",
+            ),
+            err(OP_QUERY, QUERY, "db error: ERROR: division by zero"),
+            exec_ok("0"),
+            err(OP_EXEC, EXEC, "db error: ERROR: division by zero"),
+            err(
+                OP_QUERY,
+                QUERY,
+                "db error: ERROR: current transaction is aborted, commands ignored until end of transaction block",
+            ),
+            exec_ok("0"),
+            rows(&["x"], vec![vec![Dm::Num("1")]]),
+            three_rows.clone(),
+            err(OP_QUERY, TOO_LARGE, ""),
+            three_rows,
+            err(OP_QUERY, TOO_LARGE, ""),
+            err(OP_QUERY, TOO_LARGE, ""),
+            ok(OP_CLOSE, &[]),
+        ],
+    );
+}
+
+#[test]
+fn connection_ids_and_the_permissive_limits() {
+    let pg = Postgres::start();
+    let p = Player::new(BUILTINS);
+    let mut calls: Vec<Call> = (0..9).map(|_| open(pg.port)).collect();
+    calls.push(close(3));
+    calls.push(open(pg.port));
+    // 1000 queries and execs per run, counted together; the next one is refused
+    calls.push(query(1, "SELECT 1 AS x", &[]).times(999));
+    calls.push(exec(2, "SELECT 1", &[]));
+    calls.push(query(1, "SELECT 1 AS x", &[]));
+    calls.push(exec(2, "SELECT 1", &[]));
+    let got = p.run(&calls);
+    let mut want: Vec<Resp> = (1..=8).map(opened).collect();
+    want.push(err(OP_OPEN, TOO_LARGE, ""));
+    want.push(ok(OP_CLOSE, &[]));
+    want.push(opened(3));
+    want.push(rows(&["x"], vec![vec![Dm::Num("1")]]));
+    want.push(exec_ok("1"));
+    want.push(err(OP_QUERY, POLICY_DENIED, ""));
+    want.push(err(OP_EXEC, POLICY_DENIED, ""));
+    expect(&got, &want);
+}
+
+#[test]
+fn timeouts_hold_and_cut_the_connection() {
+    let pg = Postgres::start();
+    let p = Player::new(BUILTINS);
+    let silent = silent_listener();
+    let silent_port = silent.local_addr().unwrap().port() as u32;
+    // the first run builds the program; the timed one below only runs it
+    expect(&p.run(&[close(1)]), &[err(OP_CLOSE, BAD_CONN, "")]);
+    let started = Instant::now();
+    let got = p.run(&[
+        Call::new(
+            1,
+            open_req(b"127.0.0.1", silent_port, USER, PASSWORD, "postgres"),
+            caps(300, 0, 0, 0),
+        ),
+        open(pg.port),
+        query_caps(1, "SELECT pg_sleep(10)", &[], caps(0, 300, 0, 0)),
+        query(1, "SELECT 1", &[]),
+        open(pg.port),
+        exec_caps(1, "SELECT pg_sleep(10)", &[], caps(0, 300, 0, 0)),
+        exec(1, "SELECT 1", &[]),
+        // a timeout that is not reached changes nothing
+        open(pg.port),
+        query_caps(1, "SELECT 2 AS x", &[], caps(0, 5000, 0, 0)),
+    ]);
+    let elapsed = started.elapsed();
+    expect(
+        &got,
+        &[
+            err(
+                OP_OPEN,
+                CONNECT,
+                "error connecting to server: connection timed out",
+            ),
+            opened(1),
+            err(OP_QUERY, QUERY, "timeout"),
+            err(OP_QUERY, BAD_CONN, ""),
+            opened(1),
+            err(OP_EXEC, EXEC, "timeout"),
+            err(OP_EXEC, BAD_CONN, ""),
+            opened(1),
+            rows(&["x"], vec![vec![Dm::Num("2")]]),
+        ],
+    );
+    assert!(
+        elapsed < Duration::from_secs(8),
+        "three 300 ms timeouts took {elapsed:?}"
+    );
+    drop(silent);
+}
+
+#[test]
+fn the_sandboxed_world_fails_closed() {
+    // No server: nothing may be contacted.
+    let p = Player::new(BUILTINS);
+    let got = p.run_sandboxed(&[
+        open(5432),
+        query(1, "SELECT 1", &[]),
+        exec(1, "SELECT 1", &[]),
+        close(1),
+    ]);
+    expect(
+        &got,
+        &[
+            err(OP_OPEN, POLICY_DENIED, SANDBOX_MSG),
+            err(OP_QUERY, POLICY_DENIED, SANDBOX_MSG),
+            err(OP_EXEC, POLICY_DENIED, SANDBOX_MSG),
+            err(OP_CLOSE, POLICY_DENIED, SANDBOX_MSG),
+        ],
+    );
+}

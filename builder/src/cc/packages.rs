@@ -8,6 +8,8 @@ const KNOWN: &[(&str, &str, &str)] = &[
     ("crypto", "openssl/crypto.h", "libssl-dev"),
     ("z", "zlib.h", "zlib1g-dev"),
     ("sqlite3", "sqlite3.h", "libsqlite3-dev"),
+    // Debian puts libpq's header under postgresql/; the bare name maps compiler errors back
+    ("pq", "postgresql/libpq-fe.h", "libpq-dev"),
     ("pq", "libpq-fe.h", "libpq-dev"),
     ("mariadb", "mariadb/mysql.h", "libmariadb-dev"),
     ("hiredis", "hiredis/hiredis.h", "libhiredis-dev"),
@@ -90,6 +92,8 @@ mod tests {
         assert_eq!(install_hint("mariadb"), "apt-get install libmariadb-dev");
         assert_eq!(package_of_header("mariadb/mysql.h"), Some("libmariadb-dev"));
         assert_eq!(library_header("hiredis"), Some("hiredis/hiredis.h"));
+        assert_eq!(library_header("pq"), Some("postgresql/libpq-fe.h"));
+        assert_eq!(package_of_header("libpq-fe.h"), Some("libpq-dev"));
         assert_eq!(install_hint("rabbitmq"), "apt-get install librabbitmq-dev");
         assert_eq!(
             package_of_header("librdkafka/rdkafka.h"),

@@ -35,6 +35,35 @@ pub fn colour() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
+/// Whether stdout gets colour: a terminal, and NO_COLOR unset.
+pub fn stdout_colour() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// How a word reads at a glance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// Succeeded (green).
+    Good,
+    /// Failed (bold red).
+    Bad,
+    /// Neither (yellow), e.g. skipped.
+    Neutral,
+}
+
+/// `text` in its tone's colour when `on` (a terminal without NO_COLOR), else unchanged.
+pub fn tint(text: &str, tone: Tone, on: bool) -> String {
+    if !on {
+        return text.to_string();
+    }
+    let code = match tone {
+        Tone::Good => "32",
+        Tone::Bad => "1;31",
+        Tone::Neutral => "33",
+    };
+    format!("\u{1b}[{code}m{text}\u{1b}[0m")
+}
+
 /// An error as printed: `error[CODE]: ...`, with `error` in bold red on a terminal.
 pub fn render_error(text: &str) -> String {
     match text.strip_prefix("error") {

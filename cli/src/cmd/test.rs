@@ -97,16 +97,24 @@ pub fn run(args: &TestArgs) -> CliResult {
     Ok(u8::try_from(x07_tester::exit_code(&report)).unwrap_or(12))
 }
 
+/// A test's status as printed, coloured when `colour` (green ok, red failures, yellow skips).
+fn status_word(status: Status, colour: bool) -> String {
+    use crate::output::{tint, Tone};
+    let (word, tone) = match status {
+        Status::Pass => ("ok", Tone::Good),
+        Status::Fail => ("FAILED", Tone::Bad),
+        Status::Skip => ("skipped", Tone::Neutral),
+        Status::Error => ("ERROR", Tone::Bad),
+        Status::XfailPass => ("FAILED (expected to fail, passed)", Tone::Bad),
+        Status::XfailFail => ("ok (expected failure)", Tone::Good),
+    };
+    tint(word, tone, colour)
+}
+
 fn print_for_people(report: &TestReport) {
+    let colour = crate::output::stdout_colour();
     for t in &report.tests {
-        let word = match t.status {
-            Status::Pass => "ok",
-            Status::Fail => "FAILED",
-            Status::Skip => "skipped",
-            Status::Error => "ERROR",
-            Status::XfailPass => "FAILED (expected to fail, passed)",
-            Status::XfailFail => "ok (expected failure)",
-        };
+        let word = status_word(t.status, colour);
         let code = t
             .run
             .as_ref()
@@ -133,4 +141,23 @@ fn print_for_people(report: &TestReport) {
         s.xfail_failed,
         s.duration_ms
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_words_are_coloured_only_when_asked() {
+        assert_eq!(status_word(Status::Pass, false), "ok");
+        assert_eq!(status_word(Status::Pass, true), "\u{1b}[32mok\u{1b}[0m");
+        assert_eq!(
+            status_word(Status::Error, true),
+            "\u{1b}[1;31mERROR\u{1b}[0m"
+        );
+        assert_eq!(
+            status_word(Status::Skip, true),
+            "\u{1b}[33mskipped\u{1b}[0m"
+        );
+    }
 }

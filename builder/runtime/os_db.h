@@ -175,6 +175,7 @@ bad:
 /* A NUL-terminated copy of a view (x7_alloc'd; the caller x7_frees it), or NULL when it holds a
  * NUL byte (a C API would silently cut it there). */
 X7_FN char *x7_db_cstr(x7_view v) {
+    if (v.len == UINT32_MAX) return NULL; /* len + 1 would wrap to an empty allocation */
     if (v.len && memchr(v.ptr, 0, v.len)) return NULL;
     char *s = (char *)x7_alloc(v.len + 1);
     if (v.len) memcpy(s, v.ptr, v.len);

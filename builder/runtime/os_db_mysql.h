@@ -1,4 +1,4 @@
-/* x07-fragment: requires=core,vec,os_db */
+/* x07-fragment: requires=core,vec,os_db,os_db_util */
 /* x07-fragment-libs: mariadb */
 /*
  * os_db_mysql: `os.db.mysql.open_v1 / query_v1 / exec_v1 / close_v1` over libmariadb (MariaDB
@@ -29,61 +29,13 @@
 #define X7_MY_ERR_QUERY 53537u
 #define X7_MY_ERR_EXEC 53538u
 
-/* The public driver's limits outside the sandbox (its X07_OS_DB_* defaults). */
-#define X7_MY_MAX_LIVE 8u
-#define X7_MY_MAX_QUERIES 1000u
-#define X7_MY_MAX_CONNECT_TIMEOUT_MS 30000u
-#define X7_MY_MAX_QUERY_TIMEOUT_MS 60000u
-#define X7_MY_MAX_ROWS 10000u
-#define X7_MY_MAX_RESP_BYTES (32u * 1024u * 1024u)
-#define X7_MY_MAX_SQL_BYTES (1024u * 1024u)
+/* Limits: os_db_util's X7_DBU_MAX_* (the public driver's X07_OS_DB_* defaults). */
 
 /* Slot i holds connection id i (0 is never an id); the lowest free slot is taken, as in the public
  * table, so ids come back after a close. */
-static MYSQL *x7_my_conns[X7_MY_MAX_LIVE + 1] X7_UNUSED;
+static MYSQL *x7_my_conns[X7_DBU_MAX_LIVE_CONNS + 1] X7_UNUSED;
 /* query_v1 and exec_v1 calls so far (the public driver counts both, valid or not). */
 static uint32_t x7_my_queries X7_UNUSED;
-
-/* The caller's limit under the driver's: 0 means "no limit of the caller's own". */
-X7_FN uint32_t x7_my_eff(uint32_t policy_max, uint32_t caps_max) {
-    return (caps_max == 0 || caps_max > policy_max) ? policy_max : caps_max;
-}
-
-X7_FN int64_t x7_my_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Strict UTF-8 (what the public driver's `str::from_utf8` accepts). */
-X7_FN int x7_my_utf8(x7_view v) {
-    uint32_t i = 0;
-    while (i < v.len) {
-        uint8_t c = v.ptr[i];
-        uint32_t need, cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            need = 1, cp = c & 0x1Fu, min = 0x80;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2, cp = c & 0x0Fu, min = 0x800;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3, cp = c & 0x07u, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (v.len - i <= need) return 0;
-        for (uint32_t k = 1; k <= need; k++) {
-            uint8_t d = v.ptr[i + k];
-            if ((d & 0xC0) != 0x80) return 0;
-            cp = (cp << 6) | (d & 0x3Fu);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-        i += need + 1;
-    }
-    return 1;
-}
 
 /* ------------------------------------------------------------------ scratch output (libc memory) */
 
@@ -131,95 +83,6 @@ X7_FN void x7_my_key(x7_my_out *o, const char *k) {
 }
 
 /* ------------------------------------------------------------------ numbers as the public driver writes them */
-
-/* The shortest digits that read back as x (> 0, finite), chosen like ryu: the correctly rounded
- * p-digit value or, at a power of two where the lower half-gap is narrower, its neighbour on the
- * wide side. Digits go to dig (no dot); returns their count and sets *kk (10^(kk-1) <= x < 10^kk). */
-X7_FN int x7_my_shortest(double x, int is_f32, char *dig, int *kk) {
-    char buf[48];
-    int maxp = is_f32 ? 9 : 17;
-    for (int p = 1; p <= maxp; p++) {
-        snprintf(buf, sizeof buf, "%.*e", p - 1, x);
-        char d[24] = {0};
-        int n = 0;
-        const char *s = buf;
-        for (; *s && *s != 'e'; s++)
-            if (*s >= '0' && *s <= '9') d[n++] = *s;
-        int e = atoi(s + 1);
-        for (int attempt = 0; attempt < 2; attempt++) {
-            char t[48];
-            int m = 0;
-            t[m++] = d[0];
-            t[m++] = '.';
-            for (int i = 1; i < n; i++) t[m++] = d[i];
-            snprintf(t + m, sizeof t - (size_t)m, "e%d", e);
-            double back = is_f32 ? (double)strtof(t, NULL) : strtod(t, NULL);
-            if (back == x) {
-                while (n > 1 && d[n - 1] == '0') n--;
-                memcpy(dig, d, (size_t)n);
-                *kk = e + 1;
-                return n;
-            }
-            if (attempt == 1) break;
-            if (back < x) { /* one unit up in the last digit */
-                int i = n - 1;
-                while (i >= 0 && d[i] == '9') d[i--] = '0';
-                if (i < 0) {
-                    d[0] = '1';
-                    e++;
-                } else {
-                    d[i]++;
-                }
-            } else { /* one unit down */
-                int i = n - 1;
-                while (i > 0 && d[i] == '0') d[i--] = '9';
-                d[i]--; /* d[0] is never '0' here */
-                if (d[0] == '0') { /* 1000 → 0999: the p-digit value just below is 9999 × 10^(e-1) */
-                    for (int k = 0; k < n; k++) d[k] = '9';
-                    e--;
-                }
-            }
-        }
-    }
-    /* not reached for finite values: 17 (9) digits always read back */
-    dig[0] = '0';
-    *kk = 1;
-    return 1;
-}
-
-/* Rust's `ryu::Buffer::format` for f64 (is_f32 = 0) and f32: "1.0", "0.001", "1e-7", "1.5e20". */
-X7_FN int x7_my_fmt_float(char *out, double x, int is_f32) {
-    if (isnan(x)) return sprintf(out, "NaN");
-    if (isinf(x)) return sprintf(out, x < 0 ? "-inf" : "inf");
-    int o = 0;
-    if (signbit(x)) out[o++] = '-', x = -x;
-    if (x == 0) return o + sprintf(out + o, "0.0");
-    char d[24];
-    int kk, len = x7_my_shortest(x, is_f32, d, &kk);
-    int k = kk - len, big = is_f32 ? 13 : 16, small = is_f32 ? -6 : -5;
-    if (k >= 0 && kk <= big) {
-        memcpy(out + o, d, (size_t)len), o += len;
-        for (int i = len; i < kk; i++) out[o++] = '0';
-        out[o++] = '.', out[o++] = '0';
-    } else if (kk > 0 && kk <= big) {
-        memcpy(out + o, d, (size_t)kk), o += kk;
-        out[o++] = '.';
-        memcpy(out + o, d + kk, (size_t)(len - kk)), o += len - kk;
-    } else if (kk > small && kk <= 0) {
-        out[o++] = '0', out[o++] = '.';
-        for (int i = 0; i < -kk; i++) out[o++] = '0';
-        memcpy(out + o, d, (size_t)len), o += len;
-    } else {
-        out[o++] = d[0];
-        if (len > 1) {
-            out[o++] = '.';
-            memcpy(out + o, d + 1, (size_t)(len - 1)), o += len - 1;
-        }
-        o += sprintf(out + o, "e%d", kk - 1);
-    }
-    out[o] = 0;
-    return o;
-}
 
 /* A params-doc number as the public driver binds it: with '.', 'e' or 'E' a double (Rust's f64
  * grammar), otherwise an i64 ([+-]digits). 0 when the text is neither (bad request). */
@@ -270,7 +133,7 @@ X7_FN int x7_my_number_c(const char *buf, uint32_t len, int *is_double, long lon
  * hand back to its _cont function, or -1 once `deadline` has passed. */
 X7_FN int x7_my_wait(MYSQL *m, int status, int64_t deadline) {
     for (;;) {
-        int64_t left = deadline - x7_my_now_ms();
+        int64_t left = deadline - x7_dbu_now_ms();
         if (left <= 0) return -1;
         int tmo = left > INT_MAX ? INT_MAX : (int)left, lib_tmo = 0;
         if (status & MYSQL_WAIT_TIMEOUT) {
@@ -358,11 +221,11 @@ X7_FN x7_bytes x7_os_db_mysql_open_v1(x7_view req, x7_view caps_v) {
         return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
     off += 4;
     if (!x7_db_field(req, &off, &user) || !x7_db_field(req, &off, &pass) ||
-        !x7_db_field(req, &off, &db) || off != req.len || flags != 0 || !x7_my_utf8(host) ||
-        !x7_my_utf8(user) || !x7_my_utf8(pass) || !x7_my_utf8(db))
+        !x7_db_field(req, &off, &db) || off != req.len || flags != 0 || !x7_dbu_utf8(host) ||
+        !x7_dbu_utf8(user) || !x7_dbu_utf8(pass) || !x7_dbu_utf8(db))
         return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
 
-    int64_t deadline = x7_my_now_ms() + x7_my_eff(X7_MY_MAX_CONNECT_TIMEOUT_MS, caps.connect_timeout_ms);
+    int64_t deadline = x7_dbu_now_ms() + x7_dbu_effective(X7_DBU_MAX_CONNECT_TIMEOUT_MS, caps.connect_timeout_ms);
     char *h = x7_db_cstr(host), *u = x7_db_cstr(user), *pw = x7_db_cstr(pass), *d = x7_db_cstr(db);
     x7_bytes out;
     MYSQL *m = NULL;
@@ -410,7 +273,7 @@ X7_FN x7_bytes x7_os_db_mysql_open_v1(x7_view req, x7_view caps_v) {
         goto done;
     }
     uint32_t id = 0;
-    for (uint32_t i = 1; i <= X7_MY_MAX_LIVE && !id; i++)
+    for (uint32_t i = 1; i <= X7_DBU_MAX_LIVE_CONNS && !id; i++)
         if (!x7_my_conns[i]) id = i;
     if (!id) { /* the public driver connects first and then finds the table full */
         x7_my_drop(m);
@@ -433,7 +296,7 @@ X7_FN x7_bytes x7_os_db_mysql_close_v1(x7_view req, x7_view caps) {
     if (req.len != 12 || memcmp(req.ptr, "X7MC", 4) != 0 || !x7_db_u32(req, 4, &ver) || ver != 1)
         return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
     x7_db_u32(req, 8, &id);
-    if (id == 0 || id > X7_MY_MAX_LIVE || !x7_my_conns[id]) return x7_db_err(op, X7_DB_ERR_BAD_CONN, NULL);
+    if (id == 0 || id > X7_DBU_MAX_LIVE_CONNS || !x7_my_conns[id]) return x7_db_err(op, X7_DB_ERR_BAD_CONN, NULL);
     x7_my_drop(x7_my_conns[id]);
     x7_my_conns[id] = NULL;
     return x7_db_ok(op, (const uint8_t *)"", 0);
@@ -481,7 +344,7 @@ X7_FN int x7_my_cell_put(x7_my_out *o, MYSQL_STMT *st, int kind, const MYSQL_FIE
         return 0;
     case X7_MY_F32:
     case X7_MY_F64:
-        n = x7_my_fmt_float(t, kind == X7_MY_F32 ? (double)c->f : c->d, kind == X7_MY_F32);
+        n = x7_dbu_fmt_float(t, kind == X7_MY_F32 ? (double)c->f : c->d, kind == X7_MY_F32);
         x7_my_text(o, 2, t, (uint32_t)n);
         return 0;
     case X7_MY_DATE: {
@@ -535,7 +398,7 @@ X7_FN x7_bytes x7_my_sql(x7_view req, x7_view caps_v, int is_query) {
     const uint32_t op = is_query ? X7_DB_OP_QUERY : X7_DB_OP_EXEC;
     const uint32_t fail = is_query ? X7_MY_ERR_QUERY : X7_MY_ERR_EXEC;
     if (x7_db_denied_by_world()) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, X7_DB_SANDBOX_MSG);
-    if (x7_my_queries >= X7_MY_MAX_QUERIES) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, NULL);
+    if (x7_my_queries >= X7_DBU_MAX_QUERIES) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, NULL);
     x7_my_queries++;
     x7_db_caps caps;
     if (!x7_db_caps_parse(caps_v, &caps)) return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
@@ -545,10 +408,10 @@ X7_FN x7_bytes x7_my_sql(x7_view req, x7_view caps_v, int is_query) {
         ver != 1 || !x7_db_u32(req, 8, &id) || !x7_db_u32(req, 12, &flags) || flags != 0 ||
         !x7_db_field(req, &off, &sql) || !x7_db_field(req, &off, &params) || off != req.len)
         return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
-    if (sql.len > X7_MY_MAX_SQL_BYTES) return x7_db_err(op, X7_DB_ERR_TOO_LARGE, NULL);
-    MYSQL *m = id >= 1 && id <= X7_MY_MAX_LIVE ? x7_my_conns[id] : NULL;
+    if (sql.len > X7_DBU_MAX_SQL_BYTES) return x7_db_err(op, X7_DB_ERR_TOO_LARGE, NULL);
+    MYSQL *m = id >= 1 && id <= X7_DBU_MAX_LIVE_CONNS ? x7_my_conns[id] : NULL;
     if (!m) return x7_db_err(op, X7_DB_ERR_BAD_CONN, NULL);
-    if (!x7_my_utf8(sql)) return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
+    if (!x7_dbu_utf8(sql)) return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
     x7_dm_scalar *ps = NULL;
     uint32_t count;
     /* x7_dm_params sizes its array in 32 bits: a count that would wrap is refused first */
@@ -587,9 +450,9 @@ X7_FN x7_bytes x7_my_sql(x7_view req, x7_view caps_v, int is_query) {
         }
     }
 
-    int64_t deadline = x7_my_now_ms() + x7_my_eff(X7_MY_MAX_QUERY_TIMEOUT_MS, caps.query_timeout_ms);
-    uint32_t max_rows = x7_my_eff(X7_MY_MAX_ROWS, caps.max_rows);
-    x7_my_out o = {NULL, 0, 0, x7_my_eff(X7_MY_MAX_RESP_BYTES, caps.max_resp_bytes), 0};
+    int64_t deadline = x7_dbu_now_ms() + x7_dbu_effective(X7_DBU_MAX_QUERY_TIMEOUT_MS, caps.query_timeout_ms);
+    uint32_t max_rows = x7_dbu_effective(X7_DBU_MAX_ROWS, caps.max_rows);
+    x7_my_out o = {NULL, 0, 0, x7_dbu_effective(X7_DBU_MAX_RESP_BYTES, caps.max_resp_bytes), 0};
     char msg[1024];
     uint32_t code = 0; /* an error to answer with (msg) */
     int timed_out = 0, rc = 0;

@@ -1,4 +1,4 @@
-/* x07-fragment: requires=core,vec,os_db */
+/* x07-fragment: requires=core,vec,os_db,os_db_util */
 /* x07-fragment-libs: hiredis */
 /*
  * os_db_redis: `os.db.redis.open_v1 / cmd_v1 / close_v1`, answering the requests of the public
@@ -32,17 +32,11 @@
 #define X7_RD_ERR_PROTOCOL 53554u
 #define X7_RD_ERR_SERVER 53556u
 
-/* The public driver's limits outside the sandbox (its X07_OS_DB_* defaults). */
-#define X7_RD_MAX_LIVE 8u
-#define X7_RD_MAX_QUERIES 1000u
-#define X7_RD_MAX_CONNECT_TIMEOUT_MS 30000u
-#define X7_RD_MAX_QUERY_TIMEOUT_MS 60000u
-#define X7_RD_MAX_RESP_BYTES (32u * 1024u * 1024u)
-#define X7_RD_MAX_REQ_BYTES (1024u * 1024u)
+/* Limits: os_db_util's X7_DBU_MAX_* (the public driver's X07_OS_DB_* defaults). */
 /* Nesting the public reader accepts: the top value is read at depth 64, depth 0 is an error. */
 #define X7_RD_DEPTH 64u
 /* A reply line (simple string, number, length) longer than this is a protocol error. */
-#define X7_RD_MAX_LINE (X7_RD_MAX_RESP_BYTES + 64u)
+#define X7_RD_MAX_LINE (X7_DBU_MAX_RESP_BYTES + 64u)
 
 typedef struct {
     int live;
@@ -53,49 +47,9 @@ typedef struct {
 } x7_rd_conn;
 
 /* Slot i holds connection id i; the lowest free slot is taken, so ids come back after a close. */
-static x7_rd_conn x7_rd_conns[X7_RD_MAX_LIVE + 1] X7_UNUSED;
+static x7_rd_conn x7_rd_conns[X7_DBU_MAX_LIVE_CONNS + 1] X7_UNUSED;
 /* cmd_v1 calls so far (the public driver counts every one, valid or not). */
 static uint32_t x7_rd_queries X7_UNUSED;
-
-X7_FN uint32_t x7_rd_eff(uint32_t policy_max, uint32_t caps_max) {
-    return (caps_max == 0 || caps_max > policy_max) ? policy_max : caps_max;
-}
-
-X7_FN int64_t x7_rd_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Strict UTF-8 (what the public driver's `str::from_utf8` accepts). */
-X7_FN int x7_rd_utf8(x7_view v) {
-    uint32_t i = 0;
-    while (i < v.len) {
-        uint8_t c = v.ptr[i];
-        uint32_t need, cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            need = 1, cp = c & 0x1Fu, min = 0x80;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2, cp = c & 0x0Fu, min = 0x800;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3, cp = c & 0x07u, min = 0x10000;
-        } else {
-            return 0;
-        }
-        if (v.len - i <= need) return 0;
-        for (uint32_t k = 1; k <= need; k++) {
-            uint8_t d = v.ptr[i + k];
-            if ((d & 0xC0) != 0x80) return 0;
-            cp = (cp << 6) | (d & 0x3Fu);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-        i += need + 1;
-    }
-    return 1;
-}
 
 /* The error answer with a message of explicit length (a server's error may hold any byte). */
 X7_FN x7_bytes x7_rd_err(uint32_t op, uint32_t code, const uint8_t *msg, uint32_t n) {
@@ -165,7 +119,7 @@ X7_FN void x7_rd_fail(x7_rd_x *x, uint32_t code, const char *msg) {
 /* Waits until fd is ready for `events` or the deadline passes (then records the timeout). */
 X7_FN int x7_rd_poll(x7_rd_x *x, short events) {
     for (;;) {
-        int64_t left = x->deadline - x7_rd_now_ms();
+        int64_t left = x->deadline - x7_dbu_now_ms();
         if (left <= 0) {
             x->timed_out = 1;
             x7_rd_fail(x, x->timeout_code, "timeout");
@@ -555,15 +509,15 @@ X7_FN x7_bytes x7_os_db_redis_open_v1(x7_view req, x7_view caps_v) {
         off += 4;
     }
     if (!x7_db_field(req, &off, &user) || !x7_db_field(req, &off, &pass) || !x7_db_u32(req, off, &db) ||
-        (uint64_t)off + 4 != req.len || flags != 0 || !x7_rd_utf8(addr) ||
+        (uint64_t)off + 4 != req.len || flags != 0 || !x7_dbu_utf8(addr) ||
         (kind == 2 && addr.len && memchr(addr.ptr, 0, addr.len)))
         return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
 
-    int64_t deadline = x7_rd_now_ms() + x7_rd_eff(X7_RD_MAX_CONNECT_TIMEOUT_MS, caps.connect_timeout_ms);
+    int64_t deadline = x7_dbu_now_ms() + x7_dbu_effective(X7_DBU_MAX_CONNECT_TIMEOUT_MS, caps.connect_timeout_ms);
     char *a = x7_db_cstr(addr);
     if (!a) /* a host name with a NUL never reaches the resolver (Rust's std refuses it so) */
         return x7_db_err(op, X7_RD_ERR_CONNECT, "file name contained an unexpected NUL byte");
-    int64_t left = deadline - x7_rd_now_ms();
+    int64_t left = deadline - x7_dbu_now_ms();
     struct timeval tv = {(time_t)(left / 1000), (suseconds_t)((left % 1000) * 1000)};
     redisContext *rc = kind == 1 ? redisConnectWithTimeout(a, (int)port, tv) : redisConnectUnixWithTimeout(a, tv);
     x7_free((uint8_t *)a);
@@ -574,7 +528,7 @@ X7_FN x7_bytes x7_os_db_redis_open_v1(x7_view req, x7_view caps_v) {
         int e = 0;
         for (int i = 1; i < 134 && !e; i++)
             if (strcmp(strerror(i), rc->errstr) == 0) e = i;
-        if (x7_rd_now_ms() >= deadline || e == ETIMEDOUT)
+        if (x7_dbu_now_ms() >= deadline || e == ETIMEDOUT)
             snprintf(msg, sizeof msg, "timeout");
         else if (e)
             snprintf(msg, sizeof msg, "%s (os error %d)", rc->errstr, e);
@@ -617,7 +571,7 @@ X7_FN x7_bytes x7_os_db_redis_open_v1(x7_view req, x7_view caps_v) {
         ok = x7_rd_handshake(x, 2, av, al, &out);
     }
     uint32_t id = 0;
-    for (uint32_t i = 1; ok && i <= X7_RD_MAX_LIVE && !id; i++)
+    for (uint32_t i = 1; ok && i <= X7_DBU_MAX_LIVE_CONNS && !id; i++)
         if (!x7_rd_conns[i].live) id = i;
     if (ok && !id) { /* the public driver connects first and then finds the table full */
         out = x7_db_err(op, X7_DB_ERR_TOO_LARGE, NULL);
@@ -638,7 +592,7 @@ X7_FN x7_bytes x7_os_db_redis_open_v1(x7_view req, x7_view caps_v) {
 X7_FN x7_bytes x7_os_db_redis_cmd_v1(x7_view req, x7_view caps_v) {
     const uint32_t op = X7_DB_OP_QUERY;
     if (x7_db_denied_by_world()) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, X7_DB_SANDBOX_MSG);
-    if (x7_rd_queries >= X7_RD_MAX_QUERIES) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, NULL);
+    if (x7_rd_queries >= X7_DBU_MAX_QUERIES) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, NULL);
     x7_rd_queries++;
     x7_db_caps caps;
     if (!x7_db_caps_parse(caps_v, &caps)) return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
@@ -646,7 +600,7 @@ X7_FN x7_bytes x7_os_db_redis_cmd_v1(x7_view req, x7_view caps_v) {
     if (req.len < 20 || memcmp(req.ptr, "X7RQ", 4) != 0 || !x7_db_u32(req, 4, &ver) || ver != 1 ||
         !x7_db_u32(req, 12, &id) || !x7_db_u32(req, 16, &alen) || (uint64_t)alen + 20 != req.len)
         return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
-    if (alen > X7_RD_MAX_REQ_BYTES) return x7_db_err(op, X7_DB_ERR_TOO_LARGE, NULL);
+    if (alen > X7_DBU_MAX_SQL_BYTES) return x7_db_err(op, X7_DB_ERR_TOO_LARGE, NULL);
     x7_view argv = {req.ptr + 20, alen};
     if (alen < 12 || memcmp(argv.ptr, "X7RV", 4) != 0 || !x7_db_u32(argv, 4, &ver) || ver != 1 ||
         !x7_db_u32(argv, 8, &count) || count > (alen - 12) / 4)
@@ -663,7 +617,7 @@ X7_FN x7_bytes x7_os_db_redis_cmd_v1(x7_view req, x7_view caps_v) {
         }
         av[i] = (const char *)f.ptr, al[i] = f.len;
     }
-    x7_rd_conn *c = id >= 1 && id <= X7_RD_MAX_LIVE && x7_rd_conns[id].live ? &x7_rd_conns[id] : NULL;
+    x7_rd_conn *c = id >= 1 && id <= X7_DBU_MAX_LIVE_CONNS && x7_rd_conns[id].live ? &x7_rd_conns[id] : NULL;
     if (off != alen || !c) {
         free(av), free(al);
         return x7_db_err(op, off != alen ? X7_DB_ERR_BAD_REQ : X7_DB_ERR_BAD_CONN, NULL);
@@ -671,8 +625,8 @@ X7_FN x7_bytes x7_os_db_redis_cmd_v1(x7_view req, x7_view caps_v) {
     x7_rd_x *x = (x7_rd_x *)calloc(1, sizeof *x);
     if (!x) x7_trap("os.db.redis: out of memory", NULL);
     x->c = c, x->timeout_code = X7_RD_ERR_CMD;
-    x->deadline = x7_rd_now_ms() + x7_rd_eff(X7_RD_MAX_QUERY_TIMEOUT_MS, caps.query_timeout_ms);
-    x->limit = x7_rd_eff(X7_RD_MAX_RESP_BYTES, caps.max_resp_bytes);
+    x->deadline = x7_dbu_now_ms() + x7_dbu_effective(X7_DBU_MAX_QUERY_TIMEOUT_MS, caps.query_timeout_ms);
+    x->limit = x7_dbu_effective(X7_DBU_MAX_RESP_BYTES, caps.max_resp_bytes);
     x7_bytes out;
     int kind = -1;
     x7_rd_tag(x, 1); /* doc ok */
@@ -701,7 +655,7 @@ X7_FN x7_bytes x7_os_db_redis_close_v1(x7_view req, x7_view caps) {
     if (req.len != 16 || memcmp(req.ptr, "X7RX", 4) != 0 || !x7_db_u32(req, 4, &ver) || ver != 1)
         return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
     x7_db_u32(req, 12, &id);
-    if (id == 0 || id > X7_RD_MAX_LIVE || !x7_rd_conns[id].live) return x7_db_err(op, X7_DB_ERR_BAD_CONN, NULL);
+    if (id == 0 || id > X7_DBU_MAX_LIVE_CONNS || !x7_rd_conns[id].live) return x7_db_err(op, X7_DB_ERR_BAD_CONN, NULL);
     x7_rd_close(&x7_rd_conns[id]);
     return x7_db_ok(op, (const uint8_t *)"", 0);
 }

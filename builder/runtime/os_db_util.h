@@ -1,9 +1,10 @@
 /* x07-fragment: requires=core,vec,os_db */
 /*
- * os_db_util: what the sqlite and pg drivers share beyond os_db — the limits of the public
+ * os_db_util: what the database drivers share beyond os_db — the limits of the public
  * drivers' permissive (run-os) policy, UTF-8 validation, and numbers written the way the public
  * drivers write them (Rust's itoa for integers, ryu for floats), so a rows doc is the same bytes.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -72,66 +73,94 @@ X7_FN int x7_dbu_utf8(x7_view v) {
 /* A signed 64-bit integer in decimal (itoa's output); returns the length written to out[24]. */
 X7_FN int x7_dbu_fmt_i64(char *out, int64_t v) { return snprintf(out, 24, "%lld", (long long)v); }
 
-/*
- * A float as ryu's Buffer::format writes it: NaN, inf, -inf; 0.0 / -0.0; otherwise the shortest
- * digits that read back as the same value (found with printf's correct rounding, trying 1, 2, ...
- * significant digits), laid out as 1234.0, 12.34, 0.001234 or 1.234e30 by where the decimal point
- * falls — within 16 digits (f32: 13) left of it and 5 (f32: 6) zeros right of it, else exponent.
- * out must hold 40 bytes; returns the length.
- */
-X7_FN int x7_dbu_fmt_float(char *out, double x, int is_f32) {
-    if (x != x) return (int)(memcpy(out, "NaN", 3), 3);
-    if (x > 1.7976931348623157e308) return (int)(memcpy(out, "inf", 3), 3);
-    if (x < -1.7976931348623157e308) return (int)(memcpy(out, "-inf", 4), 4);
-    int n = 0;
-    if (__builtin_signbit(x)) out[n++] = '-';
-    if (x == 0) {
-        memcpy(out + n, "0.0", 3);
-        return n + 3;
-    }
-    char sci[48];
-    int max_prec = is_f32 ? 9 : 17;
-    for (int prec = 1; prec <= max_prec; prec++) {
-        snprintf(sci, sizeof sci, "%.*e", prec - 1, x);
-        if (is_f32 ? strtof(sci, NULL) == (float)x : strtod(sci, NULL) == x) break;
-    }
-    char digits[20];
-    int nd = 0;
-    const char *q = sci + (sci[0] == '-');
-    for (; *q && *q != 'e'; q++)
-        if (*q != '.') digits[nd++] = *q;
-    while (nd > 1 && digits[nd - 1] == '0') nd--;
-    int kk = atoi(q + 1) + 1; /* value = 0.digits × 10^kk */
-    int k = kk - nd;          /* value = digits × 10^k */
-    int wide = is_f32 ? 13 : 16, small = is_f32 ? -6 : -5;
-    if (0 <= k && kk <= wide) {
-        memcpy(out + n, digits, (size_t)nd);
-        n += nd;
-        for (int i = nd; i < kk; i++) out[n++] = '0';
-        out[n++] = '.';
-        out[n++] = '0';
-    } else if (0 < kk && kk <= wide) {
-        memcpy(out + n, digits, (size_t)kk);
-        n += kk;
-        out[n++] = '.';
-        memcpy(out + n, digits + kk, (size_t)(nd - kk));
-        n += nd - kk;
-    } else if (small < kk && kk <= 0) {
-        out[n++] = '0';
-        out[n++] = '.';
-        for (int i = 0; i < -kk; i++) out[n++] = '0';
-        memcpy(out + n, digits, (size_t)nd);
-        n += nd;
-    } else {
-        out[n++] = digits[0];
-        if (nd > 1) {
-            out[n++] = '.';
-            memcpy(out + n, digits + 1, (size_t)(nd - 1));
-            n += nd - 1;
+/* The shortest digits that read back as x (> 0, finite), chosen like ryu: the correctly rounded
+ * p-digit value or, at a power of two where the lower half-gap is narrower, its neighbour on the
+ * wide side. Digits go to dig (no dot); returns their count and sets *kk (10^(kk-1) <= x < 10^kk). */
+X7_FN int x7_dbu_shortest(double x, int is_f32, char *dig, int *kk) {
+    char buf[48];
+    int maxp = is_f32 ? 9 : 17;
+    for (int p = 1; p <= maxp; p++) {
+        snprintf(buf, sizeof buf, "%.*e", p - 1, x);
+        char d[24] = {0};
+        int n = 0;
+        const char *s = buf;
+        for (; *s && *s != 'e'; s++)
+            if (*s >= '0' && *s <= '9') d[n++] = *s;
+        int e = atoi(s + 1);
+        for (int attempt = 0; attempt < 2; attempt++) {
+            char t[48];
+            int m = 0;
+            t[m++] = d[0];
+            t[m++] = '.';
+            for (int i = 1; i < n; i++) t[m++] = d[i];
+            snprintf(t + m, sizeof t - (size_t)m, "e%d", e);
+            double back = is_f32 ? (double)strtof(t, NULL) : strtod(t, NULL);
+            if (back == x) {
+                while (n > 1 && d[n - 1] == '0') n--;
+                memcpy(dig, d, (size_t)n);
+                *kk = e + 1;
+                return n;
+            }
+            if (attempt == 1) break;
+            if (back < x) { /* one unit up in the last digit */
+                int i = n - 1;
+                while (i >= 0 && d[i] == '9') d[i--] = '0';
+                if (i < 0) {
+                    d[0] = '1';
+                    e++;
+                } else {
+                    d[i]++;
+                }
+            } else { /* one unit down */
+                int i = n - 1;
+                while (i > 0 && d[i] == '0') d[i--] = '9';
+                d[i]--; /* d[0] is never '0' here */
+                if (d[0] == '0') { /* 1000 → 0999: the p-digit value just below is 9999 × 10^(e-1) */
+                    for (int k = 0; k < n; k++) d[k] = '9';
+                    e--;
+                }
+            }
         }
-        n += snprintf(out + n, 12, "e%d", kk - 1);
     }
-    return n;
+    /* not reached for finite values: 17 (9) digits always read back */
+    dig[0] = '0';
+    *kk = 1;
+    return 1;
+}
+
+/* Rust's `ryu::Buffer::format` for f64 (is_f32 = 0) and f32: "1.0", "0.001", "1e-7", "1.5e20";
+ * NaN, inf, -inf, 0.0 / -0.0. out must hold 40 bytes; returns the length (out is NUL-terminated). */
+X7_FN int x7_dbu_fmt_float(char *out, double x, int is_f32) {
+    if (isnan(x)) return sprintf(out, "NaN");
+    if (isinf(x)) return sprintf(out, x < 0 ? "-inf" : "inf");
+    int o = 0;
+    if (signbit(x)) out[o++] = '-', x = -x;
+    if (x == 0) return o + sprintf(out + o, "0.0");
+    char d[24];
+    int kk, len = x7_dbu_shortest(x, is_f32, d, &kk);
+    int k = kk - len, big = is_f32 ? 13 : 16, small = is_f32 ? -6 : -5;
+    if (k >= 0 && kk <= big) {
+        memcpy(out + o, d, (size_t)len), o += len;
+        for (int i = len; i < kk; i++) out[o++] = '0';
+        out[o++] = '.', out[o++] = '0';
+    } else if (kk > 0 && kk <= big) {
+        memcpy(out + o, d, (size_t)kk), o += kk;
+        out[o++] = '.';
+        memcpy(out + o, d + kk, (size_t)(len - kk)), o += len - kk;
+    } else if (kk > small && kk <= 0) {
+        out[o++] = '0', out[o++] = '.';
+        for (int i = 0; i < -kk; i++) out[o++] = '0';
+        memcpy(out + o, d, (size_t)len), o += len;
+    } else {
+        out[o++] = d[0];
+        if (len > 1) {
+            out[o++] = '.';
+            memcpy(out + o, d + 1, (size_t)(len - 1)), o += len - 1;
+        }
+        o += sprintf(out + o, "e%d", kk - 1);
+    }
+    out[o] = 0;
+    return o;
 }
 
 /*

@@ -4,13 +4,13 @@
 //! every answer — rows docs, exec docs, error codes and messages — against the public
 //! `std.db.mysql` driver's behaviour (docs/stdlib/os-db.md). The server stops when its guard drops.
 
-mod common_netdb;
+mod common_db;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common_netdb::*;
+use common_db::*;
 
 const BUILTINS: &[&str] = &[
     "os.db.mysql.open_v1",

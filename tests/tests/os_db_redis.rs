@@ -4,7 +4,7 @@
 //! as data-model docs, error codes and messages — against the public `std.db.redis` driver's
 //! behaviour (docs/stdlib/os-db.md). The server stops when its guard drops.
 
-mod common_netdb;
+mod common_db;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common_netdb::*;
+use common_db::*;
 
 const BUILTINS: &[&str] = &[
     "os.db.redis.open_v1",

@@ -1,4 +1,4 @@
-//! Shared by the `os_db_sqlite` and `os_db_pg` end-to-end tests: the public request/response
+//! Shared by the `os_db_*` end-to-end tests (sqlite, pg, mysql, redis): the public request/response
 //! layouts built independently of the runtime (docs/stdlib/os-db.md), a `Player` that runs one X07
 //! program playing a script of driver calls from its input (each answer framed in the output), and
 //! the helpers that start real servers (programs on PATH, free ports, waiting, log tails).

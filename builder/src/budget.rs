@@ -98,12 +98,16 @@ pub fn find_arch_root(start: &Path) -> Option<PathBuf> {
     })
 }
 
-/// The profile ids named by `budget.scope_from_arch_v1` forms in `modules` (a non-literal id is
-/// the checker's to report).
-fn named_ids<'a>(modules: impl Iterator<Item = &'a ModuleSource>) -> Vec<String> {
-    fn walk(e: &Expr, out: &mut Vec<String>) {
+/// The ids written `["bytes.lit", ID]` as the first argument of `form` (`budget.scope_from_arch_v1`,
+/// `std.rr.with_policy_v1`) anywhere in `modules`, generic bodies included; sorted, each once (a
+/// non-literal id is the checker's to report).
+pub(crate) fn named_ids<'a>(
+    form: &str,
+    modules: impl Iterator<Item = &'a ModuleSource>,
+) -> Vec<String> {
+    fn walk(form: &str, e: &Expr, out: &mut Vec<String>) {
         if let Expr::List { head, args, .. } = e {
-            if head == SCOPE_FROM_ARCH {
+            if head == form {
                 if let Some(Expr::List {
                     head, args: lit, ..
                 }) = args.first()
@@ -115,13 +119,13 @@ fn named_ids<'a>(modules: impl Iterator<Item = &'a ModuleSource>) -> Vec<String>
                     }
                 }
             }
-            args.iter().for_each(|a| walk(a, out));
+            args.iter().for_each(|a| walk(form, a, out));
         }
     }
     // generic bodies are still JSON (instantiated later): the same form, as arrays
-    fn walk_json(v: &serde_json::Value, out: &mut Vec<String>) {
+    fn walk_json(form: &str, v: &serde_json::Value, out: &mut Vec<String>) {
         if let serde_json::Value::Array(items) = v {
-            if items.first().and_then(|h| h.as_str()) == Some(SCOPE_FROM_ARCH) {
+            if items.first().and_then(|h| h.as_str()) == Some(form) {
                 if let Some(serde_json::Value::Array(lit)) = items.get(1) {
                     if lit.first().and_then(|h| h.as_str()) == Some("bytes.lit") {
                         if let Some(id) = lit.get(1).and_then(|i| i.as_str()) {
@@ -130,7 +134,7 @@ fn named_ids<'a>(modules: impl Iterator<Item = &'a ModuleSource>) -> Vec<String>
                     }
                 }
             }
-            items.iter().for_each(|x| walk_json(x, out));
+            items.iter().for_each(|x| walk_json(form, x, out));
         }
     }
     let mut out = Vec::new();
@@ -141,11 +145,11 @@ fn named_ids<'a>(modules: impl Iterator<Item = &'a ModuleSource>) -> Vec<String>
             .iter()
             .chain(m.file.defns.iter().map(|d| &d.body))
         {
-            walk(body, &mut out);
+            walk(form, body, &mut out);
         }
         for g in &m.file.generics {
             if let Some(body) = g.decl.get("body") {
-                walk_json(body, &mut out);
+                walk_json(form, body, &mut out);
             }
         }
     }
@@ -159,7 +163,7 @@ pub fn load_profiles<'a>(
     modules: impl Iterator<Item = &'a ModuleSource>,
     start: &Path,
 ) -> BudgetProfiles {
-    let ids = named_ids(modules);
+    let ids = named_ids(SCOPE_FROM_ARCH, modules);
     if ids.is_empty() {
         return BudgetProfiles::default();
     }

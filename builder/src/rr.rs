@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use x07_spec::rr_policy::{parse_index, parse_policy, RrIndex, RrPolicy, RR_INDEX_PATH};
 
-use crate::frontend::ast::Expr;
 use crate::frontend::resolve::ModuleSource;
 
 /// The form that opens a cassette around its body.
@@ -62,42 +61,6 @@ impl RrPolicies {
     }
 }
 
-/// The policy ids named by `std.rr.with_policy_v1` forms in `modules` (a non-literal id is the
-/// checker's to report).
-fn named_ids<'a>(modules: impl Iterator<Item = &'a ModuleSource>) -> Vec<String> {
-    fn walk(e: &Expr, out: &mut Vec<String>) {
-        if let Expr::List { head, args, .. } = e {
-            if head == WITH_POLICY {
-                if let Some(Expr::List {
-                    head, args: lit, ..
-                }) = args.first()
-                {
-                    if head == "bytes.lit" {
-                        if let Some(id) = lit.first().and_then(Expr::as_atom) {
-                            out.push(id.to_string());
-                        }
-                    }
-                }
-            }
-            args.iter().for_each(|a| walk(a, out));
-        }
-    }
-    let mut out = Vec::new();
-    for m in modules {
-        for body in m
-            .file
-            .solve
-            .iter()
-            .chain(m.file.defns.iter().map(|d| &d.body))
-        {
-            walk(body, &mut out);
-        }
-    }
-    out.sort();
-    out.dedup();
-    out
-}
-
 /// The nearest directory at or above `start` holding `arch/rr/index.x07rr.json`.
 pub fn find_arch_root(start: &Path) -> Option<PathBuf> {
     start.ancestors().find_map(|d| {
@@ -112,7 +75,7 @@ pub fn load_policies<'a>(
     modules: impl Iterator<Item = &'a ModuleSource>,
     start: &Path,
 ) -> RrPolicies {
-    let ids = named_ids(modules);
+    let ids = crate::budget::named_ids(WITH_POLICY, modules);
     if ids.is_empty() {
         return RrPolicies::default();
     }

@@ -39,6 +39,8 @@ pub enum ErrorCode {
     LastOwner,
     /// 500: the registry failed to read or write its files.
     Internal,
+    /// 503: the registry's database or object store cannot be reached; nothing was changed.
+    Unavailable,
 }
 
 impl ErrorCode {
@@ -61,6 +63,7 @@ impl ErrorCode {
             Self::BadRequest => "X07REG_BAD_REQUEST",
             Self::LastOwner => "X07REG_LAST_OWNER",
             Self::Internal => "X07REG_INTERNAL",
+            Self::Unavailable => "X07REG_UNAVAILABLE",
         }
     }
 
@@ -79,6 +82,7 @@ impl ErrorCode {
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -109,6 +113,18 @@ impl ApiError {
         Self::new(
             ErrorCode::Internal,
             format!("{what} failed on the registry server; its log has the details (the request itself is not at fault)"),
+        )
+    }
+}
+
+impl ApiError {
+    /// A 503 for a database or object store that failed (logged in full; the message names
+    /// which one, never credentials).
+    pub fn unavailable(detail: impl std::fmt::Display) -> Self {
+        tracing::error!("{detail}");
+        Self::new(
+            ErrorCode::Unavailable,
+            format!("{detail}; nothing was changed, try again later"),
         )
     }
 }

@@ -12,7 +12,6 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
 use tower_http::timeout::RequestBodyTimeoutLayer;
-use x07_spec::PackageVersion;
 
 use crate::api_error::{ApiError, ErrorCode};
 use crate::registry::Registry;
@@ -156,7 +155,7 @@ async fn publish(State(reg): Shared, headers: HeaderMap, body: Body) -> Response
     let limits = reg.limits;
     let upload = match receive(
         body,
-        &reg.root.scratch_dir(),
+        &reg.scratch,
         limit,
         limits.body_timeout,
         limits.publish_timeout,
@@ -187,27 +186,14 @@ async fn download(
     Path((name, version)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let path = match reg.archive_path(&name, &version) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
-    let parsed = PackageVersion::new(version.as_str()).ok();
-    let etag = reg
-        .index
-        .get_by_name_str(&name)
-        .and_then(|f| parsed.and_then(|v| f.entry(&v).map(|e| format!("\"{}\"", e.cksum))));
-    match tokio::fs::read(&path).await {
-        Ok(bytes) => cached(
+    match blocking(move || reg.archive(&name, &version)).await {
+        Ok((bytes, cksum)) => cached(
             &headers,
             Bytes::from(bytes),
-            etag.as_deref().unwrap_or("\"\""),
+            &format!("\"{cksum}\""),
             "application/octet-stream",
         ),
-        Err(e) => ApiError::internal(
-            "reading a stored archive",
-            format!("{}: {e}", path.display()),
-        )
-        .into_response(),
+        Err(e) => e.into_response(),
     }
 }
 

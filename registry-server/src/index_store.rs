@@ -26,7 +26,7 @@ pub struct IndexFile {
 
 impl IndexFile {
     /// Sorts `entries` by version and renders the body and ETag.
-    fn new(mut entries: Vec<IndexEntry>, unreadable: Vec<String>) -> Self {
+    pub(crate) fn new(mut entries: Vec<IndexEntry>, unreadable: Vec<String>) -> Self {
         entries.sort_by(|a, b| {
             a.version
                 .cmp(&b.version)
@@ -97,11 +97,11 @@ pub struct UnreadableLine {
     pub reason: String,
 }
 
-/// All index files of a registry, in memory.
-#[derive(Debug)]
+/// All index files of a registry, in memory; clones share the files (a shared registry's
+/// change listener updates the same map the server reads).
+#[derive(Debug, Default, Clone)]
 pub struct IndexStore {
-    root: RegistryRoot,
-    files: RwLock<HashMap<PackageName, Arc<IndexFile>>>,
+    files: Arc<RwLock<HashMap<PackageName, Arc<IndexFile>>>>,
 }
 
 impl IndexStore {
@@ -128,8 +128,7 @@ impl IndexStore {
         }
         Ok((
             Self {
-                root: root.clone(),
-                files: RwLock::new(files),
+                files: Arc::new(RwLock::new(files)),
             },
             unreadable,
         ))
@@ -165,28 +164,63 @@ impl IndexStore {
     }
 
     /// Writes `entries` (and the file's unreadable lines, unchanged) as the index file of `name`
-    /// (temp + rename), then serves it. Callers hold the package's lock, so writes of one package
-    /// never interleave.
+    /// under `root` (temp + rename), then serves it. Callers hold the package's lock, so writes
+    /// of one package never interleave.
     pub fn replace(
         &self,
+        root: &RegistryRoot,
         name: &PackageName,
         entries: Vec<IndexEntry>,
     ) -> std::io::Result<Arc<IndexFile>> {
-        let unreadable = self
-            .get(name)
-            .map(|f| f.unreadable.clone())
-            .unwrap_or_default();
-        let file = Arc::new(IndexFile::new(entries, unreadable));
-        let path = self.root.index_file(name);
+        let file = self.render(name, entries);
+        let path = root.index_file(name);
         if let Some(parent) = path.parent() {
             fs_err::create_dir_all(parent)?;
         }
         x07_spec::write_atomic(&path, &file.body)?;
+        self.install(name, file.clone());
+        Ok(file)
+    }
+
+    /// The index file `entries` make for `name`, keeping the current file's unreadable lines.
+    pub fn render(&self, name: &PackageName, entries: Vec<IndexEntry>) -> Arc<IndexFile> {
+        let unreadable = self
+            .get(name)
+            .map(|f| f.unreadable.clone())
+            .unwrap_or_default();
+        Arc::new(IndexFile::new(entries, unreadable))
+    }
+
+    /// Serves `file` as the index file of `name` from now on.
+    pub fn install(&self, name: &PackageName, file: Arc<IndexFile>) {
         self.files
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(name.clone(), file.clone());
-        Ok(file)
+            .insert(name.clone(), file);
+    }
+
+    /// Stops serving an index file for `name`.
+    pub fn remove(&self, name: &PackageName) {
+        self.files
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+    }
+}
+
+impl IndexFile {
+    /// Reads an index file body of `name` as stored (lines it cannot read kept verbatim).
+    pub fn parse(name: &PackageName, body: &[u8]) -> Self {
+        let text = String::from_utf8_lossy(body);
+        let mut entries = Vec::new();
+        let mut raw = Vec::new();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            match serde_json::from_str::<IndexEntry>(line) {
+                Ok(e) if &e.name == name => entries.push(e),
+                _ => raw.push(line.to_string()),
+            }
+        }
+        Self::new(entries, raw)
     }
 }
 

@@ -20,6 +20,7 @@ pub mod recovery;
 mod registry;
 pub mod root;
 mod server;
+pub mod shared;
 pub mod signing;
 pub mod tokens;
 mod upload;
@@ -31,6 +32,8 @@ pub use index_entry::{
 };
 pub use owners::OwnerName;
 pub use root::{RegistryRoot, RootError};
-pub use server::{serve, serve_blocking, LimitOverrides, ServerConfig, ServerError, ServerHandle};
+pub use server::{
+    serve, serve_blocking, LimitOverrides, ServerConfig, ServerError, ServerHandle, Storage,
+};
 pub use signing::{key_id_of, IndexSigner, KeyId};
 pub use tokens::{Scope, Token, TokenError, TokenRecord, TokenStore};

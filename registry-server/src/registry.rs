@@ -31,6 +31,13 @@ pub struct CachedBody {
 }
 
 impl CachedBody {
+    /// The canonical bytes of `value`.
+    pub(crate) fn of_json(value: &impl serde::Serialize) -> std::io::Result<Self> {
+        Ok(Self::new(
+            x07_spec::canonical_file_bytes(value).map_err(std::io::Error::other)?,
+        ))
+    }
+
     fn new(body: Vec<u8>) -> Self {
         let etag = format!("\"{}\"", Sha256Digest::of(&body));
         Self {
@@ -43,8 +50,6 @@ impl CachedBody {
 /// Everything a running registry holds.
 #[derive(Debug)]
 pub struct Registry {
-    /// The root directory.
-    pub root: RegistryRoot,
     /// config.json as read at start.
     pub config: RegistryConfig,
     /// Timeouts and the connection cap in force (config.json's, or the server config's).
@@ -55,6 +60,27 @@ pub struct Registry {
     pub index: IndexStore,
     /// `/index/config.json`.
     pub index_config: CachedBody,
+    /// Where publish bodies are streamed to (this process's own directory).
+    pub(crate) scratch: PathBuf,
+    /// Where the registry's state lives.
+    pub(crate) backend: Backend,
+}
+
+/// The registry's state: one directory, or PostgreSQL plus an object store shared by any number
+/// of server processes.
+#[derive(Debug)]
+pub(crate) enum Backend {
+    /// `--root DIR`.
+    Dir(DirState),
+    /// `--database … --storage …`.
+    Shared(crate::shared::SharedHandle),
+}
+
+/// The state of a directory registry.
+#[derive(Debug)]
+pub(crate) struct DirState {
+    /// The root directory.
+    pub(crate) root: RegistryRoot,
     /// owners.json, in memory; written through on every change.
     pub(crate) owners: Mutex<OwnersFile>,
     tokens: TokenStore,
@@ -66,7 +92,18 @@ pub struct Registry {
     /// against all packages and the version is stored.
     pub(crate) commit_lock: Mutex<()>,
     /// What start-up recovery found and did (logged once the server listens).
-    pub recovery: Recovery,
+    pub(crate) recovery: Recovery,
+}
+
+impl DirState {
+    /// The lock serialising every change to one package (publish, yank, owners); names that
+    /// differ only by `-` versus `_` share it.
+    pub(crate) fn package_lock(&self, name: &PackageName) -> Arc<Mutex<()>> {
+        lock(&self.package_locks)
+            .entry(name.canonical())
+            .or_default()
+            .clone()
+    }
 }
 
 /// Locks a mutex, carrying on after a panic elsewhere (the guarded data is rewritten whole on each change).
@@ -93,24 +130,40 @@ impl Registry {
         let (index, unreadable) = IndexStore::load(&root)?;
         let mut owners = OwnersFile::load(&root.owners_path())?;
         let recovery = recover(&root, &index, &mut owners, unreadable)?;
-        let index_config = CachedBody::new(
-            x07_spec::canonical_file_bytes(&config.index_config_json(&signer))
-                .map_err(std::io::Error::other)?,
-        );
+        let index_config = CachedBody::of_json(&config.index_config_json(&signer))?;
         Ok(Self {
-            tokens: root.tokens(),
-            _serve_lock: serve_lock,
-            root,
             limits: config.connection_limits(),
             config,
             signer,
             index,
             index_config,
-            owners: Mutex::new(owners),
-            package_locks: Mutex::new(HashMap::new()),
-            commit_lock: Mutex::new(()),
-            recovery,
+            scratch: root.scratch_dir(),
+            backend: Backend::Dir(DirState {
+                tokens: root.tokens(),
+                _serve_lock: serve_lock,
+                root,
+                owners: Mutex::new(owners),
+                package_locks: Mutex::new(HashMap::new()),
+                commit_lock: Mutex::new(()),
+                recovery,
+            }),
         })
+    }
+
+    /// Logs what start-up found (recovery of a directory, repairs of a shared registry).
+    pub fn log_start(&self) {
+        match &self.backend {
+            Backend::Dir(d) => d.recovery.log(),
+            Backend::Shared(s) => s.log_start(),
+        }
+    }
+
+    /// A hint naming how tokens are created for this registry.
+    fn token_hint(&self) -> &'static str {
+        match &self.backend {
+            Backend::Dir(_) => "send `Authorization: Bearer x07t_…`; create a token with `x07 registry token create --root DIR`",
+            Backend::Shared(_) => "send `Authorization: Bearer x07t_…`; create a token with `x07 registry token create --database URL`",
+        }
     }
 
     /// Checks the bearer token of a request and that it grants `scope`.
@@ -135,7 +188,7 @@ impl Registry {
 
     /// The token's record, whatever its scopes (`GET /v1/me`, which `x07 pkg login` checks tokens with).
     pub fn identify(&self, authorization: Option<&str>) -> Result<TokenRecord, ApiError> {
-        let hint = "send `Authorization: Bearer x07t_…`; create a token with `x07 registry token create --root DIR`";
+        let hint = self.token_hint();
         let token = authorization
             .and_then(|h| h.split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
@@ -143,41 +196,33 @@ impl Registry {
             .ok_or_else(|| {
                 ApiError::new(ErrorCode::Unauthorized, format!("no bearer token; {hint}"))
             })?;
-        let record = self
-            .tokens
-            .lookup(token)
-            .map_err(|e| ApiError::internal("reading the token store", e))?
-            .ok_or_else(|| {
+        let record = match &self.backend {
+            Backend::Dir(d) => d
+                .tokens
+                .lookup(token)
+                .map_err(|e| ApiError::internal("reading the token store", e))?,
+            Backend::Shared(s) => s.lookup_token(token)?,
+        };
+        let record = record.ok_or_else(|| {
                 ApiError::new(ErrorCode::Unauthorized, format!("unknown token; {hint}"))
             })?;
         Ok(record)
     }
 
-    /// The lock serialising every change to one package (publish, yank, owners); names that
-    /// differ only by `-` versus `_` share it.
-    pub fn package_lock(&self, name: &PackageName) -> Arc<Mutex<()>> {
-        lock(&self.package_locks)
-            .entry(name.canonical())
-            .or_default()
-            .clone()
-    }
-
-    /// Fails unless `who` owns `name` or is an admin.
-    pub(crate) fn require_owner(
-        &self,
+    /// Fails unless `who` owns `name` or is an admin (directory registries).
+    fn require_owner(
+        dir: &DirState,
         who: &TokenRecord,
         name: &PackageName,
     ) -> Result<(), ApiError> {
-        if who.is_admin() || lock(&self.owners).is_owner(name, &who.owner) {
+        if who.is_admin() || lock(&dir.owners).is_owner(name, &who.owner) {
             Ok(())
         } else {
-            Err(ApiError::new(
-                ErrorCode::NotOwner,
-                format!("`{}` is not an owner of package `{name}`", who.owner),
-            ))
+            Err(not_an_owner(who, name))
         }
     }
 
+    /// The package `name` names, if this registry has it (a version, or a claim on the name).
     fn known_package(&self, name: &str) -> Result<PackageName, ApiError> {
         let not_found = || {
             ApiError::new(
@@ -186,7 +231,11 @@ impl Registry {
             )
         };
         let name = PackageName::new(name).map_err(|_| not_found())?;
-        let has_owners = !lock(&self.owners).owners_of(&name).is_empty();
+        let has_owners = match &self.backend {
+            Backend::Dir(d) => !lock(&d.owners).owners_of(&name).is_empty(),
+            // A shared registry claims a name in the transaction that stores its first version.
+            Backend::Shared(_) => false,
+        };
         if has_owners || self.index.get(&name).is_some() {
             Ok(name)
         } else {
@@ -203,45 +252,42 @@ impl Registry {
         yanked: bool,
     ) -> Result<Value, ApiError> {
         let name = self.known_package(name)?;
-        let missing = || {
-            ApiError::new(
-                ErrorCode::NotFound,
-                format!("package `{name}` has no version `{version}`"),
-            )
-        };
+        let missing = || no_such_version(&name, version);
         let parsed = PackageVersion::new(version).map_err(|_| missing())?;
-        let guard = self.package_lock(&name);
-        let _held = lock(&guard);
-        self.require_owner(who, &name)?;
-        let file = self.index.get(&name);
-        let file = file.ok_or_else(missing)?;
-        let current = file.entry(&parsed).ok_or_else(missing)?;
-        let version = current.version.as_str().to_string();
-        if current.yanked != yanked {
-            let entries: Vec<IndexEntry> = file
-                .entries
-                .iter()
-                .map(|e| {
-                    let mut e = e.clone();
-                    if e.version == parsed {
-                        e.yanked = yanked;
-                        e.sign(&self.signer);
-                    }
-                    e
-                })
-                .collect();
-            self.index
-                .replace(&name, entries)
-                .map_err(|e| io_failure("writing the index file", e))?;
-        }
+        let version = match &self.backend {
+            Backend::Shared(s) => s.set_yanked(self, who, &name, &parsed, yanked)?,
+            Backend::Dir(d) => {
+                let guard = d.package_lock(&name);
+                let _held = lock(&guard);
+                Self::require_owner(d, who, &name)?;
+                let file = self.index.get(&name).ok_or_else(missing)?;
+                let current = file.entry(&parsed).ok_or_else(missing)?;
+                let version = current.version.as_str().to_string();
+                if current.yanked != yanked {
+                    let entries = with_yank(&file.entries, &parsed, yanked, &self.signer);
+                    self.index
+                        .replace(&d.root, &name, entries)
+                        .map_err(|e| io_failure("writing the index file", e))?;
+                }
+                version
+            }
+        };
         Ok(json!({"ok": true, "name": name.as_str(), "version": version, "yanked": yanked}))
     }
 
     /// The owners of a package.
     pub fn owners(&self, name: &str) -> Result<Value, ApiError> {
         let name = self.known_package(name)?;
-        let owners = lock(&self.owners).owners_of(&name).to_vec();
+        let owners = self.owners_of(&name)?;
         Ok(json!({"ok": true, "name": name.as_str(), "owners": owners}))
+    }
+
+    /// The owners of `name`, sorted.
+    fn owners_of(&self, name: &PackageName) -> Result<Vec<OwnerName>, ApiError> {
+        match &self.backend {
+            Backend::Dir(d) => Ok(lock(&d.owners).owners_of(name).to_vec()),
+            Backend::Shared(s) => s.owners_of(name),
+        }
     }
 
     /// Adds (`add`) or removes an owner; the caller must own the package and hold `owner.manage`.
@@ -255,28 +301,31 @@ impl Registry {
         let name = self.known_package(name)?;
         let owner = OwnerName::new(owner)
             .map_err(|e| ApiError::new(ErrorCode::BadRequest, e.to_string()))?;
-        let guard = self.package_lock(&name);
-        let _held = lock(&guard);
-        self.require_owner(who, &name)?;
-        let mut owners = lock(&self.owners);
-        let mut next = owners.clone();
-        if add {
-            next.add(&name, owner);
-        } else {
-            next.remove(&name, &owner);
-            if next.owners_of(&name).is_empty() {
-                return Err(ApiError::new(
-                    ErrorCode::LastOwner,
-                    format!("`{owner}` is the last owner of `{name}`; add another owner first"),
-                ));
+        let owners = match &self.backend {
+            Backend::Shared(s) => s.change_owner(who, &name, owner, add)?,
+            Backend::Dir(d) => {
+                let guard = d.package_lock(&name);
+                let _held = lock(&guard);
+                Self::require_owner(d, who, &name)?;
+                let mut owners = lock(&d.owners);
+                let mut next = owners.clone();
+                if add {
+                    next.add(&name, owner);
+                } else {
+                    next.remove(&name, &owner);
+                    if next.owners_of(&name).is_empty() {
+                        return Err(last_owner(&owner, &name));
+                    }
+                }
+                if next != *owners {
+                    next.save(&d.root.owners_path())
+                        .map_err(|e| io_failure("writing owners.json", e))?;
+                    *owners = next;
+                }
+                owners.owners_of(&name).to_vec()
             }
-        }
-        if next != *owners {
-            next.save(&self.root.owners_path())
-                .map_err(|e| io_failure("writing owners.json", e))?;
-            *owners = next;
-        }
-        Ok(json!({"ok": true, "name": name.as_str(), "owners": owners.owners_of(&name)}))
+        };
+        Ok(json!({"ok": true, "name": name.as_str(), "owners": owners}))
     }
 
     /// Packages whose name or description contains `query` (case-insensitive), by name.
@@ -315,14 +364,14 @@ impl Registry {
             .as_ref()
             .and_then(|f| f.latest())
             .map(|e| e.version.as_str().to_string());
-        let owners = lock(&self.owners).owners_of(&name).to_vec();
+        let owners = self.owners_of(&name)?;
         Ok(
             json!({"ok": true, "name": name.as_str(), "latest": latest, "owners": owners, "versions": versions}),
         )
     }
 
-    /// The stored archive of a published version.
-    pub fn archive_path(&self, name: &str, version: &str) -> Result<PathBuf, ApiError> {
+    /// The stored archive of a published version: its bytes and its checksum (the ETag).
+    pub fn archive(&self, name: &str, version: &str) -> Result<(Vec<u8>, Sha256Digest), ApiError> {
         let not_found = || {
             ApiError::new(
                 ErrorCode::NotFound,
@@ -333,6 +382,57 @@ impl Registry {
         let version = PackageVersion::new(version).map_err(|_| not_found())?;
         let file = self.index.get(&name).ok_or_else(not_found)?;
         let entry = file.entry(&version).ok_or_else(not_found)?;
-        Ok(self.root.archive_path(&name, &entry.version))
+        let bytes = match &self.backend {
+            Backend::Dir(d) => {
+                let path = d.root.archive_path(&name, &entry.version);
+                fs_err::read(&path).map_err(|e| io_failure("reading a stored archive", e))?
+            }
+            Backend::Shared(s) => s.read_archive(&name, &entry.version)?,
+        };
+        Ok((bytes, entry.cksum))
     }
+}
+
+/// The refusal for a caller who does not own `name`.
+pub(crate) fn not_an_owner(who: &TokenRecord, name: &PackageName) -> ApiError {
+    ApiError::new(
+        ErrorCode::NotOwner,
+        format!("`{}` is not an owner of package `{name}`", who.owner),
+    )
+}
+
+/// The refusal for a version a package does not have.
+pub(crate) fn no_such_version(name: &PackageName, version: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        format!("package `{name}` has no version `{version}`"),
+    )
+}
+
+/// The refusal to remove a package's last owner.
+pub(crate) fn last_owner(owner: &OwnerName, name: &PackageName) -> ApiError {
+    ApiError::new(
+        ErrorCode::LastOwner,
+        format!("`{owner}` is the last owner of `{name}`; add another owner first"),
+    )
+}
+
+/// `entries` with the yank flag of `version` set to `yanked` and its line signed again.
+pub(crate) fn with_yank(
+    entries: &[IndexEntry],
+    version: &PackageVersion,
+    yanked: bool,
+    signer: &IndexSigner,
+) -> Vec<IndexEntry> {
+    entries
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            if &e.version == version && e.yanked != yanked {
+                e.yanked = yanked;
+                e.sign(signer);
+            }
+            e
+        })
+        .collect()
 }

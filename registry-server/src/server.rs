@@ -15,8 +15,8 @@ use crate::root::{RegistryRoot, RootError};
 /// How to run a registry server.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// The registry root directory (created and initialised on first start).
-    pub root: PathBuf,
+    /// Where the registry's state lives.
+    pub storage: Storage,
     /// Address to listen on; port 0 picks a free port.
     pub addr: SocketAddr,
     /// The URL clients use, if not `http://<addr>` (behind a proxy); remembered in config.json.
@@ -29,6 +29,16 @@ pub struct ServerConfig {
     pub limits: Option<ConnectionLimits>,
     /// Overrides single limits (`x07 registry serve --header-timeout ...`) for this run.
     pub limit_overrides: LimitOverrides,
+}
+
+/// Where a registry keeps its state.
+#[derive(Debug, Clone)]
+pub enum Storage {
+    /// A directory (created and initialised on first start); one server process.
+    Dir(PathBuf),
+    /// PostgreSQL for metadata and an object store for archives and index files; any number of
+    /// server processes.
+    Shared(crate::shared::SharedConfig),
 }
 
 /// Single connection limits given on the command line; the rest stay config.json's.
@@ -72,7 +82,7 @@ impl ServerConfig {
     /// A config with defaults for everything but root and address.
     pub fn new(root: impl Into<PathBuf>, addr: SocketAddr) -> Self {
         Self {
-            root: root.into(),
+            storage: Storage::Dir(root.into()),
             addr,
             public_url: None,
             max_publish_bytes: None,
@@ -92,6 +102,9 @@ pub enum ServerError {
     /// The registry root is unusable.
     #[error("registry root {0}: {1}")]
     Root(PathBuf, RootError),
+    /// The database or the object store is unusable.
+    #[error("{0}")]
+    Shared(#[from] crate::shared::SharedError),
     /// The async runtime could not start, or serving failed.
     #[error("registry server: {0}")]
     Io(#[from] std::io::Error),
@@ -103,26 +116,40 @@ async fn start(config: ServerConfig) -> Result<(TcpListener, Arc<Registry>), Ser
         .await
         .map_err(|e| ServerError::Bind(config.addr, e))?;
     let local = listener.local_addr()?;
-    let root_dir = config.root.clone();
-    let registry = tokio::task::spawn_blocking(move || {
-        let mut registry = Registry::open(
-            RegistryRoot::new(&config.root),
-            &format!("http://{local}"),
-            config.public_url.as_deref(),
-            &config.official_owners,
-        )?;
-        if let Some(max) = config.max_publish_bytes {
-            registry.config.max_publish_bytes = max;
+    let listen_url = format!("http://{local}");
+    let mut registry = match config.storage.clone() {
+        Storage::Dir(root_dir) => {
+            let (public_url, official) = (config.public_url.clone(), config.official_owners.clone());
+            let dir = root_dir.clone();
+            tokio::task::spawn_blocking(move || {
+                Registry::open(
+                    RegistryRoot::new(&dir),
+                    &listen_url,
+                    public_url.as_deref(),
+                    &official,
+                )
+            })
+            .await
+            .map_err(std::io::Error::other)?
+            .map_err(|e| ServerError::Root(root_dir, e))?
         }
-        if let Some(limits) = config.limits {
-            registry.limits = limits;
+        Storage::Shared(shared) => {
+            crate::shared::open(
+                &shared,
+                &listen_url,
+                config.public_url.as_deref(),
+                &config.official_owners,
+            )
+            .await?
         }
-        config.limit_overrides.apply(&mut registry.limits);
-        Ok::<_, RootError>(registry)
-    })
-    .await
-    .map_err(std::io::Error::other)?
-    .map_err(|e| ServerError::Root(root_dir, e))?;
+    };
+    if let Some(max) = config.max_publish_bytes {
+        registry.config.max_publish_bytes = max;
+    }
+    if let Some(limits) = config.limits {
+        registry.limits = limits;
+    }
+    config.limit_overrides.apply(&mut registry.limits);
     Ok((listener, Arc::new(registry)))
 }
 
@@ -132,7 +159,7 @@ async fn run(
     registry: Arc<Registry>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    registry.recovery.log();
+    registry.log_start();
     let limits = registry.limits;
     serve_connections(listener, router(registry), limits, shutdown).await;
     Ok(())

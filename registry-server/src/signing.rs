@@ -56,6 +56,37 @@ impl IndexSigner {
         }
     }
 
+    /// Reads an existing key file (pkcs8 DER, mode 0600); a missing file is an error.
+    pub fn load(path: &Path) -> Result<Self, RootError> {
+        let meta = fs_err::metadata(path).map_err(RootError::Io)?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(RootError::KeyPermissions(path.to_path_buf()));
+        }
+        let der = fs_err::read(path).map_err(RootError::Io)?;
+        Self::from_pkcs8_der(&der)
+            .map_err(|e| RootError::KeyUnreadable(path.to_path_buf(), e))
+    }
+
+    /// A key from its pkcs8 DER bytes.
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, String> {
+        SigningKey::from_pkcs8_der(der)
+            .map(Self::from_key)
+            .map_err(|e| e.to_string())
+    }
+
+    /// A new random key.
+    pub fn generate() -> Self {
+        Self::from_key(SigningKey::generate(&mut rand::rngs::OsRng))
+    }
+
+    /// The key as pkcs8 DER (to keep it in a shared registry's database).
+    pub fn to_pkcs8_der(&self) -> Result<Vec<u8>, String> {
+        self.key
+            .to_pkcs8_der()
+            .map(|d| d.as_bytes().to_vec())
+            .map_err(|e| e.to_string())
+    }
+
     fn from_key(key: SigningKey) -> Self {
         let key_id = key_id_of(&key.verifying_key());
         Self { key, key_id }

@@ -76,7 +76,22 @@ impl TokenRecord {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Token(String);
 
+/// Seconds since the Unix epoch.
+pub(crate) fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 impl Token {
+    /// A new random token (`x07t_` + 64 hex digits).
+    pub(crate) fn generate() -> Self {
+        let mut raw = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut raw);
+        Token(format!("{TOKEN_PREFIX}{}", hex::encode(raw)))
+    }
+
     /// The token text (`x07t_…`).
     pub fn as_str(&self) -> &str {
         &self.0
@@ -101,7 +116,7 @@ pub enum TokenError {
 }
 
 /// The `sha256` hex under which a token is stored.
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -124,6 +139,11 @@ impl TokenStore {
     /// Path of tokens.json.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Every stored token: its hash and record (a migration copies them).
+    pub(crate) fn all(&self) -> Result<BTreeMap<String, TokenRecord>, TokenError> {
+        self.read()
     }
 
     fn read(&self) -> Result<BTreeMap<String, TokenRecord>, TokenError> {
@@ -170,13 +190,8 @@ impl TokenStore {
 
     /// Creates a token for `owner` with `scopes`, stores its hash, and returns the secret once.
     pub fn create(&self, owner: OwnerName, scopes: Vec<Scope>) -> Result<Token, TokenError> {
-        let mut raw = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut raw);
-        let token = Token(format!("{TOKEN_PREFIX}{}", hex::encode(raw)));
-        let created = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let token = Token::generate();
+        let created = now_secs();
         let mut scopes = scopes;
         scopes.sort();
         scopes.dedup();

@@ -1,16 +1,19 @@
-//! `x07 registry serve` and `x07 registry token create`: run a package registry from a directory.
+//! `x07 registry serve`, `migrate` and `token create`: run a package registry from a directory, or
+//! from PostgreSQL and S3 shared by any number of server processes.
 //!
 //! `serve` initialises DIR on first start (config.json, keys/signing.key, tokens.json, owners.json),
 //! prints `listening on http://ADDR` on stderr and runs until SIGINT/SIGTERM. `token create` prints
 //! the new token as the last line of stdout; only its sha256 is stored. Failures are X07-REGISTRY-0001
-//! (the server cannot start or stopped with an error) and X07-REGISTRY-0002 (the token cannot be
-//! created), exit 2.
+//! (the server cannot start or stopped with an error), X07-REGISTRY-0002 (the token cannot be
+//! created) and X07-REGISTRY-0003 (the migration failed; the database is unchanged), exit 2.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use x07_registry_server::{serve_blocking, OwnerName, RegistryRoot, Scope, ServerConfig};
+use x07_blob_store::StoreUrl;
+use x07_registry_server::shared::{self, migrate_directory, DatabaseUrl, SharedConfig};
+use x07_registry_server::{serve_blocking, OwnerName, RegistryRoot, Scope, ServerConfig, Storage};
 
 use crate::cmd::pkg::{plain_client, registry_error, RegistryArgs};
 use crate::error::{CliError, CliResult};
@@ -47,8 +50,10 @@ fn trust(args: &TrustArgs) -> CliResult {
 /// `x07 registry ...`.
 #[derive(Debug, Subcommand)]
 pub enum RegistryCommand {
-    /// Serve a registry (sparse index, downloads, publish API) from DIR until SIGINT/SIGTERM.
+    /// Serve a registry (sparse index, downloads, publish API) from DIR, or from PostgreSQL + S3 shared by any number of servers, until SIGINT/SIGTERM.
     Serve(ServeArgs),
+    /// Move a directory registry into PostgreSQL + S3, every index line and signature intact.
+    Migrate(MigrateArgs),
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -68,12 +73,31 @@ pub struct TrustArgs {
     pub key: Option<String>,
 }
 
+/// Where a shared registry keeps its state (`--database` and `--storage`).
+#[derive(Debug, Args)]
+pub struct SharedArgs {
+    /// PostgreSQL for the registry's metadata: postgres://USER@HOST:PORT/DB (password in PGPASSWORD; default: $X07_REGISTRY_DATABASE_URL).
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+    /// The object store for archives and index files: s3://BUCKET?endpoint=URL&region=NAME (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the shared credentials file).
+    #[arg(long, value_name = "URL")]
+    pub storage: Option<String>,
+}
+
 /// `x07 registry serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The registry directory (created and initialised on first start).
-    #[arg(long, value_name = "DIR")]
-    pub root: PathBuf,
+    /// The registry directory (created and initialised on first start); or use --database and --storage.
+    #[arg(long, value_name = "DIR", required_unless_present_any = ["database", "storage"], conflicts_with_all = ["database", "storage"])]
+    pub root: Option<PathBuf>,
+    #[command(flatten)]
+    pub shared: SharedArgs,
+    /// Sign index lines with this ed25519 pkcs8 key (mode 0600) instead of the key kept in the database.
+    #[arg(long, value_name = "FILE", requires = "database")]
+    pub signing_key: Option<PathBuf>,
+    /// Clients download archives and read index files from this URL (a CDN or the bucket's website in front of the bucket's dl/ and index/); the servers keep the API.
+    #[arg(long, value_name = "URL", requires = "database")]
+    pub cdn_url: Option<String>,
     /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
     #[arg(long, value_name = "IP:PORT")]
     pub addr: SocketAddr,
@@ -107,12 +131,29 @@ pub enum TokenCommand {
     Create(TokenCreateArgs),
 }
 
+/// `x07 registry migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The directory registry to move (no server may be running on it; it is not changed).
+    #[arg(long, value_name = "DIR")]
+    pub from: PathBuf,
+    /// The target PostgreSQL database (empty of packages; password in PGPASSWORD; default: $X07_REGISTRY_DATABASE_URL).
+    #[arg(long = "to-database", value_name = "URL")]
+    pub to_database: Option<String>,
+    /// The target object store: s3://BUCKET?endpoint=URL&region=NAME.
+    #[arg(long = "to-storage", value_name = "URL")]
+    pub to_storage: String,
+}
+
 /// `x07 registry token create`.
 #[derive(Debug, Args)]
 pub struct TokenCreateArgs {
     /// The registry directory.
-    #[arg(long, value_name = "DIR")]
-    pub root: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "database", conflicts_with = "database")]
+    pub root: Option<PathBuf>,
+    /// A shared registry's PostgreSQL database instead (default: $X07_REGISTRY_DATABASE_URL).
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
     /// What the token may do (repeatable): publish (publish, yank), owner.manage (add/remove owners), admin (everything).
     #[arg(long = "scope", value_name = "SCOPE", value_parser = ["publish", "owner.manage", "admin"], default_value = "publish")]
     pub scopes: Vec<String>,
@@ -125,13 +166,57 @@ pub struct TokenCreateArgs {
 pub fn run(cmd: &RegistryCommand) -> CliResult {
     match cmd {
         RegistryCommand::Serve(args) => serve(args),
+        RegistryCommand::Migrate(args) => migrate(args),
         RegistryCommand::Token(TokenCommand::Create(args)) => create_token(args),
         RegistryCommand::Trust(args) => trust(args),
     }
 }
 
+/// The database URL of `--database` (which may not carry a password: command lines are visible
+/// to every user in `ps`) or of `$X07_REGISTRY_DATABASE_URL`.
+fn database_url(flag: &str, given: Option<&str>, code: &'static str) -> Result<DatabaseUrl, CliError> {
+    let fail = |m: String| CliError::setup(code, m);
+    let text = match given {
+        Some(t) => {
+            if DatabaseUrl::text_has_password(t) {
+                return Err(fail(format!(
+                    "{flag}: a password on the command line is visible to every user (ps, shell history); put it in PGPASSWORD or give the whole URL in X07_REGISTRY_DATABASE_URL"
+                )));
+            }
+            t.to_string()
+        }
+        None => std::env::var("X07_REGISTRY_DATABASE_URL").map_err(|_| {
+            fail(format!(
+                "{flag} URL is missing (or set X07_REGISTRY_DATABASE_URL)"
+            ))
+        })?,
+    };
+    DatabaseUrl::parse(&text).map_err(|e| fail(e.to_string()))
+}
+
+fn storage_url(flag: &str, text: &str, code: &'static str) -> Result<StoreUrl, CliError> {
+    StoreUrl::parse(text).map_err(|e| CliError::setup(code, format!("{flag}: {e}")))
+}
+
 fn serve(args: &ServeArgs) -> CliResult {
-    let mut config = ServerConfig::new(&args.root, args.addr);
+    const CODE: &str = "X07-REGISTRY-0001";
+    let storage = match &args.root {
+        Some(root) => Storage::Dir(root.clone()),
+        None => {
+            let database = database_url("--database", args.shared.database.as_deref(), CODE)?;
+            let storage = args.shared.storage.as_deref().ok_or_else(|| {
+                CliError::setup(CODE, "--storage s3://BUCKET?endpoint=…&region=… is needed with --database (archives and index files live there)")
+            })?;
+            Storage::Shared(SharedConfig {
+                database,
+                storage: storage_url("--storage", storage, CODE)?,
+                signing_key: args.signing_key.clone(),
+                cdn_url: args.cdn_url.clone(),
+            })
+        }
+    };
+    let mut config = ServerConfig::new(PathBuf::new(), args.addr);
+    config.storage = storage;
     config.public_url.clone_from(&args.public_url);
     config.limit_overrides = x07_registry_server::LimitOverrides {
         header_timeout_secs: args.header_timeout,
@@ -155,17 +240,53 @@ fn create_token(args: &TokenCreateArgs) -> CliResult {
     let owner = OwnerName::new(args.owner.as_str()).map_err(|e| fail(format!("--owner: {e}")))?;
     // clap restricts the values to the known scopes.
     let scopes: Vec<Scope> = args.scopes.iter().filter_map(|s| Scope::parse(s)).collect();
-    let root = RegistryRoot::new(&args.root);
-    let token = root
-        .tokens()
-        .create(owner.clone(), scopes.clone())
-        .map_err(|e| fail(e.to_string()))?;
     let scope_list: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+    let (token, place) = match &args.root {
+        Some(root) => {
+            let root = RegistryRoot::new(root);
+            let token = root
+                .tokens()
+                .create(owner.clone(), scopes.clone())
+                .map_err(|e| fail(e.to_string()))?;
+            (token, root.tokens().path().display().to_string())
+        }
+        None => {
+            let url = database_url("--database", args.database.as_deref(), "X07-REGISTRY-0002")?;
+            let token = shared::create_token(&url, owner.clone(), scopes.clone())
+                .map_err(|e| fail(e.to_string()))?;
+            (token, format!("{url}"))
+        }
+    };
     eprintln!(
-        "created a token for owner `{owner}` with scopes {} (stored hashed in {}; it is not shown again)",
+        "created a token for owner `{owner}` with scopes {} (stored hashed in {place}; it is not shown again)",
         scope_list.join(", "),
-        root.tokens().path().display()
     );
     println!("{}", token.as_str());
+    Ok(0)
+}
+
+fn migrate(args: &MigrateArgs) -> CliResult {
+    const CODE: &str = "X07-REGISTRY-0003";
+    let database = database_url("--to-database", args.to_database.as_deref(), CODE)?;
+    let storage = storage_url("--to-storage", &args.to_storage, CODE)?;
+    let report = migrate_directory(&args.from, &database, &storage)
+        .map_err(|e| CliError::setup(CODE, e.to_string()))?;
+    eprintln!(
+        "moved {} packages ({} versions, {} archives, {} tokens) from {} to {database} and {storage}; signing key {} kept",
+        report.packages,
+        report.versions,
+        report.archives,
+        report.tokens,
+        args.from.display(),
+        report.key_id
+    );
+    let mut value = serde_json::to_value(&report).map_err(|e| CliError::setup(CODE, e.to_string()))?;
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert(
+            "schema_version".into(),
+            serde_json::Value::String("x07.registry.migrate@0.1.0".into()),
+        );
+    }
+    crate::cmd::pkg::print_json(&value)?;
     Ok(0)
 }

@@ -1,0 +1,90 @@
+//! A local directory as a store (`file:///DIR`): writes are temp file + rename.
+
+use std::path::PathBuf;
+
+use crate::{check_key, BlobError};
+
+/// A directory holding one file per key.
+#[derive(Debug, Clone)]
+pub struct DirStore {
+    dir: PathBuf,
+}
+
+impl DirStore {
+    /// The store in `dir` (created on the first write).
+    pub fn new(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+
+    /// `file:///dir`.
+    pub fn describe(&self) -> String {
+        format!("file://{}", self.dir.display())
+    }
+
+    fn path(&self, key: &str) -> Result<PathBuf, BlobError> {
+        check_key(key)?;
+        Ok(self.dir.join(key))
+    }
+
+    /// The file's bytes, or `None`.
+    pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError> {
+        match fs_err::read(self.path(key)?) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Writes the file whole (temp + rename).
+    pub fn put(&self, key: &str, bytes: &[u8]) -> Result<(), BlobError> {
+        let path = self.path(key)?;
+        if let Some(parent) = path.parent() {
+            fs_err::create_dir_all(parent)?;
+        }
+        x07_spec::write_atomic(&path, bytes)?;
+        Ok(())
+    }
+
+    /// Whether the file exists.
+    pub fn exists(&self, key: &str) -> Result<bool, BlobError> {
+        Ok(self.path(key)?.is_file())
+    }
+
+    /// Removes the file.
+    pub fn delete(&self, key: &str) -> Result<(), BlobError> {
+        match fs_err::remove_file(self.path(key)?) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Every file under `prefix`, as keys, sorted (temp files of unfinished writes left out).
+    pub fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError> {
+        let mut keys = Vec::new();
+        let mut pending = vec![self.dir.clone()];
+        while let Some(dir) = pending.pop() {
+            let entries = match fs_err::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
+            };
+            for entry in entries {
+                let entry = entry?;
+                let path = entry.path();
+                if entry.file_type()?.is_dir() {
+                    pending.push(path);
+                    continue;
+                }
+                let Some(rel) = path.strip_prefix(&self.dir).ok().and_then(|p| p.to_str()) else {
+                    continue;
+                };
+                let hidden = rel.rsplit('/').next().is_some_and(|n| n.starts_with('.'));
+                if !hidden && rel.starts_with(prefix) {
+                    keys.push(rel.to_string());
+                }
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
+}

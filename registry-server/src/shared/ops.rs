@@ -1,0 +1,213 @@
+//! The other operations on a shared registry: tokens (stored as sha256 hashes), owners, yank,
+//! and reading archives back from the object store.
+
+use std::sync::Arc;
+
+use x07_spec::{PackageName, PackageVersion};
+
+use super::schema::PUBLISH_LOCK;
+use super::{archive_key, database, storage_unavailable, DatabaseUrl, SharedError, SharedHandle};
+use crate::api_error::ApiError;
+use crate::index_entry::{IndexEntry, SignedLine as _};
+use crate::owners::OwnerName;
+use crate::registry::{last_owner, no_such_version, not_an_owner, Registry};
+use crate::tokens::{now_secs, token_hash, Scope, Token, TokenRecord, TOKEN_PREFIX};
+
+impl SharedHandle {
+    /// The record of a token, if the database knows its hash (blocking).
+    pub(crate) fn lookup_token(&self, token: &str) -> Result<Option<TokenRecord>, ApiError> {
+        if !token.starts_with(TOKEN_PREFIX) {
+            return Ok(None);
+        }
+        let row = self
+            .rt
+            .block_on(async {
+                let client = self.pool.get().await.map_err(|e| e.to_string())?;
+                client
+                    .query_opt(
+                        "SELECT owner, scopes, created FROM x07_tokens WHERE hash = $1",
+                        &[&token_hash(token)],
+                    )
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+            .map_err(|e| ApiError::from(self.url.error("reading tokens", e)))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let owner: String = row.get(0);
+        let scopes: Vec<String> = row.get(1);
+        let created: i64 = row.get(2);
+        let owner = OwnerName::new(owner)
+            .map_err(|e| ApiError::internal("reading a token's owner", e))?;
+        Ok(Some(TokenRecord {
+            owner,
+            scopes: scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
+            created: u64::try_from(created).unwrap_or(0),
+        }))
+    }
+
+    /// The owners of `name`, sorted (blocking).
+    pub(crate) fn owners_of(&self, name: &PackageName) -> Result<Vec<OwnerName>, ApiError> {
+        let rt = &self.rt;
+        let mut client = rt
+            .block_on(self.pool.get())
+            .map_err(|e| ApiError::from(self.url.error("getting a connection", e)))?;
+        let tx = rt
+            .block_on(client.transaction())
+            .map_err(self.db("starting a transaction"))?;
+        rt.block_on(self.owners_in(&tx, name.as_str()))
+    }
+
+    /// Adds or removes an owner; returns the owners after the change (blocking).
+    pub(crate) fn change_owner(
+        &self,
+        who: &TokenRecord,
+        name: &PackageName,
+        owner: OwnerName,
+        add: bool,
+    ) -> Result<Vec<OwnerName>, ApiError> {
+        let rt = &self.rt;
+        let mut client = rt
+            .block_on(self.pool.get())
+            .map_err(|e| ApiError::from(self.url.error("getting a connection", e)))?;
+        let tx = rt
+            .block_on(client.transaction())
+            .map_err(self.db("starting a transaction"))?;
+        rt.block_on(tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PUBLISH_LOCK]))
+            .map_err(self.db("taking the publish lock"))?;
+        let owners = rt.block_on(self.owners_in(&tx, name.as_str()))?;
+        if !who.is_admin() && !owners.contains(&who.owner) {
+            return Err(not_an_owner(who, name));
+        }
+        if add {
+            rt.block_on(tx.execute(
+                "INSERT INTO x07_owners (package, owner) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&name.as_str(), &owner.as_str()],
+            ))
+            .map_err(self.db("adding an owner"))?;
+        } else {
+            if owners.iter().all(|o| o == &owner) && owners.contains(&owner) {
+                return Err(last_owner(&owner, name));
+            }
+            rt.block_on(tx.execute(
+                "DELETE FROM x07_owners WHERE package = $1 AND owner = $2",
+                &[&name.as_str(), &owner.as_str()],
+            ))
+            .map_err(self.db("removing an owner"))?;
+        }
+        let after = rt.block_on(self.owners_in(&tx, name.as_str()))?;
+        rt.block_on(tx.commit())
+            .map_err(self.db("committing the owner change"))?;
+        Ok(after)
+    }
+
+    /// Sets a version's yank flag and re-signs its line; returns the version as published
+    /// (blocking).
+    pub(crate) fn set_yanked(
+        &self,
+        reg: &Registry,
+        who: &TokenRecord,
+        name: &PackageName,
+        version: &PackageVersion,
+        yanked: bool,
+    ) -> Result<String, ApiError> {
+        let rt = &self.rt;
+        let mut client = rt
+            .block_on(self.pool.get())
+            .map_err(|e| ApiError::from(self.url.error("getting a connection", e)))?;
+        let tx = rt
+            .block_on(client.transaction())
+            .map_err(self.db("starting a transaction"))?;
+        rt.block_on(tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PUBLISH_LOCK]))
+            .map_err(self.db("taking the publish lock"))?;
+        let owners = rt.block_on(self.owners_in(&tx, name.as_str()))?;
+        if !who.is_admin() && !owners.contains(&who.owner) {
+            return Err(not_an_owner(who, name));
+        }
+        let row = rt
+            .block_on(tx.query_opt(
+                "SELECT version, line FROM x07_versions WHERE package = $1 AND version_key = $2 FOR UPDATE",
+                &[&name.as_str(), &version.identity()],
+            ))
+            .map_err(self.db("reading the version"))?
+            .ok_or_else(|| no_such_version(name, version.as_str()))?;
+        let text: String = row.get(0);
+        let line: String = row.get(1);
+        let mut entry: IndexEntry = serde_json::from_str(&line)
+            .map_err(|e| ApiError::internal("reading a stored index line", e))?;
+        if entry.yanked == yanked {
+            return Ok(text);
+        }
+        entry.yanked = yanked;
+        entry.sign(&reg.signer);
+        let line = String::from_utf8(entry.line_bytes())
+            .map_err(|e| ApiError::internal("rendering the index line", e))?;
+        rt.block_on(tx.execute(
+            "UPDATE x07_versions SET yanked = $3, line = $4 WHERE package = $1 AND version_key = $2",
+            &[&name.as_str(), &version.identity(), &yanked, &line],
+        ))
+        .map_err(self.db("storing the yank"))?;
+        let file = rt.block_on(self.rerender(&tx, name))?;
+        rt.block_on(tx.commit())
+            .map_err(self.db("committing the yank"))?;
+        self.index.install(name, Arc::new(file));
+        if let Err(e) = self.sync_index_to_bucket(name) {
+            tracing::warn!(package = %name, "the object store's index file is behind until repaired: {e}");
+        }
+        Ok(text)
+    }
+
+    /// A published archive's bytes from the object store (blocking).
+    pub(crate) fn read_archive(
+        &self,
+        name: &PackageName,
+        version: &PackageVersion,
+    ) -> Result<Vec<u8>, ApiError> {
+        match self.bucket.get(&archive_key(name, version)) {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(ApiError::internal(
+                "reading a stored archive",
+                format!(
+                    "{}: no object {} although the index lists it",
+                    self.bucket.describe(),
+                    archive_key(name, version)
+                ),
+            )),
+            Err(e) => Err(storage_unavailable(e)),
+        }
+    }
+}
+
+/// Creates a token in a shared registry's database (migrating it first if it is new); blocking.
+pub fn create_token(
+    url: &DatabaseUrl,
+    owner: OwnerName,
+    scopes: Vec<Scope>,
+) -> Result<Token, SharedError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| url.error("starting the async runtime", e))?;
+    runtime.block_on(async {
+        let (mut client, connection) = url.connect().await?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        database::migrate(&mut client, url).await?;
+        let token = Token::generate();
+        let mut scopes = scopes;
+        scopes.sort();
+        scopes.dedup();
+        let scopes: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+        let created = i64::try_from(now_secs()).unwrap_or(i64::MAX);
+        client
+            .execute(
+                "INSERT INTO x07_tokens (hash, owner, scopes, created) VALUES ($1, $2, $3, $4)",
+                &[&token_hash(token.as_str()), &owner.as_str(), &scopes, &created],
+            )
+            .await
+            .map_err(|e| url.error("storing the token", e))?;
+        Ok(token)
+    })
+}

@@ -43,6 +43,11 @@ impl S3Store {
         Self::with_credentials(loc, credentials)
     }
 
+    /// A store for `loc` with an access key and secret given directly (tests, tools).
+    pub fn with_keys(loc: &S3Location, key: &str, secret: &str) -> Result<Self, BlobError> {
+        Self::with_credentials(loc, Credentials::new(key, secret))
+    }
+
     /// A store for `loc` with the given credentials.
     pub fn with_credentials(loc: &S3Location, credentials: Credentials) -> Result<Self, BlobError> {
         let bad = |why: String| BlobError::BadUrl {

@@ -5,8 +5,11 @@ pub mod binary;
 pub mod bytes_display;
 pub mod command;
 pub mod conformance;
+pub mod postgres;
 pub mod registry;
 pub mod report;
+pub mod s3;
+pub mod services;
 pub mod workdir;
 
 pub use binary::x07_bin;

@@ -115,11 +115,32 @@ impl DatabaseUrl {
             why: describe_pg_error(&e.to_string()),
         }
     }
+
+    /// A database error with the driver's whole cause chain ("db error" alone says nothing).
+    pub(crate) fn error_chain(
+        &self,
+        what: &'static str,
+        e: &(dyn std::error::Error + 'static),
+    ) -> SharedError {
+        let mut text = e.to_string();
+        let mut source = e.source();
+        while let Some(s) = source {
+            let next = s.to_string();
+            if !text.contains(&next) {
+                text.push_str(": ");
+                text.push_str(&next);
+            }
+            source = s.source();
+        }
+        self.error(what, text)
+    }
 }
 
 /// A tokio-postgres error with a hint for the usual first-start mistakes.
 fn describe_pg_error(text: &str) -> String {
-    let hint = if text.contains("password authentication failed") || text.contains("password missing") {
+    let hint = if text.contains("too many clients") || text.contains("remaining connection slots") {
+        "; raise the server's max_connections or run fewer registry processes (each keeps up to 16 connections)"
+    } else if text.contains("password authentication failed") || text.contains("password missing") {
         "; set PGPASSWORD (or check the user in the URL)"
     } else if text.contains("Connection refused") || text.contains("error connecting") {
         "; is PostgreSQL running and listening on that host and port?"

@@ -52,7 +52,7 @@ impl SharedHandle {
         let rt = &self.rt;
         let mut client = rt
             .block_on(self.pool.get())
-            .map_err(|e| ApiError::from(self.url.error("getting a connection", e)))?;
+            .map_err(|e| ApiError::from(self.url.error_chain("getting a connection", &e)))?;
         let tx = rt
             .block_on(client.transaction())
             .map_err(self.db("starting a transaction"))?;
@@ -70,7 +70,7 @@ impl SharedHandle {
         let rt = &self.rt;
         let mut client = rt
             .block_on(self.pool.get())
-            .map_err(|e| ApiError::from(self.url.error("getting a connection", e)))?;
+            .map_err(|e| ApiError::from(self.url.error_chain("getting a connection", &e)))?;
         let tx = rt
             .block_on(client.transaction())
             .map_err(self.db("starting a transaction"))?;
@@ -115,7 +115,7 @@ impl SharedHandle {
         let rt = &self.rt;
         let mut client = rt
             .block_on(self.pool.get())
-            .map_err(|e| ApiError::from(self.url.error("getting a connection", e)))?;
+            .map_err(|e| ApiError::from(self.url.error_chain("getting a connection", &e)))?;
         let tx = rt
             .block_on(client.transaction())
             .map_err(self.db("starting a transaction"))?;

@@ -39,7 +39,7 @@ impl SharedHandle {
         let name = &package.name;
         let mut client = rt
             .block_on(state.pool.get())
-            .map_err(|e| ApiError::from(state.url.error("getting a connection", e)))?;
+            .map_err(|e| ApiError::from(state.url.error_chain("getting a connection", &e)))?;
         let tx = rt.block_on(client.transaction()).map_err(state.db("starting a transaction"))?;
         rt.block_on(tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PUBLISH_LOCK]))
             .map_err(state.db("taking the publish lock"))?;
@@ -64,11 +64,11 @@ impl SharedHandle {
 
 impl SharedState {
     /// A closure turning a database error into a 503 naming `what`.
-    pub(crate) fn db<E: std::fmt::Display>(
+    pub(crate) fn db<E: std::error::Error + 'static>(
         &self,
         what: &'static str,
     ) -> impl Fn(E) -> ApiError + '_ {
-        move |e| ApiError::from(self.url.error(what, e))
+        move |e| ApiError::from(self.url.error_chain(what, &e))
     }
 
     /// The owners of `name` inside a transaction, sorted.

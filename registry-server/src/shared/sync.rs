@@ -24,7 +24,7 @@ impl SharedState {
             .pool
             .get()
             .await
-            .map_err(|e| self.url.error("getting a connection", e))?;
+            .map_err(|e| self.url.error_chain("getting a connection", &e))?;
         let rows = client
             .query("SELECT name, index_body FROM x07_packages", &[])
             .await
@@ -49,7 +49,7 @@ impl SharedState {
             .pool
             .get()
             .await
-            .map_err(|e| self.url.error("getting a connection", e))?;
+            .map_err(|e| self.url.error_chain("getting a connection", &e))?;
         let row = client
             .query_opt(
                 "SELECT index_body FROM x07_packages WHERE name = $1",
@@ -83,7 +83,7 @@ impl SharedState {
         let rt = &self.rt;
         let mut client = rt
             .block_on(self.pool.get())
-            .map_err(|e| self.url.error("getting a connection", e))?;
+            .map_err(|e| self.url.error_chain("getting a connection", &e))?;
         let tx = rt
             .block_on(client.transaction())
             .map_err(|e| self.url.error("starting a transaction", e))?;

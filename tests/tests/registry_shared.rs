@@ -89,11 +89,22 @@ impl Backing {
             .x07()
             .args(["registry", "token", "create", "--database"])
             .arg(self.database())
-            .args(["--owner", owner, "--scope", "publish", "--scope", "owner.manage"])
+            .args([
+                "--owner",
+                owner,
+                "--scope",
+                "publish",
+                "--scope",
+                "owner.manage",
+            ])
             .output()
             .expect("run x07");
         assert!(out.status.success(), "token create: {}", text(&out.stderr));
-        text(&out.stdout).lines().last().unwrap_or_default().to_string()
+        text(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string()
     }
 }
 
@@ -186,7 +197,10 @@ fn http_get(port: u16, path: &str) -> (u16, Vec<u8>) {
         .and_then(|s| s.parse().ok())
         .expect("status");
     let mut body = raw[split + 4..].to_vec();
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         body = dechunk(&body);
     }
     (status, body)
@@ -289,11 +303,23 @@ fn two_servers_on_one_database_and_bucket_serve_one_signed_index() {
     let home = home_for(&[&a, &b], &token);
     let work = tempfile::tempdir().unwrap();
 
-    let out = publish(&a, home.path(), &package(work.path(), "alpha", "1.0.0", "one"));
+    let out = publish(
+        &a,
+        home.path(),
+        &package(work.path(), "alpha", "1.0.0", "one"),
+    );
     assert!(out.status.success(), "publish via a: {}", text(&out.stderr));
-    let out = publish(&b, home.path(), &package(work.path(), "beta", "1.0.0", "two"));
+    let out = publish(
+        &b,
+        home.path(),
+        &package(work.path(), "beta", "1.0.0", "two"),
+    );
     assert!(out.status.success(), "publish via b: {}", text(&out.stderr));
-    let out = publish(&b, home.path(), &package(work.path(), "alpha", "1.1.0", "three"));
+    let out = publish(
+        &b,
+        home.path(),
+        &package(work.path(), "alpha", "1.1.0", "three"),
+    );
     assert!(out.status.success(), "publish via b: {}", text(&out.stderr));
 
     // One signing key, chosen by whichever server started first.
@@ -313,7 +339,11 @@ fn two_servers_on_one_database_and_bucket_serve_one_signed_index() {
         let (_, body) = a.get(&path);
         // The bucket holds the same file, byte for byte (a CDN can serve it).
         eventually(&format!("{name} in the bucket"), || {
-            bucket.get(&format!("index/{}", shard(name))).unwrap().as_deref() == Some(&body[..])
+            bucket
+                .get(&format!("index/{}", shard(name)))
+                .unwrap()
+                .as_deref()
+                == Some(&body[..])
         });
         // Every archive the index names is in the bucket, with the index's checksum.
         for line in index_lines(&body) {
@@ -332,7 +362,10 @@ fn two_servers_on_one_database_and_bucket_serve_one_signed_index() {
             assert_eq!(got, archive);
         }
     }
-    assert_eq!(index_lines(&a.get(&format!("/index/{}", shard("alpha"))).1).len(), 2);
+    assert_eq!(
+        index_lines(&a.get(&format!("/index/{}", shard("alpha"))).1).len(),
+        2
+    );
 
     // A consumer of server b resolves and fetches a package published through a.
     let project = tempfile::tempdir().unwrap();
@@ -466,15 +499,33 @@ fn killing_a_server_mid_publish_leaves_nothing_half_visible() {
     for name in &published_or_not {
         let path = format!("/index/{}", shard(name));
         let (status, body) = fresh.get(&path);
-        assert_eq!(survivor.get(&path), (status, body.clone()), "{name}: both servers agree");
+        assert_eq!(
+            survivor.get(&path),
+            (status, body.clone()),
+            "{name}: both servers agree"
+        );
         let in_bucket = bucket.get(&format!("index/{}", shard(name))).unwrap();
-        eprintln!("{name}: {}", if status == 404 { "not published" } else { "published" });
+        eprintln!(
+            "{name}: {}",
+            if status == 404 {
+                "not published"
+            } else {
+                "published"
+            }
+        );
         if status == 404 {
-            assert!(in_bucket.is_none(), "{name}: an index file without a committed version");
+            assert!(
+                in_bucket.is_none(),
+                "{name}: an index file without a committed version"
+            );
             continue;
         }
         assert_eq!(status, 200, "{name}: {}", text(&body));
-        assert_eq!(in_bucket.as_deref(), Some(&body[..]), "{name}: bucket index repaired");
+        assert_eq!(
+            in_bucket.as_deref(),
+            Some(&body[..]),
+            "{name}: bucket index repaired"
+        );
         for line in index_lines(&body) {
             let archive = bucket
                 .get(&format!("dl/{name}/1.0.0/download"))
@@ -503,7 +554,10 @@ fn killing_a_server_mid_publish_leaves_nothing_half_visible() {
     let repairer = backing.serve();
     let served = repairer.get(&format!("/index/{}", shard(&name))).1;
     assert_eq!(
-        bucket.get(&format!("index/{}", shard(&name))).unwrap().as_deref(),
+        bucket
+            .get(&format!("index/{}", shard(&name)))
+            .unwrap()
+            .as_deref(),
         Some(&served[..]),
         "repaired at start"
     );
@@ -528,10 +582,14 @@ fn a_directory_registry_migrates_with_every_line_byte_for_byte() {
         .output()
         .unwrap();
     assert!(out.status.success(), "yank: {}", text(&out.stderr));
-    let before: Vec<(u16, Vec<u8>)> = ["/index/config.json", "/index/de/lt/delta", "/index/ep/si/epsilon"]
-        .iter()
-        .map(|p| http_get(dir_registry.port, p))
-        .collect();
+    let before: Vec<(u16, Vec<u8>)> = [
+        "/index/config.json",
+        "/index/de/lt/delta",
+        "/index/ep/si/epsilon",
+    ]
+    .iter()
+    .map(|p| http_get(dir_registry.port, p))
+    .collect();
     let archive_before = http_get(dir_registry.port, "/v1/packages/delta/1.2.0/download");
     let root = dir_registry.root().to_path_buf();
     let keep = tempfile::tempdir().unwrap();
@@ -551,17 +609,31 @@ fn a_directory_registry_migrates_with_every_line_byte_for_byte() {
         .unwrap();
     assert!(out.status.success(), "migrate: {}", text(&out.stderr));
     let report: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
-    assert_eq!((report["packages"].as_u64(), report["versions"].as_u64()), (Some(2), Some(3)));
+    assert_eq!(
+        (report["packages"].as_u64(), report["versions"].as_u64()),
+        (Some(2), Some(3))
+    );
 
     let server = backing.serve();
     assert_eq!(server.get("/index/de/lt/delta"), before[1]);
     assert_eq!(server.get("/index/ep/si/epsilon"), before[2]);
     let key = |b: &[u8]| serde_json::from_slice::<Value>(b).unwrap()["signing"].clone();
-    assert_eq!(key(&server.get("/index/config.json").1), key(&before[0].1), "the same signing key");
-    assert_eq!(server.get("/v1/packages/delta/1.2.0/download"), archive_before);
+    assert_eq!(
+        key(&server.get("/index/config.json").1),
+        key(&before[0].1),
+        "the same signing key"
+    );
+    assert_eq!(
+        server.get("/v1/packages/delta/1.2.0/download"),
+        archive_before
+    );
     // The bucket holds the same index files.
     assert_eq!(
-        backing.bucket().get("index/de/lt/delta").unwrap().as_deref(),
+        backing
+            .bucket()
+            .get("index/de/lt/delta")
+            .unwrap()
+            .as_deref(),
         Some(&before[1].1[..])
     );
     // The directory's token still works: publish the next version with it.
@@ -575,8 +647,16 @@ fn a_directory_registry_migrates_with_every_line_byte_for_byte() {
         .map(|rest| format!("x07t_{}", &rest[..64]))
         .expect("the token x07 pkg login stored");
     let home2 = home_for(&[&server], &token);
-    let out = publish(&server, home2.path(), &package(work.path(), "delta", "1.3.0", "d3"));
-    assert!(out.status.success(), "publish with the migrated token: {}", text(&out.stderr));
+    let out = publish(
+        &server,
+        home2.path(),
+        &package(work.path(), "delta", "1.3.0", "d3"),
+    );
+    assert!(
+        out.status.success(),
+        "publish with the migrated token: {}",
+        text(&out.stderr)
+    );
     drop(login_home);
     // A second migration into the same database is refused and changes nothing.
     let out = backing
@@ -589,7 +669,11 @@ fn a_directory_registry_migrates_with_every_line_byte_for_byte() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("already holds 2 packages"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("already holds 2 packages"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -600,17 +684,26 @@ fn an_unreachable_bucket_gives_clear_errors_and_no_partial_state() {
     let home = home_for(&[&server], &token);
     let work = tempfile::tempdir().unwrap();
     backing.s3.stop();
-    let out = publish(&server, home.path(), &package(work.path(), "zeta", "1.0.0", "z"));
+    let out = publish(
+        &server,
+        home.path(),
+        &package(work.path(), "zeta", "1.0.0", "z"),
+    );
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(
         err.contains("object store") && err.contains("s3://x07-registry"),
         "the error names the store: {err}"
     );
-    assert!(!err.contains(SECRET_KEY) && !err.contains(ACCESS_KEY), "{err}");
+    assert!(
+        !err.contains(SECRET_KEY) && !err.contains(ACCESS_KEY),
+        "{err}"
+    );
     assert_eq!(server.get(&format!("/index/{}", shard("zeta"))).0, 404);
     assert_eq!(
-        backing.pg.psql(&backing.db, "SELECT count(*) FROM x07_packages"),
+        backing
+            .pg
+            .psql(&backing.db, "SELECT count(*) FROM x07_packages"),
         "0",
         "no claim, no version"
     );
@@ -619,7 +712,10 @@ fn an_unreachable_bucket_gives_clear_errors_and_no_partial_state() {
         .try_serve(&[])
         .err()
         .expect("no server without the bucket");
-    assert!(e.contains("s3://x07-registry") && e.contains("X07-REGISTRY-0001"), "{e}");
+    assert!(
+        e.contains("s3://x07-registry") && e.contains("X07-REGISTRY-0001"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -633,13 +729,14 @@ fn concurrent_first_starts_agree_on_one_schema_and_key() {
         .iter()
         .map(|s| {
             let body = s.get("/index/config.json").1;
-            serde_json::to_vec(&serde_json::from_slice::<Value>(&body).unwrap()["signing"])
-                .unwrap()
+            serde_json::to_vec(&serde_json::from_slice::<Value>(&body).unwrap()["signing"]).unwrap()
         })
         .collect();
     assert!(keys.windows(2).all(|w| w[0] == w[1]), "one key for all");
     assert_eq!(
-        backing.pg.psql(&backing.db, "SELECT count(*) FROM x07_migrations"),
+        backing
+            .pg
+            .psql(&backing.db, "SELECT count(*) FROM x07_migrations"),
         "1"
     );
 }
@@ -661,13 +758,27 @@ fn database_passwords_stay_off_the_command_line() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("PGPASSWORD") && !err.contains("hunter2"), "{err}");
+    assert!(
+        err.contains("PGPASSWORD") && !err.contains("hunter2"),
+        "{err}"
+    );
     let out = Command::new(x07_bin())
-        .args(["registry", "serve", "--addr", "127.0.0.1:0", "--database", "postgres://reg@127.0.0.1:1/x07"])
+        .args([
+            "registry",
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--database",
+            "postgres://reg@127.0.0.1:1/x07",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--storage"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--storage"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = Command::new(x07_bin())
         .args([
             "registry",
@@ -683,5 +794,42 @@ fn database_passwords_stay_off_the_command_line() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("credentials may not") && !err.contains(":SK"), "{err}");
+    assert!(
+        err.contains("credentials may not") && !err.contains(":SK"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_cdn_url_sends_downloads_to_the_bucket_layout_and_credentials_come_from_a_file() {
+    let backing = Backing::start();
+    let creds = tempfile::tempdir().unwrap();
+    let file = creds.path().join("credentials");
+    fs_err::write(
+        &file,
+        format!("[default]\naws_access_key_id = wrong\n\n[x07]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"),
+    )
+    .unwrap();
+    let mut cmd = Command::new(x07_bin());
+    cmd.env("PGPASSWORD", PASSWORD)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_SHARED_CREDENTIALS_FILE", &file)
+        .env("AWS_PROFILE", "x07")
+        .args(["registry", "serve", "--addr", "127.0.0.1:0", "--database"])
+        .arg(backing.database())
+        .arg("--storage")
+        .arg(backing.storage())
+        .args(["--cdn-url", "https://cdn.example.test/"]);
+    let server = Server::spawn(cmd).unwrap_or_else(|e| panic!("serve: {e}"));
+    let (status, body) = server.get("/index/config.json");
+    assert_eq!(status, 200);
+    let config: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(config["dl"], "https://cdn.example.test/dl/");
+    assert_eq!(config["api"], format!("http://127.0.0.1:{}/v1/", server.port));
+    // The bucket holds the same config.json where the CDN serves the index from.
+    assert_eq!(
+        backing.bucket().get("index/config.json").unwrap().as_deref(),
+        Some(&body[..])
+    );
 }

@@ -187,7 +187,11 @@ impl Registry {
 }
 
 /// Makes `owner` the first owner of `name`, or (with `None`) drops every owner again.
-fn change_claim(d: &DirState, name: &PackageName, owner: Option<&OwnerName>) -> Result<(), ApiError> {
+fn change_claim(
+    d: &DirState,
+    name: &PackageName,
+    owner: Option<&OwnerName>,
+) -> Result<(), ApiError> {
     let mut owners = lock(&d.owners);
     let mut next = owners.clone();
     match owner {

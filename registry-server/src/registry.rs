@@ -204,8 +204,8 @@ impl Registry {
             Backend::Shared(s) => s.lookup_token(token)?,
         };
         let record = record.ok_or_else(|| {
-                ApiError::new(ErrorCode::Unauthorized, format!("unknown token; {hint}"))
-            })?;
+            ApiError::new(ErrorCode::Unauthorized, format!("unknown token; {hint}"))
+        })?;
         Ok(record)
     }
 

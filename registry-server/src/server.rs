@@ -119,7 +119,8 @@ async fn start(config: ServerConfig) -> Result<(TcpListener, Arc<Registry>), Ser
     let listen_url = format!("http://{local}");
     let mut registry = match config.storage.clone() {
         Storage::Dir(root_dir) => {
-            let (public_url, official) = (config.public_url.clone(), config.official_owners.clone());
+            let (public_url, official) =
+                (config.public_url.clone(), config.official_owners.clone());
             let dir = root_dir.clone();
             tokio::task::spawn_blocking(move || {
                 Registry::open(

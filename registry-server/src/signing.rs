@@ -56,15 +56,21 @@ impl IndexSigner {
         }
     }
 
-    /// Reads an existing key file (pkcs8 DER, mode 0600); a missing file is an error.
+    /// Reads an existing key file (pkcs8, DER or PEM as `x07 key generate` writes it; mode
+    /// 0600); a missing file is an error.
     pub fn load(path: &Path) -> Result<Self, RootError> {
         let meta = fs_err::metadata(path).map_err(RootError::Io)?;
         if meta.permissions().mode() & 0o077 != 0 {
             return Err(RootError::KeyPermissions(path.to_path_buf()));
         }
-        let der = fs_err::read(path).map_err(RootError::Io)?;
-        Self::from_pkcs8_der(&der)
-            .map_err(|e| RootError::KeyUnreadable(path.to_path_buf(), e))
+        let bytes = fs_err::read(path).map_err(RootError::Io)?;
+        let key = match std::str::from_utf8(&bytes).map(str::trim) {
+            Ok(pem) if pem.starts_with("-----BEGIN") => SigningKey::from_pkcs8_pem(pem)
+                .map(Self::from_key)
+                .map_err(|e| e.to_string()),
+            _ => Self::from_pkcs8_der(&bytes),
+        };
+        key.map_err(|e| RootError::KeyUnreadable(path.to_path_buf(), e))
     }
 
     /// A key from its pkcs8 DER bytes.

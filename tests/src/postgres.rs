@@ -191,7 +191,6 @@ impl Drop for Postgres {
     }
 }
 
-
 impl Postgres {
     /// `postgres://x07@127.0.0.1:PORT/DB` (the password goes in `PGPASSWORD`).
     pub fn url(&self, db: &str) -> String {
@@ -208,7 +207,16 @@ impl Postgres {
     #[track_caller]
     pub fn psql(&self, db: &str, sql: &str) -> String {
         let out = Command::new(need_program("psql", "postgresql-client"))
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", USER, "-d", db])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                USER,
+                "-d",
+                db,
+            ])
             .args(["-v", "ON_ERROR_STOP=1", "-X", "-A", "-t", "-c", sql])
             .env("PGPASSWORD", PASSWORD)
             .output()

@@ -833,3 +833,30 @@ fn a_cdn_url_sends_downloads_to_the_bucket_layout_and_credentials_come_from_a_fi
         Some(&body[..])
     );
 }
+
+#[test]
+fn a_signing_key_file_from_x07_key_generate_signs_the_index() {
+    let backing = Backing::start();
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("index.pem");
+    let out = Command::new(x07_bin())
+        .args(["key", "generate", "--json", "--out"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "key generate: {}", text(&out.stderr));
+    let generated: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let server = backing
+        .try_serve(&["--signing-key", key.to_str().unwrap()])
+        .unwrap_or_else(|e| panic!("serve: {e}"));
+    let config: Value = serde_json::from_slice(&server.get("/index/config.json").1).unwrap();
+    let offered = &config["signing"]["public_keys"][0];
+    assert_eq!(offered["ed25519_pub"], generated["public_key"]);
+    // A key readable by others is refused, naming the file.
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let e = backing
+        .try_serve(&["--signing-key", key.to_str().unwrap()])
+        .err()
+        .expect("refused");
+    assert!(e.contains("index.pem") && e.contains("chmod 600"), "{e}");
+}

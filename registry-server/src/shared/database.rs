@@ -45,8 +45,7 @@ impl DatabaseUrl {
                 "write postgres://USER@HOST:PORT/DATABASE (the password in PGPASSWORD)".into(),
             ));
         }
-        let mut config: tokio_postgres::Config =
-            text.parse().map_err(|e| bad(format!("{e}")))?;
+        let mut config: tokio_postgres::Config = text.parse().map_err(|e| bad(format!("{e}")))?;
         if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
             return Err(bad(
                 "sslmode=require is not supported yet: connect over a trusted network, a unix socket, or a TLS-terminating proxy".into(),
@@ -162,11 +161,7 @@ fn redact_password(text: &str) -> String {
     let authority = &rest[..authority_end];
     match authority.rfind('@') {
         Some(at) => match authority[..at].split_once(':') {
-            Some((user, _)) => format!(
-                "{}{user}:***@{}",
-                &text[..scheme_end + 3],
-                &rest[at + 1..]
-            ),
+            Some((user, _)) => format!("{}{user}:***@{}", &text[..scheme_end + 3], &rest[at + 1..]),
             None => text.to_string(),
         },
         None => text.to_string(),
@@ -245,7 +240,9 @@ mod tests {
             redact_password("postgres://reg@db/x07"),
             "postgres://reg@db/x07"
         );
-        let e = DatabaseUrl::parse("mysql://a:b@h/x").unwrap_err().to_string();
+        let e = DatabaseUrl::parse("mysql://a:b@h/x")
+            .unwrap_err()
+            .to_string();
         assert!(!e.contains(":b@"), "{e}");
         assert!(DatabaseUrl::text_has_password("postgres://a:b@h/x"));
         assert!(!DatabaseUrl::text_has_password("postgres://a@h/x"));

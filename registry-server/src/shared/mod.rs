@@ -141,8 +141,7 @@ pub(crate) async fn open(
         tracing::info!(?applied, "applied registry migrations");
     }
     let signer = settings::signer(&client, &url, config.signing_key.as_deref()).await?;
-    let mut registry_config =
-        settings::registry_config(&mut client, &url, official_owners).await?;
+    let mut registry_config = settings::registry_config(&mut client, &url, official_owners).await?;
     drop(client);
     let (base, source) = match public_url {
         Some(u) => (u, crate::config::BaseUrlSource::PublicUrl),
@@ -154,11 +153,10 @@ pub(crate) async fn open(
     if let Some(cdn) = &config.cdn_url {
         index_config.dl = format!("{}/dl/", cdn.trim_end_matches('/'));
     }
-    let index_config =
-        CachedBody::of_json(&index_config).map_err(|e| SharedError::BadState {
-            url: url.to_string(),
-            why: e.to_string(),
-        })?;
+    let index_config = CachedBody::of_json(&index_config).map_err(|e| SharedError::BadState {
+        url: url.to_string(),
+        why: e.to_string(),
+    })?;
     let pool = url.pool()?;
     let index = IndexStore::default();
     let state = SharedState {
@@ -184,7 +182,10 @@ pub(crate) async fn open(
             why: e.to_string(),
         })??
     };
-    *state.repaired_at_start.lock().unwrap_or_else(|p| p.into_inner()) = repaired;
+    *state
+        .repaired_at_start
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = repaired;
     sync::spawn_listener(state.clone());
     sync::spawn_repairer(state.clone());
     let scratch = tempfile::Builder::new()

@@ -38,8 +38,8 @@ impl SharedHandle {
         let owner: String = row.get(0);
         let scopes: Vec<String> = row.get(1);
         let created: i64 = row.get(2);
-        let owner = OwnerName::new(owner)
-            .map_err(|e| ApiError::internal("reading a token's owner", e))?;
+        let owner =
+            OwnerName::new(owner).map_err(|e| ApiError::internal("reading a token's owner", e))?;
         Ok(Some(TokenRecord {
             owner,
             scopes: scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
@@ -204,7 +204,12 @@ pub fn create_token(
         client
             .execute(
                 "INSERT INTO x07_tokens (hash, owner, scopes, created) VALUES ($1, $2, $3, $4)",
-                &[&token_hash(token.as_str()), &owner.as_str(), &scopes, &created],
+                &[
+                    &token_hash(token.as_str()),
+                    &owner.as_str(),
+                    &scopes,
+                    &created,
+                ],
             )
             .await
             .map_err(|e| url.error("storing the token", e))?;

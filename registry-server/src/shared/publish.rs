@@ -40,7 +40,9 @@ impl SharedHandle {
         let mut client = rt
             .block_on(state.pool.get())
             .map_err(|e| ApiError::from(state.url.error_chain("getting a connection", &e)))?;
-        let tx = rt.block_on(client.transaction()).map_err(state.db("starting a transaction"))?;
+        let tx = rt
+            .block_on(client.transaction())
+            .map_err(state.db("starting a transaction"))?;
         rt.block_on(tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PUBLISH_LOCK]))
             .map_err(state.db("taking the publish lock"))?;
         let claim = rt.block_on(state.check_publish(&tx, who, package))?;
@@ -52,7 +54,8 @@ impl SharedHandle {
             .map_err(storage_unavailable)?;
         let entry = signed_entry(package, upload.sha256, &reg.signer);
         let file = rt.block_on(state.store_version(&tx, who, package, &entry, claim))?;
-        rt.block_on(tx.commit()).map_err(state.db("committing the publish"))?;
+        rt.block_on(tx.commit())
+            .map_err(state.db("committing the publish"))?;
         state.index.install(name, Arc::new(file));
         if let Err(e) = state.sync_index_to_bucket(name) {
             // The version exists (the commit is done); the repair pass writes the file later.

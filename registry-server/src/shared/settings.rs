@@ -34,10 +34,12 @@ pub(crate) async fn signer(
         )
         .await
         .map_err(|e| url.error("storing a new signing key", e))?;
-    stored_signer(client, url).await?.ok_or_else(|| SharedError::BadState {
-        url: url.to_string(),
-        why: "the signing key vanished right after it was stored".into(),
-    })
+    stored_signer(client, url)
+        .await?
+        .ok_or_else(|| SharedError::BadState {
+            url: url.to_string(),
+            why: "the signing key vanished right after it was stored".into(),
+        })
 }
 
 /// The key kept in the database, if any.
@@ -106,11 +108,11 @@ pub(crate) async fn registry_config(
     let mut config = match row {
         Some(r) => {
             let bytes: Vec<u8> = r.get(0);
-            serde_json::from_slice::<RegistryConfig>(&bytes).map_err(|e| {
-                SharedError::BadState {
-                    url: url.to_string(),
-                    why: format!("x07_settings.config is not a registry config ({e}); fix or delete that row"),
-                }
+            serde_json::from_slice::<RegistryConfig>(&bytes).map_err(|e| SharedError::BadState {
+                url: url.to_string(),
+                why: format!(
+                    "x07_settings.config is not a registry config ({e}); fix or delete that row"
+                ),
             })?
         }
         None => RegistryConfig::initial(String::new(), BaseUrlSource::Addr),

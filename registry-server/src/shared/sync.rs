@@ -37,7 +37,9 @@ impl SharedState {
                     let file = IndexFile::parse(&name, &body);
                     self.index.install(&name, Arc::new(file));
                 }
-                Err(e) => tracing::warn!(package = %name, "not serving a package whose name is invalid: {e}"),
+                Err(e) => {
+                    tracing::warn!(package = %name, "not serving a package whose name is invalid: {e}")
+                }
             }
         }
         Ok(())
@@ -192,7 +194,9 @@ async fn listen(state: &SharedState) -> Result<(), SharedError> {
                     tracing::warn!(package = %name, "cannot reload a changed package: {e}");
                 }
             }
-            Err(_) => tracing::warn!(payload = %name, "ignoring a change notice for an invalid name"),
+            Err(_) => {
+                tracing::warn!(payload = %name, "ignoring a change notice for an invalid name")
+            }
         }
     }
     driver.abort();

@@ -416,13 +416,8 @@ pub fn answers(out: &X07Output, calls: usize) -> Vec<Resp> {
 #[allow(unused_imports)] // each test binary uses some of them
 pub use x07_tests::services::{free_port, is_root, log_tail, need_program, wait_for};
 
-
-
-
 /// A listener on 127.0.0.1 that never accepts: connections complete (the backlog takes them) and
 /// then hear nothing, so a client waits for the server's first bytes until its timeout.
 pub fn silent_listener() -> TcpListener {
     TcpListener::bind("127.0.0.1:0").expect("bind a listener on 127.0.0.1")
 }
-
-

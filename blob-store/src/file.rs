@@ -45,6 +45,19 @@ impl DirStore {
         Ok(())
     }
 
+    /// Copies the file at `from` in as `key` (temp + rename).
+    pub fn put_file(&self, key: &str, from: &std::path::Path) -> Result<(), BlobError> {
+        let path = self.path(key)?;
+        let dir = path.parent().unwrap_or(&self.dir).to_path_buf();
+        fs_err::create_dir_all(&dir)?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".x07-put-")
+            .tempfile_in(&dir)?;
+        fs_err::copy(from, tmp.path())?;
+        tmp.persist(&path).map_err(|e| BlobError::Io(e.error))?;
+        Ok(())
+    }
+
     /// Whether the file exists.
     pub fn exists(&self, key: &str) -> Result<bool, BlobError> {
         Ok(self.path(key)?.is_file())

@@ -43,7 +43,9 @@ impl HttpStore {
 
     fn url(&self, key: &str) -> Result<Url, BlobError> {
         check_key(key)?;
-        self.base.join(key).map_err(|e| BlobError::BadKey(format!("{key} ({e})")))
+        self.base
+            .join(key)
+            .map_err(|e| BlobError::BadKey(format!("{key} ({e})")))
     }
 
     fn failed(&self, op: &'static str, key: &str, why: String) -> BlobError {

@@ -58,6 +58,15 @@ impl BlobStore {
         }
     }
 
+    /// Stores the file at `path` under `key`, streamed (S3) or copied then renamed (directory).
+    pub fn put_file(&self, key: &str, path: &std::path::Path) -> Result<(), BlobError> {
+        match self {
+            Self::S3(s) => s.put_file(key, path),
+            Self::Dir(d) => d.put_file(key, path),
+            Self::Http(h) => Err(h.read_only()),
+        }
+    }
+
     /// Whether `key` exists.
     pub fn exists(&self, key: &str) -> Result<bool, BlobError> {
         match self {

@@ -109,7 +109,7 @@ impl S3Store {
         &self,
         op: &'static str,
         key: &str,
-        make: impl Fn() -> reqwest::blocking::RequestBuilder,
+        mut make: impl FnMut() -> reqwest::blocking::RequestBuilder,
     ) -> Result<Response, BlobError> {
         let mut last = String::new();
         for attempt in 0..ATTEMPTS {
@@ -156,7 +156,42 @@ impl S3Store {
             .bucket
             .put_object(Some(&self.credentials), &full)
             .sign(SIGNED_FOR);
-        let r = self.send("PUT", key, || self.http.put(url.clone()).body(bytes.to_vec()))?;
+        let r = self.send("PUT", key, || {
+            self.http.put(url.clone()).body(bytes.to_vec())
+        })?;
+        if r.status().is_success() {
+            Ok(())
+        } else {
+            Err(self.failed("PUT", key, describe_status(r)))
+        }
+    }
+
+    /// Stores the file at `path` under `key`, streamed from disk (never whole in memory).
+    pub fn put_file(&self, key: &str, path: &std::path::Path) -> Result<(), BlobError> {
+        let full = self.full_key(key)?;
+        let url = self
+            .bucket
+            .put_object(Some(&self.credentials), &full)
+            .sign(SIGNED_FOR);
+        // Each attempt reopens the file: a body is consumed by the attempt that sent it.
+        let mut open_error = None;
+        let r = self.send("PUT", key, || {
+            let request = self.http.put(url.clone());
+            match std::fs::File::open(path) {
+                Ok(file) => request.body(reqwest::blocking::Body::from(file)),
+                Err(e) => {
+                    open_error = Some(e);
+                    request.body(Vec::new())
+                }
+            }
+        });
+        if let Some(e) = open_error {
+            return Err(BlobError::Io(std::io::Error::new(
+                e.kind(),
+                format!("{}: {e}", path.display()),
+            )));
+        }
+        let r = r?;
         if r.status().is_success() {
             Ok(())
         } else {

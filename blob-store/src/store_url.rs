@@ -38,7 +38,11 @@ impl StoreUrl {
             url: redact(text),
             why: why.to_string(),
         };
-        let url = Url::parse(text).map_err(|e| bad(&format!("{e}; write s3://BUCKET?endpoint=…&region=…, file:///DIR or https://HOST/PATH")))?;
+        let url = Url::parse(text).map_err(|e| {
+            bad(&format!(
+                "{e}; write s3://BUCKET?endpoint=…&region=…, file:///DIR or https://HOST/PATH"
+            ))
+        })?;
         if !url.username().is_empty() || url.password().is_some() {
             return Err(bad("credentials may not be part of a store URL (they would end up in logs and shell history); set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or use a credentials file"));
         }
@@ -48,9 +52,9 @@ impl StoreUrl {
                 if url.query().is_some() {
                     return Err(bad("a file:// store takes no options"));
                 }
-                let path = url
-                    .to_file_path()
-                    .map_err(|()| bad("a file:// URL needs an absolute local path (file:///DIR)"))?;
+                let path = url.to_file_path().map_err(|()| {
+                    bad("a file:// URL needs an absolute local path (file:///DIR)")
+                })?;
                 Ok(Self::File(path))
             }
             "http" | "https" => {
@@ -93,8 +97,7 @@ fn parse_s3(url: &Url) -> Result<StoreUrl, String> {
     for (key, value) in url.query_pairs() {
         match key.as_ref() {
             "endpoint" => {
-                let e = Url::parse(&value)
-                    .map_err(|e| format!("endpoint=`{value}`: {e}"))?;
+                let e = Url::parse(&value).map_err(|e| format!("endpoint=`{value}`: {e}"))?;
                 if !matches!(e.scheme(), "http" | "https") || e.host_str().is_none() {
                     return Err(format!(
                         "endpoint=`{value}` must be an http:// or https:// URL with a host"
@@ -167,11 +170,20 @@ mod tests {
 
     #[test]
     fn credentials_and_unknown_options_are_refused_by_name() {
-        let e = StoreUrl::parse("s3://key:secret@bucket").unwrap_err().to_string();
-        assert!(e.contains("credentials may not") && !e.contains("secret"), "{e}");
-        let e = StoreUrl::parse("s3://bucket?acl=public").unwrap_err().to_string();
+        let e = StoreUrl::parse("s3://key:secret@bucket")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("credentials may not") && !e.contains("secret"),
+            "{e}"
+        );
+        let e = StoreUrl::parse("s3://bucket?acl=public")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown option `acl`"), "{e}");
-        let e = StoreUrl::parse("s3://B?endpoint=x").unwrap_err().to_string();
+        let e = StoreUrl::parse("s3://B?endpoint=x")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a valid S3 bucket name"), "{e}");
         let e = StoreUrl::parse("ftp://h/x").unwrap_err().to_string();
         assert!(e.contains("unknown scheme `ftp`"), "{e}");

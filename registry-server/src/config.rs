@@ -24,6 +24,8 @@ pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
 pub const DEFAULT_PUBLISH_TIMEOUT_SECS: u64 = 300;
 /// Default cap on connections served at once (more wait in the listen backlog).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+/// Default cap of the bytes all uploads in progress may take together (1 GiB).
+pub const DEFAULT_MAX_PENDING_UPLOAD_BYTES: u64 = 1 << 30;
 
 /// Where `base_url` came from, which decides whether a restart on another address may replace it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +71,9 @@ pub struct RegistryConfig {
     /// Most connections served at once; more wait in the listen backlog until one closes.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// Bytes all publish bodies being received may take together on disk.
+    #[serde(default = "default_max_pending_upload_bytes")]
+    pub max_pending_upload_bytes: u64,
 }
 
 fn default_max_publish_bytes() -> u64 {
@@ -89,6 +94,10 @@ fn default_idle_timeout_secs() -> u64 {
 
 fn default_publish_timeout_secs() -> u64 {
     DEFAULT_PUBLISH_TIMEOUT_SECS
+}
+
+fn default_max_pending_upload_bytes() -> u64 {
+    DEFAULT_MAX_PENDING_UPLOAD_BYTES
 }
 
 fn default_max_connections() -> usize {
@@ -131,6 +140,7 @@ impl RegistryConfig {
             idle_timeout_secs: DEFAULT_IDLE_TIMEOUT_SECS,
             publish_timeout_secs: DEFAULT_PUBLISH_TIMEOUT_SECS,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_pending_upload_bytes: DEFAULT_MAX_PENDING_UPLOAD_BYTES,
         }
     }
 

@@ -152,11 +152,15 @@ async fn publish(State(reg): Shared, headers: HeaderMap, body: Body) -> Response
     if content_length(&headers).is_some_and(|n| n > limit) {
         return refuse_unread(too_large(limit), &headers, body).await;
     }
+    let Some(held) = reg.uploads.reserve(content_length(&headers).unwrap_or(0)) else {
+        return refuse_unread(reg.uploads.exhausted(), &headers, body).await;
+    };
     let limits = reg.limits;
     let upload = match receive(
         body,
         &reg.scratch,
         limit,
+        held,
         limits.body_timeout,
         limits.publish_timeout,
     )

@@ -62,6 +62,8 @@ pub struct Registry {
     pub index_config: CachedBody,
     /// Where publish bodies are streamed to (this process's own directory).
     pub(crate) scratch: PathBuf,
+    /// The space all uploads in progress may take together.
+    pub(crate) uploads: Arc<crate::upload::UploadBudget>,
     /// Where the registry's state lives.
     pub(crate) backend: Backend,
 }
@@ -133,6 +135,7 @@ impl Registry {
         let index_config = CachedBody::of_json(&config.index_config_json(&signer))?;
         Ok(Self {
             limits: config.connection_limits(),
+            uploads: crate::upload::UploadBudget::new(config.max_pending_upload_bytes),
             config,
             signer,
             index,

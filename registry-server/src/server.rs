@@ -23,6 +23,8 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// Overrides config.json's `max_publish_bytes` for this run.
     pub max_publish_bytes: Option<u64>,
+    /// Overrides config.json's `max_pending_upload_bytes` for this run.
+    pub max_pending_upload_bytes: Option<u64>,
     /// Owners added to config.json's `official_owners` (may publish `std.*` modules); remembered.
     pub official_owners: Vec<crate::OwnerName>,
     /// Overrides config.json's timeouts and connection cap for this run.
@@ -86,6 +88,7 @@ impl ServerConfig {
             addr,
             public_url: None,
             max_publish_bytes: None,
+            max_pending_upload_bytes: None,
             official_owners: Vec::new(),
             limits: None,
             limit_overrides: LimitOverrides::default(),
@@ -146,6 +149,10 @@ async fn start(config: ServerConfig) -> Result<(TcpListener, Arc<Registry>), Ser
     };
     if let Some(max) = config.max_publish_bytes {
         registry.config.max_publish_bytes = max;
+    }
+    if let Some(max) = config.max_pending_upload_bytes {
+        registry.config.max_pending_upload_bytes = max;
+        registry.uploads = crate::upload::UploadBudget::new(max);
     }
     if let Some(limits) = config.limits {
         registry.limits = limits;

@@ -3,6 +3,8 @@
 //! piece is late or when the whole takes too long; small JSON bodies are read with a small cap.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -24,6 +26,76 @@ pub struct Upload {
     pub len: u64,
     /// Their sha256.
     pub sha256: Sha256Digest,
+    /// Its share of the pending-upload budget, given back when the upload is dropped.
+    _held: Reservation,
+}
+
+/// The scratch space all uploads in progress may take together: each upload may be up to
+/// `max_publish_bytes`, and without a common cap many connections at once could fill the disk.
+#[derive(Debug)]
+pub struct UploadBudget {
+    limit: u64,
+    used: AtomicU64,
+}
+
+impl UploadBudget {
+    /// A budget of `limit` bytes.
+    pub fn new(limit: u64) -> Arc<Self> {
+        Arc::new(Self {
+            limit,
+            used: AtomicU64::new(0),
+        })
+    }
+
+    /// Takes `n` bytes of the budget, or `None` when they are not left.
+    pub fn reserve(self: &Arc<Self>, n: u64) -> Option<Reservation> {
+        let mut r = Reservation {
+            budget: self.clone(),
+            bytes: 0,
+        };
+        r.grow(n).then_some(r)
+    }
+
+    /// The refusal when the budget is spent (503: retry once other uploads are done).
+    pub fn exhausted(&self) -> ApiError {
+        ApiError::new(
+            ErrorCode::Unavailable,
+            format!(
+                "the registry is receiving too many uploads at once (its cap for uploads in progress is {} bytes); retry in a moment",
+                self.limit
+            ),
+        )
+    }
+}
+
+/// Bytes taken from an [`UploadBudget`]; given back on drop.
+#[derive(Debug)]
+pub struct Reservation {
+    budget: Arc<UploadBudget>,
+    bytes: u64,
+}
+
+impl Reservation {
+    /// Takes `n` more bytes; false (and nothing taken) when they are not left.
+    pub fn grow(&mut self, n: u64) -> bool {
+        let taken = self
+            .budget
+            .used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(n).filter(|total| *total <= self.budget.limit)
+            })
+            .is_ok();
+        if taken {
+            self.bytes += n;
+        }
+        taken
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.budget.used.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
 }
 
 /// The refusal for a body that is larger than `limit`.
@@ -62,11 +134,13 @@ fn late(what: String) -> ApiError {
 }
 
 /// Streams `body` into a new temp file in `scratch_dir`, at most `limit` bytes, all of it within
-/// `total_timeout` (each piece within the router's body timeout, `body_timeout`).
+/// `total_timeout` (each piece within the router's body timeout, `body_timeout`). `held` is the
+/// budget already taken for it (the declared length); bytes past it are taken as they arrive.
 pub async fn receive(
     body: Body,
     scratch_dir: &Path,
     limit: u64,
+    mut held: Reservation,
     body_timeout: Duration,
     total_timeout: Duration,
 ) -> Result<Upload, ApiError> {
@@ -108,6 +182,9 @@ pub async fn receive(
         if len > limit {
             return Err(too_large(limit));
         }
+        if len > held.bytes && !held.grow(len - held.bytes) {
+            return Err(held.budget.exhausted());
+        }
         hasher.update(&data);
         out.write_all(&data).await.map_err(write_failed)?;
     }
@@ -117,6 +194,7 @@ pub async fn receive(
         file,
         len,
         sha256: hasher.finish(),
+        _held: held,
     })
 }
 

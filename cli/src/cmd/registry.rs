@@ -122,6 +122,9 @@ pub struct ServeArgs {
     /// Most connections served at once (this run).
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
+    /// Most bytes all publish bodies being received may take together on disk (this run; default 1 GiB, or config.json's).
+    #[arg(long, value_name = "BYTES")]
+    pub max_pending_upload_bytes: Option<u64>,
 }
 
 /// `x07 registry token ...`.
@@ -149,7 +152,12 @@ pub struct MigrateArgs {
 #[derive(Debug, Args)]
 pub struct TokenCreateArgs {
     /// The registry directory.
-    #[arg(long, value_name = "DIR", required_unless_present = "database", conflicts_with = "database")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "database",
+        conflicts_with = "database"
+    )]
     pub root: Option<PathBuf>,
     /// A shared registry's PostgreSQL database instead (default: $X07_REGISTRY_DATABASE_URL).
     #[arg(long, value_name = "URL")]
@@ -174,7 +182,11 @@ pub fn run(cmd: &RegistryCommand) -> CliResult {
 
 /// The database URL of `--database` (which may not carry a password: command lines are visible
 /// to every user in `ps`) or of `$X07_REGISTRY_DATABASE_URL`.
-fn database_url(flag: &str, given: Option<&str>, code: &'static str) -> Result<DatabaseUrl, CliError> {
+fn database_url(
+    flag: &str,
+    given: Option<&str>,
+    code: &'static str,
+) -> Result<DatabaseUrl, CliError> {
     let fail = |m: String| CliError::setup(code, m);
     let text = match given {
         Some(t) => {
@@ -218,6 +230,7 @@ fn serve(args: &ServeArgs) -> CliResult {
     let mut config = ServerConfig::new(PathBuf::new(), args.addr);
     config.storage = storage;
     config.public_url.clone_from(&args.public_url);
+    config.max_pending_upload_bytes = args.max_pending_upload_bytes;
     config.limit_overrides = x07_registry_server::LimitOverrides {
         header_timeout_secs: args.header_timeout,
         body_timeout_secs: args.body_timeout,
@@ -280,7 +293,8 @@ fn migrate(args: &MigrateArgs) -> CliResult {
         args.from.display(),
         report.key_id
     );
-    let mut value = serde_json::to_value(&report).map_err(|e| CliError::setup(CODE, e.to_string()))?;
+    let mut value =
+        serde_json::to_value(&report).map_err(|e| CliError::setup(CODE, e.to_string()))?;
     if let Some(obj) = value.as_object_mut() {
         obj.insert(
             "schema_version".into(),

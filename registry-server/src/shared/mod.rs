@@ -198,6 +198,7 @@ pub(crate) async fn open(
         .keep();
     Ok(Registry {
         limits: registry_config.connection_limits(),
+        uploads: crate::upload::UploadBudget::new(registry_config.max_pending_upload_bytes),
         config: registry_config,
         signer,
         index,

@@ -19,7 +19,7 @@ use crate::package_check::CheckedPackage;
 use crate::publish::{
     already_published, module_taken, name_conflict, not_owner_for_publish, signed_entry,
 };
-use crate::registry::{io_failure, Registry};
+use crate::registry::Registry;
 use crate::tokens::TokenRecord;
 use crate::upload::Upload;
 
@@ -32,8 +32,6 @@ impl SharedHandle {
         package: &CheckedPackage,
         upload: Upload,
     ) -> Result<Sha256Digest, ApiError> {
-        let bytes =
-            fs_err::read(upload.file.path()).map_err(|e| io_failure("reading the upload", e))?;
         let state: &SharedState = self;
         let rt = &state.rt;
         let name = &package.name;
@@ -50,7 +48,7 @@ impl SharedHandle {
         // version waits for the lock above and is then refused as already published.
         state
             .bucket
-            .put(&archive_key(name, &package.version), &bytes)
+            .put_file(&archive_key(name, &package.version), upload.file.path())
             .map_err(storage_unavailable)?;
         let entry = signed_entry(package, upload.sha256, &reg.signer);
         let file = rt.block_on(state.store_version(&tx, who, package, &entry, claim))?;

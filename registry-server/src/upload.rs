@@ -82,7 +82,8 @@ impl Reservation {
             .budget
             .used
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
-                used.checked_add(n).filter(|total| *total <= self.budget.limit)
+                used.checked_add(n)
+                    .filter(|total| *total <= self.budget.limit)
             })
             .is_ok();
         if taken {

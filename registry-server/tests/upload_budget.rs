@@ -47,7 +47,10 @@ fn uploads_in_progress_share_one_cap() {
         (503, Some("X07REG_UNAVAILABLE")),
         "{answer:?}"
     );
-    let message = answer.json()["message"].as_str().unwrap_or_default().to_string();
+    let message = answer.json()["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(message.contains("too many uploads at once"), "{message}");
     // A small one still fits.
     let mut small = connect(addr);
@@ -55,7 +58,11 @@ fn uploads_in_progress_share_one_cap() {
         .write_all(publish_head(Some(&alice), MIB / 2).as_bytes())
         .unwrap();
     send_filler(&mut small, MIB / 2, b'x');
-    assert_eq!(read_response(&mut small).unwrap().status, 400, "read, then refused as no archive");
+    assert_eq!(
+        read_response(&mut small).unwrap().status,
+        400,
+        "read, then refused as no archive"
+    );
 
     // The first upload ends (its filler is no archive): its share comes back.
     send_filler(&mut first, MIB, b'x');
@@ -65,5 +72,9 @@ fn uploads_in_progress_share_one_cap() {
         .write_all(publish_head(Some(&alice), 2 * MIB).as_bytes())
         .unwrap();
     send_filler(&mut third, 2 * MIB, b'x');
-    assert_eq!(read_response(&mut third).unwrap().status, 400, "accepted and read whole");
+    assert_eq!(
+        read_response(&mut third).unwrap().status,
+        400,
+        "accepted and read whole"
+    );
 }

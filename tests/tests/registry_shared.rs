@@ -743,57 +743,35 @@ fn concurrent_first_starts_agree_on_one_schema_and_key() {
 
 #[test]
 fn database_passwords_stay_off_the_command_line() {
-    let out = Command::new(x07_bin())
-        .args([
-            "registry",
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--database",
-            "postgres://reg:hunter2@127.0.0.1:1/x07",
-            "--storage",
-            "s3://bucket?endpoint=http://127.0.0.1:1",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = text(&out.stderr);
+    // `x07 registry serve --addr 127.0.0.1:0 ARGS…` refused with exit 2; its stderr.
+    let refused = |args: &[&str]| -> String {
+        let out = Command::new(x07_bin())
+            .args(["registry", "serve", "--addr", "127.0.0.1:0"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        text(&out.stderr)
+    };
+    let storage = "s3://bucket?endpoint=http://127.0.0.1:1";
+    let err = refused(&[
+        "--database",
+        "postgres://reg:hunter2@127.0.0.1:1/x07",
+        "--storage",
+        storage,
+    ]);
     assert!(
         err.contains("PGPASSWORD") && !err.contains("hunter2"),
         "{err}"
     );
-    let out = Command::new(x07_bin())
-        .args([
-            "registry",
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--database",
-            "postgres://reg@127.0.0.1:1/x07",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("--storage"),
-        "{}",
-        text(&out.stderr)
-    );
-    let out = Command::new(x07_bin())
-        .args([
-            "registry",
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--database",
-            "postgres://reg@127.0.0.1:1/x07",
-            "--storage",
-            "s3://AK:SK@bucket",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = text(&out.stderr);
+    let err = refused(&["--database", "postgres://reg@127.0.0.1:1/x07"]);
+    assert!(err.contains("--storage"), "{err}");
+    let err = refused(&[
+        "--database",
+        "postgres://reg@127.0.0.1:1/x07",
+        "--storage",
+        "s3://AK:SK@bucket",
+    ]);
     assert!(
         err.contains("credentials may not") && !err.contains(":SK"),
         "{err}"
@@ -826,10 +804,17 @@ fn a_cdn_url_sends_downloads_to_the_bucket_layout_and_credentials_come_from_a_fi
     assert_eq!(status, 200);
     let config: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(config["dl"], "https://cdn.example.test/dl/");
-    assert_eq!(config["api"], format!("http://127.0.0.1:{}/v1/", server.port));
+    assert_eq!(
+        config["api"],
+        format!("http://127.0.0.1:{}/v1/", server.port)
+    );
     // The bucket holds the same config.json where the CDN serves the index from.
     assert_eq!(
-        backing.bucket().get("index/config.json").unwrap().as_deref(),
+        backing
+            .bucket()
+            .get("index/config.json")
+            .unwrap()
+            .as_deref(),
         Some(&body[..])
     );
 }

@@ -5,12 +5,11 @@ use std::sync::Arc;
 
 use x07_spec::{PackageName, PackageVersion};
 
-use super::schema::PUBLISH_LOCK;
 use super::{archive_key, database, storage_unavailable, DatabaseUrl, SharedError, SharedHandle};
 use crate::api_error::ApiError;
 use crate::index_entry::{IndexEntry, SignedLine as _};
 use crate::owners::OwnerName;
-use crate::registry::{last_owner, no_such_version, not_an_owner, Registry};
+use crate::registry::{last_owner, no_such_version, Registry};
 use crate::tokens::{now_secs, token_hash, Scope, Token, TokenRecord, TOKEN_PREFIX};
 
 impl SharedHandle {
@@ -49,14 +48,11 @@ impl SharedHandle {
 
     /// The owners of `name`, sorted (blocking).
     pub(crate) fn owners_of(&self, name: &PackageName) -> Result<Vec<OwnerName>, ApiError> {
-        let rt = &self.rt;
-        let mut client = rt
+        let client = self
+            .rt
             .block_on(self.pool.get())
             .map_err(|e| ApiError::from(self.url.error_chain("getting a connection", &e)))?;
-        let tx = rt
-            .block_on(client.transaction())
-            .map_err(self.db("starting a transaction"))?;
-        rt.block_on(self.owners_in(&tx, name.as_str()))
+        self.rt.block_on(self.owners_in(&client, name.as_str()))
     }
 
     /// Adds or removes an owner; returns the owners after the change (blocking).
@@ -68,38 +64,26 @@ impl SharedHandle {
         add: bool,
     ) -> Result<Vec<OwnerName>, ApiError> {
         let rt = &self.rt;
-        let mut client = rt
-            .block_on(self.pool.get())
-            .map_err(|e| ApiError::from(self.url.error_chain("getting a connection", &e)))?;
-        let tx = rt
-            .block_on(client.transaction())
-            .map_err(self.db("starting a transaction"))?;
-        rt.block_on(tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PUBLISH_LOCK]))
-            .map_err(self.db("taking the publish lock"))?;
-        let owners = rt.block_on(self.owners_in(&tx, name.as_str()))?;
-        if !who.is_admin() && !owners.contains(&who.owner) {
-            return Err(not_an_owner(who, name));
-        }
-        if add {
-            rt.block_on(tx.execute(
-                "INSERT INTO x07_owners (package, owner) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[&name.as_str(), &owner.as_str()],
-            ))
-            .map_err(self.db("adding an owner"))?;
-        } else {
-            if owners.iter().all(|o| o == &owner) && owners.contains(&owner) {
-                return Err(last_owner(&owner, name));
+        self.locked("committing the owner change", |tx| {
+            let owners = self.require_owner_in(tx, who, name)?;
+            if add {
+                rt.block_on(tx.execute(
+                    "INSERT INTO x07_owners (package, owner) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    &[&name.as_str(), &owner.as_str()],
+                ))
+                .map_err(self.db("adding an owner"))?;
+            } else {
+                if owners == [owner.clone()] {
+                    return Err(last_owner(&owner, name));
+                }
+                rt.block_on(tx.execute(
+                    "DELETE FROM x07_owners WHERE package = $1 AND owner = $2",
+                    &[&name.as_str(), &owner.as_str()],
+                ))
+                .map_err(self.db("removing an owner"))?;
             }
-            rt.block_on(tx.execute(
-                "DELETE FROM x07_owners WHERE package = $1 AND owner = $2",
-                &[&name.as_str(), &owner.as_str()],
-            ))
-            .map_err(self.db("removing an owner"))?;
-        }
-        let after = rt.block_on(self.owners_in(&tx, name.as_str()))?;
-        rt.block_on(tx.commit())
-            .map_err(self.db("committing the owner change"))?;
-        Ok(after)
+            rt.block_on(self.owners_in(tx, name.as_str()))
+        })
     }
 
     /// Sets a version's yank flag and re-signs its line; returns the version as published
@@ -113,47 +97,37 @@ impl SharedHandle {
         yanked: bool,
     ) -> Result<String, ApiError> {
         let rt = &self.rt;
-        let mut client = rt
-            .block_on(self.pool.get())
-            .map_err(|e| ApiError::from(self.url.error_chain("getting a connection", &e)))?;
-        let tx = rt
-            .block_on(client.transaction())
-            .map_err(self.db("starting a transaction"))?;
-        rt.block_on(tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PUBLISH_LOCK]))
-            .map_err(self.db("taking the publish lock"))?;
-        let owners = rt.block_on(self.owners_in(&tx, name.as_str()))?;
-        if !who.is_admin() && !owners.contains(&who.owner) {
-            return Err(not_an_owner(who, name));
-        }
-        let row = rt
-            .block_on(tx.query_opt(
-                "SELECT version, line FROM x07_versions WHERE package = $1 AND version_key = $2 FOR UPDATE",
-                &[&name.as_str(), &version.identity()],
+        let (text, file) = self.locked("committing the yank", |tx| {
+            self.require_owner_in(tx, who, name)?;
+            let row = rt
+                .block_on(tx.query_opt(
+                    "SELECT version, line FROM x07_versions WHERE package = $1 AND version_key = $2 FOR UPDATE",
+                    &[&name.as_str(), &version.identity()],
+                ))
+                .map_err(self.db("reading the version"))?
+                .ok_or_else(|| no_such_version(name, version.as_str()))?;
+            let text: String = row.get(0);
+            let line: String = row.get(1);
+            let mut entry: IndexEntry = serde_json::from_str(&line)
+                .map_err(|e| ApiError::internal("reading a stored index line", e))?;
+            if entry.yanked == yanked {
+                return Ok((text, None));
+            }
+            entry.yanked = yanked;
+            entry.sign(&reg.signer);
+            let line = String::from_utf8(entry.line_bytes())
+                .map_err(|e| ApiError::internal("rendering the index line", e))?;
+            rt.block_on(tx.execute(
+                "UPDATE x07_versions SET yanked = $3, line = $4 WHERE package = $1 AND version_key = $2",
+                &[&name.as_str(), &version.identity(), &yanked, &line],
             ))
-            .map_err(self.db("reading the version"))?
-            .ok_or_else(|| no_such_version(name, version.as_str()))?;
-        let text: String = row.get(0);
-        let line: String = row.get(1);
-        let mut entry: IndexEntry = serde_json::from_str(&line)
-            .map_err(|e| ApiError::internal("reading a stored index line", e))?;
-        if entry.yanked == yanked {
-            return Ok(text);
-        }
-        entry.yanked = yanked;
-        entry.sign(&reg.signer);
-        let line = String::from_utf8(entry.line_bytes())
-            .map_err(|e| ApiError::internal("rendering the index line", e))?;
-        rt.block_on(tx.execute(
-            "UPDATE x07_versions SET yanked = $3, line = $4 WHERE package = $1 AND version_key = $2",
-            &[&name.as_str(), &version.identity(), &yanked, &line],
-        ))
-        .map_err(self.db("storing the yank"))?;
-        let file = rt.block_on(self.rerender(&tx, name))?;
-        rt.block_on(tx.commit())
-            .map_err(self.db("committing the yank"))?;
-        self.index.install(name, Arc::new(file));
-        if let Err(e) = self.sync_index_to_bucket(name) {
-            tracing::warn!(package = %name, "the object store's index file is behind until repaired: {e}");
+            .map_err(self.db("storing the yank"))?;
+            let file = rt.block_on(self.rerender(tx, name))?;
+            Ok((text, Some(file)))
+        })?;
+        if let Some(file) = file {
+            self.index.install(name, Arc::new(file));
+            self.sync_after_commit(name);
         }
         Ok(text)
     }

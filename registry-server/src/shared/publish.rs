@@ -19,7 +19,7 @@ use crate::package_check::CheckedPackage;
 use crate::publish::{
     already_published, module_taken, name_conflict, not_owner_for_publish, signed_entry,
 };
-use crate::registry::Registry;
+use crate::registry::{not_an_owner, Registry};
 use crate::tokens::TokenRecord;
 use crate::upload::Upload;
 
@@ -35,35 +35,69 @@ impl SharedHandle {
         let state: &SharedState = self;
         let rt = &state.rt;
         let name = &package.name;
-        let mut client = rt
-            .block_on(state.pool.get())
-            .map_err(|e| ApiError::from(state.url.error_chain("getting a connection", &e)))?;
-        let tx = rt
-            .block_on(client.transaction())
-            .map_err(state.db("starting a transaction"))?;
-        rt.block_on(tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PUBLISH_LOCK]))
-            .map_err(state.db("taking the publish lock"))?;
-        let claim = rt.block_on(state.check_publish(&tx, who, package))?;
-        // Only the publish that got this far writes the archive: every other publish of this
-        // version waits for the lock above and is then refused as already published.
-        state
-            .bucket
-            .put_file(&archive_key(name, &package.version), upload.file.path())
-            .map_err(storage_unavailable)?;
-        let entry = signed_entry(package, upload.sha256, &reg.signer);
-        let file = rt.block_on(state.store_version(&tx, who, package, &entry, claim))?;
-        rt.block_on(tx.commit())
-            .map_err(state.db("committing the publish"))?;
+        let file = state.locked("committing the publish", |tx| {
+            let claim = rt.block_on(state.check_publish(tx, who, package))?;
+            // Only the publish that got this far writes the archive: every other publish of
+            // this version waits for the lock and is then refused as already published.
+            state
+                .bucket
+                .put_file(&archive_key(name, &package.version), upload.file.path())
+                .map_err(storage_unavailable)?;
+            let entry = signed_entry(package, upload.sha256, &reg.signer);
+            rt.block_on(state.store_version(tx, who, package, &entry, claim))
+        })?;
         state.index.install(name, Arc::new(file));
-        if let Err(e) = state.sync_index_to_bucket(name) {
-            // The version exists (the commit is done); the repair pass writes the file later.
-            tracing::warn!(package = %name, "the object store's index file is behind until repaired: {e}");
-        }
+        state.sync_after_commit(name);
         Ok(upload.sha256)
     }
 }
 
 impl SharedState {
+    /// Runs `f` in one transaction holding the publish lock (every change to names, owners,
+    /// versions and yanks is serialised by it across all servers); commits when `f` succeeds
+    /// (`what` names the commit in errors) and rolls back when it fails. Blocking.
+    pub(crate) fn locked<T>(
+        &self,
+        what: &'static str,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let rt = &self.rt;
+        let mut client = rt
+            .block_on(self.pool.get())
+            .map_err(|e| ApiError::from(self.url.error_chain("getting a connection", &e)))?;
+        let tx = rt
+            .block_on(client.transaction())
+            .map_err(self.db("starting a transaction"))?;
+        rt.block_on(tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PUBLISH_LOCK]))
+            .map_err(self.db("taking the publish lock"))?;
+        let out = f(&tx)?;
+        rt.block_on(tx.commit()).map_err(self.db(what))?;
+        Ok(out)
+    }
+
+    /// Writes the object store's index file after a commit; a failure is logged, and the
+    /// repair pass writes it later (the change itself is done).
+    pub(crate) fn sync_after_commit(&self, name: &PackageName) {
+        if let Err(e) = self.sync_index_to_bucket(name) {
+            tracing::warn!(package = %name, "the object store's index file is behind until repaired: {e}");
+        }
+    }
+
+    /// The owners of `name`, failing unless `who` is one of them or an admin.
+    pub(crate) fn require_owner_in(
+        &self,
+        tx: &Transaction<'_>,
+        who: &TokenRecord,
+        name: &PackageName,
+    ) -> Result<Vec<OwnerName>, ApiError> {
+        let owners = self.rt.block_on(self.owners_in(tx, name.as_str()))?;
+        if who.is_admin() || owners.contains(&who.owner) {
+            Ok(owners)
+        } else {
+            Err(not_an_owner(who, name))
+        }
+    }
+
     /// A closure turning a database error into a 503 naming `what`.
     pub(crate) fn db<E: std::error::Error + 'static>(
         &self,
@@ -75,7 +109,7 @@ impl SharedState {
     /// The owners of `name` inside a transaction, sorted.
     pub(crate) async fn owners_in(
         &self,
-        tx: &Transaction<'_>,
+        tx: &impl deadpool_postgres::GenericClient,
         name: &str,
     ) -> Result<Vec<OwnerName>, ApiError> {
         let rows = tx

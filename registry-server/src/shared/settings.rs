@@ -21,19 +21,7 @@ pub(crate) async fn signer(
     if let Some(path) = key_file {
         return Ok(IndexSigner::load(path)?);
     }
-    let fresh = IndexSigner::generate()
-        .to_pkcs8_der()
-        .map_err(|why| SharedError::BadState {
-            url: url.to_string(),
-            why,
-        })?;
-    client
-        .execute(
-            "INSERT INTO x07_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-            &[&SIGNING_KEY, &fresh],
-        )
-        .await
-        .map_err(|e| url.error("storing a new signing key", e))?;
+    adopt_signer(client, url, &IndexSigner::generate()).await?;
     stored_signer(client, url)
         .await?
         .ok_or_else(|| SharedError::BadState {

@@ -35,6 +35,18 @@ impl DirStore {
         }
     }
 
+    /// The file as a stream and its length, or `None`.
+    pub fn get_stream(&self, key: &str) -> Result<Option<(crate::BlobReader, Option<u64>)>, BlobError> {
+        match std::fs::File::open(self.path(key)?) {
+            Ok(f) => {
+                let len = f.metadata().ok().map(|m| m.len());
+                Ok(Some((Box::new(f), len)))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Writes the file whole (temp + rename).
     pub fn put(&self, key: &str, bytes: &[u8]) -> Result<(), BlobError> {
         let path = self.path(key)?;

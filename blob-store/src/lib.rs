@@ -19,6 +19,9 @@ pub use http_static::HttpStore;
 pub use s3::S3Store;
 pub use store_url::{S3Location, StoreUrl};
 
+/// An object being read: bytes arrive as the reader asks for them.
+pub type BlobReader = Box<dyn std::io::Read + Send>;
+
 /// One object store, whatever its kind.
 #[derive(Debug)]
 pub enum BlobStore {
@@ -46,6 +49,18 @@ impl BlobStore {
             Self::S3(s) => s.get(key),
             Self::Dir(d) => d.get(key),
             Self::Http(h) => h.get(key),
+        }
+    }
+
+    /// The object as a stream with its length when known, or `None` when there is no such key.
+    pub fn get_stream(&self, key: &str) -> Result<Option<(BlobReader, Option<u64>)>, BlobError> {
+        match self {
+            Self::S3(s) => s.get_stream(key),
+            Self::Dir(d) => d.get_stream(key),
+            Self::Http(h) => Ok(h.get(key)?.map(|b| {
+                let len = b.len() as u64;
+                (Box::new(std::io::Cursor::new(b)) as BlobReader, Some(len))
+            })),
         }
     }
 

@@ -149,6 +149,25 @@ impl S3Store {
         }
     }
 
+    /// The object as a stream and its length, or `None` for a missing key (large objects are
+    /// never whole in memory).
+    pub fn get_stream(&self, key: &str) -> Result<Option<(crate::BlobReader, Option<u64>)>, BlobError> {
+        let full = self.full_key(key)?;
+        let url = self
+            .bucket
+            .get_object(Some(&self.credentials), &full)
+            .sign(SIGNED_FOR);
+        let r = self.send("GET", key, || self.http.get(url.clone()))?;
+        match r.status() {
+            StatusCode::NOT_FOUND => Ok(None),
+            s if s.is_success() => {
+                let len = r.content_length();
+                Ok(Some((Box::new(r), len)))
+            }
+            _ => Err(self.failed("GET", key, describe_status(r))),
+        }
+    }
+
     /// Stores `bytes` under `key` (S3 PUTs are atomic: readers see the old or the new object).
     pub fn put(&self, key: &str, bytes: &[u8]) -> Result<(), BlobError> {
         let full = self.full_key(key)?;

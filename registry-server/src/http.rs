@@ -1,5 +1,6 @@
 //! The axum router: index (from memory, ETag / If-None-Match), downloads, and the `/v1` API.
 
+use std::io::Read as _;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
@@ -185,20 +186,60 @@ async fn package_detail(State(reg): Shared, Path(name): Path<String>) -> ApiResu
     reg.package_detail(&name).map(Json)
 }
 
+/// Streams an archive: read on a blocking thread in 64 KiB pieces, at most four pieces ahead
+/// of the client, so a download never holds the archive in memory whatever its size.
 async fn download(
     State(reg): Shared,
     Path((name, version)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    match blocking(move || reg.archive(&name, &version)).await {
-        Ok((bytes, cksum)) => cached(
-            &headers,
-            Bytes::from(bytes),
-            &format!("\"{cksum}\""),
-            "application/octet-stream",
-        ),
-        Err(e) => e.into_response(),
+    let (mut reader, len, cksum) = match blocking(move || reg.archive(&name, &version)).await {
+        Ok(opened) => opened,
+        Err(e) => return e.into_response(),
+    };
+    let etag = format!("\"{cksum}\"");
+    let etag_value =
+        HeaderValue::from_str(&etag).unwrap_or_else(|_| HeaderValue::from_static("\"\""));
+    let common = [
+        (header::ETAG, etag_value),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+    ];
+    if etag_matches(&headers, &etag) {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
     }
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let item = match reader.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => Ok(Bytes::copy_from_slice(&buf[..n])),
+                Err(e) => Err(e),
+            };
+            let failed = item.is_err();
+            // The client went away, or the read failed: either way the download ends here.
+            if tx.blocking_send(item).is_err() || failed {
+                return;
+            }
+        }
+    });
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|i| (i, rx)) });
+    let mut response = (
+        common,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        )],
+        Body::from_stream(stream),
+    )
+        .into_response();
+    if let Some(len) = len {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    response
 }
 
 /// Body of `POST …/yank`.

@@ -373,8 +373,13 @@ impl Registry {
         )
     }
 
-    /// The stored archive of a published version: its bytes and its checksum (the ETag).
-    pub fn archive(&self, name: &str, version: &str) -> Result<(Vec<u8>, Sha256Digest), ApiError> {
+    /// The stored archive of a published version, opened for streaming: the reader, its
+    /// length when known, and its checksum (the ETag). Blocking.
+    pub fn archive(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> Result<(x07_blob_store::BlobReader, Option<u64>, Sha256Digest), ApiError> {
         let not_found = || {
             ApiError::new(
                 ErrorCode::NotFound,
@@ -385,14 +390,19 @@ impl Registry {
         let version = PackageVersion::new(version).map_err(|_| not_found())?;
         let file = self.index.get(&name).ok_or_else(not_found)?;
         let entry = file.entry(&version).ok_or_else(not_found)?;
-        let bytes = match &self.backend {
+        let (reader, len) = match &self.backend {
             Backend::Dir(d) => {
                 let path = d.root.archive_path(&name, &entry.version);
-                fs_err::read(&path).map_err(|e| io_failure("reading a stored archive", e))?
+                let f = fs_err::File::open(&path)
+                    .map_err(|e| io_failure("opening a stored archive", e))?
+                    .into_parts()
+                    .0;
+                let len = f.metadata().ok().map(|m| m.len());
+                (Box::new(f) as x07_blob_store::BlobReader, len)
             }
-            Backend::Shared(s) => s.read_archive(&name, &entry.version)?,
+            Backend::Shared(s) => s.open_archive(&name, &entry.version)?,
         };
-        Ok((bytes, entry.cksum))
+        Ok((reader, len, entry.cksum))
     }
 }
 

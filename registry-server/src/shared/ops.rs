@@ -132,14 +132,14 @@ impl SharedHandle {
         Ok(text)
     }
 
-    /// A published archive's bytes from the object store (blocking).
-    pub(crate) fn read_archive(
+    /// A published archive from the object store, as a stream (blocking).
+    pub(crate) fn open_archive(
         &self,
         name: &PackageName,
         version: &PackageVersion,
-    ) -> Result<Vec<u8>, ApiError> {
-        match self.bucket.get(&archive_key(name, version)) {
-            Ok(Some(bytes)) => Ok(bytes),
+    ) -> Result<(x07_blob_store::BlobReader, Option<u64>), ApiError> {
+        match self.bucket.get_stream(&archive_key(name, version)) {
+            Ok(Some(opened)) => Ok(opened),
             Ok(None) => Err(ApiError::internal(
                 "reading a stored archive",
                 format!(

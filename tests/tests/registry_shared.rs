@@ -845,3 +845,40 @@ fn a_signing_key_file_from_x07_key_generate_signs_the_index() {
         .expect("refused");
     assert!(e.contains("index.pem") && e.contains("chmod 600"), "{e}");
 }
+
+#[test]
+fn a_lost_database_gives_503_naming_it_while_reads_go_on_from_memory() {
+    let backing = Backing::start();
+    let server = backing.serve();
+    let token = backing.token("alice");
+    let home = home_for(&[&server], &token);
+    let work = tempfile::tempdir().unwrap();
+    let out = publish(
+        &server,
+        home.path(),
+        &package(work.path(), "eta", "1.0.0", "e"),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let index_before = server.get(&format!("/index/{}", shard("eta")));
+    let Backing { pg, s3, .. } = backing;
+    drop(pg);
+    let out = publish(
+        &server,
+        home.path(),
+        &package(work.path(), "eta", "1.1.0", "f"),
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("X07REG_UNAVAILABLE") && err.contains("database postgres://x07@127.0.0.1"),
+        "{err}"
+    );
+    assert!(!err.contains(PASSWORD), "{err}");
+    assert_eq!(
+        server.get(&format!("/index/{}", shard("eta"))),
+        index_before
+    );
+    let (status, _) = server.get("/v1/packages/eta/1.0.0/download");
+    assert_eq!(status, 200, "archives come from the bucket");
+    drop(s3);
+}

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""PolicyBlob (version 2) writer for the benchmark, following docs/internals/sandbox.md ("PolicyBlob").
+"""PolicyBlob (version 3) writer for the benchmark, following docs/internals/sandbox.md ("PolicyBlob").
 
 The benchmark runs the stored sandboxed binary through the launcher itself, so it must hand over
 the same policy bytes that `x07 run --profile sandbox` hands over. This module encodes a policy
 file (as x07 writes it) for a project root, backend and accept_weaker bits; the seccomp programs
 of backend os come from the x07-syscall-filter crate (`filters_for`, through its dump_filters
-example). It is checked against the test vector `spec/tests/data/policy_blob_v2.{bin,json}`
+example). It is checked against the test vector `spec/tests/data/policy_blob_v3.{bin,json}`
 before every use (`check_test_vector`), and the benchmark also compares the digest the binary
 reports with the one x07's own run reported.
 
@@ -25,12 +25,12 @@ from pathlib import Path
 
 MAGIC = b"X7P1"
 END = b"X7PE"
-VERSION = 2
+VERSION = 3
 BACKENDS = {"none": 0, "os": 1}
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-TEST_VECTOR_BIN = REPO_ROOT / "spec" / "tests" / "data" / "policy_blob_v2.bin"
-TEST_VECTOR_JSON = REPO_ROOT / "spec" / "tests" / "data" / "policy_blob_v2.json"
+TEST_VECTOR_BIN = REPO_ROOT / "spec" / "tests" / "data" / "policy_blob_v3.bin"
+TEST_VECTOR_JSON = REPO_ROOT / "spec" / "tests" / "data" / "policy_blob_v3.json"
 
 # Defaults of optional fields (docs/policy.md, "The policy file"). The digest is taken over the
 # policy with every default spelled out, as x07 serialises it; `notes` and `db` stay absent when
@@ -164,8 +164,14 @@ class _Writer:
 def filters_for(policy: dict) -> list[bytes]:
     """The seccomp programs x07 puts into a backend-os blob for `policy`'s network settings."""
     net = with_defaults(policy)["net"]
-    words = [w for w, on in (("net", net["enabled"]), ("tcp", net["enabled"] and net["allow_tcp"]),
-                             ("udp", net["enabled"] and (net["allow_udp"] or net["allow_dns"])))
+    db = policy.get("db") or {}
+    drivers = db.get("drivers") or {}
+    db_net = bool(db.get("enabled")) and any(drivers.get(d) for d in ("postgres", "mysql", "redis"))
+    db_dns = db_net and bool((db.get("net") or {}).get("allow_dns"))
+    words = [w for w, on in (("net", net["enabled"] or db_net),
+                             ("tcp", (net["enabled"] and net["allow_tcp"]) or db_net),
+                             ("udp", (net["enabled"] and (net["allow_udp"] or net["allow_dns"]))
+                              or db_dns))
              if on]
     argv = ["cargo", "run", "-q", "--release", "-p", "x07-syscall-filter", "--example",
             "dump_filters", "--", *words]
@@ -173,6 +179,42 @@ def filters_for(policy: dict) -> list[bytes]:
     if out.returncode != 0:
         raise PolicyBlobError(f"`{' '.join(argv)}` failed: {out.stderr.decode(errors='replace')}")
     return [bytes.fromhex(line) for line in out.stdout.decode().split()]
+
+
+DB_DEFAULT_LIMITS = (8, 1000, 30000, 60000, 1 << 20, 10000, 32 << 20)
+DB_LIMITS = ("max_live_conns", "max_queries", "connect_timeout_ms", "query_timeout_ms",
+             "max_sql_bytes", "max_rows", "max_resp_bytes")
+
+
+def canonical_cidr(text: str) -> str:
+    """`a/n` with the host bits cleared, as the spec writes it."""
+    import ipaddress
+    net = ipaddress.ip_network(text, strict=False)
+    return f"{net.network_address}/{net.prefixlen}"
+
+
+def encode_db(w: "_Writer", db: dict | None, root: str) -> None:
+    """The `db` part: absent means every driver off; 0 limits take the drivers' defaults."""
+    db = db or {}
+    drivers = db.get("drivers") or {}
+    w.bool(bool(db.get("enabled", False)))
+    for d in ("sqlite", "postgres", "mysql", "redis"):
+        w.bool(bool(drivers.get(d, False)))
+    for key, default in zip(DB_LIMITS, DB_DEFAULT_LIMITS):
+        w.u32(db.get(key, 0) or default)
+    sq = db.get("sqlite") or {}
+    for key in ("readonly_only", "allow_create", "allow_in_memory"):
+        w.bool(bool(sq.get(key, False)))
+    w.strs([lexical_absolute(root, p) for p in sq.get("allow_paths", [])])
+    net = db.get("net") or {}
+    w.strs([h.lower() for h in net.get("allow_dns", [])])
+    w.strs([canonical_cidr(c) for c in net.get("allow_cidrs", [])])
+    ports = net.get("allow_ports", [])
+    w.u32(len(ports))
+    for port in ports:
+        w.u32(port)
+    w.bool(net.get("require_tls", True))
+    w.bool(net.get("require_verify", True))
 
 
 def encode(policy: dict, project_root: str, backend: str = "os", accept_weaker: int = 0,
@@ -253,6 +295,8 @@ def encode(policy: dict, project_root: str, backend: str = "os", accept_weaker: 
     for key in ("kill_on_drop", "kill_tree", "allow_cwd"):
         w.bool(pr[key])
     w.strs([lexical_absolute(root, r) for r in pr["allow_cwd_roots"]])
+
+    encode_db(w, policy.get("db"), root)
 
     w.u32(len(filters))
     for program in filters:

@@ -124,12 +124,28 @@ typedef struct {
             max_stdin_bytes, kill_on_drop, kill_tree, allow_cwd;
         x7_pstrs allow_cwd_roots;
     } proc;
+    /* db: drivers, limits (never 0 = "default": the encoder resolved them), SQLite files, network */
+    struct {
+        uint32_t enabled, sqlite, postgres, mysql, redis;
+        uint32_t max_live_conns, max_queries, connect_timeout_ms, query_timeout_ms, max_sql_bytes,
+            max_rows, max_resp_bytes;
+        uint32_t readonly_only, allow_create, allow_in_memory;
+        x7_pstrs sqlite_paths, allow_dns, allow_cidrs;
+        uint32_t *ports;
+        uint32_t nports, require_tls, require_verify;
+    } db;
     /* seccomp programs (struct sock_filter arrays) the launcher installs in this order */
     struct {
         uint32_t n;
         struct { uint8_t *insns; uint32_t count; } v[X7_SB_MAX_FILTERS];
     } filters;
 } x7_policy;
+
+/* Whether the network drivers are on: the kernel layer then opens the db.net ports (and the
+ * name-service files) even with net.enabled false. */
+#define X7_SB_DB_NET_ON(pol) ((pol)->db.enabled && ((pol)->db.postgres || (pol)->db.mysql || (pol)->db.redis))
+/* Whether anything may use the network: general networking or a network database driver. */
+#define X7_SB_NET_ON(pol) ((pol)->net.enabled || X7_SB_DB_NET_ON(pol))
 
 #define X7_SB_BACKEND_NONE 0u
 #define X7_SB_BACKEND_OS 1u
@@ -171,6 +187,13 @@ static int x7_sb_find_root(const char *abs, size_t len, int write, size_t *root_
 static int x7_sb_args_match(const x7_pstrs *patterns, const char *arg);
 static int x7_sb_net_allowed(const char *host, uint32_t port);
 static void x7_sb_track_child(pid_t pgid);
+/* os.db checks (sandbox_db.h): NULL when allowed, else the refusal's message (the denial is
+ * recorded). `driver` is sqlite, postgres, mysql or redis. */
+static const char *x7_sb_db_driver(const char *op, const char *driver);
+static const char *x7_sb_db_sqlite_open(const char *op, const uint8_t *path, uint32_t n, uint32_t flags);
+static const char *x7_sb_db_net(const char *op, const char *host, uint32_t port, char *addr_out, size_t addr_cap);
+static uint32_t x7_sb_db_limit(uint32_t which, uint32_t dflt);
+static const char *x7_sb_db_refuse(const char *op, const char *target, const char *rule, const char *why);
 static uint32_t x7_sb_proc_admit(const char *op, char *const *argv, char *const *envp, const char *cwd,
                                  size_t stdin_len, uint32_t live, uint32_t *max_out, uint32_t *max_err,
                                  uint32_t *timeout, int *exe_fd, int *cwd_fd);

@@ -5,7 +5,8 @@
  * value in a copy of the sealed policy, fields it leaves out keep the sealed value, and the result
  * is intersected with the sealed policy, so the person running the bundle can only ever narrow
  * it. Relative paths resolve against the working directory at start, like the sealed ones.
- * Anything unknown, malformed or not narrowable (net.deny_hosts) refuses the start (exit 2).
+ * Anything unknown, malformed or not narrowable (net.deny_hosts; db fields other than db.enabled and
+ * db.drivers) refuses the start (exit 2), naming the field.
  */
 #ifdef X07_SANDBOXED
 #include <stddef.h>
@@ -263,7 +264,8 @@ X7_FN int x7_jr_value(x7_jr *r, x7_jv *v, int depth) {
 
 /* ---------------------------------------------------------------- policy fields */
 
-enum { X7N_BOOL, X7N_U32, X7N_U64, X7N_PATHS, X7N_KEYS, X7N_STRS, X7N_HOSTS, X7N_TEXT, X7N_SKIP, X7N_NO };
+enum { X7N_BOOL, X7N_U32, X7N_U64, X7N_PATHS, X7N_KEYS, X7N_STRS, X7N_HOSTS, X7N_TEXT, X7N_SKIP, X7N_NO, X7N_DB_DRIVERS,
+       X7N_DB_NO };
 
 typedef struct {
     const char *section; /* NULL: top level */
@@ -312,6 +314,12 @@ static const x7_nfield x7_narrow_fields[] = {
     X7N("process", "max_stdin_bytes", X7N_U32, proc.max_stdin_bytes),
     X7N("process", "kill_on_drop", X7N_BOOL, proc.kill_on_drop), X7N("process", "kill_tree", X7N_BOOL, proc.kill_tree),
     X7N("process", "allow_cwd", X7N_BOOL, proc.allow_cwd), X7N("process", "allow_cwd_roots", X7N_PATHS, proc.allow_cwd_roots),
+    /* db: the switches narrow (ANDed with the seal); limits and allowlists are refused by name */
+    X7N("db", "enabled", X7N_BOOL, db.enabled), {"db", "drivers", X7N_DB_DRIVERS, 0},
+    {"db", "max_live_conns", X7N_DB_NO, 0}, {"db", "max_queries", X7N_DB_NO, 0},
+    {"db", "connect_timeout_ms", X7N_DB_NO, 0}, {"db", "query_timeout_ms", X7N_DB_NO, 0},
+    {"db", "max_sql_bytes", X7N_DB_NO, 0}, {"db", "max_rows", X7N_DB_NO, 0}, {"db", "max_resp_bytes", X7N_DB_NO, 0},
+    {"db", "sqlite", X7N_DB_NO, 0}, {"db", "net", X7N_DB_NO, 0},
     /* compile-time or not enforced by the launcher: accepted, checked for shape, no effect */
     {"language", "allow_ffi", X7N_SKIP, 0}, {"language", "allow_unsafe", X7N_SKIP, 0},
     {"threads", "enabled", X7N_SKIP, 0}, {"threads", "max_workers", X7N_SKIP, 0},
@@ -378,6 +386,22 @@ X7_FN void x7_narrow_hosts(const x7_jv *v, x7_policy *pol) {
     }
 }
 
+/* db.drivers: {"sqlite"|"postgres"|"mysql"|"redis": BOOL}; a driver left out keeps the seal's. */
+X7_FN void x7_narrow_db_drivers(const x7_jv *v, x7_policy *pol) {
+    if (v->t != X7J_OBJ) x7_narrow_fail("expected an object at", "db.drivers");
+    static const char *const names[] = {"sqlite", "postgres", "mysql", "redis"};
+    uint32_t *flags[] = {&pol->db.sqlite, &pol->db.postgres, &pol->db.mysql, &pol->db.redis};
+    for (uint32_t k = 0; k < v->n; k++) {
+        size_t i = 0;
+        while (i < 4 && strcmp(v->keys[k], names[i]) != 0) i++;
+        if (i == 4) x7_narrow_fail("unknown field", x7_narrow_where("db.drivers", v->keys[k]));
+        const x7_jv *b = &v->items[k];
+        if (b->t != X7J_TRUE && b->t != X7J_FALSE)
+            x7_narrow_fail("expected true or false at", x7_narrow_where("db.drivers", v->keys[k]));
+        *flags[i] = b->t == X7J_TRUE;
+    }
+}
+
 X7_FN void x7_narrow_field(const x7_nfield *f, const x7_jv *v, x7_policy *pol) {
     const char *where = x7_narrow_where(f->section, f->name);
     uint8_t *at = (uint8_t *)pol + f->off;
@@ -404,6 +428,11 @@ X7_FN void x7_narrow_field(const x7_nfield *f, const x7_jv *v, x7_policy *pol) {
             x7_narrow_fail("schema_version must be x07.run-os-policy@0.1.0, not", v->s);
         return;
     case X7N_SKIP: return;
+    case X7N_DB_DRIVERS: x7_narrow_db_drivers(v, pol); return;
+    case X7N_DB_NO:
+        x7_narrow_fail("cannot narrow this db field (only db.enabled and db.drivers narrow a sealed bundle; seal a "
+                       "narrower db section with x07 bundle instead)",
+                       where);
     default:
         x7_narrow_fail("cannot narrow with this field (list the allowed hosts in net.allow_hosts instead)", where);
     }

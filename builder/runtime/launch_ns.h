@@ -76,6 +76,29 @@ X7_FN int x7_ns_bind_order(const void *a, const void *b) {
 }
 
 /*
+ * The SQLite files of db.sqlite.allow_paths: read-only files with readonly_only; otherwise the
+ * directory holding each file, writable (SQLite makes its journal next to the database, and a
+ * created database needs its directory). Missing paths are skipped (nothing to open there).
+ */
+X7_FN void x7_ns_plan_db(x7_ns_plan *plan, const x7_policy *pol) {
+    if (!pol->db.enabled || !pol->db.sqlite) return;
+    for (uint32_t i = 0; i < pol->db.sqlite_paths.n; i++) {
+        const x7_pstr *p = &pol->db.sqlite_paths.v[i];
+        if (pol->db.readonly_only) {
+            (void)x7_ns_plan_add(plan, p->s, 0);
+            continue;
+        }
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", p->s);
+        char *slash = strrchr(dir, '/');
+        if (slash == NULL) continue;
+        if (slash == dir) slash[1] = 0;
+        else *slash = 0;
+        (void)x7_ns_plan_add(plan, dir, 1);
+    }
+}
+
+/*
  * What the program sees: the policy's roots, the program itself, the libraries every dynamically
  * linked program needs, the allowed executables, and with networking the name-service files.
  * Computed before any mount changes, while realpath still sees the host.
@@ -92,7 +115,8 @@ X7_FN void x7_ns_plan_paths(x7_ns_plan *plan, const x7_policy *pol, const char *
     static const char *const libs[] = {"/lib", "/lib64", "/usr/lib", "/usr/lib64", "/lib32", "/usr/lib32",
                                        "/etc/ld.so.cache"};
     for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) (void)x7_ns_plan_add(plan, libs[i], 0);
-    if (pol->net.enabled) {
+    x7_ns_plan_db(plan, pol);
+    if (X7_SB_NET_ON(pol)) {
         static const char *const net[] = {"/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/host.conf",
                                           "/etc/gai.conf", "/etc/services", "/etc/protocols", "/etc/ssl",
                                           "/usr/share/ca-certificates", "/etc/ca-certificates"};

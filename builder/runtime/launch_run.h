@@ -1,4 +1,4 @@
-/* x07-fragment: requires=core,sandbox_policy,sandbox_restrict,sandbox_report,sandbox_landlock,launch_kernel,launch_ns,launch_sealed,launch_narrow */
+/* x07-fragment: requires=core,sandbox_policy,sandbox_policy_db,sandbox_restrict,sandbox_report,sandbox_landlock,launch_kernel,launch_ns,launch_sealed,launch_narrow */
 /*
  * launch_run: the trusted launcher's whole life (docs/internals/sandbox.md, "Order of
  * enforcement"). The launcher stays in the host as the monitor: it loads the policy, starts the
@@ -303,7 +303,7 @@ X7_FN int x7_launch_run(x7_launch_req *rq, x7_sb_report *rep) {
     x7_sb_applied(rep, "wall_clock"); /* kept by this process, the monitor (x7_launch_wait) */
     if (pipe2(rq->sync, O_CLOEXEC) != 0 || pipe2(rq->status, O_CLOEXEC) != 0) x7_sb_fail_errno("userns", "pipe", errno);
     unsigned long ns = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
-    if (!x7_sb.pol.net.enabled) ns |= CLONE_NEWNET;
+    if (!X7_SB_NET_ON(&x7_sb.pol)) ns |= CLONE_NEWNET;
     int userns = 1;
     rq->uid = getuid();
     rq->gid = getgid();
@@ -317,7 +317,7 @@ X7_FN int x7_launch_run(x7_launch_req *rq, x7_sb_report *rep) {
     } else {
         static const char *const names[] = {"userns", "mountns", "pidns", "ipcns", "utsns"};
         for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) x7_sb_applied(rep, names[k]);
-        if (!x7_sb.pol.net.enabled) x7_sb_applied(rep, "netns");
+        if (!X7_SB_NET_ON(&x7_sb.pol)) x7_sb_applied(rep, "netns");
     }
     if (child == 0) x7_launch_child(rq, rep, userns);
 

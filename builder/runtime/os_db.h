@@ -184,11 +184,14 @@ X7_FN char *x7_db_cstr(x7_view v) {
 }
 
 /*
- * The sandboxed world does not carry the policy's `db` section into the runtime yet, so a
- * database driver there fails closed instead of trusting fs/net rules written for other builtins.
+ * Under run-os-sandboxed the policy's db section governs the drivers (sandbox_db.h): the driver's
+ * switch first (NULL: allowed, else the refusal's message, which names the policy field).
  */
-X7_FN int x7_db_denied_by_world(void) { return X7_SB_CHECKS ? 1 : 0; }
-#define X7_DB_SANDBOX_MSG "os.db under run-os-sandboxed is not supported yet (the policy's db section is not enforced in the runtime); use world run-os"
+#if X7_SB_CHECKS
+#define X7_DB_GATE(op_name, driver) x7_sb_db_driver(op_name, driver)
+#else
+#define X7_DB_GATE(op_name, driver) ((const char *)NULL)
+#endif
 
 /* A connection table: slot i holds connection id i+1 (0 is never a valid id). */
 #define X7_DB_MAX_CONNS 256u

@@ -210,7 +210,8 @@ X7_FN void x7_my_drop(MYSQL *m) {
 
 X7_FN x7_bytes x7_os_db_mysql_open_v1(x7_view req, x7_view caps_v) {
     const uint32_t op = X7_DB_OP_OPEN;
-    if (x7_db_denied_by_world()) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, X7_DB_SANDBOX_MSG);
+    const char *gate = X7_DB_GATE("os.db.mysql", "mysql");
+    if (gate != NULL) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, gate);
     x7_db_caps caps;
     if (!x7_db_caps_parse(caps_v, &caps)) return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
     uint32_t ver, flags, port, off = 12;
@@ -225,7 +226,7 @@ X7_FN x7_bytes x7_os_db_mysql_open_v1(x7_view req, x7_view caps_v) {
         !x7_dbu_utf8(user) || !x7_dbu_utf8(pass) || !x7_dbu_utf8(db))
         return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
 
-    int64_t deadline = x7_dbu_now_ms() + x7_dbu_effective(X7_DBU_MAX_CONNECT_TIMEOUT_MS, caps.connect_timeout_ms);
+    int64_t deadline = x7_dbu_now_ms() + x7_dbu_effective(X7_DBU_LIM_CONNECT_TIMEOUT_MS, caps.connect_timeout_ms);
     char *h = x7_db_cstr(host), *u = x7_db_cstr(user), *pw = x7_db_cstr(pass), *d = x7_db_cstr(db);
     x7_bytes out;
     MYSQL *m = NULL;
@@ -234,6 +235,19 @@ X7_FN x7_bytes x7_os_db_mysql_open_v1(x7_view req, x7_view caps_v) {
                         "Input/output error: Input/output error: file name contained an unexpected NUL byte");
         goto done;
     }
+    const char *connect_to = h;
+    uint32_t connect_code = X7_MY_ERR_CONNECT;
+#if X7_SB_CHECKS
+    /* the run policy: db.net's names, ranges and ports; the checked address is the one used */
+    char sb_addr[64] = "";
+    const char *why = x7_sb_db_net("os.db.mysql.open_v1", h, port, sb_addr, sizeof sb_addr);
+    if (why != NULL) {
+        out = x7_db_err(op, X7_DB_ERR_POLICY_DENIED, why);
+        goto done;
+    }
+    connect_to = sb_addr;
+    if (x7_sb.pol.db.require_tls) connect_code = 53539u; /* upstream's TLS connect code */
+#endif
     if (!u || !pw || !d) { /* C strings end at NUL: such a name cannot reach the server whole */
         out = x7_db_err(op, X7_MY_ERR_CONNECT, "a user, password or database name contains a NUL byte");
         goto done;
@@ -256,11 +270,19 @@ X7_FN x7_bytes x7_os_db_mysql_open_v1(x7_view req, x7_view caps_v) {
     mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &no);
     mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     mysql_options(m, MYSQL_OPT_NONBLOCK, 0);
+#if X7_SB_CHECKS
+    if (x7_sb.pol.db.require_tls) { /* db.net.require_tls: TLS or no connection at all */
+        my_bool yes = 1, verify = x7_sb.pol.db.require_verify ? 1 : 0;
+        mysql_options(m, MYSQL_OPT_SSL_ENFORCE, &yes);
+        mysql_options(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+        if (verify) mysql_options(m, MYSQL_OPT_SSL_CA, "/etc/ssl/certs/ca-certificates.crt");
+    }
+#endif
     /* pw is never NULL: libmariadb would take a NULL password from $MYSQL_PWD */
     MYSQL *ret = NULL;
     int timed_out = 0;
     X7_MY_DRIVE(m, deadline, &timed_out,
-                mysql_real_connect_start(&ret, m, h, u, pw, d[0] ? d : NULL, port, NULL, 0),
+                mysql_real_connect_start(&ret, m, connect_to, u, pw, d[0] ? d : NULL, port, NULL, 0),
                 mysql_real_connect_cont(&ret, m, x7_ev));
     if (timed_out || !ret) {
         char msg[1024];
@@ -269,11 +291,11 @@ X7_FN x7_bytes x7_os_db_mysql_open_v1(x7_view req, x7_view caps_v) {
         else
             x7_my_errmsg(msg, sizeof msg, mysql_errno(m), mysql_sqlstate(m), mysql_error(m));
         x7_my_drop(m);
-        out = x7_db_err(op, X7_MY_ERR_CONNECT, msg);
+        out = x7_db_err(op, connect_code, msg);
         goto done;
     }
     uint32_t id = 0;
-    for (uint32_t i = 1; i <= X7_DBU_MAX_LIVE_CONNS && !id; i++)
+    for (uint32_t i = 1; i <= X7_DBU_LIM_LIVE_CONNS && !id; i++)
         if (!x7_my_conns[i]) id = i;
     if (!id) { /* the public driver connects first and then finds the table full */
         x7_my_drop(m);
@@ -291,7 +313,8 @@ done:
 X7_FN x7_bytes x7_os_db_mysql_close_v1(x7_view req, x7_view caps) {
     (void)caps; /* close takes no caps in the public driver */
     const uint32_t op = X7_DB_OP_CLOSE;
-    if (x7_db_denied_by_world()) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, X7_DB_SANDBOX_MSG);
+    const char *gate = X7_DB_GATE("os.db.mysql", "mysql");
+    if (gate != NULL) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, gate);
     uint32_t ver, id;
     if (req.len != 12 || memcmp(req.ptr, "X7MC", 4) != 0 || !x7_db_u32(req, 4, &ver) || ver != 1)
         return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
@@ -397,8 +420,9 @@ X7_FN int x7_my_cell_put(x7_my_out *o, MYSQL_STMT *st, int kind, const MYSQL_FIE
 X7_FN x7_bytes x7_my_sql(x7_view req, x7_view caps_v, int is_query) {
     const uint32_t op = is_query ? X7_DB_OP_QUERY : X7_DB_OP_EXEC;
     const uint32_t fail = is_query ? X7_MY_ERR_QUERY : X7_MY_ERR_EXEC;
-    if (x7_db_denied_by_world()) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, X7_DB_SANDBOX_MSG);
-    if (x7_my_queries >= X7_DBU_MAX_QUERIES) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, NULL);
+    const char *gate = X7_DB_GATE("os.db.mysql", "mysql");
+    if (gate != NULL) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, gate);
+    if (x7_my_queries >= X7_DBU_LIM_QUERIES) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, X7_DBU_LIMIT_MSG("db.max_queries"));
     x7_my_queries++;
     x7_db_caps caps;
     if (!x7_db_caps_parse(caps_v, &caps)) return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
@@ -408,7 +432,7 @@ X7_FN x7_bytes x7_my_sql(x7_view req, x7_view caps_v, int is_query) {
         ver != 1 || !x7_db_u32(req, 8, &id) || !x7_db_u32(req, 12, &flags) || flags != 0 ||
         !x7_db_field(req, &off, &sql) || !x7_db_field(req, &off, &params) || off != req.len)
         return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
-    if (sql.len > X7_DBU_MAX_SQL_BYTES) return x7_db_err(op, X7_DB_ERR_TOO_LARGE, NULL);
+    if (sql.len > X7_DBU_LIM_SQL_BYTES) return x7_db_err(op, X7_DB_ERR_TOO_LARGE, NULL);
     MYSQL *m = id >= 1 && id <= X7_DBU_MAX_LIVE_CONNS ? x7_my_conns[id] : NULL;
     if (!m) return x7_db_err(op, X7_DB_ERR_BAD_CONN, NULL);
     if (!x7_dbu_utf8(sql)) return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
@@ -450,9 +474,9 @@ X7_FN x7_bytes x7_my_sql(x7_view req, x7_view caps_v, int is_query) {
         }
     }
 
-    int64_t deadline = x7_dbu_now_ms() + x7_dbu_effective(X7_DBU_MAX_QUERY_TIMEOUT_MS, caps.query_timeout_ms);
-    uint32_t max_rows = x7_dbu_effective(X7_DBU_MAX_ROWS, caps.max_rows);
-    x7_my_out o = {NULL, 0, 0, x7_dbu_effective(X7_DBU_MAX_RESP_BYTES, caps.max_resp_bytes), 0};
+    int64_t deadline = x7_dbu_now_ms() + x7_dbu_effective(X7_DBU_LIM_QUERY_TIMEOUT_MS, caps.query_timeout_ms);
+    uint32_t max_rows = x7_dbu_effective(X7_DBU_LIM_ROWS, caps.max_rows);
+    x7_my_out o = {NULL, 0, 0, x7_dbu_effective(X7_DBU_LIM_RESP_BYTES, caps.max_resp_bytes), 0};
     char msg[1024];
     uint32_t code = 0; /* an error to answer with (msg) */
     int timed_out = 0, rc = 0;

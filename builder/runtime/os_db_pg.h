@@ -199,7 +199,8 @@ X7_FN int x7_pg_field(x7_view req, uint32_t *off, x7_view *out) { return x7_db_f
 
 X7_FN x7_bytes x7_os_db_pg_open_v1(x7_view req, x7_view caps) {
     const uint32_t op = X7_DB_OP_OPEN;
-    if (x7_db_denied_by_world()) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, X7_DB_SANDBOX_MSG);
+    const char *gate = X7_DB_GATE("os.db.pg", "postgres");
+    if (gate != NULL) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, gate);
     x7_db_caps c;
     if (!x7_db_caps_parse(caps, &c)) return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
     uint32_t ver, flags, port, off = 12;
@@ -214,6 +215,14 @@ X7_FN x7_bytes x7_os_db_pg_open_v1(x7_view req, x7_view caps) {
         !x7_pg_field(req, &off, &db) || off != req.len || flags != 0 || !x7_dbu_utf8(host) ||
         !x7_dbu_utf8(user) || !x7_dbu_utf8(pass) || !x7_dbu_utf8(db))
         return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
+#if X7_SB_CHECKS
+    /* the run policy: db.net's names, ranges and ports; the checked address is the one used */
+    char sb_addr[64] = "";
+    char *sb_host = x7_db_cstr(host);
+    const char *why = sb_host ? x7_sb_db_net("os.db.pg.open_v1", sb_host, port, sb_addr, sizeof sb_addr) : NULL;
+    if (sb_host) x7_free((uint8_t *)sb_host);
+    if (why != NULL) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, why);
+#endif
     if (host.len == 0) /* what tokio-postgres says for an empty host (libpq would pick a socket) */
         return x7_db_err(op, X7_PG_ERR_TLS,
                          "error connecting to server: failed to lookup address information: "
@@ -237,14 +246,27 @@ X7_FN x7_bytes x7_os_db_pg_open_v1(x7_view req, x7_view caps) {
         if (d[0]) keys[n] = "dbname", vals[n++] = d;
         keys[n] = "client_encoding", vals[n++] = "UTF8";
         keys[n] = "gssencmode", vals[n++] = "disable";
-        keys[n] = "sslrootcert", vals[n++] = x7_pg_ca_bundle();
+#if X7_SB_CHECKS
+        /* run-os-sandboxed: db.net.require_tls / require_verify decide, with no plaintext
+         * fallback; the address is the one the policy check resolved */
+        const int fallback = 0;
+        if (sb_addr[0]) keys[n] = "hostaddr", vals[n++] = sb_addr;
+        const char *mode = !x7_sb.pol.db.require_tls        ? "disable"
+                           : x7_sb.pol.db.require_verify ? "verify-full"
+                                                         : "require";
+#else
+        const int fallback = 1;
+        const char *mode = "verify-full";
+#endif
+        /* with a root certificate file libpq's "require" would verify the chain too */
+        if (strcmp(mode, "verify-full") == 0) keys[n] = "sslrootcert", vals[n++] = x7_pg_ca_bundle();
         int mode_at = n;
-        keys[n] = "sslmode", vals[n++] = "verify-full";
+        keys[n] = "sslmode", vals[n++] = mode;
         keys[n] = NULL, vals[n] = NULL;
         int64_t deadline =
-            x7_dbu_now_ms() + x7_dbu_effective(X7_DBU_MAX_CONNECT_TIMEOUT_MS, c.connect_timeout_ms);
+            x7_dbu_now_ms() + x7_dbu_effective(X7_DBU_LIM_CONNECT_TIMEOUT_MS, c.connect_timeout_ms);
         conn = x7_pg_try_connect(keys, vals, deadline, &timed_out);
-        if (conn && !timed_out && PQstatus(conn) != CONNECTION_OK &&
+        if (fallback && conn && !timed_out && PQstatus(conn) != CONNECTION_OK &&
             strstr(PQerrorMessage(conn), "server does not support SSL")) {
             PQfinish(conn);
             vals[mode_at] = "disable";
@@ -263,7 +285,7 @@ X7_FN x7_bytes x7_os_db_pg_open_v1(x7_view req, x7_view caps) {
         return x7_db_err(op, X7_PG_ERR_TLS, msg.s);
     }
     uint32_t id = 0;
-    for (uint32_t i = X7_DBU_MAX_LIVE_CONNS; i >= 1; i--)
+    for (uint32_t i = X7_DBU_LIM_LIVE_CONNS; i >= 1; i--)
         if (!x7_pg_conns[i].conn) id = i;
     if (id == 0) { /* upstream connects first, then finds the table full */
         PQfinish(conn);
@@ -277,7 +299,8 @@ X7_FN x7_bytes x7_os_db_pg_open_v1(x7_view req, x7_view caps) {
 X7_FN x7_bytes x7_os_db_pg_close_v1(x7_view req, x7_view caps) {
     const uint32_t op = X7_DB_OP_CLOSE;
     (void)caps; /* upstream ignores them here */
-    if (x7_db_denied_by_world()) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, X7_DB_SANDBOX_MSG);
+    const char *gate = X7_DB_GATE("os.db.pg", "postgres");
+    if (gate != NULL) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, gate);
     uint32_t ver, id;
     if (req.len != 12 || memcmp(req.ptr, "X7PC", 4) != 0 || !x7_db_u32(req, 4, &ver) || ver != 1)
         return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
@@ -482,8 +505,9 @@ X7_FN uint64_t x7_pg_tag_rows(const char *tag) {
 X7_FN x7_bytes x7_pg_run(x7_view req, x7_view caps, int is_query) {
     const uint32_t op = is_query ? X7_DB_OP_QUERY : X7_DB_OP_EXEC;
     const uint32_t code = is_query ? X7_PG_ERR_QUERY : X7_PG_ERR_EXEC;
-    if (x7_db_denied_by_world()) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, X7_DB_SANDBOX_MSG);
-    if (x7_pg_queries++ >= X7_DBU_MAX_QUERIES) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, NULL);
+    const char *gate = X7_DB_GATE("os.db.pg", "postgres");
+    if (gate != NULL) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, gate);
+    if (x7_pg_queries++ >= X7_DBU_LIM_QUERIES) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, X7_DBU_LIMIT_MSG("db.max_queries"));
     x7_db_caps caps_v;
     if (!x7_db_caps_parse(caps, &caps_v)) return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
     uint32_t ver, id, flags, off = 16;
@@ -496,7 +520,7 @@ X7_FN x7_bytes x7_pg_run(x7_view req, x7_view caps, int is_query) {
     if (flags != 0 || !x7_db_field(req, &off, &sql) || !x7_db_field(req, &off, &params) ||
         off != req.len)
         return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
-    if (sql.len > X7_DBU_MAX_SQL_BYTES) return x7_db_err(op, X7_DB_ERR_TOO_LARGE, NULL);
+    if (sql.len > X7_DBU_LIM_SQL_BYTES) return x7_db_err(op, X7_DB_ERR_TOO_LARGE, NULL);
     if (id < 1 || id > X7_DBU_MAX_LIVE_CONNS || !x7_pg_conns[id].conn)
         return x7_db_err(op, X7_DB_ERR_BAD_CONN, NULL);
     if (!x7_dbu_utf8(sql)) return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
@@ -510,9 +534,9 @@ X7_FN x7_bytes x7_pg_run(x7_view req, x7_view caps, int is_query) {
     }
     x7_pg_slot *s = &x7_pg_conns[id];
     PGconn *c = s->conn;
-    uint32_t max_rows = x7_dbu_effective(X7_DBU_MAX_ROWS, caps_v.max_rows);
-    uint32_t max_resp = x7_dbu_effective(X7_DBU_MAX_RESP_BYTES, caps_v.max_resp_bytes);
-    int64_t timeout = x7_dbu_effective(X7_DBU_MAX_QUERY_TIMEOUT_MS, caps_v.query_timeout_ms);
+    uint32_t max_rows = x7_dbu_effective(X7_DBU_LIM_ROWS, caps_v.max_rows);
+    uint32_t max_resp = x7_dbu_effective(X7_DBU_LIM_RESP_BYTES, caps_v.max_resp_bytes);
+    int64_t timeout = x7_dbu_effective(X7_DBU_LIM_QUERY_TIMEOUT_MS, caps_v.query_timeout_ms);
     int64_t deadline = x7_dbu_now_ms() + timeout;
     int timed_out = 0, too_many = 0, too_big = 0, failed = 0;
     x7_pg_msg m = {{0}, 0};

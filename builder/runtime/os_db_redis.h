@@ -494,7 +494,8 @@ X7_FN int x7_rd_handshake(x7_rd_x *x, int argc, const char **argv, const size_t 
 
 X7_FN x7_bytes x7_os_db_redis_open_v1(x7_view req, x7_view caps_v) {
     const uint32_t op = X7_DB_OP_OPEN;
-    if (x7_db_denied_by_world()) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, X7_DB_SANDBOX_MSG);
+    const char *gate = X7_DB_GATE("os.db.redis", "redis");
+    if (gate != NULL) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, gate);
     x7_db_caps caps;
     if (!x7_db_caps_parse(caps_v, &caps)) return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
     uint32_t ver, flags, kind, port = 0, db, off = 16;
@@ -513,10 +514,30 @@ X7_FN x7_bytes x7_os_db_redis_open_v1(x7_view req, x7_view caps_v) {
         (kind == 2 && addr.len && memchr(addr.ptr, 0, addr.len)))
         return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
 
-    int64_t deadline = x7_dbu_now_ms() + x7_dbu_effective(X7_DBU_MAX_CONNECT_TIMEOUT_MS, caps.connect_timeout_ms);
+    int64_t deadline = x7_dbu_now_ms() + x7_dbu_effective(X7_DBU_LIM_CONNECT_TIMEOUT_MS, caps.connect_timeout_ms);
     char *a = x7_db_cstr(addr);
     if (!a) /* a host name with a NUL never reaches the resolver (Rust's std refuses it so) */
         return x7_db_err(op, X7_RD_ERR_CONNECT, "file name contained an unexpected NUL byte");
+#if X7_SB_CHECKS
+    /* the run policy: TCP to db.net's names, ranges and ports only (a unix socket is refused),
+     * to the checked address; TLS, which hiredis 0.14 cannot do, refused rather than skipped */
+    char sb_addr[64] = "";
+    const char *why = kind == 2 ? x7_sb_db_net("os.db.redis.open_v1", "/", 0, sb_addr, sizeof sb_addr)
+                                : x7_sb_db_net("os.db.redis.open_v1", a, port, sb_addr, sizeof sb_addr);
+    if (why == NULL && x7_sb.pol.db.require_tls) {
+        char target[300];
+        snprintf(target, sizeof target, "%.255s:%u", a, port);
+        why = x7_sb_db_refuse("os.db.redis.open_v1", target, "db.net.require_tls",
+                              "db.net.require_tls is true, and this redis driver cannot use TLS (hiredis 0.14 "
+                              "has none); set db.net.require_tls to false to allow plaintext");
+    }
+    if (why != NULL) {
+        x7_free((uint8_t *)a);
+        return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, why);
+    }
+    x7_free((uint8_t *)a);
+    a = x7_db_cstr((x7_view){(const uint8_t *)sb_addr, (uint32_t)strlen(sb_addr)});
+#endif
     int64_t left = deadline - x7_dbu_now_ms();
     struct timeval tv = {(time_t)(left / 1000), (suseconds_t)((left % 1000) * 1000)};
     redisContext *rc = kind == 1 ? redisConnectWithTimeout(a, (int)port, tv) : redisConnectUnixWithTimeout(a, tv);
@@ -571,7 +592,7 @@ X7_FN x7_bytes x7_os_db_redis_open_v1(x7_view req, x7_view caps_v) {
         ok = x7_rd_handshake(x, 2, av, al, &out);
     }
     uint32_t id = 0;
-    for (uint32_t i = 1; ok && i <= X7_DBU_MAX_LIVE_CONNS && !id; i++)
+    for (uint32_t i = 1; ok && i <= X7_DBU_LIM_LIVE_CONNS && !id; i++)
         if (!x7_rd_conns[i].live) id = i;
     if (ok && !id) { /* the public driver connects first and then finds the table full */
         out = x7_db_err(op, X7_DB_ERR_TOO_LARGE, NULL);
@@ -591,8 +612,9 @@ X7_FN x7_bytes x7_os_db_redis_open_v1(x7_view req, x7_view caps_v) {
 
 X7_FN x7_bytes x7_os_db_redis_cmd_v1(x7_view req, x7_view caps_v) {
     const uint32_t op = X7_DB_OP_QUERY;
-    if (x7_db_denied_by_world()) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, X7_DB_SANDBOX_MSG);
-    if (x7_rd_queries >= X7_DBU_MAX_QUERIES) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, NULL);
+    const char *gate = X7_DB_GATE("os.db.redis", "redis");
+    if (gate != NULL) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, gate);
+    if (x7_rd_queries >= X7_DBU_LIM_QUERIES) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, X7_DBU_LIMIT_MSG("db.max_queries"));
     x7_rd_queries++;
     x7_db_caps caps;
     if (!x7_db_caps_parse(caps_v, &caps)) return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
@@ -600,7 +622,7 @@ X7_FN x7_bytes x7_os_db_redis_cmd_v1(x7_view req, x7_view caps_v) {
     if (req.len < 20 || memcmp(req.ptr, "X7RQ", 4) != 0 || !x7_db_u32(req, 4, &ver) || ver != 1 ||
         !x7_db_u32(req, 12, &id) || !x7_db_u32(req, 16, &alen) || (uint64_t)alen + 20 != req.len)
         return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
-    if (alen > X7_DBU_MAX_SQL_BYTES) return x7_db_err(op, X7_DB_ERR_TOO_LARGE, NULL);
+    if (alen > X7_DBU_LIM_SQL_BYTES) return x7_db_err(op, X7_DB_ERR_TOO_LARGE, NULL);
     x7_view argv = {req.ptr + 20, alen};
     if (alen < 12 || memcmp(argv.ptr, "X7RV", 4) != 0 || !x7_db_u32(argv, 4, &ver) || ver != 1 ||
         !x7_db_u32(argv, 8, &count) || count > (alen - 12) / 4)
@@ -625,8 +647,8 @@ X7_FN x7_bytes x7_os_db_redis_cmd_v1(x7_view req, x7_view caps_v) {
     x7_rd_x *x = (x7_rd_x *)calloc(1, sizeof *x);
     if (!x) x7_trap("os.db.redis: out of memory", NULL);
     x->c = c, x->timeout_code = X7_RD_ERR_CMD;
-    x->deadline = x7_dbu_now_ms() + x7_dbu_effective(X7_DBU_MAX_QUERY_TIMEOUT_MS, caps.query_timeout_ms);
-    x->limit = x7_dbu_effective(X7_DBU_MAX_RESP_BYTES, caps.max_resp_bytes);
+    x->deadline = x7_dbu_now_ms() + x7_dbu_effective(X7_DBU_LIM_QUERY_TIMEOUT_MS, caps.query_timeout_ms);
+    x->limit = x7_dbu_effective(X7_DBU_LIM_RESP_BYTES, caps.max_resp_bytes);
     x7_bytes out;
     int kind = -1;
     x7_rd_tag(x, 1); /* doc ok */
@@ -650,7 +672,8 @@ X7_FN x7_bytes x7_os_db_redis_cmd_v1(x7_view req, x7_view caps_v) {
 X7_FN x7_bytes x7_os_db_redis_close_v1(x7_view req, x7_view caps) {
     (void)caps; /* close takes no caps in the public driver */
     const uint32_t op = X7_DB_OP_CLOSE;
-    if (x7_db_denied_by_world()) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, X7_DB_SANDBOX_MSG);
+    const char *gate = X7_DB_GATE("os.db.redis", "redis");
+    if (gate != NULL) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, gate);
     uint32_t ver, id;
     if (req.len != 16 || memcmp(req.ptr, "X7RX", 4) != 0 || !x7_db_u32(req, 4, &ver) || ver != 1)
         return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);

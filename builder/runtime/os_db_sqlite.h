@@ -115,7 +115,8 @@ X7_FN uint32_t x7_sqlite_bind(sqlite3_stmt *st, x7_view doc) {
 
 X7_FN x7_bytes x7_os_db_sqlite_open_v1(x7_view req, x7_view caps) {
     const uint32_t op = X7_DB_OP_OPEN;
-    if (x7_db_denied_by_world()) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, X7_DB_SANDBOX_MSG);
+    const char *gate = X7_DB_GATE("os.db.sqlite", "sqlite");
+    if (gate != NULL) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, gate);
     x7_db_caps c;
     if (!x7_db_caps_parse(caps, &c)) return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
     uint32_t ver, flags, path_len;
@@ -126,11 +127,19 @@ X7_FN x7_bytes x7_os_db_sqlite_open_v1(x7_view req, x7_view caps) {
     if ((uint64_t)req.len != 16 + (uint64_t)path_len) return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
     if (flags & ~(X7_SQLITE_OPEN_READONLY | X7_SQLITE_OPEN_CREATE))
         return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
-    /* the permissive policy allows create, read-write, ":memory:" and every path */
+    /* run-os allows create, read-write, ":memory:" and every path; run-os-sandboxed: below */
     x7_view path = {req.ptr + 16, path_len};
     if (!x7_dbu_utf8(path)) return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
     char *cpath = x7_db_cstr(path);
     if (!cpath) return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
+#if X7_SB_CHECKS
+    /* the run policy: create, read-only, in-memory, and the file itself (sandbox_db.h) */
+    const char *why = x7_sb_db_sqlite_open("os.db.sqlite.open_v1", path.ptr, path.len, flags);
+    if (why != NULL) {
+        x7_free((uint8_t *)cpath);
+        return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, why);
+    }
+#endif
     int oflags = (flags & X7_SQLITE_OPEN_READONLY) ? SQLITE_OPEN_READONLY
                  : (flags & X7_SQLITE_OPEN_CREATE) ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
                                                    : SQLITE_OPEN_READWRITE;
@@ -142,9 +151,9 @@ X7_FN x7_bytes x7_os_db_sqlite_open_v1(x7_view req, x7_view caps) {
         if (db) sqlite3_close(db);
         return out;
     }
-    x7_sqlite_busy_timeout(db, x7_dbu_effective(X7_DBU_MAX_CONNECT_TIMEOUT_MS, c.connect_timeout_ms));
+    x7_sqlite_busy_timeout(db, x7_dbu_effective(X7_DBU_LIM_CONNECT_TIMEOUT_MS, c.connect_timeout_ms));
     uint32_t id = 0;
-    for (uint32_t i = X7_DBU_MAX_LIVE_CONNS; i >= 1; i--)
+    for (uint32_t i = X7_DBU_LIM_LIVE_CONNS; i >= 1; i--)
         if (!x7_sqlite_conns[i]) id = i;
     if (id == 0) { /* upstream connects first, then finds the table full */
         sqlite3_close(db);
@@ -158,7 +167,8 @@ X7_FN x7_bytes x7_os_db_sqlite_open_v1(x7_view req, x7_view caps) {
 X7_FN x7_bytes x7_os_db_sqlite_close_v1(x7_view req, x7_view caps) {
     const uint32_t op = X7_DB_OP_CLOSE;
     (void)caps; /* upstream ignores them here */
-    if (x7_db_denied_by_world()) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, X7_DB_SANDBOX_MSG);
+    const char *gate = X7_DB_GATE("os.db.sqlite", "sqlite");
+    if (gate != NULL) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, gate);
     uint32_t ver, id;
     if (req.len != 12 || memcmp(req.ptr, "X7SC", 4) != 0 || !x7_db_u32(req, 4, &ver) || ver != 1)
         return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
@@ -196,8 +206,9 @@ X7_FN x7_vec x7_sqlite_row(x7_vec v, sqlite3_stmt *st, int ncols) {
 /* query_v1 (is_query) and exec_v1: the same request layout and checks, in upstream's order. */
 X7_FN x7_bytes x7_sqlite_run(x7_view req, x7_view caps, int is_query) {
     const uint32_t op = is_query ? X7_DB_OP_QUERY : X7_DB_OP_EXEC;
-    if (x7_db_denied_by_world()) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, X7_DB_SANDBOX_MSG);
-    if (x7_sqlite_queries++ >= X7_DBU_MAX_QUERIES) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, NULL);
+    const char *gate = X7_DB_GATE("os.db.sqlite", "sqlite");
+    if (gate != NULL) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, gate);
+    if (x7_sqlite_queries++ >= X7_DBU_LIM_QUERIES) return x7_db_err(op, X7_DB_ERR_POLICY_DENIED, X7_DBU_LIMIT_MSG("db.max_queries"));
     x7_db_caps c;
     if (!x7_db_caps_parse(caps, &c)) return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
     uint32_t ver, id, flags, sql_len, params_len;
@@ -213,10 +224,10 @@ X7_FN x7_bytes x7_sqlite_run(x7_view req, x7_view caps, int is_query) {
         return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
     x7_view sql = {req.ptr + 20, sql_len};
     x7_view params = {req.ptr + 24 + sql_len, params_len};
-    if (sql_len > X7_DBU_MAX_SQL_BYTES) return x7_db_err(op, X7_DB_ERR_TOO_LARGE, NULL);
+    if (sql_len > X7_DBU_LIM_SQL_BYTES) return x7_db_err(op, X7_DB_ERR_TOO_LARGE, NULL);
     sqlite3 *db = x7_sqlite_conn(id);
     if (!db) return x7_db_err(op, X7_DB_ERR_BAD_CONN, NULL);
-    x7_sqlite_busy_timeout(db, x7_dbu_effective(X7_DBU_MAX_QUERY_TIMEOUT_MS, c.query_timeout_ms));
+    x7_sqlite_busy_timeout(db, x7_dbu_effective(X7_DBU_LIM_QUERY_TIMEOUT_MS, c.query_timeout_ms));
     char *csql = x7_db_cstr(sql);
     if (!csql) return x7_db_err(op, X7_DB_ERR_BAD_REQ, NULL);
     sqlite3_stmt *st = NULL;
@@ -235,7 +246,7 @@ X7_FN x7_bytes x7_sqlite_run(x7_view req, x7_view caps, int is_query) {
     x7_vec v = x7_dbu_resp_begin(op);
     uint32_t err = 0;
     if (is_query) {
-        uint32_t max_rows = x7_dbu_effective(X7_DBU_MAX_ROWS, c.max_rows), rows = 0, count_at;
+        uint32_t max_rows = x7_dbu_effective(X7_DBU_LIM_ROWS, c.max_rows), rows = 0, count_at;
         int ncols = sqlite3_column_count(st);
         v = x7_dbu_rows_begin(v, (uint32_t)ncols);
         for (int i = 0; i < ncols; i++) {
@@ -272,7 +283,7 @@ X7_FN x7_bytes x7_sqlite_run(x7_view req, x7_view caps, int is_query) {
             v = x7_dbu_exec_doc(v, last, changes);
         }
     }
-    if (!err && v.len - X7_DBU_DOC_AT > x7_dbu_effective(X7_DBU_MAX_RESP_BYTES, c.max_resp_bytes))
+    if (!err && v.len - X7_DBU_DOC_AT > x7_dbu_effective(X7_DBU_LIM_RESP_BYTES, c.max_resp_bytes))
         err = X7_DB_ERR_TOO_LARGE;
     if (err) {
         x7_vec_drop(v);

@@ -22,6 +22,23 @@
 #define X7_DBU_MAX_RESP_BYTES (32u * 1024u * 1024u)
 #define X7_DBU_MAX_SQL_BYTES (1024u * 1024u)
 
+/* The limits in force: under run-os-sandboxed the policy's db limits (sandbox_db.h; live
+ * connections at most the table's 8), otherwise the defaults above. */
+#if X7_SB_CHECKS
+#define X7_DBU_LIM(which, dflt) x7_sb_db_limit(which, dflt)
+#define X7_DBU_LIMIT_MSG(field) ("denied by the run policy: " field " reached")
+#else
+#define X7_DBU_LIM(which, dflt) (dflt)
+#define X7_DBU_LIMIT_MSG(field) ((const char *)NULL) /* upstream: an empty message */
+#endif
+#define X7_DBU_LIM_LIVE_CONNS X7_DBU_LIM(0, X7_DBU_MAX_LIVE_CONNS)
+#define X7_DBU_LIM_QUERIES X7_DBU_LIM(1, X7_DBU_MAX_QUERIES)
+#define X7_DBU_LIM_CONNECT_TIMEOUT_MS X7_DBU_LIM(2, X7_DBU_MAX_CONNECT_TIMEOUT_MS)
+#define X7_DBU_LIM_QUERY_TIMEOUT_MS X7_DBU_LIM(3, X7_DBU_MAX_QUERY_TIMEOUT_MS)
+#define X7_DBU_LIM_SQL_BYTES X7_DBU_LIM(4, X7_DBU_MAX_SQL_BYTES)
+#define X7_DBU_LIM_ROWS X7_DBU_LIM(5, X7_DBU_MAX_ROWS)
+#define X7_DBU_LIM_RESP_BYTES X7_DBU_LIM(6, X7_DBU_MAX_RESP_BYTES)
+
 X7_FN uint32_t x7_dbu_effective(uint32_t policy_max, uint32_t caps_max) {
     if (caps_max == 0) return policy_max;
     if (policy_max == 0) return caps_max;

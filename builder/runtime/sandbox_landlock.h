@@ -7,6 +7,9 @@
  * Scopes (ABI >= 6): no abstract unix sockets or signals leaving the domain.
  */
 #ifdef X07_SANDBOXED
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/prctl.h>
@@ -290,7 +293,7 @@ X7_FN void x7_ll_add_system(x7_ll *ll, const x7_policy *pol) {
     x7_ll_add_path(ll, "/dev/full", X7_LL_READ_FILE | X7_LL_WRITE_FILE);
     static const char *const libs[] = {"/lib", "/lib64", "/usr/lib", "/usr/lib64", "/etc/ld.so.cache"};
     for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) x7_ll_add_path(ll, libs[i], X7_LL_READ_FILE);
-    if (pol->net.enabled) {
+    if (X7_SB_NET_ON(pol)) {
         static const char *const net[] = {"/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf",
                                           "/etc/host.conf", "/etc/gai.conf", "/etc/ssl/certs"};
         for (size_t i = 0; i < sizeof net / sizeof net[0]; i++)
@@ -314,7 +317,37 @@ X7_FN void x7_ll_add_system(x7_ll *ll, const x7_policy *pol) {
     }
 }
 
+/*
+ * db.sqlite.allow_paths: read file with readonly_only; otherwise the directory holding each file
+ * (read, write, make and remove files, truncate; SQLite's journal lives beside the database).
+ */
+X7_FN void x7_ll_add_db(x7_ll *ll, const x7_policy *pol) {
+    if (!pol->db.enabled || !pol->db.sqlite) return;
+    uint64_t rw = X7_LL_READ_FILE | X7_LL_READ_DIR | X7_LL_WRITE_FILE | X7_LL_MAKE_REG | X7_LL_TRUNCATE |
+                  X7_LL_REMOVE_FILE;
+    for (uint32_t i = 0; i < pol->db.sqlite_paths.n; i++) {
+        const char *p = pol->db.sqlite_paths.v[i].s;
+        if (pol->db.readonly_only) {
+            x7_ll_add_path(ll, p, X7_LL_READ_FILE);
+            continue;
+        }
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", p);
+        char *slash = strrchr(dir, '/');
+        if (slash == NULL) continue;
+        if (slash == dir) slash[1] = 0;
+        else *slash = 0;
+        x7_ll_add_path(ll, dir, rw);
+    }
+}
+
+/* TCP connect: net.allow_hosts' ports (with allow_tcp), db.net.allow_ports (with a network
+ * driver on), port 53 for DNS. */
 X7_FN void x7_ll_add_net(x7_ll *ll, const x7_policy *pol) {
+    if (X7_SB_DB_NET_ON(pol)) {
+        for (uint32_t i = 0; i < pol->db.nports; i++) x7_ll_add_port(ll, pol->db.ports[i]);
+        if (pol->db.allow_dns.n != 0) x7_ll_add_port(ll, 53);
+    }
     if (!pol->net.enabled || !pol->net.allow_tcp) return;
     for (uint32_t i = 0; i < pol->net.nhosts; i++)
         for (uint32_t j = 0; j < pol->net.hosts[i].nports; j++) x7_ll_add_port(ll, pol->net.hosts[i].ports[j]);
@@ -355,6 +388,7 @@ X7_FN int x7_landlock_apply(const x7_policy *pol, int want_net, x7_ll_result *re
     }
     if (pol->fs.enabled) x7_ll_add_roots(&ll, pol, res);
     x7_ll_add_system(&ll, pol);
+    x7_ll_add_db(&ll, pol);
     if (attr.handled_access_net) x7_ll_add_net(&ll, pol);
     if (ll.err == NULL) {
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {

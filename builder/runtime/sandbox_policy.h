@@ -1,6 +1,6 @@
 /* x07-fragment: requires=core */
 /*
- * sandbox_policy: PolicyBlobV1 (docs/internals/sandbox.md) — a strict decoder (anything that
+ * sandbox_policy: PolicyBlob version 3 (docs/internals/sandbox.md) — a strict decoder (anything that
  * does not parse exactly is refused), the intersection of two policies (whoever starts a binary
  * can only narrow what is embedded in it) and an encoder for the blob handed to children.
  * Policy strings are NUL-terminated copies in libc memory; they live as long as the process.
@@ -17,6 +17,12 @@ typedef struct {
     const char *why_field; /* the field being read when it was found */
     size_t why_pos;        /* and where */
 } x7_pr;
+
+/* The `db` part (sandbox_policy_db.h). */
+typedef struct x7_sbuf_s x7_sbuf;
+static void x7_pr_db(x7_pr *r, x7_policy *pol);
+static void x7_policy_db_intersect(const x7_policy *a, const x7_policy *b, x7_policy *out);
+static void x7_pw_db(x7_sbuf *b, const x7_policy *pol);
 
 /* Length of the UTF-8 sequence at s (at most n bytes), or 0 when it is not valid UTF-8. */
 X7_FN size_t x7_utf8_seq(const uint8_t *s, size_t n) {
@@ -271,7 +277,7 @@ X7_FN int x7_policy_decode(const uint8_t *p, size_t len, x7_policy *pol, x7_pr *
         return -1;
     }
     r->pos = 4;
-    if (x7_pr_u32(r) != 2) x7_pr_fail(r, "unknown version (expected 2)");
+    if (x7_pr_u32(r) != 3) x7_pr_fail(r, "unknown version (expected 3)");
     r->field = "backend";
     pol->backend = x7_pr_u32(r);
     if (pol->backend > X7_SB_BACKEND_OS) x7_pr_fail(r, "unknown backend (expected 0 or 1)");
@@ -352,6 +358,7 @@ X7_FN int x7_policy_decode(const uint8_t *p, size_t len, x7_policy *pol, x7_pr *
     pol->proc.kill_tree = x7_pr_bool(r, "process.kill_tree");
     pol->proc.allow_cwd = x7_pr_bool(r, "process.allow_cwd");
     pol->proc.allow_cwd_roots = x7_pr_strs(r, "process.allow_cwd_roots", X7_PSTR_PATH);
+    x7_pr_db(r, pol);
     x7_pr_filters(r, pol);
 
     if (r->why != NULL) return -1;
@@ -549,6 +556,7 @@ X7_FN void x7_policy_intersect(const x7_policy *a, const x7_policy *b, x7_policy
     po->kill_tree = pa->kill_tree | pb->kill_tree;
     po->allow_cwd = pa->allow_cwd & pb->allow_cwd;
     po->allow_cwd_roots = x7_roots_both(&pa->allow_cwd_roots, &pb->allow_cwd_roots);
+    x7_policy_db_intersect(a, b, out);
     /* both sides' seccomp programs: the kernel applies every installed filter, the strictest wins */
     for (uint32_t i = 0; i < a->filters.n && out->filters.n < X7_SB_MAX_FILTERS; i++)
         out->filters.v[out->filters.n++] = a->filters.v[i];
@@ -559,11 +567,11 @@ X7_FN void x7_policy_intersect(const x7_policy *a, const x7_policy *b, x7_policy
 /* ---------------------------------------------------------------- encoding */
 
 /* A growable libc byte buffer; `failed` once an allocation failed. */
-typedef struct {
+struct x7_sbuf_s {
     uint8_t *p;
     size_t len, cap;
     int failed;
-} x7_sbuf;
+};
 
 X7_FN void x7_sbuf_put(x7_sbuf *b, const void *d, size_t n) {
     if (b->failed) return;
@@ -606,7 +614,7 @@ X7_FN void x7_pw_u32s(x7_sbuf *b, const uint32_t *const *v, size_t n) {
 /* PolicyBlobV1 bytes of pol (the inverse of x7_policy_decode). */
 X7_FN void x7_policy_encode(const x7_policy *pol, x7_sbuf *b) {
     x7_sbuf_put(b, "X7P1", 4);
-    x7_pw_u32(b, 2);
+    x7_pw_u32(b, 3);
     x7_pw_u32(b, pol->backend);
     x7_pw_u32(b, pol->accept_weaker);
     x7_sbuf_put(b, pol->digest, 32);
@@ -654,6 +662,7 @@ X7_FN void x7_policy_encode(const x7_policy *pol, x7_sbuf *b) {
                             &p->allow_cwd};
     x7_pw_u32s(b, pc, 13);
     x7_pw_strs(b, &p->allow_cwd_roots);
+    x7_pw_db(b, pol);
     x7_pw_u32(b, pol->filters.n);
     for (uint32_t i = 0; i < pol->filters.n; i++) {
         x7_pw_u32(b, pol->filters.v[i].count);

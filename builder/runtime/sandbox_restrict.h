@@ -348,7 +348,7 @@ X7_FN int x7_sb_write_file(const char *path, const char *text) {
 
 /* Networking off: a fresh network namespace (only a down loopback). */
 X7_FN void x7_restrict_network(x7_sb_report *rep) {
-    if (x7_sb.pol.net.enabled) return;
+    if (X7_SB_NET_ON(&x7_sb.pol)) return;
     if (unshare(CLONE_NEWNET) != 0) {
         int e = errno;
         /* without CAP_SYS_ADMIN: a user namespace of our own grants it, with the ids mapped 1:1 */
@@ -375,13 +375,13 @@ X7_FN void x7_restrict_landlock(x7_sb_report *rep) {
     if (x7_landlock_apply(&x7_sb.pol, want_net, &rep->ll, &why, &e) != 0) {
         if (rep->ll.fs_applied || x7_ll_abi() >= 1) x7_sb_fail("landlock", why, e ? strerror(e) : NULL);
         x7_sb_gap(rep, X7_WEAKER_NO_LANDLOCK, "landlock_fs", "landlock", why, e);
-        if (x7_sb.pol.net.enabled)
+        if (X7_SB_NET_ON(&x7_sb.pol))
             x7_sb_gap(rep, X7_WEAKER_NO_LANDLOCK_NET, "landlock_net", "landlock", why, e);
         return;
     }
     x7_sb_applied(rep, "landlock_fs");
     if (rep->ll.net_applied) x7_sb_applied(rep, "landlock_net");
-    else if (x7_sb.pol.net.enabled)
+    else if (X7_SB_NET_ON(&x7_sb.pol))
         x7_sb_gap(rep, X7_WEAKER_NO_LANDLOCK_NET, "landlock_net", "landlock",
                   "the kernel's Landlock has no network rules (ABI < 4)", 0);
 }
@@ -516,6 +516,7 @@ X7_FN void x7_policy_resolve_relative(x7_policy *pol, const char *cwd) {
     x7_pstrs_resolve_relative(&pol->proc.allow_execs, cwd);
     x7_pstrs_resolve_relative(&pol->proc.allow_exec_prefixes, cwd);
     x7_pstrs_resolve_relative(&pol->proc.allow_cwd_roots, cwd);
+    x7_pstrs_resolve_relative(&pol->db.sqlite_paths, cwd);
 }
 
 /* mkdir -p of every component of `path` (absolute) below the current root. */

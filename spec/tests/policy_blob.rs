@@ -1,5 +1,5 @@
 //! PolicyBlobV1 (docs/internals/sandbox.md): the encoder's bytes, the strict decoder, path
-//! resolution, and the fixed test vector `tests/data/policy_blob_v2.{bin,json}` that the C
+//! resolution, and the fixed test vector `tests/data/policy_blob_v3.{bin,json}` that the C
 //! runtime's decoder is tested against too. Regenerate the vector with `X07_BLESS=1`.
 
 use std::path::{Path, PathBuf};
@@ -43,7 +43,14 @@ fn vector_policy() -> Value {
                     "max_env": 4, "max_env_key_bytes": 32, "max_env_val_bytes": 64, "max_runtime_ms": 1000,
                     "max_stdout_bytes": 4096, "max_stderr_bytes": 2048, "max_total_bytes": 6144,
                     "max_stdin_bytes": 16, "kill_on_drop": true, "kill_tree": false, "allow_cwd": true,
-                    "allow_cwd_roots": ["out/work"]}
+                    "allow_cwd_roots": ["out/work"]},
+        "db": {"enabled": true, "drivers": {"sqlite": true, "postgres": true, "mysql": false, "redis": false},
+               "max_live_conns": 3, "max_queries": 0, "connect_timeout_ms": 1500, "query_timeout_ms": 0,
+               "max_sql_bytes": 4096, "max_rows": 0, "max_resp_bytes": 65536,
+               "sqlite": {"allow_paths": ["out/app.sqlite", "/srv/x07-vector/../ro.db"], "readonly_only": false,
+                          "allow_create": true, "allow_in_memory": false},
+               "net": {"allow_dns": ["DB.Example.com"], "allow_cidrs": ["10.1.2.3/8", "::1/128"],
+                       "allow_ports": [5432, 6543], "require_tls": true, "require_verify": false}}
     })
 }
 
@@ -69,7 +76,7 @@ fn vector_blob() -> PolicyBlob {
 
 fn vector_json(blob: &PolicyBlob) -> Value {
     json!({
-        "about": "PolicyBlob version 2 test vector: `policy` encoded with project root `project_root` gives policy_blob_v2.bin; `decoded` is what a reader must return. Layout: docs/internals/sandbox.md.",
+        "about": "PolicyBlob version 3 test vector: `policy` encoded with project root `project_root` gives policy_blob_v3.bin; `decoded` is what a reader must return. Layout: docs/internals/sandbox.md.",
         "project_root": VECTOR_ROOT,
         "backend": blob.backend,
         "accept_weaker": blob.accept_weaker,
@@ -85,19 +92,19 @@ fn the_fixed_test_vector_matches_the_encoder() {
     let expected_json = vector_json(&blob);
     if std::env::var_os("X07_BLESS").is_some() {
         fs_err::create_dir_all(data("")).unwrap();
-        fs_err::write(data("policy_blob_v2.bin"), &bytes).unwrap();
+        fs_err::write(data("policy_blob_v3.bin"), &bytes).unwrap();
         let mut text = serde_json::to_vec_pretty(&expected_json).unwrap();
         text.push(b'\n');
-        fs_err::write(data("policy_blob_v2.json"), text).unwrap();
+        fs_err::write(data("policy_blob_v3.json"), text).unwrap();
     }
-    let on_disk = fs_err::read(data("policy_blob_v2.bin"))
+    let on_disk = fs_err::read(data("policy_blob_v3.bin"))
         .expect("run with X07_BLESS=1 to create the vector");
     assert_eq!(
         bytes, on_disk,
         "the encoder no longer produces the test vector; a layout change needs a new version"
     );
     let json_on_disk: Value =
-        serde_json::from_slice(&fs_err::read(data("policy_blob_v2.json")).unwrap()).unwrap();
+        serde_json::from_slice(&fs_err::read(data("policy_blob_v3.json")).unwrap()).unwrap();
     assert_eq!(json_on_disk, expected_json);
     assert_eq!(blob::decode(&on_disk).unwrap(), blob);
 
@@ -132,13 +139,26 @@ fn the_fixed_test_vector_matches_the_encoder() {
         json!(["/x07-test-vector/proj/out/work"])
     );
     assert_eq!(d["accept_weaker"], 3);
+    // db: 0 limits take the drivers' defaults, paths resolve like roots, hosts lowercase,
+    // ranges canonical
+    assert_eq!(d["db"]["max_queries"], 1000);
+    assert_eq!(d["db"]["max_live_conns"], 3);
+    assert_eq!(
+        d["db"]["sqlite"]["allow_paths"],
+        json!(["/x07-test-vector/proj/out/app.sqlite", "/srv/ro.db"])
+    );
+    assert_eq!(d["db"]["net"]["allow_dns"], json!(["db.example.com"]));
+    assert_eq!(
+        d["db"]["net"]["allow_cidrs"],
+        json!(["10.0.0.0/8", "::1/128"])
+    );
     assert_eq!(d["backend"], "os");
     let policy = Policy::decode(vector_policy()).unwrap();
     assert_eq!(d["digest"], policy.digest().unwrap().to_string());
 
     // The header, byte by byte.
     assert_eq!(&on_disk[..4], b"X7P1");
-    assert_eq!(&on_disk[4..16], &[2, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0]);
+    assert_eq!(&on_disk[4..16], &[3, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0]);
     // the seccomp list right before the end marker: 2 programs of 2 and 1 instructions
     let tail = &on_disk[on_disk.len() - 4 - (4 + 4 + 16 + 4 + 8)..on_disk.len() - 4];
     assert_eq!(&tail[..8], &[2, 0, 0, 0, 2, 0, 0, 0]);

@@ -503,6 +503,12 @@ fn x07_bundle_policy_narrows_and_never_widens() {
     let (cwd, out) = run_with("fs-off", br#"{"fs": {"enabled": false}}"#);
     expect_exit(&out, 0);
     assert!(!cwd.join("out/in.bin").exists(), "{}", out.describe());
+    // the db switches narrow (the seal has no db section: they stay off, never widened)
+    let (_, out) = run_with(
+        "db-switches",
+        br#"{"db": {"enabled": true, "drivers": {"sqlite": true, "redis": false}}}"#,
+    );
+    expect_exit(&out, 0);
     // wider than the seal: intersected back to the sealed policy
     let wide = br#"{"schema_version": "x07.run-os-policy@0.1.0",
         "fs": {"write_roots": ["/", "."], "read_roots": ["/"]},
@@ -535,6 +541,24 @@ fn x07_bundle_policy_narrows_and_never_widens() {
             br#"{"schema_version": "x07.run-os-policy@9.0.0"}"#,
             "schema_version",
         ),
+        // db: only the switches narrow; limits and allowlists are refused by name
+        (
+            "db-limit",
+            br#"{"db": {"max_queries": 1}}"#,
+            "db.max_queries",
+        ),
+        ("db-sqlite", br#"{"db": {"sqlite": {}}}"#, "db.sqlite"),
+        (
+            "db-net",
+            br#"{"db": {"net": {"allow_ports": [1]}}}"#,
+            "db.net",
+        ),
+        (
+            "db-driver",
+            br#"{"db": {"drivers": {"oracle": true}}}"#,
+            "unknown field: db.drivers.oracle",
+        ),
+        ("db-type", br#"{"db": {"enabled": 1}}"#, "db.enabled"),
     ] {
         let (cwd, out) = run_with(name, bad);
         expect_exit(&out, 2);

@@ -532,10 +532,80 @@ fn the_sandboxed_world_fails_closed() {
     expect(
         &got,
         &[
-            err(OP_OPEN, POLICY_DENIED, SANDBOX_MSG),
-            err(OP_QUERY, POLICY_DENIED, SANDBOX_MSG),
-            err(OP_EXEC, POLICY_DENIED, SANDBOX_MSG),
-            err(OP_CLOSE, POLICY_DENIED, SANDBOX_MSG),
+            err(OP_OPEN, POLICY_DENIED, &db_off_msg("os.db.mysql")),
+            err(OP_QUERY, POLICY_DENIED, &db_off_msg("os.db.mysql")),
+            err(OP_EXEC, POLICY_DENIED, &db_off_msg("os.db.mysql")),
+            err(OP_CLOSE, POLICY_DENIED, &db_off_msg("os.db.mysql")),
         ],
+    );
+}
+
+#[test]
+fn mysql_works_under_the_kernel_layer_only_where_db_net_allows() {
+    let db = MariaDb::start();
+    // another port of 127.0.0.1: nothing may arrive there
+    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    other.set_nonblocking(true).unwrap();
+    let other_port = other.local_addr().unwrap().port();
+    let p = Player::new(BUILTINS);
+    let out = p.run_sandboxed_with(
+        Some(net_db("mysql", db.port, false)),
+        "os",
+        &[
+            open(db.port),
+            exec(
+                1,
+                "CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(20))",
+                &[],
+            ),
+            exec(
+                1,
+                "INSERT INTO t VALUES (?, ?)",
+                &[Dm::Num("7"), s("seven")],
+            ),
+            query(1, "SELECT id, name FROM t", &[]),
+            close(1),
+            open(other_port),
+        ],
+    );
+    assert_kernel_layer(&out);
+    expect(
+        &answers(&out, 6),
+        &[
+            opened(1),
+            exec_ok("0", "0"),
+            exec_ok("0", "1"),
+            rows(&["id", "name"], vec![vec![Dm::Num("7"), s("seven")]]),
+            ok(OP_CLOSE, &[]),
+            err(
+                OP_OPEN,
+                POLICY_DENIED,
+                &denied_msg(
+                    "os.db.mysql.open_v1",
+                    &format!("port {other_port} is not in db.net.allow_ports"),
+                ),
+            ),
+        ],
+    );
+    // TLS required against a server without TLS: refused with upstream's TLS code, never plaintext
+    let got = answers(
+        &p.run_sandboxed_with(Some(net_db("mysql", db.port, true)), "os", &[open(db.port)]),
+        1,
+    );
+    assert!(
+        matches!(
+            &got[0],
+            Resp::Err {
+                op: OP_OPEN,
+                code: 53539,
+                ..
+            }
+        ),
+        "require_tls must refuse a server without TLS with 53539, got {:?}",
+        got[0]
+    );
+    assert!(
+        other.accept().is_err(),
+        "nothing may reach a port outside db.net.allow_ports"
     );
 }

@@ -543,10 +543,112 @@ fn the_sandboxed_world_fails_closed() {
     expect(
         &got,
         &[
-            err(OP_OPEN, POLICY_DENIED, SANDBOX_MSG),
-            err(OP_QUERY, POLICY_DENIED, SANDBOX_MSG),
-            err(OP_EXEC, POLICY_DENIED, SANDBOX_MSG),
-            err(OP_CLOSE, POLICY_DENIED, SANDBOX_MSG),
+            err(OP_OPEN, POLICY_DENIED, &db_off_msg("os.db.pg")),
+            err(OP_QUERY, POLICY_DENIED, &db_off_msg("os.db.pg")),
+            err(OP_EXEC, POLICY_DENIED, &db_off_msg("os.db.pg")),
+            err(OP_CLOSE, POLICY_DENIED, &db_off_msg("os.db.pg")),
         ],
+    );
+}
+
+/// A `db` section allowing the postgres driver on 127.0.0.1 and `localhost`, port `port` only.
+fn pg_db(port: u16, tls: bool) -> serde_json::Value {
+    serde_json::json!({
+        "enabled": true,
+        "drivers": {"sqlite": false, "postgres": true, "mysql": false, "redis": false},
+        "max_live_conns": 2, "max_queries": 10, "connect_timeout_ms": 5000, "query_timeout_ms": 5000,
+        "max_sql_bytes": 4096, "max_rows": 100, "max_resp_bytes": 65536,
+        "net": {"allow_dns": ["localhost"], "allow_cidrs": ["127.0.0.1/32"], "allow_ports": [port],
+                "require_tls": tls, "require_verify": tls}
+    })
+}
+
+fn open_to(host: &[u8], port: u16) -> Call {
+    Call::new(
+        1,
+        open_req(host, port as u32, USER, PASSWORD, "postgres"),
+        default_caps(),
+    )
+}
+
+#[test]
+fn postgres_works_under_the_kernel_layer_only_where_db_net_allows() {
+    let pg = Postgres::start();
+    // another port of 127.0.0.1: nothing may arrive there
+    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    other.set_nonblocking(true).unwrap();
+    let other_port = other.local_addr().unwrap().port();
+    let p = Player::new(BUILTINS);
+    let op = "os.db.pg.open_v1";
+    let got = answers(
+        &p.run_sandboxed_with(
+            Some(pg_db(pg.port, false)),
+            "os",
+            &[
+                open(pg.port),
+                query(1, "SELECT 1 AS x", &[]),
+                close(1),
+                open_to(b"localhost", pg.port),
+                close(1),
+                open(other_port),
+                open_to(b"10.0.0.1", pg.port),
+                open_to(b"db.example.com", pg.port),
+                open_to(b"/tmp", pg.port),
+            ],
+        ),
+        9,
+    );
+    expect(
+        &got,
+        &[
+            opened(1),
+            rows(&["x"], vec![vec![Dm::Num("1")]]),
+            ok(OP_CLOSE, &[]),
+            opened(1),
+            ok(OP_CLOSE, &[]),
+            err(
+                OP_OPEN,
+                POLICY_DENIED,
+                &denied_msg(op, &format!("port {other_port} is not in db.net.allow_ports")),
+            ),
+            err(
+                OP_OPEN,
+                POLICY_DENIED,
+                &denied_msg(op, "address 10.0.0.1 is not in db.net.allow_cidrs"),
+            ),
+            err(
+                OP_OPEN,
+                POLICY_DENIED,
+                &denied_msg(op, "host db.example.com is not in db.net.allow_dns"),
+            ),
+            err(
+                OP_OPEN,
+                POLICY_DENIED,
+                &denied_msg(
+                    op,
+                    "unix sockets and the default host are not allowed under run-os-sandboxed (db.net lists TCP destinations)",
+                ),
+            ),
+        ],
+    );
+    // TLS required against a server without TLS: refused, never plaintext
+    let got = answers(
+        &p.run_sandboxed_with(Some(pg_db(pg.port, true)), "os", &[open(pg.port)]),
+        1,
+    );
+    match &got[0] {
+        Resp::Err {
+            op: OP_OPEN,
+            code: CONNECT,
+            msg,
+        } => assert!(
+            msg.contains("SSL"),
+            "the refusal should be libpq's TLS message: {msg}"
+        ),
+        other => panic!("require_tls must refuse a server without TLS, got {other:?}"),
+    }
+    assert!(
+        other.accept().is_err(),
+        "nothing may reach a port outside db.net.allow_ports"
     );
 }

@@ -505,9 +505,74 @@ fn the_sandboxed_world_fails_closed() {
     expect(
         &got,
         &[
-            err(OP_OPEN, POLICY_DENIED, SANDBOX_MSG),
-            err(OP_QUERY, POLICY_DENIED, SANDBOX_MSG),
-            err(OP_CLOSE, POLICY_DENIED, SANDBOX_MSG),
+            err(OP_OPEN, POLICY_DENIED, &db_off_msg("os.db.redis")),
+            err(OP_QUERY, POLICY_DENIED, &db_off_msg("os.db.redis")),
+            err(OP_CLOSE, POLICY_DENIED, &db_off_msg("os.db.redis")),
         ],
+    );
+}
+
+#[test]
+fn redis_works_under_the_kernel_layer_only_where_db_net_allows() {
+    let r = Redis::start(None);
+    // another port of 127.0.0.1: nothing may arrive there
+    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    other.set_nonblocking(true).unwrap();
+    let other_port = other.local_addr().unwrap().port();
+    let p = Player::new(BUILTINS);
+    let op = "os.db.redis.open_v1";
+    let out = p.run_sandboxed_with(
+        Some(net_db("redis", r.port, false)),
+        "os",
+        &[
+            open(r.port),
+            cmd(1, &["SET", "k", "v"]),
+            cmd(1, &["GET", "k"]),
+            close(1),
+            open(other_port),
+        ],
+    );
+    assert_kernel_layer(&out);
+    expect(
+        &answers(&out, 5),
+        &[
+            opened(1),
+            reply(s("OK")),
+            reply(s("v")),
+            ok(OP_CLOSE, &[]),
+            err(
+                OP_OPEN,
+                POLICY_DENIED,
+                &denied_msg(
+                    op,
+                    &format!("port {other_port} is not in db.net.allow_ports"),
+                ),
+            ),
+        ],
+    );
+    assert_eq!(
+        r.raw("GET k\r\n").unwrap(),
+        "$1\r\nv\r\n",
+        "the sandboxed SET reached the real server"
+    );
+    // TLS required: this driver has none, so it refuses before connecting
+    let got = answers(
+        &p.run_sandboxed_with(Some(net_db("redis", r.port, true)), "os", &[open(r.port)]),
+        1,
+    );
+    expect(
+        &got,
+        &[err(
+            OP_OPEN,
+            POLICY_DENIED,
+            &denied_msg(
+                op,
+                "db.net.require_tls is true, and this redis driver cannot use TLS (hiredis 0.14 has none); set db.net.require_tls to false to allow plaintext",
+            ),
+        )],
+    );
+    assert!(
+        other.accept().is_err(),
+        "nothing may reach a port outside db.net.allow_ports"
     );
 }

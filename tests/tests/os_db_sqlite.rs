@@ -89,10 +89,10 @@ fn the_sandboxed_world_fails_closed_and_creates_no_file() {
     expect(
         &got,
         &[
-            err(OP_OPEN, POLICY_DENIED, SANDBOX_MSG),
-            err(OP_QUERY, POLICY_DENIED, SANDBOX_MSG),
-            err(OP_EXEC, POLICY_DENIED, SANDBOX_MSG),
-            err(OP_CLOSE, POLICY_DENIED, SANDBOX_MSG),
+            err(OP_OPEN, POLICY_DENIED, &db_off_msg("os.db.sqlite")),
+            err(OP_QUERY, POLICY_DENIED, &db_off_msg("os.db.sqlite")),
+            err(OP_EXEC, POLICY_DENIED, &db_off_msg("os.db.sqlite")),
+            err(OP_CLOSE, POLICY_DENIED, &db_off_msg("os.db.sqlite")),
         ],
     );
     // The same script in run-os creates the file: the denial is the world's, not the script's.
@@ -158,5 +158,165 @@ fn sql_over_one_mib_is_too_large_before_the_connection_is_looked_up() {
             err(OP_QUERY, TOO_LARGE, ""),
             err(OP_QUERY, BAD_CONN, ""),
         ],
+    );
+}
+
+/// A `db` section allowing the sqlite driver on `out/app.db` (limits: 3 queries).
+fn sqlite_db(readonly_only: bool, allow_create: bool) -> serde_json::Value {
+    serde_json::json!({
+        "enabled": true,
+        "drivers": {"sqlite": true, "postgres": false, "mysql": false, "redis": false},
+        "max_live_conns": 2, "max_queries": 3, "connect_timeout_ms": 1000, "query_timeout_ms": 1000,
+        "max_sql_bytes": 4096, "max_rows": 100, "max_resp_bytes": 65536,
+        "sqlite": {"allow_paths": ["out/app.db"], "readonly_only": readonly_only,
+                   "allow_create": allow_create, "allow_in_memory": false}
+    })
+}
+
+fn open_flags(path: &str, flags: u32) -> Call {
+    Call::new(1, open_req(path, flags), default_caps())
+}
+
+#[test]
+fn sqlite_works_under_the_kernel_layer_within_the_db_section() {
+    let p = Player::new(BUILTINS);
+    // the directory of a database must exist when the run starts (the kernel layer grants it)
+    fs_err::create_dir_all(p.project_dir().join("out")).unwrap();
+    let out = p.run_sandboxed_with(
+        Some(sqlite_db(false, true)),
+        "os",
+        &[
+            open("out/app.db"),
+            exec(1, "CREATE TABLE t(x)", &[]),
+            exec(1, "INSERT INTO t VALUES (?)", &[Dm::Num("7")]),
+            query(1, "SELECT x FROM t", &[]),
+            query(1, "SELECT 1", &[]),
+            close(1),
+        ],
+    );
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        all.contains("\"sandbox_backend\":\"os\""),
+        "the kernel layer ran\n{}",
+        out.describe()
+    );
+    let got = answers(&out, 6);
+    expect(
+        &got,
+        &[
+            opened(1),
+            exec_ok("0", "0"),
+            exec_ok("1", "1"),
+            rows(&["x"], vec![vec![Dm::Num("7")]]),
+            err(
+                OP_QUERY,
+                POLICY_DENIED,
+                "denied by the run policy: db.max_queries reached",
+            ),
+            ok(OP_CLOSE, &[]),
+        ],
+    );
+    assert!(p.project_dir().join("out/app.db").is_file());
+}
+
+#[test]
+fn each_sqlite_rule_of_the_db_section_refuses_with_its_field() {
+    let p = Player::new(BUILTINS);
+    let dir = p.project_dir().to_path_buf();
+    let abs = |rel: &str| dir.join(rel).to_str().unwrap().to_owned();
+    let open_op = "os.db.sqlite.open_v1";
+    let got = answers(
+        &p.run_sandboxed_with(
+            Some(sqlite_db(false, false)),
+            "os",
+            &[
+                open("out/app.db"),
+                open_flags("out/other.db", 0),
+                open_flags(":memory:", 0),
+                open_flags("", 0),
+            ],
+        ),
+        4,
+    );
+    expect(
+        &got,
+        &[
+            err(
+                OP_OPEN,
+                POLICY_DENIED,
+                &denied_msg(open_op, "db.sqlite.allow_create is false"),
+            ),
+            err(
+                OP_OPEN,
+                POLICY_DENIED,
+                &denied_msg(
+                    open_op,
+                    &format!("{} is not in db.sqlite.allow_paths", abs("out/other.db")),
+                ),
+            ),
+            err(
+                OP_OPEN,
+                POLICY_DENIED,
+                &denied_msg(open_op, "db.sqlite.allow_in_memory is false"),
+            ),
+            err(
+                OP_OPEN,
+                POLICY_DENIED,
+                &denied_msg(open_op, "an empty path is not in db.sqlite.allow_paths"),
+            ),
+        ],
+    );
+    // made in run-os, then opened read-only: writing fails in SQLite, not in the policy
+    fs_err::create_dir_all(dir.join("out")).unwrap();
+    let made = p.run(&[open(&abs("out/app.db")), exec(1, "CREATE TABLE t(x)", &[])]);
+    expect(&made, &[opened(1), exec_ok("0", "0")]);
+    let got = answers(
+        &p.run_sandboxed_with(
+            Some(sqlite_db(true, false)),
+            "os",
+            &[
+                open_flags("out/app.db", 0),
+                open_flags("out/app.db", 1),
+                exec(1, "INSERT INTO t VALUES (1)", &[]),
+                query(1, "SELECT count(*) AS n FROM t", &[]),
+            ],
+        ),
+        4,
+    );
+    expect(
+        &got,
+        &[
+            err(
+                OP_OPEN,
+                POLICY_DENIED,
+                &denied_msg(
+                    open_op,
+                    "db.sqlite.readonly_only is true; open with the read-only flag",
+                ),
+            ),
+            opened(1),
+            err(OP_EXEC, 53506, ""),
+            rows(&["n"], vec![vec![Dm::Num("0")]]),
+        ],
+    );
+    // the driver switched off
+    let mut db = sqlite_db(false, true);
+    db["drivers"]["sqlite"] = false.into();
+    db["drivers"]["postgres"] = true.into();
+    let got = answers(
+        &p.run_sandboxed_with(Some(db), "none", &[open("out/app.db")]),
+        1,
+    );
+    expect(
+        &got,
+        &[err(
+            OP_OPEN,
+            POLICY_DENIED,
+            &denied_msg("os.db.sqlite", "db.drivers.sqlite is false"),
+        )],
     );
 }

@@ -1,4 +1,4 @@
-//! The policy blob (version 2): the strict decoder, intersection, encoding, the embedded ceiling.
+//! The policy blob (version 3): the strict decoder, intersection, encoding, the embedded ceiling.
 
 use crate::project::*;
 
@@ -18,7 +18,7 @@ fn test_encoder_matches_the_spec_reader() {
     );
 }
 
-/// Where the fixed test vector of this file lives (PolicyBlob version 2, with seccomp programs).
+/// Where the fixed test vector of this file lives (PolicyBlob version 3, with seccomp programs).
 fn vector_file(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/sandbox_c/data")
@@ -94,7 +94,7 @@ fn vector_blob() -> x07_spec::policy::blob::PolicyBlob {
     blob
 }
 
-/// The fixed vector `tests/sandbox_c/data/policy_blob_v2.{bin,json}`: the spec's encoder writes it,
+/// The fixed vector `tests/sandbox_c/data/policy_blob_v3.{bin,json}`: the spec's encoder writes it,
 /// the spec's and the C runtime's decoders read it identically, and the C encoder writes it back
 /// byte for byte. Regenerate it with `X07_BLESS=1`.
 #[test]
@@ -102,14 +102,14 @@ fn decoder_reads_the_test_vector() {
     let blob = vector_blob();
     let bytes = blob.to_bytes();
     let expected = serde_json::json!({
-        "about": "PolicyBlob version 2 test vector: `policy` encoded with project root `project_root`, backend os, accept_weaker 11 and the seccomp programs of `decoded.syscall_filters` gives policy_blob_v2.bin; `decoded` is what a reader must return. Layout: docs/internals/sandbox.md.",
+        "about": "PolicyBlob version 3 test vector: `policy` encoded with project root `project_root`, backend os, accept_weaker 11 and the seccomp programs of `decoded.syscall_filters` gives policy_blob_v3.bin; `decoded` is what a reader must return. Layout: docs/internals/sandbox.md.",
         "project_root": VECTOR_ROOT,
         "policy": vector_policy(),
         "decoded": serde_json::to_value(&blob).unwrap(),
     });
     let (bin, json) = (
-        vector_file("policy_blob_v2.bin"),
-        vector_file("policy_blob_v2.json"),
+        vector_file("policy_blob_v3.bin"),
+        vector_file("policy_blob_v3.json"),
     );
     if std::env::var_os("X07_BLESS").is_some() {
         fs_err::create_dir_all(vector_file("")).unwrap();
@@ -127,10 +127,10 @@ fn decoder_reads_the_test_vector() {
     assert_eq!(vector, expected);
     assert_eq!(x07_spec::policy::blob::decode(&on_disk).unwrap(), blob);
 
-    // The layout, independently of any encoder: version 2, and the seccomp list (u32 count, then
+    // The layout, independently of any encoder: version 3, and the seccomp list (u32 count, then
     // per program a u32 instruction count and 8 bytes per instruction) right before the end marker.
     assert_eq!(&on_disk[..4], b"X7P1");
-    assert_eq!(on_disk[4..8], 2u32.to_le_bytes(), "version 2");
+    assert_eq!(on_disk[4..8], 3u32.to_le_bytes(), "version 3");
     assert_eq!(on_disk[12..16], 11u32.to_le_bytes(), "accept_weaker");
     let filters = vector_filters();
     let mut tail = 2u32.to_le_bytes().to_vec();
@@ -182,7 +182,7 @@ fn decoder_reads_the_test_vector() {
         .unwrap();
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "error: header: unknown version (expected 2) at byte 8\n"
+        "error: header: unknown version (expected 3) at byte 8\n"
     );
 }
 
@@ -201,9 +201,9 @@ fn decoder_refuses_every_malformed_blob() {
     let mut bad_bool = good.clone();
     bad_bool[72] = 2; // limits.core_dumps
     let mut old_version = good.clone();
-    old_version[4] = 1; // version 1 had no seccomp list
+    old_version[4] = 1; // version 1 had no seccomp list (and 2 no db)
     let mut bad_version = good.clone();
-    bad_version[4] = 3;
+    bad_version[4] = 4;
     let mut weaker_bits = good.clone();
     weaker_bits[12] = 16; // 8 is no_userns now
     let ret_allow = vec![6u8, 0, 0, 0, 0, 0, 0xff, 0x7f];
@@ -238,12 +238,12 @@ fn decoder_refuses_every_malformed_blob() {
         (
             "version 1",
             old_version,
-            "header: unknown version (expected 2), at byte 8",
+            "header: unknown version (expected 3), at byte 8",
         ),
         (
             "unknown version",
             bad_version,
-            "header: unknown version (expected 2), at byte 8",
+            "header: unknown version (expected 3), at byte 8",
         ),
         (
             "unknown accept_weaker bit",

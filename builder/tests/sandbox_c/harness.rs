@@ -1,4 +1,4 @@
-//! Test harness for the sandbox: a policy blob (version 2) writer written from the layout in
+//! Test harness for the sandbox: a policy blob (version 3) writer written from the layout in
 //! docs/internals/sandbox.md (cross-checked against `x07_spec::policy::blob`), C programs assembled
 //! from the runtime fragments, the trusted launcher `x07-launch`, and runs that always clean up the
 //! pids cgroup they leave behind.
@@ -23,7 +23,7 @@ const OS_FRAGMENTS: &[&str] = &[
     "os_net",
 ];
 
-/// What a policy says; every field of the policy blob (version 2), in layout order.
+/// What a policy says; every field of the policy blob (version 3), in layout order.
 #[derive(Debug, Clone)]
 pub struct TestPolicy {
     pub backend: u32,
@@ -166,11 +166,11 @@ impl TestPolicy {
         self
     }
 
-    /// The blob bytes (version 2).
+    /// The blob bytes (version 3).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut b = Blob(Vec::new());
         b.raw(b"X7P1");
-        b.u32(2);
+        b.u32(3);
         b.u32(self.backend);
         b.u32(self.accept_weaker);
         b.raw(&self.digest);
@@ -253,6 +253,22 @@ impl TestPolicy {
             b.flag(f);
         }
         b.strs(&self.allow_cwd_roots);
+        // db: every driver off, the default limits, no files or destinations, TLS required
+        for f in [false; 5] {
+            b.flag(f);
+        }
+        for c in x07_spec::policy::blob::DB_DEFAULT_LIMITS {
+            b.u32(c);
+        }
+        for f in [false; 3] {
+            b.flag(f);
+        }
+        for _ in 0..3 {
+            b.strs(&[]);
+        }
+        b.u32(0);
+        b.flag(true);
+        b.flag(true);
         // backend os: the launcher's seccomp programs, as `x07 run` generates them
         let filters = if let Some(list) = &self.seccomp {
             list.clone()

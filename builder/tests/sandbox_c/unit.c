@@ -114,6 +114,48 @@ static void dump(const x7_policy *p) {
     put_bool(&b, "kill_tree", p->proc.kill_tree, 1);
     put_bool(&b, "allow_cwd", p->proc.allow_cwd, 1);
     put_strs(&b, "allow_cwd_roots", &p->proc.allow_cwd_roots);
+    x7_sbuf_str(&b, "},\"db\":{");
+    put_bool(&b, "enabled", p->db.enabled, 0);
+    x7_sbuf_str(&b, ",\"drivers\":{");
+    put_bool(&b, "sqlite", p->db.sqlite, 0);
+    put_bool(&b, "postgres", p->db.postgres, 1);
+    put_bool(&b, "mysql", p->db.mysql, 1);
+    put_bool(&b, "redis", p->db.redis, 1);
+    x7_sbuf_str(&b, "}");
+    put_u64(&b, "max_live_conns", p->db.max_live_conns, 1);
+    put_u64(&b, "max_queries", p->db.max_queries, 1);
+    put_u64(&b, "connect_timeout_ms", p->db.connect_timeout_ms, 1);
+    put_u64(&b, "query_timeout_ms", p->db.query_timeout_ms, 1);
+    put_u64(&b, "max_sql_bytes", p->db.max_sql_bytes, 1);
+    put_u64(&b, "max_rows", p->db.max_rows, 1);
+    put_u64(&b, "max_resp_bytes", p->db.max_resp_bytes, 1);
+    x7_sbuf_str(&b, ",\"sqlite\":{");
+    x7_sbuf_str(&b, "\"allow_paths\":[");
+    for (uint32_t i = 0; i < p->db.sqlite_paths.n; i++) {
+        if (i) x7_sbuf_str(&b, ",");
+        x7_json_str(&b, (const uint8_t *)p->db.sqlite_paths.v[i].s, p->db.sqlite_paths.v[i].n);
+    }
+    x7_sbuf_str(&b, "]");
+    put_bool(&b, "readonly_only", p->db.readonly_only, 1);
+    put_bool(&b, "allow_create", p->db.allow_create, 1);
+    put_bool(&b, "allow_in_memory", p->db.allow_in_memory, 1);
+    x7_sbuf_str(&b, "},\"net\":{\"allow_dns\":[");
+    for (uint32_t i = 0; i < p->db.allow_dns.n; i++) {
+        if (i) x7_sbuf_str(&b, ",");
+        x7_json_str(&b, (const uint8_t *)p->db.allow_dns.v[i].s, p->db.allow_dns.v[i].n);
+    }
+    x7_sbuf_str(&b, "]");
+    put_strs(&b, "allow_cidrs", &p->db.allow_cidrs);
+    x7_sbuf_str(&b, ",\"allow_ports\":[");
+    for (uint32_t i = 0; i < p->db.nports; i++) {
+        char s[16];
+        snprintf(s, sizeof s, "%s%u", i ? "," : "", p->db.ports[i]);
+        x7_sbuf_str(&b, s);
+    }
+    x7_sbuf_str(&b, "]");
+    put_bool(&b, "require_tls", p->db.require_tls, 1);
+    put_bool(&b, "require_verify", p->db.require_verify, 1);
+    x7_sbuf_str(&b, "}");
     /* the seccomp programs as the spec's PolicyBlob serialises them: raw bytes, 8 per instruction */
     x7_sbuf_str(&b, "},\"syscall_filters\":[");
     for (uint32_t i = 0; i < p->filters.n; i++) {

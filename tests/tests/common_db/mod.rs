@@ -21,8 +21,45 @@ pub const BAD_REQ: u32 = 53_250;
 pub const BAD_CONN: u32 = 53_251;
 pub const TOO_LARGE: u32 = 53_760;
 
-/// The message every driver answers with in the sandboxed world (builder/runtime/os_db.h).
-pub const SANDBOX_MSG: &str = "os.db under run-os-sandboxed is not supported yet (the policy's db section is not enforced in the runtime); use world run-os";
+/// What a driver answers in the sandboxed world when the policy has no `db` section
+/// (sandbox_db.h): `prefix` is `os.db.sqlite`, `os.db.pg`, `os.db.mysql` or `os.db.redis`.
+pub fn db_off_msg(prefix: &str) -> String {
+    format!("{prefix}: denied by the run policy: db.enabled is false")
+}
+
+/// A refusal of the sandboxed world's policy: `op: denied by the run policy: why`.
+pub fn denied_msg(op: &str, why: &str) -> String {
+    format!("{op}: denied by the run policy: {why}")
+}
+
+/// A `db` section allowing one network driver (`postgres`, `mysql` or `redis`) on 127.0.0.1 and
+/// `localhost`, port `port` only, TLS required or not.
+pub fn net_db(driver: &str, port: u16, tls: bool) -> Value {
+    let mut drivers = json!({"sqlite": false, "postgres": false, "mysql": false, "redis": false});
+    drivers[driver] = true.into();
+    json!({
+        "enabled": true, "drivers": drivers,
+        "max_live_conns": 2, "max_queries": 10, "connect_timeout_ms": 5000, "query_timeout_ms": 5000,
+        "max_sql_bytes": 4096, "max_rows": 100, "max_resp_bytes": 65536,
+        "net": {"allow_dns": ["localhost"], "allow_cidrs": ["127.0.0.1/32"], "allow_ports": [port],
+                "require_tls": tls, "require_verify": tls}
+    })
+}
+
+/// Fails unless the run went through the kernel layer (`sandbox_backend` `os` in the report).
+#[track_caller]
+pub fn assert_kernel_layer(out: &X07Output) {
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        all.contains("\"sandbox_backend\":\"os\""),
+        "the run should be on the os backend (the kernel layer)\n{}",
+        out.describe()
+    );
+}
 
 // ------------------------------------------------------------------ bytes
 
@@ -348,7 +385,50 @@ impl Player {
     /// policy template, on the `none` backend (the in-process checks, no kernel layer).
     #[track_caller]
     pub fn run_sandboxed(&self, calls: &[Call]) -> Vec<Resp> {
-        let project = self.project.get_or_init(|| {
+        answers(&self.run_sandboxed_with(None, "none", calls), calls.len())
+    }
+
+    /// The project of the sandboxed runs (made on first use).
+    pub fn project_dir(&self) -> &Path {
+        self.project().path()
+    }
+
+    /// Runs the calls in world run-os-sandboxed with the `cli` policy given `db` as its db
+    /// section (None: no db section) on `backend` (`none` or `os`); the whole output.
+    #[track_caller]
+    pub fn run_sandboxed_with(
+        &self,
+        db: Option<Value>,
+        backend: &str,
+        calls: &[Call],
+    ) -> X07Output {
+        let project = self.project();
+        let policy_path = project
+            .path()
+            .join(".x07/policies/base/cli.sandbox.base.policy.json");
+        let mut policy: Value =
+            serde_json::from_slice(&fs_err::read(&policy_path).expect("read the policy")).unwrap();
+        match db {
+            Some(db) => policy["db"] = db,
+            None => {
+                policy.as_object_mut().unwrap().remove("db");
+            }
+        }
+        fs_err::write(&policy_path, serde_json::to_vec_pretty(&policy).unwrap())
+            .expect("write the policy");
+        let input = project.path().join("input.bin");
+        fs_err::write(&input, player_input(calls)).expect("write the input");
+        self.invocation(project.path())
+            .args(["run", "--profile", "sandbox", "--sandbox-backend", backend])
+            .arg("--i-accept-weaker-isolation")
+            .arg("--input")
+            .arg(&input)
+            .run()
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn project(&self) -> &tempfile::TempDir {
+        self.project.get_or_init(|| {
             let outer = tempfile::Builder::new()
                 .prefix("x07-db-sandbox-")
                 .tempdir()
@@ -364,18 +444,7 @@ impl Player {
             let entry = serde_json::to_vec_pretty(&player_program(&self.builtins)).unwrap();
             fs_err::write(outer.path().join("src/main.x07.json"), entry).expect("write the entry");
             outer
-        });
-        let input = project.path().join("input.bin");
-        fs_err::write(&input, player_input(calls)).expect("write the input");
-        let out = self
-            .invocation(project.path())
-            .args(["run", "--profile", "sandbox", "--sandbox-backend", "none"])
-            .arg("--i-accept-weaker-isolation")
-            .arg("--input")
-            .arg(&input)
-            .run()
-            .unwrap_or_else(|e| panic!("{e}"));
-        answers(&out, calls.len())
+        })
     }
 }
 

@@ -8,6 +8,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use x07_builder::build::{build, BuildOutcome, BuildRequest, TestHooks};
+use x07_builder::cc::NativeInputs;
 use x07_builder::frontend::resolve::{load_program, ModuleRoots};
 use x07_builder::store::{ArtifactName, StoreRoot, X07Home as BuilderHome};
 use x07_runner::policy::{derive_policy, DeriveRequest, PolicyOverrides, TOOLCHAIN_VERSION};
@@ -20,8 +21,31 @@ use super::run_view::RunView;
 /// Builds `<project>/src/main.x07.json` for run-os-sandboxed with the in-process checks compiled
 /// out, into the store under `home`; returns the binary.
 pub fn build_without_in_process_checks(home: &Path, project: &Path) -> Result<PathBuf, String> {
+    build_kernel_only_with_package(home, project, None)
+}
+
+/// Like [`build_without_in_process_checks`], with a package at `<project>/<pkg>` (module root
+/// `modules`, C sources `ffi/*.c` linked in, as `x07 run` links a package's).
+pub fn build_kernel_only_with_package(
+    home: &Path,
+    project: &Path,
+    pkg: Option<&str>,
+) -> Result<PathBuf, String> {
     let mut roots = ModuleRoots::new();
     roots.push(project.join("src"), "src");
+    let mut native = NativeInputs::default();
+    if let Some(pkg) = pkg {
+        roots.push(project.join(pkg).join("modules"), format!("{pkg}/modules"));
+        let ffi = project.join(pkg).join("ffi");
+        let mut sources: Vec<PathBuf> = fs_err::read_dir(&ffi)
+            .map_err(|e| e.to_string())?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "c"))
+            .collect();
+        sources.sort();
+        native.sources = sources;
+    }
     let entry = project.join("src/main.x07.json");
     let program = load_program(&entry, "src/main.x07.json", &roots)
         .map_err(|diags| format!("the program does not load: {diags:#?}"))?;
@@ -32,6 +56,7 @@ pub fn build_without_in_process_checks(home: &Path, project: &Path) -> Result<Pa
         insecure_test_hooks: TestHooks {
             disable_in_process_checks: true,
         },
+        native,
         ..BuildRequest::new(
             &program,
             World::RunOsSandboxed,

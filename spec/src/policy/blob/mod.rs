@@ -1,7 +1,8 @@
-//! PolicyBlobV1: the binary form of an effective policy that the C runtime loads at start-up.
-//! The layout is defined in docs/internals/sandbox.md ("PolicyBlobV1"); this module writes it and,
+//! PolicyBlob (version 3): the binary form of an effective policy that the C runtime loads at start-up.
+//! The layout is defined in docs/internals/sandbox.md ("PolicyBlob"); this module writes it and,
 //! for tests and tools, reads it back with the same strictness as the runtime's reader.
 
+mod db;
 mod paths;
 mod wire;
 
@@ -13,12 +14,14 @@ use serde::Serialize;
 use crate::canonical::CanonicalError;
 use crate::digest::Sha256Digest;
 use crate::document::{FieldError, FieldPath};
+use crate::policy::db::Db;
 use crate::policy::net::{HostRule, Net, MAX_HOST_BYTES};
 use crate::policy::process::Process;
 use crate::policy::sections::{Env, Fs, Limits, Time};
 use crate::policy::Policy;
 use x07_syscall_filter::FilterNeeds;
 
+pub use db::{canonical_cidr, db_net_on, DB_DEFAULT_LIMITS};
 pub use paths::{lexical_absolute, lexical_relative, PathBase, PathResolveError};
 pub use wire::BlobDecodeError;
 use wire::{Reader, Writer};
@@ -28,7 +31,7 @@ pub const MAGIC: [u8; 4] = *b"X7P1";
 /// Last four bytes of every blob.
 pub const END: [u8; 4] = *b"X7PE";
 /// The layout version this module writes and reads.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// The most seccomp programs one blob carries (an intersection of two blobs holds twice as many).
 pub const MAX_SYSCALL_FILTERS: usize = 4;
 /// The most instructions in one seccomp program (the kernel's BPF_MAXINSNS).
@@ -133,6 +136,9 @@ pub struct PolicyBlob {
     pub time: Time,
     /// Process rules; executables, prefixes and cwd roots absolute.
     pub process: Process,
+    /// Database rules: always present (`sqlite` and `net` too), limits resolved, SQLite paths
+    /// absolute, hosts lowercase, ranges canonical.
+    pub db: Db,
     /// Seccomp programs the launcher installs in this order, each raw `struct sock_filter` bytes
     /// (8 per instruction); empty for backend `none`.
     pub syscall_filters: Vec<Vec<u8>>,
@@ -221,11 +227,16 @@ impl PolicyBlob {
         )?;
         process.allow_cwd_roots =
             paths::roots(root, &proc_at.key("allow_cwd_roots"), &p.allow_cwd_roots)?;
+        let db = db::resolve(policy.db.as_ref(), root)?;
+        // the network drivers need TCP (and DNS for names) even with `net.enabled` false; the
+        // kernel layer opens only the `db.net` ports for them
+        let db_net = db_net_on(&db);
+        let db_dns = db_net && db.net.as_ref().is_some_and(|n| !n.allow_dns.is_empty());
         let syscall_filters = match backend {
             BlobBackend::Os => x07_syscall_filter::program_filters(&FilterNeeds {
-                net: net.enabled,
-                tcp: net.enabled && net.allow_tcp,
-                udp: net.enabled && (net.allow_udp || net.allow_dns),
+                net: net.enabled || db_net,
+                tcp: (net.enabled && net.allow_tcp) || db_net,
+                udp: (net.enabled && (net.allow_udp || net.allow_dns)) || db_dns,
             })?,
             BlobBackend::None => Vec::new(),
         };
@@ -239,6 +250,7 @@ impl PolicyBlob {
             env: policy.env.clone(),
             time: policy.time.clone(),
             process,
+            db,
             syscall_filters,
         })
     }
@@ -343,6 +355,8 @@ impl PolicyBlob {
         w.bool(p.kill_tree);
         w.bool(p.allow_cwd);
         w.strs(&p.allow_cwd_roots);
+
+        db::write(&mut w, &self.db);
 
         w.len(self.syscall_filters.len());
         for filter in &self.syscall_filters {
@@ -462,6 +476,7 @@ impl PolicyBlob {
             allow_cwd: r.bool("process.allow_cwd")?,
             allow_cwd_roots: absolute_paths(&mut r, "process.allow_cwd_roots")?,
         };
+        let db = db::read(&mut r, absolute_paths)?;
         let syscall_filters = filters(&mut r)?;
         if r.raw("end", 4)? != END {
             return Err(BlobDecodeError {
@@ -486,6 +501,7 @@ impl PolicyBlob {
             env,
             time,
             process,
+            db,
             syscall_filters,
         })
     }

@@ -482,7 +482,7 @@ def bench_direct_runs(p: SandboxProject, reps: int, fds: list[int], seccomp_fd: 
         sandboxed, plain, None, extras=d2_extras, ratio_label="sandboxed/run-os",
         extra_label="sandboxed - run-os", show_extra=True,
         notes=[f"policy blob ({len(blobs['os'])} bytes, seccomp programs included) from "
-               "bench/policy_blob.py, checked against spec/tests/data/policy_blob_v2.bin; every "
+               "bench/policy_blob.py, checked against spec/tests/data/policy_blob_v3.bin; every "
                "run's start-up line matches x07's run (digest, restrictions)"])
     if bwrap_problem is not None:
         d2.notes.append(f"(d3) skipped: {bwrap_problem}")

@@ -9,7 +9,11 @@
 (f) bundles: bundling against a cold build, bundle start against the stored binary, the sealed
     bundle against the os bundle, and sizes (bench/bundle_bench.py);
 (g) the VM boundary: `x07 run` on the vm backend and a VM bundle's launch against a bare qemu
-    boot of the same kernel and initramfs running a static hello (bench/vm_bench.py).
+    boot of the same kernel and initramfs running a static hello (bench/vm_bench.py);
+(h) past one machine (only when named, needs s3s-fs, PostgreSQL and wrk): a cold `x07 build`
+    substituted from an S3 cache against compiling it, push + pull of a 100-program closure
+    (bench/cache_bench.py), and index GETs of two registry servers on PostgreSQL + S3 against one
+    on a directory (bench/registry_bench.py).
 
 Every comparison interleaves its sides (A B, then B A, ...) so machine noise hits all of them, and
 prints the median and minimum wall time and the median CPU time of each side, and their ratios.
@@ -39,6 +43,8 @@ from sandbox_bench import bench_sandbox
 from pkg_bench import PkgBenchError, bench_packages
 from bundle_bench import bench_bundle
 from vm_bench import bench_vm
+from cache_bench import bench_cache
+from registry_bench import BenchError as RegistryBenchError, bench_registry
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROGRAMS_DIR = BENCH_DIR / "programs"
@@ -151,12 +157,22 @@ def bench_build(x07: X07, work: Path, reps: int) -> list[Comparison]:
     shutil.copytree(template, warm_proj)
     store_path = Path(x07.build_json([], warm_home, cwd=warm_proj)["store_path"])
     build, c_file = store_entry_files(store_path)
-    cc_path = build["inputs"]["cc_path"]
+    # the store names the compiler by its --version digest only: find it as x07 does
+    cc_path = shutil.which(os.environ.get("X07_CC") or os.environ.get("CC") or "cc")
+    if cc_path is None:
+        raise BenchError("(b) no C compiler: set CC or install gcc")
     cc_flags = build["inputs"]["cc_flags"]
     identity_cache = warm_home / "cache" / "cc-identity"
     if not identity_cache.is_dir():
         raise BenchError(f"(b) no cc identity cache at {identity_cache}: the layout of X07_HOME "
                          "changed; update bench.py")
+    # The build sandbox's launcher is built once per machine and compiler, like the cc identity
+    # probe: it is pre-warmed with it (row (b') shows the cost of a home with nothing at all).
+    launchers = sorted((warm_home / "store").glob("*-x07-launch"))
+    if len(launchers) != 1:
+        raise BenchError(f"(b) expected one x07-launch entry in {warm_home / 'store'}, found "
+                         f"{len(launchers)}: the store layout changed; update bench.py")
+    launcher_entry = launchers[0]
 
     # Like the builder: source on stdin, compiler run in `/` with a pinned environment.
     cc_env = dict(os.environ, LC_ALL="C", SOURCE_DATE_EPOCH="0")
@@ -181,6 +197,7 @@ def bench_build(x07: X07, work: Path, reps: int) -> list[Comparison]:
             proj, home = fresh_project()
             if prewarm:
                 shutil.copytree(identity_cache, home / "cache" / "cc-identity")
+                shutil.copytree(launcher_entry, home / "store" / launcher_entry.name)
             s = run_timed([str(x07.exe), "build"], cwd=proj, env=x07.env(home),
                           what="(b) x07 build")
             entry = Path(s.stdout.decode().strip().splitlines()[-1])
@@ -214,7 +231,8 @@ def bench_build(x07: X07, work: Path, reps: int) -> list[Comparison]:
         note = (f"WARNING: bare cc output {bare} differs from the stored binary {stored}: "
                 "the baseline may not compile what x07 compiles")
 
-    prewarmed, run_prewarmed = x07_side("x07 build, empty store, cc identity cached", True)
+    prewarmed, run_prewarmed = x07_side(
+        "x07 build, empty store but the launcher, cc identity cached", True)
     cc_a, run_cc_a = cc_side(f"cc {' '.join(cc_flags)} on main.c")
     interleave(1, run_prewarmed, run_cc_a)  # warm-up
     prewarmed.samples.clear()
@@ -225,7 +243,7 @@ def bench_build(x07: X07, work: Path, reps: int) -> list[Comparison]:
     cc_b, run_cc_b = cc_side(f"cc {' '.join(cc_flags)} on main.c")
     interleave(reps, run_empty, run_cc_b)
     return [
-        Comparison("b", "(b) cold build of the init project (cc identity pre-warmed)",
+        Comparison("b", "(b) cold build of the init project (cc identity and launcher pre-warmed)",
                    prewarmed, cc_a, TARGETS["b"], notes=[note]),
         Comparison("b0", "(b') cold build, nothing cached at all (no target)", empty, cc_b, None),
     ]
@@ -434,9 +452,14 @@ def main() -> int:
                     help="repetitions of (f) (default 11)")
     ap.add_argument("--reps-vm", type=positive_int, default=5,
                     help="repetitions of (g) (default 5; a boot costs seconds under TCG)")
-    ap.add_argument("--only", choices=["a", "b", "c", "d", "e", "f", "g"], action="append",
+    ap.add_argument("--reps-cache", type=positive_int, default=7,
+                    help="repetitions of (h1) (default 7)")
+    ap.add_argument("--closure", type=positive_int, default=100,
+                    help="programs in the closure of (h2) (default 100)")
+    ap.add_argument("--only", choices=["a", "b", "c", "d", "e", "f", "g", "h"], action="append",
                     help="run only these comparisons (repeatable); (e), the package manager "
-                         "(bench/pkg_bench.py), runs only when named")
+                         "(bench/pkg_bench.py), and (h), the binary cache (bench/cache_bench.py), "
+                         "run only when named")
     ap.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = ap.parse_args()
@@ -449,6 +472,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="x07-bench-"))
     comparisons: list[Comparison] = []
     pkg_table: list[str] = []
+    cache_lines: list[str] = []
     try:
         if "a" in only:
             print("measuring (a) warm x07 run ...", file=sys.stderr)
@@ -469,12 +493,21 @@ def main() -> int:
             print("measuring (g) the VM boundary: x07 run, VM bundle, bare qemu ...",
                   file=sys.stderr)
             comparisons.extend(bench_vm(x07, work, args.reps_vm))
+        if "h" in only:
+            print("measuring (h) the binary cache: substituted build, 100-entry closure ...",
+                  file=sys.stderr)
+            cache_comparisons, cache_lines = bench_cache(x07, work, args.reps_cache, args.closure)
+            comparisons.extend(cache_comparisons)
+            print("measuring (h3) registry index GETs: PostgreSQL + S3 against a directory ...",
+                  file=sys.stderr)
+            (work / "h3").mkdir()
+            cache_lines.extend(bench_registry(x07.exe, work / "h3"))
         if "e" in only:
             print("measuring (e) the package manager: publish, cold lock, no-op lock ...",
                   file=sys.stderr)
             (work / "e").mkdir()
             pkg_table = bench_packages(x07.exe, work / "e")
-    except (BenchError, PkgBenchError) as e:
+    except (BenchError, PkgBenchError, RegistryBenchError) as e:
         print(f"bench: FAILED: {e}", file=sys.stderr)
         return 1
     finally:
@@ -483,10 +516,13 @@ def main() -> int:
         else:
             remove_tree(work)
     reps = {"run": args.reps_run, "build": args.reps_build, "compute": args.reps_compute,
-            "sandbox": args.reps_sandbox, "bundle": args.reps_bundle, "vm": args.reps_vm}
+            "sandbox": args.reps_sandbox, "bundle": args.reps_bundle, "vm": args.reps_vm,
+            "cache": args.reps_cache}
     if comparisons:
-        print_table(comparisons, {name: n for (key, (name, n)) in zip("abcdfg", reps.items())
+        print_table(comparisons, {name: n for (key, (name, n)) in zip("abcdfgh", reps.items())
                                   if key in only})
+    if cache_lines:
+        print("\n".join(cache_lines))
     if pkg_table:
         print("\n".join(pkg_table))
     if args.json:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""(h) registry index throughput: two `x07 registry serve` processes on PostgreSQL + S3 against
+"""(h3) registry index throughput: two `x07 registry serve` processes on PostgreSQL + S3 against
 one server on the directory backend, on the same machine, side by side in one run.
 
 Both sides serve the same index: packages are published to a directory registry, which is then
@@ -292,7 +292,7 @@ def bench_registry(x07: Path, work: Path, packages: int = 40, rounds: int = 3,
         dm, sm = statistics.median(dir_rates), statistics.median(shared_rates)
         ok = sm >= TARGET_RPS and shared_err == 0
         return [
-            f"(h1) registry index GETs, {packages} packages, {connections} keep-alive connections,"
+            f"(h3) registry index GETs, {packages} packages, {connections} keep-alive connections,"
             f" {rounds} rounds x {seconds} s (wrk)",
             f"     directory backend, 1 process:        {dm:8.0f} req/s  (rounds: "
             f"{', '.join(f'{x:.0f}' for x in dir_rates)}; errors {dir_err})",

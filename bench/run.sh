@@ -2,9 +2,12 @@
 # Builds x07 in release mode and prints the benchmark table (bench/README.md).
 # Usage, from anywhere:  bench/run.sh [--reps-run N] [--reps-build N] [--reps-compute N]
 #                                     [--reps-sandbox N] [--reps-bundle N] [--reps-vm N]
-#                                     [--only a|b|c|d|e|f|g]...
+#                                     [--reps-cache N] [--closure N]
+#                                     [--only a|b|c|d|e|f|g|h]...
 #                                     [--json FILE] [--keep]
 # (e), the package manager (bench/pkg_bench.py, ~30 s), runs only with --only e.
+# (h), the binary cache (bench/cache_bench.py, needs s3s-fs; the 100 builds of (h2) take a few
+# minutes), runs only with --only h.
 # (d3) needs bubblewrap (`sudo apt-get install bubblewrap` on Debian); without it (d3) is skipped
 # with a message and the rest of (d) still runs.
 # (g) boots qemu (TCG here) and builds x07's guest image (kernel package from apt, or

@@ -36,7 +36,10 @@ impl DirStore {
     }
 
     /// The file as a stream and its length, or `None`.
-    pub fn get_stream(&self, key: &str) -> Result<Option<(crate::BlobReader, Option<u64>)>, BlobError> {
+    pub fn get_stream(
+        &self,
+        key: &str,
+    ) -> Result<Option<(crate::BlobReader, Option<u64>)>, BlobError> {
         match std::fs::File::open(self.path(key)?) {
             Ok(f) => {
                 let len = f.metadata().ok().map(|m| m.len());

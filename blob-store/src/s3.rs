@@ -151,7 +151,10 @@ impl S3Store {
 
     /// The object as a stream and its length, or `None` for a missing key (large objects are
     /// never whole in memory).
-    pub fn get_stream(&self, key: &str) -> Result<Option<(crate::BlobReader, Option<u64>)>, BlobError> {
+    pub fn get_stream(
+        &self,
+        key: &str,
+    ) -> Result<Option<(crate::BlobReader, Option<u64>)>, BlobError> {
         let full = self.full_key(key)?;
         let url = self
             .bucket

@@ -2,6 +2,7 @@
 //! publish. A store hit costs a few digests and one `stat`.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::Path;
 
 use x07_spec::{CcProfile, Sha256Digest, World};
@@ -12,7 +13,7 @@ use crate::frontend::check::{check_program, CheckOptions};
 use crate::frontend::{Diagnostic, LoadedProgram};
 use crate::store::{
     ArtifactName, DerivationHash, DerivationInputs, Produced, PublishError, StoreEntry, StoreError,
-    StoreRoot,
+    StoreRoot, Substituter, Substitution, Wanted,
 };
 
 /// The version of this toolchain (part of every derivation).
@@ -46,6 +47,8 @@ pub struct BuildRequest<'a> {
     pub native: NativeInputs,
     /// The program's `main`: framed (`x07 run`, `x07 build`) or a bundle's.
     pub entry: EntryPoint,
+    /// Where to look for a prebuilt entry before compiling (the binary cache), if anywhere.
+    pub substituter: Option<&'a dyn Substituter>,
     /// Test-only switches; always `TestHooks::default()` outside tests.
     #[cfg(feature = "test-hooks")]
     pub insecure_test_hooks: TestHooks,
@@ -79,6 +82,7 @@ impl<'a> BuildRequest<'a> {
             gc_root,
             native: NativeInputs::default(),
             entry: EntryPoint::Framed,
+            substituter: None,
             #[cfg(feature = "test-hooks")]
             insecure_test_hooks: TestHooks::default(),
         }
@@ -106,6 +110,39 @@ pub struct Built {
     pub hash: DerivationHash,
     /// Whether the entry was already in the store.
     pub cache_hit: bool,
+    /// What the substituters did: where the entry came from, or why none could be used.
+    pub substitution: Option<SubstitutionNote>,
+}
+
+/// What the substituters did for one build, for the one line x07 prints about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubstitutionNote {
+    /// The entry was fetched from this cache, built by this compiler.
+    Fetched {
+        /// The cache URL.
+        from: String,
+        /// The compiler that built it (from its signed record).
+        compiler: String,
+    },
+    /// No cache had a usable entry; it was compiled here. One reason per cache.
+    Missed(Vec<String>),
+}
+
+impl fmt::Display for SubstitutionNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubstitutionNote::Fetched { from, compiler } => {
+                write!(f, "substituted from {from} (built by {compiler})")
+            }
+            SubstitutionNote::Missed(reasons) => {
+                write!(
+                    f,
+                    "no usable binary cache entry ({}); built locally",
+                    reasons.join("; ")
+                )
+            }
+        }
+    }
 }
 
 /// The outcome of a build that ran to completion.
@@ -132,13 +169,21 @@ pub enum BuildError {
     /// The world is not supported yet.
     #[error("world `{0}` is not supported yet (its fixture builtins fs.*, rr.*, kv.* are not built): use solve-pure, run-os or run-os-sandboxed")]
     UnsupportedWorld(String),
+    /// No C compiler, and no substituter had a trusted entry for the inputs (X07-CC-0001).
+    #[error("{cc}; and no binary cache had a trusted entry to use instead: {}", reasons.join("; "))]
+    NoCompilerNoSubstitute {
+        /// Why there is no compiler.
+        cc: CcError,
+        /// Why each substituter could not help.
+        reasons: Vec<String>,
+    },
 }
 
 impl BuildError {
     /// The diagnostic code of docs/diagnostics.md.
     pub fn code(&self) -> &'static str {
         match self {
-            BuildError::Cc(e) => e.code(),
+            BuildError::Cc(e) | BuildError::NoCompilerNoSubstitute { cc: e, .. } => e.code(),
             BuildError::Store(e) => e.code(),
             BuildError::Emit(_) => "X07-CC-0002",
             BuildError::UnsupportedWorld(_) => "X07-WORLD-0002",
@@ -157,6 +202,19 @@ enum ProduceError {
 
 /// Everything that determines the binary, for this program and build settings.
 pub fn derivation_inputs(req: &BuildRequest<'_>, cc: &CcIdentity) -> DerivationInputs {
+    inputs_with_cc_digest(req, cc.version_digest)
+}
+
+/// [`derivation_inputs`] on a machine without a C compiler: the compiler's digest is that of
+/// nothing, so only [`DerivationInputs::hash_without_cc`] of the result means anything.
+pub fn derivation_inputs_without_cc(req: &BuildRequest<'_>) -> DerivationInputs {
+    inputs_with_cc_digest(req, Sha256Digest::of(b""))
+}
+
+fn inputs_with_cc_digest(
+    req: &BuildRequest<'_>,
+    cc_version_digest: Sha256Digest,
+) -> DerivationInputs {
     let mut knobs = match &req.entry {
         EntryPoint::Framed => BTreeMap::from([
             ("main".to_string(), "framed".to_string()),
@@ -242,8 +300,8 @@ pub fn derivation_inputs(req: &BuildRequest<'_>, cc: &CcIdentity) -> DerivationI
         modules: req.program.module_digests(),
         lock_digest: req.lock_digest,
         world: req.world,
-        cc_path: cc.path.clone(),
-        cc_version_digest: cc.version_digest,
+        cc_path: None,
+        cc_version_digest,
         cc_flags: cc::profile_flags(req.cc_profile),
         knobs,
         name: req.name.clone(),
@@ -324,9 +382,15 @@ pub fn build(
     ) {
         return Err(BuildError::UnsupportedWorld(req.world.as_str().to_string()));
     }
-    let cc = CcIdentity::detect(home)?;
+    let cc = match CcIdentity::detect(home) {
+        Ok(cc) => cc,
+        // no compiler at all (a broken one is an error to fix, not a reason to take any entry)
+        Err(e @ CcError::NotFound { .. }) => return build_without_compiler(home, store, req, e),
+        Err(e) => return Err(e.into()),
+    };
     let inputs = derivation_inputs(req, &cc);
     let hash = inputs.hash()?;
+    let substitution = substitute_exact(store, &inputs, &hash, req.substituter)?;
     let produce = |staging: &crate::store::Staging| -> Result<Produced, ProduceError> {
         let emitted = match emit_c(req.program, req.world, &req.entry, &req.emit_options())
             .map_err(ProduceError::Emit)?
@@ -345,7 +409,8 @@ pub fn build(
         }
         fs_err::write(staging.c_source_path(), &source).map_err(ProduceError::Io)?;
         // Only a build that compiles needs the launcher: a cached one never resolves it.
-        let launcher = crate::launcher::ensure_launcher(home, store)
+        let launcher = crate::launcher::ensure_launcher_with(home, store, req.substituter)
+            .map(|(path, _)| path)
             .map_err(Box::new)
             .map_err(ProduceError::Launcher)?;
         let sandbox =
@@ -359,7 +424,7 @@ pub fn build(
             Some(&sandbox),
         )
         .map_err(ProduceError::Cc)?;
-        Ok(Produced::from_c_source(&source))
+        Ok(Produced::from_c_source(&source).with_cc_version_line(&cc.version_line))
     };
     let result = match req.gc_root {
         Some(dir) => store
@@ -378,10 +443,15 @@ pub fn build(
                 "{}",
                 if cache_hit { "store hit" } else { "built into the store" }
             );
+            if !cache_hit {
+                store.remember_without_cc(home, &inputs, &entry);
+            }
+            let substituted = matches!(substitution, Some(SubstitutionNote::Fetched { .. }));
             Ok(BuildOutcome::Built(Built {
                 entry,
                 hash,
-                cache_hit,
+                cache_hit: cache_hit && !substituted,
+                substitution,
             }))
         }
         Err(PublishError::Store(e)) => Err(e.into()),
@@ -390,5 +460,79 @@ pub fn build(
         Err(PublishError::Produce(ProduceError::Cc(e))) => Err(e.into()),
         Err(PublishError::Produce(ProduceError::Io(e))) => Err(StoreError::from(e).into()),
         Err(PublishError::Produce(ProduceError::Launcher(e))) => Err(*e),
+    }
+}
+
+/// On a store miss, asks the substituter for the exact inputs; a fetched entry is then found by
+/// the store lookup that follows (which also registers the GC root).
+pub(crate) fn substitute_exact(
+    store: &StoreRoot,
+    inputs: &DerivationInputs,
+    hash: &DerivationHash,
+    substituter: Option<&dyn Substituter>,
+) -> Result<Option<SubstitutionNote>, StoreError> {
+    let Some(substituter) = substituter else {
+        return Ok(None);
+    };
+    if store.lookup(hash, &inputs.name).is_some() {
+        return Ok(None);
+    }
+    Ok(Some(
+        match substituter.substitute(store, Wanted::Exact(inputs)) {
+            Substitution::Fetched { from, compiler, .. } => {
+                SubstitutionNote::Fetched { from, compiler }
+            }
+            Substitution::Missed(reasons) => SubstitutionNote::Missed(reasons),
+        },
+    ))
+}
+
+/// No C compiler: a local entry or a trusted cache entry for the same inputs built by any
+/// compiler, or the compiler error with every substituter's reason.
+fn build_without_compiler(
+    home: &X07Home,
+    store: &StoreRoot,
+    req: &BuildRequest<'_>,
+    cc: CcError,
+) -> Result<BuildOutcome, BuildError> {
+    let inputs = derivation_inputs_without_cc(req);
+    let (entry, substitution) = obtain_without_compiler(home, store, &inputs, req.substituter, cc)?;
+    if let Some(dir) = req.gc_root {
+        store.register_root(dir, &entry)?;
+    }
+    Ok(BuildOutcome::Built(Built {
+        hash: entry.hash.clone(),
+        cache_hit: substitution.is_none(),
+        entry,
+        substitution,
+    }))
+}
+
+/// The entry for `inputs` (compiler digest ignored) from the local index or a substituter.
+pub(crate) fn obtain_without_compiler(
+    home: &X07Home,
+    store: &StoreRoot,
+    inputs: &DerivationInputs,
+    substituter: Option<&dyn Substituter>,
+    cc: CcError,
+) -> Result<(StoreEntry, Option<SubstitutionNote>), BuildError> {
+    if let Some(entry) = store.lookup_without_cc(home, inputs) {
+        return Ok((entry, None));
+    }
+    let Some(substituter) = substituter else {
+        return Err(cc.into());
+    };
+    match substituter.substitute(store, Wanted::WithoutCompiler(inputs)) {
+        Substitution::Fetched {
+            entry,
+            from,
+            compiler,
+        } => {
+            if let Ok(record) = entry.build_record() {
+                store.remember_without_cc(home, &record.inputs, &entry);
+            }
+            Ok((entry, Some(SubstitutionNote::Fetched { from, compiler })))
+        }
+        Substitution::Missed(reasons) => Err(BuildError::NoCompilerNoSubstitute { cc, reasons }),
     }
 }

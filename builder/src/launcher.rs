@@ -5,12 +5,14 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use x07_spec::World;
+use x07_spec::{Sha256Digest, World};
 
-use crate::build::BuildError;
+use crate::build::{BuildError, SubstitutionNote};
 use crate::cc::{self, CcIdentity, CcProfile, MuslLibc, NativeInputs, X07Home};
 use crate::runtime::{self, MainKind};
-use crate::store::{ArtifactName, DerivationInputs, Produced, PublishError, StoreError, StoreRoot};
+use crate::store::{
+    ArtifactName, DerivationInputs, Produced, PublishError, StoreError, StoreRoot, Substituter,
+};
 
 /// The launcher's artifact name in the store.
 pub const LAUNCHER_NAME: &str = "x07-launch";
@@ -23,9 +25,9 @@ pub fn launcher_source() -> String {
     out
 }
 
-/// Everything that determines the launcher's bytes.
+/// Everything that determines the launcher's bytes (`cc_version_digest`: the compiler's).
 fn launcher_inputs(
-    cc: &CcIdentity,
+    cc_version_digest: Sha256Digest,
     musl: Option<&MuslLibc>,
 ) -> Result<DerivationInputs, StoreError> {
     let mut knobs = BTreeMap::from([
@@ -43,8 +45,8 @@ fn launcher_inputs(
         modules: BTreeMap::new(),
         lock_digest: None,
         world: World::RunOsSandboxed,
-        cc_path: cc.path.clone(),
-        cc_version_digest: cc.version_digest,
+        cc_path: None,
+        cc_version_digest,
         cc_flags: cc::profile_flags(CcProfile::Default),
         knobs,
         name: ArtifactName::new(LAUNCHER_NAME)?,
@@ -53,11 +55,32 @@ fn launcher_inputs(
 
 /// The launcher's path in the store, built on first use.
 pub fn ensure_launcher(home: &X07Home, store: &StoreRoot) -> Result<PathBuf, BuildError> {
-    let cc = CcIdentity::detect(home)?;
+    ensure_launcher_with(home, store, None).map(|(path, _)| path)
+}
+
+/// [`ensure_launcher`] that first asks `substituter` (the binary cache) on a store miss; without
+/// a C compiler, a trusted cached launcher built by any compiler is used. Also says what the
+/// substituter did.
+pub fn ensure_launcher_with(
+    home: &X07Home,
+    store: &StoreRoot,
+    substituter: Option<&dyn Substituter>,
+) -> Result<(PathBuf, Option<SubstitutionNote>), BuildError> {
     // musl when installed: the launcher starts before every sandboxed program, and a static musl
     // binary starts in about half the time of a static glibc one
     let musl = MuslLibc::detect(home);
-    let inputs = launcher_inputs(&cc, musl.as_ref())?;
+    let cc = match CcIdentity::detect(home) {
+        Ok(cc) => cc,
+        Err(e @ cc::CcError::NotFound { .. }) => {
+            let inputs = launcher_inputs(Sha256Digest::of(b""), musl.as_ref())?;
+            let (entry, note) =
+                crate::build::obtain_without_compiler(home, store, &inputs, substituter, e)?;
+            return Ok((entry.binary_path(), note));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let inputs = launcher_inputs(cc.version_digest, musl.as_ref())?;
+    let note = crate::build::substitute_exact(store, &inputs, &inputs.hash()?, substituter)?;
     let produce = |staging: &crate::store::Staging| -> Result<Produced, cc::CcError> {
         let source = launcher_source();
         let native = NativeInputs {
@@ -74,10 +97,16 @@ pub fn ensure_launcher(home: &X07Home, store: &StoreRoot) -> Result<PathBuf, Bui
             CcProfile::Default,
             None,
         )?;
-        Ok(Produced::from_c_source(&source))
+        Ok(Produced::from_c_source(&source).with_cc_version_line(&cc.version_line))
     };
+    let built = store.lookup(&inputs.hash()?, &inputs.name).is_none();
     match store.publish(&inputs, produce) {
-        Ok(entry) => Ok(entry.binary_path()),
+        Ok(entry) => {
+            if built {
+                store.remember_without_cc(home, &inputs, &entry);
+            }
+            Ok((entry.binary_path(), note))
+        }
         Err(PublishError::Store(e)) => Err(e.into()),
         Err(PublishError::Produce(e)) => Err(e.into()),
     }

@@ -63,7 +63,7 @@ fn fake_inputs(name: &str, salt: &str) -> DerivationInputs {
         modules: BTreeMap::from([("main".to_string(), Sha256Digest::of(salt.as_bytes()))]),
         lock_digest: None,
         world: World::SolvePure,
-        cc_path: "/usr/bin/cc".into(),
+        cc_path: None,
         cc_version_digest: Sha256Digest::of(b"cc 1.0"),
         cc_flags: profile_flags(CcProfile::Default),
         knobs: BTreeMap::new(),
@@ -73,7 +73,6 @@ fn fake_inputs(name: &str, salt: &str) -> DerivationInputs {
 
 fn real_inputs(name: &str, cc: &CcIdentity) -> DerivationInputs {
     DerivationInputs {
-        cc_path: cc.path.clone(),
         cc_version_digest: cc.version_digest,
         ..fake_inputs(name, HELLO_C)
     }

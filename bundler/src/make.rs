@@ -359,6 +359,7 @@ fn seal_entry(
         Ok(Produced {
             c_source_sha256: record.c_source_sha256,
             c_source_size: record.c_source_size,
+            cc_version_line: record.cc_version_line.clone(),
         })
     };
     let realized = store

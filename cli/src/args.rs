@@ -207,6 +207,17 @@ pub struct TargetArgs {
     pub no_auto_ffi: bool,
 }
 
+/// Where to look for prebuilt store entries before compiling (the binary cache, docs/store.md).
+#[derive(Debug, Args, Clone, Default)]
+pub struct CacheArgs {
+    /// A binary cache to try before compiling: s3://BUCKET?endpoint=URL&region=R, file:///DIR or https://HOST/PATH (repeatable; replaces X07_SUBSTITUTERS and $X07_HOME/substituters.json).
+    #[arg(long = "substituter", value_name = "URL")]
+    pub substituters: Vec<String>,
+    /// A public key whose signatures on cache entries are trusted: the `<key>.pub` file `x07 key generate` writes, or ed25519:BASE64 (repeatable; replaces X07_TRUSTED_PUBLIC_KEYS and the config file's list).
+    #[arg(long = "trusted-key", value_name = "FILE")]
+    pub trusted_keys: Vec<String>,
+}
+
 /// C compiler optimisation profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CcProfileArg {
@@ -241,6 +252,8 @@ pub struct BuildArgs {
     /// Rebuild in a scratch store from a copy of the sources elsewhere and fail unless the binary is byte-for-byte identical.
     #[arg(long)]
     pub check: bool,
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 /// Which report `x07 run` prints.
@@ -301,6 +314,8 @@ pub struct RunArgs {
     pub vm_cpus: u32,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
+    #[command(flatten)]
+    pub cache: CacheArgs,
     /// Arguments for the program, encoded as argv_v1 input bytes.
     #[arg(last = true, value_name = "ARGS", group = "input_source")]
     pub args: Vec<String>,
@@ -453,12 +468,22 @@ pub enum StoreCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Re-hash every entry against its build.json; exit 1 on any mismatch.
+    /// Re-hash every entry against its build.json; with --cache, check every record and archive of a binary cache instead; exit 1 on any problem.
     Verify {
         /// Print `{"entries": N, "problems": [{"entry", "problem"}]}` on stdout.
         #[arg(long)]
         json: bool,
+        /// Verify this binary cache (s3:// or file://): trusted signatures, every archive against the signed digests.
+        #[arg(long, value_name = "URL")]
+        cache: Option<String>,
+        /// A public key whose signatures are trusted (repeatable; default: X07_TRUSTED_PUBLIC_KEYS, then $X07_HOME/substituters.json).
+        #[arg(long = "trusted-key", value_name = "FILE", requires = "cache")]
+        trusted_keys: Vec<String>,
     },
+    /// Upload entries (default: every entry) and the entries they refer to into a binary cache, signed.
+    Push(StorePushArgs),
+    /// Sign local entries (default: every entry); the signatures are kept in $X07_HOME/signatures/ and carried by `x07 store push`.
+    Sign(StoreSignArgs),
     /// Remove entries no GC root refers to, and stale temporary directories.
     Gc {
         /// Only print what would be removed.
@@ -468,6 +493,37 @@ pub enum StoreCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `x07 store push`.
+#[derive(Debug, Args)]
+pub struct StorePushArgs {
+    /// The cache: s3://BUCKET[/PREFIX]?endpoint=URL&region=R (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the shared credentials file) or file:///DIR.
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    /// Sign with this ed25519 key (default: $X07_HOME/keys/lock-signing.pem when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Print a JSON report (x07.store.push.report@0.1.0) on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Entries to push: entry directories (as `x07 store ls` prints) or names `<hash>-<name>`.
+    #[arg(value_name = "PATHS")]
+    pub paths: Vec<String>,
+}
+
+/// `x07 store sign`.
+#[derive(Debug, Args)]
+pub struct StoreSignArgs {
+    /// The ed25519 key to sign with (default: $X07_HOME/keys/lock-signing.pem).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Print a JSON report (x07.store.sign.report@0.1.0) on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Entries to sign: entry directories or names `<hash>-<name>`.
+    #[arg(value_name = "PATHS")]
+    pub paths: Vec<String>,
 }
 
 /// `x07 store path`.

@@ -1,13 +1,16 @@
 //! Shared by `build`, `run` and `store path`: load the program, repair it, build it.
 
-use x07_builder::build::{self, BuildOutcome, BuildRequest};
+use std::sync::OnceLock;
+
+use x07_builder::build::{self, BuildOutcome, BuildRequest, SubstitutionNote};
 use x07_builder::cc::X07Home;
 use x07_builder::frontend::resolve::{load_program, ModuleOrigin};
 use x07_builder::frontend::{Diagnostic, LoadedProgram};
-use x07_builder::store::StoreRoot;
+use x07_builder::store::{StoreRoot, Substituter};
 use x07_spec::{CcProfile, WriteOutcome};
+use x07_store_cache::{BinaryCaches, CacheSettings};
 
-use crate::args::RepairMode;
+use crate::args::{CacheArgs, RepairMode};
 use crate::error::CliError;
 use crate::target::Target;
 
@@ -68,6 +71,49 @@ pub fn load_and_repair(
     Ok((loaded, done))
 }
 
+/// The binary caches `x07 build` and `x07 run` consult, resolved once by
+/// [`configure_substituters`]; other commands never substitute.
+static CACHES: OnceLock<Option<BinaryCaches>> = OnceLock::new();
+
+/// Resolves the substituters and trusted keys from the flags, `X07_SUBSTITUTERS` /
+/// `X07_TRUSTED_PUBLIC_KEYS` and `$X07_HOME/substituters.json`. A bad URL, key or config file is
+/// an error (exit 2); an unreachable or untrusted cache is not (the build compiles instead).
+pub fn configure_substituters(args: &CacheArgs) -> Result<(), CliError> {
+    let home = home()?;
+    let settings = CacheSettings::resolve(&home, &args.substituters, &args.trusted_keys)
+        .map_err(cache_error)?;
+    let _ = CACHES.set(BinaryCaches::new(&home, &settings));
+    Ok(())
+}
+
+/// The configured substituters, if any.
+fn substituter() -> Option<&'static dyn Substituter> {
+    CACHES
+        .get()
+        .and_then(Option::as_ref)
+        .map(|c| c as &dyn Substituter)
+}
+
+/// A binary cache error as a CLI error (exit 2).
+pub fn cache_error(e: x07_store_cache::CacheError) -> CliError {
+    let help = match e.code() {
+        "X07-CACHE-0002" => Some("check the URL, the network and the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the shared credentials file)"),
+        _ => None,
+    };
+    let err = CliError::setup(e.code(), e.to_string());
+    match help {
+        Some(h) => err.help(h),
+        None => err,
+    }
+}
+
+/// Says on stderr, in one line, what the substituters did for `entry`.
+fn say_substitution(what: &str, note: Option<&SubstitutionNote>) {
+    if let Some(note) = note {
+        crate::output::note!("x07: {what}: {note}");
+    }
+}
+
 /// Builds a loaded program for the target into the user's store.
 pub fn build_target(
     target: &Target,
@@ -76,7 +122,24 @@ pub fn build_target(
 ) -> Result<BuildOutcome, CliError> {
     let home = home()?;
     let store = StoreRoot::new(&home);
-    build_into(&home, &store, target, program, cc_profile, true)
+    let gc_root = gc_root_of(target);
+    build_with(
+        &home,
+        &store,
+        target,
+        program,
+        cc_profile,
+        gc_root.as_deref(),
+        None,
+        substituter(),
+    )
+}
+
+/// The project directory a build registers as its GC root.
+fn gc_root_of(target: &Target) -> Option<std::path::PathBuf> {
+    target
+        .project_root()
+        .map(|r| std::path::absolute(r).unwrap_or_else(|_| r.to_path_buf()))
 }
 
 /// [`build_target`], or for the vm backend a fully static build (musl), which the guest runs
@@ -99,37 +162,31 @@ pub fn build_target_for(
     })?;
     let home = home()?;
     let store = StoreRoot::new(&home);
-    build_with(&home, &store, target, program, cc_profile, None, Some(musl))
+    build_with(
+        &home,
+        &store,
+        target,
+        program,
+        cc_profile,
+        None,
+        Some(musl),
+        substituter(),
+    )
 }
 
-/// Builds into a given store (scratch stores for `--check` pass `register_root: false`).
+/// Builds into a scratch store (`--check`): no GC root, no substitution, always compiled.
 pub fn build_into(
     home: &X07Home,
     store: &StoreRoot,
     target: &Target,
     program: &LoadedProgram,
     cc_profile: CcProfile,
-    register_root: bool,
 ) -> Result<BuildOutcome, CliError> {
-    let gc_root = if register_root {
-        target
-            .project_root()
-            .map(|r| std::path::absolute(r).unwrap_or_else(|_| r.to_path_buf()))
-    } else {
-        None
-    };
-    build_with(
-        home,
-        store,
-        target,
-        program,
-        cc_profile,
-        gc_root.as_deref(),
-        None,
-    )
+    build_with(home, store, target, program, cc_profile, None, None, None)
 }
 
 /// The build request of `target` (with musl for a static build) run against `store`.
+#[allow(clippy::too_many_arguments)]
 fn build_with(
     home: &X07Home,
     store: &StoreRoot,
@@ -138,6 +195,7 @@ fn build_with(
     cc_profile: CcProfile,
     gc_root: Option<&std::path::Path>,
     musl_specs: Option<std::path::PathBuf>,
+    substituter: Option<&dyn Substituter>,
 ) -> Result<BuildOutcome, CliError> {
     let mut req = BuildRequest::new(
         program,
@@ -150,14 +208,21 @@ fn build_with(
     // the C of the packages this program loads, not of every package the project could use
     req.native = target.native_for(program).map_err(CliError::from)?;
     req.native.musl_specs = musl_specs;
-    Ok(build::build(home, store, &req)?)
+    req.substituter = substituter;
+    let outcome = build::build(home, store, &req)?;
+    if let BuildOutcome::Built(b) = &outcome {
+        say_substitution(&b.entry.dir_name(), b.substitution.as_ref());
+    }
+    Ok(outcome)
 }
 
-/// The trusted launcher `x07-launch`, built into the user's store on first use.
+/// The trusted launcher `x07-launch`, built into the user's store on first use (or substituted).
 pub fn launcher() -> Result<std::path::PathBuf, CliError> {
     let home = home()?;
     let store = StoreRoot::new(&home);
-    Ok(x07_builder::launcher::ensure_launcher(&home, &store)?)
+    let (path, note) = x07_builder::launcher::ensure_launcher_with(&home, &store, substituter())?;
+    say_substitution(x07_builder::launcher::LAUNCHER_NAME, note.as_ref());
+    Ok(path)
 }
 
 /// `$X07_HOME` (default `~/.x07`).

@@ -26,6 +26,7 @@ pub mod run_report;
 mod schema_tag;
 pub mod schemas;
 pub mod solve_section;
+pub mod store_cache;
 pub mod suggest;
 pub mod test_report;
 pub mod tests_manifest;

@@ -58,6 +58,21 @@ pub const SCHEMAS: &[EmbeddedSchema] = &[
         file_name: "x07.package@0.1.0.schema.json",
         text: include_str!("../schemas/x07.package@0.1.0.schema.json"),
     },
+    EmbeddedSchema {
+        id: "x07.store.cache-entry@0.1.0",
+        file_name: "x07.store.cache-entry@0.1.0.schema.json",
+        text: include_str!("../schemas/x07.store.cache-entry@0.1.0.schema.json"),
+    },
+    EmbeddedSchema {
+        id: "x07.store.signatures@0.1.0",
+        file_name: "x07.store.signatures@0.1.0.schema.json",
+        text: include_str!("../schemas/x07.store.signatures@0.1.0.schema.json"),
+    },
+    EmbeddedSchema {
+        id: "x07.substituters@0.1.0",
+        file_name: "x07.substituters@0.1.0.schema.json",
+        text: include_str!("../schemas/x07.substituters@0.1.0.schema.json"),
+    },
 ];
 
 /// The schema text for a format id (`x07.project@0.5.0`) or a schema file name.

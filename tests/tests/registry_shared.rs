@@ -8,7 +8,6 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -112,7 +111,6 @@ impl Backing {
 struct Server {
     child: Child,
     port: u16,
-    log: Arc<Mutex<String>>,
 }
 
 impl Server {
@@ -134,16 +132,9 @@ impl Server {
             .next()
             .and_then(|p| p.trim().parse().ok())
             .expect("port");
-        let log = Arc::new(Mutex::new(String::new()));
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        Ok(Server { child, port, log })
+        // the server logs to stderr: drain it so it never blocks on a full pipe
+        std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+        Ok(Server { child, port })
     }
 
     fn index(&self) -> String {
@@ -160,9 +151,6 @@ impl Server {
         let _ = self.child.wait();
     }
 
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
 }
 
 impl Drop for Server {

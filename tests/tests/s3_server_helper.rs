@@ -17,7 +17,10 @@ fn s3_server_starts_serves_a_bucket_and_stops() {
     }
     let store = BlobStore::open(&StoreUrl::parse(&url).expect("parse")).expect("open");
     store.put("a/b.txt", b"hello").expect("put");
-    assert_eq!(store.get("a/b.txt").expect("get").as_deref(), Some(&b"hello"[..]));
+    assert_eq!(
+        store.get("a/b.txt").expect("get").as_deref(),
+        Some(&b"hello"[..])
+    );
     assert_eq!(
         fs_err::read(server.root().join("helper-check/a/b.txt")).expect("object file"),
         b"hello"

@@ -247,7 +247,7 @@ pub fn build_image(
         modules: BTreeMap::new(),
         lock_digest: None,
         world: World::RunOs,
-        cc_path: cc.path.clone(),
+        cc_path: None,
         cc_version_digest: cc.version_digest,
         cc_flags: cc::profile_flags(CcProfile::Size),
         knobs: BTreeMap::from([

@@ -7,8 +7,10 @@ use x07_spec::Sha256Digest;
 
 use super::{ArtifactName, DerivationHash, DerivationInputs, StoreError};
 
-/// `schema_version` of `build.json`.
-pub const BUILD_RECORD_SCHEMA: &str = "x07.store.build@0.1.0";
+/// `schema_version` of `build.json` (0.2.0: the inputs name the compiler by its digest only).
+pub const BUILD_RECORD_SCHEMA: &str = "x07.store.build@0.2.0";
+/// Earlier `schema_version`s of `build.json` that are still read (0.1.0 inputs carry `cc_path`).
+pub const BUILD_RECORD_SCHEMAS_READ: [&str; 2] = ["x07.store.build@0.1.0", BUILD_RECORD_SCHEMA];
 /// File name of the build record inside an entry.
 pub const BUILD_RECORD_FILE: &str = "build.json";
 /// File name of the (optional) generated C source inside an entry.
@@ -29,6 +31,9 @@ pub struct BuildRecord {
     pub c_source_sha256: Sha256Digest,
     /// Size in bytes of that C source.
     pub c_source_size: u64,
+    /// The first line of the compiler's `--version` (0.2.0; for people, the digest is in the inputs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cc_version_line: Option<String>,
 }
 
 /// One output file of a build, named relative to its entry directory.
@@ -99,12 +104,20 @@ impl StoreEntry {
     pub fn build_record(&self) -> Result<BuildRecord, StoreError> {
         let path = self.build_record_path();
         let bytes = fs_err::read(&path)?;
+        BuildRecord::parse(&bytes, &path)
+    }
+}
+
+impl BuildRecord {
+    /// Parses the bytes of a `build.json`; `path` names it in errors.
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<Self, StoreError> {
+        let path = path.to_path_buf();
         let record: BuildRecord =
-            serde_json::from_slice(&bytes).map_err(|e| StoreError::BadRecord {
+            serde_json::from_slice(bytes).map_err(|e| StoreError::BadRecord {
                 path: path.clone(),
                 reason: e.to_string(),
             })?;
-        if record.schema_version != BUILD_RECORD_SCHEMA {
+        if !BUILD_RECORD_SCHEMAS_READ.contains(&record.schema_version.as_str()) {
             let reason = format!(
                 "schema_version is `{}`, expected `{BUILD_RECORD_SCHEMA}`",
                 record.schema_version

@@ -78,9 +78,12 @@ pub struct DerivationInputs {
     pub lock_digest: Option<Sha256Digest>,
     /// The world the program is built for.
     pub world: World,
-    /// Absolute path of the C compiler.
-    pub cc_path: PathBuf,
-    /// Digest of the compiler's `--version` output.
+    /// Absolute path of the C compiler: only in records written before `x07.store.build@0.2.0`.
+    /// The compiler is named by its version digest alone since, so that machines with the same
+    /// compiler at different paths share entries (and binary caches).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cc_path: Option<PathBuf>,
+    /// Digest of the compiler's `--version` output: the compiler's identity.
     pub cc_version_digest: Sha256Digest,
     /// The exact compiler flags.
     pub cc_flags: Vec<String>,
@@ -101,6 +104,43 @@ impl DerivationInputs {
         Ok(DerivationHash(
             Sha256Digest::of(&bytes).hex()[..DerivationHash::LEN].to_string(),
         ))
+    }
+}
+
+/// The members of [`DerivationInputs`] that name the C compiler.
+const COMPILER_FIELDS: [&str; 2] = ["cc_path", "cc_version_digest"];
+
+impl DerivationInputs {
+    /// The hash of these inputs without the compiler (`cc_version_digest`, and `cc_path` of old
+    /// records): what a machine with no C compiler can compute, to find a trusted entry some
+    /// compiler built from the same program (same 32-hex form as [`DerivationInputs::hash`]).
+    pub fn hash_without_cc(&self) -> Result<DerivationHash, StoreError> {
+        let canonical = |source| StoreError::Canonical {
+            what: "the derivation inputs",
+            source,
+        };
+        let full = to_canonical_vec(self).map_err(canonical)?;
+        let mut value: serde_json::Value =
+            serde_json::from_slice(&full).expect("canonical JSON parses");
+        if let Some(map) = value.as_object_mut() {
+            for field in COMPILER_FIELDS {
+                map.remove(field);
+            }
+        }
+        let bytes = to_canonical_vec(&value).map_err(canonical)?;
+        Ok(DerivationHash(
+            Sha256Digest::of(&bytes).hex()[..DerivationHash::LEN].to_string(),
+        ))
+    }
+
+    /// Whether `other` has the same inputs as `self` but for the compiler.
+    pub fn same_except_compiler(&self, other: &DerivationInputs) -> bool {
+        let strip = |i: &DerivationInputs| DerivationInputs {
+            cc_path: None,
+            cc_version_digest: Sha256Digest::of(b""),
+            ..i.clone()
+        };
+        strip(self) == strip(other)
     }
 }
 

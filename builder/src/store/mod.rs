@@ -11,16 +11,19 @@ mod gc;
 mod inputs;
 mod lock;
 mod publish;
+mod substitute;
 mod verify;
 
 pub use crate::cc::X07Home;
 pub use entry::{
-    BuildRecord, OutputFile, StoreEntry, BUILD_RECORD_FILE, BUILD_RECORD_SCHEMA, C_SOURCE_FILE,
+    BuildRecord, OutputFile, StoreEntry, BUILD_RECORD_FILE, BUILD_RECORD_SCHEMA,
+    BUILD_RECORD_SCHEMAS_READ, C_SOURCE_FILE,
 };
 pub use gc::{GcReport, GcRoot, GC_ROOT_SCHEMA, STALE_STAGING_AGE};
 pub use inputs::{ArtifactName, DerivationHash, DerivationInputs};
 pub use lock::LOCK_FILE;
 pub use publish::{Produced, PublishError, Realized, Staging};
+pub use substitute::{parse_entry_name, Substituter, Substitution, Wanted};
 pub use verify::{verify_entry, VerifyProblem, VerifyProblemKind};
 
 use std::path::{Path, PathBuf};
@@ -93,6 +96,14 @@ pub enum StoreError {
     InvalidName {
         /// The rejected name.
         name: String,
+    },
+    /// An entry from a binary cache failed the checks of `x07 store verify`; nothing was added.
+    #[error("the entry {} from the binary cache was refused: {reason}", entry.display())]
+    ImportRefused {
+        /// The entry directory it would have become.
+        entry: PathBuf,
+        /// What is wrong with it.
+        reason: String,
     },
     /// A string that is not a derivation hash.
     #[error("invalid store hash `{hash}`: expected 32 lowercase hex digits")]

@@ -8,8 +8,11 @@ use x07_spec::{canonical_file_bytes, Sha256Digest};
 use super::entry::{BUILD_RECORD_FILE, BUILD_RECORD_SCHEMA, C_SOURCE_FILE};
 use super::fs_tree::{file_digest, seal_dirs, seal_files, sync_dir};
 use super::lock::StoreLock;
+use super::substitute::import_refused;
+use super::verify::verify_entry;
 use super::{
-    ArtifactName, BuildRecord, DerivationInputs, OutputFile, StoreEntry, StoreError, StoreRoot,
+    ArtifactName, BuildRecord, DerivationHash, DerivationInputs, OutputFile, StoreEntry,
+    StoreError, StoreRoot,
 };
 
 /// Prefix of staging directories inside the store; `gc` removes stale ones.
@@ -46,6 +49,9 @@ pub struct Produced {
     pub c_source_sha256: Sha256Digest,
     /// Its size in bytes.
     pub c_source_size: u64,
+    /// The first line of the compiler's `--version` (recorded for people; the inputs name the
+    /// compiler by the digest of that output).
+    pub cc_version_line: Option<String>,
 }
 
 impl Produced {
@@ -54,7 +60,14 @@ impl Produced {
         Self {
             c_source_sha256: Sha256Digest::of(c_source.as_bytes()),
             c_source_size: c_source.len() as u64,
+            cc_version_line: None,
         }
+    }
+
+    /// Also records the compiler's version line.
+    pub fn with_cc_version_line(mut self, line: &str) -> Self {
+        self.cc_version_line = Some(line.to_string());
+        self
     }
 }
 
@@ -165,6 +178,7 @@ impl StoreRoot {
             },
             c_source_sha256: produced.c_source_sha256,
             c_source_size: produced.c_source_size,
+            cc_version_line: produced.cc_version_line,
         };
         let record_bytes =
             canonical_file_bytes(&record).map_err(|source| StoreError::Canonical {
@@ -177,26 +191,85 @@ impl StoreRoot {
 
         let _lock = StoreLock::acquire(self.path())?;
         let entry = StoreEntry::at(self.path(), &hash, &inputs.name);
-        if std::fs::symlink_metadata(&entry.dir).is_ok() {
-            let existing = entry.build_record()?;
-            if existing.output.sha256 != sha256 {
-                return Err(StoreError::ConflictingOutput {
-                    entry: entry.dir,
-                    existing: existing.output.sha256,
-                    new: sha256,
-                }
-                .into());
-            }
-        } else {
-            fs_err::rename(tmp.path(), &entry.dir).map_err(StoreError::from)?;
-            // The staging path no longer exists; stop `TempDir` from trying to remove it.
-            let _ = tmp.keep();
-            sync_dir(self.path()).map_err(StoreError::from)?;
-            seal_dirs(&entry.dir).map_err(StoreError::from)?;
-        }
+        self.commit_locked(tmp, &entry, &sha256)?;
         if let Some(project_dir) = root_for {
             self.write_root_locked(project_dir, &entry)?;
         }
+        Ok(entry)
+    }
+
+    /// Renames the sealed staging directory to `entry` (the store lock is held), or keeps an
+    /// entry already there after checking that it holds the same binary.
+    fn commit_locked(
+        &self,
+        tmp: tempfile::TempDir,
+        entry: &StoreEntry,
+        sha256: &Sha256Digest,
+    ) -> Result<(), StoreError> {
+        if std::fs::symlink_metadata(&entry.dir).is_ok() {
+            let existing = entry.build_record()?;
+            if existing.output.sha256 != *sha256 {
+                return Err(StoreError::ConflictingOutput {
+                    entry: entry.dir.clone(),
+                    existing: existing.output.sha256,
+                    new: *sha256,
+                });
+            }
+            // `tmp` is removed when dropped (its files are read-only, its directories not yet).
+        } else {
+            fs_err::rename(tmp.path(), &entry.dir)?;
+            // The staging path no longer exists; stop `TempDir` from trying to remove it.
+            let _ = tmp.keep();
+            sync_dir(self.path())?;
+            seal_dirs(&entry.dir)?;
+        }
+        Ok(())
+    }
+
+    /// Publishes an entry whose files come from elsewhere (a binary cache).
+    ///
+    /// `fill` writes the entry's files into a staging directory inside the store. They are then
+    /// checked as `x07 store verify` checks an entry (build.json reads, its inputs hash to
+    /// `hash` and name `name`, the binary and the kept C source have the recorded digests), sealed
+    /// read-only and renamed into place under the store lock. An entry already present is kept
+    /// after checking that it holds the same binary. On any error nothing is added to the store.
+    pub fn import<E>(
+        &self,
+        hash: &DerivationHash,
+        name: &ArtifactName,
+        fill: impl FnOnce(&Path) -> Result<(), E>,
+    ) -> Result<StoreEntry, PublishError<E>> {
+        let entry = StoreEntry::at(self.path(), hash, name);
+        fs_err::create_dir_all(self.path()).map_err(StoreError::from)?;
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!("{STAGING_PREFIX}{hash}-"))
+            .tempdir_in(self.path())
+            .map_err(|source| StoreError::Io {
+                action: "create a staging directory in",
+                path: self.path().to_path_buf(),
+                source,
+            })?;
+        fill(tmp.path()).map_err(PublishError::Produce)?;
+        let staged = StoreEntry {
+            dir: tmp.path().to_path_buf(),
+            name: name.clone(),
+            hash: hash.clone(),
+        };
+        let problems = verify_entry(&staged);
+        if !problems.is_empty() {
+            let reasons: Vec<String> = problems.iter().map(|p| p.kind.to_string()).collect();
+            return Err(import_refused(&entry, reasons.join("; ")).into());
+        }
+        let record = staged.build_record()?;
+        let binary = staged.binary_path();
+        if !fs_err::symlink_metadata(&binary).is_ok_and(|m| m.is_file()) {
+            return Err(import_refused(&entry, "the binary is not a regular file").into());
+        }
+        fs_err::set_permissions(&binary, std::fs::Permissions::from_mode(0o755))
+            .map_err(StoreError::from)?;
+        seal_files(tmp.path()).map_err(StoreError::from)?;
+        let _lock = StoreLock::acquire(self.path())?;
+        self.commit_locked(tmp, &entry, &record.output.sha256)?;
         Ok(entry)
     }
 }

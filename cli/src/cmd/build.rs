@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use x07_builder::build::{BuildOutcome, Built};
+use x07_builder::build::{BuildOutcome, Built, SubstitutionNote};
 use x07_builder::cc::X07Home;
 use x07_builder::frontend::resolve::{load_program, ModuleOrigin, ModuleRoots};
 use x07_builder::frontend::LoadedProgram;
@@ -18,6 +18,7 @@ use crate::target::{self, Target};
 pub fn run(args: &BuildArgs) -> CliResult {
     let target = target::resolve(&args.target)?;
     compile::require_supported_world(&target)?;
+    compile::configure_substituters(&args.cache)?;
     let (loaded, _) = compile::load_and_repair(&target, RepairMode::Off)?;
     let cc_profile = target.cc_profile(crate::target::cc_profile_flag(args.cc_profile));
     let outcome = match loaded {
@@ -29,7 +30,7 @@ pub fn run(args: &BuildArgs) -> CliResult {
         Err(diags) => {
             compile::print_diagnostics(&diags);
             if args.json {
-                let report = json!({"schema_version": "x07.build.report@0.1.0", "ok": false,
+                let report = json!({"schema_version": BUILD_REPORT_SCHEMA, "ok": false,
                     "diagnostics": compile::report_diagnostics(&diags)});
                 print_json(&report)?;
             }
@@ -49,11 +50,12 @@ pub fn run(args: &BuildArgs) -> CliResult {
     };
     if args.json {
         let mut report = json!({
-            "schema_version": "x07.build.report@0.1.0", "ok": check.as_ref().is_none_or(|c| c.identical),
+            "schema_version": BUILD_REPORT_SCHEMA, "ok": check.as_ref().is_none_or(|c| c.identical),
             "store_path": built.entry.dir.display().to_string(), "binary": built.entry.binary_path().display().to_string(),
             "derivation_hash": built.hash.as_str(), "cache_hit": built.cache_hit,
             "output_sha256": record.output.sha256.to_string(), "output_size": record.output.size,
-            "c_source_size": record.c_source_size, "diagnostics": []
+            "c_source_size": record.c_source_size, "diagnostics": [],
+            "substitution": substitution_json(built.substitution.as_ref()),
         });
         if let Some(c) = &check {
             report["check"] = json!({"identical": c.identical, "scratch_sha256": c.sha256.to_string(), "scratch_store_path": c.scratch_path});
@@ -80,6 +82,21 @@ pub fn run(args: &BuildArgs) -> CliResult {
         )
         .help("the build depends on something outside its inputs; please report it with both binaries")),
         _ => Ok(0),
+    }
+}
+
+/// `schema_version` of `x07 build --json` (0.2.0 added `substitution`).
+const BUILD_REPORT_SCHEMA: &str = "x07.build.report@0.2.0";
+
+/// What the substituters did: `null` (none configured, or a store hit),
+/// `{"from", "compiler"}` when the entry came from a cache, `{"failures": [...]}` when none could be used.
+fn substitution_json(note: Option<&SubstitutionNote>) -> serde_json::Value {
+    match note {
+        None => serde_json::Value::Null,
+        Some(SubstitutionNote::Fetched { from, compiler }) => {
+            json!({"from": from, "compiler": compiler})
+        }
+        Some(SubstitutionNote::Missed(reasons)) => json!({"failures": reasons}),
     }
 }
 
@@ -181,7 +198,7 @@ fn check_reproducible(
     let home = X07Home::new(scratch.path().join("home"))
         .map_err(|e| CliError::setup("X07-STORE-0001", e.to_string()))?;
     let store = StoreRoot::new(&home);
-    let built = match compile::build_into(&home, &store, target, &copied, cc_profile, false)? {
+    let built = match compile::build_into(&home, &store, target, &copied, cc_profile)? {
         BuildOutcome::Built(b) => b,
         BuildOutcome::Rejected(_) => {
             return Err(CliError::setup(

@@ -13,5 +13,6 @@ pub mod policy;
 pub mod registry;
 pub mod run;
 pub mod store;
+pub mod store_cache;
 pub mod test;
 pub mod vm;

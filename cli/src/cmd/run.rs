@@ -235,6 +235,7 @@ pub fn run(args: &RunArgs) -> CliResult {
     }
     let target = target::resolve(&args.target)?;
     compile::require_supported_world(&target)?;
+    compile::configure_substituters(&args.cache)?;
     sandbox::reject_outside_sandbox(&args.sandbox, &target, target.world)?;
     let root = target::work_root(&target)?;
     let sandbox = if target.world == World::RunOsSandboxed {

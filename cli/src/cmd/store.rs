@@ -1,4 +1,4 @@
-//! `x07 store path|ls|verify|gc`.
+//! `x07 store path|ls|verify|gc` (push, sign and verify --cache: `store_cache`).
 
 use serde_json::json;
 use x07_builder::build::derivation_inputs;
@@ -37,7 +37,14 @@ pub fn run(cmd: &StoreCommand) -> CliResult {
             }
             Ok(0)
         }
-        StoreCommand::Verify { json } => {
+        StoreCommand::Push(args) => crate::cmd::store_cache::push(args),
+        StoreCommand::Sign(args) => crate::cmd::store_cache::sign(args),
+        StoreCommand::Verify {
+            json,
+            cache: Some(url),
+            trusted_keys,
+        } => crate::cmd::store_cache::verify_cache(url, trusted_keys, *json),
+        StoreCommand::Verify { json, .. } => {
             let problems = store.verify()?;
             for p in &problems {
                 eprintln!("error[X07-STORE-0002]: {}: {}", p.entry.display(), p.kind);

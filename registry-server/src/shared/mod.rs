@@ -188,14 +188,15 @@ pub(crate) async fn open(
         .unwrap_or_else(|p| p.into_inner()) = repaired;
     sync::spawn_listener(state.clone());
     sync::spawn_repairer(state.clone());
-    let scratch = tempfile::Builder::new()
-        .prefix("x07-registry-uploads-")
+    remove_dead_scratch_dirs();
+    let scratch_dir = tempfile::Builder::new()
+        .prefix(&format!("{SCRATCH_PREFIX}{}-", std::process::id()))
         .tempdir()
         .map_err(|e| SharedError::BadState {
             url: url.to_string(),
             why: format!("cannot create a directory for uploads: {e}"),
-        })?
-        .keep();
+        })?;
+    let scratch = scratch_dir.path().to_path_buf();
     Ok(Registry {
         limits: registry_config.connection_limits(),
         uploads: crate::upload::UploadBudget::new(registry_config.max_pending_upload_bytes),
@@ -204,18 +205,50 @@ pub(crate) async fn open(
         index,
         index_config,
         scratch,
-        backend: Backend::Shared(SharedHandle(state)),
+        backend: Backend::Shared(SharedHandle {
+            state,
+            _scratch: scratch_dir,
+        }),
     })
 }
 
-/// The shared state as the registry holds it (the listener and repair tasks hold it too).
+/// The shared state as the registry holds it (the listener and repair tasks hold it too), and
+/// this process's upload directory (removed when the registry is dropped).
 #[derive(Debug)]
-pub(crate) struct SharedHandle(Arc<SharedState>);
+pub(crate) struct SharedHandle {
+    state: Arc<SharedState>,
+    _scratch: tempfile::TempDir,
+}
+
+/// The name prefix of a shared server's upload directory in the temp dir (then `<pid>-`).
+const SCRATCH_PREFIX: &str = "x07-registry-uploads-";
+
+/// Removes the upload directories of shared servers that were killed (their pid is gone): a
+/// killed server cannot clean up after itself, the next one on this machine does.
+fn remove_dead_scratch_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(SCRATCH_PREFIX)) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            if let Err(e) = std::fs::remove_dir_all(entry.path()) {
+                tracing::warn!(dir = %entry.path().display(), "cannot remove a dead server's upload directory: {e}");
+            }
+        }
+    }
+}
 
 impl std::ops::Deref for SharedHandle {
     type Target = SharedState;
     fn deref(&self) -> &SharedState {
-        &self.0
+        &self.state
     }
 }
 
@@ -223,14 +256,14 @@ impl SharedHandle {
     /// Logs what start-up repaired.
     pub(crate) fn log_start(&self) {
         let repaired = self
-            .0
+            .state
             .repaired_at_start
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         for name in repaired.iter() {
             tracing::info!(package = %name, "wrote the object store's index file, which was behind the database (a publish was interrupted)");
         }
-        tracing::info!(database = %self.0.url, storage = %self.0.bucket.describe(), "serving a shared registry");
+        tracing::info!(database = %self.state.url, storage = %self.state.bucket.describe(), "serving a shared registry");
     }
 }
 

@@ -133,20 +133,13 @@ impl S3Store {
 
     /// The object's bytes, or `None` for a missing key.
     pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError> {
-        let full = self.full_key(key)?;
-        let url = self
-            .bucket
-            .get_object(Some(&self.credentials), &full)
-            .sign(SIGNED_FOR);
-        let r = self.send("GET", key, || self.http.get(url.clone()))?;
-        match r.status() {
-            StatusCode::NOT_FOUND => Ok(None),
-            s if s.is_success() => r
-                .bytes()
-                .map(|b| Some(b.to_vec()))
-                .map_err(|e| self.failed("GET", key, transport_error(&e))),
-            _ => Err(self.failed("GET", key, describe_status(r))),
-        }
+        let Some((mut reader, len)) = self.get_stream(key)? else {
+            return Ok(None);
+        };
+        let mut bytes = Vec::with_capacity(len.unwrap_or(0).min(64 << 20) as usize);
+        std::io::Read::read_to_end(&mut reader, &mut bytes)
+            .map_err(|e| self.failed("GET", key, format!("reading the body: {e}")))?;
+        Ok(Some(bytes))
     }
 
     /// The object as a stream and its length, or `None` for a missing key (large objects are

@@ -92,6 +92,19 @@ pub struct Realized {
 }
 
 impl StoreRoot {
+    /// A new staging directory for an entry of `hash` inside the store (removed when dropped).
+    fn staging_dir(&self, hash: &DerivationHash) -> Result<tempfile::TempDir, StoreError> {
+        fs_err::create_dir_all(self.path()).map_err(StoreError::from)?;
+        tempfile::Builder::new()
+            .prefix(&format!("{STAGING_PREFIX}{hash}-"))
+            .tempdir_in(self.path())
+            .map_err(|source| StoreError::Io {
+                action: "create a staging directory in",
+                path: self.path().to_path_buf(),
+                source,
+            })
+    }
+
     /// Returns the entry for `inputs`, building it with `produce` when it is not in the store.
     ///
     /// `produce` writes the binary to [`Staging::binary_path`] (and optionally the C source to
@@ -143,16 +156,8 @@ impl StoreRoot {
         produce: impl FnOnce(&Staging) -> Result<Produced, E>,
     ) -> Result<StoreEntry, PublishError<E>> {
         let hash = inputs.hash()?;
-        fs_err::create_dir_all(self.path()).map_err(StoreError::from)?;
         // Dropping `tmp` removes it: every early return below leaves nothing behind.
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!("{STAGING_PREFIX}{hash}-"))
-            .tempdir_in(self.path())
-            .map_err(|source| StoreError::Io {
-                action: "create a staging directory in",
-                path: self.path().to_path_buf(),
-                source,
-            })?;
+        let tmp = self.staging_dir(&hash)?;
         let staging = Staging {
             dir: tmp.path().to_path_buf(),
             name: inputs.name.clone(),
@@ -240,15 +245,7 @@ impl StoreRoot {
         fill: impl FnOnce(&Path) -> Result<(), E>,
     ) -> Result<StoreEntry, PublishError<E>> {
         let entry = StoreEntry::at(self.path(), hash, name);
-        fs_err::create_dir_all(self.path()).map_err(StoreError::from)?;
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!("{STAGING_PREFIX}{hash}-"))
-            .tempdir_in(self.path())
-            .map_err(|source| StoreError::Io {
-                action: "create a staging directory in",
-                path: self.path().to_path_buf(),
-                source,
-            })?;
+        let tmp = self.staging_dir(hash)?;
         fill(tmp.path()).map_err(PublishError::Produce)?;
         let staged = StoreEntry {
             dir: tmp.path().to_path_buf(),

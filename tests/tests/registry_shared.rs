@@ -150,7 +150,6 @@ impl Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-
 }
 
 impl Drop for Server {

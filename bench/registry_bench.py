@@ -95,22 +95,26 @@ def chown_postgres(path: Path) -> None:
 class Services:
     """PostgreSQL and s3s-fs in a temporary directory."""
 
-    def __init__(self, work: Path):
+    def __init__(self):
         self.procs: list[subprocess.Popen] = []
         bin_dir = pg_bin()
-        work.mkdir(parents=True, exist_ok=True)
-        for p in (work.parent, work):
-            p.chmod(0o755)  # the postgres user must reach its files
+        # The cluster runs as the postgres user, which must reach its files: they live in a
+        # directory of their own in the system temp dir (the caller's may be private).
+        work = Path(tempfile.mkdtemp(prefix="x07-bench-pg-"))
+        work.chmod(0o755)
+        self.work = work
         data, pwfile, log = work / "pgdata", work / "pgpw", work / "pg.log"
         data.mkdir()
         pwfile.write_text(PG_PASSWORD)
         log.write_text("")
         for p in (data, pwfile, log):
             chown_postgres(p)
-        subprocess.run(as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-U", "x07",
-                                    "--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "-N",
-                                    f"--pwfile={pwfile}"]),
-                       check=True, capture_output=True, cwd=work)
+        init = subprocess.run(as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-U", "x07",
+                                           "--auth=scram-sha-256", "-E", "UTF8", "--locale=C",
+                                           "-N", f"--pwfile={pwfile}"]),
+                              capture_output=True, text=True, cwd=work)
+        if init.returncode != 0:
+            raise BenchError(f"initdb failed: {init.stdout[-1000:]}{init.stderr[-1000:]}")
         self.pg_port = free_port()
         with open(log, "ab") as out:
             pg = subprocess.Popen(as_postgres([
@@ -152,6 +156,7 @@ class Services:
                 p.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 p.kill()
+        shutil.rmtree(self.work, ignore_errors=True)
 
 
 class Server:
@@ -234,7 +239,7 @@ def wrk(port_conns: list[tuple[int, int]], script: Path, seconds: int) -> tuple[
 
 def bench_registry(x07: Path, work: Path, packages: int = 40, rounds: int = 3,
                    seconds: int = 5, connections: int = 64) -> list[str]:
-    services = Services(work / "services")
+    services = Services()
     servers: list[Server] = []
     try:
         home = work / "home"

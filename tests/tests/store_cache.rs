@@ -11,7 +11,8 @@ use std::path::Path;
 
 use common::{expect_exit, expect_stderr, run, solve_output, stderr, stdout_json, InitProject};
 use common_cache::{
-    assert_same_entry, build_json, substitute_args, FileCache, Puller, Pusher, NO_FLAGS,
+    assert_same_entry, build_json, substitute_args, verify_cache_args, FileCache, Puller, Pusher,
+    NO_FLAGS,
 };
 use serde_json::{json, Value};
 
@@ -392,15 +393,7 @@ fn concurrent_pushes_of_the_same_entry_leave_one_consistent_copy() {
     let out = run(src
         .p
         .x07()
-        .args([
-            "store",
-            "verify",
-            "--json",
-            "--cache",
-            &url,
-            "--trusted-key",
-        ])
-        .arg(&src.public)
+        .args(verify_cache_args(&url, &src.public))
         .arg("--trusted-key")
         .arg(&second_pub));
     expect_exit(&out, 0);

@@ -11,7 +11,9 @@ mod common_cache;
 use std::path::Path;
 
 use common::{expect_exit, expect_stderr, run, stderr, stdout_json};
-use common_cache::{assert_same_entry, build_json, substitute_args, FileCache, Puller, Pusher};
+use common_cache::{
+    assert_same_entry, build_json, substitute_args, verify_cache_args, FileCache, Puller, Pusher,
+};
 use serde_json::{json, Value};
 use x07_lock::SigningKey;
 use x07_spec::store_cache::fingerprint_of;
@@ -239,15 +241,7 @@ fn every_damaged_cache_is_refused_then_built_locally_or_reported() {
             .src
             .p
             .x07()
-            .args([
-                "store",
-                "verify",
-                "--json",
-                "--cache",
-                &cache.url(),
-                "--trusted-key",
-            ])
-            .arg(&f.src.public));
+            .args(verify_cache_args(&cache.url(), &f.src.public)));
         expect_exit(&out, 1);
         let report = stdout_json(&out);
         assert!(
@@ -286,15 +280,7 @@ fn a_record_stored_under_another_entry_is_refused() {
         .src
         .p
         .x07()
-        .args([
-            "store",
-            "verify",
-            "--json",
-            "--cache",
-            &cache.url(),
-            "--trusted-key",
-        ])
-        .arg(&f.src.public));
+        .args(verify_cache_args(&cache.url(), &f.src.public)));
     expect_exit(&out, 1);
     let report: Value = stdout_json(&out);
     assert!(report["problems"].to_string().contains(&name), "{report:#}");

@@ -8,7 +8,9 @@ mod common_cache;
 use std::path::Path;
 
 use common::{expect_exit, expect_stderr, run, stdout_json};
-use common_cache::{assert_same_entry, build_json, substitute_args, Puller, Pusher};
+use common_cache::{
+    assert_same_entry, build_json, substitute_args, verify_cache_args, Puller, Pusher,
+};
 use serde_json::json;
 use x07_tests::s3::S3Server;
 use x07_tests::X07Invocation;
@@ -44,16 +46,7 @@ fn push_verify_and_substitute_over_s3() {
     let records = fs_err::read_dir(bucket.join("entries")).unwrap().count();
     assert_eq!(archives, records, "one archive per entry");
 
-    let out = run(with_creds(src.p.x07(), &s3)
-        .args([
-            "store",
-            "verify",
-            "--json",
-            "--cache",
-            &url,
-            "--trusted-key",
-        ])
-        .arg(&src.public));
+    let out = run(with_creds(src.p.x07(), &s3).args(verify_cache_args(&url, &src.public)));
     expect_exit(&out, 0);
     let report = stdout_json(&out);
     assert_eq!(report["problems"], json!([]));

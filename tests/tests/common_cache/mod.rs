@@ -211,6 +211,17 @@ impl Puller {
 pub const NO_FLAGS: [&str; 0] = [];
 
 /// Trust flags for `x07 build` / `x07 run`.
+/// `store verify --json --cache URL --trusted-key PUBLIC`.
+pub fn verify_cache_args(url: &str, public: &Path) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> =
+        ["store", "verify", "--json", "--cache", url, "--trusted-key"]
+            .iter()
+            .map(Into::into)
+            .collect();
+    args.push(public.into());
+    args
+}
+
 pub fn substitute_args(url: &str, public: &Path) -> Vec<String> {
     vec![
         "--substituter".into(),

@@ -71,7 +71,7 @@ pub fn load_and_repair(
     Ok((loaded, done))
 }
 
-/// The binary caches `x07 build` and `x07 run` consult, resolved once by
+/// The binary caches `x07 build`, `x07 run` and `x07 test` consult, resolved once by
 /// [`configure_substituters`]; other commands never substitute.
 static CACHES: OnceLock<Option<BinaryCaches>> = OnceLock::new();
 
@@ -87,7 +87,7 @@ pub fn configure_substituters(args: &CacheArgs) -> Result<(), CliError> {
 }
 
 /// The configured substituters, if any.
-fn substituter() -> Option<&'static dyn Substituter> {
+pub(crate) fn substituter() -> Option<&'static dyn Substituter> {
     CACHES
         .get()
         .and_then(Option::as_ref)

@@ -58,6 +58,8 @@ pub struct Plan {
     pub jobs: usize,
     /// Stop after the first miss.
     pub fail_fast: bool,
+    /// The binary caches tried before a test's driver is compiled (`x07 test --substituter`).
+    pub substituter: Option<&'static dyn x07_builder::store::Substituter>,
     /// Runs per test (at least 1).
     pub repeat: u32,
     /// Build only.
@@ -230,6 +232,7 @@ pub fn plan(opts: &TestOptions) -> Result<Plan, PlanError> {
         native,
         jobs,
         fail_fast: opts.fail_fast,
+        substituter: None,
         repeat: opts.repeat.max(1),
         no_run: opts.no_run,
     })

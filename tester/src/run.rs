@@ -452,6 +452,7 @@ fn compile(
     // packages' C code is linked only where the world allows native code: the project's, plus
     // that of every package whose modules this test's program loads (module roots given with
     // --module-root, or a package tested without a project)
+    req.substituter = plan.substituter;
     req.native = if case.world.is_os() {
         program_native(&program, &plan.native)
             .map_err(|e| vec![diag("X07-PKG-0001", e.to_string())])?

@@ -458,3 +458,66 @@ fn a_sandboxed_run_without_a_compiler_substitutes_the_trusted_launcher_too() {
         "the launcher and the program, nothing else: {store:?}"
     );
 }
+
+/// A package directory with one solve-pure test (`x07 test` runs from it without a project).
+fn write_test_package(dir: &Path) {
+    let write = |rel: &str, v: Value| {
+        let path = dir.join(rel);
+        fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+        fs_err::write(path, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    };
+    write(
+        "x07-package.json",
+        json!({"schema_version": "x07.package@0.1.0", "name": "ext-cachedemo", "version": "0.1.0",
+               "module_root": "modules", "modules": ["ext.cachedemo"],
+               "description": "demo", "docs": "d", "license": "MIT", "meta": {}}),
+    );
+    write(
+        "modules/ext/cachedemo.x07.json",
+        json!({"schema_version": "x07.x07ast@0.5.0", "kind": "module", "module_id": "ext.cachedemo",
+               "imports": ["std.test"],
+               "decls": [{"kind": "export", "names": ["ext.cachedemo.adds"]},
+                         {"kind": "defn", "name": "ext.cachedemo.adds", "params": [], "result": "result_i32",
+                          "body": ["std.test.assert_i32_eq", ["+", 40, 2], 42, ["std.test.code_assert_i32_eq"]]}]}),
+    );
+    write(
+        "tests/tests.json",
+        json!({"schema_version": "x07.tests_manifest@0.1.0",
+               "tests": [{"id": "adds", "world": "solve-pure", "entry": "ext.cachedemo.adds"}]}),
+    );
+}
+
+#[test]
+fn x07_test_substitutes_its_drivers_too() {
+    let src = Pusher::new();
+    let pkg = tempfile::tempdir().unwrap();
+    write_test_package(pkg.path());
+    let out = run(src.p.x07().current_dir(pkg.path()).args(["test"]));
+    expect_exit(&out, 0);
+    let cache = FileCache::new();
+    src.push(&cache.url(), &[]);
+
+    // A home without a compiler cannot build the test's driver on its own ...
+    let without = Puller::new(&src.p);
+    let out = run(without.x07_no_cc().current_dir(pkg.path()).args(["test"]));
+    assert_ne!(out.exit_code, Some(0), "{}", stderr(&out));
+    assert!(
+        !without.store().iter().any(|n| n.ends_with("-x07test")),
+        "{:?}",
+        without.store()
+    );
+    // ... and with the cache it runs the pushed one.
+    let out = run(without
+        .x07_no_cc()
+        .current_dir(pkg.path())
+        .args(["test", "--json"])
+        .args(substitute_args(&cache.url(), &src.public)));
+    expect_exit(&out, 0);
+    let report = stdout_json(&out);
+    assert_eq!(report["summary"]["passed"], 1, "{report:#}");
+    assert!(
+        without.store().iter().any(|n| n.ends_with("-x07test")),
+        "{:?}",
+        without.store()
+    );
+}

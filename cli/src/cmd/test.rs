@@ -44,6 +44,8 @@ pub struct TestArgs {
     /// Print the x07.x07test@0.4.0 report instead of one line per test.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub cache: crate::args::CacheArgs,
 }
 
 /// Plans, runs and reports.
@@ -59,7 +61,8 @@ pub fn run(args: &TestArgs) -> CliResult {
         repeat: args.repeat,
         no_run: args.no_run,
     };
-    let plan = x07_tester::plan(&opts).map_err(|e| {
+    crate::compile::configure_substituters(&args.cache)?;
+    let mut plan = x07_tester::plan(&opts).map_err(|e| {
         let code = match e {
             x07_tester::PlanError::Manifest(_) => "X07-TEST-0001",
             x07_tester::PlanError::Project(ref p) => p.code(),
@@ -86,6 +89,7 @@ pub fn run(args: &TestArgs) -> CliResult {
     }
     let home = crate::compile::home()?;
     let store = x07_builder::store::StoreRoot::new(&home);
+    plan.substituter = crate::compile::substituter();
     let report = x07_tester::run_plan(&plan, &home, &store, env!("CARGO_PKG_VERSION"));
     if args.json {
         let bytes = x07_spec::canonical_file_bytes(&report)

@@ -210,7 +210,6 @@ impl Puller {
 /// No extra flags for [`build_json`].
 pub const NO_FLAGS: [&str; 0] = [];
 
-/// Trust flags for `x07 build` / `x07 run`.
 /// `store verify --json --cache URL --trusted-key PUBLIC`.
 pub fn verify_cache_args(url: &str, public: &Path) -> Vec<std::ffi::OsString> {
     let mut args: Vec<std::ffi::OsString> =
@@ -222,6 +221,7 @@ pub fn verify_cache_args(url: &str, public: &Path) -> Vec<std::ffi::OsString> {
     args
 }
 
+/// Trust flags for `x07 build` / `x07 run` / `x07 test`.
 pub fn substitute_args(url: &str, public: &Path) -> Vec<String> {
     vec![
         "--substituter".into(),

@@ -159,41 +159,23 @@ fn open_req(port: u16, user: &str, pass: &str, db: &str) -> Vec<u8> {
     ])
 }
 
-fn sql_req(magic: &[u8; 4], conn: u32, sql: &[u8], params_doc: &[u8]) -> Vec<u8> {
-    cat(&[
-        magic,
-        &u32le(1),
-        &u32le(conn),
-        &u32le(0),
-        &field(sql),
-        &field(params_doc),
-    ])
+/// This driver's calls.
+const SQL: SqlDriver = SqlDriver(b'M');
+
+fn query(conn: u32, sql: &str, ps: &[Dm]) -> Call {
+    SQL.query(conn, sql, ps)
+}
+
+fn exec(conn: u32, sql: &str, ps: &[Dm]) -> Call {
+    SQL.exec(conn, sql, ps)
+}
+
+fn close(conn: u32) -> Call {
+    SQL.close(conn)
 }
 
 fn open(port: u16) -> Call {
     Call::new(1, open_req(port, "x07", PASSWORD, "app"), default_caps())
-}
-
-fn query(conn: u32, sql: &str, ps: &[Dm]) -> Call {
-    query_caps(conn, sql, ps, default_caps())
-}
-
-fn query_caps(conn: u32, sql: &str, ps: &[Dm], caps: Vec<u8>) -> Call {
-    let p = if ps.is_empty() { vec![] } else { params(ps) };
-    Call::new(2, sql_req(b"X7MQ", conn, sql.as_bytes(), &p), caps)
-}
-
-fn exec(conn: u32, sql: &str, ps: &[Dm]) -> Call {
-    let p = if ps.is_empty() { vec![] } else { params(ps) };
-    Call::new(
-        3,
-        sql_req(b"X7ME", conn, sql.as_bytes(), &p),
-        default_caps(),
-    )
-}
-
-fn close(conn: u32) -> Call {
-    Call::new(4, cat(&[b"X7MC", &u32le(1), &u32le(conn)]), vec![])
 }
 
 /// The exec doc `{last_insert_id, rows_affected}`.
@@ -383,10 +365,10 @@ fn failures_are_answers_with_the_public_codes() {
             default_caps(),
         ),
         Call::new(2, query_flags, default_caps()),
-        query_caps(1, three, &[], caps(0, 0, 3, 0)),
-        query_caps(1, three, &[], caps(0, 0, 2, 0)),
-        query_caps(1, three, &[], caps(0, 0, 0, doc_len)),
-        query_caps(1, three, &[], caps(0, 0, 0, doc_len - 1)),
+        SQL.query_caps(1, three, &[], caps(0, 0, 3, 0)),
+        SQL.query_caps(1, three, &[], caps(0, 0, 2, 0)),
+        SQL.query_caps(1, three, &[], caps(0, 0, 0, doc_len)),
+        SQL.query_caps(1, three, &[], caps(0, 0, 0, doc_len - 1)),
         query(1, &huge_sql, &[]),
         close(1),
         close(1),
@@ -489,7 +471,7 @@ fn timeouts_hold_and_cut_the_connection() {
             caps(300, 0, 0, 0),
         ),
         open(db.port),
-        query_caps(1, "SELECT SLEEP(10)", &[], caps(0, 300, 0, 0)),
+        SQL.query_caps(1, "SELECT SLEEP(10)", &[], caps(0, 300, 0, 0)),
         query(1, "SELECT 1", &[]),
         open(db.port),
         Call::new(
@@ -531,12 +513,7 @@ fn the_sandboxed_world_fails_closed() {
     ]);
     expect(
         &got,
-        &[
-            err(OP_OPEN, POLICY_DENIED, &db_off_msg("os.db.mysql")),
-            err(OP_QUERY, POLICY_DENIED, &db_off_msg("os.db.mysql")),
-            err(OP_EXEC, POLICY_DENIED, &db_off_msg("os.db.mysql")),
-            err(OP_CLOSE, POLICY_DENIED, &db_off_msg("os.db.mysql")),
-        ],
+        &all_denied("os.db.mysql", &[OP_OPEN, OP_QUERY, OP_EXEC, OP_CLOSE]),
     );
 }
 
@@ -544,9 +521,8 @@ fn the_sandboxed_world_fails_closed() {
 fn mysql_works_under_the_kernel_layer_only_where_db_net_allows() {
     let db = MariaDb::start();
     // another port of 127.0.0.1: nothing may arrive there
-    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    other.set_nonblocking(true).unwrap();
-    let other_port = other.local_addr().unwrap().port();
+    let other = OtherPort::bind();
+    let other_port = other.port;
     let p = Player::new(BUILTINS);
     let out = p.run_sandboxed_with(
         Some(net_db("mysql", db.port, false)),
@@ -604,8 +580,5 @@ fn mysql_works_under_the_kernel_layer_only_where_db_net_allows() {
         "require_tls must refuse a server without TLS with 53539, got {:?}",
         got[0]
     );
-    assert!(
-        other.accept().is_err(),
-        "nothing may reach a port outside db.net.allow_ports"
-    );
+    other.assert_untouched();
 }

@@ -39,15 +39,19 @@ fn open_req(host: &[u8], port: u32, user: &str, pass: &str, db: &str) -> Vec<u8>
     ])
 }
 
-fn sql_req(magic: &[u8; 4], conn: u32, sql: &[u8], params_doc: &[u8]) -> Vec<u8> {
-    cat(&[
-        magic,
-        &u32le(1),
-        &u32le(conn),
-        &u32le(0),
-        &field(sql),
-        &field(params_doc),
-    ])
+/// This driver's calls.
+const SQL: SqlDriver = SqlDriver(b'P');
+
+fn query(conn: u32, sql: &str, ps: &[Dm]) -> Call {
+    SQL.query(conn, sql, ps)
+}
+
+fn exec(conn: u32, sql: &str, ps: &[Dm]) -> Call {
+    SQL.exec(conn, sql, ps)
+}
+
+fn close(conn: u32) -> Call {
+    SQL.close(conn)
 }
 
 fn open(port: u16) -> Call {
@@ -56,28 +60,6 @@ fn open(port: u16) -> Call {
         open_req(b"127.0.0.1", port as u32, USER, PASSWORD, "postgres"),
         default_caps(),
     )
-}
-
-fn query(conn: u32, sql: &str, ps: &[Dm]) -> Call {
-    query_caps(conn, sql, ps, default_caps())
-}
-
-fn query_caps(conn: u32, sql: &str, ps: &[Dm], caps: Vec<u8>) -> Call {
-    let p = if ps.is_empty() { vec![] } else { params(ps) };
-    Call::new(2, sql_req(b"X7PQ", conn, sql.as_bytes(), &p), caps)
-}
-
-fn exec(conn: u32, sql: &str, ps: &[Dm]) -> Call {
-    exec_caps(conn, sql, ps, default_caps())
-}
-
-fn exec_caps(conn: u32, sql: &str, ps: &[Dm], caps: Vec<u8>) -> Call {
-    let p = if ps.is_empty() { vec![] } else { params(ps) };
-    Call::new(3, sql_req(b"X7PE", conn, sql.as_bytes(), &p), caps)
-}
-
-fn close(conn: u32) -> Call {
-    Call::new(4, cat(&[b"X7PC", &u32le(1), &u32le(conn)]), vec![])
 }
 
 /// The exec doc: upstream's last_insert_id is always 0 for PostgreSQL.
@@ -375,10 +357,10 @@ fn failures_are_answers_with_the_public_codes() {
         query(1, "SELECT 1 AS x", &[]),
         exec(1, "ROLLBACK", &[]),
         query(1, "SELECT 1 AS x", &[]),
-        query_caps(1, three, &[], caps(0, 0, 3, 0)),
-        query_caps(1, three, &[], caps(0, 0, 2, 0)),
-        query_caps(1, three, &[], caps(0, 0, 0, doc_len)),
-        query_caps(1, three, &[], caps(0, 0, 0, doc_len - 1)),
+        SQL.query_caps(1, three, &[], caps(0, 0, 3, 0)),
+        SQL.query_caps(1, three, &[], caps(0, 0, 2, 0)),
+        SQL.query_caps(1, three, &[], caps(0, 0, 0, doc_len)),
+        SQL.query_caps(1, three, &[], caps(0, 0, 0, doc_len - 1)),
         query(1, &huge_sql, &[]),
         close(1),
     ]);
@@ -495,14 +477,14 @@ fn timeouts_hold_and_cut_the_connection() {
             caps(300, 0, 0, 0),
         ),
         open(pg.port),
-        query_caps(1, "SELECT pg_sleep(10)", &[], caps(0, 300, 0, 0)),
+        SQL.query_caps(1, "SELECT pg_sleep(10)", &[], caps(0, 300, 0, 0)),
         query(1, "SELECT 1", &[]),
         open(pg.port),
-        exec_caps(1, "SELECT pg_sleep(10)", &[], caps(0, 300, 0, 0)),
+        SQL.exec_caps(1, "SELECT pg_sleep(10)", &[], caps(0, 300, 0, 0)),
         exec(1, "SELECT 1", &[]),
         // a timeout that is not reached changes nothing
         open(pg.port),
-        query_caps(1, "SELECT 2 AS x", &[], caps(0, 5000, 0, 0)),
+        SQL.query_caps(1, "SELECT 2 AS x", &[], caps(0, 5000, 0, 0)),
     ]);
     let elapsed = started.elapsed();
     expect(
@@ -542,25 +524,8 @@ fn the_sandboxed_world_fails_closed() {
     ]);
     expect(
         &got,
-        &[
-            err(OP_OPEN, POLICY_DENIED, &db_off_msg("os.db.pg")),
-            err(OP_QUERY, POLICY_DENIED, &db_off_msg("os.db.pg")),
-            err(OP_EXEC, POLICY_DENIED, &db_off_msg("os.db.pg")),
-            err(OP_CLOSE, POLICY_DENIED, &db_off_msg("os.db.pg")),
-        ],
+        &all_denied("os.db.pg", &[OP_OPEN, OP_QUERY, OP_EXEC, OP_CLOSE]),
     );
-}
-
-/// A `db` section allowing the postgres driver on 127.0.0.1 and `localhost`, port `port` only.
-fn pg_db(port: u16, tls: bool) -> serde_json::Value {
-    serde_json::json!({
-        "enabled": true,
-        "drivers": {"sqlite": false, "postgres": true, "mysql": false, "redis": false},
-        "max_live_conns": 2, "max_queries": 10, "connect_timeout_ms": 5000, "query_timeout_ms": 5000,
-        "max_sql_bytes": 4096, "max_rows": 100, "max_resp_bytes": 65536,
-        "net": {"allow_dns": ["localhost"], "allow_cidrs": ["127.0.0.1/32"], "allow_ports": [port],
-                "require_tls": tls, "require_verify": tls}
-    })
 }
 
 fn open_to(host: &[u8], port: u16) -> Call {
@@ -575,14 +540,13 @@ fn open_to(host: &[u8], port: u16) -> Call {
 fn postgres_works_under_the_kernel_layer_only_where_db_net_allows() {
     let pg = Postgres::start();
     // another port of 127.0.0.1: nothing may arrive there
-    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    other.set_nonblocking(true).unwrap();
-    let other_port = other.local_addr().unwrap().port();
+    let other = OtherPort::bind();
+    let other_port = other.port;
     let p = Player::new(BUILTINS);
     let op = "os.db.pg.open_v1";
     let got = answers(
         &p.run_sandboxed_with(
-            Some(pg_db(pg.port, false)),
+            Some(net_db("postgres", pg.port, false)),
             "os",
             &[
                 open(pg.port),
@@ -633,7 +597,11 @@ fn postgres_works_under_the_kernel_layer_only_where_db_net_allows() {
     );
     // TLS required against a server without TLS: refused, never plaintext
     let got = answers(
-        &p.run_sandboxed_with(Some(pg_db(pg.port, true)), "os", &[open(pg.port)]),
+        &p.run_sandboxed_with(
+            Some(net_db("postgres", pg.port, true)),
+            "os",
+            &[open(pg.port)],
+        ),
         1,
     );
     match &got[0] {
@@ -647,8 +615,5 @@ fn postgres_works_under_the_kernel_layer_only_where_db_net_allows() {
         ),
         other => panic!("require_tls must refuse a server without TLS, got {other:?}"),
     }
-    assert!(
-        other.accept().is_err(),
-        "nothing may reach a port outside db.net.allow_ports"
-    );
+    other.assert_untouched();
 }

@@ -20,41 +20,23 @@ fn open_req(path: &str, flags: u32) -> Vec<u8> {
     cat(&[b"X7SO", &u32le(1), &u32le(flags), &field(path.as_bytes())])
 }
 
-fn sql_req(magic: &[u8; 4], conn: u32, sql: &[u8], params_doc: &[u8]) -> Vec<u8> {
-    cat(&[
-        magic,
-        &u32le(1),
-        &u32le(conn),
-        &u32le(0),
-        &field(sql),
-        &field(params_doc),
-    ])
+/// This driver's calls.
+const SQL: SqlDriver = SqlDriver(b'S');
+
+fn query(conn: u32, sql: &str, ps: &[Dm]) -> Call {
+    SQL.query(conn, sql, ps)
+}
+
+fn exec(conn: u32, sql: &str, ps: &[Dm]) -> Call {
+    SQL.exec(conn, sql, ps)
+}
+
+fn close(conn: u32) -> Call {
+    SQL.close(conn)
 }
 
 fn open(path: &str) -> Call {
     Call::new(1, open_req(path, OPEN_FLAG_CREATE), default_caps())
-}
-
-fn query(conn: u32, sql: &str, ps: &[Dm]) -> Call {
-    let p = if ps.is_empty() { vec![] } else { params(ps) };
-    Call::new(
-        2,
-        sql_req(b"X7SQ", conn, sql.as_bytes(), &p),
-        default_caps(),
-    )
-}
-
-fn exec(conn: u32, sql: &str, ps: &[Dm]) -> Call {
-    let p = if ps.is_empty() { vec![] } else { params(ps) };
-    Call::new(
-        3,
-        sql_req(b"X7SE", conn, sql.as_bytes(), &p),
-        default_caps(),
-    )
-}
-
-fn close(conn: u32) -> Call {
-    Call::new(4, cat(&[b"X7SC", &u32le(1), &u32le(conn)]), vec![])
 }
 
 fn rows(cols: &[&str], rows: Vec<Vec<Dm>>) -> Resp {
@@ -88,12 +70,7 @@ fn the_sandboxed_world_fails_closed_and_creates_no_file() {
     ]);
     expect(
         &got,
-        &[
-            err(OP_OPEN, POLICY_DENIED, &db_off_msg("os.db.sqlite")),
-            err(OP_QUERY, POLICY_DENIED, &db_off_msg("os.db.sqlite")),
-            err(OP_EXEC, POLICY_DENIED, &db_off_msg("os.db.sqlite")),
-            err(OP_CLOSE, POLICY_DENIED, &db_off_msg("os.db.sqlite")),
-        ],
+        &all_denied("os.db.sqlite", &[OP_OPEN, OP_QUERY, OP_EXEC, OP_CLOSE]),
     );
     // The same script in run-os creates the file: the denial is the world's, not the script's.
     let got = p.run(&[open("made.db"), exec(1, "CREATE TABLE t(x)", &[]), close(1)]);

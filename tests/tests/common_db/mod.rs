@@ -46,6 +46,40 @@ pub fn net_db(driver: &str, port: u16, tls: bool) -> Value {
     })
 }
 
+/// A listener on another port of 127.0.0.1 that must hear nothing from a sandboxed program.
+pub struct OtherPort {
+    listener: std::net::TcpListener,
+    /// Its port.
+    pub port: u16,
+}
+
+impl OtherPort {
+    /// Binds a free port (non-blocking, so the final check does not wait).
+    pub fn bind() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        Self { listener, port }
+    }
+
+    /// Fails if any connection arrived.
+    #[track_caller]
+    pub fn assert_untouched(&self) {
+        assert!(
+            self.listener.accept().is_err(),
+            "nothing may reach a port outside db.net.allow_ports"
+        );
+    }
+}
+
+/// What every call of a driver answers when its world refuses the driver: 53249 with the
+/// "db section off" message of `driver` (`os.db.pg`), one answer per op.
+pub fn all_denied(driver: &str, ops: &[u32]) -> Vec<Resp> {
+    ops.iter()
+        .map(|op| err(*op, POLICY_DENIED, &db_off_msg(driver)))
+        .collect()
+}
+
 /// Fails unless the run went through the kernel layer (`sandbox_backend` `os` in the report).
 #[track_caller]
 pub fn assert_kernel_layer(out: &X07Output) {
@@ -145,6 +179,67 @@ pub fn doc(v: &Dm) -> Vec<u8> {
 }
 
 /// A params doc: 01 | seq of the values.
+/// A query or exec request of the SQL drivers: magic | 1 | conn | flags 0 | sql | params doc.
+pub fn sql_req(magic: &[u8; 4], conn: u32, sql: &[u8], params_doc: &[u8]) -> Vec<u8> {
+    cat(&[
+        magic,
+        &u32le(1),
+        &u32le(conn),
+        &u32le(0),
+        &field(sql),
+        &field(params_doc),
+    ])
+}
+
+/// One SQL driver's query / exec / close calls, told apart by the third magic byte
+/// (`X7SQ`, `X7MQ`, `X7PQ`, …).
+pub struct SqlDriver(pub u8);
+
+impl SqlDriver {
+    fn magic(&self, op: u8) -> [u8; 4] {
+        [b'X', b'7', self.0, op]
+    }
+
+    /// A query with the default caps.
+    pub fn query(&self, conn: u32, sql: &str, ps: &[Dm]) -> Call {
+        self.query_caps(conn, sql, ps, default_caps())
+    }
+
+    /// A query with `caps`.
+    pub fn query_caps(&self, conn: u32, sql: &str, ps: &[Dm], caps: Vec<u8>) -> Call {
+        let p = if ps.is_empty() { vec![] } else { params(ps) };
+        Call::new(
+            2,
+            sql_req(&self.magic(b'Q'), conn, sql.as_bytes(), &p),
+            caps,
+        )
+    }
+
+    /// An exec with the default caps.
+    pub fn exec(&self, conn: u32, sql: &str, ps: &[Dm]) -> Call {
+        self.exec_caps(conn, sql, ps, default_caps())
+    }
+
+    /// An exec with `caps`.
+    pub fn exec_caps(&self, conn: u32, sql: &str, ps: &[Dm], caps: Vec<u8>) -> Call {
+        let p = if ps.is_empty() { vec![] } else { params(ps) };
+        Call::new(
+            3,
+            sql_req(&self.magic(b'E'), conn, sql.as_bytes(), &p),
+            caps,
+        )
+    }
+
+    /// A close.
+    pub fn close(&self, conn: u32) -> Call {
+        Call::new(
+            4,
+            cat(&[&self.magic(b'C'), &u32le(1), &u32le(conn)]),
+            vec![],
+        )
+    }
+}
+
 pub fn params(values: &[Dm]) -> Vec<u8> {
     doc(&Dm::Seq(values.to_vec()))
 }

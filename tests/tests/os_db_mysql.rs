@@ -146,36 +146,15 @@ fn os_user_name() -> String {
 
 // ------------------------------------------------------------------ requests
 
-fn open_req(port: u16, user: &str, pass: &str, db: &str) -> Vec<u8> {
-    cat(&[
-        b"X7MO",
-        &u32le(1),
-        &u32le(0),
-        &field(b"127.0.0.1"),
-        &u32le(port as u32),
-        &field(user.as_bytes()),
-        &field(pass.as_bytes()),
-        &field(db.as_bytes()),
-    ])
-}
-
 /// This driver's calls.
 const SQL: SqlDriver = SqlDriver(b'M');
 
-fn query(conn: u32, sql: &str, ps: &[Dm]) -> Call {
-    SQL.query(conn, sql, ps)
-}
-
-fn exec(conn: u32, sql: &str, ps: &[Dm]) -> Call {
-    SQL.exec(conn, sql, ps)
-}
-
-fn close(conn: u32) -> Call {
-    SQL.close(conn)
-}
-
 fn open(port: u16) -> Call {
-    Call::new(1, open_req(port, "x07", PASSWORD, "app"), default_caps())
+    Call::new(
+        1,
+        SQL.open_req(b"127.0.0.1", port as u32, "x07", PASSWORD, "app"),
+        default_caps(),
+    )
 }
 
 /// The exec doc `{last_insert_id, rows_affected}`.
@@ -209,14 +188,14 @@ fn rows_round_trip_through_prepared_statements() {
     let bobby = "Robert'); DROP TABLE people; --";
     let got = p.run(&[
         open(db.port),
-        exec(
+        SQL.exec(
             1,
             "CREATE TABLE people (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40), \
              score DOUBLE, ratio FLOAT, born DATE, seen DATETIME(6), span TIME, \
              price DECIMAL(10,2), big BIGINT UNSIGNED, raw BLOB, flag BOOLEAN, note TEXT)",
             &[],
         ),
-        exec(
+        SQL.exec(
             1,
             "INSERT INTO people (name, score, ratio, born, seen, span, price, big, raw, flag, note) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -234,26 +213,26 @@ fn rows_round_trip_through_prepared_statements() {
                 Dm::Null,
             ],
         ),
-        exec(
+        SQL.exec(
             1,
             "INSERT INTO people (name, score) VALUES (?, ?)",
             &[s("zoë"), Dm::Num("1e300")],
         ),
-        query(
+        SQL.query(
             1,
             "SELECT id, name, score, ratio, born, seen, span, price, big, raw, flag, note \
              FROM people ORDER BY id",
             &[],
         ),
-        query(1, "SELECT name FROM people WHERE id = ?", &[Dm::Num("2")]),
-        exec(1, "UPDATE people SET flag = ? WHERE id = 1", &[Dm::Bool(false)]),
-        query(
+        SQL.query(1, "SELECT name FROM people WHERE id = ?", &[Dm::Num("2")]),
+        SQL.exec(1, "UPDATE people SET flag = ? WHERE id = 1", &[Dm::Bool(false)]),
+        SQL.query(
             1,
             "SELECT 1 AS one, NULL AS nothing, ? AS s, ? AS i, ? AS d, ? AS b, \
              18446744073709551615 AS umax, CAST(0.1 AS DOUBLE) AS tenth",
             &[s("x"), Dm::Num("-3"), Dm::Num("2.25"), Dm::Bool(false)],
         ),
-        close(1),
+        SQL.close(1),
     ]);
     let cols = [
         "id", "name", "score", "ratio", "born", "seen", "span", "price", "big", "raw", "flag",
@@ -324,11 +303,11 @@ fn rows_round_trip_through_prepared_statements() {
 fn failures_are_answers_with_the_public_codes() {
     let db = MariaDb::start();
     let p = Player::new(BUILTINS);
-    let mut bad_magic = open_req(db.port, "x07", PASSWORD, "app");
+    let mut bad_magic = SQL.open_req(b"127.0.0.1", db.port, "x07", PASSWORD, "app");
     bad_magic[0] = b'Y';
-    let mut flags_set = open_req(db.port, "x07", PASSWORD, "app");
+    let mut flags_set = SQL.open_req(b"127.0.0.1", db.port, "x07", PASSWORD, "app");
     flags_set[8] = 1;
-    let mut trailing = open_req(db.port, "x07", PASSWORD, "app");
+    let mut trailing = SQL.open_req(b"127.0.0.1", db.port, "x07", PASSWORD, "app");
     trailing.push(0);
     let mut query_flags = sql_req(b"X7MQ", 1, b"SELECT 1", &[]);
     query_flags[12] = 1;
@@ -344,21 +323,37 @@ fn failures_are_answers_with_the_public_codes() {
     let huge_sql = format!("SELECT 1 -- {}", "x".repeat(1024 * 1024));
     let refused = free_port();
     let got = p.run(&[
-        Call::new(1, open_req(db.port, "x07", "wrong", "app"), default_caps()),
-        Call::new(1, open_req(refused, "x07", PASSWORD, "app"), default_caps()),
-        Call::new(1, open_req(db.port, "", "", "app"), default_caps()),
+        Call::new(
+            1,
+            SQL.open_req(b"127.0.0.1", db.port, "x07", "wrong", "app"),
+            default_caps(),
+        ),
+        Call::new(
+            1,
+            SQL.open_req(b"127.0.0.1", refused, "x07", PASSWORD, "app"),
+            default_caps(),
+        ),
+        Call::new(
+            1,
+            SQL.open_req(b"127.0.0.1", db.port, "", "", "app"),
+            default_caps(),
+        ),
         Call::new(1, bad_magic, default_caps()),
         Call::new(1, flags_set, default_caps()),
         Call::new(1, trailing, default_caps()),
-        Call::new(1, open_req(db.port, "x07", PASSWORD, "app"), vec![0; 24]),
+        Call::new(
+            1,
+            SQL.open_req(b"127.0.0.1", db.port, "x07", PASSWORD, "app"),
+            vec![0; 24],
+        ),
         open(db.port),
-        query(9, "SELECT 1", &[]),
-        query(0, "SELECT 1", &[]),
-        query(1, "SELECT * FROM missing", &[]),
-        exec(1, "INSERT INTO missing VALUES (1)", &[]),
-        query(1, "SELECT ?", &[]),
-        query(1, "SELECT ?", &[Dm::Num("1.2.3")]),
-        query(1, "SELECT ?", &[Dm::Num("99999999999999999999")]),
+        SQL.query(9, "SELECT 1", &[]),
+        SQL.query(0, "SELECT 1", &[]),
+        SQL.query(1, "SELECT * FROM missing", &[]),
+        SQL.exec(1, "INSERT INTO missing VALUES (1)", &[]),
+        SQL.query(1, "SELECT ?", &[]),
+        SQL.query(1, "SELECT ?", &[Dm::Num("1.2.3")]),
+        SQL.query(1, "SELECT ?", &[Dm::Num("99999999999999999999")]),
         Call::new(
             2,
             sql_req(b"X7MQ", 1, b"SELECT '\xff'", &[]),
@@ -369,10 +364,10 @@ fn failures_are_answers_with_the_public_codes() {
         SQL.query_caps(1, three, &[], caps(0, 0, 2, 0)),
         SQL.query_caps(1, three, &[], caps(0, 0, 0, doc_len)),
         SQL.query_caps(1, three, &[], caps(0, 0, 0, doc_len - 1)),
-        query(1, &huge_sql, &[]),
-        close(1),
-        close(1),
-        query(1, "SELECT 1", &[]),
+        SQL.query(1, &huge_sql, &[]),
+        SQL.close(1),
+        SQL.close(1),
+        SQL.query(1, "SELECT 1", &[]),
     ]);
     expect(
         &got,
@@ -436,13 +431,13 @@ fn connection_ids_and_the_permissive_limits() {
     let db = MariaDb::start();
     let p = Player::new(BUILTINS);
     let mut calls: Vec<Call> = (0..9).map(|_| open(db.port)).collect();
-    calls.push(close(3));
+    calls.push(SQL.close(3));
     calls.push(open(db.port));
     // 1000 queries and execs per run, counted together; the next one is refused
-    calls.push(query(1, "SELECT 1 AS x", &[]).times(999));
-    calls.push(exec(2, "DO 1", &[]));
-    calls.push(query(1, "SELECT 1 AS x", &[]));
-    calls.push(exec(2, "DO 1", &[]));
+    calls.push(SQL.query(1, "SELECT 1 AS x", &[]).times(999));
+    calls.push(SQL.exec(2, "DO 1", &[]));
+    calls.push(SQL.query(1, "SELECT 1 AS x", &[]));
+    calls.push(SQL.exec(2, "DO 1", &[]));
     let got = p.run(&calls);
     let mut want: Vec<Resp> = (1..=8).map(opened).collect();
     want.push(err(OP_OPEN, TOO_LARGE, ""));
@@ -462,24 +457,24 @@ fn timeouts_hold_and_cut_the_connection() {
     let silent = silent_listener();
     let silent_port = silent.local_addr().unwrap().port();
     // the first run builds the program; the timed one below only runs it
-    expect(&p.run(&[close(1)]), &[err(OP_CLOSE, BAD_CONN, "")]);
+    expect(&p.run(&[SQL.close(1)]), &[err(OP_CLOSE, BAD_CONN, "")]);
     let started = Instant::now();
     let got = p.run(&[
         Call::new(
             1,
-            open_req(silent_port, "x07", PASSWORD, "app"),
+            SQL.open_req(b"127.0.0.1", silent_port, "x07", PASSWORD, "app"),
             caps(300, 0, 0, 0),
         ),
         open(db.port),
         SQL.query_caps(1, "SELECT SLEEP(10)", &[], caps(0, 300, 0, 0)),
-        query(1, "SELECT 1", &[]),
+        SQL.query(1, "SELECT 1", &[]),
         open(db.port),
         Call::new(
             3,
             sql_req(b"X7ME", 1, b"DO SLEEP(10)", &[]),
             caps(0, 300, 0, 0),
         ),
-        exec(1, "DO 1", &[]),
+        SQL.exec(1, "DO 1", &[]),
     ]);
     let elapsed = started.elapsed();
     expect(
@@ -507,9 +502,9 @@ fn the_sandboxed_world_fails_closed() {
     let p = Player::new(BUILTINS);
     let got = p.run_sandboxed(&[
         open(3306),
-        query(1, "SELECT 1", &[]),
-        exec(1, "DO 1", &[]),
-        close(1),
+        SQL.query(1, "SELECT 1", &[]),
+        SQL.exec(1, "DO 1", &[]),
+        SQL.close(1),
     ]);
     expect(
         &got,
@@ -529,18 +524,18 @@ fn mysql_works_under_the_kernel_layer_only_where_db_net_allows() {
         "os",
         &[
             open(db.port),
-            exec(
+            SQL.exec(
                 1,
                 "CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(20))",
                 &[],
             ),
-            exec(
+            SQL.exec(
                 1,
                 "INSERT INTO t VALUES (?, ?)",
                 &[Dm::Num("7"), s("seven")],
             ),
-            query(1, "SELECT id, name FROM t", &[]),
-            close(1),
+            SQL.query(1, "SELECT id, name FROM t", &[]),
+            SQL.close(1),
             open(other_port),
         ],
     );

@@ -26,38 +26,13 @@ const EXEC: u32 = 53522;
 
 // ------------------------------------------------------------------ requests
 
-fn open_req(host: &[u8], port: u32, user: &str, pass: &str, db: &str) -> Vec<u8> {
-    cat(&[
-        b"X7PO",
-        &u32le(1),
-        &u32le(0),
-        &field(host),
-        &u32le(port),
-        &field(user.as_bytes()),
-        &field(pass.as_bytes()),
-        &field(db.as_bytes()),
-    ])
-}
-
 /// This driver's calls.
 const SQL: SqlDriver = SqlDriver(b'P');
-
-fn query(conn: u32, sql: &str, ps: &[Dm]) -> Call {
-    SQL.query(conn, sql, ps)
-}
-
-fn exec(conn: u32, sql: &str, ps: &[Dm]) -> Call {
-    SQL.exec(conn, sql, ps)
-}
-
-fn close(conn: u32) -> Call {
-    SQL.close(conn)
-}
 
 fn open(port: u16) -> Call {
     Call::new(
         1,
-        open_req(b"127.0.0.1", port as u32, USER, PASSWORD, "postgres"),
+        SQL.open_req(b"127.0.0.1", port as u32, USER, PASSWORD, "postgres"),
         default_caps(),
     )
 }
@@ -104,7 +79,7 @@ fn rows_round_trip_through_bound_parameters() {
     ];
     let got = p.run(&[
         open(pg.port),
-        exec(
+        SQL.exec(
             1,
             "CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL, qty int4, \
              price float8, ratio float4, big int8, small int2, ok bool, raw bytea, \
@@ -112,7 +87,7 @@ fn rows_round_trip_through_bound_parameters() {
             &[],
         ),
         // upstream binds every value as text: non-text columns take it through a cast
-        exec(
+        SQL.exec(
             1,
             "INSERT INTO items (name, qty, price, ratio, big, small, ok, raw, note, code, amount, born) \
              VALUES ($1, $2::text::int4, $3::text::float8, $4::text::float4, $5::text::int8, \
@@ -133,25 +108,25 @@ fn rows_round_trip_through_bound_parameters() {
                 s("2024-02-29"),
             ],
         ),
-        exec(
+        SQL.exec(
             1,
             "INSERT INTO items (name, note) VALUES ($1, $2), ($3, $4)",
             &[s("second"), Dm::Null, s("third"), s("x")],
         ),
-        query(1, &format!("SELECT {} FROM items ORDER BY id", cols.join(", ")), &[]),
-        query(1, "SELECT name FROM items WHERE name = $1", &[s(bobby)]),
-        query(
+        SQL.query(1, &format!("SELECT {} FROM items ORDER BY id", cols.join(", ")), &[]),
+        SQL.query(1, "SELECT name FROM items WHERE name = $1", &[s(bobby)]),
+        SQL.query(
             1,
             "SELECT $1 AS echo, $2::text IS NULL AS isnull",
             &[s("it's"), Dm::Null],
         ),
-        exec(
+        SQL.exec(
             1,
             "UPDATE items SET qty = coalesce(qty, 0) + 1 WHERE id >= $1::text::int4",
             &[Dm::Num("2")],
         ),
-        exec(1, "SELECT * FROM items", &[]),
-        query(
+        SQL.exec(1, "SELECT * FROM items", &[]),
+        SQL.query(
             1,
             "SELECT 1e20::float8 AS a, 0.1::float4 AS b, 'NaN'::float8 AS c, \
              '-Infinity'::float8 AS d, 1.5e-7::float8 AS e, 16777217::float4 AS f, \
@@ -161,24 +136,24 @@ fn rows_round_trip_through_bound_parameters() {
             &[],
         ),
         // extension types upstream reads as text, found by name; other custom types are not
-        exec(1, "CREATE EXTENSION citext", &[]),
-        exec(1, "CREATE EXTENSION ltree", &[]),
-        query(
+        SQL.exec(1, "CREATE EXTENSION citext", &[]),
+        SQL.exec(1, "CREATE EXTENSION ltree", &[]),
+        SQL.query(
             1,
             "SELECT $1::citext AS c, $2::ltree AS l, 'Q'::citext = 'q' AS eq",
             &[s("MiXed"), s("top.child")],
         ),
-        exec(1, "CREATE TYPE mood AS ENUM ('happy')", &[]),
-        exec(1, "CREATE SCHEMA s2", &[]),
-        exec(1, "CREATE TYPE s2.t AS ENUM ('a')", &[]),
-        query(1, "SELECT 'happy'::mood AS m", &[]),
-        query(1, "SELECT $1::mood AS m", &[s("happy")]),
-        query(1, "SELECT $1::s2.t AS t", &[s("a")]),
-        query(1, "SELECT name FROM items WHERE false", &[]),
-        query(1, "", &[]),
-        close(1),
-        close(1),
-        query(1, "SELECT 1", &[]),
+        SQL.exec(1, "CREATE TYPE mood AS ENUM ('happy')", &[]),
+        SQL.exec(1, "CREATE SCHEMA s2", &[]),
+        SQL.exec(1, "CREATE TYPE s2.t AS ENUM ('a')", &[]),
+        SQL.query(1, "SELECT 'happy'::mood AS m", &[]),
+        SQL.query(1, "SELECT $1::mood AS m", &[s("happy")]),
+        SQL.query(1, "SELECT $1::s2.t AS t", &[s("a")]),
+        SQL.query(1, "SELECT name FROM items WHERE false", &[]),
+        SQL.query(1, "", &[]),
+        SQL.close(1),
+        SQL.close(1),
+        SQL.query(1, "SELECT 1", &[]),
     ]);
     let nulls = |n: usize| vec![Dm::Null; n];
     let row = |id: &'static str, name: &str, qty: Dm, note: Dm| {
@@ -272,7 +247,7 @@ fn failures_are_answers_with_the_public_codes() {
     let pg = Postgres::start();
     let p = Player::new(BUILTINS);
     let port = pg.port as u32;
-    let good = || open_req(b"127.0.0.1", port, USER, PASSWORD, "postgres");
+    let good = || SQL.open_req(b"127.0.0.1", port, USER, PASSWORD, "postgres");
     let mut flags_set = good();
     flags_set[8] = 1;
     let mut trailing = good();
@@ -295,74 +270,74 @@ fn failures_are_answers_with_the_public_codes() {
     let got = p.run(&[
         Call::new(
             1,
-            open_req(b"127.0.0.1", port, USER, "wrong", "postgres"),
+            SQL.open_req(b"127.0.0.1", port, USER, "wrong", "postgres"),
             default_caps(),
         ),
         Call::new(
             1,
-            open_req(b"127.0.0.1", port, "nobody", PASSWORD, "postgres"),
+            SQL.open_req(b"127.0.0.1", port, "nobody", PASSWORD, "postgres"),
             default_caps(),
         ),
         Call::new(
             1,
-            open_req(b"127.0.0.1", refused as u32, USER, PASSWORD, "postgres"),
+            SQL.open_req(b"127.0.0.1", refused as u32, USER, PASSWORD, "postgres"),
             default_caps(),
         ),
         Call::new(
             1,
-            open_req(b"", port, USER, PASSWORD, "postgres"),
+            SQL.open_req(b"", port, USER, PASSWORD, "postgres"),
             default_caps(),
         ),
         Call::new(1, flags_set, default_caps()),
         Call::new(1, trailing, default_caps()),
         Call::new(
             1,
-            open_req(b"127.0.0.1", 0, USER, PASSWORD, "postgres"),
+            SQL.open_req(b"127.0.0.1", 0u32, USER, PASSWORD, "postgres"),
             default_caps(),
         ),
         Call::new(
             1,
-            open_req(b"127.0.0.1", 65536, USER, PASSWORD, "postgres"),
+            SQL.open_req(b"127.0.0.1", 65536u32, USER, PASSWORD, "postgres"),
             default_caps(),
         ),
         Call::new(
             1,
-            open_req(b"\xff", port, USER, PASSWORD, "postgres"),
+            SQL.open_req(b"\xff", port, USER, PASSWORD, "postgres"),
             default_caps(),
         ),
         Call::new(1, good(), vec![0; 24]),
         open(pg.port),
-        query(9, "SELECT 1", &[]),
-        query(0, "SELECT 1", &[]),
+        SQL.query(9, "SELECT 1", &[]),
+        SQL.query(0, "SELECT 1", &[]),
         Call::new(2, query_flags, default_caps()),
-        query(1, "SELEC 1", &[]),
-        exec(1, "INSERT INTO missing VALUES (1)", &[]),
-        query(1, "SELECT $1::int4 + 1", &[Dm::Num("1")]),
-        exec(1, "SELECT $1, $2", &[s("a"), Dm::Null]),
-        query(1, "SELECT $1, $2", &[s("a")]),
-        query(1, "SELECT 1\0", &[]),
+        SQL.query(1, "SELEC 1", &[]),
+        SQL.exec(1, "INSERT INTO missing VALUES (1)", &[]),
+        SQL.query(1, "SELECT $1::int4 + 1", &[Dm::Num("1")]),
+        SQL.exec(1, "SELECT $1, $2", &[s("a"), Dm::Null]),
+        SQL.query(1, "SELECT $1, $2", &[s("a")]),
+        SQL.query(1, "SELECT 1\0", &[]),
         Call::new(
             2,
             sql_req(b"X7PQ", 1, b"SELECT '\xff'", &[]),
             default_caps(),
         ),
-        query(1, "SELECT $1", &[Dm::Str(vec![0xc3])]),
-        query(1, "SELECT $1", &[Dm::Seq(vec![])]),
-        exec(1, "CREATE TABLE u (id int4 PRIMARY KEY)", &[]),
-        exec(1, "INSERT INTO u VALUES (1)", &[]),
-        exec(1, "INSERT INTO u VALUES (1)", &[]),
-        query(1, "SELECT 1/0", &[]),
-        exec(1, "BEGIN", &[]),
-        exec(1, "SELECT 1/0", &[]),
-        query(1, "SELECT 1 AS x", &[]),
-        exec(1, "ROLLBACK", &[]),
-        query(1, "SELECT 1 AS x", &[]),
+        SQL.query(1, "SELECT $1", &[Dm::Str(vec![0xc3])]),
+        SQL.query(1, "SELECT $1", &[Dm::Seq(vec![])]),
+        SQL.exec(1, "CREATE TABLE u (id int4 PRIMARY KEY)", &[]),
+        SQL.exec(1, "INSERT INTO u VALUES (1)", &[]),
+        SQL.exec(1, "INSERT INTO u VALUES (1)", &[]),
+        SQL.query(1, "SELECT 1/0", &[]),
+        SQL.exec(1, "BEGIN", &[]),
+        SQL.exec(1, "SELECT 1/0", &[]),
+        SQL.query(1, "SELECT 1 AS x", &[]),
+        SQL.exec(1, "ROLLBACK", &[]),
+        SQL.query(1, "SELECT 1 AS x", &[]),
         SQL.query_caps(1, three, &[], caps(0, 0, 3, 0)),
         SQL.query_caps(1, three, &[], caps(0, 0, 2, 0)),
         SQL.query_caps(1, three, &[], caps(0, 0, 0, doc_len)),
         SQL.query_caps(1, three, &[], caps(0, 0, 0, doc_len - 1)),
-        query(1, &huge_sql, &[]),
-        close(1),
+        SQL.query(1, &huge_sql, &[]),
+        SQL.close(1),
     ]);
     // the refused connection's text is libpq's (it names the address); the code is upstream's
     match &got[2] {
@@ -442,13 +417,13 @@ fn connection_ids_and_the_permissive_limits() {
     let pg = Postgres::start();
     let p = Player::new(BUILTINS);
     let mut calls: Vec<Call> = (0..9).map(|_| open(pg.port)).collect();
-    calls.push(close(3));
+    calls.push(SQL.close(3));
     calls.push(open(pg.port));
     // 1000 queries and execs per run, counted together; the next one is refused
-    calls.push(query(1, "SELECT 1 AS x", &[]).times(999));
-    calls.push(exec(2, "SELECT 1", &[]));
-    calls.push(query(1, "SELECT 1 AS x", &[]));
-    calls.push(exec(2, "SELECT 1", &[]));
+    calls.push(SQL.query(1, "SELECT 1 AS x", &[]).times(999));
+    calls.push(SQL.exec(2, "SELECT 1", &[]));
+    calls.push(SQL.query(1, "SELECT 1 AS x", &[]));
+    calls.push(SQL.exec(2, "SELECT 1", &[]));
     let got = p.run(&calls);
     let mut want: Vec<Resp> = (1..=8).map(opened).collect();
     want.push(err(OP_OPEN, TOO_LARGE, ""));
@@ -468,20 +443,20 @@ fn timeouts_hold_and_cut_the_connection() {
     let silent = silent_listener();
     let silent_port = silent.local_addr().unwrap().port() as u32;
     // the first run builds the program; the timed one below only runs it
-    expect(&p.run(&[close(1)]), &[err(OP_CLOSE, BAD_CONN, "")]);
+    expect(&p.run(&[SQL.close(1)]), &[err(OP_CLOSE, BAD_CONN, "")]);
     let started = Instant::now();
     let got = p.run(&[
         Call::new(
             1,
-            open_req(b"127.0.0.1", silent_port, USER, PASSWORD, "postgres"),
+            SQL.open_req(b"127.0.0.1", silent_port, USER, PASSWORD, "postgres"),
             caps(300, 0, 0, 0),
         ),
         open(pg.port),
         SQL.query_caps(1, "SELECT pg_sleep(10)", &[], caps(0, 300, 0, 0)),
-        query(1, "SELECT 1", &[]),
+        SQL.query(1, "SELECT 1", &[]),
         open(pg.port),
         SQL.exec_caps(1, "SELECT pg_sleep(10)", &[], caps(0, 300, 0, 0)),
-        exec(1, "SELECT 1", &[]),
+        SQL.exec(1, "SELECT 1", &[]),
         // a timeout that is not reached changes nothing
         open(pg.port),
         SQL.query_caps(1, "SELECT 2 AS x", &[], caps(0, 5000, 0, 0)),
@@ -518,9 +493,9 @@ fn the_sandboxed_world_fails_closed() {
     let p = Player::new(BUILTINS);
     let got = p.run_sandboxed(&[
         open(5432),
-        query(1, "SELECT 1", &[]),
-        exec(1, "SELECT 1", &[]),
-        close(1),
+        SQL.query(1, "SELECT 1", &[]),
+        SQL.exec(1, "SELECT 1", &[]),
+        SQL.close(1),
     ]);
     expect(
         &got,
@@ -531,7 +506,7 @@ fn the_sandboxed_world_fails_closed() {
 fn open_to(host: &[u8], port: u16) -> Call {
     Call::new(
         1,
-        open_req(host, port as u32, USER, PASSWORD, "postgres"),
+        SQL.open_req(host, port as u32, USER, PASSWORD, "postgres"),
         default_caps(),
     )
 }
@@ -550,10 +525,10 @@ fn postgres_works_under_the_kernel_layer_only_where_db_net_allows() {
             "os",
             &[
                 open(pg.port),
-                query(1, "SELECT 1 AS x", &[]),
-                close(1),
+                SQL.query(1, "SELECT 1 AS x", &[]),
+                SQL.close(1),
                 open_to(b"localhost", pg.port),
-                close(1),
+                SQL.close(1),
                 open(other_port),
                 open_to(b"10.0.0.1", pg.port),
                 open_to(b"db.example.com", pg.port),

@@ -23,18 +23,6 @@ fn open_req(path: &str, flags: u32) -> Vec<u8> {
 /// This driver's calls.
 const SQL: SqlDriver = SqlDriver(b'S');
 
-fn query(conn: u32, sql: &str, ps: &[Dm]) -> Call {
-    SQL.query(conn, sql, ps)
-}
-
-fn exec(conn: u32, sql: &str, ps: &[Dm]) -> Call {
-    SQL.exec(conn, sql, ps)
-}
-
-fn close(conn: u32) -> Call {
-    SQL.close(conn)
-}
-
 fn open(path: &str) -> Call {
     Call::new(1, open_req(path, OPEN_FLAG_CREATE), default_caps())
 }
@@ -64,16 +52,20 @@ fn the_sandboxed_world_fails_closed_and_creates_no_file() {
     let p = Player::new(BUILTINS);
     let got = p.run_sandboxed(&[
         open("made.db"),
-        query(1, "SELECT 1", &[]),
-        exec(1, "CREATE TABLE t(x)", &[]),
-        close(1),
+        SQL.query(1, "SELECT 1", &[]),
+        SQL.exec(1, "CREATE TABLE t(x)", &[]),
+        SQL.close(1),
     ]);
     expect(
         &got,
         &all_denied("os.db.sqlite", &[OP_OPEN, OP_QUERY, OP_EXEC, OP_CLOSE]),
     );
     // The same script in run-os creates the file: the denial is the world's, not the script's.
-    let got = p.run(&[open("made.db"), exec(1, "CREATE TABLE t(x)", &[]), close(1)]);
+    let got = p.run(&[
+        open("made.db"),
+        SQL.exec(1, "CREATE TABLE t(x)", &[]),
+        SQL.close(1),
+    ]);
     expect(&got, &[opened(1), exec_ok("0", "0"), ok(OP_CLOSE, &[])]);
     assert!(p.path().join("made.db").is_file(), "run-os creates made.db");
 }
@@ -85,13 +77,14 @@ fn a_run_gets_1000_queries_and_execs_then_policy_denied() {
         open(":memory:"),
         // a malformed call counts too: the counter runs before the request is read
         Call::new(2, b"junk".to_vec(), default_caps()),
-        exec(1, "CREATE TABLE t(x)", &[]),
-        exec(1, "INSERT INTO t VALUES (?)", &[Dm::Num("7")]).times(498),
-        query(1, "SELECT count(*) AS n FROM t", &[]).times(500),
-        query(1, "SELECT 1", &[]),
-        exec(1, "SELECT 1", &[]),
+        SQL.exec(1, "CREATE TABLE t(x)", &[]),
+        SQL.exec(1, "INSERT INTO t VALUES (?)", &[Dm::Num("7")])
+            .times(498),
+        SQL.query(1, "SELECT count(*) AS n FROM t", &[]).times(500),
+        SQL.query(1, "SELECT 1", &[]),
+        SQL.exec(1, "SELECT 1", &[]),
         // opening and closing are not queries
-        close(1),
+        SQL.close(1),
         open(":memory:"),
     ]);
     expect(
@@ -119,11 +112,11 @@ fn sql_over_one_mib_is_too_large_before_the_connection_is_looked_up() {
     let over = format!("{fits}y");
     let got = p.run(&[
         open(":memory:"),
-        query(1, &fits, &[]),
-        query(1, &over, &[]),
-        exec(1, &over, &[]),
-        query(7, &over, &[]),
-        query(7, &fits, &[]),
+        SQL.query(1, &fits, &[]),
+        SQL.query(1, &over, &[]),
+        SQL.exec(1, &over, &[]),
+        SQL.query(7, &over, &[]),
+        SQL.query(7, &fits, &[]),
     ]);
     expect(
         &got,
@@ -164,11 +157,11 @@ fn sqlite_works_under_the_kernel_layer_within_the_db_section() {
         "os",
         &[
             open("out/app.db"),
-            exec(1, "CREATE TABLE t(x)", &[]),
-            exec(1, "INSERT INTO t VALUES (?)", &[Dm::Num("7")]),
-            query(1, "SELECT x FROM t", &[]),
-            query(1, "SELECT 1", &[]),
-            close(1),
+            SQL.exec(1, "CREATE TABLE t(x)", &[]),
+            SQL.exec(1, "INSERT INTO t VALUES (?)", &[Dm::Num("7")]),
+            SQL.query(1, "SELECT x FROM t", &[]),
+            SQL.query(1, "SELECT 1", &[]),
+            SQL.close(1),
         ],
     );
     let all = format!(
@@ -249,7 +242,10 @@ fn each_sqlite_rule_of_the_db_section_refuses_with_its_field() {
     );
     // made in run-os, then opened read-only: writing fails in SQLite, not in the policy
     fs_err::create_dir_all(dir.join("out")).unwrap();
-    let made = p.run(&[open(&abs("out/app.db")), exec(1, "CREATE TABLE t(x)", &[])]);
+    let made = p.run(&[
+        open(&abs("out/app.db")),
+        SQL.exec(1, "CREATE TABLE t(x)", &[]),
+    ]);
     expect(&made, &[opened(1), exec_ok("0", "0")]);
     let got = answers(
         &p.run_sandboxed_with(
@@ -258,8 +254,8 @@ fn each_sqlite_rule_of_the_db_section_refuses_with_its_field() {
             &[
                 open_flags("out/app.db", 0),
                 open_flags("out/app.db", 1),
-                exec(1, "INSERT INTO t VALUES (1)", &[]),
-                query(1, "SELECT count(*) AS n FROM t", &[]),
+                SQL.exec(1, "INSERT INTO t VALUES (1)", &[]),
+                SQL.query(1, "SELECT count(*) AS n FROM t", &[]),
             ],
         ),
         4,

@@ -230,6 +230,28 @@ impl SqlDriver {
         )
     }
 
+    /// The open request of a network driver (mysql, pg): magic | 1 | flags 0 | host | port |
+    /// user | password | database.
+    pub fn open_req(
+        &self,
+        host: &[u8],
+        port: impl Into<u32>,
+        user: &str,
+        pass: &str,
+        db: &str,
+    ) -> Vec<u8> {
+        cat(&[
+            &self.magic(b'O'),
+            &u32le(1),
+            &u32le(0),
+            &field(host),
+            &u32le(port.into()),
+            &field(user.as_bytes()),
+            &field(pass.as_bytes()),
+            &field(db.as_bytes()),
+        ])
+    }
+
     /// A close.
     pub fn close(&self, conn: u32) -> Call {
         Call::new(

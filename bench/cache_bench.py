@@ -11,7 +11,7 @@
 
 Needs s3s-fs (cargo install s3s-fs --version 0.14.1 --features binary --locked --root /usr/local).
 Python 3 standard library only; bench/bench.py --only h runs it, or run it alone:
-    python3 bench/cache_bench.py --x07 target/release/x07
+    python3 bench/cache_bench.py --x07 target/x86_64-unknown-linux-gnu/release/x07
 """
 
 from __future__ import annotations

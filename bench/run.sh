@@ -24,7 +24,8 @@ else
     target_dir="${CARGO_TARGET_DIR:-$repo_root/target}"
     echo "building x07 (release) into $target_dir ..." >&2
     CARGO_TARGET_DIR="$target_dir" cargo build --release --quiet -p x07-cli -p x07-vm-launcher
-    x07_bin="$target_dir/release/x07"
+    # .cargo/config.toml makes the host triple explicit (x07 is linked statically)
+    x07_bin="$target_dir/$(rustc -vV | sed -n 's/^host: //p')/release/x07"
 fi
 
 exec python3 "$repo_root/bench/bench.py" --x07 "$x07_bin" "$@"

@@ -8,7 +8,8 @@ for tool in cargo cc python3; do
   command -v "$tool" >/dev/null || { echo "walkthrough: $tool is not installed (Debian: see .ci/run for the packages)" >&2; exit 1; }
 done
 cargo build --release --locked -p x07-cli -p x07-vm-launcher --manifest-path "$repo/Cargo.toml"
-x07="$repo/target/release/x07"
+# .cargo/config.toml makes the host triple explicit (x07 is linked statically): target/<triple>/
+x07="$repo/target/$(rustc -vV | sed -n 's/^host: //p')/release/x07"
 work=${1:-$(mktemp -d -t x07-walkthrough-XXXXXX)}
 export X07_HOME="$work/x07-home"
 echo "== 1/10 x07 doctor: what this machine needs"

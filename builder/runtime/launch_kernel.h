@@ -34,6 +34,8 @@ typedef struct {
     char v2[256];
     char home_v2[256]; /* the launcher's own v2 group, the parent of the run's */
     int pids_ok, memory_ok;
+    int is_v2; /* the host has cgroup v2 (one group) rather than v1 (one per controller) */
+    int err;   /* why the pids group could not be made */
 } x7_cg;
 
 static x7_cg x7_launch_cg X7_UNUSED;
@@ -91,61 +93,6 @@ X7_FN int x7_cg_v2(x7_cg *cg, const char *pids_max, const char *mem_max) {
     return 0;
 }
 
-/*
- * The run's cgroup, made by the monitor while the child builds its new root (the two overlap)
- * and joined by the child itself (x7_launch_join_cgroup) before it starts anything, so every
- * process of the run is in the group from its first instruction. pids.max = procs + 1 (the run's
- * init) and the memory limit = mem_bytes; the monitor itself stays outside. Missing: the
- * pids-cgroup gap (RLIMIT_NPROC and RLIMIT_AS instead).
- */
-X7_FN void x7_launch_cgroup(x7_sb_report *rep, pid_t child) {
-    x7_cg *cg = &x7_launch_cg;
-    char pids_max[24], mem_max[24];
-    snprintf(pids_max, sizeof pids_max, "%u", x7_sb.pol.procs + 1u); /* + the init */
-    snprintf(mem_max, sizeof mem_max, "%llu", (unsigned long long)x7_sb.pol.mem_bytes);
-    struct stat st;
-    int v2 = stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0;
-    int e = 0;
-    if (v2) {
-        if (x7_cg_v2(cg, pids_max, mem_max) != 0) e = errno;
-        else snprintf(rep->cgroup, sizeof rep->cgroup, "%s", cg->v2);
-    } else {
-        cg->pids_ok = x7_cg_v1("pids", cg->pids, sizeof cg->pids, "pids.max", pids_max, NULL) == 0;
-        if (!cg->pids_ok) e = errno;
-        else snprintf(rep->cgroup, sizeof rep->cgroup, "%s", cg->pids);
-        cg->memory_ok = x7_cg_v1("memory", cg->memory, sizeof cg->memory, "memory.limit_in_bytes", mem_max,
-                                 "memory.memsw.limit_in_bytes") == 0;
-    }
-    if (cg->pids_ok) {
-        rep->pids_mechanism = v2 ? "cgroup-v2" : "cgroup-v1";
-        x7_sb_applied(rep, "pids_cgroup");
-    } else {
-        rep->pids_mechanism = "rlimit";
-        rep->cgroup[0] = 0;
-        if (!(x7_sb.pol.accept_weaker & X7_WEAKER_NO_PIDS_CGROUP)) (void)kill(child, SIGKILL);
-        x7_sb_gap(rep, X7_WEAKER_NO_PIDS_CGROUP, "pids_cgroup", "pids_cgroup",
-                  v2 ? "cannot create a cgroup v2 group" : "cannot create /sys/fs/cgroup/pids/x07/run-<pid>", e);
-    }
-    if (cg->memory_ok) x7_sb_applied(rep, "memory_cgroup");
-}
-
-/*
- * The child joins the groups the monitor made (`cg`, its paths seen under `prefix`: the host's
- * tree before it is detached). Each process moves itself: "0" into v1 `tasks` moves the calling
- * thread without the threadgroup lock (~25 us), where moving another process takes it and waits
- * for an RCU grace period (~10 ms here). Fails closed: the monitor has reported the group.
- */
-X7_FN void x7_launch_join_cgroup(const x7_cg *cg, const char *prefix) {
-    const char *dirs[3][2] = {{cg->pids_ok ? cg->v2 : "", "cgroup.procs"}, {cg->pids_ok ? cg->pids : "", "tasks"},
-                              {cg->memory_ok ? cg->memory : "", "tasks"}};
-    for (size_t i = 0; i < 3; i++) {
-        char path[1400];
-        if (dirs[i][0][0] == 0) continue;
-        snprintf(path, sizeof path, "%s%s/%s", prefix, dirs[i][0], dirs[i][1]);
-        if (x7_sb_write_file(path, "0") != 0) x7_sb_fail_errno("pids_cgroup", "cannot join the run's cgroup", errno);
-    }
-}
-
 /* Removes one cgroup directory, killing what is left in it first when it is not empty. */
 X7_FN void x7_cg_remove(const char *dir) {
     char path[1200], buf[4096];
@@ -175,6 +122,70 @@ X7_FN void x7_launch_cgroup_cleanup(void) {
     x7_cg_remove(cg->v2);
     x7_cg_remove(cg->pids);
     x7_cg_remove(cg->memory);
+}
+
+/*
+ * The run's cgroup, made by the monitor before the clone, so the child joins it without waiting
+ * for anybody (overlapping the two lost more to scheduling than it saved: the child often waited
+ * 0.2-0.7 ms for a monitor that was not running). pids.max = procs + 1 (the run's init) and the
+ * memory limit = mem_bytes; the monitor itself stays outside. A missing pids cgroup is fatal here,
+ * before anything of the run exists, unless the policy accepts the pids-cgroup gap (RLIMIT_NPROC
+ * and RLIMIT_AS instead); the child reports what was made (x7_launch_cgroup_report).
+ */
+X7_FN void x7_launch_cgroup(void) {
+    x7_cg *cg = &x7_launch_cg;
+    char pids_max[24], mem_max[24];
+    snprintf(pids_max, sizeof pids_max, "%u", x7_sb.pol.procs + 1u); /* + the init */
+    snprintf(mem_max, sizeof mem_max, "%llu", (unsigned long long)x7_sb.pol.mem_bytes);
+    struct stat st;
+    cg->is_v2 = stat("/sys/fs/cgroup/cgroup.controllers", &st) == 0;
+    cg->err = 0;
+    if (cg->is_v2) {
+        if (x7_cg_v2(cg, pids_max, mem_max) != 0) cg->err = errno;
+    } else {
+        cg->pids_ok = x7_cg_v1("pids", cg->pids, sizeof cg->pids, "pids.max", pids_max, NULL) == 0;
+        if (!cg->pids_ok) cg->err = errno;
+        cg->memory_ok = x7_cg_v1("memory", cg->memory, sizeof cg->memory, "memory.limit_in_bytes", mem_max,
+                                 "memory.memsw.limit_in_bytes") == 0;
+    }
+    if (!cg->pids_ok && !(x7_sb.pol.accept_weaker & X7_WEAKER_NO_PIDS_CGROUP)) {
+        x7_launch_cgroup_cleanup();
+        x7_sb_fail("pids_cgroup", cg->is_v2 ? "cannot create a cgroup v2 group" : "cannot create /sys/fs/cgroup/pids/x07/run-<pid>",
+                   cg->err ? strerror(cg->err) : NULL);
+    }
+}
+
+/* The child's report of the run's cgroup (made by the monitor): applied, or the accepted gap. */
+X7_FN void x7_launch_cgroup_report(x7_sb_report *rep) {
+    const x7_cg *cg = &x7_launch_cg;
+    if (cg->pids_ok) {
+        rep->pids_mechanism = cg->is_v2 ? "cgroup-v2" : "cgroup-v1";
+        snprintf(rep->cgroup, sizeof rep->cgroup, "%s", cg->is_v2 ? cg->v2 : cg->pids);
+        x7_sb_applied(rep, "pids_cgroup");
+    } else {
+        rep->pids_mechanism = "rlimit";
+        rep->cgroup[0] = 0;
+        x7_sb_gap(rep, X7_WEAKER_NO_PIDS_CGROUP, "pids_cgroup", "pids_cgroup",
+                  cg->is_v2 ? "cannot create a cgroup v2 group" : "cannot create /sys/fs/cgroup/pids/x07/run-<pid>", cg->err);
+    }
+    if (cg->memory_ok) x7_sb_applied(rep, "memory_cgroup");
+}
+
+/*
+ * The child joins the groups the monitor made (`cg`, its paths seen under `prefix`: the host's
+ * tree before it is detached). Each process moves itself: "0" into v1 `tasks` moves the calling
+ * thread without the threadgroup lock (~25 us), where moving another process takes it and waits
+ * for an RCU grace period (~10 ms here). Fails closed: the monitor has reported the group.
+ */
+X7_FN void x7_launch_join_cgroup(const x7_cg *cg, const char *prefix) {
+    const char *dirs[3][2] = {{cg->pids_ok ? cg->v2 : "", "cgroup.procs"}, {cg->pids_ok ? cg->pids : "", "tasks"},
+                              {cg->memory_ok ? cg->memory : "", "tasks"}};
+    for (size_t i = 0; i < 3; i++) {
+        char path[1400];
+        if (dirs[i][0][0] == 0) continue;
+        snprintf(path, sizeof path, "%s%s/%s", prefix, dirs[i][0], dirs[i][1]);
+        if (x7_sb_write_file(path, "0") != 0) x7_sb_fail_errno("pids_cgroup", "cannot join the run's cgroup", errno);
+    }
 }
 
 /* ---------------------------------------------------------------- limits */

@@ -1,14 +1,15 @@
 /* x07-fragment: requires=core,sandbox_policy,sandbox_policy_db,sandbox_restrict,sandbox_report,sandbox_landlock,launch_kernel,launch_ns,launch_sealed,launch_narrow */
 /*
  * launch_run: the trusted launcher's whole life (docs/internals/sandbox.md, "Order of
- * enforcement"). The launcher stays in the host as the monitor: it loads the policy, starts the
- * child in new user, mount, pid, ipc, uts (and, with networking off, network) namespaces, makes
- * the run's cgroup and moves the child into it, tells the child so, enforces the wall clock, and
- * relays how the run ended. The child maps the invoking user into its user namespace, builds the
- * new root (while the monitor makes the cgroup), waits for the monitor's word, applies every
- * remaining step, checks they hold, and only then starts the program.
+ * enforcement"). The launcher stays in the host as the monitor: it loads the policy, makes
+ * the run's cgroup first, then starts the child in new user, mount, pid, ipc and uts namespaces,
+ * enforces the wall clock, and relays how the run ended. The child maps the invoking user into
+ * its user namespace, has a helper make the network namespace while it builds the new root, joins
+ * that namespace and the run's cgroup, applies every remaining step, checks they hold, and only
+ * then starts the program.
  */
 #ifdef X07_SANDBOXED
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -21,7 +22,7 @@ typedef struct {
     char *program_real;  /* canonical, resolved in the host */
     char **argv;         /* program arguments after PROGRAM */
     int argc;
-    int sync[2];         /* parent -> child: the monitor's report once the child is in the run's cgroup */
+    int alive[2];        /* the monitor holds the write end: the child sees POLLHUP once it is gone */
     uid_t uid;           /* the invoking user and group, mapped to themselves in the user namespace */
     gid_t gid;
     int status[2];       /* child (the namespace's init) -> parent: the program's wait status */
@@ -104,53 +105,91 @@ X7_COLD void x7_launch_init(pid_t program, int status_fd) {
     }
 }
 
-/* What the monitor tells the child once the run's cgroup exists: its report and the groups. */
-typedef struct {
-    x7_sb_report rep;
-    x7_cg cg;
-} x7_launch_word;
-
-/* one pipe write, which is atomic up to PIPE_BUF */
-_Static_assert(sizeof(x7_launch_word) <= 4096, "the monitor's word must fit in one pipe write");
+/*
+ * The child goes on only while the monitor lives: PR_SET_PDEATHSIG covers a monitor that dies
+ * from now on, and the `alive` pipe one that died before (its write end, held by the monitor
+ * alone, is then closed).
+ */
+X7_FN void x7_launch_require_monitor(x7_launch_req *rq) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) x7_sb_fail_errno("process_group", "PR_SET_PDEATHSIG", errno);
+    struct pollfd p = {rq->alive[0], POLLIN, 0};
+    if (poll(&p, 1, 0) != 0) _exit(3); /* POLLHUP: the monitor is gone; it never writes */
+    close(rq->alive[0]);
+}
 
 /*
- * The monitor's word: its report replaces this process's copy (the monitor recorded the
- * namespaces and the cgroup after the clone), and this process joins the groups, their paths seen
- * under `prefix`. Until the word arrives nothing is started; a monitor that died or refused sends
- * nothing and the run ends here.
+ * The network namespace, made by a helper while this process builds the new root: creating one
+ * costs about 0.5 ms of the kernel's time, which otherwise sat in the clone before anything else.
+ * The helper (pid 2 of the run, launcher code only) unshares it, says so on a pipe and waits to
+ * be killed; this process joins it (x7_launch_join_netns) through the new root's /proc.
  */
-X7_FN void x7_launch_await_cgroup(x7_launch_req *rq, x7_sb_report *rep, const char *prefix) {
-    static x7_launch_word word;
+typedef struct {
+    pid_t pid;
+    int ready; /* read end: one int, 0 or the helper's errno */
+} x7_netns_helper;
+
+X7_FN void x7_launch_start_netns(x7_netns_helper *h) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) x7_sb_fail_errno("netns", "pipe", errno);
+    h->pid = fork();
+    if (h->pid < 0) x7_sb_fail_errno("netns", "fork of the network namespace helper", errno);
+    if (h->pid == 0) {
+        close(p[0]);
+        int e = unshare(CLONE_NEWNET) == 0 ? 0 : errno;
+        (void)x7_write_fd(p[1], &e, sizeof e);
+        for (;;) pause();
+    }
+    close(p[1]);
+    h->ready = p[0];
+}
+
+X7_FN void x7_launch_join_netns(x7_netns_helper *h, x7_sb_report *rep) {
+    int e = -1;
     ssize_t n;
-    do n = read(rq->sync[0], &word, sizeof word);
+    do n = read(h->ready, &e, sizeof e);
     while (n < 0 && errno == EINTR);
-    if (n != (ssize_t)sizeof word) _exit(3);
-    close(rq->sync[0]);
-    *rep = word.rep;
-    x7_launch_join_cgroup(&word.cg, prefix);
+    close(h->ready);
+    if (n != (ssize_t)sizeof e) e = EIO;
+    int fd = -1;
+    if (e == 0) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%ld/ns/net", (long)h->pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) e = errno;
+        if (fd >= 0) close(fd);
+    }
+    (void)kill(h->pid, SIGKILL);
+    while (waitpid(h->pid, NULL, __WALL) < 0 && errno == EINTR) {
+    }
+    if (e != 0) x7_sb_fail("netns", "cannot make the network namespace", strerror(e));
+    x7_sb_applied(rep, "netns");
 }
 
 /* Everything between clone and exec, in the order of docs/internals/sandbox.md. */
 X7_COLD void x7_launch_child(x7_launch_req *rq, x7_sb_report *rep, int userns) {
-    close(rq->sync[1]);
+    close(rq->alive[1]);
     close(rq->status[0]);
-    /* a monitor that dies from here on takes the run with it; before, its report never comes */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) x7_sb_fail_errno("process_group", "PR_SET_PDEATHSIG", errno);
+    x7_launch_require_monitor(rq);
     if (userns && getppid() != 0) x7_sb_fail("userns", "the child is not in a new pid namespace", NULL);
     static x7_ns_plan plan;
     if (userns) {
+        static const char *const names[] = {"userns", "mountns", "pidns", "ipcns", "utsns"};
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) x7_sb_applied(rep, names[k]);
         x7_launch_map_self(rq);
-        /* meanwhile the monitor makes the run's cgroup */
+        x7_netns_helper netns = {-1, -1};
+        if (!X7_SB_NET_ON(&x7_sb.pol)) x7_launch_start_netns(&netns);
         x7_ns_plan_paths(&plan, &x7_sb.pol, rq->program_real);
         x7_ns_build_new_root(&plan, &x7_sb.pol);
+        if (netns.pid > 0) x7_launch_join_netns(&netns, rep);
+    } else {
+        x7_restrict_network(rep); /* without a user namespace only root can make one */
     }
     /* the groups are joined through the host's tree, before it is detached */
-    x7_launch_await_cgroup(rq, rep, userns ? X7_NS_OLD : "");
+    x7_launch_cgroup_report(rep);
+    x7_launch_join_cgroup(&x7_launch_cg, userns ? X7_NS_OLD : "");
     if (userns) {
         x7_ns_leave_host_tree(x7_sb.cwd);
         x7_sb_applied(rep, "new_root");
-    } else {
-        x7_restrict_network(rep); /* without a user namespace only root can make one */
     }
     if (!rq->plain) x7_launch_program_blob(); /* first: it takes fd 3 */
     x7_sandbox_open_roots();
@@ -301,38 +340,29 @@ X7_FN int x7_launch_run(x7_launch_req *rq, x7_sb_report *rep) {
     x7_sb.cwd_len = (uint32_t)strlen(x7_sb.cwd);
 
     x7_sb_applied(rep, "wall_clock"); /* kept by this process, the monitor (x7_launch_wait) */
-    if (pipe2(rq->sync, O_CLOEXEC) != 0 || pipe2(rq->status, O_CLOEXEC) != 0) x7_sb_fail_errno("userns", "pipe", errno);
+    if (pipe2(rq->alive, O_CLOEXEC) != 0 || pipe2(rq->status, O_CLOEXEC) != 0) x7_sb_fail_errno("userns", "pipe", errno);
+    x7_launch_cgroup();
+    /* the network namespace is made by the child's helper (x7_launch_start_netns) */
     unsigned long ns = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
-    if (!X7_SB_NET_ON(&x7_sb.pol)) ns |= CLONE_NEWNET;
     int userns = 1;
     rq->uid = getuid();
     rq->gid = getgid();
     pid_t child = x7_launch_clone(ns);
     if (child < 0) {
         int e = errno;
+        if (!(x7_sb.pol.accept_weaker & X7_WEAKER_NO_USERNS)) x7_launch_cgroup_cleanup(); /* refused below */
         x7_sb_gap(rep, X7_WEAKER_NO_USERNS, "userns", "userns", "cannot create a user namespace", e);
         userns = 0;
         child = x7_launch_clone(0);
-        if (child < 0) x7_sb_fail_errno("userns", "fork", errno);
-    } else {
-        static const char *const names[] = {"userns", "mountns", "pidns", "ipcns", "utsns"};
-        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) x7_sb_applied(rep, names[k]);
-        if (!X7_SB_NET_ON(&x7_sb.pol)) x7_sb_applied(rep, "netns");
+        if (child < 0) {
+            e = errno;
+            x7_launch_cgroup_cleanup();
+            x7_sb_fail_errno("userns", "fork", e);
+        }
     }
     if (child == 0) x7_launch_child(rq, rep, userns);
 
-    close(rq->sync[0]);
-    /* while the child maps itself and builds its root; it starts nothing before the report */
-    x7_launch_cgroup(rep, child);
-    static x7_launch_word word;
-    word.rep = *rep;
-    word.cg = x7_launch_cg;
-    if (write(rq->sync[1], &word, sizeof word) != (ssize_t)sizeof word) {
-        (void)kill(child, SIGKILL);
-        x7_launch_cgroup_cleanup();
-        x7_sb_fail_errno("pids_cgroup", "cannot release the child", errno);
-    }
-    close(rq->sync[1]);
+    close(rq->alive[0]); /* the write end stays open until this process ends */
     close(rq->status[1]);
     int status = x7_launch_wait(child);
     /* the program's own status when the init reported one; else how the init itself ended */

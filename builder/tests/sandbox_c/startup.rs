@@ -304,12 +304,13 @@ fn limits_and_a_pid_namespace_are_applied() {
     pol.max_write_bytes = 1 << 20;
     let out = p.run(Flavor::Checked, &pol, b"L");
     // no RLIMIT_AS: the memory cgroup holds memory; RLIMIT_NPROC = procs + 1 (the run's init);
-    // RLIMIT_FSIZE = max_write_bytes; the program is pid 2 of a fresh pid namespace, a child of
+    // RLIMIT_FSIZE = max_write_bytes; the program is pid 3 of a fresh pid namespace (pid 2 was
+    // the helper that made the network namespace, gone before the program starts), a child of
     // the run's init (pid 1), whose end makes the kernel kill every process of the run
     assert_eq!(
         out.assert_ok().text(),
         format!(
-            "cpu:2 as:{} nofile:32 nproc:6 fsize:{} pid:2 ppid:1",
+            "cpu:2 as:{} nofile:32 nproc:6 fsize:{} pid:3 ppid:1",
             u64::MAX,
             1u64 << 20
         )

@@ -59,40 +59,6 @@ X7_FN int x7_cg_own_v2(char *out, size_t cap) {
 }
 
 /* cgroup v1: <controller>/x07/run-<pid> with one limit file written. */
-X7_FN int x7_cg_v1(const char *controller, char *dir, size_t cap, const char *file, const char *value,
-                   const char *file2) {
-    char path[1200];
-    snprintf(path, sizeof path, "/sys/fs/cgroup/%s/x07", controller);
-    if (mkdir(path, 0755) != 0 && errno != EEXIST) return -1;
-    snprintf(dir, cap, "/sys/fs/cgroup/%s/x07/run-%ld", controller, (long)getpid());
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) return -1;
-    snprintf(path, sizeof path, "%s/%s", dir, file);
-    if (x7_sb_write_file(path, value) != 0) return -1;
-    if (file2 != NULL) {
-        snprintf(path, sizeof path, "%s/%s", dir, file2);
-        (void)x7_sb_write_file(path, value); /* memsw exists only with swap accounting */
-    }
-    return 0;
-}
-
-/* cgroup v2: a child x07-run-<pid> of the launcher's group with pids.max and memory.max. */
-X7_FN int x7_cg_v2(x7_cg *cg, const char *pids_max, const char *mem_max) {
-    char path[1200];
-    if (x7_cg_own_v2(cg->home_v2, sizeof cg->home_v2) != 0) return -1;
-    snprintf(path, sizeof path, "/sys/fs/cgroup%s/cgroup.subtree_control", cg->home_v2);
-    (void)x7_sb_write_file(path, "+pids +memory"); /* may already be on; the next steps tell */
-    snprintf(cg->v2, sizeof cg->v2, "/sys/fs/cgroup%s/x07-run-%ld", cg->home_v2, (long)getpid());
-    if (mkdir(cg->v2, 0755) != 0 && errno != EEXIST) return -1;
-    snprintf(path, sizeof path, "%s/pids.max", cg->v2);
-    if (x7_sb_write_file(path, pids_max) != 0) return -1;
-    cg->pids_ok = 1;
-    snprintf(path, sizeof path, "%s/memory.max", cg->v2);
-    cg->memory_ok = x7_sb_write_file(path, mem_max) == 0;
-    snprintf(path, sizeof path, "%s/memory.swap.max", cg->v2);
-    (void)x7_sb_write_file(path, "0");
-    return 0;
-}
-
 /* Removes one cgroup directory, killing what is left in it first when it is not empty. */
 X7_FN void x7_cg_remove(const char *dir) {
     char path[1200], buf[4096];
@@ -114,6 +80,108 @@ X7_FN void x7_cg_remove(const char *dir) {
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
+}
+
+/*
+ * Idle v1 groups kept for the next run: x07/idle-<k>, k < X7_CG_IDLE_MAX. Making and removing a
+ * group costs the kernel ~0.2 ms per run (memory cgroups most); renaming one (v1 groups can be
+ * renamed within their parent, v2 ones cannot) costs a few microseconds. A group is claimed
+ * (renamed to run-<pid>) only when empty, and every limit is written again.
+ */
+#define X7_CG_IDLE_MAX 8
+
+/*
+ * Whether the group at `dir` holds no process, counting one that has exited but is not reaped
+ * yet (the pids controller uncharges a task only when it is reaped; cgroup.procs drops it
+ * earlier): pids.current for the pids controller, cgroup.procs for the others.
+ */
+X7_FN int x7_cg_is_empty(const char *controller, const char *dir) {
+    char path[1200], buf[4];
+    int pids = strcmp(controller, "pids") == 0;
+    snprintf(path, sizeof path, "%s/%s", dir, pids ? "pids.current" : "cgroup.procs");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf);
+    close(fd);
+    return pids ? n >= 1 && buf[0] == '0' : n == 0;
+}
+
+/* Renames an empty idle group of `controller` to `dir`; 0 when one was claimed. */
+X7_FN int x7_cg_v1_claim(const char *controller, const char *dir) {
+    for (int k = 0; k < X7_CG_IDLE_MAX; k++) {
+        char idle[1200];
+        snprintf(idle, sizeof idle, "/sys/fs/cgroup/%s/x07/idle-%d", controller, k);
+        /* nobody joins an idle group: empty now, empty when renamed (or gone: ENOENT) */
+        if (x7_cg_is_empty(controller, idle) && rename(idle, dir) == 0) return 0;
+    }
+    return -1;
+}
+
+/* Gives a run's v1 group back to the idle ones, or removes it when they are all taken. */
+X7_FN void x7_cg_v1_release(const char *controller, const char *dir) {
+    if (dir[0] == 0) return;
+    for (int k = 0; k < X7_CG_IDLE_MAX; k++) {
+        char idle[1200];
+        snprintf(idle, sizeof idle, "/sys/fs/cgroup/%s/x07/idle-%d", controller, k);
+        if (rename(dir, idle) == 0) return;
+        if (errno != EEXIST && errno != ENOTEMPTY) break;
+    }
+    x7_cg_remove(dir);
+}
+
+X7_FN int x7_cg_v1(const char *controller, char *dir, size_t cap, const char *file, const char *value,
+                   const char *file2) {
+    char path[1200];
+    snprintf(dir, cap, "/sys/fs/cgroup/%s/x07/run-%ld", controller, (long)getpid());
+    if (x7_cg_v1_claim(controller, dir) != 0) {
+        snprintf(path, sizeof path, "/sys/fs/cgroup/%s/x07", controller);
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) return -1;
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST) return -1;
+    }
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    int first = x7_sb_write_file(path, value);
+    if (file2 != NULL) {
+        char path2[1200];
+        snprintf(path2, sizeof path2, "%s/%s", dir, file2);
+        /* memsw exists only with swap accounting; it must stay >= the limit, so a claimed group
+           whose old memsw is below the new limit takes the limit after it */
+        (void)x7_sb_write_file(path2, value);
+        if (first != 0) first = x7_sb_write_file(path, value);
+    }
+    return first;
+}
+
+/* cgroup v2: a child x07-run-<pid> of the launcher's group with pids.max and memory.max. */
+X7_FN int x7_cg_v2(x7_cg *cg, const char *pids_max, const char *mem_max) {
+    char path[1200];
+    if (x7_cg_own_v2(cg->home_v2, sizeof cg->home_v2) != 0) return -1;
+    snprintf(path, sizeof path, "/sys/fs/cgroup%s/cgroup.subtree_control", cg->home_v2);
+    (void)x7_sb_write_file(path, "+pids +memory"); /* may already be on; the next steps tell */
+    snprintf(cg->v2, sizeof cg->v2, "/sys/fs/cgroup%s/x07-run-%ld", cg->home_v2, (long)getpid());
+    if (mkdir(cg->v2, 0755) != 0 && errno != EEXIST) return -1;
+    snprintf(path, sizeof path, "%s/pids.max", cg->v2);
+    if (x7_sb_write_file(path, pids_max) != 0) return -1;
+    cg->pids_ok = 1;
+    snprintf(path, sizeof path, "%s/memory.max", cg->v2);
+    cg->memory_ok = x7_sb_write_file(path, mem_max) == 0;
+    snprintf(path, sizeof path, "%s/memory.swap.max", cg->v2);
+    (void)x7_sb_write_file(path, "0");
+    return 0;
+}
+
+
+/*
+ * Whether the run's groups can go back to the pool before the init has left them: v1 groups
+ * (renamed, and claimed again only once empty) or none at all; a v2 group is removed, which
+ * needs it empty.
+ */
+X7_FN int x7_launch_cgroup_can_release_early(void) { return x7_launch_cg.v2[0] == 0; }
+
+/* After a run whose processes are all gone or going: v1 groups back to the pool. */
+X7_FN void x7_launch_cgroup_release(void) {
+    x7_cg *cg = &x7_launch_cg;
+    x7_cg_v1_release("pids", cg->pids);
+    x7_cg_v1_release("memory", cg->memory);
 }
 
 /* After the run: the run's groups are emptied and removed (the monitor never was in them). */

@@ -205,6 +205,12 @@ const ATTACKS: &[Attack] = &[
         vm_only: false,
     },
     Attack {
+        name: "pids_cap_across_processes",
+        class: "extra",
+        run: pids_cap_across_processes,
+        vm_only: false,
+    },
+    Attack {
         name: "net_vm_relay_other_addresses",
         class: "vm network path",
         run: net_vm_relay_other_addresses,
@@ -1340,6 +1346,48 @@ fn mem_cap_across_processes(run: &mut NativeRun) -> Result<(), String> {
             .unwrap_or(0);
         f.check(together <= cap_mib, || {
             format!("three forked children held {together} MiB at the same time; the policy's limits.mem_bytes is {cap_mib} MiB")
+        });
+    }
+    f.finish(|| outcome.describe())
+}
+
+fn pids_cap_across_processes(run: &mut NativeRun) -> Result<(), String> {
+    let procs = 8u64;
+    run.set("PROCS", procs.to_string());
+    let policy = ffi_policy(run, json!({"limits": {"procs": procs}}))?;
+    run.stage_package()?;
+    let outcome = Outcome::run(run.sandboxed(&policy, &[]))?;
+    let mut f = Findings::default();
+    f.check(
+        outcome.said_value("pids_probe_done").as_deref() == Some("1"),
+        || "precondition: the probe did not finish its report: the trial proves nothing".into(),
+    );
+    let forks: u64 = outcome
+        .said_value("forks")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(u64::MAX);
+    // pids.max = procs + 1: the run's init, the program and procs - 1 children
+    f.check(forks < procs, || {
+        format!("the program forked {forks} children at once; limits.procs is {procs} (the program counts too)")
+    });
+    f.check(
+        outcome.said_value("fork_errno") == Some(libc::EAGAIN.to_string()),
+        || "fork stopped for another reason than the cap (EAGAIN)".into(),
+    );
+    // which cgroup version held it: the guest always has v2; this host whichever it mounts
+    if let Some(sandbox) = outcome.report.as_ref().map(|r| &r["sandbox"]) {
+        let expected = if run.launch == Launch::Vm
+            || Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+        {
+            "cgroup-v2"
+        } else {
+            "cgroup-v1"
+        };
+        f.check(sandbox["pids_mechanism"] == expected, || {
+            format!(
+                "the run reports pids_mechanism {}, not {expected}",
+                sandbox["pids_mechanism"]
+            )
         });
     }
     f.finish(|| outcome.describe())

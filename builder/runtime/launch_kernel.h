@@ -170,14 +170,10 @@ X7_FN int x7_cg_v2(x7_cg *cg, const char *pids_max, const char *mem_max) {
 }
 
 
-/*
- * Whether the run's groups can go back to the pool before the init has left them: v1 groups
- * (renamed, and claimed again only once empty) or none at all; a v2 group is removed, which
- * needs it empty.
- */
-X7_FN int x7_launch_cgroup_can_release_early(void) { return x7_launch_cg.v2[0] == 0; }
+/* Whether the run's groups go back to the pool: v1 groups (or none); a v2 group is removed. */
+X7_FN int x7_launch_cgroup_poolable(void) { return x7_launch_cg.v2[0] == 0; }
 
-/* After a run whose processes are all gone or going: v1 groups back to the pool. */
+/* After the run: v1 groups back to the pool (x7_cg_v1_release). */
 X7_FN void x7_launch_cgroup_release(void) {
     x7_cg *cg = &x7_launch_cg;
     x7_cg_v1_release("pids", cg->pids);

@@ -94,10 +94,9 @@ X7_FN void x7_launch_program_blob(void) {
 /*
  * pid 1 of the run: reaps whatever ends until the program does; then, as pid 1 of the run's pid
  * namespace, kills and reaps every process left, and only then reports the program's wait
- * status. So when the monitor reads it nothing of the run but this process is alive, and the
- * monitor need not wait for the namespaces to be torn down (~0.3 ms) before it relays the end.
+ * status: whatever the monitor does next, nothing of the run but this exiting process is alive.
  * Without a pid namespace (the userns gap) this process cannot tell the run's processes from the
- * user's others: it reports at once, and the monitor waits for it as before.
+ * user's others: it reports at once.
  */
 X7_COLD void x7_launch_init(pid_t program, int status_fd) {
     for (int fd = 0; fd < 3; fd++) close(fd);
@@ -267,11 +266,11 @@ X7_COLD void x7_launch_relay(int status) {
 
 /*
  * Waits for the run's end: the program's wait status as the init reports it, or how the init
- * itself ended when it reports nothing. At wall_ms, or when the launcher is told to stop, the
- * init is killed. `early`: the init reports only once it is the run's last process (it is pid 1
- * of the run's pid namespace), so its own exit need not be waited for.
+ * itself ended when it reports nothing; either way the init has ended when this returns (relaying
+ * before its exit was tried: an unreaped init keeps its pids cgroup busy). At wall_ms, or when the
+ * launcher is told to stop, the init is killed.
  */
-X7_FN int x7_launch_wait(pid_t child, int status_fd, int early) {
+X7_FN int x7_launch_wait(pid_t child, int status_fd) {
     x7_launch_child_pid = child;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -292,24 +291,21 @@ X7_FN int x7_launch_wait(pid_t child, int status_fd, int early) {
         x7_sb_fail_errno("wall_clock", "setitimer", errno);
     }
     int status = 0;
-    int reported = 0;
     ssize_t n;
     /* the init's report first (its end follows); a child killed or failed sends none (EOF) */
     do n = read(status_fd, &status, sizeof status);
     while (n < 0 && errno == EINTR);
-    reported = n == (ssize_t)sizeof status;
-    if (!reported || !early) {
-        int st = 0;
-        for (;;) {
-            pid_t r = waitpid(child, &st, __WALL);
-            if (r == child) break;
-            if (r < 0 && errno != EINTR) {
-                st = 3 << 8;
-                break;
-            }
+    int reported = n == (ssize_t)sizeof status;
+    int st = 0;
+    for (;;) {
+        pid_t r = waitpid(child, &st, __WALL);
+        if (r == child) break;
+        if (r < 0 && errno != EINTR) {
+            st = 3 << 8;
+            break;
         }
-        if (!reported) status = st;
     }
+    if (!reported) status = st;
     struct itimerval off = {{0, 0}, {0, 0}};
     (void)setitimer(ITIMER_REAL, &off, NULL);
     return status;
@@ -394,8 +390,8 @@ X7_FN int x7_launch_run(x7_launch_req *rq, x7_sb_report *rep) {
 
     close(rq->alive[0]); /* the write end stays open until this process ends */
     close(rq->status[1]);
-    int status = x7_launch_wait(child, rq->status[0], 0);
-    if (x7_launch_cgroup_can_release_early()) x7_launch_cgroup_release();
+    int status = x7_launch_wait(child, rq->status[0]);
+    if (x7_launch_cgroup_poolable()) x7_launch_cgroup_release();
     else x7_launch_cgroup_cleanup();
     if (x7_launch_term_sig != 0) x7_launch_relay(x7_launch_term_sig); /* a bare signal number: WIFSIGNALED */
     x7_launch_relay(status);

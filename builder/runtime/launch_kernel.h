@@ -58,7 +58,6 @@ X7_FN int x7_cg_own_v2(char *out, size_t cap) {
     return -1;
 }
 
-/* cgroup v1: <controller>/x07/run-<pid> with one limit file written. */
 /* Removes one cgroup directory, killing what is left in it first when it is not empty. */
 X7_FN void x7_cg_remove(const char *dir) {
     char path[1200], buf[4096];
@@ -90,6 +89,11 @@ X7_FN void x7_cg_remove(const char *dir) {
  */
 #define X7_CG_IDLE_MAX 8
 
+/* The path of idle group `k` of `controller`. */
+X7_FN void x7_cg_idle_path(char *out, size_t cap, const char *controller, int k) {
+    snprintf(out, cap, "/sys/fs/cgroup/%s/x07/idle-%d", controller, k);
+}
+
 /*
  * Whether the group at `dir` holds no process, counting one that has exited but is not reaped
  * yet (the pids controller uncharges a task only when it is reaped; cgroup.procs drops it
@@ -110,7 +114,7 @@ X7_FN int x7_cg_is_empty(const char *controller, const char *dir) {
 X7_FN int x7_cg_v1_claim(const char *controller, const char *dir) {
     for (int k = 0; k < X7_CG_IDLE_MAX; k++) {
         char idle[1200];
-        snprintf(idle, sizeof idle, "/sys/fs/cgroup/%s/x07/idle-%d", controller, k);
+        x7_cg_idle_path(idle, sizeof idle, controller, k);
         /* nobody joins an idle group: empty now, empty when renamed (or gone: ENOENT) */
         if (x7_cg_is_empty(controller, idle) && rename(idle, dir) == 0) return 0;
     }
@@ -122,13 +126,14 @@ X7_FN void x7_cg_v1_release(const char *controller, const char *dir) {
     if (dir[0] == 0) return;
     for (int k = 0; k < X7_CG_IDLE_MAX; k++) {
         char idle[1200];
-        snprintf(idle, sizeof idle, "/sys/fs/cgroup/%s/x07/idle-%d", controller, k);
+        x7_cg_idle_path(idle, sizeof idle, controller, k);
         if (rename(dir, idle) == 0) return;
         if (errno != EEXIST && errno != ENOTEMPTY) break;
     }
     x7_cg_remove(dir);
 }
 
+/* cgroup v1: <controller>/x07/run-<pid> (claimed from the idle ones, or made) with its limit written. */
 X7_FN int x7_cg_v1(const char *controller, char *dir, size_t cap, const char *file, const char *value,
                    const char *file2) {
     char path[1200];
@@ -169,7 +174,6 @@ X7_FN int x7_cg_v2(x7_cg *cg, const char *pids_max, const char *mem_max) {
     return 0;
 }
 
-
 /* Whether the run's groups go back to the pool: v1 groups (or none); a v2 group is removed. */
 X7_FN int x7_launch_cgroup_poolable(void) { return x7_launch_cg.v2[0] == 0; }
 
@@ -186,6 +190,11 @@ X7_FN void x7_launch_cgroup_cleanup(void) {
     x7_cg_remove(cg->v2);
     x7_cg_remove(cg->pids);
     x7_cg_remove(cg->memory);
+}
+
+/* Why the run has no pids group (x7_launch_cgroup refuses it, or the child reports the gap). */
+X7_FN const char *x7_cg_missing(const x7_cg *cg) {
+    return cg->is_v2 ? "cannot create a cgroup v2 group" : "cannot create /sys/fs/cgroup/pids/x07/run-<pid>";
 }
 
 /*
@@ -214,8 +223,7 @@ X7_FN void x7_launch_cgroup(void) {
     }
     if (!cg->pids_ok && !(x7_sb.pol.accept_weaker & X7_WEAKER_NO_PIDS_CGROUP)) {
         x7_launch_cgroup_cleanup();
-        x7_sb_fail("pids_cgroup", cg->is_v2 ? "cannot create a cgroup v2 group" : "cannot create /sys/fs/cgroup/pids/x07/run-<pid>",
-                   cg->err ? strerror(cg->err) : NULL);
+        x7_sb_fail("pids_cgroup", x7_cg_missing(cg), cg->err ? strerror(cg->err) : NULL);
     }
 }
 
@@ -229,8 +237,7 @@ X7_FN void x7_launch_cgroup_report(x7_sb_report *rep) {
     } else {
         rep->pids_mechanism = "rlimit";
         rep->cgroup[0] = 0;
-        x7_sb_gap(rep, X7_WEAKER_NO_PIDS_CGROUP, "pids_cgroup", "pids_cgroup",
-                  cg->is_v2 ? "cannot create a cgroup v2 group" : "cannot create /sys/fs/cgroup/pids/x07/run-<pid>", cg->err);
+        x7_sb_gap(rep, X7_WEAKER_NO_PIDS_CGROUP, "pids_cgroup", "pids_cgroup", x7_cg_missing(cg), cg->err);
     }
     if (cg->memory_ok) x7_sb_applied(rep, "memory_cgroup");
 }

@@ -76,21 +76,13 @@ struct EventLine {
 }
 
 impl tracing::field::Visit for EventLine {
+    // str fields come here too (Debug, so quoted), as tracing-subscriber wrote them
     fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
         use std::fmt::Write as _;
         if field.name() == "message" {
             let _ = write!(self.message, "{value:?}");
         } else {
             let _ = write!(self.fields, " {}={value:?}", field.name());
-        }
-    }
-
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        use std::fmt::Write as _;
-        if field.name() == "message" {
-            self.message.push_str(value);
-        } else {
-            let _ = write!(self.fields, " {}={value}", field.name());
         }
     }
 }

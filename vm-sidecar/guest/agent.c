@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/klog.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -289,6 +290,10 @@ static void run_job(void) {
  * does to build each run's fresh root; a tmpfs root can.
  */
 static void stage1(void) {
+    /* From here on only emergency messages reach the console: the kernel's own lines (a
+     * clocksource note at any moment) would otherwise land in the middle of ours, which the host
+     * reads from the same serial port. They stay in the kernel's buffer. */
+    (void)klogctl(8 /* SYSLOG_ACTION_CONSOLE_LEVEL */, NULL, 1);
     (void)mkdir("/dev", 0755);
     (void)mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, NULL);
     load_modules("/x07/modules.list");

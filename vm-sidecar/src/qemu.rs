@@ -323,7 +323,7 @@ fn boot_in(
     let release = agent_lines
         .iter()
         .find_map(|l| l.strip_prefix("x07-guest: ready "))
-        .map(|r| r.trim().to_string());
+        .and_then(release_token);
     if release.is_none() {
         let said = fs_err::read_to_string(&stderr_path).unwrap_or_default();
         let tail: Vec<&str> = said.lines().rev().take(20).collect();
@@ -599,6 +599,14 @@ pub fn run_job(image: &GuestImage, job: &JobSpec<'_>) -> Result<JobResult, BootE
     })
 }
 
+/// The kernel release at the start of the agent's ready line. A release has no blank and no `[`;
+/// a kernel message that reached the console before the agent quietened it starts with `[`.
+fn release_token(rest: &str) -> Option<String> {
+    let token = rest.split_whitespace().next()?;
+    let token = token.split('[').next().unwrap_or_default();
+    (!token.is_empty()).then(|| token.to_string())
+}
+
 /// Boots `image` until its agent reports ready and powers off, within `limit`.
 pub fn boot_probe(
     image: &GuestImage,
@@ -623,5 +631,24 @@ pub fn boot_probe(
             }
             boot_once(&qemu, image, Accel::Tcg, limit)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::release_token;
+
+    #[test]
+    fn the_release_is_read_even_when_a_kernel_line_ran_into_it() {
+        assert_eq!(
+            release_token("6.1.0-57-amd64[    1.663254] clocksource: tsc: mask").as_deref(),
+            Some("6.1.0-57-amd64")
+        );
+        assert_eq!(
+            release_token("6.1.0-57-amd64").as_deref(),
+            Some("6.1.0-57-amd64")
+        );
+        assert_eq!(release_token("[    1.6] clocksource"), None);
+        assert_eq!(release_token("  "), None);
     }
 }

@@ -142,17 +142,29 @@ typedef struct {
     int ready; /* read end: one int, 0 or the helper's errno */
 } x7_netns_helper;
 
+/*
+ * The helper and the program's process are cloned with CLONE_VM: neither needs a copy of this
+ * process's memory (the helper makes a namespace and waits; the program's process only execs),
+ * and copying then dropping it cost more than either. Each runs on its own stack below; the
+ * program's clone also has CLONE_VFORK, so this process waits until the exec has happened.
+ */
+static char x7_netns_stack[16384] __attribute__((aligned(16)));
+static char x7_exec_stack[16384] __attribute__((aligned(16)));
+
+static int x7_netns_helper_main(void *arg) {
+    int w = *(int *)arg;
+    int e = unshare(CLONE_NEWNET) == 0 ? 0 : errno;
+    (void)x7_write_fd(w, &e, sizeof e);
+    for (;;) pause();
+    return 0;
+}
+
 X7_FN void x7_launch_start_netns(x7_netns_helper *h) {
-    int p[2];
+    static int p[2];
     if (pipe2(p, O_CLOEXEC) != 0) x7_sb_fail_errno("netns", "pipe", errno);
-    h->pid = fork();
-    if (h->pid < 0) x7_sb_fail_errno("netns", "fork of the network namespace helper", errno);
-    if (h->pid == 0) {
-        close(p[0]);
-        int e = unshare(CLONE_NEWNET) == 0 ? 0 : errno;
-        (void)x7_write_fd(p[1], &e, sizeof e);
-        for (;;) pause();
-    }
+    h->pid = clone(x7_netns_helper_main, x7_netns_stack + sizeof x7_netns_stack, CLONE_VM | SIGCHLD,
+                   &p[1]);
+    if (h->pid < 0) x7_sb_fail_errno("netns", "clone of the network namespace helper", errno);
     close(p[1]);
     h->ready = p[0];
 }
@@ -177,6 +189,22 @@ X7_FN void x7_launch_join_netns(x7_netns_helper *h, x7_sb_report *rep) {
     }
     if (e != 0) x7_sb_fail("netns", "cannot make the network namespace", strerror(e));
     x7_sb_applied(rep, "netns");
+}
+
+typedef struct {
+    int prog;     /* O_PATH descriptor of the program (or the bundle's payload) */
+    int status_w; /* the init's status pipe, not the program's */
+    char **argv;
+} x7_exec_args;
+
+/* The program's process between its clone and exec: the exec, nothing else. */
+static int x7_launch_exec_program(void *arg) {
+    x7_exec_args *a = (x7_exec_args *)arg;
+    close(a->status_w);
+    extern char **environ;
+    syscall(SYS_execveat, a->prog, "", a->argv, environ, AT_EMPTY_PATH);
+    x7_sb_fail_errno("exec", "execveat of the program", errno);
+    return 3;
 }
 
 /* Everything between clone and exec, in the order of docs/internals/sandbox.md. */
@@ -235,15 +263,10 @@ X7_COLD void x7_launch_child(x7_launch_req *rq, x7_sb_report *rep, int userns) {
      * (SIGXCPU of RLIMIT_CPU, SIGALRM, SIGTERM...), which would change what the program's own
      * signals do. This process stays pid 1, reaps orphans, and reports the program's end.
      */
-    pid_t program = fork();
-    if (program < 0) x7_sb_fail_errno("exec", "fork of the program", errno);
-    if (program == 0) {
-        close(rq->status[1]);
-        extern char **environ;
-        syscall(SYS_execveat, prog, "", argv, environ, AT_EMPTY_PATH);
-        x7_sb_fail_errno("exec", "execveat of the program", errno);
-        _exit(3);
-    }
+    x7_exec_args exec = {prog, rq->status[1], argv};
+    pid_t program = clone(x7_launch_exec_program, x7_exec_stack + sizeof x7_exec_stack,
+                          CLONE_VM | CLONE_VFORK | SIGCHLD, &exec);
+    if (program < 0) x7_sb_fail_errno("exec", "clone of the program's process", errno);
     x7_launch_init(program, rq->status[1]);
 }
 

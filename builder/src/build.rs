@@ -428,7 +428,7 @@ pub fn build(
     };
     let result = match req.gc_root {
         Some(dir) => store
-            .realize(&inputs, dir, produce)
+            .realize_hashed(&inputs, &hash, dir, produce)
             .map(|r| (r.entry, !r.built)),
         None => match store.lookup(&hash, &inputs.name) {
             Some(e) => Ok((e, true)),

@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use x07_spec::policy::blob::{self, AcceptWeaker, BlobBackend};
+use x07_spec::policy::blob::{AcceptWeaker, BlobBackend, PolicyBlob};
 use x07_spec::policy::Policy;
 use x07_spec::report::SandboxBackend;
 use x07_spec::{DocumentError, Sha256Digest, World};
@@ -233,7 +233,6 @@ pub fn prepare_sandbox(req: &SandboxRequest<'_>) -> Result<PreparedSandbox, Prep
         path: derived_path.clone().unwrap_or_else(|| base.clone()),
         message,
     };
-    let digest = policy.digest().map_err(|e| encode_error(e.to_string()))?;
     let abs_root = std::path::absolute(req.root).map_err(|source| PrepareError::Root {
         root: req.root.to_path_buf(),
         source,
@@ -244,8 +243,17 @@ pub fn prepare_sandbox(req: &SandboxRequest<'_>) -> Result<PreparedSandbox, Prep
         // guest kernel without Landlock's network rules (Debian 6.1: ABI 3) is no gap there.
         accept_weaker = accept_weaker.union(AcceptWeaker::NO_LANDLOCK_NET);
     }
-    let blob = blob::encode(&policy, &abs_root, blob_backend, accept_weaker)
-        .map_err(|e| encode_error(e.to_string()))?;
+    // the blob carries the policy's digest: computed once, there
+    let resolved = PolicyBlob::resolve(
+        &policy,
+        &abs_root,
+        std::env::var_os("PATH").as_deref(),
+        blob_backend,
+        accept_weaker,
+    )
+    .map_err(|e| encode_error(e.to_string()))?;
+    let digest = resolved.digest.clone();
+    let blob = resolved.to_bytes();
     let env = EnvMode::Only(allowed_env(&policy));
     Ok(PreparedSandbox {
         backend,

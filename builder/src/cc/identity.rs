@@ -5,6 +5,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 use x07_spec::{canonical_file_bytes, write_atomic, Sha256Digest};
@@ -68,10 +69,14 @@ impl CcIdentity {
     /// Like [`CcIdentity::detect`] with an explicit environment. A warm call does the `PATH`
     /// lookup, one stat of the compiler and one small file read; it never runs the compiler.
     pub fn detect_with(home: &X07Home, locator: &CcLocator) -> Result<Self, CcError> {
+        if let Some(hit) = remembered(home, locator) {
+            return Ok(hit);
+        }
         let (path, meta) = locator.locate()?;
         let stamp = FileStamp::of(&meta);
         let cache_file = cache_file(home, &path);
         if let Some(hit) = read_cache(&cache_file, &path, &stamp) {
+            remember(home, locator, stamp, &hit);
             return Ok(hit);
         }
         let identity = Self::probe(&path)?;
@@ -82,6 +87,7 @@ impl CcIdentity {
         if unchanged {
             // The cache is an optimisation; a read-only home must not make builds fail.
             let _ = write_cache(&cache_file, &stamp, &identity);
+            remember(home, locator, stamp, &identity);
         }
         Ok(identity)
     }
@@ -121,6 +127,40 @@ impl CcIdentity {
             version_digest: Sha256Digest::of(text),
             version_line,
         })
+    }
+}
+
+/// The identity this process found last, with what it was found from. A run looks the compiler
+/// up twice (for the launcher, then for the program); the second lookup with the same home and
+/// environment only checks that the compiler's file is unchanged (one stat) instead of searching
+/// `PATH` and reading the cache file again.
+static LAST: Mutex<Option<Remembered>> = Mutex::new(None);
+
+struct Remembered {
+    home: PathBuf,
+    locator: CcLocator,
+    stamp: FileStamp,
+    identity: CcIdentity,
+}
+
+fn remembered(home: &X07Home, locator: &CcLocator) -> Option<CcIdentity> {
+    let last = LAST.lock().ok()?;
+    let r = last.as_ref()?;
+    if r.home != home.path() || r.locator != *locator {
+        return None;
+    }
+    let meta = std::fs::metadata(&r.identity.path).ok()?;
+    (FileStamp::of(&meta) == r.stamp).then(|| r.identity.clone())
+}
+
+fn remember(home: &X07Home, locator: &CcLocator, stamp: FileStamp, identity: &CcIdentity) {
+    if let Ok(mut last) = LAST.lock() {
+        *last = Some(Remembered {
+            home: home.path().to_path_buf(),
+            locator: locator.clone(),
+            stamp,
+            identity: identity.clone(),
+        });
     }
 }
 

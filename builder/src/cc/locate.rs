@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::CcError;
 
 /// The environment the compiler is looked up in; [`CcLocator::from_env`] reads the real one.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CcLocator {
     /// `$X07_CC`: the compiler x07 should use, ahead of everything else.
     pub x07_cc: Option<OsString>,

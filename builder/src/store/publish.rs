@@ -131,8 +131,18 @@ impl StoreRoot {
         project_dir: &Path,
         produce: impl FnOnce(&Staging) -> Result<Produced, E>,
     ) -> Result<Realized, PublishError<E>> {
-        let hash = inputs.hash()?;
-        if let Some(entry) = self.lookup(&hash, &inputs.name) {
+        self.realize_hashed(inputs, &inputs.hash()?, project_dir, produce)
+    }
+
+    /// [`StoreRoot::realize`] for a caller that already has `hash`, the hash of `inputs`.
+    pub fn realize_hashed<E>(
+        &self,
+        inputs: &DerivationInputs,
+        hash: &DerivationHash,
+        project_dir: &Path,
+        produce: impl FnOnce(&Staging) -> Result<Produced, E>,
+    ) -> Result<Realized, PublishError<E>> {
+        if let Some(entry) = self.lookup(hash, &inputs.name) {
             match self.register_root(project_dir, &entry) {
                 Ok(()) => {
                     return Ok(Realized {

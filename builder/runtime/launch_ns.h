@@ -18,6 +18,8 @@
 
 /* Where the tmpfs is built (hidden once pivot_root detaches it) and where the host tree goes. */
 #define X7_NS_BASE "/tmp"
+/* The root's tmpfs: nothing on it is a device or runs (the mounts on top carry their own flags). */
+#define X7_NS_ROOT_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
 #define X7_NS_OLD "/oldroot"
 #define X7_NS_MAX_BINDS 512u
 
@@ -55,6 +57,9 @@ X7_FN int x7_ns_plan_add(x7_ns_plan *plan, const char *dst, int writable) {
     char real[PATH_MAX];
     if (realpath(dst, real) == NULL) return -1;
     if (x7_ns_top_is_link(dst)) dst = real;
+    /* the new root is made of the roots: the host's whole tree cannot be one of them */
+    if (strcmp(real, "/") == 0)
+        x7_sb_fail("new_root", "a root at / is not supported: the new root is built from the policy's roots; name the directories the program needs", dst);
     for (uint32_t i = 0; i < plan->n; i++) {
         if (strcmp(plan->v[i].dst, dst) == 0) {
             plan->v[i].writable |= writable; /* the same root read and written: writable */
@@ -261,9 +266,14 @@ X7_FN void x7_ns_exec_aliases(const char *exe) {
     closedir(d);
 }
 
-/* /dev: a tmpfs with the harmless character devices and the usual links (sealed later). */
-X7_FN void x7_ns_dev(void) {
-    if (x7_mkdirs("/dev", 0755) != 0 || mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") != 0)
+/*
+ * /dev: the harmless character devices and the usual links. A directory of the root's tmpfs
+ * (read-only with it), or, when a root brought the host's /dev here (a root at /dev), a tmpfs of
+ * its own over it (`covered`, sealed later): a mount and a superblock more, so only then.
+ */
+X7_FN void x7_ns_dev(int covered) {
+    if (x7_mkdirs("/dev", 0755) != 0) x7_sb_fail_errno("new_root", "cannot make /dev", errno);
+    if (covered && mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") != 0)
         x7_sb_fail_errno("new_root", "cannot mount /dev", errno);
     static const char *const devs[] = {"null", "zero", "full", "random", "urandom"};
     for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++) {
@@ -310,7 +320,7 @@ X7_FN void x7_ns_proc(void) {
 X7_FN void x7_ns_build_new_root(const x7_ns_plan *plan, const x7_policy *pol) {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
         x7_sb_fail_errno("new_root", "cannot make mounts private", errno);
-    if (mount("tmpfs", X7_NS_BASE, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") != 0)
+    if (mount("tmpfs", X7_NS_BASE, "tmpfs", X7_NS_ROOT_FLAGS, "mode=0755,size=1m") != 0)
         x7_sb_fail_errno("new_root", "cannot mount a tmpfs for the new root", errno);
     if (mkdir(X7_NS_BASE X7_NS_OLD, 0700) != 0) x7_sb_fail_errno("new_root", "mkdir " X7_NS_OLD, errno);
     if (syscall(SYS_pivot_root, X7_NS_BASE, X7_NS_BASE X7_NS_OLD) != 0) x7_sb_fail_errno("new_root", "pivot_root", errno);
@@ -320,12 +330,15 @@ X7_FN void x7_ns_build_new_root(const x7_ns_plan *plan, const x7_policy *pol) {
        mounted on top of it, not hidden by it */
     for (uint32_t i = 0; i < plan->n; i++)
         if (!x7_ns_beneath_dev(plan->v[i].dst)) x7_ns_bind_one(&plan->v[i]);
-    x7_ns_dev();
+    int dev_covered = 0;
+    for (uint32_t i = 0; i < plan->n; i++)
+        if (strcmp(plan->v[i].dst, "/dev") == 0) dev_covered = 1;
+    x7_ns_dev(dev_covered);
     for (uint32_t i = 0; i < plan->n; i++)
         if (x7_ns_beneath_dev(plan->v[i].dst)) x7_ns_bind_one(&plan->v[i]);
     if (pol->proc.enabled && pol->proc.allow_spawn && pol->proc.allow_exec)
         for (uint32_t i = 0; i < pol->proc.allow_execs.n; i++) x7_ns_exec_aliases(pol->proc.allow_execs.v[i].s);
-    x7_ns_dev_seal();
+    if (dev_covered) x7_ns_dev_seal();
     x7_ns_proc();
 }
 
@@ -338,7 +351,7 @@ X7_FN void x7_ns_leave_host_tree(const char *cwd) {
     (void)rmdir(X7_NS_OLD);
     if (chdir(cwd) != 0 && (x7_mkdirs(cwd, 0755) != 0 || chdir(cwd) != 0))
         x7_sb_fail_errno("new_root", "cannot keep the working directory", errno);
-    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0)
+    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | X7_NS_ROOT_FLAGS, NULL) != 0)
         x7_sb_fail_errno("new_root", "cannot make the new root read-only", errno);
 }
 #endif

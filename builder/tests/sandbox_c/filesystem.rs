@@ -484,3 +484,49 @@ fn a_writable_mount_inside_a_read_root_is_read_only_in_the_new_root() {
     );
     assert!(!inner.join("pwned.txt").exists());
 }
+
+#[test]
+fn dev_holds_the_harmless_devices_only_even_under_a_root_at_dev() {
+    let p = Project::new();
+    let expected = "ok:fd\nfull\nnull\nrandom\nstderr\nstdin\nstdout\nurandom\nzero\n";
+    // a root at /dev binds the host's /dev: a tmpfs of its own goes over it
+    let dev = std::path::Path::new("/dev");
+    let covered = TestPolicy::new(&[dev], &[&p.path("rw")]);
+    let out = p.run(Flavor::Checked, &covered, &input(b'l', &[b"/dev", b"1"]));
+    assert_eq!(out.assert_ok().text(), expected, "{}", out.stderr);
+    for host_only in ["/dev/tty", "/dev/shm", "/dev/pts/ptmx"] {
+        let out = p.run(
+            Flavor::KernelOnly,
+            &covered,
+            &input(b'R', &[host_only.as_bytes()]),
+        );
+        assert_eq!(out.assert_ok().text(), errno(libc::ENOENT), "{host_only}");
+    }
+    // without one, /dev is a directory of the root's tmpfs, read-only with it
+    let pol = p.policy();
+    for dir in ["/dev", "/"] {
+        let out = p.run(Flavor::KernelOnly, &pol, &input(b'V', &[dir.as_bytes()]));
+        assert_eq!(out.assert_ok().text(), "ro", "{dir}");
+    }
+    let out = p.run(Flavor::KernelOnly, &pol, &input(b'Y', &[b"/dev/planted"]));
+    assert_eq!(out.assert_ok().text(), errno(libc::EROFS));
+    let out = p.run(Flavor::KernelOnly, &pol, &input(b'W', &[b"/dev/null"]));
+    assert!(
+        !out.assert_ok().text().starts_with("errno:"),
+        "/dev/null stays writable: {}",
+        out.text()
+    );
+}
+
+#[test]
+fn a_root_at_slash_is_refused_with_a_reason() {
+    let p = Project::new();
+    let whole = TestPolicy::new(&[std::path::Path::new("/")], &[&p.path("rw")]);
+    let out = p.run(Flavor::Checked, &whole, &input(b'0', &[]));
+    assert!(!out.status.success());
+    assert!(
+        out.stderr.contains("a root at / is not supported"),
+        "{}",
+        out.stderr
+    );
+}

@@ -14,7 +14,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#define X7_LAUNCH_USAGE "usage: x07-launch --x07-policy-fd=N [--plain-exec] -- PROGRAM [ARG...]\n"
+#define X7_LAUNCH_USAGE                                                                          \
+    "usage: x07-launch --x07-policy-fd=N [--plain-exec] -- PROGRAM [ARG...]\n"                  \
+    "       x07-launch --x07-policy-fd=N --x07-program-fd=M   (PROGRAM ARG... arrive on M later)\n"
 
 /* What the launcher was asked to run. */
 typedef struct {
@@ -28,6 +30,8 @@ typedef struct {
     int status[2];       /* child (the namespace's init) -> parent: the program's wait status */
     int plain;           /* --plain-exec: not an x07 program (the C compiler of a build): no policy on fd 3 */
     int payload_fd;      /* a sealed bundle: the payload's memfd (program_real is NULL); else -1 */
+    int program_fd;      /* --x07-program-fd: PROGRAM and its arguments arrive here later; else -1 */
+    int spec[2];         /* with program_fd: the monitor hands them, resolved, to the child */
 } x7_launch_req;
 
 /* The monitor's child (pid 1 of the run) and the termination signal it was asked to relay. */
@@ -207,10 +211,82 @@ static int x7_launch_exec_program(void *arg) {
     return 3;
 }
 
+/*
+ * --x07-program-fd: `x07 run` starts the launcher before its build is done, so the namespaces and
+ * cgroups are made while it finishes; the program and its arguments then arrive on the descriptor
+ * as NUL-terminated strings, ended by EOF (EOF before any: the run is called off). The monitor
+ * reads them, resolves the program in the host's tree and hands `real\0program\0args...` to the
+ * child on `spec`; the wall clock starts after that.
+ */
+#define X7_LAUNCH_SPEC_MAX (256u * 1024u)
+static char x7_launch_spec_buf[X7_LAUNCH_SPEC_MAX];
+
+/* Reads `fd` to EOF into the buffer; the length, or -1 (error, or more than the buffer holds). */
+X7_FN ssize_t x7_launch_read_all(int fd, char *buf, size_t cap) {
+    size_t len = 0;
+    for (;;) {
+        if (len == cap) return -1;
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n == 0) return (ssize_t)len;
+        if (n < 0) {
+            if (errno == EINTR && x7_launch_term_sig == 0) continue;
+            return -1;
+        }
+        len += (size_t)n;
+    }
+}
+
+/* Splits NUL-terminated strings into `out` (at most `max`); their number, or -1. */
+X7_FN int x7_launch_split(char *buf, size_t len, char **out, int max) {
+    int n = 0;
+    if (len == 0 || buf[len - 1] != 0) return -1;
+    for (size_t i = 0; i < len; i += strlen(buf + i) + 1) {
+        if (n == max) return -1;
+        out[n++] = buf + i;
+    }
+    return n;
+}
+
+/* The monitor: the program from `program_fd`, resolved, to the child; 0, or -1 (`why` says). */
+X7_FN int x7_launch_forward_program(x7_launch_req *rq, const char **why) {
+    static char msg[X7_LAUNCH_SPEC_MAX];
+    ssize_t len = x7_launch_read_all(rq->program_fd, msg, sizeof msg - PATH_MAX - 1);
+    close(rq->program_fd);
+    if (x7_launch_term_sig != 0) return *why = NULL, -1;
+    if (len <= 0) return *why = len == 0 ? "no program arrived on --x07-program-fd (the run was called off)" : "cannot read --x07-program-fd", -1;
+    if (memchr(msg, 0, (size_t)len) == NULL || msg[len - 1] != 0) return *why = "--x07-program-fd: PROGRAM must end with a NUL", -1;
+    char *real = realpath(msg, NULL);
+    if (real == NULL) return *why = "cannot resolve the program", -1;
+    /* a child that already ended must not kill this process with SIGPIPE (the child was cloned
+       before: the program does not inherit this) */
+    signal(SIGPIPE, SIG_IGN);
+    size_t rl = strlen(real) + 1;
+    int ok = x7_write_fd(rq->spec[1], real, rl) == 0 && x7_write_fd(rq->spec[1], msg, (size_t)len) == 0;
+    free(real);
+    close(rq->spec[1]);
+    return ok ? 0 : (*why = "cannot hand the program to the run", -1);
+}
+
+/* The child: what the monitor forwarded, into `rq` (the run ends here when nothing came). */
+X7_FN void x7_launch_receive_program(x7_launch_req *rq) {
+    if (rq->program_fd < 0) return;
+    close(rq->program_fd);
+    static char *argv[4096];
+    ssize_t len = x7_launch_read_all(rq->spec[0], x7_launch_spec_buf, sizeof x7_launch_spec_buf);
+    close(rq->spec[0]);
+    int n = len > 0 ? x7_launch_split(x7_launch_spec_buf, (size_t)len, argv, 4096) : -1;
+    if (n < 2) _exit(3); /* called off: the monitor says why */
+    rq->program_real = argv[0];
+    rq->program = argv[1];
+    rq->argv = argv + 2;
+    rq->argc = n - 2;
+}
+
 /* Everything between clone and exec, in the order of docs/internals/sandbox.md. */
 X7_COLD void x7_launch_child(x7_launch_req *rq, x7_sb_report *rep, int userns) {
     close(rq->alive[1]);
     close(rq->status[0]);
+    if (rq->program_fd >= 0) close(rq->spec[1]);
     x7_launch_require_monitor(rq);
     if (userns && getppid() != 0) x7_sb_fail("userns", "the child is not in a new pid namespace", NULL);
     static x7_ns_plan plan;
@@ -220,10 +296,12 @@ X7_COLD void x7_launch_child(x7_launch_req *rq, x7_sb_report *rep, int userns) {
         x7_launch_map_self(rq);
         x7_netns_helper netns = {-1, -1};
         if (!X7_SB_NET_ON(&x7_sb.pol)) x7_launch_start_netns(&netns);
+        x7_launch_receive_program(rq);
         x7_ns_plan_paths(&plan, &x7_sb.pol, rq->program_real);
         x7_ns_build_new_root(&plan, &x7_sb.pol);
         if (netns.pid > 0) x7_launch_join_netns(&netns, rep);
     } else {
+        x7_launch_receive_program(rq);
         x7_restrict_network(rep); /* without a user namespace only root can make one */
     }
     /* the groups are joined through the host's tree, before it is detached */
@@ -293,7 +371,8 @@ X7_COLD void x7_launch_relay(int status) {
  * before its exit was tried: an unreaped init keeps its pids cgroup busy). At wall_ms, or when the
  * launcher is told to stop, the init is killed.
  */
-X7_FN int x7_launch_wait(pid_t child, int status_fd) {
+/* From the clone on, SIGTERM, SIGINT and SIGHUP end the run first (x7_launch_on_term). */
+X7_FN void x7_launch_catch_term(pid_t child) {
     x7_launch_child_pid = child;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -305,6 +384,12 @@ X7_FN int x7_launch_wait(pid_t child, int status_fd) {
             (void)kill(child, SIGKILL);
             x7_sb_fail_errno("wall_clock", "sigaction", errno);
         }
+}
+
+X7_FN int x7_launch_wait(pid_t child, int status_fd) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigfillset(&sa.sa_mask);
     sa.sa_handler = x7_launch_on_alarm;
     uint32_t ms = x7_sb.pol.wall_ms;
     struct itimerval it = {{0, 0}, {(time_t)(ms / 1000u), (suseconds_t)(ms % 1000u) * 1000}};
@@ -336,6 +421,29 @@ X7_FN int x7_launch_wait(pid_t child, int status_fd) {
 
 static int x7_launch_run(x7_launch_req *rq, x7_sb_report *rep);
 
+/*
+ * Closes every inherited descriptor from 3 up except the policy's and `fd`, which is kept, made
+ * close-on-exec (the program never sees it), as the returned descriptor.
+ */
+X7_FN int x7_launch_keep_fd(int fd) {
+    int keep = x7_sb.child_blob_fd;
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, keep >= 3 ? keep + 1 : 3);
+    if (moved < 0) x7_sb_fail_errno("load_policy", "--x07-program-fd", errno);
+    int lo = keep >= 3 ? keep : moved, hi = keep >= 3 ? moved : -1;
+    /* descriptors below the first kept, between the two, and above the last */
+    for (int fd2 = 3; fd2 < lo; fd2++) (void)close(fd2);
+    if (hi > lo)
+        for (int fd2 = lo + 1; fd2 < hi; fd2++) (void)close(fd2);
+    int top = hi > lo ? hi : lo;
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, (unsigned)top + 1u, ~0u, 0u) == 0) return moved;
+#endif
+    struct rlimit r;
+    long max = getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur != RLIM_INFINITY ? (long)r.rlim_cur : 65536;
+    for (long fd2 = top + 1; fd2 < max && fd2 < (1L << 20); fd2++) (void)close((int)fd2);
+    return moved;
+}
+
 /* The launcher's main: parse, load, clone, map, cgroup, release, wait, clean up, relay. */
 X7_FN int x7_launch_main(int argc, char **argv) {
     static x7_sb_report rep;
@@ -343,6 +451,7 @@ X7_FN int x7_launch_main(int argc, char **argv) {
     memset(&rep, 0, sizeof rep);
     rep.pids_mechanism = "none";
     rq.payload_fd = -1;
+    rq.program_fd = -1;
     static x7_seal seal;
     if (x7_seal_find(&seal)) {
         /* a sealed bundle: every argument is the program's, the policy is the sealed one */
@@ -360,22 +469,36 @@ X7_FN int x7_launch_main(int argc, char **argv) {
             rq.plain = 1;
             continue;
         }
+        if (strncmp(argv[i], "--x07-program-fd=", 17) == 0) {
+            uint64_t fd;
+            if (x7_parse_u64(argv[i] + 17, &fd) != 0 || fd < 3 || fd > 0x7fffffff || fcntl((int)fd, F_GETFD) < 0) {
+                (void)x7_write_fd(2, X7_LAUNCH_USAGE, sizeof X7_LAUNCH_USAGE - 1);
+                return 2;
+            }
+            rq.program_fd = (int)fd;
+            continue;
+        }
         if (strncmp(argv[i], "--x07-policy-", 13) != 0) {
             (void)x7_write_fd(2, X7_LAUNCH_USAGE, sizeof X7_LAUNCH_USAGE - 1);
             return 2;
         }
         x7_sb_policy_arg(argv[i]);
     }
-    if (i + 1 >= argc) {
+    /* exactly one of `-- PROGRAM` and --x07-program-fd */
+    if ((rq.program_fd < 0) == (i + 1 >= argc) || (rq.program_fd >= 0 && rq.plain)) {
         (void)x7_write_fd(2, X7_LAUNCH_USAGE, sizeof X7_LAUNCH_USAGE - 1);
         return 2;
     }
+    x7_sandbox_load_policy(&rep);
+    if (x7_sb.pol.backend != X7_SB_BACKEND_OS) x7_sb_fail("load_policy", "the launcher applies backend os only", NULL);
+    if (rq.program_fd >= 0) {
+        rq.program_fd = x7_launch_keep_fd(rq.program_fd);
+        return x7_launch_run(&rq, &rep);
+    }
+    x7_sandbox_close_inherited();
     rq.program = argv[i + 1];
     rq.argv = argv + i + 2;
     rq.argc = argc - i - 2;
-    x7_sandbox_load_policy(&rep);
-    if (x7_sb.pol.backend != X7_SB_BACKEND_OS) x7_sb_fail("load_policy", "the launcher applies backend os only", NULL);
-    x7_sandbox_close_inherited();
     rq.program_real = realpath(rq.program, NULL);
     if (rq.program_real == NULL) x7_sb_fail_errno("exec", "cannot resolve the program", errno);
     return x7_launch_run(&rq, &rep);
@@ -389,7 +512,9 @@ X7_FN int x7_launch_run(x7_launch_req *rq, x7_sb_report *rep) {
     x7_sb.cwd_len = (uint32_t)strlen(x7_sb.cwd);
 
     x7_sb_applied(rep, "wall_clock"); /* kept by this process, the monitor (x7_launch_wait) */
-    if (pipe2(rq->alive, O_CLOEXEC) != 0 || pipe2(rq->status, O_CLOEXEC) != 0) x7_sb_fail_errno("userns", "pipe", errno);
+    if (pipe2(rq->alive, O_CLOEXEC) != 0 || pipe2(rq->status, O_CLOEXEC) != 0 ||
+        (rq->program_fd >= 0 && pipe2(rq->spec, O_CLOEXEC) != 0))
+        x7_sb_fail_errno("userns", "pipe", errno);
     x7_launch_cgroup();
     /* the network namespace is made by the child's helper (x7_launch_start_netns) */
     unsigned long ns = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
@@ -413,6 +538,21 @@ X7_FN int x7_launch_run(x7_launch_req *rq, x7_sb_report *rep) {
 
     close(rq->alive[0]); /* the write end stays open until this process ends */
     close(rq->status[1]);
+    x7_launch_catch_term(child);
+    if (rq->program_fd >= 0) {
+        close(rq->spec[0]);
+        const char *why = NULL;
+        if (x7_launch_forward_program(rq, &why) != 0) {
+            /* called off, or no program to run: the run ends before anything of it started */
+            (void)kill(child, SIGKILL);
+            while (waitpid(child, NULL, __WALL) < 0 && errno == EINTR) {
+            }
+            if (x7_launch_cgroup_poolable()) x7_launch_cgroup_release();
+            else x7_launch_cgroup_cleanup();
+            if (x7_launch_term_sig != 0) x7_launch_relay(x7_launch_term_sig);
+            x7_sb_fail("exec", why, NULL);
+        }
+    }
     int status = x7_launch_wait(child, rq->status[0]);
     if (x7_launch_cgroup_poolable()) x7_launch_cgroup_release();
     else x7_launch_cgroup_cleanup();

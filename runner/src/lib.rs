@@ -12,6 +12,6 @@ pub mod trap_help;
 
 pub use limits::{default_wall_time, EnvMode, RunLimits};
 pub use run::{
-    launched_from_output, run_framed, run_framed_in_dir, run_launch, Launch, Launched, RemoteEnd,
-    RunError,
+    launched_from_output, run_framed, run_framed_in_dir, run_launch, EarlyLaunch, Launch, Launched,
+    RemoteEnd, RunError,
 };

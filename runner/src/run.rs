@@ -9,7 +9,9 @@ use x07_spec::{SandboxSummary, SolveSection};
 use crate::limits::{EnvMode, RunLimits};
 use crate::output_frame::parse_frame;
 use crate::stderr_lines::{find_denials, find_sandbox_line, find_stats_line, find_trap_line};
-use crate::supervised_child::{run_child, ChildOutcome, StopReason, SuperviseError, Termination};
+use crate::supervised_child::{
+    run_child, ChildOutcome, EarlyChild, StopReason, SuperviseError, Termination,
+};
 use crate::trap_help::{
     trap_help, TRAP_CPU_LIMIT, TRAP_MISSING_METRICS, TRAP_STDERR_CAP, TRAP_STDOUT_CAP,
     TRAP_TIMED_OUT,
@@ -117,7 +119,46 @@ pub fn run_launch(
         launch.policy_blob,
         launch.launcher,
     )
-    .map_err(|e| match e {
+    .map_err(|e| run_error(e, exe))?;
+    Ok(launched(&outcome, limits, launch.policy_blob.is_some()))
+}
+
+/// A sandboxed run whose launcher starts before the program is built: the run's namespaces,
+/// cgroups and root are made while the build finishes (`x07 run`, backend os). Dropped without
+/// [`EarlyLaunch::run`], the run is called off: the launcher undoes what it made and is reaped.
+pub struct EarlyLaunch {
+    child: EarlyChild,
+}
+
+impl EarlyLaunch {
+    /// Starts `launcher` with the run's policy blob, environment and working directory.
+    pub fn start(
+        launcher: &Path,
+        policy_blob: &[u8],
+        limits: &RunLimits,
+        env: &EnvMode,
+        cwd: Option<&Path>,
+    ) -> Result<Self, RunError> {
+        let child = EarlyChild::start(launcher, policy_blob, limits, env, cwd)
+            .map_err(|e| run_error(e, launcher))?;
+        Ok(Self { child })
+    }
+
+    /// Runs `exe` (the built program) in the prepared sandbox, as [`run_launch`] would.
+    pub fn run(self, exe: &Path, input: &[u8], limits: &RunLimits) -> Result<Launched, RunError> {
+        if u32::try_from(input.len()).is_err() {
+            return Err(RunError::InputTooLarge { len: input.len() });
+        }
+        let outcome = self
+            .child
+            .run(exe, input, limits)
+            .map_err(|e| run_error(e, exe))?;
+        Ok(launched(&outcome, limits, true))
+    }
+}
+
+fn run_error(e: SuperviseError, exe: &Path) -> RunError {
+    match e {
         SuperviseError::Spawn(source) => RunError::Spawn {
             exe: exe.to_path_buf(),
             source,
@@ -126,11 +167,15 @@ pub fn run_launch(
             exe: exe.to_path_buf(),
             source,
         },
-    })?;
-    let mut solve = solve_section(&outcome, limits);
-    let sandbox = launch
-        .policy_blob
-        .and_then(|_| find_sandbox_line(&outcome.stderr));
+    }
+}
+
+/// The report sections of a finished run (`sandboxed`: the launcher's start-up line, denials).
+fn launched(outcome: &ChildOutcome, limits: &RunLimits, sandboxed: bool) -> Launched {
+    let mut solve = solve_section(outcome, limits);
+    let sandbox = sandboxed
+        .then(|| find_sandbox_line(&outcome.stderr))
+        .flatten();
     if let Some(dir) = sandbox.as_ref().and_then(|s| s.pids_cgroup.as_deref()) {
         // Normally gone already: the launcher removes its groups; this covers a launcher that was
         // killed. Under cgroup v1 the run also has a memory group beside the pids one.
@@ -139,10 +184,10 @@ pub fn run_launch(
             remove_run_cgroup(&Path::new("/sys/fs/cgroup/memory").join(rest));
         }
     }
-    if launch.policy_blob.is_some() {
+    if sandboxed {
         solve.policy_denials = Some(find_denials(&outcome.stderr));
     }
-    Ok(Launched { solve, sandbox })
+    Launched { solve, sandbox }
 }
 
 /// How a run elsewhere (in a VM guest) ended, as its host learned it.

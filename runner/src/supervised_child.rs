@@ -107,6 +107,102 @@ pub(crate) fn run_child(
     result
 }
 
+/// A launcher started before the program is known (`--x07-program-fd`, docs/internals/sandbox.md):
+/// it makes the run's namespaces and cgroups while the caller finishes the build, then runs the
+/// program [`EarlyChild::run`] names. Dropped unused, it is called off and reaped.
+pub(crate) struct EarlyChild {
+    child: Option<Child>,
+    /// The write end of the program descriptor: the program and its arguments, then EOF.
+    program: Option<std::fs::File>,
+}
+
+impl EarlyChild {
+    /// Starts `launcher` with the policy, the environment and the working directory of the run.
+    pub(crate) fn start(
+        launcher: &Path,
+        policy_blob: &[u8],
+        limits: &RunLimits,
+        env: &EnvMode,
+        cwd: Option<&Path>,
+    ) -> Result<Self, SuperviseError> {
+        let policy_fd = policy_memfd(policy_blob).map_err(SuperviseError::Spawn)?;
+        let (read, write) = program_pipe().map_err(SuperviseError::Spawn)?;
+        let args = [
+            format!("--x07-policy-fd={}", policy_fd.as_raw_fd()),
+            format!("--x07-program-fd={}", read.as_raw_fd()),
+        ];
+        let spawned = spawn_command(launcher, &args, limits, env, cwd);
+        drop((policy_fd, read));
+        Ok(Self {
+            child: Some(spawned.map_err(SuperviseError::Spawn)?),
+            program: Some(std::fs::File::from(write)),
+        })
+    }
+
+    /// Names the program (`exe` with the run's flags) and supervises the run to its end.
+    pub(crate) fn run(
+        mut self,
+        exe: &Path,
+        input: &[u8],
+        limits: &RunLimits,
+    ) -> Result<ChildOutcome, SuperviseError> {
+        let mut child = self.child.take().expect("an early child runs once");
+        let mut spec = exe.as_os_str().as_encoded_bytes().to_vec();
+        spec.push(0);
+        for flag in run_flags(limits) {
+            spec.extend_from_slice(flag.as_bytes());
+            spec.push(0);
+        }
+        if let Some(mut program) = self.program.take() {
+            // A launcher that already failed (no user namespace...) has closed its end: what it
+            // said is on its stderr, which supervise collects like any run's.
+            let _ = program.write_all(&spec);
+        }
+        let deadline = Instant::now().checked_add(limits.wall_time_limit);
+        let pid = child.id() as libc::pid_t;
+        let result = supervise(&mut child, pid, open_pidfd(pid), input, limits, deadline);
+        if result.is_err() {
+            kill_group(pid);
+            let _ = reap(pid);
+        }
+        result
+    }
+}
+
+impl Drop for EarlyChild {
+    fn drop(&mut self) {
+        // called off: EOF on the program descriptor; the launcher undoes what it made and ends
+        self.program = None;
+        if let Some(mut child) = self.child.take() {
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A pipe for the program descriptor: the read end inherited by the launcher, the write end not.
+fn program_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: pipe2 fills two descriptors we then own; the result is checked.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fresh descriptors from pipe2.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    // SAFETY: fcntl on a descriptor we own: clear close-on-exec so the launcher inherits it.
+    if unsafe { libc::fcntl(read.as_raw_fd(), libc::F_SETFD, 0) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok((read, write))
+}
+
+/// The flags every framed run gets.
+fn run_flags(limits: &RunLimits) -> [String; 2] {
+    [
+        format!("--solve-fuel={}", limits.solve_fuel),
+        format!("--max-memory-bytes={}", limits.max_memory_bytes),
+    ]
+}
+
 /// A memfd holding `blob`, positioned at its start, *without* close-on-exec (so the child inherits it).
 fn policy_memfd(blob: &[u8]) -> std::io::Result<OwnedFd> {
     // SAFETY: memfd_create with a static NUL-terminated name; the result is checked.
@@ -131,15 +227,25 @@ fn spawn(
     policy_arg: Option<&str>,
     launcher: Option<&Path>,
 ) -> std::io::Result<Child> {
-    let mut cmd = Command::new(launcher.unwrap_or(exe));
-    if let Some(arg) = policy_arg {
-        cmd.arg(arg);
-    }
+    let mut args: Vec<std::ffi::OsString> = policy_arg.into_iter().map(Into::into).collect();
     if launcher.is_some() {
-        cmd.arg("--").arg(exe);
+        args.push("--".into());
+        args.push(exe.into());
     }
-    cmd.arg(format!("--solve-fuel={}", limits.solve_fuel))
-        .arg(format!("--max-memory-bytes={}", limits.max_memory_bytes))
+    args.extend(run_flags(limits).map(Into::into));
+    spawn_command(launcher.unwrap_or(exe), &args, limits, env, cwd)
+}
+
+/// Starts `program` with `args`: piped stdio, its own process group, the CPU limit.
+fn spawn_command(
+    program: &Path,
+    args: &[impl AsRef<std::ffi::OsStr>],
+    limits: &RunLimits,
+    env: &EnvMode,
+    cwd: Option<&Path>,
+) -> std::io::Result<Child> {
+    let mut cmd = Command::new(program);
+    cmd.args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

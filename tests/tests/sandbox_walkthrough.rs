@@ -586,3 +586,58 @@ fn step6_the_env_allowlist_lives_in_the_base_policy() {
     let out = run(sandboxed(&p).args(["run", "--profile", "sandbox", "--allow-env", "APP_SECRET"]));
     expect_exit(&out, 2);
 }
+
+/// `x07-launch` processes whose parent is not an `x07`: launchers their x07 did not wait for
+/// (handed to a subreaper, or to pid 1).
+fn orphaned_launchers() -> Vec<String> {
+    let stat_of = |pid: &str| -> Option<(String, String, String)> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // pid (comm) state ppid ...
+        let (head, rest) = stat.rsplit_once(") ")?;
+        let comm = head.split_once(" (")?.1.to_string();
+        let mut fields = rest.split(' ');
+        Some((comm, fields.next()?.to_string(), fields.next()?.to_string()))
+    };
+    let mut found = Vec::new();
+    for entry in fs_err::read_dir("/proc").unwrap().flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        let Some((comm, state, ppid)) = stat_of(&pid) else {
+            continue;
+        };
+        let parent = stat_of(&ppid).map(|(c, _, _)| c).unwrap_or_default();
+        if comm == "x07-launch" && parent != "x07" {
+            found.push(format!("{pid} {state} (parent {ppid} {parent})"));
+        }
+    }
+    found
+}
+
+#[test]
+fn a_program_that_does_not_compile_calls_the_early_launcher_off() {
+    if skip_without_os_backend("a_program_that_does_not_compile_calls_the_early_launcher_off") {
+        return;
+    }
+    let p = InitProject::new();
+    expect_exit(&p.run_x07(["policy", "init", "--template", "cli"]), 0);
+    // x07 run starts the launcher before the program is loaded; the load then fails
+    p.write("src/app.x07.json", b"{ \"schema_version\": ");
+    let before = orphaned_launchers();
+    let out = run_sandboxed(&p, b"hi", &[]);
+    expect_exit(&out, 1);
+    let r = common::report(&out);
+    assert!(
+        r.raw["compile"]["ok"] == json!(false) && r.raw["solve"].is_null(),
+        "{}",
+        r.pretty()
+    );
+    assert_eq!(
+        r.diagnostics().first().map(|d| d.code.as_str()),
+        Some("X07-JSON-0001"),
+        "{}",
+        r.pretty()
+    );
+    // the launcher was told the run is off and waited for: none is left behind
+    let after = orphaned_launchers();
+    let left: Vec<&String> = after.iter().filter(|l| !before.contains(l)).collect();
+    assert!(left.is_empty(), "launchers left orphaned: {left:?}");
+}

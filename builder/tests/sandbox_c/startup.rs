@@ -95,6 +95,10 @@ fn without_a_policy_the_program_does_not_start() {
         ),
         (vec![policy_arg, "--"], 2, None),
         (vec![policy_arg, exe], 2, None),
+        // the program named twice, or on a descriptor that is not open
+        (vec![policy_arg, "--x07-program-fd=0", "--", exe], 2, None),
+        (vec![policy_arg, "--x07-program-fd=999", "--", exe], 2, None),
+        (vec![policy_arg, "--x07-program-fd=999"], 2, None),
     ] {
         let mut cmd = Command::new(crate::harness::launcher());
         cmd.args(&args).current_dir(p.root());
@@ -106,8 +110,13 @@ fn without_a_policy_the_program_does_not_start() {
             None => assert!(
                 out.stderr
                     .starts_with("usage: x07-launch --x07-policy-fd=N ")
-                    && out.stderr.ends_with(" -- PROGRAM [ARG...]\n")
-                    && out.stderr.lines().count() == 1,
+                    && out
+                        .stderr
+                        .lines()
+                        .next()
+                        .unwrap()
+                        .ends_with(" -- PROGRAM [ARG...]")
+                    && out.stderr.contains(" --x07-program-fd=M "),
                 "{args:?}: {}",
                 out.stderr
             ),
@@ -494,5 +503,105 @@ fn a_stopped_launcher_ends_the_run_and_removes_its_cgroups() {
     );
     for g in &groups {
         assert!(!g.exists(), "{} was left behind", g.display());
+    }
+}
+
+/// The launcher started with `--x07-program-fd` (as `x07 run` starts it before its build is
+/// done): `name` is written to the descriptor (None: nothing), which is then closed.
+fn early_launch(p: &Project, name: Option<&[u8]>, input: &[u8]) -> (Outcome, u32) {
+    use std::os::unix::io::{AsRawFd as _, FromRawFd as _};
+    let policy_file = p.root().join("policy.bin");
+    fs_err::write(&policy_file, p.policy().to_bytes()).unwrap();
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe(2) fills two descriptors this test then owns (the read end is inherited).
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: fresh descriptors from pipe(2).
+    let (read, mut write) = unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    };
+    // SAFETY: the write end must not reach the launcher, or EOF would never come.
+    unsafe { libc::fcntl(write.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
+    let mut child = Command::new(crate::harness::launcher())
+        .arg(format!("--x07-policy-file={}", policy_file.display()))
+        .arg(format!("--x07-program-fd={}", read.as_raw_fd()))
+        .current_dir(p.root())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(read);
+    let pid = child.id();
+    if let Some(name) = name {
+        std::io::Write::write_all(&mut write, name).unwrap();
+    }
+    drop(write);
+    let mut stdin = child.stdin.take().unwrap();
+    let _ = std::io::Write::write_all(&mut stdin, &crate::harness::frame(input));
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let outcome = Outcome {
+        status: out.status,
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: Duration::ZERO,
+    };
+    (outcome, pid)
+}
+
+#[test]
+fn a_program_named_after_the_start_runs_confined_and_a_called_off_run_leaves_nothing() {
+    let p = Project::new();
+    let exe = hostile(Flavor::Checked).to_str().unwrap().to_owned();
+    // named later, with its arguments: the same run as `-- PROGRAM`
+    let named = format!("{exe}\0--solve-fuel=1000000\0");
+    let (out, pid) = early_launch(&p, Some(named.as_bytes()), &input(b'0', &[]));
+    assert_eq!(out.assert_ok().text(), "hello", "{}", out.stderr);
+    assert!(out.sandbox()["restrictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r == "seccomp"));
+    // and what it reads through the new root is what its policy grants
+    let (out, _) = early_launch(&p, Some(named.as_bytes()), &read(&p.s("ro/visible.txt")));
+    assert_eq!(out.assert_ok().text(), "ok:visible");
+    // the program descriptor (and the monitor's pipes) never reach the program: it has the
+    // descriptors a program started with `-- PROGRAM` has (its own root descriptors), no more
+    for fd in 4..=12u32 {
+        let probe = input(b'I', &[fd.to_string().as_bytes()]);
+        let (out, _) = early_launch(&p, Some(named.as_bytes()), &probe);
+        let plain = Launch::new(
+            hostile(Flavor::Checked),
+            Some(&p.policy().to_bytes()),
+            p.root(),
+        )
+        .run(&probe);
+        assert_eq!(out.assert_ok().text(), plain.assert_ok().text(), "fd {fd}");
+    }
+    crate::harness::remove_run_cgroup(pid);
+    // called off (EOF, nothing named), or a program that is not there: nothing ran, and the
+    // run's cgroups are gone with the launcher (not left for anyone to clean up)
+    for (name, said) in [
+        (
+            None,
+            "no program arrived on --x07-program-fd (the run was called off)",
+        ),
+        (
+            Some(&b"/nonexistent/program\0"[..]),
+            "cannot resolve the program",
+        ),
+        (Some(&b"no-trailing-nul"[..]), "PROGRAM must end with a NUL"),
+    ] {
+        let (out, pid) = early_launch(&p, name, &input(b'0', &[]));
+        assert_eq!(out.status.code(), Some(3), "{}", out.stderr);
+        assert!(out.stderr.contains(said), "{}", out.stderr);
+        assert!(out.stdout.is_empty());
+        for controller in ["pids", "memory"] {
+            let g = PathBuf::from(format!("/sys/fs/cgroup/{controller}/x07/run-{pid}"));
+            assert!(!g.exists(), "{} was left behind", g.display());
+        }
     }
 }

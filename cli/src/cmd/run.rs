@@ -17,6 +17,7 @@ use crate::compile::{self, RepairDone};
 use crate::error::{CliError, CliResult};
 use crate::sandbox::{self, SandboxLaunch};
 use crate::target::{self, Target, TargetKind};
+use x07_spec::report::SandboxBackend;
 
 fn read_input_file(path: &Path) -> Result<Vec<u8>, CliError> {
     fs_err::read(path).map_err(|e| {
@@ -243,8 +244,29 @@ pub fn run(args: &RunArgs) -> CliResult {
     } else {
         None
     };
-    let input = input_bytes(args, Some(&target))?;
     let limits = limits(args, Some(&target));
+    // backend os: the launcher makes the run's namespaces, cgroups and root while the program
+    // is loaded and built (from the store, usually); dropped on any early return, it is called off
+    let early = match sandbox
+        .as_ref()
+        .filter(|sb| sb.prepared.backend == SandboxBackend::Os)
+    {
+        Some(sb) => match sb.launcher.as_deref() {
+            Some(launcher) => Some(
+                x07_runner::EarlyLaunch::start(
+                    launcher,
+                    &sb.prepared.blob,
+                    &limits,
+                    &sb.prepared.env,
+                    Some(&root),
+                )
+                .map_err(|e| CliError::setup("X07-RUN-0001", e.to_string()))?,
+            ),
+            None => None,
+        },
+        None => None,
+    };
+    let input = input_bytes(args, Some(&target))?;
     let (loaded, repair) = compile::load_and_repair(&target, args.repair)?;
     let project = matches!(target.kind, TargetKind::Project { .. });
     let wrap = |r: CompileRunReport| {
@@ -343,10 +365,13 @@ pub fn run(args: &RunArgs) -> CliResult {
     }
     let record = built.entry.build_record().ok();
     let vm_guest_image = image.as_ref().map(|i| i.digest.to_string());
-    let launched = match (&image, &sandbox) {
-        (Some(image), Some(sb)) => {
+    let launched = match (&image, &sandbox, early) {
+        (Some(image), Some(sb), _) => {
             crate::sandbox::run_in_vm(image, sb, &exe, &input, &limits, &root, args.vm_cpus)?
         }
+        (_, _, Some(early)) => early.run(&exe, &input, &limits).map_err(|e| {
+            CliError::setup("X07-RUN-0001", format!("cannot run {}: {e}", exe.display()))
+        })?,
         _ => launch(&exe, &input, &limits, Some(&root), sandbox.as_ref())?,
     };
     let solve = launched.solve;

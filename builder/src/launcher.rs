@@ -58,6 +58,16 @@ pub fn ensure_launcher(home: &X07Home, store: &StoreRoot) -> Result<PathBuf, Bui
     ensure_launcher_with(home, store, None).map(|(path, _)| path)
 }
 
+/// The launcher already in the store for this compiler and libc, without building or fetching
+/// it (`None`: not there, or no compiler; [`ensure_launcher_with`] then decides).
+pub fn stored_launcher(home: &X07Home, store: &StoreRoot) -> Option<PathBuf> {
+    let musl = MuslLibc::detect(home);
+    let cc = CcIdentity::detect(home).ok()?;
+    let inputs = launcher_inputs(cc.version_digest, musl.as_ref()).ok()?;
+    let hash = inputs.hash().ok()?;
+    store.lookup(&hash, &inputs.name).map(|e| e.binary_path())
+}
+
 /// [`ensure_launcher`] that first asks `substituter` (the binary cache) on a store miss; without
 /// a C compiler, a trusted cached launcher built by any compiler is used. Also says what the
 /// substituter did.
@@ -81,7 +91,6 @@ pub fn ensure_launcher_with(
     };
     let inputs = launcher_inputs(cc.version_digest, musl.as_ref())?;
     let hash = inputs.hash()?;
-    // the warm path of every sandboxed run: one hash, one stat
     if let Some(entry) = store.lookup(&hash, &inputs.name) {
         return Ok((entry.binary_path(), None));
     }

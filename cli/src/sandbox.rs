@@ -116,14 +116,32 @@ pub fn prepare(
             return Err(e);
         }
     }
-    let prepared = prepare::prepare_sandbox(&req)?;
+    // the warm launcher lookup (compiler and libc identities, a hash, a stat) on a second CPU
+    // while the policy is read, checked and encoded: both come before the launcher can start
+    let wants_launcher = matches!(
+        prepare::sandbox_backend(&req),
+        Ok(SandboxBackend::Os | SandboxBackend::Vm)
+    );
+    let (prepared, stored) = std::thread::scope(|s| {
+        let lookup = wants_launcher.then(|| {
+            s.spawn(|| {
+                let home = crate::compile::home().ok()?;
+                let store = x07_builder::store::StoreRoot::new(&home);
+                x07_builder::launcher::stored_launcher(&home, &store)
+            })
+        });
+        let prepared = prepare::prepare_sandbox(&req);
+        (prepared, lookup.and_then(|h| h.join().ok().flatten()))
+    });
+    let prepared = prepared?;
     if let Some(derived) = &prepared.derived_path {
         crate::output::note!("{command}: using derived policy {}", derived.display());
     }
-    let launcher = if matches!(prepared.backend, SandboxBackend::Os | SandboxBackend::Vm) {
-        Some(crate::compile::launcher()?)
-    } else {
-        None
+    let launcher = match (&prepared.backend, stored) {
+        (SandboxBackend::Os | SandboxBackend::Vm, Some(path)) => Some(path),
+        // not in the store yet: built (or fetched) now, after the policy proved usable
+        (SandboxBackend::Os | SandboxBackend::Vm, None) => Some(crate::compile::launcher()?),
+        _ => None,
     };
     Ok(SandboxLaunch { prepared, launcher })
 }

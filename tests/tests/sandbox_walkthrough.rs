@@ -587,8 +587,9 @@ fn step6_the_env_allowlist_lives_in_the_base_policy() {
     expect_exit(&out, 2);
 }
 
-/// `x07-launch` processes whose parent is not an `x07`: launchers their x07 did not wait for
-/// (handed to a subreaper, or to pid 1).
+/// `x07-launch` processes whose parent is neither an `x07` nor another `x07-launch` (a run's init
+/// and helper are the monitor's children): launchers their x07 did not wait for (handed to a
+/// subreaper, or to pid 1).
 fn orphaned_launchers() -> Vec<String> {
     let stat_of = |pid: &str| -> Option<(String, String, String)> {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -605,7 +606,7 @@ fn orphaned_launchers() -> Vec<String> {
             continue;
         };
         let parent = stat_of(&ppid).map(|(c, _, _)| c).unwrap_or_default();
-        if comm == "x07-launch" && parent != "x07" {
+        if comm == "x07-launch" && parent != "x07" && parent != "x07-launch" {
             found.push(format!("{pid} {state} (parent {ppid} {parent})"));
         }
     }

@@ -107,9 +107,7 @@ pub fn run_launch(
     limits: &RunLimits,
     launch: &Launch<'_>,
 ) -> Result<Launched, RunError> {
-    if u32::try_from(input.len()).is_err() {
-        return Err(RunError::InputTooLarge { len: input.len() });
-    }
+    check_input(input)?;
     let outcome = run_child(
         exe,
         input,
@@ -146,14 +144,20 @@ impl EarlyLaunch {
 
     /// Runs `exe` (the built program) in the prepared sandbox, as [`run_launch`] would.
     pub fn run(self, exe: &Path, input: &[u8], limits: &RunLimits) -> Result<Launched, RunError> {
-        if u32::try_from(input.len()).is_err() {
-            return Err(RunError::InputTooLarge { len: input.len() });
-        }
+        check_input(input)?;
         let outcome = self
             .child
             .run(exe, input, limits)
             .map_err(|e| run_error(e, exe))?;
         Ok(launched(&outcome, limits, true))
+    }
+}
+
+/// Framed input carries a u32 length.
+fn check_input(input: &[u8]) -> Result<(), RunError> {
+    match u32::try_from(input.len()) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(RunError::InputTooLarge { len: input.len() }),
     }
 }
 

@@ -97,9 +97,19 @@ pub(crate) fn run_child(
     let spawned = spawn(exe, limits, env, cwd, policy_arg.as_deref(), launcher);
     drop(policy_fd);
     let mut child = spawned.map_err(SuperviseError::Spawn)?;
+    supervise_to_end(&mut child, input, limits, deadline)
+}
+
+/// Supervises a started child to its end; a failure of the supervisor does not leave its group
+/// running.
+fn supervise_to_end(
+    child: &mut Child,
+    input: &[u8],
+    limits: &RunLimits,
+    deadline: Option<Instant>,
+) -> Result<ChildOutcome, SuperviseError> {
     let pid = child.id() as libc::pid_t;
-    // From here on, a failure must not leave the group running.
-    let result = supervise(&mut child, pid, open_pidfd(pid), input, limits, deadline);
+    let result = supervise(child, pid, open_pidfd(pid), input, limits, deadline);
     if result.is_err() {
         kill_group(pid);
         let _ = reap(pid);
@@ -159,13 +169,7 @@ impl EarlyChild {
             let _ = program.write_all(&spec);
         }
         let deadline = Instant::now().checked_add(limits.wall_time_limit);
-        let pid = child.id() as libc::pid_t;
-        let result = supervise(&mut child, pid, open_pidfd(pid), input, limits, deadline);
-        if result.is_err() {
-            kill_group(pid);
-            let _ = reap(pid);
-        }
-        result
+        supervise_to_end(&mut child, input, limits, deadline)
     }
 }
 

@@ -16,7 +16,8 @@
 
 #define X7_LAUNCH_USAGE                                                                          \
     "usage: x07-launch --x07-policy-fd=N [--plain-exec] -- PROGRAM [ARG...]\n"                  \
-    "       x07-launch --x07-policy-fd=N --x07-program-fd=M   (PROGRAM ARG... arrive on M later)\n"
+    "       x07-launch --x07-policy-fd=N --x07-program-fd=M [--x07-end-fd=E]\n"                 \
+    "                  (PROGRAM ARG... arrive on M later; the run's end is told on E first)\n"
 
 /* What the launcher was asked to run. */
 typedef struct {
@@ -32,7 +33,19 @@ typedef struct {
     int payload_fd;      /* a sealed bundle: the payload's memfd (program_real is NULL); else -1 */
     int program_fd;      /* --x07-program-fd: PROGRAM and its arguments arrive here later; else -1 */
     int spec[2];         /* with program_fd: the monitor hands them, resolved, to the child */
+    int end_fd;          /* --x07-end-fd: the run's end, told before the namespaces' teardown; else -1 */
 } x7_launch_req;
+
+/*
+ * How the run ended, as the init reports it to the monitor and the monitor tells --x07-end-fd:
+ * the program's wait status and the CPU time of the program and everything it started (the
+ * init's reaped children), 12 bytes in native byte order.
+ */
+#define X7_LAUNCH_END_LEN 12u
+X7_FN void x7_launch_end_encode(unsigned char out[X7_LAUNCH_END_LEN], int status, uint64_t cpu_us) {
+    memcpy(out, &status, 4);
+    memcpy(out + 4, &cpu_us, 8);
+}
 
 /* The monitor's child (pid 1 of the run) and the termination signal it was asked to relay. */
 static volatile pid_t x7_launch_child_pid X7_UNUSED;
@@ -119,7 +132,13 @@ X7_COLD void x7_launch_init(pid_t program, int status_fd) {
         while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR) {
         }
     }
-    (void)x7_write_fd(status_fd, &st, sizeof st);
+    struct rusage ru;
+    uint64_t cpu_us = 0;
+    if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
+        cpu_us = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u + (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+    unsigned char msg[X7_LAUNCH_END_LEN];
+    x7_launch_end_encode(msg, st, cpu_us);
+    (void)x7_write_fd(status_fd, msg, sizeof msg);
     _exit(0); /* the kernel then tears the namespaces down */
 }
 
@@ -285,6 +304,7 @@ X7_FN void x7_launch_receive_program(x7_launch_req *rq) {
 /* Everything between clone and exec, in the order of docs/internals/sandbox.md. */
 X7_COLD void x7_launch_child(x7_launch_req *rq, x7_sb_report *rep, int userns) {
     close(rq->alive[1]);
+    if (rq->end_fd >= 0) close(rq->end_fd); /* the monitor's alone */
     close(rq->status[0]);
     if (rq->program_fd >= 0) close(rq->spec[1]);
     x7_launch_require_monitor(rq);
@@ -369,7 +389,9 @@ X7_COLD void x7_launch_relay(int status) {
  * Waits for the run's end: the program's wait status as the init reports it, or how the init
  * itself ended when it reports nothing; either way the init has ended when this returns (relaying
  * before its exit was tried: an unreaped init keeps its pids cgroup busy). At wall_ms, or when the
- * launcher is told to stop, the init is killed.
+ * launcher is told to stop, the init is killed. With `end_fd`, a report is told there at once:
+ * the init, pid 1 of the run's pid namespace, has then killed and reaped every process of the
+ * run, so x07 can write its report while the namespaces are torn down and the cgroups released.
  */
 /* From the clone on, SIGTERM, SIGINT and SIGHUP end the run first (x7_launch_on_term). */
 X7_FN void x7_launch_catch_term(pid_t child) {
@@ -386,7 +408,7 @@ X7_FN void x7_launch_catch_term(pid_t child) {
         }
 }
 
-X7_FN int x7_launch_wait(pid_t child, int status_fd) {
+X7_FN int x7_launch_wait(pid_t child, int status_fd, int end_fd) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sigfillset(&sa.sa_mask);
@@ -400,10 +422,16 @@ X7_FN int x7_launch_wait(pid_t child, int status_fd) {
     }
     int status = 0;
     ssize_t n;
+    unsigned char msg[X7_LAUNCH_END_LEN];
     /* the init's report first (its end follows); a child killed or failed sends none (EOF) */
-    do n = read(status_fd, &status, sizeof status);
+    do n = read(status_fd, msg, sizeof msg);
     while (n < 0 && errno == EINTR);
-    int reported = n == (ssize_t)sizeof status;
+    int reported = n == (ssize_t)sizeof msg;
+    if (reported) memcpy(&status, msg, sizeof status);
+    if (end_fd >= 0) {
+        if (reported) (void)x7_write_fd(end_fd, msg, sizeof msg);
+        close(end_fd); /* nothing told (EOF): the caller waits for this process's own end */
+    }
     int st = 0;
     for (;;) {
         pid_t r = waitpid(child, &st, __WALL);
@@ -422,26 +450,29 @@ X7_FN int x7_launch_wait(pid_t child, int status_fd) {
 static int x7_launch_run(x7_launch_req *rq, x7_sb_report *rep);
 
 /*
- * Closes every inherited descriptor from 3 up except the policy's and `fd`, which is kept, made
- * close-on-exec (the program never sees it), as the returned descriptor.
+ * Closes every inherited descriptor from 3 up except the policy's and the `n` in `fds`, which are
+ * kept, made close-on-exec (the program never sees them), and replaced in `fds` by their new
+ * numbers (above the policy's). `flags` names them in an error.
  */
-X7_FN int x7_launch_keep_fd(int fd) {
-    int keep = x7_sb.child_blob_fd;
-    int moved = fcntl(fd, F_DUPFD_CLOEXEC, keep >= 3 ? keep + 1 : 3);
-    if (moved < 0) x7_sb_fail_errno("load_policy", "--x07-program-fd", errno);
-    int lo = keep >= 3 ? keep : moved, hi = keep >= 3 ? moved : -1;
-    /* descriptors below the first kept, between the two, and above the last */
-    for (int fd2 = 3; fd2 < lo; fd2++) (void)close(fd2);
-    if (hi > lo)
-        for (int fd2 = lo + 1; fd2 < hi; fd2++) (void)close(fd2);
-    int top = hi > lo ? hi : lo;
+X7_FN void x7_launch_keep_fds(int *fds, int n, const char *flags) {
+    int keep = x7_sb.child_blob_fd, top = keep;
+    for (int k = 0; k < n; k++) {
+        int moved = fcntl(fds[k], F_DUPFD_CLOEXEC, keep >= 3 ? keep + 1 : 3);
+        if (moved < 0) x7_sb_fail_errno("load_policy", flags, errno);
+        fds[k] = moved;
+        if (moved > top) top = moved;
+    }
+    for (int fd2 = 3; fd2 < top; fd2++) {
+        int kept = fd2 == keep;
+        for (int k = 0; k < n; k++) kept |= fd2 == fds[k];
+        if (!kept) (void)close(fd2);
+    }
 #ifdef SYS_close_range
-    if (syscall(SYS_close_range, (unsigned)top + 1u, ~0u, 0u) == 0) return moved;
+    if (syscall(SYS_close_range, (unsigned)top + 1u, ~0u, 0u) == 0) return;
 #endif
     struct rlimit r;
     long max = getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur != RLIM_INFINITY ? (long)r.rlim_cur : 65536;
     for (long fd2 = top + 1; fd2 < max && fd2 < (1L << 20); fd2++) (void)close((int)fd2);
-    return moved;
 }
 
 /* The launcher's main: parse, load, clone, map, cgroup, release, wait, clean up, relay. */
@@ -452,6 +483,7 @@ X7_FN int x7_launch_main(int argc, char **argv) {
     rep.pids_mechanism = "none";
     rq.payload_fd = -1;
     rq.program_fd = -1;
+    rq.end_fd = -1;
     static x7_seal seal;
     if (x7_seal_find(&seal)) {
         /* a sealed bundle: every argument is the program's, the policy is the sealed one */
@@ -469,13 +501,16 @@ X7_FN int x7_launch_main(int argc, char **argv) {
             rq.plain = 1;
             continue;
         }
-        if (strncmp(argv[i], "--x07-program-fd=", 17) == 0) {
+        int *fd_flag = strncmp(argv[i], "--x07-program-fd=", 17) == 0 ? &rq.program_fd
+                       : strncmp(argv[i], "--x07-end-fd=", 13) == 0  ? &rq.end_fd
+                                                                      : NULL;
+        if (fd_flag != NULL) {
             uint64_t fd;
-            if (x7_parse_u64(argv[i] + 17, &fd) != 0 || fd < 3 || fd > 0x7fffffff || fcntl((int)fd, F_GETFD) < 0) {
+            if (x7_parse_u64(strchr(argv[i], '=') + 1, &fd) != 0 || fd < 3 || fd > 0x7fffffff || fcntl((int)fd, F_GETFD) < 0) {
                 (void)x7_write_fd(2, X7_LAUNCH_USAGE, sizeof X7_LAUNCH_USAGE - 1);
                 return 2;
             }
-            rq.program_fd = (int)fd;
+            *fd_flag = (int)fd;
             continue;
         }
         if (strncmp(argv[i], "--x07-policy-", 13) != 0) {
@@ -484,15 +519,19 @@ X7_FN int x7_launch_main(int argc, char **argv) {
         }
         x7_sb_policy_arg(argv[i]);
     }
-    /* exactly one of `-- PROGRAM` and --x07-program-fd */
-    if ((rq.program_fd < 0) == (i + 1 >= argc) || (rq.program_fd >= 0 && rq.plain)) {
+    /* exactly one of `-- PROGRAM` and --x07-program-fd; --x07-end-fd only with the latter */
+    if ((rq.program_fd < 0) == (i + 1 >= argc) || (rq.program_fd >= 0 && rq.plain) ||
+        (rq.end_fd >= 0 && (rq.program_fd < 0 || rq.end_fd == rq.program_fd))) {
         (void)x7_write_fd(2, X7_LAUNCH_USAGE, sizeof X7_LAUNCH_USAGE - 1);
         return 2;
     }
     x7_sandbox_load_policy(&rep);
     if (x7_sb.pol.backend != X7_SB_BACKEND_OS) x7_sb_fail("load_policy", "the launcher applies backend os only", NULL);
     if (rq.program_fd >= 0) {
-        rq.program_fd = x7_launch_keep_fd(rq.program_fd);
+        int kept[2] = {rq.program_fd, rq.end_fd};
+        x7_launch_keep_fds(kept, rq.end_fd >= 0 ? 2 : 1, "--x07-program-fd/--x07-end-fd");
+        rq.program_fd = kept[0];
+        if (rq.end_fd >= 0) rq.end_fd = kept[1];
         return x7_launch_run(&rq, &rep);
     }
     x7_sandbox_close_inherited();
@@ -553,7 +592,12 @@ X7_FN int x7_launch_run(x7_launch_req *rq, x7_sb_report *rep) {
             x7_sb_fail("exec", why, NULL);
         }
     }
-    int status = x7_launch_wait(child, rq->status[0]);
+    /* only pid 1 of a pid namespace has ended the whole run when it reports */
+    if (!userns && rq->end_fd >= 0) {
+        close(rq->end_fd);
+        rq->end_fd = -1;
+    }
+    int status = x7_launch_wait(child, rq->status[0], rq->end_fd);
     if (x7_launch_cgroup_poolable()) x7_launch_cgroup_release();
     else x7_launch_cgroup_cleanup();
     if (x7_launch_term_sig != 0) x7_launch_relay(x7_launch_term_sig); /* a bare signal number: WIFSIGNALED */

@@ -6,6 +6,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use x07_spec::{SandboxSummary, SolveSection};
 
+use crate::launcher_end::PendingExit;
 use crate::limits::{EnvMode, RunLimits};
 use crate::output_frame::parse_frame;
 use crate::stderr_lines::{find_denials, find_sandbox_line, find_stats_line, find_trap_line};
@@ -118,7 +119,12 @@ pub fn run_launch(
         launch.launcher,
     )
     .map_err(|e| run_error(e, exe))?;
-    Ok(launched(&outcome, limits, launch.policy_blob.is_some()))
+    Ok(launched(
+        &outcome,
+        limits,
+        launch.policy_blob.is_some(),
+        true,
+    ))
 }
 
 /// A sandboxed run whose launcher starts before the program is built: the run's namespaces,
@@ -142,14 +148,59 @@ impl EarlyLaunch {
         Ok(Self { child })
     }
 
-    /// Runs `exe` (the built program) in the prepared sandbox, as [`run_launch`] would.
-    pub fn run(self, exe: &Path, input: &[u8], limits: &RunLimits) -> Result<Launched, RunError> {
+    /// Runs `exe` (the built program) in the prepared sandbox, as [`run_launch`] would. The
+    /// launcher tells how the run ended before it tears the namespaces down: the report can be
+    /// written then, and [`LauncherExit::wait`] waits for the rest.
+    pub fn run(
+        self,
+        exe: &Path,
+        input: &[u8],
+        limits: &RunLimits,
+    ) -> Result<(Launched, Option<LauncherExit>), RunError> {
         check_input(input)?;
-        let outcome = self
+        let supervised = self
             .child
             .run(exe, input, limits)
             .map_err(|e| run_error(e, exe))?;
-        Ok(launched(&outcome, limits, true))
+        let outcome = &supervised.outcome;
+        let done = launched(outcome, limits, true, supervised.pending.is_none());
+        let exit = supervised.pending.map(|pending| LauncherExit {
+            pending,
+            told: outcome.termination,
+            pids_cgroup: done.sandbox.as_ref().and_then(|s| s.pids_cgroup.clone()),
+        });
+        Ok((done, exit))
+    }
+}
+
+/// A launcher that told its run's end and is still tearing the run down (its namespaces and
+/// cgroups). Nothing of the run is alive any more; waited for by [`LauncherExit::wait`], or
+/// when dropped.
+#[derive(Debug)]
+pub struct LauncherExit {
+    pending: PendingExit,
+    told: Termination,
+    pids_cgroup: Option<String>,
+}
+
+impl LauncherExit {
+    /// Waits for the launcher. It ends the way it told; when it does not (killed during its
+    /// teardown), the run's cgroups are removed here and what happened is returned, to be shown.
+    pub fn wait(self) -> Option<String> {
+        let ended = self.pending.wait();
+        if matches!(ended, Ok(t) if t == self.told) {
+            return None;
+        }
+        if let Some(dir) = &self.pids_cgroup {
+            remove_run_cgroups(Path::new(dir));
+        }
+        Some(match ended {
+            Ok(t) => format!(
+                "the sandbox launcher ended with {t:?} after telling {:?}; its cgroups were removed",
+                self.told
+            ),
+            Err(e) => format!("lost track of the sandbox launcher after the run ended: {e}"),
+        })
     }
 }
 
@@ -174,18 +225,21 @@ fn run_error(e: SuperviseError, exe: &Path) -> RunError {
     }
 }
 
-/// The report sections of a finished run (`sandboxed`: the launcher's start-up line, denials).
-fn launched(outcome: &ChildOutcome, limits: &RunLimits, sandboxed: bool) -> Launched {
+/// The report sections of a finished run (`sandboxed`: the launcher's start-up line, denials;
+/// `launcher_ended`: the launcher has been reaped, so its cgroups are checked now).
+fn launched(
+    outcome: &ChildOutcome,
+    limits: &RunLimits,
+    sandboxed: bool,
+    launcher_ended: bool,
+) -> Launched {
     let mut solve = solve_section(outcome, limits);
     let sandbox = sandboxed
         .then(|| find_sandbox_line(&outcome.stderr))
         .flatten();
     if let Some(dir) = sandbox.as_ref().and_then(|s| s.pids_cgroup.as_deref()) {
-        // Normally gone already: the launcher removes its groups; this covers a launcher that was
-        // killed. Under cgroup v1 the run also has a memory group beside the pids one.
-        remove_run_cgroup(Path::new(dir));
-        if let Ok(rest) = Path::new(dir).strip_prefix("/sys/fs/cgroup/pids") {
-            remove_run_cgroup(&Path::new("/sys/fs/cgroup/memory").join(rest));
+        if launcher_ended {
+            remove_run_cgroups(Path::new(dir));
         }
     }
     if sandboxed {
@@ -229,6 +283,15 @@ pub fn launched_from_output(
     Launched {
         solve,
         sandbox: find_sandbox_line(&outcome.stderr),
+    }
+}
+
+/// The run's cgroups, normally gone already (the launcher removes or pools its groups); this covers
+/// a launcher that was killed. Under cgroup v1 the run also has a memory group beside the pids one.
+fn remove_run_cgroups(pids: &Path) {
+    remove_run_cgroup(pids);
+    if let Ok(rest) = pids.strip_prefix("/sys/fs/cgroup/pids") {
+        remove_run_cgroup(&Path::new("/sys/fs/cgroup/memory").join(rest));
     }
 }
 

@@ -13,6 +13,7 @@ use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::launcher_end::{read_told_end, PendingExit, ToldEnd};
 use crate::limits::{EnvMode, RunLimits, STDERR_CAP_BYTES};
 
 /// Why the supervisor stopped the child before it finished on its own.
@@ -97,19 +98,28 @@ pub(crate) fn run_child(
     let spawned = spawn(exe, limits, env, cwd, policy_arg.as_deref(), launcher);
     drop(policy_fd);
     let mut child = spawned.map_err(SuperviseError::Spawn)?;
-    supervise_to_end(&mut child, input, limits, deadline)
+    supervise_to_end(&mut child, input, limits, deadline, None).map(|s| s.outcome)
 }
 
-/// Supervises a started child to its end; a failure of the supervisor does not leave its group
-/// running.
+/// A supervised run: what was observed, and the launcher still to wait for when it told the
+/// run's end before its own (`--x07-end-fd`).
+#[derive(Debug)]
+pub(crate) struct Supervised {
+    pub outcome: ChildOutcome,
+    pub pending: Option<PendingExit>,
+}
+
+/// Supervises a started child to its end (or to the end `end` tells); a failure of the
+/// supervisor does not leave its group running.
 fn supervise_to_end(
     child: &mut Child,
     input: &[u8],
     limits: &RunLimits,
     deadline: Option<Instant>,
-) -> Result<ChildOutcome, SuperviseError> {
+    end: Option<std::fs::File>,
+) -> Result<Supervised, SuperviseError> {
     let pid = child.id() as libc::pid_t;
-    let result = supervise(child, pid, open_pidfd(pid), input, limits, deadline);
+    let result = supervise(child, pid, open_pidfd(pid), input, limits, deadline, end);
     if result.is_err() {
         kill_group(pid);
         let _ = reap(pid);
@@ -124,6 +134,8 @@ pub(crate) struct EarlyChild {
     child: Option<Child>,
     /// The write end of the program descriptor: the program and its arguments, then EOF.
     program: Option<std::fs::File>,
+    /// The read end of the end descriptor: how the run ended, told before the teardown.
+    end: Option<std::fs::File>,
 }
 
 impl EarlyChild {
@@ -136,26 +148,31 @@ impl EarlyChild {
         cwd: Option<&Path>,
     ) -> Result<Self, SuperviseError> {
         let policy_fd = policy_memfd(policy_blob).map_err(SuperviseError::Spawn)?;
-        let (read, write) = program_pipe().map_err(SuperviseError::Spawn)?;
+        let (read, write) = pipe_to_child(Direction::ToChild).map_err(SuperviseError::Spawn)?;
+        let (end_read, end_write) =
+            pipe_to_child(Direction::FromChild).map_err(SuperviseError::Spawn)?;
         let args = [
             format!("--x07-policy-fd={}", policy_fd.as_raw_fd()),
             format!("--x07-program-fd={}", read.as_raw_fd()),
+            format!("--x07-end-fd={}", end_write.as_raw_fd()),
         ];
         let spawned = spawn_command(launcher, &args, limits, env, cwd);
-        drop((policy_fd, read));
+        drop((policy_fd, read, end_write));
         Ok(Self {
             child: Some(spawned.map_err(SuperviseError::Spawn)?),
             program: Some(std::fs::File::from(write)),
+            end: Some(std::fs::File::from(end_read)),
         })
     }
 
-    /// Names the program (`exe` with the run's flags) and supervises the run to its end.
+    /// Names the program (`exe` with the run's flags) and supervises the run to its end, or to
+    /// the end the launcher tells before its teardown (then still [`Supervised::pending`]).
     pub(crate) fn run(
         mut self,
         exe: &Path,
         input: &[u8],
         limits: &RunLimits,
-    ) -> Result<ChildOutcome, SuperviseError> {
+    ) -> Result<Supervised, SuperviseError> {
         let mut child = self.child.take().expect("an early child runs once");
         let mut spec = exe.as_os_str().as_encoded_bytes().to_vec();
         spec.push(0);
@@ -169,7 +186,7 @@ impl EarlyChild {
             let _ = program.write_all(&spec);
         }
         let deadline = Instant::now().checked_add(limits.wall_time_limit);
-        supervise_to_end(&mut child, input, limits, deadline)
+        supervise_to_end(&mut child, input, limits, deadline, self.end.take())
     }
 }
 
@@ -183,8 +200,16 @@ impl Drop for EarlyChild {
     }
 }
 
-/// A pipe for the program descriptor: the read end inherited by the launcher, the write end not.
-fn program_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+/// Which way a pipe to the launcher carries bytes.
+enum Direction {
+    /// We write, the launcher reads (the program descriptor).
+    ToChild,
+    /// The launcher writes, we read (the end descriptor).
+    FromChild,
+}
+
+/// A pipe `(read, write)` whose launcher's end (per `direction`) is inherited and ours is not.
+fn pipe_to_child(direction: Direction) -> std::io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0 as RawFd; 2];
     // SAFETY: pipe2 fills two descriptors we then own; the result is checked.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -192,8 +217,12 @@ fn program_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
     }
     // SAFETY: fresh descriptors from pipe2.
     let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let theirs = match direction {
+        Direction::ToChild => &read,
+        Direction::FromChild => &write,
+    };
     // SAFETY: fcntl on a descriptor we own: clear close-on-exec so the launcher inherits it.
-    if unsafe { libc::fcntl(read.as_raw_fd(), libc::F_SETFD, 0) } != 0 {
+    if unsafe { libc::fcntl(theirs.as_raw_fd(), libc::F_SETFD, 0) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
     Ok((read, write))
@@ -325,18 +354,18 @@ fn set_nonblocking(fd: RawFd) -> std::io::Result<()> {
 }
 
 #[cfg(target_os = "linux")]
-fn open_pidfd(pid: libc::pid_t) -> Option<OwnedFd> {
+pub(crate) fn open_pidfd(pid: libc::pid_t) -> Option<OwnedFd> {
     // SAFETY: pidfd_open returns a new descriptor we then own, or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
 #[cfg(not(target_os = "linux"))]
-fn open_pidfd(_pid: libc::pid_t) -> Option<OwnedFd> {
+pub(crate) fn open_pidfd(_pid: libc::pid_t) -> Option<OwnedFd> {
     None
 }
 
-fn kill_group(pid: libc::pid_t) {
+pub(crate) fn kill_group(pid: libc::pid_t) {
     // SAFETY: signals the group led by our own, not yet reaped, child; the zombie keeps the id.
     unsafe {
         libc::kill(-pid, libc::SIGKILL);
@@ -404,7 +433,8 @@ fn supervise(
     input: &[u8],
     limits: &RunLimits,
     deadline: Option<Instant>,
-) -> Result<ChildOutcome, SuperviseError> {
+    mut end: Option<std::fs::File>,
+) -> Result<Supervised, SuperviseError> {
     let io_err = SuperviseError::Wait;
     let take = |what: &str| std::io::Error::other(format!("child {what} pipe missing"));
     let mut stdin: Option<ChildStdin> =
@@ -423,16 +453,18 @@ fn supervise(
 
     let mut stopped = None;
     let mut exited = false;
+    let mut told: Option<ToldEnd> = None;
     loop {
         if feed.done() {
             stdin = None; // EOF for the child
         }
-        // Slots: 0 stdin, 1 stdout, 2 stderr, 3 pidfd; fd -1 is ignored by poll.
+        // Slots: 0 stdin, 1 stdout, 2 stderr, 3 pidfd, 4 the launcher's end; fd -1 is ignored.
         let mut fds = [
             pollfd(stdin.as_ref().map(AsRawFd::as_raw_fd), libc::POLLOUT),
             pollfd(out.pipe.as_ref().map(AsRawFd::as_raw_fd), libc::POLLIN),
             pollfd(err.pipe.as_ref().map(AsRawFd::as_raw_fd), libc::POLLIN),
             pollfd(pidfd.as_ref().map(AsRawFd::as_raw_fd), libc::POLLIN),
+            pollfd(end.as_ref().map(AsRawFd::as_raw_fd), libc::POLLIN),
         ];
         if pidfd.is_none() && out.pipe.is_none() && err.pipe.is_none() {
             break; // only the exit is left to wait for: see wait_without_pidfd
@@ -477,8 +509,39 @@ fn supervise(
             exited = true;
             break;
         }
+        if fds[4].revents != 0 {
+            if let Some(pipe) = end.as_mut() {
+                // EOF: the launcher ends without telling; its own exit then says how
+                told = read_told_end(pipe).map_err(io_err)?;
+                end = None;
+                if told.is_some() {
+                    break;
+                }
+            }
+        }
     }
     drop(stdin);
+
+    if let Some(told) = told {
+        // Every process of the run has ended: what they wrote is in the pipes already. The
+        // launcher, still tearing the run down, is not killed; it is waited for afterwards.
+        if matches!(out.pump().map_err(io_err)?, Pumped::OverCap) {
+            stopped = Some(StopReason::StdoutCap);
+        }
+        if matches!(err.pump().map_err(io_err)?, Pumped::OverCap) && stopped.is_none() {
+            stopped = Some(StopReason::StderrCap);
+        }
+        return Ok(Supervised {
+            outcome: ChildOutcome {
+                stdout: out.buf,
+                stderr: err.buf,
+                termination: told.termination,
+                stopped,
+                cpu_time: told.cpu_time,
+            },
+            pending: Some(PendingExit::new(pid)),
+        });
+    }
 
     if stopped.is_none() && !exited {
         // No pidfd and both pipes closed: wait for the exit with a watchdog for the deadline.
@@ -501,12 +564,15 @@ fn supervise(
         }
     }
     let (termination, cpu_time) = reap(pid).map_err(io_err)?;
-    Ok(ChildOutcome {
-        stdout: out.buf,
-        stderr: err.buf,
-        termination,
-        stopped,
-        cpu_time,
+    Ok(Supervised {
+        outcome: ChildOutcome {
+            stdout: out.buf,
+            stderr: err.buf,
+            termination,
+            stopped,
+            cpu_time,
+        },
+        pending: None,
     })
 }
 
@@ -532,7 +598,10 @@ fn poll_timeout(deadline: Option<Instant>) -> libc::c_int {
 
 /// Blocks until the child exits without reaping it; kills the group at the deadline.
 /// Returns whether the deadline was what ended it.
-fn wait_without_pidfd(pid: libc::pid_t, deadline: Option<Instant>) -> std::io::Result<bool> {
+pub(crate) fn wait_without_pidfd(
+    pid: libc::pid_t,
+    deadline: Option<Instant>,
+) -> std::io::Result<bool> {
     if wait_exited(pid, libc::WNOHANG)? {
         return Ok(false);
     }
@@ -578,7 +647,7 @@ fn wait_exited(pid: libc::pid_t, extra_flags: libc::c_int) -> std::io::Result<bo
 }
 
 /// Reaps the child: how it ended and the CPU time it used.
-fn reap(pid: libc::pid_t) -> std::io::Result<(Termination, Duration)> {
+pub(crate) fn reap(pid: libc::pid_t) -> std::io::Result<(Termination, Duration)> {
     loop {
         let mut status: libc::c_int = 0;
         // SAFETY: rusage is plain data; wait4 fills it.
@@ -620,7 +689,9 @@ mod tests {
         };
         let pid = child.id() as libc::pid_t;
         let deadline = Instant::now().checked_add(limits.wall_time_limit);
-        supervise(&mut child, pid, None, b"in", limits, deadline).unwrap()
+        supervise(&mut child, pid, None, b"in", limits, deadline, None)
+            .unwrap()
+            .outcome
     }
 
     #[test]

@@ -238,6 +238,17 @@ static x7_bytes x7_solve(void) {
         return x7_vec_u8_into_bytes(out);
     }
     case 'F': return fork_bomb();
+    case 'B': { /* processes left behind, asleep, when the program ends */
+        unsigned n = ufield(0), left = 0;
+        for (unsigned i = 0; i < n; i++) {
+            pid_t p = fork();
+            if (p == 0) {
+                for (;;) pause();
+            }
+            left += p > 0;
+        }
+        return text("left:%u", left);
+    }
     case 'M': {
         size_t n = (size_t)ufield(0) << 20;
         /* volatile: every page is really touched (a memset before free may be optimised away) */

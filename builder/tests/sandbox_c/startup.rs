@@ -506,27 +506,54 @@ fn a_stopped_launcher_ends_the_run_and_removes_its_cgroups() {
     }
 }
 
-/// The launcher started with `--x07-program-fd` (as `x07 run` starts it before its build is
-/// done): `name` is written to the descriptor (None: nothing), which is then closed.
-fn early_launch(p: &Project, name: Option<&[u8]>, input: &[u8]) -> (Outcome, u32) {
+/// A pipe `(read, write)`; the end the launcher gets (`launcher_reads`: the read end) is
+/// inherited, the test's is close-on-exec (or EOF would never come).
+fn pipe_for_launcher(launcher_reads: bool) -> (std::fs::File, std::fs::File) {
     use std::os::unix::io::{AsRawFd as _, FromRawFd as _};
-    let policy_file = p.root().join("policy.bin");
-    fs_err::write(&policy_file, p.policy().to_bytes()).unwrap();
     let mut fds = [0i32; 2];
-    // SAFETY: pipe(2) fills two descriptors this test then owns (the read end is inherited).
+    // SAFETY: pipe(2) fills two descriptors this test then owns.
     assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
     // SAFETY: fresh descriptors from pipe(2).
-    let (read, mut write) = unsafe {
+    let (read, write) = unsafe {
         (
             std::fs::File::from_raw_fd(fds[0]),
             std::fs::File::from_raw_fd(fds[1]),
         )
     };
-    // SAFETY: the write end must not reach the launcher, or EOF would never come.
-    unsafe { libc::fcntl(write.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
-    let mut child = Command::new(crate::harness::launcher())
-        .arg(format!("--x07-policy-file={}", policy_file.display()))
-        .arg(format!("--x07-program-fd={}", read.as_raw_fd()))
+    let ours = if launcher_reads { &write } else { &read };
+    // SAFETY: fcntl(2) on a descriptor this test owns.
+    unsafe { libc::fcntl(ours.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
+    (read, write)
+}
+
+/// What an early launch's `--x07-end-fd` told (its 12 bytes, or fewer at EOF), and the run's pids
+/// cgroup's `pids.current` read the moment it was told.
+struct Told {
+    bytes: Vec<u8>,
+    pids_current: Option<u32>,
+}
+
+/// The launcher started with `--x07-program-fd` (as `x07 run` starts it before its build is
+/// done): `name` is written to the descriptor (None: nothing), which is then closed. With
+/// `end`, `--x07-end-fd` is given too and what it told is returned.
+fn early_launch_with(
+    p: &Project,
+    name: Option<&[u8]>,
+    input: &[u8],
+    end: bool,
+) -> (Outcome, u32, Option<Told>) {
+    use std::os::unix::io::AsRawFd as _;
+    let policy_file = p.root().join("policy.bin");
+    fs_err::write(&policy_file, p.policy().to_bytes()).unwrap();
+    let (read, mut write) = pipe_for_launcher(true);
+    let end_pipe = end.then(|| pipe_for_launcher(false));
+    let mut cmd = Command::new(crate::harness::launcher());
+    cmd.arg(format!("--x07-policy-file={}", policy_file.display()))
+        .arg(format!("--x07-program-fd={}", read.as_raw_fd()));
+    if let Some((_, end_write)) = &end_pipe {
+        cmd.arg(format!("--x07-end-fd={}", end_write.as_raw_fd()));
+    }
+    let mut child = cmd
         .current_dir(p.root())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -534,6 +561,7 @@ fn early_launch(p: &Project, name: Option<&[u8]>, input: &[u8]) -> (Outcome, u32
         .spawn()
         .unwrap();
     drop(read);
+    let mut end_read = end_pipe.map(|(r, _)| r);
     let pid = child.id();
     if let Some(name) = name {
         std::io::Write::write_all(&mut write, name).unwrap();
@@ -542,6 +570,25 @@ fn early_launch(p: &Project, name: Option<&[u8]>, input: &[u8]) -> (Outcome, u32
     let mut stdin = child.stdin.take().unwrap();
     let _ = std::io::Write::write_all(&mut stdin, &crate::harness::frame(input));
     drop(stdin);
+    let told = end_read.as_mut().map(|r| {
+        let mut bytes = vec![0u8; 12];
+        let mut got = 0;
+        while got < bytes.len() {
+            match std::io::Read::read(r, &mut bytes[got..]).unwrap() {
+                0 => break,
+                n => got += n,
+            }
+        }
+        bytes.truncate(got);
+        let current = PathBuf::from(format!("/sys/fs/cgroup/pids/x07/run-{pid}/pids.current"));
+        let pids_current = fs_err::read_to_string(current)
+            .ok()
+            .and_then(|t| t.trim().parse().ok());
+        Told {
+            bytes,
+            pids_current,
+        }
+    });
     let out = child.wait_with_output().unwrap();
     let outcome = Outcome {
         status: out.status,
@@ -549,7 +596,13 @@ fn early_launch(p: &Project, name: Option<&[u8]>, input: &[u8]) -> (Outcome, u32
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         elapsed: Duration::ZERO,
     };
-    (outcome, pid)
+    (outcome, pid, told)
+}
+
+/// [`early_launch_with`] without `--x07-end-fd`.
+fn early_launch(p: &Project, name: Option<&[u8]>, input: &[u8]) -> (Outcome, u32) {
+    let (out, pid, _) = early_launch_with(p, name, input, false);
+    (out, pid)
 }
 
 #[test]
@@ -603,5 +656,76 @@ fn a_program_named_after_the_start_runs_confined_and_a_called_off_run_leaves_not
             let g = PathBuf::from(format!("/sys/fs/cgroup/{controller}/x07/run-{pid}"));
             assert!(!g.exists(), "{} was left behind", g.display());
         }
+    }
+}
+
+#[test]
+fn the_run_s_end_is_told_once_every_process_of_it_has_ended_and_before_the_teardown() {
+    let p = Project::new();
+    let exe = hostile(Flavor::Checked).to_str().unwrap().to_owned();
+    let named = format!("{exe}\0--solve-fuel=1000000\0");
+    // The program leaves three processes asleep behind it. The run's pids cgroup is read the
+    // moment the end is told; the launcher releases it soon after, so a test thread that was not
+    // scheduled in time finds it gone: then the run is tried again.
+    let mut counted = None;
+    for _ in 0..5 {
+        let (out, pid, told) =
+            early_launch_with(&p, Some(named.as_bytes()), &input(b'B', &[b"3"]), true);
+        assert_eq!(out.assert_ok().text(), "left:3", "{}", out.stderr);
+        let told = told.expect("an end descriptor was given");
+        assert_eq!(told.bytes.len(), 12, "the end was told: {:?}", told.bytes);
+        let status = i32::from_ne_bytes(told.bytes[..4].try_into().unwrap());
+        assert_eq!(status, 0, "the program's wait status: exit 0");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "the launcher ends the way it told"
+        );
+        for controller in ["pids", "memory"] {
+            let g = PathBuf::from(format!("/sys/fs/cgroup/{controller}/x07/run-{pid}"));
+            assert!(!g.exists(), "{} was left behind", g.display());
+        }
+        // the program's CPU time rides along (microseconds, native order): some, not hours
+        let cpu_us = u64::from_ne_bytes(told.bytes[4..].try_into().unwrap());
+        assert!(cpu_us < 60_000_000, "{cpu_us} us");
+        counted = told.pids_current;
+        if counted.is_some() {
+            break;
+        }
+    }
+    // told when the init alone (ending) was left of the run: the three were killed and reaped
+    let current = counted.expect("the run's pids cgroup was seen when the end was told");
+    assert!(
+        current <= 1,
+        "{current} processes of the run were still counted"
+    );
+    // a run called off tells nothing: EOF, and the launcher says why
+    let (out, _, told) = early_launch_with(&p, None, &input(b'0', &[]), true);
+    assert_eq!(out.status.code(), Some(3), "{}", out.stderr);
+    assert_eq!(told.unwrap().bytes, Vec::<u8>::new());
+    // the end descriptor goes with --x07-program-fd only, and must be another descriptor
+    let policy_file = p.root().join("policy.bin");
+    let (read, _write) = pipe_for_launcher(true);
+    use std::os::unix::io::AsRawFd as _;
+    let fd = read.as_raw_fd().to_string();
+    for args in [
+        vec![format!("--x07-end-fd={fd}"), "--".into(), exe.clone()],
+        vec![
+            format!("--x07-program-fd={fd}"),
+            format!("--x07-end-fd={fd}"),
+        ],
+        vec![format!("--x07-program-fd={fd}"), "--x07-end-fd=999".into()],
+    ] {
+        let mut cmd = Command::new(crate::harness::launcher());
+        cmd.arg(format!("--x07-policy-file={}", policy_file.display()))
+            .args(&args)
+            .current_dir(p.root());
+        let out = crate::harness::run_command(cmd, b"0");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.starts_with("usage: x07-launch "),
+            "{}",
+            out.stderr
+        );
     }
 }

@@ -365,14 +365,20 @@ pub fn run(args: &RunArgs) -> CliResult {
     }
     let record = built.entry.build_record().ok();
     let vm_guest_image = image.as_ref().map(|i| i.digest.to_string());
-    let launched = match (&image, &sandbox, early) {
-        (Some(image), Some(sb), _) => {
-            crate::sandbox::run_in_vm(image, sb, &exe, &input, &limits, &root, args.vm_cpus)?
-        }
+    // an early-started launcher tells the run's end before it tears the run down: the report is
+    // written meanwhile, and the launcher waited for after it
+    let (launched, launcher_exit) = match (&image, &sandbox, early) {
+        (Some(image), Some(sb), _) => (
+            crate::sandbox::run_in_vm(image, sb, &exe, &input, &limits, &root, args.vm_cpus)?,
+            None,
+        ),
         (_, _, Some(early)) => early.run(&exe, &input, &limits).map_err(|e| {
             CliError::setup("X07-RUN-0001", format!("cannot run {}: {e}", exe.display()))
         })?,
-        _ => launch(&exe, &input, &limits, Some(&root), sandbox.as_ref())?,
+        _ => (
+            launch(&exe, &input, &limits, Some(&root), sandbox.as_ref())?,
+            None,
+        ),
     };
     let solve = launched.solve;
     say_for_people(&solve);
@@ -394,5 +400,9 @@ pub fn run(args: &RunArgs) -> CliResult {
         sandbox: launched.sandbox,
         vm_guest_image,
     });
-    emit_report(args, Some(&target), Some(repair), report)
+    let emitted = emit_report(args, Some(&target), Some(repair), report);
+    if let Some(warning) = launcher_exit.and_then(x07_runner::LauncherExit::wait) {
+        eprintln!("x07 run: warning: {warning}");
+    }
+    emitted
 }

@@ -121,16 +121,21 @@ X7_FN int x7_cg_v1_claim(const char *controller, const char *dir) {
     return -1;
 }
 
-/* Gives a run's v1 group back to the idle ones, or removes it when they are all taken. */
-X7_FN void x7_cg_v1_release(const char *controller, const char *dir) {
-    if (dir[0] == 0) return;
+/* Renames a run's v1 group to a free idle name; 0 when it went (then `dir` is emptied). */
+X7_FN int x7_cg_v1_pool(const char *controller, char *dir) {
+    if (dir[0] == 0) return 0;
     for (int k = 0; k < X7_CG_IDLE_MAX; k++) {
         char idle[1200];
         x7_cg_idle_path(idle, sizeof idle, controller, k);
-        if (rename(dir, idle) == 0) return;
+        if (rename(dir, idle) == 0) return dir[0] = 0, 0;
         if (errno != EEXIST && errno != ENOTEMPTY) break;
     }
-    x7_cg_remove(dir);
+    return -1;
+}
+
+/* Gives a run's v1 group back to the idle ones, or removes it when they are all taken. */
+X7_FN void x7_cg_v1_release(const char *controller, char *dir) {
+    if (x7_cg_v1_pool(controller, dir) != 0) x7_cg_remove(dir);
 }
 
 /* cgroup v1: <controller>/x07/run-<pid> (claimed from the idle ones, or made) with its limit written. */
@@ -176,6 +181,19 @@ X7_FN int x7_cg_v2(x7_cg *cg, const char *pids_max, const char *mem_max) {
 
 /* Whether the run's groups go back to the pool: v1 groups (or none); a v2 group is removed. */
 X7_FN int x7_launch_cgroup_poolable(void) { return x7_launch_cg.v2[0] == 0; }
+
+/*
+ * As soon as the run's init has reported (every other process of the run killed and reaped): v1
+ * groups back to the pool while the init is still ending. Safe: a run claims only an empty group,
+ * and the pids controller counts the init until it is reaped. A group the pool has no room for
+ * is removed after the init (x7_launch_cgroup_release).
+ */
+X7_FN void x7_launch_cgroup_pool_early(void) {
+    if (!x7_launch_cgroup_poolable()) return;
+    x7_cg *cg = &x7_launch_cg;
+    (void)x7_cg_v1_pool("pids", cg->pids);
+    (void)x7_cg_v1_pool("memory", cg->memory);
+}
 
 /* After the run: v1 groups back to the pool (x7_cg_v1_release). */
 X7_FN void x7_launch_cgroup_release(void) {

@@ -389,9 +389,10 @@ X7_COLD void x7_launch_relay(int status) {
  * Waits for the run's end: the program's wait status as the init reports it, or how the init
  * itself ended when it reports nothing; either way the init has ended when this returns (relaying
  * before its exit was tried: an unreaped init keeps its pids cgroup busy). At wall_ms, or when the
- * launcher is told to stop, the init is killed. With `end_fd`, a report is told there at once:
- * the init, pid 1 of the run's pid namespace, has then killed and reaped every process of the
- * run, so x07 can write its report while the namespaces are torn down and the cgroups released.
+ * launcher is told to stop, the init is killed. `whole_run`: the init is pid 1 of the run's pid
+ * namespace, so a report means it has killed and reaped every process of the run: the report is
+ * then told on `end_fd` at once (x07 writes its own while the namespaces are torn down), and the
+ * v1 groups go back to the pool before the init's exit.
  */
 /* From the clone on, SIGTERM, SIGINT and SIGHUP end the run first (x7_launch_on_term). */
 X7_FN void x7_launch_catch_term(pid_t child) {
@@ -408,7 +409,7 @@ X7_FN void x7_launch_catch_term(pid_t child) {
         }
 }
 
-X7_FN int x7_launch_wait(pid_t child, int status_fd, int end_fd) {
+X7_FN int x7_launch_wait(pid_t child, int status_fd, int end_fd, int whole_run) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sigfillset(&sa.sa_mask);
@@ -432,6 +433,7 @@ X7_FN int x7_launch_wait(pid_t child, int status_fd, int end_fd) {
         if (reported) (void)x7_write_fd(end_fd, msg, sizeof msg);
         close(end_fd); /* nothing told (EOF): the caller waits for this process's own end */
     }
+    if (reported && whole_run) x7_launch_cgroup_pool_early(); /* the init ends meanwhile */
     int st = 0;
     for (;;) {
         pid_t r = waitpid(child, &st, __WALL);
@@ -597,7 +599,7 @@ X7_FN int x7_launch_run(x7_launch_req *rq, x7_sb_report *rep) {
         close(rq->end_fd);
         rq->end_fd = -1;
     }
-    int status = x7_launch_wait(child, rq->status[0], rq->end_fd);
+    int status = x7_launch_wait(child, rq->status[0], rq->end_fd, userns);
     if (x7_launch_cgroup_poolable()) x7_launch_cgroup_release();
     else x7_launch_cgroup_cleanup();
     if (x7_launch_term_sig != 0) x7_launch_relay(x7_launch_term_sig); /* a bare signal number: WIFSIGNALED */

@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -238,8 +239,10 @@ static x7_bytes x7_solve(void) {
         return x7_vec_u8_into_bytes(out);
     }
     case 'F': return fork_bomb();
-    case 'B': { /* processes left behind, asleep, when the program ends */
-        unsigned n = ufield(0), left = 0;
+    case 'B': { /* processes left behind, asleep, holding a lock on <path>, when the program ends */
+        unsigned n = ufield(1), left = 0;
+        int fd = open(cfield(0), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0 || flock(fd, LOCK_SH) != 0) return text("lock errno:%d", errno);
         for (unsigned i = 0; i < n; i++) {
             pid_t p = fork();
             if (p == 0) {

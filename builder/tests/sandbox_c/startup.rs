@@ -526,11 +526,11 @@ fn pipe_for_launcher(launcher_reads: bool) -> (std::fs::File, std::fs::File) {
     (read, write)
 }
 
-/// What an early launch's `--x07-end-fd` told (its 12 bytes, or fewer at EOF), and the run's pids
-/// cgroup's `pids.current` read the moment it was told.
+/// What an early launch's `--x07-end-fd` told (its 12 bytes, or fewer at EOF), and whether
+/// `lock` (when given) could be taken exclusively the moment it was told.
 struct Told {
     bytes: Vec<u8>,
-    pids_current: Option<u32>,
+    lock_free: Option<bool>,
 }
 
 /// The launcher started with `--x07-program-fd` (as `x07 run` starts it before its build is
@@ -541,6 +541,7 @@ fn early_launch_with(
     name: Option<&[u8]>,
     input: &[u8],
     end: bool,
+    lock: Option<&std::path::Path>,
 ) -> (Outcome, u32, Option<Told>) {
     use std::os::unix::io::AsRawFd as _;
     let policy_file = p.root().join("policy.bin");
@@ -580,14 +581,12 @@ fn early_launch_with(
             }
         }
         bytes.truncate(got);
-        let current = PathBuf::from(format!("/sys/fs/cgroup/pids/x07/run-{pid}/pids.current"));
-        let pids_current = fs_err::read_to_string(current)
-            .ok()
-            .and_then(|t| t.trim().parse().ok());
-        Told {
-            bytes,
-            pids_current,
-        }
+        let lock_free = lock.map(|path| {
+            let file = fs_err::File::open(path).unwrap();
+            // SAFETY: flock(2) on a descriptor this test owns; released when it is closed
+            unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+        });
+        Told { bytes, lock_free }
     });
     let out = child.wait_with_output().unwrap();
     let outcome = Outcome {
@@ -601,7 +600,7 @@ fn early_launch_with(
 
 /// [`early_launch_with`] without `--x07-end-fd`.
 fn early_launch(p: &Project, name: Option<&[u8]>, input: &[u8]) -> (Outcome, u32) {
-    let (out, pid, _) = early_launch_with(p, name, input, false);
+    let (out, pid, _) = early_launch_with(p, name, input, false, None);
     (out, pid)
 }
 
@@ -664,13 +663,13 @@ fn the_run_s_end_is_told_once_every_process_of_it_has_ended_and_before_the_teard
     let p = Project::new();
     let exe = hostile(Flavor::Checked).to_str().unwrap().to_owned();
     let named = format!("{exe}\0--solve-fuel=1000000\0");
-    // The program leaves three processes asleep behind it. The run's pids cgroup is read the
-    // moment the end is told; the launcher releases it soon after, so a test thread that was not
-    // scheduled in time finds it gone: then the run is tried again.
-    let mut counted = None;
-    for _ in 0..5 {
+    // The program leaves three processes asleep behind it, holding a shared lock on a file in its
+    // write root; the moment the end is told, the lock is free: they were killed and reaped.
+    let lock = p.path("rw/held.lock");
+    let held = input(b'B', &[lock.to_str().unwrap().as_bytes(), b"3"]);
+    for _ in 0..3 {
         let (out, pid, told) =
-            early_launch_with(&p, Some(named.as_bytes()), &input(b'B', &[b"3"]), true);
+            early_launch_with(&p, Some(named.as_bytes()), &held, true, Some(&lock));
         assert_eq!(out.assert_ok().text(), "left:3", "{}", out.stderr);
         let told = told.expect("an end descriptor was given");
         assert_eq!(told.bytes.len(), 12, "the end was told: {:?}", told.bytes);
@@ -681,6 +680,11 @@ fn the_run_s_end_is_told_once_every_process_of_it_has_ended_and_before_the_teard
             Some(0),
             "the launcher ends the way it told"
         );
+        assert_eq!(
+            told.lock_free,
+            Some(true),
+            "a process of the run still held the lock when its end was told"
+        );
         for controller in ["pids", "memory"] {
             let g = PathBuf::from(format!("/sys/fs/cgroup/{controller}/x07/run-{pid}"));
             assert!(!g.exists(), "{} was left behind", g.display());
@@ -688,19 +692,9 @@ fn the_run_s_end_is_told_once_every_process_of_it_has_ended_and_before_the_teard
         // the program's CPU time rides along (microseconds, native order): some, not hours
         let cpu_us = u64::from_ne_bytes(told.bytes[4..].try_into().unwrap());
         assert!(cpu_us < 60_000_000, "{cpu_us} us");
-        counted = told.pids_current;
-        if counted.is_some() {
-            break;
-        }
     }
-    // told when the init alone (ending) was left of the run: the three were killed and reaped
-    let current = counted.expect("the run's pids cgroup was seen when the end was told");
-    assert!(
-        current <= 1,
-        "{current} processes of the run were still counted"
-    );
     // a run called off tells nothing: EOF, and the launcher says why
-    let (out, _, told) = early_launch_with(&p, None, &input(b'0', &[]), true);
+    let (out, _, told) = early_launch_with(&p, None, &input(b'0', &[]), true, None);
     assert_eq!(out.status.code(), Some(3), "{}", out.stderr);
     assert_eq!(told.unwrap().bytes, Vec::<u8>::new());
     // the end descriptor goes with --x07-program-fd only, and must be another descriptor

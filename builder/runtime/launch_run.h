@@ -127,7 +127,11 @@ X7_COLD void x7_launch_init(pid_t program, int status_fd) {
         }
         if (r < 0 && errno != EINTR) _exit(3);
     }
-    if (getpid() == 1) {
+    /* Every other process of the namespace descends from this one, so with no child left (not
+       even an unreaped one) there is none, and kill(-1)'s walk over all the host's processes is
+       skipped. */
+    int alone = waitpid(-1, NULL, WNOHANG | __WALL) < 0 && errno == ECHILD;
+    if (getpid() == 1 && !alone) {
         (void)kill(-1, SIGKILL); /* pid 1 of a namespace: every other process of it */
         while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR) {
         }

@@ -434,7 +434,7 @@ X7_FN int x7_launch_wait(pid_t child, int status_fd, int end_fd, int whole_run) 
     int reported = n == (ssize_t)sizeof msg;
     if (reported) memcpy(&status, msg, sizeof status);
     if (end_fd >= 0) {
-        if (reported) (void)x7_write_fd(end_fd, msg, sizeof msg);
+        if (reported && whole_run) (void)x7_write_fd(end_fd, msg, sizeof msg);
         close(end_fd); /* nothing told (EOF): the caller waits for this process's own end */
     }
     if (reported && whole_run) x7_launch_cgroup_pool_early(); /* the init ends meanwhile */
@@ -599,10 +599,6 @@ X7_FN int x7_launch_run(x7_launch_req *rq, x7_sb_report *rep) {
         }
     }
     /* only pid 1 of a pid namespace has ended the whole run when it reports */
-    if (!userns && rq->end_fd >= 0) {
-        close(rq->end_fd);
-        rq->end_fd = -1;
-    }
     int status = x7_launch_wait(child, rq->status[0], rq->end_fd, userns);
     if (x7_launch_cgroup_poolable()) x7_launch_cgroup_release();
     else x7_launch_cgroup_cleanup();

@@ -7,7 +7,9 @@ use std::io::{ErrorKind, Read};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use crate::supervised_child::{kill_group, open_pidfd, reap, wait_without_pidfd, Termination};
+use crate::supervised_child::{
+    kill_group, open_pidfd, poll_timeout, reap, wait_without_pidfd, Termination,
+};
 
 /// Bytes of the message: the program's wait status (i32) and its CPU time in microseconds (u64),
 /// native byte order (launch_run.h, `x7_launch_end_encode`).
@@ -68,12 +70,10 @@ impl PendingExit {
     /// Waits for the launcher (killing it after [`TEARDOWN_GRACE`]), then kills what is left of
     /// its process group and reaps it: how it ended.
     pub(crate) fn wait(mut self) -> std::io::Result<Termination> {
-        self.finish()
-            .expect("a pending exit is finished once")
-            .map(|t| t.0)
+        self.finish().expect("a pending exit is finished once")
     }
 
-    fn finish(&mut self) -> Option<std::io::Result<(Termination, Duration)>> {
+    fn finish(&mut self) -> Option<std::io::Result<Termination>> {
         let pid = self.pid.take()?;
         let deadline = Instant::now() + TEARDOWN_GRACE;
         let waited = match open_pidfd(pid) {
@@ -82,7 +82,11 @@ impl PendingExit {
         };
         // as after any run: the group goes while its leader's id is still held by the zombie
         kill_group(pid);
-        Some(waited.and_then(|()| reap(pid)))
+        Some(
+            waited
+                .and_then(|()| reap(pid))
+                .map(|(termination, _)| termination),
+        )
     }
 }
 
@@ -100,10 +104,8 @@ fn wait_pidfd(fd: &OwnedFd, pid: libc::pid_t, deadline: Instant) -> std::io::Res
             events: libc::POLLIN,
             revents: 0,
         };
-        let left = deadline.saturating_duration_since(Instant::now());
-        let ms = libc::c_int::try_from(left.as_millis().max(1)).unwrap_or(libc::c_int::MAX);
         // SAFETY: one valid pollfd.
-        let n = unsafe { libc::poll(&mut p, 1, ms) };
+        let n = unsafe { libc::poll(&mut p, 1, poll_timeout(Some(deadline))) };
         if n > 0 {
             return Ok(());
         }

@@ -13,7 +13,7 @@ use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::launcher_end::{read_told_end, PendingExit, ToldEnd};
+use crate::launcher_end::{read_told_end, termination_of, PendingExit, ToldEnd};
 use crate::limits::{EnvMode, RunLimits, STDERR_CAP_BYTES};
 
 /// Why the supervisor stopped the child before it finished on its own.
@@ -522,36 +522,19 @@ fn supervise(
     }
     drop(stdin);
 
-    if let Some(told) = told {
-        // Every process of the run has ended: what they wrote is in the pipes already. The
-        // launcher, still tearing the run down, is not killed; it is waited for afterwards.
-        if matches!(out.pump().map_err(io_err)?, Pumped::OverCap) {
-            stopped = Some(StopReason::StdoutCap);
+    if told.is_none() {
+        if stopped.is_none() && !exited {
+            // No pidfd and both pipes closed: wait for the exit with a watchdog for the deadline.
+            if wait_without_pidfd(pid, deadline).map_err(io_err)? {
+                stopped = Some(StopReason::TimedOut);
+            }
         }
-        if matches!(err.pump().map_err(io_err)?, Pumped::OverCap) && stopped.is_none() {
-            stopped = Some(StopReason::StderrCap);
-        }
-        return Ok(Supervised {
-            outcome: ChildOutcome {
-                stdout: out.buf,
-                stderr: err.buf,
-                termination: told.termination,
-                stopped,
-                cpu_time: told.cpu_time,
-            },
-            pending: Some(PendingExit::new(pid)),
-        });
+        // The leader is a zombie or about to die: kill the rest of its group (a child that
+        // outlives the program would keep our pipes open), then take what the pipes still hold.
+        // A launcher that told the run's end is not killed: every process of the run has ended
+        // (what they wrote is in the pipes already) and it is still tearing the run down.
+        kill_group(pid);
     }
-
-    if stopped.is_none() && !exited {
-        // No pidfd and both pipes closed: wait for the exit with a watchdog for the deadline.
-        if wait_without_pidfd(pid, deadline).map_err(io_err)? {
-            stopped = Some(StopReason::TimedOut);
-        }
-    }
-    // The leader is a zombie or about to die: kill the rest of its group (a child that outlives
-    // the program would keep our pipes open), then take what the pipes still hold.
-    kill_group(pid);
     if stopped.is_none() && matches!(out.pump().map_err(io_err)?, Pumped::OverCap) {
         stopped = Some(StopReason::StdoutCap);
     }
@@ -563,7 +546,14 @@ fn supervise(
             stopped = Some(StopReason::StderrCap);
         }
     }
-    let (termination, cpu_time) = reap(pid).map_err(io_err)?;
+    let (termination, cpu_time, pending) = match told {
+        // waited for afterwards
+        Some(told) => (told.termination, told.cpu_time, Some(PendingExit::new(pid))),
+        None => {
+            let (termination, cpu_time) = reap(pid).map_err(io_err)?;
+            (termination, cpu_time, None)
+        }
+    };
     Ok(Supervised {
         outcome: ChildOutcome {
             stdout: out.buf,
@@ -572,7 +562,7 @@ fn supervise(
             stopped,
             cpu_time,
         },
-        pending: None,
+        pending,
     })
 }
 
@@ -585,7 +575,7 @@ fn pollfd(fd: Option<RawFd>, events: libc::c_short) -> libc::pollfd {
 }
 
 /// Milliseconds until the deadline, rounded up so that poll never wakes early; -1 without one.
-fn poll_timeout(deadline: Option<Instant>) -> libc::c_int {
+pub(crate) fn poll_timeout(deadline: Option<Instant>) -> libc::c_int {
     match deadline {
         None => -1,
         Some(d) => {
@@ -654,11 +644,7 @@ pub(crate) fn reap(pid: libc::pid_t) -> std::io::Result<(Termination, Duration)>
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
         let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
         if rc == pid {
-            let termination = if libc::WIFSIGNALED(status) {
-                Termination::Signaled(libc::WTERMSIG(status))
-            } else {
-                Termination::Exited(libc::WEXITSTATUS(status))
-            };
+            let termination = termination_of(status);
             let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000);
             return Ok((termination, tv(usage.ru_utime) + tv(usage.ru_stime)));
         }
